@@ -1,0 +1,3 @@
+// Copies non-TypeScript assets that the compiled code reads at run time into dist/.
+import { cpSync } from 'node:fs';
+cpSync('src/policy/data', 'dist/src/policy/data', { recursive: true });

@@ -1,0 +1,299 @@
+// decide(): for one principal, action, dataset record and request context, what each field may
+// disclose. Each field is classified (category from the catalog and the row, class from its
+// jurisdiction) and the rules are asked, strongest first: clear, tokenized, masked; what none
+// permits is withheld. Unclassified fields, unknown jurisdictions and unknowable row-dependent
+// categories are withheld without asking (unclassified means protected; fail closed).
+
+import { classOf } from './classes.js';
+import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
+import { maskKindOf, type MaskKind } from './mask.js';
+import type { CatalogField, CedarAction, DataClass, Dataset, Disclosure, Policy, Principal } from './model.js';
+import { createReferenceEvaluator } from './reference.js';
+import {
+  contextRecord,
+  fieldEntity,
+  principalEntity,
+  teamEntities,
+  type AuthzAnswer,
+  type EntityData,
+  type EvalRequest,
+  type Evaluator,
+} from './request.js';
+import type { CedarRecord } from './values.js';
+import { CordonError } from '../shared/errors.js';
+
+export type DecideAction = 'read' | 'write';
+
+/** An approved, time-boxed permission (see the access module); decide only checks its scope and time. */
+export interface GrantInfo {
+  readonly id: string;
+  readonly datasets: readonly string[];
+  /** Category keys; a grant for `user.contact` covers `user.contact.phone_number`. */
+  readonly categories: readonly string[];
+  /** Subject keys; undefined means every subject of the datasets. */
+  readonly subjects?: readonly string[];
+  /** Epoch milliseconds. The grant is active while notBefore <= now < expiresAt. */
+  readonly notBefore?: number;
+  readonly expiresAt: number;
+  readonly reason: string;
+  readonly breakGlass?: boolean;
+}
+
+export interface RequestContext {
+  /** Where the request comes from (from the network map), two-letter country code. */
+  readonly country: string;
+  readonly site?: string;
+  readonly reason?: string;
+  readonly ticket?: string;
+  readonly grants?: readonly GrantInfo[];
+  /** Epoch milliseconds; defaults to Date.now(). */
+  readonly now?: number;
+  /** The subject's jurisdiction, when the record does not carry it (datasets whose subject lives elsewhere). */
+  readonly subjectJurisdiction?: string;
+}
+
+export interface DecideRequest {
+  /** A directory principal id, or a principal built from token claims. */
+  readonly principal: string | Principal;
+  readonly action: DecideAction;
+  readonly dataset: string;
+  /** The record's fields; only their names and the values of row conditions and the jurisdiction field are read. */
+  readonly record: Readonly<Record<string, unknown>>;
+  readonly context: RequestContext;
+  /** Decide only these fields (default: every field of the record). */
+  readonly fields?: readonly string[];
+}
+
+export type FieldReason =
+  | 'permitted'
+  | 'forbidden'
+  | 'not_permitted'
+  | 'unclassified'
+  | 'unknown_jurisdiction'
+  | 'row_condition_unknown';
+
+export interface DecisionStep {
+  readonly action: CedarAction;
+  readonly allow: boolean;
+  readonly rules: readonly string[];
+  readonly errors: readonly string[];
+}
+
+export interface FieldDecision {
+  readonly field: string;
+  /** For write: `clear` means the field may be written, `withheld` that it may not. */
+  readonly disclosure: Disclosure;
+  readonly category: string | undefined;
+  readonly class: DataClass | undefined;
+  readonly jurisdiction: string | undefined;
+  /** The determining rules: the permits that allowed the disclosure, or the forbids that blocked every level. */
+  readonly rules: readonly string[];
+  readonly reason: FieldReason;
+  readonly mask: MaskKind | undefined;
+  readonly grant: string | undefined;
+  /** Every Cedar question asked for this field, in order. */
+  readonly steps: readonly DecisionStep[];
+}
+
+export interface Decision {
+  readonly principal: string;
+  readonly action: DecideAction;
+  readonly dataset: string;
+  readonly jurisdiction: string | undefined;
+  readonly subject: string | undefined;
+  readonly policyVersion: string;
+  readonly fields: readonly FieldDecision[];
+}
+
+export type EngineName = 'compiled' | 'cedar';
+
+export interface DeciderOptions {
+  readonly engine?: EngineName;
+}
+
+export interface Decider {
+  readonly policy: Policy;
+  readonly evaluator: Evaluator;
+  decide(req: DecideRequest): Decision;
+  /** The subject's jurisdiction from a record of `dataset`, or undefined if it cannot be told. */
+  jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): string | undefined;
+}
+
+const NO_STEPS: readonly DecisionStep[] = Object.freeze([]);
+const NONE: readonly string[] = Object.freeze([]);
+
+function unionSorted(lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].sort();
+}
+
+export function createDecider(policy: Policy, options: DeciderOptions = {}): Decider {
+  const evaluator: Evaluator =
+    options.engine === 'cedar' ? createReferenceEvaluator(policy.rules) : createCompiledEvaluator(policy.rules);
+  const teams = teamEntities(policy);
+  const principals = new Map<string, EntityData>();
+  for (const p of policy.directory.principals.values()) principals.set(p.id, principalEntity(policy, p));
+  const adHoc = new WeakMap<Principal, EntityData>();
+  const fieldCache = new Map<string, { entity: EntityData; cls: DataClass; mask: MaskKind | undefined; lineage: readonly string[] }>();
+
+  const principalOf = (p: string | Principal): { id: string; entity: EntityData } => {
+    if (typeof p === 'string') {
+      const e = principals.get(p);
+      if (!e) throw new CordonError('decide.unknown_principal', `unknown principal ${JSON.stringify(p)}`);
+      return { id: p, entity: e };
+    }
+    let e = adHoc.get(p);
+    if (!e) {
+      if (!policy.directory.teams.has(p.team)) throw new CordonError('decide.unknown_principal', `principal ${p.id} is in unknown team ${p.team}`);
+      e = principalEntity(policy, p);
+      adHoc.set(p, e);
+    }
+    return { id: p.id, entity: e };
+  };
+
+  const classified = (dataset: string, field: string, category: string, jurisdiction: string) => {
+    const key = `${dataset}\u0000${field}\u0000${category}\u0000${jurisdiction}`;
+    let hit = fieldCache.get(key);
+    if (!hit) {
+      const cls = classOf(policy.classes, policy.taxonomy, jurisdiction, category);
+      const lineage = policy.taxonomy.resolve(category)?.lineage ?? [category];
+      hit = { entity: fieldEntity(policy, { dataset, field, category, class: cls, jurisdiction }), cls, mask: maskKindOf(lineage), lineage };
+      fieldCache.set(key, hit);
+    }
+    return hit;
+  };
+
+  const countryJurisdiction = (country: unknown): string | undefined => {
+    if (typeof country !== 'string') return undefined;
+    return policy.deployment.countryJurisdiction.get(country) ?? policy.deployment.defaultJurisdiction;
+  };
+
+  const jurisdictionOf = (dataset: string, record: Readonly<Record<string, unknown>>): string | undefined => {
+    const d = policy.datasets.get(dataset);
+    if (!d || d.jurisdictionField === undefined) return undefined;
+    return countryJurisdiction(record[d.jurisdictionField]);
+  };
+
+  /** The field's category for this row, or undefined when a condition's field is missing. */
+  const categoryFor = (f: CatalogField, record: Readonly<Record<string, unknown>>): string | undefined => {
+    for (const c of f.conditions) {
+      const v = record[c.field];
+      if (v === undefined || v === null) return undefined;
+      const holds = c.values.includes(String(v)) !== c.negate;
+      if (holds) return c.category;
+    }
+    return f.category;
+  };
+
+  const grantCovers = (g: GrantInfo, d: Dataset, lineage: readonly string[], subject: string | undefined, now: number): boolean =>
+    now < g.expiresAt &&
+    (g.notBefore === undefined || g.notBefore <= now) &&
+    g.datasets.includes(d.name) &&
+    g.categories.some((c) => lineage.includes(c)) &&
+    (g.subjects === undefined || (subject !== undefined && g.subjects.includes(subject)));
+
+  const decide = (req: DecideRequest): Decision => {
+    const d = policy.datasets.get(req.dataset);
+    if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
+    const who = principalOf(req.principal);
+    const ctx = req.context;
+    const jurisdiction =
+      d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction;
+    const knownJurisdiction = jurisdiction !== undefined && policy.deployment.jurisdictions.has(jurisdiction) ? jurisdiction : undefined;
+    const rawSubject = req.record[d.subjectField];
+    const subject = rawSubject === undefined || rawSubject === null ? undefined : String(rawSubject);
+    const now = ctx.now ?? Date.now();
+    const base = { country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '' };
+    const noGrant = contextRecord({ ...base, grant: { active: false, id: '', reason: '', breakGlass: false } });
+    const grantContexts = new Map<GrantInfo, CedarRecord>();
+
+    const names = req.fields ?? Object.keys(req.record);
+    const fields: FieldDecision[] = [];
+    for (const name of names) {
+      const cf = d.fields.get(name);
+      if (!cf) {
+        fields.push(withheld(name, undefined, undefined, knownJurisdiction, 'unclassified'));
+        continue;
+      }
+      if (knownJurisdiction === undefined) {
+        fields.push(withheld(name, cf.category, undefined, undefined, 'unknown_jurisdiction'));
+        continue;
+      }
+      const category = categoryFor(cf, req.record);
+      if (category === undefined) {
+        fields.push(withheld(name, undefined, undefined, knownJurisdiction, 'row_condition_unknown'));
+        continue;
+      }
+      const c = classified(d.name, name, category, knownJurisdiction);
+      let context = noGrant;
+      let grantId: string | undefined;
+      for (const g of ctx.grants ?? NONE_GRANTS) {
+        if (grantCovers(g, d, c.lineage, subject, now)) {
+          let gc = grantContexts.get(g);
+          if (!gc) {
+            gc = contextRecord({ ...base, grant: { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } });
+            grantContexts.set(g, gc);
+          }
+          context = gc;
+          grantId = g.id;
+          break;
+        }
+      }
+      fields.push(ladder(name, category, c.cls, knownJurisdiction, c.mask, who.entity, c.entity, context, req.action, grantId));
+    }
+    return {
+      principal: who.id,
+      action: req.action,
+      dataset: d.name,
+      jurisdiction: knownJurisdiction,
+      subject,
+      policyVersion: policy.versionHash,
+      fields,
+    };
+  };
+
+  const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer =>
+    evaluator.authorize({ principal, action, resource, context, entities: teams } satisfies EvalRequest);
+
+  const ladder = (
+    field: string,
+    category: string,
+    cls: DataClass,
+    jurisdiction: string,
+    mask: MaskKind | undefined,
+    principal: EntityData,
+    resource: EntityData,
+    context: CedarRecord,
+    action: DecideAction,
+    grant: string | undefined,
+  ): FieldDecision => {
+    const steps: DecisionStep[] = [];
+    const order: readonly [CedarAction, Disclosure][] =
+      action === 'write' ? WRITE_ORDER : mask === undefined ? READ_ORDER_UNMASKABLE : READ_ORDER;
+    for (const [cedarAction, disclosure] of order) {
+      const a = ask(principal, cedarAction, resource, context);
+      steps.push({ action: cedarAction, allow: a.allow, rules: a.reasons, errors: a.errors });
+      if (a.allow) {
+        return { field, disclosure, category, class: cls, jurisdiction, rules: a.reasons, reason: 'permitted', mask: disclosure === 'masked' ? mask : undefined, grant, steps };
+      }
+    }
+    const forbids = unionSorted(steps.map((s) => s.rules));
+    return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: forbids, reason: forbids.length > 0 ? 'forbidden' : 'not_permitted', mask: undefined, grant, steps };
+  };
+
+  return { policy, evaluator, decide, jurisdictionOf };
+}
+
+const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);
+const READ_ORDER: readonly [CedarAction, Disclosure][] = [
+  ['disclose_clear', 'clear'],
+  ['disclose_tokenized', 'tokenized'],
+  ['disclose_masked', 'masked'],
+];
+const READ_ORDER_UNMASKABLE = READ_ORDER.slice(0, 2);
+const WRITE_ORDER: readonly [CedarAction, Disclosure][] = [['write', 'clear']];
+
+function withheld(field: string, category: string | undefined, cls: DataClass | undefined, jurisdiction: string | undefined, reason: FieldReason): FieldDecision {
+  return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: NONE, reason, mask: undefined, grant: undefined, steps: NO_STEPS };
+}
+
+export type { CompiledEvaluator };

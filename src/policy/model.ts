@@ -1,0 +1,175 @@
+// The loaded, validated policy: the types every other module reads. A Policy exists only when
+// every file of its directory loaded without error (see load.ts).
+
+export type DataClass = 'protected' | 'excepted' | 'public';
+export const DATA_CLASSES: readonly DataClass[] = ['protected', 'excepted', 'public'];
+
+/** Strongest first. `withheld` is what remains when the rules permit nothing else. */
+export type Disclosure = 'clear' | 'tokenized' | 'masked' | 'withheld';
+export const DISCLOSURES: readonly Disclosure[] = ['clear', 'tokenized', 'masked', 'withheld'];
+
+/** Cedar action ids, in the order the read ladder asks them. */
+export const READ_ACTIONS = ['disclose_clear', 'disclose_tokenized', 'disclose_masked'] as const;
+export type ReadAction = (typeof READ_ACTIONS)[number];
+export const WRITE_ACTION = 'write';
+export const ALL_ACTIONS = [...READ_ACTIONS, WRITE_ACTION] as const;
+export type CedarAction = (typeof ALL_ACTIONS)[number];
+
+export interface SourcePos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+export interface PolicyIssue extends SourcePos {
+  readonly code: string;
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+}
+
+export interface Category {
+  readonly key: string;
+  readonly parent: string | undefined;
+  readonly name: string;
+  readonly description: string;
+  /** The key itself and every ancestor, most specific first. */
+  readonly lineage: readonly string[];
+  readonly source: 'fideslang' | 'cordon' | 'policy';
+}
+
+export interface Taxonomy {
+  readonly categories: ReadonlyMap<string, Category>;
+  /** Deprecated key -> its replacement. */
+  readonly aliases: ReadonlyMap<string, string>;
+  /** The category for a key or alias, or undefined. */
+  resolve(key: string): Category | undefined;
+}
+
+export interface Enclave {
+  readonly name: string;
+  readonly jurisdictions: readonly string[];
+  readonly store: string;
+  readonly allowedCountries: readonly string[];
+}
+
+export interface Jurisdiction {
+  readonly name: string;
+  readonly countries: readonly string[];
+  readonly isDefault: boolean;
+  readonly enclave: string;
+}
+
+export interface StoreConfig {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface NetworkLocation {
+  readonly cidr: string;
+  readonly country: string;
+  readonly site: string;
+}
+
+export interface Deployment {
+  readonly name: string;
+  readonly enclaves: ReadonlyMap<string, Enclave>;
+  readonly jurisdictions: ReadonlyMap<string, Jurisdiction>;
+  /** Country code -> jurisdiction name. */
+  readonly countryJurisdiction: ReadonlyMap<string, string>;
+  readonly defaultJurisdiction: string | undefined;
+  readonly stores: ReadonlyMap<string, StoreConfig>;
+  readonly globalStore: string;
+  readonly locations: readonly NetworkLocation[];
+}
+
+/** A row-dependent category: when the row's `field` equals (or is among) the values, use `category`. */
+export interface CategoryCondition {
+  readonly field: string;
+  readonly values: readonly string[];
+  readonly negate: boolean;
+  readonly category: string;
+}
+
+export interface CatalogField {
+  readonly name: string;
+  /** The category when no condition applies. */
+  readonly category: string;
+  /** Checked in order; the first that holds decides the category. */
+  readonly conditions: readonly CategoryCondition[];
+  readonly pos: SourcePos;
+}
+
+export interface Dataset {
+  readonly name: string;
+  readonly key: string;
+  /** The field that names the data subject. */
+  readonly subjectField: string;
+  /** When set, the subject's jurisdiction comes from that dataset's record for the subject. */
+  readonly subjectDataset: string | undefined;
+  /** When set, this record holds the subject's country in this field. */
+  readonly jurisdictionField: string | undefined;
+  readonly fields: ReadonlyMap<string, CatalogField>;
+  readonly file: string;
+}
+
+export interface Classes {
+  readonly default: DataClass;
+  /** jurisdiction -> category key -> class, as listed (not yet inherited). */
+  readonly listed: ReadonlyMap<string, ReadonlyMap<string, DataClass>>;
+}
+
+export interface Team {
+  readonly name: string;
+  readonly parent: string | undefined;
+  readonly description: string;
+  /** The team and all its ancestors. */
+  readonly lineage: readonly string[];
+}
+
+export type PrincipalKind = 'person' | 'service';
+
+export interface Principal {
+  readonly id: string;
+  readonly kind: PrincipalKind;
+  readonly name: string;
+  readonly team: string;
+  readonly employer: string;
+  readonly workCountry: string;
+  readonly site: string;
+  readonly clearance: number;
+  readonly approverGroups: readonly string[];
+  readonly manager: string | undefined;
+}
+
+export interface Directory {
+  readonly teams: ReadonlyMap<string, Team>;
+  readonly principals: ReadonlyMap<string, Principal>;
+}
+
+export interface Rule {
+  /** From `@id("…")`, else `<file>:<line>`. */
+  readonly id: string;
+  readonly effect: 'permit' | 'forbid';
+  readonly text: string;
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** Cedar's JSON form of the rule (the EST), from cedar-wasm's parser. */
+  readonly json: unknown;
+}
+
+export interface Policy {
+  readonly dir: string;
+  /** SHA-256 over every file of the policy, hex: names the policy version. */
+  readonly versionHash: string;
+  readonly deployment: Deployment;
+  readonly taxonomy: Taxonomy;
+  readonly datasets: ReadonlyMap<string, Dataset>;
+  readonly classes: Classes;
+  readonly directory: Directory;
+  readonly rules: readonly Rule[];
+  /** The Cedar schema (JSON form) that rules were validated against. */
+  readonly cedarSchema: unknown;
+  /** Warnings that do not stop loading (e.g. compile fallbacks are added by the compiler). */
+  readonly warnings: readonly PolicyIssue[];
+}

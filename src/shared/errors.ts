@@ -1,0 +1,64 @@
+// The one registry of cordon's error codes: stable, prefixed by area, each with its HTTP status and
+// a one-line meaning. docs/errors.md lists the same codes; a test keeps the two in step.
+
+export interface ErrorCodeInfo {
+  readonly status: number;
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+}
+
+export const ERROR_CODES = {
+  'usage.invalid_argument': { status: 400, severity: 'error', message: 'A command-line argument or request parameter is missing or malformed.' },
+
+  'policy.missing_file': { status: 400, severity: 'error', message: 'A file the policy needs (cordon.yaml, classes.yaml, directory.yaml) is missing.' },
+  'policy.yaml_syntax': { status: 400, severity: 'error', message: 'A policy file is not valid YAML.' },
+  'policy.unknown_key': { status: 400, severity: 'error', message: 'A policy file has a key that cordon does not know; unknown keys are errors, never ignored.' },
+  'policy.missing_key': { status: 400, severity: 'error', message: 'A required key is missing.' },
+  'policy.invalid_value': { status: 400, severity: 'error', message: 'A value has the wrong type or form.' },
+  'policy.duplicate_key': { status: 400, severity: 'error', message: 'A key appears twice in one map (a field, dataset, principal or team defined twice).' },
+  'policy.unknown_category': { status: 400, severity: 'error', message: 'A data category is not in the taxonomy.' },
+  'policy.unknown_parent': { status: 400, severity: 'error', message: 'A taxonomy category names a parent that does not exist.' },
+  'policy.taxonomy_cycle': { status: 400, severity: 'error', message: 'The taxonomy has a cycle of parents.' },
+  'policy.unknown_field': { status: 400, severity: 'error', message: 'A field is referenced that the dataset does not define.' },
+  'policy.unknown_dataset': { status: 400, severity: 'error', message: 'A dataset is referenced that the catalog does not define.' },
+  'policy.missing_subject': { status: 400, severity: 'error', message: 'A dataset does not say whose data it holds (subject) or where the jurisdiction comes from.' },
+  'policy.unknown_jurisdiction': { status: 400, severity: 'error', message: 'A jurisdiction is referenced that cordon.yaml does not define.' },
+  'policy.jurisdiction_without_enclave': { status: 400, severity: 'error', message: 'A jurisdiction is bound to no enclave, so its protected data would have nowhere to live.' },
+  'policy.jurisdiction_conflict': { status: 400, severity: 'error', message: 'A jurisdiction or country is claimed twice (two enclaves, two jurisdictions or two defaults).' },
+  'policy.unknown_store': { status: 400, severity: 'error', message: 'An enclave names a store that cordon.yaml does not define.' },
+  'policy.unknown_team': { status: 400, severity: 'error', message: 'A principal or team names a team that the directory does not define.' },
+  'policy.team_cycle': { status: 400, severity: 'error', message: 'The team hierarchy has a cycle.' },
+  'policy.duplicate_classification': { status: 400, severity: 'error', message: 'A category is given two classes in one jurisdiction.' },
+  'policy.duplicate_rule_id': { status: 400, severity: 'error', message: 'Two Cedar rules have the same @id.' },
+  'policy.cedar_syntax': { status: 400, severity: 'error', message: 'A Cedar rule does not parse.' },
+  'policy.cedar_type': { status: 400, severity: 'error', message: 'A Cedar rule fails validation against the schema cordon generates for its entities.' },
+  'policy.unknown_entity': { status: 400, severity: 'error', message: 'A Cedar rule names a team, principal or action that does not exist.' },
+  'policy.unknown_value': { status: 400, severity: 'error', message: 'A Cedar rule compares a category, class, jurisdiction, dataset or field with a string that names none.' },
+  'policy.no_rules': { status: 400, severity: 'error', message: 'The policy has no Cedar rules, so every field would be withheld.' },
+  'policy.compile_fallback': { status: 200, severity: 'warning', message: 'A rule uses Cedar that the compiler does not support; it is evaluated by cedar-wasm instead (correct, slower).' },
+
+  'decide.unknown_principal': { status: 403, severity: 'error', message: 'The principal is not in the directory.' },
+  'decide.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog.' },
+  'decide.unknown_field': { status: 400, severity: 'error', message: 'The field is not in the catalog.' },
+  'decide.evaluation_failed': { status: 503, severity: 'error', message: 'The policy could not be evaluated; the request is refused (fail closed).' },
+
+  'internal.error': { status: 500, severity: 'error', message: 'An unexpected error; it is logged, never echoed.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+/** An expected failure carried as a value through APIs that may also throw for bugs. */
+export class CordonError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'CordonError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
