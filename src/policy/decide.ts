@@ -64,6 +64,20 @@ export interface DecideRequest {
   readonly fields?: readonly string[];
 }
 
+export interface FieldRequest {
+  readonly principal: string | Principal;
+  readonly action: DecideAction;
+  readonly dataset: string;
+  readonly field: string;
+  readonly jurisdiction: string;
+  /** Values of the row that conditions read; ignored for the category when `category` is given. */
+  readonly row?: Readonly<Record<string, unknown>>;
+  /** Forces one of the field's categories (its default or a conditional one). */
+  readonly category?: string;
+  readonly subject?: string;
+  readonly context: RequestContext;
+}
+
 export type FieldReason =
   | 'permitted'
   | 'forbidden'
@@ -115,6 +129,8 @@ export interface Decider {
   readonly policy: Policy;
   readonly evaluator: Evaluator;
   decide(req: DecideRequest): Decision;
+  /** One field, with the subject's jurisdiction given rather than read from a record (explain, diff). */
+  decideField(req: FieldRequest): FieldDecision;
   /** The subject's jurisdiction from a record of `dataset`, or undefined if it cannot be told. */
   jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): string | undefined;
 }
@@ -191,64 +207,80 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     g.categories.some((c) => lineage.includes(c)) &&
     (g.subjects === undefined || (subject !== undefined && g.subjects.includes(subject)));
 
+  const baseContext = (ctx: RequestContext) => ({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '' });
+  const noGrantContext = (ctx: RequestContext): CedarRecord =>
+    contextRecord({ ...baseContext(ctx), grant: { active: false, id: '', reason: '', breakGlass: false } });
+
+  /** One field of one record; `category` (when given) overrides the row-dependent category. */
+  const fieldDecision = (
+    d: Dataset,
+    name: string,
+    record: Readonly<Record<string, unknown>>,
+    jurisdiction: string | undefined,
+    subject: string | undefined,
+    who: EntityData,
+    action: DecideAction,
+    ctx: RequestContext,
+    noGrant: CedarRecord,
+    grantContexts: Map<GrantInfo, CedarRecord>,
+    forcedCategory?: string,
+  ): FieldDecision => {
+    const cf = d.fields.get(name);
+    if (!cf) return withheld(name, undefined, undefined, jurisdiction, 'unclassified');
+    if (jurisdiction === undefined) return withheld(name, cf.category, undefined, undefined, 'unknown_jurisdiction');
+    const category = forcedCategory ?? categoryFor(cf, record);
+    if (category === undefined) return withheld(name, undefined, undefined, jurisdiction, 'row_condition_unknown');
+    const c = classified(d.name, name, category, jurisdiction);
+    let context = noGrant;
+    let grantId: string | undefined;
+    const now = ctx.now ?? Date.now();
+    for (const g of ctx.grants ?? NONE_GRANTS) {
+      if (grantCovers(g, d, c.lineage, subject, now)) {
+        let gc = grantContexts.get(g);
+        if (!gc) {
+          gc = contextRecord({ ...baseContext(ctx), grant: { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } });
+          grantContexts.set(g, gc);
+        }
+        context = gc;
+        grantId = g.id;
+        break;
+      }
+    }
+    return ladder(name, category, c.cls, jurisdiction, c.mask, who, c.entity, context, action, grantId);
+  };
+
+  const known = (j: string | undefined): string | undefined =>
+    j !== undefined && policy.deployment.jurisdictions.has(j) ? j : undefined;
+  const subjectOf = (d: Dataset, record: Readonly<Record<string, unknown>>): string | undefined => {
+    const raw = record[d.subjectField];
+    return raw === undefined || raw === null ? undefined : String(raw);
+  };
+
   const decide = (req: DecideRequest): Decision => {
     const d = policy.datasets.get(req.dataset);
     if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
     const who = principalOf(req.principal);
     const ctx = req.context;
-    const jurisdiction =
-      d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction;
-    const knownJurisdiction = jurisdiction !== undefined && policy.deployment.jurisdictions.has(jurisdiction) ? jurisdiction : undefined;
-    const rawSubject = req.record[d.subjectField];
-    const subject = rawSubject === undefined || rawSubject === null ? undefined : String(rawSubject);
-    const now = ctx.now ?? Date.now();
-    const base = { country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '' };
-    const noGrant = contextRecord({ ...base, grant: { active: false, id: '', reason: '', breakGlass: false } });
+    const jurisdiction = known(
+      d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction,
+    );
+    const subject = subjectOf(d, req.record);
+    const noGrant = noGrantContext(ctx);
     const grantContexts = new Map<GrantInfo, CedarRecord>();
-
     const names = req.fields ?? Object.keys(req.record);
     const fields: FieldDecision[] = [];
     for (const name of names) {
-      const cf = d.fields.get(name);
-      if (!cf) {
-        fields.push(withheld(name, undefined, undefined, knownJurisdiction, 'unclassified'));
-        continue;
-      }
-      if (knownJurisdiction === undefined) {
-        fields.push(withheld(name, cf.category, undefined, undefined, 'unknown_jurisdiction'));
-        continue;
-      }
-      const category = categoryFor(cf, req.record);
-      if (category === undefined) {
-        fields.push(withheld(name, undefined, undefined, knownJurisdiction, 'row_condition_unknown'));
-        continue;
-      }
-      const c = classified(d.name, name, category, knownJurisdiction);
-      let context = noGrant;
-      let grantId: string | undefined;
-      for (const g of ctx.grants ?? NONE_GRANTS) {
-        if (grantCovers(g, d, c.lineage, subject, now)) {
-          let gc = grantContexts.get(g);
-          if (!gc) {
-            gc = contextRecord({ ...base, grant: { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } });
-            grantContexts.set(g, gc);
-          }
-          context = gc;
-          grantId = g.id;
-          break;
-        }
-      }
-      fields.push(ladder(name, category, c.cls, knownJurisdiction, c.mask, who.entity, c.entity, context, req.action, grantId));
+      fields.push(fieldDecision(d, name, req.record, jurisdiction, subject, who.entity, req.action, ctx, noGrant, grantContexts));
     }
-    return {
-      principal: who.id,
-      action: req.action,
-      dataset: d.name,
-      jurisdiction: knownJurisdiction,
-      subject,
-      policyVersion: policy.versionHash,
-      fields,
-    };
+    return { principal: who.id, action: req.action, dataset: d.name, jurisdiction, subject, policyVersion: policy.versionHash, fields };
+  };
+
+  const decideField = (req: FieldRequest): FieldDecision => {
+    const d = policy.datasets.get(req.dataset);
+    if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
+    const who = principalOf(req.principal);
+    const row = req.row ?? {};
+    return fieldDecision(d, req.field, row, known(req.jurisdiction), req.subject ?? subjectOf(d, row), who.entity, req.action, req.context, noGrantContext(req.context), new Map(), req.category);
   };
 
   const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer =>
@@ -280,7 +312,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: forbids, reason: forbids.length > 0 ? 'forbidden' : 'not_permitted', mask: undefined, grant, steps };
   };
 
-  return { policy, evaluator, decide, jurisdictionOf };
+  return { policy, evaluator, decide, decideField, jurisdictionOf };
 }
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);

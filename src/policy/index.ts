@@ -2,8 +2,11 @@
 export * from './model.js';
 export { loadPolicy, formatIssue, type LoadResult } from './load.js';
 export { classOf } from './classes.js';
-export { generateCedarSchema } from './schema.js';
-export { createDecider, type Decider, type DecideRequest, type Decision, type FieldDecision, type GrantInfo, type RequestContext, type EngineName } from './decide.js';
+export { generateCedarSchema, cedarSchemaText } from './schema.js';
+export { checkPolicy } from './check.js';
+export { createDecider, type Decider, type DecideRequest, type FieldRequest, type DecideAction, type Decision, type FieldDecision, type GrantInfo, type RequestContext, type EngineName } from './decide.js';
 export { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 export { createReferenceEvaluator } from './reference.js';
 export { maskKindOf, applyMask, type MaskKind } from './mask.js';
+export { explain, classSource, type Explanation, type ExplainRequest } from './explain.js';
+export { diffPolicies, type PolicyDiff, type Flip, type ClassChange, type DiffOptions } from './diff.js';

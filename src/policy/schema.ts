@@ -2,6 +2,7 @@
 // and type errors in rules. Entity ids and string values that the schema cannot type (team names,
 // categories, classes) are checked by rules.ts against the loaded policy.
 
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { ALL_ACTIONS, READ_ACTIONS } from './model.js';
 
@@ -78,4 +79,11 @@ export function generateCedarSchema(): SchemaJson<string> {
       actions,
     },
   } as unknown as SchemaJson<string>;
+}
+
+/** The generated schema in Cedar's schema syntax. */
+export function cedarSchemaText(): string {
+  const text = cedar.schemaToText(generateCedarSchema());
+  if (text.type === 'failure') throw new Error(`cedar-wasm could not print cordon's schema: ${text.errors.map((e) => e.message).join('; ')}`);
+  return text.text;
 }
