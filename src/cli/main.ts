@@ -15,6 +15,14 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(policyCommand());
   program.addCommand(demoCommand());
+  // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
+  const inherit = (c: Command): void => {
+    for (const sub of c.commands) {
+      sub.exitOverride().showHelpAfterError('(run with --help for usage)');
+      inherit(sub);
+    }
+  };
+  inherit(program);
   return program;
 }
 
@@ -25,8 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return EXIT_USAGE;
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (e instanceof UsageError || (e instanceof CordonError && e.code === 'usage.invalid_argument')) {
       process.stderr.write(`cordon: ${e.message}\n`);

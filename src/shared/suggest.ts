@@ -16,11 +16,17 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The known name nearest to `name`, or undefined when none is within a third of its length. */
+/**
+ * The known name nearest to `name`: the shortest name that `name` begins (a truncated name is the
+ * commonest typo of a long dotted key), else the nearest by edit distance within a third of its length.
+ */
 export function closest(name: string, known: Iterable<string>): string | undefined {
+  const names = [...known];
+  const extensions = names.filter((k) => k.startsWith(name) && k !== name && name.length >= 3);
+  if (extensions.length > 0) return extensions.sort((a, b) => a.length - b.length || a.localeCompare(b))[0];
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const candidate of known) {
+  for (const candidate of names) {
     const d = editDistance(name, candidate);
     if (d < bestDistance || (d === bestDistance && best !== undefined && candidate < best)) {
       best = candidate;
