@@ -13,7 +13,8 @@ function isDataClass(s: string): s is DataClass {
   return (DATA_CLASSES as readonly string[]).includes(s);
 }
 
-export function readClasses(f: YamlFile, deployment: Deployment, taxonomy: Taxonomy, issues: IssueList): Classes | undefined {
+/** Reads classes.yaml. Without a deployment (cordon.yaml failed), jurisdiction names go unchecked. */
+export function readClasses(f: YamlFile, deployment: Deployment | undefined, taxonomy: Taxonomy, issues: IssueList): Classes | undefined {
   if (!f.ok) return undefined;
   const before = issues.errorCount;
   const top = readMap(f, f.root, issues, CLASSES_FILE);
@@ -27,8 +28,9 @@ export function readClasses(f: YamlFile, deployment: Deployment, taxonomy: Taxon
       else if (v !== undefined) def = v;
       continue;
     }
-    if (!deployment.jurisdictions.has(e.key)) {
-      issues.error(f.pos(e.keyNode), 'policy.unknown_jurisdiction', `unknown jurisdiction ${JSON.stringify(e.key)}${didYouMean(e.key, deployment.jurisdictions.keys())} (jurisdictions are defined in cordon.yaml)`);
+    if (deployment && !deployment.jurisdictions.has(e.key)) {
+      const hint = didYouMean(e.key, [...deployment.jurisdictions.keys(), 'default']);
+      issues.error(f.pos(e.keyNode), 'policy.unknown_jurisdiction', `unknown jurisdiction ${JSON.stringify(e.key)}${hint} (jurisdictions are defined in cordon.yaml)`);
       continue;
     }
     const spec = readMap(f, e.value, issues, `classes of ${e.key}`, { optional: DATA_CLASSES });

@@ -5,7 +5,7 @@
 // otherwise any satisfied permit allows. Constructs the compiler does not support make that rule
 // fall back to cedar-wasm (correct first, fast second); `fallbacks` names them.
 
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.js';
 import { ALL_ACTIONS, type CedarAction, type Rule } from './model.js';
 import { actionEntity, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
 import { answerOf, cedarCall, preparseRules } from './reference.js';
@@ -427,10 +427,10 @@ export function createCompiledEvaluator(rules: readonly Rule[]): CompiledEvaluat
   });
   const byAction = new Map<CedarAction, CompiledRule[]>();
   for (const action of ALL_ACTIONS) {
-    // Forbids first: once one is satisfied, permits no longer matter for the decision, but Cedar
-    // still evaluates every rule (and reports errors), so all are kept.
+    // Cedar evaluates every rule (and reports every error), so all rules of the action stay in the
+    // list. Sorted by id, the reasons and errors collected in list order come out sorted.
     const list = compiled.filter((_, i) => actionMatches((rules[i]!.json as { action: Json }).action, action));
-    byAction.set(action, [...list.filter((c) => c.forbid), ...list.filter((c) => !c.forbid)]);
+    byAction.set(action, list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
   }
   return {
     name: 'compiled',
@@ -455,9 +455,9 @@ export function createCompiledEvaluator(rules: readonly Rule[]): CompiledEvaluat
           else (permits ??= []).push(rule.id);
         }
       }
-      const allow = forbids === undefined && permits !== undefined;
-      const reasons = forbids ?? permits ?? EMPTY;
-      return { allow, reasons: reasons.length > 1 ? [...reasons].sort() : reasons, errors: errors ? errors.sort() : EMPTY };
+      // No sort here: the list is in id order (and sorting on this path crashed Node 20's V8
+      // deoptimizer under load).
+      return { allow: forbids === undefined && permits !== undefined, reasons: forbids ?? permits ?? EMPTY, errors: errors ?? EMPTY };
     },
   };
 }

@@ -208,8 +208,18 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     (g.subjects === undefined || (subject !== undefined && g.subjects.includes(subject)));
 
   const baseContext = (ctx: RequestContext) => ({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '' });
-  const noGrantContext = (ctx: RequestContext): CedarRecord =>
-    contextRecord({ ...baseContext(ctx), grant: { active: false, id: '', reason: '', breakGlass: false } });
+  // Contexts without a grant repeat (same country, site, reason, ticket): build each once.
+  const noGrantCache = new Map<string, CedarRecord>();
+  const noGrantContext = (ctx: RequestContext): CedarRecord => {
+    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}`;
+    let c = noGrantCache.get(key);
+    if (!c) {
+      if (noGrantCache.size >= MAX_CACHED_CONTEXTS) noGrantCache.clear();
+      c = contextRecord({ ...baseContext(ctx), grant: { active: false, id: '', reason: '', breakGlass: false } });
+      noGrantCache.set(key, c);
+    }
+    return c;
+  };
 
   /** One field of one record; `category` (when given) overrides the row-dependent category. */
   const fieldDecision = (
@@ -316,6 +326,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
 }
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);
+const MAX_CACHED_CONTEXTS = 4096;
 const READ_ORDER: readonly [CedarAction, Disclosure][] = [
   ['disclose_clear', 'clear'],
   ['disclose_tokenized', 'tokenized'],

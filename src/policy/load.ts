@@ -20,11 +20,11 @@ export const RULES_DIR = 'rules';
 
 export type LoadResult = { ok: true; policy: Policy; issues: PolicyIssue[] } | { ok: false; issues: PolicyIssue[] };
 
-function listFiles(dir: string, sub: string, ext: string): string[] {
+function listFiles(dir: string, sub: string, ...exts: string[]): string[] {
   const full = join(dir, sub);
   if (!existsSync(full) || !statSync(full).isDirectory()) return [];
   return readdirSync(full)
-    .filter((n) => n.endsWith(ext))
+    .filter((n) => exts.some((ext) => n.endsWith(ext)))
     .sort()
     .map((n) => `${sub}/${n}`);
 }
@@ -48,7 +48,7 @@ export function loadPolicy(dir: string): LoadResult {
   };
   const yamlFile = (rel: string, required: boolean): YamlFile | undefined => {
     if (!existsSync(join(dir, rel))) {
-      if (required) issues.error({ file: rel, line: 1, col: 1 }, 'policy.missing_file', `${rel} is missing from ${dir}`);
+      if (required) issues.error({ file: rel, line: 1, col: 1 }, 'policy.missing_file', `${rel} is missing`);
       return undefined;
     }
     return new YamlFile(rel, read(rel), issues);
@@ -62,7 +62,7 @@ export function loadPolicy(dir: string): LoadResult {
   const taxonomy = buildTaxonomy(extra, issues);
 
   const rawDatasets: RawDataset[] = [];
-  const catalogFiles = listFiles(dir, CATALOG_DIR, '.yaml');
+  const catalogFiles = listFiles(dir, CATALOG_DIR, '.yaml', '.yml');
   if (catalogFiles.length === 0) issues.error({ file: CATALOG_DIR, line: 1, col: 1 }, 'policy.missing_file', `no datasets: ${CATALOG_DIR}/*.yaml is empty or missing`);
   for (const rel of catalogFiles) {
     const d = readDatasetFile(new YamlFile(rel, read(rel), issues), issues);
@@ -71,15 +71,15 @@ export function loadPolicy(dir: string): LoadResult {
   const datasets = taxonomy && resolveCatalog(rawDatasets, taxonomy, issues);
 
   const classesFile = yamlFile(CLASSES_FILE, true);
-  const classes = classesFile && deployment && taxonomy ? readClasses(classesFile, deployment, taxonomy, issues) : undefined;
+  const classes = classesFile && taxonomy ? readClasses(classesFile, deployment, taxonomy, issues) : undefined;
 
   const directoryFile = yamlFile(DIRECTORY_FILE, true);
   const directory = directoryFile && readDirectory(directoryFile, issues);
 
   const ruleFiles: RuleFile[] = listFiles(dir, RULES_DIR, '.cedar').map((rel) => ({ path: rel, text: read(rel) }));
-  if (ruleFiles.length === 0) issues.error({ file: RULES_DIR, line: 1, col: 1 }, 'policy.no_rules', `no rules: ${RULES_DIR}/*.cedar is empty or missing`);
-  const ctx = deployment && taxonomy && datasets && directory ? { deployment, taxonomy, datasets, directory } : undefined;
-  const rules = loadRules(ruleFiles, ctx, issues);
+  // Parts of the policy that failed are left out of the rules' checks rather than failing them all.
+  const rules = loadRules(ruleFiles, { deployment, taxonomy, datasets, directory }, issues);
+  if (ruleFiles.length === 0 || rules?.length === 0) issues.error({ file: RULES_DIR, line: 1, col: 1 }, 'policy.no_rules', `no rules: ${RULES_DIR}/*.cedar holds no rule, so every field would be withheld`);
 
   if (issues.errorCount > 0 || !deployment || !taxonomy || !datasets || !classes || !directory || !rules) {
     return { ok: false, issues: sortIssues(issues.items) };

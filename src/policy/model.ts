@@ -22,6 +22,7 @@ export interface SourcePos {
 }
 
 export interface PolicyIssue extends SourcePos {
+  /** A code of the error registry (src/shared/errors.ts). */
   readonly code: string;
   readonly severity: 'error' | 'warning';
   readonly message: string;

@@ -1,8 +1,8 @@
 // The reference evaluator: cedar-wasm's statefulIsAuthorized over the preparsed rules. It defines
 // what a decision means; the compiled engine must agree with it on every request.
 
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.js';
+import type { StatefulAuthorizationCall } from './cedar.js';
 import type { Rule } from './model.js';
 import { entityJson, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
 import { toCedarJson } from './values.js';

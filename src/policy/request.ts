@@ -122,7 +122,10 @@ export function contextRecord(c: ContextFacts): CedarRecord {
 }
 
 export function entityJson(e: EntityData): { uid: { type: string; id: string }; attrs: Record<string, unknown>; parents: { type: string; id: string }[] } {
+  // Plain loops on purpose; see toCedarJson.
   const attrs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e.attrs)) attrs[k] = toCedarJson(v);
-  return { uid: { type: e.uid.type, id: e.uid.id }, attrs, parents: e.parents.map((p) => ({ type: p.type, id: p.id })) };
+  for (const k of Object.keys(e.attrs)) attrs[k] = toCedarJson(e.attrs[k]!);
+  const parents: { type: string; id: string }[] = [];
+  for (const p of e.parents) parents.push({ type: p.type, id: p.id });
+  return { uid: { type: e.uid.type, id: e.uid.id }, attrs, parents };
 }

@@ -1,12 +1,13 @@
 // rules/*.cedar: parse with cedar-wasm, validate against the generated schema, and check the entity
 // ids and string values that Cedar's types cannot (teams, principals, categories, classes, …).
 
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { DetailedError, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.js';
+import type { DetailedError, PolicyJson } from './cedar.js';
 import { didYouMean } from '../shared/suggest.js';
-import { DATA_CLASSES, ALL_ACTIONS, type Dataset, type Deployment, type Directory, type Rule, type Taxonomy } from './model.js';
+import type { ErrorCode } from '../shared/errors.js';
+import { DATA_CLASSES, type Dataset, type Deployment, type Directory, type Rule, type Taxonomy } from './model.js';
 import { IssueList } from './yaml-source.js';
-import { ACTION_TYPE, READ_GROUP, TEAM_TYPE, generateCedarSchema } from './schema.js';
+import { TEAM_TYPE, generateCedarSchema } from './schema.js';
 
 export interface RuleFile {
   readonly path: string;
@@ -45,18 +46,19 @@ function annotationId(json: PolicyJson): string | undefined {
   return json.annotations?.['id'];
 }
 
+/** What rules are checked against. A part that failed to load is undefined and its checks are skipped. */
 export interface RuleContext {
-  readonly deployment: Deployment;
-  readonly taxonomy: Taxonomy;
-  readonly datasets: ReadonlyMap<string, Dataset>;
-  readonly directory: Directory;
+  readonly deployment: Deployment | undefined;
+  readonly taxonomy: Taxonomy | undefined;
+  readonly datasets: ReadonlyMap<string, Dataset> | undefined;
+  readonly directory: Directory | undefined;
 }
 
 /**
- * Parses and validates every rule file. Returns undefined (after reporting) on any error. Without
- * `ctx` (another part of the policy failed) only Cedar's own checks run.
+ * Parses and validates every rule file. Returns undefined (after reporting) on any error. Files that
+ * do not parse are reported and the others are still validated, so all errors show at once.
  */
-export function loadRules(files: RuleFile[], ctx: RuleContext | undefined, issues: IssueList): Rule[] | undefined {
+export function loadRules(files: RuleFile[], ctx: RuleContext, issues: IssueList): Rule[] | undefined {
   const before = issues.errorCount;
   const rules: Rule[] = [];
   const located: Located[] = [];
@@ -72,9 +74,6 @@ export function loadRules(files: RuleFile[], ctx: RuleContext | undefined, issue
     }
     const parts = cedar.policySetTextToParts(file.text);
     if (parts.type === 'failure') throw new Error(`cedar-wasm parsed ${file.path} but could not split it`);
-    if (parts.policy_templates.length > 0) {
-      issues.error({ file: file.path, line: 1, col: 1 }, 'policy.invalid_value', 'rule files hold static policies only, not templates');
-    }
     let cursor = 0;
     for (const part of parts.policies) {
       const found = file.text.indexOf(part, cursor);
@@ -98,8 +97,6 @@ export function loadRules(files: RuleFile[], ctx: RuleContext | undefined, issue
       located.push({ offset, text: file.text });
     }
   }
-  if (issues.errorCount > before) return undefined;
-
   const schema = generateCedarSchema();
   const staticPolicies: Record<string, string> = {};
   rules.forEach((r) => (staticPolicies[r.id] = r.text));
@@ -113,7 +110,7 @@ export function loadRules(files: RuleFile[], ctx: RuleContext | undefined, issue
     const pos = lineCol(loc.text, loc.offset + byteToIndex(rule.text, at));
     issues.error({ file: rule.file, ...pos }, 'policy.cedar_type', `rule ${rule.id}: ${errorText(v.error).replace(/for policy `[^`]*`, /g, '')}`);
   }
-  if (ctx) rules.forEach((r, i) => checkLiterals(r, located[i]!, ctx, issues));
+  rules.forEach((r, i) => checkLiterals(r, located[i]!, ctx, issues));
   return issues.errorCount > before ? undefined : rules;
 }
 
@@ -133,20 +130,20 @@ function knownValuesOf(expr: Json, ctx: RuleContext): KnownValues | undefined {
     switch (dot.attr) {
       case 'category':
       case 'categories':
-        return { name: 'category', values: new Set(ctx.taxonomy.categories.keys()) };
+        return ctx.taxonomy && { name: 'category', values: new Set(ctx.taxonomy.categories.keys()) };
       case 'class':
         return { name: 'class', values: new Set(DATA_CLASSES) };
       case 'jurisdiction':
-        return { name: 'jurisdiction', values: new Set(ctx.deployment.jurisdictions.keys()) };
+        return ctx.deployment && { name: 'jurisdiction', values: new Set(ctx.deployment.jurisdictions.keys()) };
       case 'enclave':
-        return { name: 'enclave', values: new Set(ctx.deployment.enclaves.keys()) };
+        return ctx.deployment && { name: 'enclave', values: new Set(ctx.deployment.enclaves.keys()) };
       case 'dataset':
-        return { name: 'dataset', values: new Set(ctx.datasets.keys()) };
+        return ctx.datasets && { name: 'dataset', values: new Set(ctx.datasets.keys()) };
       case 'field':
-        return { name: 'field', values: new Set([...ctx.datasets.values()].flatMap((d) => [...d.fields.keys()])) };
+        return ctx.datasets && { name: 'field', values: new Set([...ctx.datasets.values()].flatMap((d) => [...d.fields.keys()])) };
     }
   }
-  if (variable === 'principal' && dot.attr === 'team') return { name: 'team', values: new Set(ctx.directory.teams.keys()) };
+  if (variable === 'principal' && dot.attr === 'team') return ctx.directory && { name: 'team', values: new Set(ctx.directory.teams.keys()) };
   return undefined;
 }
 
@@ -154,25 +151,51 @@ function isObj(x: Json): x is Record<string, Json> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** `text` with every // comment blanked out (same length, so offsets still match). */
+export function withoutComments(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      out += c;
+      if (c === '\\' && i + 1 < text.length) out += text[++i];
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') {
+        out += ' ';
+        i++;
+      }
+      if (i < text.length) out += '\n';
+    } else out += c;
+  }
+  return out;
+}
+
 function checkLiterals(rule: Rule, loc: Located, ctx: RuleContext, issues: IssueList): void {
-  const report = (needle: string, code: string, message: string): void => {
-    const i = rule.text.indexOf(needle);
+  const code = withoutComments(rule.text);
+  const report = (needle: string, code_: ErrorCode, message: string): void => {
+    const i = code.indexOf(needle);
     const pos = lineCol(loc.text, loc.offset + Math.max(0, i));
-    issues.error({ file: rule.file, ...pos }, code, `rule ${rule.id}: ${message}`);
+    issues.error({ file: rule.file, ...pos }, code_, `rule ${rule.id}: ${message}`);
   };
   const checkEntity = (e: Json): void => {
     if (!isObj(e)) return;
     const uid = (isObj(e['__entity']) ? e['__entity'] : e) as { type?: string; id?: string };
     if (typeof uid.type !== 'string' || typeof uid.id !== 'string') return;
-    const needle = `"${uid.id}"`;
-    const known: Record<string, Iterable<string>> = {
-      [TEAM_TYPE]: ctx.directory.teams.keys(),
-      User: [...ctx.directory.principals.values()].filter((p) => p.kind === 'person').map((p) => p.id),
-      Service: [...ctx.directory.principals.values()].filter((p) => p.kind === 'service').map((p) => p.id),
-      [ACTION_TYPE]: [...ALL_ACTIONS, READ_GROUP],
+    const needle = code.includes(`${uid.type}::"${uid.id}"`) ? `${uid.type}::"${uid.id}"` : `"${uid.id}"`;
+    const directory = ctx.directory;
+    const known: Record<string, Iterable<string> | undefined> = {
+      [TEAM_TYPE]: directory?.teams.keys(),
+      User: directory && [...directory.principals.values()].filter((p) => p.kind === 'person').map((p) => p.id),
+      Service: directory && [...directory.principals.values()].filter((p) => p.kind === 'service').map((p) => p.id),
     };
     const names = known[uid.type];
-    if (names === undefined) return; // an unknown type is the validator's to report
+    // Unknown types and actions are the validator's to report; an unloaded directory, nobody's.
+    if (names === undefined) return;
     const list = [...names];
     if (!list.includes(uid.id)) report(needle, 'policy.unknown_entity', `unknown ${uid.type} ${JSON.stringify(uid.id)}${didYouMean(uid.id, list)}`);
   };
@@ -193,6 +216,11 @@ function checkLiterals(rule: Rule, loc: Located, ctx: RuleContext, issues: Issue
       if (isObj(b)) {
         checkValue(knownValuesOf(b['left'], ctx), b['right']);
         if (op !== 'contains') checkValue(knownValuesOf(b['right'], ctx), b['left']);
+        // ["public", "excepted"].contains(resource.class)
+        if (op === 'contains' && isObj(b['left']) && Array.isArray(b['left']['Set'])) {
+          const kv = knownValuesOf(b['right'], ctx);
+          for (const item of b['left']['Set'] as Json[]) checkValue(kv, item);
+        }
       }
     }
     for (const op of ['containsAll', 'containsAny']) {

@@ -2,8 +2,8 @@
 // and type errors in rules. Entity ids and string values that the schema cannot type (team names,
 // categories, classes) are checked by rules.ts against the loaded policy.
 
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.js';
+import type { SchemaJson } from './cedar.js';
 import { ALL_ACTIONS, READ_ACTIONS } from './model.js';
 
 export const PRINCIPAL_TYPES = ['User', 'Service'] as const;

@@ -87,12 +87,19 @@ export function valueEquals(a: Value, b: Value): boolean {
   return false;
 }
 
-/** Cedar's JSON form of a value (for cedar-wasm). */
+/**
+ * Cedar's JSON form of a value (for cedar-wasm). Written with plain loops: recursion through
+ * Array.prototype.map here crashed Node 20's V8 deoptimizer ("unreachable code") under load.
+ */
 export function toCedarJson(v: Value): unknown {
   if (typeof v !== 'object') return v;
   if (v instanceof EntityRef) return { __entity: { type: v.type, id: v.id } };
-  if (v instanceof CedarSet) return [...v.values()].map(toCedarJson);
+  if (v instanceof CedarSet) {
+    const items: unknown[] = [];
+    for (const x of v.values()) items.push(toCedarJson(x));
+    return items;
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v.attrs)) out[k] = toCedarJson(x);
+  for (const k of Object.keys(v.attrs)) out[k] = toCedarJson(v.attrs[k]!);
   return out;
 }

@@ -3,14 +3,15 @@
 
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
 import { didYouMean } from '../shared/suggest.js';
+import type { ErrorCode } from '../shared/errors.js';
 import type { PolicyIssue, SourcePos } from './model.js';
 
 export class IssueList {
   readonly items: PolicyIssue[] = [];
-  error(pos: SourcePos, code: string, message: string): void {
+  error(pos: SourcePos, code: ErrorCode, message: string): void {
     this.items.push({ ...pos, code, severity: 'error', message });
   }
-  warn(pos: SourcePos, code: string, message: string): void {
+  warn(pos: SourcePos, code: ErrorCode, message: string): void {
     this.items.push({ ...pos, code, severity: 'warning', message });
   }
   get errorCount(): number {
@@ -28,19 +29,23 @@ export class YamlFile {
   ) {
     this.lines = new LineCounter();
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true, strict: true });
+    let syntaxReported = false;
     for (const e of [...this.doc.errors]) {
       const at = e.linePos?.[0] ?? { line: 1, col: 1 };
       const pos = { file: path, line: at.line, col: at.col };
       if (e.code === 'DUPLICATE_KEY') {
-        const key = text.slice(e.pos[0], e.pos[1]).split(/[:\n]/)[0]?.trim() ?? '';
+        const key = text.slice(e.pos[0]).split(/[:\n]/)[0]?.trim() ?? '';
         issues.error(pos, 'policy.duplicate_key', `duplicate key ${JSON.stringify(key)}`);
-      } else {
-        issues.error(pos, 'policy.yaml_syntax', firstLine(e.message));
+      } else if (!syntaxReported) {
+        // Later syntax errors of one file are nearly always echoes of the first.
+        syntaxReported = true;
+        issues.error(pos, 'policy.yaml_syntax', firstLine(e.message).replace(/ at line \d+, column \d+:?$/, ''));
       }
     }
   }
+  /** False when the file has a syntax error. Duplicate keys are reported but leave the rest readable. */
   get ok(): boolean {
-    return this.doc.errors.length === 0;
+    return this.doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
   }
   get root(): Node | null {
     return this.doc.contents as Node | null;

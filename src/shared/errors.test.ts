@@ -1,0 +1,43 @@
+// The error registry, docs/errors.md and the codes the source uses agree.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CODES, isErrorCode } from './errors.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth'];
+
+test('docs/errors.md lists exactly the registry, with the same status and severity', () => {
+  const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
+  const rows = [...doc.matchAll(/^\| `([a-z_.]+)` \| (\d{3}) \| (error|warning) \| (.+) \|$/gm)].map((m) => [m[1], Number(m[2]), m[3], m[4]]);
+  const registry = Object.entries(ERROR_CODES).map(([code, i]) => [code, i.status, i.severity, i.message]);
+  assert.deepEqual(rows, registry);
+});
+
+test('codes are prefixed by a known area and snake_case', () => {
+  for (const code of Object.keys(ERROR_CODES)) {
+    assert.match(code, /^[a-z]+\.[a-z_]+$/);
+    assert.ok(AREAS.includes(code.split('.')[0]!), code);
+  }
+});
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+test('every code the source names is in the registry', () => {
+  const re = new RegExp(`'((?:${AREAS.join('|')})\\.[a-z_]+)'`, 'g');
+  const unknown: string[] = [];
+  for (const file of sources(join(ROOT, 'src'))) {
+    for (const m of readFileSync(file, 'utf8').matchAll(re)) {
+      if (!isErrorCode(m[1]!) && !/\.(js|ts|yaml|json|csv)$/.test(m[1]!)) unknown.push(`${file}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(unknown, []);
+});
