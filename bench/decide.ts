@@ -105,15 +105,12 @@ function timePerRequest<T>(items: readonly T[], reps: number, fn: (x: T) => unkn
   });
 }
 
-process.stderr.write("phase: differential done\n");
 const timed = requests.slice(0, TIMED);
 const compiledNs = timePerRequest(timed, 200, (r) => compiled.decideField(r));
-process.stderr.write("phase: compiled timed\n");
 const cedarNs = timePerRequest(timed, 3, (r) => reference.decideField(r));
 
 // The bare cedar-wasm cost: prebuilt statefulIsAuthorized calls for the same ladder steps, so
 // nothing but the wasm call is timed (the most favourable view of cedar-wasm).
-process.stderr.write("phase: cedar timed\n");
 const setId = preparseRules(policy.rules);
 const teams = teamEntities(policy);
 const bareCalls = timed.map((req) => {

@@ -5,22 +5,20 @@ import * as cedar from './cedar.js';
 import type { StatefulAuthorizationCall } from './cedar.js';
 import type { Rule } from './model.js';
 import { entityJson, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
-import { toCedarJson } from './values.js';
+import { EntityRef, toCedarJson } from './values.js';
 
-import { generateCedarSchema } from './schema.js';
+import { ALL_ACTIONS } from './model.js';
+import { actionEntity } from './request.js';
 
 let nextSetId = 0;
-let schemaName: string | undefined;
 
-/** cordon's schema, preparsed once: it gives Cedar the action hierarchy and checks entity types. */
-function preparsedSchema(): string {
-  if (schemaName === undefined) {
-    const answer = cedar.preparseSchema('cordon-v1', generateCedarSchema());
-    if (answer.type === 'failure') throw new Error(`cedar-wasm rejected cordon's schema: ${answer.errors.map((e) => e.message).join('; ')}`);
-    schemaName = 'cordon-v1';
-  }
-  return schemaName;
-}
+/**
+ * The action entities (disclose_* are in the `read` group), given to Cedar as entity data. Cedar
+ * could take them from the schema instead, but a call with a schema also re-checks every entity
+ * against it, which triples the cost of each call; request.test.ts checks the entities against the
+ * schema once instead.
+ */
+const ACTION_ENTITIES = [...ALL_ACTIONS.map((a) => actionEntity(a)), { ...actionEntity('write'), uid: new EntityRef('Action', 'read'), ancestors: new Set<string>(), parents: [] }];
 
 /** Preparses `rules` into cedar-wasm's cache under a fresh id. */
 export function preparseRules(rules: readonly Pick<Rule, 'id' | 'text'>[]): string {
@@ -46,13 +44,13 @@ function cachedJson(e: EntityData): ReturnType<typeof entityJson> {
 export function cedarCall(setId: string, req: EvalRequest): StatefulAuthorizationCall {
   const entities = [cachedJson(req.principal), cachedJson(req.resource)];
   for (const e of req.entities.values()) entities.push(cachedJson(e));
+  for (const e of ACTION_ENTITIES) entities.push(cachedJson(e));
   return {
     principal: { type: req.principal.uid.type, id: req.principal.uid.id },
     action: { type: 'Action', id: req.action },
     resource: { type: req.resource.uid.type, id: req.resource.uid.id },
     context: toCedarJson(req.context) as Record<string, never>,
     preparsedPolicySetId: setId,
-    preparsedSchemaName: preparsedSchema(),
     entities: entities as StatefulAuthorizationCall['entities'],
   };
 }
