@@ -119,7 +119,8 @@ const bareCalls = timed.map((req) => {
   const cls = classOf(policy.classes, policy.taxonomy, req.jurisdiction, req.category!);
   const resource = fieldEntity(policy, { dataset: req.dataset, field: req.field, category: req.category!, class: cls, jurisdiction: req.jurisdiction });
   const context = contextRecord({ country: req.context.country, site: req.context.site ?? '', reason: '', ticket: '', grant: { active: d.grant !== undefined, id: d.grant ?? '', reason: d.grant ? 'USER_SUPPORT' : '', breakGlass: false } });
-  return d.steps.map((s) => cedarCall(setId, { principal: p, action: s.action, resource, context, entities: teams } satisfies EvalRequest));
+  const entities = new Map([...teams].filter(([k]) => p.ancestors.has(k)));
+  return d.steps.map((s) => cedarCall(setId, { principal: p, action: s.action, resource, context, entities } satisfies EvalRequest));
 });
 const bareNs = timePerRequest(bareCalls, 3, (calls) => {
   for (const c of calls) cedar.statefulIsAuthorized(c);

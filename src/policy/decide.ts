@@ -146,8 +146,15 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   const evaluator: Evaluator =
     options.engine === 'cedar' ? createReferenceEvaluator(policy.rules) : createCompiledEvaluator(policy.rules);
   const teams = teamEntities(policy);
+  // Each request carries the entities it can reach: the principal's teams (as Cedar apps pass the
+  // principal's ancestors), not the whole directory.
+  const teamsOf = new WeakMap<EntityData, ReadonlyMap<string, EntityData>>();
+  const withTeams = (e: EntityData): EntityData => {
+    teamsOf.set(e, new Map([...e.ancestors].flatMap((k) => (teams.has(k) ? [[k, teams.get(k)!] as const] : []))));
+    return e;
+  };
   const principals = new Map<string, EntityData>();
-  for (const p of policy.directory.principals.values()) principals.set(p.id, principalEntity(policy, p));
+  for (const p of policy.directory.principals.values()) principals.set(p.id, withTeams(principalEntity(policy, p)));
   const adHoc = new WeakMap<Principal, EntityData>();
   const fieldCache = new Map<string, { entity: EntityData; cls: DataClass; mask: MaskKind | undefined; lineage: readonly string[] }>();
 
@@ -160,7 +167,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     let e = adHoc.get(p);
     if (!e) {
       if (!policy.directory.teams.has(p.team)) throw new CordonError('decide.unknown_principal', `principal ${p.id} is in unknown team ${p.team}`);
-      e = principalEntity(policy, p);
+      e = withTeams(principalEntity(policy, p));
       adHoc.set(p, e);
     }
     return { id: p.id, entity: e };
@@ -294,7 +301,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   };
 
   const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer =>
-    evaluator.authorize({ principal, action, resource, context, entities: teams } satisfies EvalRequest);
+    evaluator.authorize({ principal, action, resource, context, entities: teamsOf.get(principal)! } satisfies EvalRequest);
 
   const ladder = (
     field: string,

@@ -5,20 +5,16 @@ import * as cedar from './cedar.js';
 import type { StatefulAuthorizationCall } from './cedar.js';
 import type { Rule } from './model.js';
 import { entityJson, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
-import { EntityRef, toCedarJson } from './values.js';
+import { EntityRef, attrMap, toCedarJson } from './values.js';
 
 import { ALL_ACTIONS } from './model.js';
 import { actionEntity } from './request.js';
 
 let nextSetId = 0;
 
-/**
- * The action entities (disclose_* are in the `read` group), given to Cedar as entity data. Cedar
- * could take them from the schema instead, but a call with a schema also re-checks every entity
- * against it, which triples the cost of each call; request.test.ts checks the entities against the
- * schema once instead.
- */
-const ACTION_ENTITIES = [...ALL_ACTIONS.map((a) => actionEntity(a)), { ...actionEntity('write'), uid: new EntityRef('Action', 'read'), ancestors: new Set<string>(), parents: [] }];
+/** The action entities Cedar needs for `action in Action::"read"`: the action and its group. */
+const READ_GROUP_ENTITY: EntityData = { uid: new EntityRef('Action', 'read'), attrs: attrMap({}), ancestors: new Set(), parents: [] };
+const ACTION_ENTITIES = new Map(ALL_ACTIONS.map((a) => [a, [actionEntity(a), READ_GROUP_ENTITY]] as const));
 
 /** Preparses `rules` into cedar-wasm's cache under a fresh id. */
 export function preparseRules(rules: readonly Pick<Rule, 'id' | 'text'>[]): string {
@@ -44,7 +40,9 @@ function cachedJson(e: EntityData): ReturnType<typeof entityJson> {
 export function cedarCall(setId: string, req: EvalRequest): StatefulAuthorizationCall {
   const entities = [cachedJson(req.principal), cachedJson(req.resource)];
   for (const e of req.entities.values()) entities.push(cachedJson(e));
-  for (const e of ACTION_ENTITIES) entities.push(cachedJson(e));
+  // Cedar could take actions from the schema, but a call with a schema re-checks every entity
+  // against it, tripling its cost; request.test.ts checks the entities against the schema instead.
+  for (const e of ACTION_ENTITIES.get(req.action)!) entities.push(cachedJson(e));
   return {
     principal: { type: req.principal.uid.type, id: req.principal.uid.id },
     action: { type: 'Action', id: req.action },
