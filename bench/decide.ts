@@ -13,27 +13,17 @@ import { cedarCall, preparseRules } from '../src/policy/reference.js';
 import { contextRecord, fieldEntity, principalEntity, teamEntities, type EvalRequest } from '../src/policy/request.js';
 import { classOf } from '../src/policy/classes.js';
 import { READ_ACTIONS } from '../src/policy/model.js';
+import { mulberry32 } from '../test/helpers/differential.js';
 
 const { values: opts } = parseArgs({ options: { cases: { type: 'string', default: '100000' }, timed: { type: 'string', default: '4000' }, seed: { type: 'string', default: '20261124' } } });
 const CASES = Number(opts.cases);
 const TIMED = Math.min(Number(opts.timed), CASES);
 const policyDir = fileURLToPath(new URL('../../policies/demo', import.meta.url));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const loaded = loadPolicy(policyDir);
 if (!loaded.ok) throw new Error('the demo policy must load');
 const policy: Policy = loaded.policy;
-const rand = rng(Number(opts.seed));
+const rand = mulberry32(Number(opts.seed));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const principals = [...policy.directory.principals.keys()];
 const fields = [...policy.datasets.values()].flatMap((d) => [...d.fields.values()].map((f) => ({ d, f })));

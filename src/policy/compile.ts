@@ -9,7 +9,8 @@ import * as cedar from './cedar.js';
 import { ALL_ACTIONS, type CedarAction, type Rule } from './model.js';
 import { actionEntity, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
 import { answerOf, cedarCall, preparseRules } from './reference.js';
-import { CedarRecord, CedarSet, EntityRef, valueEquals, type Value } from './values.js';
+import { CedarRecord, CedarSet, EntityRef, attrMap, valueEquals, type Value } from './values.js';
+import { READ_GROUP } from './schema.js';
 
 type Json = unknown;
 type Fn = (r: EvalRequest) => Value;
@@ -45,7 +46,8 @@ function literal(v: Json): Value {
       return new EntityRef(e.type, e.id);
     }
     if ('__extn' in v) throw new UnsupportedCedar('extension value');
-    const attrs: Record<string, Value> = {};
+    // No prototype: a key named __proto__ must become an own attribute, not set the prototype.
+    const attrs: Record<string, Value> = Object.create(null) as Record<string, Value>;
     for (const [k, x] of Object.entries(v)) attrs[k] = literal(x);
     return new CedarRecord(attrs);
   }
@@ -60,10 +62,10 @@ function entityData(r: EvalRequest, ref: EntityRef): EntityData | undefined {
   return r.entities.get(ref.key);
 }
 
-const ACTIONS = new Map<string, EntityData>(ALL_ACTIONS.map((a) => {
-  const e = actionEntity(a);
-  return [e.uid.key, e];
-}));
+/** Every action entity and the `read` group, as the schema defines them (and the reference passes them). */
+const ACTIONS = new Map<string, EntityData>(
+  [...ALL_ACTIONS.map((a) => actionEntity(a)), { uid: new EntityRef('Action', READ_GROUP), attrs: attrMap({}), ancestors: new Set<string>(), parents: [] }].map((e) => [e.uid.key, e]),
+);
 const ACTION_REFS = new Map<CedarAction, EntityData>(ALL_ACTIONS.map((a) => [a, ACTIONS.get(new EntityRef('Action', a).key)!]));
 
 function getAttr(v: Value, attr: string, r: EvalRequest): Value {
@@ -298,7 +300,8 @@ export function compileExpr(e: Json): Fn {
     case 'Record': {
       const entries = Object.entries(body as Record<string, Json>).map(([k, x]) => [k, compileExpr(x)] as const);
       return (r) => {
-        const attrs: Record<string, Value> = {};
+        // No prototype: a key named __proto__ must become an own attribute, not set the prototype.
+        const attrs: Record<string, Value> = Object.create(null) as Record<string, Value>;
         for (const [k, f] of entries) attrs[k] = f(r);
         return new CedarRecord(attrs);
       };
@@ -455,8 +458,7 @@ export function createCompiledEvaluator(rules: readonly Rule[]): CompiledEvaluat
           else (permits ??= []).push(rule.id);
         }
       }
-      // No sort here: the list is in id order (and sorting on this path crashed Node 20's V8
-      // deoptimizer under load).
+      // No sort needed: the list is in id order.
       return { allow: forbids === undefined && permits !== undefined, reasons: forbids ?? permits ?? EMPTY, errors: errors ?? EMPTY };
     },
   };

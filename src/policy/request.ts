@@ -122,7 +122,6 @@ export function contextRecord(c: ContextFacts): CedarRecord {
 }
 
 export function entityJson(e: EntityData): { uid: { type: string; id: string }; attrs: Record<string, unknown>; parents: { type: string; id: string }[] } {
-  // Plain loops on purpose; see toCedarJson.
   const attrs: Record<string, unknown> = {};
   for (const k of Object.keys(e.attrs)) attrs[k] = toCedarJson(e.attrs[k]!);
   const parents: { type: string; id: string }[] = [];

@@ -87,10 +87,7 @@ export function valueEquals(a: Value, b: Value): boolean {
   return false;
 }
 
-/**
- * Cedar's JSON form of a value (for cedar-wasm). Written with plain loops: recursion through
- * Array.prototype.map here crashed Node 20's V8 deoptimizer ("unreachable code") under load.
- */
+/** Cedar's JSON form of a value (for cedar-wasm). */
 export function toCedarJson(v: Value): unknown {
   if (typeof v !== 'object') return v;
   if (v instanceof EntityRef) return { __entity: { type: v.type, id: v.id } };
@@ -99,7 +96,7 @@ export function toCedarJson(v: Value): unknown {
     for (const x of v.values()) items.push(toCedarJson(x));
     return items;
   }
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(v.attrs)) out[k] = toCedarJson(v.attrs[k]!);
   return out;
 }
