@@ -172,3 +172,13 @@ export function resolveCatalog(raws: RawDataset[], taxonomy: Taxonomy, issues: I
   }
   return issues.errorCount > before ? undefined : out;
 }
+
+/** The field's category for this row: the first condition that holds, else its default; undefined when a condition's field is missing. */
+export function categoryForRow(f: CatalogField, row: Readonly<Record<string, unknown>>): string | undefined {
+  for (const c of f.conditions) {
+    const v = row[c.field];
+    if (v === undefined || v === null) return undefined;
+    if (c.values.includes(String(v)) !== c.negate) return c.category;
+  }
+  return f.category;
+}

@@ -5,9 +5,10 @@
 // categories are withheld without asking (unclassified means protected; fail closed).
 
 import { classOf } from './classes.js';
+import { categoryForRow } from './catalog.js';
 import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 import { maskKindOf, type MaskKind } from './mask.js';
-import type { CatalogField, CedarAction, DataClass, Dataset, Disclosure, Policy, Principal } from './model.js';
+import type { CedarAction, DataClass, Dataset, Disclosure, Policy, Principal } from './model.js';
 import { createReferenceEvaluator } from './reference.js';
 import {
   contextRecord,
@@ -196,16 +197,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return countryJurisdiction(record[d.jurisdictionField]);
   };
 
-  /** The field's category for this row, or undefined when a condition's field is missing. */
-  const categoryFor = (f: CatalogField, record: Readonly<Record<string, unknown>>): string | undefined => {
-    for (const c of f.conditions) {
-      const v = record[c.field];
-      if (v === undefined || v === null) return undefined;
-      const holds = c.values.includes(String(v)) !== c.negate;
-      if (holds) return c.category;
-    }
-    return f.category;
-  };
+  const categoryFor = categoryForRow;
 
   const grantCovers = (g: GrantInfo, d: Dataset, lineage: readonly string[], subject: string | undefined, now: number): boolean =>
     now < g.expiresAt &&

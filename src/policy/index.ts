@@ -10,3 +10,4 @@ export { createReferenceEvaluator } from './reference.js';
 export { maskKindOf, applyMask, type MaskKind } from './mask.js';
 export { explain, classSource, type Explanation, type ExplainRequest } from './explain.js';
 export { diffPolicies, type PolicyDiff, type Flip, type ClassChange, type DiffOptions } from './diff.js';
+export { createPlacementRules } from './placement-rules.js';

@@ -42,6 +42,12 @@ export const ERROR_CODES = {
   'decide.unknown_field': { status: 400, severity: 'error', message: 'The field is not in the catalog.' },
   'decide.evaluation_failed': { status: 503, severity: 'error', message: 'The policy could not be evaluated; the request is refused (fail closed).' },
 
+  'store.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog, so no store holds it.' },
+  'store.unknown_jurisdiction': { status: 422, severity: 'error', message: "The record's subject jurisdiction cannot be told, so its fields cannot be placed; nothing is written (fail closed)." },
+  'store.protected_key': { status: 422, severity: 'error', message: "The record's key field is protected in its jurisdiction; it would reach the global store as the join key, so nothing is written." },
+  'store.duplicate_key': { status: 409, severity: 'error', message: 'A record with this key exists.' },
+  'store.not_found': { status: 404, severity: 'error', message: 'No record has this key.' },
+
   'internal.error': { status: 500, severity: 'error', message: 'An unexpected error; it is logged, never echoed.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

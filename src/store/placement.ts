@@ -1,0 +1,201 @@
+// Placement: on write, each field of a record goes to the enclave store of its subject's
+// jurisdiction when its class there is protected, and to the global store otherwise; the field is
+// cleared in the other store, so a field whose row-dependent category changes (a video going
+// private) moves. The two parts are joined by the record key. A record whose jurisdiction cannot
+// be told is not written (fail closed).
+//
+// The store module may not call the policy module (PRODUCT.md §4), so the caller passes a
+// PlacementRules object; policy's createPlacementRules(policy) builds one.
+
+import { MAX_LIST_LIMIT, type FieldValue, type Row, type Store } from './types.js';
+
+export type PlacementClass = 'protected' | 'excepted' | 'public';
+
+/** What placement needs to know of the policy. */
+export interface PlacementRules {
+  readonly globalStore: string;
+  /** Every distinct enclave store (reads look for a record's enclave part in each). */
+  readonly enclaveStores: readonly string[];
+  /** The dataset's key field, fields, and where its subject's jurisdiction comes from. */
+  dataset(name: string):
+    | { readonly key: string; readonly fields: readonly string[]; readonly jurisdictionField?: string; readonly subjectField: string; readonly subjectDataset?: string }
+    | undefined;
+  /** The jurisdiction of a country (with the default jurisdiction), or undefined. */
+  jurisdictionOfCountry(country: unknown): string | undefined;
+  /** The store of the enclave bound to the jurisdiction. */
+  enclaveStoreOf(jurisdiction: string): string;
+  /** The field's class for this row; undefined when its category cannot be told (treated as protected). */
+  classOf(dataset: string, field: string, row: Readonly<Record<string, unknown>>, jurisdiction: string): PlacementClass | undefined;
+}
+
+export class PlacementError extends Error {
+  constructor(
+    readonly code: 'store.unknown_jurisdiction' | 'store.unknown_dataset' | 'store.protected_key' | 'store.duplicate_key' | 'store.not_found',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PlacementError';
+  }
+}
+
+export interface WriteResult {
+  readonly jurisdiction: string;
+  /** The record as written (the update merged into what was there). */
+  readonly values: Row;
+  /** Fields placed in the enclave store of the jurisdiction (protected there), and the others. */
+  readonly enclave: readonly string[];
+  readonly global: readonly string[];
+}
+
+export interface PlacedRecord {
+  readonly values: Row;
+  readonly jurisdiction: string | undefined;
+}
+
+export interface Placement {
+  /** Ensures every dataset's table in every store. */
+  init(): Promise<void>;
+  /** Inserts (`create`) or merges into (`update`) a record; returns where each field went. */
+  write(dataset: string, key: string, values: Row, mode: 'create' | 'update' | 'upsert'): Promise<WriteResult>;
+  /** The whole record, both parts joined, or undefined. */
+  read(dataset: string, key: string): Promise<PlacedRecord | undefined>;
+  remove(dataset: string, key: string): Promise<boolean>;
+  /** The jurisdiction of a (merged) record of `dataset`, reading the subject's record if needed. */
+  jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): Promise<string | undefined>;
+}
+
+export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[]): Placement {
+  const storeOf = (name: string): Store => {
+    const s = stores.get(name);
+    if (!s) throw new Error(`placement: store ${name} is not open`);
+    return s;
+  };
+  const specOf = (dataset: string) => {
+    const d = rules.dataset(dataset);
+    if (!d) throw new PlacementError('store.unknown_dataset', `unknown dataset ${JSON.stringify(dataset)}`);
+    return d;
+  };
+  const allStores = [...new Set([rules.globalStore, ...rules.enclaveStores])];
+
+  /** Both parts of a record, and which stores hold a part. */
+  const readParts = async (dataset: string, key: string): Promise<{ values: Record<string, FieldValue>; holders: string[] } | undefined> => {
+    specOf(dataset);
+    const parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
+    if (parts.every((p) => p === undefined)) return undefined;
+    const values: Record<string, FieldValue> = {};
+    const holders: string[] = [];
+    // A field lives in one store and is null in the others: take the non-null copy.
+    parts.forEach((part, i) => {
+      if (!part) return;
+      holders.push(allStores[i]!);
+      for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
+    });
+    return { values, holders };
+  };
+
+  const read = async (dataset: string, key: string): Promise<PlacedRecord | undefined> => {
+    const r = await readParts(dataset, key);
+    return r && { values: r.values, jurisdiction: await jurisdictionOf(dataset, r.values) };
+  };
+
+  /** Datasets whose subject's jurisdiction comes from `dataset` (videos and comments from users). */
+  const dependents = (dataset: string) =>
+    datasets.flatMap((name) => {
+      const d = rules.dataset(name);
+      return d && d.subjectDataset === dataset && d.jurisdictionField === undefined ? [{ name, subjectField: d.subjectField }] : [];
+    });
+
+  const jurisdictionOf = async (dataset: string, record: Readonly<Record<string, unknown>>): Promise<string | undefined> => {
+    const d = specOf(dataset);
+    if (d.jurisdictionField !== undefined) return rules.jurisdictionOfCountry(record[d.jurisdictionField]);
+    if (d.subjectDataset === undefined) return undefined;
+    const subjectKey = record[d.subjectField];
+    if (subjectKey === undefined || subjectKey === null) return undefined;
+    const subject = await read(d.subjectDataset, String(subjectKey));
+    return subject?.jurisdiction;
+  };
+
+  /** Keys of `dataset` whose `field` equals `value`, in whichever store holds that field. */
+  const keysWhere = async (dataset: string, field: string, value: string): Promise<string[]> => {
+    const keys = new Set<string>();
+    for (const s of allStores) {
+      let after: string | undefined;
+      do {
+        const page = await storeOf(s).list(dataset, { limit: MAX_LIST_LIMIT, after, where: { [field]: value } });
+        for (const r of page.rows) keys.add(r.key);
+        after = page.next;
+      } while (after !== undefined);
+    }
+    return [...keys];
+  };
+
+  const api: Placement = {
+    async init() {
+      for (const dataset of datasets) {
+        const d = specOf(dataset);
+        for (const s of allStores) await storeOf(s).ensureTable({ name: dataset, fields: d.fields });
+      }
+    },
+
+    read,
+    jurisdictionOf,
+
+    async write(dataset, key, values, mode): Promise<WriteResult> {
+      const d = specOf(dataset);
+      const current = await readParts(dataset, key);
+      if (mode === 'create' && current) throw new PlacementError('store.duplicate_key', `${dataset}/${key} exists`);
+      if (mode === 'update' && !current) throw new PlacementError('store.not_found', `${dataset}/${key} does not exist`);
+      const previousJurisdiction = current && (await jurisdictionOf(dataset, current.values));
+      const merged: Record<string, unknown> = { ...(current?.values ?? {}), ...values, [d.key]: key };
+      const jurisdiction = await jurisdictionOf(dataset, merged);
+      if (jurisdiction === undefined) {
+        throw new PlacementError('store.unknown_jurisdiction', `the jurisdiction of ${dataset}/${key} cannot be told, so its fields cannot be placed`);
+      }
+      const enclaveStore = rules.enclaveStoreOf(jurisdiction);
+      const protectedFields: string[] = [];
+      const openFields: string[] = [];
+      const enclave: Record<string, FieldValue> = {};
+      const global: Record<string, FieldValue> = {};
+      for (const f of d.fields) {
+        const cls = rules.classOf(dataset, f, merged, jurisdiction);
+        const isProtected = cls === undefined || cls === 'protected';
+        if (f === d.key && isProtected && enclaveStore !== rules.globalStore) {
+          throw new PlacementError('store.protected_key', `the key field ${dataset}.${f} is protected in ${jurisdiction}; a protected record key would reach the global store`);
+        }
+        const v = (merged[f] ?? null) as FieldValue;
+        (isProtected ? protectedFields : openFields).push(f);
+        enclave[f] = isProtected ? v : null;
+        global[f] = isProtected ? null : v;
+      }
+      const all: Record<string, FieldValue> = {};
+      for (const f of d.fields) all[f] = (merged[f] ?? null) as FieldValue;
+      if (enclaveStore === rules.globalStore) {
+        // One store holds the whole record.
+        await storeOf(enclaveStore).upsert(dataset, key, all);
+      } else {
+        // The enclave part first: if the global write then fails, nothing protected is in the global
+        // store, and the record's new protected values are not lost.
+        await storeOf(enclaveStore).upsert(dataset, key, enclave);
+        await storeOf(rules.globalStore).upsert(dataset, key, global);
+      }
+      // A record whose subject changed jurisdiction leaves no copy in its old enclave.
+      for (const s of current?.holders ?? []) {
+        if (s !== enclaveStore && s !== rules.globalStore) await storeOf(s).delete(dataset, key);
+      }
+      // And the records whose jurisdiction comes from this one (a user's videos) move with it.
+      if (current && previousJurisdiction !== jurisdiction) {
+        for (const dep of dependents(dataset)) {
+          for (const k of await keysWhere(dep.name, dep.subjectField, key)) await api.write(dep.name, k, {}, 'update');
+        }
+      }
+      return { jurisdiction, values: all, enclave: protectedFields, global: openFields };
+    },
+
+    async remove(dataset, key) {
+      specOf(dataset);
+      const results = await Promise.all(allStores.map((s) => storeOf(s).delete(dataset, key)));
+      return results.some(Boolean);
+    },
+  };
+  return api;
+}

@@ -1,0 +1,160 @@
+// The SQL both drivers share. Field columns are jsonb (a value keeps its type); identifiers are
+// quoted, values are always bound parameters. A driver supplies only how to run a query.
+
+import type { FieldValue, ListOptions, ListPage, Row, Store, StoredRow, TableSpec } from './types.js';
+import { MAX_LIST_LIMIT } from './types.js';
+
+export interface SqlExecutor {
+  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** Tables of datasets are prefixed so they never collide with cordon's own or a user's tables. */
+export const TABLE_PREFIX = 'ds_';
+const DUMP_BATCH = 500;
+
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.length > 60 || name.includes('\u0000')) throw new Error(`invalid SQL identifier ${JSON.stringify(name)}`);
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function tableIdent(dataset: string): string {
+  return quoteIdent(TABLE_PREFIX + dataset);
+}
+
+function decode(v: unknown): FieldValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  // A jsonb column holding an object or array would not come from cordon; keep it as text.
+  return JSON.stringify(v);
+}
+
+function rowOf(r: Record<string, unknown>, columns: readonly string[]): Row {
+  const out: Record<string, FieldValue> = {};
+  for (const c of columns) out[c] = decode(r[c]);
+  return out;
+}
+
+export class SqlStore implements Store {
+  private readonly columns = new Map<string, readonly string[]>();
+
+  constructor(
+    readonly name: string,
+    readonly driver: 'pglite' | 'postgres',
+    private readonly db: SqlExecutor,
+  ) {}
+
+  private fieldsOf(table: string): readonly string[] {
+    const cols = this.columns.get(table);
+    if (!cols) throw new Error(`store ${this.name}: table ${table} was not ensured`);
+    return cols;
+  }
+
+  private checkFields(table: string, values: Row): string[] {
+    const known = this.fieldsOf(table);
+    const names = Object.keys(values);
+    for (const n of names) if (!known.includes(n)) throw new Error(`store ${this.name}: ${table} has no field ${JSON.stringify(n)}`);
+    return names;
+  }
+
+  async ensureTable(spec: TableSpec): Promise<void> {
+    const t = tableIdent(spec.name);
+    await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (key text PRIMARY KEY, _updated_at timestamptz NOT NULL DEFAULT now())`);
+    for (const f of spec.fields) await this.db.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(f)} jsonb`);
+    this.columns.set(spec.name, [...spec.fields]);
+  }
+
+  async upsert(table: string, key: string, values: Row): Promise<void> {
+    const names = this.checkFields(table, values);
+    const cols = names.map(quoteIdent);
+    const params = [key, ...names.map((n) => (values[n] === null ? null : JSON.stringify(values[n])))];
+    const placeholders = names.map((_, i) => `$${i + 2}::text::jsonb`);
+    const updates = [...cols.map((c) => `${c} = EXCLUDED.${c}`), '_updated_at = now()'];
+    await this.db.query(
+      `INSERT INTO ${tableIdent(table)} (key${cols.map((c) => `, ${c}`).join('')}) VALUES ($1${placeholders.map((p) => `, ${p}`).join('')}) ` +
+        `ON CONFLICT (key) DO UPDATE SET ${updates.join(', ')}`,
+      params,
+    );
+  }
+
+  async insert(table: string, key: string, values: Row): Promise<boolean> {
+    const names = this.checkFields(table, values);
+    const params = [key, ...names.map((n) => (values[n] === null ? null : JSON.stringify(values[n])))];
+    const rows = await this.db.query(
+      `INSERT INTO ${tableIdent(table)} (key${names.map((n) => `, ${quoteIdent(n)}`).join('')}) ` +
+        `VALUES ($1${names.map((_, i) => `, $${i + 2}::text::jsonb`).join('')}) ON CONFLICT (key) DO NOTHING RETURNING key`,
+      params,
+    );
+    return rows.length === 1;
+  }
+
+  async get(table: string, key: string): Promise<Row | undefined> {
+    const fields = this.fieldsOf(table);
+    const rows = await this.db.query(`SELECT * FROM ${tableIdent(table)} WHERE key = $1`, [key]);
+    return rows[0] ? rowOf(rows[0], fields) : undefined;
+  }
+
+  async delete(table: string, key: string): Promise<boolean> {
+    this.fieldsOf(table);
+    const rows = await this.db.query(`DELETE FROM ${tableIdent(table)} WHERE key = $1 RETURNING key`, [key]);
+    return rows.length === 1;
+  }
+
+  async list(table: string, options: ListOptions): Promise<ListPage> {
+    const fields = this.fieldsOf(table);
+    const limit = Math.max(1, Math.min(options.limit, MAX_LIST_LIMIT));
+    const params: unknown[] = [];
+    const conds: string[] = [];
+    if (options.after !== undefined) {
+      params.push(options.after);
+      conds.push(`key COLLATE "C" > $${params.length}`);
+    }
+    for (const [field, value] of Object.entries(options.where ?? {})) {
+      if (!fields.includes(field)) throw new Error(`store ${this.name}: ${table} has no field ${JSON.stringify(field)}`);
+      if (value === null) conds.push(`${quoteIdent(field)} IS NULL`);
+      else {
+        params.push(JSON.stringify(value));
+        conds.push(`${quoteIdent(field)} = $${params.length}::text::jsonb`);
+      }
+    }
+    params.push(limit + 1);
+    const rows = await this.db.query(
+      `SELECT * FROM ${tableIdent(table)}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY key COLLATE "C" LIMIT $${params.length}`,
+      params,
+    );
+    const page: StoredRow[] = rows.slice(0, limit).map((r) => ({ key: String(r['key']), values: rowOf(r, fields) }));
+    return { rows: page, next: rows.length > limit ? page[page.length - 1]!.key : undefined };
+  }
+
+  async tables(): Promise<string[]> {
+    const rows = await this.db.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    );
+    return rows.map((r) => String(r['table_name']));
+  }
+
+  async *dump(table: string): AsyncIterable<Readonly<Record<string, string | null>>> {
+    const t = quoteIdent(table);
+    let offset = 0;
+    for (;;) {
+      // Every column cast to text through a row-to-json round trip, whatever its type.
+      const rows = await this.db.query(
+        `SELECT (SELECT json_object_agg(e.key, e.value) FROM json_each_text(row_to_json(x)) e) AS r FROM (SELECT * FROM ${t} ORDER BY 1 LIMIT ${DUMP_BATCH} OFFSET ${offset}) x`,
+      );
+      for (const row of rows) {
+        const r = (typeof row['r'] === 'string' ? JSON.parse(row['r']) : row['r']) as Record<string, string | null> | null;
+        yield r ?? {};
+      }
+      if (rows.length < DUMP_BATCH) return;
+      offset += DUMP_BATCH;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,60 @@
+// The Store interface: one table per dataset (a column per field, the record key as primary key),
+// implemented by the PGlite (embedded) and PostgreSQL drivers. Stores know nothing of classes and
+// rules; placement.ts decides which store each field goes to.
+
+export type FieldValue = string | number | boolean | null;
+export type Row = Readonly<Record<string, FieldValue>>;
+
+export interface TableSpec {
+  /** The dataset name; the table is named after it. */
+  readonly name: string;
+  /** Field names (the key field is not among them; it is the `key` column). */
+  readonly fields: readonly string[];
+}
+
+export interface ListOptions {
+  /** Keys strictly greater than this (cursor pagination by key). */
+  readonly after?: string;
+  readonly limit: number;
+  /** Equality filters on fields; values are bound as parameters, never spliced into SQL. */
+  readonly where?: Readonly<Record<string, FieldValue>>;
+}
+
+export interface StoredRow {
+  readonly key: string;
+  readonly values: Row;
+}
+
+export interface ListPage {
+  readonly rows: readonly StoredRow[];
+  /** The cursor for the next page, or undefined when this page is the last. */
+  readonly next: string | undefined;
+}
+
+export interface Store {
+  readonly name: string;
+  readonly driver: 'pglite' | 'postgres';
+  /** Creates the dataset's table if missing and adds any missing field column. Idempotent. */
+  ensureTable(spec: TableSpec): Promise<void>;
+  /**
+   * Inserts or updates one record's fields. Fields absent from `values` keep their value; a null
+   * clears one. MUST be given only fields of the table.
+   */
+  upsert(table: string, key: string, values: Row): Promise<void>;
+  /** Inserts a new record; false (and nothing written) when the key exists. */
+  insert(table: string, key: string, values: Row): Promise<boolean>;
+  get(table: string, key: string): Promise<Row | undefined>;
+  /** True when a record was deleted. */
+  delete(table: string, key: string): Promise<boolean>;
+  list(table: string, options: ListOptions): Promise<ListPage>;
+  /** Every table this store holds (cordon's and any other), for scans. */
+  tables(): Promise<string[]>;
+  /** Every row of any table, each column as text (null as null), for scans. */
+  dump(table: string): AsyncIterable<Readonly<Record<string, string | null>>>;
+  /** Resolves when the store answers a query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;

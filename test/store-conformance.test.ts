@@ -1,0 +1,118 @@
+// One conformance suite for every Store driver: the same cases run on PGlite (embedded) and on a
+// real PostgreSQL server that the harness starts on a temporary directory and port.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore, type Store } from '../src/store/index.js';
+import { startPostgres, type PostgresServer } from './helpers/postgres.js';
+
+const VIDEOS = { name: 'videos', fields: ['owner_uid', 'visibility', 'caption', 'view_count', 'flagged'] };
+
+function conformance(driver: string, open: () => Promise<Store>): void {
+  describe(`Store conformance: ${driver}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await open();
+      await store.ensureTable(VIDEOS);
+    });
+    after(async () => store.close());
+
+    test('ensureTable is idempotent and adds new fields as columns', async () => {
+      await store.ensureTable({ name: 'grow', fields: ['a'] });
+      await store.upsert('grow', 'k1', { a: 'x' });
+      await store.ensureTable({ name: 'grow', fields: ['a', 'b'] });
+      await store.ensureTable({ name: 'grow', fields: ['a', 'b'] });
+      assert.deepEqual(await store.get('grow', 'k1'), { a: 'x', b: null });
+    });
+
+    test('values keep their type; absent fields keep their value; null clears', async () => {
+      await store.upsert('videos', 'v1', { owner_uid: 'u1', visibility: 'public', caption: 'héllo "world" 🙂', view_count: 42, flagged: false });
+      assert.deepEqual(await store.get('videos', 'v1'), { owner_uid: 'u1', visibility: 'public', caption: 'héllo "world" 🙂', view_count: 42, flagged: false });
+      await store.upsert('videos', 'v1', { visibility: 'private', caption: null });
+      assert.deepEqual(await store.get('videos', 'v1'), { owner_uid: 'u1', visibility: 'private', caption: null, view_count: 42, flagged: false });
+      assert.equal(await store.get('videos', 'missing'), undefined);
+    });
+
+    test('insert refuses an existing key and changes nothing', async () => {
+      assert.equal(await store.insert('videos', 'v2', { owner_uid: 'u2', caption: 'first' }), true);
+      assert.equal(await store.insert('videos', 'v2', { owner_uid: 'u9', caption: 'second' }), false);
+      assert.deepEqual(await store.get('videos', 'v2'), { owner_uid: 'u2', visibility: null, caption: 'first', view_count: null, flagged: null });
+    });
+
+    test('a field the table does not have is refused and nothing is written', async () => {
+      await assert.rejects(store.upsert('videos', 'v3', { owner_uid: 'u3', nope: 'x' }), /videos has no field "nope"/);
+      assert.equal(await store.get('videos', 'v3'), undefined);
+      await assert.rejects(store.get('not_ensured', 'k'), /was not ensured/);
+    });
+
+    test('values that look like SQL are stored and matched as values', async () => {
+      const evil = "x'); DROP TABLE \"ds_videos\"; --";
+      await store.upsert('videos', 'v4', { owner_uid: evil, caption: '$1::jsonb' });
+      assert.deepEqual((await store.get('videos', 'v4'))?.['owner_uid'], evil);
+      const page = await store.list('videos', { limit: 10, where: { owner_uid: evil } });
+      assert.deepEqual(page.rows.map((r) => r.key), ['v4']);
+      assert.ok((await store.tables()).includes('ds_videos'));
+    });
+
+    test('delete removes a record once', async () => {
+      await store.upsert('videos', 'gone', { owner_uid: 'u5' });
+      assert.equal(await store.delete('videos', 'gone'), true);
+      assert.equal(await store.delete('videos', 'gone'), false);
+      assert.equal(await store.get('videos', 'gone'), undefined);
+    });
+
+    test('list pages by key in byte order, with equality filters', async () => {
+      await store.ensureTable({ name: 'paged', fields: ['n', 'even'] });
+      const keys = ['a', 'B', 'b', 'a-1', 'Z', 'é', '10', '9'];
+      for (const [i, k] of keys.entries()) await store.upsert('paged', k, { n: i, even: i % 2 === 0 });
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.list('paged', { limit: 3, after });
+        seen.push(...page.rows.map((r) => r.key));
+        after = page.next;
+        pages++;
+      } while (after !== undefined);
+      assert.deepEqual(seen, [...keys].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1)));
+      assert.equal(pages, 3);
+      const evens = await store.list('paged', { limit: 100, where: { even: true } });
+      // Even positions: a (0), b (2), Z (4), 10 (6); in byte order 10 < Z < a < b.
+      assert.deepEqual(evens.rows.map((r) => r.values['n']), [6, 4, 0, 2]);
+      assert.equal(evens.next, undefined);
+      await assert.rejects(store.list('paged', { limit: 1, where: { nope: 1 } }), /paged has no field "nope"/);
+    });
+
+    test('names with quotes are identifiers, not SQL', async () => {
+      await store.ensureTable({ name: 'we"ird', fields: ['fi"eld'] });
+      await store.upsert('we"ird', 'k', { 'fi"eld': 1 });
+      assert.deepEqual(await store.get('we"ird', 'k'), { 'fi"eld': 1 });
+    });
+
+    test('dump reads every column of any table as text', async () => {
+      await store.ensureTable({ name: 'dumped', fields: ['s', 'n', 'b'] });
+      await store.upsert('dumped', 'k1', { s: 'text', n: 7, b: true });
+      const rows: Record<string, string | null>[] = [];
+      for await (const r of store.dump('ds_dumped')) rows.push({ ...r });
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!['key'], 'k1');
+      assert.equal(rows[0]!['s'], 'text');
+      assert.equal(rows[0]!['n'], '7');
+      assert.equal(rows[0]!['b'], 'true');
+      await store.ping();
+    });
+  });
+}
+
+let server: PostgresServer | undefined;
+conformance('pglite', () => openStore('test', 'pglite://memory'));
+conformance('postgres', async () => {
+  server ??= await startPostgres({ database: 'conformance' });
+  const s = await openStore('test', server.url);
+  const close = s.close.bind(s);
+  return Object.assign(s, {
+    close: async () => {
+      await close();
+      await server?.stop();
+    },
+  });
+});
