@@ -1,0 +1,83 @@
+// Applying a decision to a record: clear values as they are, tokenized values as a keyed pseudonym
+// (HMAC-SHA-256 with a key per audience: stable for one audience, unlinkable across audiences),
+// masked values per category, and withheld fields listed with their reason, never silently dropped.
+
+import { createHmac } from 'node:crypto';
+import { applyMask, type Decision, type FieldDecision } from '../policy/index.js';
+import type { KeyService } from '../store/index.js';
+
+export const TOKEN_PREFIX = 'tok_';
+/** 128 bits of the HMAC, base64url: short, and collisions are out of reach. */
+const TOKEN_BYTES = 16;
+
+export type WithheldReason = FieldDecision['reason'] | 'mask_failed';
+
+export interface WithheldField {
+  readonly field: string;
+  readonly reason: WithheldReason;
+  readonly rules: readonly string[];
+  readonly category: string | undefined;
+  readonly class: string | undefined;
+}
+
+export interface DisclosedRecordV1 {
+  readonly dataset: string;
+  /** Field -> value: clear, tokenized or masked. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Fields whose value is transformed: their disclosure (and mask). */
+  readonly transformed: Readonly<Record<string, { readonly disclosure: 'tokenized' | 'masked'; readonly mask?: string }>>;
+  readonly withheld: readonly WithheldField[];
+}
+
+/** The token of `value` of `category` for `audience`. */
+export function tokenize(keys: KeyService, audience: string, category: string, value: unknown): string {
+  const mac = createHmac('sha256', keys.key('tokenize', audience)).update(category).update('\u0000').update(JSON.stringify(value)).digest();
+  return TOKEN_PREFIX + mac.subarray(0, TOKEN_BYTES).toString('base64url');
+}
+
+export interface DiscloseOptions {
+  readonly keys: KeyService;
+  /** Who the tokens are for (by default the principal's team): tokens differ between audiences. */
+  readonly audience: string;
+}
+
+/** Applies `decision` to `record`. Fields the decision does not cover are withheld as unclassified. */
+export function disclose(decision: Decision, record: Readonly<Record<string, unknown>>, options: DiscloseOptions): DisclosedRecordV1 {
+  const fields: Record<string, unknown> = {};
+  const transformed: Record<string, { disclosure: 'tokenized' | 'masked'; mask?: string }> = {};
+  const withheld: WithheldField[] = [];
+  const decided = new Map(decision.fields.map((f) => [f.field, f]));
+  const hold = (f: string, reason: WithheldReason, d?: FieldDecision) =>
+    withheld.push({ field: f, reason, rules: d?.rules ?? [], category: d?.category, class: d?.class });
+  for (const name of Object.keys(record)) {
+    const d = decided.get(name);
+    const value = record[name];
+    if (!d) {
+      hold(name, 'unclassified');
+      continue;
+    }
+    switch (d.disclosure) {
+      case 'clear':
+        fields[name] = value;
+        break;
+      case 'tokenized':
+        fields[name] = value === null || value === undefined ? null : tokenize(options.keys, options.audience, d.category ?? '', value);
+        transformed[name] = { disclosure: 'tokenized' };
+        break;
+      case 'masked': {
+        const masked = value === null || value === undefined || d.mask === undefined ? undefined : applyMask(d.mask, value);
+        if (masked === undefined && value !== null && value !== undefined) {
+          hold(name, 'mask_failed', d);
+          break;
+        }
+        fields[name] = masked ?? null;
+        transformed[name] = { disclosure: 'masked', mask: d.mask };
+        break;
+      }
+      case 'withheld':
+        hold(name, d.reason, d);
+        break;
+    }
+  }
+  return { dataset: decision.dataset, fields, transformed, withheld };
+}

@@ -1,0 +1,3 @@
+// The gateway module's public API. Today: applying decisions to records (disclose). The HTTP data
+// API, identity and the egress feed build on it.
+export { disclose, tokenize, TOKEN_PREFIX, type DisclosedRecordV1, type DiscloseOptions, type WithheldField, type WithheldReason } from './disclose.js';
