@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from './helpers/paths.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -13,7 +13,7 @@ const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[
 
 /** Commands not run here, and why. */
 const NOT_RUN_HERE: Record<string, string> = {
-  'npm ci && npm start': 'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and `npm start` is run below',
+  'npm ci && npm start': 'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and `npm start` is run (and queried) above',
   'npm test': 'this is the test command itself; .ci/run runs it',
 };
 
@@ -24,10 +24,36 @@ test('the quick start is two commands, and .ci/run runs the README test command'
   assert.ok(ci.includes('npm test'));
 });
 
-test('npm start (the demo) runs', () => {
-  const r = spawnSync('npm', ['start', '--silent'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^cordon demo — policy .* is valid/m);
+test('npm start serves the demo: the curl line of the README answers as it says', async () => {
+  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  try {
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`npm start did not serve within 120 s:\n${out}`)), 120_000);
+      const poll = setInterval(() => {
+        if (out.includes('Ctrl-C stops.')) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          done();
+        }
+      }, 100);
+      void exited.then(() => fail(new Error(`npm start exited:\n${out}`)));
+    });
+    assert.match(out, /cordon is serving .* on http:\/\/127\.0\.0\.1:7070/);
+    const tokens = JSON.parse(readFileSync(join(ROOT, '.cordon/demo/tokens.json'), 'utf8')) as Record<string, string>;
+    const r = await fetch('http://127.0.0.1:7070/v1/data/users/demo-us-1', { headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' } });
+    const body = (await r.json()) as { fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
+    assert.deepEqual(Object.keys(body.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
+    assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.rules.join()}`), ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall']);
+    const line = README.split('\n').find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
+    assert.ok(line?.includes("X-Forwarded-For: 10.80.0.5") && line.includes('http://127.0.0.1:7070/v1/data/users/demo-us-1'), 'the README shows the same request');
+  } finally {
+    process.kill(-child.pid!, 'SIGINT');
+  }
+  await exited;
 });
 
 for (const command of commands) {

@@ -88,6 +88,18 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.get('we"ird', 'k'), { 'fi"eld': 1 });
     });
 
+    test('append-only logs: dense indexes from 1, read in order, updates and deletes refused', async () => {
+      assert.equal(await store.append('access', { n: 1, who: 'a' }), 1);
+      assert.equal(await store.append('access', { n: 2, who: 'b' }), 2);
+      assert.equal(await store.append('other', { n: 1 }), 1);
+      assert.deepEqual(await store.readLog('access', 0, 10), [{ index: 1, entry: { n: 1, who: 'a' } }, { index: 2, entry: { n: 2, who: 'b' } }]);
+      assert.deepEqual(await store.readLog('access', 1, 10), [{ index: 2, entry: { n: 2, who: 'b' } }]);
+      const db = store as unknown as { db: { query(sql: string): Promise<unknown> } };
+      await assert.rejects(db.db.query('DELETE FROM "log_access"'), /append-only log/);
+      await assert.rejects(db.db.query('UPDATE "log_access" SET entry = \'{}\''), /append-only log/);
+      assert.equal((await store.readLog('access', 0, 10)).length, 2);
+    });
+
     test('dump reads every column of any table as text', async () => {
       await store.ensureTable({ name: 'dumped', fields: ['s', 'n', 'b'] });
       await store.upsert('dumped', 'k1', { s: 'text', n: 7, b: true });

@@ -4,18 +4,15 @@
 
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
+import { DEMO_FIXED_USERS } from '../server/index.js';
 import { checkPolicy, createDecider, formatIssue, type Decision, type GrantInfo } from '../policy/index.js';
 import { EXIT_USAGE, printJson, table } from './output.js';
 
 export const DEMO_POLICY_DIR = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const HOUR = 3_600_000;
 
-/** The demo's three fixed users (PRODUCT.md §10); synthetic values, used only for their shape. */
-export const DEMO_USERS: readonly Record<string, string>[] = [
-  { uid: 'demo-us-1', username: 'lonestar_lens', bio: 'Sunsets over Austin', country: 'US', phone_number: '+15125550101', email: 'us1@example.com', birthday: '1994-03-02', device_id: 'a3c1f0de-0000-4000-8000-000000000001', ip_address: '203.0.113.10', created_at: '2024-01-05T10:00:00Z' },
-  { uid: 'demo-eu-1', username: 'rheinblick', bio: 'Cycling the Rhine', country: 'DE', phone_number: '+4930555010', email: 'eu1@example.org', birthday: '1988-11-20', device_id: 'a3c1f0de-0000-4000-8000-000000000002', ip_address: '198.51.100.7', created_at: '2024-02-11T09:30:00Z' },
-  { uid: 'demo-br-1', username: 'praia_dias', bio: 'Beach days in Rio', country: 'BR', phone_number: '+5521555010', email: 'br1@example.net', birthday: '2001-07-14', device_id: 'a3c1f0de-0000-4000-8000-000000000003', ip_address: '192.0.2.44', created_at: '2024-03-20T18:45:00Z' },
-];
+/** The demo's three fixed users (PRODUCT.md §10), defined by the server module's demo data. */
+export const DEMO_USERS: readonly Readonly<Record<string, string>>[] = DEMO_FIXED_USERS;
 
 const SHORT: Record<string, string> = { clear: 'clear', tokenized: 'token', masked: 'masked', withheld: '-' };
 

@@ -4,6 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { policyCommand } from './policy.js';
 import { demoCommand } from './demo.js';
+import { upCommand } from './up.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(policyCommand());
+  program.addCommand(upCommand());
   program.addCommand(demoCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {

@@ -11,6 +11,8 @@ export interface SqlExecutor {
 
 /** Tables of datasets are prefixed so they never collide with cordon's own or a user's tables. */
 export const TABLE_PREFIX = 'ds_';
+/** Append-only logs (the access recorder's table) are prefixed too. */
+export const LOG_PREFIX = 'log_';
 const DUMP_BATCH = 500;
 
 export function quoteIdent(name: string): string {
@@ -148,6 +150,35 @@ export class SqlStore implements Store {
       if (rows.length < DUMP_BATCH) return;
       offset += DUMP_BATCH;
     }
+  }
+
+  private readonly logs = new Set<string>();
+
+  private async ensureLog(log: string): Promise<string> {
+    const t = quoteIdent(LOG_PREFIX + log);
+    if (!this.logs.has(log)) {
+      await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+      // Append-only: the table refuses updates and deletes.
+      await this.db.query(
+        `CREATE OR REPLACE FUNCTION cordon_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'append-only log'; END $$`,
+      );
+      await this.db.query(`DROP TRIGGER IF EXISTS append_only ON ${t}`);
+      await this.db.query(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION cordon_append_only()`);
+      this.logs.add(log);
+    }
+    return t;
+  }
+
+  async append(log: string, entry: unknown): Promise<number> {
+    const t = await this.ensureLog(log);
+    const rows = await this.db.query(`INSERT INTO ${t} (entry) VALUES ($1::text::jsonb) RETURNING idx`, [JSON.stringify(entry)]);
+    return Number(rows[0]!['idx']);
+  }
+
+  async readLog(log: string, after: number, limit: number): Promise<{ index: number; entry: unknown }[]> {
+    const t = await this.ensureLog(log);
+    const rows = await this.db.query(`SELECT idx, entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [after, Math.max(1, Math.min(limit, MAX_LIST_LIMIT))]);
+    return rows.map((r) => ({ index: Number(r['idx']), entry: typeof r['entry'] === 'string' ? JSON.parse(r['entry']) : r['entry'] }));
   }
 
   async ping(): Promise<void> {

@@ -51,6 +51,10 @@ export interface Store {
   tables(): Promise<string[]>;
   /** Every row of any table, each column as text (null as null), for scans. */
   dump(table: string): AsyncIterable<Readonly<Record<string, string | null>>>;
+  /** Appends an entry to the append-only log `log` (created on first use); returns its index (from 1). */
+  append(log: string, entry: unknown): Promise<number>;
+  /** Entries of a log with index > after, oldest first. */
+  readLog(log: string, after: number, limit: number): Promise<{ readonly index: number; readonly entry: unknown }[]>;
   /** Resolves when the store answers a query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,178 @@
+// `cordon up`: the gateway and everything beside it on one port. With --demo: the demo policy, a
+// local token issuer, the demo world (fixed users, 10,000 generated ones, videos, comments), the
+// seeded grant, a tokens file, and curl lines that show how the personas differ.
+
+import { Command, Option } from 'commander';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkPolicy, formatIssue, type GrantInfo, type Policy } from '../policy/index.js';
+import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, seedDemoWorld, type CordonServer } from '../server/index.js';
+import { EXIT_USAGE, UsageError } from './output.js';
+import { DEMO_POLICY_DIR } from './demo.js';
+
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_DATA_DIR = '.cordon';
+const HOUR = 3_600_000;
+
+/** An address inside the network location of `site` (the base of its CIDR + 5), for demo requests. */
+export function addressOfSite(policy: Policy, site: string): string | undefined {
+  const loc = policy.deployment.locations.find((l) => l.site === site && l.cidr.includes('.') && !l.cidr.startsWith('127.'));
+  if (!loc) return undefined;
+  const parts = loc.cidr.split('/')[0]!.split('.').map(Number);
+  parts[3] = (parts[3]! + 5) & 255;
+  return parts.join('.');
+}
+
+interface UpOptions {
+  policy?: string;
+  demo?: boolean;
+  port: string;
+  host: string;
+  dataDir: string;
+  demoUsers: string;
+  jwks?: string;
+  issuer?: string;
+  audience?: string;
+  trustedProxy: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function upCommand(): Command {
+  return new Command('up')
+    .description('serve the data API (and, with --demo, the demo world) on one port')
+    .option('--policy <dir>', 'policy directory (default with --demo: the demo policy)')
+    .option('--demo', 'run the demo world: local token issuer, seeded data, tokens file')
+    .option('--port <n>', 'port', String(DEFAULT_PORT))
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--data-dir <dir>', 'embedded stores, keys and demo files', DEFAULT_DATA_DIR)
+    .addOption(new Option('--demo-users <n>', 'generated demo users').default(String(DEFAULT_DEMO_USERS)).hideHelp())
+    .option('--jwks <url>', 'JWKS URL of the token issuer (not with --demo)')
+    .option('--issuer <iss>', 'expected token issuer')
+    .option('--audience <aud>', 'expected token audience', 'cordon')
+    .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', collect, [])
+    .action(async (opts: UpOptions) => {
+      const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
+      if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
+      const demoUsers = Number(opts.demoUsers);
+      if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
+      // A closed pipe on stdout (`cordon up | head`) must not crash the server.
+      process.stdout.on('error', () => {});
+      const { policy, issues } = checkPolicy(policyDir);
+      if (!policy) throw new UsageError(`policy ${policyDir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
+      const dataDir = resolve(opts.dataDir);
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+      let tokens: { issuer: string; audience: string; jwks: URL | { keys: unknown[] } };
+      let demo: Awaited<ReturnType<typeof createDemoIssuer>> | undefined;
+      let grants: GrantInfo[] = [];
+      const storeUrls: Record<string, string> = {};
+      if (opts.demo) {
+        demo = await createDemoIssuer();
+        tokens = { issuer: demo.issuer, audience: demo.audience, jwks: demo.jwks };
+        const now = Date.now();
+        grants = [{ id: 'demo-grant-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], notBefore: now, expiresAt: now + 8 * HOUR, reason: 'USER_SUPPORT' }];
+        // The demo's embedded stores live under the data directory.
+        for (const s of policy.deployment.stores.values()) if (s.url.startsWith('pglite://')) storeUrls[s.name] = `pglite://${join(dataDir, 'stores', s.name)}`;
+      } else {
+        if (!opts.jwks || !opts.issuer) throw new UsageError('without --demo, give --jwks URL and --issuer');
+        tokens = { issuer: opts.issuer, audience: opts.audience ?? 'cordon', jwks: new URL(opts.jwks) };
+      }
+      const trusted = opts.demo ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
+      const tty = process.stderr.isTTY;
+      let server: CordonServer;
+      let backgroundSeed: Promise<void> | undefined;
+      let stopSeeding: (() => void) | undefined;
+      try {
+        server = await createCordonServer({
+          policy,
+          dataDir,
+          tokens: tokens as never,
+          storeUrls,
+          trustedProxies: trusted,
+          grantsOf: (p) => (p === 'austin-engineer' ? grants : []),
+        });
+      } catch (err) {
+        throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (opts.demo && demo) {
+        const demoDir = join(dataDir, 'demo');
+        mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+        const marker = join(demoDir, 'seeded.json');
+        const wanted = JSON.stringify({ users: demoUsers, policy: policy.versionHash });
+        if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+          // The fixed users, videos and comment first: they are what the quick start asks for. The
+          // generated world fills in behind the first requests (writes are idempotent upserts).
+          await seedDemoWorld(server.placement, { users: 0 });
+          const abort = new AbortController();
+          stopSeeding = () => abort.abort();
+          backgroundSeed = seedDemoWorld(server.placement, {
+            users: demoUsers,
+            signal: abort.signal,
+            onProgress: (done, total) => {
+              if (tty) process.stderr.write(`\rseeding the demo world: ${done}/${total} records`);
+            },
+          }).then(
+            (counts) => {
+              if (abort.signal.aborted) return;
+              writeFileSync(marker, wanted);
+              if (tty) process.stderr.write(`\ndemo world seeded: ${counts.users} users, ${counts.videos} videos, ${counts.comments} comments\n`);
+            },
+            (err: unknown) => {
+              if (!abort.signal.aborted) process.stderr.write(`\ncordon: seeding the demo world failed: ${err instanceof Error ? err.message : String(err)}\n`);
+            },
+          );
+        }
+        const signed: Record<string, string> = {};
+        for (const p of policy.directory.principals.values()) {
+          const address = addressOfSite(policy, p.site);
+          const place = policy.deployment.locations.find((l) => l.site === p.site);
+          signed[p.id] = await demo.sign(p.id, address && place ? { location: { country: place.country, site: place.site } } : {});
+        }
+        const tokensFile = join(demoDir, 'tokens.json');
+        writeFileSync(tokensFile, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+        chmodSync(tokensFile, 0o600);
+      }
+      try {
+        await server.app.listen({ port, host: opts.host });
+      } catch (err) {
+        await server.close();
+        throw new UsageError(`cannot listen on ${opts.host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const addr = server.app.server.address();
+      const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+      const base = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`;
+      const out = [`cordon is serving ${policyDir} on ${base}`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`];
+      if (opts.demo) {
+        const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
+        out.push(`  tokens     ${tokensFile} (one per persona)`, '', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');
+        for (const persona of ['beijing-engineer', 'us-analyst', 'austin-engineer']) {
+          const p = policy.directory.principals.get(persona);
+          const address = p && addressOfSite(policy, p.site);
+          if (!address) continue;
+          const file = tokensFile.startsWith('/') ? tokensFile : `./${tokensFile}`;
+          out.push(`  curl -s -H "Authorization: Bearer $(node -p \"require('${file}')['${persona}']\")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/demo-us-1`);
+        }
+      }
+      out.push('', 'Ctrl-C stops.');
+      process.stdout.write(`${out.join('\n')}\n`);
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.stdout.write('stopping\n');
+          stopSeeding?.();
+          void Promise.resolve(backgroundSeed)
+            .then(() => server.close())
+            .then(done, done);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.exitCode = 0;
+    });
+}
+
+export { EXIT_USAGE };

@@ -1,0 +1,118 @@
+// Process wiring: stores, placement, key service, recorder, identity and location, the gateway's
+// routes, health and the OpenAPI document, on one Fastify instance.
+
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { join } from 'node:path';
+import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
+import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
+import { createStoreRecorder, gatewayRoutes, problemHandler, type Caller } from '../gateway/index.js';
+import { CordonError } from '../shared/errors.js';
+import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
+import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
+import { openApiDocument } from './openapi.js';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface ServerOptions {
+  readonly policy: Policy;
+  /** Key file and relative PGlite directories live here. */
+  readonly dataDir: string;
+  readonly tokens: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet | URL };
+  readonly trustedProxies?: readonly string[];
+  readonly bodyLimit?: number;
+  /** Store URL per store name, overriding cordon.yaml (tests: pglite://memory). */
+  readonly storeUrls?: Readonly<Record<string, string>>;
+  readonly grantsOf?: (principal: string) => readonly GrantInfo[];
+  readonly logger?: boolean;
+  readonly now?: () => number;
+}
+
+export interface CordonServer {
+  readonly app: FastifyInstance;
+  readonly stores: ReadonlyMap<string, Store>;
+  readonly placement: ReturnType<typeof createPlacement>;
+  /** Every route registered (method and URL pattern), for the OpenAPI check. */
+  routes(): { method: string; url: string }[];
+  close(): Promise<void>;
+}
+
+export async function createCordonServer(options: ServerOptions): Promise<CordonServer> {
+  const { policy } = options;
+  const stores = new Map<string, Store>();
+  try {
+    for (const s of policy.deployment.stores.values()) {
+      stores.set(s.name, await openStore(s.name, options.storeUrls?.[s.name] ?? s.url, { baseDir: process.cwd() }));
+    }
+  } catch (err) {
+    for (const s of stores.values()) await s.close();
+    throw err;
+  }
+  const rules = createPlacementRules(policy);
+  const placement = createPlacement(rules, stores, [...policy.datasets.keys()]);
+  await placement.init();
+  const keys = openFileKeyService(join(options.dataDir, 'keys', 'master.key'), { create: true });
+  const globalStore = stores.get(policy.deployment.globalStore)!;
+  const recorder = createStoreRecorder(globalStore);
+  const decider = createDecider(policy);
+  const verifier = createTokenVerifier(options.tokens);
+  const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
+
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  app.setErrorHandler(problemHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).type(PROBLEM_CONTENT_TYPE).send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
+  });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
+
+  const identify = async (req: FastifyRequest): Promise<Caller> => {
+    try {
+      const token = await verifier.verify(req.headers.authorization);
+      const principal = principalFromToken(token, policy.directory);
+      const forwarded = req.headers['x-forwarded-for'];
+      const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
+      const where = locations.reconcile(network, token.location);
+      return { principal, country: where.country, site: where.site, audience: principal.team };
+    } catch (err) {
+      if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
+      throw err;
+    }
+  };
+
+  await app.register(gatewayRoutes, {
+    policy,
+    decider,
+    placement,
+    globalStore,
+    keys,
+    recorder,
+    identify,
+    grantsOf: options.grantsOf,
+    now: options.now,
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));
+    const ok = results.every((r) => r.ok);
+    void reply.status(ok ? 200 : 503);
+    return { status: ok ? 'ready' : 'unavailable', stores: results };
+  });
+  app.get('/openapi.json', async () => openApiDocument());
+  await app.ready();
+
+  return {
+    app,
+    stores,
+    placement,
+    routes: () => [...routes],
+    async close() {
+      await app.close();
+      for (const s of stores.values()) await s.close();
+    },
+  };
+}
+
+export { UNKNOWN_PLACE };

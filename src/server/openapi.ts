@@ -1,0 +1,50 @@
+// The OpenAPI 3.1 document of the HTTP API. A test checks that every route the server registers is
+// described here, and nothing else.
+
+const problem = { description: 'A problem (application/problem+json) with a stable code', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+const bearer = [{ bearer: [] }];
+const datasetParam = { name: 'dataset', in: 'path', required: true, schema: { type: 'string' } };
+const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const disclosed = { description: 'The record as the caller may see it', headers: { 'X-Cordon-Log-Index': { schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/DisclosedRecord' } } } };
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'cordon', version: '0.1.0', description: 'The data API: every field disclosed as the policy allows, every decision recorded.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Problem: { type: 'object', required: ['type', 'title', 'status', 'code', 'detail'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' } } },
+        DisclosedRecord: {
+          type: 'object',
+          properties: {
+            key: { type: 'string' },
+            jurisdiction: { type: ['string', 'null'] },
+            dataset: { type: 'string' },
+            fields: { type: 'object', additionalProperties: true },
+            transformed: { type: 'object', additionalProperties: { type: 'object', properties: { disclosure: { enum: ['tokenized', 'masked'] }, mask: { type: 'string' } } } },
+            withheld: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' }, rules: { type: 'array', items: { type: 'string' } } } } },
+          },
+        },
+        Record: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+      },
+    },
+    paths: {
+      '/v1/data/{dataset}': {
+        get: { summary: 'List records (cursor pagination; filter.<field>=<value> on fields the caller sees in clear)', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of disclosed records' }, default: problem } },
+        post: { summary: 'Create a record; every field is checked against the rules (write)', security: bearer, parameters: [datasetParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 201: { description: 'Created' }, default: problem } },
+      },
+      '/v1/data/{dataset}/{key}': {
+        get: { summary: 'Read one record as the caller may see it', security: bearer, parameters: [datasetParam, keyParam], responses: { 200: disclosed, default: problem } },
+        patch: { summary: 'Update fields of a record (write)', security: bearer, parameters: [datasetParam, keyParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
+        delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam], responses: { 204: { description: 'Deleted' }, default: problem } },
+      },
+      '/v1/decide': {
+        post: { summary: 'Per-field decisions for a described record, for applications that hold their own data', security: bearer, requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['dataset', 'record'], properties: { dataset: { type: 'string' }, record: { $ref: '#/components/schemas/Record' }, action: { enum: ['read', 'write'] }, subjectJurisdiction: { type: 'string' } } } } } }, responses: { 200: { description: 'The decisions' }, default: problem } },
+      },
+      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'Readiness: every store answers', responses: { 200: { description: 'ready' }, 503: { description: 'a store is unreachable' } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

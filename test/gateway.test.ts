@@ -1,0 +1,143 @@
+// The data API in process (fastify.inject) over the demo policy: real tokens from the demo issuer,
+// real placement over PGlite stores, every response checked field by field.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
+import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { DEMO_POLICY } from './helpers/paths.js';
+
+const loaded = loadPolicy(DEMO_POLICY);
+assert.ok(loaded.ok);
+const policy = loaded.policy;
+let server: CordonServer;
+let issuer: DemoIssuer;
+const NOW = Date.now();
+const GRANT: GrantInfo = { id: 'g-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], expiresAt: NOW + 3_600_000, reason: 'USER_SUPPORT' };
+/** Where each persona's requests come from (addresses in cordon.yaml's locations). */
+const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'beijing-engineer': '10.80.0.7', 'us-analyst': '10.21.0.9', 'recsys-service': '10.90.0.3', 'legacy-admin': '10.21.0.4' };
+
+before(async () => {
+  issuer = await createDemoIssuer();
+  server = await createCordonServer({
+    policy,
+    dataDir: mkdtempSync(join(tmpdir(), 'cordon-gw-')),
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
+    trustedProxies: ['127.0.0.1/32'],
+    grantsOf: (p) => (p === 'austin-engineer' ? [GRANT] : []),
+    bodyLimit: 4096,
+  });
+  for (const u of DEMO_FIXED_USERS) await server.placement.write('users', u['uid']!, u, 'upsert');
+});
+after(async () => server.close());
+
+async function as(persona: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
+  const token = await issuer.sign(persona);
+  return server.app.inject({ method, url, payload: payload as never, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM[persona] ?? '203.0.113.1' } });
+}
+
+test('beijing-engineer: public fields clear, uid tokenized, protected fields withheld with reasons', async () => {
+  const r = await as('beijing-engineer', 'GET', '/v1/data/users/demo-us-1');
+  assert.equal(r.statusCode, 200, r.body);
+  const body = r.json() as { fields: Record<string, unknown>; transformed: Record<string, unknown>; withheld: { field: string; reason: string; rules: string[] }[]; jurisdiction: string };
+  assert.equal(body.jurisdiction, 'US');
+  assert.deepEqual(Object.keys(body.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
+  assert.match(String(body.fields['uid']), /^tok_/);
+  assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.reason}:${w.rules.join(',')}`), ['phone_number:forbidden:enclave-wall', 'email:forbidden:enclave-wall', 'birthday:forbidden:enclave-wall', 'device_id:forbidden:enclave-wall', 'ip_address:forbidden:enclave-wall']);
+  assert.match(String(r.headers['x-cordon-log-index']), /^\d+$/);
+  for (const v of ['+15125550101', 'us1@example.com', '1994-03-02']) assert.ok(!r.body.includes(v));
+});
+
+test('us-analyst likewise; austin-engineer with the grant gets the phone number in clear', async () => {
+  const a = (await as('us-analyst', 'GET', '/v1/data/users/demo-us-1')).json() as { fields: Record<string, unknown>; withheld: { field: string; reason: string }[] };
+  assert.ok(!('phone_number' in a.fields));
+  assert.deepEqual(a.withheld.map((w) => w.reason), ['not_permitted', 'not_permitted', 'not_permitted', 'not_permitted', 'not_permitted']);
+  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')).json() as { fields: Record<string, unknown>; transformed: Record<string, unknown> };
+  assert.equal(e.fields['phone_number'], '+15125550101');
+  assert.equal(e.fields['email'], 'us1@example.com');
+  assert.equal(e.fields['birthday'], '1994', 'the grant covers contact data only');
+  assert.deepEqual(e.transformed['birthday'], { disclosure: 'masked', mask: 'year' });
+});
+
+test('demo-eu-1 follows the EU rules: nothing protected leaves the EU enclave, not even to Austin', async () => {
+  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-eu-1')).json() as { jurisdiction: string; fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
+  assert.equal(e.jurisdiction, 'EU');
+  assert.match(String(e.fields['uid']), /^tok_/);
+  assert.deepEqual(e.withheld.map((w) => w.field), ['phone_number', 'email', 'birthday', 'device_id', 'ip_address']);
+  assert.ok(e.withheld.every((w) => w.rules.join() === 'enclave-wall'));
+});
+
+test('writes are checked field by field; a refused write changes nothing', async () => {
+  const created = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'w-1', username: 'new', country: 'US', phone_number: '+15125550199' });
+  assert.equal(created.statusCode, 201, created.body);
+  const dup = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'w-1', username: 'again', country: 'US' });
+  assert.equal(dup.statusCode, 409);
+  assert.equal(dup.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.equal((dup.json() as { code: string }).code, 'store.duplicate_key');
+  const refused = await as('beijing-engineer', 'PATCH', '/v1/data/users/w-1', { phone_number: '+15125550100', bio: 'x' });
+  assert.equal(refused.statusCode, 403);
+  const problem = refused.json() as { code: string; fields: { field: string; reason: string }[] };
+  assert.equal(problem.code, 'gateway.write_refused');
+  assert.deepEqual(problem.fields.map((f) => [f.field, f.reason]), [['phone_number', 'forbidden'], ['bio', 'not_permitted']]);
+  const stored = await server.placement.read('users', 'w-1');
+  assert.equal(stored?.values['phone_number'], '+15125550199', 'the refused write changed nothing');
+  assert.equal(stored?.values['bio'], null);
+  const unclassified = await as('austin-engineer', 'PATCH', '/v1/data/users/w-1', { shadow_notes: 'x' });
+  assert.equal(unclassified.statusCode, 403);
+  assert.deepEqual((unclassified.json() as { fields: { reason: string }[] }).fields.map((f) => f.reason), ['unclassified']);
+  assert.equal((await as('austin-engineer', 'DELETE', '/v1/data/users/w-1')).statusCode, 204);
+  assert.equal((await as('austin-engineer', 'GET', '/v1/data/users/w-1')).statusCode, 404);
+});
+
+test('lists page by cursor and filter only on open fields; SQL-looking values are values', async () => {
+  const page = await as('beijing-engineer', 'GET', '/v1/data/users?limit=2');
+  assert.equal(page.statusCode, 200, page.body);
+  const p = page.json() as { items: { key: string }[]; next: string };
+  assert.deepEqual(p.items.map((i) => i.key), ['demo-br-1', 'demo-eu-1']);
+  const next = (await as('beijing-engineer', 'GET', `/v1/data/users?limit=2&after=${p.next}`)).json() as { items: { key: string }[]; next: null };
+  assert.deepEqual(next.items.map((i) => i.key), ['demo-us-1']);
+  assert.equal(next.next, null);
+  const byName = (await as('beijing-engineer', 'GET', '/v1/data/users?filter.username=rheinblick')).json() as { items: { key: string }[] };
+  assert.deepEqual(byName.items.map((i) => i.key), ['demo-eu-1']);
+  const sql = await as('beijing-engineer', 'GET', `/v1/data/users?filter.username=${encodeURIComponent("x' OR '1'='1")}`);
+  assert.deepEqual((sql.json() as { items: unknown[] }).items, []);
+  const protectedFilter = await as('legacy-admin', 'GET', '/v1/data/users?filter.phone_number=1');
+  assert.equal(protectedFilter.statusCode, 403);
+  assert.equal((protectedFilter.json() as { code: string }).code, 'gateway.filter_refused');
+  assert.equal((await as('beijing-engineer', 'GET', '/v1/data/users?filter.nope=1')).statusCode, 400);
+});
+
+test('bad input: tokens, bodies, datasets', async () => {
+  const noToken = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1' });
+  assert.equal(noToken.statusCode, 401);
+  assert.match((noToken.json() as { code: string }).code, /^auth\./);
+  const forged = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', headers: { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"legacy-admin"}').toString('base64url')}.` } });
+  assert.equal(forged.statusCode, 401);
+  const stranger = await as('nobody', 'GET', '/v1/data/users/demo-us-1');
+  assert.equal(stranger.statusCode, 403);
+  assert.equal((await as('austin-engineer', 'GET', '/v1/data/nope/x')).statusCode, 404);
+  const token = await issuer.sign('austin-engineer');
+  const malformed = await server.app.inject({ method: 'POST', url: '/v1/data/users', payload: '{"uid": ', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  assert.equal(malformed.statusCode, 400);
+  assert.equal((malformed.json() as { code: string }).code, 'gateway.invalid_body');
+  const big = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'big', bio: 'x'.repeat(10_000) });
+  assert.equal(big.statusCode, 413);
+  assert.equal((big.json() as { code: string }).code, 'gateway.payload_too_large');
+  const nested = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'n', bio: { a: 1 } });
+  assert.equal(nested.statusCode, 400);
+});
+
+test('POST /v1/decide answers for the caller; health, readiness and OpenAPI cover every route', async () => {
+  const d = await as('beijing-engineer', 'POST', '/v1/decide', { dataset: 'videos', record: { id: 'v', visibility: 'private', caption: 'c' }, subjectJurisdiction: 'US' });
+  assert.equal(d.statusCode, 200, d.body);
+  assert.deepEqual((d.json() as { fields: { field: string; disclosure: string }[] }).fields.map((f) => `${f.field}:${f.disclosure}`), ['id:clear', 'visibility:clear', 'caption:withheld']);
+  assert.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  assert.equal((await server.app.inject({ method: 'GET', url: '/readyz' })).json().status, 'ready');
+  const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)).sort();
+  const registered = server.routes().map((r) => `${r.method} ${r.url}`).sort();
+  assert.deepEqual(registered, documented);
+});

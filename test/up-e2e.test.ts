@@ -1,0 +1,77 @@
+// End to end: the built CLI (`cordon up --demo`) as a child process, real HTTP requests with the
+// tokens it writes, each persona from its own site. Checks exactly what the quick start promises.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, ROOT } from './helpers/paths.js';
+
+interface Disclosed {
+  jurisdiction: string;
+  fields: Record<string, unknown>;
+  transformed: Record<string, { disclosure: string }>;
+  withheld: { field: string; reason: string; rules: string[] }[];
+}
+
+test('cordon up --demo serves the demo; personas get what the policy says, over HTTP', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-up-'));
+  const child = spawn(process.execPath, [CLI, 'up', '--demo', '--port', '0', '--data-dir', dataDir, '--demo-users', '200'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  try {
+    const base = await new Promise<string>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no URL within 120 s:\n${out}\n${err}`)), 120_000);
+      const poll = setInterval(() => {
+        const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          done(m[1]!);
+        }
+      }, 100);
+      void exited.then(() => fail(new Error(`cordon up exited:\n${out}\n${err}`)));
+    });
+    assert.match(out, /curl -s -H "Authorization: Bearer .*beijing-engineer.*" -H 'X-Forwarded-For: 10\.80\.0\.5'/);
+    const tokensFile = join(dataDir, 'demo', 'tokens.json');
+    assert.equal(statSync(tokensFile).mode & 0o777, 0o600);
+    const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+    assert.deepEqual(Object.keys(tokens).sort(), ['austin-approver-a', 'austin-approver-b', 'austin-engineer', 'beijing-engineer', 'legacy-admin', 'monitor', 'recsys-service', 'us-analyst']);
+    const get = async (persona: string, from: string, key: string): Promise<Disclosed> => {
+      const r = await fetch(`${base}/v1/data/users/${key}`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': from } });
+      assert.equal(r.status, 200, `${persona} ${key}: ${r.status}`);
+      assert.match(r.headers.get('x-cordon-log-index') ?? '', /^\d+$/);
+      return (await r.json()) as Disclosed;
+    };
+    const withheld = (d: Disclosed) => d.withheld.map((w) => `${w.field}:${w.reason}`);
+
+    const bj = await get('beijing-engineer', '10.80.0.5', 'demo-us-1');
+    assert.deepEqual(Object.keys(bj.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
+    assert.equal(bj.transformed['uid']?.disclosure, 'tokenized');
+    assert.deepEqual(withheld(bj), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
+
+    const an = await get('us-analyst', '10.21.0.5', 'demo-us-1');
+    assert.deepEqual(Object.keys(an.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
+    assert.equal(an.transformed['uid']?.disclosure, 'tokenized');
+    assert.deepEqual(withheld(an), ['phone_number:not_permitted', 'email:not_permitted', 'birthday:not_permitted', 'device_id:not_permitted', 'ip_address:not_permitted']);
+
+    const au = await get('austin-engineer', '10.20.0.5', 'demo-us-1');
+    assert.equal(au.fields['phone_number'], '+15125550101', 'the seeded grant shows the phone number in clear');
+    assert.equal(au.fields['email'], 'us1@example.com');
+
+    const eu = await get('austin-engineer', '10.20.0.5', 'demo-eu-1');
+    assert.equal(eu.jurisdiction, 'EU');
+    assert.deepEqual(withheld(eu), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
+
+    const noToken = await fetch(`${base}/v1/data/users/demo-us-1`);
+    assert.equal(noToken.status, 401);
+    assert.equal(noToken.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, 'Ctrl-C shuts down cleanly');
+});
