@@ -141,3 +141,39 @@ test('POST /v1/decide answers for the caller; health, readiness and OpenAPI cove
   const registered = server.routes().map((r) => `${r.method} ${r.url}`).sort();
   assert.deepEqual(registered, documented);
 });
+
+test('the egress feed replays changes as the caller may see them, deletions included, from a cursor', async () => {
+  const first = await as('beijing-engineer', 'GET', '/v1/egress/users?limit=500');
+  assert.equal(first.statusCode, 200, first.body);
+  const page = first.json() as { items: { seq: number; key: string; deleted?: boolean; fields?: Record<string, unknown> }[]; next: number };
+  assert.ok(page.items.length >= 3);
+  assert.ok(page.items.every((i, n) => n === 0 || i.seq > page.items[n - 1]!.seq));
+  for (const i of page.items) if (!i.deleted) assert.ok(!('phone_number' in (i.fields ?? {})), 'no protected field in the feed for an outsider');
+  await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'feed-1', username: 'f', country: 'US', phone_number: '+15125550111' });
+  await as('austin-engineer', 'DELETE', '/v1/data/users/feed-1');
+  const more = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${page.next}`)).json() as { items: { key: string; deleted?: boolean; fields?: Record<string, unknown> }[]; next: number };
+  assert.deepEqual(more.items.map((i) => [i.key, i.deleted ?? false]), [['feed-1', true], ['feed-1', true]]);
+  const empty = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${more.next}`)).json() as { items: unknown[]; next: number };
+  assert.deepEqual(empty, { items: [], next: more.next });
+  assert.equal((await as('beijing-engineer', 'GET', '/v1/egress/users?after=-1')).statusCode, 400);
+});
+
+test('a protected read from an unknown place is refused with 403 and the reason', async () => {
+  const token = await issuer.sign('austin-engineer');
+  const r = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '192.0.2.99', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.statusCode, 403);
+  const p = r.json() as { code: string; withheld: { field: string }[] };
+  assert.equal(p.code, 'gateway.unknown_location');
+  assert.ok(!r.body.includes('+15125550101'));
+  const claimed = await issuer.sign('austin-engineer', { location: { country: 'CN', site: 'beijing' } });
+  const mismatch = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${claimed}`, 'x-forwarded-for': '10.20.0.5' } });
+  assert.equal(mismatch.statusCode, 403, 'a token placing the caller elsewhere than the network makes the place unknown');
+});
+
+test('/metrics counts requests and decisions by disclosure', async () => {
+  const m = await server.app.inject({ method: 'GET', url: '/metrics' });
+  assert.equal(m.statusCode, 200);
+  assert.match(m.body, /cordon_http_requests_total\{method="GET",route="\/v1\/data\/:dataset\/:key",status="200"\} \d+/);
+  assert.match(m.body, /cordon_field_decisions_total\{disclosure="withheld",class="protected"\} \d+/);
+  assert.match(m.body, /cordon_http_request_duration_seconds_bucket/);
+});

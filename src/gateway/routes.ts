@@ -20,6 +20,8 @@ export interface Caller {
   readonly country: string;
   readonly site: string;
   readonly audience: string;
+  /** False when the network does not place the request, or the token's place disagrees. */
+  readonly knownPlace: boolean;
 }
 
 export interface GatewayOptions {
@@ -34,6 +36,8 @@ export interface GatewayOptions {
   identify(request: FastifyRequest): Promise<Caller>;
   /** The caller's active grants (the access broker's, later). */
   grantsOf?(principal: string): readonly GrantInfo[];
+  /** Called with every decision made (for metrics). */
+  onDecision?(decision: Decision): void;
   now?(): number;
 }
 
@@ -70,6 +74,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
 
   const record = async (decision: Decision, action: AccessRecordV1['action'], caller: Caller, subject: string | undefined, outcome: AccessRecordV1['outcome']): Promise<number> => {
+    options.onDecision?.(decision);
     try {
       return (await recorder.record(accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now())))).index;
     } catch (err) {
@@ -100,6 +105,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     datasetOf(req.params.dataset);
     const r = await readOne(caller, req.params.dataset, req.params.key);
     if (!r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
+    if (!caller.knownPlace && r.decision.fields.some((f) => f.class === 'protected' || f.class === undefined)) {
+      await record(r.decision, 'read', caller, r.subject, 'refused');
+      throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); protected data is not released to it', {
+        withheld: r.out.withheld.map((w) => ({ field: w.field, reason: w.reason })),
+      });
+    }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
     return { key: req.params.key, jurisdiction: r.decision.jurisdiction, ...r.out };
@@ -205,6 +216,31 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const index = await record(decision, 'delete', caller, decision.subject ?? req.params.key, 'released');
     void reply.header(LOG_INDEX_HEADER, String(index)).status(204);
     return null;
+  });
+
+  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/egress/:dataset', async (req, reply) => {
+    const caller = await options.identify(req);
+    const d = datasetOf(req.params.dataset);
+    const after = req.query['after'] === undefined ? 0 : Number(req.query['after']);
+    const limit = req.query['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(req.query['limit']);
+    if (!Number.isInteger(after) || after < 0) throw new HttpProblem('gateway.invalid_query', 'after must be a change index (a whole number)');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+    const unknown = Object.keys(req.query).filter((k) => k !== 'after' && k !== 'limit');
+    if (unknown.length > 0) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(unknown[0])}`);
+    const changes = await placement.changes(d.name, after, limit);
+    const items: Json[] = [];
+    let last: number | undefined;
+    for (const c of changes) {
+      const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
+      if (!r) {
+        items.push({ seq: c.index, key: c.key, deleted: true });
+        continue;
+      }
+      last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
+      items.push({ seq: c.index, key: c.key, jurisdiction: r.decision.jurisdiction, ...r.out });
+    }
+    if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
+    return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
   });
 
   app.post<{ Body: unknown }>('/v1/decide', async (req, reply) => {

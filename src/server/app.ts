@@ -11,6 +11,7 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
+import { createMetrics } from './metrics.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -58,10 +59,14 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   const verifier = createTokenVerifier(options.tokens);
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
+  const metrics = createMetrics();
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).type(PROBLEM_CONTENT_TYPE).send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
   });
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (r) => {
@@ -75,7 +80,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       const forwarded = req.headers['x-forwarded-for'];
       const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
       const where = locations.reconcile(network, token.location);
-      return { principal, country: where.country, site: where.site, audience: principal.team };
+      return { principal, country: where.country, site: where.site, audience: principal.team, knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE };
     } catch (err) {
       if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
       throw err;
@@ -91,6 +96,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     recorder,
     identify,
     grantsOf: options.grantsOf,
+    onDecision: (d) => metrics.decided(d),
     now: options.now,
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -101,6 +107,10 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     return { status: ok ? 'ready' : 'unavailable', stores: results };
   });
   app.get('/openapi.json', async () => openApiDocument());
+  app.get('/metrics', async (_req, reply) => {
+    void reply.type(metrics.contentType);
+    return metrics.text();
+  });
   await app.ready();
 
   return {

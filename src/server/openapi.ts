@@ -39,11 +39,15 @@ export function openApiDocument(): Record<string, unknown> {
         patch: { summary: 'Update fields of a record (write)', security: bearer, parameters: [datasetParam, keyParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
         delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam], responses: { 204: { description: 'Deleted' }, default: problem } },
       },
+      '/v1/egress/{dataset}': {
+        get: { summary: 'The change feed: each changed record as the caller may see it, or deleted; resume with after=<next>', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of changes and the next cursor' }, default: problem } },
+      },
       '/v1/decide': {
         post: { summary: 'Per-field decisions for a described record, for applications that hold their own data', security: bearer, requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['dataset', 'record'], properties: { dataset: { type: 'string' }, record: { $ref: '#/components/schemas/Record' }, action: { enum: ['read', 'write'] }, subjectJurisdiction: { type: 'string' } } } } } }, responses: { 200: { description: 'The decisions' }, default: problem } },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Readiness: every store answers', responses: { 200: { description: 'ready' }, 503: { description: 'a store is unreachable' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics: requests, latencies, decisions by disclosure', responses: { 200: { description: 'text exposition format' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     },
   };

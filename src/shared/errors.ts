@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   'gateway.payload_too_large': { status: 413, severity: 'error', message: 'The request body is over the configured limit.' },
   'gateway.write_refused': { status: 403, severity: 'error', message: 'The rules do not permit writing some fields (listed with their reasons); nothing was written.' },
   'gateway.filter_refused': { status: 403, severity: 'error', message: 'Lists may filter only on fields the caller sees in clear and that are not protected anywhere.' },
+  'gateway.unknown_location': { status: 403, severity: 'error', message: 'The request comes from an unknown place (or the token names another place than the network), so a record with protected data is refused.' },
   'log.unavailable': { status: 503, severity: 'error', message: 'The decision could not be recorded, so nothing was released (nothing unlogged).' },
   'store.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog, so no store holds it.' },
   'store.unknown_jurisdiction': { status: 422, severity: 'error', message: "The record's subject jurisdiction cannot be told, so its fields cannot be placed; nothing is written (fail closed)." },

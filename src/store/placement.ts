@@ -60,8 +60,15 @@ export interface Placement {
   /** The whole record, both parts joined, or undefined. */
   read(dataset: string, key: string): Promise<PlacedRecord | undefined>;
   remove(dataset: string, key: string): Promise<boolean>;
+  /** Changes of a dataset after `after` (keys written or deleted, oldest first), for the egress feed. */
+  changes(dataset: string, after: number, limit: number): Promise<{ readonly index: number; readonly key: string; readonly op: 'write' | 'delete' }[]>;
   /** The jurisdiction of a (merged) record of `dataset`, reading the subject's record if needed. */
   jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): Promise<string | undefined>;
+}
+
+/** The change log of a dataset: which keys changed, in order (no values: it lives in the global store). */
+export function changeLog(dataset: string): string {
+  return `changes_${dataset}`;
 }
 
 export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[]): Placement {
@@ -188,13 +195,25 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
           for (const k of await keysWhere(dep.name, dep.subjectField, key)) await api.write(dep.name, k, {}, 'update');
         }
       }
+      await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'write' });
       return { jurisdiction, values: all, enclave: protectedFields, global: openFields };
+    },
+
+    async changes(dataset, after, limit) {
+      specOf(dataset);
+      const entries = await storeOf(rules.globalStore).readLog(changeLog(dataset), after, limit);
+      return entries.map((e) => {
+        const c = e.entry as { key: string; op: 'write' | 'delete' };
+        return { index: e.index, key: c.key, op: c.op };
+      });
     },
 
     async remove(dataset, key) {
       specOf(dataset);
       const results = await Promise.all(allStores.map((s) => storeOf(s).delete(dataset, key)));
-      return results.some(Boolean);
+      const removed = results.some(Boolean);
+      if (removed) await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'delete' });
+      return removed;
     },
   };
   return api;
