@@ -64,11 +64,17 @@ for (const command of commands) {
     assert.ok(program === 'npx' || program === 'npm', `unexpected program ${program}`);
     const r = spawnSync(program!, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CORDON_SKIP_BUILD: '1' } });
     assert.equal(r.status, 0, `${command}\n${r.stdout}\n${r.stderr}`);
-    if (command.startsWith('npm run bench')) {
+    if (command === 'npm run bench -- decide') {
       const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { bench: string; disagreements: number; cases: number };
       assert.equal(last.bench, 'decide');
       assert.equal(last.disagreements, 0);
       assert.ok(last.cases >= 100_000);
+    }
+    if (command === 'npm run bench -- gateway') {
+      const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { bench: string; pglite: { rps: number; errors: number }; postgres: { rps: number; errors: number } };
+      assert.equal(last.bench, 'gateway');
+      assert.ok(last.pglite.rps > 0 && last.postgres.rps > 0);
+      assert.equal(last.pglite.errors + last.postgres.errors, 0, 'no request failed under load');
     }
   });
 }

@@ -152,20 +152,28 @@ export class SqlStore implements Store {
     }
   }
 
-  private readonly logs = new Set<string>();
+  /** One creation per log, shared by concurrent first appends (DDL racing itself fails on PostgreSQL). */
+  private readonly logs = new Map<string, Promise<string>>();
 
-  private async ensureLog(log: string): Promise<string> {
-    const t = quoteIdent(LOG_PREFIX + log);
-    if (!this.logs.has(log)) {
-      await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
-      // Append-only: the table refuses updates and deletes.
-      await this.db.query(
-        `CREATE OR REPLACE FUNCTION cordon_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'append-only log'; END $$`,
-      );
-      await this.db.query(`DROP TRIGGER IF EXISTS append_only ON ${t}`);
-      await this.db.query(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION cordon_append_only()`);
-      this.logs.add(log);
+  private ensureLog(log: string): Promise<string> {
+    let ready = this.logs.get(log);
+    if (!ready) {
+      ready = this.createLog(log);
+      this.logs.set(log, ready);
+      ready.catch(() => this.logs.delete(log));
     }
+    return ready;
+  }
+
+  private async createLog(log: string): Promise<string> {
+    const t = quoteIdent(LOG_PREFIX + log);
+    await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+    // Append-only: the table refuses updates and deletes.
+    await this.db.query(
+      `CREATE OR REPLACE FUNCTION cordon_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'append-only log'; END $$`,
+    );
+    await this.db.query(`DROP TRIGGER IF EXISTS append_only ON ${t}`);
+    await this.db.query(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION cordon_append_only()`);
     return t;
   }
 
