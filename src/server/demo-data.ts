@@ -5,6 +5,7 @@
 // addresses from the documentation ranges (RFC 5737, RFC 3849).
 
 import type { FieldValue, Placement } from '../store/index.js';
+import { mulberry32 } from '../shared/random.js';
 
 export type DemoDataset = 'users' | 'videos' | 'comments';
 
@@ -58,17 +59,7 @@ export const DEMO_FIXED_COMMENTS: readonly Readonly<Record<string, FieldValue>>[
   { id: 'demo-c-1', video_id: 'demo-v-public-1', author_uid: 'demo-eu-1', body: 'Beautiful colours!', created_at: '2024-01-07T08:30:00Z' },
 ];
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 // Country mix: about 60% US, 25% EU, 15% elsewhere. Dialling codes and area codes for the fake
 // numbers (+<cc><area>55501XX).

@@ -16,21 +16,12 @@ import { createReferenceEvaluator } from '../../src/policy/reference.js';
 import { contextRecord, fieldEntity, principalEntity, teamEntities, type AuthzAnswer, type EntityData, type EvalRequest } from '../../src/policy/request.js';
 import { ALL_ACTIONS, type DataClass, type Policy, type Principal, type Rule } from '../../src/policy/model.js';
 import { CedarRecord, toCedarJson } from '../../src/policy/values.js';
+import { mulberry32 } from '../../src/shared/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export class Rng {
   private readonly next: () => number;
