@@ -98,6 +98,9 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       await assert.rejects(db.db.query('DELETE FROM "log_access"'), /append-only log/);
       await assert.rejects(db.db.query('UPDATE "log_access" SET entry = \'{}\''), /append-only log/);
       assert.equal((await store.readLog('access', 0, 10)).length, 2);
+      assert.deepEqual(await store.appendMany('access', [{ n: 3 }, { n: 4 }, { n: 5 }]), [3, 4, 5]);
+      assert.deepEqual((await store.readLog('access', 2, 10)).map((e) => e.entry), [{ n: 3 }, { n: 4 }, { n: 5 }]);
+      assert.deepEqual(await store.appendMany('access', []), []);
     });
 
     test('dump reads every column of any table as text', async () => {

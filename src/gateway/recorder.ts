@@ -29,8 +29,29 @@ export interface AccessRecorder {
 
 export const ACCESS_LOG = 'access';
 
+/**
+ * Records into an append-only table of `store`. Records that arrive together are written in one
+ * statement (group commit): each caller still waits until its own record is durable.
+ */
 export function createStoreRecorder(store: Store): AccessRecorder {
-  return { record: async (r) => ({ index: await store.append(ACCESS_LOG, r) }) };
+  let pending: { record: AccessRecordV1; done: (index: number) => void; fail: (err: unknown) => void }[] = [];
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    try {
+      const indexes = await store.appendMany(ACCESS_LOG, batch.map((b) => b.record));
+      batch.forEach((b, i) => b.done(indexes[i]!));
+    } catch (err) {
+      for (const b of batch) b.fail(err);
+    }
+  };
+  return {
+    record: (record) =>
+      new Promise((done, fail) => {
+        if (pending.length === 0) setImmediate(() => void flush());
+        pending.push({ record, done: (index) => done({ index }), fail });
+      }),
+  };
 }
 
 export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {

@@ -14,6 +14,9 @@ import { openApiDocument } from './openapi.js';
 import { createMetrics } from './metrics.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const MAX_CACHED_TOKENS = 10_000;
+/** A verified token is trusted from the cache for at most this long (and never past its exp). */
+const TOKEN_CACHE_MS = 60_000;
 
 export interface ServerOptions {
   readonly policy: Policy;
@@ -73,9 +76,25 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
   });
 
+  // Verified tokens are kept until they expire (bounded), so a signature is checked once per token,
+  // not once per request. Location is still resolved per request.
+  const verified = new Map<string, { token: Awaited<ReturnType<typeof verifier.verify>>; until: number }>();
+  const verify = async (header: string | undefined) => {
+    const now = (options.now ?? Date.now)();
+    const hit = header === undefined ? undefined : verified.get(header);
+    if (hit && now < hit.until) return hit.token;
+    const token = await verifier.verify(header);
+    const exp = typeof token.claims.exp === 'number' ? token.claims.exp * 1000 : now;
+    if (header !== undefined && exp > now) {
+      if (verified.size >= MAX_CACHED_TOKENS) verified.clear();
+      verified.set(header, { token, until: Math.min(exp, now + TOKEN_CACHE_MS) });
+    }
+    return token;
+  };
+
   const identify = async (req: FastifyRequest): Promise<Caller> => {
     try {
-      const token = await verifier.verify(req.headers.authorization);
+      const token = await verify(req.headers.authorization);
       const principal = principalFromToken(token, policy.directory);
       const forwarded = req.headers['x-forwarded-for'];
       const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);

@@ -183,6 +183,16 @@ export class SqlStore implements Store {
     return Number(rows[0]!['idx']);
   }
 
+  async appendMany(log: string, entries: readonly unknown[]): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const t = await this.ensureLog(log);
+    const rows = await this.db.query(
+      `INSERT INTO ${t} (entry) SELECT e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n RETURNING idx`,
+      [entries.map((e) => JSON.stringify(e))],
+    );
+    return rows.map((r) => Number(r['idx'])).sort((a, b) => a - b);
+  }
+
   async readLog(log: string, after: number, limit: number): Promise<{ index: number; entry: unknown }[]> {
     const t = await this.ensureLog(log);
     const rows = await this.db.query(`SELECT idx, entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [after, Math.max(1, Math.min(limit, MAX_LIST_LIMIT))]);

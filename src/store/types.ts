@@ -53,6 +53,8 @@ export interface Store {
   dump(table: string): AsyncIterable<Readonly<Record<string, string | null>>>;
   /** Appends an entry to the append-only log `log` (created on first use); returns its index (from 1). */
   append(log: string, entry: unknown): Promise<number>;
+  /** Appends several entries in one statement, in order; returns their indexes. */
+  appendMany(log: string, entries: readonly unknown[]): Promise<number[]>;
   /** Entries of a log with index > after, oldest first. */
   readLog(log: string, after: number, limit: number): Promise<{ readonly index: number; readonly entry: unknown }[]>;
   /** Resolves when the store answers a query. */
