@@ -177,3 +177,28 @@ test('/metrics counts requests and decisions by disclosure', async () => {
   assert.match(m.body, /cordon_field_decisions_total\{disclosure="withheld",class="protected"\} \d+/);
   assert.match(m.body, /cordon_http_request_duration_seconds_bucket/);
 });
+
+test('nothing unlogged: when the decision cannot be recorded, nothing is released (503 log.unavailable)', async () => {
+  const failing = await createCordonServer({
+    policy,
+    dataDir: mkdtempSync(join(tmpdir(), 'cordon-gw-')),
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
+    trustedProxies: ['127.0.0.1/32'],
+    grantsOf: (p) => (p === 'austin-engineer' ? [GRANT] : []),
+    recorder: { record: () => Promise.reject(new Error('log store down')) },
+  });
+  try {
+    for (const u of DEMO_FIXED_USERS) await failing.placement.write('users', u['uid']!, u, 'upsert');
+    const token = await issuer.sign('austin-engineer');
+    const r = await failing.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! } });
+    assert.equal(r.statusCode, 503);
+    assert.equal((r.json() as { code: string }).code, 'log.unavailable');
+    for (const v of ['+15125550101', 'us1@example.com', 'lonestar_lens']) assert.ok(!r.body.includes(v), 'no field value is sent');
+    const w = await failing.app.inject({ method: 'PATCH', url: '/v1/data/users/demo-us-1', payload: { phone_number: '+15125550177' }, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! } });
+    assert.equal(w.statusCode, 503, 'a permitted write whose decision cannot be recorded is not performed');
+    assert.equal((await failing.placement.read('users', 'demo-us-1'))?.values['phone_number'], '+15125550101', 'the store is unchanged');
+  } finally {
+    await failing.close();
+  }
+});

@@ -185,8 +185,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const key = values[d.key];
     if (typeof key !== 'string' || key.length === 0) throw new HttpProblem('gateway.invalid_body', `the body must give the key field ${d.key} as a non-empty string`);
     const decision = await decideWrite(caller, d.name, values, undefined, key);
-    await placement.write(d.name, key, values, 'create');
+    // The decision is durable before the store changes.
     const index = await record(decision, 'write', caller, decision.subject ?? key, 'released');
+    await placement.write(d.name, key, values, 'create');
     void reply.header(LOG_INDEX_HEADER, String(index)).status(201);
     return { key, written: Object.keys(values) };
   });
@@ -199,8 +200,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const current = await placement.read(d.name, req.params.key);
     if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
     const decision = await decideWrite(caller, d.name, values, current.values, req.params.key);
-    await placement.write(d.name, req.params.key, values, 'update');
     const index = await record(decision, 'write', caller, decision.subject ?? req.params.key, 'released');
+    await placement.write(d.name, req.params.key, values, 'update');
     void reply.header(LOG_INDEX_HEADER, String(index));
     return { key: req.params.key, written: Object.keys(values) };
   });
@@ -212,8 +213,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
     // Deleting a record is writing every field of it.
     const decision = await decideWrite(caller, d.name, current.values, current.values, req.params.key);
-    await placement.remove(d.name, req.params.key);
     const index = await record(decision, 'delete', caller, decision.subject ?? req.params.key, 'released');
+    await placement.remove(d.name, req.params.key);
     void reply.header(LOG_INDEX_HEADER, String(index)).status(204);
     return null;
   });

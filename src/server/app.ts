@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
 import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
-import { createStoreRecorder, gatewayRoutes, problemHandler, type Caller } from '../gateway/index.js';
+import { createStoreRecorder, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -30,6 +30,8 @@ export interface ServerOptions {
   readonly grantsOf?: (principal: string) => readonly GrantInfo[];
   readonly logger?: boolean;
   readonly now?: () => number;
+  /** Where decisions are recorded (default: an append-only table in the global store). */
+  readonly recorder?: AccessRecorder;
 }
 
 export interface CordonServer {
@@ -57,7 +59,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   await placement.init();
   const keys = openFileKeyService(join(options.dataDir, 'keys', 'master.key'), { create: true });
   const globalStore = stores.get(policy.deployment.globalStore)!;
-  const recorder = createStoreRecorder(globalStore);
+  const recorder = options.recorder ?? createStoreRecorder(globalStore);
   const decider = createDecider(policy);
   const verifier = createTokenVerifier(options.tokens);
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
