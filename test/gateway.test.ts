@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer, type ServerOptions } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
@@ -19,17 +19,21 @@ const GRANT: GrantInfo = { id: 'g-1', datasets: ['users'], categories: ['user.co
 /** Where each persona's requests come from (addresses in cordon.yaml's locations). */
 const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'beijing-engineer': '10.80.0.7', 'us-analyst': '10.21.0.9', 'recsys-service': '10.90.0.3', 'legacy-admin': '10.21.0.4' };
 
-before(async () => {
-  issuer = await createDemoIssuer();
-  server = await createCordonServer({
+/** A server over in-memory stores, with the demo issuer's keys and austin-engineer's grant. */
+function serverOptions(): ServerOptions {
+  return {
     policy,
     dataDir: mkdtempSync(join(tmpdir(), 'cordon-gw-')),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],
     grantsOf: (p) => (p === 'austin-engineer' ? [GRANT] : []),
-    bodyLimit: 4096,
-  });
+  };
+}
+
+before(async () => {
+  issuer = await createDemoIssuer();
+  server = await createCordonServer({ ...serverOptions(), bodyLimit: 4096 });
   for (const u of DEMO_FIXED_USERS) await server.placement.write('users', u['uid']!, u, 'upsert');
 });
 after(async () => server.close());
@@ -179,15 +183,7 @@ test('/metrics counts requests and decisions by disclosure', async () => {
 });
 
 test('nothing unlogged: when the decision cannot be recorded, nothing is released (503 log.unavailable)', async () => {
-  const failing = await createCordonServer({
-    policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-gw-')),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    grantsOf: (p) => (p === 'austin-engineer' ? [GRANT] : []),
-    recorder: { record: () => Promise.reject(new Error('log store down')) },
-  });
+  const failing = await createCordonServer({ ...serverOptions(), recorder: { record: () => Promise.reject(new Error('log store down')) } });
   try {
     for (const u of DEMO_FIXED_USERS) await failing.placement.write('users', u['uid']!, u, 'upsert');
     const token = await issuer.sign('austin-engineer');
