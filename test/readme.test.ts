@@ -3,9 +3,9 @@
 // exactly as written and must exit 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { ROOT } from './helpers/paths.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -50,6 +50,16 @@ test('npm start serves the demo: the curl line of the README answers as it says'
     assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.rules.join()}`), ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall']);
     const line = README.split('\n').find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
     assert.ok(line?.includes("X-Forwarded-For: 10.80.0.5") && line.includes('http://127.0.0.1:7070/v1/data/users/demo-us-1'), 'the README shows the same request');
+    // The README's log check, as written, against the running demo.
+    const verify = README.split('\n').find((l) => l.startsWith('npx cordon log verify --url http://127.0.0.1:7070'));
+    assert.ok(verify, 'the README shows how to verify the demo log');
+    const [program, ...args] = verify.split(/\s+/);
+    const checked = await new Promise<{ status: number | null; stdout: string }>((done) => {
+      execFile(program!, args, { cwd: ROOT, encoding: 'utf8' }, (err, stdout) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout }));
+    });
+    assert.equal(checked.status, 0, checked.stdout);
+    assert.match(checked.stdout, /^verified demo\.cordon\.invalid\/access: \d+ entries/);
+    rmSync(join(ROOT, 'log-state.json'), { force: true });
   } finally {
     process.kill(-child.pid!, 'SIGINT');
   }
@@ -80,7 +90,7 @@ for (const command of commands) {
 }
 
 test('the README names every command of the CLI it documents', () => {
-  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo']) assert.ok(README.includes(c), c);
+  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve']) assert.ok(README.includes(c), c);
 });
 
 test('the UID fixture the README diffs is the demo policy with one change, in classes.yaml', () => {

@@ -103,6 +103,27 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.appendMany('access', []), []);
     });
 
+    test('entry tables: rows at explicit indexes in one statement, nothing written when an index is taken, append-only', async () => {
+      const row = (e: string) => ({ entry: e, payload: `{"p":"${e}"}` });
+      await store.appendEntries('merkle', 0, [row('zero'), row('one')]);
+      await store.appendEntries('merkle', 2, [row('two')]);
+      await assert.rejects(store.appendEntries('merkle', 2, [row('late')]));
+      await store.appendEntries('merkle', 3, [row('three'), row('four'), row('five')]);
+      await assert.rejects(store.appendEntries('merkle', 5, [row('six'), row('seven')]));
+      const all = await store.readEntries('merkle', -1, 100);
+      assert.deepEqual(all.map((r) => [r.index, r.entry]), [[0, 'zero'], [1, 'one'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'five']], 'a batch that clashes on one index writes none of its rows');
+      assert.equal(all[0]!.payload, undefined, 'payloads only when asked');
+      assert.deepEqual(await store.readEntries('merkle', 0, 2, { payload: true }), [{ index: 1, entry: 'one', payload: '{"p":"one"}' }, { index: 2, entry: 'two', payload: '{"p":"two"}' }]);
+      const db = store as unknown as { db: { query(sql: string): Promise<unknown> } };
+      await assert.rejects(db.db.query('DELETE FROM "tlog_merkle"'), /append-only log/);
+      await assert.rejects(db.db.query(`UPDATE "tlog_merkle" SET entry = 'x'`), /append-only log/);
+      assert.ok((await store.tables()).includes('tlog_merkle'));
+      // Payloads are any text: backslashes, tabs, newlines, carriage returns, \N, quotes and non-ASCII survive.
+      const odd = '{"r":"a\\\\b\\t\tc\nd\re \\N \\. ü 🔒 \\u0000"}';
+      await store.appendEntries('merkle', 6, [{ entry: 'six', payload: odd }]);
+      assert.equal((await store.readEntries('merkle', 5, 1, { payload: true }))[0]!.payload, odd);
+    });
+
     test('dump reads every column of any table as text', async () => {
       await store.ensureTable({ name: 'dumped', fields: ['s', 'n', 'b'] });
       await store.upsert('dumped', 'k1', { s: 'text', n: 7, b: true });

@@ -2,11 +2,10 @@
 // tokens it writes, each persona from its own site. Checks exactly what the quick start promises.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT } from './helpers/paths.js';
+import { startUp } from './helpers/up.js';
 
 interface Disclosed {
   jurisdiction: string;
@@ -17,25 +16,10 @@ interface Disclosed {
 
 test('cordon up --demo serves the demo; personas get what the policy says, over HTTP', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cordon-up-'));
-  const child = spawn(process.execPath, [CLI, 'up', '--demo', '--port', '0', '--data-dir', dataDir, '--demo-users', '200'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const up = await startUp(dataDir, ['--demo', '--demo-users', '200']);
+  const { base, child, exited } = up;
   try {
-    const base = await new Promise<string>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no URL within 120 s:\n${out}\n${err}`)), 120_000);
-      const poll = setInterval(() => {
-        const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          done(m[1]!);
-        }
-      }, 100);
-      void exited.then(() => fail(new Error(`cordon up exited:\n${out}\n${err}`)));
-    });
+    const { out } = up.output();
     assert.match(out, /curl -s -H "Authorization: Bearer .*beijing-engineer.*" -H 'X-Forwarded-For: 10\.80\.0\.5'/);
     const tokensFile = join(dataDir, 'demo', 'tokens.json');
     assert.equal(statSync(tokensFile).mode & 0o777, 0o600);
@@ -66,6 +50,8 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     const eu = await get('austin-engineer', '10.20.0.5', 'demo-eu-1');
     assert.equal(eu.jurisdiction, 'EU');
     assert.deepEqual(withheld(eu), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
+
+    assert.match(readFileSync(join(dataDir, 'demo', 'log.vkey'), 'utf8'), /^demo\.cordon\.invalid\/access\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}\n$/, 'the log verifier key is where the demo says');
 
     const noToken = await fetch(`${base}/v1/data/users/demo-us-1`);
     assert.equal(noToken.status, 401);

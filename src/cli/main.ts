@@ -5,6 +5,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { policyCommand } from './policy.js';
 import { demoCommand } from './demo.js';
 import { upCommand } from './up.js';
+import { logCommand } from './log.js';
+import { witnessCommand } from './witness.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   program.addCommand(policyCommand());
   program.addCommand(upCommand());
   program.addCommand(demoCommand());
+  program.addCommand(logCommand());
+  program.addCommand(witnessCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

@@ -9,6 +9,7 @@ import { checkPolicy, formatIssue, type GrantInfo, type Policy } from '../policy
 import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, seedDemoWorld, type CordonServer } from '../server/index.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
+import { readKeyArg } from './log.js';
 
 export const DEFAULT_PORT = 7070;
 export const DEFAULT_DATA_DIR = '.cordon';
@@ -34,6 +35,7 @@ interface UpOptions {
   issuer?: string;
   audience?: string;
   trustedProxy: string[];
+  witness: string[];
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -53,6 +55,7 @@ export function upCommand(): Command {
     .option('--issuer <iss>', 'expected token issuer')
     .option('--audience <aud>', 'expected token audience', 'cordon')
     .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', collect, [])
+    .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
       if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
@@ -82,6 +85,12 @@ export function upCommand(): Command {
         if (!opts.jwks || !opts.issuer) throw new UsageError('without --demo, give --jwks URL and --issuer');
         tokens = { issuer: opts.issuer, audience: opts.audience ?? 'cordon', jwks: new URL(opts.jwks) };
       }
+      const witnesses = opts.witness.map((w) => {
+        const at = w.indexOf('=');
+        const url = w.slice(0, at);
+        if (at < 0 || !/^https?:\/\//.test(url)) throw new UsageError(`--witness must be URL=VKEY (e.g. http://127.0.0.1:7380=witness.example+1234abcd+BASE64), got ${JSON.stringify(w.slice(0, 80))}`);
+        return { url, vkey: readKeyArg(w.slice(at + 1), '--witness key') };
+      });
       const trusted = opts.demo ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
       const tty = process.stderr.isTTY;
       let server: CordonServer;
@@ -95,6 +104,7 @@ export function upCommand(): Command {
           storeUrls,
           trustedProxies: trusted,
           grantsOf: (p) => (p === 'austin-engineer' ? grants : []),
+          witnesses,
         });
       } catch (err) {
         throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
@@ -136,6 +146,7 @@ export function upCommand(): Command {
         const tokensFile = join(demoDir, 'tokens.json');
         writeFileSync(tokensFile, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
         chmodSync(tokensFile, 0o600);
+        writeFileSync(join(demoDir, 'log.vkey'), `${server.log.vkey}\n`);
       }
       try {
         await server.app.listen({ port, host: opts.host });
@@ -146,7 +157,11 @@ export function upCommand(): Command {
       const addr = server.app.server.address();
       const actualPort = typeof addr === 'object' && addr ? addr.port : port;
       const base = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`;
-      const out = [`cordon is serving ${policyDir} on ${base}`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`];
+      const health = server.log.health();
+      if (!health.ok) {
+        process.stderr.write(`cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`);
+      }
+      const out = [`cordon is serving ${policyDir} on ${base}`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`, '', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');
@@ -158,6 +173,8 @@ export function upCommand(): Command {
           out.push(`  curl -s -H "Authorization: Bearer $(node -p \"require('${file}')['${persona}']\")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/demo-us-1`);
         }
       }
+      const vkeyFile = opts.demo ? join(opts.dataDir, 'demo', 'log.vkey') : join(opts.dataDir, 'keys', 'log.vkey');
+      out.push('', 'Anyone can check the access log:', `  npx cordon log verify --url ${base} --vkey ${vkeyFile} --state log-state.json`);
       out.push('', 'Ctrl-C stops.');
       process.stdout.write(`${out.join('\n')}\n`);
       await new Promise<void>((done) => {

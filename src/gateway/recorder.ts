@@ -1,10 +1,9 @@
 // Recording decisions: every decision that releases or refuses data becomes an access record, and
-// the response waits for it (nothing unlogged). The access-log issue replaces this simple recorder
-// (an append-only table) with the Merkle log; the interface stays.
+// the response waits until it is durable in the access log (nothing unlogged).
 
 import { createHmac } from 'node:crypto';
-import type { Decision } from '../policy/index.js';
-import type { KeyService, Store } from '../store/index.js';
+import type { Decision, GrantInfo } from '../policy/index.js';
+import type { KeyService } from '../store/index.js';
 
 export interface AccessRecordV1 {
   readonly v: 1;
@@ -17,41 +16,24 @@ export interface AccessRecordV1 {
   /** Keyed hash of the subject's key: no personal data in the record. */
   readonly subject: string | null;
   readonly fields: readonly { readonly field: string; readonly category: string | null; readonly class: string | null; readonly disclosure: string; readonly rules: readonly string[] }[];
-  readonly grant: string | null;
+  /** The grant that released a field, with what a monitor needs to judge it (expired? break-glass?). */
+  readonly grant: { readonly id: string; readonly reason: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
+  /** The subject's jurisdiction and the countries its enclave allows protected data to be seen from. */
+  readonly jurisdiction: string | null;
+  readonly enclaveCountries: readonly string[];
   readonly outcome: 'released' | 'refused';
   readonly policyVersion: string;
+}
+
+/** What the gateway knows beside the decision: the grants in play and the policy's enclaves. */
+export interface RecordContext {
+  readonly grants: readonly GrantInfo[];
+  readonly enclaveCountries: (jurisdiction: string) => readonly string[];
 }
 
 export interface AccessRecorder {
   /** Resolves when the record is durable; rejects when it could not be recorded (then send nothing protected). */
   record(r: AccessRecordV1): Promise<{ readonly index: number }>;
-}
-
-export const ACCESS_LOG = 'access';
-
-/**
- * Records into an append-only table of `store`. Records that arrive together are written in one
- * statement (group commit): each caller still waits until its own record is durable.
- */
-export function createStoreRecorder(store: Store): AccessRecorder {
-  let pending: { record: AccessRecordV1; done: (index: number) => void; fail: (err: unknown) => void }[] = [];
-  const flush = async () => {
-    const batch = pending;
-    pending = [];
-    try {
-      const indexes = await store.appendMany(ACCESS_LOG, batch.map((b) => b.record));
-      batch.forEach((b, i) => b.done(indexes[i]!));
-    } catch (err) {
-      for (const b of batch) b.fail(err);
-    }
-  };
-  return {
-    record: (record) =>
-      new Promise((done, fail) => {
-        if (pending.length === 0) setImmediate(() => void flush());
-        pending.push({ record, done: (index) => done({ index }), fail });
-      }),
-  };
 }
 
 export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {
@@ -66,7 +48,11 @@ export function accessRecord(
   subject: string | null,
   outcome: AccessRecordV1['outcome'],
   now = new Date(),
+  context: RecordContext = { grants: [], enclaveCountries: () => [] },
 ): AccessRecordV1 {
+  const grantId = decision.fields.find((f) => f.grant !== undefined)?.grant;
+  const grant = grantId === undefined ? undefined : context.grants.find((g) => g.id === grantId);
+  const jurisdiction = decision.fields.find((f) => f.jurisdiction !== undefined)?.jurisdiction ?? null;
   return {
     v: 1,
     at: now.toISOString(),
@@ -77,7 +63,9 @@ export function accessRecord(
     dataset: decision.dataset,
     subject,
     fields: decision.fields.map((f) => ({ field: f.field, category: f.category ?? null, class: f.class ?? null, disclosure: f.disclosure, rules: f.rules })),
-    grant: decision.fields.find((f) => f.grant !== undefined)?.grant ?? null,
+    grant: grantId === undefined ? null : { id: grantId, reason: grant?.reason ?? '', expiresAt: grant ? new Date(grant.expiresAt).toISOString() : '', breakGlass: grant?.breakGlass ?? false },
+    jurisdiction,
+    enclaveCountries: jurisdiction === null ? [] : context.enclaveCountries(jurisdiction),
     outcome,
     policyVersion: decision.policyVersion,
   };

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Decider, Decision, GrantInfo, Policy, Principal } from '../policy/index.js';
 import { PlacementError, type KeyService, type Placement, type Row, type Store } from '../store/index.js';
+import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose } from './disclose.js';
 import { accessRecord, subjectHash, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
@@ -51,7 +52,7 @@ function isScalar(v: unknown): v is string | number | boolean | null {
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
   if (error instanceof HttpProblem) problem = error;
-  else if (error instanceof PlacementError) problem = new HttpProblem(error.code, error.message);
+  else if (error instanceof PlacementError || error instanceof CordonError) problem = new HttpProblem(error.code, error.message);
   else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
   else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
@@ -73,10 +74,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return d;
   };
 
+  const enclaveCountries = (jurisdiction: string): readonly string[] => {
+    const enclave = policy.deployment.jurisdictions.get(jurisdiction)?.enclave;
+    return (enclave !== undefined && policy.deployment.enclaves.get(enclave)?.allowedCountries) || [];
+  };
+
   const record = async (decision: Decision, action: AccessRecordV1['action'], caller: Caller, subject: string | undefined, outcome: AccessRecordV1['outcome']): Promise<number> => {
     options.onDecision?.(decision);
     try {
-      return (await recorder.record(accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now())))).index;
+      const context = { grants: options.grantsOf?.(caller.principal.id) ?? [], enclaveCountries };
+      return (await recorder.record(accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context))).index;
     } catch (err) {
       app.log.error({ err }, 'access recorder failed');
       throw new HttpProblem('log.unavailable', 'the decision could not be recorded, so nothing was released');

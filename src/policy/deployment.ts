@@ -1,7 +1,7 @@
 // cordon.yaml: enclaves, jurisdictions, stores and network locations of one deployment.
 
 import { isIP } from 'node:net';
-import type { Deployment, Enclave, Jurisdiction, NetworkLocation, StoreConfig } from './model.js';
+import type { Deployment, Directory, Enclave, Jurisdiction, NetworkLocation, StoreConfig } from './model.js';
 import { IssueList, YamlFile, readBoolean, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
@@ -35,12 +35,13 @@ function isCidr(s: string): boolean {
   return (family === 4 && n <= 32) || (family === 6 && n <= 128);
 }
 
-export function readDeployment(f: YamlFile, issues: IssueList): Deployment | undefined {
+/** `directory`, when it loaded, is used to check that access-log auditors name teams or principals. */
+export function readDeployment(f: YamlFile, issues: IssueList, directory?: Directory): Deployment | undefined {
   if (!f.ok) return undefined;
   const before = issues.errorCount;
   const top = readMap(f, f.root, issues, DEPLOYMENT_FILE, {
     required: ['enclaves', 'jurisdictions', 'stores'],
-    optional: ['version', 'name', 'global_store', 'locations', 'description'],
+    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log'],
   });
   if (!top) return undefined;
   const version = top.get('version');
@@ -139,6 +140,29 @@ export function readDeployment(f: YamlFile, issues: IssueList): Deployment | und
     if (cidr && country && site) locations.push({ cidr, country, site });
   }
 
+  const logEntry = top.get('access_log');
+  const logSpec = logEntry ? readMap(f, logEntry.value, issues, 'access_log', { optional: ['store', 'origin', 'auditors', 'description'] }) : undefined;
+  const logStoreNode = logSpec?.get('store')?.value ?? null;
+  const logStore = logSpec?.has('store') ? readString(f, logStoreNode, issues, 'access_log.store') : [...enclaves.values()][0]?.store;
+  if (logSpec?.has('store') && logStore !== undefined && !stores.has(logStore)) {
+    issues.error(f.pos(logStoreNode), 'policy.unknown_store', `access_log.store ${JSON.stringify(logStore)} is not defined under stores${didYouMean(logStore, stores.keys())}`);
+  }
+  const originNode = logSpec?.get('origin')?.value ?? null;
+  const origin = logSpec?.has('origin') ? readString(f, originNode, issues, 'access_log.origin') : `cordon.invalid/${name}/access`;
+  if (origin !== undefined && !/^[\x21-\x2a\x2c-\x7e]+$/.test(origin)) {
+    issues.error(f.pos(originNode), 'policy.invalid_value', 'access_log.origin must be printable ASCII without spaces or "+", such as example.com/cordon/access');
+  }
+  const auditorItems = logSpec?.has('auditors') ? readStringList(f, logSpec.get('auditors')!.value, issues, 'access_log.auditors') ?? [] : [];
+  for (const a of directory ? auditorItems : []) {
+    if (!directory!.teams.has(a.value) && !directory!.principals.has(a.value)) {
+      issues.error(f.pos(a.node), 'policy.unknown_team', `access_log.auditors names ${JSON.stringify(a.value)}, which is neither a team nor a principal${didYouMean(a.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`);
+    }
+  }
+  const auditors = auditorItems.map((a) => a.value);
+
   if (issues.errorCount > before) return undefined;
-  return { name, enclaves, jurisdictions: resolvedJurisdictions, countryJurisdiction, defaultJurisdiction, stores, globalStore, locations };
+  return {
+    name, enclaves, jurisdictions: resolvedJurisdictions, countryJurisdiction, defaultJurisdiction, stores, globalStore, locations,
+    accessLog: { store: logStore ?? globalStore, origin: origin ?? `cordon.invalid/${name}/access`, auditors },
+  };
 }

@@ -54,8 +54,11 @@ export function loadPolicy(dir: string): LoadResult {
     return new YamlFile(rel, read(rel), issues);
   };
 
+  const directoryFile = yamlFile(DIRECTORY_FILE, true);
+  const directory = directoryFile && readDirectory(directoryFile, issues);
+
   const deploymentFile = yamlFile(DEPLOYMENT_FILE, true);
-  const deployment = deploymentFile && readDeployment(deploymentFile, issues);
+  const deployment = deploymentFile && readDeployment(deploymentFile, issues, directory);
 
   const taxonomyFile = yamlFile(TAXONOMY_FILE, false);
   const extra: RawCategory[] = taxonomyFile ? readCategoryFile(taxonomyFile, issues, 'policy') : [];
@@ -72,9 +75,6 @@ export function loadPolicy(dir: string): LoadResult {
 
   const classesFile = yamlFile(CLASSES_FILE, true);
   const classes = classesFile && taxonomy ? readClasses(classesFile, deployment, taxonomy, issues) : undefined;
-
-  const directoryFile = yamlFile(DIRECTORY_FILE, true);
-  const directory = directoryFile && readDirectory(directoryFile, issues);
 
   const ruleFiles: RuleFile[] = listFiles(dir, RULES_DIR, '.cedar').map((rel) => ({ path: rel, text: read(rel) }));
   // Parts of the policy that failed are left out of the rules' checks rather than failing them all.

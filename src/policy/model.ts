@@ -81,6 +81,17 @@ export interface Deployment {
   readonly stores: ReadonlyMap<string, StoreConfig>;
   readonly globalStore: string;
   readonly locations: readonly NetworkLocation[];
+  readonly accessLog: AccessLogConfig;
+}
+
+/** cordon.yaml `access_log`: where the verifiable access log lives and who may read its records. */
+export interface AccessLogConfig {
+  /** The store holding entries, records and checkpoints (default: the first enclave's store). */
+  readonly store: string;
+  /** The checkpoint origin line, unique per log (default: `cordon.invalid/<deployment name>/access`). */
+  readonly origin: string;
+  /** Teams (with their sub-teams) and principals that may read full access records. Empty: nobody. */
+  readonly auditors: readonly string[];
 }
 
 /** A row-dependent category: when the row's `field` equals (or is among) the values, use `category`. */

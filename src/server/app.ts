@@ -5,7 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
 import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
-import { createStoreRecorder, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
+import { gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -30,14 +31,19 @@ export interface ServerOptions {
   readonly grantsOf?: (principal: string) => readonly GrantInfo[];
   readonly logger?: boolean;
   readonly now?: () => number;
-  /** Where decisions are recorded (default: an append-only table in the global store). */
+  /** Where decisions are recorded (default: the verifiable access log). */
   readonly recorder?: AccessRecorder;
+  /** Witnesses asked to cosign each checkpoint of the access log. */
+  readonly witnesses?: readonly { readonly url: string; readonly vkey: string }[];
+  /** Access-log tuning (tests and benchmarks). */
+  readonly log?: { readonly checkpointEveryMs?: number; readonly maxBatch?: number };
 }
 
 export interface CordonServer {
   readonly app: FastifyInstance;
   readonly stores: ReadonlyMap<string, Store>;
   readonly placement: ReturnType<typeof createPlacement>;
+  readonly log: AccessLog;
   /** Every route registered (method and URL pattern), for the OpenAPI check. */
   routes(): { method: string; url: string }[];
   close(): Promise<void>;
@@ -59,7 +65,17 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   await placement.init();
   const keys = openFileKeyService(join(options.dataDir, 'keys', 'master.key'), { create: true });
   const globalStore = stores.get(policy.deployment.globalStore)!;
-  const recorder = options.recorder ?? createStoreRecorder(globalStore);
+  const logConfig = policy.deployment.accessLog;
+  let log: AccessLog;
+  try {
+    const signer = openLogSigner(join(options.dataDir, 'keys', 'log.key'), logConfig.origin);
+    const cosign = options.witnesses && options.witnesses.length > 0 ? createWitnessCosigner(options.witnesses) : undefined;
+    log = await openAccessLog({ store: stores.get(logConfig.store)!, signerKey: signer.skey, cosign, ...options.log });
+  } catch (err) {
+    for (const s of stores.values()) await s.close();
+    throw err;
+  }
+  const recorder: AccessRecorder = options.recorder ?? { record: (r) => log.append(r) };
   const decider = createDecider(policy);
   const verifier = createTokenVerifier(options.tokens);
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
@@ -120,12 +136,27 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     onDecision: (d) => metrics.decided(d),
     now: options.now,
   });
+  await app.register(logRoutes, {
+    log,
+    authorizeAuditor: async (req) => {
+      // Records hold no user data in clear (subjects are keyed hashes), and independent auditors
+      // work from wherever they are: any place is accepted, and recorded with each read.
+      const caller = await identify(req);
+      const p = caller.principal;
+      const auditors = logConfig.auditors;
+      if (!auditors.includes(p.id) && !policy.directory.teams.get(p.team)?.lineage.some((t) => auditors.includes(t))) {
+        throw new HttpProblem('log.not_auditor', `${p.id} is not an auditor of the access log (cordon.yaml access_log.auditors)`);
+      }
+      return { principal: p.id, country: caller.country, site: caller.site };
+    },
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));
-    const ok = results.every((r) => r.ok);
+    const health = log.health();
+    const ok = results.every((r) => r.ok) && health.ok;
     void reply.status(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'unavailable', stores: results };
+    return { status: ok ? 'ready' : 'unavailable', stores: results, log: health.ok ? { ok: true, size: log.size() } : health };
   });
   app.get('/openapi.json', async () => openApiDocument());
   app.get('/metrics', async (_req, reply) => {
@@ -138,9 +169,11 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     app,
     stores,
     placement,
+    log,
     routes: () => [...routes],
     async close() {
       await app.close();
+      await log.close();
       for (const s of stores.values()) await s.close();
     },
   };

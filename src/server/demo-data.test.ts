@@ -181,7 +181,7 @@ after(async () => {
 async function snapshot(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [name, store] of stores) {
-    for (const table of (await store.tables()).filter((t) => !t.startsWith('log_')).sort()) {
+    for (const table of (await store.tables()).filter((t) => !t.startsWith('log_') && !t.startsWith('tlog_')).sort()) {
       const rows: Record<string, string | null>[] = [];
       for await (const row of store.dump(table)) {
         const { _updated_at: _, ...rest } = row;

@@ -39,6 +39,29 @@ export function openApiDocument(): Record<string, unknown> {
         patch: { summary: 'Update fields of a record (write)', security: bearer, parameters: [datasetParam, keyParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
         delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam], responses: { 204: { description: 'Deleted' }, default: problem } },
       },
+      '/log/checkpoint': {
+        get: { summary: 'The latest signed checkpoint of the access log (C2SP tlog-checkpoint in a signed note, with witness cosignatures)', responses: { 200: { description: 'The checkpoint note', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      },
+      '/log/tile/{tile_path}': {
+        get: {
+          summary: 'A hash tile (tile/<L>/<N>[.p/<W>]) or entry bundle (tile/entries/<N>[.p/<W>]) of the access log, per C2SP tlog-tiles; full tiles are immutable',
+          parameters: [{ name: 'tile_path', in: 'path', required: true, description: 'the rest of the tile path after tile/, slashes included', schema: { type: 'string' } }],
+          responses: { 200: { description: 'Tile bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, default: problem },
+        },
+      },
+      '/v1/log/proof': {
+        get: {
+          summary: 'Inclusion proof of entry `index` to the latest checkpoint (JSON and C2SP tlog-proof), or consistency proof from `from` to `to`',
+          parameters: [{ name: 'index', in: 'query', schema: { type: 'integer', minimum: 0 } }, { name: 'from', in: 'query', schema: { type: 'integer', minimum: 1 } }, { name: 'to', in: 'query', schema: { type: 'integer', minimum: 1 } }],
+          responses: { 200: { description: 'The proof' }, default: problem },
+        },
+      },
+      '/v1/log/records': {
+        get: { summary: 'Full access records with their salts, oldest first (auditors only; the read is itself logged)', security: bearer, parameters: [{ name: 'after', in: 'query', schema: { type: 'integer', minimum: -1 } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: { description: 'A page of records' }, default: problem } },
+      },
+      '/v1/log/records/{index}': {
+        get: { summary: 'One full access record, checked against its entry, with its inclusion proof (auditors only; logged)', security: bearer, parameters: [{ name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }], responses: { 200: { description: 'The record' }, default: problem } },
+      },
       '/v1/egress/{dataset}': {
         get: { summary: 'The change feed: each changed record as the caller may see it, or deleted; resume with after=<next>', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of changes and the next cursor' }, default: problem } },
       },

@@ -15,6 +15,14 @@ export async function openPostgresStore(name: string, url: string, options: Post
     async query(text, params) {
       return (await sql.unsafe(text, params ? ([...params] as never[]) : [])) as unknown as Record<string, unknown>[];
     },
+    async copyFrom(table, columns, data) {
+      const stream = await sql.unsafe(`COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN`).writable();
+      await new Promise<void>((done, fail) => {
+        stream.on('finish', done);
+        stream.on('error', fail);
+        stream.end(data);
+      });
+    },
     close: () => sql.end({ timeout: 5 }),
   });
   await store.ping();

@@ -2,17 +2,25 @@
 // quoted, values are always bound parameters. A driver supplies only how to run a query.
 
 import type { FieldValue, ListOptions, ListPage, Row, Store, StoredRow, TableSpec } from './types.js';
-import { MAX_LIST_LIMIT } from './types.js';
+import { MAX_LIST_LIMIT, MAX_LOG_READ, type EntryRow, type StoredEntryRow } from './types.js';
 
 export interface SqlExecutor {
   query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** COPY `table` (`columns`) FROM text-format `data`: one statement, all rows or none. */
+  copyFrom(table: string, columns: readonly string[], data: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A value as a field of COPY's text format. */
+function copyField(s: string): string {
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 /** Tables of datasets are prefixed so they never collide with cordon's own or a user's tables. */
 export const TABLE_PREFIX = 'ds_';
 /** Append-only logs (the access recorder's table) are prefixed too. */
 export const LOG_PREFIX = 'log_';
+export const ENTRIES_PREFIX = 'tlog_';
 const DUMP_BATCH = 500;
 
 export function quoteIdent(name: string): string {
@@ -168,13 +176,17 @@ export class SqlStore implements Store {
   private async createLog(log: string): Promise<string> {
     const t = quoteIdent(LOG_PREFIX + log);
     await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
-    // Append-only: the table refuses updates and deletes.
+    await this.appendOnly(t);
+    return t;
+  }
+
+  /** The table refuses updates and deletes. */
+  private async appendOnly(t: string): Promise<void> {
     await this.db.query(
       `CREATE OR REPLACE FUNCTION cordon_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'append-only log'; END $$`,
     );
     await this.db.query(`DROP TRIGGER IF EXISTS append_only ON ${t}`);
     await this.db.query(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION cordon_append_only()`);
-    return t;
   }
 
   async append(log: string, entry: unknown): Promise<number> {
@@ -193,9 +205,46 @@ export class SqlStore implements Store {
     return rows.map((r) => Number(r['idx'])).sort((a, b) => a - b);
   }
 
-  async readLog(log: string, after: number, limit: number): Promise<{ index: number; entry: unknown }[]> {
+  private readonly entryTables = new Map<string, Promise<string>>();
+
+  private ensureEntries(log: string): Promise<string> {
+    let ready = this.entryTables.get(log);
+    if (!ready) {
+      ready = (async () => {
+        const t = quoteIdent(ENTRIES_PREFIX + log);
+        await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigint PRIMARY KEY, entry text NOT NULL, payload text NOT NULL)`);
+        await this.appendOnly(t);
+        return t;
+      })();
+      this.entryTables.set(log, ready);
+      ready.catch(() => this.entryTables.delete(log));
+    }
+    return ready;
+  }
+
+  async appendEntries(log: string, first: number, rows: readonly EntryRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (!Number.isSafeInteger(first) || first < 0) throw new Error(`appendEntries: index ${first} is not a non-negative integer`);
+    const t = await this.ensureEntries(log);
+    // COPY, not INSERT: several times faster for batches of thousands of rows, and as atomic.
+    const lines: string[] = [];
+    rows.forEach((r, i) => lines.push(`${first + i}\t${copyField(r.entry)}\t${copyField(r.payload)}\n`));
+    await this.db.copyFrom(t, ['idx', 'entry', 'payload'], lines.join(''));
+  }
+
+  async readEntries(log: string, after: number, limit: number, options: { readonly payload?: boolean } = {}): Promise<StoredEntryRow[]> {
+    const t = await this.ensureEntries(log);
+    const rows = await this.db.query(`SELECT idx, entry${options.payload ? ', payload' : ''} FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [after, Math.max(1, Math.min(limit, MAX_LOG_READ))]);
+    return rows.map((r) => (options.payload ? { index: Number(r['idx']), entry: String(r['entry']), payload: String(r['payload']) } : { index: Number(r['idx']), entry: String(r['entry']) }));
+  }
+
+  async readLog(log: string, after: number, limit: number, options: { readonly field?: string } = {}): Promise<{ index: number; entry: unknown }[]> {
     const t = await this.ensureLog(log);
-    const rows = await this.db.query(`SELECT idx, entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [after, Math.max(1, Math.min(limit, MAX_LIST_LIMIT))]);
+    const column = options.field === undefined ? 'entry' : 'entry ->> $3::text';
+    const params: unknown[] = [after, Math.max(1, Math.min(limit, MAX_LOG_READ))];
+    if (options.field !== undefined) params.push(options.field);
+    const rows = await this.db.query(`SELECT idx, ${column} AS entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, params);
+    if (options.field !== undefined) return rows.map((r) => ({ index: Number(r['idx']), entry: r['entry'] }));
     return rows.map((r) => ({ index: Number(r['idx']), entry: typeof r['entry'] === 'string' ? JSON.parse(r['entry']) : r['entry'] }));
   }
 

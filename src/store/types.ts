@@ -31,6 +31,17 @@ export interface ListPage {
   readonly next: string | undefined;
 }
 
+export interface EntryRow {
+  readonly entry: string;
+  readonly payload: string;
+}
+
+export interface StoredEntryRow {
+  readonly index: number;
+  readonly entry: string;
+  readonly payload?: string;
+}
+
 export interface Store {
   readonly name: string;
   readonly driver: 'pglite' | 'postgres';
@@ -55,8 +66,19 @@ export interface Store {
   append(log: string, entry: unknown): Promise<number>;
   /** Appends several entries in one statement, in order; returns their indexes. */
   appendMany(log: string, entries: readonly unknown[]): Promise<number[]>;
-  /** Entries of a log with index > after, oldest first. */
-  readLog(log: string, after: number, limit: number): Promise<{ readonly index: number; readonly entry: unknown }[]>;
+  /**
+   * The access log's entry table (`tlog_<log>`, append-only): at index i (from 0) a public entry
+   * and a private payload, both text. Writes `rows` at `first`, `first + 1`, … in one statement
+   * (one durable write); fails, writing nothing, when any of those indexes is taken.
+   */
+  appendEntries(log: string, first: number, rows: readonly EntryRow[]): Promise<void>;
+  /** Entry rows with index > after, oldest first, at most `limit` (capped at MAX_LOG_READ); payloads only when asked. */
+  readEntries(log: string, after: number, limit: number, options?: { readonly payload?: boolean }): Promise<StoredEntryRow[]>;
+  /**
+   * Entries of a log with index > after, oldest first, at most `limit` (capped at MAX_LOG_READ).
+   * With `field`, each entry is only that top-level member of the stored object, as text (less to read).
+   */
+  readLog(log: string, after: number, limit: number, options?: { readonly field?: string }): Promise<{ readonly index: number; readonly entry: unknown }[]>;
   /** Resolves when the store answers a query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -64,3 +86,4 @@ export interface Store {
 
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
+export const MAX_LOG_READ = 10_000;

@@ -16,6 +16,9 @@ export interface PostgresServer {
   readonly dataDir: string;
   /** Stops the server (fast shutdown) and removes the data directory. Safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its data (an outage); resume() starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -124,6 +127,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       port,
       dataDir,
       stop: () => (stopped ??= stopLive(live, server)),
+      pause: async () => {
+        await server('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+      },
+      resume: async () => {
+        await server('pg_ctl', ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
+      },
     };
   } catch (e) {
     stopLiveSync(live);

@@ -1,0 +1,153 @@
+// `cordon log verify | proof`: check a served access log from outside, and fetch receipts.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import {
+  decodeEntryBundle,
+  entriesPath,
+  hashLeaf,
+  openCheckpoint,
+  parseTlogProof,
+  TILE_WIDTH,
+  verifyInclusion,
+  verifyLog,
+  checkRecords,
+  type VerifyResult,
+} from '../log/index.js';
+import { EXIT_FINDING, EXIT_OK, UsageError, printJson } from './output.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A verifier key given inline (`name+hex8+base64`) or as a file that holds one. */
+export function readKeyArg(value: string, what: string): string {
+  if (/^[^+\s]+\+[0-9a-f]{8}\+\S+$/.test(value)) return value;
+  if (existsSync(value)) return readFileSync(value, 'utf8').trim();
+  throw new UsageError(`${what} must be a verifier key (name+hex8+base64) or a file holding one; ${JSON.stringify(value.slice(0, 60))} is neither`);
+}
+
+function nonNegative(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function baseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(url)}`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
+interface VerifyOpts {
+  url: string;
+  vkey: string;
+  state?: string;
+  witness: string[];
+  minCosignatures?: string;
+  records?: boolean;
+  token?: string;
+  json?: boolean;
+}
+
+function printVerify(result: VerifyResult, records: Awaited<ReturnType<typeof checkRecords>> | undefined): void {
+  if (!result.ok) {
+    for (const p of result.problems) {
+      process.stdout.write(`FAILED (${p.kind}): ${p.message}\n`);
+      for (const [k, v] of Object.entries(p.evidence)) process.stdout.write(`  ${k}: ${String(v).replace(/\n/g, '\n    ')}\n`);
+    }
+    return;
+  }
+  process.stdout.write(`verified ${result.origin}: ${result.size} entries, root ${result.root}\n`);
+  if (result.previous) process.stdout.write(`  consistent with the checkpoint seen before (size ${result.previous.size})\n`);
+  for (const c of result.cosignatures ?? []) process.stdout.write(`  cosigned by ${c.name} at ${new Date(c.time * 1000).toISOString()}\n`);
+  if (records) {
+    process.stdout.write(`  records: ${records.checked} checked against their entries, ${records.mismatches.length} mismatches, ${records.anomalies.length} anomalies\n`);
+    for (const m of records.mismatches) process.stdout.write(`  MISMATCH at index ${m.index}: ${m.message}\n`);
+    for (const a of records.anomalies) process.stdout.write(`  ANOMALY at index ${a.index} (${a.kind}): ${a.message}\n`);
+  }
+}
+
+export function logCommand(): Command {
+  const cmd = new Command('log').description('check the verifiable access log from outside, and fetch inclusion proofs');
+
+  cmd
+    .command('verify')
+    .description('fetch the checkpoint and every tile, check signatures, recompute the tree, check consistency with the last checkpoint seen')
+    .requiredOption('--url <url>', 'base URL of the log (the server serving /log/checkpoint)')
+    .requiredOption('--vkey <key>', "the log's verifier key, or a file holding it (e.g. .cordon/demo/log.vkey)")
+    .option('--state <file>', 'remember the verified checkpoint here and require the next one to extend it')
+    .option('--witness <vkey>', 'a witness verifier key (repeatable)', collect, [])
+    .option('--min-cosignatures <k>', 'require at least K valid witness cosignatures')
+    .option('--records', 'also fetch the full records (as an auditor) and check each against its entry and for anomalies')
+    .option('--token <jwt>', 'bearer token of an auditor (for --records; default: $CORDON_TOKEN)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: VerifyOpts) => {
+      const url = baseUrl(opts.url);
+      const vkey = readKeyArg(opts.vkey, '--vkey');
+      const witnesses = opts.witness.map((w) => readKeyArg(w, '--witness'));
+      const min = nonNegative(opts.minCosignatures, '--min-cosignatures');
+      if (min !== undefined && min > witnesses.length) throw new UsageError(`--min-cosignatures ${min} needs at least ${min} --witness keys`);
+      const token = opts.token ?? process.env['CORDON_TOKEN'];
+      if (opts.records && !token) throw new UsageError('--records needs an auditor token: --token JWT or CORDON_TOKEN');
+      const tty = process.stderr.isTTY && !opts.json;
+      const result = await verifyLog({
+        url,
+        vkey,
+        statePath: opts.state,
+        witnesses,
+        minCosignatures: min,
+        onProgress: tty ? (done, total) => process.stderr.write(`\rverifying: ${done}/${total} entries`) : undefined,
+      });
+      if (tty) process.stderr.write('\n');
+      const records = result.ok && opts.records ? await checkRecords({ url, token: token!, entries: result.entries ?? [] }) : undefined;
+      const ok = result.ok && (!records || (records.mismatches.length === 0 && records.anomalies.length === 0));
+      if (opts.json) {
+        printJson({ ok, origin: result.origin, size: result.size, root: result.root, previous: result.previous, cosignatures: result.cosignatures, problems: result.problems, records });
+      } else printVerify(result, records);
+      process.exitCode = ok ? EXIT_OK : EXIT_FINDING;
+    });
+
+  cmd
+    .command('proof')
+    .description('print the inclusion proof of entry N (C2SP tlog-proof), checked against the signed checkpoint')
+    .requiredOption('--url <url>', 'base URL of the log')
+    .requiredOption('--index <n>', 'the entry (the X-Cordon-Log-Index of a response)')
+    .option('--vkey <key>', "the log's verifier key (or a file): check the checkpoint and the proof before printing")
+    .option('--json', 'print the proof as JSON')
+    .action(async (opts: { url: string; index: string; vkey?: string; json?: boolean }) => {
+      const url = baseUrl(opts.url);
+      const index = nonNegative(opts.index, '--index')!;
+      const res = await fetch(`${url}/v1/log/proof?index=${index}`);
+      const body = (await res.json()) as { tlog_proof?: string; size?: number; detail?: string; code?: string };
+      if (!res.ok || typeof body.tlog_proof !== 'string') {
+        process.stderr.write(`cordon: ${body.code ?? `HTTP ${res.status}`}: ${body.detail ?? 'no proof'}\n`);
+        process.exitCode = EXIT_FINDING;
+        return;
+      }
+      let checked = false;
+      if (opts.vkey) {
+        const proof = parseTlogProof(body.tlog_proof);
+        const { checkpoint } = openCheckpoint(proof.checkpointNote, readKeyArg(opts.vkey, '--vkey'));
+        const n = Math.floor(index / TILE_WIDTH);
+        const width = Math.min(TILE_WIDTH, checkpoint.size - n * TILE_WIDTH);
+        const bundle = await fetch(`${url}/log/${entriesPath(n, width)}`);
+        const entries = decodeEntryBundle(Buffer.from(await bundle.arrayBuffer()));
+        const entry = entries[index - n * TILE_WIDTH];
+        if (!entry) throw new UsageError(`entry ${index} is not in the entry bundle`);
+        verifyInclusion(index, checkpoint.size, hashLeaf(entry), proof.proof, checkpoint.root);
+        checked = true;
+      }
+      if (opts.json) printJson({ index, size: body.size, checked, tlog_proof: body.tlog_proof });
+      else process.stdout.write(body.tlog_proof);
+      if (checked && !opts.json) process.stderr.write(`checked: entry ${index} is in the signed tree of size ${body.size}\n`);
+      process.exitCode = EXIT_OK;
+    });
+
+  return cmd;
+}
+

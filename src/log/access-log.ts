@@ -1,0 +1,293 @@
+// The access log: a sequencer that batches appends into one durable write each, integrates them
+// into the RFC 9162 tree, and signs a C2SP checkpoint at least every second; plus what the log
+// serves (tiles, entry bundles, proofs) and what auditors read (records and their salts).
+//
+// Storage, in one store: the append-only table `tlog_<name>` holds, at index i (from 0), the entry
+// (the salted commitment, public) and a payload with the salt and the full record (never public);
+// `log_<name>_checkpoints` holds every signed checkpoint. The tree is rebuilt from the entries when the log opens and checked
+// against the last signed checkpoint: a log whose stored rows no longer match what it signed stops
+// accepting appends (so nothing protected is released) and says why.
+
+import { EventEmitter } from 'node:events';
+import type { EntryRow, Store } from '../store/index.js';
+import { CordonError } from '../shared/errors.js';
+import { canonicalJson, commitCanonical, newSalt, ENTRY_BYTES } from './commitment.js';
+import { MerkleTree, hashLeaf } from './merkle.js';
+import { encodeEntryBundle, tileContent, TILE_WIDTH } from './tiles.js';
+import { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
+import { parseSignerKey, signNote, verifyNote, parseVerifierKey, type NoteSigner } from './note.js';
+
+export const DEFAULT_MAX_BATCH = 4096;
+export const DEFAULT_CHECKPOINT_MS = 500;
+const REBUILD_PAGE = 10_000;
+
+export interface AccessLogOptions {
+  readonly store: Store;
+  /** Table name suffix: `tlog_<name>` and `log_<name>_checkpoints`. */
+  readonly name?: string;
+  /** The log's signing key, a signed-note private key (`PRIVATE+KEY+origin+hex8+base64`). */
+  readonly signerKey: string;
+  /** Most entries in one durable write. */
+  readonly maxBatch?: number;
+  /** A new checkpoint is signed this often when the tree has grown (at most every second). */
+  readonly checkpointEveryMs?: number;
+  /**
+   * Collects cosignature lines (`— name base64`) for a freshly signed checkpoint of `size` from
+   * witnesses, which may ask for consistency proofs from the size they saw last. Failures are not
+   * fatal: the checkpoint is published with whatever cosignatures arrived.
+   */
+  readonly cosign?: (signedNote: string, size: number, consistencyProof: (from: number, to: number) => Buffer[]) => Promise<string[]>;
+}
+
+export interface StoredRecord {
+  readonly index: number;
+  readonly record: unknown;
+  /** base64 */
+  readonly salt: string;
+  /** base64 of the entry (the leaf data). */
+  readonly entry: string;
+}
+
+export type LogHealth = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export class LogUnavailableError extends CordonError {
+  constructor(message: string) {
+    super('log.unavailable', message);
+  }
+}
+
+export interface AccessLog {
+  readonly origin: string;
+  /** The verifier key outsiders use: `origin+hex8+base64`. */
+  readonly vkey: string;
+  /** Resolves with the entry's index once it is durable; rejects when it could not be written. */
+  append(record: unknown): Promise<{ readonly index: number }>;
+  /** Entries integrated into the tree (durable). */
+  size(): number;
+  /** The latest signed checkpoint, with any cosignatures. */
+  checkpoint(): { readonly size: number; readonly note: string; readonly root: Buffer };
+  /** Signs a checkpoint for the current tree now (when it grew). */
+  publish(): Promise<void>;
+  health(): LogHealth;
+  tile(level: number, index: number, width: number): Buffer | undefined;
+  entryBundle(index: number, width: number): Promise<Buffer | undefined>;
+  inclusionProof(index: number, size?: number): Buffer[];
+  consistencyProof(size1: number, size2: number): Buffer[];
+  /** The stored record behind an entry (auditors only: it is not public). */
+  record(index: number): Promise<StoredRecord | undefined>;
+  /** Stored records with index > after, oldest first. */
+  records(after: number, limit: number): Promise<StoredRecord[]>;
+  /** Emits 'checkpoint' with each newly published checkpoint. */
+  readonly events: EventEmitter;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly row: EntryRow;
+  readonly leafHash: Buffer;
+  readonly resolve: (v: { index: number }) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** The private payload stored beside an entry: the record and its salt, as canonical JSON. */
+interface Payload {
+  readonly r: unknown;
+  readonly s: string;
+}
+
+export async function openAccessLog(options: AccessLogOptions): Promise<AccessLog> {
+  const { store } = options;
+  const name = options.name ?? 'access';
+  const checkpoints = `${name}_checkpoints`;
+  const signer: NoteSigner = parseSignerKey(options.signerKey);
+  const verifier = parseVerifierKey(signer.vkey);
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  const every = Math.min(options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_MS, 1000);
+  const events = new EventEmitter();
+
+  const tree = new MerkleTree();
+  let health: LogHealth = { ok: true };
+  let resync = false;
+
+  /** Reads stored entries after the tree's size into the tree; stops at the first gap or bad entry. */
+  async function integrateStored(): Promise<void> {
+    for (;;) {
+      const rows = await store.readEntries(name, tree.size - 1, REBUILD_PAGE);
+      const hashes: Buffer[] = [];
+      for (const row of rows) {
+        const entry = Buffer.from(row.entry, 'base64');
+        if (row.index !== tree.size + hashes.length || entry.length !== ENTRY_BYTES) {
+          tree.appendLeafHashes(hashes);
+          health = { ok: false, reason: `stored entry ${tree.size} is missing or malformed (found index ${row.index})` };
+          return;
+        }
+        hashes.push(hashLeaf(entry));
+      }
+      tree.appendLeafHashes(hashes);
+      if (rows.length < REBUILD_PAGE) return;
+    }
+  }
+
+  await integrateStored();
+
+  // The last checkpoint this log signed must still describe the stored tree.
+  let latest: { size: number; note: string; root: Buffer; body: string } | undefined;
+  const stored = await lastStoredCheckpoint();
+  if (stored) {
+    let cp: Checkpoint | undefined;
+    try {
+      cp = parseCheckpoint(verifyNote(stored, [verifier]).text);
+    } catch (err) {
+      health = { ok: false, reason: `the last stored checkpoint does not verify: ${(err as Error).message}` };
+    }
+    if (cp) {
+      latest = { size: cp.size, note: stored, root: cp.root, body: formatCheckpoint(cp) };
+      if (cp.origin !== signer.name) health = { ok: false, reason: `the last stored checkpoint is for origin ${cp.origin}, not ${signer.name}` };
+      else if (cp.size > tree.size) {
+        health = { ok: false, reason: `the last signed checkpoint has size ${cp.size} but the store holds ${tree.size} consecutive entries` };
+      } else if (!tree.root(cp.size).equals(cp.root)) {
+        health = { ok: false, reason: `the stored entries give root ${tree.root(cp.size).toString('base64')} at size ${cp.size}, but the signed checkpoint says ${cp.root.toString('base64')}` };
+      }
+    }
+  }
+
+  async function lastStoredCheckpoint(): Promise<string | undefined> {
+    let last: string | undefined;
+    let after = 0;
+    for (;;) {
+      const rows = await store.readLog(checkpoints, after, REBUILD_PAGE, { field: 'note' });
+      for (const r of rows) if (typeof r.entry === 'string') last = r.entry;
+      if (rows.length < REBUILD_PAGE) return last;
+      after = rows.at(-1)!.index;
+    }
+  }
+
+  let publishing: Promise<void> | undefined;
+  async function publishNow(): Promise<void> {
+    if (!health.ok) return;
+    const size = tree.size;
+    if (latest && latest.size === size) return;
+    const cp = { origin: signer.name, size, root: tree.root(size) };
+    const body = formatCheckpoint(cp);
+    let note = signNote(body, [signer]);
+    if (options.cosign) {
+      const lines = await options.cosign(note, size, (from, to) => tree.consistencyProof(from, to)).catch(() => []);
+      if (lines.length > 0) note = `${note}${lines.map((l) => (l.endsWith('\n') ? l : `${l}\n`)).join('')}`;
+    }
+    await store.append(checkpoints, { note, size });
+    latest = { size, note, root: cp.root, body };
+    events.emit('checkpoint', latest);
+  }
+  /** Signs the tree as it is now: one signing at a time, and a call never returns an older one's result. */
+  const publish = async (): Promise<void> => {
+    while (publishing) await publishing.catch(() => undefined);
+    publishing = publishNow().finally(() => (publishing = undefined));
+    return publishing;
+  };
+  // A new log signs its empty tree; a reopened one signs what it holds (entries written just before a crash).
+  if (health.ok && (!latest || latest.size !== tree.size)) await publish();
+  const timer = setInterval(() => void publish().catch(() => undefined), every);
+  timer.unref();
+
+  // Group commit: one write in flight; everything that arrives meanwhile goes into the next one.
+  let queue: Pending[] = [];
+  let writing = false;
+  let closed = false;
+
+  async function flush(): Promise<void> {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, maxBatch);
+        queue = queue.slice(batch.length);
+        try {
+          if (!health.ok) throw new LogUnavailableError(`the access log is unavailable: ${health.reason}`);
+          if (resync) {
+            await integrateStored();
+            resync = false;
+          }
+          const first = tree.size;
+          await store.appendEntries(name, first, batch.map((p) => p.row));
+          tree.appendLeafHashes(batch.map((p) => p.leafHash));
+          batch.forEach((p, i) => p.resolve({ index: first + i }));
+        } catch (err) {
+          // The write may or may not have landed: read back what the store holds before the next one.
+          resync = true;
+          const failure = err instanceof LogUnavailableError ? err : new LogUnavailableError(`the access log could not append: ${(err as Error).message}`);
+          for (const p of batch) p.reject(failure);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  const log: AccessLog = {
+    origin: signer.name,
+    vkey: signer.vkey,
+    events,
+    append(record) {
+      if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
+      // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
+      const salt = newSalt();
+      let canonical: string;
+      try {
+        canonical = canonicalJson(record);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const entry = commitCanonical(canonical, salt);
+      // Payload {"r":…,"s":…}: canonical JSON too, built without serialising the record twice.
+      const row = { entry: entry.toString('base64'), payload: `{"r":${canonical},"s":"${salt.toString('base64')}"}` };
+      const leafHash = hashLeaf(entry);
+      return new Promise((resolve, reject) => {
+        queue.push({ row, leafHash, resolve, reject });
+        if (!writing) {
+          writing = true;
+          setImmediate(() => void flush());
+        }
+      });
+    },
+    size: () => tree.size,
+    checkpoint() {
+      if (!latest) throw new LogUnavailableError(`the access log has no checkpoint: ${health.ok ? 'not yet signed' : health.reason}`);
+      return { size: latest.size, note: latest.note, root: latest.root };
+    },
+    publish,
+    health: () => health,
+    tile(level, index, width) {
+      try {
+        return tileContent(tree, level, index, width);
+      } catch {
+        return undefined;
+      }
+    },
+    async entryBundle(index, width) {
+      const start = index * TILE_WIDTH;
+      if (width < 1 || width > TILE_WIDTH || start + width > tree.size) return undefined;
+      const rows = await store.readEntries(name, start - 1, width);
+      // Served as stored: a tampered row shows up as an entry that does not match the tiles.
+      return encodeEntryBundle(rows.filter((r) => r.index < start + width).map((r) => Buffer.from(r.entry, 'base64')));
+    },
+    inclusionProof: (index, size = latest?.size ?? tree.size) => tree.inclusionProof(index, size),
+    consistencyProof: (size1, size2) => tree.consistencyProof(size1, size2),
+    async record(index) {
+      const row = (await log.records(index - 1, 1))[0];
+      return row && row.index === index ? row : undefined;
+    },
+    async records(after, limit) {
+      const rows = await store.readEntries(name, after, limit, { payload: true });
+      return rows.map((row) => {
+        const p = JSON.parse(row.payload!) as Payload;
+        return { index: row.index, record: p.r, salt: p.s, entry: row.entry };
+      });
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      while (writing || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+      await publish().catch(() => undefined);
+    },
+  };
+  return log;
+}

@@ -1,0 +1,43 @@
+// What the public log holds for an access record: a salted commitment, never the record itself
+// (PRODUCT.md §7 rule 5). The entry is SHA-256 over a domain tag, a random per-record salt and the
+// record's canonical JSON; an auditor given the record and its salt recomputes the entry and checks
+// it against the leaf, while anyone else learns nothing from it.
+
+import { createHash, randomBytes } from 'node:crypto';
+
+export const COMMITMENT_TAG = 'cordon/access-record/v1\u0000';
+export const SALT_BYTES = 16;
+export const ENTRY_BYTES = 32;
+
+/**
+ * Canonical JSON: object members sorted by key (UTF-16 code units, as RFC 8785), no whitespace,
+ * strings as JSON.stringify writes them. Records hold strings, safe integers, booleans, null,
+ * arrays and objects only; anything else is refused rather than encoded two ways.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`canonicalJson: ${value} is not a safe integer`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
+}
+
+export function newSalt(): Buffer {
+  return randomBytes(SALT_BYTES);
+}
+
+/** The log entry (leaf data) committing to `record` under `salt`. */
+export function commitment(record: unknown, salt: Uint8Array): Buffer {
+  return commitCanonical(canonicalJson(record), salt);
+}
+
+/** The same, for a record already in canonical JSON. */
+export function commitCanonical(canonical: string, salt: Uint8Array): Buffer {
+  return createHash('sha256').update(COMMITMENT_TAG).update(salt).update(canonical).digest();
+}

@@ -1,0 +1,85 @@
+// An auditor's pass over the full records: each must hash to its public entry (salted commitment),
+// and none may show protected data released to a place outside its enclave's countries, without a
+// grant, or under a grant that had expired.
+
+import { commitment } from './commitment.js';
+
+/** The parts of an access record a monitor judges (the gateway writes them). */
+interface RecordShape {
+  readonly at?: string;
+  readonly principal?: string;
+  readonly country?: string;
+  readonly enclaveCountries?: readonly string[];
+  readonly grant?: { readonly id: string; readonly expiresAt: string } | null;
+  readonly fields?: readonly { readonly field: string; readonly class: string | null; readonly disclosure: string }[];
+  readonly dataset?: string;
+}
+
+export interface RecordAnomaly {
+  readonly index: number;
+  readonly kind: 'outside_enclave' | 'no_grant' | 'expired_grant';
+  readonly message: string;
+}
+
+export interface RecordCheck {
+  readonly checked: number;
+  readonly mismatches: readonly { readonly index: number; readonly message: string }[];
+  readonly anomalies: readonly RecordAnomaly[];
+}
+
+/** Protected fields a record shows released in clear. */
+function protectedInClear(r: RecordShape): string[] {
+  return (r.fields ?? []).filter((f) => f.class === 'protected' && f.disclosure === 'clear').map((f) => f.field);
+}
+
+export function anomaliesOf(index: number, record: unknown): RecordAnomaly[] {
+  const r = (record ?? {}) as RecordShape;
+  const shown = protectedInClear(r);
+  if (shown.length === 0) return [];
+  const what = `${r.principal ?? '?'} was shown ${r.dataset ?? '?'}.${shown.join(', ')} (protected)`;
+  const out: RecordAnomaly[] = [];
+  if (!r.country || !(r.enclaveCountries ?? []).includes(r.country)) {
+    out.push({ index, kind: 'outside_enclave', message: `${what} from ${r.country ?? 'an unknown country'}, outside the enclave's countries [${(r.enclaveCountries ?? []).join(', ')}]` });
+  }
+  if (!r.grant) out.push({ index, kind: 'no_grant', message: `${what} without a grant` });
+  else if (!r.at || !r.grant.expiresAt || Date.parse(r.grant.expiresAt) <= Date.parse(r.at)) {
+    out.push({ index, kind: 'expired_grant', message: `${what} under grant ${r.grant.id}, which expired at ${r.grant.expiresAt || '?'} (the access was at ${r.at ?? '?'})` });
+  }
+  return out;
+}
+
+export interface CheckRecordsOptions {
+  readonly url: string;
+  readonly token: string;
+  /** The verified entries, index = position. */
+  readonly entries: readonly Buffer[];
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  readonly pageSize?: number;
+}
+
+export async function checkRecords(options: CheckRecordsOptions): Promise<RecordCheck> {
+  const get = options.fetch ?? ((u: string, init: RequestInit) => fetch(u, init));
+  const base = options.url.replace(/\/+$/, '');
+  const limit = options.pageSize ?? 1000;
+  const mismatches: { index: number; message: string }[] = [];
+  const anomalies: RecordAnomaly[] = [];
+  let checked = 0;
+  for (let after = -1; after + 1 < options.entries.length; ) {
+    const res = await get(`${base}/v1/log/records?after=${after}&limit=${limit}`, { headers: { authorization: `Bearer ${options.token}` } });
+    const body = (await res.json()) as { records?: { index: number; record: unknown; salt: string; entry: string }[]; detail?: string; code?: string };
+    if (!res.ok || !Array.isArray(body.records)) throw new Error(`reading records after ${after}: ${body.code ?? `HTTP ${res.status}`}: ${body.detail ?? ''}`);
+    if (body.records.length === 0) break;
+    for (const rec of body.records) {
+      after = rec.index;
+      if (rec.index >= options.entries.length) break;
+      checked++;
+      const expected = options.entries[rec.index]!;
+      if (!commitment(rec.record, Buffer.from(rec.salt, 'base64')).equals(expected)) {
+        mismatches.push({ index: rec.index, message: `the record and salt do not hash to the public entry ${expected.toString('base64')}` });
+      }
+      anomalies.push(...anomaliesOf(rec.index, rec.record));
+    }
+  }
+  if (checked < options.entries.length) mismatches.push({ index: checked, message: `only ${checked} of ${options.entries.length} records could be read` });
+  return { checked, mismatches, anomalies };
+}
