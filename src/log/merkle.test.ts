@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../shared/random.js';
 import {
   EMPTY_ROOT, MerkleProofError, MerkleTree, hashChildren, hashLeaf, rootFromInclusionProof, verifyConsistency, verifyInclusion,
 } from './merkle.js';
@@ -163,16 +164,10 @@ test('tessera test log: every root and all 120 inclusion and 120 consistency pro
 
 // ---------------------------------------------------------------------------------------------
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
+/** Deterministic integers in [0, n) (mulberry32), so a failure can be replayed. */
 function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 /** MTH straight from RFC 9162 §2.1.1, over leaf hashes. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMPTY_ROOT, MerkleProofError, MerkleTree, hashLeaf } from './merkle.js';
+import { mulberry32 } from '../shared/random.js';
 import {
   TilePathError, TileFormatError, decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entriesPath, leafHashesFromTiles,
   parseTilePath, rootFromTiles, rootTilesForSize, tileContent, tilePath, tileShape, tilesForSize, type FetchTile, type ParsedTilePath,
@@ -101,7 +102,7 @@ test('tilePath and entriesPath', () => {
 });
 
 test('parse(format(x)) == x for random coordinates', () => {
-  const rand = prng(6962);
+  const rand = mulberry32(6962);
   const indexes = [0, 1, 255, 256, 999, 1000, 999_999, 1_000_000, 1234067, Number.MAX_SAFE_INTEGER];
   for (let i = 0; i < 200; i++) indexes.push(Math.floor(rand() * 10 ** (1 + Math.floor(rand() * 15))));
   let n = 0;
@@ -184,7 +185,7 @@ test('malformed and non-canonical tile paths are refused with TilePathError', ()
 });
 
 test('fuzz: garbage never crashes the parser, and whatever it accepts is canonical', () => {
-  const rand = prng(1234);
+  const rand = mulberry32(1234);
   const alphabet = 'tile/entries/0123456789x.p/xx//..pp0009';
   const seeds = ['tile/0/000', 'tile/entries/x001/x234/067.p/255', 'tile/63/x009/x007/x199/x254/x740/991', 'tile/1/000.p/1'];
   let accepted = 0;
@@ -363,14 +364,3 @@ test('the tile client refuses short tiles, tampered tiles and a wrong root', asy
   await assert.rejects(leafHashesFromTiles(1000, root, 990, 1001, honest), RangeError);
 });
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
