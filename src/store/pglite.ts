@@ -15,9 +15,6 @@ export async function openPgliteStore(name: string, dir: string | undefined): Pr
       const r = await db.query<Record<string, unknown>>(sql, params ? [...params] : undefined);
       return r.rows;
     },
-    async copyFrom(table, columns, data) {
-      await db.query(`COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) });
-    },
     close: () => db.close(),
   });
 }

@@ -12,16 +12,8 @@ export interface PostgresStoreOptions {
 export async function openPostgresStore(name: string, url: string, options: PostgresStoreOptions = {}): Promise<SqlStore> {
   const sql = postgres(url, { max: options.poolSize ?? DEFAULT_POOL_SIZE, onnotice: () => {}, prepare: true });
   const store = new SqlStore(name, 'postgres', {
-    async query(text, params) {
-      return (await sql.unsafe(text, params ? ([...params] as never[]) : [])) as unknown as Record<string, unknown>[];
-    },
-    async copyFrom(table, columns, data) {
-      const stream = await sql.unsafe(`COPY ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM STDIN`).writable();
-      await new Promise<void>((done, fail) => {
-        stream.on('finish', done);
-        stream.on('error', fail);
-        stream.end(data);
-      });
+    async query(text, params, options) {
+      return (await sql.unsafe(text, params ? ([...params] as never[]) : [], options?.once ? { prepare: false } : undefined)) as unknown as Record<string, unknown>[];
     },
     close: () => sql.end({ timeout: 5 }),
   });
