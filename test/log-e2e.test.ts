@@ -4,19 +4,15 @@
 // legacy admin's read of protected data without a grant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startUp } from './helpers/up.js';
-import { CLI, ROOT } from './helpers/paths.js';
+import { CLI } from './helpers/paths.js';
+import { cordonAsync } from './helpers/cli.js';
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((done) => {
@@ -29,11 +25,11 @@ function freePort(): Promise<number> {
 
 test('witness, verify, proof and monitoring over HTTP with the built CLI', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-log-e2e-'));
-  const init = await cli(['witness', 'init', '--name', 'witness.test', '--key', join(dir, 'witness.key')]);
+  const init = await cordonAsync(['witness', 'init', '--name', 'witness.test', '--key', join(dir, 'witness.key')]);
   assert.equal(init.status, 0, init.stderr);
   const witnessVkey = init.stdout.trim();
   assert.match(witnessVkey, /^witness\.test\+[0-9a-f]{8}\+B/);
-  const again = await cli(['witness', 'init', '--name', 'witness.test', '--key', join(dir, 'witness.key')]);
+  const again = await cordonAsync(['witness', 'init', '--name', 'witness.test', '--key', join(dir, 'witness.key')]);
   assert.equal(again.status, 2, 'a witness key is never overwritten');
 
   const port = await freePort();
@@ -61,30 +57,30 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     assert.ok(cosigned, `the witness cosigned a checkpoint:\n${wout}`);
 
     const state = join(dir, 'verify-state.json');
-    const verified = await cli(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--min-cosignatures', '1', '--state', state]);
+    const verified = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--min-cosignatures', '1', '--state', state]);
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^verified demo\.cordon\.invalid\/access: \d+ entries, root [A-Za-z0-9+/]{43}=\n/);
     assert.match(verified.stdout, /cosigned by witness\.test at /);
     const saved = JSON.parse(readFileSync(state, 'utf8')) as { size: number; origin: string };
     assert.equal(saved.origin, 'demo.cordon.invalid/access');
-    const second = await cli(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--state', state, '--json']);
+    const second = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--state', state, '--json']);
     assert.equal(second.status, 0, second.stdout);
     const json = JSON.parse(second.stdout) as { ok: boolean; previous: { size: number } };
     assert.equal(json.ok, true);
     assert.equal(json.previous.size, saved.size, 'the second run checks consistency with the first');
 
     // A witness the checkpoint lacks: fewer cosignatures than required is a failure with the missing key named.
-    const other = (await cli(['witness', 'init', '--name', 'other.test', '--key', join(dir, 'other.key')])).stdout.trim();
-    const missing = await cli(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--witness', other, '--min-cosignatures', '2']);
+    const other = (await cordonAsync(['witness', 'init', '--name', 'other.test', '--key', join(dir, 'other.key')])).stdout.trim();
+    const missing = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--witness', other, '--min-cosignatures', '2']);
     assert.equal(missing.status, 1);
     assert.match(missing.stdout, /FAILED \(signature\).*other\.test/s);
 
     // The receipt of one response, checked against the signed checkpoint.
-    const proof = await cli(['log', 'proof', '--url', up.base, '--index', String(index), '--vkey', logVkeyFile]);
+    const proof = await cordonAsync(['log', 'proof', '--url', up.base, '--index', String(index), '--vkey', logVkeyFile]);
     assert.equal(proof.status, 0, proof.stderr);
     assert.match(proof.stdout, /^c2sp\.org\/tlog-proof@v1\nindex \d+\n/);
     assert.match(proof.stderr, new RegExp(`checked: entry ${index} is in the signed tree of size \\d+`));
-    const beyond = await cli(['log', 'proof', '--url', up.base, '--index', '99999999']);
+    const beyond = await cordonAsync(['log', 'proof', '--url', up.base, '--index', '99999999']);
     assert.equal(beyond.status, 1);
     assert.match(beyond.stderr, /log\.not_found/);
 
@@ -93,9 +89,9 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     assert.equal(legacy.status, 200);
     const legacyIndex = Number(legacy.headers.get('x-cordon-log-index'));
     await new Promise((done) => setTimeout(done, 1200));
-    const notAuditor = await cli(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['beijing-engineer']!]);
+    const notAuditor = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['beijing-engineer']!]);
     assert.notEqual(notAuditor.status, 0);
-    const audit = await cli(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['monitor']!, '--json']);
+    const audit = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['monitor']!, '--json']);
     assert.equal(audit.status, 1, audit.stdout + audit.stderr);
     const result = JSON.parse(audit.stdout) as { ok: boolean; records: { checked: number; mismatches: unknown[]; anomalies: { index: number; kind: string; message: string }[] } };
     assert.deepEqual(result.records.mismatches, []);

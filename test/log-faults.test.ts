@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer } from '../src/server/index.js';
 import { checkRecords, verifyLog } from '../src/log/index.js';
 import { mulberry32 } from '../src/shared/random.js';
 import { startUp } from './helpers/up.js';
 import { startPostgres } from './helpers/postgres.js';
-import { CLI, ROOT } from './helpers/paths.js';
+import { ROOT } from './helpers/paths.js';
+import { cordonAsync } from './helpers/cli.js';
 
 const AUSTIN = '10.20.0.5';
 const DEMO = join(ROOT, 'policies', 'demo');
@@ -103,12 +103,6 @@ test('(a) SIGKILL under load, 20 times: the log verifies after every restart and
 
 // ---- (b) tampering ----
 
-/** Runs the built CLI without blocking this process (which serves the log it checks). */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
-  });
-}
 
 interface Row { idx: number; entry: string; payload: string }
 
@@ -195,12 +189,12 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
     // The CLI itself, on one tampering: exit 1 with the evidence; on the restored log: exit 0.
     const [row] = (await db(server, 'SELECT entry FROM tlog_access WHERE idx = 3')) as unknown as Row[];
     await db(server, 'UPDATE tlog_access SET entry = $1 WHERE idx = 3', [Buffer.alloc(32, 1).toString('base64')]);
-    const bad = await cli(['log', 'verify', '--url', base, '--vkey', vkey]);
+    const bad = await cordonAsync(['log', 'verify', '--url', base, '--vkey', vkey]);
     assert.equal(bad.status, 1, bad.stderr);
     assert.match(bad.stdout, /FAILED \(root\): the entries give root .* at size \d+, but the checkpoint signs/);
     assert.match(bad.stdout, /computed_root: /);
     await db(server, 'UPDATE tlog_access SET entry = $1 WHERE idx = 3', [row!.entry]);
-    const good = await cli(['log', 'verify', '--url', base, '--vkey', vkey]);
+    const good = await cordonAsync(['log', 'verify', '--url', base, '--vkey', vkey]);
     assert.equal(good.status, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /^verified demo\.cordon\.invalid\/access: \d+ entries, root /);
   } finally {

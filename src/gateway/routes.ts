@@ -82,7 +82,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const record = async (decision: Decision, action: AccessRecordV1['action'], caller: Caller, subject: string | undefined, outcome: AccessRecordV1['outcome']): Promise<number> => {
     options.onDecision?.(decision);
     try {
-      const context = { grants: options.grantsOf?.(caller.principal.id) ?? [], enclaveCountries };
+      // The grants are looked up again only when one released a field (the record names its expiry).
+      const granted = decision.fields.some((f) => f.grant !== undefined);
+      const context = { grants: granted ? options.grantsOf?.(caller.principal.id) ?? [] : [], enclaveCountries };
       return (await recorder.record(accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context))).index;
     } catch (err) {
       app.log.error({ err }, 'access recorder failed');

@@ -14,8 +14,8 @@ import { CordonError } from '../shared/errors.js';
 import { canonicalJson, commitCanonical, newSalt, ENTRY_BYTES } from './commitment.js';
 import { MerkleTree, hashLeaf } from './merkle.js';
 import { encodeEntryBundle, tileContent, TILE_WIDTH } from './tiles.js';
-import { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
-import { parseSignerKey, signNote, verifyNote, parseVerifierKey, type NoteSigner } from './note.js';
+import { parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { addSignatures, parseSignerKey, verifyNote, parseVerifierKey, type NoteSigner } from './note.js';
 
 export const DEFAULT_MAX_BATCH = 4096;
 export const DEFAULT_CHECKPOINT_MS = 500;
@@ -131,7 +131,7 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   await integrateStored();
 
   // The last checkpoint this log signed must still describe the stored tree.
-  let latest: { size: number; note: string; root: Buffer; body: string } | undefined;
+  let latest: { size: number; note: string; root: Buffer } | undefined;
   const stored = await lastStoredCheckpoint();
   if (stored) {
     let cp: Checkpoint | undefined;
@@ -141,7 +141,7 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       health = { ok: false, reason: `the last stored checkpoint does not verify: ${(err as Error).message}` };
     }
     if (cp) {
-      latest = { size: cp.size, note: stored, root: cp.root, body: formatCheckpoint(cp) };
+      latest = { size: cp.size, note: stored, root: cp.root };
       if (cp.origin !== signer.name) health = { ok: false, reason: `the last stored checkpoint is for origin ${cp.origin}, not ${signer.name}` };
       else if (cp.size > tree.size) {
         health = { ok: false, reason: `the last signed checkpoint has size ${cp.size} but the store holds ${tree.size} consecutive entries` };
@@ -167,15 +167,14 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     if (!health.ok) return;
     const size = tree.size;
     if (latest && latest.size === size) return;
-    const cp = { origin: signer.name, size, root: tree.root(size) };
-    const body = formatCheckpoint(cp);
-    let note = signNote(body, [signer]);
+    const root = tree.root(size);
+    let note = signCheckpoint({ origin: signer.name, size, root }, signer);
     if (options.cosign) {
       const lines = await options.cosign(note, size, (from, to) => tree.consistencyProof(from, to)).catch(() => []);
-      if (lines.length > 0) note = `${note}${lines.map((l) => (l.endsWith('\n') ? l : `${l}\n`)).join('')}`;
+      note = addSignatures(note, lines);
     }
     await store.append(checkpoints, { note, size });
-    latest = { size, note, root: cp.root, body };
+    latest = { size, note, root };
     events.emit('checkpoint', latest);
   }
   /** Signs the tree as it is now: one signing at a time, and a call never returns an older one's result. */

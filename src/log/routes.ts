@@ -39,6 +39,13 @@ function index(value: unknown, what: string): number {
 export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions): Promise<void> {
   const { log } = options;
 
+  /** Reading records is itself an access: it is logged before anything is returned. */
+  const logAuditRead = async (auditor: Auditor, from: number, to: number): Promise<void> => {
+    await log.append({ v: 1, at: new Date().toISOString(), ...auditor, action: 'audit_read', from, to }).catch((err: Error) => {
+      throw new HttpProblem('log.unavailable', err.message);
+    });
+  };
+
   app.get('/log/checkpoint', async (_req, reply) => {
     const cp = log.checkpoint();
     return reply.header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(cp.note);
@@ -86,9 +93,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     if (limit < 1 || limit > MAX_RECORDS_PAGE) throw new HttpProblem('usage.invalid_argument', `limit must be 1..${MAX_RECORDS_PAGE}, got ${limit}`);
     const records = await log.records(after, limit);
     if (records.length > 0) {
-      await log.append({ v: 1, at: new Date().toISOString(), ...auditor, action: 'audit_read', from: records[0]!.index, to: records.at(-1)!.index }).catch((err: Error) => {
-        throw new HttpProblem('log.unavailable', err.message);
-      });
+      await logAuditRead(auditor, records[0]!.index, records.at(-1)!.index);
     }
     return { records, next: records.length === limit ? records.at(-1)!.index : null };
   });
@@ -98,10 +103,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     const i = index((req.params as { index: string }).index, 'index');
     const stored = await log.record(i);
     if (!stored) throw new HttpProblem('log.not_found', `no access record at index ${i}`);
-    // Reading a record is itself an access: it is logged before anything is returned.
-    await log.append({ v: 1, at: new Date().toISOString(), ...auditor, action: 'audit_read', from: i, to: i }).catch((err: Error) => {
-      throw new HttpProblem('log.unavailable', err.message);
-    });
+    await logAuditRead(auditor, i, i);
     const entry = Buffer.from(stored.entry, 'base64');
     const recomputed = commitment(stored.record, Buffer.from(stored.salt, 'base64'));
     const cp = log.checkpoint();

@@ -109,7 +109,7 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
     const bundles = Math.ceil(size / TILE_WIDTH);
     for (let n = 0; n < bundles; n++) {
       const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
-      const path = entriesPath(n, width === TILE_WIDTH ? undefined : width);
+      const path = entriesPath(n, width);
       const bundle = await fetchBytes(path);
       let decoded: Buffer[];
       try {
@@ -140,7 +140,7 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
       const tiles = Math.ceil(width / TILE_WIDTH);
       for (let n = 0; n < tiles; n++) {
         const w = Math.min(TILE_WIDTH, width - n * TILE_WIDTH);
-        const path = tilePath(level, n, w === TILE_WIDTH ? undefined : w);
+        const path = tilePath(level, n, w);
         const got = await fetchBytes(path);
         const want = tileContent(tree, level, n, w);
         if (!got.equals(want)) {
@@ -149,7 +149,6 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
           throw new Failed({ kind: 'tile', message: `hash tile ${path} differs from the hashes of the entries (first difference at hash ${Math.floor(at / 32)})`, evidence: { tile: path, hash: Math.floor(at / 32), size } });
         }
       }
-      if (width < TILE_WIDTH) break;
     }
 
     // The tree must extend the last one this verifier accepted.
