@@ -33,6 +33,8 @@ export interface GrantInfo {
   readonly categories: readonly string[];
   /** Subject keys; undefined means every subject of the datasets. */
   readonly subjects?: readonly string[];
+  /** Only subjects of these jurisdictions (an approver group grants only its enclave's); undefined: any. */
+  readonly jurisdictions?: readonly string[];
   /** Epoch milliseconds. The grant is active while notBefore <= now < expiresAt. */
   readonly notBefore?: number;
   readonly expiresAt: number;
@@ -199,8 +201,9 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
 
   const categoryFor = categoryForRow;
 
-  const grantCovers = (g: GrantInfo, d: Dataset, lineage: readonly string[], subject: string | undefined, now: number): boolean =>
+  const grantCovers = (g: GrantInfo, d: Dataset, lineage: readonly string[], subject: string | undefined, jurisdiction: string, now: number): boolean =>
     now < g.expiresAt &&
+    (g.jurisdictions === undefined || g.jurisdictions.includes(jurisdiction)) &&
     (g.notBefore === undefined || g.notBefore <= now) &&
     g.datasets.includes(d.name) &&
     g.categories.some((c) => lineage.includes(c)) &&
@@ -244,7 +247,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     let grantId: string | undefined;
     const now = ctx.now ?? Date.now();
     for (const g of ctx.grants ?? NONE_GRANTS) {
-      if (grantCovers(g, d, c.lineage, subject, now)) {
+      if (grantCovers(g, d, c.lineage, subject, jurisdiction, now)) {
         let gc = grantContexts.get(g);
         if (!gc) {
           gc = contextRecord({ ...baseContext(ctx), grant: { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } });

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { Deployment, Directory, Enclave, Jurisdiction, NetworkLocation, StoreConfig } from './model.js';
 import { IssueList, YamlFile, readBoolean, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
+import { readAccessConfig } from './access-config.js';
 
 export const DEPLOYMENT_FILE = 'cordon.yaml';
 export const DEFAULT_GLOBAL_STORE = 'global';
@@ -41,7 +42,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const before = issues.errorCount;
   const top = readMap(f, f.root, issues, DEPLOYMENT_FILE, {
     required: ['enclaves', 'jurisdictions', 'stores'],
-    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log'],
+    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log', 'access'],
   });
   if (!top) return undefined;
   const version = top.get('version');
@@ -99,7 +100,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const enclaveOf = new Map<string, string>();
   const eEntry = top.get('enclaves');
   for (const e of (eEntry && readMap(f, eEntry.value, issues, 'enclaves')?.values()) ?? []) {
-    const spec = readMap(f, e.value, issues, `enclave ${e.key}`, { required: ['jurisdictions', 'store', 'allowed_countries'], optional: ['description'] });
+    const spec = readMap(f, e.value, issues, `enclave ${e.key}`, { required: ['jurisdictions', 'store', 'allowed_countries'], optional: ['description', 'employer'] });
     if (!spec) continue;
     const js = readStringList(f, spec.get('jurisdictions')?.value ?? null, issues, `jurisdictions of enclave ${e.key}`) ?? [];
     for (const j of js) {
@@ -115,7 +116,8 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
       issues.error(f.pos(storeNode), 'policy.unknown_store', `enclave ${e.key} names unknown store ${JSON.stringify(store)}${didYouMean(store, stores.keys())}`);
     }
     const allowed = spec.has('allowed_countries') ? readCountries(f, spec.get('allowed_countries')!.value, issues, `allowed_countries of enclave ${e.key}`) : [];
-    enclaves.set(e.key, { name: e.key, jurisdictions: js.map((j) => j.value), store: store ?? '', allowedCountries: allowed });
+    const employer = spec.has('employer') ? readString(f, spec.get('employer')!.value, issues, `employer of enclave ${e.key}`) : undefined;
+    enclaves.set(e.key, { name: e.key, jurisdictions: js.map((j) => j.value), store: store ?? '', allowedCountries: allowed, employer });
   }
   const resolvedJurisdictions = new Map<string, Jurisdiction>();
   for (const j of jurisdictions.values()) {
@@ -159,10 +161,12 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
     }
   }
   const auditors = auditorItems.map((a) => a.value);
+  const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
 
   if (issues.errorCount > before) return undefined;
   return {
     name, enclaves, jurisdictions: resolvedJurisdictions, countryJurisdiction, defaultJurisdiction, stores, globalStore, locations,
     accessLog: { store: logStore ?? globalStore, origin: origin ?? `cordon.invalid/${name}/access`, auditors },
+    access,
   };
 }

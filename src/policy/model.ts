@@ -51,6 +51,8 @@ export interface Enclave {
   readonly jurisdictions: readonly string[];
   readonly store: string;
   readonly allowedCountries: readonly string[];
+  /** The legal entity that operates the enclave; its staff's reporting lines must stay inside it. */
+  readonly employer: string | undefined;
 }
 
 export interface Jurisdiction {
@@ -82,6 +84,49 @@ export interface Deployment {
   readonly globalStore: string;
   readonly locations: readonly NetworkLocation[];
   readonly accessLog: AccessLogConfig;
+  readonly access: AccessConfig;
+}
+
+/** cordon.yaml `access`: how grants are asked for, approved, broken into and reviewed. */
+export interface AccessConfig {
+  /** Reason code -> the longest grant (ms) a request with that reason may ask for. */
+  readonly reasons: ReadonlyMap<string, number>;
+  /** A pending request expires this long (ms) after it was made. */
+  readonly requestTtlMs: number;
+  readonly approverGroups: ReadonlyMap<string, ApproverGroup>;
+  readonly breakGlass: BreakGlassConfig | undefined;
+  readonly review: ReviewConfig;
+}
+
+export interface ApproverGroup {
+  readonly name: string;
+  /** The enclave whose data the group's approvals grant, and whose countries approvers must be in. */
+  readonly enclave: string;
+  /** N of N-of-M: approvals needed. M is the group's members. */
+  readonly required: number;
+  /** Members must also be in one of these teams (with sub-teams); empty: any team. */
+  readonly teams: readonly string[];
+  /** Refuse approvals from anyone in the requester's reporting line (managers, their managers, …). */
+  readonly excludeReportingLine: boolean;
+}
+
+export interface BreakGlassConfig {
+  /** Teams (with sub-teams) and principals that may self-grant. */
+  readonly allowed: readonly string[];
+  /** At most one hour. */
+  readonly maxDurationMs: number;
+  /** Approvers of this group must review a break-glass grant within `reviewWithinMs`. */
+  readonly reviewers: string;
+  readonly reviewWithinMs: number;
+  /** Alerts are POSTed here (JSON), as well as logged. */
+  readonly webhook: string | undefined;
+}
+
+export interface ReviewConfig {
+  /** An active grant unused for this long (ms) is dormant. */
+  readonly dormantAfterMs: number;
+  /** An approver with at least `minDecisions` decisions, approving at least `approveRate` of them with a median under `medianMs`, is flagged. */
+  readonly rubberStamp: { readonly minDecisions: number; readonly approveRate: number; readonly medianMs: number };
 }
 
 /** cordon.yaml `access_log`: where the verifiable access log lives and who may read its records. */
