@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { upCommand } from './up.js';
 import { logCommand } from './log.js';
 import { witnessCommand } from './witness.js';
+import { accessCommand } from './access.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(logCommand());
   program.addCommand(witnessCommand());
+  program.addCommand(accessCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

@@ -5,7 +5,8 @@
 import { Command, Option } from 'commander';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkPolicy, formatIssue, type GrantInfo, type Policy } from '../policy/index.js';
+import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
+import type { AccessBroker, Actor } from '../access/index.js';
 import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, seedDemoWorld, type CordonServer } from '../server/index.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
@@ -13,7 +14,6 @@ import { readKeyArg } from './log.js';
 
 export const DEFAULT_PORT = 7070;
 export const DEFAULT_DATA_DIR = '.cordon';
-const HOUR = 3_600_000;
 
 /** An address inside the network location of `site` (the base of its CIDR + 5), for demo requests. */
 export function addressOfSite(policy: Policy, site: string): string | undefined {
@@ -36,6 +36,27 @@ interface UpOptions {
   audience?: string;
   trustedProxy: string[];
   witness: string[];
+  breakGlassWebhook?: string;
+}
+
+/** A persona acting from its own site (the demo's requests come from where each persona works). */
+function demoActor(policy: Policy, id: string): Actor {
+  const principal = policy.directory.principals.get(id)!;
+  const place = policy.deployment.locations.find((l) => l.site === principal.site);
+  return { principal, country: place?.country ?? principal.workCountry, site: principal.site, knownPlace: place !== undefined };
+}
+
+/**
+ * The demo's seeded grant (PRODUCT.md §10): austin-engineer asks for the contact data of demo-us-1
+ * for 8 hours and both approvers approve, through the broker, so every step is in the log. Done
+ * again at a start when no such grant is active.
+ */
+export async function seedDemoGrant(policy: Policy, broker: AccessBroker): Promise<void> {
+  if (broker.grantsOf('austin-engineer').some((g) => g.subjects?.includes('demo-us-1') && g.expiresAt > Date.now())) return;
+  const r = await broker.request(demoActor(policy, 'austin-engineer'), {
+    datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], reason: 'USER_SUPPORT', ticket: 'DEMO-1', duration: '8h', comment: "the demo's seeded grant",
+  });
+  for (const approver of ['austin-approver-a', 'austin-approver-b']) await broker.approve(demoActor(policy, approver), r.id, { comment: 'demo' });
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -56,6 +77,7 @@ export function upCommand(): Command {
     .option('--audience <aud>', 'expected token audience', 'cordon')
     .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', collect, [])
     .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
+    .option('--break-glass-webhook <url>', 'POST break-glass alerts here (overrides cordon.yaml access.break_glass.webhook)')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
       if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
@@ -72,13 +94,10 @@ export function upCommand(): Command {
 
       let tokens: { issuer: string; audience: string; jwks: URL | { keys: unknown[] } };
       let demo: Awaited<ReturnType<typeof createDemoIssuer>> | undefined;
-      let grants: GrantInfo[] = [];
       const storeUrls: Record<string, string> = {};
       if (opts.demo) {
         demo = await createDemoIssuer();
         tokens = { issuer: demo.issuer, audience: demo.audience, jwks: demo.jwks };
-        const now = Date.now();
-        grants = [{ id: 'demo-grant-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], notBefore: now, expiresAt: now + 8 * HOUR, reason: 'USER_SUPPORT' }];
         // The demo's embedded stores live under the data directory.
         for (const s of policy.deployment.stores.values()) if (s.url.startsWith('pglite://')) storeUrls[s.name] = `pglite://${join(dataDir, 'stores', s.name)}`;
       } else {
@@ -91,6 +110,7 @@ export function upCommand(): Command {
         if (at < 0 || !/^https?:\/\//.test(url)) throw new UsageError(`--witness must be URL=VKEY (e.g. http://127.0.0.1:7380=witness.example+1234abcd+BASE64), got ${JSON.stringify(w.slice(0, 80))}`);
         return { url, vkey: readKeyArg(w.slice(at + 1), '--witness key') };
       });
+      if (opts.breakGlassWebhook !== undefined && !/^https?:\/\/\S+$/.test(opts.breakGlassWebhook)) throw new UsageError(`--break-glass-webhook must be an http(s) URL, got ${JSON.stringify(opts.breakGlassWebhook.slice(0, 80))}`);
       const trusted = opts.demo ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
       const tty = process.stderr.isTTY;
       let server: CordonServer;
@@ -103,8 +123,8 @@ export function upCommand(): Command {
           tokens: tokens as never,
           storeUrls,
           trustedProxies: trusted,
-          grantsOf: (p) => (p === 'austin-engineer' ? grants : []),
           witnesses,
+          breakGlassWebhook: opts.breakGlassWebhook,
         });
       } catch (err) {
         throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
@@ -137,6 +157,7 @@ export function upCommand(): Command {
             },
           );
         }
+        if (server.log.health().ok) await seedDemoGrant(policy, server.broker);
         const signed: Record<string, string> = {};
         for (const p of policy.directory.principals.values()) {
           const address = addressOfSite(policy, p.site);

@@ -1,9 +1,7 @@
 // Recording decisions: every decision that releases or refuses data becomes an access record, and
 // the response waits until it is durable in the access log (nothing unlogged).
 
-import { createHmac } from 'node:crypto';
 import type { Decision, GrantInfo } from '../policy/index.js';
-import type { KeyService } from '../store/index.js';
 
 export interface AccessRecordV1 {
   readonly v: 1;
@@ -17,7 +15,7 @@ export interface AccessRecordV1 {
   readonly subject: string | null;
   readonly fields: readonly { readonly field: string; readonly category: string | null; readonly class: string | null; readonly disclosure: string; readonly rules: readonly string[] }[];
   /** The grant that released a field, with what a monitor needs to judge it (expired? break-glass?). */
-  readonly grant: { readonly id: string; readonly reason: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
+  readonly grant: { readonly id: string; readonly reason: string; readonly ticket: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
   /** The subject's jurisdiction and the countries its enclave allows protected data to be seen from. */
   readonly jurisdiction: string | null;
   readonly enclaveCountries: readonly string[];
@@ -34,11 +32,6 @@ export interface RecordContext {
 export interface AccessRecorder {
   /** Resolves when the record is durable; rejects when it could not be recorded (then send nothing protected). */
   record(r: AccessRecordV1): Promise<{ readonly index: number }>;
-}
-
-export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {
-  if (subject === undefined) return null;
-  return createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(`${dataset}\u0000${subject}`).digest('base64url');
 }
 
 export function accessRecord(
@@ -63,7 +56,7 @@ export function accessRecord(
     dataset: decision.dataset,
     subject,
     fields: decision.fields.map((f) => ({ field: f.field, category: f.category ?? null, class: f.class ?? null, disclosure: f.disclosure, rules: f.rules })),
-    grant: grantId === undefined ? null : { id: grantId, reason: grant?.reason ?? '', expiresAt: grant ? new Date(grant.expiresAt).toISOString() : '', breakGlass: grant?.breakGlass ?? false },
+    grant: grantId === undefined ? null : { id: grantId, reason: grant?.reason ?? '', ticket: grant?.ticket ?? '', expiresAt: grant ? new Date(grant.expiresAt).toISOString() : '', breakGlass: grant?.breakGlass ?? false },
     jurisdiction,
     enclaveCountries: jurisdiction === null ? [] : context.enclaveCountries(jurisdiction),
     outcome,

@@ -5,11 +5,11 @@
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Decider, Decision, GrantInfo, Policy, Principal } from '../policy/index.js';
-import { PlacementError, type KeyService, type Placement, type Row, type Store } from '../store/index.js';
+import { PlacementError, subjectHash, type KeyService, type Placement, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose } from './disclose.js';
-import { accessRecord, subjectHash, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
+import { accessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
 export const DEFAULT_PAGE_SIZE = 50;

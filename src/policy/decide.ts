@@ -39,6 +39,7 @@ export interface GrantInfo {
   readonly notBefore?: number;
   readonly expiresAt: number;
   readonly reason: string;
+  readonly ticket?: string;
   readonly breakGlass?: boolean;
 }
 

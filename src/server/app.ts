@@ -7,6 +7,7 @@ import { createDecider, createPlacementRules, type GrantInfo, type Policy } from
 import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
 import { gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { accessRoutes, openAccessBroker, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -28,7 +29,10 @@ export interface ServerOptions {
   readonly bodyLimit?: number;
   /** Store URL per store name, overriding cordon.yaml (tests: pglite://memory). */
   readonly storeUrls?: Readonly<Record<string, string>>;
+  /** Grants for decisions, instead of the access broker's (benchmarks and tests of the gateway alone). */
   readonly grantsOf?: (principal: string) => readonly GrantInfo[];
+  /** Where break-glass alerts are POSTed (overrides cordon.yaml access.break_glass.webhook). */
+  readonly breakGlassWebhook?: string;
   readonly logger?: boolean;
   readonly now?: () => number;
   /** Where decisions are recorded (default: the verifiable access log). */
@@ -44,6 +48,7 @@ export interface CordonServer {
   readonly stores: ReadonlyMap<string, Store>;
   readonly placement: ReturnType<typeof createPlacement>;
   readonly log: AccessLog;
+  readonly broker: AccessBroker;
   /** Every route registered (method and URL pattern), for the OpenAPI check. */
   routes(): { method: string; url: string }[];
   close(): Promise<void>;
@@ -72,6 +77,16 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     const cosign = options.witnesses && options.witnesses.length > 0 ? createWitnessCosigner(options.witnesses) : undefined;
     log = await openAccessLog({ store: stores.get(logConfig.store)!, signerKey: signer.skey, cosign, ...options.log });
   } catch (err) {
+    for (const s of stores.values()) await s.close();
+    throw err;
+  }
+  const now = options.now ?? Date.now;
+  let broker: AccessBroker;
+  try {
+    const statements = openLogSigner(join(options.dataDir, 'keys', 'statements.key'), `${logConfig.origin}/statements`);
+    broker = await openAccessBroker({ policy, store: stores.get(logConfig.store)!, log, keys, signerKey: statements.skey, now, webhook: options.breakGlassWebhook });
+  } catch (err) {
+    await log.close();
     for (const s of stores.values()) await s.close();
     throw err;
   }
@@ -132,8 +147,11 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     keys,
     recorder,
     identify,
-    grantsOf: options.grantsOf,
-    onDecision: (d) => metrics.decided(d),
+    grantsOf: options.grantsOf ?? broker.grantsOf,
+    onDecision: (d) => {
+      metrics.decided(d);
+      for (const f of d.fields) if (f.grant !== undefined) broker.used(f.grant);
+    },
     now: options.now,
   });
   await app.register(logRoutes, {
@@ -148,6 +166,22 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
         throw new HttpProblem('log.not_auditor', `${p.id} is not an auditor of the access log (cordon.yaml access_log.auditors)`);
       }
       return { principal: p.id, country: caller.country, site: caller.site };
+    },
+  });
+  await app.register(accessRoutes, {
+    broker,
+    identify,
+    now,
+    review: async (actor: Actor) => {
+      const p = actor.principal;
+      const approver = p.approverGroups.some((g) => policy.deployment.access.approverGroups.has(g));
+      const auditor = logConfig.auditors.includes(p.id) || (policy.directory.teams.get(p.team)?.lineage.some((t) => logConfig.auditors.includes(t)) ?? false);
+      if (!approver && !auditor) throw new HttpProblem('access.forbidden', `the standing-access review is for approvers and auditors; ${p.id} is neither`);
+      const standing = standingAccessReview(policy);
+      const grantFlags = broker.grantFlags();
+      const flags = [...standing.flags, ...grantFlags];
+      await log.append({ v: 1, at: new Date(now()).toISOString(), type: 'access.standing_review', principal: p.id, country: actor.country, site: actor.site, policyVersion: policy.versionHash, flags: flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null })) });
+      return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -170,9 +204,11 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     stores,
     placement,
     log,
+    broker,
     routes: () => [...routes],
     async close() {
       await app.close();
+      await broker.close();
       await log.close();
       for (const s of stores.values()) await s.close();
     },

@@ -5,6 +5,8 @@ const problem = { description: 'A problem (application/problem+json) with a stab
 const bearer = [{ bearer: [] }];
 const datasetParam = { name: 'dataset', in: 'path', required: true, schema: { type: 'string' } };
 const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const commentBody = { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } };
 const disclosed = { description: 'The record as the caller may see it', headers: { 'X-Cordon-Log-Index': { schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/DisclosedRecord' } } } };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -26,6 +28,22 @@ export function openApiDocument(): Record<string, unknown> {
             withheld: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' }, rules: { type: 'array', items: { type: 'string' } } } } },
           },
         },
+        AccessRequestInput: {
+          type: 'object',
+          required: ['datasets', 'categories', 'reason'],
+          properties: {
+            datasets: { type: 'array', items: { type: 'string' } },
+            categories: { type: 'array', items: { type: 'string' } },
+            subjects: { type: 'array', items: { type: 'string' }, maxItems: 1000 },
+            subject_filter: { type: 'object', properties: { jurisdictions: { type: 'array', items: { type: 'string' } } } },
+            reason: { type: 'string', description: 'a reason code of the policy (USER_SUPPORT, INCIDENT_RESPONSE, …)' },
+            ticket: { type: 'string' },
+            duration: { oneOf: [{ type: 'integer', description: 'seconds' }, { type: 'string', description: 'such as 30m or 8h' }] },
+            approver_group: { type: 'string' },
+            comment: { type: 'string' },
+            justification: { type: 'string', description: 'break-glass only: why' },
+          },
+        },
         Record: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
       },
     },
@@ -38,6 +56,43 @@ export function openApiDocument(): Record<string, unknown> {
         get: { summary: 'Read one record as the caller may see it', security: bearer, parameters: [datasetParam, keyParam], responses: { 200: disclosed, default: problem } },
         patch: { summary: 'Update fields of a record (write)', security: bearer, parameters: [datasetParam, keyParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
         delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam], responses: { 204: { description: 'Deleted' }, default: problem } },
+      },
+      '/v1/access/requests': {
+        post: { summary: 'Ask for a time-boxed grant: scope (datasets, categories, subjects or subject_filter), reason code, ticket, duration (capped per reason); logged', security: bearer, requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/AccessRequestInput' } } } }, responses: { 201: { description: 'The pending request' }, default: problem } },
+        get: { summary: "Requests the caller may see: their own, their approver group's, or all (auditors)", security: bearer, parameters: [{ name: 'state', in: 'query', schema: { enum: ['pending', 'approved', 'denied', 'expired', 'withdrawn'] } }, { name: 'mine', in: 'query', schema: { type: 'boolean' } }], responses: { 200: { description: 'Requests, newest first' }, default: problem } },
+      },
+      '/v1/access/requests/{id}': {
+        get: { summary: 'One access request with its signed approvals', security: bearer, parameters: [idParam], responses: { 200: { description: 'The request' }, default: problem } },
+      },
+      '/v1/access/requests/{id}/approve': {
+        post: { summary: 'Approve (a signed statement, logged); the grant starts when the group has N approvals', security: bearer, parameters: [idParam], requestBody: commentBody, responses: { 200: { description: 'The request' }, default: problem } },
+      },
+      '/v1/access/requests/{id}/deny': {
+        post: { summary: 'Deny with a comment (a signed statement, logged)', security: bearer, parameters: [idParam], requestBody: commentBody, responses: { 200: { description: 'The request' }, default: problem } },
+      },
+      '/v1/access/requests/{id}/revoke': {
+        post: { summary: 'Withdraw a pending request, or revoke the grant it produced; logged', security: bearer, parameters: [idParam], requestBody: commentBody, responses: { 200: { description: 'The request and grant' }, default: problem } },
+      },
+      '/v1/access/grants': {
+        get: { summary: 'Grants the caller may see, with seconds left', security: bearer, parameters: [{ name: 'state', in: 'query', schema: { enum: ['active', 'revoked', 'expired'] } }, { name: 'mine', in: 'query', schema: { type: 'boolean' } }], responses: { 200: { description: 'Grants, newest first' }, default: problem } },
+      },
+      '/v1/access/grants/{id}': {
+        get: { summary: 'One grant', security: bearer, parameters: [idParam], responses: { 200: { description: 'The grant' }, default: problem } },
+      },
+      '/v1/access/grants/{id}/revoke': {
+        post: { summary: 'Revoke a grant now; logged', security: bearer, parameters: [idParam], requestBody: commentBody, responses: { 200: { description: 'The grant' }, default: problem } },
+      },
+      '/v1/access/grants/{id}/review': {
+        post: { summary: 'Review a break-glass grant: verdict justified or unjustified, with a comment (a signed statement, logged)', security: bearer, parameters: [idParam], requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['verdict', 'comment'], properties: { verdict: { enum: ['justified', 'unjustified'] }, comment: { type: 'string' } } } } } }, responses: { 200: { description: 'The grant' }, default: problem } },
+      },
+      '/v1/access/break-glass': {
+        post: { summary: 'Self-grant for at most an hour with a reason and a justification; alerts the webhook and the log; must be reviewed', security: bearer, requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/AccessRequestInput' } } } }, responses: { 201: { description: 'The break-glass grant' }, default: problem } },
+      },
+      '/v1/access/review': {
+        get: { summary: 'The standing-access review (who reaches protected data without a grant; master admins; reporting lines) with dormant grants, rubber-stamp approvers and unreviewed break-glass (approvers and auditors; logged)', security: bearer, responses: { 200: { description: 'The review; ok is false when anything is flagged' }, default: problem } },
+      },
+      '/v1/access/keys': {
+        get: { summary: 'The signed-note verifier key of approval and review statements', responses: { 200: { description: '{"statements": vkey}' } } },
       },
       '/log/checkpoint': {
         get: { summary: 'The latest signed checkpoint of the access log (C2SP tlog-checkpoint in a signed note, with witness cosignatures)', responses: { 200: { description: 'The checkpoint note', content: { 'text/plain': { schema: { type: 'string' } } } } } },

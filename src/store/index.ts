@@ -5,4 +5,4 @@ export { openPgliteStore } from './pglite.js';
 export { openPostgresStore, DEFAULT_POOL_SIZE } from './postgres.js';
 export { quoteIdent, TABLE_PREFIX } from './sql-store.js';
 export { createPlacement, changeLog, PlacementError, type Placement, type WriteResult, type PlacementRules, type PlacementClass, type PlacedRecord } from './placement.js';
-export { openFileKeyService, KeyFileError, MASTER_KEY_BYTES, type KeyService, type KeyPurpose } from './keys.js';
+export { openFileKeyService, subjectHash, KeyFileError, MASTER_KEY_BYTES, type KeyService, type KeyPurpose } from './keys.js';

@@ -3,7 +3,7 @@
 // from which keys are derived per purpose and name with HKDF-SHA-256. The interface fits an external
 // KMS or HSM that derives or wraps keys the same way.
 
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -45,4 +45,10 @@ export function openFileKeyService(path: string, options: { create?: boolean } =
       return k;
     },
   };
+}
+
+/** The keyed hash that names a subject in access records (no personal data in the log). */
+export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {
+  if (subject === undefined) return null;
+  return createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(`${dataset}\u0000${subject}`).digest('base64url');
 }

@@ -1,0 +1,99 @@
+// `cordon access …` as users run it: the offline standing-access review of the demo policy (and of a
+// copy without the legacy admin rule), and request/approve/list against `cordon up --demo`.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cordon, cordonAsync } from './helpers/cli.js';
+import { startUp, type RunningUp } from './helpers/up.js';
+import { DEMO_POLICY } from './helpers/paths.js';
+
+test('cordon access review --policy policies/demo flags legacy-admin and exits 1', () => {
+  const r = cordon(['access', 'review', '--policy', 'policies/demo']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /master_admin/);
+  assert.match(r.stdout, /legacy-admin/);
+  const j = cordon(['access', 'review', '--policy', 'policies/demo', '--json']);
+  assert.equal(j.status, 1);
+  const review = JSON.parse(j.stdout) as { ok: boolean; flags: { kind: string; principal?: string }[] };
+  assert.equal(review.ok, false);
+  assert.deepEqual([...new Set(review.flags.map((f) => f.principal))], ['legacy-admin'], 'only legacy-admin is flagged');
+  assert.ok(review.flags.some((f) => f.kind === 'master_admin'));
+});
+
+test('without the legacy-admin rule the review exits 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-review-'));
+  try {
+    cpSync(DEMO_POLICY, dir, { recursive: true });
+    rmSync(join(dir, 'rules', 'legacy.cedar'));
+    const r = cordon(['access', 'review', '--policy', dir]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /no flags/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('access review: bad usage exits 2 with a message', () => {
+  const r = cordon(['access', 'review']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /give --policy DIR/);
+  const missing = cordon(['access', 'review', '--policy', '/nonexistent/policy']);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /is not a directory/);
+});
+
+let up: RunningUp;
+let dataDir: string;
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cordon-access-cli-'));
+  up = await startUp(dataDir);
+});
+after(async () => {
+  up.child.kill('SIGINT');
+  await up.exited;
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const as = (persona: string, args: string[]) => cordonAsync(['access', ...args, '--url', up.base, '--as', persona, '--data-dir', dataDir]);
+
+test('the demo starts with its grant made through the broker: requested, approved by two, logged', async () => {
+  const r = await as('austin-engineer', ['list', '--grants', '--mine', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const grants = (JSON.parse(r.stdout) as { grants: { state: string; reason: string; scope: { subjects: string[] }; request: string; secondsLeft: number }[] }).grants;
+  assert.equal(grants.length, 1);
+  assert.equal(grants[0]!.state, 'active');
+  assert.deepEqual(grants[0]!.scope.subjects, ['demo-us-1']);
+  assert.ok(grants[0]!.secondsLeft > 8 * 3600 - 120 && grants[0]!.secondsLeft <= 8 * 3600);
+  const req = await as('austin-approver-a', ['list', '--state', 'approved', '--json']);
+  const approvals = (JSON.parse(req.stdout) as { requests: { approvals: { by: string }[] }[] }).requests[0]!.approvals.map((a) => a.by);
+  assert.deepEqual(approvals, ['austin-approver-a', 'austin-approver-b']);
+});
+
+test('request, approve twice, a replay refused (exit 1), the grant listed', async () => {
+  const made = await as('austin-engineer', ['request', '--dataset', 'users', '--category', 'user.contact', '--subject', 'demo-us-1', '--reason', 'USER_SUPPORT', '--ticket', 'SUP-77', '--duration', '30m', '--json']);
+  assert.equal(made.status, 0, made.stderr);
+  const id = (JSON.parse(made.stdout) as { id: string }).id;
+  const first = await as('austin-approver-a', ['approve', id, '--comment', 'checked SUP-77']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, new RegExp(`request ${id}: pending`));
+  const replay = await as('austin-approver-a', ['approve', id]);
+  assert.equal(replay.status, 1);
+  assert.match(replay.stderr, /access\.duplicate_approval/);
+  const second = await as('austin-approver-b', ['approve', id]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, new RegExp(`request ${id}: approved`));
+  assert.match(second.stdout, /grant {6}grant-/);
+  const bad = await as('austin-engineer', ['request', '--dataset', 'users', '--category', 'user.contact', '--subject', 'demo-us-1', '--reason', 'USER_SUPPORT', '--ticket', 'SUP-78', '--duration', '9h']);
+  assert.equal(bad.status, 2, 'bad input exits 2');
+  assert.match(bad.stderr, /access\.duration_over_cap/);
+  const denyNoComment = await as('austin-approver-a', ['deny', id]);
+  assert.equal(denyNoComment.status, 2);
+});
+
+test('the online review adds grant flags and is logged; exit 1 while legacy-admin stands', async () => {
+  const r = await as('monitor', ['review']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /FLAG master_admin: .*legacy-admin/);
+});

@@ -1,0 +1,264 @@
+// The access broker end to end over HTTP on a running server (real fetch, demo tokens, PGlite
+// stores, the verifiable log), with the server's clock injected so expiry can be crossed to the
+// second: request, refused self-approval, N-of-M approval, the grant in decisions, expiry, and every
+// step in the access log.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicy } from '../src/policy/index.js';
+import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { DEMO_POLICY } from './helpers/paths.js';
+
+const loaded = loadPolicy(DEMO_POLICY);
+assert.ok(loaded.ok);
+const policy = loaded.policy;
+/** Where each persona works (addresses inside cordon.yaml's locations). */
+const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'austin-approver-a': '10.20.0.6', 'austin-approver-b': '10.20.0.7', 'beijing-engineer': '10.80.0.7', monitor: '10.20.0.9' };
+const OTHER_US_USER = { ...DEMO_FIXED_USERS[0]!, uid: 'demo-us-2', username: 'hill_country', phone_number: '+15125550177', email: 'us2@example.com' };
+
+let server: CordonServer;
+let issuer: DemoIssuer;
+let base: string;
+let clock = Date.parse('2026-11-25T09:00:00.000Z');
+
+before(async () => {
+  issuer = await createDemoIssuer();
+  server = await createCordonServer({
+    policy,
+    dataDir: mkdtempSync(join(tmpdir(), 'cordon-access-')),
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
+    trustedProxies: ['127.0.0.1/32'],
+    now: () => clock,
+    log: { checkpointEveryMs: 50 },
+  });
+  for (const u of [...DEMO_FIXED_USERS, OTHER_US_USER]) await server.placement.write('users', u['uid']!, u, 'upsert');
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = server.app.server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+after(async () => server.close());
+
+type Json = Record<string, unknown>;
+async function as(persona: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await issuer.sign(persona)}`, 'x-forwarded-for': FROM[persona] ?? '203.0.113.1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+const phoneOf = async (persona: string, key: string) => {
+  const r = await as(persona, 'GET', `/v1/data/users/${key}`);
+  assert.equal(r.status, 200);
+  const fields = r.body['fields'] as Json;
+  const transformed = r.body['transformed'] as Record<string, { disclosure: string }>;
+  if (transformed['phone_number']) return { disclosure: transformed['phone_number'].disclosure };
+  return 'phone_number' in fields ? { clear: fields['phone_number'] } : { disclosure: 'withheld' };
+};
+
+const REQUEST = { datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-2'], reason: 'USER_SUPPORT', ticket: 'SUP-4242', duration: '2h', comment: 'user asked us to fix their phone number' };
+
+test('request, self-approval refused, 2-of-2 approval, a grant to the second, every step logged', async () => {
+  const sizeBefore = server.log.size();
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { disclosure: 'masked' }, 'without a grant enclave staff see the phone masked');
+
+  const made = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const id = String(made.body['id']);
+  assert.equal(made.body['state'], 'pending');
+  assert.deepEqual(made.body['from'], { country: 'US', site: 'austin' });
+  assert.equal(made.body['durationS'], 7200);
+
+  const self = await as('austin-engineer', 'POST', `/v1/access/requests/${id}/approve`, {});
+  assert.equal(self.status, 403);
+  assert.equal(self.body['code'], 'access.self_approval');
+
+  const first = await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/approve`, { comment: 'ticket checked' });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body['state'], 'pending', 'one approval of two is not enough');
+  assert.equal((first.body['approvals'] as unknown[]).length, 1);
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { disclosure: 'masked' });
+
+  const replay = await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/approve`, { comment: 'ticket checked' });
+  assert.equal(replay.status, 409);
+  assert.equal(replay.body['code'], 'access.duplicate_approval');
+  const fromBeijing = await as('beijing-engineer', 'POST', `/v1/access/requests/${id}/approve`, {});
+  assert.equal(fromBeijing.body['code'], 'access.not_approver');
+
+  clock += 60_000;
+  const second = await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {});
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body['state'], 'approved');
+  const grantId = String(second.body['grant']);
+  const statements = (second.body['approvals'] as { by: string; note: string }[]);
+  assert.deepEqual(statements.map((s) => s.by), ['austin-approver-a', 'austin-approver-b']);
+  assert.match(statements[1]!.note, new RegExp(`^cordon access approval v1\\n${policy.deployment.accessLog.origin}\\nrequest ${id}\\n`));
+
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { clear: '+15125550177' }, 'the grant releases the approved subject in clear');
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-1'), { disclosure: 'masked' }, 'and no other subject');
+  const bday = await as('austin-engineer', 'GET', '/v1/data/users/demo-us-2');
+  assert.equal((bday.body['fields'] as Json)['birthday'], '1994', 'and no other category (birthday stays masked)');
+
+  const grant = await as('austin-engineer', 'GET', `/v1/access/grants/${grantId}`);
+  const expiresAt = Date.parse(String(grant.body['expiresAt']));
+  assert.equal(expiresAt, clock + 7_200_000);
+  clock = expiresAt - 1000;
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { clear: '+15125550177' }, 'a second before expiry it still works');
+  clock = expiresAt;
+  assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { disclosure: 'masked' }, 'at expiry it is withheld again');
+  const expired = await as('austin-engineer', 'GET', `/v1/access/grants/${grantId}`);
+  assert.equal(expired.body['state'], 'expired');
+
+  // Every step is an entry: read the records as the independent monitor.
+  await server.log.publish();
+  const records = await as('monitor', 'GET', `/v1/log/records?after=${sizeBefore - 1}&limit=1000`);
+  assert.equal(records.status, 200, JSON.stringify(records.body));
+  const rs = (records.body['records'] as { record: Json }[]).map((r) => r.record);
+  const steps = rs.filter((r) => typeof r['type'] === 'string' && String(r['type']).startsWith('access.')).map((r) => `${String(r['type'])}:${String(r['principal'] ?? r['kind'])}${r['code'] ? `:${String(r['code'])}` : ''}`);
+  assert.deepEqual(steps, [
+    'access.request:austin-engineer',
+    'access.refused:austin-engineer:access.self_approval',
+    'access.approve:austin-approver-a',
+    'access.refused:austin-approver-a:access.duplicate_approval',
+    'access.refused:beijing-engineer:access.not_approver',
+    'access.approve:austin-approver-b',
+    'access.grant:austin-engineer',
+    'access.expire:grant',
+  ]);
+  const reads = rs.filter((r) => r['action'] === 'read' && r['principal'] === 'austin-engineer');
+  assert.deepEqual(reads.map((r) => (r['grant'] as Json | null)?.['id'] ?? null), [null, null, grantId, null, grantId, grantId, null]);
+  assert.equal((reads[2]!['grant'] as Json)['ticket'], 'SUP-4242');
+  const requestRecord = rs.find((r) => r['type'] === 'access.request')!;
+  assert.ok(!JSON.stringify(requestRecord).includes('demo-us-2'), 'subject keys are in the log only as keyed hashes');
+  console.log(`access e2e: ${steps.length} broker steps and ${reads.length} reads logged; grant ${grantId} released demo-us-2's phone until ${new Date(expiresAt).toISOString()} and not a second longer`);
+});
+
+test('bad input: a clear error with a stable code, and nothing changes', async () => {
+  const listBefore = await as('austin-approver-a', 'GET', '/v1/access/requests');
+  const count = (listBefore.body['requests'] as unknown[]).length;
+  const cases: [string, Json, string][] = [
+    ['unknown reason', { ...REQUEST, reason: 'CURIOSITY' }, 'access.unknown_reason'],
+    ['over the cap', { ...REQUEST, duration: '9h' }, 'access.duration_over_cap'],
+    ['unknown dataset', { ...REQUEST, datasets: ['userz'] }, 'access.invalid_scope'],
+    ['unknown category', { ...REQUEST, categories: ['user.contactz'] }, 'access.invalid_scope'],
+    ['EU subjects from the US group', { ...REQUEST, subjects: undefined, subject_filter: { jurisdictions: ['EU'] } }, 'access.invalid_scope'],
+    ['no ticket', { ...REQUEST, ticket: undefined }, 'access.invalid_request'],
+    ['subjects and filter', { ...REQUEST, subject_filter: { jurisdictions: ['US'] } }, 'access.invalid_request'],
+    ['unknown field', { ...REQUEST, approver: 'me' }, 'access.invalid_request'],
+  ];
+  for (const [what, body, code] of cases) {
+    const r = await as('austin-engineer', 'POST', '/v1/access/requests', body);
+    assert.equal(r.body['code'], code, `${what}: ${JSON.stringify(r.body)}`);
+    assert.ok(String(r.body['detail']).length > 10, what);
+  }
+  const unknownReason = await as('austin-engineer', 'POST', '/v1/access/requests', { ...REQUEST, reason: 'USER_SUPORT' });
+  assert.match(String(unknownReason.body['detail']), /did you mean USER_SUPPORT/);
+
+  // Decided, expired and revoked requests cannot be approved again.
+  const made = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
+  const id = String(made.body['id']);
+  const denied = await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/deny`, { comment: 'no ticket context' });
+  assert.equal(denied.body['state'], 'denied');
+  assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {})).body['code'], 'access.already_decided');
+  // An approver outside the enclave's countries (Beijing's network) does not count.
+  const abroad = await fetch(`${base}/v1/access/requests/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${await issuer.sign('austin-approver-b')}`, 'x-forwarded-for': FROM['beijing-engineer']!, 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(((await abroad.json()) as Json)['code'], 'access.already_decided', 'the denied request stays denied');
+  const pending = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
+  const abroad2 = await fetch(`${base}/v1/access/requests/${String(pending.body['id'])}/approve`, { method: 'POST', headers: { authorization: `Bearer ${await issuer.sign('austin-approver-b')}`, 'x-forwarded-for': FROM['beijing-engineer']!, 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(((await abroad2.json()) as Json)['code'], 'access.outside_enclave');
+  assert.deepEqual((await as('austin-engineer', 'GET', `/v1/access/requests/${String(pending.body['id'])}`)).body['approvals'], []);
+  const stale = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
+  clock += 24 * 3_600_000;
+  assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${String(stale.body['id'])}/approve`, {})).body['code'], 'access.expired');
+  const withdrawn = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
+  assert.equal((await as('austin-engineer', 'POST', `/v1/access/requests/${String(withdrawn.body['id'])}/revoke`, {})).body['request'] && 'ok', 'ok');
+  assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${String(withdrawn.body['id'])}/approve`, {})).body['code'], 'access.already_decided');
+  assert.equal((await as('austin-approver-b', 'POST', '/v1/access/requests/req-nope/approve', {})).body['code'], 'access.not_found');
+
+  const listAfter = await as('austin-approver-a', 'GET', '/v1/access/requests');
+  const states = (listAfter.body['requests'] as { state: string }[]).map((r) => r.state);
+  assert.equal(states.length, count + 4, 'the bad requests changed nothing; four valid ones were made');
+  assert.deepEqual(states.slice(0, 4).sort(), ['denied', 'expired', 'expired', 'withdrawn']);
+});
+
+test('break-glass: a self-grant for an allowed principal, the webhook alerted, unreviewed past the window a violation', async () => {
+  const alerts: Json[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      alerts.push(JSON.parse(body) as Json);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => hook.listen(0, '127.0.0.1', done));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+  // A second server on the same stores would race this one; the broker's webhook is set per server,
+  // so this test starts its own over fresh in-memory stores.
+  const glassIssuer = issuer;
+  const glass = await createCordonServer({
+    policy,
+    dataDir: mkdtempSync(join(tmpdir(), 'cordon-glass-')),
+    tokens: { issuer: glassIssuer.issuer, audience: glassIssuer.audience, jwks: glassIssuer.jwks },
+    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
+    trustedProxies: ['127.0.0.1/32'],
+    now: () => clock,
+    breakGlassWebhook: hookUrl,
+  });
+  try {
+    await glass.placement.write('users', OTHER_US_USER.uid, OTHER_US_USER, 'upsert');
+    const inject = async (persona: string, method: 'GET' | 'POST', url: string, payload?: unknown, from = FROM[persona]) => {
+      const r = await glass.app.inject({ method, url, payload: payload as never, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${await glassIssuer.sign(persona)}`, 'x-forwarded-for': from ?? '203.0.113.1' } });
+      return { status: r.statusCode, body: r.json() as Json };
+    };
+    const BODY = { datasets: ['users'], categories: ['user.contact.phone_number'], subjects: ['demo-us-2'], reason: 'INCIDENT_RESPONSE', justification: 'account takeover in progress, need the recovery phone now', duration: '45m' };
+    assert.equal((await inject('us-analyst', 'POST', '/v1/access/break-glass', BODY)).body['code'], 'access.break_glass_not_allowed');
+    assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', { ...BODY, duration: '2h' })).body['code'], 'access.duration_over_cap');
+    assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', { ...BODY, justification: undefined })).body['code'], 'access.invalid_request');
+    assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', BODY, FROM['beijing-engineer'])).body['code'], 'access.outside_enclave');
+
+    const alerted = new Promise<void>((done) => glass.broker.events.once('alert', () => done()));
+    const made = await inject('austin-engineer', 'POST', '/v1/access/break-glass', BODY);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body['breakGlass'], true);
+    assert.equal(Date.parse(String(made.body['expiresAt'])), clock + 45 * 60_000);
+    const grantId = String(made.body['id']);
+    const read = await inject('austin-engineer', 'GET', '/v1/data/users/demo-us-2');
+    assert.equal((read.body['fields'] as Json)['phone_number'], '+15125550177', 'the self-grant works');
+    assert.deepEqual((read.body['transformed'] as Json)['email'], { disclosure: 'masked', mask: 'email_domain' }, 'for its scope only');
+    await alerted;
+    assert.equal(alerts.length, 1);
+    assert.deepEqual({ type: alerts[0]!['type'], grant: alerts[0]!['grant'], principal: alerts[0]!['principal'], reason: alerts[0]!['reason'], subjects: alerts[0]!['subjects'] }, { type: 'cordon.break_glass', grant: grantId, principal: 'austin-engineer', reason: 'INCIDENT_RESPONSE', subjects: 1 });
+    assert.ok(!JSON.stringify(alerts[0]).includes('demo-us-2'), 'the alert names no subject');
+
+    const flagsAt = async () => ((await inject('austin-approver-a', 'GET', '/v1/access/review')).body['grantFlags'] as { kind: string; grant?: string }[]).map((f) => `${f.kind}:${f.grant ?? ''}`);
+    assert.deepEqual(await flagsAt(), [], 'within the review window nothing is open');
+    clock += 24 * 3_600_000 + 1000;
+    assert.deepEqual(await flagsAt(), [`break_glass_unreviewed:${grantId}`], 'past the window the unreviewed break-glass is a violation');
+    const review = await inject('austin-engineer', 'GET', '/v1/access/review');
+    assert.equal(review.body['code'], 'access.forbidden', 'the review is for approvers and auditors');
+
+    assert.equal((await inject('austin-engineer', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'justified', comment: 'mine' })).body['code'], 'access.self_approval');
+    const reviewed = await inject('austin-approver-b', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'justified', comment: 'incident INC-7 confirms it' });
+    assert.equal(reviewed.status, 200, JSON.stringify(reviewed.body));
+    assert.deepEqual(await flagsAt(), [], 'a review closes it');
+    assert.equal((await inject('austin-approver-a', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'unjustified', comment: 'again' })).body['code'], 'access.already_decided');
+    await glass.broker.sweep();
+    const all = (await glass.log.records(-1, 1000)).map((r) => String((r.record as Json)['type'] ?? (r.record as Json)['action']));
+    // The expiry sweep runs on a timer, so its entry's place among the others is not fixed.
+    assert.equal(all.filter((t) => t === 'access.expire').length, 1);
+    const types = all.filter((t) => t.startsWith('access.') && t !== 'access.refused' && t !== 'access.expire');
+    assert.deepEqual(types, ['access.break_glass', 'access.alert', 'access.standing_review', 'access.standing_review', 'access.review', 'access.standing_review']);
+    assert.equal(all.filter((t) => t === 'access.refused').length, 6, 'four refused break-glass attempts and two refused reviews');
+    console.log(`break-glass: ${alerts.length} webhook alert, violation after the 24h window, closed by review; ${types.length} log entries`);
+  } finally {
+    await glass.close();
+    hook.close();
+  }
+});
