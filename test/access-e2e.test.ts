@@ -120,21 +120,21 @@ test('request, self-approval refused, 2-of-2 approval, a grant to the second, ev
   const records = await as('monitor', 'GET', `/v1/log/records?after=${sizeBefore - 1}&limit=1000`);
   assert.equal(records.status, 200, JSON.stringify(records.body));
   const rs = (records.body['records'] as { record: Json }[]).map((r) => r.record);
-  const steps = rs.filter((r) => typeof r['type'] === 'string' && String(r['type']).startsWith('access.')).map((r) => `${String(r['type'])}:${String(r['principal'] ?? r['kind'])}${r['code'] ? `:${String(r['code'])}` : ''}`);
+  const steps = rs.filter((r) => typeof r['type'] === 'string' && String(r['type']).startsWith('broker.')).map((r) => `${String(r['type'])}:${String(r['principal'] ?? r['kind'])}${r['code'] ? `:${String(r['code'])}` : ''}`);
   assert.deepEqual(steps, [
-    'access.request:austin-engineer',
-    'access.refused:austin-engineer:access.self_approval',
-    'access.approve:austin-approver-a',
-    'access.refused:austin-approver-a:access.duplicate_approval',
-    'access.refused:beijing-engineer:access.not_approver',
-    'access.approve:austin-approver-b',
-    'access.grant:austin-engineer',
-    'access.expire:grant',
+    'broker.request:austin-engineer',
+    'broker.refused:austin-engineer:access.self_approval',
+    'broker.approve:austin-approver-a',
+    'broker.refused:austin-approver-a:access.duplicate_approval',
+    'broker.refused:beijing-engineer:access.not_approver',
+    'broker.approve:austin-approver-b',
+    'broker.grant:austin-engineer',
+    'broker.expire:grant',
   ]);
   const reads = rs.filter((r) => r['action'] === 'read' && r['principal'] === 'austin-engineer');
   assert.deepEqual(reads.map((r) => (r['grant'] as Json | null)?.['id'] ?? null), [null, null, grantId, null, grantId, grantId, null]);
   assert.equal((reads[2]!['grant'] as Json)['ticket'], 'SUP-4242');
-  const requestRecord = rs.find((r) => r['type'] === 'access.request')!;
+  const requestRecord = rs.find((r) => r['type'] === 'broker.request')!;
   assert.ok(!JSON.stringify(requestRecord).includes('demo-us-2'), 'subject keys are in the log only as keyed hashes');
   console.log(`access e2e: ${steps.length} broker steps and ${reads.length} reads logged; grant ${grantId} released demo-us-2's phone until ${new Date(expiresAt).toISOString()} and not a second longer`);
 });
@@ -252,10 +252,10 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
     await glass.broker.sweep();
     const all = (await glass.log.records(-1, 1000)).map((r) => String((r.record as Json)['type'] ?? (r.record as Json)['action']));
     // The expiry sweep runs on a timer, so its entry's place among the others is not fixed.
-    assert.equal(all.filter((t) => t === 'access.expire').length, 1);
-    const types = all.filter((t) => t.startsWith('access.') && t !== 'access.refused' && t !== 'access.expire');
-    assert.deepEqual(types, ['access.break_glass', 'access.alert', 'access.standing_review', 'access.standing_review', 'access.review', 'access.standing_review']);
-    assert.equal(all.filter((t) => t === 'access.refused').length, 6, 'four refused break-glass attempts and two refused reviews');
+    assert.equal(all.filter((t) => t === 'broker.expire').length, 1);
+    const types = all.filter((t) => t.startsWith('broker.') && t !== 'broker.refused' && t !== 'broker.expire');
+    assert.deepEqual(types, ['broker.break_glass', 'broker.alert', 'broker.standing_review', 'broker.standing_review', 'broker.review', 'broker.standing_review']);
+    assert.equal(all.filter((t) => t === 'broker.refused').length, 6, 'four refused break-glass attempts and two refused reviews');
     console.log(`break-glass: ${alerts.length} webhook alert, violation after the 24h window, closed by review; ${types.length} log entries`);
   } finally {
     await glass.close();

@@ -195,25 +195,25 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     switch (e.type) {
       case 'request': {
         const r = e.request;
-        return { ...base, type: 'access.request', request: r.id, principal: r.principal, country: r.from.country, site: r.from.site, reason: r.reason, ticket: r.ticket, durationS: r.durationMs / 1000, group: r.group, scope: scopeRecord(r.scope), digest: r.digest, expiresAt: iso(r.expiresAt) };
+        return { ...base, type: 'broker.request', request: r.id, principal: r.principal, country: r.from.country, site: r.from.site, reason: r.reason, ticket: r.ticket, durationS: r.durationMs / 1000, group: r.group, scope: scopeRecord(r.scope), digest: r.digest, expiresAt: iso(r.expiresAt) };
       }
       case 'approval':
       case 'denial':
-        return { ...base, type: e.type === 'approval' ? 'access.approve' : 'access.deny', request: e.request, principal: e.statement.by, country: e.statement.from.country, site: e.statement.from.site, comment: e.statement.comment, statement: e.statement.note };
+        return { ...base, type: e.type === 'approval' ? 'broker.approve' : 'broker.deny', request: e.request, principal: e.statement.by, country: e.statement.from.country, site: e.statement.from.site, comment: e.statement.comment, statement: e.statement.note };
       case 'withdraw':
-        return { ...base, type: 'access.withdraw', request: e.request };
+        return { ...base, type: 'broker.withdraw', request: e.request };
       case 'grant': {
         const g = e.grant;
-        return { ...base, type: g.breakGlass ? 'access.break_glass' : 'access.grant', grant: g.id, request: g.request ?? null, principal: g.principal, reason: g.reason, ticket: g.ticket, justification: g.justification, scope: scopeRecord(g.scope), notBefore: iso(g.notBefore), expiresAt: iso(g.expiresAt), reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy) };
+        return { ...base, type: g.breakGlass ? 'broker.break_glass' : 'broker.grant', grant: g.id, request: g.request ?? null, principal: g.principal, reason: g.reason, ticket: g.ticket, justification: g.justification, scope: scopeRecord(g.scope), notBefore: iso(g.notBefore), expiresAt: iso(g.expiresAt), reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy) };
       }
       case 'revoke':
-        return { ...base, type: 'access.revoke', grant: e.grant, principal: e.by };
+        return { ...base, type: 'broker.revoke', grant: e.grant, principal: e.by };
       case 'expire':
-        return { ...base, type: 'access.expire', kind: e.kind, id: e.id };
+        return { ...base, type: 'broker.expire', kind: e.kind, id: e.id };
       case 'review':
-        return { ...base, type: 'access.review', grant: e.grant, principal: e.statement.by, verdict: e.statement.decision, comment: e.statement.comment, statement: e.statement.note };
+        return { ...base, type: 'broker.review', grant: e.grant, principal: e.statement.by, verdict: e.statement.decision, comment: e.statement.comment, statement: e.statement.note };
       case 'use':
-        return { ...base, type: 'access.use', grant: e.grant };
+        return { ...base, type: 'broker.use', grant: e.grant };
     }
   };
 
@@ -244,7 +244,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
       } catch (err) {
         if (err instanceof CordonError && err.code.startsWith('access.')) {
           const t = now();
-          await log.append({ v: 1, at: iso(t), type: 'access.refused', op, target: target === null ? null : target.slice(0, 100), principal: actor.principal.id, country: actor.country, site: actor.site, code: err.code, policyVersion: policy.versionHash });
+          await log.append({ v: 1, at: iso(t), type: 'broker.refused', op, target: target === null ? null : target.slice(0, 100), principal: actor.principal.id, country: actor.country, site: actor.site, code: err.code, policyVersion: policy.versionHash });
         }
         throw err;
       }
@@ -326,7 +326,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     }
     const delivered = status >= 200 && status < 300;
     const t = now();
-    await log.append({ v: 1, at: iso(t), type: 'access.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status }).catch(() => undefined);
+    await log.append({ v: 1, at: iso(t), type: 'broker.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status }).catch(() => undefined);
     events.emit('alert', { grant: g.id, delivered, status });
   };
 

@@ -77,7 +77,7 @@ export function readAccessConfig(
   let reasons = DEFAULT_REASONS;
   if (spec?.has('reasons')) {
     const listed = new Map<string, number>();
-    for (const e of readMap(f, spec.get('reasons')!.value, issues, 'access.reasons')?.values() ?? []) {
+    for (const e of readMap(f, spec.get('reasons')!.value, issues, `access.reasons`)?.values() ?? []) {
       if (!REASON.test(e.key)) issues.error(f.pos(e.keyNode), 'policy.invalid_value', `reason code ${JSON.stringify(e.key)} must be upper-case letters, digits and '_', such as USER_SUPPORT`);
       const cap = readDuration(f, e.value, issues, `the longest grant for reason ${e.key}`);
       if (cap !== undefined) listed.set(e.key, cap);
@@ -85,10 +85,10 @@ export function readAccessConfig(
     if (listed.size === 0 && issues.errorCount === 0) issues.error(f.pos(spec.get('reasons')!.value), 'policy.invalid_value', 'access.reasons lists no reason code');
     reasons = listed;
   }
-  const requestTtlMs = spec?.has('request_ttl') ? readDuration(f, spec.get('request_ttl')!.value, issues, 'access.request_ttl') ?? DEFAULT_REQUEST_TTL_MS : DEFAULT_REQUEST_TTL_MS;
+  const requestTtlMs = spec?.has('request_ttl') ? readDuration(f, spec.get('request_ttl')!.value, issues, `access.request_ttl`) ?? DEFAULT_REQUEST_TTL_MS : DEFAULT_REQUEST_TTL_MS;
 
   const approverGroups = new Map<string, ApproverGroup>();
-  for (const e of (spec?.has('approvers') && readMap(f, spec.get('approvers')!.value, issues, 'access.approvers')?.values()) || []) {
+  for (const e of (spec?.has('approvers') && readMap(f, spec.get('approvers')!.value, issues, `access.approvers`)?.values()) || []) {
     const g = readMap(f, e.value, issues, `approver group ${e.key}`, { required: ['enclave', 'required'], optional: ['teams', 'exclude_reporting_line', 'description'] });
     if (!g) continue;
     const enclaveNode = g.get('enclave')?.value ?? null;
@@ -122,7 +122,7 @@ export function readAccessConfig(
 
   let breakGlass: BreakGlassConfig | undefined;
   if (spec?.has('break_glass')) {
-    const b = readMap(f, spec.get('break_glass')!.value, issues, 'access.break_glass', { required: ['allowed', 'reviewers', 'review_within'], optional: ['max_duration', 'webhook', 'description'] });
+    const b = readMap(f, spec.get('break_glass')!.value, issues, `access.break_glass`, { required: ['allowed', 'reviewers', 'review_within'], optional: ['max_duration', 'webhook', 'description'] });
     if (b) {
       const allowed = b.has('allowed') ? readStringList(f, b.get('allowed')!.value, issues, 'access.break_glass.allowed') ?? [] : [];
       for (const a of allowed) teamOrPrincipal(a, 'access.break_glass.allowed');
@@ -146,7 +146,7 @@ export function readAccessConfig(
 
   let review = DEFAULT_REVIEW;
   if (spec?.has('review')) {
-    const r = readMap(f, spec.get('review')!.value, issues, 'access.review', { optional: ['dormant_after', 'rubber_stamp'] });
+    const r = readMap(f, spec.get('review')!.value, issues, `access.review`, { optional: ['dormant_after', 'rubber_stamp'] });
     const dormantAfterMs = r?.has('dormant_after') ? readDuration(f, r.get('dormant_after')!.value, issues, 'access.review.dormant_after') : undefined;
     const rs = r?.has('rubber_stamp') ? readMap(f, r.get('rubber_stamp')!.value, issues, 'access.review.rubber_stamp', { optional: ['min_decisions', 'approve_rate', 'median'] }) : undefined;
     const minDecisions = rs?.has('min_decisions') ? readInteger(f, rs.get('min_decisions')!.value, issues, 'access.review.rubber_stamp.min_decisions') : undefined;

@@ -180,7 +180,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       const standing = standingAccessReview(policy);
       const grantFlags = broker.grantFlags();
       const flags = [...standing.flags, ...grantFlags];
-      await log.append({ v: 1, at: new Date(now()).toISOString(), type: 'access.standing_review', principal: p.id, country: actor.country, site: actor.site, policyVersion: policy.versionHash, flags: flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null })) });
+      await log.append({ v: 1, at: new Date(now()).toISOString(), type: 'broker.standing_review', principal: p.id, country: actor.country, site: actor.site, policyVersion: policy.versionHash, flags: flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null })) });
       return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });

@@ -1,0 +1,140 @@
+// The broker on a real embedded store and log, with an injected clock: the reporting-line rule,
+// revocation, pending expiry, dormant grants and rubber-stamp approvers, statements that verify,
+// and a reopened broker that rebuilds the same state from its events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPolicy, type Policy } from '../policy/index.js';
+import { openFileKeyService, openStore, type Store } from '../store/index.js';
+import { generateSignerKey, openAccessLog, parseVerifierKey, verifyNote, type AccessLog } from '../log/index.js';
+import { openAccessBroker, type AccessBroker } from './broker.js';
+import type { Actor } from './model.js';
+import { CordonError } from '../shared/errors.js';
+
+const DEMO = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
+const loaded = loadPolicy(DEMO);
+assert.ok(loaded.ok);
+const demo = loaded.policy;
+const HOUR = 3_600_000;
+
+/** The demo policy with the approver group changed. */
+function withGroup(change: { excludeReportingLine?: boolean; required?: number }): Policy {
+  const access = demo.deployment.access;
+  const group = { ...access.approverGroups.get('enclave-approvers')!, ...change };
+  return { ...demo, deployment: { ...demo.deployment, access: { ...access, approverGroups: new Map([[group.name, group]]) } } };
+}
+
+function actor(policy: Policy, id: string, country = 'US'): Actor {
+  const principal = policy.directory.principals.get(id)!;
+  return { principal, country, site: principal.site, knownPlace: true };
+}
+
+interface World {
+  broker: AccessBroker;
+  store: Store;
+  log: AccessLog;
+  clock: { t: number };
+  reopen(): Promise<AccessBroker>;
+}
+
+async function world(policy: Policy): Promise<World> {
+  const store = await openStore('enclave', 'pglite://memory');
+  const signer = generateSignerKey('test.cordon.invalid/access');
+  const statements = generateSignerKey('test.cordon.invalid/access/statements');
+  const log = await openAccessLog({ store, signerKey: signer.skey });
+  const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-broker-')), 'master.key'), { create: true });
+  const clock = { t: Date.parse('2026-11-25T09:00:00Z') };
+  const open = () => openAccessBroker({ policy, store, log, keys, signerKey: statements.skey, now: () => clock.t, sweepEveryMs: 0 });
+  return { broker: await open(), store, log, clock, reopen: open };
+}
+
+const REQUEST = { datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], reason: 'USER_SUPPORT', ticket: 'SUP-1', duration: '1h' };
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof CordonError, String(err));
+    return err.code;
+  }
+  assert.fail('expected a refusal');
+}
+
+test('with exclude_reporting_line, the requester\'s manager cannot approve', async () => {
+  const policy = withGroup({ excludeReportingLine: true, required: 1 });
+  const w = await world(policy);
+  const r = await w.broker.request(actor(policy, 'austin-engineer'), REQUEST);
+  assert.equal(await refusal(w.broker.approve(actor(policy, 'austin-approver-a'), r.id, {})), 'access.reporting_line');
+  const ok = await w.broker.approve(actor(policy, 'austin-approver-b'), r.id, {});
+  assert.equal(ok.state, 'approved');
+  await w.broker.close();
+  await w.log.close();
+});
+
+test('statements verify under the broker key; revoke ends a grant at once; a reopened broker rebuilds the same state', async () => {
+  const w = await world(demo);
+  const eng = actor(demo, 'austin-engineer');
+  const r = await w.broker.request(eng, REQUEST);
+  await w.broker.approve(actor(demo, 'austin-approver-a'), r.id, { comment: 'ok' });
+  const done = await w.broker.approve(actor(demo, 'austin-approver-b'), r.id, {});
+  const v = parseVerifierKey(w.broker.vkey);
+  for (const s of done.approvals) {
+    const verified = verifyNote(s.note, [v]);
+    assert.match(verified.text, new RegExp(`\\ndigest ${r.digest.replace(/[+/]/g, '\\$&')}\\nprincipal austin-engineer\\nby ${s.by}\\ndecision approve\\n`));
+  }
+  const tampered = done.approvals[0]!.note.replace('decision approve', 'decision deny!!');
+  assert.throws(() => verifyNote(tampered, [v]));
+  assert.equal(w.broker.grantsOf('austin-engineer').length, 1);
+  const grantId = done.grant!;
+
+  const again = await w.reopen();
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+  assert.deepEqual(plain(again.getRequest(eng, r.id)), plain(w.broker.getRequest(eng, r.id)), 'the events rebuild the request');
+  assert.deepEqual(again.grantsOf('austin-engineer'), w.broker.grantsOf('austin-engineer'));
+
+  assert.equal(await refusal(w.broker.revoke(actor(demo, 'us-analyst'), grantId, {})), 'access.forbidden');
+  const revoked = await w.broker.revoke(eng, grantId, {});
+  assert.equal(revoked.grant?.state, 'revoked');
+  assert.deepEqual(w.broker.grantsOf('austin-engineer'), []);
+  assert.equal(await refusal(w.broker.revoke(eng, grantId, {})), 'access.already_decided');
+  await again.close();
+  await w.broker.close();
+  await w.log.close();
+});
+
+test('pending requests expire at their TTL, logged; dormant grants and rubber-stamp approvers are flagged', async () => {
+  const policy = withGroup({ required: 1 });
+  const w = await world(policy);
+  const eng = actor(policy, 'austin-engineer');
+  const stale = await w.broker.request(eng, REQUEST);
+  w.clock.t += policy.deployment.access.requestTtlMs;
+  await w.broker.sweep();
+  assert.equal(w.broker.getRequest(eng, stale.id).state, 'expired');
+  assert.equal(await refusal(w.broker.approve(actor(policy, 'austin-approver-a'), stale.id, {})), 'access.expired');
+
+  // Ten requests approved within seconds by approver-a: a rubber stamp.
+  let last = '';
+  for (let i = 0; i < 10; i++) {
+    const r = await w.broker.request(eng, { ...REQUEST, ticket: `SUP-${i}`, duration: '8h' });
+    w.clock.t += 5000;
+    last = (await w.broker.approve(actor(policy, 'austin-approver-a'), r.id, {})).grant!;
+  }
+  const kinds = () => w.broker.grantFlags().map((f) => `${f.kind}:${f.principal}`);
+  assert.deepEqual([...new Set(kinds())], ['rubber_stamp_approver:austin-approver-a']);
+  // A grant used now is not dormant; the others, unused for a day's worth... (8h grants expire first),
+  // so make one long-lived grant and leave it unused past dormant_after.
+  const long = await w.broker.request(eng, { ...REQUEST, reason: 'MIGRATION', duration: '7d' });
+  w.clock.t += 1000;
+  const longGrant = (await w.broker.approve(actor(policy, 'austin-approver-b'), long.id, {})).grant!;
+  w.broker.used(last);
+  w.clock.t += policy.deployment.access.review.dormantAfterMs;
+  await w.broker.sweep();
+  assert.deepEqual(w.broker.grantFlags().filter((f) => f.kind === 'dormant_grant').map((f) => f.grant), [longGrant]);
+  const types = (await w.log.records(-1, 1000)).map((x) => (x.record as { type: string }).type);
+  assert.equal(types.filter((t) => t === 'broker.expire').length, 1 + 10, 'the stale request and the ten 8-hour grants');
+  await w.broker.close();
+  await w.log.close();
+});
