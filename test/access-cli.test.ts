@@ -97,3 +97,12 @@ test('the online review adds grant flags and is logged; exit 1 while legacy-admi
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /FLAG master_admin: .*legacy-admin/);
 });
+
+test("after cordon up --demo the flow map's API gives the offline answer", async () => {
+  const offline = cordon(['flows', 'leaks', '--policy', 'policies/demo', '--json']);
+  assert.equal(offline.status, 1);
+  const res = await fetch(`${up.base}/v1/flows/leaks`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.9' } });
+  assert.equal(res.status, 200);
+  const served = (await res.json()) as { leaks: unknown[] };
+  assert.deepEqual(served.leaks, (JSON.parse(offline.stdout) as { leaks: unknown[] }).leaks);
+});

@@ -69,6 +69,7 @@ test('npm start serves the demo: the curl line of the README answers as it says'
 /** Commands whose documented outcome is not exit 0. */
 const EXPECTED_STATUS: Record<string, number> = {
   'npx cordon access review --policy policies/demo': 1,
+  'npx cordon flows leaks --policy policies/demo --json': 1,
 };
 
 for (const command of commands) {
@@ -91,11 +92,19 @@ for (const command of commands) {
       assert.ok(last.pglite.rps > 0 && last.postgres.rps > 0);
       assert.equal(last.pglite.errors + last.postgres.errors, 0, 'no request failed under load');
     }
+    if (command === 'npm run bench -- flows') {
+      const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { bench: string; edges: number; columns: number; leaks: number };
+      assert.deepEqual([last.bench, last.edges, last.columns], ['flows', 1_000_000, 100_000]);
+      assert.ok(last.leaks > 0);
+    }
+    if (command === 'npx cordon flows leaks --policy policies/demo --json') {
+      assert.equal((JSON.parse(r.stdout) as { leaks: unknown[] }).leaks.length, 3);
+    }
   });
 }
 
 test('the README names every command of the CLI it documents', () => {
-  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass']) assert.ok(README.includes(c), c);
+  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest']) assert.ok(README.includes(c), c);
 });
 
 test('the UID fixture the README diffs is the demo policy with one change, in classes.yaml', () => {

@@ -5,6 +5,7 @@ import type { Deployment, Directory, Enclave, Jurisdiction, NetworkLocation, Sto
 import { IssueList, YamlFile, readBoolean, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 import { readAccessConfig } from './access-config.js';
+import { readFlowsConfig } from './flows-config.js';
 
 export const DEPLOYMENT_FILE = 'cordon.yaml';
 export const DEFAULT_GLOBAL_STORE = 'global';
@@ -42,7 +43,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const before = issues.errorCount;
   const top = readMap(f, f.root, issues, DEPLOYMENT_FILE, {
     required: ['enclaves', 'jurisdictions', 'stores'],
-    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log', 'access'],
+    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log', 'access', 'flows'],
   });
   if (!top) return undefined;
   const version = top.get('version');
@@ -162,11 +163,13 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   }
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
+  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions);
 
   if (issues.errorCount > before) return undefined;
   return {
     name, enclaves, jurisdictions: resolvedJurisdictions, countryJurisdiction, defaultJurisdiction, stores, globalStore, locations,
     accessLog: { store: logStore ?? globalStore, origin: origin ?? `cordon.invalid/${name}/access`, auditors },
     access,
+    flows,
   };
 }

@@ -85,8 +85,28 @@ export interface Deployment {
   readonly locations: readonly NetworkLocation[];
   readonly accessLog: AccessLogConfig;
   readonly access: AccessConfig;
+  readonly flows: FlowsConfig;
 }
 
+/** cordon.yaml `flows`: the lineage and inventory files of the flow map, and where data places are. */
+export interface FlowsConfig {
+  /** Paths relative to the policy directory: OpenLineage events (JSON or NDJSON files, or folders of them). */
+  readonly lineage: readonly string[];
+  /** Paths relative to the policy directory: tool inventory YAML files. */
+  readonly inventory: readonly string[];
+  /** Dataset namespaces (exact or prefix, such as `postgres://db:5432` or `s3://bucket`) -> where they are. */
+  readonly places: readonly FlowPlace[];
+  /** `namespace/name` of a lineage dataset -> the catalog dataset whose categories its columns carry. */
+  readonly datasets: ReadonlyMap<string, string>;
+}
+
+export interface FlowPlace {
+  readonly namespace: string;
+  readonly country: string;
+  readonly region: string | undefined;
+  /** Whose data the place holds (jurisdictions); empty: anyone's. */
+  readonly holds: readonly string[];
+}
 /** cordon.yaml `access`: how grants are asked for, approved, broken into and reviewed. */
 export interface AccessConfig {
   /** Reason code -> the longest grant (ms) a request with that reason may ask for. */

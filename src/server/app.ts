@@ -7,6 +7,7 @@ import { createDecider, createPlacementRules, type GrantInfo, type Policy } from
 import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
 import { gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, openAccessBroker, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   readonly storeUrls?: Readonly<Record<string, string>>;
   /** Grants for decisions, instead of the access broker's (benchmarks and tests of the gateway alone). */
   readonly grantsOf?: (principal: string) => readonly GrantInfo[];
+  /** Largest OpenLineage body accepted at /api/v1/lineage (default 512 KiB; larger gets 413). */
+  readonly maxLineageEventBytes?: number;
   /** Where break-glass alerts are POSTed (overrides cordon.yaml access.break_glass.webhook). */
   readonly breakGlassWebhook?: string;
   readonly logger?: boolean;
@@ -184,6 +187,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });
+  await app.register(flowRoutes, { policy, store: globalStore, identify, errorHandler: problemHandler, maxEventBytes: options.maxLineageEventBytes });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));

@@ -1,0 +1,96 @@
+// `cordon flows ingest | leaks | impact`: send lineage to a server, list leak paths offline from a
+// policy's lineage and inventory, and compare the leak paths of two policies.
+
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
+import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
+import { EXIT_FINDING, EXIT_OK, UsageError, printJson } from './output.js';
+
+const VERSION = '0.1.0';
+const BATCH = 500;
+
+function policyAt(dir: string): Policy {
+  const { policy, issues } = checkPolicy(dir);
+  if (!policy) throw new UsageError(`policy ${dir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
+  return policy;
+}
+
+export function flowsCommand(): Command {
+  const cmd = new Command('flows').description('the flow map: lineage intake, leak paths of protected data, and the impact of a policy change');
+
+  cmd
+    .command('leaks')
+    .description('every path by which protected data leaves its enclave or reaches a team the rules do not allow (exit 1 when any)')
+    .requiredOption('--policy <dir>', 'policy directory (its cordon.yaml flows: names the lineage and inventory files)')
+    .option('--json', 'print the analysis as JSON')
+    .option('--sarif <file>', 'also write the leaks as SARIF 2.1.0')
+    .action((o: { policy: string; json?: boolean; sarif?: string }) => {
+      const policy = policyAt(o.policy);
+      const sources = loadFlowSources(policy);
+      const analysis = analyzeFlows(policy, buildGraph(sources.events), sources.inventory);
+      if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis, VERSION), null, 2)}\n`);
+      if (o.json) printJson({ leaks: analysis.leaks, undocumented: analysis.undocumented, unknownPlaces: analysis.unknownPlaces, dangling: analysis.dangling, stats: analysis.stats });
+      else process.stdout.write(`${formatLeaks(analysis)}\n`);
+      process.exitCode = analysis.leaks.length > 0 ? EXIT_FINDING : EXIT_OK;
+    });
+
+  cmd
+    .command('impact')
+    .description('leak paths that appear and disappear under a new policy (exit 1 when any appear)')
+    .requiredOption('--policy <dir>', 'the current policy')
+    .requiredOption('--new-policy <dir>', 'the proposed policy')
+    .option('--json', 'print as JSON')
+    .action((o: { policy: string; newPolicy: string; json?: boolean }) => {
+      const impact = flowImpact(policyAt(o.policy), policyAt(o.newPolicy));
+      if (o.json) printJson(impact);
+      else {
+        const lines = [...impact.appear.map((l) => `+ ${leakTitle(l)}`), ...impact.disappear.map((l) => `- ${leakTitle(l)}`)];
+        lines.push(`${impact.appear.length} leak path(s) appear, ${impact.disappear.length} disappear, ${impact.unchanged} unchanged`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      process.exitCode = impact.appear.length > 0 ? EXIT_FINDING : EXIT_OK;
+    });
+
+  cmd
+    .command('ingest')
+    .description('validate OpenLineage events (JSON or NDJSON files, or folders) and post them to a server; nothing is sent unless every event is valid')
+    .argument('<paths...>', 'files or folders')
+    .option('--url <url>', 'the cordon server', process.env['CORDON_URL'] ?? 'http://127.0.0.1:7070')
+    .option('--token <jwt>', 'bearer token (default: $CORDON_TOKEN)')
+    .option('--check', 'only validate, send nothing')
+    .option('--json', 'print the counts as JSON')
+    .action(async (paths: string[], o: { url: string; token?: string; check?: boolean; json?: boolean }) => {
+      const events = readEvents(paths);
+      checkEvents(events);
+      let sent = 0;
+      const tty = process.stderr.isTTY && !o.json;
+      const started = Date.now();
+      if (!o.check) {
+        const token = o.token ?? process.env['CORDON_TOKEN'];
+        if (!token) throw new UsageError('give --token JWT (or set CORDON_TOKEN), or --check to only validate');
+        for (let i = 0; i < events.length; i += BATCH) {
+          const batch = events.slice(i, i + BATCH).map((e) => e.event);
+          let res: Response;
+          try {
+            res = await fetch(`${o.url.replace(/\/+$/, '')}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+          } catch (err) {
+            throw new UsageError(`cannot reach ${o.url}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          if (!res.ok) {
+            const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
+            process.stderr.write(`cordon: ${body.code ?? res.status}: ${body.detail ?? ''} (after ${sent} events were stored)\n`);
+            process.exitCode = EXIT_FINDING;
+            return;
+          }
+          sent += batch.length;
+          if (tty) process.stderr.write(`\ringested ${sent}/${events.length} events (${Math.round(sent / Math.max(0.001, (Date.now() - started) / 1000))}/s)`);
+        }
+        if (tty) process.stderr.write('\n');
+      }
+      if (o.json) printJson({ events: events.length, valid: events.length, sent });
+      else process.stdout.write(`${events.length} event(s) valid${o.check ? '' : `, ${sent} stored`}\n`);
+      process.exitCode = EXIT_OK;
+    });
+  return cmd;
+}

@@ -1,0 +1,156 @@
+// The flow map over HTTP: OpenLineage intake (POST /api/v1/lineage, the path OpenLineage's HTTP
+// transport uses), and for the console a node's neighbourhood, the leak paths and the undocumented
+// tools. The graph is the policy's lineage files plus every event posted, judged by the policy.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Policy } from '../policy/index.js';
+import type { Store } from '../store/index.js';
+import { CordonError } from '../shared/errors.js';
+import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import type { FlowGraph } from './graph.js';
+import { analyzeFlows, type FlowAnalysis } from './leaks.js';
+import { buildGraph, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
+
+export const LINEAGE_LOG = 'lineage_events';
+export const DEFAULT_MAX_EVENT_BYTES = 512 * 1024;
+const MAX_BATCH = 1000;
+const MAX_DEPTH = 5;
+const MAX_NEIGHBOURS = 2000;
+
+export interface FlowRoutesOptions {
+  readonly policy: Policy;
+  /** Where posted events are kept (append-only). */
+  readonly store: Store;
+  /** Identifies the caller (any directory principal may post lineage and read the map). */
+  identify(request: FastifyRequest): Promise<unknown>;
+  readonly errorHandler: (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
+  readonly maxEventBytes?: number;
+}
+
+interface Snapshot {
+  readonly graph: FlowGraph;
+  readonly analysis: FlowAnalysis;
+  readonly adjacency: Map<string, { to: string; kind: string }[]>;
+}
+
+export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOptions): Promise<void> {
+  const { policy, store } = options;
+  const maxBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const p = new HttpProblem('flows.event_too_large', `the lineage body is over ${maxBytes} bytes (the configured limit)`);
+      void reply.status(p.status).type(PROBLEM_CONTENT_TYPE).send(p.body());
+      return;
+    }
+    options.errorHandler(error, request, reply);
+  });
+
+  const files = loadFlowSources(policy);
+  let posted: SourcedEvent[] | undefined;
+  let snapshot: Snapshot | undefined;
+  const postedEvents = async (): Promise<SourcedEvent[]> => {
+    if (!posted) {
+      posted = [];
+      for (let after = 0; ; ) {
+        const page = await store.readLog(LINEAGE_LOG, after, 5000);
+        for (const row of page) posted.push({ source: `api#${row.index}`, event: row.entry });
+        if (page.length < 5000) break;
+        after = page[page.length - 1]!.index;
+      }
+    }
+    return posted;
+  };
+  const current = async (): Promise<Snapshot> => {
+    if (!snapshot) {
+      const graph = buildGraph([...files.events, ...(await postedEvents())]);
+      snapshot = { graph, analysis: analyzeFlows(policy, graph, files.inventory), adjacency: adjacencyOf(graph, files.inventory.tools) };
+    }
+    return snapshot;
+  };
+
+  app.post('/api/v1/lineage', { bodyLimit: maxBytes }, async (req, reply) => {
+    await options.identify(req);
+    const body = req.body;
+    const events = Array.isArray(body) ? body : [body];
+    if (events.length === 0 || events.length > MAX_BATCH) throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);
+    const v = lineageValidator();
+    const bad: { index: number; errors: unknown[] }[] = [];
+    events.forEach((e, index) => {
+      const r = v.validate(e);
+      if (!r.ok) bad.push({ index, errors: r.errors.slice(0, 5) });
+    });
+    if (bad.length > 0) {
+      const first = bad[0]!.errors[0] as { path: string; schemaPath: string; message: string };
+      throw new HttpProblem('flows.invalid_event', `${bad.length} of ${events.length} event(s) fail the OpenLineage schema (event ${bad[0]!.index}: ${first.path || '/'} fails ${first.schemaPath}: ${first.message}); none was stored`, { invalid: bad });
+    }
+    const indexes = await store.appendMany(LINEAGE_LOG, events);
+    if (posted) indexes.forEach((index, i) => posted!.push({ source: `api#${index}`, event: events[i] }));
+    snapshot = undefined;
+    return reply.status(201).send({ stored: events.length });
+  });
+
+  app.get('/v1/flows/leaks', async (req) => {
+    await options.identify(req);
+    const a = (await current()).analysis;
+    return { leaks: a.leaks, undocumented: a.undocumented, unknownPlaces: a.unknownPlaces, dangling: a.dangling, stats: a.stats };
+  });
+  app.get('/v1/flows/undocumented', async (req) => {
+    await options.identify(req);
+    return { undocumented: (await current()).analysis.undocumented };
+  });
+  app.get<{ Params: { id: string }; Querystring: { depth?: string } }>('/v1/flows/nodes/:id', async (req) => {
+    await options.identify(req);
+    const depth = req.query.depth === undefined ? 1 : Number(req.query.depth);
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) throw new HttpProblem('usage.invalid_argument', `depth must be an integer from 0 to ${MAX_DEPTH}`);
+    const s = await current();
+    const id = req.params.id;
+    if (!s.adjacency.has(id)) throw new CordonError('flows.not_found', `no node ${JSON.stringify(id.slice(0, 200))}; ids are dataset:<namespace>/<name>, column:<namespace>/<name>#<field>, job:<namespace>/<name>, tool:<name>`);
+    const seen = new Set([id]);
+    const edges: { from: string; to: string; kind: string }[] = [];
+    let frontier = [id];
+    for (let d = 0; d < depth && frontier.length > 0 && seen.size < MAX_NEIGHBOURS; d++) {
+      const next: string[] = [];
+      for (const n of frontier) {
+        for (const e of s.adjacency.get(n) ?? []) {
+          edges.push({ from: n, to: e.to, kind: e.kind });
+          if (!seen.has(e.to) && seen.size < MAX_NEIGHBOURS) {
+            seen.add(e.to);
+            next.push(e.to);
+          }
+        }
+      }
+      frontier = next;
+    }
+    const leaking = new Set(s.analysis.leaks.flatMap((l) => l.path.map((p) => p.node)));
+    const uniq = new Map(edges.filter((e) => seen.has(e.to)).map((e) => [[e.from, e.to].sort().join('\u0000') + e.kind, e]));
+    return {
+      node: id,
+      depth,
+      nodes: [...seen].map((n) => ({ id: n, type: n.slice(0, n.indexOf(':')), labels: n.startsWith('column:') ? s.analysis.labelsOf(n.slice('column:'.length)) : [], onLeakPath: leaking.has(n) })),
+      edges: [...uniq.values()],
+    };
+  });
+}
+
+/** Undirected neighbourhood edges: dataset-column, job-dataset (input/output), column lineage, tool reads. */
+function adjacencyOf(graph: FlowGraph, tools: readonly { name: string; reads: readonly string[] }[]): Map<string, { to: string; kind: string }[]> {
+  const adj = new Map<string, { to: string; kind: string }[]>();
+  const link = (a: string, b: string, kind: string) => {
+    (adj.get(a) ?? adj.set(a, []).get(a)!).push({ to: b, kind });
+    (adj.get(b) ?? adj.set(b, []).get(b)!).push({ to: a, kind });
+  };
+  for (const d of graph.datasets.values()) {
+    adj.set(`dataset:${d.id}`, adj.get(`dataset:${d.id}`) ?? []);
+    for (const c of d.columns) link(`dataset:${d.id}`, `column:${graph.columnIds[c]!}`, 'column');
+  }
+  for (const j of graph.jobs.values()) {
+    for (const i of j.inputs) link(`dataset:${i}`, `job:${j.id}`, 'input');
+    for (const o of j.outputs) link(`job:${j.id}`, `dataset:${o}`, 'output');
+  }
+  for (let e = 0; e < graph.edgeCount; e++) link(`column:${graph.columnIds[graph.edgeFrom[e]!]!}`, `column:${graph.columnIds[graph.edgeTo[e]!]!}`, ['direct', 'indirect', 'masked'][graph.edgeKind[e]!]!);
+  for (const t of tools) {
+    adj.set(`tool:${t.name}`, adj.get(`tool:${t.name}`) ?? []);
+    for (const r of t.reads) link(`tool:${t.name}`, `dataset:${r}`, 'reads');
+  }
+  return adj;
+}
