@@ -70,6 +70,7 @@ test('npm start serves the demo: the curl line of the README answers as it says'
 const EXPECTED_STATUS: Record<string, number> = {
   'npx cordon access review --policy policies/demo': 1,
   'npx cordon flows leaks --policy policies/demo --json': 1,
+  'npx cordon scan test/fixtures/scan/folder --policy policies/demo --place CN --json': 1,
 };
 
 for (const command of commands) {
@@ -97,6 +98,15 @@ for (const command of commands) {
       assert.deepEqual([last.bench, last.edges, last.columns], ['flows', 1_000_000, 100_000]);
       assert.ok(last.leaks > 0);
     }
+    if (command === 'npm run eval -- scan') {
+      const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { eval: string; entities: Record<string, { f2: number }> };
+      assert.equal(last.eval, 'scan');
+      assert.deepEqual(Object.keys(last.entities).sort(), ['CREDIT_CARD', 'DATE_TIME', 'EMAIL_ADDRESS', 'IP_ADDRESS', 'PHONE_NUMBER', 'US_SSN']);
+    }
+    if (command === 'npx cordon scan test/fixtures/scan/folder --policy policies/demo --place CN --json') {
+      const out = JSON.parse(r.stdout) as { findings: unknown[] };
+      assert.equal(out.findings.length, 15);
+    }
     if (command === 'npx cordon flows leaks --policy policies/demo --json') {
       assert.equal((JSON.parse(r.stdout) as { leaks: unknown[] }).leaks.length, 3);
     }
@@ -104,7 +114,7 @@ for (const command of commands) {
 }
 
 test('the README names every command of the CLI it documents', () => {
-  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest']) assert.ok(README.includes(c), c);
+  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest', 'cordon scan', 'eval -- scan']) assert.ok(README.includes(c), c);
 });
 
 test('the UID fixture the README diffs is the demo policy with one change, in classes.yaml', () => {

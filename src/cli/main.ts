@@ -8,6 +8,7 @@ import { upCommand } from './up.js';
 import { logCommand } from './log.js';
 import { witnessCommand } from './witness.js';
 import { accessCommand } from './access.js';
+import { scanCommand } from './scan.js';
 import { flowsCommand } from './flows.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(logCommand());
   program.addCommand(witnessCommand());
   program.addCommand(accessCommand());
+  program.addCommand(scanCommand());
   program.addCommand(flowsCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {

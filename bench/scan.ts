@@ -1,0 +1,140 @@
+// Benchmark: the scanner's throughput on a generated CSV/NDJSON corpus (ids, amounts, timestamps,
+// free text, and protected values among them), beside a plain regex pass over the same bytes in the
+// same run (read, decode, one alternation of email/phone/card/IP patterns, count matches). Prints a
+// table, then one JSON line.
+//
+//   npm run bench -- scan [--mb 1024] [--files N] [--threads N] [--keep]
+
+import { mkdtempSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { scanFiles } from '../src/scan/index.js';
+import { mulberry32 } from '../test/helpers/differential.js';
+
+const { values: opts } = parseArgs({
+  options: { mb: { type: 'string', default: '1024' }, files: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string', default: '20261124' }, keep: { type: 'boolean', default: false } },
+});
+const MB = Number(opts.mb);
+const THREADS = Number(opts.threads ?? availableParallelism());
+const FILES = Number(opts.files ?? Math.max(2, THREADS * 2));
+const rand = mulberry32(Number(opts.seed));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const digits = (n: number): string => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
+const WORDS = 'the order was shipped to customer after review of payment and account status with support notes about delivery window'.split(' ');
+const NAMES = ['Ann Lee', 'Bob Roe', 'Cy Dee', 'Dana Li', 'Eve Moss', 'Finn Ode'];
+
+function luhnComplete(body: string): string {
+  for (let d = 0; d <= 9; d++) {
+    const s = body + d;
+    let sum = 0;
+    for (let i = s.length - 1, dbl = false; i >= 0; i--, dbl = !dbl) {
+      let n = s.charCodeAt(i) - 48;
+      if (dbl) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
+      sum += n;
+    }
+    if (sum % 10 === 0) return s;
+  }
+  return body + '0';
+}
+
+function row(i: number): Record<string, string> {
+  const pii = rand() < 0.2;
+  return {
+    id: String(i),
+    name: pick(NAMES),
+    email: pii ? `${pick(NAMES).toLowerCase().replace(' ', '.')}${i % 97}@example.com` : '',
+    phone: pii ? `(${200 + Math.floor(rand() * 700)}) 555-${digits(4)}` : '',
+    amount: (rand() * 1000).toFixed(2),
+    created_at: `2026-0${1 + Math.floor(rand() * 9)}-1${Math.floor(rand() * 9)}T10:${10 + Math.floor(rand() * 49)}:00Z`,
+    sku: `SKU-${digits(6)}`,
+    note: Array.from({ length: 6 + Math.floor(rand() * 10) }, () => pick(WORDS)).join(' ') + (rand() < 0.02 ? ` card ${luhnComplete(`4${digits(14)}`)}` : ''),
+    client_ip: rand() < 0.1 ? `${20 + Math.floor(rand() * 180)}.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}.${1 + Math.floor(rand() * 250)}` : '',
+  };
+}
+
+function generate(dir: string): string[] {
+  const files: string[] = [];
+  const perFile = Math.ceil((MB * 1e6) / FILES);
+  let id = 0;
+  for (let f = 0; f < FILES; f++) {
+    const csv = f % 2 === 0;
+    const path = join(dir, `part-${f}.${csv ? 'csv' : 'ndjson'}`);
+    const parts: string[] = [];
+    let size = 0;
+    if (csv) parts.push('id,name,email,phone,amount,created_at,sku,note,client_ip\n');
+    while (size < perFile) {
+      const r = row(id++);
+      const line = csv ? `${Object.values(r).join(',')}\n` : `${JSON.stringify(r)}\n`;
+      parts.push(line);
+      size += line.length;
+      if (parts.length >= 20_000) {
+        writeFileSync(path, parts.join(''), { flag: files.includes(path) ? 'a' : 'w' });
+        if (!files.includes(path)) files.push(path);
+        parts.length = 0;
+      }
+    }
+    writeFileSync(path, parts.join(''), { flag: files.includes(path) ? 'a' : 'w' });
+    if (!files.includes(path)) files.push(path);
+  }
+  return files;
+}
+
+/** The baseline: the same bytes through one regex alternation, counting matches, no validation. */
+const PLAIN = /[\w.+-]+@[\w-]+\.[\w.]+|\(?\d{3}\)?[ -.]?\d{3}[ -.]\d{4}|\b\d{13,19}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
+async function regexPass(files: readonly string[]): Promise<number> {
+  let hits = 0;
+  for (const f of files) {
+    let carry = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) {
+      const text = carry + decoder.decode(chunk as Buffer, { stream: true });
+      const cut = text.lastIndexOf('\n') + 1;
+      carry = text.slice(cut);
+      const body = text.slice(0, cut);
+      PLAIN.lastIndex = 0;
+      while (PLAIN.exec(body) !== null) hits++;
+    }
+  }
+  return hits;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-scan-'));
+try {
+  const t0 = performance.now();
+  const files = generate(dir);
+  const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const genS = (performance.now() - t0) / 1000;
+
+  const tRegex = performance.now();
+  const hits = await regexPass(files);
+  const regexS = (performance.now() - tRegex) / 1000;
+
+  const t1 = performance.now();
+  const single = await scanFiles(files, { threads: 1 });
+  const singleS = (performance.now() - t1) / 1000;
+
+  const tN = performance.now();
+  const multi = await scanFiles(files, { threads: THREADS });
+  const multiS = (performance.now() - tN) / 1000;
+
+  const count = (rs: typeof single): number => rs.reduce((n, r) => n + r.findings.length + r.dropped, 0);
+  const mbs = (s: number): number => Math.round((bytes / 1e6 / s) * 10) / 10;
+  const regexMbs = mbs(regexS);
+  const singleMbs = mbs(singleS);
+  const multiMbs = mbs(multiS);
+  const perCore = Math.round((multiMbs / THREADS) * 10) / 10;
+  const ratio = Math.round((singleMbs / regexMbs) * 100) / 100;
+  const line = (a: string, b: string, c: string, d: string): string => `${a.padEnd(34)} ${b.padStart(10)} ${c.padStart(10)} ${d.padStart(12)}`;
+  process.stdout.write(`corpus: ${files.length} files (CSV and NDJSON), ${(bytes / 1e6).toFixed(1)} MB, generated in ${genS.toFixed(1)} s; ${THREADS} thread(s)\n\n`);
+  process.stdout.write(`${line('pass', 'seconds', 'MB/s', 'matches')}\n`);
+  process.stdout.write(`${line('plain regex (1 thread, no checks)', regexS.toFixed(2), regexMbs.toFixed(1), String(hits))}\n`);
+  process.stdout.write(`${line('cordon scan, 1 thread', singleS.toFixed(2), singleMbs.toFixed(1), String(count(single)))}\n`);
+  process.stdout.write(`${line(`cordon scan, ${THREADS} threads`, multiS.toFixed(2), multiMbs.toFixed(1), String(count(multi)))}\n`);
+  process.stdout.write(`\ncordon per core: ${perCore} MB/s (goal >= 100); cordon 1 thread / plain regex: ${ratio}x\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'scan', mb: Math.round(bytes / 1e5) / 10, files: files.length, threads: THREADS, regexMBps: regexMbs, cordonMBps1: singleMbs, cordonMBps: multiMbs, cordonMBpsPerCore: perCore, ratioVsRegex: ratio, findings: count(multi), goalMBpsPerCore: 100 })}\n`,
+  );
+} finally {
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,154 @@
+// `cordon scan TARGET...`: find protected data in files, folders and stores, and judge it against
+// the policy. Exit 1 on a violation or a column the catalog gets wrong, 2 on bad usage or when the
+// scan was incomplete (with nothing to report), 0 when complete and clean.
+
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
+import { openFileKeyService, openStore, type Store } from '../store/index.js';
+import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
+
+interface ScanCliOptions {
+  policy?: string;
+  place?: string;
+  storePlace: string[];
+  subjects?: string;
+  sample: string;
+  full?: boolean;
+  json?: boolean;
+  sarif?: string;
+  threads?: string;
+  minConfidence: string;
+  matchEnclave?: string;
+  keyFile?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function country(name: string, v: string): string {
+  if (!/^[A-Z]{2}$/.test(v)) throw new UsageError(`${name} must be an ISO 3166 alpha-2 country code such as US, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function scanCommand(): Command {
+  return new Command('scan')
+    .description('find protected data (phone numbers, emails, dates of birth, IPs, device ids, cards, SSNs) in files, folders and stores')
+    .argument('<target...>', 'files, folders (CSV, NDJSON, JSON, text, logs, .gz), store URLs (postgres://…, pglite://DIR) or store:NAME from cordon.yaml')
+    .option('--policy <dir>', 'policy directory: judge findings against its catalog, classes and enclaves')
+    .option('--place <cc>', 'the country the file targets (and unmapped stores) are in, e.g. CN')
+    .option('--store-place <name=cc>', 'the country a store is in (repeatable)', collect, [])
+    .option('--subjects <jurisdictions>', 'whose data the targets may hold, comma-separated (default: anyone)')
+    .option('--sample <n>', 'rows read per table', String(DEFAULT_SAMPLE_ROWS))
+    .option('--full', 'read every row of every table')
+    .option('--threads <n>', 'worker threads for files (default: one per core)')
+    .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
+    .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy and --key-file)')
+    .option('--key-file <file>', 'the key service\'s master key file (for --match-enclave)')
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--sarif <file>', 'also write the findings as SARIF 2.1.0'))
+    .action(async (targets: string[], opts: ScanCliOptions) => {
+      const sample = positiveInt('--sample', opts.sample);
+      const minConfidence = Number(opts.minConfidence);
+      if (!(minConfidence >= 0 && minConfidence <= 1)) throw new UsageError(`--min-confidence must be between 0 and 1, got ${JSON.stringify(opts.minConfidence)}`);
+      const threads = opts.threads === undefined ? undefined : positiveInt('--threads', opts.threads);
+      const place = opts.place === undefined ? undefined : country('--place', opts.place);
+      const storePlaces = new Map<string, string>();
+      for (const kv of opts.storePlace) {
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--store-place must be NAME=CC, got ${JSON.stringify(kv)}`);
+        storePlaces.set(kv.slice(0, eq), country('--store-place', kv.slice(eq + 1)));
+      }
+      let policy: Policy | undefined;
+      if (opts.policy !== undefined) {
+        const checked = checkPolicy(opts.policy);
+        if (!checked.policy) throw new UsageError(`policy ${opts.policy} is invalid (run cordon policy check ${opts.policy}):\n${checked.issues.map(formatIssue).join('\n')}`);
+        policy = checked.policy;
+      }
+      const subjects = opts.subjects?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const j of subjects ?? []) if (policy && !policy.deployment.jurisdictions.has(j)) throw new UsageError(`--subjects: unknown jurisdiction ${JSON.stringify(j)}`);
+
+      const paths: string[] = [];
+      const storeTargets: { name: string; url: string }[] = [];
+      for (const t of targets) {
+        if (/^(postgres|postgresql|pglite):\/\//.test(t)) storeTargets.push({ name: t.replace(/\/\/[^@/]*@/, '//'), url: t });
+        else if (t.startsWith('store:')) {
+          const name = t.slice('store:'.length);
+          const cfg = policy?.deployment.stores.get(name);
+          if (!cfg) throw new UsageError(`${t}: ${policy ? `cordon.yaml has no store ${JSON.stringify(name)}` : 'store:NAME needs --policy'}`);
+          storeTargets.push({ name, url: cfg.url });
+        } else paths.push(t);
+      }
+
+      let fingerprints: Fingerprints | undefined;
+      const stores: Store[] = [];
+      try {
+        if (opts.matchEnclave !== undefined) {
+          if (!policy || opts.keyFile === undefined) throw new UsageError('--match-enclave needs --policy and --key-file');
+          const enclave = policy.deployment.enclaves.get(opts.matchEnclave);
+          if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(opts.matchEnclave)}`);
+          const url = policy.deployment.stores.get(enclave.store)?.url;
+          if (!url) throw new UsageError(`enclave ${enclave.name} names no store`);
+          const enclaveStore = await openStore(enclave.store, url, { baseDir: opts.policy });
+          try {
+            fingerprints = await fingerprintEnclave(policy, enclave.name, enclaveStore, openFileKeyService(opts.keyFile));
+          } finally {
+            await enclaveStore.close();
+          }
+        }
+        for (const s of storeTargets) stores.push(await openStore(s.name, s.url, opts.policy ? { baseDir: opts.policy } : {}));
+
+        const progress = process.stderr.isTTY ? createProgress() : undefined;
+        const result = await scan(
+          { paths, stores },
+          {
+            sample,
+            minConfidence,
+            ...(opts.full ? { full: true } : {}),
+            ...(threads !== undefined ? { threads } : {}),
+            ...(policy ? { policy } : {}),
+            ...(place ? { place } : {}),
+            ...(storePlaces.size ? { storePlaces } : {}),
+            ...(subjects ? { subjects } : {}),
+            ...(fingerprints ? { fingerprints } : {}),
+            ...(progress ? { onBytes: progress.add } : {}),
+          },
+        );
+        progress?.done();
+        if (opts.sarif !== undefined) writeFileSync(opts.sarif, `${JSON.stringify(toSarif(result), null, 2)}\n`);
+        if (opts.json) printJson(result);
+        else process.stdout.write(formatText(result));
+        process.exitCode = result.violations.length > 0 || result.columns.length > 0 ? EXIT_FINDING : result.complete ? EXIT_OK : EXIT_USAGE;
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+}
+
+/** A one-line progress display (bytes and bytes/s) for terminals only. */
+function createProgress(): { add: (n: number) => void; done: () => void } {
+  const started = Date.now();
+  let bytes = 0;
+  let last = 0;
+  return {
+    add(n) {
+      bytes += n;
+      const now = Date.now();
+      if (now - last < 250) return;
+      last = now;
+      const secs = Math.max(0.001, (now - started) / 1000);
+      process.stderr.write(`\rscanning: ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / 1e6 / secs).toFixed(1)} MB/s   `);
+    },
+    done() {
+      if (last > 0) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,374 @@
+// Scanning one file: streamed in chunks (bounded memory: one chunk and one partial line at a time),
+// gunzipped when it ends in .gz, decoded as strict UTF-8, and read as CSV, NDJSON, JSON or text.
+// Problems (unreadable, binary, broken gzip, malformed CSV/JSON, invalid UTF-8) are reported for the
+// file and scanning goes on where it can; a problem never throws.
+
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { detect, isHint, type DetectOptions } from './detect.js';
+import { maskSample, type Detection, type Finding, type ScanProblem } from './types.js';
+import type { Fingerprints } from './fingerprints.js';
+
+export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
+
+/** Bytes read per chunk. */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** A line longer than this is scanned in pieces (a file with no newlines must not fill memory). */
+export const MAX_LINE_CHARS = 4 << 20;
+/** Findings kept per file; the count goes on past it. */
+export const DEFAULT_MAX_FINDINGS_PER_FILE = 10_000;
+
+export interface FileScanOptions extends DetectOptions {
+  readonly chunkBytes?: number;
+  readonly maxFindingsPerFile?: number;
+  readonly fingerprints?: Fingerprints;
+  /** Called with the bytes read since the last call (compressed bytes for .gz). */
+  readonly onBytes?: (n: number) => void;
+}
+
+export interface FileScanResult {
+  readonly file: string;
+  readonly format: FileFormat;
+  readonly bytes: number;
+  readonly findings: Finding[];
+  /** Findings beyond maxFindingsPerFile, counted but not kept. */
+  readonly dropped: number;
+  readonly problems: ScanProblem[];
+}
+
+export function formatOf(file: string): FileFormat {
+  const name = file.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.tsv')) return 'tsv';
+  if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return 'ndjson';
+  if (name.endsWith('.json')) return 'json';
+  return 'text';
+}
+
+/** Scans one file. MUST NOT throw for anything the file holds; problems are in the result. */
+export async function scanFile(file: string, options: FileScanOptions = {}): Promise<FileScanResult> {
+  const format = formatOf(file);
+  const gz = file.toLowerCase().endsWith('.gz');
+  const state = new FileState(file, format, options);
+  let bytes = 0;
+  let source: Readable;
+  try {
+    const raw = createReadStream(file, { highWaterMark: options.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+    raw.on('data', (b) => {
+      bytes += b.length;
+      options.onBytes?.(b.length);
+    });
+    source = gz ? raw.pipe(createGunzip()) : raw;
+    if (gz) raw.on('error', (e) => source.destroy(e));
+    for await (const chunk of source) {
+      if (!state.feed(chunk as Buffer)) {
+        source.destroy();
+        break;
+      }
+    }
+    state.end();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (gz && (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' || err.errno === -5 || /unexpected end|incorrect header|invalid/i.test(err.message))) {
+      state.problem('scan.bad_gzip', `broken gzip data after ${state.lines} lines: ${err.code ?? err.message}; the rest of the file was not scanned`);
+    } else {
+      state.problem('scan.unreadable', `cannot read: ${err.code ?? 'error'} (${err.message.replace(file, '').trim()})`);
+    }
+    state.end();
+  }
+  return { file, format, bytes, findings: state.findings, dropped: state.dropped, problems: state.problems };
+}
+
+/** The decoding and parsing state of one file being scanned. */
+class FileState {
+  readonly findings: Finding[] = [];
+  readonly problems: ScanProblem[] = [];
+  dropped = 0;
+  /** Complete lines scanned so far. */
+  lines = 0;
+  private decoder = new TextDecoder('utf-8', { fatal: true });
+  private utf8Reported = false;
+  private started = false;
+  private carry = '';
+  private header: string[] | undefined;
+  private hinted: { index: number; name: string }[] = [];
+  private readonly sep: string;
+  private inQuote = false;
+  private ragged = { count: 0, first: 0 };
+  private badQuote = { count: 0, first: 0 };
+  private badJson = { count: 0, first: 0 };
+  private readonly max: number;
+
+  constructor(
+    private readonly file: string,
+    private readonly format: FileFormat,
+    private readonly options: FileScanOptions,
+  ) {
+    this.sep = format === 'tsv' ? '\t' : ',';
+    this.max = options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE;
+  }
+
+  problem(code: ScanProblem['code'], message: string): void {
+    this.problems.push({ code, target: this.file, message });
+  }
+
+  /** Takes the next bytes; false when the file must not be read further (binary). */
+  feed(bytes: Buffer): boolean {
+    if (!this.started) {
+      this.started = true;
+      // NUL bytes do not occur in text; a file with them in its first chunk is binary.
+      if (bytes.subarray(0, 8192).includes(0)) {
+        this.problem('scan.binary', 'binary file (NUL bytes); not scanned');
+        return false;
+      }
+    }
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes, { stream: true });
+    } catch {
+      if (!this.utf8Reported) {
+        this.utf8Reported = true;
+        this.problem('scan.invalid_encoding', `invalid UTF-8 after line ${this.lines + 1}; invalid bytes were scanned as U+FFFD`);
+      }
+      this.decoder = new TextDecoder('utf-8', { fatal: false });
+      text = this.decoder.decode(bytes, { stream: true });
+    }
+    this.push(text);
+    return true;
+  }
+
+  end(): void {
+    try {
+      this.push(this.decoder.decode());
+    } catch {
+      if (!this.utf8Reported) this.problem('scan.invalid_encoding', 'the file ends inside a UTF-8 sequence');
+    }
+    if (this.carry !== '') {
+      this.block(this.carry);
+      this.carry = '';
+    }
+    if (this.format === 'csv' || this.format === 'tsv') {
+      if (this.inQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || this.lines };
+      if (this.ragged.count > 0) this.problem('scan.malformed', `${this.ragged.count} row(s) with a different number of fields than the header (first at line ${this.ragged.first}); scanned as text`);
+      if (this.badQuote.count > 0) this.problem('scan.malformed', `${this.badQuote.count} row(s) with bad quoting (first at line ${this.badQuote.first}); scanned as text`);
+    }
+    if (this.badJson.count > 0) this.problem('scan.malformed', `${this.badJson.count} line(s) that are not JSON (first at line ${this.badJson.first}); scanned as text`);
+  }
+
+  private push(text: string): void {
+    if (text === '') return;
+    const all = this.carry + text;
+    const cut = all.lastIndexOf('\n');
+    if (cut === -1) {
+      if (all.length > MAX_LINE_CHARS) {
+        this.block(all);
+        this.carry = '';
+      } else {
+        this.carry = all;
+      }
+      return;
+    }
+    this.carry = all.slice(cut + 1);
+    this.block(all.slice(0, cut + 1));
+  }
+
+  /** Scans complete lines (the last may lack its newline at the end of the file). */
+  private block(text: string): void {
+    const firstLine = this.lines + 1;
+    let body = text;
+    let bodyLine = firstLine;
+    if ((this.format === 'csv' || this.format === 'tsv') && this.header === undefined) {
+      const nl = text.indexOf('\n');
+      const head = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
+      this.header = splitCsvLine(head, this.sep).fields;
+      this.hinted = this.header.map((name, index) => ({ index, name })).filter((h) => isHint(h.name));
+      body = nl === -1 ? '' : text.slice(nl + 1);
+      bodyLine = firstLine + 1;
+    }
+    const found: { d: Detection; offset: number; field?: string }[] = [];
+    for (const d of detect(body, this.options)) found.push({ d, offset: d.start });
+    if (this.format === 'csv' || this.format === 'tsv') this.csvRows(body, bodyLine, found);
+    else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine);
+    if (this.format === 'json' || this.format === 'ndjson') this.jsonHints(body, found);
+    this.place(body, bodyLine, found);
+    let n = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+    this.lines += n + (text.endsWith('\n') ? 0 : 1);
+  }
+
+  /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
+  private csvRows(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
+    const width = this.header?.length ?? 0;
+    let pos = 0;
+    let line = firstLine;
+    while (pos < body.length) {
+      let nl = body.indexOf('\n', pos);
+      if (nl === -1) nl = body.length;
+      const raw = body.slice(pos, body.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+      if (raw !== '' || this.inQuote) {
+        if (!this.inQuote && raw.indexOf('"') === -1 && this.hinted.length === 0) {
+          let fields = 1;
+          for (let i = raw.indexOf(this.sep); i !== -1; i = raw.indexOf(this.sep, i + 1)) fields++;
+          if (fields !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
+        } else {
+          const row = splitCsvLine(raw, this.sep, this.inQuote);
+          if (row.badQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || line };
+          this.inQuote = row.open;
+          if (!row.open && row.fields.length !== width && !row.continued) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
+          for (const h of this.hinted) {
+            const v = row.fields[h.index];
+            const at = row.starts[h.index];
+            if (v === undefined || at === undefined || v === '') continue;
+            for (const d of detect(v, { ...this.options, hint: h.name })) found.push({ d: { ...d, start: d.start + pos + at, end: d.end + pos + at }, offset: pos + at + d.start, field: h.name });
+          }
+        }
+      }
+      pos = nl + 1;
+      line++;
+    }
+  }
+
+  private ndjsonLines(body: string, firstLine: number): void {
+    let pos = 0;
+    let line = firstLine;
+    while (pos < body.length) {
+      let nl = body.indexOf('\n', pos);
+      if (nl === -1) nl = body.length;
+      const raw = body.slice(pos, nl).trim();
+      if (raw !== '') {
+        try {
+          JSON.parse(raw);
+        } catch {
+          this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
+        }
+      }
+      pos = nl + 1;
+      line++;
+    }
+  }
+
+  /** JSON members whose key is context (`"phone": "…"`): their values are scanned with the key as hint. */
+  private jsonHints(body: string, found: { d: Detection; offset: number; field?: string }[]): void {
+    JSON_MEMBER.lastIndex = 0;
+    for (let m = JSON_MEMBER.exec(body); m !== null; m = JSON_MEMBER.exec(body)) {
+      const key = m[1]!;
+      if (!isHint(key)) continue;
+      const value = m[2]!;
+      const at = m.index + m[0].length - value.length + (value.startsWith('"') ? 1 : 0);
+      const text = value.startsWith('"') ? value.slice(1, -1) : value;
+      for (const d of detect(text, { ...this.options, hint: key })) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field: key });
+    }
+  }
+
+  /** Turns detections (offsets in `body`) into findings with line, column and field. */
+  private place(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
+    if (found.length === 0) return;
+    // A hinted detection and a plain one at the same place: keep the more confident.
+    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
+    let line = firstLine;
+    let lineStart = 0;
+    let lastEnd = -1;
+    for (const f of found) {
+      if (f.d.start < lastEnd) continue;
+      lastEnd = f.d.end;
+      for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
+        line++;
+        lineStart = nl + 1;
+      }
+      let field = f.field;
+      if (field === undefined && this.header) field = this.header[csvFieldIndex(body, lineStart, f.offset, this.sep)];
+      if (field === undefined && (this.format === 'json' || this.format === 'ndjson')) field = jsonKeyBefore(body, lineStart, f.offset);
+      const d = this.options.fingerprints?.match(f.d) ?? f.d;
+      if (this.findings.length >= this.max) {
+        this.dropped++;
+        continue;
+      }
+      const column = f.offset - lineStart + 1;
+      this.findings.push({
+        detector: d.detector,
+        category: d.category,
+        confidence: d.confidence,
+        where: { kind: 'file', file: this.file, line, column, ...(field !== undefined ? { field } : {}) },
+        sample: maskSample(d.value),
+        span: [column - 1, column - 1 + (d.end - d.start)],
+        ...(d.country ? { country: d.country } : {}),
+        ...(d.enclave ? { enclave: d.enclave } : {}),
+      });
+    }
+  }
+}
+
+const JSON_MEMBER = /"([A-Za-z0-9_.\- ]{1,64})"\s*:\s*("(?:[^"\\\n]|\\.){0,512}"|-?\d[\d.eE+-]{0,40})/g;
+
+/** Splits one CSV line; `open` when it ends inside a quoted field (the record goes on next line). */
+export function splitCsvLine(line: string, sep: string, startInQuote = false): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
+  const fields: string[] = [];
+  const starts: number[] = [];
+  let i = 0;
+  let badQuote = false;
+  let inQuote = startInQuote;
+  let cur = '';
+  let curStart = 0;
+  while (i <= line.length) {
+    if (inQuote) {
+      const q = line.indexOf('"', i);
+      if (q === -1) {
+        cur += line.slice(i);
+        return { fields: [...fields, cur], starts: [...starts, curStart], open: true, badQuote, continued: startInQuote };
+      }
+      if (line[q + 1] === '"') {
+        cur += line.slice(i, q + 1);
+        i = q + 2;
+        continue;
+      }
+      cur += line.slice(i, q);
+      inQuote = false;
+      i = q + 1;
+      if (i < line.length && line[i] !== sep) badQuote = true;
+      continue;
+    }
+    if (line[i] === '"' && cur === '') {
+      inQuote = true;
+      curStart = i + 1;
+      i++;
+      continue;
+    }
+    const next = line.indexOf(sep, i);
+    const end = next === -1 ? line.length : next;
+    const piece = line.slice(i, end);
+    if (piece.includes('"')) badQuote = true;
+    if (cur === '') curStart = i;
+    cur += piece;
+    fields.push(cur);
+    starts.push(curStart);
+    cur = '';
+    if (next === -1) break;
+    i = next + 1;
+    curStart = i;
+    if (i === line.length) {
+      fields.push('');
+      starts.push(i);
+      break;
+    }
+  }
+  return { fields, starts, open: false, badQuote, continued: startInQuote };
+}
+
+function csvFieldIndex(body: string, lineStart: number, offset: number, sep: string): number {
+  let n = 0;
+  let quoted = false;
+  for (let i = lineStart; i < offset; i++) {
+    const c = body[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === sep && !quoted) n++;
+  }
+  return n;
+}
+
+function jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
+  const colon = body.lastIndexOf('":', offset);
+  if (colon < lineStart) return undefined;
+  const open = body.lastIndexOf('"', colon - 1);
+  return open < lineStart ? undefined : body.slice(open + 1, colon);
+}

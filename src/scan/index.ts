@@ -1,0 +1,12 @@
+// The scan module's public API: detectors, file and store scanners, catalog comparison, reports.
+export * from './types.js';
+export { detect, isHint, DEFAULT_PHONE_COUNTRIES, DEFAULT_MIN_CONFIDENCE, type DetectOptions } from './detect.js';
+export { findDates, type FoundDate } from './dates.js';
+export { isLuhn, cardScheme, isValidSsn, isImei } from './validators.js';
+export { scanFile, formatOf, splitCsvLine, DEFAULT_CHUNK_BYTES, type FileScanOptions, type FileScanResult, type FileFormat } from './file-scan.js';
+export { scanFiles, type PoolOptions } from './pool.js';
+export { scanStore, datasetOfTable, DEFAULT_SAMPLE_ROWS, type StoreScanOptions, type StoreScanResult, type ColumnProfile } from './store-scan.js';
+export { assess, DEFAULT_COLUMN_SHARE, type AssessOptions, type Assessment, type Violation, type ColumnVerdict } from './assess.js';
+export { createFingerprints, fingerprintEnclave, fingerprintHash, FINGERPRINT_KEY_NAME, type Fingerprints, type FingerprintEntry } from './fingerprints.js';
+export { scan, expandPaths, type ScanOptions, type ScanResultV1 } from './scan.js';
+export { formatText, toSarif, whereText } from './report.js';
