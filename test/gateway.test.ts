@@ -141,7 +141,7 @@ test('POST /v1/decide answers for the caller; health, readiness and OpenAPI cove
   assert.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   assert.equal((await server.app.inject({ method: 'GET', url: '/readyz' })).json().status, 'ready');
   const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
-  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace('{tile_path}', '*').replace(/\{(\w+)\}/g, ':$1')}`)).sort();
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(tile_path|asset_path)\}/, '*').replace(/\{(\w+)\}/g, ':$1')}`)).sort();
   const registered = server.routes().map((r) => `${r.method} ${r.url}`).sort();
   assert.deepEqual(registered, documented);
 });

@@ -14,6 +14,7 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
+import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly storeUrls?: Readonly<Record<string, string>>;
   /** Grants for decisions, instead of the access broker's (benchmarks and tests of the gateway alone). */
   readonly grantsOf?: (principal: string) => readonly GrantInfo[];
+  /** Demo only: the personas the console's picker offers. */
+  readonly personas?: ConsoleRoutesOptions['personas'];
   /** Largest OpenLineage body accepted at /api/v1/lineage (default 512 KiB; larger gets 413). */
   readonly maxLineageEventBytes?: number;
   /** Where break-glass alerts are POSTed (overrides cordon.yaml access.break_glass.webhook). */
@@ -93,7 +96,14 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     for (const s of stores.values()) await s.close();
     throw err;
   }
-  const recorder: AccessRecorder = options.recorder ?? { record: (r) => log.append(r) };
+  const stats = createDecisionStats(now);
+  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.append(r) };
+  const recorder: AccessRecorder = {
+    record: (r) => {
+      stats.add(r);
+      return inner.record(r);
+    },
+  };
   const decider = createDecider(policy);
   const verifier = createTokenVerifier(options.tokens);
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
@@ -188,6 +198,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     },
   });
   await app.register(flowRoutes, { policy, store: globalStore, identify, errorHandler: problemHandler, maxEventBytes: options.maxLineageEventBytes });
+  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));

@@ -94,6 +94,39 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/access/keys': {
         get: { summary: 'The signed-note verifier key of approval and review statements', responses: { 200: { description: '{"statements": vkey}' } } },
       },
+      '/api/v1/lineage': {
+        post: { summary: 'OpenLineage intake: one RunEvent, DatasetEvent or JobEvent, or a list; each validated against the published schema of its version; an invalid one refuses the whole batch (with the schema path); over the size limit: 413', security: bearer, requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } }, responses: { 201: { description: '{"stored": n}' }, default: problem } },
+      },
+      '/v1/flows/leaks': {
+        get: { summary: 'Leak paths of protected data (with path, evidence and rules), undocumented tools and jobs, unmapped places, dangling references', security: bearer, responses: { 200: { description: 'The analysis' }, default: problem } },
+      },
+      '/v1/flows/undocumented': {
+        get: { summary: 'Tools and jobs without owner, purpose or inventory entry', security: bearer, responses: { 200: { description: 'The list' }, default: problem } },
+      },
+      '/v1/flows/nodes/{id}': {
+        get: { summary: "A node's neighbourhood in the flow graph (dataset:…, column:…, job:…, tool:…), to a depth (0-5)", security: bearer, parameters: [idParam, { name: 'depth', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 5 } }], responses: { 200: { description: 'Nodes (with categories and leak-path flags) and edges' }, default: problem } },
+      },
+      '/': {
+        get: { summary: 'The console (web app)', responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      },
+      '/assets/{asset_path}': {
+        get: { summary: "The console's built assets (immutable)", parameters: [{ name: 'asset_path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'A script, style sheet or image' }, default: problem } },
+      },
+      '/v1/console/info': {
+        get: { summary: "What the console shows before sign-in: deployment, policy version, the log's and statements' verifier keys, datasets, reason codes, demo or not", responses: { 200: { description: 'Info' } } },
+      },
+      '/v1/demo/personas': {
+        get: { summary: "Demo only: the personas' tokens and the address of their site, for the console's persona picker", responses: { 200: { description: 'Personas' }, default: problem } },
+      },
+      '/v1/console/overview': {
+        get: { summary: 'Enclaves and stores, the latest checkpoint and its cosigners, decisions of the last 24 hours by disclosure and country, open requests and violations', security: bearer, responses: { 200: { description: 'Overview' }, default: problem } },
+      },
+      '/v1/console/policy': {
+        get: { summary: 'Categories by class per jurisdiction, and the rules', security: bearer, responses: { 200: { description: 'Policy summary' }, default: problem } },
+      },
+      '/v1/console/findings': {
+        get: { summary: 'Scanner findings in a sample of the global store (approvers and auditors)', security: bearer, responses: { 200: { description: 'Findings, violations, column verdicts' }, default: problem } },
+      },
       '/log/checkpoint': {
         get: { summary: 'The latest signed checkpoint of the access log (C2SP tlog-checkpoint in a signed note, with witness cosignatures)', responses: { 200: { description: 'The checkpoint note', content: { 'text/plain': { schema: { type: 'string' } } } } } },
       },
