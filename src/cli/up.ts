@@ -113,6 +113,17 @@ export function upCommand(): Command {
       if (opts.breakGlassWebhook !== undefined && !/^https?:\/\/\S+$/.test(opts.breakGlassWebhook)) throw new UsageError(`--break-glass-webhook must be an http(s) URL, got ${JSON.stringify(opts.breakGlassWebhook.slice(0, 80))}`);
       const trusted = opts.demo ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
       const tty = process.stderr.isTTY;
+      // Demo tokens carry each persona's place; the console's persona picker sends the site's address.
+      const signed: Record<string, string> = {};
+      const personas: { id: string; name: string; team: string; site: string; token: string; forwardedFor: string | undefined }[] = [];
+      if (demo) {
+        for (const p of policy.directory.principals.values()) {
+          const address = addressOfSite(policy, p.site);
+          const place = policy.deployment.locations.find((l) => l.site === p.site);
+          signed[p.id] = await demo.sign(p.id, address && place ? { location: { country: place.country, site: place.site } } : {});
+          personas.push({ id: p.id, name: p.name, team: p.team, site: p.site, token: signed[p.id]!, forwardedFor: address });
+        }
+      }
       let server: CordonServer;
       let backgroundSeed: Promise<void> | undefined;
       let stopSeeding: (() => void) | undefined;
@@ -125,6 +136,7 @@ export function upCommand(): Command {
           trustedProxies: trusted,
           witnesses,
           breakGlassWebhook: opts.breakGlassWebhook,
+          personas: demo ? personas : undefined,
         });
       } catch (err) {
         throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
@@ -158,12 +170,6 @@ export function upCommand(): Command {
           );
         }
         if (server.log.health().ok) await seedDemoGrant(policy, server.broker);
-        const signed: Record<string, string> = {};
-        for (const p of policy.directory.principals.values()) {
-          const address = addressOfSite(policy, p.site);
-          const place = policy.deployment.locations.find((l) => l.site === p.site);
-          signed[p.id] = await demo.sign(p.id, address && place ? { location: { country: place.country, site: place.site } } : {});
-        }
         const tokensFile = join(demoDir, 'tokens.json');
         writeFileSync(tokensFile, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
         chmodSync(tokensFile, 0o600);
@@ -182,7 +188,7 @@ export function upCommand(): Command {
       if (!health.ok) {
         process.stderr.write(`cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`);
       }
-      const out = [`cordon is serving ${policyDir} on ${base}`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
+      const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`, '', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');

@@ -1,0 +1,132 @@
+// The console: a persona picker (demo) or a bearer token, and one page per task. Pages are chosen
+// by the URL's hash (#/data, #/access, …) so links and the back button work without a server router.
+import { useEffect, useState } from 'react';
+import { api, type Info, type Persona, type Session } from './api';
+import { Overview } from './pages/Overview';
+import { DataPage } from './pages/Data';
+import { AccessPage } from './pages/Access';
+import { LogPage } from './pages/Log';
+import { FlowsPage } from './pages/Flows';
+import { PolicyPage } from './pages/Policy';
+import { FindingsPage } from './pages/Findings';
+
+const PAGES = [
+  ['overview', 'Overview'],
+  ['data', 'Data'],
+  ['access', 'Access'],
+  ['log', 'Log'],
+  ['flows', 'Flows'],
+  ['policy', 'Policy'],
+  ['findings', 'Findings'],
+] as const;
+type Page = (typeof PAGES)[number][0];
+
+function pageFromHash(): Page {
+  const h = window.location.hash.replace(/^#\/?/, '');
+  return (PAGES.find(([id]) => id === h)?.[0] ?? 'overview') as Page;
+}
+
+export interface PageProps {
+  readonly session: Session;
+  readonly info: Info;
+}
+
+export function App() {
+  const [info, setInfo] = useState<Info>();
+  const [personas, setPersonas] = useState<Persona[]>([]);
+  const [session, setSession] = useState<Session>();
+  const [page, setPage] = useState<Page>(pageFromHash());
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const onHash = () => setPage(pageFromHash());
+    window.addEventListener('hashchange', onHash);
+    api<Info>(undefined, 'GET', '/v1/console/info')
+      .then(async (i) => {
+        setInfo(i);
+        if (i.demo) setPersonas((await api<{ personas: Persona[] }>(undefined, 'GET', '/v1/demo/personas')).personas);
+      })
+      .catch((e: Error) => setError(e.message));
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  const choosePersona = (id: string) => {
+    const p = personas.find((x) => x.id === id);
+    setSession(p ? { principal: p.id, token: p.token, forwardedFor: p.forwardedFor } : undefined);
+  };
+
+  return (
+    <div className="shell">
+      <header>
+        <h1>
+          cordon <span className="muted">{info?.deployment}</span>
+        </h1>
+        <div className="who">
+          {info?.demo ? (
+            <label>
+              Persona{' '}
+              <select aria-label="Persona" value={session?.principal ?? ''} onChange={(e) => choosePersona(e.target.value)}>
+                <option value="">choose…</option>
+                {personas.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.id} ({p.team}, {p.site})
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                const sub = JSON.parse(atob(token.split('.')[1]?.replace(/-/g, '+').replace(/_/g, '/') ?? 'e30=')) as { sub?: string };
+                setSession({ principal: sub.sub ?? 'token', token });
+              }}
+            >
+              <label>
+                Bearer token <input aria-label="Bearer token" value={token} onChange={(e) => setToken(e.target.value)} />
+              </label>
+              <button type="submit">Sign in</button>
+            </form>
+          )}
+        </div>
+      </header>
+      <nav aria-label="Pages">
+        {PAGES.map(([id, label]) => (
+          <a key={id} href={`#/${id}`} aria-current={page === id ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      <main>
+        {error && <p role="alert">{error}</p>}
+        {!info ? (
+          <p>Loading…</p>
+        ) : !session ? (
+          <p className="hint">Choose a persona (or sign in with a token) to see the console as that principal.</p>
+        ) : (
+          <Current page={page} session={session} info={info} key={`${session.principal}-${page}`} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function Current({ page, ...props }: PageProps & { page: Page }) {
+  switch (page) {
+    case 'overview':
+      return <Overview {...props} />;
+    case 'data':
+      return <DataPage {...props} />;
+    case 'access':
+      return <AccessPage {...props} />;
+    case 'log':
+      return <LogPage {...props} />;
+    case 'flows':
+      return <FlowsPage {...props} />;
+    case 'policy':
+      return <PolicyPage {...props} />;
+    case 'findings':
+      return <FindingsPage {...props} />;
+  }
+}

@@ -1,0 +1,45 @@
+import { useState } from 'react';
+import { api } from '../api';
+import type { PageProps } from '../App';
+
+interface Findings {
+  target: string;
+  complete: boolean;
+  rows: number;
+  findings: { detector: string; category: string; confidence: number; where: Record<string, unknown>; sample: string }[];
+  violations: { message?: string; category?: string }[];
+}
+
+export function FindingsPage({ session }: PageProps) {
+  const [f, setF] = useState<Findings>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const run = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      setF(await api<Findings>(session, 'GET', '/v1/console/findings'));
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="findings-title">
+      <h2 id="findings-title">Scanner findings</h2>
+      <p>Scans a sample of the global store for protected data that must not be there (approvers and auditors).</p>
+      <button onClick={() => void run()} disabled={busy}>{busy ? 'Scanning…' : 'Scan the global store'}</button>
+      {error && <p role="alert">{error}</p>}
+      {f && (
+        <>
+          <p>{f.target}: {f.rows} rows sampled, {f.findings.length} finding(s), {f.violations.length} violation(s){f.complete ? '' : ' (incomplete)'}</p>
+          <table aria-label="Findings">
+            <thead><tr><th>Detector</th><th>Category</th><th>Where</th><th>Sample</th><th>Confidence</th></tr></thead>
+            <tbody>{f.findings.map((x, i) => <tr key={i}><td>{x.detector}</td><td>{x.category}</td><td>{Object.values(x.where).join(' · ')}</td><td>{x.sample}</td><td>{x.confidence.toFixed(2)}</td></tr>)}</tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
