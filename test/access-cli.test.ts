@@ -2,7 +2,7 @@
 // copy without the legacy admin rule), and request/approve/list against `cordon up --demo`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cordon, cordonAsync } from './helpers/cli.js';
@@ -56,7 +56,8 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const as = (persona: string, args: string[]) => cordonAsync(['access', ...args, '--url', up.base, '--as', persona, '--data-dir', dataDir]);
+const run = (persona: string, args: string[]) => cordonAsync([...args, '--url', up.base, '--as', persona, '--data-dir', dataDir]);
+const as = (persona: string, args: string[]) => run(persona, ['access', ...args]);
 
 test('the demo starts with its grant made through the broker: requested, approved by two, logged', async () => {
   const r = await as('austin-engineer', ['list', '--grants', '--mine', '--json']);
@@ -105,4 +106,22 @@ test("after cordon up --demo the flow map's API gives the offline answer", async
   assert.equal(res.status, 200);
   const served = (await res.json()) as { leaks: unknown[] };
   assert.deepEqual(served.leaks, (JSON.parse(offline.stdout) as { leaks: unknown[] }).leaks);
+});
+
+test('cordon report: the signed JSON and the self-contained HTML for a period', async () => {
+  const vkey = readFileSync(join(dataDir, 'demo', 'log.vkey'), 'utf8').trim();
+  const r = await run('monitor', ['report', '--from', '2020-01-01', '--format', 'json', '--vkey', vkey]);
+  assert.equal(r.status, 0, r.stderr);
+  const signed = JSON.parse(r.stdout) as { report: { access: { total: number; byTeam: Record<string, number> }; grants: { reason: string; review: string }[]; refused: { brokerActs: Record<string, number> } }; sha256: string; signature: string };
+  assert.match(signed.signature, new RegExp(`^cordon oversight report v1\\ndemo\\.cordon\\.invalid/access\\n`));
+  assert.ok(signed.report.grants.some((g) => g.reason === 'USER_SUPPORT' && g.review === 'approved request'), 'the demo grant and the ones made above');
+  assert.ok((signed.report.refused.brokerActs['access.duplicate_approval'] ?? 0) >= 1, 'the replayed approval above');
+  const html = await run('monitor', ['report', '--from', '2020-01-01']);
+  assert.equal(html.status, 0, html.stderr);
+  assert.match(html.stdout, /^<!doctype html>/);
+  assert.match(html.stdout, /<svg role="img" aria-label="By reason"/);
+  assert.doesNotMatch(html.stdout, /<script|<link|src="http/, 'self-contained: no scripts, no external resources');
+  const forbidden = await run('us-analyst', ['report']);
+  assert.equal(forbidden.status, 1);
+  assert.match(forbidden.stderr, /access\.forbidden/);
 });

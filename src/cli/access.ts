@@ -11,7 +11,7 @@ import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson, table } from 
 import { DEMO_POLICY_DIR } from './demo.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT } from './up.js';
 
-interface ServerOpts {
+export interface ServerOpts {
   url: string;
   token?: string;
   as?: string;
@@ -26,7 +26,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function withServerOptions(cmd: Command): Command {
+export function withServerOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'the cordon server', process.env['CORDON_URL'] ?? `http://127.0.0.1:${DEFAULT_PORT}`)
     .option('--token <jwt>', 'bearer token (default: $CORDON_TOKEN)')
@@ -37,7 +37,7 @@ function withServerOptions(cmd: Command): Command {
 }
 
 /** The bearer token and the headers that place the caller. */
-function credentials(opts: ServerOpts): Record<string, string> {
+export function credentials(opts: ServerOpts): Record<string, string> {
   const headers: Record<string, string> = {};
   let token = opts.token ?? process.env['CORDON_TOKEN'];
   if (opts.as !== undefined) {
@@ -58,7 +58,7 @@ function credentials(opts: ServerOpts): Record<string, string> {
   return headers;
 }
 
-class Refused extends Error {
+export class Refused extends Error {
   constructor(
     readonly status: number,
     readonly body: Json,
@@ -67,7 +67,7 @@ class Refused extends Error {
   }
 }
 
-async function call(opts: ServerOpts, method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
+export async function call(opts: ServerOpts, method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
   let base: string;
   try {
     base = new URL(opts.url).href.replace(/\/+$/, '');

@@ -10,6 +10,7 @@ import { witnessCommand } from './witness.js';
 import { accessCommand } from './access.js';
 import { scanCommand } from './scan.js';
 import { flowsCommand } from './flows.js';
+import { reportCommand } from './report.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(accessCommand());
   program.addCommand(scanCommand());
   program.addCommand(flowsCommand());
+  program.addCommand(reportCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

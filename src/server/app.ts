@@ -198,7 +198,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     },
   });
   await app.register(flowRoutes, { policy, store: globalStore, identify, errorHandler: problemHandler, maxEventBytes: options.maxLineageEventBytes });
-  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas });
+  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas, logKeyFile: join(options.dataDir, 'keys', 'log.key') });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));

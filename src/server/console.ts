@@ -14,6 +14,8 @@ import type { AccessBroker } from '../access/index.js';
 import type { AccessRecordV1, Caller } from '../gateway/index.js';
 import { scan } from '../scan/index.js';
 import { HttpProblem } from '../shared/problem.js';
+import { openLogSigner } from '../log/index.js';
+import { buildReport, reportHtml, signReport } from './report.js';
 
 /** The built console (Vite output), next to the compiled server: dist/console. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -60,6 +62,8 @@ export interface ConsoleRoutesOptions {
   /** Demo only: each persona's token and the address of its site (sent as X-Forwarded-For). */
   readonly personas?: readonly { id: string; name: string; team: string; site: string; token: string; forwardedFor: string | undefined }[];
   readonly consoleDir?: string;
+  /** The log's signing key file: reports are signed with it. */
+  readonly logKeyFile: string;
 }
 
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOptions): Promise<void> {
@@ -137,6 +141,28 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       })),
       rules: policy.rules.map((r) => ({ id: r.id, effect: r.effect, file: r.file, line: r.line, text: r.text })),
     };
+  });
+  app.get<{ Querystring: Record<string, string> }>('/v1/report', async (req, reply) => {
+    const caller = await options.identify(req);
+    auditorOrApprover(caller);
+    const q = req.query;
+    const date = (v: string | undefined, what: string, dflt: Date) => {
+      if (v === undefined) return dflt;
+      const t = Date.parse(v);
+      if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t)) throw new HttpProblem('usage.invalid_argument', `${what} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`);
+      return new Date(t);
+    };
+    const now = new Date();
+    const to = date(q['to'], 'to', now);
+    const from = date(q['from'], 'from', new Date(to.getTime() - 30 * 24 * HOUR));
+    if (from >= to) throw new HttpProblem('usage.invalid_argument', 'from must be before to');
+    const format = q['format'] ?? 'json';
+    if (format !== 'json' && format !== 'html') throw new HttpProblem('usage.invalid_argument', 'format must be json or html');
+    const report = await buildReport(policy, log, broker, caller, from, to, now);
+    await log.append({ v: 1, at: now.toISOString(), type: 'report', principal: caller.principal.id, country: caller.country, site: caller.site, from: report.from, to: report.to });
+    const signed = signReport(report, openLogSigner(options.logKeyFile, log.origin).skey);
+    if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(reportHtml(signed));
+    return signed;
   });
   app.get('/v1/console/findings', async (req) => {
     auditorOrApprover(await options.identify(req));

@@ -124,6 +124,9 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/console/policy': {
         get: { summary: 'Categories by class per jurisdiction, and the rules', security: bearer, responses: { 200: { description: 'Policy summary' }, default: problem } },
       },
+      '/v1/report': {
+        get: { summary: 'The oversight report for a period (from, to: ISO dates; format json or html): access by reason, outcome, country and team; grants and break-glass with review status; refused attempts; migration statements; the checkpoint covered. JSON signed with the log key (auditors and approvers; logged)', security: bearer, parameters: [{ name: 'from', in: 'query', schema: { type: 'string' } }, { name: 'to', in: 'query', schema: { type: 'string' } }, { name: 'format', in: 'query', schema: { enum: ['json', 'html'] } }], responses: { 200: { description: 'The signed report, or the HTML page' }, default: problem } },
+      },
       '/v1/console/findings': {
         get: { summary: 'Scanner findings in a sample of the global store (approvers and auditors)', security: bearer, responses: { 200: { description: 'Findings, violations, column verdicts' }, default: problem } },
       },
