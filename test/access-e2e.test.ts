@@ -231,7 +231,7 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
     const grantId = String(made.body['id']);
     const read = await inject('austin-engineer', 'GET', '/v1/data/users/demo-us-2');
     assert.equal((read.body['fields'] as Json)['phone_number'], '+15125550177', 'the self-grant works');
-    assert.deepEqual((read.body['transformed'] as Json)['email'], { disclosure: 'masked', mask: 'email_domain' }, 'for its scope only');
+    assert.deepEqual((read.body['transformed'] as Json)['email'], { disclosure: 'masked', mask: 'email_domain', rules: ['enclave-masked'], category: 'user.contact.email', class: 'protected' }, 'for its scope only');
     await alerted;
     assert.equal(alerts.length, 1);
     assert.deepEqual({ type: alerts[0]!['type'], grant: alerts[0]!['grant'], principal: alerts[0]!['principal'], reason: alerts[0]!['reason'], subjects: alerts[0]!['subjects'] }, { type: 'cordon.break_glass', grant: grantId, principal: 'austin-engineer', reason: 'INCIDENT_RESPONSE', subjects: 1 });

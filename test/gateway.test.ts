@@ -63,7 +63,7 @@ test('us-analyst likewise; austin-engineer with the grant gets the phone number 
   assert.equal(e.fields['phone_number'], '+15125550101');
   assert.equal(e.fields['email'], 'us1@example.com');
   assert.equal(e.fields['birthday'], '1994', 'the grant covers contact data only');
-  assert.deepEqual(e.transformed['birthday'], { disclosure: 'masked', mask: 'year' });
+  assert.deepEqual(e.transformed['birthday'], { disclosure: 'masked', mask: 'year', rules: ['enclave-masked'], category: 'user.demographic.date_of_birth', class: 'protected' });
 });
 
 test('demo-eu-1 follows the EU rules: nothing protected leaves the EU enclave, not even to Austin', async () => {

@@ -28,7 +28,7 @@ test('an outsider gets public fields in clear, the uid as a token, and every pro
   assert.deepEqual(Object.keys(out.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
   assert.equal(out.fields['username'], 'lonestar');
   assert.match(String(out.fields['uid']), new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{22}$`));
-  assert.deepEqual(out.transformed, { uid: { disclosure: 'tokenized' } });
+  assert.deepEqual(out.transformed, { uid: { disclosure: 'tokenized', rules: ['excepted-tokenized'], category: 'user.unique_id', class: 'excepted' } });
   assert.deepEqual(
     out.withheld.map((w) => [w.field, w.reason, w.rules.join(',')]),
     [
@@ -63,7 +63,7 @@ test('enclave staff without a grant get masks; a value that cannot be masked is 
   assert.equal(out.fields['email'], '…@example.com');
   assert.equal(out.fields['ip_address'], '203.0.113.0/24');
   assert.equal(out.fields['uid'], 'demo-us-1', 'excepted uid in clear inside the enclave');
-  assert.deepEqual(out.transformed['birthday'], { disclosure: 'masked', mask: 'year' });
+  assert.deepEqual(out.transformed['birthday'], { disclosure: 'masked', mask: 'year', rules: ['enclave-masked'], category: 'user.demographic.date_of_birth', class: 'protected' });
   const odd = { ...USER, birthday: 'sometime in spring' };
   const o = disclose(read('austin-engineer', 'US', odd), odd, { keys, audience: 'enclave-staff' });
   assert.equal(o.fields['birthday'], undefined);

@@ -20,12 +20,20 @@ export interface WithheldField {
   readonly class: string | undefined;
 }
 
+export interface TransformedField {
+  readonly disclosure: 'tokenized' | 'masked';
+  readonly mask?: string;
+  readonly rules: readonly string[];
+  readonly category: string | undefined;
+  readonly class: string | undefined;
+}
+
 export interface DisclosedRecordV1 {
   readonly dataset: string;
   /** Field -> value: clear, tokenized or masked. */
   readonly fields: Readonly<Record<string, unknown>>;
-  /** Fields whose value is transformed: their disclosure (and mask). */
-  readonly transformed: Readonly<Record<string, { readonly disclosure: 'tokenized' | 'masked'; readonly mask?: string }>>;
+  /** Fields whose value is transformed: their disclosure (and mask), and why (the permitting rules, category, class). */
+  readonly transformed: Readonly<Record<string, TransformedField>>;
   readonly withheld: readonly WithheldField[];
 }
 
@@ -44,7 +52,7 @@ export interface DiscloseOptions {
 /** Applies `decision` to `record`. Fields the decision does not cover are withheld as unclassified. */
 export function disclose(decision: Decision, record: Readonly<Record<string, unknown>>, options: DiscloseOptions): DisclosedRecordV1 {
   const fields: Record<string, unknown> = {};
-  const transformed: Record<string, { disclosure: 'tokenized' | 'masked'; mask?: string }> = {};
+  const transformed: Record<string, TransformedField> = {};
   const withheld: WithheldField[] = [];
   const decided = new Map(decision.fields.map((f) => [f.field, f]));
   const hold = (f: string, reason: WithheldReason, d?: FieldDecision) =>
@@ -62,7 +70,7 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
         break;
       case 'tokenized':
         fields[name] = value === null || value === undefined ? null : tokenize(options.keys, options.audience, d.category ?? '', value);
-        transformed[name] = { disclosure: 'tokenized' };
+        transformed[name] = { disclosure: 'tokenized', rules: d.rules, category: d.category, class: d.class };
         break;
       case 'masked': {
         const masked = value === null || value === undefined || d.mask === undefined ? undefined : applyMask(d.mask, value);
@@ -71,7 +79,7 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
           break;
         }
         fields[name] = masked ?? null;
-        transformed[name] = { disclosure: 'masked', mask: d.mask };
+        transformed[name] = { disclosure: 'masked', mask: d.mask, rules: d.rules, category: d.category, class: d.class };
         break;
       }
       case 'withheld':

@@ -24,7 +24,7 @@ export function openApiDocument(): Record<string, unknown> {
             jurisdiction: { type: ['string', 'null'] },
             dataset: { type: 'string' },
             fields: { type: 'object', additionalProperties: true },
-            transformed: { type: 'object', additionalProperties: { type: 'object', properties: { disclosure: { enum: ['tokenized', 'masked'] }, mask: { type: 'string' } } } },
+            transformed: { type: 'object', additionalProperties: { type: 'object', properties: { disclosure: { enum: ['tokenized', 'masked'] }, mask: { type: 'string' }, rules: { type: 'array', items: { type: 'string' } }, category: { type: 'string' }, class: { type: 'string' } } } },
             withheld: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' }, rules: { type: 'array', items: { type: 'string' } } } } },
           },
         },

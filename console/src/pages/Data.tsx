@@ -6,7 +6,7 @@ interface Disclosed {
   key: string;
   jurisdiction: string | null;
   fields: Record<string, unknown>;
-  transformed: Record<string, { disclosure: string; mask?: string }>;
+  transformed: Record<string, { disclosure: string; mask?: string; rules: string[]; category?: string; class?: string }>;
   withheld: { field: string; reason: string; rules: string[]; category?: string; class?: string }[];
 }
 
@@ -48,7 +48,7 @@ export function DataPage({ session, info }: PageProps) {
                   <th scope="row">{f}</th>
                   <td><span className={`tag ${disclosure}`}>{disclosure}</span></td>
                   <td>{w ? '—' : String((record.fields as Json)[f] ?? '')}</td>
-                  <td>{w ? `${w.reason}; rules: ${w.rules.join(', ') || 'none permits'}; class ${w.class ?? '?'}; category ${w.category ?? 'unclassified'}` : t ? `${t.disclosure}${t.mask ? ` (${t.mask})` : ''} is the most the rules permit` : ''}</td>
+                  <td>{w ? `${w.reason}; rules: ${w.rules.join(', ') || 'none permits'}; class ${w.class ?? '?'}; category ${w.category ?? 'unclassified'}` : t ? `${t.disclosure}${t.mask ? ` (${t.mask})` : ''} is the most the rules permit: ${t.rules.join(', ')}; class ${t.class ?? '?'}; category ${t.category ?? '?'}` : ''}</td>
                 </tr>
               );
             })}
