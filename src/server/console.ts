@@ -20,6 +20,8 @@ import { buildReport, reportHtml, signReport } from './report.js';
 /** The built console (Vite output), next to the compiled server: dist/console. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 const HOUR = 3_600_000;
+/** The global store's log of the policy versions this deployment has run. */
+export const POLICY_VERSIONS = 'policy_versions';
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
 
 /** Released and refused decisions per hour, by disclosure and by country, for the last 24 hours. */
@@ -128,11 +130,30 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       openViolations: grantFlags.filter((f) => f.kind === 'break_glass_unreviewed' || f.kind === 'break_glass_unjustified').length,
     };
   });
+  // Each policy version the server has run is remembered with its classes, so the console can show
+  // what changed since the version before this one.
+  const used = new Set<string>();
+  for (const d of policy.datasets.values()) for (const f of d.fields.values()) [f.category, ...f.conditions.map((c) => c.category)].forEach((c) => used.add(c));
+  const classes: Record<string, Record<string, string>> = {};
+  for (const j of policy.deployment.jurisdictions.keys()) classes[j] = Object.fromEntries([...used].sort().map((c) => [c, classOf(policy.classes, policy.taxonomy, j, c)]));
+  interface VersionEntry { version: string; at: string; classes: Record<string, Record<string, string>> }
+  const seen = (await options.globalStore.readLog(POLICY_VERSIONS, 0, 10_000)).map((r) => r.entry as VersionEntry);
+  if (seen.at(-1)?.version !== policy.versionHash) await options.globalStore.append(POLICY_VERSIONS, { version: policy.versionHash, at: new Date().toISOString(), classes } satisfies VersionEntry);
+  const previous = [...seen].reverse().find((v) => v.version !== policy.versionHash);
+  const changes: { jurisdiction: string; category: string; from: string | null; to: string | null }[] = [];
+  if (previous) {
+    for (const j of new Set([...Object.keys(classes), ...Object.keys(previous.classes)])) {
+      for (const c of new Set([...Object.keys(classes[j] ?? {}), ...Object.keys(previous.classes[j] ?? {})])) {
+        const from = previous.classes[j]?.[c] ?? null;
+        const to = classes[j]?.[c] ?? null;
+        if (from !== to) changes.push({ jurisdiction: j, category: c, from, to });
+      }
+    }
+  }
   app.get('/v1/console/policy', async (req) => {
     await options.identify(req);
-    const used = new Set<string>();
-    for (const d of policy.datasets.values()) for (const f of d.fields.values()) [f.category, ...f.conditions.map((c) => c.category)].forEach((c) => used.add(c));
     return {
+      previous: previous ? { version: previous.version, at: previous.at, changes } : null,
       version: policy.versionHash,
       jurisdictions: [...policy.deployment.jurisdictions.values()].map((j) => ({
         name: j.name,

@@ -3,6 +3,7 @@ import { api } from '../api';
 import type { PageProps } from '../App';
 
 interface PolicySummary {
+  previous: { version: string; at: string; changes: { jurisdiction: string; category: string; from: string | null; to: string | null }[] } | null;
   version: string;
   jurisdictions: { name: string; enclave: string; classes: Record<string, string[]> }[];
   rules: { id: string; effect: string; file: string; line: number; text: string }[];
@@ -30,7 +31,19 @@ export function PolicyPage({ session }: PageProps) {
           <pre>{r.text}</pre>
         </details>
       ))}
-      <p className="muted">To compare two versions, run <code>cordon policy diff OLD NEW</code>.</p>
+      <h3>Changes since the previous version</h3>
+      {p.previous ? (
+        <>
+          <p>From {p.previous.version.slice(0, 12)} (first run {p.previous.at}) to {p.version.slice(0, 12)}: {p.previous.changes.length} class change(s).</p>
+          <table aria-label="Class changes">
+            <thead><tr><th>Jurisdiction</th><th>Category</th><th>Was</th><th>Is</th></tr></thead>
+            <tbody>{p.previous.changes.map((c) => <tr key={c.jurisdiction + c.category}><td>{c.jurisdiction}</td><td>{c.category}</td><td>{c.from ?? '—'}</td><td className={c.to === 'protected' ? 'ok' : c.from === 'protected' ? 'bad' : ''}>{c.to ?? '—'}</td></tr>)}</tbody>
+          </table>
+        </>
+      ) : (
+        <p className="muted">This is the first policy version this deployment has run.</p>
+      )}
+      <p className="muted">Decisions that flip between two versions: <code>cordon policy diff OLD NEW</code>.</p>
     </section>
   );
 }
