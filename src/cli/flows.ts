@@ -7,7 +7,6 @@ import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
 import { EXIT_FINDING, EXIT_OK, UsageError, printJson } from './output.js';
 
-const VERSION = '0.1.0';
 const BATCH = 500;
 
 function policyAt(dir: string): Policy {
@@ -29,7 +28,7 @@ export function flowsCommand(): Command {
       const policy = policyAt(o.policy);
       const sources = loadFlowSources(policy);
       const analysis = analyzeFlows(policy, buildGraph(sources.events), sources.inventory);
-      if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis, VERSION), null, 2)}\n`);
+      if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis), null, 2)}\n`);
       if (o.json) printJson({ leaks: analysis.leaks, undocumented: analysis.undocumented, unknownPlaces: analysis.unknownPlaces, dangling: analysis.dangling, stats: analysis.stats });
       else process.stdout.write(`${formatLeaks(analysis)}\n`);
       process.exitCode = analysis.leaks.length > 0 ? EXIT_FINDING : EXIT_OK;

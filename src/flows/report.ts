@@ -1,6 +1,7 @@
 // Leak reports: readable text, and SARIF 2.1.0 for code-scanning tools (each leak a result located
 // at the evidence: the inventory line or the lineage event that makes the last step).
 
+import { sarifLog } from '../shared/sarif.js';
 import type { FlowAnalysis, Leak } from './leaks.js';
 
 const KIND_TEXT: Record<string, string> = {
@@ -35,34 +36,21 @@ function location(evidence: string | undefined): Record<string, unknown> | undef
   return { physicalLocation: { artifactLocation: { uri: m[1] }, ...(m[2] ? { region: { startLine: Number(m[2]) } } : {}) } };
 }
 
-export function leaksSarif(a: FlowAnalysis, version: string): Record<string, unknown> {
+export function leaksSarif(a: FlowAnalysis): Record<string, unknown> {
   const kinds = ['outside_enclave', 'unknown_place', 'team_not_allowed'];
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'cordon',
-            version,
-            informationUri: 'https://cordon.dev',
-            rules: kinds.map((k) => ({ id: `flows/${k}`, shortDescription: { text: `protected data reaches a place or team ${KIND_TEXT[k]}` } })),
-          },
-        },
-        results: a.leaks.map((l) => {
-          const last = [...l.path].reverse().find((s) => s.evidence);
-          const loc = location(last?.evidence);
-          return {
-            ruleId: `flows/${l.reasons[0]!.kind}`,
-            level: l.mode === 'direct' ? 'error' : 'warning',
-            message: { text: `${leakTitle(l)}. ${l.reasons.map((r) => r.rule).join(' ')}` },
-            partialFingerprints: { cordonLeak: l.id },
-            ...(loc ? { locations: [loc] } : {}),
-            codeFlows: [{ threadFlows: [{ locations: l.path.map((s) => ({ location: { ...(location(s.evidence) ?? {}), message: { text: `${s.node} [${s.via}]` } } })) }] }],
-          };
-        }),
-      },
-    ],
-  };
+  return sarifLog(
+    kinds.map((k) => ({ id: `flows/${k}`, shortDescription: { text: `protected data reaches a place or team ${KIND_TEXT[k]}` } })),
+    a.leaks.map((l) => {
+      const last = [...l.path].reverse().find((s) => s.evidence);
+      const loc = location(last?.evidence);
+      return {
+        ruleId: `flows/${l.reasons[0]!.kind}`,
+        level: l.mode === 'direct' ? 'error' : 'warning',
+        message: { text: `${leakTitle(l)}. ${l.reasons.map((r) => r.rule).join(' ')}` },
+        partialFingerprints: { cordonLeak: l.id },
+        ...(loc ? { locations: [loc] } : {}),
+        codeFlows: [{ threadFlows: [{ locations: l.path.map((s) => ({ location: { ...(location(s.evidence) ?? {}), message: { text: `${s.node} [${s.via}]` } } })) }] }],
+      };
+    }),
+  );
 }
