@@ -2,14 +2,18 @@
 // findings among decoys), bad input reported per file, and a legacy PostgreSQL table.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import postgres from 'postgres';
 import { loadPolicy, type Policy } from '../src/policy/index.js';
 import { openPostgresStore, type Store } from '../src/store/index.js';
-import { assess, createFingerprints, detect, fingerprintHash, formatText, scan, scanStore, toSarif, type Finding } from '../src/scan/index.js';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { assess, createFingerprints, detect, fingerprintHash, formatText, scan, scanStore, toSarif, DEFAULT_PHONE_COUNTRIES, type Finding } from '../src/scan/index.js';
+import { createPhoneParser } from '../src/scan/phone.js';
+import { scanJsonText } from '../src/scan/json-line.js';
+import { mulberry32 } from '../src/shared/random.js';
 import { DEMO_POLICY, FIXTURES } from './helpers/paths.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 
@@ -60,6 +64,77 @@ describe('detectors', () => {
       assert.deepEqual(got, c.want);
     });
   }
+});
+
+describe('fast paths agree with what they stand in for', () => {
+  test('phone plans compiled from the metadata decide as libphonenumber-js does, near valid numbers, in every default region', () => {
+    const rand = mulberry32(20261125);
+    const examples = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-example-numbers.json'), 'utf8')) as { examples: { e164: string }[] }).examples;
+    const parser = createPhoneParser();
+    const diffs: string[] = [];
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const example = parsePhoneNumberFromString(examples[Math.floor(rand() * examples.length)]!.e164);
+      if (!example) continue;
+      // The example's national number with up to 4 digits redrawn, written bare, after a national
+      // prefix (0 or 1) or after its calling code, with separators, read in one of the regions.
+      const keep = example.nationalNumber.length - Math.floor(rand() * 5);
+      let national = example.nationalNumber.slice(0, keep);
+      while (national.length < example.nationalNumber.length) national += String(Math.floor(rand() * 10));
+      const digits = ['', '0', '1', example.countryCallingCode][Math.floor(rand() * 4)]! + national;
+      const run = rand() < 0.5 ? digits.replace(/^(\d{3})(\d{3})/, '($1) $2-') : digits.replace(/^(\d{2})(\d{3})/, '$1 $2.');
+      const region = DEFAULT_PHONE_COUNTRIES[Math.floor(rand() * DEFAULT_PHONE_COUNTRIES.length)]!;
+      const got = parser.national(run, run.replace(/\D/g, ''), region);
+      const want = parsePhoneNumberFromString(run, region);
+      const wantValid = want?.isValid() ?? false;
+      if (wantValid) valid++;
+      const same = got.valid === wantValid && (!wantValid || (got.number === want!.number && got.country === (want!.country ?? region)));
+      if (!same) diffs.push(`${region} ${run.length} digits: fast ${got.valid} ${got.country}, libphonenumber ${wantValid} ${want?.country}`);
+    }
+    assert.deepEqual(diffs.slice(0, 5), []);
+    // The cases reach valid numbers, not only ones any check would reject.
+    assert.ok(valid > 2000, `${valid} valid`);
+  });
+
+  test('an NDJSON line is JSON exactly when JSON.parse says so', () => {
+    const rand = mulberry32(7);
+    const atoms = ['{', '}', '[', ']', ',', ':', '"a"', '"p\\"h"', '"\\u00e9"', '"\\u12g4"', '"\\q"', '"x\ty"', '"\u001f"', '1', '-0', '01', '1.5', '1.', '.5', '1e5', '1E+2', '1e', '-', 'true', 'false', 'null', 'nul', ' ', '\t', '"', '\\', 'é'];
+    const value = (depth: number): string => {
+      const r = rand();
+      const member = (): string => `${atoms[6 + Math.floor(rand() * 3)]}:${value(depth + 1)}`;
+      if (depth < 4 && r < 0.25) return `{${Array.from({ length: Math.floor(rand() * 3) }, member).join(',')}}`;
+      if (depth < 4 && r < 0.4) return `[${Array.from({ length: Math.floor(rand() * 3) }, () => value(depth + 1)).join(',')}]`;
+      return atoms[6 + Math.floor(rand() * 20)]!;
+    };
+    const disagree: string[] = [];
+    let accepted = 0;
+    for (let i = 0; i < 30_000; i++) {
+      let text = value(0);
+      // Half the lines get one atom inserted or substituted somewhere.
+      if (rand() < 0.5) {
+        const at = Math.floor(rand() * text.length);
+        text = text.slice(0, at) + atoms[Math.floor(rand() * atoms.length)]! + text.slice(at + (rand() < 0.5 ? 1 : 0));
+      }
+      let ok = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        ok = false;
+      }
+      if (ok) accepted++;
+      if (scanJsonText(`x${text}y`, 1, text.length + 1) !== ok) disagree.push(text);
+    }
+    assert.deepEqual(disagree.slice(0, 5), []);
+    assert.ok(accepted > 5000 && accepted < 25_000, `${accepted} accepted`);
+  });
+
+  test('an NDJSON line reports its string and number members, nested ones included', () => {
+    const line = '{"id":7,"phone":"+1 415","n":{"ip":"1.2.3.4","ok":true},"l":["x",{"e\\"k":-1.5e3}]}';
+    const got: string[] = [];
+    const valid = scanJsonText(line, 0, line.length, (ks, ke, vs, ve, isString) => got.push(`${line.slice(ks, ke)}=${line.slice(vs, ve)}${isString ? '' : ' (number)'}`));
+    assert.equal(valid, true);
+    assert.deepEqual(got, ['id=7 (number)', 'phone=+1 415', 'ip=1.2.3.4', 'e\\"k=-1.5e3 (number)']);
+  });
 });
 
 describe('files and folders', () => {

@@ -49,7 +49,7 @@ export function scanCommand(): Command {
     .option('--subjects <jurisdictions>', 'whose data the targets may hold, comma-separated (default: anyone)')
     .option('--sample <n>', 'rows read per table', String(DEFAULT_SAMPLE_ROWS))
     .option('--full', 'read every row of every table')
-    .option('--threads <n>', 'worker threads for files (default: one per core)')
+    .option('--threads <n>', 'threads (the calling one included) for files (default: one per core)')
     .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
     .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy and --key-file)')
     .option('--key-file <file>', 'the key service\'s master key file (for --match-enclave)')

@@ -6,9 +6,11 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { isAscii } from 'node:buffer';
 import { detect, isHint, type DetectOptions } from './detect.js';
 import { maskSample, type Detection, type Finding, type ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
+import { scanJsonText } from './json-line.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
@@ -89,6 +91,7 @@ class FileState {
   lines = 0;
   private decoder = new TextDecoder('utf-8', { fatal: true });
   private utf8Reported = false;
+  private ascii = true;
   private started = false;
   private carry = '';
   private header: string[] | undefined;
@@ -99,6 +102,11 @@ class FileState {
   private badQuote = { count: 0, first: 0 };
   private badJson = { count: 0, first: 0 };
   private readonly max: number;
+  private readonly optionsByHint = new Map<string, DetectOptions>();
+  /** Members of the NDJSON line being scanned: key start, key end, value start, value end (as -1 - end for a number). */
+  private readonly members: number[] = [];
+  /** The keys of the previous NDJSON line's members, by position. */
+  private readonly lineKeys: string[] = [];
 
   constructor(
     private readonly file: string,
@@ -124,6 +132,13 @@ class FileState {
       }
     }
     let text: string;
+    // While every byte so far was ASCII the decoder holds no partial sequence, and an ASCII chunk
+    // decodes to the same string as latin1, without UTF-8 validation.
+    if (this.ascii && isAscii(bytes)) {
+      this.push(bytes.toString('latin1'));
+      return true;
+    }
+    this.ascii = false;
     try {
       text = this.decoder.decode(bytes, { stream: true });
     } catch {
@@ -158,9 +173,9 @@ class FileState {
 
   private push(text: string): void {
     if (text === '') return;
-    const all = this.carry + text;
-    const cut = all.lastIndexOf('\n');
+    const cut = text.lastIndexOf('\n');
     if (cut === -1) {
+      const all = this.carry + text;
       if (all.length > MAX_LINE_CHARS) {
         this.block(all);
         this.carry = '';
@@ -169,8 +184,15 @@ class FileState {
       }
       return;
     }
-    this.carry = all.slice(cut + 1);
-    this.block(all.slice(0, cut + 1));
+    // The partial line carried over is completed and scanned on its own, so the chunk is scanned
+    // as a slice of the decoded string rather than copied into a concatenation.
+    let from = 0;
+    if (this.carry !== '') {
+      from = text.indexOf('\n') + 1;
+      this.block(this.carry + text.slice(0, from));
+    }
+    if (from <= cut) this.block(text.slice(from, cut + 1));
+    this.carry = text.slice(cut + 1);
   }
 
   /** Scans complete lines (the last may lack its newline at the end of the file). */
@@ -189,8 +211,8 @@ class FileState {
     const found: { d: Detection; offset: number; field?: string }[] = [];
     for (const d of detect(body, this.options)) found.push({ d, offset: d.start });
     if (this.format === 'csv' || this.format === 'tsv') this.csvRows(body, bodyLine, found);
-    else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine);
-    if (this.format === 'json' || this.format === 'ndjson') this.jsonHints(body, found);
+    else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine, found);
+    else if (this.format === 'json') this.jsonHints(body, 0, body.length, found);
     this.place(body, bodyLine, found);
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
@@ -202,10 +224,24 @@ class FileState {
     const width = this.header?.length ?? 0;
     let pos = 0;
     let line = firstLine;
+    let quote = body.indexOf('"');
+    if (quote === -1) quote = body.length;
     while (pos < body.length) {
       let nl = body.indexOf('\n', pos);
       if (nl === -1) nl = body.length;
-      const raw = body.slice(pos, body.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+      const end = body.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (quote < pos) {
+        quote = body.indexOf('"', pos);
+        if (quote === -1) quote = body.length;
+      }
+      if (!this.inQuote && quote >= end && end > pos) {
+        // No quotes: the fields are what lies between separators (splitCsvLine's answer, without its arrays).
+        this.plainRow(body, pos, end, line, width, found);
+        pos = nl + 1;
+        line++;
+        continue;
+      }
+      const raw = body.slice(pos, end);
       if (raw !== '' || this.inQuote) {
         if (!this.inQuote && raw.indexOf('"') === -1 && this.hinted.length === 0) {
           let fields = 1;
@@ -220,7 +256,7 @@ class FileState {
             const v = row.fields[h.index];
             const at = row.starts[h.index];
             if (v === undefined || at === undefined || v === '') continue;
-            for (const d of detect(v, { ...this.options, hint: h.name })) found.push({ d: { ...d, start: d.start + pos + at, end: d.end + pos + at }, offset: pos + at + d.start, field: h.name });
+            this.hintedValue(v, pos + at, h.name, found);
           }
         }
       }
@@ -229,18 +265,65 @@ class FileState {
     }
   }
 
-  private ndjsonLines(body: string, firstLine: number): void {
+  /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
+  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: { d: Detection; offset: number; field?: string }[]): void {
+    const hinted = this.hinted;
+    let h = 0;
+    let field = 0;
+    let fieldStart = pos;
+    for (;;) {
+      let sep = body.indexOf(this.sep, fieldStart);
+      if (sep === -1 || sep > end) sep = end;
+      const hint = hinted[h];
+      if (hint !== undefined && hint.index === field) {
+        h++;
+        if (sep > fieldStart) this.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
+      }
+      field++;
+      if (sep === end) break;
+      fieldStart = sep + 1;
+    }
+    if (field !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
+  }
+
+  /** The detect options for values of a field named `hint` (made once per name, not per value). */
+  private hintOptions(hint: string): DetectOptions {
+    let o = this.optionsByHint.get(hint);
+    if (o === undefined) {
+      o = { ...this.options, hint };
+      this.optionsByHint.set(hint, o);
+    }
+    return o;
+  }
+
+  /** Scans `value` (found at `at` in the body) with the field name as context. */
+  private hintedValue(value: string, at: number, field: string, found: { d: Detection; offset: number; field?: string }[]): void {
+    for (const d of detect(value, this.hintOptions(field))) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field });
+  }
+
+  /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
+  private ndjsonLines(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
     let pos = 0;
     let line = firstLine;
+    const members = this.members;
+    const sink = (ks: number, ke: number, vs: number, ve: number, isString: boolean): void => {
+      members.push(ks, ke, vs, isString ? ve : -1 - ve);
+    };
     while (pos < body.length) {
       let nl = body.indexOf('\n', pos);
       if (nl === -1) nl = body.length;
-      const raw = body.slice(pos, nl).trim();
-      if (raw !== '') {
-        try {
-          JSON.parse(raw);
-        } catch {
+      // The line without what String.prototype.trim() removes, as JSON.parse(line.trim()) saw it.
+      let a = pos;
+      let b = nl;
+      while (a < b && isTrimmed(body.charCodeAt(a))) a++;
+      while (b > a && isTrimmed(body.charCodeAt(b - 1))) b--;
+      if (a < b) {
+        members.length = 0;
+        if (scanJsonText(body, a, b, sink)) {
+          for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!, found);
+        } else {
           this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
+          this.jsonHints(body, pos, nl, found);
         }
       }
       pos = nl + 1;
@@ -248,16 +331,43 @@ class FileState {
     }
   }
 
-  /** JSON members whose key is context (`"phone": "…"`): their values are scanned with the key as hint. */
-  private jsonHints(body: string, found: { d: Detection; offset: number; field?: string }[]): void {
+  /** A member of a valid JSON line; scanned as JSON_MEMBER would have matched it. */
+  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number, found: { d: Detection; offset: number; field?: string }[]): void {
+    const isString = veCode >= 0;
+    let ve = isString ? veCode : -1 - veCode;
+    if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
+    // Lines of a file mostly repeat the previous line's keys: compare in place before making a string.
+    let key = this.lineKeys[ordinal];
+    if (key === undefined || key.length !== ke - ks || !body.startsWith(key, ks)) {
+      for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
+      key = body.slice(ks, ke);
+      if (ordinal < MAX_LINE_KEYS) this.lineKeys[ordinal] = key;
+    }
+    if (!isHint(key)) return;
+    if (isString) {
+      // JSON_MEMBER reads at most 512 characters (an escape counting as one) of a string value.
+      if (ve - vs > 512) {
+        let units = 0;
+        for (let k = vs; k < ve; k++, units++) if (body.charCodeAt(k) === 92) k++;
+        if (units > 512) return;
+      }
+    } else {
+      ve = Math.min(ve, vs + (body.charCodeAt(vs) === 45 ? 42 : 41));
+    }
+    this.hintedValue(body.slice(vs, ve), vs, key, found);
+  }
+
+  /** JSON members whose key is context (`"phone": "…"`) in `body[from, to)`: their values are scanned with the key as hint. */
+  private jsonHints(body: string, from: number, to: number, found: { d: Detection; offset: number; field?: string }[]): void {
+    const text = from === 0 && to === body.length ? body : body.slice(from, to);
     JSON_MEMBER.lastIndex = 0;
-    for (let m = JSON_MEMBER.exec(body); m !== null; m = JSON_MEMBER.exec(body)) {
+    for (let m = JSON_MEMBER.exec(text); m !== null; m = JSON_MEMBER.exec(text)) {
       const key = m[1]!;
       if (!isHint(key)) continue;
       const value = m[2]!;
       const at = m.index + m[0].length - value.length + (value.startsWith('"') ? 1 : 0);
-      const text = value.startsWith('"') ? value.slice(1, -1) : value;
-      for (const d of detect(text, { ...this.options, hint: key })) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field: key });
+      const v = value.startsWith('"') ? value.slice(1, -1) : value;
+      if (v !== '') this.hintedValue(v, from + at, key, found);
     }
   }
 
@@ -272,6 +382,11 @@ class FileState {
     for (const f of found) {
       if (f.d.start < lastEnd) continue;
       lastEnd = f.d.end;
+      // Past the cap a finding is only counted: no need to place it.
+      if (this.findings.length >= this.max) {
+        this.dropped++;
+        continue;
+      }
       for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
         line++;
         lineStart = nl + 1;
@@ -280,10 +395,6 @@ class FileState {
       if (field === undefined && this.header) field = this.header[csvFieldIndex(body, lineStart, f.offset, this.sep)];
       if (field === undefined && (this.format === 'json' || this.format === 'ndjson')) field = jsonKeyBefore(body, lineStart, f.offset);
       const d = this.options.fingerprints?.match(f.d) ?? f.d;
-      if (this.findings.length >= this.max) {
-        this.dropped++;
-        continue;
-      }
       const column = f.offset - lineStart + 1;
       this.findings.push({
         detector: d.detector,
@@ -297,6 +408,20 @@ class FileState {
       });
     }
   }
+}
+
+/** Member keys remembered per NDJSON line (see FileState.jsonMember). */
+const MAX_LINE_KEYS = 256;
+
+/** Characters JSON_MEMBER accepts in a key. */
+function isKeyCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45 || c === 32;
+}
+
+/** What String.prototype.trim() removes (WhiteSpace and LineTerminator). */
+function isTrimmed(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 const JSON_MEMBER = /"([A-Za-z0-9_.\- ]{1,64})"\s*:\s*("(?:[^"\\\n]|\\.){0,512}"|-?\d[\d.eE+-]{0,40})/g;

@@ -6,49 +6,13 @@
 // The key MUST stay with the scanner (on the enclave's side of the wire, or in its key service):
 // with key and hashes, low-entropy values such as phone numbers can be enumerated.
 
-import { createHmac } from 'node:crypto';
 import type { Store, KeyService } from '../store/index.js';
 import type { Policy } from '../policy/index.js';
 import { classOf } from '../policy/index.js';
 import { detect } from './detect.js';
-import type { Detection } from './types.js';
+import { FINGERPRINT_KEY_NAME, createFingerprints, fingerprintHash, type FingerprintEntry, type Fingerprints } from './fingerprint-set.js';
 
-/** The key-service name of the fingerprint key. */
-export const FINGERPRINT_KEY_NAME = 'scan-fingerprints';
-
-export interface FingerprintEntry {
-  /** base64url HMAC of `category NUL normalised value`. */
-  readonly hash: string;
-  /** The catalog category of the enclave field the value came from. */
-  readonly category: string;
-  readonly enclave: string;
-}
-
-export interface Fingerprints {
-  readonly size: number;
-  /** The detection as an enclave match when its value is a known enclave value, else undefined. */
-  match(d: Detection): Detection | undefined;
-  /** The hashes only (no key), for handing to worker threads with the key beside them. */
-  readonly entries: readonly FingerprintEntry[];
-  readonly key: Buffer;
-}
-
-export function fingerprintHash(key: Buffer, detectedCategory: string, value: string): string {
-  return createHmac('sha256', key).update(`${detectedCategory}\u0000${value}`).digest('base64url');
-}
-
-export function createFingerprints(key: Buffer, entries: readonly FingerprintEntry[]): Fingerprints {
-  const byHash = new Map(entries.map((e) => [e.hash, e]));
-  return {
-    size: byHash.size,
-    entries,
-    key,
-    match(d) {
-      const e = byHash.get(fingerprintHash(key, d.category, d.value));
-      return e ? { ...d, detector: 'enclave_match', category: e.category, confidence: 1, enclave: e.enclave } : undefined;
-    },
-  };
-}
+export { FINGERPRINT_KEY_NAME, fingerprintHash, createFingerprints, type FingerprintEntry, type Fingerprints } from './fingerprint-set.js';
 
 /** The detected category and normalised value of a stored field value, as the scanner would see it. */
 function normalise(value: string, field: string): { category: string; value: string } | undefined {

@@ -4,6 +4,7 @@
 import type { ScanResultV1 } from './scan.js';
 import type { Finding, Location } from './types.js';
 import { DETECTOR_CATEGORY, DETECTOR_IDS } from './types.js';
+import { sarifLog } from '../shared/sarif.js';
 
 export function whereText(w: Location): string {
   return w.kind === 'file' ? `${w.file}:${w.line}:${w.column}${w.field !== undefined ? ` [${w.field}]` : ''}` : `${w.store}/${w.table}.${w.column} row ${w.row}`;
@@ -38,34 +39,22 @@ export function formatText(r: ScanResultV1): string {
 /** SARIF 2.1.0: one rule per detector; violations are errors, other findings notes. */
 export function toSarif(r: ScanResultV1): unknown {
   const violation = new Map(r.violations.map((v) => [v.finding, v]));
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'cordon',
-            informationUri: 'https://github.com/cordon-dev/cordon',
-            rules: DETECTOR_IDS.map((id) => ({ id, shortDescription: { text: `${id} (${DETECTOR_CATEGORY[id]})` } })),
-          },
-        },
-        results: r.findings.map((f) => {
-          const v = violation.get(f);
-          return {
-            ruleId: f.detector,
-            level: v ? 'error' : 'note',
-            message: { text: v ? v.reason : `${f.category} ${f.sample}` },
-            properties: { category: f.category, confidence: f.confidence, sample: f.sample },
-            locations: [
-              f.where.kind === 'file'
-                ? { physicalLocation: { artifactLocation: { uri: f.where.file }, region: { startLine: f.where.line, startColumn: f.where.column, endColumn: f.where.column + (f.span[1] - f.span[0]) } } }
-                : { logicalLocations: [{ fullyQualifiedName: `${f.where.store}/${f.where.table}.${f.where.column}[${f.where.row}]`, kind: 'member' }] },
-            ],
-          };
-        }),
-        invocations: [{ executionSuccessful: r.complete, toolExecutionNotifications: r.problems.map((p) => ({ level: 'warning', message: { text: `${p.target}: ${p.code}: ${p.message}` } })) }],
-      },
-    ],
-  };
+  return sarifLog(
+    DETECTOR_IDS.map((id) => ({ id, shortDescription: { text: `${id} (${DETECTOR_CATEGORY[id]})` } })),
+    r.findings.map((f) => {
+      const v = violation.get(f);
+      return {
+        ruleId: f.detector,
+        level: v ? 'error' : 'note',
+        message: { text: v ? v.reason : `${f.category} ${f.sample}` },
+        properties: { category: f.category, confidence: f.confidence, sample: f.sample },
+        locations: [
+          f.where.kind === 'file'
+            ? { physicalLocation: { artifactLocation: { uri: f.where.file }, region: { startLine: f.where.line, startColumn: f.where.column, endColumn: f.where.column + (f.span[1] - f.span[0]) } } }
+            : { logicalLocations: [{ fullyQualifiedName: `${f.where.store}/${f.where.table}.${f.where.column}[${f.where.row}]`, kind: 'member' }] },
+        ],
+      };
+    }),
+    { invocations: [{ executionSuccessful: r.complete, toolExecutionNotifications: r.problems.map((p) => ({ level: 'warning', message: { text: `${p.target}: ${p.code}: ${p.message}` } })) }] },
+  );
 }

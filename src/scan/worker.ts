@@ -3,7 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { scanFile } from './file-scan.js';
-import { createFingerprints } from './fingerprints.js';
+import { createFingerprints } from './fingerprint-set.js';
 import type { WorkerData, WorkerReply, WorkerRequest } from './pool.js';
 
 const data = workerData as WorkerData;

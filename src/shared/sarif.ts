@@ -9,10 +9,11 @@ export interface SarifRule {
   readonly shortDescription: { readonly text: string };
 }
 
-export function sarifLog(rules: readonly SarifRule[], results: readonly unknown[]): Record<string, unknown> {
+/** `run` adds members to the one run (such as `invocations`). */
+export function sarifLog(rules: readonly SarifRule[], results: readonly unknown[], run: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'cordon', version: CORDON_VERSION, informationUri: 'https://github.com/cordon-dev/cordon', rules } }, results }],
+    runs: [{ tool: { driver: { name: 'cordon', version: CORDON_VERSION, informationUri: 'https://github.com/cordon-dev/cordon', rules } }, results, ...run }],
   };
 }

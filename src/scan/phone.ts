@@ -1,0 +1,199 @@
+// Phone number validation without paying libphonenumber's parse for every candidate in every
+// default region. libphonenumber-js rebuilds a RegExp from its (large) metadata patterns on every
+// check, ~20 µs per attempt; a scan tries up to 15 regions per candidate. Here the same metadata
+// patterns are compiled once, and the common case — a national number with no IDD prefix, no
+// national prefix and not starting with the region's calling code, so the national significant
+// number is the digits as written — is decided exactly as libphonenumber-js decides it
+// (getCountryByCallingCode, then isValid). Every other case goes to libphonenumber itself, through
+// a bounded cache. test/scan.test.ts checks both paths agree on random and example numbers.
+
+import { Metadata, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+/** What a phone candidate parsed to: valid or not, and where. */
+export interface PhoneParse {
+  readonly valid: boolean;
+  readonly possible: boolean;
+  /** E.164. */
+  readonly number: string;
+  readonly country: string | undefined;
+}
+
+const INVALID: PhoneParse = { valid: false, possible: false, number: '', country: undefined };
+
+/** Entries kept in the cache of libphonenumber answers before it is emptied. */
+export const PHONE_CACHE_ENTRIES = 20_000;
+
+// The number types isValid() accepts (libphonenumber-js getNumberType: fixed line, then the rest).
+const TYPES = ['FIXED_LINE', 'MOBILE', 'PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST', 'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL'] as const;
+
+interface PlanType {
+  readonly lengths: readonly number[] | undefined;
+  readonly re: RegExp;
+}
+interface CountryPlan {
+  readonly country: string;
+  readonly general: RegExp;
+  /** undefined when the plan has no types (then the general pattern decides). */
+  readonly types: readonly PlanType[] | undefined;
+  readonly leadingDigits: RegExp | undefined;
+}
+interface RegionPlan {
+  readonly callingCode: string;
+  readonly idd: RegExp | undefined;
+  readonly nationalPrefix: RegExp | undefined;
+  /** The countries sharing the calling code, in libphonenumber's order (main country first). */
+  readonly group: readonly CountryPlan[];
+}
+
+// The parts of libphonenumber-js's Metadata class this file reads (its .d.ts declares fewer).
+interface LpnType {
+  pattern(): string;
+  possibleLengths(): number[] | undefined;
+}
+interface LpnPlan {
+  callingCode(): string;
+  IDDPrefix(): string | undefined;
+  nationalPrefixForParsing(): string | undefined;
+  nationalNumberPattern(): string;
+  leadingDigits(): string | undefined;
+  hasTypes(): boolean;
+  type(t: string): LpnType | undefined;
+}
+interface LpnMetadata {
+  selectNumberingPlan(country: string): void;
+  numberingPlan: LpnPlan;
+  getCountryCodesForCallingCode(cc: string): string[] | undefined;
+}
+
+const anchored = (p: string): RegExp => new RegExp(`^(?:${p})$`);
+const prefix = (p: string): RegExp => new RegExp(`^(?:${p})`);
+
+function countryPlan(meta: LpnMetadata, country: string): CountryPlan {
+  meta.selectNumberingPlan(country);
+  const plan = meta.numberingPlan;
+  let types: PlanType[] | undefined;
+  if (plan.hasTypes()) {
+    types = [];
+    for (const t of TYPES) {
+      const def = plan.type(t);
+      if (!def || !def.pattern()) continue;
+      types.push({ lengths: def.possibleLengths(), re: anchored(def.pattern()) });
+    }
+  }
+  const ld = plan.leadingDigits();
+  return { country, general: anchored(plan.nationalNumberPattern()), types, leadingDigits: ld ? prefix(ld) : undefined };
+}
+
+function regionPlan(meta: LpnMetadata, region: string): RegionPlan {
+  meta.selectNumberingPlan(region);
+  const plan = meta.numberingPlan;
+  const callingCode = plan.callingCode();
+  const idd = plan.IDDPrefix();
+  const npp = plan.nationalPrefixForParsing();
+  const countries = meta.getCountryCodesForCallingCode(callingCode) ?? [region];
+  return {
+    callingCode,
+    idd: idd ? prefix(idd) : undefined,
+    nationalPrefix: npp ? prefix(npp) : undefined,
+    group: countries.map((c) => countryPlan(meta, c)),
+  };
+}
+
+/** libphonenumber-js isValid() for a national significant number in one country. */
+function isValidIn(nsn: string, c: CountryPlan): boolean {
+  if (!c.general.test(nsn)) return false;
+  if (c.types === undefined) return true;
+  for (const t of c.types) {
+    if (t.lengths !== undefined && !t.lengths.includes(nsn.length)) continue;
+    if (t.re.test(nsn)) return true;
+  }
+  return false;
+}
+
+export interface PhoneParser {
+  /** `run` (digits and separators, no `+`) as written in `region`: parsePhoneNumberFromString(run, region). */
+  national(run: string, digits: string, region: CountryCode): PhoneParse;
+  /** A number in international form (`+…`): parsePhoneNumberFromString(e164). */
+  international(e164: string): PhoneParse;
+  /**
+   * The first of `regions` in which `run` is a valid national number, or undefined. Remembered for
+   * the last few thousand runs: a file's phone column is scanned twice (line, then field with its
+   * name as context) and the same numbers recur.
+   */
+  firstValid(run: string, digits: string, regions: readonly CountryCode[]): PhoneParse | undefined;
+}
+
+/** Runs whose first valid region is remembered, per list of regions. */
+export const PHONE_RUN_CACHE_ENTRIES = 8192;
+
+/** A parser for candidates tried in `regions`; plans are compiled once per region. */
+export function createPhoneParser(): PhoneParser {
+  const meta = new (Metadata as unknown as new () => LpnMetadata)();
+  const plans = new Map<string, RegionPlan>();
+  const cache = new Map<string, PhoneParse>();
+  const slow = (key: string, text: string, region?: CountryCode): PhoneParse => {
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const p = region === undefined ? parsePhoneNumberFromString(text) : parsePhoneNumberFromString(text, region);
+    const r: PhoneParse = p ? { valid: p.isValid(), possible: p.isPossible(), number: p.number, country: p.country } : INVALID;
+    if (cache.size >= PHONE_CACHE_ENTRIES) cache.clear();
+    cache.set(key, r);
+    return r;
+  };
+  const runs = new WeakMap<readonly CountryCode[], Map<string, PhoneParse | null>>();
+  const parser: PhoneParser = {
+    firstValid(run, digits, regions) {
+      let memo = runs.get(regions);
+      if (memo === undefined) {
+        memo = new Map();
+        runs.set(regions, memo);
+      }
+      const hit = memo.get(run);
+      if (hit !== undefined) return hit ?? undefined;
+      let found: PhoneParse | null = null;
+      for (const region of regions) {
+        const p = parser.national(run, digits, region);
+        if (p.valid) {
+          found = p.country === undefined ? { ...p, country: region } : p;
+          break;
+        }
+      }
+      if (memo.size >= PHONE_RUN_CACHE_ENTRIES) memo.clear();
+      memo.set(run, found);
+      return found ?? undefined;
+    },
+    national(run, digits, region) {
+      let plan = plans.get(region);
+      if (plan === undefined) {
+        plan = regionPlan(meta, region);
+        plans.set(region, plan);
+      }
+      // Only the case where the national significant number is the digits as written is decided
+      // here; an IDD prefix, a national prefix or a leading calling code go to libphonenumber.
+      const simple =
+        digits.length >= 2 &&
+        digits.length <= 17 &&
+        !(plan.idd?.test(digits) ?? false) &&
+        !digits.startsWith(plan.callingCode) &&
+        !(plan.nationalPrefix?.test(digits) ?? false) &&
+        /^[\d\-. ()/]+$/.test(run);
+      if (!simple) return slow(`${region}\u0000${run}`, run, region);
+      let country: CountryPlan | undefined = plan.group.length === 1 ? plan.group[0] : undefined;
+      if (country === undefined) {
+        for (const c of plan.group) {
+          if (c.leadingDigits !== undefined ? c.leadingDigits.test(digits) : isValidIn(digits, c)) {
+            country = c;
+            break;
+          }
+        }
+      }
+      const valid = isValidIn(digits, country ?? plan.group.find((c) => c.country === region)!);
+      // `possible` is only read for international numbers; national ones report it as unknown (false).
+      return { valid, possible: false, number: `+${plan.callingCode}${digits}`, country: country?.country ?? region };
+    },
+    international(e164) {
+      return slow(e164, e164);
+    },
+  };
+  return parser;
+}
