@@ -114,7 +114,7 @@ for (const command of commands) {
 }
 
 test('the README names every command of the CLI it documents', () => {
-  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest', 'cordon scan', 'eval -- scan', 'cordon report']) assert.ok(README.includes(c), c);
+  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest', 'cordon scan', 'eval -- scan', 'cordon report', 'migrate plan', 'migrate run', 'migrate verify', 'migrate purge', 'migrate shred']) assert.ok(README.includes(c), c);
 });
 
 test('the UID fixture the README diffs is the demo policy with one change, in classes.yaml', () => {

@@ -11,6 +11,7 @@ import { accessCommand } from './access.js';
 import { scanCommand } from './scan.js';
 import { flowsCommand } from './flows.js';
 import { reportCommand } from './report.js';
+import { migrateCommand } from './migrate.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(scanCommand());
   program.addCommand(flowsCommand());
   program.addCommand(reportCommand());
+  program.addCommand(migrateCommand());
   // Commands built apart do not inherit these; bad usage must exit 2 everywhere, not commander's 1.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

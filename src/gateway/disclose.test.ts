@@ -70,3 +70,11 @@ test('enclave staff without a grant get masks; a value that cannot be masked is 
   assert.deepEqual(o.withheld.find((w) => w.field === 'birthday')?.reason, 'mask_failed');
   assert.ok(!JSON.stringify(o).includes('spring'));
 });
+
+test('a field whose stored value is unreadable (its data key shredded) is withheld, whatever the rules permit', () => {
+  const shredded = { ...USER, phone_number: null };
+  const out = disclose(read('austin-engineer', 'US', shredded), shredded, { keys, audience: 'enclave-staff', unreadable: { phone_number: 'destroyed (crypto-shredded)' } });
+  assert.ok(!('phone_number' in out.fields));
+  assert.deepEqual(out.withheld.find((w) => w.field === 'phone_number'), { field: 'phone_number', reason: 'unreadable', rules: ['enclave-masked'], category: 'user.contact.phone_number', class: 'protected' });
+  assert.equal(out.fields['email'], '…@example.com', 'the other fields are unaffected');
+});

@@ -10,7 +10,7 @@ export const TOKEN_PREFIX = 'tok_';
 /** 128 bits of the HMAC, base64url: short, and collisions are out of reach. */
 const TOKEN_BYTES = 16;
 
-export type WithheldReason = FieldDecision['reason'] | 'mask_failed';
+export type WithheldReason = FieldDecision['reason'] | 'mask_failed' | 'unreadable';
 
 export interface WithheldField {
   readonly field: string;
@@ -47,6 +47,8 @@ export interface DiscloseOptions {
   readonly keys: KeyService;
   /** Who the tokens are for (by default the principal's team): tokens differ between audiences. */
   readonly audience: string;
+  /** Fields whose stored value cannot be read (its data key was shredded, or it does not authenticate): withheld, whatever the rules permit. */
+  readonly unreadable?: Readonly<Record<string, string>>;
 }
 
 /** Applies `decision` to `record`. Fields the decision does not cover are withheld as unclassified. */
@@ -62,6 +64,10 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
     const value = record[name];
     if (!d) {
       hold(name, 'unclassified');
+      continue;
+    }
+    if (options.unreadable?.[name] !== undefined && d.disclosure !== 'withheld') {
+      hold(name, 'unreadable', d);
       continue;
     }
     switch (d.disclosure) {

@@ -104,7 +104,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const found = await placement.read(dataset, key);
     if (!found) return undefined;
     const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
-    const out = disclose(decision, found.values, { keys, audience: caller.audience });
+    const out = disclose(decision, found.values, { keys, audience: caller.audience, unreadable: found.unreadable });
     const released = Object.keys(out.fields).length > 0;
     return { decision, out, released, subject: decision.subject };
   };

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
-import { createPlacement, openFileKeyService, openStore, type Store } from '../store/index.js';
+import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, openFileKeyService, openStore, subjectHash, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
 import { gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly witnesses?: readonly { readonly url: string; readonly vkey: string }[];
   /** Access-log tuning (tests and benchmarks). */
   readonly log?: { readonly checkpointEveryMs?: number; readonly maxBatch?: number };
+  /** Protected fields encrypted at rest under per-subject data keys (default true). */
+  readonly encryptAtRest?: boolean;
 }
 
 export interface CordonServer {
@@ -72,9 +74,22 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     throw err;
   }
   const rules = createPlacementRules(policy);
-  const placement = createPlacement(rules, stores, [...policy.datasets.keys()]);
-  await placement.init();
   const keys = openFileKeyService(join(options.dataDir, 'keys', 'master.key'), { create: true });
+  // Protected fields are encrypted at rest under per-subject data keys wrapped by the enclave KEK
+  // (keys/kek-ring.json). Each release of a data key to this process is logged (key.release, the
+  // subject as a keyed hash), once per subject per DEFAULT_KEY_RELEASE_EVERY_MS, before any value
+  // decrypted with it is used; the log is assigned below, before the first read can happen.
+  let releaseLog: AccessLog | undefined;
+  const placement = createPlacement(rules, stores, [...policy.datasets.keys()], {
+    encryption: options.encryptAtRest === false ? undefined : {
+      keys,
+      onKeyRelease: async (subject, dataset, reason) => {
+        if (!releaseLog) throw new Error('a data key was asked for before the access log was open');
+        await releaseLog.append({ v: 1, at: new Date((options.now ?? Date.now)()).toISOString(), type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash });
+      },
+    },
+  });
+  await placement.init();
   const globalStore = stores.get(policy.deployment.globalStore)!;
   const logConfig = policy.deployment.accessLog;
   let log: AccessLog;
@@ -82,6 +97,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     const signer = openLogSigner(join(options.dataDir, 'keys', 'log.key'), logConfig.origin);
     const cosign = options.witnesses && options.witnesses.length > 0 ? createWitnessCosigner(options.witnesses) : undefined;
     log = await openAccessLog({ store: stores.get(logConfig.store)!, signerKey: signer.skey, cosign, ...options.log });
+    releaseLog = log;
   } catch (err) {
     for (const s of stores.values()) await s.close();
     throw err;

@@ -2,16 +2,63 @@
 // a local file-backed service: one 32-byte master secret in a file only its owner may read (0600),
 // from which keys are derived per purpose and name with HKDF-SHA-256. The interface fits an external
 // KMS or HSM that derives or wraps keys the same way.
+//
+// Key-encryption keys (KEKs) wrap the per-subject data keys of encryption at rest. They are NOT
+// derived from the master secret (a derived key cannot be destroyed without destroying the master):
+// each generation is 32 random bytes in a keyring file beside it (0600), so destroying one
+// generation makes every data key wrapped under it — in the live store or in any backup —
+// unrecoverable, while the other generations and the tokenize keys keep working.
 
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-export type KeyPurpose = 'tokenize';
+export type KeyPurpose = 'tokenize' | 'migrate';
 
 export interface KeyService {
   /** 32 bytes, stable for one (purpose, name), unrelated across names. */
   key(purpose: KeyPurpose, name: string): Buffer;
+  /**
+   * Wraps a data key under the active KEK generation of `scope` (an enclave store), creating
+   * generation 1 on first use. `context` is bound to the wrapped key (AES-GCM associated data): it
+   * MUST be given again, unchanged, to unwrap.
+   */
+  wrap(scope: string, dataKey: Buffer, context: string): Promise<WrappedKey>;
+  /** Unwraps; throws KeyServiceError (`destroyed` when the KEK generation was shredded, `unavailable` when the service cannot be reached). */
+  unwrap(wrapped: WrappedKey, context: string): Promise<Buffer>;
+  /** The KEK generations of a scope, oldest first. */
+  generations(scope: string): Promise<KekGeneration[]>;
+  /** Makes a new generation the active one for `scope`; earlier ones still unwrap until destroyed. */
+  rotate(scope: string): Promise<KekGeneration>;
+  /** Destroys a generation's key material for good. MUST NOT be called while live data keys are wrapped under it. */
+  destroy(kek: string): Promise<void>;
+  /** Resolves when the service can wrap and unwrap (for a KMS: reachable and authorised). */
+  ping(): Promise<void>;
+}
+
+/** A data key wrapped by a KEK: `kek` names the generation (`scope#N`), `wrapped` is base64 (iv, tag, ciphertext). */
+export interface WrappedKey {
+  readonly kek: string;
+  readonly wrapped: string;
+}
+
+export interface KekGeneration {
+  readonly kek: string;
+  readonly scope: string;
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly destroyedAt: string | null;
+  readonly active: boolean;
+}
+
+export class KeyServiceError extends Error {
+  constructor(
+    readonly reason: 'destroyed' | 'unavailable' | 'unknown_kek' | 'bad_key',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeyServiceError';
+  }
 }
 
 export const MASTER_KEY_BYTES = 32;
@@ -22,7 +69,7 @@ export class KeyFileError extends Error {}
  * Opens (or, with `create`, creates) the master secret at `path`. Refuses a file that group or
  * others may read or write: a key anyone on the host can read protects nothing.
  */
-export function openFileKeyService(path: string, options: { create?: boolean } = {}): KeyService {
+export function openFileKeyService(path: string, options: { create?: boolean; keyringPath?: string } = {}): KeyService {
   if (!existsSync(path)) {
     if (!options.create) throw new KeyFileError(`key file ${path} does not exist`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -34,7 +81,9 @@ export function openFileKeyService(path: string, options: { create?: boolean } =
   const master = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (master.length !== MASTER_KEY_BYTES) throw new KeyFileError(`key file ${path} must hold ${MASTER_KEY_BYTES} bytes in base64`);
   const cache = new Map<string, Buffer>();
+  const ring = openKeyring(options.keyringPath ?? join(dirname(path), KEYRING_FILE));
   return {
+    ...ring,
     key(purpose, name) {
       const info = `cordon:${purpose}:${name}`;
       let k = cache.get(info);
@@ -51,4 +100,137 @@ export function openFileKeyService(path: string, options: { create?: boolean } =
 export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {
   if (subject === undefined) return null;
   return createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(`${dataset}\u0000${subject}`).digest('base64url');
+}
+
+/** The KEK keyring beside the master key file (default name). */
+export const KEYRING_FILE = 'kek-ring.json';
+const KEK_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+interface KeyringFile {
+  v: 1;
+  keks: { scope: string; generation: number; key: string | null; createdAt: string; destroyedAt: string | null }[];
+}
+
+/**
+ * The file-backed KEK service: generations in a 0600 JSON file, replaced atomically (write, fsync,
+ * rename) on rotate and destroy, and re-read when asked for a generation it does not know (another
+ * process rotated). The keyring is created on first wrap.
+ */
+function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'generations' | 'rotate' | 'destroy' | 'ping'> {
+  let state: KeyringFile | undefined;
+  const load = (): KeyringFile => {
+    if (!existsSync(path)) return { v: 1, keks: [] };
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) throw new KeyServiceError('bad_key', `keyring ${path} has mode ${mode.toString(8)}; it must be 600 (readable by its owner only)`);
+    let parsed: KeyringFile;
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8')) as KeyringFile;
+    } catch (err) {
+      throw new KeyServiceError('unavailable', `keyring ${path} cannot be read: ${(err as Error).message}`);
+    }
+    if (parsed.v !== 1 || !Array.isArray(parsed.keks)) throw new KeyServiceError('bad_key', `keyring ${path} is not a cordon keyring (v 1)`);
+    return parsed;
+  };
+  // Re-read whenever the file changed (another process rotated or destroyed a generation): a
+  // destroyed KEK must stop unwrapping here too, not live on in memory.
+  let seen = '';
+  const current = (reload = false): KeyringFile => {
+    let stamp = 'absent';
+    try {
+      const st = statSync(path);
+      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      // absent: an empty keyring until the first wrap creates it
+    }
+    if (!state || reload || stamp !== seen) {
+      state = load();
+      seen = stamp;
+    }
+    return state;
+  };
+  const save = (next: KeyringFile): void => {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    const dir = openSync(dirname(path), 'r');
+    fsyncSync(dir);
+    closeSync(dir);
+    state = next;
+  };
+  const idOf = (scope: string, generation: number) => `${scope}#${generation}`;
+  const parseId = (kek: string): { scope: string; generation: number } => {
+    const i = kek.lastIndexOf('#');
+    const generation = Number(kek.slice(i + 1));
+    if (i <= 0 || !Number.isInteger(generation) || generation < 1) throw new KeyServiceError('unknown_kek', `${JSON.stringify(kek)} does not name a KEK generation (scope#N)`);
+    return { scope: kek.slice(0, i), generation };
+  };
+  const find = (kek: string) => {
+    const { scope, generation } = parseId(kek);
+    let e = current().keks.find((k) => k.scope === scope && k.generation === generation);
+    if (!e) e = current(true).keks.find((k) => k.scope === scope && k.generation === generation);
+    if (!e) throw new KeyServiceError('unknown_kek', `the key service has no KEK ${kek}`);
+    return e;
+  };
+  const rotate = (scope: string): KekGeneration => {
+    const ring = current(true);
+    const generation = Math.max(0, ...ring.keks.filter((k) => k.scope === scope).map((k) => k.generation)) + 1;
+    const entry = { scope, generation, key: randomBytes(KEK_BYTES).toString('base64'), createdAt: new Date().toISOString(), destroyedAt: null };
+    save({ v: 1, keks: [...ring.keks, entry] });
+    return { kek: idOf(scope, generation), scope, generation, createdAt: entry.createdAt, destroyedAt: null, active: true };
+  };
+  const active = (scope: string) => {
+    const live = current().keks.filter((k) => k.scope === scope && k.key !== null);
+    const newest = live.sort((a, b) => b.generation - a.generation)[0];
+    if (newest) return newest;
+    rotate(scope);
+    return current().keks.find((k) => k.scope === scope && k.key !== null)!;
+  };
+  const aad = (kek: string, context: string) => Buffer.from(`cordon-dek-v1\u0000${kek}\u0000${context}`);
+  return {
+    async wrap(scope, dataKey, context) {
+      const e = active(scope);
+      const kek = idOf(scope, e.generation);
+      const iv = randomBytes(IV_BYTES);
+      const c = createCipheriv('aes-256-gcm', Buffer.from(e.key!, 'base64'), iv);
+      c.setAAD(aad(kek, context));
+      const ct = Buffer.concat([c.update(dataKey), c.final()]);
+      return { kek, wrapped: Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64') };
+    },
+    async unwrap(w, context) {
+      const e = find(w.kek);
+      if (e.key === null) throw new KeyServiceError('destroyed', `KEK ${w.kek} was destroyed at ${e.destroyedAt}; keys wrapped under it cannot be recovered`);
+      const raw = Buffer.from(w.wrapped, 'base64');
+      const d = createDecipheriv('aes-256-gcm', Buffer.from(e.key, 'base64'), raw.subarray(0, IV_BYTES));
+      d.setAAD(aad(w.kek, context));
+      d.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      try {
+        return Buffer.concat([d.update(raw.subarray(IV_BYTES + TAG_BYTES)), d.final()]);
+      } catch {
+        throw new KeyServiceError('bad_key', `a data key wrapped under ${w.kek} does not unwrap (tampered, or bound to another subject)`);
+      }
+    },
+    async generations(scope) {
+      const ring = current(true).keks.filter((k) => k.scope === scope).sort((a, b) => a.generation - b.generation);
+      const newest = ring.filter((k) => k.key !== null).at(-1)?.generation;
+      return ring.map((k) => ({ kek: idOf(k.scope, k.generation), scope: k.scope, generation: k.generation, createdAt: k.createdAt, destroyedAt: k.destroyedAt, active: k.generation === newest }));
+    },
+    async rotate(scope) {
+      return rotate(scope);
+    },
+    async destroy(kek) {
+      find(kek);
+      const { scope, generation } = parseId(kek);
+      const ring = current(true);
+      save({ v: 1, keks: ring.keks.map((k) => (k.scope === scope && k.generation === generation && k.key !== null ? { ...k, key: null, destroyedAt: new Date().toISOString() } : k)) });
+    },
+    async ping() {
+      current(true);
+    },
+  };
 }

@@ -6,8 +6,38 @@
 //
 // The store module may not call the policy module (PRODUCT.md §4), so the caller passes a
 // PlacementRules object; policy's createPlacementRules(policy) builds one.
+//
+// With `encryption`, protected fields are stored as ciphertext under their subject's data key
+// (at-rest.ts) and decrypted on read. A data key leaves the key service only through
+// `onKeyRelease` (a decision with a reason, which the server writes to the access log), at most
+// once per subject per `releaseEveryMs` per process; unwrapped keys are cached for `cacheMs`, so a
+// key shredded by another process stops decrypting here within that time.
 
+import { createDataKeys, isCiphertext, encryptField, decryptField, type DataKeys, type KeyUnavailable } from './at-rest.js';
+import type { KeyService } from './keys.js';
 import { MAX_LIST_LIMIT, type FieldValue, type Row, type Store } from './types.js';
+
+/** A released data key is logged again for the same subject after this long (per process). */
+export const DEFAULT_KEY_RELEASE_EVERY_MS = 5 * 60_000;
+/** Unwrapped data keys are kept in memory this long. */
+export const DEFAULT_KEY_CACHE_MS = 60_000;
+const MAX_CACHED_KEYS = 50_000;
+/** The reason given for releases when the caller names none. */
+export const DEFAULT_RELEASE_REASON = 'read through the gateway, disclosed per field by policy';
+
+export interface PlacementOptions {
+  readonly encryption?: {
+    readonly keys: KeyService;
+    /**
+     * Called, and awaited, before a subject's data key is used to decrypt: the release MUST be
+     * durable (logged) when it resolves; a rejection fails the read (fail closed).
+     */
+    readonly onKeyRelease?: (subject: string, dataset: string, reason: string) => Promise<void>;
+    readonly releaseEveryMs?: number;
+    readonly cacheMs?: number;
+    readonly now?: () => number;
+  };
+}
 
 export type PlacementClass = 'protected' | 'excepted' | 'public';
 
@@ -50,6 +80,8 @@ export interface WriteResult {
 export interface PlacedRecord {
   readonly values: Row;
   readonly jurisdiction: string | undefined;
+  /** Protected fields whose ciphertext cannot be decrypted (key shredded), each with why; their value reads as null. */
+  readonly unreadable?: Readonly<Record<string, string>>;
 }
 
 export interface Placement {
@@ -57,8 +89,8 @@ export interface Placement {
   init(): Promise<void>;
   /** Inserts (`create`) or merges into (`update`) a record; returns where each field went. */
   write(dataset: string, key: string, values: Row, mode: 'create' | 'update' | 'upsert'): Promise<WriteResult>;
-  /** The whole record, both parts joined, or undefined. */
-  read(dataset: string, key: string): Promise<PlacedRecord | undefined>;
+  /** The whole record, both parts joined and decrypted, or undefined. `reason` is given with any data key released. */
+  read(dataset: string, key: string, reason?: string): Promise<PlacedRecord | undefined>;
   remove(dataset: string, key: string): Promise<boolean>;
   /** Changes of a dataset after `after` (keys written or deleted, oldest first), for the egress feed. */
   changes(dataset: string, after: number, limit: number): Promise<{ readonly index: number; readonly key: string; readonly op: 'write' | 'delete' }[]>;
@@ -71,7 +103,15 @@ export function changeLog(dataset: string): string {
   return `changes_${dataset}`;
 }
 
-export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[]): Placement {
+/** The subject id a data key belongs to: the subject's dataset and key. */
+export function subjectIdOf(rules: PlacementRules, dataset: string, record: Readonly<Record<string, unknown>>): string | undefined {
+  const d = rules.dataset(dataset);
+  const s = d && record[d.subjectField];
+  if (s === undefined || s === null || !d) return undefined;
+  return `${d.subjectDataset ?? dataset}/${String(s)}`;
+}
+
+export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[], options: PlacementOptions = {}): Placement {
   const storeOf = (name: string): Store => {
     const s = stores.get(name);
     if (!s) throw new Error(`placement: store ${name} is not open`);
@@ -84,25 +124,103 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
   };
   const allStores = [...new Set([rules.globalStore, ...rules.enclaveStores])];
 
+  const enc = options.encryption;
+  const dataKeys = new Map<string, DataKeys>();
+  const keysOf = (store: string): DataKeys => {
+    let k = dataKeys.get(store);
+    if (!k) {
+      k = createDataKeys(storeOf(store), enc!.keys);
+      dataKeys.set(store, k);
+    }
+    return k;
+  };
+  const now = enc?.now ?? Date.now;
+  const cache = new Map<string, { key: Buffer; until: number }>();
+  const released = new Map<string, number>();
+  /** The subject's data key in `store`, released (and logged) if need be. */
+  /**
+   * The subject's data key in `store`. `reason` undefined: the key only encrypts (nothing is
+   * released); otherwise the release is logged first, once per subject per releaseEveryMs.
+   */
+  const dataKey = async (store: string, subject: string, dataset: string, create: boolean, reason: string | undefined): Promise<Buffer | KeyUnavailable> => {
+    const id = `${store}\u0000${subject}`;
+    const t = now();
+    const hit = cache.get(id);
+    let k: Buffer | KeyUnavailable;
+    if (hit && t < hit.until) k = hit.key;
+    else {
+      k = (await keysOf(store).get([subject], create)).get(subject)!;
+      if (!Buffer.isBuffer(k)) {
+        cache.delete(id);
+        return k;
+      }
+      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+      cache.set(id, { key: k, until: t + (enc!.cacheMs ?? DEFAULT_KEY_CACHE_MS) });
+    }
+    if (reason !== undefined && enc!.onKeyRelease && (released.get(id) ?? -Infinity) + (enc!.releaseEveryMs ?? DEFAULT_KEY_RELEASE_EVERY_MS) <= t) {
+      await enc!.onKeyRelease(subject, dataset, reason);
+      if (released.size >= MAX_CACHED_KEYS) released.clear();
+      released.set(id, t);
+    }
+    return k;
+  };
+
+  /** Decrypts the ciphertext fields of a record read from `store`; undecryptable ones become null, with why. */
+  const decryptPart = async (store: string, dataset: string, key: string, part: Row, subjectSource: Readonly<Record<string, unknown>>, reason: string, unreadable: Record<string, string>): Promise<Row> => {
+    const fields = Object.entries(part).filter(([, v]) => isCiphertext(v));
+    if (fields.length === 0) return part;
+    const out: Record<string, FieldValue> = { ...part };
+    const subject = subjectIdOf(rules, dataset, subjectSource);
+    if (!enc || subject === undefined) {
+      for (const [f] of fields) {
+        out[f] = null;
+        unreadable[f] = enc ? 'the record names no subject, so its data key cannot be found' : 'the field is encrypted at rest and this process has no key service';
+      }
+      return out;
+    }
+    const k = await dataKey(store, subject, dataset, false, reason);
+    for (const [f, v] of fields) {
+      if (!Buffer.isBuffer(k)) {
+        out[f] = null;
+        unreadable[f] = k.message;
+        continue;
+      }
+      try {
+        out[f] = decryptField(k, dataset, key, f, v as string);
+      } catch {
+        out[f] = null;
+        unreadable[f] = 'the ciphertext does not authenticate under the subject\'s data key (tampered or moved)';
+      }
+    }
+    return out;
+  };
+
   /** Both parts of a record, and which stores hold a part. */
-  const readParts = async (dataset: string, key: string): Promise<{ values: Record<string, FieldValue>; holders: string[] } | undefined> => {
+  const readParts = async (dataset: string, key: string, reason: string = DEFAULT_RELEASE_REASON): Promise<{ values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string> } | undefined> => {
     specOf(dataset);
     const parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
     if (parts.every((p) => p === undefined)) return undefined;
     const values: Record<string, FieldValue> = {};
     const holders: string[] = [];
+    const unreadable: Record<string, string> = {};
+    // Clear fields first: the subject field, which names the data key, is never encrypted.
+    const clear: Record<string, FieldValue> = {};
+    for (const part of parts) if (part) for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v)) clear[f] = v;
+    const decrypted = await Promise.all(parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable) : undefined)));
     // A field lives in one store and is null in the others: take the non-null copy.
-    parts.forEach((part, i) => {
+    decrypted.forEach((part, i) => {
       if (!part) return;
       holders.push(allStores[i]!);
       for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
     });
-    return { values, holders };
+    return { values, holders, unreadable };
   };
 
-  const read = async (dataset: string, key: string): Promise<PlacedRecord | undefined> => {
-    const r = await readParts(dataset, key);
-    return r && { values: r.values, jurisdiction: await jurisdictionOf(dataset, r.values) };
+  const read = async (dataset: string, key: string, reason?: string): Promise<PlacedRecord | undefined> => {
+    const r = await readParts(dataset, key, reason);
+    if (!r) return undefined;
+    const jurisdiction = await jurisdictionOf(dataset, r.values);
+    return Object.keys(r.unreadable).length > 0 ? { values: r.values, jurisdiction, unreadable: r.unreadable } : { values: r.values, jurisdiction };
   };
 
   /** Datasets whose subject's jurisdiction comes from `dataset` (videos and comments from users). */
@@ -142,6 +260,7 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
         const d = specOf(dataset);
         for (const s of allStores) await storeOf(s).ensureTable({ name: dataset, fields: d.fields });
       }
+      if (enc) for (const s of allStores) await keysOf(s).ensure();
     },
 
     read,
@@ -149,7 +268,7 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
 
     async write(dataset, key, values, mode): Promise<WriteResult> {
       const d = specOf(dataset);
-      const current = await readParts(dataset, key);
+      const current = await readParts(dataset, key, 'merge of a write into the stored record');
       if (mode === 'create' && current) throw new PlacementError('store.duplicate_key', `${dataset}/${key} exists`);
       if (mode === 'update' && !current) throw new PlacementError('store.not_found', `${dataset}/${key} does not exist`);
       const previousJurisdiction = current && (await jurisdictionOf(dataset, current.values));
@@ -176,9 +295,19 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
       }
       const all: Record<string, FieldValue> = {};
       for (const f of d.fields) all[f] = (merged[f] ?? null) as FieldValue;
+      if (enc) {
+        // Protected values are stored as ciphertext under the subject's data key (the subject field stays clear: it names the key).
+        const subject = subjectIdOf(rules, dataset, merged);
+        const toEncrypt = protectedFields.filter((f) => f !== d.subjectField && enclave[f] !== null);
+        if (subject !== undefined && toEncrypt.length > 0) {
+          const k = await dataKey(enclaveStore, subject, dataset, true, undefined);
+          if (!Buffer.isBuffer(k)) throw new Error(`placement: no data key for a subject of ${dataset}: ${k.message}`);
+          for (const f of toEncrypt) enclave[f] = encryptField(k, dataset, key, f, enclave[f]!);
+        }
+      }
       if (enclaveStore === rules.globalStore) {
         // One store holds the whole record.
-        await storeOf(enclaveStore).upsert(dataset, key, all);
+        await storeOf(enclaveStore).upsert(dataset, key, enc ? { ...global, ...Object.fromEntries(protectedFields.map((f) => [f, enclave[f]!])) } : all);
       } else {
         // The enclave part first: if the global write then fails, nothing protected is in the global
         // store, and the record's new protected values are not lost.

@@ -95,6 +95,52 @@ export class SqlStore implements Store {
     return rows.length === 1;
   }
 
+  async upsertMany(table: string, rows: readonly StoredRow[]): Promise<void> {
+    await this.writeMany(table, rows, 'update');
+  }
+
+  async insertMany(table: string, rows: readonly StoredRow[]): Promise<string[]> {
+    return this.writeMany(table, rows, 'nothing');
+  }
+
+  /**
+   * One INSERT … SELECT FROM unnest() of one text array per column: a fixed statement text (prepared
+   * once) whatever the row count, and all rows or none.
+   */
+  private async writeMany(table: string, rows: readonly StoredRow[], conflict: 'update' | 'nothing'): Promise<string[]> {
+    if (rows.length === 0) return [];
+    const names = this.checkFields(table, rows[0]!.values);
+    for (const r of rows) {
+      const k = Object.keys(r.values);
+      if (k.length !== names.length || k.some((n) => !names.includes(n))) throw new Error(`store ${this.name}: ${table} rows of one write must name the same fields`);
+    }
+    const cols = names.map(quoteIdent);
+    const params: unknown[] = [rows.map((r) => r.key)];
+    for (const n of names) params.push(rows.map((r) => (r.values[n] === null || r.values[n] === undefined ? null : JSON.stringify(r.values[n]))));
+    const unnest = params.map((_, i) => `$${i + 1}::text[]`).join(', ');
+    const select = `SELECT k${names.map((_, i) => `, c${i}::jsonb`).join('')} FROM unnest(${unnest}) AS u(k${names.map((_, i) => `, c${i}`).join('')})`;
+    const onConflict =
+      conflict === 'update' ? `ON CONFLICT (key) DO UPDATE SET ${[...cols.map((c) => `${c} = EXCLUDED.${c}`), '_updated_at = now()'].join(', ')}` : 'ON CONFLICT (key) DO NOTHING';
+    const out = await this.db.query(`INSERT INTO ${tableIdent(table)} (key${cols.map((c) => `, ${c}`).join('')}) ${select} ${onConflict} RETURNING key`, params);
+    return out.map((r) => String(r['key']));
+  }
+
+  async getMany(table: string, keys: readonly string[]): Promise<Map<string, Row>> {
+    const fields = this.fieldsOf(table);
+    const out = new Map<string, Row>();
+    if (keys.length === 0) return out;
+    const rows = await this.db.query(`SELECT * FROM ${tableIdent(table)} WHERE key = ANY($1::text[])`, [[...keys]]);
+    for (const r of rows) out.set(String(r['key']), rowOf(r, fields));
+    return out;
+  }
+
+  async deleteMany(table: string, keys: readonly string[]): Promise<number> {
+    this.fieldsOf(table);
+    if (keys.length === 0) return 0;
+    const rows = await this.db.query(`DELETE FROM ${tableIdent(table)} WHERE key = ANY($1::text[]) RETURNING key`, [[...keys]]);
+    return rows.length;
+  }
+
   async get(table: string, key: string): Promise<Row | undefined> {
     const fields = this.fieldsOf(table);
     const rows = await this.db.query(`SELECT * FROM ${tableIdent(table)} WHERE key = $1`, [key]);

@@ -54,7 +54,18 @@ export interface Store {
   upsert(table: string, key: string, values: Row): Promise<void>;
   /** Inserts a new record; false (and nothing written) when the key exists. */
   insert(table: string, key: string, values: Row): Promise<boolean>;
+  /**
+   * Inserts or updates many records in one statement (all or none). Every row MUST name the same
+   * fields, all fields of the table; a key MUST NOT appear twice.
+   */
+  upsertMany(table: string, rows: readonly StoredRow[]): Promise<void>;
+  /** Inserts the records whose key is new (in one statement); returns the keys inserted. */
+  insertMany(table: string, rows: readonly StoredRow[]): Promise<string[]>;
   get(table: string, key: string): Promise<Row | undefined>;
+  /** The records of these keys that exist (in one query); absent keys are absent from the map. */
+  getMany(table: string, keys: readonly string[]): Promise<Map<string, Row>>;
+  /** Deletes the records of these keys (in one statement); returns how many were deleted. */
+  deleteMany(table: string, keys: readonly string[]): Promise<number>;
   /** True when a record was deleted. */
   delete(table: string, key: string): Promise<boolean>;
   list(table: string, options: ListOptions): Promise<ListPage>;

@@ -1,0 +1,93 @@
+// Benchmark of migration, in one run on one real PostgreSQL server: rows/s moved into the enclave
+// (encrypted under per-subject data keys) and verified (decrypted and compared by keyed row hash,
+// statement logged), against a plain `INSERT … SELECT` copy of the same rows into a table of the same
+// shape on the same server (no encryption, no checks). Prints a table, then one JSON line.
+//
+//   npm run bench -- migrate [--rows N] [--batch N]
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { loadPolicy, type Policy } from '../src/policy/index.js';
+import { openFileKeyService, openStore } from '../src/store/index.js';
+import { generateSignerKey, openAccessLog } from '../src/log/index.js';
+import { loadMapping, openLegacy, runMigration, verifyMigration, type MigrateContext } from '../src/migrate/index.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { createDatabases, createLegacyFixture } from '../test/fixtures/migrate/legacy.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '200000' },
+    batch: { type: 'string', default: '5000' },
+  },
+});
+const ROWS = Number(opts.rows);
+const BATCH = Number(opts.batch);
+const GOAL = 50_000;
+const DEMO = fileURLToPath(new URL('../../policies/demo', import.meta.url));
+const MAPPING = fileURLToPath(new URL('../../test/fixtures/migrate/mapping.yaml', import.meta.url));
+const say = (s: string) => {
+  if (process.stderr.isTTY) process.stderr.write(`${s}\n`);
+};
+
+const pg = await startPostgres({ database: 'bench_migrate' });
+try {
+  const [legacyUrl, enclaveUrl, globalUrl] = await createDatabases(pg.url, ['legacy', 'enclave', 'global']);
+  say(`creating ${ROWS} legacy accounts (+${ROWS / 4} clips) …`);
+  await createLegacyFixture(legacyUrl!, ROWS);
+  const policy = (loadPolicy(DEMO) as { policy: Policy }).policy;
+  const mapping = loadMapping(MAPPING, policy);
+  const legacy = await openLegacy(legacyUrl!, mapping);
+  const enclaveStore = await openStore('enclave_us', enclaveUrl!);
+  const globalStore = await openStore('global', globalUrl!);
+  const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-bench-mig-')), 'master.key'), { create: true });
+  const log = await openAccessLog({ store: enclaveStore, signerKey: generateSignerKey('bench.cordon.invalid/access').skey });
+  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore, globalStore, keys, log, statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey, batchSize: BATCH };
+
+  const legacyRows = ROWS + Math.floor(ROWS / 4);
+  say('cordon migrate run + verify …');
+  const t0 = process.hrtime.bigint();
+  const run = await runMigration(ctx);
+  const t1 = process.hrtime.bigint();
+  const verify = await verifyMigration(ctx);
+  const t2 = process.hrtime.bigint();
+  if (verify.mismatches !== 0) throw new Error(`verify found ${verify.mismatches} mismatches`);
+  const runS = Number(t1 - t0) / 1e9;
+  const verifyS = Number(t2 - t1) / 1e9;
+  const cordonRate = legacyRows / (runS + verifyS);
+
+  say('baseline INSERT … SELECT …');
+  const sql = postgres(legacyUrl!, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`CREATE TABLE accounts_copy (LIKE accounts INCLUDING ALL); CREATE TABLE clips_copy (LIKE clips INCLUDING ALL)`);
+  const b0 = process.hrtime.bigint();
+  await sql.unsafe(`INSERT INTO accounts_copy SELECT * FROM accounts`);
+  await sql.unsafe(`INSERT INTO clips_copy SELECT * FROM clips`);
+  const b1 = process.hrtime.bigint();
+  await sql.end({ timeout: 5 });
+  const baseS = Number(b1 - b0) / 1e9;
+  const baseRate = legacyRows / baseS;
+
+  const rows: [string, string, string][] = [
+    ['legacy rows read', String(legacyRows), `${run.totals.inScope} in scope`],
+    ['cordon run (copy + encrypt)', `${runS.toFixed(2)} s`, `${Math.round(legacyRows / runS)} rows/s`],
+    ['cordon verify (decrypt + compare + log)', `${verifyS.toFixed(2)} s`, `${Math.round(legacyRows / verifyS)} rows/s`],
+    ['cordon moved, encrypted and verified', `${(runS + verifyS).toFixed(2)} s`, `${Math.round(cordonRate)} rows/s (goal ${GOAL})`],
+    ['baseline INSERT … SELECT', `${baseS.toFixed(2)} s`, `${Math.round(baseRate)} rows/s`],
+    ['ratio cordon / baseline', '', (cordonRate / baseRate).toFixed(3)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  process.stdout.write(`${rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2]}`).join('\n')}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'migrate', driver: 'postgres', rows: legacyRows, inScope: run.totals.inScope, batch: BATCH, runRowsPerS: Math.round(legacyRows / runS), verifyRowsPerS: Math.round(legacyRows / verifyS), rowsPerS: Math.round(cordonRate), baselineRowsPerS: Math.round(baseRate), ratio: Number((cordonRate / baseRate).toFixed(3)), goal: GOAL, meetsGoal: cordonRate >= GOAL })}\n`,
+  );
+  await log.close();
+  await legacy.close();
+  await enclaveStore.close();
+  await globalStore.close();
+} finally {
+  await pg.stop();
+}

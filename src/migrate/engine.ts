@@ -1,0 +1,842 @@
+// Migration into the enclave: plan (reads only), run (copy in batches, encrypting, with a progress
+// checkpoint in the enclave store), verify (per-row keyed hashes of legacy and decrypted enclave
+// values, a signed statement in the access log), purge (only what a still-valid verify covers,
+// each batch re-checked row by row just before it is destroyed) and shred (data keys of subjects,
+// or a whole KEK generation after its live keys are re-wrapped).
+//
+// Safe to kill at any point (PRODUCT.md §7.6): every write is an idempotent upsert or a single
+// statement, progress is saved only after the batch it covers is durable, a batch redone after a
+// crash gives the same state, and no legacy value is purged unless, at that moment, the enclave holds
+// a copy that decrypts to the verified value.
+
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { classOf, createPlacementRules, type Policy } from '../policy/index.js';
+import {
+  changeLog, createDataKeys, decryptField, encryptField, isCiphertext, subjectHash, KeyServiceError,
+  DATA_KEYS_TABLE, type DataKeys, type FieldValue, type KeyService, type Store, type StoredRow,
+} from '../store/index.js';
+import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
+import { MigrateError } from './errors.js';
+import type { Mapping, TableMapping } from './mapping.js';
+import type { LegacyDb, LegacyRow, LegacyTable } from './legacy.js';
+
+/** Progress and statements live in the enclave store, beside the data they describe. */
+export const STATE_TABLE = '_migrate_state';
+export const ROW_HASH_TABLE = '_migrate_rows';
+/** Most differences listed in a refusal or a verify report. */
+export const MAX_LISTED = 50;
+
+export interface MigrateContext {
+  readonly policy: Policy;
+  readonly mapping: Mapping;
+  readonly legacy: LegacyDb;
+  /** The mapping's enclave store and the global store (opened by the caller). */
+  readonly enclaveStore: Store;
+  readonly globalStore: Store;
+  readonly keys: KeyService;
+  /** The access log statements are appended to (required by verify, purge and shred). */
+  readonly log?: AccessLog;
+  /** Signed-note private key for statements (the deployment's statements key). */
+  readonly statementKey?: string;
+  readonly batchSize?: number;
+  readonly onProgress?: (p: Progress) => void;
+  readonly now?: () => number;
+}
+
+export interface Progress {
+  readonly step: 'run' | 'verify' | 'purge' | 'recheck';
+  readonly table: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface Counts {
+  rows: number;
+  inScope: number;
+  outOfScope: number;
+  noSubject: number;
+  unknownJurisdiction: number;
+}
+
+const zero = (): Counts => ({ rows: 0, inScope: 0, outOfScope: 0, noSubject: 0, unknownJurisdiction: 0 });
+const add = (a: Counts, b: Counts): Counts => ({ rows: a.rows + b.rows, inScope: a.inScope + b.inScope, outOfScope: a.outOfScope + b.outOfScope, noSubject: a.noSubject + b.noSubject, unknownJurisdiction: a.unknownJurisdiction + b.unknownJurisdiction });
+
+type Classified =
+  | { readonly kind: 'no_subject' }
+  | { readonly kind: 'unknown_jurisdiction'; readonly value: string | null }
+  | { readonly kind: 'out_of_scope'; readonly jurisdiction: string }
+  | {
+      readonly kind: 'in_scope';
+      readonly key: string;
+      readonly jurisdiction: string;
+      readonly subjectId: string;
+      /** Every mapped field (the key field too). */
+      readonly record: Readonly<Record<string, FieldValue>>;
+      /** Fields protected for this row (placed in the enclave, encrypted), and their legacy columns (purged). */
+      readonly protectedFields: readonly string[];
+      readonly purgeColumns: readonly string[];
+    };
+
+/** Up to MAX_LISTED keys of untouched rows, for the report (keys only, never values). */
+export interface Untouched {
+  readonly table: string;
+  readonly key: string | null;
+  readonly cursor: string;
+  readonly why: 'no subject' | 'unknown jurisdiction';
+}
+
+function checkCountry(v: string): boolean {
+  return /^[A-Z]{2}$/.test(v);
+}
+
+/** The per-table logic shared by every step: classification of a legacy row, and its record. */
+function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: TableMapping) {
+  const { policy, mapping } = ctx;
+  const rules = createPlacementRules(policy);
+  const dataset = policy.datasets.get(t.dataset)!;
+  const jurisdictions = new Set(policy.deployment.enclaves.get(mapping.enclave)!.jurisdictions);
+  const kept = new Set([t.cursor, t.key, t.subject, t.jurisdiction.from === 'column' ? t.jurisdiction.column : '']);
+  const jurisdictionOf = (raw: string | null): string | undefined => {
+    if (raw === null) return undefined;
+    if (t.jurisdiction.as === 'jurisdiction') return policy.deployment.jurisdictions.has(raw) ? raw : undefined;
+    return checkCountry(raw) ? rules.jurisdictionOfCountry(raw) : undefined;
+  };
+  const classify = (row: LegacyRow): Classified => {
+    if (row.subject === null || row.subject === '' || row.key === null) return { kind: 'no_subject' };
+    const jurisdiction = jurisdictionOf(row.jurisdiction);
+    if (jurisdiction === undefined) return { kind: 'unknown_jurisdiction', value: row.jurisdiction };
+    if (!jurisdictions.has(jurisdiction)) return { kind: 'out_of_scope', jurisdiction };
+    const record: Record<string, FieldValue> = { [dataset.key]: row.key };
+    for (const c of t.columns) record[c.field] = row.values[c.column] ?? null;
+    const protectedFields: string[] = [];
+    const purgeColumns: string[] = [];
+    for (const f of Object.keys(record)) {
+      const cls = rules.classOf(t.dataset, f, record, jurisdiction);
+      if (cls !== undefined && cls !== 'protected') continue;
+      protectedFields.push(f);
+      const column = f === dataset.key ? t.key : t.columns.find((c) => c.field === f)!.column;
+      if (!kept.has(column)) purgeColumns.push(column);
+    }
+    return { kind: 'in_scope', key: row.key, jurisdiction, subjectId: `${dataset.subjectDataset ?? dataset.name}/${row.subject}`, record, protectedFields, purgeColumns };
+  };
+  /** Legacy columns that may be protected for some row (what purge may clear), and those kept for joins. */
+  const mayBeProtected = (): { purgeable: string[]; keptProtected: string[] } => {
+    const purgeable: string[] = [];
+    const keptProtected: string[] = [];
+    const cols = [{ column: t.key, field: dataset.key }, ...t.columns];
+    for (const c of cols) {
+      const f = dataset.fields.get(c.field)!;
+      const cats = [f.category, ...f.conditions.map((x) => x.category)];
+      const prot = [...jurisdictions].some((j) => cats.some((cat) => classOf(policy.classes, policy.taxonomy, j, cat) === 'protected'));
+      if (!prot) continue;
+      (kept.has(c.column) ? keptProtected : purgeable).push(c.column);
+    }
+    return { purgeable, keptProtected };
+  };
+  return { dataset, classify, mayBeProtected, fields: [dataset.key, ...t.columns.map((c) => c.field)] };
+}
+
+// ---- state in the enclave store ----
+
+async function ensureTables(ctx: MigrateContext): Promise<void> {
+  await ctx.enclaveStore.ensureTable({ name: STATE_TABLE, fields: ['state'] });
+  await ctx.enclaveStore.ensureTable({ name: ROW_HASH_TABLE, fields: ['hash', 'verify'] });
+  for (const t of ctx.mapping.tables) {
+    const d = ctx.policy.datasets.get(t.dataset)!;
+    const fields = [...d.fields.keys()];
+    await ctx.enclaveStore.ensureTable({ name: t.dataset, fields });
+    await ctx.globalStore.ensureTable({ name: t.dataset, fields });
+  }
+}
+
+async function loadState<T>(ctx: MigrateContext, id: string): Promise<T | undefined> {
+  const r = await ctx.enclaveStore.get(STATE_TABLE, `${ctx.mapping.name}/${id}`);
+  return r && typeof r['state'] === 'string' ? (JSON.parse(r['state']) as T) : undefined;
+}
+
+async function saveState(ctx: MigrateContext, id: string, state: unknown): Promise<void> {
+  await ctx.enclaveStore.upsert(STATE_TABLE, `${ctx.mapping.name}/${id}`, { state: JSON.stringify(state) });
+}
+
+function keyServiceFailure(err: unknown): never {
+  if (err instanceof MigrateError) throw err;
+  if (err instanceof KeyServiceError || (err instanceof Error && /key file|keyring/.test(err.message))) {
+    throw new MigrateError('migrate.key_service_unavailable', `the key service failed: ${err.message}; nothing was destroyed`);
+  }
+  throw err;
+}
+
+async function pingKeys(keys: KeyService): Promise<void> {
+  try {
+    await keys.ping();
+  } catch (err) {
+    keyServiceFailure(err);
+  }
+}
+
+/** Data keys of subjects, cached for one command. */
+function keyCache(dk: DataKeys) {
+  const cache = new Map<string, Buffer | null>();
+  return async (subjects: readonly string[], create: boolean): Promise<Map<string, Buffer | null>> => {
+    const missing = [...new Set(subjects.filter((s) => !cache.has(s) || (create && cache.get(s) === null)))];
+    if (missing.length > 0) {
+      let got: Awaited<ReturnType<DataKeys['get']>>;
+      try {
+        got = await dk.get(missing, create);
+      } catch (err) {
+        keyServiceFailure(err);
+      }
+      for (const [s, k] of got) cache.set(s, Buffer.isBuffer(k) ? k : null);
+    }
+    return new Map(subjects.map((s) => [s, cache.get(s) ?? null]));
+  };
+}
+
+// ---- plan ----
+
+export interface TablePlan {
+  readonly table: string;
+  readonly dataset: string;
+  readonly columns: readonly { readonly column: string; readonly field: string; readonly kind: string; readonly classes: Readonly<Record<string, string>> }[];
+  /** Legacy columns purge may clear, and protected columns kept because they identify rows. */
+  readonly purgeable: readonly string[];
+  readonly keptProtected: readonly string[];
+  readonly counts: Counts;
+  readonly byJurisdiction: Readonly<Record<string, number>>;
+}
+
+export interface PlanResult {
+  readonly mapping: string;
+  readonly enclave: string;
+  readonly jurisdictions: readonly string[];
+  readonly purge: 'null' | 'delete';
+  readonly tables: readonly TablePlan[];
+  readonly totals: Counts;
+  readonly untouched: readonly Untouched[];
+}
+
+/** What a migration would do. Reads the legacy database only; writes nothing anywhere. */
+export async function planMigration(ctx: Pick<MigrateContext, 'policy' | 'mapping' | 'legacy' | 'batchSize'>): Promise<PlanResult> {
+  const { policy, mapping } = ctx;
+  const enclave = policy.deployment.enclaves.get(mapping.enclave)!;
+  const tables: TablePlan[] = [];
+  const untouched: Untouched[] = [];
+  let totals = zero();
+  for (const lt of ctx.legacy.tables) {
+    const t = lt.mapping;
+    const logic = tableLogic(ctx, t);
+    const counts = zero();
+    const byJurisdiction: Record<string, number> = {};
+    for await (const rows of pages(lt, null, ctx.batchSize ?? mapping.batchSize)) {
+      for (const row of rows) {
+        const c = logic.classify(row);
+        tally(counts, c);
+        if (c.kind === 'in_scope' || c.kind === 'out_of_scope') byJurisdiction[c.jurisdiction] = (byJurisdiction[c.jurisdiction] ?? 0) + 1;
+        noteUntouched(untouched, t.table, row, c);
+      }
+    }
+    const { purgeable, keptProtected } = logic.mayBeProtected();
+    const columns = [{ column: t.key, field: logic.dataset.key }, ...t.columns].map((c) => {
+      const f = logic.dataset.fields.get(c.field)!;
+      const classes: Record<string, string> = {};
+      for (const j of enclave.jurisdictions) {
+        const cats = [f.category, ...f.conditions.map((x) => x.category)];
+        classes[j] = [...new Set(cats.map((cat) => classOf(policy.classes, policy.taxonomy, j, cat) ?? 'protected'))].join('|');
+      }
+      return { column: c.column, field: c.field, kind: lt.kinds.get(c.column) ?? 'string', classes };
+    });
+    tables.push({ table: t.table, dataset: t.dataset, columns, purgeable, keptProtected, counts, byJurisdiction });
+    totals = add(totals, counts);
+  }
+  return { mapping: mapping.name, enclave: mapping.enclave, jurisdictions: enclave.jurisdictions, purge: mapping.purge, tables, totals, untouched };
+}
+
+function tally(counts: Counts, c: Classified): void {
+  counts.rows++;
+  if (c.kind === 'in_scope') counts.inScope++;
+  else if (c.kind === 'out_of_scope') counts.outOfScope++;
+  else if (c.kind === 'no_subject') counts.noSubject++;
+  else counts.unknownJurisdiction++;
+}
+
+function noteUntouched(list: Untouched[], table: string, row: LegacyRow, c: Classified): void {
+  if (list.length >= MAX_LISTED) return;
+  if (c.kind === 'no_subject') list.push({ table, key: row.key, cursor: row.cursor, why: 'no subject' });
+  if (c.kind === 'unknown_jurisdiction') list.push({ table, key: row.key, cursor: row.cursor, why: 'unknown jurisdiction' });
+}
+
+async function* pages(lt: LegacyTable, after: string | null, size: number): AsyncIterable<LegacyRow[]> {
+  let cursor = after;
+  for (;;) {
+    const rows = await lt.batch(cursor, size);
+    if (rows.length === 0) return;
+    yield rows;
+    cursor = rows[rows.length - 1]!.cursor;
+    if (rows.length < size) return;
+  }
+}
+
+// ---- run ----
+
+interface RunState {
+  cursor: string | null;
+  counts: Counts;
+  done: boolean;
+}
+
+export interface RunResult {
+  readonly tables: readonly { readonly table: string; readonly counts: Counts; readonly resumedFrom: string | null; readonly alreadyDone: boolean }[];
+  readonly totals: Counts;
+  readonly moved: number;
+  readonly untouched: readonly Untouched[];
+}
+
+/**
+ * Copies in-scope rows into the enclave (protected fields encrypted, the others to the global
+ * store, as placement would), batch by batch, resuming from the checkpoint. `restart` copies from
+ * the beginning again (still idempotent).
+ */
+export async function runMigration(ctx: MigrateContext, options: { readonly restart?: boolean } = {}): Promise<RunResult> {
+  await pingKeys(ctx.keys);
+  await ensureTables(ctx);
+  const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
+  await dk.ensure();
+  const keysFor = keyCache(dk);
+  const size = ctx.batchSize ?? ctx.mapping.batchSize;
+  const out: RunResult['tables'][number][] = [];
+  const untouched: Untouched[] = [];
+  let totals = zero();
+  for (const lt of ctx.legacy.tables) {
+    const t = lt.mapping;
+    const logic = tableLogic(ctx, t);
+    const id = `run/${t.table}`;
+    let state = (await loadState<RunState>(ctx, id)) ?? { cursor: null, counts: zero(), done: false };
+    if (options.restart) state = { cursor: null, counts: zero(), done: false };
+    const resumedFrom = state.cursor;
+    if (state.done) {
+      out.push({ table: t.table, counts: state.counts, resumedFrom, alreadyDone: true });
+      totals = add(totals, state.counts);
+      continue;
+    }
+    const total = ctx.onProgress ? await lt.count() : 0;
+    for await (const rows of pages(lt, state.cursor, size)) {
+      const batch = zero();
+      const inScope: Extract<Classified, { kind: 'in_scope' }>[] = [];
+      for (const row of rows) {
+        const c = logic.classify(row);
+        tally(batch, c);
+        noteUntouched(untouched, t.table, row, c);
+        if (c.kind === 'in_scope') inScope.push(c);
+      }
+      // A key twice in one batch (a legacy table whose key column is not unique): the later row wins, as upserts would.
+      const byKey = new Map(inScope.map((c) => [c.key, c]));
+      const list = [...byKey.values()];
+      if (list.length > 0) {
+        const dks = await keysFor(list.map((c) => c.subjectId), true);
+        const enclaveRows: StoredRow[] = [];
+        const globalRows: StoredRow[] = [];
+        for (const c of list) {
+          const dek = dks.get(c.subjectId);
+          if (!dek) throw new MigrateError('migrate.key_service_unavailable', `no data key could be made for a subject of ${t.table}`);
+          const e: Record<string, FieldValue> = {};
+          const g: Record<string, FieldValue> = {};
+          for (const f of logic.fields) {
+            const v = c.record[f] ?? null;
+            const prot = c.protectedFields.includes(f);
+            e[f] = prot ? (f === logic.dataset.subjectField ? v : encryptField(dek, t.dataset, c.key, f, v)) : null;
+            g[f] = prot ? null : v;
+          }
+          enclaveRows.push({ key: c.key, values: e });
+          globalRows.push({ key: c.key, values: g });
+        }
+        // Enclave first: a crash between the two leaves nothing protected outside it.
+        await ctx.enclaveStore.upsertMany(t.dataset, enclaveRows);
+        await ctx.globalStore.upsertMany(t.dataset, globalRows);
+        await ctx.globalStore.appendMany(changeLog(t.dataset), list.map((c) => ({ key: c.key, op: 'write' })));
+      }
+      state = { cursor: rows[rows.length - 1]!.cursor, counts: add(state.counts, batch), done: false };
+      await saveState(ctx, id, state);
+      ctx.onProgress?.({ step: 'run', table: t.table, done: state.counts.rows, total });
+    }
+    state = { ...state, done: true };
+    await saveState(ctx, id, state);
+    out.push({ table: t.table, counts: state.counts, resumedFrom, alreadyDone: false });
+    totals = add(totals, state.counts);
+  }
+  return { tables: out, totals, moved: totals.inScope, untouched };
+}
+
+// ---- row hashes ----
+
+/** Per-row keyed hashes (HMAC-SHA-256 under a key-service key: protected values are low-entropy). */
+function rowHasher(ctx: MigrateContext) {
+  const key = ctx.keys.key('migrate', `row-hash:${ctx.mapping.name}`);
+  return (dataset: string, recordKey: string, fields: readonly string[], record: Readonly<Record<string, FieldValue>>): string =>
+    createHmac('sha256', key).update(canonicalJson({ dataset, key: recordKey, fields: Object.fromEntries(fields.map((f) => [f, record[f] ?? null])) })).digest('base64url');
+}
+
+interface Compared {
+  readonly key: string;
+  readonly cursor: string;
+  readonly legacy: string;
+  /** undefined: no enclave copy. */
+  readonly enclave: string | undefined;
+  /** Fields that differ (names only), or why the enclave copy cannot be read. */
+  readonly problem: string | undefined;
+  readonly c: Extract<Classified, { kind: 'in_scope' }>;
+  readonly legacyRow: LegacyRow;
+}
+
+/** Hashes a batch's in-scope rows on both sides: legacy as read, enclave decrypted (inside this process, in the enclave). */
+async function compareBatch(ctx: MigrateContext, lt: LegacyTable, rows: readonly LegacyRow[], keysFor: ReturnType<typeof keyCache>, hash: ReturnType<typeof rowHasher>, counts: Counts) {
+  const t = lt.mapping;
+  const logic = tableLogic(ctx, t);
+  const inScope: { c: Extract<Classified, { kind: 'in_scope' }>; row: LegacyRow }[] = [];
+  for (const row of rows) {
+    const c = logic.classify(row);
+    tally(counts, c);
+    if (c.kind === 'in_scope') inScope.push({ c, row });
+  }
+  const keys = inScope.map((x) => x.c.key);
+  const [enc, glob] = await Promise.all([ctx.enclaveStore.getMany(t.dataset, keys), ctx.globalStore.getMany(t.dataset, keys)]);
+  const dks = await keysFor(inScope.map((x) => x.c.subjectId), false);
+  const out: Compared[] = [];
+  for (const { c, row } of inScope) {
+    const legacy = hash(t.dataset, c.key, logic.fields, c.record);
+    const e = enc.get(c.key);
+    if (!e) {
+      out.push({ key: c.key, cursor: row.cursor, legacy, enclave: undefined, problem: 'missing from the enclave', c, legacyRow: row });
+      continue;
+    }
+    const g = glob.get(c.key);
+    const dek = dks.get(c.subjectId);
+    const placed: Record<string, FieldValue> = {};
+    let problem: string | undefined;
+    for (const f of logic.fields) {
+      const ev = e[f] ?? null;
+      let v: FieldValue = ev;
+      if (isCiphertext(ev)) {
+        if (!dek) {
+          problem = 'the data key is missing (shredded?)';
+          v = null;
+        } else {
+          try {
+            v = decryptField(dek, t.dataset, c.key, f, ev);
+          } catch {
+            problem = `${f} does not decrypt`;
+            v = null;
+          }
+        }
+      } else if (c.protectedFields.includes(f) && ev !== null && f !== logic.dataset.subjectField) {
+        problem = `${f} is stored in clear in the enclave`;
+      }
+      placed[f] = v !== null ? v : (g?.[f] ?? null);
+    }
+    const enclave = hash(t.dataset, c.key, logic.fields, placed);
+    if (enclave !== legacy && problem === undefined) {
+      problem = `fields differ: ${logic.fields.filter((f) => canonicalJson(placed[f] ?? null) !== canonicalJson(c.record[f] ?? null)).join(', ')}`;
+    }
+    out.push({ key: c.key, cursor: row.cursor, legacy, enclave, problem: enclave === legacy ? undefined : problem, c, legacyRow: row });
+  }
+  return out;
+}
+
+// ---- verify ----
+
+interface VerifyState {
+  verifyId: string;
+  root: string;
+  counts: Counts;
+  verified: number;
+  mismatches: number;
+  mappingSha256: string;
+  policyVersion: string;
+  statement: string;
+  logIndex: number;
+  at: string;
+}
+
+export interface Mismatch {
+  readonly table: string;
+  readonly key: string;
+  readonly problem: string;
+}
+
+export interface VerifyResult {
+  readonly counts: Counts;
+  readonly verified: number;
+  readonly mismatches: number;
+  readonly listed: readonly Mismatch[];
+  readonly root: string;
+  readonly statement: string;
+  readonly logIndex: number;
+}
+
+function statementLines(kind: string, origin: string, body: Record<string, string | number>, at: string): string {
+  return `${[`cordon migrate ${kind} v1`, origin, ...Object.entries(body).map(([k, v]) => `${k} ${v}`), `at ${at}`].join('\n')}\n`;
+}
+
+function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
+  if (!ctx.log || !ctx.statementKey) throw new Error('migrate: verify, purge and shred need the access log and the statements key');
+  return { log: ctx.log, key: ctx.statementKey };
+}
+
+const TYPE = (step: string) => `migrate.${step}`;
+
+/** Compares every in-scope row; stores the row hashes; appends a signed statement (even with mismatches, which it counts). */
+export async function verifyMigration(ctx: MigrateContext): Promise<VerifyResult> {
+  const { log, key } = needLog(ctx);
+  await pingKeys(ctx.keys);
+  await ensureTables(ctx);
+  const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
+  await dk.ensure();
+  const keysFor = keyCache(dk);
+  const hash = rowHasher(ctx);
+  const verifyId = randomUUID();
+  const root = createHash('sha256');
+  let counts = zero();
+  let verified = 0;
+  let mismatches = 0;
+  const listed: Mismatch[] = [];
+  for (const lt of ctx.legacy.tables) {
+    const t = lt.mapping;
+    const tc = zero();
+    const total = ctx.onProgress ? await lt.count() : 0;
+    for await (const rows of pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize)) {
+      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, tc);
+      const hashes: StoredRow[] = [];
+      for (const r of compared) {
+        root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
+        hashes.push({ key: `${ctx.mapping.name}/${t.table}/${r.key}`, values: { hash: r.legacy, verify: verifyId } });
+        if (r.problem === undefined) verified++;
+        else {
+          mismatches++;
+          if (listed.length < MAX_LISTED) listed.push({ table: t.table, key: r.key, problem: r.problem });
+        }
+      }
+      await ctx.enclaveStore.upsertMany(ROW_HASH_TABLE, dedupe(hashes));
+      ctx.onProgress?.({ step: 'verify', table: t.table, done: tc.rows, total });
+    }
+    counts = add(counts, tc);
+  }
+  const rootHex = root.digest('hex');
+  const at = new Date((ctx.now ?? Date.now)()).toISOString();
+  const body = {
+    mapping: `${ctx.mapping.name} sha256:${ctx.mapping.sha256}`,
+    enclave: ctx.mapping.enclave,
+    policy: ctx.policy.versionHash,
+    'rows-read': counts.rows,
+    'rows-in-scope': counts.inScope,
+    verified,
+    mismatches,
+    'out-of-scope': counts.outOfScope,
+    'untouched-no-subject': counts.noSubject,
+    'untouched-unknown-jurisdiction': counts.unknownJurisdiction,
+    'row-hashes': `sha256:${rootHex}`,
+  };
+  const statement = signNote(statementLines('verify', log.origin, body, at), [signerOf(key)]);
+  const { index } = await log.append({ v: 1, at, type: TYPE('verify'), mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
+  const state: VerifyState = { verifyId, root: rootHex, counts, verified, mismatches, mappingSha256: ctx.mapping.sha256, policyVersion: ctx.policy.versionHash, statement, logIndex: index, at };
+  await saveState(ctx, 'verify', state);
+  return { counts, verified, mismatches, listed, root: rootHex, statement, logIndex: index };
+}
+
+function dedupe(rows: StoredRow[]): StoredRow[] {
+  return [...new Map(rows.map((r) => [r.key, r])).values()];
+}
+
+const parsedSigners = new Map<string, ReturnType<typeof parseSignerKey>>();
+/** Statement signers, parsed once per key. */
+function signerOf(key: string): ReturnType<typeof parseSignerKey> {
+  let s = parsedSigners.get(key);
+  if (!s) {
+    s = parseSignerKey(key);
+    parsedSigners.set(key, s);
+  }
+  return s;
+}
+
+// ---- purge ----
+
+interface PurgeState {
+  verifyId: string;
+  tables: Record<string, { cursor: string | null; done: boolean; purged: number; alreadyPurged: number; columns: number }>;
+  done: boolean;
+  logIndex?: number;
+}
+
+export interface PurgeResult {
+  readonly mode: 'null' | 'delete';
+  readonly purged: number;
+  readonly alreadyPurged: number;
+  readonly columnsCleared: number;
+  /** In-scope rows not covered by the verify (new since): left as they are. */
+  readonly notVerified: number;
+  readonly statement: string;
+  readonly logIndex: number;
+  readonly resumed: boolean;
+}
+
+/**
+ * Purges the protected legacy columns (or rows) of in-scope rows, only under a verify with no
+ * mismatches whose statement is in the log and still matches the data; each batch is re-checked
+ * row by row (legacy value and decrypted enclave copy equal to the verified hash) just before its
+ * single UPDATE/DELETE. Refusals throw MigrateError with the differences in `details`.
+ */
+export async function purgeMigration(ctx: MigrateContext): Promise<PurgeResult> {
+  const { log, key } = needLog(ctx);
+  await ensureTables(ctx);
+  const vs = await loadState<VerifyState>(ctx, 'verify');
+  if (!vs) throw new MigrateError('migrate.not_verified', `mapping ${ctx.mapping.name} has not been verified; run cordon migrate verify first`);
+  if (vs.mismatches > 0) throw new MigrateError('migrate.not_verified', `the last verify of ${ctx.mapping.name} (${vs.at}) found ${vs.mismatches} mismatches; fix them, run and verify again`);
+  if (vs.mappingSha256 !== ctx.mapping.sha256) throw new MigrateError('migrate.not_verified', `the mapping file changed since the last verify (sha256 ${vs.mappingSha256.slice(0, 12)}… then, ${ctx.mapping.sha256.slice(0, 12)}… now); verify again`);
+  if (vs.policyVersion !== ctx.policy.versionHash) throw new MigrateError('migrate.not_verified', `the policy changed since the last verify (${vs.policyVersion.slice(0, 12)}… then, ${ctx.policy.versionHash.slice(0, 12)}… now); verify again`);
+  const logged = await log.record(vs.logIndex);
+  if (!logged || (logged.record as { statement?: unknown }).statement !== vs.statement) {
+    throw new MigrateError('migrate.not_verified', `the verify statement of ${vs.at} is not at index ${vs.logIndex} of the access log; verify again`);
+  }
+  await pingKeys(ctx.keys);
+  const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
+  await dk.ensure();
+  const keysFor = keyCache(dk);
+  const hash = rowHasher(ctx);
+  const size = ctx.batchSize ?? ctx.mapping.batchSize;
+
+  let ps = await loadState<PurgeState>(ctx, 'purge');
+  const resumed = ps !== undefined && ps.verifyId === vs.verifyId && !ps.done;
+  if (ps?.verifyId === vs.verifyId && ps.done) {
+    const s = ps;
+    const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(s.tables).reduce((n, x) => n + x[k], 0);
+    const rec = s.logIndex === undefined ? undefined : await log.record(s.logIndex);
+    return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified: 0, statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: s.logIndex ?? -1, resumed: false };
+  }
+  if (!resumed) {
+    // Nothing destroyed yet: the whole data must still match the verified statement.
+    await recheck(ctx, vs, keysFor, hash);
+    ps = { verifyId: vs.verifyId, tables: {}, done: false };
+    await saveState(ctx, 'purge', ps);
+  }
+  const state = ps!;
+  let notVerified = 0;
+  for (const lt of ctx.legacy.tables) {
+    const t = lt.mapping;
+    const ts = (state.tables[t.table] ??= { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0 });
+    if (ts.done) continue;
+    const total = ctx.onProgress ? await lt.count() : 0;
+    let seen = 0;
+    for await (const rows of pages(lt, ts.cursor, size)) {
+      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, zero());
+      const stored = await ctx.enclaveStore.getMany(ROW_HASH_TABLE, compared.map((r) => `${ctx.mapping.name}/${t.table}/${r.key}`));
+      const toPurge: Compared[] = [];
+      const changed: Mismatch[] = [];
+      for (const r of compared) {
+        const s = stored.get(`${ctx.mapping.name}/${t.table}/${r.key}`);
+        if (!s || s['verify'] !== vs.verifyId) {
+          notVerified++;
+          continue;
+        }
+        const want = String(s['hash']);
+        if (r.enclave !== want) {
+          changed.push({ table: t.table, key: r.key, problem: r.enclave === undefined ? 'missing from the enclave' : `the enclave copy no longer matches the verified row (${r.problem ?? 'differs'})` });
+          continue;
+        }
+        if (r.legacy === want) toPurge.push(r);
+        else if (r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null)) ts.alreadyPurged++;
+        else changed.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
+      }
+      if (changed.length > 0) {
+        await saveState(ctx, 'purge', state);
+        throw new MigrateError('migrate.data_changed', `${changed.length} rows of ${t.table} differ from the verified statement; nothing of this batch was purged:\n${changed.slice(0, MAX_LISTED).map((c) => `  ${c.table} ${c.key}: ${c.problem}`).join('\n')}`, changed);
+      }
+      if (ctx.mapping.purge === 'delete') {
+        await lt.deleteRows(toPurge.map((r) => r.cursor));
+        ts.columns += toPurge.reduce((n, r) => n + r.c.purgeColumns.length, 0);
+      } else {
+        const groups = new Map<string, Compared[]>();
+        for (const r of toPurge) {
+          const cols = r.c.purgeColumns.join('\u0000');
+          if (cols !== '') groups.set(cols, [...(groups.get(cols) ?? []), r]);
+        }
+        for (const [cols, rs] of groups) {
+          const columns = cols.split('\u0000');
+          const notNull = columns.filter((c) => lt.notNull.has(c));
+          if (notNull.length > 0) throw new MigrateError('migrate.type_mismatch', `${t.table}.${notNull.join(', ')} ${notNull.length > 1 ? 'are' : 'is'} NOT NULL, so purge: null cannot clear ${notNull.length > 1 ? 'them' : 'it'}; use purge: delete in the mapping`);
+          await lt.nullColumns(rs.map((r) => r.cursor), columns);
+          ts.columns += rs.length * columns.length;
+        }
+      }
+      ts.purged += toPurge.length;
+      ts.cursor = rows[rows.length - 1]!.cursor;
+      seen += rows.length;
+      await saveState(ctx, 'purge', state);
+      ctx.onProgress?.({ step: 'purge', table: t.table, done: seen, total });
+    }
+    ts.done = true;
+    await saveState(ctx, 'purge', state);
+  }
+  const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(state.tables).reduce((n, x) => n + x[k], 0);
+  const at = new Date((ctx.now ?? Date.now)()).toISOString();
+  const body = {
+    mapping: `${ctx.mapping.name} sha256:${ctx.mapping.sha256}`,
+    enclave: ctx.mapping.enclave,
+    policy: ctx.policy.versionHash,
+    verify: `${vs.logIndex} sha256:${vs.root}`,
+    mode: ctx.mapping.purge,
+    'rows-purged': sum('purged') + sum('alreadyPurged'),
+    'columns-cleared': sum('columns'),
+    'not-verified-left': notVerified,
+  };
+  const statement = signNote(statementLines('purge', log.origin, body, at), [signerOf(key)]);
+  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: sum('purged') + sum('alreadyPurged'), columns: sum('columns'), notVerified, policyVersion: ctx.policy.versionHash, statement });
+  state.done = true;
+  state.logIndex = index;
+  await saveState(ctx, 'purge', state);
+  return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified, statement, logIndex: index, resumed };
+}
+
+/** The whole data against the verified statement: same root, or a refusal naming the differing rows. */
+async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType<typeof keyCache>, hash: ReturnType<typeof rowHasher>): Promise<void> {
+  const root = createHash('sha256');
+  const diffs: Mismatch[] = [];
+  let n = 0;
+  for (const lt of ctx.legacy.tables) {
+    const t = lt.mapping;
+    for await (const rows of pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize)) {
+      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, zero());
+      const stored = await ctx.enclaveStore.getMany(ROW_HASH_TABLE, compared.map((r) => `${ctx.mapping.name}/${t.table}/${r.key}`));
+      for (const r of compared) {
+        n++;
+        root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
+        const s = stored.get(`${ctx.mapping.name}/${t.table}/${r.key}`);
+        const want = s && s['verify'] === vs.verifyId ? String(s['hash']) : undefined;
+        if (diffs.length >= MAX_LISTED) continue;
+        if (want === undefined) diffs.push({ table: t.table, key: r.key, problem: 'in scope now, not in the verified statement' });
+        else if (r.legacy !== want) diffs.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
+        else if (r.enclave !== want) diffs.push({ table: t.table, key: r.key, problem: `the enclave copy changed since verify (${r.problem ?? 'differs'})` });
+      }
+    }
+  }
+  const now = root.digest('hex');
+  if (now !== vs.root || diffs.length > 0) {
+    const head = `the data no longer matches the verify statement at log index ${vs.logIndex} (row hashes sha256:${vs.root.slice(0, 16)}… verified over ${vs.counts.inScope} rows, sha256:${now.slice(0, 16)}… now over ${n}); nothing was purged`;
+    const lines = diffs.map((d) => `  ${d.table} ${d.key}: ${d.problem}`);
+    if (diffs.length === 0) lines.push(`  ${vs.counts.inScope - n > 0 ? `${vs.counts.inScope - n} verified rows are gone or out of scope` : 'rows left scope or changed order'}`);
+    throw new MigrateError('migrate.data_changed', `${head}:\n${lines.join('\n')}`, diffs);
+  }
+}
+
+// ---- shred ----
+
+export interface ShredResult {
+  readonly scope: 'subjects' | 'kek';
+  readonly destroyed: number;
+  readonly rewrapped: number;
+  readonly kek: string | null;
+  readonly statement: string;
+  readonly logIndex: number;
+}
+
+export interface ShredOptions {
+  /** Subject keys (of their subject dataset, e.g. users uid) whose data keys are destroyed. */
+  readonly subjects?: readonly string[];
+  /** Destroy the keys of subjects whose subject record exists in no store any more. */
+  readonly deleted?: boolean;
+  /** The subject dataset (default users, or the only dataset that is its own subject). */
+  readonly subjectDataset: string;
+  /** Destroy this KEK generation (`scope#N` or N) after re-wrapping its live keys under the newest one. */
+  readonly kekGeneration?: string;
+}
+
+/**
+ * Crypto-shredding in the enclave store: destroys data keys of subjects (their ciphertext, live or in
+ * any copy, can then be read only while its KEK generation lives), or re-wraps every live key under
+ * a new KEK generation and destroys the old one (every backup made before is then unreadable). The
+ * key service is checked first: when it cannot be reached, nothing is destroyed.
+ */
+export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { readonly origin?: string }, options: ShredOptions): Promise<ShredResult> {
+  if (!ctx.log || !ctx.statementKey) throw new Error('migrate: shred needs the access log and the statements key');
+  const log = ctx.log;
+  try {
+    await ctx.keys.ping();
+    await ctx.keys.generations(ctx.enclaveStore.name);
+  } catch (err) {
+    keyServiceFailure(err);
+  }
+  const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
+  await dk.ensure();
+  const store = ctx.enclaveStore;
+  const at = () => new Date((ctx.now ?? Date.now)()).toISOString();
+  if (options.kekGeneration !== undefined) {
+    const gens = await ctx.keys.generations(store.name);
+    const wanted = /^\d+$/.test(options.kekGeneration) ? `${store.name}#${options.kekGeneration}` : options.kekGeneration;
+    const gen = gens.find((g) => g.kek === wanted);
+    if (!gen) throw new MigrateError('usage.invalid_argument', `the key service has no KEK ${wanted} (generations: ${gens.map((g) => g.kek).join(', ') || 'none'})`);
+    let rewrapped = 0;
+    if (gen.destroyedAt === null) {
+      if (gen.active) await ctx.keys.rotate(store.name);
+      // Re-wrap every live key under the active generation; each row is one atomic upsert, so a crash leaves every key readable under one of the two.
+      let after: string | undefined;
+      do {
+        const page = await store.list(DATA_KEYS_TABLE, { limit: 1000, after, where: { kek: wanted } });
+        const rows: StoredRow[] = [];
+        for (const r of page.rows) {
+          try {
+            const dek = await ctx.keys.unwrap({ kek: String(r.values['kek']), wrapped: String(r.values['wrapped']) }, `${store.name}\u0000${r.key}`);
+            const w = await ctx.keys.wrap(store.name, dek, `${store.name}\u0000${r.key}`);
+            rows.push({ key: r.key, values: { kek: w.kek, wrapped: w.wrapped, created_at: r.values['created_at'] ?? null } });
+          } catch (err) {
+            keyServiceFailure(err);
+          }
+        }
+        await store.upsertMany(DATA_KEYS_TABLE, rows);
+        rewrapped += rows.length;
+        after = page.next;
+      } while (after !== undefined);
+      const left = await store.list(DATA_KEYS_TABLE, { limit: 1, where: { kek: wanted } });
+      if (left.rows.length > 0) throw new Error(`live data keys are still wrapped under ${wanted}; nothing was destroyed`);
+      try {
+        await ctx.keys.destroy(wanted);
+      } catch (err) {
+        keyServiceFailure(err);
+      }
+    }
+    const t = at();
+    const body = { scope: 'kek-generation', kek: wanted, store: store.name, 'live-keys-rewrapped': rewrapped, policy: ctx.policy.versionHash };
+    const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
+    const { index } = await log.append({ v: 1, at: t, type: TYPE('shred'), scope: 'kek', kek: wanted, store: store.name, rewrapped, policyVersion: ctx.policy.versionHash, statement });
+    return { scope: 'kek', destroyed: 1, rewrapped, kek: wanted, statement, logIndex: index };
+  }
+
+  // Subjects: named ones, or those whose subject record is gone from every store.
+  const prefix = `${options.subjectDataset}/`;
+  const targets = new Set<string>((options.subjects ?? []).map((s) => prefix + s));
+  if (options.deleted) {
+    let after: string | undefined;
+    do {
+      const page = await store.list(DATA_KEYS_TABLE, { limit: 1000, after });
+      const ids = page.rows.map((r) => r.key).filter((k) => k.startsWith(prefix));
+      const subjectKeys = ids.map((k) => k.slice(prefix.length));
+      const [inEnclave, inGlobal] = await Promise.all([store.getMany(options.subjectDataset, subjectKeys), ctx.globalStore.getMany(options.subjectDataset, subjectKeys)]);
+      for (const k of subjectKeys) if (!inEnclave.has(k) && !inGlobal.has(k)) targets.add(prefix + k);
+      after = page.next;
+    } while (after !== undefined);
+  }
+  const list = [...targets].sort();
+  const destroyed = await store.deleteMany(DATA_KEYS_TABLE, list);
+  const gens = await ctx.keys.generations(store.name);
+  const hashes = list.map((s) => subjectHash(ctx.keys, options.subjectDataset, s.slice(prefix.length)) ?? '');
+  const t = at();
+  const body = {
+    scope: 'subjects',
+    store: store.name,
+    'subjects-named': list.length,
+    'keys-destroyed': destroyed,
+    'subjects-sha256': createHash('sha256').update(hashes.join('\n')).digest('hex'),
+    'backups-readable-until-shredded': gens.filter((g) => g.destroyedAt === null).map((g) => g.kek).join(',') || 'none',
+    policy: ctx.policy.versionHash,
+  };
+  const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
+  const { index } = await log.append({ v: 1, at: t, type: TYPE('shred'), scope: 'subjects', store: store.name, subjects: hashes, destroyed, policyVersion: ctx.policy.versionHash, statement });
+  return { scope: 'subjects', destroyed, rewrapped: 0, kek: null, statement, logIndex: index };
+}
+

@@ -1,0 +1,265 @@
+// Migration end to end through the real CLI on a real PostgreSQL: a 100,000-row legacy fixture is
+// planned, moved, verified and purged (counts printed; out-of-scope rows byte-identical), the bad
+// inputs of issue 8 are refused with clear errors and change nothing, and a backup of the enclave
+// store taken before `shred` can no longer be decrypted after it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { CLI, DEMO_POLICY } from './helpers/paths.js';
+import { createLegacyFixture, createDatabases, MAPPING_FILE, PROTECTED_ACCOUNT_COLUMNS } from './fixtures/migrate/legacy.js';
+import { createPlacementRules, loadPolicy, type Policy } from '../src/policy/index.js';
+import { createPlacement, decryptField, isCiphertext, openFileKeyService, openStore, KeyServiceError, type Store } from '../src/store/index.js';
+import { parseVerifierKey, verifyNote } from '../src/log/index.js';
+
+const BUILD = fileURLToPath(new URL('../', import.meta.url));
+const MAPPING = fileURLToPath(MAPPING_FILE);
+
+interface Run { status: number | null; stdout: string; stderr: string }
+function cordon(args: readonly string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let pg: PostgresServer;
+before(async () => {
+  pg = await startPostgres({ database: 'migrate_main' });
+});
+after(async () => {
+  await pg?.stop();
+});
+
+interface Env { legacy: string; enclave: string; global: string; dataDir: string; args: (step: string, ...extra: string[]) => string[] }
+let envCount = 0;
+async function environment(rows: number, mapping = MAPPING): Promise<Env> {
+  const n = ++envCount;
+  const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${n}`, `enclave_${n}`, `global_${n}`]);
+  await createLegacyFixture(legacy!, rows);
+  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-migrate-'));
+  const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
+  return {
+    legacy: legacy!, enclave: enclave!, global: global!, dataDir,
+    args: (step, ...extra) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, ...(step === 'shred' ? [] : ['--from', legacy!, '--map', mapping]), ...extra],
+  };
+}
+
+async function query<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return (await sql.unsafe(text)) as unknown as T[];
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Every row of a legacy table as text, by cursor. */
+async function dump(url: string, table: string, cursor: string): Promise<Map<string, string>> {
+  const rows = await query<{ c: string; t: string }>(url, `SELECT ${cursor}::text AS c, t::text AS t FROM ${table} t ORDER BY ${cursor}`);
+  return new Map(rows.map((r) => [r.c, r.t]));
+}
+
+const inScopeAccounts = (url: string) => query<{ account_no: string }>(url, `SELECT account_no::text FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`);
+
+test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scope rows byte-identical; enclave holds ciphertext that decrypts to the legacy values', async () => {
+  const env = await environment(100_000);
+  const beforeAccounts = await dump(env.legacy, 'accounts', 'account_no');
+  const beforeClips = await dump(env.legacy, 'clips', 'clip_id');
+  const inScope = new Set((await inScopeAccounts(env.legacy)).map((r) => r.account_no));
+
+  const plan = await cordon([...env.args('plan'), '--json']);
+  assert.equal(plan.status, 0, plan.stderr);
+  const p = JSON.parse(plan.stdout);
+  const accountsPlan = p.tables.find((t: { table: string }) => t.table === 'accounts');
+  assert.equal(accountsPlan.counts.rows, 100_000);
+  assert.equal(accountsPlan.counts.inScope, inScope.size);
+  assert.deepEqual(accountsPlan.purgeable.sort(), [...PROTECTED_ACCOUNT_COLUMNS].sort());
+  assert.equal((await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`))[0]!.n, 0, 'plan writes nothing');
+
+  const run = await cordon([...env.args('run'), '--json']);
+  assert.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  const verify = await cordon([...env.args('verify'), '--json']);
+  assert.equal(verify.status, 0, verify.stderr);
+  const v = JSON.parse(verify.stdout);
+  const purge = await cordon([...env.args('purge'), '--json']);
+  assert.equal(purge.status, 0, purge.stderr);
+  const pu = JSON.parse(purge.stdout);
+
+  const clipsInScope = p.tables.find((t: { table: string }) => t.table === 'clips').counts.inScope;
+  console.log(`# migrate 100k: rows ${v.counts.rows}, in scope ${v.counts.inScope}, moved ${r.moved}, verified ${v.verified}, purged ${pu.purged + pu.alreadyPurged}, mismatches ${v.mismatches}, out of scope ${v.counts.outOfScope}, untouched no-subject ${v.counts.noSubject}, unknown-jurisdiction ${v.counts.unknownJurisdiction}`);
+  assert.equal(r.moved, inScope.size + clipsInScope);
+  assert.equal(v.counts.inScope, inScope.size + clipsInScope);
+  assert.equal(v.verified, v.counts.inScope);
+  assert.equal(v.mismatches, 0);
+  assert.equal(pu.purged + pu.alreadyPurged, v.counts.inScope);
+  assert.ok(v.counts.noSubject > 0 && v.counts.unknownJurisdiction > 0 && v.counts.outOfScope > 0, 'the fixture has every kind of row');
+
+  // Out-of-scope and untouched rows are byte-identical; in-scope rows lost exactly their protected columns.
+  const afterAccounts = await dump(env.legacy, 'accounts', 'account_no');
+  let identical = 0;
+  for (const [c, t] of beforeAccounts) {
+    if (inScope.has(c)) continue;
+    assert.equal(afterAccounts.get(c), t, `accounts ${c} untouched`);
+    identical++;
+  }
+  const afterClips = await dump(env.legacy, 'clips', 'clip_id');
+  const clipsTouched = [...beforeClips.keys()].filter((c) => afterClips.get(c) !== beforeClips.get(c)).length;
+  assert.ok(clipsTouched > 0 && clipsTouched <= clipsInScope);
+  const left = await query<{ n: number }>(env.legacy, `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND (${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c} IS NOT NULL`).join(' OR ')})`);
+  assert.equal(left[0]!.n, 0, 'no protected legacy value of an in-scope row is left');
+  const kept = await query<{ n: number }>(env.legacy, `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND handle IS NOT NULL AND signup IS NOT NULL`);
+  assert.equal(kept[0]!.n, inScope.size, 'public columns stay');
+  console.log(`# migrate 100k: out-of-scope or untouched account rows byte-identical ${identical}`);
+
+  // The enclave holds ciphertext only, and it decrypts (through placement) to the legacy values.
+  const clear = await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM ds_users WHERE phone_number::text LIKE '%+1512%' OR email::text LIKE '%@example.com%'`);
+  assert.equal(clear[0]!.n, 0);
+  const policy = (loadPolicy(DEMO_POLICY) as { policy: Policy }).policy;
+  const stores = new Map<string, Store>([
+    ['enclave_us', await openStore('enclave_us', env.enclave)],
+    ['global', await openStore('global', env.global)],
+    ['enclave_eu', await openStore('enclave_eu', 'pglite://memory')],
+  ]);
+  const keys = openFileKeyService(join(env.dataDir, 'keys', 'master.key'));
+  const released: string[] = [];
+  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys, onKeyRelease: async (s) => void released.push(s) } });
+  await placement.init();
+  for (const i of [1, 2, 3, 10, 99_999]) {
+    const row = beforeAccounts.get(String(i));
+    if (!inScope.has(String(i))) continue;
+    const rec = await placement.read('users', `u${i}`);
+    assert.equal(rec?.values['phone_number'], `+1512555${String(i % 10_000).padStart(4, '0')}`, row);
+    assert.equal(rec?.values['email'], `user${i}@example.com`);
+    assert.equal(rec?.jurisdiction, 'US');
+  }
+  assert.ok(released.length > 0 && released.every((s) => s.startsWith('users/')), 'each release of a data key is reported with its subject');
+
+  // The statements verify under the deployment's statements key.
+  const vkey = parseVerifierKey(readFileSync(join(env.dataDir, 'keys', 'statements.vkey'), 'utf8').trim());
+  for (const note of [v.statement, pu.statement]) assert.ok(verifyNote(note, [vkey]));
+  for (const s of stores.values()) await s.close();
+});
+
+test('bad input: unknown dataset or field, type mismatch, purge without verify, data changed after verify, key service unreachable: clear errors, nothing lost', async () => {
+  const env = await environment(400);
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-map-'));
+  const text = readFileSync(MAPPING, 'utf8');
+  const cases = [
+    { note: 'unknown dataset', edit: text.replace('dataset: videos', 'dataset: vidoes'), code: 'migrate.bad_mapping', says: /unknown dataset "vidoes" \(did you mean videos\?\)/ },
+    { note: 'unknown field', edit: text.replace('mail: email', 'mail: emial'), code: 'migrate.bad_mapping', says: /mapping\.yaml:\d+:\d+ dataset users has no field "emial"/ },
+    { note: 'unknown key', edit: text.replace('purge: "null"', 'purge: "null"\nsurprise: 1'), code: 'migrate.bad_mapping', says: /unknown key "surprise"/ },
+    { note: 'missing column', edit: text.replace('mobile: phone_number', 'mobil: phone_number'), code: 'migrate.bad_mapping', says: /accounts has no column "mobil"/ },
+    { note: 'declared type differs', edit: text.replace('dob: { field: birthday, type: date }', 'dob: { field: birthday, type: number }'), code: 'migrate.type_mismatch', says: /accounts\.dob .* is date; expected number/ },
+  ];
+  for (const c of cases) {
+    const file = join(dir, 'mapping.yaml');
+    writeFileSync(file, c.edit);
+    const r = await cordon([...env.args('plan').map((a) => (a === MAPPING ? file : a))]);
+    assert.equal(r.status, 2, `${c.note}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(c.code.replace('.', '\\.')), c.note);
+    assert.match(r.stderr, c.says, c.note);
+  }
+  // A column of a kind cordon cannot store.
+  await query(env.legacy, `ALTER TABLE accounts ADD COLUMN blob bytea`);
+  writeFileSync(join(dir, 'mapping.yaml'), text.replace('mobile: phone_number', 'blob: phone_number'));
+  const bytea = await cordon(env.args('plan').map((a) => (a === MAPPING ? join(dir, 'mapping.yaml') : a)));
+  assert.equal(bytea.status, 2);
+  assert.match(bytea.stderr, /migrate\.type_mismatch: .*accounts\.blob .* is bytea/);
+
+  const before = await dump(env.legacy, 'accounts', 'account_no');
+  // Rows with no subject or an unknown jurisdiction are reported.
+  const plan = await cordon(env.args('plan'));
+  assert.equal(plan.status, 0, plan.stderr);
+  assert.match(plan.stdout, /no subject, left untouched/);
+  assert.match(plan.stdout, /unknown jurisdiction, left untouched/);
+
+  assert.equal((await cordon(env.args('run'))).status, 0);
+  const noVerify = await cordon(env.args('purge'));
+  assert.equal(noVerify.status, 1, noVerify.stderr);
+  assert.match(noVerify.stderr, /migrate\.not_verified: mapping legacy-app has not been verified/);
+  assert.deepEqual(await dump(env.legacy, 'accounts', 'account_no'), before, 'purge without verify changes nothing');
+
+  assert.equal((await cordon(env.args('verify'))).status, 0);
+  await query(env.legacy, `UPDATE accounts SET mail = 'changed@example.org' WHERE account_no = 11`);
+  const changed = await cordon(env.args('purge'));
+  assert.equal(changed.status, 1, changed.stderr);
+  assert.match(changed.stderr, /migrate\.data_changed: the data no longer matches the verify statement/);
+  assert.match(changed.stderr, /accounts u11: the legacy row changed since verify/);
+  const afterRefusal = await dump(env.legacy, 'accounts', 'account_no');
+  assert.equal([...afterRefusal].filter(([c, t]) => before.get(c) !== t).length, 1, 'only the row the test changed differs');
+  const reverify = await cordon(env.args('verify'));
+  assert.equal(reverify.status, 1);
+  assert.match(reverify.stdout, /mismatch accounts u11: fields differ: email/);
+  assert.doesNotMatch(reverify.stdout + reverify.stderr, /changed@example\.org|user11@example\.com/, 'values are never printed');
+
+  // Run again (the legacy value changed), verify, then take the key service away: purge destroys nothing.
+  assert.equal((await cordon([...env.args('run'), '--restart'])).status, 0);
+  assert.equal((await cordon(env.args('verify'))).status, 0);
+  const keyFile = join(env.dataDir, 'keys', 'master.key');
+  renameSync(keyFile, `${keyFile}.away`);
+  const noKeys = await cordon(env.args('purge'));
+  assert.equal(noKeys.status, 2);
+  assert.match(noKeys.stderr, /migrate\.key_service_unavailable: .*does not exist; nothing was destroyed/);
+  assert.deepEqual(await dump(env.legacy, 'accounts', 'account_no'), afterRefusal);
+  renameSync(`${keyFile}.away`, keyFile);
+  const ok = await cordon(env.args('purge'));
+  assert.equal(ok.status, 0, ok.stderr);
+});
+
+test('a backup of the enclave store taken before shred cannot be decrypted after it; live data survives a KEK shred; a shredded subject reads as withheld', async () => {
+  const env = await environment(400);
+  assert.equal((await cordon(env.args('run'))).status, 0);
+  // The backup: every row of the enclave's user table and of its wrapped data keys.
+  const backupUsers = await query<{ key: string; phone_number: string }>(env.enclave, `SELECT key, phone_number #>> '{}' AS phone_number FROM ds_users WHERE phone_number IS NOT NULL`);
+  const backupKeys = new Map((await query<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`)).map((r) => [r.key, r]));
+  assert.ok(backupUsers.length > 100 && backupUsers.every((u) => isCiphertext(u.phone_number)));
+  const keys = openFileKeyService(join(env.dataDir, 'keys', 'master.key'));
+  // Before the shred the backup decrypts.
+  const decryptBackup = async (u: { key: string; phone_number: string }) => {
+    const w = backupKeys.get(`users/${u.key}`)!;
+    const dek = await keys.unwrap({ kek: w.kek, wrapped: w.wrapped }, `enclave_us\u0000users/${u.key}`);
+    return decryptField(dek, 'users', u.key, 'phone_number', u.phone_number);
+  };
+  assert.match(String(await decryptBackup(backupUsers[0]!)), /^\+1512555/);
+
+  const shredKek = await cordon([...env.args('shred'), '--enclave', 'us', '--kek-generation', '1', '--json']);
+  assert.equal(shredKek.status, 0, shredKek.stderr);
+  const s = JSON.parse(shredKek.stdout);
+  assert.equal(s.rewrapped, backupKeys.size);
+  let unreadable = 0;
+  for (const u of backupUsers) {
+    await assert.rejects(decryptBackup(u), (e: unknown) => e instanceof KeyServiceError && e.reason === 'destroyed');
+    unreadable++;
+  }
+  console.log(`# shred: backup rows ${backupUsers.length}, undecryptable after the KEK shred ${unreadable}, live keys re-wrapped ${s.rewrapped}`);
+
+  // The live store still reads (its keys were re-wrapped first) ...
+  const policy = (loadPolicy(DEMO_POLICY) as { policy: Policy }).policy;
+  const stores = new Map<string, Store>([
+    ['enclave_us', await openStore('enclave_us', env.enclave)],
+    ['global', await openStore('global', env.global)],
+    ['enclave_eu', await openStore('enclave_eu', 'pglite://memory')],
+  ]);
+  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) } });
+  await placement.init();
+  assert.equal((await placement.read('users', 'u1'))?.values['phone_number'], '+15125550001');
+  // ... and after a subject shred, that subject's protected fields are withheld with a reason, never ciphertext.
+  const shredSubject = await cordon([...env.args('shred'), '--enclave', 'us', '--subject', 'u2']);
+  assert.equal(shredSubject.status, 0, shredSubject.stderr);
+  const placement2 = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) } });
+  const gone = await placement2.read('users', 'u2');
+  assert.equal(gone?.values['phone_number'], null);
+  assert.equal(gone?.values['username'], 'handle_2', 'public fields still read');
+  assert.match(gone?.unreadable?.['phone_number'] ?? '', /destroyed \(crypto-shredded\)/);
+  assert.equal((await placement2.read('users', 'u1'))?.values['phone_number'], '+15125550001', 'other subjects unaffected');
+  for (const st of stores.values()) await st.close();
+
+});
