@@ -9,22 +9,34 @@
 // crash gives the same state, and no legacy value is purged unless, at that moment, the enclave holds
 // a copy that decrypts to the verified value.
 
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { classOf, createPlacementRules, type Policy } from '../policy/index.js';
 import {
   changeLog, createDataKeys, decryptField, encryptField, isCiphertext, subjectHash, KeyServiceError,
-  DATA_KEYS_TABLE, type DataKeys, type FieldValue, type KeyService, type Store, type StoredRow,
+  DATA_KEYS_TABLE, type DataKeys, type FieldValue, type KeyService, type Row, type Store, type StoredRow,
 } from '../store/index.js';
 import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
 import { MigrateError } from './errors.js';
 import type { Mapping, TableMapping } from './mapping.js';
 import type { LegacyDb, LegacyRow, LegacyTable } from './legacy.js';
+import { ahead, quiet } from './pipeline.js';
+import { createRowHasher, type RowHash } from './row-hash.js';
 
 /** Progress and statements live in the enclave store, beside the data they describe. */
 export const STATE_TABLE = '_migrate_state';
 export const ROW_HASH_TABLE = '_migrate_rows';
 /** Most differences listed in a refusal or a verify report. */
 export const MAX_LISTED = 50;
+/**
+ * Rows encrypted or compared between two turns of the event loop: the writes and reads in flight
+ * for other batches are answered between them, instead of waiting for a whole batch's CPU work.
+ */
+const ROWS_PER_TURN = 256;
+const turn = () => new Promise<void>((done) => setImmediate(done));
+/** Unwrapped data keys a command keeps in memory (a subject's rows are usually near each other). */
+const MAX_CACHED_DATA_KEYS = 200_000;
+/** Distinct jurisdiction values whose meaning a table's classification remembers. */
+const MAX_REMEMBERED = 10_000;
 
 export interface MigrateContext {
   readonly policy: Policy;
@@ -75,7 +87,11 @@ type Classified =
       /** Fields protected for this row (placed in the enclave, encrypted), and their legacy columns (purged). */
       readonly protectedFields: readonly string[];
       readonly purgeColumns: readonly string[];
+      /** Whether each of the table's mapped fields (TableLogic.fields, in order) is protected for this row. */
+      readonly isProtected: readonly boolean[];
     };
+
+type InScope = Extract<Classified, { kind: 'in_scope' }>;
 
 /** Up to MAX_LISTED keys of untouched rows, for the report (keys only, never values). */
 export interface Untouched {
@@ -96,11 +112,24 @@ function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: TableMap
   const dataset = policy.datasets.get(t.dataset)!;
   const jurisdictions = new Set(policy.deployment.enclaves.get(mapping.enclave)!.jurisdictions);
   const kept = new Set([t.cursor, t.key, t.subject, t.jurisdiction.from === 'column' ? t.jurisdiction.column : '']);
+  const subjectDataset = dataset.subjectDataset ?? dataset.name;
+  const known = new Map<string, string | undefined>();
   const jurisdictionOf = (raw: string | null): string | undefined => {
     if (raw === null) return undefined;
-    if (t.jurisdiction.as === 'jurisdiction') return policy.deployment.jurisdictions.has(raw) ? raw : undefined;
-    return checkCountry(raw) ? rules.jurisdictionOfCountry(raw) : undefined;
+    if (known.has(raw)) return known.get(raw);
+    const j = t.jurisdiction.as === 'jurisdiction' ? (policy.deployment.jurisdictions.has(raw) ? raw : undefined) : checkCountry(raw) ? rules.jurisdictionOfCountry(raw) : undefined;
+    if (known.size < MAX_REMEMBERED) known.set(raw, j);
+    return j;
   };
+  // Mapped fields in record order (the key field first) and their legacy columns.
+  const fields = [dataset.key, ...t.columns.map((c) => c.field)];
+  const columns = [t.key, ...t.columns.map((c) => c.column)];
+  // A field whose category does not depend on the row has one class per jurisdiction: asked once.
+  const rowDependent = fields.map((f) => dataset.fields.get(f)!.conditions.length > 0);
+  const fixedClass = new Map<string, (string | undefined)[]>();
+  // Rows of one jurisdiction share their protected fields (row-dependent fields aside): one shape each.
+  const shapes = new Map<string, { protectedFields: string[]; purgeColumns: string[]; isProtected: boolean[] }>();
+  const scratch: boolean[] = new Array(fields.length).fill(false);
   const classify = (row: LegacyRow): Classified => {
     if (row.subject === null || row.subject === '' || row.key === null) return { kind: 'no_subject' };
     const jurisdiction = jurisdictionOf(row.jurisdiction);
@@ -108,16 +137,26 @@ function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: TableMap
     if (!jurisdictions.has(jurisdiction)) return { kind: 'out_of_scope', jurisdiction };
     const record: Record<string, FieldValue> = { [dataset.key]: row.key };
     for (const c of t.columns) record[c.field] = row.values[c.column] ?? null;
-    const protectedFields: string[] = [];
-    const purgeColumns: string[] = [];
-    for (const f of Object.keys(record)) {
-      const cls = rules.classOf(t.dataset, f, record, jurisdiction);
-      if (cls !== undefined && cls !== 'protected') continue;
-      protectedFields.push(f);
-      const column = f === dataset.key ? t.key : t.columns.find((c) => c.field === f)!.column;
-      if (!kept.has(column)) purgeColumns.push(column);
+    let fixed = fixedClass.get(jurisdiction);
+    if (!fixed) {
+      fixed = fields.map((f, i) => (rowDependent[i] ? undefined : rules.classOf(t.dataset, f, record, jurisdiction)));
+      fixedClass.set(jurisdiction, fixed);
     }
-    return { kind: 'in_scope', key: row.key, jurisdiction, subjectId: `${dataset.subjectDataset ?? dataset.name}/${row.subject}`, record, protectedFields, purgeColumns };
+    let signature = jurisdiction;
+    for (let i = 0; i < fields.length; i++) {
+      const cls = rowDependent[i] ? rules.classOf(t.dataset, fields[i]!, record, jurisdiction) : fixed[i];
+      scratch[i] = cls === undefined || cls === 'protected';
+      if (rowDependent[i]) signature += scratch[i] ? '\u0000p' : '\u0000-';
+    }
+    let shape = shapes.get(signature);
+    if (!shape) {
+      const isProtected = [...scratch];
+      const protectedFields = fields.filter((_, i) => isProtected[i]);
+      const purgeColumns = columns.filter((c, i) => isProtected[i] && !kept.has(c));
+      shape = { protectedFields, purgeColumns, isProtected };
+      shapes.set(signature, shape);
+    }
+    return { kind: 'in_scope', key: row.key, jurisdiction, subjectId: `${subjectDataset}/${row.subject}`, record, protectedFields: shape.protectedFields, purgeColumns: shape.purgeColumns, isProtected: shape.isProtected };
   };
   /** Legacy columns that may be protected for some row (what purge may clear), and those kept for joins. */
   const mayBeProtected = (): { purgeable: string[]; keptProtected: string[] } => {
@@ -133,8 +172,12 @@ function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: TableMap
     }
     return { purgeable, keptProtected };
   };
-  return { dataset, classify, mayBeProtected, fields: [dataset.key, ...t.columns.map((c) => c.field)] };
+  /** Index of the subject field among `fields` (it stays clear in the enclave: it names the data key), or -1. */
+  const subjectIndex = fields.indexOf(dataset.subjectField);
+  return { dataset, classify, mayBeProtected, fields, subjectIndex };
 }
+
+type TableLogic = ReturnType<typeof tableLogic>;
 
 // ---- state in the enclave store ----
 
@@ -174,11 +217,15 @@ async function pingKeys(keys: KeyService): Promise<void> {
   }
 }
 
-/** Data keys of subjects, cached for one command. */
+/** Data keys of subjects, cached for one command (up to MAX_CACHED_DATA_KEYS, then started afresh). */
 function keyCache(dk: DataKeys) {
   const cache = new Map<string, Buffer | null>();
   return async (subjects: readonly string[], create: boolean): Promise<Map<string, Buffer | null>> => {
-    const missing = [...new Set(subjects.filter((s) => !cache.has(s) || (create && cache.get(s) === null)))];
+    let missing = [...new Set(subjects.filter((s) => !cache.has(s) || (create && cache.get(s) === null)))];
+    if (missing.length > 0 && cache.size + missing.length > MAX_CACHED_DATA_KEYS) {
+      cache.clear();
+      missing = [...new Set(subjects)];
+    }
     if (missing.length > 0) {
       let got: Awaited<ReturnType<DataKeys['get']>>;
       try {
@@ -295,6 +342,10 @@ export interface RunResult {
  * Copies in-scope rows into the enclave (protected fields encrypted, the others to the global
  * store, as placement would), batch by batch, resuming from the checkpoint. `restart` copies from
  * the beginning again (still idempotent).
+ *
+ * Pipelined: while batch N is written (enclave, then global store and change log, then the
+ * checkpoint), batch N+1 is read, classified, given its data keys and encrypted. Batch N+1 writes
+ * nothing before batch N's checkpoint is saved, so the checkpoint never runs ahead of durable data.
  */
 export async function runMigration(ctx: MigrateContext, options: { readonly restart?: boolean } = {}): Promise<RunResult> {
   await pingKeys(ctx.keys);
@@ -319,44 +370,48 @@ export async function runMigration(ctx: MigrateContext, options: { readonly rest
       continue;
     }
     const total = ctx.onProgress ? await lt.count() : 0;
-    for await (const rows of pages(lt, state.cursor, size)) {
-      const batch = zero();
-      const inScope: Extract<Classified, { kind: 'in_scope' }>[] = [];
-      for (const row of rows) {
-        const c = logic.classify(row);
-        tally(batch, c);
-        noteUntouched(untouched, t.table, row, c);
-        if (c.kind === 'in_scope') inScope.push(c);
-      }
-      // A key twice in one batch (a legacy table whose key column is not unique): the later row wins, as upserts would.
-      const byKey = new Map(inScope.map((c) => [c.key, c]));
-      const list = [...byKey.values()];
-      if (list.length > 0) {
-        const dks = await keysFor(list.map((c) => c.subjectId), true);
-        const enclaveRows: StoredRow[] = [];
-        const globalRows: StoredRow[] = [];
-        for (const c of list) {
-          const dek = dks.get(c.subjectId);
-          if (!dek) throw new MigrateError('migrate.key_service_unavailable', `no data key could be made for a subject of ${t.table}`);
-          const e: Record<string, FieldValue> = {};
-          const g: Record<string, FieldValue> = {};
-          for (const f of logic.fields) {
-            const v = c.record[f] ?? null;
-            const prot = c.protectedFields.includes(f);
-            e[f] = prot ? (f === logic.dataset.subjectField ? v : encryptField(dek, t.dataset, c.key, f, v)) : null;
-            g[f] = prot ? null : v;
-          }
-          enclaveRows.push({ key: c.key, values: e });
-          globalRows.push({ key: c.key, values: g });
+    // Read, classify and fetch or create the data keys of a batch (one batch ahead of the writes).
+    async function* prepared(from: string | null) {
+      for await (const rows of ahead(pages(lt, from, size))) {
+        const batch = zero();
+        // A key twice in one batch (a legacy table whose key column is not unique): the later row wins, as upserts would.
+        const byKey = new Map<string, InScope>();
+        for (const row of rows) {
+          const c = logic.classify(row);
+          tally(batch, c);
+          noteUntouched(untouched, t.table, row, c);
+          if (c.kind === 'in_scope') byKey.set(c.key, c);
         }
-        // Enclave first: a crash between the two leaves nothing protected outside it.
-        await ctx.enclaveStore.upsertMany(t.dataset, enclaveRows);
-        await ctx.globalStore.upsertMany(t.dataset, globalRows);
-        await ctx.globalStore.appendMany(changeLog(t.dataset), list.map((c) => ({ key: c.key, op: 'write' })));
+        const list = [...byKey.values()];
+        const dks = list.length > 0 ? await keysFor(list.map((c) => c.subjectId), true) : new Map<string, Buffer | null>();
+        yield { cursor: rows[rows.length - 1]!.cursor, batch, list, dks };
       }
-      state = { cursor: rows[rows.length - 1]!.cursor, counts: add(state.counts, batch), done: false };
-      await saveState(ctx, id, state);
-      ctx.onProgress?.({ step: 'run', table: t.table, done: state.counts.rows, total });
+    }
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for await (const p of ahead(prepared(state.cursor))) {
+        const { enclaveRows, globalRows } = await encryptBatch(logic, t, p.list, p.dks);
+        // The previous batch is durable and checkpointed before this one writes anything.
+        await writing;
+        const next: RunState = { cursor: p.cursor, counts: add(state.counts, p.batch), done: false };
+        state = next;
+        writing = quiet(
+          (async () => {
+            if (p.list.length > 0) {
+              // Enclave first: a crash between the two leaves nothing protected outside it.
+              await ctx.enclaveStore.upsertMany(t.dataset, enclaveRows);
+              await ctx.globalStore.upsertMany(t.dataset, globalRows);
+              await ctx.globalStore.appendMany(changeLog(t.dataset), p.list.map((c) => ({ key: c.key, op: 'write' })));
+            }
+            await saveState(ctx, id, next);
+            ctx.onProgress?.({ step: 'run', table: t.table, done: next.counts.rows, total });
+          })(),
+        );
+      }
+      await writing;
+    } finally {
+      // On a failure, let the batch in flight finish (or fail) before the error reaches the caller.
+      await writing.catch(() => undefined);
     }
     state = { ...state, done: true };
     await saveState(ctx, id, state);
@@ -366,13 +421,49 @@ export async function runMigration(ctx: MigrateContext, options: { readonly rest
   return { tables: out, totals, moved: totals.inScope, untouched };
 }
 
+/** The enclave part (protected fields encrypted, the subject field in clear) and the global part of each in-scope row. */
+async function encryptBatch(logic: TableLogic, t: TableMapping, list: readonly InScope[], dks: ReadonlyMap<string, Buffer | null>): Promise<{ enclaveRows: StoredRow[]; globalRows: StoredRow[] }> {
+  const { fields, subjectIndex } = logic;
+  const enclaveRows: StoredRow[] = new Array(list.length);
+  const globalRows: StoredRow[] = new Array(list.length);
+  for (let n = 0; n < list.length; n++) {
+    if (n % ROWS_PER_TURN === ROWS_PER_TURN - 1) await turn();
+    const c = list[n]!;
+    const dek = dks.get(c.subjectId);
+    if (!dek) throw new MigrateError('migrate.key_service_unavailable', `no data key could be made for a subject of ${t.table}`);
+    const e: Record<string, FieldValue> = {};
+    const g: Record<string, FieldValue> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const v = c.record[f] ?? null;
+      if (c.isProtected[i]) {
+        e[f] = i === subjectIndex ? v : encryptField(dek, t.dataset, c.key, f, v);
+        g[f] = null;
+      } else {
+        e[f] = null;
+        g[f] = v;
+      }
+    }
+    enclaveRows[n] = { key: c.key, values: e };
+    globalRows[n] = { key: c.key, values: g };
+  }
+  return { enclaveRows, globalRows };
+}
+
 // ---- row hashes ----
 
-/** Per-row keyed hashes (HMAC-SHA-256 under a key-service key: protected values are low-entropy). */
+/** Per-row keyed hashes (HMAC-SHA-256 under a key-service key: protected values are low-entropy), one hasher per table. */
 function rowHasher(ctx: MigrateContext) {
   const key = ctx.keys.key('migrate', `row-hash:${ctx.mapping.name}`);
-  return (dataset: string, recordKey: string, fields: readonly string[], record: Readonly<Record<string, FieldValue>>): string =>
-    createHmac('sha256', key).update(canonicalJson({ dataset, key: recordKey, fields: Object.fromEntries(fields.map((f) => [f, record[f] ?? null])) })).digest('base64url');
+  const byTable = new Map<string, RowHash>();
+  return (t: TableMapping, logic: TableLogic): RowHash => {
+    let h = byTable.get(t.table);
+    if (!h) {
+      h = createRowHasher(key, t.dataset, logic.fields);
+      byTable.set(t.table, h);
+    }
+    return h;
+  };
 }
 
 interface Compared {
@@ -383,37 +474,67 @@ interface Compared {
   readonly enclave: string | undefined;
   /** Fields that differ (names only), or why the enclave copy cannot be read. */
   readonly problem: string | undefined;
-  readonly c: Extract<Classified, { kind: 'in_scope' }>;
+  readonly c: InScope;
   readonly legacyRow: LegacyRow;
 }
 
-/** Hashes a batch's in-scope rows on both sides: legacy as read, enclave decrypted (inside this process, in the enclave). */
-async function compareBatch(ctx: MigrateContext, lt: LegacyTable, rows: readonly LegacyRow[], keysFor: ReturnType<typeof keyCache>, hash: ReturnType<typeof rowHasher>, counts: Counts) {
-  const t = lt.mapping;
-  const logic = tableLogic(ctx, t);
-  const inScope: { c: Extract<Classified, { kind: 'in_scope' }>; row: LegacyRow }[] = [];
+/** A page of legacy rows with what comparing them needs from the enclave side. */
+interface Fetched {
+  readonly rows: readonly LegacyRow[];
+  /** How the page's rows classify (this page only). */
+  readonly counts: Counts;
+  readonly inScope: readonly { readonly c: InScope; readonly row: LegacyRow }[];
+  readonly enclave: ReadonlyMap<string, Row>;
+  readonly global: ReadonlyMap<string, Row>;
+  readonly keys: ReadonlyMap<string, Buffer | null>;
+  /** The verified row hashes of the page's in-scope rows (fetched for purge and its re-check only). */
+  readonly stored: ReadonlyMap<string, Row>;
+}
+
+const rowHashId = (ctx: MigrateContext, t: TableMapping, key: string) => `${ctx.mapping.name}/${t.table}/${key}`;
+
+/** Classifies a page and reads, in parallel, the enclave and global parts of its in-scope rows and their data keys (and verified hashes). */
+async function fetchBatch(ctx: MigrateContext, t: TableMapping, logic: TableLogic, rows: readonly LegacyRow[], keysFor: ReturnType<typeof keyCache>, withStored: boolean): Promise<Fetched> {
+  const counts = zero();
+  const inScope: { c: InScope; row: LegacyRow }[] = [];
   for (const row of rows) {
     const c = logic.classify(row);
     tally(counts, c);
     if (c.kind === 'in_scope') inScope.push({ c, row });
   }
   const keys = inScope.map((x) => x.c.key);
-  const [enc, glob] = await Promise.all([ctx.enclaveStore.getMany(t.dataset, keys), ctx.globalStore.getMany(t.dataset, keys)]);
-  const dks = await keysFor(inScope.map((x) => x.c.subjectId), false);
-  const out: Compared[] = [];
-  for (const { c, row } of inScope) {
-    const legacy = hash(t.dataset, c.key, logic.fields, c.record);
-    const e = enc.get(c.key);
+  const none = new Map<string, Row>();
+  const [enclave, global, dks, stored] = await Promise.all([
+    ctx.enclaveStore.getMany(t.dataset, keys),
+    ctx.globalStore.getMany(t.dataset, keys),
+    keysFor(inScope.map((x) => x.c.subjectId), false),
+    withStored ? ctx.enclaveStore.getMany(ROW_HASH_TABLE, keys.map((k) => rowHashId(ctx, t, k))) : Promise.resolve(none),
+  ]);
+  return { rows, counts, inScope, enclave, global, keys: dks, stored };
+}
+
+/** Hashes a page's in-scope rows on both sides: legacy as read, enclave decrypted (inside this process, in the enclave). */
+async function compareFetched(t: TableMapping, logic: TableLogic, hash: RowHash, f: Fetched): Promise<Compared[]> {
+  const { fields, subjectIndex } = logic;
+  const out: Compared[] = new Array(f.inScope.length);
+  const legacyValues: FieldValue[] = new Array(fields.length);
+  const placed: FieldValue[] = new Array(fields.length);
+  for (let n = 0; n < f.inScope.length; n++) {
+    if (n % ROWS_PER_TURN === ROWS_PER_TURN - 1) await turn();
+    const { c, row } = f.inScope[n]!;
+    for (let i = 0; i < fields.length; i++) legacyValues[i] = c.record[fields[i]!] ?? null;
+    const legacy = hash(c.key, legacyValues);
+    const e = f.enclave.get(c.key);
     if (!e) {
-      out.push({ key: c.key, cursor: row.cursor, legacy, enclave: undefined, problem: 'missing from the enclave', c, legacyRow: row });
+      out[n] = { key: c.key, cursor: row.cursor, legacy, enclave: undefined, problem: 'missing from the enclave', c, legacyRow: row };
       continue;
     }
-    const g = glob.get(c.key);
-    const dek = dks.get(c.subjectId);
-    const placed: Record<string, FieldValue> = {};
+    const g = f.global.get(c.key);
+    const dek = f.keys.get(c.subjectId);
     let problem: string | undefined;
-    for (const f of logic.fields) {
-      const ev = e[f] ?? null;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      const ev = e[field] ?? null;
       let v: FieldValue = ev;
       if (isCiphertext(ev)) {
         if (!dek) {
@@ -421,24 +542,29 @@ async function compareBatch(ctx: MigrateContext, lt: LegacyTable, rows: readonly
           v = null;
         } else {
           try {
-            v = decryptField(dek, t.dataset, c.key, f, ev);
+            v = decryptField(dek, t.dataset, c.key, field, ev);
           } catch {
-            problem = `${f} does not decrypt`;
+            problem = `${field} does not decrypt`;
             v = null;
           }
         }
-      } else if (c.protectedFields.includes(f) && ev !== null && f !== logic.dataset.subjectField) {
-        problem = `${f} is stored in clear in the enclave`;
+      } else if (c.isProtected[i] && ev !== null && i !== subjectIndex) {
+        problem = `${field} is stored in clear in the enclave`;
       }
-      placed[f] = v !== null ? v : (g?.[f] ?? null);
+      placed[i] = v !== null ? v : (g?.[field] ?? null);
     }
-    const enclave = hash(t.dataset, c.key, logic.fields, placed);
+    const enclave = hash(c.key, placed);
     if (enclave !== legacy && problem === undefined) {
-      problem = `fields differ: ${logic.fields.filter((f) => canonicalJson(placed[f] ?? null) !== canonicalJson(c.record[f] ?? null)).join(', ')}`;
+      problem = `fields differ: ${fields.filter((_, i) => canonicalJson(placed[i] ?? null) !== canonicalJson(legacyValues[i] ?? null)).join(', ')}`;
     }
-    out.push({ key: c.key, cursor: row.cursor, legacy, enclave, problem: enclave === legacy ? undefined : problem, c, legacyRow: row });
+    out[n] = { key: c.key, cursor: row.cursor, legacy, enclave, problem: enclave === legacy ? undefined : problem, c, legacyRow: row };
   }
   return out;
+}
+
+/** Pages of a legacy table, each fetched with its enclave side, one page ahead of the caller (read-only steps). */
+async function* fetchedPages(ctx: MigrateContext, lt: LegacyTable, logic: TableLogic, keysFor: ReturnType<typeof keyCache>, withStored: boolean): AsyncGenerator<Fetched, void, undefined> {
+  for await (const rows of ahead(pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize))) yield await fetchBatch(ctx, lt.mapping, logic, rows, keysFor, withStored);
 }
 
 // ---- verify ----
@@ -500,22 +626,34 @@ export async function verifyMigration(ctx: MigrateContext): Promise<VerifyResult
   const listed: Mismatch[] = [];
   for (const lt of ctx.legacy.tables) {
     const t = lt.mapping;
-    const tc = zero();
+    const logic = tableLogic(ctx, t);
+    const rowHash = hash(t, logic);
+    let tc = zero();
     const total = ctx.onProgress ? await lt.count() : 0;
-    for await (const rows of pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize)) {
-      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, tc);
-      const hashes: StoredRow[] = [];
-      for (const r of compared) {
-        root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
-        hashes.push({ key: `${ctx.mapping.name}/${t.table}/${r.key}`, values: { hash: r.legacy, verify: verifyId } });
-        if (r.problem === undefined) verified++;
-        else {
-          mismatches++;
-          if (listed.length < MAX_LISTED) listed.push({ table: t.table, key: r.key, problem: r.problem });
+    // While a page is decrypted and hashed, the next one is read on both sides; its row hashes are
+    // written while the next page is compared (all written before the statement is made).
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for await (const f of ahead(fetchedPages(ctx, lt, logic, keysFor, false))) {
+        tc = add(tc, f.counts);
+        const compared = await compareFetched(t, logic, rowHash, f);
+        const hashes: StoredRow[] = [];
+        for (const r of compared) {
+          root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
+          hashes.push({ key: rowHashId(ctx, t, r.key), values: { hash: r.legacy, verify: verifyId } });
+          if (r.problem === undefined) verified++;
+          else {
+            mismatches++;
+            if (listed.length < MAX_LISTED) listed.push({ table: t.table, key: r.key, problem: r.problem });
+          }
         }
+        await writing;
+        const done = tc.rows;
+        writing = quiet(ctx.enclaveStore.upsertMany(ROW_HASH_TABLE, dedupe(hashes)).then(() => ctx.onProgress?.({ step: 'verify', table: t.table, done, total })));
       }
-      await ctx.enclaveStore.upsertMany(ROW_HASH_TABLE, dedupe(hashes));
-      ctx.onProgress?.({ step: 'verify', table: t.table, done: tc.rows, total });
+      await writing;
+    } finally {
+      await writing.catch(() => undefined);
     }
     counts = add(counts, tc);
   }
@@ -624,9 +762,14 @@ export async function purgeMigration(ctx: MigrateContext): Promise<PurgeResult> 
     if (ts.done) continue;
     const total = ctx.onProgress ? await lt.count() : 0;
     let seen = 0;
+    const logic = tableLogic(ctx, t);
+    const rowHash = hash(t, logic);
+    // Pages are read one at a time, just before they are checked and purged (no read-ahead here:
+    // what is destroyed is what was compared a moment before).
     for await (const rows of pages(lt, ts.cursor, size)) {
-      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, zero());
-      const stored = await ctx.enclaveStore.getMany(ROW_HASH_TABLE, compared.map((r) => `${ctx.mapping.name}/${t.table}/${r.key}`));
+      const f = await fetchBatch(ctx, t, logic, rows, keysFor, true);
+      const compared = await compareFetched(t, logic, rowHash, f);
+      const stored = f.stored;
       const toPurge: Compared[] = [];
       const changed: Mismatch[] = [];
       for (const r of compared) {
@@ -701,9 +844,11 @@ async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType
   let n = 0;
   for (const lt of ctx.legacy.tables) {
     const t = lt.mapping;
-    for await (const rows of pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize)) {
-      const compared = await compareBatch(ctx, lt, rows, keysFor, hash, zero());
-      const stored = await ctx.enclaveStore.getMany(ROW_HASH_TABLE, compared.map((r) => `${ctx.mapping.name}/${t.table}/${r.key}`));
+    const logic = tableLogic(ctx, t);
+    const rowHash = hash(t, logic);
+    for await (const f of ahead(fetchedPages(ctx, lt, logic, keysFor, true))) {
+      const compared = await compareFetched(t, logic, rowHash, f);
+      const stored = f.stored;
       for (const r of compared) {
         n++;
         root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);

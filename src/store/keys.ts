@@ -26,6 +26,14 @@ export interface KeyService {
   wrap(scope: string, dataKey: Buffer, context: string): Promise<WrappedKey>;
   /** Unwraps; throws KeyServiceError (`destroyed` when the KEK generation was shredded, `unavailable` when the service cannot be reached). */
   unwrap(wrapped: WrappedKey, context: string): Promise<Buffer>;
+  /** wrap() of many data keys under one scope in one call (one request to a KMS); results in order. */
+  wrapMany(scope: string, items: readonly { readonly dataKey: Buffer; readonly context: string }[]): Promise<WrappedKey[]>;
+  /**
+   * unwrap() of many keys in one call; results in order, each the data key or the KeyServiceError
+   * unwrap() would have thrown for that key (`destroyed`, `unknown_kek`, `bad_key`). Throws only when
+   * the service as a whole fails (`unavailable`, a keyring it cannot trust).
+   */
+  unwrapMany(items: readonly { readonly wrapped: WrappedKey; readonly context: string }[]): Promise<(Buffer | KeyServiceError)[]>;
   /** The KEK generations of a scope, oldest first. */
   generations(scope: string): Promise<KekGeneration[]>;
   /** Makes a new generation the active one for `scope`; earlier ones still unwrap until destroyed. */
@@ -118,7 +126,7 @@ interface KeyringFile {
  * rename) on rotate and destroy, and re-read when asked for a generation it does not know (another
  * process rotated). The keyring is created on first wrap.
  */
-function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'generations' | 'rotate' | 'destroy' | 'ping'> {
+function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMany' | 'unwrapMany' | 'generations' | 'rotate' | 'destroy' | 'ping'> {
   let state: KeyringFile | undefined;
   const load = (): KeyringFile => {
     if (!existsSync(path)) return { v: 1, keks: [] };
@@ -136,6 +144,8 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'genera
   // Re-read whenever the file changed (another process rotated or destroyed a generation): a
   // destroyed KEK must stop unwrapping here too, not live on in memory.
   let seen = '';
+  // KEKs decoded from base64, dropped whenever the keyring is re-read (a destroyed generation's bytes do not outlive it here).
+  const decoded = new Map<string, Buffer>();
   const current = (reload = false): KeyringFile => {
     let stamp = 'absent';
     try {
@@ -145,6 +155,7 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'genera
       // absent: an empty keyring until the first wrap creates it
     }
     if (!state || reload || stamp !== seen) {
+      decoded.clear();
       state = load();
       seen = stamp;
     }
@@ -161,6 +172,7 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'genera
     const dir = openSync(dirname(path), 'r');
     fsyncSync(dir);
     closeSync(dir);
+    decoded.clear();
     state = next;
   };
   const idOf = (scope: string, generation: number) => `${scope}#${generation}`;
@@ -170,12 +182,21 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'genera
     if (i <= 0 || !Number.isInteger(generation) || generation < 1) throw new KeyServiceError('unknown_kek', `${JSON.stringify(kek)} does not name a KEK generation (scope#N)`);
     return { scope: kek.slice(0, i), generation };
   };
-  const find = (kek: string) => {
+  /** The keyring entry of a generation in `ring`, re-reading the file once if it is not there (another process rotated). */
+  const find = (kek: string, ring: KeyringFile = current()) => {
     const { scope, generation } = parseId(kek);
-    let e = current().keks.find((k) => k.scope === scope && k.generation === generation);
+    let e = ring.keks.find((k) => k.scope === scope && k.generation === generation);
     if (!e) e = current(true).keks.find((k) => k.scope === scope && k.generation === generation);
     if (!e) throw new KeyServiceError('unknown_kek', `the key service has no KEK ${kek}`);
     return e;
+  };
+  const kekBytes = (b64: string): Buffer => {
+    let k = decoded.get(b64);
+    if (!k) {
+      k = Buffer.from(b64, 'base64');
+      decoded.set(b64, k);
+    }
+    return k;
   };
   const rotate = (scope: string): KekGeneration => {
     const ring = current(true);
@@ -192,28 +213,67 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'genera
     return current().keks.find((k) => k.scope === scope && k.key !== null)!;
   };
   const aad = (kek: string, context: string) => Buffer.from(`cordon-dek-v1\u0000${kek}\u0000${context}`);
+  const wrapWith = (kek: string, key: Buffer, iv: Buffer, dataKey: Buffer, context: string): WrappedKey => {
+    const c = createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(aad(kek, context));
+    const ct = c.update(dataKey);
+    c.final();
+    return { kek, wrapped: Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64') };
+  };
+  const unwrapWith = (e: KeyringFile['keks'][number], w: WrappedKey, context: string): Buffer => {
+    if (e.key === null) throw new KeyServiceError('destroyed', `KEK ${w.kek} was destroyed at ${e.destroyedAt}; keys wrapped under it cannot be recovered`);
+    const raw = Buffer.from(w.wrapped, 'base64');
+    const d = createDecipheriv('aes-256-gcm', kekBytes(e.key), raw.subarray(0, IV_BYTES));
+    d.setAAD(aad(w.kek, context));
+    d.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    try {
+      const out = d.update(raw.subarray(IV_BYTES + TAG_BYTES));
+      d.final();
+      return out;
+    } catch {
+      throw new KeyServiceError('bad_key', `a data key wrapped under ${w.kek} does not unwrap (tampered, or bound to another subject)`);
+    }
+  };
   return {
     async wrap(scope, dataKey, context) {
       const e = active(scope);
-      const kek = idOf(scope, e.generation);
-      const iv = randomBytes(IV_BYTES);
-      const c = createCipheriv('aes-256-gcm', Buffer.from(e.key!, 'base64'), iv);
-      c.setAAD(aad(kek, context));
-      const ct = Buffer.concat([c.update(dataKey), c.final()]);
-      return { kek, wrapped: Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64') };
+      return wrapWith(idOf(scope, e.generation), kekBytes(e.key!), randomBytes(IV_BYTES), dataKey, context);
     },
     async unwrap(w, context) {
-      const e = find(w.kek);
-      if (e.key === null) throw new KeyServiceError('destroyed', `KEK ${w.kek} was destroyed at ${e.destroyedAt}; keys wrapped under it cannot be recovered`);
-      const raw = Buffer.from(w.wrapped, 'base64');
-      const d = createDecipheriv('aes-256-gcm', Buffer.from(e.key, 'base64'), raw.subarray(0, IV_BYTES));
-      d.setAAD(aad(w.kek, context));
-      d.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      try {
-        return Buffer.concat([d.update(raw.subarray(IV_BYTES + TAG_BYTES)), d.final()]);
-      } catch {
-        throw new KeyServiceError('bad_key', `a data key wrapped under ${w.kek} does not unwrap (tampered, or bound to another subject)`);
-      }
+      return unwrapWith(find(w.kek), w, context);
+    },
+    // One look at the keyring file for the whole batch: the same freshness as one unwrap() call.
+    async wrapMany(scope, items) {
+      if (items.length === 0) return [];
+      const e = active(scope);
+      const kek = idOf(scope, e.generation);
+      const key = kekBytes(e.key!);
+      const ivs = randomBytes(IV_BYTES * items.length);
+      return items.map((it, i) => wrapWith(kek, key, ivs.subarray(i * IV_BYTES, (i + 1) * IV_BYTES), it.dataKey, it.context));
+    },
+    async unwrapMany(items) {
+      if (items.length === 0) return [];
+      const ring = current();
+      const entries = new Map<string, KeyringFile['keks'][number] | KeyServiceError>();
+      return items.map((it) => {
+        let e = entries.get(it.wrapped.kek);
+        if (e === undefined) {
+          try {
+            e = find(it.wrapped.kek, ring);
+          } catch (err) {
+            if (!(err instanceof KeyServiceError) || err.reason !== 'unknown_kek') throw err;
+            e = err;
+          }
+          entries.set(it.wrapped.kek, e);
+        }
+        if (e instanceof KeyServiceError) return e;
+        try {
+          return unwrapWith(e, it.wrapped, it.context);
+        } catch (err) {
+          if (err instanceof KeyServiceError) return err;
+          throw err;
+        }
+      });
     },
     async generations(scope) {
       const ring = current(true).keks.filter((k) => k.scope === scope).sort((a, b) => a.generation - b.generation);
