@@ -274,6 +274,8 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     return g;
   };
   const groupNamed = (name: string) => config.approverGroups.get(name)!;
+  /** The group that decides about a grant: its request's, or break-glass's reviewers. */
+  const groupOfGrant = (g: Grant) => config.approverGroups.get(g.request !== undefined ? requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
 
   /** The checks every approver's act passes: group, place, not their own, not their manager chain. */
   const checkDecider = (actor: Actor, r: AccessRequest, verb: string) => {
@@ -412,7 +414,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
           if (req) throw new CordonError('access.already_decided', `request ${req.id} is ${req.state}; there is no grant to revoke`);
           throw new CordonError('access.not_found', `no access request or grant has id ${JSON.stringify(id)}`);
         }
-        const group = config.approverGroups.get(req?.group ?? config.breakGlass?.reviewers ?? '');
+        const group = groupOfGrant(g);
         if (actor.principal.id !== g.principal && !(group && isMember(actor.principal, group))) throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
         if (g.state === 'revoked') throw new CordonError('access.already_decided', `grant ${g.id} was already revoked`);
         if (g.state === 'expired' || g.expiresAt <= t) throw new CordonError('access.expired', `grant ${g.id} expired at ${iso(g.expiresAt)}`);
@@ -473,8 +475,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     },
     getGrant(actor, id) {
       const g = grantOf(id);
-      const group = config.approverGroups.get(g.request !== undefined ? requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
-      if (!mayRead(actor, g.principal, group)) throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
+      if (!mayRead(actor, g.principal, groupOfGrant(g))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
       return g;
     },
     listRequests(actor, filter) {
@@ -485,10 +486,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     },
     listGrants(actor, filter) {
       return [...grants.values()]
-        .filter((g) => {
-          const group = config.approverGroups.get(g.request !== undefined ? requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
-          return filter.mine ? g.principal === actor.principal.id : mayRead(actor, g.principal, group);
-        })
+        .filter((g) => (filter.mine ? g.principal === actor.principal.id : mayRead(actor, g.principal, groupOfGrant(g))))
         .filter((g) => filter.state === undefined || g.state === filter.state)
         .sort((a, b) => b.notBefore - a.notBefore);
     },

@@ -14,6 +14,7 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
+import { isApprover, isAuditor } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 
@@ -190,8 +191,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       // work from wherever they are: any place is accepted, and recorded with each read.
       const caller = await identify(req);
       const p = caller.principal;
-      const auditors = logConfig.auditors;
-      if (!auditors.includes(p.id) && !policy.directory.teams.get(p.team)?.lineage.some((t) => auditors.includes(t))) {
+      if (!isAuditor(policy, p)) {
         throw new HttpProblem('log.not_auditor', `${p.id} is not an auditor of the access log (cordon.yaml access_log.auditors)`);
       }
       return { principal: p.id, country: caller.country, site: caller.site };
@@ -203,9 +203,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     now,
     review: async (actor: Actor) => {
       const p = actor.principal;
-      const approver = p.approverGroups.some((g) => policy.deployment.access.approverGroups.has(g));
-      const auditor = logConfig.auditors.includes(p.id) || (policy.directory.teams.get(p.team)?.lineage.some((t) => logConfig.auditors.includes(t)) ?? false);
-      if (!approver && !auditor) throw new HttpProblem('access.forbidden', `the standing-access review is for approvers and auditors; ${p.id} is neither`);
+      if (!isApprover(policy, p) && !isAuditor(policy, p)) throw new HttpProblem('access.forbidden', `the standing-access review is for approvers and auditors; ${p.id} is neither`);
       const standing = standingAccessReview(policy);
       const grantFlags = broker.grantFlags();
       const flags = [...standing.flags, ...grantFlags];

@@ -16,6 +16,7 @@ import { scan } from '../scan/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { openLogSigner } from '../log/index.js';
 import { buildReport, reportHtml, signReport } from './report.js';
+import { isApprover, isAuditor } from './roles.js';
 
 /** The built console (Vite output), next to the compiled server: dist/console. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -93,10 +94,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
 
   const auditorOrApprover = (c: Caller) => {
     const p = c.principal;
-    const auditors = policy.deployment.accessLog.auditors;
-    const auditor = auditors.includes(p.id) || (policy.directory.teams.get(p.team)?.lineage.some((t) => auditors.includes(t)) ?? false);
-    const approver = p.approverGroups.some((g) => policy.deployment.access.approverGroups.has(g));
-    if (!auditor && !approver) throw new HttpProblem('access.forbidden', `${p.id} is neither an auditor nor an approver`);
+    if (!isAuditor(policy, p) && !isApprover(policy, p)) throw new HttpProblem('access.forbidden', `${p.id} is neither an auditor nor an approver`);
   };
 
   app.get('/v1/console/info', async () => ({
