@@ -1,9 +1,10 @@
 // Benchmark: (a) cordon's GET of one 20-field record with policy and recording, against (b) a bare
 // Fastify route reading the same record from the same stores with no policy and no log, on PGlite
-// and on PostgreSQL, at concurrency 64, in one run. The load comes from a separate process.
+// and on PostgreSQL, at concurrency 64, in one run. The load comes from a separate process that alternates between (a) and (b) in short
+// slices (8 per server by default), so the machine's other work weighs on both alike.
 // Prints a table, then one JSON line.
 //
-//   npm run bench -- gateway [--seconds N] [--concurrency N] [--drivers pglite,postgres]
+//   npm run bench -- gateway [--seconds N] [--slices N] [--concurrency N] [--drivers pglite,postgres]
 
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +18,11 @@ import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '64' }, drivers: { type: 'string', default: 'pglite,postgres' } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '64' }, slices: { type: 'string', default: '8' }, drivers: { type: 'string', default: 'pglite,postgres' } } });
 const SECONDS = Number(opts.seconds);
 const CONCURRENCY = Number(opts.concurrency);
-const LOAD = fileURLToPath(new URL('./load.js', import.meta.url));
+const SLICES = Number(opts.slices);
+const LOAD = fileURLToPath(new URL('./load-ab.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../policies/demo', import.meta.url));
 
 /** The demo policy plus a 20-field `profiles` dataset (public, excepted and protected fields). */
@@ -46,10 +48,15 @@ const RECORD = {
 
 interface LoadResult { requests: number; errors: number; statuses: Record<string, number>; rps: number; p50: number; p99: number }
 
-/** Runs the load generator in its own process (asynchronously: the servers live in this one). */
-async function load(url: string, headers: Record<string, string>): Promise<LoadResult> {
-  const { stdout } = await promisify(execFile)(process.execPath, [LOAD, url, String(SECONDS), String(CONCURRENCY), ...Object.entries(headers).map(([k, v]) => `${k}=${v}`)], { encoding: 'utf8' });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
+/**
+ * Runs the load generator in its own process (asynchronously: the servers live in this one). It
+ * alternates between cordon and the bare route in short slices, so other work on the machine
+ * weighs on both alike.
+ */
+async function loadAB(cordonUrl: string, cordonHeaders: Record<string, string>, bareUrl: string): Promise<{ cordon: LoadResult; bare: LoadResult }> {
+  const spec = { seconds: SECONDS, slices: SLICES, concurrency: CONCURRENCY, targets: [{ name: 'cordon', url: cordonUrl, headers: cordonHeaders }, { name: 'bare', url: bareUrl }] };
+  const { stdout } = await promisify(execFile)(process.execPath, [LOAD, JSON.stringify(spec)], { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { cordon: LoadResult; bare: LoadResult };
 }
 
 const loaded = loadPolicy(benchPolicyDir());
@@ -84,8 +91,7 @@ for (const driver of opts.drivers.split(',')) {
   bare.get<{ Params: { key: string } }>('/bare/:key', async (req) => (await server.placement.read('profiles', req.params.key))?.values);
   await bare.listen({ port: 0, host: '127.0.0.1' });
   const port = (s: { server: { address(): unknown } }) => (s.server.address() as { port: number }).port;
-  const cordon = await load(`http://127.0.0.1:${port(server.app)}/v1/data/profiles/bench-1`, { authorization: `Bearer ${token}`, 'x-forwarded-for': '10.20.0.5' });
-  const plain = await load(`http://127.0.0.1:${port(bare)}/bare/bench-1`, {});
+  const { cordon, bare: plain } = await loadAB(`http://127.0.0.1:${port(server.app)}/v1/data/profiles/bench-1`, { authorization: `Bearer ${token}`, 'x-forwarded-for': '10.20.0.5' }, `http://127.0.0.1:${port(bare)}/bare/bench-1`);
   results[driver] = { cordon, bare: plain, ratio: cordon.rps / plain.rps, p99Ratio: cordon.p99 / plain.p99 };
   await bare.close();
   await server.close();
@@ -93,7 +99,7 @@ for (const driver of opts.drivers.split(',')) {
 }
 
 const f = (n: number, d = 0) => n.toFixed(d).padStart(9);
-const lines = [`gateway — GET of one 20-field record, concurrency ${CONCURRENCY}, ${SECONDS} s per run; load from a separate process`, '', 'store     server            req/s       p50 ms    p99 ms   errors'];
+const lines = [`gateway — GET of one 20-field record, concurrency ${CONCURRENCY}, ${SECONDS} s per server in ${SLICES} alternating slices; load from a separate process`, '', 'store     server            req/s       p50 ms    p99 ms   errors'];
 for (const [driver, r] of Object.entries(results)) {
   lines.push(`${driver.padEnd(9)} cordon (a)   ${f(r.cordon.rps)}  ${f(r.cordon.p50, 2)} ${f(r.cordon.p99, 2)} ${f(r.cordon.errors)}`);
   lines.push(`${''.padEnd(9)} bare (b)     ${f(r.bare.rps)}  ${f(r.bare.p50, 2)} ${f(r.bare.p99, 2)} ${f(r.bare.errors)}`);

@@ -198,3 +198,23 @@ test('nothing unlogged: when the decision cannot be recorded, nothing is release
     await failing.close();
   }
 });
+
+test('decide, then decrypt: a data key is released (and logged) only when a protected field is disclosed', async () => {
+  const releases = async () => (await server.log.records(-1, 100_000)).filter((r) => (r.record as { type?: string }).type === 'key.release').length;
+  await server.placement.write('users', 'test-us-9', { ...DEMO_FIXED_USERS[0]!, uid: 'test-us-9', phone_number: '+15125550199', email: 'us9@example.com' }, 'upsert');
+  const before = await releases();
+  // Everything protected is withheld from these two, so test-us-9's data key is never released.
+  for (const persona of ['beijing-engineer', 'us-analyst']) {
+    const r = await as(persona, 'GET', '/v1/data/users/test-us-9');
+    assert.equal(r.statusCode, 200, r.body);
+    assert.ok(!('phone_number' in (r.json() as { fields: Record<string, unknown> }).fields));
+  }
+  assert.equal(await releases(), before, 'no key release for reads that disclose nothing protected');
+  // austin-engineer (no grant for this subject) sees its contact data and birthday masked: that needs the key, once.
+  const a = (await as('austin-engineer', 'GET', '/v1/data/users/test-us-9')).json() as { fields: Record<string, unknown>; withheld: { field: string }[] };
+  assert.equal(typeof a.fields['birthday'], 'string');
+  assert.match(String(a.fields['birthday']), /^\d{4}$/);
+  assert.equal(a.fields['email'], '…@example.com');
+  assert.deepEqual(a.withheld.map((w) => w.field), ['device_id']);
+  assert.equal(await releases(), before + 1);
+});

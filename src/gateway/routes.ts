@@ -100,11 +100,31 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     subjectJurisdiction,
   });
 
+  // What a decision reads of a record besides field names: the jurisdiction field and the fields
+  // that row conditions test. Only these are decrypted before deciding.
+  const decisionInputs = new Map<string, ReadonlySet<string>>();
+  const inputsOf = (dataset: string): ReadonlySet<string> => {
+    let inputs = decisionInputs.get(dataset);
+    if (!inputs) {
+      const d = datasetOf(dataset);
+      inputs = new Set([...(d.jurisdictionField === undefined ? [] : [d.jurisdictionField]), ...[...d.fields.values()].flatMap((f) => f.conditions.map((c) => c.field))]);
+      decisionInputs.set(dataset, inputs);
+    }
+    return inputs;
+  };
+
+  /**
+   * Decide, then decrypt: a protected field is decrypted (and its subject's data key released) only
+   * when the decision discloses it in some form; withheld fields are never decrypted.
+   */
   const readOne = async (caller: Caller, dataset: string, key: string) => {
-    const found = await placement.read(dataset, key);
+    const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
     if (!found) return undefined;
     const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
-    const out = disclose(decision, found.values, { keys, audience: caller.audience, unreadable: found.unreadable });
+    const sealed = found.sealed;
+    const disclosed = sealed === undefined || found.open === undefined ? [] : decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field);
+    const opened = disclosed.length > 0 ? await found.open!(disclosed) : found;
+    const out = disclose(decision, opened.values, { keys, audience: caller.audience, unreadable: opened.unreadable });
     const released = Object.keys(out.fields).length > 0;
     return { decision, out, released, subject: decision.subject };
   };

@@ -15,21 +15,48 @@ export const ENTRY_BYTES = 32;
  * arrays and objects only; anything else is refused rather than encoded two ways.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value === 'boolean') return String(value);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`canonicalJson: ${value} is not a safe integer`);
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  // Plain loops and string concatenation: this runs once per access record, on the request path.
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
   if (typeof value === 'object') {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o).sort();
+    let out = '{';
+    let first = true;
+    for (const k of keys) {
+      const v = o[k];
+      if (v === undefined) continue;
+      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+      first = false;
+    }
+    return `${out}}`;
   }
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
 }
 
+// Salts are cut from a pool filled by one randomBytes() call per SALT_POOL salts (one call per
+// record cost more than the hashing); the same CSPRNG output, and no slice is handed out twice.
+const SALT_POOL = 1024;
+let saltPool = Buffer.alloc(0);
+let saltAt = 0;
+
 export function newSalt(): Buffer {
-  return randomBytes(SALT_BYTES);
+  if (saltAt + SALT_BYTES > saltPool.length) {
+    saltPool = randomBytes(SALT_BYTES * SALT_POOL);
+    saltAt = 0;
+  }
+  const salt = saltPool.subarray(saltAt, saltAt + SALT_BYTES);
+  saltAt += SALT_BYTES;
+  return salt;
 }
 
 /** The log entry (leaf data) committing to `record` under `salt`. */

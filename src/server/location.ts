@@ -102,6 +102,8 @@ function contains(list: BlockList, address: string): boolean {
   return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
 }
 
+const MAX_CACHED_ANSWERS = 10_000;
+
 export function createLocationResolver(locations: readonly NetworkLocation[], options: LocationResolverOptions = {}): LocationResolver {
   // Most specific first: the first location whose CIDR holds the address is the answer.
   const entries = locations
@@ -130,12 +132,19 @@ export function createLocationResolver(locations: readonly NetworkLocation[], op
     return leftmost;
   }
 
+  // The map is fixed for the resolver's life, so an answer is kept per (peer, X-Forwarded-For)
+  // pair: clients keep their addresses across requests. Bounded: cleared when full.
+  const answers = new Map<string, ResolvedLocation | undefined>();
   return {
     resolve(remoteAddress, forwardedFor) {
+      const cacheKey = forwardedFor === undefined ? remoteAddress : `${remoteAddress}\u0000${forwardedFor}`;
+      if (answers.has(cacheKey)) return answers.get(cacheKey);
       const address = clientAddress(remoteAddress, forwardedFor);
-      if (address === undefined) return undefined;
-      const hit = entries.find((e) => contains(e.list, address));
-      return hit ? { country: hit.loc.country, site: hit.loc.site, address } : undefined;
+      const hit = address === undefined ? undefined : entries.find((e) => contains(e.list, address));
+      const answer = hit && address !== undefined ? Object.freeze({ country: hit.loc.country, site: hit.loc.site, address }) : undefined;
+      if (answers.size >= MAX_CACHED_ANSWERS) answers.clear();
+      answers.set(cacheKey, answer);
+      return answer;
     },
     reconcile,
   };

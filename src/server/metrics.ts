@@ -22,7 +22,16 @@ export function createMetrics() {
       latency.observe({ route }, seconds);
     },
     decided(d: Decision): void {
-      for (const f of d.fields) decisions.inc({ disclosure: f.disclosure, class: f.class ?? 'unclassified' });
+      // One increment per distinct (disclosure, class) of the decision, not one per field.
+      const counts = new Map<string, number>();
+      for (const f of d.fields) {
+        const k = `${f.disclosure}\u0000${f.class ?? 'unclassified'}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      for (const [k, n] of counts) {
+        const [disclosure, cls] = k.split('\u0000') as [string, string];
+        decisions.inc({ disclosure, class: cls }, n);
+      }
     },
     text: () => registry.metrics(),
   };

@@ -107,8 +107,21 @@ export function openFileKeyService(path: string, options: { create?: boolean; ke
 /** The keyed hash that names a subject in access records (no personal data in the log). */
 export function subjectHash(keys: KeyService, dataset: string, subject: string | undefined): string | null {
   if (subject === undefined) return null;
-  return createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(`${dataset}\u0000${subject}`).digest('base64url');
+  // Kept per key service (bounded): the same subjects are read again and again, and the hash is on
+  // every access record. The cache holds record keys and their hashes, no field values.
+  let cache = subjectHashes.get(keys);
+  if (!cache) subjectHashes.set(keys, (cache = new Map()));
+  const id = `${dataset}\u0000${subject}`;
+  let h = cache.get(id);
+  if (h === undefined) {
+    h = createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(id).digest('base64url');
+    if (cache.size >= MAX_CACHED_SUBJECT_HASHES) cache.clear();
+    cache.set(id, h);
+  }
+  return h;
 }
+const subjectHashes = new WeakMap<KeyService, Map<string, string>>();
+const MAX_CACHED_SUBJECT_HASHES = 50_000;
 
 /** The KEK keyring beside the master key file (default name). */
 export const KEYRING_FILE = 'kek-ring.json';

@@ -82,6 +82,23 @@ export interface PlacedRecord {
   readonly jurisdiction: string | undefined;
   /** Protected fields whose ciphertext cannot be decrypted (key shredded), each with why; their value reads as null. */
   readonly unreadable?: Readonly<Record<string, string>>;
+  /** Encrypted fields left sealed by `ReadOptions.decrypt`: null in `values` until opened. */
+  readonly sealed?: ReadonlySet<string>;
+  /**
+   * The record with these sealed fields decrypted (the subject's data key is released, and logged,
+   * only now and only if one of them is sealed). Fields not sealed are ignored.
+   */
+  open?(fields: Iterable<string>): Promise<PlacedRecord>;
+}
+
+export interface ReadOptions {
+  /** Why a data key would be released (logged with the release). */
+  readonly reason?: string;
+  /**
+   * Decrypt only these encrypted fields now (the jurisdiction field always is); the others stay
+   * sealed until `PlacedRecord.open`. Default: decrypt every field.
+   */
+  readonly decrypt?: ReadonlySet<string>;
 }
 
 export interface Placement {
@@ -90,7 +107,7 @@ export interface Placement {
   /** Inserts (`create`) or merges into (`update`) a record; returns where each field went. */
   write(dataset: string, key: string, values: Row, mode: 'create' | 'update' | 'upsert'): Promise<WriteResult>;
   /** The whole record, both parts joined and decrypted, or undefined. `reason` is given with any data key released. */
-  read(dataset: string, key: string, reason?: string): Promise<PlacedRecord | undefined>;
+  read(dataset: string, key: string, options?: ReadOptions): Promise<PlacedRecord | undefined>;
   remove(dataset: string, key: string): Promise<boolean>;
   /** Changes of a dataset after `after` (keys written or deleted, oldest first), for the egress feed. */
   changes(dataset: string, after: number, limit: number): Promise<{ readonly index: number; readonly key: string; readonly op: 'write' | 'delete' }[]>;
@@ -110,6 +127,8 @@ export function subjectIdOf(rules: PlacementRules, dataset: string, record: Read
   if (s === undefined || s === null || !d) return undefined;
   return `${d.subjectDataset ?? dataset}/${String(s)}`;
 }
+
+const NOTHING: ReadonlySet<string> = new Set();
 
 export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[], options: PlacementOptions = {}): Placement {
   const storeOf = (name: string): Store => {
@@ -166,10 +185,29 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
   };
 
   /** Decrypts the ciphertext fields of a record read from `store`; undecryptable ones become null, with why. */
-  const decryptPart = async (store: string, dataset: string, key: string, part: Row, subjectSource: Readonly<Record<string, unknown>>, reason: string, unreadable: Record<string, string>): Promise<Row> => {
-    const fields = Object.entries(part).filter(([, v]) => isCiphertext(v));
+  const decryptPart = async (
+    store: string,
+    dataset: string,
+    key: string,
+    part: Row,
+    subjectSource: Readonly<Record<string, unknown>>,
+    reason: string,
+    unreadable: Record<string, string>,
+    want?: (field: string) => boolean,
+    sealed?: Map<string, { store: string; ciphertext: string }>,
+  ): Promise<Row> => {
+    let fields = Object.entries(part).filter(([, v]) => isCiphertext(v));
     if (fields.length === 0) return part;
     const out: Record<string, FieldValue> = { ...part };
+    if (want) {
+      for (const [f, v] of fields) {
+        if (want(f)) continue;
+        out[f] = null;
+        sealed!.set(f, { store, ciphertext: v as string });
+      }
+      fields = fields.filter(([f]) => want(f));
+      if (fields.length === 0) return out;
+    }
     const subject = subjectIdOf(rules, dataset, subjectSource);
     if (!enc || subject === undefined) {
       for (const [f] of fields) {
@@ -195,32 +233,65 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     return out;
   };
 
-  /** Both parts of a record, and which stores hold a part. */
-  const readParts = async (dataset: string, key: string, reason: string = DEFAULT_RELEASE_REASON): Promise<{ values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string> } | undefined> => {
+  type Sealed = Map<string, { store: string; ciphertext: string }>;
+
+  /** Both parts of a record, and which stores hold a part; with `want`, other encrypted fields are left sealed. */
+  const readParts = async (
+    dataset: string,
+    key: string,
+    reason: string = DEFAULT_RELEASE_REASON,
+    want?: (field: string) => boolean,
+  ): Promise<{ values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string>; sealed: Sealed; clear: Record<string, FieldValue> } | undefined> => {
     specOf(dataset);
     const parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
     if (parts.every((p) => p === undefined)) return undefined;
     const values: Record<string, FieldValue> = {};
     const holders: string[] = [];
     const unreadable: Record<string, string> = {};
+    const sealed: Sealed = new Map();
     // Clear fields first: the subject field, which names the data key, is never encrypted.
     const clear: Record<string, FieldValue> = {};
     for (const part of parts) if (part) for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v)) clear[f] = v;
-    const decrypted = await Promise.all(parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable) : undefined)));
+    const decrypted = await Promise.all(parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)));
     // A field lives in one store and is null in the others: take the non-null copy.
     decrypted.forEach((part, i) => {
       if (!part) return;
       holders.push(allStores[i]!);
       for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
     });
-    return { values, holders, unreadable };
+    return { values, holders, unreadable, sealed, clear };
   };
 
-  const read = async (dataset: string, key: string, reason?: string): Promise<PlacedRecord | undefined> => {
-    const r = await readParts(dataset, key, reason);
+  const placed = (values: Record<string, FieldValue>, jurisdiction: string | undefined, unreadable: Record<string, string>): PlacedRecord =>
+    Object.keys(unreadable).length > 0 ? { values, jurisdiction, unreadable } : { values, jurisdiction };
+
+  const read = async (dataset: string, key: string, readOptions: ReadOptions = {}): Promise<PlacedRecord | undefined> => {
+    const only = readOptions.decrypt;
+    const jurisdictionField = specOf(dataset).jurisdictionField;
+    const want = only && ((f: string) => f === jurisdictionField || only.has(f));
+    const r = await readParts(dataset, key, readOptions.reason, want);
     if (!r) return undefined;
     const jurisdiction = await jurisdictionOf(dataset, r.values);
-    return Object.keys(r.unreadable).length > 0 ? { values: r.values, jurisdiction, unreadable: r.unreadable } : { values: r.values, jurisdiction };
+    if (r.sealed.size === 0) return placed(r.values, jurisdiction, r.unreadable);
+    const sealedNow = r.sealed;
+    const open = async (fields: Iterable<string>): Promise<PlacedRecord> => {
+      const values = { ...r.values };
+      const unreadable = { ...r.unreadable };
+      const byStore = new Map<string, Record<string, FieldValue>>();
+      for (const f of fields) {
+        const s = sealedNow.get(f);
+        if (!s) continue;
+        let part = byStore.get(s.store);
+        if (!part) byStore.set(s.store, (part = {}));
+        part[f] = s.ciphertext;
+      }
+      for (const [store, part] of byStore) {
+        const out = await decryptPart(store, dataset, key, part, r.clear, readOptions.reason ?? DEFAULT_RELEASE_REASON, unreadable);
+        Object.assign(values, out);
+      }
+      return placed(values, jurisdiction, unreadable);
+    };
+    return { ...placed(r.values, jurisdiction, r.unreadable), sealed: new Set(sealedNow.keys()), open };
   };
 
   /** Datasets whose subject's jurisdiction comes from `dataset` (videos and comments from users). */
@@ -236,7 +307,8 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     if (d.subjectDataset === undefined) return undefined;
     const subjectKey = record[d.subjectField];
     if (subjectKey === undefined || subjectKey === null) return undefined;
-    const subject = await read(d.subjectDataset, String(subjectKey));
+    // Only the subject's jurisdiction is needed: none of its protected fields is decrypted.
+    const subject = await read(d.subjectDataset, String(subjectKey), { decrypt: NOTHING });
     return subject?.jurisdiction;
   };
 
