@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { classOf, createPlacementRules, type Policy } from '../policy/index.js';
 import {
-  changeLog, createDataKeys, decryptField, encryptField, isCiphertext, subjectHash, KeyServiceError,
+  changeLog, createDataKeys, subjectHash, KeyServiceError,
   DATA_KEYS_TABLE, type DataKeys, type FieldValue, type KeyService, type Row, type Store, type StoredRow,
 } from '../store/index.js';
 import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
@@ -20,19 +20,14 @@ import { MigrateError } from './errors.js';
 import type { Mapping, TableMapping } from './mapping.js';
 import type { LegacyDb, LegacyRow, LegacyTable } from './legacy.js';
 import { ahead, quiet } from './pipeline.js';
-import { createRowHasher, type RowHash } from './row-hash.js';
+import { createCryptoPool, type CryptoPool } from './crypto-pool.js';
+import { DEK_BYTES } from './row-crypto.js';
 
 /** Progress and statements live in the enclave store, beside the data they describe. */
 export const STATE_TABLE = '_migrate_state';
 export const ROW_HASH_TABLE = '_migrate_rows';
 /** Most differences listed in a refusal or a verify report. */
 export const MAX_LISTED = 50;
-/**
- * Rows encrypted or compared between two turns of the event loop: the writes and reads in flight
- * for other batches are answered between them, instead of waiting for a whole batch's CPU work.
- */
-const ROWS_PER_TURN = 256;
-const turn = () => new Promise<void>((done) => setImmediate(done));
 /** Unwrapped data keys a command keeps in memory (a subject's rows are usually near each other). */
 const MAX_CACHED_DATA_KEYS = 200_000;
 /** Distinct jurisdiction values whose meaning a table's classification remembers. */
@@ -51,6 +46,8 @@ export interface MigrateContext {
   /** Signed-note private key for statements (the deployment's statements key). */
   readonly statementKey?: string;
   readonly batchSize?: number;
+  /** Threads for encryption and row hashing, this one included (default: one per core). */
+  readonly threads?: number;
   readonly onProgress?: (p: Progress) => void;
   readonly now?: () => number;
 }
@@ -239,6 +236,16 @@ function keyCache(dk: DataKeys) {
   };
 }
 
+/** Runs a command with a crypto pool (worker threads), ended when the command ends. */
+async function withPool<T>(ctx: MigrateContext, f: (pool: CryptoPool) => Promise<T>): Promise<T> {
+  const pool = createCryptoPool(ctx.threads);
+  try {
+    return await f(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 // ---- plan ----
 
 export interface TablePlan {
@@ -338,6 +345,10 @@ export interface RunResult {
   readonly untouched: readonly Untouched[];
 }
 
+export async function runMigration(ctx: MigrateContext, options: { readonly restart?: boolean } = {}): Promise<RunResult> {
+  return withPool(ctx, (pool) => runWith(ctx, options, pool));
+}
+
 /**
  * Copies in-scope rows into the enclave (protected fields encrypted, the others to the global
  * store, as placement would), batch by batch, resuming from the checkpoint. `restart` copies from
@@ -347,7 +358,7 @@ export interface RunResult {
  * checkpoint), batch N+1 is read, classified, given its data keys and encrypted. Batch N+1 writes
  * nothing before batch N's checkpoint is saved, so the checkpoint never runs ahead of durable data.
  */
-export async function runMigration(ctx: MigrateContext, options: { readonly restart?: boolean } = {}): Promise<RunResult> {
+async function runWith(ctx: MigrateContext, options: { readonly restart?: boolean }, pool: CryptoPool): Promise<RunResult> {
   await pingKeys(ctx.keys);
   await ensureTables(ctx);
   const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
@@ -390,7 +401,7 @@ export async function runMigration(ctx: MigrateContext, options: { readonly rest
     let writing: Promise<void> = Promise.resolve();
     try {
       for await (const p of ahead(prepared(state.cursor))) {
-        const { enclaveRows, globalRows } = await encryptBatch(logic, t, p.list, p.dks);
+        const { enclaveRows, globalRows } = await encryptBatch(pool, logic, t, p.list, p.dks);
         // The previous batch is durable and checkpointed before this one writes anything.
         await writing;
         const next: RunState = { cursor: p.cursor, counts: add(state.counts, p.batch), done: false };
@@ -422,48 +433,52 @@ export async function runMigration(ctx: MigrateContext, options: { readonly rest
 }
 
 /** The enclave part (protected fields encrypted, the subject field in clear) and the global part of each in-scope row. */
-async function encryptBatch(logic: TableLogic, t: TableMapping, list: readonly InScope[], dks: ReadonlyMap<string, Buffer | null>): Promise<{ enclaveRows: StoredRow[]; globalRows: StoredRow[] }> {
+async function encryptBatch(pool: CryptoPool, logic: TableLogic, t: TableMapping, list: readonly InScope[], dks: ReadonlyMap<string, Buffer | null>): Promise<{ enclaveRows: StoredRow[]; globalRows: StoredRow[] }> {
   const { fields, subjectIndex } = logic;
-  const enclaveRows: StoredRow[] = new Array(list.length);
-  const globalRows: StoredRow[] = new Array(list.length);
+  const F = fields.length;
+  const values: FieldValue[] = new Array(list.length * F);
+  const isProtected = new Uint8Array(list.length * F);
+  const deks = new Uint8Array(list.length * DEK_BYTES);
   for (let n = 0; n < list.length; n++) {
-    if (n % ROWS_PER_TURN === ROWS_PER_TURN - 1) await turn();
     const c = list[n]!;
     const dek = dks.get(c.subjectId);
     if (!dek) throw new MigrateError('migrate.key_service_unavailable', `no data key could be made for a subject of ${t.table}`);
+    deks.set(dek, n * DEK_BYTES);
+    for (let i = 0; i < F; i++) {
+      values[n * F + i] = c.record[fields[i]!] ?? null;
+      isProtected[n * F + i] = c.isProtected[i] ? 1 : 0;
+    }
+  }
+  const sealed = await pool.encrypt({ dataset: t.dataset, fields, subjectIndex, keys: list.map((c) => c.key), values, isProtected, deks });
+  deks.fill(0);
+  const enclaveRows: StoredRow[] = new Array(list.length);
+  const globalRows: StoredRow[] = new Array(list.length);
+  for (let n = 0; n < list.length; n++) {
     const e: Record<string, FieldValue> = {};
     const g: Record<string, FieldValue> = {};
-    for (let i = 0; i < fields.length; i++) {
+    for (let i = 0; i < F; i++) {
       const f = fields[i]!;
-      const v = c.record[f] ?? null;
-      if (c.isProtected[i]) {
-        e[f] = i === subjectIndex ? v : encryptField(dek, t.dataset, c.key, f, v);
-        g[f] = null;
-      } else {
-        e[f] = null;
-        g[f] = v;
-      }
+      const at = n * F + i;
+      e[f] = sealed[at] ?? null;
+      g[f] = isProtected[at] === 1 ? null : values[at]!;
     }
-    enclaveRows[n] = { key: c.key, values: e };
-    globalRows[n] = { key: c.key, values: g };
+    enclaveRows[n] = { key: list[n]!.key, values: e };
+    globalRows[n] = { key: list[n]!.key, values: g };
   }
   return { enclaveRows, globalRows };
 }
 
 // ---- row hashes ----
 
-/** Per-row keyed hashes (HMAC-SHA-256 under a key-service key: protected values are low-entropy), one hasher per table. */
-function rowHasher(ctx: MigrateContext) {
+/** Per-row keyed hashes: HMAC-SHA-256 under a key-service key (protected values are low-entropy), computed by the pool. */
+interface RowHashing {
+  readonly key: Buffer;
+  readonly pool: CryptoPool;
+}
+
+function rowHasher(ctx: MigrateContext, pool: CryptoPool) {
   const key = ctx.keys.key('migrate', `row-hash:${ctx.mapping.name}`);
-  const byTable = new Map<string, RowHash>();
-  return (t: TableMapping, logic: TableLogic): RowHash => {
-    let h = byTable.get(t.table);
-    if (!h) {
-      h = createRowHasher(key, t.dataset, logic.fields);
-      byTable.set(t.table, h);
-    }
-    return h;
-  };
+  return (_t: TableMapping, _logic: TableLogic): RowHashing => ({ key, pool });
 }
 
 interface Compared {
@@ -514,50 +529,41 @@ async function fetchBatch(ctx: MigrateContext, t: TableMapping, logic: TableLogi
 }
 
 /** Hashes a page's in-scope rows on both sides: legacy as read, enclave decrypted (inside this process, in the enclave). */
-async function compareFetched(t: TableMapping, logic: TableLogic, hash: RowHash, f: Fetched): Promise<Compared[]> {
+async function compareFetched(t: TableMapping, logic: TableLogic, hashing: RowHashing, f: Fetched): Promise<Compared[]> {
   const { fields, subjectIndex } = logic;
-  const out: Compared[] = new Array(f.inScope.length);
-  const legacyValues: FieldValue[] = new Array(fields.length);
-  const placed: FieldValue[] = new Array(fields.length);
-  for (let n = 0; n < f.inScope.length; n++) {
-    if (n % ROWS_PER_TURN === ROWS_PER_TURN - 1) await turn();
-    const { c, row } = f.inScope[n]!;
-    for (let i = 0; i < fields.length; i++) legacyValues[i] = c.record[fields[i]!] ?? null;
-    const legacy = hash(c.key, legacyValues);
+  const F = fields.length;
+  const n = f.inScope.length;
+  const legacy: FieldValue[] = new Array(n * F);
+  const enclave: FieldValue[] = new Array(n * F).fill(null);
+  const global: FieldValue[] = new Array(n * F).fill(null);
+  const hasEnclave = new Uint8Array(n);
+  const isProtected = new Uint8Array(n * F);
+  const deks = new Uint8Array(n * DEK_BYTES);
+  const hasDek = new Uint8Array(n);
+  for (let r = 0; r < n; r++) {
+    const { c } = f.inScope[r]!;
     const e = f.enclave.get(c.key);
-    if (!e) {
-      out[n] = { key: c.key, cursor: row.cursor, legacy, enclave: undefined, problem: 'missing from the enclave', c, legacyRow: row };
-      continue;
-    }
     const g = f.global.get(c.key);
     const dek = f.keys.get(c.subjectId);
-    let problem: string | undefined;
-    for (let i = 0; i < fields.length; i++) {
+    if (e) hasEnclave[r] = 1;
+    if (dek) {
+      hasDek[r] = 1;
+      deks.set(dek, r * DEK_BYTES);
+    }
+    for (let i = 0; i < F; i++) {
       const field = fields[i]!;
-      const ev = e[field] ?? null;
-      let v: FieldValue = ev;
-      if (isCiphertext(ev)) {
-        if (!dek) {
-          problem = 'the data key is missing (shredded?)';
-          v = null;
-        } else {
-          try {
-            v = decryptField(dek, t.dataset, c.key, field, ev);
-          } catch {
-            problem = `${field} does not decrypt`;
-            v = null;
-          }
-        }
-      } else if (c.isProtected[i] && ev !== null && i !== subjectIndex) {
-        problem = `${field} is stored in clear in the enclave`;
-      }
-      placed[i] = v !== null ? v : (g?.[field] ?? null);
+      legacy[r * F + i] = c.record[field] ?? null;
+      if (e) enclave[r * F + i] = e[field] ?? null;
+      if (g) global[r * F + i] = g[field] ?? null;
+      isProtected[r * F + i] = c.isProtected[i] ? 1 : 0;
     }
-    const enclave = hash(c.key, placed);
-    if (enclave !== legacy && problem === undefined) {
-      problem = `fields differ: ${fields.filter((_, i) => canonicalJson(placed[i] ?? null) !== canonicalJson(legacyValues[i] ?? null)).join(', ')}`;
-    }
-    out[n] = { key: c.key, cursor: row.cursor, legacy, enclave, problem: enclave === legacy ? undefined : problem, c, legacyRow: row };
+  }
+  const res = await hashing.pool.compare({ dataset: t.dataset, fields, subjectIndex, hashKey: hashing.key, keys: f.inScope.map((x) => x.c.key), legacy, enclave, global, hasEnclave, isProtected, deks, hasDek });
+  deks.fill(0);
+  const out: Compared[] = new Array(n);
+  for (let r = 0; r < n; r++) {
+    const { c, row } = f.inScope[r]!;
+    out[r] = { key: c.key, cursor: row.cursor, legacy: res.legacy[r]!, enclave: res.enclave[r] ?? undefined, problem: res.problem[r] ?? undefined, c, legacyRow: row };
   }
   return out;
 }
@@ -609,15 +615,19 @@ function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
 
 const TYPE = (step: string) => `migrate.${step}`;
 
-/** Compares every in-scope row; stores the row hashes; appends a signed statement (even with mismatches, which it counts). */
 export async function verifyMigration(ctx: MigrateContext): Promise<VerifyResult> {
+  return withPool(ctx, (pool) => verifyWith(ctx, pool));
+}
+
+/** Compares every in-scope row; stores the row hashes; appends a signed statement (even with mismatches, which it counts). */
+async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<VerifyResult> {
   const { log, key } = needLog(ctx);
   await pingKeys(ctx.keys);
   await ensureTables(ctx);
   const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
   await dk.ensure();
   const keysFor = keyCache(dk);
-  const hash = rowHasher(ctx);
+  const hash = rowHasher(ctx, pool);
   const verifyId = randomUUID();
   const root = createHash('sha256');
   let counts = zero();
@@ -715,13 +725,17 @@ export interface PurgeResult {
   readonly resumed: boolean;
 }
 
+export async function purgeMigration(ctx: MigrateContext): Promise<PurgeResult> {
+  return withPool(ctx, (pool) => purgeWith(ctx, pool));
+}
+
 /**
  * Purges the protected legacy columns (or rows) of in-scope rows, only under a verify with no
  * mismatches whose statement is in the log and still matches the data; each batch is re-checked
  * row by row (legacy value and decrypted enclave copy equal to the verified hash) just before its
  * single UPDATE/DELETE. Refusals throw MigrateError with the differences in `details`.
  */
-export async function purgeMigration(ctx: MigrateContext): Promise<PurgeResult> {
+async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeResult> {
   const { log, key } = needLog(ctx);
   await ensureTables(ctx);
   const vs = await loadState<VerifyState>(ctx, 'verify');
@@ -737,7 +751,7 @@ export async function purgeMigration(ctx: MigrateContext): Promise<PurgeResult> 
   const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
   await dk.ensure();
   const keysFor = keyCache(dk);
-  const hash = rowHasher(ctx);
+  const hash = rowHasher(ctx, pool);
   const size = ctx.batchSize ?? ctx.mapping.batchSize;
 
   let ps = await loadState<PurgeState>(ctx, 'purge');
