@@ -212,6 +212,29 @@ test('bad input: unknown dataset or field, type mismatch, purge without verify, 
   renameSync(`${keyFile}.away`, keyFile);
   const ok = await cordon(env.args('purge'));
   assert.equal(ok.status, 0, ok.stderr);
+  const purged = JSON.parse((await cordon([...env.args('purge'), '--json'])).stdout) as { purged: number; alreadyPurged: number };
+
+  // A verify after the purge: the purged rows' enclave copies still match what was verified, so
+  // they count as verified (legacy copy purged), not as mismatches; a purge after it has nothing left to do.
+  const after = await cordon([...env.args('verify'), '--json']);
+  assert.equal(after.status, 0, after.stdout + after.stderr);
+  const av = JSON.parse(after.stdout) as { verified: number; legacyPurged: number; mismatches: number; counts: { inScope: number } };
+  assert.equal(av.mismatches, 0);
+  assert.equal(av.verified, av.counts.inScope);
+  // Rows whose protected values were all empty to begin with hash the same on both sides still.
+  assert.ok(av.legacyPurged > 0 && av.legacyPurged <= purged.purged + purged.alreadyPurged, `${av.legacyPurged} of ${purged.purged + purged.alreadyPurged}`);
+  const legacyBefore = await dump(env.legacy, 'accounts', 'account_no');
+  const again = await cordon([...env.args('purge'), '--json']);
+  assert.equal(again.status, 0, again.stderr);
+  const ag = JSON.parse(again.stdout) as { purged: number; alreadyPurged: number };
+  assert.equal(ag.alreadyPurged, av.legacyPurged);
+  assert.equal(ag.purged + ag.alreadyPurged, av.counts.inScope);
+  assert.deepEqual(await dump(env.legacy, 'accounts', 'account_no'), legacyBefore, 'nothing left to purge');
+  // A purged row whose enclave copy is then damaged is a mismatch again.
+  await query(env.enclave, `UPDATE ds_users SET email = to_jsonb('cordon:enc:v1:AAAA'::text) WHERE key = 'u12'`);
+  const damaged = await cordon(env.args('verify'));
+  assert.equal(damaged.status, 1);
+  assert.match(damaged.stdout, /mismatch accounts u12: email does not decrypt/);
 });
 
 test('a backup of the enclave store taken before shred cannot be decrypted after it; live data survives a KEK shred; a shredded subject reads as withheld', async () => {

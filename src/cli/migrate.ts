@@ -203,7 +203,7 @@ export function migrateCommand(): Command {
           const r = await verifyMigration(o.ctx);
           if (opts.json) printJson(r);
           else {
-            process.stdout.write(`rows in scope ${r.counts.inScope}, verified ${r.verified}, mismatches ${r.mismatches}; out of scope ${r.counts.outOfScope}, untouched ${r.counts.noSubject + r.counts.unknownJurisdiction}\n`);
+            process.stdout.write(`rows in scope ${r.counts.inScope}, verified ${r.verified}${r.legacyPurged > 0 ? ` (${r.legacyPurged} with the legacy copy already purged)` : ''}, mismatches ${r.mismatches}; out of scope ${r.counts.outOfScope}, untouched ${r.counts.noSubject + r.counts.unknownJurisdiction}\n`);
             process.stdout.write(`row hashes sha256:${r.root}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
             for (const m of r.listed) process.stdout.write(`  mismatch ${m.table} ${m.key}: ${m.problem}\n`);
           }

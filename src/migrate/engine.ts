@@ -573,6 +573,18 @@ async function* fetchedPages(ctx: MigrateContext, lt: LegacyTable, logic: TableL
   for await (const rows of ahead(pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize))) yield await fetchBatch(ctx, lt.mapping, logic, rows, keysFor, withStored);
 }
 
+/**
+ * The verified hash of a row whose legacy copy was purged after an earlier verify: its protected
+ * legacy columns are empty and its enclave copy still hashes to what that verify stored. Undefined
+ * for any other row (which then has to match on both sides).
+ */
+function purgedAfterVerify(r: Compared, stored: Row | undefined): string | undefined {
+  if (!stored || r.enclave === undefined) return undefined;
+  const want = String(stored['hash']);
+  if (r.enclave !== want || r.legacy === want) return undefined;
+  return r.c.purgeColumns.length > 0 && r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null) ? want : undefined;
+}
+
 // ---- verify ----
 
 interface VerifyState {
@@ -597,6 +609,8 @@ export interface Mismatch {
 export interface VerifyResult {
   readonly counts: Counts;
   readonly verified: number;
+  /** Of the verified rows, those whose legacy copy a purge already cleared (their enclave copy still matches the earlier verify). */
+  readonly legacyPurged: number;
   readonly mismatches: number;
   readonly listed: readonly Mismatch[];
   readonly root: string;
@@ -632,6 +646,7 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
   const root = createHash('sha256');
   let counts = zero();
   let verified = 0;
+  let legacyPurged = 0;
   let mismatches = 0;
   const listed: Mismatch[] = [];
   for (const lt of ctx.legacy.tables) {
@@ -647,11 +662,21 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
       for await (const f of ahead(fetchedPages(ctx, lt, logic, keysFor, false))) {
         tc = add(tc, f.counts);
         const compared = await compareFetched(t, logic, rowHash, f);
+        // Rows that differ with their protected legacy columns empty may have been purged after an
+        // earlier verify: their stored hashes are read (only theirs) to tell.
+        const emptied = compared.filter((r) => r.problem !== undefined && r.c.purgeColumns.length > 0 && r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null));
+        const stored = emptied.length === 0 ? new Map<string, Row>() : await ctx.enclaveStore.getMany(ROW_HASH_TABLE, emptied.map((r) => rowHashId(ctx, t, r.key)));
         const hashes: StoredRow[] = [];
         for (const r of compared) {
-          root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
-          hashes.push({ key: rowHashId(ctx, t, r.key), values: { hash: r.legacy, verify: verifyId } });
-          if (r.problem === undefined) verified++;
+          // A row purged after an earlier verify keeps that verify's hash (its legacy side is empty now).
+          const purged = r.problem === undefined ? undefined : purgedAfterVerify(r, stored.get(rowHashId(ctx, t, r.key)));
+          const h = purged ?? r.legacy;
+          root.update(`${t.table}\u0000${r.key}\u0000${h}\n`);
+          hashes.push({ key: rowHashId(ctx, t, r.key), values: { hash: h, verify: verifyId } });
+          if (purged !== undefined) {
+            verified++;
+            legacyPurged++;
+          } else if (r.problem === undefined) verified++;
           else {
             mismatches++;
             if (listed.length < MAX_LISTED) listed.push({ table: t.table, key: r.key, problem: r.problem });
@@ -676,6 +701,7 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
     'rows-read': counts.rows,
     'rows-in-scope': counts.inScope,
     verified,
+    'verified-legacy-purged': legacyPurged,
     mismatches,
     'out-of-scope': counts.outOfScope,
     'untouched-no-subject': counts.noSubject,
@@ -683,10 +709,10 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
     'row-hashes': `sha256:${rootHex}`,
   };
   const statement = signNote(statementLines('verify', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: TYPE('verify'), mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at, type: TYPE('verify'), mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, legacyPurged, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
   const state: VerifyState = { verifyId, root: rootHex, counts, verified, mismatches, mappingSha256: ctx.mapping.sha256, policyVersion: ctx.policy.versionHash, statement, logIndex: index, at };
   await saveState(ctx, 'verify', state);
-  return { counts, verified, mismatches, listed, root: rootHex, statement, logIndex: index };
+  return { counts, verified, legacyPurged, mismatches, listed, root: rootHex, statement, logIndex: index };
 }
 
 function dedupe(rows: StoredRow[]): StoredRow[] {
@@ -865,12 +891,14 @@ async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType
       const stored = f.stored;
       for (const r of compared) {
         n++;
-        root.update(`${t.table}\u0000${r.key}\u0000${r.legacy}\n`);
         const s = stored.get(`${ctx.mapping.name}/${t.table}/${r.key}`);
         const want = s && s['verify'] === vs.verifyId ? String(s['hash']) : undefined;
+        // Verified after an earlier purge: the legacy side is empty, the verified hash is the enclave's.
+        const legacy = want !== undefined && purgedAfterVerify(r, s) === want ? want : r.legacy;
+        root.update(`${t.table}\u0000${r.key}\u0000${legacy}\n`);
         if (diffs.length >= MAX_LISTED) continue;
         if (want === undefined) diffs.push({ table: t.table, key: r.key, problem: 'in scope now, not in the verified statement' });
-        else if (r.legacy !== want) diffs.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
+        else if (legacy !== want) diffs.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
         else if (r.enclave !== want) diffs.push({ table: t.table, key: r.key, problem: `the enclave copy changed since verify (${r.problem ?? 'differs'})` });
       }
     }
