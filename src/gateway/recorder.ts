@@ -63,3 +63,30 @@ export function accessRecord(
     policyVersion: decision.policyVersion,
   };
 }
+
+const str = JSON.stringify;
+const strOrNull = (v: string | null): string => (v === null ? 'null' : str(v));
+
+/**
+ * An access record as canonical JSON (members sorted, no whitespace), written out directly: it is
+ * made once per request, and this is several times faster than the generic encoder. It MUST equal
+ * canonicalJson(r) byte for byte (the log entry commits to it); recorder.test.ts checks that.
+ */
+export function encodeAccessRecord(r: AccessRecordV1): string {
+  let fields = '';
+  for (let i = 0; i < r.fields.length; i++) {
+    const f = r.fields[i]!;
+    let rules = '';
+    for (let k = 0; k < f.rules.length; k++) rules += (k === 0 ? '' : ',') + str(f.rules[k]);
+    fields += `${i === 0 ? '' : ','}{"category":${strOrNull(f.category)},"class":${strOrNull(f.class)},"disclosure":${str(f.disclosure)},"field":${str(f.field)},"rules":[${rules}]}`;
+  }
+  const g = r.grant;
+  const grant = g === null ? 'null' : `{"breakGlass":${g.breakGlass},"expiresAt":${str(g.expiresAt)},"id":${str(g.id)},"reason":${str(g.reason)},"ticket":${str(g.ticket)}}`;
+  let countries = '';
+  for (let k = 0; k < r.enclaveCountries.length; k++) countries += (k === 0 ? '' : ',') + str(r.enclaveCountries[k]);
+  return (
+    `{"action":${str(r.action)},"at":${str(r.at)},"country":${str(r.country)},"dataset":${str(r.dataset)},"enclaveCountries":[${countries}],"fields":[${fields}],` +
+    `"grant":${grant},"jurisdiction":${strOrNull(r.jurisdiction)},"outcome":${str(r.outcome)},"policyVersion":${str(r.policyVersion)},"principal":${str(r.principal)},` +
+    `"site":${str(r.site)},"subject":${strOrNull(r.subject)},"v":1}`
+  );
+}

@@ -62,6 +62,11 @@ export interface AccessLog {
   readonly vkey: string;
   /** Resolves with the entry's index once it is durable; rejects when it could not be written. */
   append(record: unknown): Promise<{ readonly index: number }>;
+  /**
+   * The same for a record its caller has already encoded as canonical JSON (exactly what
+   * canonicalJson would give: the entry commits to these bytes, and auditors recompute them).
+   */
+  appendCanonical(canonical: string): Promise<{ readonly index: number }>;
   /** Entries integrated into the tree (durable). */
   size(): number;
   /** The latest signed checkpoint, with any cosignatures. */
@@ -226,15 +231,18 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     vkey: signer.vkey,
     events,
     append(record) {
-      if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
-      // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
-      const salt = newSalt();
       let canonical: string;
       try {
         canonical = canonicalJson(record);
       } catch (err) {
         return Promise.reject(err);
       }
+      return log.appendCanonical(canonical);
+    },
+    appendCanonical(canonical) {
+      if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
+      // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
+      const salt = newSalt();
       const entry = commitCanonical(canonical, salt);
       // Payload {"r":…,"s":…}: canonical JSON too, built without serialising the record twice.
       const row = { entry: entry.toString('base64'), payload: `{"r":${canonical},"s":"${salt.toString('base64')}"}` };

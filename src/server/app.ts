@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, openFileKeyService, openStore, subjectHash, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
-import { gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, openAccessBroker, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
@@ -114,7 +114,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     throw err;
   }
   const stats = createDecisionStats(now);
-  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.append(r) };
+  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(encodeAccessRecord(r)) };
   const recorder: AccessRecorder = {
     record: (r) => {
       stats.add(r);

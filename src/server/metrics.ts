@@ -14,7 +14,19 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
-  const decisions = new Counter({ name: 'cordon_field_decisions_total', help: 'Field decisions by disclosure and class', labelNames: ['disclosure', 'class'], registers: [registry] });
+  // Field decisions are counted here, per (disclosure, class), and handed to the counter when it is
+  // scraped: one map update per field on the request path instead of a labelled increment.
+  const decisionCounts = new Map<string, Map<string, { n: number }>>();
+  new Counter({
+    name: 'cordon_field_decisions_total',
+    help: 'Field decisions by disclosure and class',
+    labelNames: ['disclosure', 'class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [disclosure, byClass] of decisionCounts) for (const [cls, c] of byClass) this.inc({ disclosure, class: cls }, c.n);
+    },
+  });
   return {
     contentType: registry.contentType,
     observe(method: string, route: string, status: number, seconds: number): void {
@@ -22,15 +34,13 @@ export function createMetrics() {
       latency.observe({ route }, seconds);
     },
     decided(d: Decision): void {
-      // One increment per distinct (disclosure, class) of the decision, not one per field.
-      const counts = new Map<string, number>();
       for (const f of d.fields) {
-        const k = `${f.disclosure}\u0000${f.class ?? 'unclassified'}`;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-      for (const [k, n] of counts) {
-        const [disclosure, cls] = k.split('\u0000') as [string, string];
-        decisions.inc({ disclosure, class: cls }, n);
+        let byClass = decisionCounts.get(f.disclosure);
+        if (!byClass) decisionCounts.set(f.disclosure, (byClass = new Map()));
+        const cls = f.class ?? 'unclassified';
+        const c = byClass.get(cls);
+        if (c) c.n++;
+        else byClass.set(cls, { n: 1 });
       }
     },
     text: () => registry.metrics(),
