@@ -177,7 +177,15 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return { id: p.id, entity: e };
   };
 
-  const classified = (dataset: string, field: string, category: string, jurisdiction: string) => {
+  // Per catalog field, then category, then jurisdiction: no key string is built per field decided.
+  const byField = new WeakMap<object, Map<string, Map<string, ReturnType<typeof fieldCache.get>>>>();
+  const classified = (cf: object, dataset: string, field: string, category: string, jurisdiction: string) => {
+    let byCategory = byField.get(cf);
+    if (!byCategory) byField.set(cf, (byCategory = new Map()));
+    let byJurisdiction = byCategory.get(category);
+    if (!byJurisdiction) byCategory.set(category, (byJurisdiction = new Map()));
+    const known = byJurisdiction.get(jurisdiction);
+    if (known) return known;
     const key = `${dataset}\u0000${field}\u0000${category}\u0000${jurisdiction}`;
     let hit = fieldCache.get(key);
     if (!hit) {
@@ -186,6 +194,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       hit = { entity: fieldEntity(policy, { dataset, field, category, class: cls, jurisdiction }), cls, mask: maskKindOf(lineage), lineage };
       fieldCache.set(key, hit);
     }
+    byJurisdiction.set(jurisdiction, hit);
     return hit;
   };
 
@@ -243,7 +252,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     if (jurisdiction === undefined) return withheld(name, cf.category, undefined, undefined, 'unknown_jurisdiction');
     const category = forcedCategory ?? categoryFor(cf, record);
     if (category === undefined) return withheld(name, undefined, undefined, jurisdiction, 'row_condition_unknown');
-    const c = classified(d.name, name, category, jurisdiction);
+    const c = classified(cf, d.name, name, category, jurisdiction);
     let context = noGrant;
     let grantId: string | undefined;
     const now = ctx.now ?? Date.now();
