@@ -286,3 +286,21 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
   for (const st of stores.values()) await st.close();
 
 });
+
+test('a legacy number a JSON number cannot hold exactly stops plan and run before anything is written, naming where it is (not what)', async () => {
+  const env = await environment(200);
+  await query(env.legacy, `ALTER TABLE clips ALTER COLUMN views TYPE numeric`);
+  const [clip] = await query<{ clip_id: string }>(env.legacy, `SELECT clip_id::text FROM clips ORDER BY clip_id LIMIT 1`);
+  await query(env.legacy, `UPDATE clips SET views = 12345678901234567890 WHERE clip_id = ${clip!.clip_id}`);
+  for (const step of ['plan', 'run']) {
+    const r = await cordon(env.args(step));
+    assert.equal(r.status, 2, `${step}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`migrate\\.type_mismatch: clips\\.views at cursor ${clip!.clip_id} holds a number that a JSON number cannot hold exactly`));
+    assert.doesNotMatch(r.stdout + r.stderr, /12345678901234567890/);
+  }
+  assert.equal((await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM ds_videos`))[0]!.n, 0, 'no clip reached the enclave');
+  // 12.50 and 2^53 are held exactly: the run goes through.
+  await query(env.legacy, `UPDATE clips SET views = 12.50 WHERE clip_id = ${clip!.clip_id}`);
+  const ok = await cordon(env.args('run'));
+  assert.equal(ok.status, 0, ok.stderr);
+});

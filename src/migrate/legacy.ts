@@ -143,12 +143,18 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
         ` FROM ${qt} t${join}`;
       const selectFirst = `${base} ORDER BY ${qc} LIMIT $1::int`;
       const selectAfter = `${base} WHERE ${qc} > $1::text::${cursor.type} ORDER BY ${qc} LIMIT $2::int`;
-      const convert = (column: string, v: unknown): FieldValue => {
+      const convert = (column: string, v: unknown, cursor: unknown): FieldValue => {
         if (v === null || v === undefined) return null;
         const s = String(v);
         switch (kinds.get(column)) {
-          case 'number':
-            return Number(s);
+          case 'number': {
+            const n = exactNumber(s);
+            if (n === undefined) {
+              // The value itself is never printed: only where it is.
+              throw new MigrateError('migrate.type_mismatch', `${t.table}.${column} at cursor ${String(cursor)} holds a number that a JSON number cannot hold exactly (more significant digits than a double keeps, or NaN/Infinity); nothing was written`);
+            }
+            return n;
+          }
           case 'boolean':
             return s === 'true';
           default:
@@ -164,7 +170,7 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
           const rows = after === null ? await sql.unsafe(selectFirst, [limit]) : await sql.unsafe(selectAfter, [after, limit]);
           return rows.map((r) => {
             const values: Record<string, FieldValue> = {};
-            cols.forEach((c, i) => (values[c.column] = convert(c.column, r[`c${i}`])));
+            cols.forEach((c, i) => (values[c.column] = convert(c.column, r[`c${i}`], r['k_cursor'])));
             return { cursor: String(r['k_cursor']), key: (r['k_key'] as string | null) ?? null, subject: (r['k_subject'] as string | null) ?? null, jurisdiction: (r['k_jur'] as string | null) ?? null, values };
           });
         },
@@ -192,4 +198,29 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
     if (err instanceof MigrateError) throw err;
     throw new MigrateError('migrate.legacy_unavailable', `the legacy database failed: ${(err as Error).message}`);
   }
+}
+
+/** A decimal string as sign, significant digits and exponent (e.g. "-120.50" -> "-12e1"), or undefined. */
+function normalDecimal(s: string): string | undefined {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(s);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  let digits = `${m[2]}${m[3] ?? ''}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exp = Number(m[4] ?? 0) - (m[3]?.length ?? 0);
+  const trailing = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - trailing);
+  exp += trailing;
+  return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`;
+}
+
+/**
+ * The number a legacy numeric value's text denotes, when a double holds it exactly (as decimal
+ * digits: "12.50" is 12.5); undefined when it would be rounded (int8 beyond 2^53, long numerics) or
+ * is NaN or infinite. Migrating a rounded value would verify as equal and then purge the original.
+ */
+export function exactNumber(s: string): number | undefined {
+  const n = Number(s);
+  if (!Number.isFinite(n)) return undefined;
+  const a = normalDecimal(s.trim());
+  return a !== undefined && a === normalDecimal(String(n)) ? n : undefined;
 }

@@ -78,7 +78,7 @@ export const ERROR_CODES = {
   'scan.store_unavailable': { status: 503, severity: 'warning', message: 'A store or one of its tables failed during the scan (gone away, no permission); the scan went on with the rest and is incomplete.' },
   'scan.unsupported': { status: 422, severity: 'warning', message: 'A scan target is neither a regular file, a folder nor a store URL; it was skipped.' },
   'migrate.bad_mapping': { status: 400, severity: 'error', message: 'The migration mapping file is malformed or names an unknown enclave, dataset, field, table or column (file:line:col named); nothing was read or written.' },
-  'migrate.type_mismatch': { status: 400, severity: 'error', message: "A legacy column's SQL type does not fit the mapping (declared type, or a kind cordon cannot store such as bytea or json); nothing was written." },
+  'migrate.type_mismatch': { status: 400, severity: 'error', message: "A legacy column's SQL type does not fit the mapping (declared type, or a kind cordon cannot store such as bytea or json), or a legacy number cannot be held exactly as a JSON number; nothing was written." },
   'migrate.legacy_unavailable': { status: 503, severity: 'error', message: 'The legacy database cannot be reached or queried; nothing was destroyed.' },
   'migrate.key_service_unavailable': { status: 503, severity: 'error', message: 'The key service cannot be reached (or its keyring is unreadable); nothing was destroyed.' },
   'migrate.not_verified': { status: 409, severity: 'error', message: 'Purge needs a verify of the same mapping with no mismatches, whose statement is in the access log; nothing was purged.' },
