@@ -3,7 +3,7 @@
 // statement logged), against a plain `INSERT … SELECT` copy of the same rows into a table of the same
 // shape on the same server (no encryption, no checks). Prints a table, then one JSON line.
 //
-//   npm run bench -- migrate [--rows N] [--batch N]
+//   npm run bench -- migrate [--rows N] [--batch N] [--threads N]
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,10 +22,12 @@ const { values: opts } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '5000' },
+    threads: { type: 'string' },
   },
 });
 const ROWS = Number(opts.rows);
 const BATCH = Number(opts.batch);
+const THREADS = opts.threads === undefined ? undefined : Number(opts.threads);
 const GOAL = 50_000;
 const DEMO = fileURLToPath(new URL('../../policies/demo', import.meta.url));
 const MAPPING = fileURLToPath(new URL('../../test/fixtures/migrate/mapping.yaml', import.meta.url));
@@ -45,7 +47,7 @@ try {
   const globalStore = await openStore('global', globalUrl!);
   const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-bench-mig-')), 'master.key'), { create: true });
   const log = await openAccessLog({ store: enclaveStore, signerKey: generateSignerKey('bench.cordon.invalid/access').skey });
-  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore, globalStore, keys, log, statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey, batchSize: BATCH };
+  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore, globalStore, keys, log, statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey, batchSize: BATCH, threads: THREADS };
 
   const legacyRows = ROWS + Math.floor(ROWS / 4);
   say('cordon migrate run + verify …');
