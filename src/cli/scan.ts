@@ -21,6 +21,7 @@ interface ScanCliOptions {
   threads?: string;
   minConfidence: string;
   matchEnclave?: string;
+  store: string[];
   keyFile?: string;
 }
 
@@ -52,7 +53,8 @@ export function scanCommand(): Command {
     .option('--threads <n>', 'threads (the calling one included) for files (default: one per core)')
     .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
     .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy and --key-file)')
-    .option('--key-file <file>', 'the key service\'s master key file (for --match-enclave)')
+    .option('--key-file <file>', 'the key service\'s master key file (for --match-enclave; its KEK ring beside it)')
+    .option('--store <name=url>', 'where a store of cordon.yaml really is, for store:NAME and --match-enclave (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--sarif <file>', 'also write the findings as SARIF 2.1.0'))
     .action(async (targets: string[], opts: ScanCliOptions) => {
@@ -76,15 +78,25 @@ export function scanCommand(): Command {
       const subjects = opts.subjects?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const j of subjects ?? []) if (policy && !policy.deployment.jurisdictions.has(j)) throw new UsageError(`--subjects: unknown jurisdiction ${JSON.stringify(j)}`);
 
+      // Store URLs from cordon.yaml, with --store overrides; relative pglite paths are taken from the
+      // current directory, as `cordon up` and `cordon migrate` take them.
+      const storeUrl = new Map([...(policy?.deployment.stores.values() ?? [])].map((st) => [st.name, st.url]));
+      for (const kv of opts.store) {
+        const eq = kv.indexOf('=');
+        const name = kv.slice(0, eq);
+        if (!policy) throw new UsageError('--store needs --policy');
+        if (eq <= 0 || !storeUrl.has(name)) throw new UsageError(`--store must be NAME=URL with NAME a store of cordon.yaml (${[...storeUrl.keys()].join(', ')}), got ${JSON.stringify(kv.replace(/\/\/[^@/]*@/, '//***@'))}`);
+        storeUrl.set(name, kv.slice(eq + 1));
+      }
       const paths: string[] = [];
       const storeTargets: { name: string; url: string }[] = [];
       for (const t of targets) {
         if (/^(postgres|postgresql|pglite):\/\//.test(t)) storeTargets.push({ name: t.replace(/\/\/[^@/]*@/, '//'), url: t });
         else if (t.startsWith('store:')) {
           const name = t.slice('store:'.length);
-          const cfg = policy?.deployment.stores.get(name);
-          if (!cfg) throw new UsageError(`${t}: ${policy ? `cordon.yaml has no store ${JSON.stringify(name)}` : 'store:NAME needs --policy'}`);
-          storeTargets.push({ name, url: cfg.url });
+          const url = storeUrl.get(name);
+          if (url === undefined) throw new UsageError(`${t}: ${policy ? `cordon.yaml has no store ${JSON.stringify(name)}` : 'store:NAME needs --policy'}`);
+          storeTargets.push({ name, url });
         } else paths.push(t);
       }
 
@@ -95,16 +107,23 @@ export function scanCommand(): Command {
           if (!policy || opts.keyFile === undefined) throw new UsageError('--match-enclave needs --policy and --key-file');
           const enclave = policy.deployment.enclaves.get(opts.matchEnclave);
           if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(opts.matchEnclave)}`);
-          const url = policy.deployment.stores.get(enclave.store)?.url;
+          const url = storeUrl.get(enclave.store);
           if (!url) throw new UsageError(`enclave ${enclave.name} names no store`);
-          const enclaveStore = await openStore(enclave.store, url, { baseDir: opts.policy });
+          // The global store too: records' subject fields (which name their data keys) often live there.
+          const globalName = policy.deployment.globalStore;
+          const enclaveStore = await openStore(enclave.store, url, { baseDir: process.cwd() });
+          const globalStore = globalName === enclave.store ? undefined : await openStore(globalName, storeUrl.get(globalName)!, { baseDir: process.cwd() }).catch(async (err: unknown) => {
+            await enclaveStore.close();
+            throw err;
+          });
           try {
-            fingerprints = await fingerprintEnclave(policy, enclave.name, enclaveStore, openFileKeyService(opts.keyFile));
+            fingerprints = await fingerprintEnclave(policy, enclave.name, enclaveStore, openFileKeyService(opts.keyFile), globalStore ? { global: globalStore } : {});
           } finally {
             await enclaveStore.close();
+            await globalStore?.close();
           }
         }
-        for (const s of storeTargets) stores.push(await openStore(s.name, s.url, opts.policy ? { baseDir: opts.policy } : {}));
+        for (const s of storeTargets) stores.push(await openStore(s.name, s.url, { baseDir: process.cwd() }));
 
         const progress = process.stderr.isTTY ? createProgress() : undefined;
         const result = await scan(

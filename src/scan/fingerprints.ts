@@ -6,7 +6,7 @@
 // The key MUST stay with the scanner (on the enclave's side of the wire, or in its key service):
 // with key and hashes, low-entropy values such as phone numbers can be enumerated.
 
-import type { Store, KeyService } from '../store/index.js';
+import { createDataKeys, decryptField, isCiphertext, DATA_KEYS_TABLE, type Store, type KeyService, type KeyUnavailable } from '../store/index.js';
 import type { Policy } from '../policy/index.js';
 import { classOf } from '../policy/index.js';
 import { detect } from './detect.js';
@@ -21,34 +21,87 @@ function normalise(value: string, field: string): { category: string; value: str
   return undefined;
 }
 
+/** Rows whose data keys are fetched together. */
+const KEY_PAGE = 1000;
+
 /**
  * Hashes every value of the enclave store's catalog fields whose category is protected in one of
- * the enclave's jurisdictions and that a detector recognises. Runs inside the enclave.
+ * the enclave's jurisdictions and that a detector recognises. Runs inside the enclave: values
+ * encrypted at rest are decrypted here with their subject's data key (a shredded subject's values
+ * are skipped: nothing of them can be matched), and only hashes leave this function.
  */
-export async function fingerprintEnclave(policy: Policy, enclaveName: string, store: Store, keys: KeyService): Promise<Fingerprints> {
+export async function fingerprintEnclave(policy: Policy, enclaveName: string, store: Store, keys: KeyService, options: { readonly global?: Store } = {}): Promise<Fingerprints> {
   const enclave = policy.deployment.enclaves.get(enclaveName);
   if (!enclave) throw new Error(`unknown enclave ${enclaveName}`);
   const key = keys.key('tokenize', FINGERPRINT_KEY_NAME);
   const tables = new Set(await store.tables());
+  const dataKeys = tables.has(`ds_${DATA_KEYS_TABLE}`) || tables.has(DATA_KEYS_TABLE) ? createDataKeys(store, keys) : undefined;
   const entries = new Map<string, FingerprintEntry>();
+  // jsonb columns come back as JSON text ("\"+1…\"").
+  const text = (raw: string): string => (raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
   for (const ds of policy.datasets.values()) {
     const table = tables.has(`ds_${ds.name}`) ? `ds_${ds.name}` : tables.has(ds.name) ? ds.name : undefined;
     if (!table) continue;
     const fields = [...ds.fields.values()].filter((f) => enclave.jurisdictions.some((j) => classOf(policy.classes, policy.taxonomy, j, f.category) === 'protected'));
     if (fields.length === 0) continue;
-    for await (const row of store.dump(table)) {
-      for (const f of fields) {
-        const raw = row[f.name];
-        if (raw === null || raw === undefined) continue;
-        // jsonb columns come back as JSON text ("\"+1…\"").
-        const text = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-        const n = normalise(text, f.name);
-        if (!n) continue;
-        const hash = fingerprintHash(key, n.category, n.value);
-        entries.set(hash, { hash, category: f.category, enclave: enclave.name });
+    const add = (field: { name: string; category: string }, value: string) => {
+      const n = normalise(value, field.name);
+      if (!n) return;
+      const hash = fingerprintHash(key, n.category, n.value);
+      entries.set(hash, { hash, category: field.category, enclave: enclave.name });
+    };
+    const page: Readonly<Record<string, string | null>>[] = [];
+    const flush = async () => {
+      const needed = page.filter((row) => fields.some((f) => row[f.name] != null && isCiphertext(text(row[f.name]!))));
+      // Each record's subject: its subject field, which is often not protected and so lives in the
+      // global store (read there, keys only), or the record key when the key names the subject.
+      const subjectKey = new Map<string, string>();
+      const elsewhere: string[] = [];
+      for (const row of needed) {
+        const k = row['key'];
+        if (k == null) continue;
+        const raw = row[ds.subjectField];
+        if (raw != null) subjectKey.set(k, text(raw));
+        else if (ds.subjectField === ds.key) subjectKey.set(k, k);
+        else elsewhere.push(k);
       }
+      if (elsewhere.length > 0 && options.global) {
+        for (const [k, r] of await options.global.getMany(ds.name, elsewhere)) {
+          const v = r[ds.subjectField];
+          if (v !== null && v !== undefined) subjectKey.set(k, String(v));
+        }
+      }
+      const subjectOf = (row: Readonly<Record<string, string | null>>) => {
+        const s = row['key'] == null ? undefined : subjectKey.get(row['key']);
+        return s === undefined ? undefined : `${ds.subjectDataset ?? ds.name}/${s}`;
+      };
+      const subjects = [...new Set(needed.map(subjectOf).filter((s): s is string => s !== undefined))];
+      const deks = dataKeys && subjects.length > 0 ? await dataKeys.get(subjects, false) : new Map<string, Buffer | KeyUnavailable>();
+      for (const row of page) {
+        for (const f of fields) {
+          const raw = row[f.name];
+          if (raw === null || raw === undefined) continue;
+          let value: unknown = text(raw);
+          if (isCiphertext(value)) {
+            const subject = subjectOf(row);
+            const dek = subject === undefined ? undefined : deks.get(subject);
+            if (!Buffer.isBuffer(dek) || row['key'] == null) continue;
+            try {
+              value = decryptField(dek, ds.name, row['key'], f.name, value);
+            } catch {
+              continue; // does not authenticate where it lies: not a value of this record
+            }
+          }
+          if (typeof value === 'string') add(f, value);
+        }
+      }
+      page.length = 0;
+    };
+    for await (const row of store.dump(table)) {
+      page.push(row);
+      if (page.length >= KEY_PAGE) await flush();
     }
+    await flush();
   }
   return createFingerprints(key, [...entries.values()]);
 }
-

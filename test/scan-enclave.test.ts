@@ -1,0 +1,72 @@
+// Exact matches of real enclave records (issue 7) against an enclave whose protected values are
+// encrypted at rest (issue 8): the fingerprints are made inside the enclave from decrypted values,
+// and `cordon scan --match-enclave` finds copies of exactly the enclave's values in a file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { loadPolicy } from '../src/policy/index.js';
+import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
+import { openFileKeyService, openStore } from '../src/store/index.js';
+import { fingerprintEnclave, fingerprintHash, FINGERPRINT_KEY_NAME } from '../src/scan/index.js';
+import { CLI, DEMO_POLICY } from './helpers/paths.js';
+
+const BUILD = fileURLToPath(new URL('../', import.meta.url));
+const IN_US = '+12015550123';
+const ALSO_US = '+12015550177';
+const IN_EU = '+493012345678';
+const NOWHERE = '+12015550188';
+
+test('--match-enclave finds copies of the enclave\'s (encrypted) values, and only those', async () => {
+  for (const n of [IN_US, ALSO_US, IN_EU, NOWHERE]) assert.ok(parsePhoneNumberFromString(n)?.isValid(), 'the test numbers are valid');
+  const loaded = loadPolicy(DEMO_POLICY);
+  assert.ok(loaded.ok);
+  const policy = loaded.policy;
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-scan-enclave-'));
+  const dataDir = join(dir, 'data');
+  const storeUrls = Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, `pglite://${join(dir, 'stores', s)}`]));
+  const issuer = await createDemoIssuer();
+  const server = await createCordonServer({ policy, dataDir, tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls });
+  const base = { username: 'x', bio: 'y', birthday: '1990-01-02', created_at: '2024-01-01T00:00:00Z' };
+  await server.placement.write('users', 'us-a', { ...base, uid: 'us-a', country: 'US', phone_number: IN_US, email: 'a@example.com' }, 'upsert');
+  await server.placement.write('users', 'us-b', { ...base, uid: 'us-b', country: 'US', phone_number: ALSO_US, email: 'b@example.com' }, 'upsert');
+  await server.placement.write('users', 'eu-a', { ...base, uid: 'eu-a', country: 'DE', phone_number: IN_EU, email: 'c@example.org' }, 'upsert');
+  await server.close();
+
+  // Inside the enclave: the stored values are ciphertext, the fingerprints are of the clear values.
+  const keys = openFileKeyService(join(dataDir, 'keys', 'master.key'));
+  const us = await openStore('enclave_us', storeUrls['enclave_us']!);
+  try {
+    const dump: string[] = [];
+    for await (const row of us.dump('ds_users')) dump.push(JSON.stringify(row));
+    assert.equal(dump.length, 2);
+    assert.ok(dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v1:')), 'only ciphertext at rest');
+    const fp = await fingerprintEnclave(policy, 'us', us, keys);
+    const key = keys.key('tokenize', FINGERPRINT_KEY_NAME);
+    const hashes = new Set(fp.entries.map((e) => e.hash));
+    for (const n of [IN_US, ALSO_US]) assert.ok(hashes.has(fingerprintHash(key, 'user.contact.phone_number', n)), 'a US value is fingerprinted');
+    for (const n of [IN_EU, NOWHERE]) assert.ok(!hashes.has(fingerprintHash(key, 'user.contact.phone_number', n)));
+  } finally {
+    await us.close();
+  }
+
+  const file = join(dir, 'export.txt');
+  writeFileSync(file, [`call ${IN_US.replace('+1', '+1 ')} after 5`, `support line ${NOWHERE}`, `berlin office ${IN_EU}`, ''].join('\n'));
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) =>
+    execFile(
+      process.execPath,
+      [CLI, 'scan', file, '--policy', DEMO_POLICY, '--match-enclave', 'us', '--key-file', join(dataDir, 'keys', 'master.key'), '--store', `enclave_us=${storeUrls['enclave_us']}`, '--store', `global=${storeUrls['global']}`, '--json'],
+      { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' },
+      (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    ),
+  );
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { findings: { detector: string; enclave?: string; where: { line: number } }[] };
+  assert.deepEqual(out.findings.filter((f) => f.detector === 'enclave_match').map((f) => `${f.where.line} ${f.enclave}`), ['1 us']);
+  assert.equal(out.findings.filter((f) => f.detector === 'phone').length, 2, 'the other two are phone numbers, not enclave copies');
+  for (const n of [IN_US, NOWHERE, IN_EU, '2015550123']) assert.ok(!r.stdout.includes(n) && !r.stderr.includes(n), 'no clear value in the output');
+});
