@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../log/index.js';
 import { createDecider, loadPolicy, type GrantInfo } from '../policy/index.js';
-import { DEMO_POLICY } from '../../test/helpers/paths.js';
-import { mulberry32 } from '../../test/helpers/differential.js';
+import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../shared/random.js';
 import { accessRecord, encodeAccessRecord } from './recorder.js';
+
+const DEMO_POLICY = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 
 test('encodeAccessRecord writes exactly what canonicalJson writes, over many decisions and odd strings', () => {
   const loaded = loadPolicy(DEMO_POLICY);
