@@ -3,7 +3,8 @@
 // record's canonical JSON; an auditor given the record and its salt recomputes the entry and checks
 // it against the leaf, while anyone else learns nothing from it.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomSlices } from '../shared/random-pool.js';
 
 export const COMMITMENT_TAG = 'cordon/access-record/v1\u0000';
 export const SALT_BYTES = 16;
@@ -43,21 +44,8 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
 }
 
-// Salts are cut from a pool filled by one randomBytes() call per SALT_POOL salts (one call per
-// record cost more than the hashing); the same CSPRNG output, and no slice is handed out twice.
-const SALT_POOL = 1024;
-let saltPool = Buffer.alloc(0);
-let saltAt = 0;
-
-export function newSalt(): Buffer {
-  if (saltAt + SALT_BYTES > saltPool.length) {
-    saltPool = randomBytes(SALT_BYTES * SALT_POOL);
-    saltAt = 0;
-  }
-  const salt = saltPool.subarray(saltAt, saltAt + SALT_BYTES);
-  saltAt += SALT_BYTES;
-  return salt;
-}
+/** A fresh random salt (cut from a pool of 1024: one CSPRNG call per record cost more than the hashing). */
+export const newSalt: () => Buffer = randomSlices(SALT_BYTES, 1024);
 
 /** The log entry (leaf data) committing to `record` under `salt`. */
 export function commitment(record: unknown, salt: Uint8Array): Buffer {

@@ -5,6 +5,7 @@
 // wrapped under) makes every copy of that subject's protected values unreadable: crypto-shredding.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomSlices } from '../shared/random-pool.js';
 import type { KeyService } from './keys.js';
 import type { FieldValue, Store } from './types.js';
 
@@ -25,21 +26,9 @@ function aad(dataset: string, key: string, field: string): Buffer {
   return Buffer.from(`cordon-field-v1\u0000${dataset}\u0000${key}\u0000${field}`);
 }
 
-// IVs are drawn from a pool filled by one randomBytes() call per IV_POOL_IVS values: one call per
-// value cost more than the encryption itself when a migration encrypts hundreds of thousands of
-// fields. The IVs are the same CSPRNG output as before, and no 12-byte slice is handed out twice.
-const IV_POOL_IVS = 4096;
-let ivPool = Buffer.alloc(0);
-let ivAt = 0;
-function nextIv(): Buffer {
-  if (ivAt + IV_BYTES > ivPool.length) {
-    ivPool = randomBytes(IV_BYTES * IV_POOL_IVS);
-    ivAt = 0;
-  }
-  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
-  ivAt += IV_BYTES;
-  return iv;
-}
+// IVs are cut from a pool (one randomBytes() call per 4096): one call per value cost more than the
+// encryption itself when a migration encrypts hundreds of thousands of fields.
+const nextIv = randomSlices(IV_BYTES, 4096);
 
 /** Encrypts one field value (its JSON, so its type survives). Null stays null: an empty field is not hidden. */
 export function encryptField(dek: Buffer, dataset: string, key: string, field: string, value: FieldValue): FieldValue {
