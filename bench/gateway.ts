@@ -77,13 +77,15 @@ for (const driver of opts.drivers.split(',')) {
     } else storeUrls[name] = `pglite://${mkdtempSync(join(tmpdir(), `cordon-bench-${name}-`))}/db`;
   }
   const now = Date.now();
+  const grants = [{ id: 'g', datasets: ['profiles'], categories: ['user.contact'], expiresAt: now + 3_600_000, reason: 'USER_SUPPORT' }];
   const server = await createCordonServer({
     policy,
     dataDir: mkdtempSync(join(tmpdir(), 'cordon-bench-data-')),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls,
     trustedProxies: ['127.0.0.1/32'],
-    grantsOf: () => [{ id: 'g', datasets: ['profiles'], categories: ['user.contact'], expiresAt: now + 3_600_000, reason: 'USER_SUPPORT' }],
+    // One grant, the same objects on every call, as the access broker hands them out.
+    grantsOf: () => grants,
   });
   await server.placement.write('profiles', 'bench-1', RECORD, 'upsert');
   await server.app.listen({ port: 0, host: '127.0.0.1' });

@@ -233,6 +233,21 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return c;
   };
 
+  // Contexts with a grant repeat too (the same grant, from the same place): built once per
+  // (country, site, reason, ticket, grant id, grant reason, break-glass).
+  const grantCache = new Map<string, CedarRecord>();
+  const grantContext = (ctx: RequestContext, g: GrantInfo): CedarRecord => {
+    const breakGlass = g.breakGlass ?? false;
+    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${g.id}\u0000${g.reason}\u0000${breakGlass}`;
+    let c = grantCache.get(key);
+    if (!c) {
+      if (grantCache.size >= MAX_CACHED_CONTEXTS) grantCache.clear();
+      c = contextRecord({ ...baseContext(ctx), grant: { active: true, id: g.id, reason: g.reason, breakGlass } });
+      grantCache.set(key, c);
+    }
+    return c;
+  };
+
   /** One field of one record; `category` (when given) overrides the row-dependent category. */
   const fieldDecision = (
     d: Dataset,
@@ -260,7 +275,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       if (grantCovers(g, d, c.lineage, subject, jurisdiction, now)) {
         let gc = grantContexts.get(g);
         if (!gc) {
-          gc = contextRecord({ ...baseContext(ctx), grant: { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } });
+          gc = grantContext(ctx, g);
           grantContexts.set(g, gc);
         }
         context = gc;
