@@ -13,6 +13,7 @@ import {
   type LegacyDb, type Mapping, type MigrateContext, type Progress,
 } from '../migrate/index.js';
 import { EXIT_FINDING, EXIT_OK, UsageError, printJson, table } from './output.js';
+import { storeUrls } from './stores.js';
 
 interface CommonOptions {
   policy: string;
@@ -30,17 +31,6 @@ function loadPolicyOrThrow(dir: string): Policy {
   const checked = checkPolicy(dir);
   if (!checked.policy) throw new UsageError(`policy ${dir} is invalid (run cordon policy check ${dir}):\n${checked.issues.map(formatIssue).join('\n')}`);
   return checked.policy;
-}
-
-function storeUrls(policy: Policy, overrides: readonly string[]): Map<string, string> {
-  const urls = new Map([...policy.deployment.stores.values()].map((s) => [s.name, s.url]));
-  for (const kv of overrides) {
-    const eq = kv.indexOf('=');
-    const name = kv.slice(0, eq);
-    if (eq <= 0 || !urls.has(name)) throw new UsageError(`--store must be NAME=URL with NAME a store of cordon.yaml (${[...urls.keys()].join(', ')}), got ${JSON.stringify(kv.replace(/\/\/[^@/]*@/, '//***@'))}`);
-    urls.set(name, kv.slice(eq + 1));
-  }
-  return urls;
 }
 
 function openKeys(dataDir: string, create: boolean): KeyService {

@@ -8,6 +8,7 @@ import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { openFileKeyService, openStore, type Store } from '../store/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
+import { storeUrls } from './stores.js';
 
 interface ScanCliOptions {
   policy?: string;
@@ -80,14 +81,8 @@ export function scanCommand(): Command {
 
       // Store URLs from cordon.yaml, with --store overrides; relative pglite paths are taken from the
       // current directory, as `cordon up` and `cordon migrate` take them.
-      const storeUrl = new Map([...(policy?.deployment.stores.values() ?? [])].map((st) => [st.name, st.url]));
-      for (const kv of opts.store) {
-        const eq = kv.indexOf('=');
-        const name = kv.slice(0, eq);
-        if (!policy) throw new UsageError('--store needs --policy');
-        if (eq <= 0 || !storeUrl.has(name)) throw new UsageError(`--store must be NAME=URL with NAME a store of cordon.yaml (${[...storeUrl.keys()].join(', ')}), got ${JSON.stringify(kv.replace(/\/\/[^@/]*@/, '//***@'))}`);
-        storeUrl.set(name, kv.slice(eq + 1));
-      }
+      if (opts.store.length > 0 && !policy) throw new UsageError('--store needs --policy');
+      const storeUrl = policy ? storeUrls(policy, opts.store) : new Map<string, string>();
       const paths: string[] = [];
       const storeTargets: { name: string; url: string }[] = [];
       for (const t of targets) {

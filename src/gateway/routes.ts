@@ -122,8 +122,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!found) return undefined;
     const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
     const sealed = found.sealed;
-    const disclosed = sealed === undefined || found.open === undefined ? [] : decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field);
-    const opened = disclosed.length > 0 ? await found.open!(disclosed) : found;
+    const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
+    const opened = disclosed.length > 0 && found.open ? await found.open(disclosed) : found;
     const out = disclose(decision, opened.values, { keys, audience: caller.audience, unreadable: opened.unreadable });
     const released = Object.keys(out.fields).length > 0;
     return { decision, out, released, subject: decision.subject };

@@ -476,9 +476,8 @@ interface RowHashing {
   readonly pool: CryptoPool;
 }
 
-function rowHasher(ctx: MigrateContext, pool: CryptoPool) {
-  const key = ctx.keys.key('migrate', `row-hash:${ctx.mapping.name}`);
-  return (_t: TableMapping, _logic: TableLogic): RowHashing => ({ key, pool });
+function rowHashing(ctx: MigrateContext, pool: CryptoPool): RowHashing {
+  return { key: ctx.keys.key('migrate', `row-hash:${ctx.mapping.name}`), pool };
 }
 
 interface Compared {
@@ -573,6 +572,11 @@ async function* fetchedPages(ctx: MigrateContext, lt: LegacyTable, logic: TableL
   for await (const rows of ahead(pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize))) yield await fetchBatch(ctx, lt.mapping, logic, rows, keysFor, withStored);
 }
 
+/** Whether a row's protected legacy columns are all empty (as a purge leaves them). */
+function legacyCleared(r: Compared): boolean {
+  return r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null);
+}
+
 /**
  * The verified hash of a row whose legacy copy was purged after an earlier verify: its protected
  * legacy columns are empty and its enclave copy still hashes to what that verify stored. Undefined
@@ -582,7 +586,7 @@ function purgedAfterVerify(r: Compared, stored: Row | undefined): string | undef
   if (!stored || r.enclave === undefined) return undefined;
   const want = String(stored['hash']);
   if (r.enclave !== want || r.legacy === want) return undefined;
-  return r.c.purgeColumns.length > 0 && r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null) ? want : undefined;
+  return r.c.purgeColumns.length > 0 && legacyCleared(r) ? want : undefined;
 }
 
 // ---- verify ----
@@ -641,7 +645,7 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
   const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
   await dk.ensure();
   const keysFor = keyCache(dk);
-  const hash = rowHasher(ctx, pool);
+  const hashing = rowHashing(ctx, pool);
   const verifyId = randomUUID();
   const root = createHash('sha256');
   let counts = zero();
@@ -652,7 +656,6 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
   for (const lt of ctx.legacy.tables) {
     const t = lt.mapping;
     const logic = tableLogic(ctx, t);
-    const rowHash = hash(t, logic);
     let tc = zero();
     const total = ctx.onProgress ? await lt.count() : 0;
     // While a page is decrypted and hashed, the next one is read on both sides; its row hashes are
@@ -661,10 +664,10 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
     try {
       for await (const f of ahead(fetchedPages(ctx, lt, logic, keysFor, false))) {
         tc = add(tc, f.counts);
-        const compared = await compareFetched(t, logic, rowHash, f);
+        const compared = await compareFetched(t, logic, hashing, f);
         // Rows that differ with their protected legacy columns empty may have been purged after an
         // earlier verify: their stored hashes are read (only theirs) to tell.
-        const emptied = compared.filter((r) => r.problem !== undefined && r.c.purgeColumns.length > 0 && r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null));
+        const emptied = compared.filter((r) => r.problem !== undefined && r.c.purgeColumns.length > 0 && legacyCleared(r));
         const stored = emptied.length === 0 ? new Map<string, Row>() : await ctx.enclaveStore.getMany(ROW_HASH_TABLE, emptied.map((r) => rowHashId(ctx, t, r.key)));
         const hashes: StoredRow[] = [];
         for (const r of compared) {
@@ -777,7 +780,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   const dk = createDataKeys(ctx.enclaveStore, ctx.keys);
   await dk.ensure();
   const keysFor = keyCache(dk);
-  const hash = rowHasher(ctx, pool);
+  const hashing = rowHashing(ctx, pool);
   const size = ctx.batchSize ?? ctx.mapping.batchSize;
 
   let ps = await loadState<PurgeState>(ctx, 'purge');
@@ -790,7 +793,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   }
   if (!resumed) {
     // Nothing destroyed yet: the whole data must still match the verified statement.
-    await recheck(ctx, vs, keysFor, hash);
+    await recheck(ctx, vs, keysFor, hashing);
     ps = { verifyId: vs.verifyId, tables: {}, done: false };
     await saveState(ctx, 'purge', ps);
   }
@@ -803,12 +806,11 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     const total = ctx.onProgress ? await lt.count() : 0;
     let seen = 0;
     const logic = tableLogic(ctx, t);
-    const rowHash = hash(t, logic);
     // Pages are read one at a time, just before they are checked and purged (no read-ahead here:
     // what is destroyed is what was compared a moment before).
     for await (const rows of pages(lt, ts.cursor, size)) {
       const f = await fetchBatch(ctx, t, logic, rows, keysFor, true);
-      const compared = await compareFetched(t, logic, rowHash, f);
+      const compared = await compareFetched(t, logic, hashing, f);
       const stored = f.stored;
       const toPurge: Compared[] = [];
       const changed: Mismatch[] = [];
@@ -824,7 +826,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
           continue;
         }
         if (r.legacy === want) toPurge.push(r);
-        else if (r.c.purgeColumns.every((col) => r.legacyRow.values[col] === null)) ts.alreadyPurged++;
+        else if (legacyCleared(r)) ts.alreadyPurged++;
         else changed.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
       }
       if (changed.length > 0) {
@@ -878,16 +880,15 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
 }
 
 /** The whole data against the verified statement: same root, or a refusal naming the differing rows. */
-async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType<typeof keyCache>, hash: ReturnType<typeof rowHasher>): Promise<void> {
+async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType<typeof keyCache>, hashing: RowHashing): Promise<void> {
   const root = createHash('sha256');
   const diffs: Mismatch[] = [];
   let n = 0;
   for (const lt of ctx.legacy.tables) {
     const t = lt.mapping;
     const logic = tableLogic(ctx, t);
-    const rowHash = hash(t, logic);
     for await (const f of ahead(fetchedPages(ctx, lt, logic, keysFor, true))) {
-      const compared = await compareFetched(t, logic, rowHash, f);
+      const compared = await compareFetched(t, logic, hashing, f);
       const stored = f.stored;
       for (const r of compared) {
         n++;

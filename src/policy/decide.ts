@@ -160,7 +160,6 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   const principals = new Map<string, EntityData>();
   for (const p of policy.directory.principals.values()) principals.set(p.id, withTeams(principalEntity(policy, p)));
   const adHoc = new WeakMap<Principal, EntityData>();
-  const fieldCache = new Map<string, { entity: EntityData; cls: DataClass; mask: MaskKind | undefined; lineage: readonly string[] }>();
 
   const principalOf = (p: string | Principal): { id: string; entity: EntityData } => {
     if (typeof p === 'string') {
@@ -178,23 +177,20 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   };
 
   // Per catalog field, then category, then jurisdiction: no key string is built per field decided.
-  const byField = new WeakMap<object, Map<string, Map<string, ReturnType<typeof fieldCache.get>>>>();
-  const classified = (cf: object, dataset: string, field: string, category: string, jurisdiction: string) => {
+  type Classified = { entity: EntityData; cls: DataClass; mask: MaskKind | undefined; lineage: readonly string[] };
+  const byField = new WeakMap<object, Map<string, Map<string, Classified>>>();
+  const classified = (cf: object, dataset: string, field: string, category: string, jurisdiction: string): Classified => {
     let byCategory = byField.get(cf);
     if (!byCategory) byField.set(cf, (byCategory = new Map()));
     let byJurisdiction = byCategory.get(category);
     if (!byJurisdiction) byCategory.set(category, (byJurisdiction = new Map()));
-    const known = byJurisdiction.get(jurisdiction);
-    if (known) return known;
-    const key = `${dataset}\u0000${field}\u0000${category}\u0000${jurisdiction}`;
-    let hit = fieldCache.get(key);
+    let hit = byJurisdiction.get(jurisdiction);
     if (!hit) {
       const cls = classOf(policy.classes, policy.taxonomy, jurisdiction, category);
       const lineage = policy.taxonomy.resolve(category)?.lineage ?? [category];
       hit = { entity: fieldEntity(policy, { dataset, field, category, class: cls, jurisdiction }), cls, mask: maskKindOf(lineage), lineage };
-      fieldCache.set(key, hit);
+      byJurisdiction.set(jurisdiction, hit);
     }
-    byJurisdiction.set(jurisdiction, hit);
     return hit;
   };
 
@@ -219,31 +215,17 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     g.categories.some((c) => lineage.includes(c)) &&
     (g.subjects === undefined || (subject !== undefined && g.subjects.includes(subject)));
 
-  const baseContext = (ctx: RequestContext) => ({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '' });
-  // Contexts without a grant repeat (same country, site, reason, ticket): build each once.
-  const noGrantCache = new Map<string, CedarRecord>();
-  const noGrantContext = (ctx: RequestContext): CedarRecord => {
-    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}`;
-    let c = noGrantCache.get(key);
+  // Request contexts repeat (same place, reason and ticket, with the same grant or none): each is
+  // built once and kept (bounded), keyed by everything it holds.
+  const contexts = new Map<string, CedarRecord>();
+  const contextOf = (ctx: RequestContext, g?: GrantInfo): CedarRecord => {
+    const grant = g ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } : { active: false, id: '', reason: '', breakGlass: false };
+    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${grant.active}\u0000${grant.id}\u0000${grant.reason}\u0000${grant.breakGlass}`;
+    let c = contexts.get(key);
     if (!c) {
-      if (noGrantCache.size >= MAX_CACHED_CONTEXTS) noGrantCache.clear();
-      c = contextRecord({ ...baseContext(ctx), grant: { active: false, id: '', reason: '', breakGlass: false } });
-      noGrantCache.set(key, c);
-    }
-    return c;
-  };
-
-  // Contexts with a grant repeat too (the same grant, from the same place): built once per
-  // (country, site, reason, ticket, grant id, grant reason, break-glass).
-  const grantCache = new Map<string, CedarRecord>();
-  const grantContext = (ctx: RequestContext, g: GrantInfo): CedarRecord => {
-    const breakGlass = g.breakGlass ?? false;
-    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${g.id}\u0000${g.reason}\u0000${breakGlass}`;
-    let c = grantCache.get(key);
-    if (!c) {
-      if (grantCache.size >= MAX_CACHED_CONTEXTS) grantCache.clear();
-      c = contextRecord({ ...baseContext(ctx), grant: { active: true, id: g.id, reason: g.reason, breakGlass } });
-      grantCache.set(key, c);
+      if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
+      c = contextRecord({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '', grant });
+      contexts.set(key, c);
     }
     return c;
   };
@@ -275,7 +257,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       if (grantCovers(g, d, c.lineage, subject, jurisdiction, now)) {
         let gc = grantContexts.get(g);
         if (!gc) {
-          gc = grantContext(ctx, g);
+          gc = contextOf(ctx, g);
           grantContexts.set(g, gc);
         }
         context = gc;
@@ -302,7 +284,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction,
     );
     const subject = subjectOf(d, req.record);
-    const noGrant = noGrantContext(ctx);
+    const noGrant = contextOf(ctx);
     const grantContexts = new Map<GrantInfo, CedarRecord>();
     const names = req.fields ?? Object.keys(req.record);
     const fields: FieldDecision[] = [];
@@ -317,7 +299,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
     const who = principalOf(req.principal);
     const row = req.row ?? {};
-    return fieldDecision(d, req.field, row, known(req.jurisdiction), req.subject ?? subjectOf(d, row), who.entity, req.action, req.context, noGrantContext(req.context), new Map(), req.category);
+    return fieldDecision(d, req.field, row, known(req.jurisdiction), req.subject ?? subjectOf(d, row), who.entity, req.action, req.context, contextOf(req.context), new Map(), req.category);
   };
 
   const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer =>

@@ -106,7 +106,7 @@ export interface Placement {
   init(): Promise<void>;
   /** Inserts (`create`) or merges into (`update`) a record; returns where each field went. */
   write(dataset: string, key: string, values: Row, mode: 'create' | 'update' | 'upsert'): Promise<WriteResult>;
-  /** The whole record, both parts joined and decrypted, or undefined. `reason` is given with any data key released. */
+  /** The whole record, both parts joined and decrypted (or, with `decrypt`, partly sealed), or undefined. */
   read(dataset: string, key: string, options?: ReadOptions): Promise<PlacedRecord | undefined>;
   remove(dataset: string, key: string): Promise<boolean>;
   /** Changes of a dataset after `after` (keys written or deleted, oldest first), for the egress feed. */
@@ -184,6 +184,9 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     return k;
   };
 
+  /** Encrypted fields left for later, by name: where each lies and its ciphertext. */
+  type Sealed = Map<string, { store: string; ciphertext: string }>;
+
   /** Decrypts the ciphertext fields of a record read from `store`; undecryptable ones become null, with why. */
   const decryptPart = async (
     store: string,
@@ -194,20 +197,21 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     reason: string,
     unreadable: Record<string, string>,
     want?: (field: string) => boolean,
-    sealed?: Map<string, { store: string; ciphertext: string }>,
+    sealed?: Sealed,
   ): Promise<Row> => {
-    let fields = Object.entries(part).filter(([, v]) => isCiphertext(v));
-    if (fields.length === 0) return part;
+    const encrypted = Object.entries(part).filter(([, v]) => isCiphertext(v));
+    if (encrypted.length === 0) return part;
     const out: Record<string, FieldValue> = { ...part };
-    if (want) {
-      for (const [f, v] of fields) {
-        if (want(f)) continue;
+    // Fields not wanted now stay sealed: null here, their ciphertext kept for open().
+    const fields: [string, FieldValue][] = [];
+    for (const [f, v] of encrypted) {
+      if (!want || want(f)) fields.push([f, v]);
+      else {
         out[f] = null;
         sealed!.set(f, { store, ciphertext: v as string });
       }
-      fields = fields.filter(([f]) => want(f));
-      if (fields.length === 0) return out;
     }
+    if (fields.length === 0) return out;
     const subject = subjectIdOf(rules, dataset, subjectSource);
     if (!enc || subject === undefined) {
       for (const [f] of fields) {
@@ -232,8 +236,6 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     }
     return out;
   };
-
-  type Sealed = Map<string, { store: string; ciphertext: string }>;
 
   /** Both parts of a record, and which stores hold a part; with `want`, other encrypted fields are left sealed. */
   const readParts = async (
