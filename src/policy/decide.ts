@@ -219,11 +219,12 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   // built once and kept (bounded), keyed by everything it holds.
   const contexts = new Map<string, CedarRecord>();
   const contextOf = (ctx: RequestContext, g?: GrantInfo): CedarRecord => {
-    const grant = g ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } : { active: false, id: '', reason: '', breakGlass: false };
-    const key = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${grant.active}\u0000${grant.id}\u0000${grant.reason}\u0000${grant.breakGlass}`;
+    const place = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}`;
+    const key = g ? `${place}\u0000${g.id}\u0000${g.reason}\u0000${g.breakGlass ?? false}` : place;
     let c = contexts.get(key);
     if (!c) {
       if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
+      const grant = g ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } : { active: false, id: '', reason: '', breakGlass: false };
       c = contextRecord({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '', grant });
       contexts.set(key, c);
     }
