@@ -2,10 +2,12 @@
 // the policy. Exit 1 on a violation or a column the catalog gets wrong, 2 on bad usage or when the
 // scan was incomplete (with nothing to report), 0 when complete and clean.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { openFileKeyService, openStore, type Store } from '../store/index.js';
+import { KeyFileError, openFileKeyService, openStore, subjectHash, type Store } from '../store/index.js';
+import { openAccessLog, openLogSigner } from '../log/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
 import { storeUrls } from './stores.js';
@@ -23,7 +25,7 @@ interface ScanCliOptions {
   minConfidence: string;
   matchEnclave?: string;
   store: string[];
-  keyFile?: string;
+  dataDir: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -53,8 +55,8 @@ export function scanCommand(): Command {
     .option('--full', 'read every row of every table')
     .option('--threads <n>', 'threads (the calling one included) for files (default: one per core)')
     .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
-    .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy and --key-file)')
-    .option('--key-file <file>', 'the key service\'s master key file (for --match-enclave; its KEK ring beside it)')
+    .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy; each data key used is logged as a key.release)')
+    .option('--data-dir <dir>', 'for --match-enclave: the data dir of cordon up (keys/master.key, its KEK ring, and keys/log.key to log key releases)', '.cordon')
     .option('--store <name=url>', 'where a store of cordon.yaml really is, for store:NAME and --match-enclave (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--sarif <file>', 'also write the findings as SARIF 2.1.0'))
@@ -99,24 +101,8 @@ export function scanCommand(): Command {
       const stores: Store[] = [];
       try {
         if (opts.matchEnclave !== undefined) {
-          if (!policy || opts.keyFile === undefined) throw new UsageError('--match-enclave needs --policy and --key-file');
-          const enclave = policy.deployment.enclaves.get(opts.matchEnclave);
-          if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(opts.matchEnclave)}`);
-          const url = storeUrl.get(enclave.store);
-          if (!url) throw new UsageError(`enclave ${enclave.name} names no store`);
-          // The global store too: records' subject fields (which name their data keys) often live there.
-          const globalName = policy.deployment.globalStore;
-          const enclaveStore = await openStore(enclave.store, url, { baseDir: process.cwd() });
-          const globalStore = globalName === enclave.store ? undefined : await openStore(globalName, storeUrl.get(globalName)!, { baseDir: process.cwd() }).catch(async (err: unknown) => {
-            await enclaveStore.close();
-            throw err;
-          });
-          try {
-            fingerprints = await fingerprintEnclave(policy, enclave.name, enclaveStore, openFileKeyService(opts.keyFile), globalStore ? { global: globalStore } : {});
-          } finally {
-            await enclaveStore.close();
-            await globalStore?.close();
-          }
+          if (!policy) throw new UsageError('--match-enclave needs --policy');
+          fingerprints = await enclaveFingerprints(policy, opts.matchEnclave, storeUrl, opts.dataDir);
         }
         for (const s of storeTargets) stores.push(await openStore(s.name, s.url, { baseDir: process.cwd() }));
 
@@ -145,6 +131,59 @@ export function scanCommand(): Command {
         await Promise.all(stores.map((s) => s.close()));
       }
     });
+}
+
+/** The reason written into each key.release record of a --match-enclave scan. */
+const RELEASE_REASON = 'cordon scan --match-enclave: keyed fingerprints of enclave values (only hashes leave the process)';
+
+/**
+ * The keyed hashes of an enclave's values, made in this process. Every data key is released through
+ * the access log first (one key.release record per subject, durable before any value is decrypted
+ * with it), so the log says whose data a scan opened and why; if the log cannot record, the scan
+ * stops before decrypting anything more.
+ */
+async function enclaveFingerprints(policy: Policy, name: string, urls: ReadonlyMap<string, string>, dataDir: string): Promise<Fingerprints> {
+  const enclave = policy.deployment.enclaves.get(name);
+  if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(name)} (enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
+  const masterKey = join(dataDir, 'keys', 'master.key');
+  const logKey = join(dataDir, 'keys', 'log.key');
+  // Both keys must already exist: a new master key would open nothing, and a new log key would sign
+  // checkpoints of someone else's log.
+  for (const f of [masterKey, logKey]) if (!existsSync(f)) throw new UsageError(`--match-enclave: ${f} does not exist (--data-dir must be the data dir of cordon up)`);
+  let keys;
+  try {
+    keys = openFileKeyService(masterKey);
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new UsageError(`--match-enclave: ${err.message}`);
+    throw err;
+  }
+  const logConfig = policy.deployment.accessLog;
+  const signer = openLogSigner(logKey, logConfig.origin);
+  // The enclave store, the global store (records' subject fields often live there) and the access
+  // log's store, each opened once (an embedded store cannot be opened twice).
+  const byName = new Map<string, Store>();
+  try {
+    for (const n of new Set([enclave.store, policy.deployment.globalStore, logConfig.store])) {
+      const url = urls.get(n);
+      if (url === undefined) throw new UsageError(`cordon.yaml has no store ${JSON.stringify(n)}`);
+      byName.set(n, await openStore(n, url, { baseDir: process.cwd() }));
+    }
+    const log = await openAccessLog({ store: byName.get(logConfig.store)!, signerKey: signer.skey });
+    try {
+      const global = enclave.store === policy.deployment.globalStore ? undefined : byName.get(policy.deployment.globalStore);
+      return await fingerprintEnclave(policy, enclave.name, byName.get(enclave.store)!, keys, {
+        ...(global ? { global } : {}),
+        onKeyRelease: async (subjects, dataset) => {
+          const at = new Date().toISOString();
+          await Promise.all(subjects.map((subject) => log.append({ v: 1, at, type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason: RELEASE_REASON, policyVersion: policy.versionHash })));
+        },
+      });
+    } finally {
+      await log.close();
+    }
+  } finally {
+    for (const s of byName.values()) await s.close();
+  }
 }
 
 /** A one-line progress display (bytes and bytes/s) for terminals only. */

@@ -24,13 +24,26 @@ function normalise(value: string, field: string): { category: string; value: str
 /** Rows whose data keys are fetched together. */
 const KEY_PAGE = 1000;
 
+export interface FingerprintOptions {
+  /** Where records' subject fields live when they are not in the enclave store. */
+  readonly global?: Store;
+  /**
+   * Called with the subjects (`dataset/key`) whose data keys are about to be used, and the dataset
+   * being fingerprinted, before any value is decrypted with them; it makes the release durable
+   * (the CLI appends `key.release` records to the access log). If it throws, nothing of those
+   * subjects is decrypted and fingerprinting stops with its error.
+   */
+  readonly onKeyRelease: (subjects: readonly string[], dataset: string) => Promise<void>;
+}
+
 /**
  * Hashes every value of the enclave store's catalog fields whose category is protected in one of
  * the enclave's jurisdictions and that a detector recognises. Runs inside the enclave: values
- * encrypted at rest are decrypted here with their subject's data key (a shredded subject's values
- * are skipped: nothing of them can be matched), and only hashes leave this function.
+ * encrypted at rest are decrypted here with their subject's data key, released through
+ * `onKeyRelease` first (a shredded subject's values are skipped: nothing of them can be matched),
+ * and only hashes leave this function.
  */
-export async function fingerprintEnclave(policy: Policy, enclaveName: string, store: Store, keys: KeyService, options: { readonly global?: Store } = {}): Promise<Fingerprints> {
+export async function fingerprintEnclave(policy: Policy, enclaveName: string, store: Store, keys: KeyService, options: FingerprintOptions): Promise<Fingerprints> {
   const enclave = policy.deployment.enclaves.get(enclaveName);
   if (!enclave) throw new Error(`unknown enclave ${enclaveName}`);
   const key = keys.key('tokenize', FINGERPRINT_KEY_NAME);
@@ -77,6 +90,8 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
       };
       const subjects = [...new Set(needed.map(subjectOf).filter((s): s is string => s !== undefined))];
       const deks = dataKeys && subjects.length > 0 ? await dataKeys.get(subjects, false) : new Map<string, Buffer | KeyUnavailable>();
+      const released = subjects.filter((s) => Buffer.isBuffer(deks.get(s)));
+      if (released.length > 0) await options.onKeyRelease(released, ds.name);
       for (const row of page) {
         for (const f of fields) {
           const raw = row[f.name];

@@ -7,6 +7,6 @@ export { scanFile, formatOf, splitCsvLine, DEFAULT_CHUNK_BYTES, type FileScanOpt
 export { scanFiles, type PoolOptions } from './pool.js';
 export { scanStore, datasetOfTable, DEFAULT_SAMPLE_ROWS, type StoreScanOptions, type StoreScanResult, type ColumnProfile } from './store-scan.js';
 export { assess, DEFAULT_COLUMN_SHARE, type AssessOptions, type Assessment, type Violation, type ColumnVerdict } from './assess.js';
-export { createFingerprints, fingerprintEnclave, fingerprintHash, FINGERPRINT_KEY_NAME, type Fingerprints, type FingerprintEntry } from './fingerprints.js';
+export { createFingerprints, fingerprintEnclave, fingerprintHash, FINGERPRINT_KEY_NAME, type Fingerprints, type FingerprintEntry, type FingerprintOptions } from './fingerprints.js';
 export { scan, expandPaths, type ScanOptions, type ScanResultV1 } from './scan.js';
 export { formatText, toSarif, whereText } from './report.js';
