@@ -145,6 +145,11 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   // The statements verify under the deployment's statements key.
   const vkey = parseVerifierKey(readFileSync(join(env.dataDir, 'keys', 'statements.vkey'), 'utf8').trim());
   for (const note of [v.statement, pu.statement]) assert.ok(verifyNote(note, [vkey]));
+
+  // Verify and purge decrypt enclave copies: each logged the release of the data keys first.
+  const entries = await stores.get('enclave_us')!.readEntries('access', -1, 10_000, { payload: true });
+  const steps = entries.map((e) => (JSON.parse(e.payload!) as { r: { type: string; step?: string } }).r).map((rec) => (rec.type === 'key.release' ? `key.release ${rec.step}` : rec.type));
+  assert.deepEqual(steps.filter((x) => x.startsWith('key.release') || x === 'migrate.verify' || x === 'migrate.purge'), ['key.release verify', 'migrate.verify', 'key.release purge', 'migrate.purge']);
   for (const s of stores.values()) await s.close();
 });
 

@@ -633,6 +633,27 @@ function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
 
 const TYPE = (step: string) => `migrate.${step}`;
 
+/**
+ * Logs, before anything is decrypted, that this step releases to this process the data keys of the
+ * mapping's in-scope subjects (as the gateway logs each key it is given): one key.release record
+ * for the step, durable before the first decryption; if it cannot be written, nothing is decrypted.
+ */
+async function logKeyRelease(ctx: MigrateContext, log: AccessLog, step: 'verify' | 'purge'): Promise<void> {
+  const at = new Date((ctx.now ?? Date.now)()).toISOString();
+  await log.append({
+    v: 1,
+    at,
+    type: 'key.release',
+    scope: 'migration',
+    step,
+    mapping: ctx.mapping.name,
+    mappingSha256: ctx.mapping.sha256,
+    enclave: ctx.mapping.enclave,
+    reason: `cordon migrate ${step}: the data keys of the mapping's in-scope subjects, to compare their enclave copies with the legacy rows (only row hashes leave the process)`,
+    policyVersion: ctx.policy.versionHash,
+  });
+}
+
 export async function verifyMigration(ctx: MigrateContext): Promise<VerifyResult> {
   return withPool(ctx, (pool) => verifyWith(ctx, pool));
 }
@@ -646,6 +667,7 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
   await dk.ensure();
   const keysFor = keyCache(dk);
   const hashing = rowHashing(ctx, pool);
+  await logKeyRelease(ctx, log, 'verify');
   const verifyId = randomUUID();
   const root = createHash('sha256');
   let counts = zero();
@@ -791,6 +813,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     const rec = s.logIndex === undefined ? undefined : await log.record(s.logIndex);
     return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified: 0, statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: s.logIndex ?? -1, resumed: false };
   }
+  await logKeyRelease(ctx, log, 'purge');
   if (!resumed) {
     // Nothing destroyed yet: the whole data must still match the verified statement.
     await recheck(ctx, vs, keysFor, hashing);
