@@ -50,6 +50,8 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
   const tables = new Set(await store.tables());
   const dataKeys = tables.has(`ds_${DATA_KEYS_TABLE}`) || tables.has(DATA_KEYS_TABLE) ? createDataKeys(store, keys) : undefined;
   const entries = new Map<string, FingerprintEntry>();
+  const globalTables = options.global ? new Set(await options.global.tables()) : new Set<string>();
+  const ensuredGlobal = new Set<string>();
   // jsonb columns come back as JSON text ("\"+1…\"").
   const text = (raw: string): string => (raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
   for (const ds of policy.datasets.values()) {
@@ -78,7 +80,12 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
         else if (ds.subjectField === ds.key) subjectKey.set(k, k);
         else elsewhere.push(k);
       }
-      if (elsewhere.length > 0 && options.global) {
+      if (elsewhere.length > 0 && options.global && (globalTables.has(`ds_${ds.name}`) || globalTables.has(ds.name))) {
+        // The columns the gateway gives the table (placement's init), so reading it alters nothing.
+        if (!ensuredGlobal.has(ds.name)) {
+          await options.global.ensureTable({ name: ds.name, fields: [...ds.fields.keys()] });
+          ensuredGlobal.add(ds.name);
+        }
         for (const [k, r] of await options.global.getMany(ds.name, elsewhere)) {
           const v = r[ds.subjectField];
           if (v !== null && v !== undefined) subjectKey.set(k, String(v));
