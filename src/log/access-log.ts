@@ -7,9 +7,14 @@
 // `log_<name>_checkpoints` holds every signed checkpoint. The tree is rebuilt from the entries when the log opens and checked
 // against the last signed checkpoint: a log whose stored rows no longer match what it signed stops
 // accepting appends (so nothing protected is released) and says why.
+//
+// Several processes may append to one log (a running gateway, and the migrate or scan CLI beside
+// it): a batch whose indexes another writer took first wrote nothing, so it is read past and tried
+// again after theirs; each process also reads the others' entries before it signs, so all sign
+// one tree.
 
 import { EventEmitter } from 'node:events';
-import type { EntryRow, Store } from '../store/index.js';
+import { EntryIndexTakenError, type EntryRow, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { canonicalJson, commitCanonical, newSalt, ENTRY_BYTES } from './commitment.js';
 import { MerkleTree, hashLeaf } from './merkle.js';
@@ -20,6 +25,8 @@ import { addSignatures, parseSignerKey, verifyNote, parseVerifierKey, type NoteS
 export const DEFAULT_MAX_BATCH = 4096;
 export const DEFAULT_CHECKPOINT_MS = 500;
 const REBUILD_PAGE = 10_000;
+/** Tries of one batch whose indexes other writers keep taking, before its appends fail. */
+const MAX_TAKEN_RETRIES = 8;
 
 export interface AccessLogOptions {
   readonly store: Store;
@@ -133,11 +140,12 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
   }
 
-  await integrateStored();
-
-  // The last checkpoint this log signed must still describe the stored tree.
+  // The last checkpoint this log signed must still describe the stored tree. It is read before the
+  // entries: a checkpoint is stored only after the entries it signs, so entries read after it cover
+  // it even while another process appends and signs.
   let latest: { size: number; note: string; root: Buffer } | undefined;
   const stored = await lastStoredCheckpoint();
+  await integrateStored();
   if (stored) {
     let cp: Checkpoint | undefined;
     try {
@@ -190,7 +198,9 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   };
   // A new log signs its empty tree; a reopened one signs what it holds (entries written just before a crash).
   if (health.ok && (!latest || latest.size !== tree.size)) await publish();
-  const timer = setInterval(() => void publish().catch(() => undefined), every);
+  // Entries another process appended (the migrate or scan CLI beside a running server) are read
+  // into the tree before each signing, so the checkpoints this process serves include them.
+  const timer = setInterval(() => void sync().then(publish).catch(() => undefined), every);
   timer.unref();
 
   // Group commit: one write in flight; everything that arrives meanwhile goes into the next one.
@@ -198,27 +208,49 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   let writing = false;
   let closed = false;
 
+  /** Reads what other writers appended, when no write of ours is in flight (one tree mutator at a time). */
+  async function sync(): Promise<void> {
+    if (writing || !health.ok) return;
+    writing = true;
+    try {
+      await integrateStored();
+      resync = false;
+    } finally {
+      writing = false;
+      if (queue.length > 0) {
+        writing = true;
+        setImmediate(() => void flush());
+      }
+    }
+  }
+
   async function flush(): Promise<void> {
     writing = true;
     try {
       while (queue.length > 0) {
         const batch = queue.slice(0, maxBatch);
         queue = queue.slice(batch.length);
-        try {
-          if (!health.ok) throw new LogUnavailableError(`the access log is unavailable: ${health.reason}`);
-          if (resync) {
-            await integrateStored();
-            resync = false;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            if (resync) {
+              await integrateStored();
+              resync = false;
+            }
+            if (!health.ok) throw new LogUnavailableError(`the access log is unavailable: ${health.reason}`);
+            const first = tree.size;
+            await store.appendEntries(name, first, batch.map((p) => p.row));
+            tree.appendLeafHashes(batch.map((p) => p.leafHash));
+            batch.forEach((p, i) => p.resolve({ index: first + i }));
+            break;
+          } catch (err) {
+            // The write may or may not have landed: read back what the store holds before the next one.
+            resync = true;
+            // Another writer took those indexes and nothing of this batch was written: it goes after theirs.
+            if (err instanceof EntryIndexTakenError && attempt < MAX_TAKEN_RETRIES) continue;
+            const failure = err instanceof LogUnavailableError ? err : new LogUnavailableError(`the access log could not append: ${(err as Error).message}`);
+            for (const p of batch) p.reject(failure);
+            break;
           }
-          const first = tree.size;
-          await store.appendEntries(name, first, batch.map((p) => p.row));
-          tree.appendLeafHashes(batch.map((p) => p.leafHash));
-          batch.forEach((p, i) => p.resolve({ index: first + i }));
-        } catch (err) {
-          // The write may or may not have landed: read back what the store holds before the next one.
-          resync = true;
-          const failure = err instanceof LogUnavailableError ? err : new LogUnavailableError(`the access log could not append: ${(err as Error).message}`);
-          for (const p of batch) p.reject(failure);
         }
       }
     } finally {

@@ -2,7 +2,7 @@
 // quoted, values are always bound parameters. A driver supplies only how to run a query.
 
 import type { FieldValue, ListOptions, ListPage, Row, Store, StoredRow, TableSpec } from './types.js';
-import { MAX_LIST_LIMIT, MAX_LOG_READ, type EntryRow, type StoredEntryRow } from './types.js';
+import { EntryIndexTakenError, MAX_LIST_LIMIT, MAX_LOG_READ, type EntryRow, type StoredEntryRow } from './types.js';
 
 export interface SqlExecutor {
   /** `once`: a statement whose text varies (e.g. with a row count), not worth preparing and caching. */
@@ -285,7 +285,13 @@ export class SqlStore implements Store {
       values.push(`($${3 * i + 1}::bigint, $${3 * i + 2}, $${3 * i + 3})`);
       params.push(first + i, r.entry, r.payload);
     });
-    await this.db.query(`INSERT INTO ${t} (idx, entry, payload) VALUES ${values.join(', ')}`, params, { once: true });
+    try {
+      await this.db.query(`INSERT INTO ${t} (idx, entry, payload) VALUES ${values.join(', ')}`, params, { once: true });
+    } catch (err) {
+      // 23505 unique_violation: the statement wrote nothing, and the index is another writer's.
+      if ((err as { code?: unknown }).code === '23505') throw new EntryIndexTakenError(log, first);
+      throw err;
+    }
   }
 
   async readEntries(log: string, after: number, limit: number, options: { readonly payload?: boolean } = {}): Promise<StoredEntryRow[]> {

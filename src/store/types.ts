@@ -80,7 +80,8 @@ export interface Store {
   /**
    * The access log's entry table (`tlog_<log>`, append-only): at index i (from 0) a public entry
    * and a private payload, both text. Writes `rows` at `first`, `first + 1`, … in one statement
-   * (one durable write); fails, writing nothing, when any of those indexes is taken.
+   * (one durable write); fails, writing nothing, when any of those indexes is taken, with an
+   * EntryIndexTakenError (another writer got there first: the caller may read and try again).
    */
   appendEntries(log: string, first: number, rows: readonly EntryRow[]): Promise<void>;
   /** Entry rows with index > after, oldest first, at most `limit` (capped at MAX_LOG_READ); payloads only when asked. */
@@ -98,3 +99,13 @@ export interface Store {
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 export const MAX_LOG_READ = 10_000;
+
+/** appendEntries found an index already taken (another writer appended first); nothing was written. */
+export class EntryIndexTakenError extends Error {
+  constructor(
+    readonly log: string,
+    readonly first: number,
+  ) {
+    super(`log ${log}: an index from ${first} on is already taken; nothing was written`);
+  }
+}
