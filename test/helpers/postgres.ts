@@ -129,8 +129,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       stop: () => (stopped ??= stopLive(live, server)),
       pause: async () => {
         await server('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+        // Not running: stop() and the exit handler then only remove the directory (pg_ctl stop would fail and keep it).
+        live.running = false;
       },
       resume: async () => {
+        live.running = true;
         await server('pg_ctl', ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
       },
     };

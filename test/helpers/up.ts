@@ -22,7 +22,13 @@ export async function startUp(dataDir: string, args: readonly string[] = ['--dem
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
   const base = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`cordon up did not serve within ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+    let late = false;
+    // Killed, and the failure reported once it has exited: it must not go on writing in a data
+    // directory the test removes.
+    const timer = setTimeout(() => {
+      late = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     const poll = setInterval(() => {
       const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {
@@ -34,7 +40,7 @@ export async function startUp(dataDir: string, args: readonly string[] = ['--dem
     void exited.then(() => {
       clearInterval(poll);
       clearTimeout(timer);
-      fail(new Error(`cordon up exited:\n${out}\n${err}`));
+      fail(new Error(late ? `cordon up did not serve within ${timeoutMs} ms:\n${out}\n${err}` : `cordon up exited:\n${out}\n${err}`));
     });
   });
   return {
