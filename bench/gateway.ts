@@ -6,8 +6,7 @@
 //
 //   npm run bench -- gateway [--seconds N] [--slices N] [--concurrency N] [--drivers pglite,postgres]
 
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import Fastify from 'fastify';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
+import { tempDir } from '../test/helpers/temp.js';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '64' }, slices: { type: 'string', default: '8' }, drivers: { type: 'string', default: 'pglite,postgres' } } });
 const SECONDS = Number(opts.seconds);
@@ -27,7 +27,7 @@ const DEMO = fileURLToPath(new URL('../../policies/demo', import.meta.url));
 
 /** The demo policy plus a 20-field `profiles` dataset (public, excepted and protected fields). */
 function benchPolicyDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-bench-policy-'));
+  const dir = tempDir('cordon-bench-policy-');
   cpSync(DEMO, dir, { recursive: true });
   const fields: Record<string, string> = {
     uid: 'user.unique_id', country: 'user.contact.address.country', username: 'user.account.username', bio: 'user.content.public',
@@ -74,13 +74,13 @@ for (const driver of opts.drivers.split(',')) {
       const pg = await startPostgres({ database: `bench_${name}` });
       pgServers.push(pg);
       storeUrls[name] = pg.url;
-    } else storeUrls[name] = `pglite://${mkdtempSync(join(tmpdir(), `cordon-bench-${name}-`))}/db`;
+    } else storeUrls[name] = `pglite://${tempDir(`cordon-bench-${name}-`)}/db`;
   }
   const now = Date.now();
   const grants = [{ id: 'g', datasets: ['profiles'], categories: ['user.contact'], expiresAt: now + 3_600_000, reason: 'USER_SUPPORT' }];
   const server = await createCordonServer({
     policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-bench-data-')),
+    dataDir: tempDir('cordon-bench-data-'),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls,
     trustedProxies: ['127.0.0.1/32'],

@@ -11,8 +11,6 @@
 //
 //   npm run bench -- log [--entries N] [--appends N] [--seconds N] [--drivers postgres,pglite]
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -23,6 +21,7 @@ import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog 
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
+import { tempDir } from '../test/helpers/temp.js';
 import { mulberry32 } from '../src/shared/random.js';
 
 const { values: opts } = parseArgs({
@@ -61,7 +60,7 @@ async function openBenchStore(driver: string, pgs: PostgresServer[], name: strin
     pgs.push(pg);
     return openStore(name, pg.url);
   }
-  return openStore(name, `pglite://${mkdtempSync(join(tmpdir(), `cordon-bench-${name}-`))}/db`);
+  return openStore(name, `pglite://${tempDir(`cordon-bench-${name}-`)}/db`);
 }
 
 /** Appends `n` records keeping WINDOW in flight (callers waiting for durability); returns appends/s. */
@@ -197,9 +196,9 @@ try {
   for (const mode of ['on', 'off'] as const) {
     const server = await createCordonServer({
       policy: loaded.policy,
-      dataDir: mkdtempSync(join(tmpdir(), 'cordon-bench-gw-')),
+      dataDir: tempDir('cordon-bench-gw-'),
       tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-      storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, `pglite://${mkdtempSync(join(tmpdir(), `cordon-bench-${s}-`))}/db`])),
+      storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, `pglite://${tempDir(`cordon-bench-${s}-`)}/db`])),
       trustedProxies: ['127.0.0.1/32'],
       recorder: mode === 'off' ? { record: async () => ({ index: 0 }) } : undefined,
     });

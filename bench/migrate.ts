@@ -5,8 +5,6 @@
 //
 //   npm run bench -- migrate [--rows N] [--batch N] [--threads N]
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +15,7 @@ import { generateSignerKey, openAccessLog } from '../src/log/index.js';
 import { loadMapping, openLegacy, runMigration, verifyMigration, type MigrateContext } from '../src/migrate/index.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { createDatabases, createLegacyFixture } from '../test/fixtures/migrate/legacy.js';
+import { tempDir } from '../test/helpers/temp.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -45,7 +44,7 @@ try {
   const legacy = await openLegacy(legacyUrl!, mapping);
   const enclaveStore = await openStore('enclave_us', enclaveUrl!);
   const globalStore = await openStore('global', globalUrl!);
-  const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-bench-mig-')), 'master.key'), { create: true });
+  const keys = openFileKeyService(join(tempDir('cordon-bench-mig-'), 'master.key'), { create: true });
   const log = await openAccessLog({ store: enclaveStore, signerKey: generateSignerKey('bench.cordon.invalid/access').skey });
   const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore, globalStore, keys, log, statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey, batchSize: BATCH, threads: THREADS };
 

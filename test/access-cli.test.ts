@@ -51,8 +51,9 @@ before(async () => {
   up = await startUp(dataDir);
 });
 after(async () => {
-  up.child.kill('SIGINT');
-  await up.exited;
+  // up is unset if cordon up never served; the directory goes all the same.
+  up?.child.kill('SIGINT');
+  await up?.exited;
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -4,14 +4,12 @@
 // step in the access log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
@@ -29,7 +27,7 @@ before(async () => {
   issuer = await createDemoIssuer();
   server = await createCordonServer({
     policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-access-')),
+    dataDir: tempDir('cordon-access-'),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],
@@ -204,7 +202,7 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
   const glassIssuer = issuer;
   const glass = await createCordonServer({
     policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-glass-')),
+    dataDir: tempDir('cordon-glass-'),
     tokens: { issuer: glassIssuer.issuer, audience: glassIssuer.audience, jwks: glassIssuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],

@@ -1,15 +1,15 @@
 // `cordon policy check | explain | diff | schema` and `cordon demo`, run as a user runs them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cordon } from './helpers/cli.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 /** A copy of the demo policy with user.unique_id moved from excepted to protected in the US. */
 function demoWithProtectedUids(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-uid-'));
+  const dir = tempDir('cordon-uid-');
   cpSync(DEMO_POLICY, dir, { recursive: true });
   const file = join(dir, 'classes.yaml');
   const text = readFileSync(file, 'utf8');
@@ -37,7 +37,7 @@ test('policy check: the demo policy is valid (exit 0), text and --json', () => {
 });
 
 test('policy check: an invalid policy exits 2 and lists every error as file:line:col code message', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-bad-'));
+  const dir = tempDir('cordon-bad-');
   cpSync(DEMO_POLICY, dir, { recursive: true });
   const users = join(dir, 'catalog/users.yaml');
   writeFileSync(users, readFileSync(users, 'utf8').replace('phone_number: user.contact.phone_number', 'phone_number: user.contact.phon'));
@@ -57,7 +57,7 @@ test('policy check: an invalid policy exits 2 and lists every error as file:line
 });
 
 test('policy check: a rule the compiler cannot compile is named as a fallback warning', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-fallback-'));
+  const dir = tempDir('cordon-fallback-');
   cpSync(DEMO_POLICY, dir, { recursive: true });
   writeFileSync(
     join(dir, 'rules/senior.cedar'),

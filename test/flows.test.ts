@@ -11,6 +11,7 @@ import { analyzeFlows, buildGraph, checkEvents, FlowGraph, InventoryError, parse
 import { createCordonServer, createDemoIssuer, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { cordon } from './helpers/cli.js';
 import { DEMO_POLICY, FIXTURES } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
@@ -138,7 +139,7 @@ before(async () => {
   issuer = await createDemoIssuer();
   server = await createCordonServer({
     policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-flows-srv-')),
+    dataDir: tempDir('cordon-flows-srv-'),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],

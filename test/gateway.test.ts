@@ -2,12 +2,11 @@
 // real placement over PGlite stores, every response checked field by field.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer, type ServerOptions } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
@@ -23,7 +22,7 @@ const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'beijing-
 function serverOptions(): ServerOptions {
   return {
     policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-gw-')),
+    dataDir: tempDir('cordon-gw-'),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],

@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startUp } from './helpers/up.js';
 import { CLI } from './helpers/paths.js';
 import { cordonAsync } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 
 function freePort(): Promise<number> {
@@ -24,7 +24,7 @@ function freePort(): Promise<number> {
 }
 
 test('witness, verify, proof and monitoring over HTTP with the built CLI', { timeout: 300_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-log-e2e-'));
+  const dir = tempDir('cordon-log-e2e-');
   const init = await cordonAsync(['witness', 'init', '--name', 'witness.test', '--key', join(dir, 'witness.key')]);
   assert.equal(init.status, 0, init.stderr);
   const witnessVkey = init.stdout.trim();

@@ -8,8 +8,7 @@
 // (c), a forked log refused by a witness, is in src/log/witness.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer } from '../src/server/index.js';
@@ -19,6 +18,7 @@ import { startUp } from './helpers/up.js';
 import { startPostgres } from './helpers/postgres.js';
 import { ROOT } from './helpers/paths.js';
 import { cordonAsync } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 const AUSTIN = '10.20.0.5';
 const DEMO = join(ROOT, 'policies', 'demo');
@@ -59,7 +59,7 @@ function protectedLoad(base: string, token: string): { stop: () => void; done: P
 }
 
 test('(a) SIGKILL under load, 20 times: the log verifies after every restart and no protected response lacks its entry', { timeout: 600_000 }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-kill-'));
+  const dataDir = tempDir('cordon-kill-');
   const state = join(dataDir, 'verify-state.json');
   const random = mulberry32(20261125);
   const carried: number[] = [];
@@ -115,7 +115,7 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
   const loaded = loadPolicy(DEMO);
   assert.ok(loaded.ok);
   const issuer = await createDemoIssuer();
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-tamper-'));
+  const dataDir = tempDir('cordon-tamper-');
   const storeUrls = Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, `pglite://${join(dataDir, s)}`]));
   const server = await createCordonServer({ policy: loaded.policy, dataDir, tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls, trustedProxies: ['127.0.0.1/32'] });
   try {
@@ -204,7 +204,7 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
 
 test('(d) the log store stopped: reads get 503 log.unavailable, and resume when it returns', { timeout: 300_000 }, async () => {
   const pg = await startPostgres({ database: 'cordon_log' });
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-logstore-policy-'));
+  const dir = tempDir('cordon-logstore-policy-');
   cpSync(DEMO, dir, { recursive: true });
   // The demo with the access log on its own PostgreSQL store.
   const yaml = readFileSync(join(dir, 'cordon.yaml'), 'utf8')
@@ -215,7 +215,7 @@ test('(d) the log store stopped: reads get 503 log.unavailable, and resume when 
   assert.ok(loaded.ok, JSON.stringify(loaded.issues));
   const issuer = await createDemoIssuer();
   const storeUrls = Object.fromEntries([...loaded.policy.deployment.stores.keys()].filter((s) => s !== 'audit').map((s) => [s, 'pglite://memory']));
-  const server = await createCordonServer({ policy: loaded.policy, dataDir: mkdtempSync(join(tmpdir(), 'cordon-logstore-')), tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls, trustedProxies: ['127.0.0.1/32'], grantsOf: (p) => (p === 'austin-engineer' ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }] : []) });
+  const server = await createCordonServer({ policy: loaded.policy, dataDir: tempDir('cordon-logstore-'), tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls, trustedProxies: ['127.0.0.1/32'], grantsOf: (p) => (p === 'austin-engineer' ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }] : []) });
   try {
     await seedDemoWorld(server.placement, { users: 0 });
     const token = await issuer.sign('austin-engineer');

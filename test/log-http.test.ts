@@ -3,13 +3,12 @@
 // — malformed and oversized tile paths, indexes past the tree, non-auditors — refused clearly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
 import { decodeEntryBundle, hashLeaf, MerkleTree, openCheckpoint, verifyInclusion } from '../src/log/index.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 test('tiles, bundles, proofs and records over HTTP; bad input gets a clear problem and changes nothing', async () => {
   const loaded = loadPolicy(join(ROOT, 'policies', 'demo'));
@@ -17,7 +16,7 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
   const issuer = await createDemoIssuer();
   const server = await createCordonServer({
     policy: loaded.policy,
-    dataDir: mkdtempSync(join(tmpdir(), 'cordon-log-http-')),
+    dataDir: tempDir('cordon-log-http-'),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],

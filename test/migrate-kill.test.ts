@@ -8,14 +8,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { CLI, DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 import { createLegacyFixture, createDatabases, MAPPING_FILE, PROTECTED_ACCOUNT_COLUMNS } from './fixtures/migrate/legacy.js';
 import { decryptField, isCiphertext, openFileKeyService, type KeyService } from '../src/store/index.js';
 import { mulberry32 } from '../src/shared/random.js';
@@ -122,7 +121,7 @@ async function finalState(env: Env, keys: KeyService): Promise<unknown> {
 }
 
 test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothing lost at any point, final state equals an uninterrupted run`, { timeout: 900_000 }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-kill-'));
+  const dataDir = tempDir('cordon-kill-');
   const make = async (tag: string): Promise<Env> => {
     const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
     await createLegacyFixture(legacy!, ACCOUNTS);

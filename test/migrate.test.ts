@@ -5,13 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { CLI, DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 import { createLegacyFixture, createDatabases, MAPPING_FILE, PROTECTED_ACCOUNT_COLUMNS } from './fixtures/migrate/legacy.js';
 import { createPlacementRules, loadPolicy, type Policy } from '../src/policy/index.js';
 import { createPlacement, decryptField, isCiphertext, openFileKeyService, openStore, KeyServiceError, type Store } from '../src/store/index.js';
@@ -43,7 +43,7 @@ async function environment(rows: number, mapping = MAPPING): Promise<Env> {
   const n = ++envCount;
   const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${n}`, `enclave_${n}`, `global_${n}`]);
   await createLegacyFixture(legacy!, rows);
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-migrate-'));
+  const dataDir = tempDir('cordon-migrate-');
   const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
   return {
     legacy: legacy!, enclave: enclave!, global: global!, dataDir,
@@ -155,7 +155,7 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
 
 test('bad input: unknown dataset or field, type mismatch, purge without verify, data changed after verify, key service unreachable: clear errors, nothing lost', async () => {
   const env = await environment(400);
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-map-'));
+  const dir = tempDir('cordon-map-');
   const text = readFileSync(MAPPING, 'utf8');
   const cases = [
     { note: 'unknown dataset', edit: text.replace('dataset: videos', 'dataset: vidoes'), code: 'migrate.bad_mapping', says: /unknown dataset "vidoes" \(did you mean videos\?\)/ },

@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
@@ -14,6 +13,7 @@ import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
 import { openFileKeyService, openStore, subjectHash } from '../src/store/index.js';
 import { fingerprintEnclave, fingerprintHash, FINGERPRINT_KEY_NAME } from '../src/scan/index.js';
 import { CLI, DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const BUILD = fileURLToPath(new URL('../', import.meta.url));
 const IN_US = '+12015550123';
@@ -26,7 +26,7 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
   const loaded = loadPolicy(DEMO_POLICY);
   assert.ok(loaded.ok);
   const policy = loaded.policy;
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-scan-enclave-'));
+  const dir = tempDir('cordon-scan-enclave-');
   const dataDir = join(dir, 'data');
   const storeUrls = Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, `pglite://${join(dir, 'stores', s)}`]));
   const issuer = await createDemoIssuer();

@@ -2,10 +2,10 @@
 // tokens it writes, each persona from its own site. Checks exactly what the quick start promises.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startUp } from './helpers/up.js';
+import { tempDir } from './helpers/temp.js';
 
 interface Disclosed {
   jurisdiction: string;
@@ -15,7 +15,7 @@ interface Disclosed {
 }
 
 test('cordon up --demo serves the demo; personas get what the policy says, over HTTP', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cordon-up-'));
+  const dataDir = tempDir('cordon-up-');
   const up = await startUp(dataDir, ['--demo', '--demo-users', '200']);
   const { base, child, exited } = up;
   try {

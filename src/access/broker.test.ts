@@ -1,9 +1,9 @@
 // The broker on a real embedded store and log, with an injected clock: the reporting-line rule,
 // revocation, pending expiry, dormant grants and rubber-stamp approvers, statements that verify,
 // and a reopened broker that rebuilds the same state from its events.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,11 @@ function actor(policy: Policy, id: string, country = 'US'): Actor {
   return { principal, country, site: principal.site, knownPlace: true };
 }
 
+const keyDirs: string[] = [];
+after(() => {
+  for (const dir of keyDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 interface World {
   broker: AccessBroker;
   store: Store;
@@ -45,7 +50,9 @@ async function world(policy: Policy): Promise<World> {
   const signer = generateSignerKey('test.cordon.invalid/access');
   const statements = generateSignerKey('test.cordon.invalid/access/statements');
   const log = await openAccessLog({ store, signerKey: signer.skey });
-  const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-broker-')), 'master.key'), { create: true });
+  const keyDir = mkdtempSync(join(tmpdir(), 'cordon-broker-'));
+  keyDirs.push(keyDir);
+  const keys = openFileKeyService(join(keyDir, 'master.key'), { create: true });
   const clock = { t: Date.parse('2026-11-25T09:00:00Z') };
   const open = () => openAccessBroker({ policy, store, log, keys, signerKey: statements.skey, now: () => clock.t, sweepEveryMs: 0 });
   return { broker: await open(), store, log, clock, reopen: open };

@@ -1,8 +1,8 @@
 // Disclosure over the demo policy: clear values, per-audience tokens, masks, and withheld fields
 // listed with their reasons — and no protected value in what an outsider receives.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,9 @@ const DEMO = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const loaded = loadPolicy(DEMO);
 assert.ok(loaded.ok);
 const decider = createDecider(loaded.policy);
-const keys = openFileKeyService(join(mkdtempSync(join(tmpdir(), 'cordon-keys-')), 'master.key'), { create: true });
+const keyDir = mkdtempSync(join(tmpdir(), 'cordon-keys-'));
+after(() => rmSync(keyDir, { recursive: true, force: true }));
+const keys = openFileKeyService(join(keyDir, 'master.key'), { create: true });
 // Synthetic values.
 const USER = { uid: 'demo-us-1', username: 'lonestar', bio: 'hi', country: 'US', phone_number: '+15125550101', email: 'us1@example.com', birthday: '1994-03-02', device_id: 'dev-1', ip_address: '203.0.113.10', created_at: '2024-01-05', shadow: 'x' };
 const PROTECTED = ['+15125550101', 'us1@example.com', '1994-03-02', 'dev-1', '203.0.113.10'];

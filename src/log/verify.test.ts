@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,8 @@ test("cordon's verifier reads Tessera's test log at every size, and the state fi
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const state = join(mkdtempSync(join(tmpdir(), 'cordon-verify-')), 'state.json');
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-verify-'));
+  const state = join(dir, 'state.json');
   try {
     const roots: string[] = [];
     for (size = 0; size <= 15; size++) {
@@ -51,6 +52,7 @@ test("cordon's verifier reads Tessera's test log at every size, and the state fi
     assert.equal(wrongKey.problems[0]!.kind, 'signature');
   } finally {
     server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
