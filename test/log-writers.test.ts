@@ -3,8 +3,7 @@
 // lands exactly once, nothing is refused, and both processes come to sign the same tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
@@ -15,6 +14,7 @@ import { startPostgres } from './helpers/postgres.js';
 import { createDatabases } from './fixtures/migrate/legacy.js';
 import { cordonAsync } from './helpers/cli.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const ORIGIN = 'test.cordon.invalid/writers';
 
@@ -92,7 +92,7 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
 
 test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no read is refused, and the gateway signs the scan\'s key releases', { timeout: 300_000 }, async () => {
   const pg = await startPostgres({ database: 'cordon_beside' });
-  const dir = mkdtempSync(join(tmpdir(), 'cordon-beside-'));
+  const dir = tempDir('cordon-beside-');
   try {
     const [enclaveUrl, globalUrl] = await createDatabases(pg.url, ['enclave_us', 'global']);
     const loaded = loadPolicy(DEMO_POLICY);
@@ -149,6 +149,5 @@ test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no rea
     }
   } finally {
     await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
