@@ -46,11 +46,15 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
     assert.equal(dump.length, 2);
     assert.ok(dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v1:')), 'only ciphertext at rest');
     const releases: { dataset: string; subjects: string[] }[] = [];
+    const progress: [number, string][] = [];
     const fp = await fingerprintEnclave(policy, 'us', us, keys, {
       onKeyRelease: async (subjects, dataset) => {
         releases.push({ dataset, subjects: [...subjects].sort() });
       },
+      onProgress: (n, dataset) => progress.push([n, dataset]),
     });
+    assert.deepEqual(progress.find(([, d]) => d === 'users'), [2, 'users'], 'progress counts the records read');
+    assert.equal(progress.at(-1)![0], 2, 'two records in all');
     assert.deepEqual(releases, [{ dataset: 'users', subjects: ['users/us-a', 'users/us-b'] }], 'each data key used is released first, once');
     // A release that cannot be recorded stops fingerprinting before anything is decrypted.
     await assert.rejects(

@@ -171,13 +171,18 @@ async function enclaveFingerprints(policy: Policy, name: string, urls: ReadonlyM
     const log = await openAccessLog({ store: byName.get(logConfig.store)!, signerKey: signer.skey });
     try {
       const global = enclave.store === policy.deployment.globalStore ? undefined : byName.get(policy.deployment.globalStore);
-      return await fingerprintEnclave(policy, enclave.name, byName.get(enclave.store)!, keys, {
+      // Records read so far, on a terminal only (an enclave of millions takes a while).
+      const tty = process.stderr.isTTY;
+      const fingerprints = await fingerprintEnclave(policy, enclave.name, byName.get(enclave.store)!, keys, {
         ...(global ? { global } : {}),
+        ...(tty ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) } : {}),
         onKeyRelease: async (subjects, dataset) => {
           const at = new Date().toISOString();
           await Promise.all(subjects.map((subject) => log.append({ v: 1, at, type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason: RELEASE_REASON, policyVersion: policy.versionHash })));
         },
       });
+      if (tty) process.stderr.write('\r\x1b[K');
+      return fingerprints;
     } finally {
       await log.close();
     }

@@ -34,6 +34,8 @@ export interface FingerprintOptions {
    * subjects is decrypted and fingerprinting stops with its error.
    */
   readonly onKeyRelease: (subjects: readonly string[], dataset: string) => Promise<void>;
+  /** Called after each page with the records read so far (all datasets) and the dataset being read. */
+  readonly onProgress?: (records: number, dataset: string) => void;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
   const entries = new Map<string, FingerprintEntry>();
   const globalTables = options.global ? new Set(await options.global.tables()) : new Set<string>();
   const ensuredGlobal = new Set<string>();
+  let read = 0;
   // jsonb columns come back as JSON text ("\"+1…\"").
   const text = (raw: string): string => (raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
   for (const ds of policy.datasets.values()) {
@@ -121,9 +124,15 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
     };
     for await (const row of store.dump(table)) {
       page.push(row);
-      if (page.length >= KEY_PAGE) await flush();
+      if (page.length >= KEY_PAGE) {
+        read += page.length;
+        await flush();
+        options.onProgress?.(read, ds.name);
+      }
     }
+    read += page.length;
     await flush();
+    options.onProgress?.(read, ds.name);
   }
   return createFingerprints(key, [...entries.values()]);
 }
