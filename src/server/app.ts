@@ -113,7 +113,10 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     for (const s of stores.values()) await s.close();
     throw err;
   }
-  const stats = createDecisionStats(now);
+  // Counts of the console's last 24 hours, kept per process in the global store so that they
+  // outlive a restart and add up across processes.
+  const stats = createDecisionStats(now, { store: globalStore });
+  await stats.load().catch(() => undefined);
   const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(encodeAccessRecord(r)) };
   const recorder: AccessRecorder = {
     record: (r) => {
@@ -237,6 +240,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     routes: () => [...routes],
     async close() {
       await app.close();
+      await stats.close();
       await broker.close();
       await log.close();
       for (const s of stores.values()) await s.close();

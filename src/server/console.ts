@@ -3,6 +3,7 @@
 // requests and violations), the policy's classes per jurisdiction, and scanner findings of the
 // global store. Everything else the console reads through the same API as any client.
 
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,33 +26,128 @@ const HOUR = 3_600_000;
 export const POLICY_VERSIONS = 'policy_versions';
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
 
-/** Released and refused decisions per hour, by disclosure and by country, for the last 24 hours. */
-export function createDecisionStats(now: () => number) {
-  const hours = new Map<number, { byDisclosure: Map<string, number>; byCountry: Map<string, number>; outcomes: Map<string, number> }>();
+/** The global store's table of decision counts per hour and server process (no personal data: counts by disclosure, country and outcome). */
+export const DECISION_HOURS = 'console_decision_hours';
+/** How often a process writes its counts of the current hour. */
+export const DEFAULT_STATS_FLUSH_MS = 30_000;
+
+interface HourCounts {
+  byDisclosure: Map<string, number>;
+  byCountry: Map<string, number>;
+  outcomes: Map<string, number>;
+}
+
+export interface DecisionStatsOptions {
+  /** Where each process's hourly counts are kept, so they outlive a restart and add up across processes. */
+  readonly store?: Store;
+  /** This process's name among the writers of the table (default: random). */
+  readonly instance?: string;
+  readonly flushEveryMs?: number;
+}
+
+export interface DecisionStats {
+  add(r: AccessRecordV1): void;
+  last24h(): { byDisclosure: Record<string, number>; byCountry: Record<string, number>; byOutcome: Record<string, number> };
+  /** Reads the stored counts of the last 24 hours (other processes', and this one's before a restart). */
+  load(): Promise<void>;
+  /** Writes this process's counts of the hours that changed. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const emptyHour = (): HourCounts => ({ byDisclosure: new Map(), byCountry: new Map(), outcomes: new Map() });
+const hourKey = (hour: number, instance: string): string => `${String(hour).padStart(10, '0')}/${instance}`;
+
+/**
+ * Released and refused decisions per hour, by disclosure and by country, for the last 24 hours.
+ * With a store, each process keeps its own row per hour there (written every flushEveryMs and on
+ * close) and sums every process's rows, so the console's counts survive restarts.
+ */
+export function createDecisionStats(now: () => number, options: DecisionStatsOptions = {}): DecisionStats {
+  const mine = new Map<number, HourCounts>();
+  /** Other rows of the window: other processes', and this deployment's before a restart. */
+  let others = new Map<number, HourCounts>();
+  const dirty = new Set<number>();
+  const instance = options.instance ?? randomUUID();
+  const store = options.store;
   const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
-  return {
-    add(r: AccessRecordV1): void {
+  const windowStart = () => Math.floor(now() / HOUR) - 23;
+  let ready: Promise<void> | undefined;
+  const ensure = () => (ready ??= store ? store.ensureTable({ name: DECISION_HOURS, fields: ['hour', 'counts'] }) : Promise.resolve());
+  const encode = (c: HourCounts) => JSON.stringify({ d: Object.fromEntries(c.byDisclosure), c: Object.fromEntries(c.byCountry), o: Object.fromEntries(c.outcomes) });
+  const decode = (text: string): HourCounts => {
+    const v = JSON.parse(text) as { d?: Record<string, number>; c?: Record<string, number>; o?: Record<string, number> };
+    const map = (o: Record<string, number> | undefined) => new Map(Object.entries(o ?? {}).filter(([, n]) => Number.isFinite(n)));
+    return { byDisclosure: map(v.d), byCountry: map(v.c), outcomes: map(v.o) };
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const stats: DecisionStats = {
+    add(r) {
       const h = Math.floor(now() / HOUR);
-      let b = hours.get(h);
+      let b = mine.get(h);
       if (!b) {
-        b = { byDisclosure: new Map(), byCountry: new Map(), outcomes: new Map() };
-        hours.set(h, b);
-        for (const old of hours.keys()) if (old <= h - 24) hours.delete(old);
+        b = emptyHour();
+        mine.set(h, b);
+        for (const old of mine.keys()) if (old <= h - 24) mine.delete(old);
       }
       for (const f of r.fields) bump(b.byDisclosure, f.disclosure);
       bump(b.byCountry, r.country);
       bump(b.outcomes, r.outcome);
+      dirty.add(h);
     },
     last24h() {
-      const since = Math.floor(now() / HOUR) - 23;
-      const sum = (pick: (b: NonNullable<ReturnType<typeof hours.get>>) => Map<string, number>) => {
+      const since = windowStart();
+      const sum = (pick: (b: HourCounts) => Map<string, number>) => {
         const out: Record<string, number> = {};
-        for (const [h, b] of hours) if (h >= since) for (const [k, n] of pick(b)) out[k] = (out[k] ?? 0) + n;
+        for (const hours of [mine, others]) for (const [h, b] of hours) if (h >= since) for (const [k, n] of pick(b)) out[k] = (out[k] ?? 0) + n;
         return out;
       };
       return { byDisclosure: sum((b) => b.byDisclosure), byCountry: sum((b) => b.byCountry), byOutcome: sum((b) => b.outcomes) };
     },
+    async load() {
+      if (!store) return;
+      await ensure();
+      const since = windowStart();
+      const next = new Map<number, HourCounts>();
+      // Keys sort by hour (fixed width, compared bytewise): the window starts after every key of the hour before.
+      for (let after: string | undefined = `${String(since - 1).padStart(10, '0')}~`; after !== undefined; ) {
+        const page = await store.list(DECISION_HOURS, { after, limit: 1000 });
+        for (const row of page.rows) {
+          const h = row.values['hour'];
+          if (typeof h !== 'number' || row.key.endsWith(`/${instance}`) || typeof row.values['counts'] !== 'string') continue;
+          const c = decode(row.values['counts']);
+          const b = next.get(h) ?? emptyHour();
+          for (const [k, n] of c.byDisclosure) bump(b.byDisclosure, k, n);
+          for (const [k, n] of c.byCountry) bump(b.byCountry, k, n);
+          for (const [k, n] of c.outcomes) bump(b.outcomes, k, n);
+          next.set(h, b);
+        }
+        after = page.next;
+      }
+      others = next;
+    },
+    async flush() {
+      if (!store || dirty.size === 0) return;
+      await ensure();
+      const hours = [...dirty].filter((h) => mine.has(h));
+      dirty.clear();
+      try {
+        await store.upsertMany(DECISION_HOURS, hours.map((h) => ({ key: hourKey(h, instance), values: { hour: h, counts: encode(mine.get(h)!) } })));
+      } catch (err) {
+        for (const h of hours) dirty.add(h);
+        throw err;
+      }
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await stats.flush().catch(() => undefined);
+    },
   };
+  if (store) {
+    timer = setInterval(() => void stats.flush().then(() => stats.load()).catch(() => undefined), options.flushEveryMs ?? DEFAULT_STATS_FLUSH_MS);
+    timer.unref();
+  }
+  return stats;
 }
 
 export interface ConsoleRoutesOptions {
@@ -60,7 +156,7 @@ export interface ConsoleRoutesOptions {
   readonly globalStore: Store;
   readonly log: AccessLog;
   readonly broker: AccessBroker;
-  readonly stats: ReturnType<typeof createDecisionStats>;
+  readonly stats: DecisionStats;
   identify(req: FastifyRequest): Promise<Caller>;
   /** Demo only: each persona's token and the address of its site (sent as X-Forwarded-For). */
   readonly personas?: readonly { id: string; name: string; team: string; site: string; token: string; forwardedFor: string | undefined }[];
