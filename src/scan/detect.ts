@@ -98,16 +98,20 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
     hintKinds: hint === '' ? 0 : hintMask(hint),
     min: options.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     countries: options.phoneCountries ?? DEFAULT_PHONE_COUNTRIES,
-    want: options.detectors ? (d) => options.detectors!.has(d) : () => true,
+    want: options.detectors ? (d) => options.detectors!.has(d) : ALL,
     out: [],
   };
-  if (s.want('email')) scanEmails(s);
+  // Each scanner below needs a character some texts (a field's value) lack: such a text is not
+  // given to it. An IPv6 address has colons, a UUID dashes, and every birth context word a `b`.
+  if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s);
   scanDigitRuns(s);
-  if (s.want('ipv6')) scanIpv6(s);
-  if (s.want('advertising_id')) scanUuids(s);
-  if (s.want('date_of_birth')) scanBirthDates(s);
+  if (s.want('ipv6') && text.indexOf(':') !== -1) scanIpv6(s);
+  if (s.want('advertising_id') && text.indexOf('-') !== -1) scanUuids(s);
+  if (s.want('date_of_birth') && (s.hintKinds !== 0 || text.indexOf('b') !== -1 || text.indexOf('B') !== -1)) scanBirthDates(s);
   return resolveOverlaps(s.out);
 }
+
+const ALL = (): boolean => true;
 
 function resolveOverlaps(found: Detection[]): Detection[] {
   if (found.length < 2) return found;
@@ -162,7 +166,7 @@ function scanEmails(s: Scanner): void {
     const domain = t.slice(at + 1, b);
     const labels = domain.split('.');
     const tld = labels[labels.length - 1]!;
-    if (labels.length < 2 || !/^[A-Za-z]{2,24}$/.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
+    if (labels.length < 2 || !TLD.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
     const local = t.slice(a, at);
     if (local.includes('..')) continue;
     push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`);
@@ -179,6 +183,23 @@ const DATE_PREFIX = /^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})[ T
 const IPV4_SHAPE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
 const EXTENSION = /^ ?(?:x|ext\.?|#) ?\d{1,6}/;
+// The patterns below are module constants, not literals in the functions that use them: a literal
+// makes a new RegExp object each time it is evaluated, and these run for every candidate.
+const TLD = /^[A-Za-z]{2,24}$/;
+const IPV4_LEADING_ZERO = /\.0\d/;
+/** Private, loopback and link-local IPv4 prefixes. */
+const IPV4_INTERNAL = /^(?:(?:10|127|0)\.|192\.168\.|169\.254\.)/;
+const NON_DIGITS = /\D/g;
+const CARD_CHARS = /^[\d -]+$/;
+const CARD_GROUP_SEPARATOR = /[ -]/;
+const CARD_GROUPS_OF_4 = /^(4,)+\d$/;
+const INTERNATIONAL_PREFIX = /^(?:00[1-9]|011)/;
+const INTERNATIONAL_PREFIX_DIGITS = /^(00|011)/;
+const TRUNK_ZERO = /\(0\)/;
+const PHONE_PUNCTUATION = /[-.()]/;
+const IPV6_PUNCTUATION = /[:.]/g;
+const LINK_LOCAL_IPV6 = /^fe80/i;
+const OPTED_OUT_ID = /^[0-]+$/;
 
 function scanDigitRuns(s: Scanner): void {
   const t = s.text;
@@ -232,8 +253,8 @@ function scanDigitRuns(s: Scanner): void {
 function classifyRun(s: Scanner, run: string, start: number, end: number): void {
   const t = s.text;
   if (run.length <= 15 && run.indexOf('.') > 0 && IPV4_SHAPE.test(run)) {
-    if (s.want('ipv4') && isIP(run) === 4 && !/\.0\d/.test(run) && !/^0/.test(run)) {
-      const internal = /^(10|127|0)\./.test(run) || /^192\.168\./.test(run) || /^169\.254\./.test(run);
+    if (s.want('ipv4') && isIP(run) === 4 && !IPV4_LEADING_ZERO.test(run) && run.charCodeAt(0) !== 48) {
+      const internal = IPV4_INTERNAL.test(run);
       const ctx = hasContext(s, 'ip', start, end);
       // Private, loopback and link-local addresses name hosts of a network, not a user's connection.
       push(s, 'ipv4', internal ? 0.3 : 0.6 + (ctx ? 0.3 : 0), start, end, run);
@@ -242,18 +263,19 @@ function classifyRun(s: Scanner, run: string, start: number, end: number): void 
   }
   // Dates and timestamps (`2006-04-07 09:00`) are the date-of-birth scanner's.
   if (mayBeDate(run) && (DATE_SHAPE.test(run) || DATE_PREFIX.test(run))) return;
-  const digits = run.replace(/\D/g, '');
+  const digits = run.replace(NON_DIGITS, '');
   if (digits.length < 7 || digits.length > 19) return;
-  const separators = run.replace(/[\d]/g, '');
+  // Written with separators (spaces, dashes, dots, parentheses, slashes), or digits only.
+  const separated = digits.length !== run.length;
 
-  if (digits.length === 9 && s.want('us_ssn') && (SSN_SHAPE.test(run) || separators === '')) {
-    const shaped = separators !== '';
+  if (digits.length === 9 && s.want('us_ssn') && (SSN_SHAPE.test(run) || !separated)) {
+    const shaped = separated;
     const ctx = hasContext(s, 'ssn', start, end);
     if (isValidSsn(digits) && (shaped || ctx)) push(s, 'us_ssn', (shaped ? 0.6 : 0.5) + (ctx ? 0.3 : 0), start, end, digits);
     // Written as an SSN (3-2-4) but not a valid one: not a phone number either.
     if (shaped || ctx) return;
   }
-  if (digits.length >= 12 && s.want('payment_card') && /^[\d -]+$/.test(run) && consistentGroups(run)) {
+  if (digits.length >= 12 && s.want('payment_card') && CARD_CHARS.test(run) && consistentGroups(run)) {
     const ctx = hasContext(s, 'card', start, end);
     if (cardScheme(digits) !== undefined) {
       push(s, 'payment_card', (digits.length >= 15 ? 0.7 : 0.55) + (ctx ? 0.25 : 0), start, end, digits);
@@ -275,7 +297,7 @@ function classifyRun(s: Scanner, run: string, start: number, end: number): void 
     const next = t.charCodeAt(end);
     const ext = next === 32 || next === 120 || next === 101 || next === 35 ? EXTENSION.exec(t.slice(end, end + 10)) : null;
     if (ext) phoneEnd = end + ext[0].length;
-    classifyPhone(s, run, digits, separators, start, phoneEnd);
+    classifyPhone(s, run, digits, separated, start, phoneEnd);
   }
 }
 
@@ -292,21 +314,21 @@ function mayBeDate(run: string): boolean {
 
 /** Card numbers are written in groups of 4 (or 4-6-5 for Amex): reject runs like `1 2345 678901234`. */
 function consistentGroups(run: string): boolean {
-  const groups = run.split(/[ -]/);
+  const groups = run.split(CARD_GROUP_SEPARATOR);
   if (groups.length === 1) return true;
   const lens = groups.map((g) => g.length).join(',');
-  return /^(4,)+\d$/.test(`${lens}`) || lens === '4,6,5' || lens === '4,6,4';
+  return CARD_GROUPS_OF_4.test(lens) || lens === '4,6,5' || lens === '4,6,4';
 }
 
-function classifyPhone(s: Scanner, run: string, digits: string, separators: string, start: number, end: number): void {
+function classifyPhone(s: Scanner, run: string, digits: string, separated: boolean, start: number, end: number): void {
   const ctx = hasContext(s, 'phone', start, end);
-  const international = run.startsWith('+') || /^00[1-9]/.test(digits) || /^011/.test(digits);
-  const formatted = separators.length > 0;
+  const international = run.startsWith('+') || INTERNATIONAL_PREFIX.test(digits);
+  const formatted = separated;
   // The best each path could reach; skip the (slow) validation when it could not reach the floor.
   const bonus = ctx ? 0.25 : 0;
   if (international) {
-    const e164 = run.startsWith('+') ? run : `+${digits.replace(/^(00|011)/, '')}`;
-    const p = phones.international(e164.replace(/\(0\)/, ''));
+    const e164 = run.startsWith('+') ? run : `+${digits.replace(INTERNATIONAL_PREFIX_DIGITS, '')}`;
+    const p = phones.international(e164.replace(TRUNK_ZERO, ''));
     if (p.valid) {
       push(s, 'phone', 0.75 + bonus, start, end, p.number, { country: p.country ?? '' });
       return;
@@ -316,7 +338,8 @@ function classifyPhone(s: Scanner, run: string, digits: string, separators: stri
   }
   // Short national numbers (local numbers, postcodes, house numbers) and numbers split only by
   // spaces into few digits need context; a full national number written with separators does not.
-  const base = formatted && digits.length >= 9 && /[-.()]/.test(separators) ? 0.6 : formatted && digits.length >= 9 ? 0.5 : 0.35;
+  // The run's separators are its non-digits (a leading `+` is not among these).
+  const base = formatted && digits.length >= 9 && PHONE_PUNCTUATION.test(run) ? 0.6 : formatted && digits.length >= 9 ? 0.5 : 0.35;
   if (base + bonus >= s.min) {
     const p = phones.firstValid(run, digits, s.countries);
     if (p !== undefined) {
@@ -360,9 +383,9 @@ function scanIpv6(s: Scanner): void {
     COLON_NEAR_HEX.lastIndex = b + 1;
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
     const cand = t.slice(a, b);
-    if (isIP(cand) === 6 && cand.replace(/[:.]/g, '').length >= 6) {
+    if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
       const ctx = hasContext(s, 'ip', a, b);
-      push(s, 'ipv6', (cand.startsWith('::') || /^fe80/i.test(cand) ? 0.45 : 0.7) + (ctx ? 0.2 : 0), a, b, cand.toLowerCase());
+      push(s, 'ipv6', (cand.startsWith('::') || LINK_LOCAL_IPV6.test(cand) ? 0.45 : 0.7) + (ctx ? 0.2 : 0), a, b, cand.toLowerCase());
     }
   }
 }
@@ -381,7 +404,7 @@ function scanUuids(s: Scanner): void {
     const cand = t.slice(Math.max(0, a), b);
     if (a < 0 || !UUID.test(cand) || isWordAt(t, a - 1) || isWordAt(t, b)) continue;
     // The all-zero id is what a device sends when the user opted out of tracking.
-    if (/^[0-]+$/.test(cand)) continue;
+    if (OPTED_OUT_ID.test(cand)) continue;
     if (hasContext(s, 'device', a, b)) push(s, 'advertising_id', 0.8, a, b, cand.toLowerCase());
   }
 }

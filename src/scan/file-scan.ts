@@ -107,6 +107,8 @@ class FileState {
   private readonly members: number[] = [];
   /** The keys of the previous NDJSON line's members, by position. */
   private readonly lineKeys: string[] = [];
+  /** Whether each of those keys is context for some detector (isHint). */
+  private readonly lineHints: boolean[] = [];
 
   constructor(
     private readonly file: string,
@@ -338,12 +340,19 @@ class FileState {
     if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
     // Lines of a file mostly repeat the previous line's keys: compare in place before making a string.
     let key = this.lineKeys[ordinal];
+    let hint: boolean;
     if (key === undefined || key.length !== ke - ks || !body.startsWith(key, ks)) {
       for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
       key = body.slice(ks, ke);
-      if (ordinal < MAX_LINE_KEYS) this.lineKeys[ordinal] = key;
+      hint = isHint(key);
+      if (ordinal < MAX_LINE_KEYS) {
+        this.lineKeys[ordinal] = key;
+        this.lineHints[ordinal] = hint;
+      }
+    } else {
+      hint = this.lineHints[ordinal]!;
     }
-    if (!isHint(key)) return;
+    if (!hint) return;
     if (isString) {
       // JSON_MEMBER reads at most 512 characters (an escape counting as one) of a string value.
       if (ve - vs > 512) {
