@@ -19,6 +19,8 @@ export interface PhoneParse {
 }
 
 const INVALID: PhoneParse = { valid: false, possible: false, number: '', country: undefined };
+/** A run written with digits and `-. ()/` only (anything else goes to libphonenumber). */
+const PLAIN_RUN = /^[\d\-. ()/]+$/;
 
 /** Entries kept in the cache of libphonenumber answers before it is emptied. */
 export const PHONE_CACHE_ENTRIES = 20_000;
@@ -141,6 +143,42 @@ export function createPhoneParser(): PhoneParser {
     return r;
   };
   const runs = new WeakMap<readonly CountryCode[], Map<string, PhoneParse | null>>();
+  const planOf = (region: CountryCode): RegionPlan => {
+    let plan = plans.get(region);
+    if (plan === undefined) {
+      plan = regionPlan(meta, region);
+      plans.set(region, plan);
+    }
+    return plan;
+  };
+  /** The country of a region's calling-code group the digits belong to (libphonenumber's getCountryByCallingCode). */
+  const countryIn = (plan: RegionPlan, digits: string): CountryPlan | undefined => {
+    if (plan.group.length === 1) return plan.group[0];
+    for (const c of plan.group) if (c.leadingDigits !== undefined ? c.leadingDigits.test(digits) : isValidIn(digits, c)) return c;
+    return undefined;
+  };
+  /**
+   * `national`'s answer, except undefined for a number decided here to be invalid (no answer
+   * object is made for each region a candidate is not valid in). `plain`: the run holds only
+   * digits and `-. ()/`.
+   */
+  const decide = (run: string, digits: string, region: CountryCode, plain: boolean): PhoneParse | undefined => {
+    const plan = planOf(region);
+    // Only the case where the national significant number is the digits as written is decided
+    // here; an IDD prefix, a national prefix or a leading calling code go to libphonenumber.
+    const simple =
+      plain &&
+      digits.length >= 2 &&
+      digits.length <= 17 &&
+      !(plan.idd?.test(digits) ?? false) &&
+      !digits.startsWith(plan.callingCode) &&
+      !(plan.nationalPrefix?.test(digits) ?? false);
+    if (!simple) return slow(`${region}\u0000${run}`, run, region);
+    const country = countryIn(plan, digits);
+    if (!isValidIn(digits, country ?? plan.group.find((c) => c.country === region)!)) return undefined;
+    // `possible` is only read for international numbers; national ones report it as unknown (false).
+    return { valid: true, possible: false, number: `+${plan.callingCode}${digits}`, country: country?.country ?? region };
+  };
   const parser: PhoneParser = {
     firstValid(run, digits, regions) {
       let memo = runs.get(regions);
@@ -151,9 +189,10 @@ export function createPhoneParser(): PhoneParser {
       const hit = memo.get(run);
       if (hit !== undefined) return hit ?? undefined;
       let found: PhoneParse | null = null;
+      const plain = PLAIN_RUN.test(run);
       for (const region of regions) {
-        const p = parser.national(run, digits, region);
-        if (p.valid) {
+        const p = decide(run, digits, region, plain);
+        if (p?.valid) {
           found = p.country === undefined ? { ...p, country: region } : p;
           break;
         }
@@ -163,33 +202,10 @@ export function createPhoneParser(): PhoneParser {
       return found ?? undefined;
     },
     national(run, digits, region) {
-      let plan = plans.get(region);
-      if (plan === undefined) {
-        plan = regionPlan(meta, region);
-        plans.set(region, plan);
-      }
-      // Only the case where the national significant number is the digits as written is decided
-      // here; an IDD prefix, a national prefix or a leading calling code go to libphonenumber.
-      const simple =
-        digits.length >= 2 &&
-        digits.length <= 17 &&
-        !(plan.idd?.test(digits) ?? false) &&
-        !digits.startsWith(plan.callingCode) &&
-        !(plan.nationalPrefix?.test(digits) ?? false) &&
-        /^[\d\-. ()/]+$/.test(run);
-      if (!simple) return slow(`${region}\u0000${run}`, run, region);
-      let country: CountryPlan | undefined = plan.group.length === 1 ? plan.group[0] : undefined;
-      if (country === undefined) {
-        for (const c of plan.group) {
-          if (c.leadingDigits !== undefined ? c.leadingDigits.test(digits) : isValidIn(digits, c)) {
-            country = c;
-            break;
-          }
-        }
-      }
-      const valid = isValidIn(digits, country ?? plan.group.find((c) => c.country === region)!);
-      // `possible` is only read for international numbers; national ones report it as unknown (false).
-      return { valid, possible: false, number: `+${plan.callingCode}${digits}`, country: country?.country ?? region };
+      const p = decide(run, digits, region, PLAIN_RUN.test(run));
+      if (p !== undefined) return p;
+      const plan = planOf(region);
+      return { valid: false, possible: false, number: `+${plan.callingCode}${digits}`, country: countryIn(plan, digits)?.country ?? region };
     },
     international(e164) {
       return slow(e164, e164);
