@@ -2,7 +2,7 @@
 // real PostgreSQL server that the harness starts on a temporary directory and port.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore, type Store } from '../src/store/index.js';
+import { EntryIndexTakenError, openStore, type Store } from '../src/store/index.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 
 const VIDEOS = { name: 'videos', fields: ['owner_uid', 'visibility', 'caption', 'view_count', 'flagged'] };
@@ -107,9 +107,9 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       const row = (e: string) => ({ entry: e, payload: `{"p":"${e}"}` });
       await store.appendEntries('merkle', 0, [row('zero'), row('one')]);
       await store.appendEntries('merkle', 2, [row('two')]);
-      await assert.rejects(store.appendEntries('merkle', 2, [row('late')]));
+      await assert.rejects(store.appendEntries('merkle', 2, [row('late')]), EntryIndexTakenError, 'a taken index says so (another writer appended first)');
       await store.appendEntries('merkle', 3, [row('three'), row('four'), row('five')]);
-      await assert.rejects(store.appendEntries('merkle', 5, [row('six'), row('seven')]));
+      await assert.rejects(store.appendEntries('merkle', 5, [row('six'), row('seven')]), EntryIndexTakenError);
       const all = await store.readEntries('merkle', -1, 100);
       assert.deepEqual(all.map((r) => [r.index, r.entry]), [[0, 'zero'], [1, 'one'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'five']], 'a batch that clashes on one index writes none of its rows');
       assert.equal(all[0]!.payload, undefined, 'payloads only when asked');
