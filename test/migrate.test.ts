@@ -309,3 +309,29 @@ test('a legacy number a JSON number cannot hold exactly stops plan and run befor
   const ok = await cordon(env.args('run'));
   assert.equal(ok.status, 0, ok.stderr);
 });
+
+test('purge: delete removes the in-scope legacy rows of every table (a clip whose owner was deleted first included); out-of-scope rows stay byte-identical', async () => {
+  const mapping = join(tempDir('cordon-map-delete-'), 'mapping.yaml');
+  writeFileSync(mapping, readFileSync(MAPPING, 'utf8').replace('purge: "null"', 'purge: delete'));
+  const env = await environment(4000, mapping);
+  const beforeAccounts = await dump(env.legacy, 'accounts', 'account_no');
+  const beforeClips = await dump(env.legacy, 'clips', 'clip_id');
+  const inScope = new Set((await inScopeAccounts(env.legacy)).map((r) => r.account_no));
+  // A clip is in scope when its owner's account is a US account with a subject.
+  const usOwners = new Set((await query<{ uid: string }>(env.legacy, `SELECT uid FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`)).map((r) => r.uid));
+  const clipsInScope = new Set((await query<{ clip_id: string; owner: string | null }>(env.legacy, 'SELECT clip_id::text, owner FROM clips')).filter((c) => c.owner !== null && usOwners.has(c.owner)).map((c) => c.clip_id));
+
+  for (const step of ['run', 'verify', 'purge']) {
+    const r = await cordon([...env.args(step), '--json']);
+    assert.equal(r.status, 0, `${step}: ${r.stderr}`);
+    if (step === 'verify') assert.equal(JSON.parse(r.stdout).verified, inScope.size + clipsInScope.size);
+    if (step === 'purge') assert.equal(JSON.parse(r.stdout).purged, inScope.size + clipsInScope.size, 'every verified row was purged');
+  }
+  const afterAccounts = await dump(env.legacy, 'accounts', 'account_no');
+  const afterClips = await dump(env.legacy, 'clips', 'clip_id');
+  assert.deepEqual([...beforeAccounts.keys()].filter((k) => !afterAccounts.has(k)).sort(), [...inScope].sort(), 'exactly the in-scope accounts are gone');
+  assert.deepEqual([...beforeClips.keys()].filter((k) => !afterClips.has(k)).sort(), [...clipsInScope].sort(), 'exactly the in-scope clips are gone');
+  for (const [k, t] of afterAccounts) assert.equal(t, beforeAccounts.get(k), `accounts ${k} untouched`);
+  for (const [k, t] of afterClips) assert.equal(t, beforeClips.get(k), `clips ${k} untouched`);
+  console.log(`# purge delete: accounts deleted ${inScope.size}, clips deleted ${clipsInScope.size}, rows left untouched ${afterAccounts.size + afterClips.size}`);
+});

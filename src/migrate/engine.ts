@@ -822,7 +822,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   }
   const state = ps!;
   let notVerified = 0;
-  for (const lt of ctx.legacy.tables) {
+  for (const lt of purgeOrder(ctx.legacy.tables)) {
     const t = lt.mapping;
     const ts = (state.tables[t.table] ??= { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0 });
     if (ts.done) continue;
@@ -900,6 +900,25 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   state.logIndex = index;
   await saveState(ctx, 'purge', state);
   return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified, statement, logIndex: index, resumed };
+}
+
+/**
+ * The tables in the order purge takes them: a table whose rows find their jurisdiction in another
+ * (a clip through its owner's account) before that one, so that deleting (or clearing) the rows
+ * looked up never leaves the rows that look them up without a jurisdiction, and so unpurged. In
+ * the mapping's order otherwise; a cycle of lookups keeps the mapping's order for its tables.
+ */
+function purgeOrder<T extends { readonly mapping: TableMapping }>(tables: readonly T[]): T[] {
+  const left = [...tables];
+  const out: T[] = [];
+  const looksUp = (y: T, x: T): boolean => y !== x && y.mapping.jurisdiction.from === 'lookup' && y.mapping.jurisdiction.table === x.mapping.table;
+  while (left.length > 0) {
+    // The first table no other remaining table looks up.
+    const i = left.findIndex((x) => !left.some((y) => looksUp(y, x)));
+    if (i === -1) return [...out, ...left];
+    out.push(left.splice(i, 1)[0]!);
+  }
+  return out;
 }
 
 /** The whole data against the verified statement: same root, or a refusal naming the differing rows. */
