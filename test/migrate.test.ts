@@ -100,6 +100,7 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   assert.equal(v.verified, v.counts.inScope);
   assert.equal(v.mismatches, 0);
   assert.equal(pu.purged + pu.alreadyPurged, v.counts.inScope);
+  assert.equal(pu.verifiedLeft, 0);
   assert.ok(v.counts.noSubject > 0 && v.counts.unknownJurisdiction > 0 && v.counts.outOfScope > 0, 'the fixture has every kind of row');
 
   // Out-of-scope and untouched rows are byte-identical; in-scope rows lost exactly their protected columns.
@@ -325,7 +326,11 @@ test('purge: delete removes the in-scope legacy rows of every table (a clip whos
     const r = await cordon([...env.args(step), '--json']);
     assert.equal(r.status, 0, `${step}: ${r.stderr}`);
     if (step === 'verify') assert.equal(JSON.parse(r.stdout).verified, inScope.size + clipsInScope.size);
-    if (step === 'purge') assert.equal(JSON.parse(r.stdout).purged, inScope.size + clipsInScope.size, 'every verified row was purged');
+    if (step === 'purge') {
+      assert.equal(JSON.parse(r.stdout).purged, inScope.size + clipsInScope.size, 'every verified row was purged');
+      assert.equal(JSON.parse(r.stdout).verifiedLeft, 0);
+      assert.match(JSON.parse(r.stdout).statement, /\nverified-left 0\n/);
+    }
   }
   const afterAccounts = await dump(env.legacy, 'accounts', 'account_no');
   const afterClips = await dump(env.legacy, 'clips', 'clip_id');

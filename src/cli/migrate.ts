@@ -214,7 +214,8 @@ export function migrateCommand(): Command {
           const r = await purgeMigration(o.ctx);
           if (opts.json) printJson(r);
           else process.stdout.write(`purged ${r.purged + r.alreadyPurged} rows (${r.mode}), ${r.columnsCleared} values cleared${r.resumed ? ' (resumed)' : ''}; not verified, left: ${r.notVerified}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
-          process.exitCode = EXIT_OK;
+          if (r.verifiedLeft > 0) process.stderr.write(`cordon: ${r.verifiedLeft} verified rows were neither purged nor found purged (the statement says so); their legacy copies may remain\n`);
+          process.exitCode = r.verifiedLeft > 0 ? EXIT_FINDING : EXIT_OK;
         } catch (err) {
           if (err instanceof MigrateError && (err.code === 'migrate.not_verified' || err.code === 'migrate.data_changed')) {
             process.stderr.write(`cordon: ${err.code}: ${err.message}\n`);

@@ -771,6 +771,8 @@ export interface PurgeResult {
   readonly columnsCleared: number;
   /** In-scope rows not covered by the verify (new since): left as they are. */
   readonly notVerified: number;
+  /** Rows the verify counted that this purge neither purged nor found purged: 0 unless something is wrong. */
+  readonly verifiedLeft: number;
   readonly statement: string;
   readonly logIndex: number;
   readonly resumed: boolean;
@@ -811,7 +813,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     const s = ps;
     const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(s.tables).reduce((n, x) => n + x[k], 0);
     const rec = s.logIndex === undefined ? undefined : await log.record(s.logIndex);
-    return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified: 0, statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: s.logIndex ?? -1, resumed: false };
+    return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified: 0, verifiedLeft: Math.max(0, vs.verified - sum('purged') - sum('alreadyPurged')), statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: s.logIndex ?? -1, resumed: false };
   }
   await logKeyRelease(ctx, log, 'purge');
   if (!resumed) {
@@ -883,6 +885,8 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     await saveState(ctx, 'purge', state);
   }
   const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(state.tables).reduce((n, x) => n + x[k], 0);
+  // Every verified row is purged or found purged; one that is neither is said so, in the statement too.
+  const verifiedLeft = Math.max(0, vs.verified - sum('purged') - sum('alreadyPurged'));
   const at = new Date((ctx.now ?? Date.now)()).toISOString();
   const body = {
     mapping: `${ctx.mapping.name} sha256:${ctx.mapping.sha256}`,
@@ -893,13 +897,14 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     'rows-purged': sum('purged') + sum('alreadyPurged'),
     'columns-cleared': sum('columns'),
     'not-verified-left': notVerified,
+    'verified-left': verifiedLeft,
   };
   const statement = signNote(statementLines('purge', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: sum('purged') + sum('alreadyPurged'), columns: sum('columns'), notVerified, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: sum('purged') + sum('alreadyPurged'), columns: sum('columns'), notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
   state.done = true;
   state.logIndex = index;
   await saveState(ctx, 'purge', state);
-  return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified, statement, logIndex: index, resumed };
+  return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified, verifiedLeft, statement, logIndex: index, resumed };
 }
 
 /**
