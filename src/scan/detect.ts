@@ -41,6 +41,8 @@ const CONTEXT: Readonly<Record<'phone' | 'card' | 'ssn' | 'ip' | 'dob' | 'device
 type ContextKind = keyof typeof CONTEXT;
 
 const CONTEXT_KINDS = Object.keys(CONTEXT) as ContextKind[];
+/** The hint bit of `dob` context. */
+const DOB_HINT = 1 << CONTEXT_KINDS.indexOf('dob');
 /** Field names seen, with the context kinds each is (a file repeats its few names on every line). */
 const hintMasks = new Map<string, number>();
 const HINT_CACHE_ENTRIES = 4096;
@@ -107,7 +109,7 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
   scanDigitRuns(s);
   if (s.want('ipv6') && text.indexOf(':') !== -1) scanIpv6(s);
   if (s.want('advertising_id') && text.indexOf('-') !== -1) scanUuids(s);
-  if (s.want('date_of_birth') && (s.hintKinds !== 0 || text.indexOf('b') !== -1 || text.indexOf('B') !== -1)) scanBirthDates(s);
+  if (s.want('date_of_birth') && ((s.hintKinds & DOB_HINT) !== 0 || text.indexOf('b') !== -1 || text.indexOf('B') !== -1)) scanBirthDates(s);
   return resolveOverlaps(s.out);
 }
 
@@ -412,7 +414,7 @@ function scanUuids(s: Scanner): void {
 // ---- dates of birth ----
 
 function scanBirthDates(s: Scanner): void {
-  const hinted = (s.hintKinds & (1 << CONTEXT_KINDS.indexOf('dob'))) !== 0;
+  const hinted = (s.hintKinds & DOB_HINT) !== 0;
   if (!hinted && !CONTEXT.dob.test(s.text)) return;
   for (const d of findDates(s.text)) {
     if (d.kind !== 'date') continue;
