@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,9 +74,10 @@ async function checkNothingLost(env: Env, originals: Map<string, Original>, keys
   let purged = 0;
   let inEnclave = 0;
   for (const [cursor, o] of originals) {
-    const l = legacy.get(cursor)!;
-    const isPurged = PROTECTED_ACCOUNT_COLUMNS.every((c) => l[c] === null);
-    if (!isPurged) for (const c of PROTECTED_ACCOUNT_COLUMNS) assert.equal(l[c], o.values[c], `legacy ${cursor}.${c} unchanged until purged`);
+    // Purged: its protected columns cleared (purge: "null") or the row deleted (purge: delete).
+    const l = legacy.get(cursor);
+    const isPurged = l === undefined || PROTECTED_ACCOUNT_COLUMNS.every((c) => l[c] === null);
+    if (!isPurged) for (const c of PROTECTED_ACCOUNT_COLUMNS) assert.equal(l![c], o.values[c], `legacy ${cursor}.${c} unchanged until purged`);
     else purged++;
     const e = enclave.get(o.uid);
     if (!e) {
@@ -189,4 +191,56 @@ test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothin
   assert.deepEqual(await finalState(killed, keys), await finalState(reference, keys), 'the killed-and-resumed migration ends where the uninterrupted one does');
   console.log(`# migrate kill: SIGKILLs run ${runKills}, purge ${purgeKills} (of ${KILLS} each; the rest found the step already finished), invariant checks ${checks}, in-scope accounts ${originals.size}, lost 0`);
   assert.ok(runKills >= KILLS / 2 && purgeKills >= KILLS / 2, 'most kill points landed while the step was running');
+});
+
+test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, every verified row counted once, and the legacy tables end as an uninterrupted purge leaves them', { timeout: 900_000 }, async () => {
+  const dataDir = tempDir('cordon-kill-delete-');
+  const mapping = join(dataDir, 'mapping.yaml');
+  writeFileSync(mapping, readFileSync(MAPPING, 'utf8').replace('purge: "null"', 'purge: delete'));
+  const make = async (tag: string): Promise<Env> => {
+    const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
+    await createLegacyFixture(legacy!, ACCOUNTS);
+    const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
+    return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH] };
+  };
+  const reference = await make('dref');
+  const killed = await make('dkill');
+  for (const env of [reference, killed]) {
+    for (const step of env === reference ? ['run', 'verify', 'purge'] : ['run', 'verify']) {
+      const r = await cordon(env.args(step));
+      assert.equal(r.status, 0, `${step}: ${r.stderr}`);
+    }
+  }
+  const keys = openFileKeyService(join(dataDir, 'keys', 'master.key'));
+  const originals = new Map(
+    (await q<Record<string, string | null>>(killed.legacy, `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`)).map((r) => [
+      r['c']!,
+      { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) },
+    ]),
+  );
+  const rand = mulberry32(Number(process.env['CORDON_KILL_SEED'] ?? Date.now() % 1_000_000));
+  const purgeProgress = async () => {
+    const r = await q<{ s: string }>(killed.enclave, `SELECT state #>> '{}' AS s FROM ds__migrate_state WHERE key = 'legacy-app/purge'`).catch(() => []);
+    const tables = r[0] ? (JSON.parse(r[0].s) as { tables?: Record<string, { purged: number; alreadyPurged: number }> }).tables : undefined;
+    return Object.values(tables ?? {}).reduce((n, t) => n + t.purged + t.alreadyPurged, 0);
+  };
+  // Kill points spread over the purge's progress, each plus a random delay (some land between a batch's DELETE and its save).
+  const targets = Array.from({ length: 10 }, () => Math.floor(rand() * (originals.size + ACCOUNTS / 12))).sort((a, b) => a - b);
+  let kills = 0;
+  for (const target of targets) {
+    if ((await killAt(killed, 'purge', purgeProgress, target, rand)) === 'killed') kills++;
+    const c = await checkNothingLost(killed, originals, keys);
+    assert.equal(c.inEnclave, originals.size, 'every in-scope account is in the enclave');
+  }
+  const done = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, [CLI, ...killed.args('purge'), '--json'], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })),
+  );
+  assert.equal(done.status, 0, done.stderr);
+  const r = JSON.parse(done.stdout) as { purged: number; alreadyPurged: number; verifiedLeft: number };
+  assert.equal(r.verifiedLeft, 0, `every verified row counted as purged once (purged ${r.purged}, already ${r.alreadyPurged})`);
+  const end = await checkNothingLost(killed, originals, keys);
+  assert.equal(end.purged, originals.size);
+  const rows = async (env: Env) => [await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM accounts t ORDER BY account_no'), await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM clips t ORDER BY clip_id')];
+  assert.deepEqual(await rows(killed), await rows(reference), 'the legacy tables end as an uninterrupted purge leaves them');
+  console.log(`# migrate kill (purge: delete): SIGKILLs ${kills} of 10, in-scope accounts ${originals.size}, lost 0, verified rows left 0`);
 });

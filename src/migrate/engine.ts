@@ -759,7 +759,7 @@ function signerOf(key: string): ReturnType<typeof parseSignerKey> {
 
 interface PurgeState {
   verifyId: string;
-  tables: Record<string, { cursor: string | null; done: boolean; purged: number; alreadyPurged: number; columns: number }>;
+  tables: Record<string, { cursor: string | null; done: boolean; purged: number; alreadyPurged: number; columns: number; pending?: { cursors: string[]; columns: number } }>;
   done: boolean;
   logIndex?: number;
 }
@@ -833,12 +833,24 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     const logic = tableLogic(ctx, t);
     // Pages are read one at a time, just before they are checked and purged (no read-ahead here:
     // what is destroyed is what was compared a moment before).
+    if (ts.pending) {
+      // Killed between a batch's DELETE and the save after it: the rows are gone (one statement:
+      // all or none) and count as purged; if they are still there the batch is read again below.
+      if ((await lt.existing(ts.pending.cursors)).size === 0) {
+        ts.purged += ts.pending.cursors.length;
+        ts.columns += ts.pending.columns;
+      }
+      delete ts.pending;
+      await saveState(ctx, 'purge', state);
+    }
     for await (const rows of pages(lt, ts.cursor, size)) {
       const f = await fetchBatch(ctx, t, logic, rows, keysFor, true);
       const compared = await compareFetched(t, logic, hashing, f);
       const stored = f.stored;
       const toPurge: Compared[] = [];
       const changed: Mismatch[] = [];
+      // Counted into the state only with the batch's cursor, so a batch read again is not counted twice.
+      let already = 0;
       for (const r of compared) {
         const s = stored.get(`${ctx.mapping.name}/${t.table}/${r.key}`);
         if (!s || s['verify'] !== vs.verifyId) {
@@ -851,7 +863,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
           continue;
         }
         if (r.legacy === want) toPurge.push(r);
-        else if (legacyCleared(r)) ts.alreadyPurged++;
+        else if (legacyCleared(r)) already++;
         else changed.push({ table: t.table, key: r.key, problem: 'the legacy row changed since verify' });
       }
       if (changed.length > 0) {
@@ -859,8 +871,14 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
         throw new MigrateError('migrate.data_changed', `${changed.length} rows of ${t.table} differ from the verified statement; nothing of this batch was purged:\n${changed.slice(0, MAX_LISTED).map((c) => `  ${c.table} ${c.key}: ${c.problem}`).join('\n')}`, changed);
       }
       if (ctx.mapping.purge === 'delete') {
-        await lt.deleteRows(toPurge.map((r) => r.cursor));
-        ts.columns += toPurge.reduce((n, r) => n + r.c.purgeColumns.length, 0);
+        const cursors = toPurge.map((r) => r.cursor);
+        const columns = toPurge.reduce((n, r) => n + r.c.purgeColumns.length, 0);
+        // Saved before the rows go, so that a purge killed right after the DELETE still counts them.
+        ts.pending = { cursors, columns };
+        await saveState(ctx, 'purge', state);
+        await lt.deleteRows(cursors);
+        delete ts.pending;
+        ts.columns += columns;
       } else {
         const groups = new Map<string, Compared[]>();
         for (const r of toPurge) {
@@ -876,6 +894,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
         }
       }
       ts.purged += toPurge.length;
+      ts.alreadyPurged += already;
       ts.cursor = rows[rows.length - 1]!.cursor;
       seen += rows.length;
       await saveState(ctx, 'purge', state);

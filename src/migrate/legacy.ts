@@ -39,6 +39,8 @@ export interface LegacyTable {
   /** Sets `columns` to NULL in the rows of these cursors (one statement). */
   nullColumns(cursors: readonly string[], columns: readonly string[]): Promise<number>;
   deleteRows(cursors: readonly string[]): Promise<number>;
+  /** Which of these cursors still have a row. */
+  existing(cursors: readonly string[]): Promise<Set<string>>;
 }
 
 export interface LegacyDb {
@@ -187,6 +189,11 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
           if (cursors.length === 0) return 0;
           const r = await sql.unsafe(`DELETE FROM ${qt} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`, [[...cursors]]);
           return r.count;
+        },
+        async existing(cursors) {
+          if (cursors.length === 0) return new Set();
+          const rows = await sql.unsafe(`SELECT ${quoteIdent(t.cursor)}::text AS c FROM ${qt} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`, [[...cursors]]);
+          return new Set(rows.map((r) => String(r['c'])));
         },
       });
     }
