@@ -66,6 +66,20 @@ async function killAt(env: Env, step: string, progress: () => Promise<number>, t
 
 interface Original { cursor: string; uid: string; values: Record<string, string | null> }
 
+/** A legacy fixture and its enclave and global databases, migrated with `mapping` (keys in dataDir). */
+async function environment(tag: string, dataDir: string, mapping: string): Promise<Env> {
+  const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
+  await createLegacyFixture(legacy!, ACCOUNTS);
+  const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
+  return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH] };
+}
+
+/** The in-scope accounts' protected legacy values, by cursor, before anything is purged. */
+async function originalsOf(env: Env): Promise<Map<string, Original>> {
+  const rows = await q<Record<string, string | null>>(env.legacy, `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`);
+  return new Map(rows.map((r) => [r['c']!, { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) }]));
+}
+
 /** After any kill: every in-scope account whose legacy copy is gone has an enclave copy decrypting to its original; no legacy value changed otherwise. */
 async function checkNothingLost(env: Env, originals: Map<string, Original>, keys: KeyService): Promise<{ purged: number; inEnclave: number }> {
   const legacy = new Map((await q<Record<string, string | null>>(env.legacy, `SELECT account_no::text AS c, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts`)).map((r) => [r['c']!, r]));
@@ -124,14 +138,8 @@ async function finalState(env: Env, keys: KeyService): Promise<unknown> {
 
 test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothing lost at any point, final state equals an uninterrupted run`, { timeout: 900_000 }, async () => {
   const dataDir = tempDir('cordon-kill-');
-  const make = async (tag: string): Promise<Env> => {
-    const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
-    await createLegacyFixture(legacy!, ACCOUNTS);
-    const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
-    return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', MAPPING, '--batch', BATCH] };
-  };
-  const reference = await make('ref');
-  const killed = await make('kill');
+  const reference = await environment('ref', dataDir, MAPPING);
+  const killed = await environment('kill', dataDir, MAPPING);
 
   // The uninterrupted run.
   for (const step of ['run', 'verify', 'purge']) {
@@ -140,12 +148,7 @@ test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothin
   }
   const keys = openFileKeyService(join(dataDir, 'keys', 'master.key'));
 
-  const originals = new Map(
-    (await q<Record<string, string | null>>(killed.legacy, `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`)).map((r) => [
-      r['c']!,
-      { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) },
-    ]),
-  );
+  const originals = await originalsOf(killed);
   const totalRows = ACCOUNTS + ACCOUNTS / 4;
   const rand = mulberry32(Number(process.env['CORDON_KILL_SEED'] ?? Date.now() % 1_000_000));
   const stateOf = async (id: string): Promise<Record<string, unknown> | undefined> => {
@@ -197,14 +200,8 @@ test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, eve
   const dataDir = tempDir('cordon-kill-delete-');
   const mapping = join(dataDir, 'mapping.yaml');
   writeFileSync(mapping, readFileSync(MAPPING, 'utf8').replace('purge: "null"', 'purge: delete'));
-  const make = async (tag: string): Promise<Env> => {
-    const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
-    await createLegacyFixture(legacy!, ACCOUNTS);
-    const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
-    return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH] };
-  };
-  const reference = await make('dref');
-  const killed = await make('dkill');
+  const reference = await environment('dref', dataDir, mapping);
+  const killed = await environment('dkill', dataDir, mapping);
   for (const env of [reference, killed]) {
     for (const step of env === reference ? ['run', 'verify', 'purge'] : ['run', 'verify']) {
       const r = await cordon(env.args(step));
@@ -212,12 +209,7 @@ test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, eve
     }
   }
   const keys = openFileKeyService(join(dataDir, 'keys', 'master.key'));
-  const originals = new Map(
-    (await q<Record<string, string | null>>(killed.legacy, `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`)).map((r) => [
-      r['c']!,
-      { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) },
-    ]),
-  );
+  const originals = await originalsOf(killed);
   const rand = mulberry32(Number(process.env['CORDON_KILL_SEED'] ?? Date.now() % 1_000_000));
   const purgeProgress = async () => {
     const r = await q<{ s: string }>(killed.enclave, `SELECT state #>> '{}' AS s FROM ds__migrate_state WHERE key = 'legacy-app/purge'`).catch(() => []);
