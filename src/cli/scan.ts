@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { KeyFileError, openFileKeyService, openStore, subjectHash, type Store } from '../store/index.js';
+import { KeyFileError, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { openAccessLog, openLogSigner } from '../log/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
@@ -178,7 +178,7 @@ async function enclaveFingerprints(policy: Policy, name: string, urls: ReadonlyM
         ...(tty ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) } : {}),
         onKeyRelease: async (subjects, dataset) => {
           const at = new Date().toISOString();
-          await Promise.all(subjects.map((subject) => log.append({ v: 1, at, type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason: RELEASE_REASON, policyVersion: policy.versionHash })));
+          await Promise.all(subjects.map((subject) => log.append(keyReleaseRecord(keys, { at, dataset, subject, reason: RELEASE_REASON, policyVersion: policy.versionHash }))));
         },
       });
       if (tty) process.stderr.write('\r\x1b[K');

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
-import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, openFileKeyService, openStore, subjectHash, type Store } from '../store/index.js';
+import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
 import { encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
@@ -86,7 +86,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       keys,
       onKeyRelease: async (subject, dataset, reason) => {
         if (!releaseLog) throw new Error('a data key was asked for before the access log was open');
-        await releaseLog.append({ v: 1, at: new Date((options.now ?? Date.now)()).toISOString(), type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash });
+        await releaseLog.append(keyReleaseRecord(keys, { at: new Date((options.now ?? Date.now)()).toISOString(), dataset, subject, reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash }));
       },
     },
   });
