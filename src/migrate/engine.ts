@@ -810,10 +810,8 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   let ps = await loadState<PurgeState>(ctx, 'purge');
   const resumed = ps !== undefined && ps.verifyId === vs.verifyId && !ps.done;
   if (ps?.verifyId === vs.verifyId && ps.done) {
-    const s = ps;
-    const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(s.tables).reduce((n, x) => n + x[k], 0);
-    const rec = s.logIndex === undefined ? undefined : await log.record(s.logIndex);
-    return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified: 0, verifiedLeft: Math.max(0, vs.verified - sum('purged') - sum('alreadyPurged')), statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: s.logIndex ?? -1, resumed: false };
+    const rec = ps.logIndex === undefined ? undefined : await log.record(ps.logIndex);
+    return { mode: ctx.mapping.purge, ...purgeTotals(ps, vs), notVerified: 0, statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: ps.logIndex ?? -1, resumed: false };
   }
   await logKeyRelease(ctx, log, 'purge');
   if (!resumed) {
@@ -831,8 +829,6 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     const total = ctx.onProgress ? await lt.count() : 0;
     let seen = 0;
     const logic = tableLogic(ctx, t);
-    // Pages are read one at a time, just before they are checked and purged (no read-ahead here:
-    // what is destroyed is what was compared a moment before).
     if (ts.pending) {
       // Killed between a batch's DELETE and the save after it: the rows are gone (one statement:
       // all or none) and count as purged; if they are still there the batch is read again below.
@@ -843,6 +839,8 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
       delete ts.pending;
       await saveState(ctx, 'purge', state);
     }
+    // Pages are read one at a time, just before they are checked and purged (no read-ahead here:
+    // what is destroyed is what was compared a moment before).
     for await (const rows of pages(lt, ts.cursor, size)) {
       const f = await fetchBatch(ctx, t, logic, rows, keysFor, true);
       const compared = await compareFetched(t, logic, hashing, f);
@@ -903,9 +901,8 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     ts.done = true;
     await saveState(ctx, 'purge', state);
   }
-  const sum = (k: 'purged' | 'alreadyPurged' | 'columns') => Object.values(state.tables).reduce((n, x) => n + x[k], 0);
-  // Every verified row is purged or found purged; one that is neither is said so, in the statement too.
-  const verifiedLeft = Math.max(0, vs.verified - sum('purged') - sum('alreadyPurged'));
+  const totals = purgeTotals(state, vs);
+  const { verifiedLeft } = totals;
   const at = new Date((ctx.now ?? Date.now)()).toISOString();
   const body = {
     mapping: `${ctx.mapping.name} sha256:${ctx.mapping.sha256}`,
@@ -913,17 +910,33 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     policy: ctx.policy.versionHash,
     verify: `${vs.logIndex} sha256:${vs.root}`,
     mode: ctx.mapping.purge,
-    'rows-purged': sum('purged') + sum('alreadyPurged'),
-    'columns-cleared': sum('columns'),
+    'rows-purged': totals.purged + totals.alreadyPurged,
+    'columns-cleared': totals.columnsCleared,
     'not-verified-left': notVerified,
     'verified-left': verifiedLeft,
   };
   const statement = signNote(statementLines('purge', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: sum('purged') + sum('alreadyPurged'), columns: sum('columns'), notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: totals.purged + totals.alreadyPurged, columns: totals.columnsCleared, notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
   state.done = true;
   state.logIndex = index;
   await saveState(ctx, 'purge', state);
-  return { mode: ctx.mapping.purge, purged: sum('purged'), alreadyPurged: sum('alreadyPurged'), columnsCleared: sum('columns'), notVerified, verifiedLeft, statement, logIndex: index, resumed };
+  return { mode: ctx.mapping.purge, ...totals, notVerified, statement, logIndex: index, resumed };
+}
+
+/**
+ * A purge's counts over its tables. Every verified row is purged or found purged; one that is
+ * neither is counted in verifiedLeft (and said so in the statement).
+ */
+function purgeTotals(state: PurgeState, vs: VerifyState): { purged: number; alreadyPurged: number; columnsCleared: number; verifiedLeft: number } {
+  let purged = 0;
+  let alreadyPurged = 0;
+  let columnsCleared = 0;
+  for (const t of Object.values(state.tables)) {
+    purged += t.purged;
+    alreadyPurged += t.alreadyPurged;
+    columnsCleared += t.columns;
+  }
+  return { purged, alreadyPurged, columnsCleared, verifiedLeft: Math.max(0, vs.verified - purged - alreadyPurged) };
 }
 
 /**

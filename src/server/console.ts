@@ -56,7 +56,9 @@ export interface DecisionStats {
 }
 
 const emptyHour = (): HourCounts => ({ byDisclosure: new Map(), byCountry: new Map(), outcomes: new Map() });
-const hourKey = (hour: number, instance: string): string => `${String(hour).padStart(10, '0')}/${instance}`;
+/** An hour's key prefix: fixed width, so keys sort by hour. */
+const hourPrefix = (hour: number): string => String(hour).padStart(10, '0');
+const hourKey = (hour: number, instance: string): string => `${hourPrefix(hour)}/${instance}`;
 
 /**
  * Released and refused decisions per hour, by disclosure and by country, for the last 24 hours.
@@ -75,10 +77,15 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
   let ready: Promise<void> | undefined;
   const ensure = () => (ready ??= store ? store.ensureTable({ name: DECISION_HOURS, fields: ['hour', 'counts'] }) : Promise.resolve());
   const encode = (c: HourCounts) => JSON.stringify({ d: Object.fromEntries(c.byDisclosure), c: Object.fromEntries(c.byCountry), o: Object.fromEntries(c.outcomes) });
-  const decode = (text: string): HourCounts => {
+  /** Adds a stored row's counts (encode's text) to an hour's. */
+  const decodeInto = (b: HourCounts, text: string): void => {
     const v = JSON.parse(text) as { d?: Record<string, number>; c?: Record<string, number>; o?: Record<string, number> };
-    const map = (o: Record<string, number> | undefined) => new Map(Object.entries(o ?? {}).filter(([, n]) => Number.isFinite(n)));
-    return { byDisclosure: map(v.d), byCountry: map(v.c), outcomes: map(v.o) };
+    const add = (m: Map<string, number>, o: Record<string, number> | undefined) => {
+      for (const [k, n] of Object.entries(o ?? {})) if (Number.isFinite(n)) bump(m, k, n);
+    };
+    add(b.byDisclosure, v.d);
+    add(b.byCountry, v.c);
+    add(b.outcomes, v.o);
   };
   let timer: NodeJS.Timeout | undefined;
   const stats: DecisionStats = {
@@ -109,17 +116,14 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
       await ensure();
       const since = windowStart();
       const next = new Map<number, HourCounts>();
-      // Keys sort by hour (fixed width, compared bytewise): the window starts after every key of the hour before.
-      for (let after: string | undefined = `${String(since - 1).padStart(10, '0')}~`; after !== undefined; ) {
+      // Keys sort by hour (compared bytewise): the window starts after every key of the hour before.
+      for (let after: string | undefined = `${hourPrefix(since - 1)}~`; after !== undefined; ) {
         const page = await store.list(DECISION_HOURS, { after, limit: 1000 });
         for (const row of page.rows) {
           const h = row.values['hour'];
           if (typeof h !== 'number' || row.key.endsWith(`/${instance}`) || typeof row.values['counts'] !== 'string') continue;
-          const c = decode(row.values['counts']);
           const b = next.get(h) ?? emptyHour();
-          for (const [k, n] of c.byDisclosure) bump(b.byDisclosure, k, n);
-          for (const [k, n] of c.byCountry) bump(b.byCountry, k, n);
-          for (const [k, n] of c.outcomes) bump(b.outcomes, k, n);
+          decodeInto(b, row.values['counts']);
           next.set(h, b);
         }
         after = page.next;
