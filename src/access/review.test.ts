@@ -83,8 +83,8 @@ test('the demo: legacy-admin is a master admin with standing access, employed ou
   // staff of the us enclave (the one an approver group serves), whose employer is cordon-us, not its
   // parent-co. The enclave staff (austin-*) reach nothing protected without a grant, and the rest
   // reach nothing protected at all.
-  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'staff_outside_enclave legacy-admin']);
-  assert.deepEqual(r.flags[0]!.details, { jurisdictions: ['EU', 'ROW', 'US'] });
+  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'staff_outside_enclave legacy-admin', 'standing_rule legacy-admin']);
+  assert.deepEqual(r.flags[0]!.details, { jurisdictions: ['EU', 'ROW', 'US'], inert: true });
   assert.deepEqual(reachesOf(r, 'legacy-admin', false), [
     ...everywhere('EU', US_PROTECTED, ['IE']),
     ...everywhere('ROW', ROW_PROTECTED, ['CN', 'IE', 'US']),
@@ -117,7 +117,7 @@ test('the text report lists what each principal reaches, the flags and a summary
   for (const f of r.flags) assert.ok(text.includes(f.message), f.message);
   assert.match(text, /^legacy-admin +platform-admins +person +EU 7\/7 from IE; ROW 5\/5 from CN,IE,US; US 7\/7 from US +EU 7\/7/m);
   assert.match(text, /^austin-engineer +enclave-staff +person +- +EU 7\/7 from IE; ROW 5\/5 from CN,IE,US; US 7\/7 from US$/m);
-  assert.equal(text.split('\n').at(-1), '3 flags: 1 master_admin, 1 standing_access, 1 staff_outside_enclave');
+  assert.equal(text.split('\n').at(-1), '4 flags: 1 master_admin, 1 standing_access, 1 staff_outside_enclave, 1 standing_rule');
 });
 
 test('without the legacy rule nothing is flagged', () => {
@@ -130,7 +130,7 @@ test('without the legacy rule nothing is flagged', () => {
 
 test('without the enclave wall legacy-admin reaches protected data from outside each enclave', () => {
   const r = reviewCopy((dir) => editFile(join(dir, 'rules/enclave.cedar'), (t) => t.slice(0, t.indexOf('// The wall:'))));
-  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'outside_enclave legacy-admin', 'staff_outside_enclave legacy-admin']);
+  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'outside_enclave legacy-admin', 'staff_outside_enclave legacy-admin', 'standing_rule legacy-admin']);
   const outside = r.flags[2]!;
   const places = (outside.details['places'] as { jurisdiction: string; country: string; site: string; categories: string[]; withoutGrant: boolean }[]).map(
     (p) => `${p.jurisdiction} ${p.country} ${p.site} ${p.categories.length} ${p.withoutGrant}`,
@@ -163,7 +163,7 @@ test('enclave staff whose manager works abroad for another employer are flagged'
       doc.setIn(['principals', 'austin-engineer', 'manager'], 'beijing-manager');
     }),
   );
-  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'reporting_line_outside austin-engineer', 'staff_outside_enclave legacy-admin']);
+  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'reporting_line_outside austin-engineer', 'staff_outside_enclave legacy-admin', 'standing_rule legacy-admin']);
   const line = r.flags[2]!;
   assert.equal(
     line.message,

@@ -6,6 +6,7 @@
 import {
   classOf,
   createDecider,
+  standingRules,
   type Decider,
   type Enclave,
   type GrantInfo,
@@ -49,6 +50,7 @@ export const STANDING_FLAG_KINDS = [
   'outside_enclave',
   'reporting_line_outside',
   'staff_outside_enclave',
+  'standing_rule',
 ] as const;
 export type StandingFlagKind = (typeof STANDING_FLAG_KINDS)[number];
 
@@ -106,12 +108,14 @@ const uniqueSorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort(b
 /** The review of `policy`. Reads only the policy and its directory; runs a few decisions per principal, place and category. */
 export function standingAccessReview(policy: Policy): StandingReview {
   const universe = protectedUniverse(policy);
-  const decider = createDecider(policy);
+  // What the rules say, standing rules included: the gateway leaves those out (W4), but the review
+  // is where they are shown.
+  const decider = createDecider(policy, { asWritten: true });
   const grant = reviewGrant(policy, universe);
   const now = Date.now();
   const principals = [...policy.directory.principals.values()].sort((a, b) => byString(a.id, b.id));
   const probes = principals.map((p) => probePrincipal(decider, p, universe, placesFor(policy, p), grant, now));
-  const flags = probes.flatMap((pr) => flagsOf(policy, universe, pr)).sort(compareFlags);
+  const flags = [...probes.flatMap((pr) => flagsOf(policy, universe, pr)), ...standingRuleFlags(policy)].sort(compareFlags);
   return {
     policyVersion: policy.versionHash,
     ok: flags.length === 0,
@@ -240,19 +244,31 @@ function flag(kind: StandingFlagKind, p: Principal, message: string, details: Re
   return { kind, principal: p.id, team: p.team, message, details };
 }
 
+const INERT = 'Inert at run time: protected data is released in clear only under an active grant, whatever the rules say (W4).';
+
+/** One flag per rule that would release protected data in clear without a grant (the gateway leaves it out). */
+function standingRuleFlags(policy: Policy): StandingFlag[] {
+  return standingRules(policy).map(({ rule, example: e }) => ({
+    kind: 'standing_rule' as const,
+    principal: e.principal,
+    message: `rule ${rule.id} (${rule.file}:${rule.line}) would release protected data in clear without a grant, e.g. ${e.dataset}.${e.field} of a ${e.jurisdiction} subject to ${e.principal}. ${INERT}`,
+    details: { rule: rule.id, file: rule.file, line: rule.line, example: e, inert: true },
+  }));
+}
+
 function masterAdminFlag(universe: Universe, pr: Probe): StandingFlag | undefined {
   const reached = new Set(pr.bare.map((h) => itemKey(h.item)));
   const jurisdictions = uniqueSorted(universe.entries.map((e) => e.jurisdiction)).filter((j) =>
     universe.entries.filter((e) => e.jurisdiction === j).every((e) => reached.has(itemKey(e))),
   );
   if (jurisdictions.length === 0) return undefined;
-  return flag('master_admin', pr.principal, `${pr.principal.id} is a master admin: it reaches every protected category of ${jurisdictions.join(', ')} in clear without a grant.`, { jurisdictions });
+  return flag('master_admin', pr.principal, `${pr.principal.id} is a master admin: it reaches every protected category of ${jurisdictions.join(', ')} in clear without a grant. ${INERT}`, { jurisdictions, inert: true });
 }
 
 function standingAccessFlag(pr: Probe): StandingFlag | undefined {
   const reaches = reachesOf(pr.bare);
   if (reaches.length === 0) return undefined;
-  return flag('standing_access', pr.principal, `${pr.principal.id} reaches protected data in clear without a grant: ${describeReaches(reaches)}.`, { reaches });
+  return flag('standing_access', pr.principal, `${pr.principal.id} reaches protected data in clear without a grant: ${describeReaches(reaches)}. ${INERT}`, { reaches, inert: true });
 }
 
 /** `US: 8 categories from US; EU: user.contact.email from IE` */

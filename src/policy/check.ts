@@ -4,6 +4,7 @@
 import { createCompiledEvaluator } from './compile.js';
 import { loadPolicy } from './load.js';
 import type { Policy, PolicyIssue } from './model.js';
+import { standingRules } from './standing.js';
 
 export function checkPolicy(dir: string): { policy: Policy | undefined; issues: PolicyIssue[] } {
   const r = loadPolicy(dir);
@@ -16,5 +17,15 @@ export function checkPolicy(dir: string): { policy: Policy | undefined; issues: 
     severity: 'warning',
     message: `rule ${rule.id} uses ${construct}, which the compiler does not support; it is evaluated by cedar-wasm`,
   }));
-  return { policy: r.policy, issues: [...r.issues, ...warnings] };
+  const standing: PolicyIssue[] = standingRules(r.policy).map(({ rule, example: e }) => ({
+    file: rule.file,
+    line: rule.line,
+    col: rule.col,
+    code: 'policy.standing_access',
+    severity: 'warning',
+    message:
+      `rule ${rule.id} releases protected data in clear without a grant (e.g. ${e.dataset}.${e.field} (${e.category}) of a ${e.jurisdiction} subject to ${e.principal} from ${e.country}/${e.site}); ` +
+      'no principal may have standing access, so the gateway leaves this rule out (it has no effect at run time)',
+  }));
+  return { policy: r.policy, issues: [...r.issues, ...warnings, ...standing] };
 }

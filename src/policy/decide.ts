@@ -8,7 +8,7 @@ import { classOf } from './classes.js';
 import { categoryForRow } from './catalog.js';
 import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 import { maskKindOf, type MaskKind } from './mask.js';
-import type { CedarAction, DataClass, Dataset, Disclosure, Policy, Principal } from './model.js';
+import type { CedarAction, DataClass, Dataset, Disclosure, MoveAction, Policy, Principal } from './model.js';
 import { createReferenceEvaluator } from './reference.js';
 import {
   contextRecord,
@@ -20,10 +20,11 @@ import {
   type EvalRequest,
   type Evaluator,
 } from './request.js';
+import { standingRules, type StandingRule } from './standing.js';
 import type { CedarRecord } from './values.js';
 import { CordonError } from '../shared/errors.js';
 
-export type DecideAction = 'read' | 'write';
+export type DecideAction = 'read' | 'write' | MoveAction;
 
 /** An approved, time-boxed permission (see the access module); decide only checks its scope and time. */
 export interface GrantInfo {
@@ -54,6 +55,8 @@ export interface RequestContext {
   readonly now?: number;
   /** The subject's jurisdiction, when the record does not carry it (datasets whose subject lives elsewhere). */
   readonly subjectJurisdiction?: string;
+  /** The caller acts for the subject of the record (as stored before a write): `context.for_subject`. */
+  readonly forSubject?: boolean;
 }
 
 export interface DecideRequest {
@@ -66,6 +69,11 @@ export interface DecideRequest {
   readonly context: RequestContext;
   /** Decide only these fields (default: every field of the record). */
   readonly fields?: readonly string[];
+  /**
+   * Whose data this is, when not the record's subject field: a write is judged for the subject the
+   * record belongs to as stored, so a write that re-points it cannot borrow another subject's grant.
+   */
+  readonly subject?: string;
 }
 
 export interface FieldRequest {
@@ -127,6 +135,12 @@ export type EngineName = 'compiled' | 'cedar';
 
 export interface DeciderOptions {
   readonly engine?: EngineName;
+  /**
+   * Evaluate every rule as written, standing ones included (the standing-access review and
+   * `policy check` ask what the rules say). By default a rule that would release protected data in
+   * clear without a grant is left out (W4: it has no effect at run time).
+   */
+  readonly asWritten?: boolean;
 }
 
 export interface Decider {
@@ -137,6 +151,8 @@ export interface Decider {
   decideField(req: FieldRequest): FieldDecision;
   /** The subject's jurisdiction from a record of `dataset`, or undefined if it cannot be told. */
   jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): string | undefined;
+  /** Rules left out at run time because they would release protected data in clear without a grant (empty with asWritten). */
+  readonly inert: readonly StandingRule[];
 }
 
 const NO_STEPS: readonly DecisionStep[] = Object.freeze([]);
@@ -147,8 +163,11 @@ function unionSorted(lists: readonly (readonly string[])[]): string[] {
 }
 
 export function createDecider(policy: Policy, options: DeciderOptions = {}): Decider {
-  const evaluator: Evaluator =
-    options.engine === 'cedar' ? createReferenceEvaluator(policy.rules) : createCompiledEvaluator(policy.rules);
+  const guarded = options.asWritten !== true;
+  const inert = guarded ? standingRules(policy) : [];
+  const inertIds = new Set(inert.map((s) => s.rule.id));
+  const rules = inertIds.size === 0 ? policy.rules : policy.rules.filter((r) => !inertIds.has(r.id));
+  const evaluator: Evaluator = options.engine === 'cedar' ? createReferenceEvaluator(rules) : createCompiledEvaluator(rules);
   const teams = teamEntities(policy);
   // Each request carries the entities it can reach: the principal's teams (as Cedar apps pass the
   // principal's ancestors), not the whole directory.
@@ -219,13 +238,13 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   // built once and kept (bounded), keyed by everything it holds.
   const contexts = new Map<string, CedarRecord>();
   const contextOf = (ctx: RequestContext, g?: GrantInfo): CedarRecord => {
-    const place = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}`;
+    const place = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${ctx.forSubject === true}`;
     const key = g ? `${place}\u0000${g.id}\u0000${g.reason}\u0000${g.breakGlass ?? false}` : place;
     let c = contexts.get(key);
     if (!c) {
       if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
       const grant = g ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } : { active: false, id: '', reason: '', breakGlass: false };
-      c = contextRecord({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '', grant });
+      c = contextRecord({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '', grant, forSubject: ctx.forSubject === true });
       contexts.set(key, c);
     }
     return c;
@@ -284,7 +303,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     const jurisdiction = known(
       d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction,
     );
-    const subject = subjectOf(d, req.record);
+    const subject = req.subject ?? subjectOf(d, req.record);
     const noGrant = contextOf(ctx);
     const grantContexts = new Map<GrantInfo, CedarRecord>();
     const names = req.fields ?? Object.keys(req.record);
@@ -320,19 +339,24 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   ): FieldDecision => {
     const steps: DecisionStep[] = [];
     const order: readonly [CedarAction, Disclosure][] =
-      action === 'write' ? WRITE_ORDER : mask === undefined ? READ_ORDER_UNMASKABLE : READ_ORDER;
+      action === 'read' ? (mask === undefined ? READ_ORDER_UNMASKABLE : READ_ORDER) : ONE_STEP[action];
     for (const [cedarAction, disclosure] of order) {
+      // W4: protected data in clear needs an active grant, whatever the rules say.
+      if (guarded && cedarAction === 'disclose_clear' && cls === 'protected' && grant === undefined) {
+        steps.push({ action: cedarAction, allow: false, rules: NO_GRANT_RULES, errors: NONE });
+        continue;
+      }
       const a = ask(principal, cedarAction, resource, context);
       steps.push({ action: cedarAction, allow: a.allow, rules: a.reasons, errors: a.errors });
       if (a.allow) {
         return { field, disclosure, category, class: cls, jurisdiction, rules: a.reasons, reason: 'permitted', mask: disclosure === 'masked' ? mask : undefined, grant, steps };
       }
     }
-    const forbids = unionSorted(steps.map((s) => s.rules));
+    const forbids = unionSorted(steps.map((s) => (s.rules === NO_GRANT_RULES ? NONE : s.rules)));
     return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: forbids, reason: forbids.length > 0 ? 'forbidden' : 'not_permitted', mask: undefined, grant, steps };
   };
 
-  return { policy, evaluator, decide, decideField, jurisdictionOf };
+  return { policy, evaluator, decide, decideField, jurisdictionOf, inert };
 }
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);
@@ -343,7 +367,14 @@ const READ_ORDER: readonly [CedarAction, Disclosure][] = [
   ['disclose_masked', 'masked'],
 ];
 const READ_ORDER_UNMASKABLE = READ_ORDER.slice(0, 2);
-const WRITE_ORDER: readonly [CedarAction, Disclosure][] = [['write', 'clear']];
+const ONE_STEP: Readonly<Record<'write' | MoveAction, readonly [CedarAction, Disclosure][]>> = {
+  write: [['write', 'clear']],
+  transfer: [['transfer', 'clear']],
+  declassify: [['declassify', 'clear']],
+};
+/** The rules of a step that the no-standing-access guard (W4) refused before asking the rules. */
+export const NO_GRANT_RULE = 'cordon:no-grant';
+const NO_GRANT_RULES: readonly string[] = Object.freeze([NO_GRANT_RULE]);
 
 function withheld(field: string, category: string | undefined, cls: DataClass | undefined, jurisdiction: string | undefined, reason: FieldReason): FieldDecision {
   return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: NONE, reason, mask: undefined, grant: undefined, steps: NO_STEPS };

@@ -12,7 +12,15 @@ export const DISCLOSURES: readonly Disclosure[] = ['clear', 'tokenized', 'masked
 export const READ_ACTIONS = ['disclose_clear', 'disclose_tokenized', 'disclose_masked'] as const;
 export type ReadAction = (typeof READ_ACTIONS)[number];
 export const WRITE_ACTION = 'write';
-export const ALL_ACTIONS = [...READ_ACTIONS, WRITE_ACTION] as const;
+/**
+ * What a write does besides writing its body's fields: `transfer` moves a protected field to another
+ * jurisdiction or another subject (a user changing country takes their videos along; a video given
+ * another owner), `declassify` turns a stored protected value into excepted or public data (a
+ * private video going public). Each is its own action, forbidden unless a rule permits it.
+ */
+export const MOVE_ACTIONS = ['transfer', 'declassify'] as const;
+export type MoveAction = (typeof MOVE_ACTIONS)[number];
+export const ALL_ACTIONS = [...READ_ACTIONS, WRITE_ACTION, ...MOVE_ACTIONS] as const;
 export type CedarAction = (typeof ALL_ACTIONS)[number];
 
 export interface SourcePos {

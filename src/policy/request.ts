@@ -109,6 +109,7 @@ export interface ContextFacts {
   readonly reason: string;
   readonly ticket: string;
   readonly grant: { readonly active: boolean; readonly id: string; readonly reason: string; readonly breakGlass: boolean };
+  readonly forSubject?: boolean;
 }
 
 export function contextRecord(c: ContextFacts): CedarRecord {
@@ -118,6 +119,7 @@ export function contextRecord(c: ContextFacts): CedarRecord {
     reason: c.reason,
     ticket: c.ticket,
     grant: new CedarRecord({ active: c.grant.active, id: c.grant.id, reason: c.grant.reason, break_glass: c.grant.breakGlass }),
+    for_subject: c.forSubject ?? false,
   });
 }
 

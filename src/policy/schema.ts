@@ -53,6 +53,8 @@ export const CONTEXT_ATTRIBUTES = {
     type: 'Record',
     attributes: { active: bool, id: str, reason: str, break_glass: bool },
   },
+  /** The caller says it acts for the subject the record belongs to (as stored before a write), and it does. */
+  for_subject: bool,
 } as const;
 
 export function generateCedarSchema(): SchemaJson<string> {

@@ -339,6 +339,7 @@ class ExprGen {
       [1, () => `(principal is ${r.pick(['User', 'Service', 'Team'])})`],
       [1, () => `(resource.class == ${cedarString(r.pick(CLASSES))})`],
       [1, () => `resource.enclave_countries.contains(context.country)`],
+      [1, () => r.pick(['context.for_subject', '!context.for_subject'])],
       [1, () => `(principal in ${entityLit('Team', r.pick(this.n.teams))})`],
       [1, () => `(context.country == ${cedarString(r.pick(COUNTRIES_CTX))})`],
       [0.3, () => `(${entityLit('Action', r.pick(ALL_ACTIONS))} in ${r.pick(['Action::"read"', '[Action::"read"]', 'Action::"write"', 'action', '[action, Team::"oversight"]'])})`],
@@ -700,6 +701,7 @@ function requestGen(policy: Policy): RequestGen {
         reason: rng.pick(REASONS),
         ticket: rng.pick(TICKETS),
         grant: { active: rng.chance(0.4), id: rng.pick(GRANT_IDS), reason: rng.pick(REASONS), breakGlass: rng.chance(0.15) },
+        forSubject: rng.chance(0.3),
       });
       return { principal: who, action: rng.pick(ALL_ACTIONS), resource: resource(rng), context, entities };
     },
