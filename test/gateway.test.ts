@@ -79,7 +79,7 @@ test('writes are checked field by field; a refused write changes nothing', async
   const dup = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'w-1', username: 'again', country: 'US' });
   assert.equal(dup.statusCode, 409);
   assert.equal(dup.headers['content-type'], 'application/problem+json; charset=utf-8');
-  assert.equal((dup.json() as { code: string }).code, 'store.duplicate_key');
+  assert.equal((dup.json() as { code: string }).code, 'gateway.duplicate_key');
   const refused = await as('beijing-engineer', 'PATCH', '/v1/data/users/w-1', { phone_number: '+15125550100', bio: 'x' });
   assert.equal(refused.statusCode, 403);
   const problem = refused.json() as { code: string; fields: { field: string; reason: string }[] };
@@ -89,8 +89,8 @@ test('writes are checked field by field; a refused write changes nothing', async
   assert.equal(stored?.values['phone_number'], '+15125550199', 'the refused write changed nothing');
   assert.equal(stored?.values['bio'], null);
   const unclassified = await as('austin-engineer', 'PATCH', '/v1/data/users/w-1', { shadow_notes: 'x' });
-  assert.equal(unclassified.statusCode, 403);
-  assert.deepEqual((unclassified.json() as { fields: { reason: string }[] }).fields.map((f) => f.reason), ['unclassified']);
+  assert.equal(unclassified.statusCode, 400);
+  assert.equal((unclassified.json() as { code: string }).code, 'gateway.unknown_field');
   assert.equal((await as('austin-engineer', 'DELETE', '/v1/data/users/w-1')).statusCode, 204);
   assert.equal((await as('austin-engineer', 'GET', '/v1/data/users/w-1')).statusCode, 404);
 });

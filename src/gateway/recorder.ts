@@ -19,8 +19,30 @@ export interface AccessRecordV1 {
   /** The subject's jurisdiction and the countries its enclave allows protected data to be seen from. */
   readonly jurisdiction: string | null;
   readonly enclaveCountries: readonly string[];
-  readonly outcome: 'released' | 'refused';
+  /**
+   * `released`: the fields were sent (reads). `refused`: nothing was. `permitted`: a write was allowed
+   * and is about to be made (written before the store changes, so it never claims the write took);
+   * `failed`: the store failed after the record `follows` permitted it.
+   */
+  readonly outcome: 'released' | 'refused' | 'permitted' | 'failed';
   readonly policyVersion: string;
+  /** What a write moved or declassified besides its body's fields (absent when nothing). */
+  readonly effects?: readonly WriteEffect[];
+  /** For `failed`: the index of the record that permitted the write. */
+  readonly follows?: number;
+}
+
+/** A field a write moved to another jurisdiction or subject (`transfer`), or declassified (`declassify`). */
+export interface WriteEffect {
+  readonly action: 'transfer' | 'declassify';
+  readonly dataset: string;
+  readonly field: string;
+  /** Jurisdictions (or subjects' keyed hashes) for a transfer; classes for a declassification. */
+  readonly from: string;
+  readonly to: string;
+  /** Whether the rules permitted it (a refused write lists what it would have done). */
+  readonly allowed: boolean;
+  readonly rules: readonly string[];
 }
 
 /** What the gateway knows beside the decision: the grants in play and the policy's enclaves. */
@@ -84,9 +106,19 @@ export function encodeAccessRecord(r: AccessRecordV1): string {
   const grant = g === null ? 'null' : `{"breakGlass":${g.breakGlass},"expiresAt":${str(g.expiresAt)},"id":${str(g.id)},"reason":${str(g.reason)},"ticket":${str(g.ticket)}}`;
   let countries = '';
   for (let k = 0; k < r.enclaveCountries.length; k++) countries += (k === 0 ? '' : ',') + str(r.enclaveCountries[k]);
+  let effects = '';
+  if (r.effects !== undefined) {
+    for (let i = 0; i < r.effects.length; i++) {
+      const e = r.effects[i]!;
+      let rules = '';
+      for (let k = 0; k < e.rules.length; k++) rules += (k === 0 ? '' : ',') + str(e.rules[k]);
+      effects += `${i === 0 ? '' : ','}{"action":${str(e.action)},"allowed":${e.allowed},"dataset":${str(e.dataset)},"field":${str(e.field)},"from":${str(e.from)},"rules":[${rules}],"to":${str(e.to)}}`;
+    }
+    effects = `"effects":[${effects}],`;
+  }
   return (
-    `{"action":${str(r.action)},"at":${str(r.at)},"country":${str(r.country)},"dataset":${str(r.dataset)},"enclaveCountries":[${countries}],"fields":[${fields}],` +
-    `"grant":${grant},"jurisdiction":${strOrNull(r.jurisdiction)},"outcome":${str(r.outcome)},"policyVersion":${str(r.policyVersion)},"principal":${str(r.principal)},` +
+    `{"action":${str(r.action)},"at":${str(r.at)},"country":${str(r.country)},"dataset":${str(r.dataset)},${effects}"enclaveCountries":[${countries}],"fields":[${fields}],` +
+    `${r.follows === undefined ? '' : `"follows":${r.follows},`}"grant":${grant},"jurisdiction":${strOrNull(r.jurisdiction)},"outcome":${str(r.outcome)},"policyVersion":${str(r.policyVersion)},"principal":${str(r.principal)},` +
     `"site":${str(r.site)},"subject":${strOrNull(r.subject)},"v":1}`
   );
 }

@@ -4,14 +4,20 @@
 // decision is recorded before the response is sent, and if it cannot be, nothing is released.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Decider, Decision, GrantInfo, Policy, Principal } from '../policy/index.js';
-import { PlacementError, subjectHash, type KeyService, type Placement, type Row, type Store } from '../store/index.js';
+import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy, Principal } from '../policy/index.js';
+import { createPlacementRules } from '../policy/index.js';
+import { PlacementError, subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose } from './disclose.js';
-import { accessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
+import { accessRecord, type AccessRecorder, type AccessRecordV1, type WriteEffect } from './recorder.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
+/** A caller that acts for a data subject (the platform's backend for a user) names the subject here. */
+export const ON_BEHALF_HEADER = 'X-Cordon-On-Behalf-Of';
+/** The largest change index `after` may name (the feed's indexes are whole numbers below 2^53). */
+const MAX_CHANGE_INDEX = Number.MAX_SAFE_INTEGER;
+const NOTHING: ReadonlySet<string> = new Set();
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
@@ -79,25 +85,36 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return (enclave !== undefined && policy.deployment.enclaves.get(enclave)?.allowedCountries) || [];
   };
 
-  const record = async (decision: Decision, action: AccessRecordV1['action'], caller: Caller, subject: string | undefined, outcome: AccessRecordV1['outcome']): Promise<number> => {
+  const record = async (
+    decision: Decision,
+    action: AccessRecordV1['action'],
+    caller: Caller,
+    subject: string | undefined,
+    outcome: AccessRecordV1['outcome'],
+    extra: { effects?: readonly WriteEffect[]; follows?: number } = {},
+  ): Promise<number> => {
     options.onDecision?.(decision);
     try {
       // The grants are looked up again only when one released a field (the record names its expiry).
       const granted = decision.fields.some((f) => f.grant !== undefined);
       const context = { grants: granted ? options.grantsOf?.(caller.principal.id) ?? [] : [], enclaveCountries };
-      return (await recorder.record(accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context))).index;
+      const r = accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context);
+      const effects = extra.effects !== undefined && extra.effects.length > 0 ? { effects: extra.effects } : {};
+      const follows = extra.follows === undefined ? {} : { follows: extra.follows };
+      return (await recorder.record({ ...r, ...effects, ...follows })).index;
     } catch (err) {
       app.log.error({ err }, 'access recorder failed');
       throw new HttpProblem('log.unavailable', 'the decision could not be recorded, so nothing was released');
     }
   };
 
-  const context = (caller: Caller, subjectJurisdiction: string | undefined) => ({
+  const context = (caller: Caller, subjectJurisdiction: string | undefined, forSubject = false) => ({
     country: caller.country,
     site: caller.site,
     grants: options.grantsOf?.(caller.principal.id) ?? [],
     now: now(),
     subjectJurisdiction,
+    forSubject,
   });
 
   // What a decision reads of a record besides field names: the jurisdiction field and the fields
@@ -145,9 +162,17 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { key: req.params.key, jurisdiction: r.decision.jurisdiction, ...r.out };
   });
 
+  /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
+  const requireKnownPlace = (caller: Caller) => {
+    if (!caller.knownPlace) {
+      throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); lists and the egress feed are refused to it');
+    }
+  };
+
   app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
+    requireKnownPlace(caller);
     const q = req.query;
     const limit = q['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(q['limit']);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
@@ -192,19 +217,152 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return body as Row;
   };
 
-  /** Decides a write of `values` (merged into `current`); throws 403 listing refused fields. */
-  const decideWrite = async (caller: Caller, dataset: string, values: Row, current: Row | undefined, subjectKey: string) => {
-    const merged = { ...(current ?? {}), ...values };
-    const jurisdiction = await placement.jurisdictionOf(dataset, merged);
-    const decision = decider.decide({ principal: caller.principal, action: 'write', dataset, record: merged, fields: Object.keys(values), context: context(caller, jurisdiction) });
-    const refused = decision.fields.filter((f) => f.disclosure !== 'clear');
-    if (refused.length > 0) {
-      await record(decision, 'write', caller, subjectKey, 'refused');
-      throw new HttpProblem('gateway.write_refused', `the rules do not permit ${caller.principal.id} to write ${refused.map((f) => f.field).join(', ')}`, {
-        fields: refused.map((f) => ({ field: f.field, reason: f.reason, rules: f.rules })),
-      });
+  const placementRules = createPlacementRules(policy);
+  /** Fields that decide where a record lives and how it is classified: they must be strings. */
+  const structuralFields = new Map<string, ReadonlyMap<string, string>>();
+  const structuralOf = (d: Dataset): ReadonlyMap<string, string> => {
+    let m = structuralFields.get(d.name);
+    if (!m) {
+      const out = new Map<string, string>([[d.key, 'the key field'], [d.subjectField, 'the subject field']]);
+      if (d.jurisdictionField !== undefined) out.set(d.jurisdictionField, 'the jurisdiction field');
+      for (const f of d.fields.values()) for (const c of f.conditions) if (!out.has(c.field)) out.set(c.field, `a field that ${d.name}.${f.name}'s category depends on`);
+      structuralFields.set(d.name, (m = out));
     }
-    return decision;
+    return m;
+  };
+
+  /** Bad input in a write's body: unknown fields, and key, subject, jurisdiction or row-condition fields that are not strings. */
+  const checkWriteFields = (d: Dataset, values: Row): void => {
+    const structural = structuralOf(d);
+    for (const [k, v] of Object.entries(values)) {
+      if (!d.fields.has(k)) throw new HttpProblem('gateway.unknown_field', `${d.name} has no field ${JSON.stringify(k)}`);
+      const role = structural.get(k);
+      if (role === undefined) continue;
+      if (typeof v !== 'string' || v.length === 0) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a non-empty string`);
+      if (k === d.jurisdictionField && !/^[A-Z]{2}$/.test(v)) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a two-letter country code in capitals (ISO 3166-1 alpha-2)`);
+    }
+  };
+
+  /** Datasets whose subject's jurisdiction comes from records of `dataset` (a user's videos and comments). */
+  const dependentsOf = (dataset: string): Dataset[] => [...policy.datasets.values()].filter((x) => x.subjectDataset === dataset && x.jurisdictionField === undefined);
+
+  const subjectKeyOf = (d: Dataset, values: Readonly<Record<string, unknown>> | undefined): string | undefined => {
+    const v = values?.[d.subjectField];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  const isProtectedClass = (cls: string | undefined) => cls === undefined || cls === 'protected';
+
+  interface WriteJudgment {
+    /** The record's decision: the body's fields, each as refused if refused under either classification. */
+    readonly decision: Decision;
+    readonly refused: readonly { field: string; action: string; reason: string; rules: readonly string[] }[];
+    readonly effects: readonly WriteEffect[];
+    /** Whose data this is: the subject as stored before the write (for a create, the body's). */
+    readonly subject: string | undefined;
+  }
+
+  /**
+   * Judges a write for everything it changes (W2, W3): the body's fields with action `write` under
+   * the record's classification before the write and after it; every stored protected field that the
+   * write moves to another jurisdiction or subject (`transfer`, with the dependent records of a
+   * subject that changes jurisdiction) or turns into excepted or public data (`declassify`), under
+   * the classification before. Grants are matched against the subject as stored.
+   */
+  const judgeWrite = async (caller: Caller, req: FastifyRequest, d: Dataset, values: Row, before: PlacedRecord | undefined, mode: 'create' | 'update' | 'delete'): Promise<WriteJudgment> => {
+    const after: Row = mode === 'delete' ? before!.values : { ...(before?.values ?? {}), ...values };
+    if (before && before.jurisdiction === undefined) throw new HttpProblem('gateway.unknown_jurisdiction', `the stored ${d.name} record's jurisdiction cannot be told, so it cannot be written (fail closed)`);
+    const jBefore = before?.jurisdiction;
+    const jAfter = mode === 'delete' ? jBefore : await placement.jurisdictionOf(d.name, after);
+    if (jAfter === undefined) {
+      if (d.jurisdictionField === undefined && d.subjectDataset !== undefined) {
+        throw new HttpProblem('gateway.unknown_subject', `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists`);
+      }
+      throw new HttpProblem('gateway.unknown_jurisdiction', `the jurisdiction of this ${d.name} record cannot be told from ${d.jurisdictionField ?? d.subjectField}`);
+    }
+    const subjectBefore = subjectKeyOf(d, before?.values);
+    const subjectAfter = subjectKeyOf(d, after);
+    const subject = subjectBefore ?? subjectAfter;
+    const onBehalf = req.headers[ON_BEHALF_HEADER.toLowerCase()];
+    const forSubject = typeof onBehalf === 'string' && subject !== undefined && onBehalf === subject;
+    const ctxBefore = context(caller, jBefore, forSubject);
+    const ctxAfter = context(caller, jAfter, forSubject);
+    const body = Object.keys(values);
+    const principal = caller.principal;
+
+    const underAfter = decider.decide({ principal, action: 'write', dataset: d.name, record: after, fields: body, context: ctxAfter, subject });
+    const underBefore = before ? decider.decide({ principal, action: 'write', dataset: d.name, record: before.values, fields: body, context: ctxBefore, subject }) : undefined;
+    const refused: { field: string; action: string; reason: string; rules: readonly string[] }[] = [];
+    const fields: FieldDecision[] = underAfter.fields.map((fa, i) => {
+      const fb = underBefore?.fields[i];
+      const worse = fb !== undefined && fb.disclosure !== 'clear' ? fb : fa.disclosure !== 'clear' ? fa : undefined;
+      if (worse) refused.push({ field: worse.field, action: 'write', reason: worse.reason, rules: worse.rules });
+      return worse ?? fa;
+    });
+
+    const effects: WriteEffect[] = [];
+    const judge = (action: 'transfer' | 'declassify', f: FieldDecision, dataset: string, from: string, to: string) => {
+      const allowed = f.disclosure === 'clear';
+      effects.push({ action, dataset, field: f.field, from, to, allowed, rules: f.rules });
+      if (!allowed) refused.push({ field: dataset === d.name ? f.field : `${dataset}.${f.field}`, action, reason: f.reason, rules: f.rules });
+    };
+    if (before && mode === 'update') {
+      const moved = jBefore !== jAfter || subjectBefore !== subjectAfter;
+      const from = jBefore !== jAfter ? jBefore! : subjectHash(keys, d.name, subjectBefore) ?? 'none';
+      const to = jBefore !== jAfter ? jAfter : subjectHash(keys, d.name, subjectAfter) ?? 'none';
+      for (const f of d.fields.keys()) {
+        const stored = before.values[f];
+        if (stored === undefined || stored === null) continue;
+        const clsBefore = placementRules.classOf(d.name, f, before.values, jBefore!);
+        if (!isProtectedClass(clsBefore)) continue;
+        if (moved) {
+          judge('transfer', decider.decide({ principal, action: 'transfer', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, from, to);
+        }
+        const clsAfter = placementRules.classOf(d.name, f, after, jAfter);
+        if (!body.includes(f) && !isProtectedClass(clsAfter)) {
+          judge('declassify', decider.decide({ principal, action: 'declassify', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, clsBefore ?? 'unclassified', clsAfter!);
+        }
+      }
+      // A subject that changes jurisdiction takes its dependent records along: every protected
+      // field they can hold moves too (judged per field and category, whether or not a record holds it now).
+      if (jBefore !== jAfter) {
+        for (const dep of dependentsOf(d.name)) {
+          for (const f of dep.fields.values()) {
+            for (const category of new Set([f.category, ...f.conditions.map((c) => c.category)])) {
+              const fd = decider.decideField({ principal, action: 'transfer', dataset: dep.name, field: f.name, category, jurisdiction: jBefore!, subject, context: ctxBefore });
+              if (!isProtectedClass(fd.class)) continue;
+              judge('transfer', fd, dep.name, jBefore!, jAfter);
+            }
+          }
+        }
+      }
+    }
+    return { decision: { ...underAfter, subject, fields }, refused, effects, subject };
+  };
+
+  /** Refuses (403, logged as refused) a write the rules do not permit in every part. */
+  const enforce = async (caller: Caller, j: WriteJudgment, action: AccessRecordV1['action']): Promise<void> => {
+    if (j.refused.length === 0) return;
+    await record(j.decision, action, caller, j.subject, 'refused', { effects: j.effects });
+    const said = [...new Set(j.refused.map((r) => (r.action === 'write' ? r.field : `${r.field} (${r.action})`)))];
+    throw new HttpProblem('gateway.write_refused', `the rules do not permit ${caller.principal.id} to write ${said.join(', ')}`, {
+      fields: j.refused.map((r) => ({ field: r.field, action: r.action, reason: r.reason, rules: r.rules })),
+    });
+  };
+
+  /**
+   * Logs the permitted write, then makes it. The record says `permitted`, never that the write took;
+   * if the store then fails, a `failed` record follows it and the caller gets 503.
+   */
+  const commit = async (caller: Caller, j: WriteJudgment, action: AccessRecordV1['action'], write: () => Promise<unknown>): Promise<number> => {
+    const index = await record(j.decision, action, caller, j.subject, 'permitted', { effects: j.effects });
+    try {
+      await write();
+    } catch (err) {
+      app.log.error({ err }, 'store write failed after its decision was logged');
+      await record(j.decision, action, caller, j.subject, 'failed', { follows: index });
+      throw new HttpProblem('gateway.write_failed', 'the store failed after the write was permitted; the log says so. Read the record to see whether it changed');
+    }
+    return index;
   };
 
   app.post<{ Params: { dataset: string } }>('/v1/data/:dataset', async (req, reply) => {
@@ -213,10 +371,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const values = checkBody(req.body);
     const key = values[d.key];
     if (typeof key !== 'string' || key.length === 0) throw new HttpProblem('gateway.invalid_body', `the body must give the key field ${d.key} as a non-empty string`);
-    const decision = await decideWrite(caller, d.name, values, undefined, key);
-    // The decision is durable before the store changes.
-    const index = await record(decision, 'write', caller, decision.subject ?? key, 'released');
-    await placement.write(d.name, key, values, 'create');
+    checkWriteFields(d, values);
+    if (await placement.read(d.name, key, { decrypt: NOTHING })) throw new HttpProblem('gateway.duplicate_key', `a ${d.name} record with this key exists`);
+    const j = await judgeWrite(caller, req, d, values, undefined, 'create');
+    await enforce(caller, j, 'write');
+    const index = await commit(caller, j, 'write', () => placement.write(d.name, key, values, 'create'));
     void reply.header(LOG_INDEX_HEADER, String(index)).status(201);
     return { key, written: Object.keys(values) };
   });
@@ -226,11 +385,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
     if (d.key in values && values[d.key] !== req.params.key) throw new HttpProblem('gateway.invalid_body', `the key field ${d.key} cannot change`);
+    checkWriteFields(d, values);
     const current = await placement.read(d.name, req.params.key);
     if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
-    const decision = await decideWrite(caller, d.name, values, current.values, req.params.key);
-    const index = await record(decision, 'write', caller, decision.subject ?? req.params.key, 'released');
-    await placement.write(d.name, req.params.key, values, 'update');
+    const j = await judgeWrite(caller, req, d, values, current, 'update');
+    await enforce(caller, j, 'write');
+    const index = await commit(caller, j, 'write', () => placement.write(d.name, req.params.key, values, 'update'));
     void reply.header(LOG_INDEX_HEADER, String(index));
     return { key: req.params.key, written: Object.keys(values) };
   });
@@ -241,9 +401,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const current = await placement.read(d.name, req.params.key);
     if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
     // Deleting a record is writing every field of it.
-    const decision = await decideWrite(caller, d.name, current.values, current.values, req.params.key);
-    const index = await record(decision, 'delete', caller, decision.subject ?? req.params.key, 'released');
-    await placement.remove(d.name, req.params.key);
+    const j = await judgeWrite(caller, req, d, current.values, current, 'delete');
+    await enforce(caller, j, 'delete');
+    const index = await commit(caller, j, 'delete', () => placement.remove(d.name, req.params.key));
     void reply.header(LOG_INDEX_HEADER, String(index)).status(204);
     return null;
   });
@@ -251,9 +411,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/egress/:dataset', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
+    requireKnownPlace(caller);
     const after = req.query['after'] === undefined ? 0 : Number(req.query['after']);
     const limit = req.query['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(req.query['limit']);
-    if (!Number.isInteger(after) || after < 0) throw new HttpProblem('gateway.invalid_query', 'after must be a change index (a whole number)');
+    if (!Number.isSafeInteger(after) || after < 0 || after > MAX_CHANGE_INDEX) throw new HttpProblem('gateway.invalid_query', `after must be a change index (a whole number from 0 to ${MAX_CHANGE_INDEX})`);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     const unknown = Object.keys(req.query).filter((k) => k !== 'after' && k !== 'limit');
     if (unknown.length > 0) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(unknown[0])}`);

@@ -17,6 +17,7 @@ import { openApiDocument } from './openapi.js';
 import { isApprover, isAuditor } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
+import { nulByteIn } from './input-guard.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const MAX_CACHED_TOKENS = 10_000;
@@ -133,6 +134,11 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).type(PROBLEM_CONTENT_TYPE).send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
+  });
+  // Bad input changes nothing (W7): a NUL byte anywhere is refused before any route logs or stores.
+  app.addHook('preValidation', async (req) => {
+    const where = nulByteIn(req);
+    if (where !== undefined) throw new HttpProblem('gateway.invalid_input', `${where} holds a NUL byte (U+0000), which no value may hold`);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);

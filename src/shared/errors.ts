@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   'gateway.filter_refused': { status: 403, severity: 'error', message: 'Lists may filter only on fields the caller sees in clear and that are not protected anywhere.' },
   'gateway.invalid_input': { status: 400, severity: 'error', message: 'The path, query or body holds a NUL byte or another value that can never be valid (the message says where); nothing was logged or stored.' },
   'gateway.unknown_field': { status: 400, severity: 'error', message: 'A write names a field the dataset does not define; nothing was written.' },
+  'gateway.duplicate_key': { status: 409, severity: 'error', message: 'A create names a key that a record of the dataset already has; nothing was written.' },
   'gateway.unknown_subject': { status: 422, severity: 'error', message: "A write names a subject (e.g. a video's owner) that has no record, so its jurisdiction cannot be told; nothing was written." },
   'gateway.unknown_jurisdiction': { status: 422, severity: 'error', message: "A write would leave the record's jurisdiction unknown (e.g. a country no jurisdiction claims and no default); nothing was written." },
   'gateway.write_failed': { status: 503, severity: 'error', message: 'The store failed after the write decision was logged; a record saying it failed follows it in the log. Whether the write took is unknown: read the record again.' },
