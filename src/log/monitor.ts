@@ -1,6 +1,7 @@
 // An auditor's pass over the full records: each must hash to its public entry (salted commitment),
 // and none may show protected data released to a place outside its enclave's countries, without a
-// grant, or under a grant that had expired.
+// grant, or under a grant that had expired. Every write that moved protected data to another
+// jurisdiction or subject (transfer) or declassified it is flagged too, for a person to judge.
 
 import { commitment } from './commitment.js';
 
@@ -13,11 +14,14 @@ interface RecordShape {
   readonly grant?: { readonly id: string; readonly expiresAt: string } | null;
   readonly fields?: readonly { readonly field: string; readonly class: string | null; readonly disclosure: string }[];
   readonly dataset?: string;
+  readonly action?: string;
+  readonly outcome?: string;
+  readonly effects?: readonly { readonly action: string; readonly dataset: string; readonly field: string; readonly from: string; readonly to: string; readonly allowed: boolean; readonly rules?: readonly string[] }[];
 }
 
 export interface RecordAnomaly {
   readonly index: number;
-  readonly kind: 'outside_enclave' | 'no_grant' | 'expired_grant';
+  readonly kind: 'outside_enclave' | 'no_grant' | 'expired_grant' | 'transfer' | 'declassify';
   readonly message: string;
 }
 
@@ -27,17 +31,35 @@ export interface RecordCheck {
   readonly anomalies: readonly RecordAnomaly[];
 }
 
-/** Protected fields a record shows released in clear. */
+/** Protected fields a record shows released in clear (a write's fields were written, not shown). */
 function protectedInClear(r: RecordShape): string[] {
+  if (r.action === 'write' || r.action === 'delete') return [];
+  if (r.outcome !== undefined && r.outcome !== 'released') return [];
   return (r.fields ?? []).filter((f) => f.class === 'protected' && f.disclosure === 'clear').map((f) => f.field);
+}
+
+/** Transfers and declassifications a permitted write made. */
+function movesOf(index: number, r: RecordShape): RecordAnomaly[] {
+  if (r.outcome !== 'permitted') return [];
+  return (r.effects ?? [])
+    .filter((e) => e.allowed)
+    .map((e) => ({
+      index,
+      kind: e.action === 'declassify' ? ('declassify' as const) : ('transfer' as const),
+      message:
+        e.action === 'declassify'
+          ? `${r.principal ?? '?'} declassified ${e.dataset}.${e.field} from ${e.from} to ${e.to}${e.rules && e.rules.length > 0 ? ` (rules ${e.rules.join(', ')})` : ''}`
+          : `${r.principal ?? '?'} transferred ${e.dataset}.${e.field} from ${e.from} to ${e.to}${e.rules && e.rules.length > 0 ? ` (rules ${e.rules.join(', ')})` : ''}`,
+    }));
 }
 
 export function anomaliesOf(index: number, record: unknown): RecordAnomaly[] {
   const r = (record ?? {}) as RecordShape;
+  const moves = movesOf(index, r);
   const shown = protectedInClear(r);
-  if (shown.length === 0) return [];
+  if (shown.length === 0) return moves;
   const what = `${r.principal ?? '?'} was shown ${r.dataset ?? '?'}.${shown.join(', ')} (protected)`;
-  const out: RecordAnomaly[] = [];
+  const out: RecordAnomaly[] = [...moves];
   if (!r.country || !(r.enclaveCountries ?? []).includes(r.country)) {
     out.push({ index, kind: 'outside_enclave', message: `${what} from ${r.country ?? 'an unknown country'}, outside the enclave's countries [${(r.enclaveCountries ?? []).join(', ')}]` });
   }
