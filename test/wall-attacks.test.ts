@@ -2,6 +2,8 @@
 // the status and problem code the contract (docs/security-model.md) expects, and what the store
 // holds afterwards, read back by a persona who may see it. Protected values are never printed, not
 // even when an assertion fails: they are compared as SHA-256 hashes, and messages are redacted.
+// Tests are lettered as docs/security-model.md cites them; those that change nothing run first, and
+// k, which declassifies a video on purpose, runs last.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
