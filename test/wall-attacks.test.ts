@@ -638,7 +638,7 @@ test('k. app-backend acting for demo-us-1 makes its private video public (200), 
   const rec = await call('monitor', 'GET', `/v1/log/records/${index}`);
   assert.equal(rec.status, 200, show(rec));
   assert.equal(rec.body.record.principal, 'app-backend');
-  assert.deepEqual(rec.body.record.effects, [{ action: 'declassify', dataset: 'videos', field: 'caption', from: 'protected', to: 'public' }], 'the access record names the declassification');
+  assert.deepEqual(rec.body.record.effects, [{ action: 'declassify', allowed: true, dataset: 'videos', field: 'caption', from: 'protected', rules: ['app-acts-for-user'], to: 'public' }], 'the access record names the declassification');
 
   // The write is in a signed checkpoint before the log is verified.
   let signed = await settledLogSize();
