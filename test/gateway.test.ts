@@ -217,3 +217,26 @@ test('decide, then decrypt: a data key is released (and logged) only when a prot
   assert.deepEqual(a.withheld.map((w) => w.field), ['device_id']);
   assert.equal(await releases(), before + 1);
 });
+
+test('a store failure after a logged write decision appends a record saying it failed (W5); nothing claims the write took', async () => {
+  const placement = server.placement as { write: typeof server.placement.write };
+  const real = placement.write;
+  placement.write = async () => {
+    throw new Error('the store went away');
+  };
+  let r;
+  try {
+    r = await as('austin-engineer', 'PATCH', '/v1/data/users/demo-br-1', { bio: 'while the store is down' });
+  } finally {
+    placement.write = real;
+  }
+  assert.equal(r.statusCode, 503, r.body);
+  assert.equal((r.json() as { code: string }).code, 'gateway.write_failed');
+  const size = server.log.size();
+  const [permitted, failed] = (await server.log.records(size - 3, 2)).map((s) => s.record as { action: string; outcome: string; follows?: number; fields: { field: string }[] });
+  assert.equal(permitted!.outcome, 'permitted');
+  assert.deepEqual(permitted!.fields.map((f) => f.field), ['bio']);
+  assert.equal(failed!.outcome, 'failed');
+  assert.equal(failed!.follows, size - 2);
+  assert.equal((await server.placement.read('users', 'demo-br-1'))?.values['bio'], 'Beach days in Rio', 'nothing was written');
+});

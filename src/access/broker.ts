@@ -225,8 +225,15 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     return run;
   };
   const commit = async (e: BrokerEvent, at: number, options: { logged?: boolean } = {}): Promise<void> => {
-    if (options.logged !== false) await log.append(logRecord(e, at));
-    await store.append(BROKER_EVENTS, e);
+    const logged = options.logged !== false ? await log.append(logRecord(e, at)) : undefined;
+    try {
+      await store.append(BROKER_EVENTS, e);
+    } catch (err) {
+      // The log must not say a change happened that the store never took (W5): a record saying it
+      // failed follows the one that announced it.
+      if (logged) await log.append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash }).catch(() => undefined);
+      throw err;
+    }
     apply(e);
   };
 
