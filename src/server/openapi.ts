@@ -5,6 +5,7 @@ const problem = { description: 'A problem (application/problem+json) with a stab
 const bearer = [{ bearer: [] }];
 const datasetParam = { name: 'dataset', in: 'path', required: true, schema: { type: 'string' } };
 const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const onBehalfParam = { name: 'X-Cordon-On-Behalf-Of', in: 'header', required: false, description: 'The data subject the caller acts for (context.for_subject is true when it names the subject the record belongs to as stored)', schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const commentBody = { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } };
 const disclosed = { description: 'The record as the caller may see it', headers: { 'X-Cordon-Log-Index': { schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/DisclosedRecord' } } } };
@@ -50,12 +51,12 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       '/v1/data/{dataset}': {
         get: { summary: 'List records (cursor pagination; filter.<field>=<value> on fields the caller sees in clear)', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of disclosed records' }, default: problem } },
-        post: { summary: 'Create a record; every field is checked against the rules (write)', security: bearer, parameters: [datasetParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 201: { description: 'Created' }, default: problem } },
+        post: { summary: 'Create a record; every field is checked against the rules (write)', security: bearer, parameters: [datasetParam, onBehalfParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 201: { description: 'Created' }, default: problem } },
       },
       '/v1/data/{dataset}/{key}': {
         get: { summary: 'Read one record as the caller may see it', security: bearer, parameters: [datasetParam, keyParam], responses: { 200: disclosed, default: problem } },
-        patch: { summary: 'Update fields of a record (write)', security: bearer, parameters: [datasetParam, keyParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
-        delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam], responses: { 204: { description: 'Deleted' }, default: problem } },
+        patch: { summary: 'Update fields of a record: the body is judged (write) under the classification before and after; stored protected fields it moves (transfer) or declassifies (declassify) are judged too', security: bearer, parameters: [datasetParam, keyParam, onBehalfParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 200: { description: 'Updated' }, default: problem } },
+        delete: { summary: 'Delete a record (writing every field)', security: bearer, parameters: [datasetParam, keyParam, onBehalfParam], responses: { 204: { description: 'Deleted' }, default: problem } },
       },
       '/v1/access/requests': {
         post: { summary: 'Ask for a time-boxed grant: scope (datasets, categories, subjects or subject_filter), reason code, ticket, duration (capped per reason); logged', security: bearer, requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/AccessRequestInput' } } } }, responses: { 201: { description: 'The pending request' }, default: problem } },
