@@ -1,15 +1,17 @@
-// Roles of the demo, end to end against `cordon up --demo` as users run it: the demo's persona
-// endpoint and X-Forwarded-For trust only on loopback: `--host 0.0.0.0` refused without
-// --demo-public, and with it a warning and neither (and the server itself, given personas, serves
-// them only while bound to loopback).
+// Roles of the demo, end to end against `cordon up --demo` as users run it: lineage intake only for
+// the policy's producers (the README's `cordon flows ingest` line, with the collector's token and
+// with others'), and the demo's persona endpoint and X-Forwarded-For trust only on loopback:
+// `--host 0.0.0.0` refused without --demo-public, and with it a warning and neither (and the server
+// itself, given personas, serves them only while bound to loopback).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
 import { cordon } from './helpers/cli.js';
-import { DEMO_POLICY, ROOT } from './helpers/paths.js';
+import { CLI, DEMO_POLICY, ROOT } from './helpers/paths.js';
 import { startUp, type RunningUp } from './helpers/up.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -21,6 +23,17 @@ function readmeLine(prefix: string): string {
   return lines[0]!;
 }
 
+/** Runs a README line in a shell from the repository root, against `up` instead of the default demo. */
+function runReadmeLine(line: string, up: RunningUp, dataDir: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const command = line
+    .replace(/^npx cordon /, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} `)
+    .replaceAll('http://127.0.0.1:7070', up.base)
+    .replaceAll('./.cordon/demo/tokens.json', join(dataDir, 'demo', 'tokens.json'));
+  return new Promise((done) => {
+    execFile('sh', ['-c', command], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
+  });
+}
+
 let up: RunningUp;
 let dataDir: string;
 before(async () => {
@@ -30,6 +43,44 @@ before(async () => {
 after(async () => {
   up?.child.kill('SIGINT');
   await up?.exited;
+});
+
+const leakIds = async (token: string): Promise<string[]> => {
+  const r = await fetch(`${up.base}/v1/flows/leaks`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  return ((await r.json()) as { leaks: { id: string }[] }).leaks.map((l) => l.id).sort();
+};
+
+test("lineage: beijing-engineer, recsys-service and monitor posting a valid event get 403 flows.not_producer and the graph is unchanged; the README's ingest with lineage-collector's token is stored", async () => {
+  const tokens = up.tokens();
+  const line = readmeLine('npx cordon flows ingest ');
+  assert.match(line, /\['lineage-collector'\]/);
+  const event = JSON.parse(readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n')[1]!.replaceAll('s3://partner-exports-sg', 's3://planted-bucket')) as unknown;
+  const planted = 'dataset:s3://planted-bucket/contacts/daily.csv|user.contact.phone_number|US';
+  const before = await leakIds(tokens['monitor']!);
+  assert.equal(before.length, 3);
+
+  for (const persona of ['beijing-engineer', 'recsys-service', 'monitor']) {
+    const r = await fetch(`${up.base}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${tokens[persona]}`, 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    assert.equal(r.status, 403, persona);
+    assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    const body = (await r.json()) as { code: string; detail: string };
+    assert.equal(body.code, 'flows.not_producer');
+    assert.equal(body.detail, `${persona} may not post lineage: cordon.yaml flows.producers names lineage-collector`);
+    // The CLI as the README shows it, with this persona's token: refused, exit 1, nothing stored.
+    const cli = await runReadmeLine(line.replace("['lineage-collector']", `['${persona}']`), up, dataDir);
+    assert.equal(cli.status, 1, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, new RegExp(`^cordon: flows\\.not_producer: ${persona} may not post lineage: .* \\(after 0 events were stored\\)\\n$`));
+  }
+  assert.deepEqual(await leakIds(tokens['beijing-engineer']!), before, 'the flow graph is unchanged');
+
+  const ok = await runReadmeLine(line, up, dataDir);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const events = readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  assert.equal(ok.stdout, `${events} event(s) valid, ${events} stored\n`);
+  const r = await fetch(`${up.base}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${tokens['lineage-collector']}`, 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  assert.equal(r.status, 201);
+  assert.deepEqual(await leakIds(tokens['monitor']!), [...before, planted].sort(), "the collector's event is in the graph");
 });
 
 test('on loopback the demo hands out personas and believes X-Forwarded-For from this host', async () => {
