@@ -27,7 +27,7 @@ test('policy check: the demo policy is valid (exit 0), text and --json', () => {
   const r = cordon(['policy', 'check', 'policies/demo']);
   assert.equal(r.status, 0, r.stderr);
   // legacy-admin's rule is the demo's one warning: standing access, inert at run time (W4).
-  assert.match(r.stdout, /^rules\/legacy\.cedar:4:1 policy\.standing_access \(warning\) rule legacy-admin releases protected data in clear without a grant .*\(it has no effect at run time\)\npolicies\/demo: valid — 3 datasets, 22 fields, 3 jurisdictions, 9 principals, 11 rules \(version [0-9a-f]{12}\)\n$/);
+  assert.match(r.stdout, /^rules\/legacy\.cedar:4:1 policy\.standing_access \(warning\) rule legacy-admin releases protected data in clear without a grant .*\(it has no effect at run time\)\npolicies\/demo: valid — 3 datasets, 22 fields, 3 jurisdictions, 10 principals, 11 rules \(version [0-9a-f]{12}\)\n$/);
   const j = cordon(['policy', 'check', 'policies/demo', '--json']);
   assert.equal(j.status, 0);
   const body = JSON.parse(j.stdout) as { valid: boolean; errors: unknown[]; warnings: unknown[]; policyVersion: string };
@@ -49,7 +49,7 @@ test('policy check: an invalid policy exits 2 and lists every error as file:line
   const lines = r.stdout.trim().split('\n');
   assert.deepEqual(lines.slice(0, 2), [
     'catalog/users.yaml:11:17 policy.unknown_category unknown category "user.contact.phon" (did you mean user.contact.phone_number?)',
-    'directory.yaml:46:11 policy.unknown_team principal us-analyst is in unknown team "us-marketin" (did you mean us-marketing?)',
+    'directory.yaml:47:11 policy.unknown_team principal us-analyst is in unknown team "us-marketin" (did you mean us-marketing?)',
   ]);
   assert.equal(lines[2], `${dir}: invalid — 2 errors; nothing was loaded`);
   const j = JSON.parse(cordon(['policy', 'check', dir, '--json']).stdout) as { valid: boolean; errors: { code: string }[] };
@@ -128,13 +128,13 @@ test('policy diff: moving user.unique_id to protected shows exactly who loses cl
   const expected = [
     ...['app-backend'].flatMap((p) => uidFields.map((f) => `${p} ${f} US tokenized->withheld`)),
     ...['austin-approver-a', 'austin-approver-b', 'austin-engineer'].flatMap((p) => uidFields.map((f) => `${p} ${f} US clear->withheld`)),
-    ...['beijing-engineer', 'legacy-admin', 'monitor', 'recsys-service', 'us-analyst'].flatMap((p) => uidFields.map((f) => `${p} ${f} US tokenized->withheld`)),
+    ...['beijing-engineer', 'legacy-admin', 'lineage-collector', 'monitor', 'recsys-service', 'us-analyst'].flatMap((p) => uidFields.map((f) => `${p} ${f} US tokenized->withheld`)),
   ];
   assert.deepEqual(d.flips.map((f) => `${f.principal} ${f.dataset}.${f.field} ${f.jurisdiction} ${f.from}->${f.to}`), expected);
   assert.ok(d.flips.every((f) => f.change === 'lose'));
 
   const text = cordon(['policy', 'diff', 'policies/demo', next]);
-  assert.match(text.stdout, /Decisions that flip \(27; 27 lose, 0 gain;/);
+  assert.match(text.stdout, /Decisions that flip \(30; 30 lose, 0 gain;/);
   assert.match(text.stdout, /\n {2}beijing-engineer {3}users\.uid {12}user\.unique_id {2}US {12}tokenized {2}withheld {2}enclave-wall\n/);
   assert.equal(cordon(['policy', 'diff', 'policies/demo', next, '--exit-code']).status, 1);
   assert.equal(cordon(['policy', 'diff', 'policies/demo', 'policies/demo', '--exit-code']).status, 0);
@@ -156,7 +156,7 @@ test('demo (npm start) shows what each persona gets and prints no field values',
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /users\/demo-us-1 \(jurisdiction US\)/);
   // legacy-admin's standing rule is inert (W4): no protected field without a grant.
-  assert.ok(r.stdout.includes('\n  phone_number  clear            masked             masked             -                 -           -               -            -        -\n'), r.stdout);
+  assert.ok(r.stdout.includes('\n  phone_number  clear            masked             masked             -                 -           -               -            -        -             -\n'), r.stdout);
   for (const secret of ['+15125550101', 'us1@example.com', '1994-03-02']) assert.ok(!r.stdout.includes(secret));
   const j = JSON.parse(cordon(['demo', '--json']).stdout) as { users: { uid: string; jurisdiction: string }[] };
   assert.deepEqual(j.users.map((u) => [u.uid, u.jurisdiction]), [['demo-us-1', 'US'], ['demo-eu-1', 'EU'], ['demo-br-1', 'ROW']]);

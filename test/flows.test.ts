@@ -1,9 +1,10 @@
 // The flow map: the demo's leaks offline (CLI, JSON, SARIF) and from the server's API after intake,
 // the impact of making UIDs protected, category propagation on Marquez's food-delivery seed, lineage
-// cycles, and bad input (invalid events, huge bodies, inventory errors) that changes nothing.
+// cycles, bad input (invalid events, huge bodies, inventory errors) that changes nothing, and intake
+// by anyone but a lineage producer (cordon.yaml flows.producers), refused before it changes anything.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
@@ -148,9 +149,10 @@ before(async () => {
 });
 after(async () => server.close());
 
-async function call(method: 'GET' | 'POST', url: string, payload?: unknown) {
-  const r = await server.app.inject({ method, url, payload: payload as never, headers: { authorization: `Bearer ${await issuer.sign('recsys-service')}`, 'content-type': 'application/json' } });
-  return { status: r.statusCode, body: r.json() as Record<string, unknown> };
+/** A request as `as` (default: the demo's lineage producer, the only one who may post lineage). */
+async function call(method: 'GET' | 'POST', url: string, payload?: unknown, as = 'lineage-collector', to: CordonServer = server, from: DemoIssuer = issuer) {
+  const r = await to.app.inject({ method, url, payload: payload as never, headers: { authorization: `Bearer ${await from.sign(as)}`, 'content-type': 'application/json' } });
+  return { status: r.statusCode, type: r.headers['content-type'], body: r.json() as Record<string, unknown> };
 }
 
 test("the server's API gives the CLI's answer; intake validates, stores and changes the map; bad events change nothing", async () => {
@@ -184,4 +186,101 @@ test("the server's API gives the CLI's answer; intake validates, stores and chan
   assert.ok(nodes.some((n) => n.id === `column:${ENC}/app.users#device_id` && n.onLeakPath), 'three steps back reach the origin column, on the leak path');
   assert.equal((await call('GET', '/v1/flows/nodes/tool:nope')).body['code'], 'flows.not_found');
   assert.equal((await call('GET', '/v1/flows/undocumented')).status, 200);
+});
+
+/** An event of the demo's lineage (the export job) re-pointed at a bucket nobody mapped: a planted leak path. */
+function plantedEvent(bucket: string): Record<string, unknown> {
+  const event = readFileSync(join(DEMO_POLICY, 'flows/lineage.ndjson'), 'utf8').split('\n')[1]!;
+  return JSON.parse(event.replaceAll('s3://partner-exports-sg', bucket).replaceAll('exports.partner_contacts', `exports.${bucket.slice('s3://'.length)}`)) as Record<string, unknown>;
+}
+
+const storedLineage = async (s: CordonServer) => (await s.stores.get(policy.deployment.globalStore)!.readLog('lineage_events', 0, 100_000)).length;
+
+test('lineage intake is for producers only: beijing-engineer, recsys-service and monitor get 403 flows.not_producer and change nothing; lineage-collector is stored', async () => {
+  const planted = plantedEvent('s3://planted-bucket');
+  const leakId = 'dataset:s3://planted-bucket/contacts/daily.csv|user.contact.phone_number|US';
+  const before = (await call('GET', '/v1/flows/leaks')).body;
+  const rowsBefore = await storedLineage(server);
+  assert.ok(!(before['leaks'] as Leak[]).some((l) => l.id === leakId));
+
+  for (const persona of ['beijing-engineer', 'recsys-service', 'monitor']) {
+    for (const payload of [planted, [planted, planted]]) {
+      const r = await call('POST', '/api/v1/lineage', payload, persona);
+      assert.equal(r.status, 403, `${persona}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.type, 'application/problem+json; charset=utf-8');
+      assert.equal(r.body['code'], 'flows.not_producer');
+      assert.equal(r.body['detail'], `${persona} may not post lineage: cordon.yaml flows.producers names lineage-collector`);
+    }
+  }
+  // Refused on who asks, before the body is read: an oversized or invalid body from a non-producer
+  // is a 403 too, not a 413 or 400 that would tell the caller how far it got.
+  const huge = await call('POST', '/api/v1/lineage', { ...planted, padding: 'x'.repeat(70 * 1024) }, 'beijing-engineer');
+  assert.deepEqual([huge.status, huge.body['code']], [403, 'flows.not_producer']);
+  const invalid = await call('POST', '/api/v1/lineage', { ...planted, eventTime: 'yesterday' }, 'recsys-service');
+  assert.deepEqual([invalid.status, invalid.body['code']], [403, 'flows.not_producer']);
+  const anonymous = await server.app.inject({ method: 'POST', url: '/api/v1/lineage', payload: planted, headers: { 'content-type': 'application/json' } });
+  assert.equal(anonymous.statusCode, 401);
+
+  assert.equal(await storedLineage(server), rowsBefore, 'no refused event was stored');
+  assert.deepEqual((await call('GET', '/v1/flows/leaks', undefined, 'monitor')).body, before, 'the flow graph is unchanged');
+
+  const stored = await call('POST', '/api/v1/lineage', planted, 'lineage-collector');
+  assert.deepEqual([stored.status, stored.body], [201, { stored: 1 }]);
+  assert.equal(await storedLineage(server), rowsBefore + 1);
+  const after = (await call('GET', '/v1/flows/leaks', undefined, 'beijing-engineer')).body['leaks'] as Leak[];
+  assert.deepEqual(after.map((l) => l.id).filter((id) => !(before['leaks'] as Leak[]).some((l) => l.id === id)), [leakId]);
+});
+
+/** A copy of the demo policy whose cordon.yaml has `producers: [...]` replaced (undefined: the line removed). */
+function demoWithProducers(producers: string | undefined): string {
+  const dir = tempDir('cordon-producers-');
+  cpSync(DEMO_POLICY, dir, { recursive: true });
+  const file = join(dir, 'cordon.yaml');
+  const text = readFileSync(file, 'utf8');
+  assert.match(text, /\n {2}producers: \[lineage-collector\]\n/);
+  writeFileSync(file, text.replace(/\n {2}producers: \[lineage-collector\]\n/, producers === undefined ? '\n' : `\n  producers: ${producers}\n`));
+  return dir;
+}
+
+test('producers may be teams (with their sub-teams); with none named nobody may post lineage (fail closed)', async () => {
+  for (const [producers, allowed] of [['[platform-services]', ['recsys-service']], [undefined, []], ['[]', []]] as const) {
+    const loadedCopy = loadPolicy(demoWithProducers(producers));
+    assert.ok(loadedCopy.ok, JSON.stringify(loadedCopy));
+    const copy = loadedCopy.policy;
+    assert.deepEqual(copy.deployment.flows.producers, producers === '[platform-services]' ? ['platform-services'] : []);
+    const own = await createDemoIssuer();
+    const s = await createCordonServer({
+      policy: copy,
+      dataDir: tempDir('cordon-producers-srv-'),
+      tokens: { issuer: own.issuer, audience: own.audience, jwks: own.jwks },
+      storeUrls: Object.fromEntries([...copy.deployment.stores.keys()].map((n) => [n, 'pglite://memory'])),
+    });
+    try {
+      for (const persona of ['lineage-collector', 'recsys-service', 'austin-engineer', 'monitor', 'legacy-admin']) {
+        const r = await call('POST', '/api/v1/lineage', plantedEvent('s3://planted-bucket'), persona, s, own);
+        const ok = (allowed as readonly string[]).includes(persona);
+        assert.equal(r.status, ok ? 201 : 403, `producers ${producers ?? '(none)'}, ${persona}: ${JSON.stringify(r.body)}`);
+        if (!ok) {
+          assert.equal(r.body['code'], 'flows.not_producer');
+          if (allowed.length === 0) assert.equal(r.body['detail'], `${persona} may not post lineage: cordon.yaml flows.producers names nobody, so nobody may`);
+        }
+      }
+      assert.equal(await storedLineage(s), allowed.length);
+    } finally {
+      await s.close();
+    }
+  }
+});
+
+test('policy check: a producer that names nobody is an error at its file:line:col, with a did-you-mean', () => {
+  const dir = demoWithProducers('[lineage-collector, lineage-colector]');
+  const lines = readFileSync(join(dir, 'cordon.yaml'), 'utf8').split('\n');
+  const row = lines.findIndex((l) => l.startsWith('  producers: '));
+  const col = lines[row]!.indexOf('lineage-colector') + 1;
+  const r = cordon(['policy', 'check', dir]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    `cordon.yaml:${row + 1}:${col} policy.unknown_team flows.producers names "lineage-colector", which is neither a team nor a principal (did you mean lineage-collector?)`,
+    `${dir}: invalid — 1 error; nothing was loaded`,
+  ]);
 });

@@ -24,7 +24,7 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     const tokensFile = join(dataDir, 'demo', 'tokens.json');
     assert.equal(statSync(tokensFile).mode & 0o777, 0o600);
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
-    assert.deepEqual(Object.keys(tokens).sort(), ['app-backend', 'austin-approver-a', 'austin-approver-b', 'austin-engineer', 'beijing-engineer', 'legacy-admin', 'monitor', 'recsys-service', 'us-analyst']);
+    assert.deepEqual(Object.keys(tokens).sort(), ['app-backend', 'austin-approver-a', 'austin-approver-b', 'austin-engineer', 'beijing-engineer', 'legacy-admin', 'lineage-collector', 'monitor', 'recsys-service', 'us-analyst']);
     const get = async (persona: string, from: string, key: string): Promise<Disclosed> => {
       const r = await fetch(`${base}/v1/data/users/${key}`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': from } });
       assert.equal(r.status, 200, `${persona} ${key}: ${r.status}`);

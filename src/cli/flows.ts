@@ -56,7 +56,7 @@ export function flowsCommand(): Command {
     .description('validate OpenLineage events (JSON or NDJSON files, or folders) and post them to a server; nothing is sent unless every event is valid')
     .argument('<paths...>', 'files or folders')
     .option('--url <url>', 'the cordon server', process.env['CORDON_URL'] ?? 'http://127.0.0.1:7070')
-    .option('--token <jwt>', 'bearer token (default: $CORDON_TOKEN)')
+    .option('--token <jwt>', 'bearer token of a lineage producer (cordon.yaml flows.producers; default: $CORDON_TOKEN)')
     .option('--check', 'only validate, send nothing')
     .option('--json', 'print the counts as JSON')
     .action(async (paths: string[], o: { url: string; token?: string; check?: boolean; json?: boolean }) => {

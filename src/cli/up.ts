@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
-import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, seedDemoWorld, type CordonServer } from '../server/index.js';
+import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, isLoopbackHost, seedDemoWorld, type CordonServer } from '../server/index.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { readKeyArg } from './log.js';
@@ -27,6 +27,7 @@ export function addressOfSite(policy: Policy, site: string): string | undefined 
 interface UpOptions {
   policy?: string;
   demo?: boolean;
+  demoPublic?: boolean;
   port: string;
   host: string;
   dataDir: string;
@@ -68,6 +69,7 @@ export function upCommand(): Command {
     .description('serve the data API (and, with --demo, the demo world) on one port')
     .option('--policy <dir>', 'policy directory (default with --demo: the demo policy)')
     .option('--demo', 'run the demo world: local token issuer, seeded data, tokens file')
+    .option('--demo-public', 'let --demo listen on a non-loopback --host (its persona endpoint is then off and X-Forwarded-For from this host is not believed)')
     .option('--port <n>', 'port', String(DEFAULT_PORT))
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'embedded stores, keys and demo files', DEFAULT_DATA_DIR)
@@ -81,6 +83,13 @@ export function upCommand(): Command {
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
       if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
+      if (opts.demoPublic && !opts.demo) throw new UsageError('--demo-public goes only with --demo');
+      // The demo hands every persona's token to whoever asks (/v1/demo/personas) and believes
+      // X-Forwarded-For from this host: both are safe only while nobody else can connect.
+      const loopback = isLoopbackHost(opts.host);
+      if (opts.demo && !loopback && !opts.demoPublic) {
+        throw new UsageError(`--demo listens only on a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(opts.host)}: its persona endpoint hands out every persona's token and it believes X-Forwarded-For from this host. Give --demo-public to serve it to other hosts anyway, without either.`);
+      }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
       const demoUsers = Number(opts.demoUsers);
@@ -111,7 +120,10 @@ export function upCommand(): Command {
         return { url, vkey: readKeyArg(w.slice(at + 1), '--witness key') };
       });
       if (opts.breakGlassWebhook !== undefined && !/^https?:\/\/\S+$/.test(opts.breakGlassWebhook)) throw new UsageError(`--break-glass-webhook must be an http(s) URL, got ${JSON.stringify(opts.breakGlassWebhook.slice(0, 80))}`);
-      const trusted = opts.demo ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
+      const trusted = opts.demo && loopback ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
+      if (opts.demo && !loopback) {
+        process.stderr.write(`cordon: warning: --demo-public: the demo listens on ${opts.host}, reachable from other hosts. It is a demo (a local token issuer, generated users), not a deployment. /v1/demo/personas is off (the console asks for a token), and X-Forwarded-For from this host is not believed${opts.trustedProxy.length > 0 ? ` (only from --trusted-proxy ${opts.trustedProxy.join(', ')})` : ''}.\n`);
+      }
       const tty = process.stderr.isTTY;
       // Demo tokens carry each persona's place; the console's persona picker sends the site's address.
       const signed: Record<string, string> = {};
@@ -136,7 +148,7 @@ export function upCommand(): Command {
           trustedProxies: trusted,
           witnesses,
           breakGlassWebhook: opts.breakGlassWebhook,
-          personas: demo ? personas : undefined,
+          personas: demo && loopback ? personas : undefined,
         });
       } catch (err) {
         throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
@@ -191,8 +203,10 @@ export function upCommand(): Command {
       const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
-        out.push(`  tokens     ${tokensFile} (one per persona)`, '', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');
-        for (const persona of ['beijing-engineer', 'us-analyst', 'austin-engineer']) {
+        out.push(`  tokens     ${tokensFile} (one per persona)`);
+        if (!loopback) out.push('', 'X-Forwarded-For from this host is not believed (--demo-public): each request is placed by its own address.');
+        else out.push('', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');
+        for (const persona of loopback ? ['beijing-engineer', 'us-analyst', 'austin-engineer'] : []) {
           const p = policy.directory.principals.get(persona);
           const address = p && addressOfSite(policy, p.site);
           if (!address) continue;

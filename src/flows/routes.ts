@@ -21,8 +21,13 @@ export interface FlowRoutesOptions {
   readonly policy: Policy;
   /** Where posted events are kept (append-only). */
   readonly store: Store;
-  /** Identifies the caller (any directory principal may post lineage and read the map). */
+  /** Identifies the caller (any directory principal may read the map). */
   identify(request: FastifyRequest): Promise<unknown>;
+  /**
+   * Identifies the caller and MUST throw (403 flows.not_producer) unless the policy names it as a
+   * lineage producer: posted events plant or hide leak paths. Called before the body is read.
+   */
+  authorizeProducer(request: FastifyRequest): Promise<void>;
   readonly errorHandler: (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
   readonly maxEventBytes?: number;
 }
@@ -68,8 +73,9 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     return snapshot;
   };
 
-  app.post('/api/v1/lineage', { bodyLimit: maxBytes }, async (req, reply) => {
-    await options.identify(req);
+  // Who posts is decided on the request's headers, before its body is parsed: a caller who may not
+  // post gets 403 whatever it sent (even a body over the limit), and nothing is stored.
+  app.post('/api/v1/lineage', { bodyLimit: maxBytes, onRequest: async (req) => options.authorizeProducer(req) }, async (req, reply) => {
     const body = req.body;
     const events = Array.isArray(body) ? body : [body];
     if (events.length === 0 || events.length > MAX_BATCH) throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);

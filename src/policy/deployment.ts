@@ -37,7 +37,7 @@ function isCidr(s: string): boolean {
   return (family === 4 && n <= 32) || (family === 6 && n <= 128);
 }
 
-/** `directory`, when it loaded, is used to check that access-log auditors name teams or principals. */
+/** `directory`, when it loaded, is used to check that access-log auditors and lineage producers name teams or principals. */
 export function readDeployment(f: YamlFile, issues: IssueList, directory?: Directory): Deployment | undefined {
   if (!f.ok) return undefined;
   const before = issues.errorCount;
@@ -163,7 +163,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   }
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
-  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions);
+  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory);
 
   if (issues.errorCount > before) return undefined;
   return {

@@ -1,22 +1,25 @@
 // cordon.yaml `flows`: which lineage and inventory files the flow map reads, where each dataset
-// namespace is (country, region, whose data it holds), and which catalog dataset a lineage dataset is.
+// namespace is (country, region, whose data it holds), which catalog dataset a lineage dataset is,
+// and who may post lineage (producers).
 
-import type { FlowPlace, FlowsConfig } from './model.js';
+import type { Directory, FlowPlace, FlowsConfig } from './model.js';
 import { IssueList, YamlFile, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 const COUNTRY = /^[A-Z]{2}$/;
 
-export const NO_FLOWS: FlowsConfig = { lineage: [], inventory: [], places: [], datasets: new Map() };
+export const NO_FLOWS: FlowsConfig = { lineage: [], inventory: [], places: [], datasets: new Map(), producers: [] };
 
 export function readFlowsConfig(
   f: YamlFile,
   node: Node | null | undefined,
   issues: IssueList,
   jurisdictions: ReadonlyMap<string, unknown>,
+  /** When it loaded: producers must name its teams or principals. */
+  directory?: Directory,
 ): FlowsConfig {
   if (node === undefined) return NO_FLOWS;
-  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'description'] });
+  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'producers', 'description'] });
   if (!spec) return NO_FLOWS;
   const paths = (key: string) => (spec.has(key) ? readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? [] : []).map((p) => {
     if (p.value.startsWith('/') || p.value.split('/').includes('..')) issues.error(f.pos(p.node), 'policy.invalid_value', `flows.${key}: ${JSON.stringify(p.value)} must be a path inside the policy directory`);
@@ -42,6 +45,12 @@ export function readFlowsConfig(
     const d = readString(f, e.value, issues, `catalog dataset of ${e.key}`);
     if (d !== undefined) datasets.set(e.key, d);
   }
-  return { lineage: paths('lineage'), inventory: paths('inventory'), places, datasets };
+  const producers = spec.has('producers') ? readStringList(f, spec.get('producers')!.value, issues, `flows.producers`) ?? [] : [];
+  for (const p of directory ? producers : []) {
+    if (!directory!.teams.has(p.value) && !directory!.principals.has(p.value)) {
+      issues.error(f.pos(p.node), 'policy.unknown_team', `flows.producers names ${JSON.stringify(p.value)}, which is neither a team nor a principal${didYouMean(p.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`);
+    }
+  }
+  return { lineage: paths('lineage'), inventory: paths('inventory'), places, datasets, producers: producers.map((p) => p.value) };
 }
 

@@ -106,6 +106,11 @@ export interface FlowsConfig {
   readonly places: readonly FlowPlace[];
   /** `namespace/name` of a lineage dataset -> the catalog dataset whose categories its columns carry. */
   readonly datasets: ReadonlyMap<string, string>;
+  /**
+   * Principals and teams (with their sub-teams) that may post OpenLineage events. Empty: nobody may
+   * (lineage plants and hides leak paths, so intake fails closed).
+   */
+  readonly producers: readonly string[];
 }
 
 export interface FlowPlace {

@@ -14,7 +14,7 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
-import { isApprover, isAuditor } from './roles.js';
+import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { nulByteIn } from './input-guard.js';
@@ -220,7 +220,20 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });
-  await app.register(flowRoutes, { policy, store: globalStore, identify, errorHandler: problemHandler, maxEventBytes: options.maxLineageEventBytes });
+  await app.register(flowRoutes, {
+    policy,
+    store: globalStore,
+    identify,
+    authorizeProducer: async (req) => {
+      const p = (await identify(req)).principal;
+      if (!isProducer(policy, p)) {
+        const named = policy.deployment.flows.producers;
+        throw new HttpProblem('flows.not_producer', `${p.id} may not post lineage: cordon.yaml flows.producers ${named.length === 0 ? 'names nobody, so nobody may' : `names ${named.join(', ')}`}`);
+      }
+    },
+    errorHandler: problemHandler,
+    maxEventBytes: options.maxLineageEventBytes,
+  });
   await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas, logKeyFile: join(options.dataDir, 'keys', 'log.key') });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

@@ -18,6 +18,7 @@ import { HttpProblem } from '../shared/problem.js';
 import { openLogSigner } from '../log/index.js';
 import { buildReport, reportHtml, signReport } from './report.js';
 import { isApprover, isAuditor } from './roles.js';
+import { isLoopbackHost } from './location.js';
 
 /** The built console (Vite output), next to the compiled server: dist/console. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -162,7 +163,10 @@ export interface ConsoleRoutesOptions {
   readonly broker: AccessBroker;
   readonly stats: DecisionStats;
   identify(req: FastifyRequest): Promise<Caller>;
-  /** Demo only: each persona's token and the address of its site (sent as X-Forwarded-For). */
+  /**
+   * Demo only: each persona's token and the address of its site (sent as X-Forwarded-For). Handed
+   * out only while the server listens on a loopback address (or not at all: in-process requests).
+   */
   readonly personas?: readonly { id: string; name: string; team: string; site: string; token: string; forwardedFor: string | undefined }[];
   readonly consoleDir?: string;
   /** The log's signing key file: reports are signed with it. */
@@ -197,6 +201,14 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     if (!isAuditor(policy, p) && !isApprover(policy, p)) throw new HttpProblem('access.forbidden', `${p.id} is neither an auditor nor an approver`);
   };
 
+  // The personas' tokens are every persona's identity: they MUST NOT reach another host, so they
+  // are served only while the server is bound to loopback, whoever configured it otherwise.
+  const personasServed = (): boolean => {
+    if (!options.personas) return false;
+    const bound = app.server.address();
+    return bound === null || (typeof bound === 'object' && isLoopbackHost(bound.address));
+  };
+
   app.get('/v1/console/info', async () => ({
     deployment: policy.deployment.name,
     policyVersion: policy.versionHash,
@@ -205,10 +217,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     statementsVkey: broker.vkey,
     datasets: [...policy.datasets.values()].map((d) => ({ name: d.name, key: d.key, fields: [...d.fields.keys()] })),
     reasons: [...policy.deployment.access.reasons.entries()].map(([code, ms]) => ({ code, maxSeconds: ms / 1000 })),
-    demo: options.personas !== undefined,
+    demo: personasServed(),
   }));
   app.get('/v1/demo/personas', async () => {
-    if (!options.personas) throw new HttpProblem('gateway.not_found', 'personas exist only in the demo (cordon up --demo)');
+    if (!personasServed()) throw new HttpProblem('gateway.not_found', 'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)');
     return { personas: options.personas };
   });
   app.get('/v1/console/overview', async (req) => {

@@ -19,6 +19,7 @@ export {
   createLocationResolver,
   reconcile,
   normalizeAddress,
+  isLoopbackHost,
   UNKNOWN_PLACE,
   type LocationResolver,
   type LocationResolverOptions,

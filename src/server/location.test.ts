@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NetworkLocation } from '../policy/index.js';
-import { createLocationResolver, normalizeAddress, reconcile } from './location.js';
+import { createLocationResolver, isLoopbackHost, normalizeAddress, reconcile } from './location.js';
 
 const LOCATIONS: NetworkLocation[] = [
   { cidr: '10.20.0.0/16', country: 'DE', site: 'berlin' },
@@ -130,4 +130,26 @@ test('reconcile: no network location is unknown, whatever the token says', () =>
   assert.deepEqual(reconcile(undefined, undefined), { country: 'unknown', site: 'unknown', mismatch: false });
   assert.deepEqual(reconcile(undefined, { country: 'DE', site: 'berlin' }), { country: 'unknown', site: 'unknown', mismatch: false });
   assert.deepEqual(reconcile(r.resolve('8.8.8.8', undefined), { country: 'DE', site: 'berlin' }).country, 'unknown');
+});
+
+test('loopback hosts: localhost, 127.0.0.0/8 and ::1 (however written); wildcards and other addresses are not', () => {
+  const cases: [string, boolean, string][] = [
+    ['127.0.0.1', true, 'the default --host'],
+    ['127.8.9.10', true, 'all of 127.0.0.0/8'],
+    ['localhost', true, 'the name'],
+    ['LOCALHOST', true, 'names are case-insensitive'],
+    ['::1', true, 'IPv6 loopback'],
+    ['[::1]', true, 'bracketed'],
+    ['0:0:0:0:0:0:0:1', true, 'IPv6 loopback written out'],
+    ['::ffff:127.0.0.1', true, 'IPv4-mapped loopback'],
+    ['0.0.0.0', false, 'the IPv4 wildcard listens on every interface'],
+    ['::', false, 'the IPv6 wildcard'],
+    ['10.20.0.5', false, 'a private address is still another host\'s to reach'],
+    ['128.0.0.1', false, 'just outside 127/8'],
+    ['::2', false, 'not ::1'],
+    ['localhost.example.com', false, 'a name that only starts like localhost'],
+    ['myhost', false, 'any other name'],
+    ['', false, 'nothing'],
+  ];
+  for (const [host, loopback, note] of cases) assert.equal(isLoopbackHost(host), loopback, `${JSON.stringify(host)}: ${note}`);
 });

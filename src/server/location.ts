@@ -102,6 +102,20 @@ function contains(list: BlockList, address: string): boolean {
   return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
 }
 
+const LOOPBACK = blockListOf([parseCidr('127.0.0.0/8'), parseCidr('::1/128')]);
+
+/**
+ * True when a listening address (`--host`, or what the server reports it is bound to) reaches only
+ * this machine: `localhost`, 127.0.0.0/8, ::1 (also IPv4-mapped, bracketed or with a zone). Anything
+ * else, the wildcards 0.0.0.0 and :: included, is reachable from other hosts.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  if (h === 'localhost' || h === 'localhost.') return true;
+  const address = normalizeAddress(h);
+  return address !== undefined && contains(LOOPBACK, address);
+}
+
 const MAX_CACHED_ANSWERS = 10_000;
 
 export function createLocationResolver(locations: readonly NetworkLocation[], options: LocationResolverOptions = {}): LocationResolver {

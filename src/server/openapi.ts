@@ -96,7 +96,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: { summary: 'The signed-note verifier key of approval and review statements', responses: { 200: { description: '{"statements": vkey}' } } },
       },
       '/api/v1/lineage': {
-        post: { summary: 'OpenLineage intake: one RunEvent, DatasetEvent or JobEvent, or a list; each validated against the published schema of its version; an invalid one refuses the whole batch (with the schema path); over the size limit: 413', security: bearer, requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } }, responses: { 201: { description: '{"stored": n}' }, default: problem } },
+        post: { summary: 'OpenLineage intake, for lineage producers only (cordon.yaml flows.producers; others get 403 flows.not_producer): one RunEvent, DatasetEvent or JobEvent, or a list; each validated against the published schema of its version; an invalid one refuses the whole batch (with the schema path); over the size limit: 413', security: bearer, requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } }, responses: { 201: { description: '{"stored": n}' }, default: problem } },
       },
       '/v1/flows/leaks': {
         get: { summary: 'Leak paths of protected data (with path, evidence and rules), undocumented tools and jobs, unmapped places, dangling references', security: bearer, responses: { 200: { description: 'The analysis' }, default: problem } },

@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   'flows.bad_inventory': { status: 400, severity: 'error', message: 'A tool inventory file has an unknown key, an unknown team or a malformed value (file:line named).' },
   'flows.unreadable': { status: 400, severity: 'error', message: 'A lineage or inventory file cannot be read or is not JSON/NDJSON/YAML.' },
   'flows.unknown_dataset': { status: 400, severity: 'error', message: 'cordon.yaml flows.datasets maps a lineage dataset to a dataset the catalog does not define.' },
+  'flows.not_producer': { status: 403, severity: 'error', message: 'Only principals and teams that cordon.yaml names under flows.producers may post OpenLineage events (none named: nobody may); nothing was stored.' },
   'flows.not_found': { status: 404, severity: 'error', message: 'No node of the flow graph has this id.' },
   'scan.unreadable': { status: 422, severity: 'warning', message: 'A scan target (file or folder) could not be read; the scan went on without it and is incomplete.' },
   'scan.binary': { status: 422, severity: 'warning', message: 'A file is binary (NUL bytes) and was not scanned; the scan is incomplete.' },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CLI, ROOT } from './paths.js';
 
 export interface RunningUp {
+  /** The URL it serves, as printed; a wildcard host (0.0.0.0, ::) is given as loopback, to be reachable. */
   readonly base: string;
   readonly child: ChildProcess;
   /** Everything printed so far. */
@@ -30,11 +31,12 @@ export async function startUp(dataDir: string, args: readonly string[] = ['--dem
       child.kill('SIGKILL');
     }, timeoutMs);
     const poll = setInterval(() => {
-      const m = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = /serving .* on http:\/\/(\[[^\]]+\]|[^\s/:]+):(\d+)/.exec(out);
       if (m) {
         clearInterval(poll);
         clearTimeout(timer);
-        done(m[1]!);
+        const host = m[1] === '0.0.0.0' ? '127.0.0.1' : m[1] === '[::]' ? '[::1]' : m[1]!;
+        done(`http://${host}:${m[2]!}`);
       }
     }, 50);
     void exited.then(() => {
