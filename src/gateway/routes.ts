@@ -9,6 +9,7 @@ import { PlacementError, subjectHash, type KeyService, type Placement, type Row,
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose } from './disclose.js';
+import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
@@ -67,6 +68,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const { policy, decider, placement, keys, recorder } = options;
   const now = options.now ?? Date.now;
   app.setErrorHandler(problemHandler);
+  // Keys in and out as the caller may see the key field (W6): clear, or the caller's token.
+  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf, now });
 
   const datasetOf = (name: string) => {
     const d = policy.datasets.get(name);
@@ -115,12 +118,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   /**
    * Decide, then decrypt: a protected field is decrypted (and its subject's data key released) only
-   * when the decision discloses it in some form; withheld fields are never decrypted.
+   * when the decision discloses it in some form; withheld fields are never decrypted. A key sent in
+   * clear (`clearKey`) finds nothing unless the decision shows the key field in clear.
    */
-  const readOne = async (caller: Caller, dataset: string, key: string) => {
+  const readOne = async (caller: Caller, dataset: string, key: string, clearKey = false) => {
     const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
     if (!found) return undefined;
     const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
+    if (clearKey && !recordKeys.shown(dataset, decision)) return undefined;
     const sealed = found.sealed;
     const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
     const opened = disclosed.length > 0 && found.open ? await found.open(disclosed) : found;
@@ -132,8 +137,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
-    const r = await readOne(caller, req.params.dataset, req.params.key);
-    if (!r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
+    const k = recordKeys.in(caller, req.params.dataset, req.params.key);
+    const r = k && (await readOne(caller, req.params.dataset, k.key, k.clear));
+    if (!k || !r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
     if (!caller.knownPlace && r.decision.fields.some((f) => f.class === 'protected' || f.class === undefined)) {
       await record(r.decision, 'read', caller, r.subject, 'refused');
       throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); protected data is not released to it', {
@@ -142,7 +148,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
-    return { key: req.params.key, jurisdiction: r.decision.jurisdiction, ...r.out };
+    return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out };
   });
 
   app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', async (req, reply) => {
@@ -171,18 +177,33 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       }
       return true;
     }
-    const page = await options.globalStore.list(d.name, { limit, after: q['after'], where });
+    const after = q['after'] === undefined ? undefined : recordKeys.cursor(caller, d.name, q['after']);
+    if (q['after'] !== undefined && after === undefined) throw new HttpProblem('gateway.invalid_query', 'after must be the next cursor of an earlier page');
+    const page = await options.globalStore.list(d.name, { limit, after, where });
     const items: Json[] = [];
     let last: number | undefined;
     for (const row of page.rows) {
       const r = await readOne(caller, d.name, row.key);
       if (!r) continue;
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ key: row.key, jurisdiction: r.decision.jurisdiction, ...r.out });
+      items.push({ key: recordKeys.out(caller, d.name, row.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
     }
     if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-    return { items, next: page.next ?? null };
+    return { items, next: page.next === undefined ? null : recordKeys.out(caller, d.name, page.next) };
   });
+
+  /**
+   * The record a write names, read whole as before; undefined when there is none, or when the key
+   * was sent in clear by a caller who may not see it in clear (checked before anything is decrypted).
+   */
+  const currentOf = async (caller: Caller, dataset: string, k: KeyIn | undefined) => {
+    if (!k) return undefined;
+    if (k.clear) {
+      const found = await placement.read(dataset, k.key, { decrypt: inputsOf(dataset) });
+      if (!found || !recordKeys.shownIn(caller, dataset, found)) return undefined;
+    }
+    return placement.read(dataset, k.key);
+  };
 
   const checkBody = (body: unknown): Row => {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpProblem('gateway.invalid_body', 'the body must be a JSON object of field values');
@@ -218,19 +239,21 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const index = await record(decision, 'write', caller, decision.subject ?? key, 'released');
     await placement.write(d.name, key, values, 'create');
     void reply.header(LOG_INDEX_HEADER, String(index)).status(201);
-    return { key, written: Object.keys(values) };
+    return { key: recordKeys.out(caller, d.name, key, recordKeys.shownIn(caller, d.name, { values, jurisdiction: decision.jurisdiction })), written: Object.keys(values) };
   });
 
   app.patch<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
-    if (d.key in values && values[d.key] !== req.params.key) throw new HttpProblem('gateway.invalid_body', `the key field ${d.key} cannot change`);
-    const current = await placement.read(d.name, req.params.key);
-    if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
-    const decision = await decideWrite(caller, d.name, values, current.values, req.params.key);
-    const index = await record(decision, 'write', caller, decision.subject ?? req.params.key, 'released');
-    await placement.write(d.name, req.params.key, values, 'update');
+    const k = recordKeys.in(caller, d.name, req.params.key);
+    // Addressed by token, the body may not name the key field at all: comparing would confirm a guess.
+    if (d.key in values && (!k?.clear || values[d.key] !== k.key)) throw new HttpProblem('gateway.invalid_body', `the key field ${d.key} cannot change`);
+    const current = await currentOf(caller, d.name, k);
+    if (!k || !current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
+    const decision = await decideWrite(caller, d.name, values, current.values, k.key);
+    const index = await record(decision, 'write', caller, decision.subject ?? k.key, 'released');
+    await placement.write(d.name, k.key, values, 'update');
     void reply.header(LOG_INDEX_HEADER, String(index));
     return { key: req.params.key, written: Object.keys(values) };
   });
@@ -238,12 +261,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.delete<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
-    const current = await placement.read(d.name, req.params.key);
-    if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
+    const k = recordKeys.in(caller, d.name, req.params.key);
+    const current = await currentOf(caller, d.name, k);
+    if (!k || !current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
     // Deleting a record is writing every field of it.
-    const decision = await decideWrite(caller, d.name, current.values, current.values, req.params.key);
-    const index = await record(decision, 'delete', caller, decision.subject ?? req.params.key, 'released');
-    await placement.remove(d.name, req.params.key);
+    const decision = await decideWrite(caller, d.name, current.values, current.values, k.key);
+    const index = await record(decision, 'delete', caller, decision.subject ?? k.key, 'released');
+    await placement.remove(d.name, k.key);
     void reply.header(LOG_INDEX_HEADER, String(index)).status(204);
     return null;
   });
@@ -263,11 +287,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     for (const c of changes) {
       const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
       if (!r) {
-        items.push({ seq: c.index, key: c.key, deleted: true });
+        items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key), deleted: true });
         continue;
       }
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ seq: c.index, key: c.key, jurisdiction: r.decision.jurisdiction, ...r.out });
+      items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
     }
     if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
     return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
