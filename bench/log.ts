@@ -204,7 +204,8 @@ try {
     });
     await seedDemoWorld(server.placement, { users: 0 });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
-    const url = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}/v1/data/users/demo-us-1`;
+    // beijing-engineer names demo-us-1 by its own token: it may not see the uid in clear (W6).
+    const url = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}/v1/data/users/${await server.keyAs('beijing-engineer', 'users', 'demo-us-1')}`;
     const { stdout } = await promisify(execFile)(process.execPath, [LOAD, url, String(SECONDS), '64', `authorization=Bearer ${token}`, 'x-forwarded-for=10.80.0.5'], { encoding: 'utf8' });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { rps: number; p99: number; errors: number };
     if (r.errors > 0) throw new Error(`gateway (log ${mode}): ${r.errors} errors`);

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer, type ServerOptions } from '../src/server/index.js';
+import { tokenize } from '../src/gateway/index.js';
+import { openFileKeyService } from '../src/store/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -12,6 +14,7 @@ const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
 const policy = loaded.policy;
 let server: CordonServer;
+let serverDir: string;
 let issuer: DemoIssuer;
 const NOW = Date.now();
 const GRANT: GrantInfo = { id: 'g-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], expiresAt: NOW + 3_600_000, reason: 'USER_SUPPORT' };
@@ -32,10 +35,17 @@ function serverOptions(): ServerOptions {
 
 before(async () => {
   issuer = await createDemoIssuer();
-  server = await createCordonServer({ ...serverOptions(), bodyLimit: 4096 });
+  const options = serverOptions();
+  serverDir = options.dataDir;
+  server = await createCordonServer({ ...options, bodyLimit: 4096 });
   for (const u of DEMO_FIXED_USERS) await server.placement.write('users', u['uid']!, u, 'upsert');
 });
 after(async () => server.close());
+
+/** A user's uid as `persona`'s token (its team's audience), from the server's key service: where the uid is not clear to it, the record is addressed so (W6). */
+function tok(persona: string, uid: string): string {
+  return tokenize(openFileKeyService(join(serverDir, 'keys', 'master.key')), policy.directory.principals.get(persona)!.team, 'user.unique_id', uid);
+}
 
 async function as(persona: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
   const token = await issuer.sign(persona);
@@ -43,7 +53,7 @@ async function as(persona: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', 
 }
 
 test('beijing-engineer: public fields clear, uid tokenized, protected fields withheld with reasons', async () => {
-  const r = await as('beijing-engineer', 'GET', '/v1/data/users/demo-us-1');
+  const r = await as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`);
   assert.equal(r.statusCode, 200, r.body);
   const body = r.json() as { fields: Record<string, unknown>; transformed: Record<string, unknown>; withheld: { field: string; reason: string; rules: string[] }[]; jurisdiction: string };
   assert.equal(body.jurisdiction, 'US');
@@ -55,7 +65,7 @@ test('beijing-engineer: public fields clear, uid tokenized, protected fields wit
 });
 
 test('us-analyst likewise; austin-engineer with the grant gets the phone number in clear', async () => {
-  const a = (await as('us-analyst', 'GET', '/v1/data/users/demo-us-1')).json() as { fields: Record<string, unknown>; withheld: { field: string; reason: string }[] };
+  const a = (await as('us-analyst', 'GET', `/v1/data/users/${tok('us-analyst', 'demo-us-1')}`)).json() as { fields: Record<string, unknown>; withheld: { field: string; reason: string }[] };
   assert.ok(!('phone_number' in a.fields));
   assert.deepEqual(a.withheld.map((w) => w.reason), ['not_permitted', 'not_permitted', 'not_permitted', 'not_permitted', 'not_permitted']);
   const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')).json() as { fields: Record<string, unknown>; transformed: Record<string, unknown> };
@@ -66,7 +76,7 @@ test('us-analyst likewise; austin-engineer with the grant gets the phone number 
 });
 
 test('demo-eu-1 follows the EU rules: nothing protected leaves the EU enclave, not even to Austin', async () => {
-  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-eu-1')).json() as { jurisdiction: string; fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
+  const e = (await as('austin-engineer', 'GET', `/v1/data/users/${tok('austin-engineer', 'demo-eu-1')}`)).json() as { jurisdiction: string; fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
   assert.equal(e.jurisdiction, 'EU');
   assert.match(String(e.fields['uid']), /^tok_/);
   assert.deepEqual(e.withheld.map((w) => w.field), ['phone_number', 'email', 'birthday', 'device_id', 'ip_address']);
@@ -80,7 +90,7 @@ test('writes are checked field by field; a refused write changes nothing', async
   assert.equal(dup.statusCode, 409);
   assert.equal(dup.headers['content-type'], 'application/problem+json; charset=utf-8');
   assert.equal((dup.json() as { code: string }).code, 'gateway.duplicate_key');
-  const refused = await as('beijing-engineer', 'PATCH', '/v1/data/users/w-1', { phone_number: '+15125550100', bio: 'x' });
+  const refused = await as('beijing-engineer', 'PATCH', `/v1/data/users/${tok('beijing-engineer', 'w-1')}`, { phone_number: '+15125550100', bio: 'x' });
   assert.equal(refused.statusCode, 403);
   const problem = refused.json() as { code: string; fields: { field: string; reason: string }[] };
   assert.equal(problem.code, 'gateway.write_refused');
@@ -99,12 +109,14 @@ test('lists page by cursor and filter only on open fields; SQL-looking values ar
   const page = await as('beijing-engineer', 'GET', '/v1/data/users?limit=2');
   assert.equal(page.statusCode, 200, page.body);
   const p = page.json() as { items: { key: string }[]; next: string };
-  assert.deepEqual(p.items.map((i) => i.key), ['demo-br-1', 'demo-eu-1']);
+  const bj = (uid: string) => tok('beijing-engineer', uid);
+  assert.deepEqual(p.items.map((i) => i.key), [bj('demo-br-1'), bj('demo-eu-1')]);
+  assert.equal(p.next, bj('demo-eu-1'));
   const next = (await as('beijing-engineer', 'GET', `/v1/data/users?limit=2&after=${p.next}`)).json() as { items: { key: string }[]; next: null };
-  assert.deepEqual(next.items.map((i) => i.key), ['demo-us-1']);
+  assert.deepEqual(next.items.map((i) => i.key), [bj('demo-us-1')]);
   assert.equal(next.next, null);
   const byName = (await as('beijing-engineer', 'GET', '/v1/data/users?filter.username=rheinblick')).json() as { items: { key: string }[] };
-  assert.deepEqual(byName.items.map((i) => i.key), ['demo-eu-1']);
+  assert.deepEqual(byName.items.map((i) => i.key), [bj('demo-eu-1')]);
   const sql = await as('beijing-engineer', 'GET', `/v1/data/users?filter.username=${encodeURIComponent("x' OR '1'='1")}`);
   assert.deepEqual((sql.json() as { items: unknown[] }).items, []);
   const protectedFilter = await as('legacy-admin', 'GET', '/v1/data/users?filter.phone_number=1');
@@ -155,7 +167,7 @@ test('the egress feed replays changes as the caller may see them, deletions incl
   await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'feed-1', username: 'f', country: 'US', phone_number: '+15125550111' });
   await as('austin-engineer', 'DELETE', '/v1/data/users/feed-1');
   const more = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${page.next}`)).json() as { items: { key: string; deleted?: boolean; fields?: Record<string, unknown> }[]; next: number };
-  assert.deepEqual(more.items.map((i) => [i.key, i.deleted ?? false]), [['feed-1', true], ['feed-1', true]]);
+  assert.deepEqual(more.items.map((i) => [i.key, i.deleted ?? false]), [[tok('beijing-engineer', 'feed-1'), true], [tok('beijing-engineer', 'feed-1'), true]]);
   const empty = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${more.next}`)).json() as { items: unknown[]; next: number };
   assert.deepEqual(empty, { items: [], next: more.next });
   assert.equal((await as('beijing-engineer', 'GET', '/v1/egress/users?after=-1')).statusCode, 400);
@@ -163,13 +175,14 @@ test('the egress feed replays changes as the caller may see them, deletions incl
 
 test('a protected read from an unknown place is refused with 403 and the reason', async () => {
   const token = await issuer.sign('austin-engineer');
-  const r = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '192.0.2.99', headers: { authorization: `Bearer ${token}` } });
+  // From an unknown place the uid is not clear to austin-engineer: it addresses demo-us-1 by its token.
+  const r = await server.app.inject({ method: 'GET', url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`, remoteAddress: '192.0.2.99', headers: { authorization: `Bearer ${token}` } });
   assert.equal(r.statusCode, 403);
   const p = r.json() as { code: string; withheld: { field: string }[] };
   assert.equal(p.code, 'gateway.unknown_location');
   assert.ok(!r.body.includes('+15125550101'));
   const claimed = await issuer.sign('austin-engineer', { location: { country: 'CN', site: 'beijing' } });
-  const mismatch = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${claimed}`, 'x-forwarded-for': '10.20.0.5' } });
+  const mismatch = await server.app.inject({ method: 'GET', url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${claimed}`, 'x-forwarded-for': '10.20.0.5' } });
   assert.equal(mismatch.statusCode, 403, 'a token placing the caller elsewhere than the network makes the place unknown');
 });
 
@@ -204,7 +217,7 @@ test('decide, then decrypt: a data key is released (and logged) only when a prot
   const before = await releases();
   // Everything protected is withheld from these two, so test-us-9's data key is never released.
   for (const persona of ['beijing-engineer', 'us-analyst']) {
-    const r = await as(persona, 'GET', '/v1/data/users/test-us-9');
+    const r = await as(persona, 'GET', `/v1/data/users/${tok(persona, 'test-us-9')}`);
     assert.equal(r.statusCode, 200, r.body);
     assert.ok(!('phone_number' in (r.json() as { fields: Record<string, unknown> }).fields));
   }

@@ -44,12 +44,22 @@ test('npm start serves the demo: the curl line of the README answers as it says'
     });
     assert.match(out, /cordon is serving .* on http:\/\/127\.0\.0\.1:7070/);
     const tokens = JSON.parse(readFileSync(join(ROOT, '.cordon/demo/tokens.json'), 'utf8')) as Record<string, string>;
-    const r = await fetch('http://127.0.0.1:7070/v1/data/users/demo-us-1', { headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' } });
-    const body = (await r.json()) as { fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
-    assert.deepEqual(Object.keys(body.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
-    assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.rules.join()}`), ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall']);
+    // The README's line is the one npm start prints, but for beijing-engineer's token of demo-us-1
+    // (made with this server's keys), shown as tok_….
     const line = README.split('\n').find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
-    assert.ok(line?.includes("X-Forwarded-For: 10.80.0.5") && line.includes('http://127.0.0.1:7070/v1/data/users/demo-us-1'), 'the README shows the same request');
+    const printed = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
+    assert.ok(line?.includes('X-Forwarded-For: 10.80.0.5') && line.endsWith('http://127.0.0.1:7070/v1/data/users/tok_…'), 'the README shows the request');
+    assert.equal(printed?.replace(/\/tok_[A-Za-z0-9_-]+$/, '/tok_…'), line, 'npm start prints the README line, with the token');
+    const url = /(http:\/\/127\.0\.0\.1:7070\/v1\/data\/users\/tok_[A-Za-z0-9_-]+)$/.exec(printed!)![1]!;
+    const r = await fetch(url, { headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' } });
+    const body = (await r.json()) as { key: string; fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
+    assert.deepEqual(Object.keys(body.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
+    assert.equal(body.fields['username'], 'lonestar_lens');
+    assert.equal(body.key, url.slice(url.lastIndexOf('/') + 1), 'key and uid are the token');
+    assert.equal(body.fields['uid'], body.key);
+    assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.rules.join()}`), ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall']);
+    const clear = await fetch('http://127.0.0.1:7070/v1/data/users/demo-us-1', { headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' } });
+    assert.equal(clear.status, 404, 'as the README says: demo-us-1 in clear is a user that does not exist, for beijing-engineer');
     // The README's log check, as written, against the running demo.
     const verify = README.split('\n').find((l) => l.startsWith('npx cordon log verify --url http://127.0.0.1:7070'));
     assert.ok(verify, 'the README shows how to verify the demo log');

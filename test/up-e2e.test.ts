@@ -33,12 +33,32 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     };
     const withheld = (d: Disclosed) => d.withheld.map((w) => `${w.field}:${w.reason}`);
 
-    const bj = await get('beijing-engineer', '10.80.0.5', 'demo-us-1');
+    // Each printed curl line names demo-us-1 as its persona may: austin-engineer in clear, the
+    // others by their own token (W6). Each works as printed.
+    const paths: Record<string, string> = {};
+    for (const m of out.matchAll(/require\('[^']+'\)\['([\w-]+)'\]"\)" -H 'X-Forwarded-For: ([\d.]+)' (http:\S+)/g)) {
+      const [, persona, from, url] = m;
+      const r = await fetch(url!, { headers: { authorization: `Bearer ${tokens[persona!]}`, 'x-forwarded-for': from! } });
+      assert.equal(r.status, 200, `${persona}'s printed line`);
+      assert.equal(((await r.json()) as { fields: Record<string, unknown> }).fields['username'], 'lonestar_lens');
+      paths[persona!] = url!.slice(`${base}/v1/data/users/`.length);
+    }
+    assert.deepEqual(Object.keys(paths), ['beijing-engineer', 'us-analyst', 'austin-engineer']);
+    assert.equal(paths['austin-engineer'], 'demo-us-1');
+    assert.match(paths['beijing-engineer']!, /^tok_/);
+    assert.match(paths['us-analyst']!, /^tok_/);
+    assert.notEqual(paths['beijing-engineer'], paths['us-analyst'], 'tokens differ between audiences');
+    for (const persona of ['beijing-engineer', 'us-analyst']) {
+      const clear = await fetch(`${base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': persona === 'us-analyst' ? '10.21.0.5' : '10.80.0.5' } });
+      assert.equal(clear.status, 404, `${persona} may not name demo-us-1 in clear`);
+    }
+
+    const bj = await get('beijing-engineer', '10.80.0.5', paths['beijing-engineer']!);
     assert.deepEqual(Object.keys(bj.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
     assert.equal(bj.transformed['uid']?.disclosure, 'tokenized');
     assert.deepEqual(withheld(bj), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
 
-    const an = await get('us-analyst', '10.21.0.5', 'demo-us-1');
+    const an = await get('us-analyst', '10.21.0.5', paths['us-analyst']!);
     assert.deepEqual(Object.keys(an.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
     assert.equal(an.transformed['uid']?.disclosure, 'tokenized');
     assert.deepEqual(withheld(an), ['phone_number:not_permitted', 'email:not_permitted', 'birthday:not_permitted', 'device_id:not_permitted', 'ip_address:not_permitted']);
@@ -47,7 +67,11 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     assert.equal(au.fields['phone_number'], '+15125550101', 'the seeded grant shows the phone number in clear');
     assert.equal(au.fields['email'], 'us1@example.com');
 
-    const eu = await get('austin-engineer', '10.20.0.5', 'demo-eu-1');
+    // demo-eu-1's uid is not clear to austin-engineer either: it finds the record by its username.
+    const found = await fetch(`${base}/v1/data/users?filter.username=rheinblick`, { headers: { authorization: `Bearer ${tokens['austin-engineer']}`, 'x-forwarded-for': '10.20.0.5' } });
+    const euKey = ((await found.json()) as { items: { key: string }[] }).items[0]!.key;
+    assert.match(euKey, /^tok_/);
+    const eu = await get('austin-engineer', '10.20.0.5', euKey);
     assert.equal(eu.jurisdiction, 'EU');
     assert.deepEqual(withheld(eu), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
 

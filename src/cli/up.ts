@@ -200,18 +200,19 @@ export function upCommand(): Command {
       if (!health.ok) {
         process.stderr.write(`cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`);
       }
-      const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/users/demo-us-1`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
+      const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/{dataset}/{key}`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`);
         if (!loopback) out.push('', 'X-Forwarded-For from this host is not believed (--demo-public): each request is placed by its own address.');
-        else out.push('', 'Each persona asks for the same record from its own site (the demo trusts this host as a proxy):');
+        else out.push('', 'Each persona asks for the same record, demo-us-1, from its own site (the demo trusts this host as a proxy);', 'a persona that may not see the uid in clear names it by its own token:');
         for (const persona of loopback ? ['beijing-engineer', 'us-analyst', 'austin-engineer'] : []) {
           const p = policy.directory.principals.get(persona);
           const address = p && addressOfSite(policy, p.site);
           if (!address) continue;
           const file = tokensFile.startsWith('/') ? tokensFile : `./${tokensFile}`;
-          out.push(`  curl -s -H "Authorization: Bearer $(node -p \"require('${file}')['${persona}']\")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/demo-us-1`);
+          const key = (await server.keyAs(persona, 'users', 'demo-us-1')) ?? 'demo-us-1';
+          out.push(`  curl -s -H "Authorization: Bearer $(node -p \"require('${file}')['${persona}']\")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/${key}`);
         }
       }
       const vkeyFile = opts.demo ? join(opts.dataDir, 'demo', 'log.vkey') : join(opts.dataDir, 'keys', 'log.vkey');

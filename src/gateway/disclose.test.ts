@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDecider, loadPolicy } from '../policy/index.js';
 import { openFileKeyService } from '../store/index.js';
-import { disclose, tokenize, TOKEN_PREFIX } from './disclose.js';
+import { disclose, openToken, tokenize, TOKEN_PREFIX } from './disclose.js';
 
 const DEMO = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const loaded = loadPolicy(DEMO);
@@ -29,7 +29,7 @@ test('an outsider gets public fields in clear, the uid as a token, and every pro
   const out = disclose(read('beijing-engineer', 'CN'), USER, { keys, audience: 'parent-engineering' });
   assert.deepEqual(Object.keys(out.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
   assert.equal(out.fields['username'], 'lonestar');
-  assert.match(String(out.fields['uid']), new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{22}$`));
+  assert.match(String(out.fields['uid']), new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`));
   assert.deepEqual(out.transformed, { uid: { disclosure: 'tokenized', rules: ['excepted-tokenized'], category: 'user.unique_id', class: 'excepted' } });
   assert.deepEqual(
     out.withheld.map((w) => [w.field, w.reason, w.rules.join(',')]),
@@ -56,6 +56,8 @@ test('tokens are stable for one audience, differ across audiences, and join acro
   const v = disclose(read('beijing-engineer', 'CN', video, 'videos'), video, { keys, audience: 'parent-engineering' });
   assert.equal(v.fields['owner_uid'], a1, "a video's owner token equals the user's uid token for the same audience");
   assert.equal(tokenize(keys, 'parent-engineering', 'user.unique_id', 'demo-us-1'), a1);
+  assert.equal(openToken(keys, 'parent-engineering', 'user.unique_id', String(a1)), 'demo-us-1', 'the gateway opens its own token again');
+  assert.equal(openToken(keys, 'us-marketing', 'user.unique_id', String(a1)), undefined, "but not for another audience");
 });
 
 test('enclave staff without a grant get masks; a value that cannot be masked is withheld', () => {

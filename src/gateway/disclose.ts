@@ -1,14 +1,12 @@
-// Applying a decision to a record: clear values as they are, tokenized values as a keyed pseudonym
-// (HMAC-SHA-256 with a key per audience: stable for one audience, unlinkable across audiences),
-// masked values per category, and withheld fields listed with their reason, never silently dropped.
+// Applying a decision to a record: clear values as they are, tokenized values as a pseudonym the
+// gateway can open again (tokens.ts: stable for one audience, unlinkable across audiences), masked
+// values per category, and withheld fields listed with their reason, never silently dropped.
 
-import { createHmac } from 'node:crypto';
 import { applyMask, type Decision, type FieldDecision } from '../policy/index.js';
 import type { KeyService } from '../store/index.js';
+import { tokenize } from './tokens.js';
 
-export const TOKEN_PREFIX = 'tok_';
-/** 128 bits of the HMAC, base64url: short, and collisions are out of reach. */
-const TOKEN_BYTES = 16;
+export { openToken, tokenize, TOKEN_PREFIX } from './tokens.js';
 
 export type WithheldReason = FieldDecision['reason'] | 'mask_failed' | 'unreadable';
 
@@ -35,12 +33,6 @@ export interface DisclosedRecordV1 {
   /** Fields whose value is transformed: their disclosure (and mask), and why (the permitting rules, category, class). */
   readonly transformed: Readonly<Record<string, TransformedField>>;
   readonly withheld: readonly WithheldField[];
-}
-
-/** The token of `value` of `category` for `audience`. */
-export function tokenize(keys: KeyService, audience: string, category: string, value: unknown): string {
-  const mac = createHmac('sha256', keys.key('tokenize', audience)).update(category).update('\u0000').update(JSON.stringify(value)).digest();
-  return TOKEN_PREFIX + mac.subarray(0, TOKEN_BYTES).toString('base64url');
 }
 
 export interface DiscloseOptions {

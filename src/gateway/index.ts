@@ -1,5 +1,6 @@
 // The gateway module's public API. Today: applying decisions to records (disclose). The HTTP data
 // API, identity and the egress feed build on it.
-export { disclose, tokenize, TOKEN_PREFIX, type DisclosedRecordV1, type DiscloseOptions, type WithheldField, type WithheldReason } from './disclose.js';
+export { disclose, openToken, tokenize, TOKEN_PREFIX, type DisclosedRecordV1, type DiscloseOptions, type WithheldField, type WithheldReason } from './disclose.js';
 export { gatewayRoutes, problemHandler, LOG_INDEX_HEADER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Caller, type GatewayOptions } from './routes.js';
+export { createRecordKeys, type KeyIn, type RecordKeys, type RecordKeysOptions } from './record-keys.js';
 export { accessRecord, encodeAccessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';

@@ -9,7 +9,8 @@ import { createPlacementRules } from '../policy/index.js';
 import { PlacementError, subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
-import { disclose } from './disclose.js';
+import { disclose, TOKEN_PREFIX } from './disclose.js';
+import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV1, type WriteEffect } from './recorder.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
@@ -73,6 +74,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const { policy, decider, placement, keys, recorder } = options;
   const now = options.now ?? Date.now;
   app.setErrorHandler(problemHandler);
+  // Keys in and out as the caller may see the key field (W6): clear, or the caller's token.
+  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf, now });
 
   const datasetOf = (name: string) => {
     const d = policy.datasets.get(name);
@@ -132,12 +135,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   /**
    * Decide, then decrypt: a protected field is decrypted (and its subject's data key released) only
-   * when the decision discloses it in some form; withheld fields are never decrypted.
+   * when the decision discloses it in some form; withheld fields are never decrypted. A key sent in
+   * clear (`clearKey`) finds nothing unless the decision shows the key field in clear.
    */
-  const readOne = async (caller: Caller, dataset: string, key: string) => {
+  const readOne = async (caller: Caller, dataset: string, key: string, clearKey = false) => {
     const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
     if (!found) return undefined;
     const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
+    if (clearKey && !recordKeys.shown(dataset, decision)) return undefined;
     const sealed = found.sealed;
     const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
     const opened = disclosed.length > 0 && found.open ? await found.open(disclosed) : found;
@@ -149,8 +154,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
-    const r = await readOne(caller, req.params.dataset, req.params.key);
-    if (!r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
+    const k = recordKeys.in(caller, req.params.dataset, req.params.key);
+    const r = k && (await readOne(caller, req.params.dataset, k.key, k.clear));
+    if (!k || !r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
     if (!caller.knownPlace && r.decision.fields.some((f) => f.class === 'protected' || f.class === undefined)) {
       await record(r.decision, 'read', caller, r.subject, 'refused');
       throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); protected data is not released to it', {
@@ -159,7 +165,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
-    return { key: req.params.key, jurisdiction: r.decision.jurisdiction, ...r.out };
+    return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out };
   });
 
   /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
@@ -196,18 +202,33 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       }
       return true;
     }
-    const page = await options.globalStore.list(d.name, { limit, after: q['after'], where });
+    const after = q['after'] === undefined ? undefined : recordKeys.cursor(caller, d.name, q['after']);
+    if (q['after'] !== undefined && after === undefined) throw new HttpProblem('gateway.invalid_query', 'after must be the next cursor of an earlier page');
+    const page = await options.globalStore.list(d.name, { limit, after, where });
     const items: Json[] = [];
     let last: number | undefined;
     for (const row of page.rows) {
       const r = await readOne(caller, d.name, row.key);
       if (!r) continue;
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ key: row.key, jurisdiction: r.decision.jurisdiction, ...r.out });
+      items.push({ key: recordKeys.out(caller, d.name, row.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
     }
     if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-    return { items, next: page.next ?? null };
+    return { items, next: page.next === undefined ? null : recordKeys.out(caller, d.name, page.next) };
   });
+
+  /**
+   * The record a write names, read whole as before; undefined when there is none, or when the key
+   * was sent in clear by a caller who may not see it in clear (checked before anything is decrypted).
+   */
+  const currentOf = async (caller: Caller, dataset: string, k: KeyIn | undefined) => {
+    if (!k) return undefined;
+    if (k.clear) {
+      const found = await placement.read(dataset, k.key, { decrypt: inputsOf(dataset) });
+      if (!found || !recordKeys.shownIn(caller, dataset, found)) return undefined;
+    }
+    return placement.read(dataset, k.key);
+  };
 
   const checkBody = (body: unknown): Row => {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpProblem('gateway.invalid_body', 'the body must be a JSON object of field values');
@@ -239,8 +260,27 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const role = structural.get(k);
       if (role === undefined) continue;
       if (typeof v !== 'string' || v.length === 0) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a non-empty string`);
+      if (k === d.key && v.startsWith(TOKEN_PREFIX)) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: a new key may not begin with ${TOKEN_PREFIX}, which marks tokens`);
       if (k === d.jurisdictionField && !/^[A-Z]{2}$/.test(v)) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a two-letter country code in capitals (ISO 3166-1 alpha-2)`);
     }
+  };
+
+  /**
+   * A reference to a subject in a write's body (a video's owner_uid) is named as the caller was given
+   * it (W6): its own token, opened here, or a clear key only where the caller may see that subject's
+   * key in clear. Anything else is a subject that does not exist (no oracle on keys).
+   */
+  const openReferences = async (caller: Caller, d: Dataset, values: Row): Promise<Row> => {
+    const v = values[d.subjectField];
+    if (d.subjectDataset === undefined || d.subjectField === d.key || typeof v !== 'string') return values;
+    const unknown = () => new HttpProblem('gateway.unknown_subject', `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists (by the token you were given for it)`);
+    const k = recordKeys.in(caller, d.subjectDataset, v);
+    if (!k) throw unknown();
+    if (k.clear) {
+      const found = await placement.read(d.subjectDataset, k.key, { decrypt: inputsOf(d.subjectDataset) });
+      if (!found || !recordKeys.shownIn(caller, d.subjectDataset, found)) throw unknown();
+    }
+    return { ...values, [d.subjectField]: k.key };
   };
 
   /** Datasets whose subject's jurisdiction comes from records of `dataset` (a user's videos and comments). */
@@ -282,8 +322,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const subjectBefore = subjectKeyOf(d, before?.values);
     const subjectAfter = subjectKeyOf(d, after);
     const subject = subjectBefore ?? subjectAfter;
+    // The subject acted for is named as the caller was given it: its own token, or the clear key
+    // where it may see keys in clear.
     const onBehalf = req.headers[ON_BEHALF_HEADER.toLowerCase()];
-    const forSubject = typeof onBehalf === 'string' && subject !== undefined && onBehalf === subject;
+    const actedFor = typeof onBehalf === 'string' ? recordKeys.in(caller, d.subjectDataset ?? d.name, onBehalf)?.key : undefined;
+    const forSubject = actedFor !== undefined && subject !== undefined && actedFor === subject;
     const ctxBefore = context(caller, jBefore, forSubject);
     const ctxAfter = context(caller, jAfter, forSubject);
     const body = Object.keys(values);
@@ -372,25 +415,29 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const key = values[d.key];
     if (typeof key !== 'string' || key.length === 0) throw new HttpProblem('gateway.invalid_body', `the body must give the key field ${d.key} as a non-empty string`);
     checkWriteFields(d, values);
+    const opened = await openReferences(caller, d, values);
     if (await placement.read(d.name, key, { decrypt: NOTHING })) throw new HttpProblem('gateway.duplicate_key', `a ${d.name} record with this key exists`);
-    const j = await judgeWrite(caller, req, d, values, undefined, 'create');
+    const j = await judgeWrite(caller, req, d, opened, undefined, 'create');
     await enforce(caller, j, 'write');
-    const index = await commit(caller, j, 'write', () => placement.write(d.name, key, values, 'create'));
+    const index = await commit(caller, j, 'write', () => placement.write(d.name, key, opened, 'create'));
     void reply.header(LOG_INDEX_HEADER, String(index)).status(201);
-    return { key, written: Object.keys(values) };
+    return { key: recordKeys.out(caller, d.name, key, recordKeys.shownIn(caller, d.name, { values, jurisdiction: j.decision.jurisdiction })), written: Object.keys(values) };
   });
 
   app.patch<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
-    if (d.key in values && values[d.key] !== req.params.key) throw new HttpProblem('gateway.invalid_body', `the key field ${d.key} cannot change`);
+    const k = recordKeys.in(caller, d.name, req.params.key);
+    // Addressed by token, the body may not name the key field at all: comparing would confirm a guess.
+    if (d.key in values && (!k?.clear || values[d.key] !== k.key)) throw new HttpProblem('gateway.invalid_body', `the key field ${d.key} cannot change`);
     checkWriteFields(d, values);
-    const current = await placement.read(d.name, req.params.key);
-    if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
-    const j = await judgeWrite(caller, req, d, values, current, 'update');
+    const current = await currentOf(caller, d.name, k);
+    if (!k || !current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
+    const opened = await openReferences(caller, d, values);
+    const j = await judgeWrite(caller, req, d, opened, current, 'update');
     await enforce(caller, j, 'write');
-    const index = await commit(caller, j, 'write', () => placement.write(d.name, req.params.key, values, 'update'));
+    const index = await commit(caller, j, 'write', () => placement.write(d.name, k.key, opened, 'update'));
     void reply.header(LOG_INDEX_HEADER, String(index));
     return { key: req.params.key, written: Object.keys(values) };
   });
@@ -398,12 +445,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.delete<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
-    const current = await placement.read(d.name, req.params.key);
-    if (!current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
+    const k = recordKeys.in(caller, d.name, req.params.key);
+    const current = await currentOf(caller, d.name, k);
+    if (!k || !current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
     // Deleting a record is writing every field of it.
     const j = await judgeWrite(caller, req, d, current.values, current, 'delete');
     await enforce(caller, j, 'delete');
-    const index = await commit(caller, j, 'delete', () => placement.remove(d.name, req.params.key));
+    const index = await commit(caller, j, 'delete', () => placement.remove(d.name, k.key));
     void reply.header(LOG_INDEX_HEADER, String(index)).status(204);
     return null;
   });
@@ -424,11 +472,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     for (const c of changes) {
       const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
       if (!r) {
-        items.push({ seq: c.index, key: c.key, deleted: true });
+        items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key), deleted: true });
         continue;
       }
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ seq: c.index, key: c.key, jurisdiction: r.decision.jurisdiction, ...r.out });
+      items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
     }
     if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
     return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };

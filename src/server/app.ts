@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
-import { encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, openAccessBroker, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
@@ -61,6 +61,12 @@ export interface CordonServer {
   readonly broker: AccessBroker;
   /** Every route registered (method and URL pattern), for the OpenAPI check. */
   routes(): { method: string; url: string }[];
+  /**
+   * How directory principal `principal`, asking from its own site, names record `key` of `dataset`
+   * in a path: the key in clear, or its own token where it may not see the key in clear (W6).
+   * Undefined when there is no such record. For the demo's curl lines.
+   */
+  keyAs(principal: string, dataset: string, key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -250,6 +256,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   });
   await app.ready();
 
+  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf ?? broker.grantsOf, now });
   return {
     app,
     stores,
@@ -257,6 +264,15 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     log,
     broker,
     routes: () => [...routes],
+    async keyAs(id, dataset, key) {
+      const principal = policy.directory.principals.get(id);
+      const found = principal && (await placement.read(dataset, key, { decrypt: new Set() }));
+      if (!principal || !found) return undefined;
+      const place = policy.deployment.locations.find((l) => l.site === principal.site);
+      // The audience is the principal's team, as identify() makes it.
+      const caller: Caller = { principal, country: place?.country ?? principal.workCountry, site: principal.site, audience: principal.team, knownPlace: place !== undefined };
+      return recordKeys.out(caller, dataset, key, recordKeys.shownIn(caller, dataset, found));
+    },
     async close() {
       await app.close();
       await stats.close();

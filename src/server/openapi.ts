@@ -4,7 +4,7 @@
 const problem = { description: 'A problem (application/problem+json) with a stable code', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const bearer = [{ bearer: [] }];
 const datasetParam = { name: 'dataset', in: 'path', required: true, schema: { type: 'string' } };
-const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const keyParam = { name: 'key', in: 'path', required: true, description: "the record's key as the caller was given it: in clear where the caller may see the key field in clear, otherwise the caller's own token (tok_…); a clear key from a caller who may not see it in clear is answered as a key no record has", schema: { type: 'string' } };
 const onBehalfParam = { name: 'X-Cordon-On-Behalf-Of', in: 'header', required: false, description: 'The data subject the caller acts for (context.for_subject is true when it names the subject the record belongs to as stored)', schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const commentBody = { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } };
@@ -50,7 +50,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/v1/data/{dataset}': {
-        get: { summary: 'List records (cursor pagination; filter.<field>=<value> on fields the caller sees in clear)', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of disclosed records' }, default: problem } },
+        get: { summary: 'List records (cursor pagination; filter.<field>=<value> on fields the caller sees in clear)', security: bearer, parameters: [datasetParam, { name: 'after', in: 'query', description: 'the next cursor of the previous page (the caller\'s token of a key, unless the caller sees keys in clear in every jurisdiction)', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: 'A page of disclosed records' }, default: problem } },
         post: { summary: 'Create a record; every field is checked against the rules (write)', security: bearer, parameters: [datasetParam, onBehalfParam], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Record' } } } }, responses: { 201: { description: 'Created' }, default: problem } },
       },
       '/v1/data/{dataset}/{key}': {

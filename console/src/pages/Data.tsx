@@ -15,17 +15,33 @@ export function DataPage({ session, info }: PageProps) {
   const [key, setKey] = useState('demo-us-1');
   const [record, setRecord] = useState<Disclosed>();
   const [error, setError] = useState<string>();
-  const open = async () => {
+  const [findField, setFindField] = useState('username');
+  const [findValue, setFindValue] = useState('');
+  const [found, setFound] = useState<string[]>();
+  const fields = info.datasets.find((d) => d.name === dataset)?.fields ?? [];
+  const keyField = info.datasets.find((d) => d.name === dataset)?.key;
+  const findBy = fields.includes(findField) ? findField : fields[0] ?? '';
+  const open = async (k = key) => {
     setError(undefined);
     try {
-      setRecord(await api<Disclosed>(session, 'GET', `/v1/data/${encodeURIComponent(dataset)}/${encodeURIComponent(key)}`));
+      setRecord(await api<Disclosed>(session, 'GET', `/v1/data/${encodeURIComponent(dataset)}/${encodeURIComponent(k)}`));
     } catch (e) {
       setRecord(undefined);
       setError((e as Error).message);
     }
   };
-  const fields = info.datasets.find((d) => d.name === dataset)?.fields ?? [];
-  const keyField = info.datasets.find((d) => d.name === dataset)?.key;
+  // Keys the principal may not see in clear are its own tokens (tok_…): a record is found by a field
+  // it may filter on, and opened by the key the list gives.
+  const find = async () => {
+    setError(undefined);
+    try {
+      const page = await api<{ items: { key: string }[] }>(session, 'GET', `/v1/data/${encodeURIComponent(dataset)}?limit=20&filter.${encodeURIComponent(findBy)}=${encodeURIComponent(findValue)}`);
+      setFound(page.items.map((i) => i.key));
+    } catch (e) {
+      setFound(undefined);
+      setError((e as Error).message);
+    }
+  };
   return (
     <section aria-labelledby="data-title">
       <h2 id="data-title">Data as {session.principal} sees it</h2>
@@ -34,6 +50,17 @@ export function DataPage({ session, info }: PageProps) {
         <label>Record key<input aria-label="Record key" value={key} onChange={(e) => setKey(e.target.value)} /></label>
         <button type="submit">Open</button>
       </form>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); void find(); }}>
+        <label>Find by<select aria-label="Find by field" value={findBy} onChange={(e) => setFindField(e.target.value)}>{fields.map((f) => <option key={f}>{f}</option>)}</select></label>
+        <label>Value<input aria-label="Find value" value={findValue} onChange={(e) => setFindValue(e.target.value)} /></label>
+        <button type="submit">Find</button>
+      </form>
+      {found && (
+        <ul aria-label="Found records">
+          {found.length === 0 && <li>no record</li>}
+          {found.map((k) => <li key={k}><button type="button" data-key={k} onClick={() => { setKey(k); void open(k); }}>{k}</button></li>)}
+        </ul>
+      )}
       {error && <p role="alert">{error}</p>}
       {record && (
         <table aria-label="Record fields">
