@@ -8,9 +8,10 @@
 // was released and written, nothing more), W7 (bad input: a 4xx, nothing logged or stored).
 //
 // Sizes: WALL_RUNS sequences of up to WALL_STEPS steps (CI default below; a longer run is one env
-// var away, e.g. WALL_RUNS=400 WALL_STEPS=250). A failure shrinks to a minimal sequence and prints
+// var away: WALL_RUNS=2500 is about 100,000 steps per driver). A failure shrinks to a minimal sequence and prints
 // its seed and path: WALL_SEED=… WALL_PATH=… (and WALL_REPLAY=… for the sequence's own path)
 // replay it. WALL_DRIVERS=pglite runs one driver; WALL_PERSONAS=a,b lets only those personas act;
+// WALL_BAD_INPUT=0 leaves bad input out (to look past W7 at the other invariants);
 // WALL_SURVEY=1 counts every kind of finding instead of stopping at the first (and still fails).
 // Protected values are printed only as sha256 hashes (first 12 hex digits).
 import { test } from 'node:test';
@@ -19,8 +20,8 @@ import fc from 'fast-check';
 import { Real, wallCommands, WallViolation } from './helpers/wall-commands.js';
 import { startWorld, type Driver } from './helpers/wall-world.js';
 
-const DEFAULT_RUNS = 12;
-const DEFAULT_STEPS = 60;
+const DEFAULT_RUNS = 15;
+const DEFAULT_STEPS = 80;
 
 function envInt(name: string, fallback: number): number {
   const v = process.env[name];
@@ -37,6 +38,7 @@ const PATH = process.env['WALL_PATH'] || undefined;
 const REPLAY = process.env['WALL_REPLAY'] || undefined;
 const DRIVERS = (process.env['WALL_DRIVERS'] ?? 'pglite,postgres').split(',').filter((d): d is Driver => d === 'pglite' || d === 'postgres');
 const SURVEY = process.env['WALL_SURVEY'] === '1';
+const NO_BAD_INPUT = process.env['WALL_BAD_INPUT'] === '0';
 /** Only these personas act (all of the directory by default; the checks always cover everyone). */
 const PERSONAS = (process.env['WALL_PERSONAS'] ?? '').split(',').filter((p) => p !== '');
 const n = (x: number) => x.toLocaleString('en-US');
@@ -60,7 +62,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
       let steps = 0;
       const started = Date.now();
       const details = await fc.check(
-        fc.asyncProperty(fc.commands(wallCommands(world, actorsOf(world.personas)), { maxCommands: STEPS, size: 'max', ...(REPLAY ? { replayPath: REPLAY } : {}) }), async (cmds) => {
+        fc.asyncProperty(fc.commands(wallCommands(world, actorsOf(world.personas), { badInput: !NO_BAD_INPUT }), { maxCommands: STEPS, size: 'max', ...(REPLAY ? { replayPath: REPLAY } : {}) }), async (cmds) => {
           const model = await real.reset();
           const before = real.steps;
           await fc.asyncModelRun(() => ({ model, real }), cmds);
@@ -73,12 +75,13 @@ for (const driver of ['pglite', 'postgres'] as const) {
       if (details.failed) {
         const err = details.errorInstance;
         const found = err instanceof WallViolation ? err.violations : undefined;
-        const cmds = details.counterexample?.[0];
+        const cmds = String(details.counterexample?.[0] ?? '(none)');
+        const replay = /replayPath="([^"]*)"/.exec(cmds)?.[1] ?? REPLAY;
         const lines = [
           `# wall (${driver}): FAILED in sequence ${details.numRuns} of ${RUNS} (up to ${STEPS} steps each), shrunk ${details.numShrinks} times, in ${seconds}s`,
-          `# replay: WALL_DRIVERS=${driver} WALL_SEED=${details.seed} WALL_PATH=${details.counterexamplePath ?? ''} WALL_RUNS=1${REPLAY ? ` WALL_REPLAY=${REPLAY}` : ''} (and WALL_STEPS=${STEPS})`,
+          `# replay: WALL_DRIVERS=${driver} WALL_SEED=${details.seed} WALL_PATH=${details.counterexamplePath ?? ''}${replay ? ` WALL_REPLAY=${replay}` : ''} WALL_STEPS=${STEPS}${PERSONAS.length ? ` WALL_PERSONAS=${PERSONAS.join(',')}` : ''}${NO_BAD_INPUT ? ' WALL_BAD_INPUT=0' : ''}`,
           '# minimal sequence:',
-          ...String(cmds ?? '(none)').split(/,(?=[a-z-]+@|advance)/).map((c) => `#   ${c.trim()}`),
+          ...cmds.replace(/\s*\/\*replayPath="[^"]*"\*\/\s*/, '').split(/,(?=[a-z0-9-]+@|advance\(|granted\()/).map((c) => `#   ${c.trim()}`),
           '# violations:',
           ...(found ? found.map((v) => `#   ${v.invariant}: ${v.message}`) : [`#   ${String(err instanceof Error ? err.stack ?? err.message : err)}`]),
         ];
@@ -86,13 +89,16 @@ for (const driver of ['pglite', 'postgres'] as const) {
         assert.fail(`the wall broke (${found ? [...new Set(found.map((v) => v.invariant))].join(', ') : 'error'}): see the minimal sequence above`);
       }
       if (SURVEY) {
-        console.log(`# wall (${driver}) survey: ${n(sequences)} sequences, ${n(steps)} steps, ${real.surveyed.size} kinds of finding`);
+        console.log(`# wall (${driver}) survey: ${n(sequences)} sequences, ${n(steps)} steps, ${n(real.insiderClear)} protected values in clear to possible insiders, ${real.surveyed.size} kinds of finding (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s)`);
         for (const [k, c] of [...real.surveyed].sort((a, b) => b[1] - a[1])) console.log(`#   ${c} x ${k}`);
+        // WALL_SURVEY_TRACE=text prints the steps that led to the first finding of each kind holding that text.
+        const want = process.env['WALL_SURVEY_TRACE'];
+        if (want) for (const [k, t] of real.traces) if (k.includes(want)) console.log([`# first ${k}:`, ...t.map((x) => `#     ${x}`)].join('\n'));
         assert.equal(real.surveyed.size, 0, 'the survey found violations');
       }
       const kinds = [...real.byKind].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${n(c)}`).join(', ');
       console.log(`# wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${world.personas.length} personas x ${world.places.length} places, 0 violations of W1-W7 (seed ${details.seed})`);
-      console.log(`# wall (${driver}): ${n(real.requests)} requests in ${seconds}s; steps by kind: ${kinds}`);
+      console.log(`# wall (${driver}): ${n(real.requests)} requests, ${n(real.insiderClear)} protected values released in clear to possible insiders, in ${seconds}s (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s); steps: ${kinds}`);
       assert.ok(steps > 0, 'the test ran steps');
     } finally {
       await world.close();

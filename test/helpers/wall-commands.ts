@@ -31,9 +31,16 @@ export class Real {
   steps = 0;
   requests = 0;
   readonly byKind = new Map<string, number>();
+  /** Protected values released in clear to callers the model could not rule out: the insider paths were exercised. */
+  insiderClear = 0;
+  /** Milliseconds spent sending requests, and checking the stores. */
+  readonly ms = { requests: 0, stores: 0, resets: 0 };
   /** Survey mode (WALL_SURVEY=1): findings are counted by kind instead of failing the run. */
   survey = false;
   readonly surveyed = new Map<string, number>();
+  /** Survey mode: the steps of the current sequence so far, and the last steps before each kind's first finding. */
+  trace: string[] = [];
+  readonly traces = new Map<string, string[]>();
 
   constructor(readonly world: World) {
     this.pv = new PolicyView(world.policy);
@@ -62,17 +69,23 @@ export class Real {
   /** Sends one request and checks its answer (W1; a 5xx is W7); returns it with the log records it appended. */
   async call(m: WallModel, persona: string, place: Place, method: string, path: string, body?: string, headers?: Record<string, string>) {
     await this.logRecords();
+    const t = Date.now();
     const { sent, answer } = await this.world.send(persona, place, method, path, body, headers);
+    this.ms.requests += Date.now() - t;
     this.requests++;
     const recs = await this.logRecords();
-    this.violations.push(...checkConfidentiality(m, persona, place, sent, answer));
+    const w1 = checkConfidentiality(m, persona, place, sent, answer);
+    this.insiderClear += w1.insiders;
+    this.violations.push(...w1.violations);
     if (answer.status >= 500) this.violations.push({ invariant: 'W7', message: `${method} ${printable(path)} by ${persona} from ${place.id} answered ${answer.status} (${codeOf(answer)})` });
     return { sent, answer, recs };
   }
 
   /** After every step: W2 and W3 over every table of every store; throws the step's violations. */
   async endStep(m: WallModel, what: string): Promise<void> {
+    const t = Date.now();
     await this.checkState(m);
+    this.ms.stores += Date.now() - t;
     this.steps++;
     this.byKind.set(what, (this.byKind.get(what) ?? 0) + 1);
     if (this.violations.length > 0) {
@@ -81,8 +94,9 @@ export class Real {
       if (!this.survey) throw new WallViolation(v);
       // Survey mode: count each kind of finding, take the stores as they now are, and go on.
       for (const x of v) {
-        const kind = `${x.invariant}: ${x.message.replace(/sha256:[0-9a-f]{12}/g, 'sha256:…').replace(/\b(w-[0-9a-f]{8}|req-[\w-]+|grant-[\w-]+|glass-[\w-]+)\b/g, '…').replace(/\d+/g, 'N')}`;
+        const kind = `${x.invariant}: ${x.message.replace(/sha256:[0-9a-f]{12}/g, 'sha256:…').replace(/\b(w-[0-9a-f]{8}|req-[\w-]+|grant-[\w-]+|glass-[\w-]+)\b/g, '…').replace(/\d+/g, 'N').replace(/shaN:/g, 'sha256:')}`;
         this.surveyed.set(kind, (this.surveyed.get(kind) ?? 0) + 1);
+        if (!this.traces.has(kind)) this.traces.set(kind, [...this.trace.slice(-12), `=> ${x.invariant}: ${x.message}`]);
       }
       await this.resync(m);
     }
@@ -170,7 +184,17 @@ export class Real {
 
   /** A fresh model run: time moves 30 days on (every grant and request of the last run is over), the stores hold the seeded world again. */
   async reset(): Promise<WallModel> {
+    const t = Date.now();
+    try {
+      return await this.resetWorld();
+    } finally {
+      this.ms.resets += Date.now() - t;
+    }
+  }
+
+  private async resetWorld(): Promise<WallModel> {
     const { server, policy } = this.world;
+    this.trace = [];
     this.violations = [];
     this.world.now += 30 * DAY;
     await server.broker.sweep();
@@ -303,9 +327,14 @@ function checkReleases(r: Real, what: string, dataset: string, items: readonly I
 }
 
 function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: readonly { index: number; record: Rec }[], body: Values | undefined, moved: readonly Moved[]): void {
-  const says = (x: Rec) => (x.action === 'write' || x.action === 'delete') && (x.outcome === 'released' || x.outcome === 'written');
+  const isWrite = (x: Rec) => x.action === 'write' || x.action === 'delete';
+  const says = (x: Rec) => isWrite(x) && (x.outcome === 'released' || x.outcome === 'written');
   if (!ok(a)) {
-    for (const x of recs) if (says(x.record)) r.violations.push({ invariant: 'W5', message: `${what}: refused with ${a.status} (${codeOf(a)}), but log record ${x.index} says ${x.record.outcome}` });
+    // A decision logged before the store failed is corrected by a later record saying it failed.
+    for (const [i, x] of recs.entries()) {
+      if (!says(x.record) || recs.slice(i + 1).some((y) => isWrite(y.record) && y.record.dataset === x.record.dataset && y.record.outcome === 'failed')) continue;
+      r.violations.push({ invariant: 'W5', message: `${what}: refused with ${a.status} (${codeOf(a)}), but log record ${x.index} says ${x.record.outcome} (and no record says it failed)` });
+    }
     return;
   }
   const header = a.headers['x-cordon-log-index'];
@@ -337,6 +366,7 @@ type Behalf = 'none' | 'subject' | 'subject-token' | 'other';
 
 export type Spec =
   | { kind: 'read'; who: string; where: Where; dataset: DatasetName; ref: number; addr: Addr | 'missing' | 'nul' }
+  | { kind: 'granted'; ref: number; ref2: number; list: boolean; actors: readonly string[] }
   | { kind: 'list'; who: string; where: Where; dataset: DatasetName; limit: number; after: 'none' | 'next' | 'nul'; filter: string; ref: number }
   | { kind: 'egress'; who: string; where: Where; dataset: DatasetName; after: 'zero' | 'next' | 'huge' | 'float' | 'negative' | 'fraction' | 'nul'; limit: number }
   | { kind: 'create'; who: string; where: Where; dataset: DatasetName; shape: string; ref: number; ref2: number; behalf: Behalf; dup: boolean }
@@ -352,20 +382,26 @@ export type Spec =
 
 const DURATIONS: Readonly<Record<string, number>> = { '30m': 1_800_000, '1h': 3_600_000, '2h': 7_200_000, '8h': 28_800_000, '9h': 32_400_000 };
 
+/** The grants that may be active and are held by one of `actors`. */
+function heldGrants(m: Readonly<WallModel>, actors: readonly string[]): MGrant[] {
+  return m.grants.filter((g) => m.possiblyActive(g) && actors.includes(g.principal));
+}
+
 export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
   /** What the step did, as it ran (which record, which status): printed for a failing sequence. */
   private did = '';
   constructor(readonly spec: Spec) {}
 
-  check(): boolean {
-    return true;
+  check(m: Readonly<WallModel>): boolean {
+    // A read by a grant's holder needs a grant that may be active, held by a persona that acts.
+    return this.spec.kind !== 'granted' || heldGrants(m, this.spec.actors).length > 0;
   }
 
   toString(): string {
     const s = this.spec;
     const head = 'who' in s ? `${s.who}@${s.where} ` : '';
     const { kind, ...rest } = s;
-    const args = Object.entries(rest).filter(([k]) => k !== 'who' && k !== 'where').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+    const args = Object.entries(rest).filter(([k]) => k !== 'who' && k !== 'where' && k !== 'actors').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
     return `${head}${kind}(${args})${this.did ? ` => ${this.did}` : ''}`;
   }
 
@@ -381,6 +417,9 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         break;
       case 'read':
         await this.read(m, r, s);
+        break;
+      case 'granted':
+        await this.granted(m, r, s);
         break;
       case 'list':
         await this.list(m, r, s);
@@ -408,8 +447,10 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         await this.revoke(m, r, s);
         break;
       case 'access': {
-        const { answer } = await r.call(m, s.who, r.place(s.who, s.where), 'GET', `/v1/access/${s.what}`);
-        this.did = `GET /v1/access/${s.what} ${answer.status}`;
+        // Only what is open now: the broker keeps every request and grant of earlier sequences.
+        const path = s.what === 'requests' ? '/v1/access/requests?state=pending' : '/v1/access/grants?state=active';
+        const { answer } = await r.call(m, s.who, r.place(s.who, s.where), 'GET', path);
+        this.did = `GET ${path} ${answer.status}`;
         break;
       }
       case 'records': {
@@ -420,6 +461,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         break;
       }
     }
+    if (r.survey) r.trace.push(this.toString());
     await r.endStep(m, s.kind);
   }
 
@@ -438,7 +480,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     for (const it of items) m.learnTokens(who, dataset, it);
   }
 
-  private async read(m: WallModel, r: Real, s: Extract<Spec, { kind: 'read' }>): Promise<void> {
+  private async read(m: WallModel, r: Real, s: Extract<Spec, { kind: 'read' }>, prefix = ''): Promise<void> {
     const place = r.place(s.who, s.where);
     const rec = m.pick(s.dataset, s.ref);
     let segment = rec ? this.address(m, s.who, s.dataset, rec.key, s.addr) : 'no-such-record';
@@ -446,7 +488,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     if (s.addr === 'nul') segment = `${rec?.key ?? 'w'}${NUL}x`;
     const path = `/v1/data/${s.dataset}/${enc(segment)}`;
     const { answer, recs } = await r.call(m, s.who, place, 'GET', path);
-    this.did = `GET ${s.dataset}/${printable(segment)} ${answer.status}`;
+    this.did = `${prefix} GET ${s.dataset}/${printable(segment)} ${answer.status}`.trim();
     if (s.addr === 'nul') return checkBadInput(r, `GET ${printable(path)}`, answer, recs, true);
     if (ok(answer)) {
       const item = answer.json as Item;
@@ -455,7 +497,24 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     }
   }
 
-  private async list(m: WallModel, r: Real, s: Extract<Spec, { kind: 'list' }>): Promise<void> {
+  /** The holder of a grant that may be active reads (or lists) a record in its scope, from its own site: the insiders' path. */
+  private async granted(m: WallModel, r: Real, s: Extract<Spec, { kind: 'granted' }>): Promise<void> {
+    const active = heldGrants(m, s.actors);
+    const g = active[s.ref % active.length]!;
+    const inScope = [...m.records.values()].filter((x) => {
+      if (!g.datasets.includes(x.dataset)) return false;
+      const subject = m.subjectOf(x.dataset, x.values);
+      const j = m.jurNow(x);
+      return subject !== undefined && j !== undefined && g.jurisdictions.includes(j) && (g.subjects === undefined || g.subjects.includes(subject));
+    });
+    const rec = inScope.length === 0 ? undefined : inScope[s.ref2 % inScope.length]!;
+    const dataset = (rec?.dataset ?? g.datasets[0]!) as DatasetName;
+    this.did = `as ${g.principal}, holder of a grant on ${g.datasets.join('+')}:`;
+    if (s.list || !rec) return this.list(m, r, { kind: 'list', who: g.principal, where: 'home', dataset, limit: 6, after: 'none', filter: 'none', ref: 0 }, this.did);
+    return this.read(m, r, { kind: 'read', who: g.principal, where: 'home', dataset, ref: m.keysOf(dataset).indexOf(rec.key), addr: 'token' }, this.did);
+  }
+
+  private async list(m: WallModel, r: Real, s: Extract<Spec, { kind: 'list' }>, prefix = ''): Promise<void> {
     const place = r.place(s.who, s.where);
     const q: string[] = [`limit=${s.limit}`];
     const next = m.listNext.get(`${s.who}/${s.dataset}`);
@@ -485,7 +544,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const path = `/v1/data/${s.dataset}?${q.join('&')}`;
     const { answer, recs } = await r.call(m, s.who, place, 'GET', path);
     const items = ((answer.json as { items?: Item[] } | undefined)?.items ?? []) as Item[];
-    this.did = `GET ${printable(path.replace(/filter\.([a-z_]+)=[^&]*/, 'filter.$1=…'))} ${answer.status} (${items.length} items)`;
+    this.did = `${prefix}GET ${printable(path.replace(/filter\.([a-z_]+)=[^&]*/, 'filter.$1=…'))} ${answer.status} (${items.length} items)`.trim();
     if (s.after === 'nul' || s.filter.endsWith(':nul')) return checkBadInput(r, `list ${s.dataset} with NUL`, answer, recs, true);
     if (!ok(answer)) return;
     this.learn(m, s.who, s.dataset, items);
@@ -549,7 +608,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const headers = this.behalfHeader(m, s.who, s.behalf, subject, s.ref2);
     const j = m.judge(s.who, place, s.dataset, 'create', key, body, headers[ON_BEHALF]);
     const { answer, recs } = await r.call(m, s.who, place, 'POST', `/v1/data/${s.dataset}`, JSON.stringify(body), headers);
-    this.did = `POST ${s.dataset} key ${key} ${answer.status}${j.forbidden.length ? ' (must be refused)' : ''}`;
+    this.did = `POST ${s.dataset} key ${key} ${answer.status}${j.forbidden.length ? ' (model: must be refused)' : ''}`;
     checkWriteLog(r, `${s.who} POST ${s.dataset}/${key}`, s.dataset, answer, recs, body, []);
     if (!ok(answer)) return;
     if (m.rec(s.dataset, key)) {
@@ -638,7 +697,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const sentBody = JSON.stringify(body);
     const { answer, recs } = await r.call(m, s.who, place, 'PATCH', `/v1/data/${s.dataset}/${enc(segment)}`, sentBody, headers);
     const what = `${s.who} from ${place.id}: PATCH ${s.dataset}/${printable(segment)} ${printable(JSON.stringify(Object.keys(body)))}${headers[ON_BEHALF] ? ` on behalf of ${headers[ON_BEHALF] === subject ? 'its subject' : 'another subject'}` : ''}`;
-    this.did = `PATCH ${s.dataset}/${rec.key} ${answer.status}${j.forbidden.length ? ' (must be refused)' : ''}`;
+    this.did = `PATCH ${s.dataset}/${rec.key} ${answer.status}${j.forbidden.length ? ' (model: must be refused)' : ''}`;
     if (bad) {
       checkBadInput(r, what, answer, recs, bad === 'nul');
       checkWriteLog(r, what, s.dataset, answer, recs, body, []);
@@ -666,7 +725,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const j = m.judge(s.who, place, s.dataset, 'delete', key, {}, undefined);
     const { answer, recs } = await r.call(m, s.who, place, 'DELETE', `/v1/data/${s.dataset}/${enc(segment)}`);
     const what = `${s.who} from ${place.id}: DELETE ${s.dataset}/${rec.key}`;
-    this.did = `DELETE ${s.dataset}/${rec.key} ${answer.status}${j.forbidden.length ? ' (must be refused)' : ''}`;
+    this.did = `DELETE ${s.dataset}/${rec.key} ${answer.status}${j.forbidden.length ? ' (model: must be refused)' : ''}`;
     checkWriteLog(r, what, s.dataset, answer, recs, undefined, []);
     if (!ok(answer)) return;
     if (!m.rec(s.dataset, key)) {
@@ -789,7 +848,10 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
 // ---- the arbitraries ----
 
 /** Random steps over the world's personas and places, weighted toward the attacks of issue 16. */
-export function wallCommands(world: World, actors: readonly string[] = world.personas): fc.Arbitrary<fc.AsyncCommand<WallModel, Real>>[] {
+export function wallCommands(world: World, actors: readonly string[] = world.personas, options: { readonly badInput?: boolean } = {}): fc.Arbitrary<fc.AsyncCommand<WallModel, Real>>[] {
+  // Without bad input (NUL bytes, out-of-range numbers, wrong types), to look past W7 at the rest.
+  const bad = options.badInput ?? true;
+  const keep = <T extends string>(...xs: T[]): T[] => (bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|null-country|key-change|unknown-subject/.test(x)));
   const who = fc.constantFrom(...actors);
   const where = fc.oneof({ weight: 2, arbitrary: fc.constant('home') }, { weight: 3, arbitrary: fc.constantFrom(...world.places.map((p) => p.id)) });
   const dataset = fc.constantFrom<DatasetName>('users', 'videos', 'comments');
@@ -801,36 +863,43 @@ export function wallCommands(world: World, actors: readonly string[] = world.per
   const subjects = fc.oneof({ weight: 4, arbitrary: fc.array(fc.nat({ max: 15 }), { minLength: 1, maxLength: 2 }) }, { weight: 1, arbitrary: fc.constant<'filter'>('filter') });
   const cmd = (spec: fc.Arbitrary<Spec>) => spec.map((s) => new WallCommand(s));
 
-  const read = fc.record({ kind: fc.constant('read' as const), who, where, dataset, ref, addr: fc.constantFrom<Extract<Spec, { kind: 'read' }>['addr']>('clear', 'clear', 'token', 'token', 'missing', 'nul') });
+  const staff = actors.filter((p) => new PolicyView(world.policy).isStaff(p));
+  // Requests and break-glass come mostly from enclave staff (whose grants open the insiders' path).
+  const requester = staff.length > 0 ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...staff) }, { weight: 2, arbitrary: who }) : who;
+  // Writes come often from the principals the issue's attacks use: the services and enclave staff.
+  const writers = ['app-backend', 'recsys-service', 'austin-engineer', 'legacy-admin'].filter((p) => actors.includes(p));
+  const writer = writers.length > 0 ? fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...writers) }, { weight: 2, arbitrary: who }) : who;
+  const granted = fc.record({ kind: fc.constant('granted' as const), ref: fc.nat({ max: 7 }), ref2: fc.nat({ max: 63 }), list: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), actors: fc.constant(actors) });
+  const read = fc.record({ kind: fc.constant('read' as const), who, where, dataset, ref, addr: fc.constantFrom<Extract<Spec, { kind: 'read' }>['addr']>(...keep<Extract<Spec, { kind: 'read' }>['addr']>('clear', 'clear', 'token', 'token', 'missing', 'nul')) });
   const listFilters: Record<DatasetName, string[]> = {
     users: ['none', 'none', 'country:=US', 'country:=BR', 'username:ref', 'phone_number:ref', 'email:ref', 'username:nul'],
     videos: ['none', 'none', 'visibility:=private', 'visibility:=public', 'owner_uid:ref', 'caption:ref', 'draft_body:ref'],
     comments: ['none', 'author_uid:ref'],
   };
   const list = dataset.chain((d) =>
-    fc.record({ kind: fc.constant('list' as const), who, where, dataset: fc.constant(d), limit: fc.integer({ min: 1, max: 6 }), after: fc.constantFrom<'none' | 'next' | 'nul'>('none', 'next', 'next', 'nul'), filter: fc.constantFrom(...listFilters[d]), ref }),
+    fc.record({ kind: fc.constant('list' as const), who, where, dataset: fc.constant(d), limit: fc.integer({ min: 1, max: 6 }), after: fc.constantFrom<'none' | 'next' | 'nul'>(...keep<'none' | 'next' | 'nul'>('none', 'next', 'next', 'nul')), filter: fc.constantFrom(...keep(...listFilters[d])), ref }),
   );
-  const egress = fc.record({ kind: fc.constant('egress' as const), who, where, dataset, after: fc.constantFrom<Extract<Spec, { kind: 'egress' }>['after']>('zero', 'next', 'next', 'next', 'huge', 'float', 'negative', 'fraction', 'nul'), limit: fc.integer({ min: 1, max: 8 }) });
+  const egress = fc.record({ kind: fc.constant('egress' as const), who, where, dataset, after: fc.constantFrom<Extract<Spec, { kind: 'egress' }>['after']>(...keep<Extract<Spec, { kind: 'egress' }>['after']>('zero', 'next', 'next', 'next', 'huge', 'float', 'negative', 'fraction', 'nul')), limit: fc.integer({ min: 1, max: 8 }) });
   const shapes: Record<DatasetName, string[]> = {
     users: ['full:US', 'full:DE', 'full:IE', 'full:BR', 'full:CN', 'open:BR', 'open:US', 'public:US'],
     videos: ['private', 'draft', 'public'],
     comments: ['comment'],
   };
   const rarely = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-  const create = dataset.chain((d) => fc.record({ kind: fc.constant('create' as const), who, where, dataset: fc.constant(d), shape: fc.constantFrom(...shapes[d]), ref, ref2: ref, behalf, dup: rarely }));
+  const create = dataset.chain((d) => fc.record({ kind: fc.constant('create' as const), who: writer, where, dataset: fc.constant(d), shape: fc.constantFrom(...shapes[d]), ref, ref2: ref, behalf, dup: rarely }));
   const changes: Record<DatasetName, string[]> = {
     users: ['country:US', 'country:DE', 'country:BR', 'country:IE', 'country:CN', 'country+protected:BR', 'country+protected:US', 'protected:phone_number', 'protected:email', 'protected:birthday', 'protected:device_id', 'protected:ip_address', 'clear:email', 'public', 'nul-value', 'nul-field', 'bad-type', 'null-country', 'key-change'],
     videos: ['visibility:public', 'visibility:public', 'visibility:private', 'visibility:draft', 'visibility:null', 'visibility+caption:public', 'visibility+caption:private', 'owner', 'owner', 'protected:caption', 'protected:draft_body', 'clear:caption', 'public', 'nul-value', 'bad-type', 'unknown-subject'],
     comments: ['author', 'public', 'nul-value', 'unknown-subject'],
   };
-  const patch = dataset.chain((d) => fc.record({ kind: fc.constant('patch' as const), who, where, dataset: fc.constant(d), ref, ref2: ref, addr, change: fc.constantFrom(...changes[d]), behalf }));
+  const patch = dataset.chain((d) => fc.record({ kind: fc.constant('patch' as const), who: writer, where, dataset: fc.constant(d), ref, ref2: ref, addr, change: fc.constantFrom(...keep(...changes[d])), behalf }));
   const remove = fc.record({ kind: fc.constant('delete' as const), who, where, dataset, ref, addr });
-  const request = fc.record({ kind: fc.constant('request' as const), who, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h', '8h', '9h'), nul: rarely });
+  const request = fc.record({ kind: fc.constant('request' as const), who: requester, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h', '8h', '9h'), nul: bad ? rarely : fc.constant(false) });
   const approvers = actors.filter((p) => new PolicyView(world.policy).isApprover(p));
   const approver = approvers.length > 0 ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...approvers) }, { weight: 1, arbitrary: who }) : who;
   const approve = fc.record({ kind: fc.constant('approve' as const), who: approver, where, ref: fc.nat({ max: 3 }), deny: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) });
   const revoke = fc.record({ kind: fc.constant('revoke' as const), who, where, ref: fc.nat({ max: 3 }), target: fc.constantFrom<'request' | 'grant'>('request', 'grant') });
-  const glass = fc.record({ kind: fc.constant('glass' as const), who, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h') });
+  const glass = fc.record({ kind: fc.constant('glass' as const), who: requester, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h') });
   const advance = fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1000, 60_000, 1_800_000, 3_540_000, 3_600_000, 7_200_000, 28_800_000, 90_000_000) });
   const access = fc.record({ kind: fc.constant('access' as const), who, where, what: fc.constantFrom<'requests' | 'grants'>('requests', 'grants') });
   const records = fc.record({ kind: fc.constant('records' as const), who, where, back: fc.nat({ max: 20 }) });
@@ -838,7 +907,8 @@ export function wallCommands(world: World, actors: readonly string[] = world.per
   // fc.commands picks uniformly among these: an arbitrary listed n times is n times as likely.
   const times = (n: number, spec: fc.Arbitrary<Spec>) => Array.from({ length: n }, () => cmd(spec));
   return [
-    ...times(4, read),
+    ...times(3, read),
+    ...times(staff.length > 0 ? 2 : 0, granted),
     ...times(2, list),
     ...times(1, egress),
     ...times(2, create),

@@ -475,9 +475,13 @@ export class WallModel {
   }
 }
 
-/** W1: the response to `persona` at `place` holds no protected value the model knows it may not have. */
-export function checkConfidentiality(m: WallModel, persona: string, place: Place, sent: { path: string; body: string | undefined; headers: Readonly<Record<string, string>> }, answer: { status: number; headers: Readonly<Record<string, string>>; text: string }): Violation[] {
+/**
+ * W1: the response to `persona` at `place` holds no protected value the model knows it may not have.
+ * `insiders` counts the protected values it held for a caller the model could not rule out.
+ */
+export function checkConfidentiality(m: WallModel, persona: string, place: Place, sent: { path: string; body: string | undefined; headers: Readonly<Record<string, string>> }, answer: { status: number; headers: Readonly<Record<string, string>>; text: string }): { violations: Violation[]; insiders: number } {
   const out: Violation[] = [];
+  let insiders = 0;
   const haystack = `${Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}\n${answer.text}`;
   let decoded = haystack;
   try {
@@ -488,13 +492,16 @@ export function checkConfidentiality(m: WallModel, persona: string, place: Place
   // What the caller sent, it knows: an echo of it is no leak (a filter's answer is checked as an oracle instead).
   const asked = `${sent.path}\n${sent.body ?? ''}\n${Object.entries(sent.headers).filter(([k]) => k !== 'authorization').map(([, v]) => v).join('\n')}`;
   for (const s of m.secrets()) {
-    if (asked.includes(s.value) || m.mayBeInsider(persona, place, s)) continue;
-    if (containsValue(haystack, s.value) || containsValue(decoded, s.value)) {
+    if (asked.includes(s.value)) continue;
+    const found = containsValue(haystack, s.value) || containsValue(decoded, s.value);
+    if (!found) continue;
+    if (m.mayBeInsider(persona, place, s)) insiders++;
+    else {
       out.push({
         invariant: 'W1',
         message: `${persona} from ${place.id} got ${s.dataset}.${s.field} of ${s.dataset}/${s.key} (${s.retired ? 'overwritten or deleted' : `subject jurisdiction ${s.jurNow ?? 'unknown'}`}) in its ${answer.status} response: value sha256:${hashOf(s.value)}`,
       });
     }
   }
-  return out;
+  return { violations: out, insiders };
 }
