@@ -19,7 +19,7 @@ export type Values = Record<string, FieldValue>;
 
 /** A finding: the invariant and what broke it (protected values only as hashes). */
 export interface Violation {
-  readonly invariant: 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W7';
+  readonly invariant: 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7';
   readonly message: string;
 }
 
@@ -319,10 +319,11 @@ export class WallModel {
       case 'birthday':
         // 1900–1949: never a year of the fixed users, nor of any timestamp the server writes.
         return this.unique(() => new Date(Date.UTC(1900, 0, 1) + this.int(50 * 365) * 86_400_000).toISOString().slice(0, 10));
-      case 'device_id': {
-        const h = this.random(16);
-        return this.unique(() => `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[this.int(4)]}${h.slice(17, 20)}-${h.slice(20, 32)}`);
-      }
+      case 'device_id':
+        return this.unique(() => {
+          const h = this.random(16);
+          return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[this.int(4)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+        });
       case 'ip_address':
         // Not 10.x (the places), not 127.x; the last octet never 0, so the /24 mask never spells the value.
         return this.unique(() => `${11 + this.int(89)}.${this.int(256)}.${this.int(256)}.${11 + this.int(244)}`);
