@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import { Real, wallCommands, WallViolation } from './helpers/wall-commands.js';
 import { startWorld, type Driver } from './helpers/wall-world.js';
 
-const DEFAULT_RUNS = 15;
+const DEFAULT_RUNS = 20;
 const DEFAULT_STEPS = 80;
 
 function envInt(name: string, fallback: number): number {

@@ -13,7 +13,7 @@ import { CIPHERTEXT_PREFIX } from '../../src/store/index.js';
 import { seedDemoWorld } from '../../src/server/index.js';
 import type { Actor } from '../../src/access/index.js';
 import { checkConfidentiality, containsValue, PolicyView, WallModel, type MGrant, type Moved, type Values, type Violation } from './wall-model.js';
-import { hashOf, scanStores, type Answer, type Place, type Sent, type World } from './wall-world.js';
+import { hashOf, scanStores, type Answer, type Place, type World } from './wall-world.js';
 
 const DAY = 86_400_000;
 const ON_BEHALF = 'x-cordon-on-behalf-of';
