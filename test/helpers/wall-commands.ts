@@ -295,8 +295,9 @@ type Item = { fields?: Record<string, unknown>; transformed?: Record<string, { d
 function given(item: Item): Map<string, string> {
   return new Map(Object.keys(item.fields ?? {}).map((f) => [f, item.transformed?.[f]?.disclosure ?? 'clear']));
 }
-function recorded(rec: Rec): Map<string, string> {
-  return new Map((rec.fields ?? []).filter((f) => f.disclosure !== 'withheld').map((f) => [f.field, f.disclosure]));
+/** What a record says it disclosed, for the dataset's own fields (an entry of another name is not judged). */
+function recorded(rec: Rec, fields: ReadonlySet<string>): Map<string, string> {
+  return new Map((rec.fields ?? []).filter((f) => f.disclosure !== 'withheld' && fields.has(f.field)).map((f) => [f.field, f.disclosure]));
 }
 function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
@@ -305,6 +306,7 @@ function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
 /** Each item that carried fields has a read record of this request naming exactly those fields with the disclosure given. */
 function checkReleases(r: Real, what: string, dataset: string, items: readonly Item[], recs: readonly { index: number; record: Rec }[], header: string | undefined): void {
   const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === dataset);
+  const fields = new Set(r.pv.fields(dataset));
   let at = 0;
   let released = false;
   for (const item of items) {
@@ -314,7 +316,7 @@ function checkReleases(r: Real, what: string, dataset: string, items: readonly I
     released = true;
     let found = -1;
     for (let i = at; i < reads.length; i++) {
-      if (sameMap(g, recorded(reads[i]!.record)) && reads[i]!.record.outcome === 'released') {
+      if (sameMap(g, recorded(reads[i]!.record, fields)) && reads[i]!.record.outcome === 'released') {
         found = i;
         break;
       }
@@ -350,8 +352,12 @@ function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: 
   const named = new Set((rec.record.fields ?? []).map((f) => f.field));
   const missing = Object.keys(body ?? {}).filter((f) => !named.has(f));
   if (missing.length > 0) r.violations.push({ invariant: 'W5', message: `${what}: the write's record ${rec.index} does not name ${missing.join(', ')}` });
+  // The write's own record names what it moved of the record written; what moved of its dependents
+  // (a user's videos) may be named there or in a record of their own, written by the same request.
   const effects = rec.record.effects ?? [];
-  const unnamed = [...new Set(moved.filter((mv) => !effects.some((e) => e.dataset === mv.dataset && e.field === mv.field)).map((mv) => `${mv.action} ${mv.dataset}.${mv.field}`))];
+  const anyEffects = recs.flatMap((x) => x.record.effects ?? []);
+  const effectNamed = (mv: Moved) => (mv.dependent ? anyEffects : effects).some((e) => e.dataset === mv.dataset && e.field === mv.field);
+  const unnamed = [...new Set(moved.filter((mv) => !effectNamed(mv)).map((mv) => `${mv.action} ${mv.dataset}.${mv.field}`))];
   if (unnamed.length > 0) r.violations.push({ invariant: 'W3', message: `${what}: moved or declassified protected data (${unnamed.join(', ')}) and its record ${rec.index} does not name it in effects` });
 }
 

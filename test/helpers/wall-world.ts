@@ -116,9 +116,11 @@ export async function startWorld(driver: Driver, clockStart: number): Promise<Wo
   const personas = [...policy.directory.principals.keys()].sort();
   const places = placesOf(policy);
   const tokens = new Map<string, string>();
+  // A week's tokens: a long run must not outlive them (they are checked against the real clock).
+  const ttlSec = 7 * 86_400;
   for (const p of personas) {
-    tokens.set(p, await issuer.sign(p));
-    for (const place of places) if (place.claim) tokens.set(`${p}\u0000${place.id}`, await issuer.sign(p, { location: place.claim }));
+    tokens.set(p, await issuer.sign(p, { ttlSec }));
+    for (const place of places) if (place.claim) tokens.set(`${p}\u0000${place.id}`, await issuer.sign(p, { ttlSec, location: place.claim }));
   }
 
   const world: World = {
