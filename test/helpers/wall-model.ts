@@ -363,6 +363,12 @@ export class WallModel {
     const ja = after && this.jurisdictionOf(dataset, after);
     const staff = pv.isStaff(persona);
     const writer = (j: string | undefined) => staff && pv.inEnclave(place, j);
+    // A record whose subject is gone has no jurisdiction: its protected data stays where it is (fail closed).
+    if (before && jb === undefined) {
+      const held = pv.fields(dataset).filter((f) => before.values[f] !== null && before.values[f] !== undefined && pv.isProtectedAnywhere(dataset, f, before.values));
+      if (held.length > 0) forbidden.push(`${mode} of ${dataset}/${key}, whose jurisdiction cannot be told (its subject is gone) and which holds ${held.map((f) => `${dataset}.${f}`).join(', ')}`);
+      return { forbidden, moved };
+    }
 
     if (mode === 'delete') {
       if (jb !== undefined) {
