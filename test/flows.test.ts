@@ -18,18 +18,28 @@ const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
 const policy = loaded.policy;
 const ENC = 'postgres://enclave-us-db.internal:5432';
-/** The demo's leaks: the export job's phone numbers in a Singapore bucket; the Singapore dashboard's device ids (and its chat export). */
+/**
+ * The demo's leaks: the export job's phone numbers in a Singapore bucket; the admin panel the
+ * platform admins use (only legacy-admin's standing rule, inert at run time, let them see contact
+ * and device data); the Singapore dashboard's device ids (and its chat export).
+ */
 const DEMO_LEAKS = [
   'dataset:s3://partner-exports-sg/contacts/daily.csv|user.contact.phone_number|US',
+  'tool:admin-panel|user.contact.email|US',
+  'tool:admin-panel|user.contact.phone_number|US',
+  'tool:admin-panel|user.device.device_id|US',
+  'tool:admin-panel|user.device.ip_address|US',
   'tool:growth-dashboard|user.device.device_id|US',
   'export:growth-dashboard -> slack://growth-sg/#weekly-growth|user.device.device_id|US',
 ];
 
-test('cordon flows leaks --policy policies/demo lists both leaks with their paths and exits 1', () => {
+test('cordon flows leaks --policy policies/demo lists its leaks with their paths and exits 1', () => {
   const r = cordon(['flows', 'leaks', '--policy', 'policies/demo']);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /LEAK 1: user\.contact\.phone_number \(US\) reaches dataset s3:\/\/partner-exports-sg\/contacts\/daily\.csv in SG outside the enclave/);
-  assert.match(r.stdout, /LEAK 2: user\.device\.device_id \(US\) reaches tool growth-dashboard in SG outside the enclave and to a team the rules do not allow/);
+  assert.match(r.stdout, /LEAK 2: user\.contact\.email \(US\) reaches tool admin-panel in US to a team the rules do not allow/);
+  assert.match(r.stdout, /no rule lets platform-admins, who use tool admin-panel, see it in clear even with a grant from US/);
+  assert.match(r.stdout, /LEAK 6: user\.device\.device_id \(US\) reaches tool growth-dashboard in SG outside the enclave and to a team the rules do not allow/);
   assert.match(r.stdout, /-> tool:growth-dashboard {2}\[reads postgres:\/\/enclave-us-db\.internal:5432\/app\.user_devices\] {2}\(flows\/inventory\.yaml:10\)/);
   assert.match(r.stdout, /UNDOCUMENTED tool admin-panel: no owner, no purpose \(flows\/inventory\.yaml:24\)/);
   const dir = mkdtempSync(join(tmpdir(), 'cordon-flows-'));
@@ -39,12 +49,14 @@ test('cordon flows leaks --policy policies/demo lists both leaks with their path
     const a = JSON.parse(j.stdout) as { leaks: Leak[]; undocumented: { id: string; missing: string[] }[] };
     assert.deepEqual(a.leaks.map((l) => l.id), DEMO_LEAKS);
     assert.deepEqual(a.leaks[0]!.path.map((s) => s.node), [`column:${ENC}/app.users#phone_number`, 'column:s3://partner-exports-sg/contacts/daily.csv#phone']);
-    assert.deepEqual(a.leaks[1]!.reasons.map((x) => x.kind), ['outside_enclave', 'team_not_allowed']);
+    assert.deepEqual(a.leaks[1]!.reasons.map((x) => x.kind), ['team_not_allowed']);
+    assert.deepEqual(a.leaks[5]!.reasons.map((x) => x.kind), ['outside_enclave', 'team_not_allowed']);
     assert.deepEqual(a.undocumented.map((u) => `${u.id}:${u.missing.join('+')}`), ['cordon-demo/analytics.daily_signups:inventory', 'cordon-demo/exports.partner_contacts:purpose', 'admin-panel:owner+purpose']);
     const sarif = JSON.parse(readFileSync(join(dir, 'leaks.sarif'), 'utf8')) as { version: string; runs: { results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] };
     assert.equal(sarif.version, '2.1.0');
     assert.deepEqual(sarif.runs[0]!.results.map((x) => `${x.ruleId}:${x.level}:${x.locations[0]!.physicalLocation.artifactLocation.uri}:${x.locations[0]!.physicalLocation.region.startLine}`), [
       'flows/outside_enclave:error:flows/lineage.ndjson:2',
+      ...Array.from({ length: 4 }, () => 'flows/team_not_allowed:error:flows/inventory.yaml:24'),
       'flows/outside_enclave:error:flows/inventory.yaml:10',
       'flows/outside_enclave:error:flows/inventory.yaml:16',
     ]);
@@ -62,15 +74,16 @@ test('impact: with UIDs protected in the US, the UID paths out of the enclave ap
   assert.deepEqual(impact.appear.map((l) => `${l.id}:${l.mode}`).sort(), [
     'dataset:s3://partner-exports-sg/contacts/daily.csv|user.unique_id|US:direct',
     'export:growth-dashboard -> slack://growth-sg/#weekly-growth|user.unique_id|US:direct',
+    'tool:admin-panel|user.unique_id|US:direct',
     'tool:growth-dashboard|user.unique_id|US:direct',
     // The sign-up counts aggregate UIDs: an indirect flow to a tool US marketing uses.
     'tool:signup-report|user.unique_id|US:indirect',
   ]);
   assert.deepEqual(impact.disappear, []);
-  assert.equal(impact.unchanged, 3);
+  assert.equal(impact.unchanged, 7);
   const same = cordon(['flows', 'impact', '--policy', 'policies/demo', '--new-policy', 'policies/demo']);
   assert.equal(same.status, 0);
-  assert.match(same.stdout, /0 leak path\(s\) appear, 0 disappear, 3 unchanged/);
+  assert.match(same.stdout, /0 leak path\(s\) appear, 0 disappear, 7 unchanged/);
 });
 
 test("Marquez's food-delivery seed: email follows its column lineage, phone reaches no table without column descendants, dangling references reported", () => {

@@ -334,7 +334,9 @@ function checkReleases(r: Real, what: string, dataset: string, items: readonly I
 
 function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: readonly { index: number; record: Rec }[], body: Values | undefined, moved: readonly Moved[]): void {
   const isWrite = (x: Rec) => x.action === 'write' || x.action === 'delete';
-  const says = (x: Rec) => isWrite(x) && (x.outcome === 'released' || x.outcome === 'written');
+  // A write is logged before the store changes, as `permitted` (never claiming it took); a store
+  // failure after it is followed by a `failed` record.
+  const says = (x: Rec) => isWrite(x) && (x.outcome === 'permitted' || x.outcome === 'released' || x.outcome === 'written');
   if (!ok(a)) {
     // A decision logged before the store failed is corrected by a later record saying it failed.
     for (const [i, x] of recs.entries()) {
