@@ -63,8 +63,9 @@ test('cordon flows leaks --policy policies/demo lists its leaks with their paths
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // The email column is exported only as a masked hash: no leak (masked edges carry nothing).
-  assert.doesNotMatch(r.stdout, /user\.contact\.email/);
+  // The email column is exported only as a masked hash: no leak outside the enclave (masked edges
+  // carry nothing); the only email leak is the admin panel's direct read.
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('LEAK') && l.includes('user.contact.email')), ['LEAK 2: user.contact.email (US) reaches tool admin-panel in US to a team the rules do not allow']);
 });
 
 test('impact: with UIDs protected in the US, the UID paths out of the enclave appear', () => {
