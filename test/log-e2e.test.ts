@@ -87,13 +87,18 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     // Monitoring. The legacy admin's old "master admin" rule is inert (W4): its read releases nothing
     // protected, so there is nothing to flag. The platform's backend, acting for the owner, makes a
     // private video public: a declassification, flagged for a person to judge.
-    const legacy = await read('legacy-admin', '10.21.0.5');
+    const legacyKey = ((await (await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, { headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' } })).json()) as { items: { key: string }[] }).items[0]!.key;
+    const legacy = await fetch(`${up.base}/v1/data/users/${legacyKey}`, { headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' } });
     assert.equal(legacy.status, 200);
     const legacyBody = (await legacy.json()) as { withheld: { field: string }[] };
     assert.deepEqual(legacyBody.withheld.map((w) => w.field), ['phone_number', 'email', 'birthday', 'device_id', 'ip_address']);
+    // app-backend names the owner as it was given it: its own token of demo-us-1 (W6).
+    const found = await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, { headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5' } });
+    const owner = ((await found.json()) as { items: { key: string }[] }).items[0]!.key;
+    assert.match(owner, /^tok_/);
     const declassified = await fetch(`${up.base}/v1/data/videos/demo-v-private-1`, {
       method: 'PATCH',
-      headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5', 'x-cordon-on-behalf-of': 'demo-us-1', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5', 'x-cordon-on-behalf-of': owner, 'content-type': 'application/json' },
       body: JSON.stringify({ visibility: 'public' }),
     });
     assert.equal(declassified.status, 200, await declassified.clone().text());

@@ -487,7 +487,9 @@ test("b. recsys-service moving demo-us-1 to DE or BR, or a private video to demo
       assert.equal(video.jurisdiction, 'US', "demo-us-1's private video stays in the US");
     }
 
-    const moved = await call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', { body: { owner_uid: 'demo-eu-1' } });
+    // The new owner named as recsys-service was given it (its own token of demo-eu-1, W6).
+    const eu1 = DEMO_FIXED_USERS.find((u) => u['uid'] === 'demo-eu-1')!;
+    const moved = await call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', { body: { owner_uid: await userKey('recsys-service', String(eu1['username'])) } });
     if (ok(moved)) steps.push(() => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', { body: { owner_uid: 'demo-us-1' } }));
     assertRefused(moved, 'caption', 'transfer', 'recsys-service PATCH videos/demo-v-private-1 {"owner_uid":"demo-eu-1"}');
     const video = await read('austin-engineer', 'videos', 'demo-v-private-1');
@@ -623,11 +625,15 @@ test('k. app-backend acting for demo-us-1 makes its private video public (200), 
   const visibility = { visibility: 'public' };
   const alone = await call('app-backend', 'PATCH', path, { body: visibility });
   assertRefused(alone, 'caption', 'declassify', 'app-backend PATCH without X-Cordon-On-Behalf-Of');
-  const forAnother = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': 'demo-eu-1' } });
+  // app-backend names users as it was given them: its own tokens (W6).
+  const eu1 = DEMO_FIXED_USERS.find((u) => u['uid'] === 'demo-eu-1')!;
+  const forAnother = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(eu1['username'])) } });
   assertRefused(forAnother, 'caption', 'declassify', 'app-backend PATCH on behalf of demo-eu-1 (not the owner)');
   assert.equal((await read('beijing-engineer', 'videos', 'demo-v-private-1')).fields['visibility'], 'private', 'the refused writes changed nothing');
 
-  const done = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': 'demo-us-1' } });
+  const clearKey = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': 'demo-us-1' } });
+  assertRefused(clearKey, 'caption', 'declassify', 'app-backend naming demo-us-1 by the clear uid it may not see');
+  const done = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(US1['username'])) } });
   assert.equal(done.status, 200, `app-backend PATCH on behalf of demo-us-1: ${show(done)}`);
   const index = Number(done.headers.get('x-cordon-log-index'));
   assert.ok(Number.isInteger(index) && index >= 0, 'the write names its log entry');
