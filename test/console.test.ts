@@ -166,6 +166,20 @@ test('a leak path is highlighted on the flow map', async () => {
   await page.close();
 });
 
+test("the policy page shows legacy-admin's rule flagged as standing access and inert (W4); no other rule is flagged", async () => {
+  const { page, errors } = await openConsole();
+  await as(page, 'monitor');
+  await go(page, 'policy');
+  const flagged = page.locator('details[data-rule] [data-flag="standing"]');
+  await flagged.first().waitFor();
+  assert.equal(await flagged.count(), 1);
+  const rule = page.locator('details[data-rule="legacy-admin"]');
+  assert.match((await rule.locator('summary').textContent())!, /flagged: standing access \(users\.phone_number of a US subject to legacy-admin without a grant\); inert at run time/);
+  await page.screenshot({ path: join(ARTIFACTS, 'policy-standing.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('every page renders without errors at 1280x800 and on a narrow screen, and is keyboard-reachable', async () => {
   for (const [width, height, tag] of [[1280, 800, 'wide'], [390, 844, 'narrow']] as const) {
     const { page, errors } = await openConsole(width, height);

@@ -58,7 +58,7 @@ test("lineage: beijing-engineer, recsys-service and monitor posting a valid even
   const event = JSON.parse(readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n')[1]!.replaceAll('s3://partner-exports-sg', 's3://planted-bucket')) as unknown;
   const planted = 'dataset:s3://planted-bucket/contacts/daily.csv|user.contact.phone_number|US';
   const before = await leakIds(tokens['monitor']!);
-  assert.equal(before.length, 3);
+  assert.equal(before.length, 7, 'the demo\'s leaks (with the admin panel: legacy-admin\'s rule is inert)');
 
   for (const persona of ['beijing-engineer', 'recsys-service', 'monitor']) {
     const r = await fetch(`${up.base}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${tokens[persona]}`, 'content-type': 'application/json' }, body: JSON.stringify(event) });
@@ -90,7 +90,7 @@ test('on loopback the demo hands out personas and believes X-Forwarded-For from 
   assert.equal(personas.find((p) => p.id === 'monitor')?.token, up.tokens()['monitor']);
   const info = (await (await fetch(`${up.base}/v1/console/info`)).json()) as { demo: boolean };
   assert.equal(info.demo, true);
-  const read = await fetch(`${up.base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
+  const read = await fetch(`${up.base}/v1/data/videos/demo-v-private-1`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
   assert.equal(read.status, 200, 'placed in Austin by X-Forwarded-For');
 });
 
@@ -132,7 +132,7 @@ test('cordon up --demo --host 0.0.0.0 --demo-public (as the README shows it) war
     // monitor works in Austin (10.20.0.0/16); from this host, X-Forwarded-For would place it there.
     // Not believed, the request is placed by its own address (the local host), which disagrees with
     // the place in monitor's token: unknown, and a record with protected data is refused.
-    const read = await fetch(`${pub.base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
+    const read = await fetch(`${pub.base}/v1/data/videos/demo-v-private-1`, { headers: { authorization: `Bearer ${tokens['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
     assert.equal(read.status, 403);
     assert.equal(((await read.json()) as { code: string }).code, 'gateway.unknown_location');
   } finally {

@@ -361,7 +361,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
           judge('transfer', decider.decide({ principal, action: 'transfer', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, from, to);
         }
         const clsAfter = placementRules.classOf(d.name, f, after, jAfter);
-        if (!body.includes(f) && !isProtectedClass(clsAfter)) {
+        // Judged even when the body overwrites the field: the field itself leaves the protected class.
+        if (!isProtectedClass(clsAfter)) {
           judge('declassify', decider.decide({ principal, action: 'declassify', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, clsBefore ?? 'unclassified', clsAfter!);
         }
       }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { classOf, type Policy } from '../policy/index.js';
+import { classOf, standingRules, type Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { AccessLog } from '../log/index.js';
 import type { AccessBroker } from '../access/index.js';
@@ -270,7 +270,20 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
         enclave: j.enclave,
         classes: Object.fromEntries(['protected', 'excepted', 'public'].map((cls) => [cls, [...used].sort().filter((c) => classOf(policy.classes, policy.taxonomy, j.name, c) === cls)])),
       })),
-      rules: policy.rules.map((r) => ({ id: r.id, effect: r.effect, file: r.file, line: r.line, text: r.text })),
+      // A standing rule (protected data in clear without a grant) is flagged, and inert at run time (W4).
+      rules: policy.rules.map((r) => {
+        const standing = standingRules(policy).find((x) => x.rule.id === r.id);
+        return {
+          id: r.id,
+          effect: r.effect,
+          file: r.file,
+          line: r.line,
+          text: r.text,
+          standing: standing
+            ? { inert: true, example: `${standing.example.dataset}.${standing.example.field} of a ${standing.example.jurisdiction} subject to ${standing.example.principal} without a grant` }
+            : null,
+        };
+      }),
     };
   });
   app.get<{ Querystring: Record<string, string> }>('/v1/report', async (req, reply) => {

@@ -6,7 +6,7 @@ interface PolicySummary {
   previous: { version: string; at: string; changes: { jurisdiction: string; category: string; from: string | null; to: string | null }[] } | null;
   version: string;
   jurisdictions: { name: string; enclave: string; classes: Record<string, string[]> }[];
-  rules: { id: string; effect: string; file: string; line: number; text: string }[];
+  rules: { id: string; effect: string; file: string; line: number; text: string; standing: { inert: boolean; example: string } | null }[];
 }
 
 export function PolicyPage({ session }: PageProps) {
@@ -26,8 +26,12 @@ export function PolicyPage({ session }: PageProps) {
       </table>
       <h3>Rules</h3>
       {p.rules.map((r) => (
-        <details key={r.id}>
-          <summary>{r.effect} <strong>{r.id}</strong> <span className="muted">{r.file}:{r.line}</span></summary>
+        <details key={r.id} data-rule={r.id}>
+          <summary>
+            {r.effect} <strong>{r.id}</strong> <span className="muted">{r.file}:{r.line}</span>
+            {r.standing && <span className="bad" data-flag="standing"> flagged: standing access ({r.standing.example}); inert at run time</span>}
+          </summary>
+          {r.standing && <p className="bad">This rule would release protected data in clear without a grant. No principal may have standing access (W4), so the gateway leaves it out: it has no effect.</p>}
           <pre>{r.text}</pre>
         </details>
       ))}
