@@ -14,6 +14,7 @@ import { reportCommand } from './report.js';
 import { migrateCommand } from './migrate.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { CordonError } from '../shared/errors.js';
+import { RuntimeError } from '../server/runtime.js';
 
 export function buildProgram(): Command {
   const program = new Command('cordon')
@@ -50,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof RuntimeError) {
+      process.stderr.write(`cordon: ${e.message}\n`);
+      return e.exit;
     }
     if (e instanceof UsageError || (e instanceof CordonError && e.code === 'usage.invalid_argument')) {
       process.stderr.write(`cordon: ${e.message}\n`);

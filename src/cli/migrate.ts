@@ -3,17 +3,17 @@
 // crypto-shred what cannot be reached. Exit 0 on success, 1 on a refusal or mismatch, 2 on bad
 // usage or input (PRODUCT.md §6). Progress (rows/s, ETA) goes to stderr on a TTY only.
 
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { KeyFileError, openFileKeyService, openStore, type KeyService, type Store } from '../store/index.js';
-import { openAccessLog, openLogSigner, type AccessLog } from '../log/index.js';
+import { KeyFileError, openFileKeyService, type KeyService } from '../store/index.js';
+import type { AccessLog } from '../log/index.js';
 import {
   loadMapping, openLegacy, planMigration, purgeMigration, runMigration, shred, verifyMigration, MigrateError, MAX_BATCH_SIZE,
   type LegacyDb, type Mapping, type MigrateContext, type Progress,
 } from '../migrate/index.js';
 import { EXIT_FINDING, EXIT_OK, UsageError, printJson, table } from './output.js';
-import { storeUrls } from './stores.js';
+import { storeOverrides } from './stores.js';
+import { dataPaths, openRuntime, type Runtime } from '../server/runtime.js';
 
 interface CommonOptions {
   policy: string;
@@ -35,9 +35,25 @@ function loadPolicyOrThrow(dir: string): Policy {
 
 function openKeys(dataDir: string, create: boolean): KeyService {
   try {
-    return openFileKeyService(join(dataDir, 'keys', 'master.key'), { create });
+    return openFileKeyService(dataPaths(dataDir).masterKey, { create });
   } catch (err) {
     if (err instanceof KeyFileError) throw new MigrateError('migrate.key_service_unavailable', `${err.message}; nothing was destroyed`);
+    throw err;
+  }
+}
+
+/**
+ * The stores a step works on (the enclave's, the global one, and the access log's when it logs),
+ * each embedded one locked for this process, then the keys, the log and the statement key. A store
+ * a running `cordon up` holds is refused here, before anything is written.
+ */
+async function openStep(policy: Policy, opts: { dataDir: string; store: string[] }, enclaveStore: string, needs: { log: boolean; createKeys: boolean }): Promise<{ runtime: Runtime; keys: KeyService }> {
+  const names = [...new Set([enclaveStore, policy.deployment.globalStore, ...(needs.log ? [policy.deployment.accessLog.store] : [])])];
+  const runtime = await openRuntime({ policy, dataDir: opts.dataDir, storeUrls: storeOverrides(policy, opts.store), stores: names, poolSize: 4, keys: false, log: needs.log, statements: needs.log });
+  try {
+    return { runtime, keys: openKeys(opts.dataDir, needs.createKeys) };
+  } catch (err) {
+    await runtime.close();
     throw err;
   }
 }
@@ -69,7 +85,7 @@ interface Opened {
   policy: Policy;
   mapping: Mapping;
   legacy: LegacyDb;
-  stores: Store[];
+  runtime: Runtime;
   ctx: MigrateContext;
   log?: AccessLog;
 }
@@ -81,39 +97,26 @@ async function open(opts: CommonOptions, needs: { log: boolean; createKeys: bool
   const batchSize = batchOf(opts.batch);
   const policy = loadPolicyOrThrow(opts.policy);
   const mapping = loadMapping(opts.map, policy);
-  const urls = storeUrls(policy, opts.store);
-  const keys = openKeys(opts.dataDir, needs.createKeys);
-  const legacy = await openLegacy(opts.from, mapping);
-  const stores: Store[] = [];
+  const enclaveName = policy.deployment.enclaves.get(mapping.enclave)!.store;
+  const { runtime, keys } = await openStep(policy, opts, enclaveName, needs);
+  let legacy: LegacyDb;
   try {
-    const enclaveName = policy.deployment.enclaves.get(mapping.enclave)!.store;
-    const names = new Set([enclaveName, policy.deployment.globalStore, ...(needs.log ? [policy.deployment.accessLog.store] : [])]);
-    const byName = new Map<string, Store>();
-    for (const n of names) {
-      const s = await openStore(n, urls.get(n)!, { baseDir: process.cwd(), poolSize: 4 });
-      stores.push(s);
-      byName.set(n, s);
-    }
-    let log: AccessLog | undefined;
-    let statementKey: string | undefined;
-    if (needs.log) {
-      const origin = policy.deployment.accessLog.origin;
-      log = await openAccessLog({ store: byName.get(policy.deployment.accessLog.store)!, signerKey: openLogSigner(join(opts.dataDir, 'keys', 'log.key'), origin).skey });
-      statementKey = openLogSigner(join(opts.dataDir, 'keys', 'statements.key'), `${origin}/statements`).skey;
-    }
-    const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore: byName.get(enclaveName)!, globalStore: byName.get(policy.deployment.globalStore)!, keys, log, statementKey, batchSize, onProgress: progressPrinter() };
-    return { policy, mapping, legacy, stores, ctx, log };
+    legacy = await openLegacy(opts.from, mapping);
   } catch (err) {
-    for (const s of stores) await s.close().catch(() => undefined);
-    await legacy.close();
+    await runtime.close();
     throw err;
   }
+  const log = runtime.log;
+  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore: runtime.stores.get(enclaveName)!, globalStore: runtime.stores.get(policy.deployment.globalStore)!, keys, log, statementKey: runtime.statementKey, batchSize, onProgress: progressPrinter() };
+  return { policy, mapping, legacy, runtime, ctx, log };
 }
 
 async function close(o: Opened): Promise<void> {
-  await o.log?.close();
-  for (const s of o.stores) await s.close();
-  await o.legacy.close();
+  try {
+    await o.runtime.close();
+  } finally {
+    await o.legacy.close();
+  }
 }
 
 function common(c: Command, withLegacy = true): Command {
@@ -243,32 +246,20 @@ export function migrateCommand(): Command {
         const enclave = policy.deployment.enclaves.get(opts.enclave);
         if (!enclave) throw new UsageError(`unknown enclave ${JSON.stringify(opts.enclave)} (cordon.yaml enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
         if (!policy.datasets.has(opts.subjectDataset)) throw new UsageError(`unknown dataset ${JSON.stringify(opts.subjectDataset)} for --subject-dataset`);
-        const keys = openKeys(opts.dataDir, false);
-        const urls = storeUrls(policy, opts.store);
-        const stores: Store[] = [];
-        let log: AccessLog | undefined;
+        const { runtime, keys } = await openStep(policy, opts, enclave.store, { log: true, createKeys: false });
         try {
-          const byName = new Map<string, Store>();
-          for (const n of new Set([enclave.store, policy.deployment.globalStore, policy.deployment.accessLog.store])) {
-            const s = await openStore(n, urls.get(n)!, { baseDir: process.cwd(), poolSize: 4 });
-            stores.push(s);
-            byName.set(n, s);
-          }
+          const byName = runtime.stores;
           const fields = [...policy.datasets.get(opts.subjectDataset)!.fields.keys()];
           for (const s of byName.values()) await s.ensureTable({ name: opts.subjectDataset, fields });
-          const origin = policy.deployment.accessLog.origin;
-          log = await openAccessLog({ store: byName.get(policy.deployment.accessLog.store)!, signerKey: openLogSigner(join(opts.dataDir, 'keys', 'log.key'), origin).skey });
-          const statementKey = openLogSigner(join(opts.dataDir, 'keys', 'statements.key'), `${origin}/statements`).skey;
           const r = await shred(
-            { policy, enclaveStore: byName.get(enclave.store)!, globalStore: byName.get(policy.deployment.globalStore)!, keys, log, statementKey },
+            { policy, enclaveStore: byName.get(enclave.store)!, globalStore: byName.get(policy.deployment.globalStore)!, keys, log: runtime.log!, statementKey: runtime.statementKey! },
             { subjects: opts.subject, deleted: opts.deleted, subjectDataset: opts.subjectDataset, kekGeneration: opts.kekGeneration },
           );
           if (opts.json) printJson(r);
           else process.stdout.write(`${r.scope === 'kek' ? `destroyed KEK ${r.kek} (${r.rewrapped} live keys re-wrapped first)` : `destroyed ${r.destroyed} data keys`}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
           process.exitCode = EXIT_OK;
         } finally {
-          await log?.close();
-          for (const s of stores) await s.close();
+          await runtime.close();
         }
       }),
   );

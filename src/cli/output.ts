@@ -3,6 +3,8 @@
 export const EXIT_OK = 0;
 export const EXIT_FINDING = 1;
 export const EXIT_USAGE = 2;
+/** Could not reach or read what it needed: a server, a database, a file, a store another process holds. */
+export const EXIT_UNAVAILABLE = 3;
 
 export class UsageError extends Error {}
 

@@ -3,14 +3,13 @@
 // scan was incomplete (with nothing to report), 0 when complete and clean.
 
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { KeyFileError, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
-import { openAccessLog, openLogSigner } from '../log/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
-import { storeUrls } from './stores.js';
+import { storeOverrides, storeUrls } from './stores.js';
+import { dataPaths, openRuntime } from '../server/runtime.js';
 
 interface ScanCliOptions {
   policy?: string;
@@ -84,7 +83,7 @@ export function scanCommand(): Command {
       // Store URLs from cordon.yaml, with --store overrides; relative pglite paths are taken from the
       // current directory, as `cordon up` and `cordon migrate` take them.
       if (opts.store.length > 0 && !policy) throw new UsageError('--store needs --policy');
-      const storeUrl = policy ? storeUrls(policy, opts.store) : new Map<string, string>();
+      const storeUrl = policy ? storeUrls(policy, opts.dataDir, opts.store) : new Map<string, string>();
       const paths: string[] = [];
       const storeTargets: { name: string; url: string }[] = [];
       for (const t of targets) {
@@ -102,7 +101,7 @@ export function scanCommand(): Command {
       try {
         if (opts.matchEnclave !== undefined) {
           if (!policy) throw new UsageError('--match-enclave needs --policy');
-          fingerprints = await enclaveFingerprints(policy, opts.matchEnclave, storeUrl, opts.dataDir);
+          fingerprints = await enclaveFingerprints(policy, opts.matchEnclave, storeOverrides(policy, opts.store), opts.dataDir);
         }
         for (const s of storeTargets) stores.push(await openStore(s.name, s.url, { baseDir: process.cwd() }));
 
@@ -142,52 +141,42 @@ const RELEASE_REASON = 'cordon scan --match-enclave: keyed fingerprints of encla
  * with it), so the log says whose data a scan opened and why; if the log cannot record, the scan
  * stops before decrypting anything more.
  */
-async function enclaveFingerprints(policy: Policy, name: string, urls: ReadonlyMap<string, string>, dataDir: string): Promise<Fingerprints> {
+async function enclaveFingerprints(policy: Policy, name: string, overrides: Readonly<Record<string, string>>, dataDir: string): Promise<Fingerprints> {
   const enclave = policy.deployment.enclaves.get(name);
   if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(name)} (enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
-  const masterKey = join(dataDir, 'keys', 'master.key');
-  const logKey = join(dataDir, 'keys', 'log.key');
+  const paths = dataPaths(dataDir);
   // Both keys must already exist: a new master key would open nothing, and a new log key would sign
   // checkpoints of someone else's log.
-  for (const f of [masterKey, logKey]) if (!existsSync(f)) throw new UsageError(`--match-enclave: ${f} does not exist (--data-dir must be the data dir of cordon up)`);
+  for (const f of [paths.masterKey, paths.logKey]) if (!existsSync(f)) throw new UsageError(`--match-enclave: ${f} does not exist (--data-dir must be the data dir of cordon up)`);
   let keys;
   try {
-    keys = openFileKeyService(masterKey);
+    keys = openFileKeyService(paths.masterKey);
   } catch (err) {
     if (err instanceof KeyFileError) throw new UsageError(`--match-enclave: ${err.message}`);
     throw err;
   }
   const logConfig = policy.deployment.accessLog;
-  const signer = openLogSigner(logKey, logConfig.origin);
   // The enclave store, the global store (records' subject fields often live there) and the access
-  // log's store, each opened once (an embedded store cannot be opened twice).
-  const byName = new Map<string, Store>();
+  // log's store, each opened once and locked (an embedded store has one owner: a running server's
+  // stores are refused, with its pid).
+  const runtime = await openRuntime({ policy, dataDir, storeUrls: overrides, stores: [...new Set([enclave.store, policy.deployment.globalStore, logConfig.store])], keys: false, log: true });
   try {
-    for (const n of new Set([enclave.store, policy.deployment.globalStore, logConfig.store])) {
-      const url = urls.get(n);
-      if (url === undefined) throw new UsageError(`cordon.yaml has no store ${JSON.stringify(n)}`);
-      byName.set(n, await openStore(n, url, { baseDir: process.cwd() }));
-    }
-    const log = await openAccessLog({ store: byName.get(logConfig.store)!, signerKey: signer.skey });
-    try {
-      const global = enclave.store === policy.deployment.globalStore ? undefined : byName.get(policy.deployment.globalStore);
-      // Records read so far, on a terminal only (an enclave of millions takes a while).
-      const tty = process.stderr.isTTY;
-      const fingerprints = await fingerprintEnclave(policy, enclave.name, byName.get(enclave.store)!, keys, {
-        ...(global ? { global } : {}),
-        ...(tty ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) } : {}),
-        onKeyRelease: async (subjects, dataset) => {
-          const at = new Date().toISOString();
-          await Promise.all(subjects.map((subject) => log.append(keyReleaseRecord(keys, { at, dataset, subject, reason: RELEASE_REASON, policyVersion: policy.versionHash }))));
-        },
-      });
-      if (tty) process.stderr.write('\r\x1b[K');
-      return fingerprints;
-    } finally {
-      await log.close();
-    }
+    const log = runtime.log!;
+    const global = enclave.store === policy.deployment.globalStore ? undefined : runtime.stores.get(policy.deployment.globalStore);
+    // Records read so far, on a terminal only (an enclave of millions takes a while).
+    const tty = process.stderr.isTTY;
+    const fingerprints = await fingerprintEnclave(policy, enclave.name, runtime.stores.get(enclave.store)!, keys, {
+      ...(global ? { global } : {}),
+      ...(tty ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) } : {}),
+      onKeyRelease: async (subjects, dataset) => {
+        const at = new Date().toISOString();
+        await Promise.all(subjects.map((subject) => log.append(keyReleaseRecord(keys, { at, dataset, subject, reason: RELEASE_REASON, policyVersion: policy.versionHash }))));
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    return fingerprints;
   } finally {
-    for (const s of byName.values()) await s.close();
+    await runtime.close();
   }
 }
 

@@ -4,11 +4,14 @@
 
 import { Command, Option } from 'commander';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
 import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, isLoopbackHost, seedDemoWorld, type CordonServer } from '../server/index.js';
-import { EXIT_USAGE, UsageError } from './output.js';
+import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
+import { dataPaths, resolveStoreUrls, RuntimeError } from '../server/runtime.js';
+import { LOG_LEVELS, type LogLevel } from '../server/logging.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { readKeyArg } from './log.js';
 
@@ -38,6 +41,20 @@ interface UpOptions {
   trustedProxy: string[];
   witness: string[];
   breakGlassWebhook?: string;
+  logLevel: string;
+}
+
+/** Fails (exit 3) when `host:port` cannot be bound, before the stores are opened. Port 0 is always free. */
+async function portIsFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((done, fail) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? ' (another process listens there: stop it, or give --port)' : '';
+      fail(new RuntimeError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}${hint}`, 3));
+    });
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => done()));
+  });
 }
 
 /** A persona acting from its own site (the demo's requests come from where each persona works). */
@@ -72,7 +89,7 @@ export function upCommand(): Command {
     .option('--demo-public', 'let --demo listen on a non-loopback --host (its persona endpoint is then off and X-Forwarded-For from this host is not believed)')
     .option('--port <n>', 'port', String(DEFAULT_PORT))
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--data-dir <dir>', 'embedded stores, keys and demo files', DEFAULT_DATA_DIR)
+    .option('--data-dir <dir>', "all state: keys, the demo's files, and the embedded stores cordon.yaml names by a relative pglite:// path", DEFAULT_DATA_DIR)
     .addOption(new Option('--demo-users <n>', 'generated demo users').default(String(DEFAULT_DEMO_USERS)).hideHelp())
     .option('--jwks <url>', 'JWKS URL of the token issuer (not with --demo)')
     .option('--issuer <iss>', 'expected token issuer')
@@ -80,6 +97,7 @@ export function upCommand(): Command {
     .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', collect, [])
     .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
     .option('--break-glass-webhook <url>', 'POST break-glass alerts here (overrides cordon.yaml access.break_glass.webhook)')
+    .option('--log-level <level>', `operational log on stderr, JSON lines (${LOG_LEVELS.join(', ')})`, 'info')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
       if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
@@ -94,21 +112,22 @@ export function upCommand(): Command {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
       const demoUsers = Number(opts.demoUsers);
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
+      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
+      // A busy port is found before anything is opened or written (the stores take seconds).
+      await portIsFree(opts.host, port);
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
       process.stdout.on('error', () => {});
       const { policy, issues } = checkPolicy(policyDir);
       if (!policy) throw new UsageError(`policy ${policyDir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
-      const dataDir = resolve(opts.dataDir);
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const paths = dataPaths(opts.dataDir);
+      // Where each store lives, by the data dir rule (relative pglite paths are inside it): checked and printed before anything opens.
+      const urls = resolveStoreUrls(policy, paths.root);
 
       let tokens: { issuer: string; audience: string; jwks: URL | { keys: unknown[] } };
       let demo: Awaited<ReturnType<typeof createDemoIssuer>> | undefined;
-      const storeUrls: Record<string, string> = {};
       if (opts.demo) {
         demo = await createDemoIssuer();
         tokens = { issuer: demo.issuer, audience: demo.audience, jwks: demo.jwks };
-        // The demo's embedded stores live under the data directory.
-        for (const s of policy.deployment.stores.values()) if (s.url.startsWith('pglite://')) storeUrls[s.name] = `pglite://${join(dataDir, 'stores', s.name)}`;
       } else {
         if (!opts.jwks || !opts.issuer) throw new UsageError('without --demo, give --jwks URL and --issuer');
         tokens = { issuer: opts.issuer, audience: opts.audience ?? 'cordon', jwks: new URL(opts.jwks) };
@@ -137,62 +156,66 @@ export function upCommand(): Command {
         }
       }
       let server: CordonServer;
-      let backgroundSeed: Promise<void> | undefined;
-      let stopSeeding: (() => void) | undefined;
       try {
         server = await createCordonServer({
           policy,
-          dataDir,
+          dataDir: paths.root,
           tokens: tokens as never,
-          storeUrls,
           trustedProxies: trusted,
           witnesses,
           breakGlassWebhook: opts.breakGlassWebhook,
           personas: demo && loopback ? personas : undefined,
+          logger: { level: opts.logLevel as LogLevel },
         });
       } catch (err) {
-        throw new UsageError(`cannot open the stores: ${err instanceof Error ? err.message : String(err)}`);
+        if (err instanceof RuntimeError) throw err;
+        throw new RuntimeError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 3);
       }
-      if (opts.demo && demo) {
-        const demoDir = join(dataDir, 'demo');
-        mkdirSync(demoDir, { recursive: true, mode: 0o700 });
-        const marker = join(demoDir, 'seeded.json');
-        const wanted = JSON.stringify({ users: demoUsers, policy: policy.versionHash });
-        if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
-          // The fixed users, videos and comment first: they are what the quick start asks for. The
-          // generated world fills in behind the first requests (writes are idempotent upserts).
-          await seedDemoWorld(server.placement, { users: 0 });
-          const abort = new AbortController();
-          stopSeeding = () => abort.abort();
-          backgroundSeed = seedDemoWorld(server.placement, {
-            users: demoUsers,
-            signal: abort.signal,
-            onProgress: (done, total) => {
-              if (tty) process.stderr.write(`\rseeding the demo world: ${done}/${total} records`);
-            },
-          }).then(
-            (counts) => {
-              if (abort.signal.aborted) return;
-              writeFileSync(marker, wanted);
-              if (tty) process.stderr.write(`\ndemo world seeded: ${counts.users} users, ${counts.videos} videos, ${counts.comments} comments\n`);
-            },
-            (err: unknown) => {
-              if (!abort.signal.aborted) process.stderr.write(`\ncordon: seeding the demo world failed: ${err instanceof Error ? err.message : String(err)}\n`);
-            },
-          );
-        }
-        if (server.log.health().ok) await seedDemoGrant(policy, server.broker);
-        const tokensFile = join(demoDir, 'tokens.json');
-        writeFileSync(tokensFile, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
-        chmodSync(tokensFile, 0o600);
-        writeFileSync(join(demoDir, 'log.vkey'), `${server.log.vkey}\n`);
-      }
+      let backgroundSeed: Promise<void> | undefined;
+      let stopSeeding: (() => void) | undefined;
+      let seedRest: (() => void) | undefined;
       try {
+        if (opts.demo && demo) {
+          mkdirSync(paths.demo, { recursive: true, mode: 0o700 });
+          const wanted = JSON.stringify({ users: demoUsers, policy: policy.versionHash });
+          if (!existsSync(paths.demoSeeded) || readFileSync(paths.demoSeeded, 'utf8') !== wanted) {
+            // The fixed users, videos and comment first: they are what the quick start asks for. The
+            // generated world fills in behind the first requests (writes are idempotent upserts).
+            await seedDemoWorld(server.placement, { users: 0 });
+            const abort = new AbortController();
+            stopSeeding = () => abort.abort();
+            seedRest = () => {
+              backgroundSeed = seedDemoWorld(server.placement, {
+                users: demoUsers,
+                signal: abort.signal,
+                onProgress: (done, total) => {
+                  if (tty) process.stderr.write(`\rseeding the demo world: ${done}/${total} records`);
+                },
+              }).then(
+                (counts) => {
+                  if (abort.signal.aborted) return;
+                  writeFileSync(paths.demoSeeded, wanted);
+                  if (tty) process.stderr.write(`\ndemo world seeded: ${counts.users} users, ${counts.videos} videos, ${counts.comments} comments\n`);
+                },
+                (err: unknown) => {
+                  if (!abort.signal.aborted) process.stderr.write(`\ncordon: seeding the demo world failed: ${err instanceof Error ? err.message : String(err)}\n`);
+                },
+              );
+            };
+          }
+          if (server.log.health().ok) await seedDemoGrant(policy, server.broker);
+          writeFileSync(paths.demoTokens, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+          chmodSync(paths.demoTokens, 0o600);
+          writeFileSync(paths.demoVkey, `${server.log.vkey}\n`);
+        }
         await server.app.listen({ port, host: opts.host });
       } catch (err) {
-        await server.close();
-        throw new UsageError(`cannot listen on ${opts.host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+        await server.close().catch(() => undefined);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new RuntimeError(`cannot listen on ${opts.host}:${port}: ${code}`, 3);
+        throw new RuntimeError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 3);
       }
+      seedRest?.();
       const addr = server.app.server.address();
       const actualPort = typeof addr === 'object' && addr ? addr.port : port;
       const base = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`;
@@ -201,6 +224,8 @@ export function upCommand(): Command {
         process.stderr.write(`cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`);
       }
       const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/{dataset}/{key}`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
+      out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
+      for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`);
@@ -219,18 +244,40 @@ export function upCommand(): Command {
       out.push('', 'Anyone can check the access log:', `  npx cordon log verify --url ${base} --vkey ${vkeyFile} --state log-state.json`);
       out.push('', 'Ctrl-C stops.');
       process.stdout.write(`${out.join('\n')}\n`);
+      server.app.log.info({ pid: process.pid, url: base, dataDir: paths.root }, 'serving');
+      // SIGTERM or SIGINT: stop taking connections, let the requests in flight finish (each is in the
+      // log before its answer), stop seeding, flush the log and sign a last checkpoint, close the
+      // stores and release their locks. A second signal stops at once.
       await new Promise<void>((done) => {
-        const stop = () => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            process.stderr.write(`cordon: ${signal} again: stopping now, without draining\n`);
+            process.exit(EXIT_FINDING);
+          }
+          stopping = true;
           process.stdout.write('stopping\n');
+          server.app.log.info({ signal }, 'stopping: draining requests, flushing the access log');
           stopSeeding?.();
+          const started = Date.now();
           void Promise.resolve(backgroundSeed)
             .then(() => server.close())
-            .then(done, done);
+            .then(
+              () => {
+                process.stdout.write(`stopped: log size ${server.log.size()}, in ${Date.now() - started} ms\n`);
+                done();
+              },
+              (err: unknown) => {
+                process.stderr.write(`cordon: stopping: ${err instanceof Error ? err.message : String(err)}\n`);
+                process.exitCode = EXIT_FINDING;
+                done();
+              },
+            );
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       });
-      process.exitCode = 0;
+      if (process.exitCode === undefined) process.exitCode = 0;
     });
 }
 

@@ -2,13 +2,12 @@
 // routes, health and the OpenAPI document, on one Fastify instance.
 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { join } from 'node:path';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
-import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
-import { createWitnessCosigner, openAccessLog, openLogSigner, logRoutes, type AccessLog } from '../log/index.js';
+import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, keyReleaseRecord, type Store } from '../store/index.js';
+import { createWitnessCosigner, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
-import { accessRoutes, openAccessBroker, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
+import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -18,6 +17,8 @@ import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { nulByteIn } from './input-guard.js';
+import { openRuntime, type Runtime } from './runtime.js';
+import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const MAX_CACHED_TOKENS = 10_000;
@@ -41,7 +42,8 @@ export interface ServerOptions {
   readonly maxLineageEventBytes?: number;
   /** Where break-glass alerts are POSTed (overrides cordon.yaml access.break_glass.webhook). */
   readonly breakGlassWebhook?: string;
-  readonly logger?: boolean;
+  /** The operational log (JSON lines, see logging.ts); off by default, `true` is level info on stderr. */
+  readonly logger?: boolean | LoggingOptions;
   readonly now?: () => number;
   /** Where decisions are recorded (default: the verifiable access log). */
   readonly recorder?: AccessRecorder;
@@ -72,58 +74,52 @@ export interface CordonServer {
 
 export async function createCordonServer(options: ServerOptions): Promise<CordonServer> {
   const { policy } = options;
-  const stores = new Map<string, Store>();
+  const now = options.now ?? Date.now;
+  // Stores (each embedded one locked for this process), keys, the access log, the broker: opened in
+  // that order, closed in the reverse, with what this function opens on top closed first.
+  const runtime = await openRuntime({
+    policy,
+    dataDir: options.dataDir,
+    storeUrls: options.storeUrls,
+    keys: 'create',
+    log: { ...options.log, ...(options.witnesses && options.witnesses.length > 0 ? { cosign: createWitnessCosigner(options.witnesses) } : {}) },
+    broker: { now, webhook: options.breakGlassWebhook },
+  });
   try {
-    for (const s of policy.deployment.stores.values()) {
-      stores.set(s.name, await openStore(s.name, options.storeUrls?.[s.name] ?? s.url, { baseDir: process.cwd() }));
-    }
+    return await serve(options, runtime);
   } catch (err) {
-    for (const s of stores.values()) await s.close();
+    await runtime.close().catch(() => undefined);
     throw err;
   }
+}
+
+async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonServer> {
+  const { policy } = options;
+  const now = options.now ?? Date.now;
+  const { stores, closer } = runtime;
+  const keys = runtime.keys!;
+  const log = runtime.log!;
+  const broker = runtime.broker!;
   const rules = createPlacementRules(policy);
-  const keys = openFileKeyService(join(options.dataDir, 'keys', 'master.key'), { create: true });
   // Protected fields are encrypted at rest under per-subject data keys wrapped by the enclave KEK
   // (keys/kek-ring.json). Each release of a data key to this process is logged (key.release, the
   // subject as a keyed hash), once per subject per DEFAULT_KEY_RELEASE_EVERY_MS, before any value
-  // decrypted with it is used; the log is assigned below, before the first read can happen.
-  let releaseLog: AccessLog | undefined;
+  // decrypted with it is used.
   const placement = createPlacement(rules, stores, [...policy.datasets.keys()], {
     encryption: options.encryptAtRest === false ? undefined : {
       keys,
       onKeyRelease: async (subject, dataset, reason) => {
-        if (!releaseLog) throw new Error('a data key was asked for before the access log was open');
-        await releaseLog.append(keyReleaseRecord(keys, { at: new Date((options.now ?? Date.now)()).toISOString(), dataset, subject, reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash }));
+        await log.append(keyReleaseRecord(keys, { at: new Date(now()).toISOString(), dataset, subject, reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash }));
       },
     },
   });
   await placement.init();
   const globalStore = stores.get(policy.deployment.globalStore)!;
-  const logConfig = policy.deployment.accessLog;
-  let log: AccessLog;
-  try {
-    const signer = openLogSigner(join(options.dataDir, 'keys', 'log.key'), logConfig.origin);
-    const cosign = options.witnesses && options.witnesses.length > 0 ? createWitnessCosigner(options.witnesses) : undefined;
-    log = await openAccessLog({ store: stores.get(logConfig.store)!, signerKey: signer.skey, cosign, ...options.log });
-    releaseLog = log;
-  } catch (err) {
-    for (const s of stores.values()) await s.close();
-    throw err;
-  }
-  const now = options.now ?? Date.now;
-  let broker: AccessBroker;
-  try {
-    const statements = openLogSigner(join(options.dataDir, 'keys', 'statements.key'), `${logConfig.origin}/statements`);
-    broker = await openAccessBroker({ policy, store: stores.get(logConfig.store)!, log, keys, signerKey: statements.skey, now, webhook: options.breakGlassWebhook });
-  } catch (err) {
-    await log.close();
-    for (const s of stores.values()) await s.close();
-    throw err;
-  }
   // Counts of the console's last 24 hours, kept per process in the global store so that they
   // outlive a restart and add up across processes.
   const stats = createDecisionStats(now, { store: globalStore });
   await stats.load().catch(() => undefined);
+  closer.add('the decision counts', () => stats.close());
   const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(encodeAccessRecord(r)) };
   const recorder: AccessRecorder = {
     record: (r) => {
@@ -136,8 +132,12 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
   const metrics = createMetrics();
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
+  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  // Closed first: in-flight requests finish (and are logged) before the log and stores close.
+  closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);
+  if (logging) requestLogging(app);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).type(PROBLEM_CONTENT_TYPE).send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
   });
@@ -174,6 +174,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     try {
       const token = await verify(req.headers.authorization);
       const principal = principalFromToken(token, policy.directory);
+      notePrincipal(req, principal.id);
       const forwarded = req.headers['x-forwarded-for'];
       const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
       const where = locations.reconcile(network, token.location);
@@ -240,7 +241,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     errorHandler: problemHandler,
     maxEventBytes: options.maxLineageEventBytes,
   });
-  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas, logKeyFile: join(options.dataDir, 'keys', 'log.key') });
+  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas, logKeyFile: runtime.paths.logKey });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));
@@ -273,13 +274,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
       const caller: Caller = { principal, country: place?.country ?? principal.workCountry, site: principal.site, audience: principal.team, knownPlace: place !== undefined };
       return recordKeys.out(caller, dataset, key, recordKeys.shownIn(caller, dataset, found));
     },
-    async close() {
-      await app.close();
-      await stats.close();
-      await broker.close();
-      await log.close();
-      for (const s of stores.values()) await s.close();
-    },
+    close: () => runtime.close(),
   };
 }
 
