@@ -35,13 +35,13 @@ test('without the legacy-admin rule the review exits 0', () => {
   }
 });
 
-test('access review: bad usage exits 2 with a message', () => {
+test('access review: bad usage exits 2 with a message; a policy directory that is not there exits 3', () => {
   const r = cordon(['access', 'review']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /give --policy DIR/);
   const missing = cordon(['access', 'review', '--policy', '/nonexistent/policy']);
-  assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /is not a directory/);
+  assert.equal(missing.status, 3);
+  assert.equal(missing.stderr, 'cordon: cannot read --policy /nonexistent/policy: ENOENT: no such file or directory\n');
 });
 
 let up: RunningUp;

@@ -72,7 +72,7 @@ async function environment(tag: string, dataDir: string, mapping: string): Promi
   const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
   await createLegacyFixture(legacy!, ACCOUNTS);
   const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
-  return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH] };
+  return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH, ...(step === 'purge' ? ['--yes'] : [])] };
 }
 
 /** The in-scope accounts' protected legacy values, by cursor, before anything is purged. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, loadPolicy } from '../policy/index.js';
 import { formatStandingReview, standingAccessReview } from '../access/index.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson, table } from './output.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, table, throwIfUnavailable } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT } from './up.js';
 
@@ -76,18 +76,15 @@ export async function call(opts: ServerOpts, method: 'GET' | 'POST', path: strin
   }
   const headers = credentials(opts);
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new UsageError(`cannot reach ${base}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  // A server that does not answer, or answers 5xx, is Unreachable (exit 3); a 4xx is its refusal.
+  const res = await fetchOrUnreachable(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  await throwIfUnavailable(res, `${base}${path}`);
   const data = (await res.json().catch(() => ({}))) as Json;
   if (!res.ok) throw new Refused(res.status, data);
   return data;
 }
 
-/** Runs one server call: prints the result (or the problem), sets the exit code (refusal 1, bad input 2). */
+/** Runs one server call: prints the result (or the problem), sets the exit code (refusal 1, bad input 2; a server down is Unreachable, 3). */
 async function run(opts: ServerOpts, fn: () => Promise<Json>, print: (data: Json) => string, exitOf: (data: Json) => number = () => EXIT_OK): Promise<void> {
   try {
     const data = await fn();
@@ -223,6 +220,7 @@ export function accessCommand(): Command {
     .action(async (o: Partial<ServerOpts> & { policy?: string; json?: boolean; dataDir: string }) => {
       if ((o.policy === undefined) === (o.url === undefined)) throw new UsageError('give --policy DIR (offline) or --url URL (a running server)');
       if (o.policy !== undefined) {
+        mustRead(o.policy, '--policy');
         const { policy, issues } = checkPolicy(o.policy);
         if (!policy) throw new UsageError(`policy ${o.policy} is invalid:\n${issues.map(formatIssue).join('\n')}`);
         const review = standingAccessReview(policy);

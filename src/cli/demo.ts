@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { DEMO_FIXED_USERS } from '../server/index.js';
 import { checkPolicy, createDecider, formatIssue, type Decision, type GrantInfo } from '../policy/index.js';
-import { EXIT_USAGE, printJson, table } from './output.js';
+import { EXIT_USAGE, mustRead, printJson, table } from './output.js';
 
 export const DEMO_POLICY_DIR = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const HOUR = 3_600_000;
@@ -43,6 +43,7 @@ export function demoCommand(): Command {
     .option('--policy <dir>', 'policy directory', DEMO_POLICY_DIR)
     .option('--json', 'print the decisions as JSON')
     .action((opts: { policy: string; json?: boolean }) => {
+      mustRead(opts.policy, '--policy');
       const { policy, issues } = checkPolicy(opts.policy);
       if (!policy) {
         for (const i of issues) process.stderr.write(`${formatIssue(i)}\n`);

@@ -5,11 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
-import { EXIT_FINDING, EXIT_OK, UsageError, printJson } from './output.js';
+import { EXIT_FINDING, EXIT_OK, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
 
 const BATCH = 500;
 
 function policyAt(dir: string): Policy {
+  mustRead(dir, 'policy directory');
   const { policy, issues } = checkPolicy(dir);
   if (!policy) throw new UsageError(`policy ${dir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
   return policy;
@@ -60,6 +61,7 @@ export function flowsCommand(): Command {
     .option('--check', 'only validate, send nothing')
     .option('--json', 'print the counts as JSON')
     .action(async (paths: string[], o: { url: string; token?: string; check?: boolean; json?: boolean }) => {
+      for (const p of paths) mustRead(p, 'lineage');
       const events = readEvents(paths);
       checkEvents(events);
       let sent = 0;
@@ -70,12 +72,9 @@ export function flowsCommand(): Command {
         if (!token) throw new UsageError('give --token JWT (or set CORDON_TOKEN), or --check to only validate');
         for (let i = 0; i < events.length; i += BATCH) {
           const batch = events.slice(i, i + BATCH).map((e) => e.event);
-          let res: Response;
-          try {
-            res = await fetch(`${o.url.replace(/\/+$/, '')}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
-          } catch (err) {
-            throw new UsageError(`cannot reach ${o.url}: ${err instanceof Error ? err.message : String(err)}`);
-          }
+          const url = `${o.url.replace(/\/+$/, '')}/api/v1/lineage`;
+          const res = await fetchOrUnreachable(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+          await throwIfUnavailable(res, url);
           if (!res.ok) {
             const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
             process.stderr.write(`cordon: ${body.code ?? res.status}: ${body.detail ?? ''} (after ${sent} events were stored)\n`);

@@ -12,19 +12,47 @@ import {
   verifyInclusion,
   verifyLog,
   checkRecords,
+  parseVerifierKey,
+  NoteError,
+  type VerifyProblem,
   type VerifyResult,
 } from '../log/index.js';
-import { EXIT_FINDING, EXIT_OK, UsageError, printJson } from './output.js';
+import { Refused } from './access.js';
+import {
+  EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, displayUrl, fetchOrUnreachable, fileFailure, printJson, throwIfUnavailable,
+} from './output.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** A verifier key given inline (`name+hex8+base64`) or as a file that holds one. */
+const KEY_FORM = /^[^+\s]+\+[0-9a-f]{8}\+\S+$/;
+
+/**
+ * A verifier key given inline (`name+hex8+base64`) or as a file that holds one, checked to parse.
+ * A malformed key is a UsageError (exit 2); a file that cannot be read is Unreachable (exit 3).
+ */
 export function readKeyArg(value: string, what: string): string {
-  if (/^[^+\s]+\+[0-9a-f]{8}\+\S+$/.test(value)) return value;
-  if (existsSync(value)) return readFileSync(value, 'utf8').trim();
-  throw new UsageError(`${what} must be a verifier key (name+hex8+base64) or a file holding one; ${JSON.stringify(value.slice(0, 60))} is neither`);
+  let key = value;
+  if (!KEY_FORM.test(value)) {
+    // A value with a "+" that names no file is a mistyped key, not a missing file.
+    if (value.includes('+') && !existsSync(value)) throw new UsageError(`${what} must be a verifier key (name+hex8+base64) or a file holding one; ${JSON.stringify(value.slice(0, 60))} is neither`);
+    try {
+      key = readFileSync(value, 'utf8').trim();
+    } catch (err) {
+      const why = fileFailure(err);
+      if (why === undefined) throw err;
+      throw new Unreachable(`cannot read ${what} ${value}: ${why}`);
+    }
+    if (!KEY_FORM.test(key)) throw new UsageError(`${what} ${value} does not hold a verifier key (name+hex8+base64)`);
+  }
+  try {
+    parseVerifierKey(key);
+  } catch (err) {
+    if (err instanceof NoteError) throw new UsageError(`${what}: ${err.message}`);
+    throw err;
+  }
+  return key;
 }
 
 function nonNegative(value: string | undefined, what: string): number | undefined {
@@ -72,6 +100,26 @@ function printVerify(result: VerifyResult, records: Awaited<ReturnType<typeof ch
   }
 }
 
+/**
+ * The exit code a failed verification means: a log that could not be fetched (no answer, a 5xx, or
+ * no checkpoint at all) is exit 3, since nothing was verified; a bad state file is input (2); every
+ * other problem is evidence against the log (1).
+ */
+function exitOfProblem(p: VerifyProblem): number {
+  if (p.kind === 'state') return EXIT_USAGE;
+  if (p.kind !== 'fetch') return EXIT_FINDING;
+  const status = p.evidence['status'];
+  return status === undefined || Number(status) >= 500 || p.evidence['path'] === 'checkpoint' ? EXIT_UNAVAILABLE : EXIT_FINDING;
+}
+
+/** fetch for a log client: no answer or a 5xx is Unreachable, a 4xx a Refused with the server's problem. */
+async function fetchLog(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetchOrUnreachable(url, init);
+  await throwIfUnavailable(res, url);
+  if (res.status >= 400) throw new Refused(res.status, (await res.json().catch(() => ({}))) as Record<string, unknown>);
+  return res;
+}
+
 export function logCommand(): Command {
   const cmd = new Command('log').description('check the verifiable access log from outside, and fetch inclusion proofs');
 
@@ -104,7 +152,22 @@ export function logCommand(): Command {
         onProgress: tty ? (done, total) => process.stderr.write(`\rverifying: ${done}/${total} entries`) : undefined,
       });
       if (tty) process.stderr.write('\n');
-      const records = result.ok && opts.records ? await checkRecords({ url, token: token!, entries: result.entries ?? [] }) : undefined;
+      const failed = result.problems.find((p) => exitOfProblem(p) !== EXIT_FINDING);
+      if (failed) {
+        if (opts.json) printJson({ ok: false, problems: result.problems });
+        process.stderr.write(`cordon: ${exitOfProblem(failed) === EXIT_USAGE ? `--state ${opts.state ?? ''}: ` : `cannot verify ${displayUrl(url)}: `}${failed.message}\n`);
+        process.exitCode = exitOfProblem(failed);
+        return;
+      }
+      let records: Awaited<ReturnType<typeof checkRecords>> | undefined;
+      try {
+        records = result.ok && opts.records ? await checkRecords({ url, token: token!, entries: result.entries ?? [], fetch: fetchLog }) : undefined;
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err;
+        process.stderr.write(`cordon: reading the records was refused: ${String(err.body['code'] ?? `HTTP ${err.status}`)}: ${err.message}\n`);
+        process.exitCode = EXIT_FINDING;
+        return;
+      }
       const ok = result.ok && (!records || (records.mismatches.length === 0 && records.anomalies.length === 0));
       if (opts.json) {
         printJson({ ok, origin: result.origin, size: result.size, root: result.root, previous: result.previous, cosignatures: result.cosignatures, problems: result.problems, records });
@@ -122,23 +185,42 @@ export function logCommand(): Command {
     .action(async (opts: { url: string; index: string; vkey?: string; json?: boolean }) => {
       const url = baseUrl(opts.url);
       const index = nonNegative(opts.index, '--index')!;
-      const res = await fetch(`${url}/v1/log/proof?index=${index}`);
-      const body = (await res.json()) as { tlog_proof?: string; size?: number; detail?: string; code?: string };
+      const vkey = opts.vkey === undefined ? undefined : readKeyArg(opts.vkey, '--vkey');
+      const proofUrl = `${url}/v1/log/proof?index=${index}`;
+      const res = await fetchOrUnreachable(proofUrl);
+      await throwIfUnavailable(res, proofUrl);
+      const body = (await res.json().catch(() => ({}))) as { tlog_proof?: string; size?: number; detail?: string; code?: string };
       if (!res.ok || typeof body.tlog_proof !== 'string') {
         process.stderr.write(`cordon: ${body.code ?? `HTTP ${res.status}`}: ${body.detail ?? 'no proof'}\n`);
         process.exitCode = EXIT_FINDING;
         return;
       }
       let checked = false;
-      if (opts.vkey) {
+      if (vkey !== undefined) {
+        // A proof, checkpoint or bundle that does not check out is a finding (NoteError and
+        // MerkleProofError exit 1 in main); the bundle's own form is checked here.
         const proof = parseTlogProof(body.tlog_proof);
-        const { checkpoint } = openCheckpoint(proof.checkpointNote, readKeyArg(opts.vkey, '--vkey'));
+        const { checkpoint } = openCheckpoint(proof.checkpointNote, vkey);
         const n = Math.floor(index / TILE_WIDTH);
         const width = Math.min(TILE_WIDTH, checkpoint.size - n * TILE_WIDTH);
-        const bundle = await fetch(`${url}/log/${entriesPath(n, width)}`);
-        const entries = decodeEntryBundle(Buffer.from(await bundle.arrayBuffer()));
+        const bundleUrl = `${url}/log/${entriesPath(n, width)}`;
+        const bundle = await fetchOrUnreachable(bundleUrl);
+        await throwIfUnavailable(bundle, bundleUrl);
+        let entries: Buffer[];
+        try {
+          if (!bundle.ok) throw new Error(`HTTP ${bundle.status}`);
+          entries = decodeEntryBundle(Buffer.from(await bundle.arrayBuffer()));
+        } catch (err) {
+          process.stderr.write(`cordon: log.bad_tile: entry bundle ${entriesPath(n, width)}: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exitCode = EXIT_FINDING;
+          return;
+        }
         const entry = entries[index - n * TILE_WIDTH];
-        if (!entry) throw new UsageError(`entry ${index} is not in the entry bundle`);
+        if (!entry) {
+          process.stderr.write(`cordon: log.bad_tile: entry ${index} is not in the entry bundle the signed checkpoint covers\n`);
+          process.exitCode = EXIT_FINDING;
+          return;
+        }
         verifyInclusion(index, checkpoint.size, hashLeaf(entry), proof.proof, checkpoint.root);
         checked = true;
       }

@@ -1,5 +1,12 @@
-// The `cordon` command. Exit codes (PRODUCT.md §6): 0 success, 1 a finding or refusal, 2 bad usage
-// or input. Every command has --help; commands that print results have --json.
+// The `cordon` command. Every command has --help; commands that print results have --json.
+// Exit codes (README "Exit codes"), one meaning each:
+//   0  success
+//   1  a finding: tampering, a leak, a violation, a refusal, a signature that does not verify
+//   2  bad usage or input (flags, values, a policy or file that is not what it must be)
+//   3  could not reach or read what it needed: a server or database (refused, DNS, timeout, 5xx),
+//      or a missing or unreadable file named on the command line
+//  70  a bug (internal error); nothing else
+// Expected failures print one line on stderr, never a stack trace.
 
 import { Command, CommanderError, Option } from 'commander';
 import { policyCommand } from './policy.js';
@@ -12,9 +19,11 @@ import { scanCommand } from './scan.js';
 import { flowsCommand } from './flows.js';
 import { reportCommand } from './report.js';
 import { migrateCommand } from './migrate.js';
-import { EXIT_USAGE, UsageError } from './output.js';
+import { EXIT_FINDING, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, fileFailure, networkFailure } from './output.js';
 import { CordonError } from '../shared/errors.js';
 import { RuntimeError } from '../server/runtime.js';
+import { StoreLockedError } from '../store/lock.js';
+import { MerkleProofError, NoteError } from '../log/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('cordon')
@@ -60,9 +69,33 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cordon: ${e.message}\n`);
       return EXIT_USAGE;
     }
+    if (e instanceof Unreachable || e instanceof StoreLockedError) {
+      process.stderr.write(`cordon: ${e.message}\n`);
+      return EXIT_UNAVAILABLE;
+    }
     if (e instanceof CordonError) {
+      // 503 codes (log.unavailable, migrate.legacy_unavailable, migrate.key_service_unavailable, …)
+      // say that something needed could not be reached; the others are bad input.
       process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
-      return EXIT_USAGE;
+      return e.status === 503 ? EXIT_UNAVAILABLE : EXIT_USAGE;
+    }
+    if (e instanceof NoteError || e instanceof MerkleProofError) {
+      // A key the user gave that is malformed is input; a note or proof that does not verify is a finding.
+      const code = e instanceof NoteError ? e.code : 'log.bad_proof';
+      process.stderr.write(`cordon: ${code}: ${e.message}\n`);
+      return code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;
+    }
+    // A connection or a file that failed where no command said what it was for: still one line.
+    const network = networkFailure(e);
+    if (network !== undefined) {
+      process.stderr.write(`cordon: connection failed: ${network}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+    const file = fileFailure(e);
+    if (file !== undefined) {
+      const path = (e as NodeJS.ErrnoException).path;
+      process.stderr.write(`cordon: ${path === undefined ? '' : `${path}: `}${file}\n`);
+      return EXIT_UNAVAILABLE;
     }
     // A bug: say so without echoing data.
     process.stderr.write(`cordon: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);

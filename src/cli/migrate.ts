@@ -1,8 +1,11 @@
 // `cordon migrate plan|run|verify|purge|shred`: move the protected data of in-scope subjects from a
 // legacy PostgreSQL database into the enclave, prove it arrived, destroy the legacy copies, and
 // crypto-shred what cannot be reached. Exit 0 on success, 1 on a refusal or mismatch, 2 on bad
-// usage or input (PRODUCT.md §6). Progress (rows/s, ETA) goes to stderr on a TTY only.
+// usage or input, 3 when the legacy database, a store, the key service or a named file cannot be
+// reached or read. `purge` and `shred` destroy data: they need --yes, or "yes" typed at a terminal.
+// Progress (rows/s, ETA) goes to stderr on a TTY only.
 
+import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { KeyFileError, openFileKeyService, type KeyService } from '../store/index.js';
@@ -11,7 +14,7 @@ import {
   loadMapping, openLegacy, planMigration, purgeMigration, runMigration, shred, verifyMigration, MigrateError, MAX_BATCH_SIZE,
   type LegacyDb, type Mapping, type MigrateContext, type Progress,
 } from '../migrate/index.js';
-import { EXIT_FINDING, EXIT_OK, UsageError, printJson, table } from './output.js';
+import { EXIT_FINDING, EXIT_OK, UsageError, displayUrl, mustRead, printJson, table } from './output.js';
 import { storeOverrides } from './stores.js';
 import { dataPaths, openRuntime, type Runtime } from '../server/runtime.js';
 
@@ -28,9 +31,37 @@ interface CommonOptions {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function loadPolicyOrThrow(dir: string): Policy {
+  mustRead(dir, '--policy');
   const checked = checkPolicy(dir);
   if (!checked.policy) throw new UsageError(`policy ${dir} is invalid (run cordon policy check ${dir}):\n${checked.issues.map(formatIssue).join('\n')}`);
   return checked.policy;
+}
+
+/** --from and a readable --map, checked before anything is opened (or a purge is confirmed). */
+function requireLegacyOptions(opts: CommonOptions): { from: string; map: string } {
+  if (!opts.from) throw new UsageError('--from postgres://… (the legacy database) is required');
+  if (!opts.map) throw new UsageError('--map FILE (the mapping) is required');
+  mustRead(opts.map, '--map');
+  return { from: opts.from, map: opts.map };
+}
+
+/**
+ * Destroying data needs consent: --yes, or "yes" typed at a terminal. Without --yes off a terminal
+ * it is a UsageError (exit 2); called before anything is opened, so a refusal changes nothing.
+ */
+async function confirmDestroy(yes: boolean | undefined, what: string): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`${what}: pass --yes to confirm; nothing was changed`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((done) => {
+      rl.once('close', () => done(''));
+      rl.question(`${what}. Type yes to go on: `).then(done, () => done(''));
+    });
+    if (answer.trim() !== 'yes') throw new UsageError('not confirmed; nothing was changed');
+  } finally {
+    rl.close();
+  }
 }
 
 function openKeys(dataDir: string, create: boolean): KeyService {
@@ -140,11 +171,10 @@ export function migrateCommand(): Command {
   cmd.addCommand(
     common(new Command('plan').description('what would move: mapped columns and their classes, rows in scope, out of scope and untouched (writes nothing)'))
       .action(async (opts: CommonOptions) => {
-        if (!opts.from) throw new UsageError('--from postgres://… (the legacy database) is required');
-        if (!opts.map) throw new UsageError('--map FILE (the mapping) is required');
+        const { from, map } = requireLegacyOptions(opts);
         const policy = loadPolicyOrThrow(opts.policy);
-        const mapping = loadMapping(opts.map, policy);
-        const legacy = await openLegacy(opts.from, mapping);
+        const mapping = loadMapping(map, policy);
+        const legacy = await openLegacy(from, mapping);
         try {
           const plan = await planMigration({ policy, mapping, legacy, batchSize: batchOf(opts.batch) });
           if (opts.json) printJson(plan);
@@ -171,6 +201,7 @@ export function migrateCommand(): Command {
       .option('--batch <n>', 'rows per batch (default: the mapping\'s batch_size)')
       .option('--restart', 'copy from the first row again instead of resuming (idempotent)')
       .action(async (opts: CommonOptions & { restart?: boolean }) => {
+        requireLegacyOptions(opts);
         const o = await open(opts, { log: true, createKeys: true });
         try {
           const r = await runMigration(o.ctx, { restart: opts.restart });
@@ -191,6 +222,7 @@ export function migrateCommand(): Command {
     common(new Command('verify').description('compare every in-scope row (legacy vs decrypted enclave copy) and append a signed statement to the access log'))
       .option('--batch <n>', 'rows per batch')
       .action(async (opts: CommonOptions) => {
+        requireLegacyOptions(opts);
         const o = await open(opts, { log: true, createKeys: false });
         try {
           const r = await verifyMigration(o.ctx);
@@ -209,9 +241,12 @@ export function migrateCommand(): Command {
   );
 
   cmd.addCommand(
-    common(new Command('purge').description('null (or delete) the protected legacy columns of verified rows, in batches; resumable; refused without a matching verify'))
+    common(new Command('purge').description('null (or delete) the protected legacy columns of verified rows, in batches; resumable; refused without a matching verify; asks first (or --yes)'))
       .option('--batch <n>', 'rows per batch')
-      .action(async (opts: CommonOptions) => {
+      .option('--yes', 'destroy without asking (needed off a terminal)')
+      .action(async (opts: CommonOptions & { yes?: boolean }) => {
+        const { from, map } = requireLegacyOptions(opts);
+        await confirmDestroy(opts.yes, `migrate purge clears (or deletes) the protected legacy copies of the rows ${map} maps in ${displayUrl(from)}`);
         const o = await open(opts, { log: true, createKeys: false });
         try {
           const r = await purgeMigration(o.ctx);
@@ -233,19 +268,22 @@ export function migrateCommand(): Command {
   );
 
   cmd.addCommand(
-    common(new Command('shred').description('destroy data keys: of named or deleted subjects, or a whole KEK generation (after re-wrapping its live keys)'), false)
+    common(new Command('shred').description('destroy data keys: of named or deleted subjects, or a whole KEK generation (after re-wrapping its live keys); asks first (or --yes)'), false)
       .requiredOption('--enclave <name>', 'the enclave whose store holds the keys')
       .option('--subject <key>', 'a subject key whose data key is destroyed (repeatable)', collect, [])
       .option('--deleted', 'destroy the keys of subjects whose record is gone from every store')
       .option('--subject-dataset <name>', 'the dataset subjects are records of', 'users')
       .option('--kek-generation <n>', 'destroy this KEK generation (N or store#N); backups made under it become unreadable')
-      .action(async (opts: Omit<CommonOptions, 'from' | 'map'> & { enclave: string; subject: string[]; deleted?: boolean; subjectDataset: string; kekGeneration?: string }) => {
+      .option('--yes', 'destroy without asking (needed off a terminal)')
+      .action(async (opts: Omit<CommonOptions, 'from' | 'map'> & { enclave: string; subject: string[]; deleted?: boolean; subjectDataset: string; kekGeneration?: string; yes?: boolean }) => {
         const chosen = [opts.subject.length > 0, Boolean(opts.deleted), opts.kekGeneration !== undefined].filter(Boolean).length;
         if (chosen !== 1) throw new UsageError('name exactly one scope: --subject KEY (repeatable), --deleted, or --kek-generation N');
         const policy = loadPolicyOrThrow(opts.policy);
         const enclave = policy.deployment.enclaves.get(opts.enclave);
         if (!enclave) throw new UsageError(`unknown enclave ${JSON.stringify(opts.enclave)} (cordon.yaml enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
         if (!policy.datasets.has(opts.subjectDataset)) throw new UsageError(`unknown dataset ${JSON.stringify(opts.subjectDataset)} for --subject-dataset`);
+        const scope = opts.kekGeneration !== undefined ? `KEK generation ${opts.kekGeneration}` : opts.deleted ? 'the data keys of deleted subjects' : `the data keys of ${opts.subject.length} subject(s)`;
+        await confirmDestroy(opts.yes, `migrate shred destroys ${scope} of enclave ${opts.enclave}; what they encrypt can never be read again`);
         const { runtime, keys } = await openStep(policy, opts, enclave.store, { log: true, createKeys: false });
         try {
           const byName = runtime.stores;

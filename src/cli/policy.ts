@@ -13,10 +13,12 @@ import {
   type PolicyIssue,
   type EngineName,
 } from '../policy/index.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson, table } from './output.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, mustRead, printJson, table } from './output.js';
 
 
+/** The policy in `dir`: a folder that cannot be read is Unreachable (exit 3), an invalid policy a UsageError (2). */
 function loadOrExplain(dir: string): Policy {
+  mustRead(dir, 'policy directory');
   const { policy, issues } = checkPolicy(dir);
   if (!policy) {
     throw new UsageError(`policy ${dir} is invalid (run cordon policy check ${dir}):\n${issues.map(formatIssue).join('\n')}`);
@@ -33,10 +35,11 @@ export function policyCommand(): Command {
 
   cmd
     .command('check')
-    .description('validate a policy directory; every error as file:line:col code message')
+    .description('validate a policy directory; every error as file:line:col code message (exit 0 valid, warnings included; 2 invalid; 3 unreadable)')
     .argument('<dir>', 'policy directory (holds cordon.yaml)')
     .option('--json', 'print the result as JSON')
     .action((dir: string, opts: { json?: boolean }) => {
+      mustRead(dir, 'policy directory');
       const { policy, issues } = checkPolicy(dir);
       const errors = issues.filter((i) => i.severity === 'error');
       if (opts.json) {

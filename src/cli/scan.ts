@@ -1,13 +1,14 @@
 // `cordon scan TARGET...`: find protected data in files, folders and stores, and judge it against
-// the policy. Exit 1 on a violation or a column the catalog gets wrong, 2 on bad usage or when the
-// scan was incomplete (with nothing to report), 0 when complete and clean.
+// the policy. Exit 1 on a violation or a column the catalog gets wrong; with nothing to report, 3
+// when a target could not be read or reached (the scan is incomplete), 2 on bad usage or when a
+// target could not be scanned as what it is (binary, corrupt, unsupported); 0 when complete and clean.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { KeyFileError, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, printJson } from './output.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, mustRead, networkFailure, printJson } from './output.js';
 import { storeOverrides, storeUrls } from './stores.js';
 import { dataPaths, openRuntime } from '../server/runtime.js';
 
@@ -73,6 +74,7 @@ export function scanCommand(): Command {
       }
       let policy: Policy | undefined;
       if (opts.policy !== undefined) {
+        mustRead(opts.policy, '--policy');
         const checked = checkPolicy(opts.policy);
         if (!checked.policy) throw new UsageError(`policy ${opts.policy} is invalid (run cordon policy check ${opts.policy}):\n${checked.issues.map(formatIssue).join('\n')}`);
         policy = checked.policy;
@@ -103,7 +105,15 @@ export function scanCommand(): Command {
           if (!policy) throw new UsageError('--match-enclave needs --policy');
           fingerprints = await enclaveFingerprints(policy, opts.matchEnclave, storeOverrides(policy, opts.store), opts.dataDir);
         }
-        for (const s of storeTargets) stores.push(await openStore(s.name, s.url, { baseDir: process.cwd() }));
+        for (const s of storeTargets) {
+          try {
+            stores.push(await openStore(s.name, s.url, { baseDir: process.cwd() }));
+          } catch (err) {
+            const why = networkFailure(err);
+            if (why === undefined) throw err;
+            throw new Unreachable(`cannot reach store ${s.name}: ${why}`);
+          }
+        }
 
         const progress = process.stderr.isTTY ? createProgress() : undefined;
         const result = await scan(
@@ -125,11 +135,22 @@ export function scanCommand(): Command {
         if (opts.sarif !== undefined) writeFileSync(opts.sarif, `${JSON.stringify(toSarif(result), null, 2)}\n`);
         if (opts.json) printJson(result);
         else process.stdout.write(formatText(result));
-        process.exitCode = result.violations.length > 0 || result.columns.length > 0 ? EXIT_FINDING : result.complete ? EXIT_OK : EXIT_USAGE;
+        process.exitCode = scanExit(result);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
     });
+}
+
+/** Findings first (1); then what kept the scan from being complete: unreadable or unreachable (3), else bad input (2); clean (0). */
+function scanExit(result: Awaited<ReturnType<typeof scan>>): number {
+  if (result.violations.length > 0 || result.columns.length > 0) return EXIT_FINDING;
+  if (result.complete) return EXIT_OK;
+  const unreadable = result.problems.filter((p) => p.code === 'scan.unreadable' || p.code === 'scan.store_unavailable');
+  const first = unreadable[0] ?? result.problems[0]!;
+  const more = result.problems.length > 1 ? ` (and ${result.problems.length - 1} more problem(s))` : '';
+  process.stderr.write(`cordon: scan incomplete: ${first.code}: ${first.target}: ${first.message}${more}\n`);
+  return unreadable.length > 0 ? EXIT_UNAVAILABLE : EXIT_USAGE;
 }
 
 /** The reason written into each key.release record of a --match-enclave scan. */

@@ -16,7 +16,7 @@ import {
   type WitnessEvidence,
   type WitnessLog,
 } from '../log/index.js';
-import { UsageError, printJson } from './output.js';
+import { UsageError, Unreachable, fileFailure, printJson } from './output.js';
 import { readKeyArg } from './log.js';
 
 export const DEFAULT_WITNESS_PORT = 7380;
@@ -40,12 +40,14 @@ function readWitnessKey(path: string): ReturnType<typeof parseWitnessKey> {
   try {
     mode = statSync(path).mode & 0o777;
   } catch (err) {
-    throw new UsageError(isErrno(err, 'ENOENT') ? `--key ${path}: no such file (create one with cordon witness init)` : `--key ${path}: ${message(err)}`);
+    throw new Unreachable(isErrno(err, 'ENOENT') ? `cannot read --key ${path}: no such file (create one with cordon witness init)` : `cannot read --key ${path}: ${fileFailure(err) ?? message(err)}`);
   }
   if (mode & 0o077) throw new UsageError(`--key ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${path}`);
   try {
     return parseWitnessKey(readFileSync(path, 'utf8').trim());
   } catch (err) {
+    const unreadable = fileFailure(err);
+    if (unreadable !== undefined) throw new Unreachable(`cannot read --key ${path}: ${unreadable}`);
     throw new UsageError(`--key ${path} does not hold a witness key: ${message(err)}`);
   }
 }
@@ -57,6 +59,7 @@ function parseLogs(vkeys: readonly string[]): WitnessLog[] {
     try {
       v = parseVerifierKey(readKeyArg(vkey.trim(), '--log'));
     } catch (err) {
+      if (err instanceof Unreachable) throw err;
       throw new UsageError(`--log ${JSON.stringify(vkey.slice(0, 80))}: ${message(err)}`);
     }
     if (v.type !== 0x01) throw new UsageError(`--log ${v.name}: a log key must be an Ed25519 note key (type 0x01), not a witness key`);
@@ -99,7 +102,7 @@ export function witnessCommand(): Command {
         chmodSync(path, 0o600);
       } catch (err) {
         if (isErrno(err, 'EEXIST')) throw new UsageError(`--key ${opts.key} exists; a witness key is never overwritten (move it away first)`);
-        throw new UsageError(`cannot write --key ${opts.key}: ${message(err)}`);
+        throw new Unreachable(`cannot write --key ${opts.key}: ${fileFailure(err) ?? message(err)}`);
       }
       if (opts.json) printJson({ name: opts.name, key: path, vkey });
       else process.stdout.write(`${vkey}\n`);

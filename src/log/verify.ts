@@ -79,7 +79,10 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
     try {
       res = await get(`${base}/log/${path}`);
     } catch (err) {
-      throw new Failed({ kind: 'fetch', message: `could not fetch ${path}: ${(err as Error).message}`, evidence: { path } });
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is its cause's.
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : (err as Error).message;
+      throw new Failed({ kind: 'fetch', message: `could not fetch ${path}: ${why}`, evidence: { path } });
     }
     if (!res.ok) throw new Failed({ kind: 'fetch', message: `${path}: HTTP ${res.status}`, evidence: { path, status: res.status } });
     return Buffer.from(await res.arrayBuffer());
