@@ -21,8 +21,8 @@ import { reportCommand } from './report.js';
 import { migrateCommand } from './migrate.js';
 import { EXIT_FINDING, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, fileFailure, networkFailure } from './output.js';
 import { CordonError } from '../shared/errors.js';
-import { RuntimeError } from '../server/runtime.js';
-import { StoreLockedError } from '../store/lock.js';
+import { RuntimeError } from '../server/index.js';
+import { StoreLockedError } from '../store/index.js';
 import { MerkleProofError, NoteError } from '../log/index.js';
 
 export function buildProgram(): Command {

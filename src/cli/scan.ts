@@ -10,7 +10,7 @@ import { KeyFileError, keyReleaseRecord, openFileKeyService, openStore, type Sto
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, mustRead, networkFailure, printJson } from './output.js';
 import { storeOverrides, storeUrls } from './stores.js';
-import { dataPaths, openRuntime } from '../server/runtime.js';
+import { dataPaths, openRuntime } from '../server/index.js';
 
 interface ScanCliOptions {
   policy?: string;

@@ -8,10 +8,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
-import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, isLoopbackHost, seedDemoWorld, type CordonServer } from '../server/index.js';
+import { createCordonServer, createDemoIssuer, dataPaths, DEFAULT_DEMO_USERS, isLoopbackHost, LOG_LEVELS, resolveStoreUrls, RuntimeError, seedDemoWorld, type CordonServer, type LogLevel } from '../server/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
-import { dataPaths, resolveStoreUrls, RuntimeError } from '../server/runtime.js';
-import { LOG_LEVELS, type LogLevel } from '../server/logging.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { readKeyArg } from './log.js';
 

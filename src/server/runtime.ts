@@ -16,8 +16,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Policy } from '../policy/index.js';
-import { openFileKeyService, openStore, type KeyService, type Store } from '../store/index.js';
-import { StoreLockedError } from '../store/lock.js';
+import { openFileKeyService, openStore, StoreLockedError, type KeyService, type Store } from '../store/index.js';
 import { openAccessLog, openLogSigner, type AccessLog, type AccessLogOptions } from '../log/index.js';
 import { openAccessBroker, type AccessBroker, type BrokerOptions } from '../access/index.js';
 

@@ -2,6 +2,7 @@
 export * from './types.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { openPgliteStore } from './pglite.js';
+export { lockStore, StoreLockedError, type StoreLock, type LockHolder } from './lock.js';
 export { openPostgresStore, DEFAULT_POOL_SIZE } from './postgres.js';
 export { quoteIdent, TABLE_PREFIX } from './sql-store.js';
 export { createPlacement, changeLog, subjectIdOf, PlacementError, DEFAULT_KEY_RELEASE_EVERY_MS, DEFAULT_KEY_CACHE_MS, DEFAULT_RELEASE_REASON, type PlacementOptions, type Placement, type WriteResult, type PlacementRules, type PlacementClass, type PlacedRecord } from './placement.js';
