@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
-import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, isLoopbackHost, seedDemoWorld, type CordonServer } from '../server/index.js';
+import { createCordonServer, createDemoIssuer, DEFAULT_DEMO_USERS, isLoopbackHost, portProblem, seedDemoWorld, type CordonServer } from '../server/index.js';
 import { EXIT_USAGE, UsageError } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { readKeyArg } from './log.js';
@@ -94,6 +94,9 @@ export function upCommand(): Command {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
       const demoUsers = Number(opts.demoUsers);
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
+      // A busy port is told at once, before seconds of opening stores that would then be undone.
+      const busy = await portProblem(opts.host, port);
+      if (busy) throw new UsageError(`cannot listen on ${opts.host}:${port}: ${busy.code === 'EADDRINUSE' ? 'the address is in use' : busy.message}`);
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
       process.stdout.on('error', () => {});
       const { policy, issues } = checkPolicy(policyDir);
