@@ -2,8 +2,10 @@
 // real PostgreSQL server that the harness starts on a temporary directory and port.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { EntryIndexTakenError, openStore, type Store } from '../src/store/index.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { tempDir } from './helpers/temp.js';
 
 const VIDEOS = { name: 'videos', fields: ['owner_uid', 'visibility', 'caption', 'view_count', 'flagged'] };
 
@@ -141,6 +143,8 @@ function conformance(driver: string, open: () => Promise<Store>): void {
 
 let server: PostgresServer | undefined;
 conformance('pglite', () => openStore('test', 'pglite://memory'));
+// An on-disk store starts from the build's template data directory (src/store/pglite-template.ts).
+conformance('pglite (directory, from the template)', () => openStore('test', `pglite://${join(tempDir('cordon-conformance-'), 'db')}`));
 conformance('postgres', async () => {
   server ??= await startPostgres({ database: 'conformance' });
   const s = await openStore('test', server.url);
