@@ -106,7 +106,7 @@ const m = {
 };
 const f = (n: number, d = 1) => n.toFixed(d).padStart(10);
 const lines = [
-  `startup — \`cordon up --demo\` on a fresh data directory (${USERS.toLocaleString('en-US')} generated users), ${RUNS} runs alternating with the baseline; idle ${IDLE_MS / 1000} s after seeding`,
+  `startup — \`cordon up --demo\` on a fresh data directory (${USERS.toLocaleString('en-US')} generated users), ${RUNS} run${RUNS === 1 ? '' : 's'} alternating with the baseline; idle ${IDLE_MS / 1000} s after seeding`,
   '',
   '                      first 200 s   seeded s   idle RSS MB',
   `cordon (median)      ${f(m.first)} ${f(m.seeded, 0)} ${f(m.rss, 0)}`,

@@ -15,6 +15,7 @@ const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[
 const NOT_RUN_HERE: Record<string, string> = {
   'npm ci && npm start': 'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and `npm start` is run (and queried) above',
   'npm test': 'this is the test command itself; .ci/run runs it',
+  'npm run bench -- startup': 'three fresh starts that each seed the whole demo world (about 15 min on two cores); test/startup.test.ts runs the same start once and prints the same two figures',
 };
 
 test('the quick start is two commands, and .ci/run runs the README test command', () => {
