@@ -62,7 +62,8 @@ function readHolder(file: string): LockHolder | undefined {
 /** What this process is, for the lock file: the command line after the node executable, shortened. */
 export function thisCommand(): string {
   const args = process.argv.slice(1).map((a, i) => (i === 0 ? a.replace(/^.*\/bin\/cordon(\.js)?$/, 'cordon') : a));
-  const line = args.join(' ');
+  // Credentials in URLs (`--store global=postgres://user:secret@…`, `--from …`) stay out of the lock file and its messages.
+  const line = args.join(' ').replace(/\/\/[^@/\s]*@/g, '//***@');
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
