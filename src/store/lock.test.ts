@@ -1,14 +1,20 @@
 // The embedded store's lock: one owner, a dead owner's lock taken over, credentials kept out.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockStore, StoreLockedError, thisCommand } from './lock.js';
 
-test('a lock is held until released; a live holder is refused, a dead one taken over', () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'cordon-lock-')), 'store');
+function storeDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cordon-lock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'store');
+}
+
+test('a lock is held until released; a live holder is refused, a dead one taken over', (t) => {
+  const dir = storeDir(t);
   const lock = lockStore('s', dir);
   assert.equal(JSON.parse(readFileSync(`${dir}.lock`, 'utf8')).pid, process.pid);
   assert.throws(() => lockStore('s', dir), (e: unknown) => e instanceof StoreLockedError && /already open in this process/.test(e.message));
