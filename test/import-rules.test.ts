@@ -19,6 +19,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   migrate: ['shared', 'policy', 'store', 'log'],
   server: ['shared', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate'],
   cli: ['shared', 'server', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate'],
+  /** src/index.ts, the package's root export: the policy core and the errors. */
+  'index.ts': ['shared', 'policy'],
 };
 /** Imports that must be type-only (erased at run time). */
 const TYPES_ONLY: Record<string, readonly string[]> = { store: ['policy'] };

@@ -6,6 +6,7 @@
 import {
   classOf,
   createDecider,
+  fieldCategories,
   standingRules,
   type Decider,
   type Enclave,
@@ -136,7 +137,7 @@ function protectedUniverse(policy: Policy): Universe {
   const fields = new Map<string, FieldRef>();
   for (const dataset of [...policy.datasets.keys()].sort(byString)) {
     for (const f of policy.datasets.get(dataset)!.fields.values()) {
-      for (const category of [f.category, ...f.conditions.map((c) => c.category)]) {
+      for (const category of fieldCategories(f)) {
         if (!fields.has(category)) fields.set(category, { dataset, field: f.name });
       }
     }

@@ -3,7 +3,7 @@
 // in as the caller's own token, or as a clear key only from a caller who may see it in clear. A clear
 // key from anyone else is answered exactly as a key no record has: no oracle for guessed keys.
 
-import type { Decider, Decision, GrantInfo, Policy, RequestContext } from '../policy/index.js';
+import { fieldCategories, type Decider, type Decision, type GrantInfo, type Policy, type RequestContext } from '../policy/index.js';
 import type { KeyService } from '../store/index.js';
 import type { Caller } from './routes.js';
 import { openToken, tokenize } from './tokens.js';
@@ -53,7 +53,7 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
     const f = d.fields.get(d.key);
     // Every category the key field can have (its default and its row-conditional ones): a token
     // was made under one of them.
-    const categories = f ? [...new Set([f.category, ...f.conditions.map((c) => c.category)])] : [];
+    const categories = f ? fieldCategories(f) : [];
     return { name: d.key, categories };
   };
   const context = (caller: Caller): RequestContext => ({ country: caller.country, site: caller.site, grants: options.grantsOf?.(caller.principal.id) ?? [], now: options.now() });

@@ -5,7 +5,7 @@
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy, Principal } from '../policy/index.js';
-import { createPlacementRules } from '../policy/index.js';
+import { createPlacementRules, fieldCategories } from '../policy/index.js';
 import { PlacementError, subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
@@ -193,7 +193,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
     function filterable(field: string): boolean {
       const f = d.fields.get(field)!;
-      const categories = [f.category, ...f.conditions.map((c) => c.category)];
+      const categories = fieldCategories(f);
       for (const j of policy.deployment.jurisdictions.keys()) {
         for (const category of categories) {
           const fd = decider.decideField({ principal: caller.principal, action: 'read', dataset: d.name, field, category, jurisdiction: j, context: { country: caller.country, site: caller.site, now: now() } });
@@ -371,7 +371,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       if (jBefore !== jAfter) {
         for (const dep of dependentsOf(d.name)) {
           for (const f of dep.fields.values()) {
-            for (const category of new Set([f.category, ...f.conditions.map((c) => c.category)])) {
+            for (const category of fieldCategories(f)) {
               const fd = decider.decideField({ principal, action: 'transfer', dataset: dep.name, field: f.name, category, jurisdiction: jBefore!, subject, context: ctxBefore });
               if (!isProtectedClass(fd.class)) continue;
               judge('transfer', fd, dep.name, jBefore!, jAfter);

@@ -8,7 +8,7 @@ import { classOf } from './classes.js';
 import { categoryForRow } from './catalog.js';
 import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 import { maskKindOf, type MaskKind } from './mask.js';
-import type { CedarAction, DataClass, Dataset, Disclosure, MoveAction, Policy, Principal } from './model.js';
+import { LADDER, type CedarAction, type DataClass, type Dataset, type Disclosure, type Ladder, type MoveAction, type Policy, type Principal } from './model.js';
 import { createReferenceEvaluator } from './reference.js';
 import {
   contextRecord,
@@ -141,6 +141,8 @@ export interface DeciderOptions {
    * clear without a grant is left out (W4: it has no effect at run time).
    */
   readonly asWritten?: boolean;
+  /** The read ladder to walk (policy/model.ts's LADDER by default; tests try others). */
+  readonly ladder?: Ladder;
 }
 
 export interface Decider {
@@ -164,6 +166,8 @@ function unionSorted(lists: readonly (readonly string[])[]): string[] {
 
 export function createDecider(policy: Policy, options: DeciderOptions = {}): Decider {
   const guarded = options.asWritten !== true;
+  const readOrder: Steps = (options.ladder ?? LADDER).map((s) => [s.action, s.disclosure, s.needsMask] as const);
+  const readUnmaskable: Steps = (options.ladder ?? LADDER).filter((s) => !s.needsMask).map((s) => [s.action, s.disclosure, s.needsMask] as const);
   const inert = guarded ? standingRules(policy) : [];
   const inertIds = new Set(inert.map((s) => s.rule.id));
   const rules = inertIds.size === 0 ? policy.rules : policy.rules.filter((r) => !inertIds.has(r.id));
@@ -338,9 +342,8 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     grant: string | undefined,
   ): FieldDecision => {
     const steps: DecisionStep[] = [];
-    const order: readonly [CedarAction, Disclosure][] =
-      action === 'read' ? (mask === undefined ? READ_ORDER_UNMASKABLE : READ_ORDER) : ONE_STEP[action];
-    for (const [cedarAction, disclosure] of order) {
+    const order = action === 'read' ? (mask === undefined ? readUnmaskable : readOrder) : ONE_STEP[action];
+    for (const [cedarAction, disclosure, needsMask] of order) {
       // W4: protected data in clear needs an active grant, whatever the rules say.
       if (guarded && cedarAction === 'disclose_clear' && cls === 'protected' && grant === undefined) {
         steps.push({ action: cedarAction, allow: false, rules: NO_GRANT_RULES, errors: NONE });
@@ -349,7 +352,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       const a = ask(principal, cedarAction, resource, context);
       steps.push({ action: cedarAction, allow: a.allow, rules: a.reasons, errors: a.errors });
       if (a.allow) {
-        return { field, disclosure, category, class: cls, jurisdiction, rules: a.reasons, reason: 'permitted', mask: disclosure === 'masked' ? mask : undefined, grant, steps };
+        return { field, disclosure, category, class: cls, jurisdiction, rules: a.reasons, reason: 'permitted', mask: needsMask ? mask : undefined, grant, steps };
       }
     }
     const forbids = unionSorted(steps.map((s) => (s.rules === NO_GRANT_RULES ? NONE : s.rules)));
@@ -361,16 +364,12 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);
 const MAX_CACHED_CONTEXTS = 4096;
-const READ_ORDER: readonly [CedarAction, Disclosure][] = [
-  ['disclose_clear', 'clear'],
-  ['disclose_tokenized', 'tokenized'],
-  ['disclose_masked', 'masked'],
-];
-const READ_ORDER_UNMASKABLE = READ_ORDER.slice(0, 2);
-const ONE_STEP: Readonly<Record<'write' | MoveAction, readonly [CedarAction, Disclosure][]>> = {
-  write: [['write', 'clear']],
-  transfer: [['transfer', 'clear']],
-  declassify: [['declassify', 'clear']],
+/** A ladder as the decider walks it: (Cedar action, disclosure if permitted, needs a mask), in order. */
+type Steps = readonly (readonly [CedarAction, Disclosure, boolean])[];
+const ONE_STEP: Readonly<Record<'write' | MoveAction, Steps>> = {
+  write: [['write', 'clear', false]],
+  transfer: [['transfer', 'clear', false]],
+  declassify: [['declassify', 'clear', false]],
 };
 /** The rules of a step that the no-standing-access guard (W4) refused before asking the rules. */
 export const NO_GRANT_RULE = 'cordon:no-grant';

@@ -4,7 +4,7 @@
 
 import { classOf } from './classes.js';
 import { createDecider, type DecideAction, type Decider } from './decide.js';
-import { DISCLOSURES, type DataClass, type Disclosure, type Policy, type Principal } from './model.js';
+import { DISCLOSURES, fieldCategories as categoriesOf, type DataClass, type Disclosure, type Policy, type Principal } from './model.js';
 
 export interface ClassChange {
   readonly jurisdiction: string;
@@ -49,7 +49,7 @@ function union<T>(...lists: Iterable<T>[]): T[] {
 
 function fieldCategories(policy: Policy, dataset: string, field: string): string[] {
   const f = policy.datasets.get(dataset)?.fields.get(field);
-  return f ? [f.category, ...f.conditions.map((c) => c.category)] : [];
+  return f ? [...categoriesOf(f)] : [];
 }
 
 function decideIn(decider: Decider, p: Principal, action: DecideAction, dataset: string, field: string, category: string, jurisdiction: string, withGrant: boolean) {

@@ -3,7 +3,7 @@
 
 import { classOf } from './classes.js';
 import type { Decider, DecideAction, FieldDecision, GrantInfo } from './decide.js';
-import type { DataClass, Policy } from './model.js';
+import { fieldCategories, type DataClass, type Policy } from './model.js';
 import { CordonError } from '../shared/errors.js';
 import { didYouMean } from '../shared/suggest.js';
 
@@ -78,7 +78,7 @@ export function explain(decider: Decider, req: ExplainRequest): Explanation {
   if (!cf) bad(`unknown field ${JSON.stringify(fieldName)} of ${datasetName}${didYouMean(fieldName, dataset.fields.keys())}`);
   const jurisdiction = policy.deployment.jurisdictions.get(req.jurisdiction) ?? bad(`unknown jurisdiction ${JSON.stringify(req.jurisdiction)}${didYouMean(req.jurisdiction, policy.deployment.jurisdictions.keys())}`);
   if (req.category !== undefined) {
-    const allowed = [cf!.category, ...cf!.conditions.map((c) => c.category)];
+    const allowed = fieldCategories(cf!);
     if (!allowed.includes(req.category)) bad(`${req.field} is never ${JSON.stringify(req.category)}; its categories are ${allowed.join(', ')}`);
   }
   for (const key of Object.keys(req.row ?? {})) {

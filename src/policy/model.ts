@@ -4,14 +4,32 @@
 export type DataClass = 'protected' | 'excepted' | 'public';
 export const DATA_CLASSES: readonly DataClass[] = ['protected', 'excepted', 'public'];
 
-/** Strongest first. `withheld` is what remains when the rules permit nothing else. */
-export type Disclosure = 'clear' | 'tokenized' | 'masked' | 'withheld';
-export const DISCLOSURES: readonly Disclosure[] = ['clear', 'tokenized', 'masked', 'withheld'];
+/**
+ * The read ladder: how a field may be disclosed, strongest first, with the Cedar action that permits
+ * each step and whether the step needs a mask for the field. A read asks the steps in this order and
+ * takes the first one permitted; `withheld` is what remains when none is. Everything that ranks
+ * disclosures (the decider, explain, diff, the review) derives from this one table.
+ */
+export const LADDER = [
+  { disclosure: 'clear', action: 'disclose_clear', needsMask: false },
+  { disclosure: 'tokenized', action: 'disclose_tokenized', needsMask: false },
+  { disclosure: 'masked', action: 'disclose_masked', needsMask: true },
+] as const satisfies readonly LadderStep[];
+export interface LadderStep {
+  readonly disclosure: string;
+  readonly action: string;
+  readonly needsMask: boolean;
+}
+export type Ladder = readonly (typeof LADDER)[number][];
 
-/** Cedar action ids, in the order the read ladder asks them. */
-export const READ_ACTIONS = ['disclose_clear', 'disclose_tokenized', 'disclose_masked'] as const;
-export type ReadAction = (typeof READ_ACTIONS)[number];
-export const WRITE_ACTION = 'write';
+/** Strongest first. `withheld` is what remains when the rules permit nothing else. */
+export type Disclosure = (typeof LADDER)[number]['disclosure'] | 'withheld';
+export const DISCLOSURES: readonly Disclosure[] = [...LADDER.map((s) => s.disclosure), 'withheld'];
+
+/** Cedar action ids of the read ladder's steps. */
+export type ReadAction = (typeof LADDER)[number]['action'];
+export const READ_ACTIONS: readonly ReadAction[] = LADDER.map((s) => s.action);
+export const WRITE_ACTION = 'write' as const;
 /**
  * What a write does besides writing its body's fields: `transfer` moves a protected field to another
  * jurisdiction or another subject (a user changing country takes their videos along; a video given
@@ -20,8 +38,8 @@ export const WRITE_ACTION = 'write';
  */
 export const MOVE_ACTIONS = ['transfer', 'declassify'] as const;
 export type MoveAction = (typeof MOVE_ACTIONS)[number];
-export const ALL_ACTIONS = [...READ_ACTIONS, WRITE_ACTION, ...MOVE_ACTIONS] as const;
-export type CedarAction = (typeof ALL_ACTIONS)[number];
+export type CedarAction = ReadAction | typeof WRITE_ACTION | MoveAction;
+export const ALL_ACTIONS: readonly CedarAction[] = [...READ_ACTIONS, WRITE_ACTION, ...MOVE_ACTIONS];
 
 export interface SourcePos {
   readonly file: string;
@@ -187,6 +205,11 @@ export interface CatalogField {
   /** Checked in order; the first that holds decides the category. */
   readonly conditions: readonly CategoryCondition[];
   readonly pos: SourcePos;
+}
+
+/** Every category a field can take, its default first, each once. */
+export function fieldCategories(field: CatalogField): readonly string[] {
+  return [...new Set([field.category, ...field.conditions.map((c) => c.category)])];
 }
 
 export interface Dataset {

@@ -10,7 +10,7 @@
 
 import { classOf } from './classes.js';
 import { createCompiledEvaluator } from './compile.js';
-import type { Policy, Principal, Rule } from './model.js';
+import { fieldCategories, type Policy, type Principal, type Rule } from './model.js';
 import { contextRecord, fieldEntity, principalEntity, teamEntities, type EntityData } from './request.js';
 import type { CedarRecord } from './values.js';
 
@@ -46,7 +46,7 @@ export function standingRules(policy: Policy): readonly StandingRule[] {
     const resources: { dataset: string; field: string; category: string; jurisdiction: string; entity: EntityData }[] = [];
     for (const d of policy.datasets.values()) {
       for (const f of d.fields.values()) {
-        for (const category of new Set([f.category, ...f.conditions.map((c) => c.category)])) {
+        for (const category of fieldCategories(f)) {
           for (const jurisdiction of policy.deployment.jurisdictions.keys()) {
             const cls = classOf(policy.classes, policy.taxonomy, jurisdiction, category);
             if (cls !== 'protected') continue;

@@ -2,7 +2,7 @@
 // subject's jurisdiction is a violation; a store column whose values are mostly of one category
 // that the catalog does not give it is unclassified (no catalog field) or misclassified.
 
-import { classOf, type Policy } from '../policy/index.js';
+import { classOf, fieldCategories, type Policy } from '../policy/index.js';
 import type { Finding } from './types.js';
 import { datasetOfTable, type ColumnProfile } from './store-scan.js';
 
@@ -107,7 +107,7 @@ export function assess(policy: Policy, findings: readonly Finding[], profiles: r
       columns.push({ store: p.store, table: p.table, column: p.column, detected, share: r, catalog: undefined, verdict: 'unclassified' });
       continue;
     }
-    const declared = [field.category, ...field.conditions.map((c) => c.category)];
+    const declared = fieldCategories(field);
     const agrees = declared.some((c) => related(policy, c, detected));
     if (!agrees) columns.push({ store: p.store, table: p.table, column: p.column, detected, share: r, catalog: field.category, verdict: 'misclassified' });
   }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { classOf, standingRules, type Policy } from '../policy/index.js';
+import { classOf, fieldCategories, standingRules, type Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { AccessLog } from '../log/index.js';
 import type { AccessBroker } from '../access/index.js';
@@ -243,7 +243,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   // Each policy version the server has run is remembered with its classes, so the console can show
   // what changed since the version before this one.
   const used = new Set<string>();
-  for (const d of policy.datasets.values()) for (const f of d.fields.values()) [f.category, ...f.conditions.map((c) => c.category)].forEach((c) => used.add(c));
+  for (const d of policy.datasets.values()) for (const f of d.fields.values()) fieldCategories(f).forEach((c) => used.add(c));
   const classes: Record<string, Record<string, string>> = {};
   for (const j of policy.deployment.jurisdictions.keys()) classes[j] = Object.fromEntries([...used].sort().map((c) => [c, classOf(policy.classes, policy.taxonomy, j, c)]));
   interface VersionEntry { version: string; at: string; classes: Record<string, Record<string, string>> }
