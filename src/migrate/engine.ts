@@ -10,54 +10,23 @@
 // a copy that decrypts to the verified value.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { classOf, createPlacementRules, type Policy } from '../policy/index.js';
-import {
-  changeLog, createDataKeys, subjectHash, KeyServiceError,
-  DATA_KEYS_TABLE, type DataKeys, type FieldValue, type KeyService, type Row, type Store, type StoredRow,
-} from '../store/index.js';
-import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
+import { classOf, createPlacementRules } from '../policy/index.js';
+import { changeLog, createDataKeys, subjectHash, DATA_KEYS_TABLE, type FieldValue, type Row, type StoredRow } from '../store/index.js';
+import { parseSignerKey, signNote, type AccessLog } from '../log/index.js';
 import { MigrateError } from './errors.js';
-import type { Mapping, TableMapping } from './mapping.js';
-import type { LegacyDb, LegacyRow, LegacyTable } from './legacy.js';
+import type { TableMapping } from './mapping.js';
+import type { LegacyRow, LegacyTable } from './legacy.js';
 import { ahead, quiet } from './pipeline.js';
-import { createCryptoPool, type CryptoPool } from './crypto-pool.js';
+import type { CryptoPool } from './crypto-pool.js';
 import { DEK_BYTES } from './row-crypto.js';
+import { MAX_LISTED, keyServiceFailure, pingKeys, keyCache, withPool, type MigrateContext } from './context.js';
 
 /** Progress and statements live in the enclave store, beside the data they describe. */
 export const STATE_TABLE = '_migrate_state';
 export const ROW_HASH_TABLE = '_migrate_rows';
-/** Most differences listed in a refusal or a verify report. */
-export const MAX_LISTED = 50;
-/** Unwrapped data keys a command keeps in memory (a subject's rows are usually near each other). */
-const MAX_CACHED_DATA_KEYS = 200_000;
+
 /** Distinct jurisdiction values whose meaning a table's classification remembers. */
 const MAX_REMEMBERED = 10_000;
-
-export interface MigrateContext {
-  readonly policy: Policy;
-  readonly mapping: Mapping;
-  readonly legacy: LegacyDb;
-  /** The mapping's enclave store and the global store (opened by the caller). */
-  readonly enclaveStore: Store;
-  readonly globalStore: Store;
-  readonly keys: KeyService;
-  /** The access log statements are appended to (required by verify, purge and shred). */
-  readonly log?: AccessLog;
-  /** Signed-note private key for statements (the deployment's statements key). */
-  readonly statementKey?: string;
-  readonly batchSize?: number;
-  /** Threads for encryption and row hashing, this one included (default: one per core). */
-  readonly threads?: number;
-  readonly onProgress?: (p: Progress) => void;
-  readonly now?: () => number;
-}
-
-export interface Progress {
-  readonly step: 'run' | 'verify' | 'purge' | 'recheck';
-  readonly table: string;
-  readonly done: number;
-  readonly total: number;
-}
 
 export interface Counts {
   rows: number;
@@ -176,8 +145,6 @@ function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: TableMap
 
 type TableLogic = ReturnType<typeof tableLogic>;
 
-// ---- state in the enclave store ----
-
 async function ensureTables(ctx: MigrateContext): Promise<void> {
   await ctx.enclaveStore.ensureTable({ name: STATE_TABLE, fields: ['state'] });
   await ctx.enclaveStore.ensureTable({ name: ROW_HASH_TABLE, fields: ['hash', 'verify'] });
@@ -197,56 +164,6 @@ async function loadState<T>(ctx: MigrateContext, id: string): Promise<T | undefi
 async function saveState(ctx: MigrateContext, id: string, state: unknown): Promise<void> {
   await ctx.enclaveStore.upsert(STATE_TABLE, `${ctx.mapping.name}/${id}`, { state: JSON.stringify(state) });
 }
-
-function keyServiceFailure(err: unknown): never {
-  if (err instanceof MigrateError) throw err;
-  if (err instanceof KeyServiceError || (err instanceof Error && /key file|keyring/.test(err.message))) {
-    throw new MigrateError('migrate.key_service_unavailable', `the key service failed: ${err.message}; nothing was destroyed`);
-  }
-  throw err;
-}
-
-async function pingKeys(keys: KeyService): Promise<void> {
-  try {
-    await keys.ping();
-  } catch (err) {
-    keyServiceFailure(err);
-  }
-}
-
-/** Data keys of subjects, cached for one command (up to MAX_CACHED_DATA_KEYS, then started afresh). */
-function keyCache(dk: DataKeys) {
-  const cache = new Map<string, Buffer | null>();
-  return async (subjects: readonly string[], create: boolean): Promise<Map<string, Buffer | null>> => {
-    let missing = [...new Set(subjects.filter((s) => !cache.has(s) || (create && cache.get(s) === null)))];
-    if (missing.length > 0 && cache.size + missing.length > MAX_CACHED_DATA_KEYS) {
-      cache.clear();
-      missing = [...new Set(subjects)];
-    }
-    if (missing.length > 0) {
-      let got: Awaited<ReturnType<DataKeys['get']>>;
-      try {
-        got = await dk.get(missing, create);
-      } catch (err) {
-        keyServiceFailure(err);
-      }
-      for (const [s, k] of got) cache.set(s, Buffer.isBuffer(k) ? k : null);
-    }
-    return new Map(subjects.map((s) => [s, cache.get(s) ?? null]));
-  };
-}
-
-/** Runs a command with a crypto pool (worker threads), ended when the command ends. */
-async function withPool<T>(ctx: MigrateContext, f: (pool: CryptoPool) => Promise<T>): Promise<T> {
-  const pool = createCryptoPool(ctx.threads);
-  try {
-    return await f(pool);
-  } finally {
-    await pool.close();
-  }
-}
-
-// ---- plan ----
 
 export interface TablePlan {
   readonly table: string;
@@ -329,8 +246,6 @@ async function* pages(lt: LegacyTable, after: string | null, size: number): Asyn
     if (rows.length < size) return;
   }
 }
-
-// ---- run ----
 
 interface RunState {
   cursor: string | null;
@@ -468,8 +383,6 @@ async function encryptBatch(pool: CryptoPool, logic: TableLogic, t: TableMapping
   return { enclaveRows, globalRows };
 }
 
-// ---- row hashes ----
-
 /** Per-row keyed hashes: HMAC-SHA-256 under a key-service key (protected values are low-entropy), computed by the pool. */
 interface RowHashing {
   readonly key: Buffer;
@@ -588,8 +501,6 @@ function purgedAfterVerify(r: Compared, stored: Row | undefined): string | undef
   if (r.enclave !== want || r.legacy === want) return undefined;
   return r.c.purgeColumns.length > 0 && legacyCleared(r) ? want : undefined;
 }
-
-// ---- verify ----
 
 interface VerifyState {
   verifyId: string;
@@ -754,8 +665,6 @@ function signerOf(key: string): ReturnType<typeof parseSignerKey> {
   }
   return s;
 }
-
-// ---- purge ----
 
 interface PurgeState {
   verifyId: string;
@@ -992,8 +901,6 @@ async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType
   }
 }
 
-// ---- shred ----
-
 export interface ShredResult {
   readonly scope: 'subjects' | 'kek';
   readonly destroyed: number;
@@ -1106,4 +1013,3 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
   const { index } = await log.append({ v: 1, at: t, type: TYPE('shred'), scope: 'subjects', store: store.name, subjects: hashes, destroyed, policyVersion: ctx.policy.versionHash, statement });
   return { scope: 'subjects', destroyed, rewrapped: 0, kek: null, statement, logIndex: index };
 }
-
