@@ -3,5 +3,6 @@
 export { loadMapping, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, VALUE_TYPES, type Mapping, type TableMapping, type ColumnMapping, type ValueType } from './mapping.js';
 export { openLegacy, type LegacyDb, type LegacyTable, type LegacyRow } from './legacy.js';
 export { MAX_LISTED, type MigrateContext, type Progress } from './context.js';
-export { planMigration, runMigration, verifyMigration, purgeMigration, shred, STATE_TABLE, ROW_HASH_TABLE, type Counts, type PlanResult, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions, type Mismatch, type Untouched } from './engine.js';
+export type { Counts, Untouched } from './table-logic.js';
+export { planMigration, runMigration, verifyMigration, purgeMigration, shred, STATE_TABLE, ROW_HASH_TABLE, type PlanResult, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions, type Mismatch } from './engine.js';
 export { MigrateError } from './errors.js';
