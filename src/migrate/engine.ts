@@ -21,30 +21,7 @@ import type { CryptoPool } from './crypto-pool.js';
 import { DEK_BYTES } from './row-crypto.js';
 import { MAX_LISTED, keyServiceFailure, pingKeys, keyCache, withPool, type MigrateContext } from './context.js';
 import { zero, add, tableLogic, tally, noteUntouched, pages, type Counts, type InScope, type Untouched, type TableLogic } from './table-logic.js';
-
-/** Progress and statements live in the enclave store, beside the data they describe. */
-export const STATE_TABLE = '_migrate_state';
-export const ROW_HASH_TABLE = '_migrate_rows';
-
-async function ensureTables(ctx: MigrateContext): Promise<void> {
-  await ctx.enclaveStore.ensureTable({ name: STATE_TABLE, fields: ['state'] });
-  await ctx.enclaveStore.ensureTable({ name: ROW_HASH_TABLE, fields: ['hash', 'verify'] });
-  for (const t of ctx.mapping.tables) {
-    const d = ctx.policy.datasets.get(t.dataset)!;
-    const fields = [...d.fields.keys()];
-    await ctx.enclaveStore.ensureTable({ name: t.dataset, fields });
-    await ctx.globalStore.ensureTable({ name: t.dataset, fields });
-  }
-}
-
-async function loadState<T>(ctx: MigrateContext, id: string): Promise<T | undefined> {
-  const r = await ctx.enclaveStore.get(STATE_TABLE, `${ctx.mapping.name}/${id}`);
-  return r && typeof r['state'] === 'string' ? (JSON.parse(r['state']) as T) : undefined;
-}
-
-async function saveState(ctx: MigrateContext, id: string, state: unknown): Promise<void> {
-  await ctx.enclaveStore.upsert(STATE_TABLE, `${ctx.mapping.name}/${id}`, { state: JSON.stringify(state) });
-}
+import { ROW_HASH_TABLE, ensureTables, loadState, saveState, type VerifyState } from './state.js';
 
 export interface TablePlan {
   readonly table: string;
@@ -356,19 +333,6 @@ function purgedAfterVerify(r: Compared, stored: Row | undefined): string | undef
   const want = String(stored['hash']);
   if (r.enclave !== want || r.legacy === want) return undefined;
   return r.c.purgeColumns.length > 0 && legacyCleared(r) ? want : undefined;
-}
-
-interface VerifyState {
-  verifyId: string;
-  root: string;
-  counts: Counts;
-  verified: number;
-  mismatches: number;
-  mappingSha256: string;
-  policyVersion: string;
-  statement: string;
-  logIndex: number;
-  at: string;
 }
 
 export interface Mismatch {

@@ -4,5 +4,6 @@ export { loadMapping, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, VALUE_TYPES, type Mapp
 export { openLegacy, type LegacyDb, type LegacyTable, type LegacyRow } from './legacy.js';
 export { MAX_LISTED, type MigrateContext, type Progress } from './context.js';
 export type { Counts, Untouched } from './table-logic.js';
-export { planMigration, runMigration, verifyMigration, purgeMigration, shred, STATE_TABLE, ROW_HASH_TABLE, type PlanResult, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions, type Mismatch } from './engine.js';
+export { STATE_TABLE, ROW_HASH_TABLE } from './state.js';
+export { planMigration, runMigration, verifyMigration, purgeMigration, shred, type PlanResult, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions, type Mismatch } from './engine.js';
 export { MigrateError } from './errors.js';
