@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { classOf } from '../policy/index.js';
 import { changeLog, createDataKeys, subjectHash, DATA_KEYS_TABLE, type FieldValue, type Row, type StoredRow } from '../store/index.js';
-import { parseSignerKey, signNote, type AccessLog } from '../log/index.js';
+import { signNote } from '../log/index.js';
 import { MigrateError } from './errors.js';
 import type { TableMapping } from './mapping.js';
 import { ahead, quiet } from './pipeline.js';
@@ -22,6 +22,7 @@ import { MAX_LISTED, keyServiceFailure, pingKeys, keyCache, withPool, type Migra
 import { zero, add, tableLogic, tally, noteUntouched, pages, type Counts, type InScope, type Untouched, type TableLogic } from './table-logic.js';
 import { ROW_HASH_TABLE, ensureTables, loadState, saveState, type VerifyState } from './state.js';
 import { rowHashing, rowHashId, fetchBatch, compareFetched, fetchedPages, legacyCleared, purgedAfterVerify, type RowHashing, type Compared, type Mismatch } from './compare.js';
+import { statementLines, needLog, TYPE, logKeyRelease, signerOf } from './statements.js';
 
 export interface TablePlan {
   readonly table: string;
@@ -228,38 +229,6 @@ export interface VerifyResult {
   readonly logIndex: number;
 }
 
-function statementLines(kind: string, origin: string, body: Record<string, string | number>, at: string): string {
-  return `${[`cordon migrate ${kind} v1`, origin, ...Object.entries(body).map(([k, v]) => `${k} ${v}`), `at ${at}`].join('\n')}\n`;
-}
-
-function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
-  if (!ctx.log || !ctx.statementKey) throw new Error('migrate: verify, purge and shred need the access log and the statements key');
-  return { log: ctx.log, key: ctx.statementKey };
-}
-
-const TYPE = (step: string) => `migrate.${step}`;
-
-/**
- * Logs, before anything is decrypted, that this step releases to this process the data keys of the
- * mapping's in-scope subjects (as the gateway logs each key it is given): one key.release record
- * for the step, durable before the first decryption; if it cannot be written, nothing is decrypted.
- */
-async function logKeyRelease(ctx: MigrateContext, log: AccessLog, step: 'verify' | 'purge'): Promise<void> {
-  const at = new Date((ctx.now ?? Date.now)()).toISOString();
-  await log.append({
-    v: 1,
-    at,
-    type: 'key.release',
-    scope: 'migration',
-    step,
-    mapping: ctx.mapping.name,
-    mappingSha256: ctx.mapping.sha256,
-    enclave: ctx.mapping.enclave,
-    reason: `cordon migrate ${step}: the data keys of the mapping's in-scope subjects, to compare their enclave copies with the legacy rows (only row hashes leave the process)`,
-    policyVersion: ctx.policy.versionHash,
-  });
-}
-
 export async function verifyMigration(ctx: MigrateContext): Promise<VerifyResult> {
   return withPool(ctx, (pool) => verifyWith(ctx, pool));
 }
@@ -348,17 +317,6 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
 
 function dedupe(rows: StoredRow[]): StoredRow[] {
   return [...new Map(rows.map((r) => [r.key, r])).values()];
-}
-
-const parsedSigners = new Map<string, ReturnType<typeof parseSignerKey>>();
-/** Statement signers, parsed once per key. */
-function signerOf(key: string): ReturnType<typeof parseSignerKey> {
-  let s = parsedSigners.get(key);
-  if (!s) {
-    s = parseSignerKey(key);
-    parsedSigners.set(key, s);
-  }
-  return s;
 }
 
 interface PurgeState {
