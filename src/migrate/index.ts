@@ -6,5 +6,6 @@ export { MAX_LISTED, type MigrateContext, type Progress } from './context.js';
 export type { Counts, Untouched } from './table-logic.js';
 export { STATE_TABLE, ROW_HASH_TABLE } from './state.js';
 export type { Mismatch } from './compare.js';
-export { planMigration, runMigration, verifyMigration, purgeMigration, shred, type PlanResult, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
+export { planMigration, type TablePlan, type PlanResult } from './plan.js';
+export { runMigration, verifyMigration, purgeMigration, shred, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
 export { MigrateError } from './errors.js';
