@@ -7,5 +7,6 @@ export type { Counts, Untouched } from './table-logic.js';
 export { STATE_TABLE, ROW_HASH_TABLE } from './state.js';
 export type { Mismatch } from './compare.js';
 export { planMigration, type TablePlan, type PlanResult } from './plan.js';
-export { runMigration, verifyMigration, purgeMigration, shred, type RunResult, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
+export { runMigration, type RunResult } from './run.js';
+export { verifyMigration, purgeMigration, shred, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
 export { MigrateError } from './errors.js';
