@@ -8,5 +8,6 @@ export { STATE_TABLE, ROW_HASH_TABLE } from './state.js';
 export type { Mismatch } from './compare.js';
 export { planMigration, type TablePlan, type PlanResult } from './plan.js';
 export { runMigration, type RunResult } from './run.js';
-export { verifyMigration, purgeMigration, shred, type VerifyResult, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
+export { verifyMigration, type VerifyResult } from './verify.js';
+export { purgeMigration, shred, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
 export { MigrateError } from './errors.js';
