@@ -9,5 +9,6 @@ export type { Mismatch } from './compare.js';
 export { planMigration, type TablePlan, type PlanResult } from './plan.js';
 export { runMigration, type RunResult } from './run.js';
 export { verifyMigration, type VerifyResult } from './verify.js';
-export { purgeMigration, shred, type PurgeResult, type ShredResult, type ShredOptions } from './engine.js';
+export { purgeMigration, type PurgeResult } from './purge.js';
+export { shred, type ShredResult, type ShredOptions } from './engine.js';
 export { MigrateError } from './errors.js';
