@@ -1,13 +1,5 @@
-// Migration into the enclave: plan (reads only), run (copy in batches, encrypting, with a progress
-// checkpoint in the enclave store), verify (per-row keyed hashes of legacy and decrypted enclave
-// values, a signed statement in the access log), purge (only what a still-valid verify covers,
-// each batch re-checked row by row just before it is destroyed) and shred (data keys of subjects,
-// or a whole KEK generation after its live keys are re-wrapped).
-//
-// Safe to kill at any point (PRODUCT.md §7.6): every write is an idempotent upsert or a single
-// statement, progress is saved only after the batch it covers is durable, a batch redone after a
-// crash gives the same state, and no legacy value is purged unless, at that moment, the enclave holds
-// a copy that decrypts to the verified value.
+// Step shred: crypto-shredding in the enclave store, of subjects' data keys or of a whole KEK
+// generation (after its live keys are re-wrapped), with a signed statement in the access log.
 
 import { createHash } from 'node:crypto';
 import { createDataKeys, subjectHash, DATA_KEYS_TABLE, type StoredRow } from '../store/index.js';
