@@ -301,6 +301,19 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     if (r.state === 'expired') throw new CordonError('access.expired', `request ${r.id} expired at ${iso(r.expiresAt)}`);
     if (r.state !== 'pending') throw new CordonError('access.already_decided', `request ${r.id} is already ${r.state}`);
   };
+  /** What approve and deny share: the body, the checks, and the decider's signed statement (a denial must say why). */
+  const decision = (actor: Actor, id: string, body: unknown, verb: 'approve' | 'deny') => {
+    const what = verb === 'approve' ? 'the approval' : 'the denial';
+    const o = asObject(body ?? {}, what);
+    checkKeys(o, ['comment'], what);
+    const comment = text(o, 'comment', { required: verb === 'deny' });
+    const r = requestOf(id);
+    checkPending(r);
+    checkDecider(actor, r, verb);
+    if (verb === 'approve' && r.approvals.some((a) => a.by === actor.principal.id)) throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
+    const t = now();
+    return { r, t, st: statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, verb, comment, t) };
+  };
   const mayRead = (actor: Actor, principal: string, group: ApproverGroup | undefined) =>
     actor.principal.id === principal || isAuditor(actor.principal) || (group !== undefined && isMember(actor.principal, group));
 
@@ -368,15 +381,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     approve: (actor, id, body) =>
       act('approve', actor, id, async () => {
         await expireDue();
-        const o = asObject(body ?? {}, 'the approval');
-        checkKeys(o, ['comment'], 'the approval');
-        const comment = text(o, 'comment', { required: false });
-        const r = requestOf(id);
-        checkPending(r);
-        checkDecider(actor, r, 'approve');
-        if (r.approvals.some((a) => a.by === actor.principal.id)) throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
-        const t = now();
-        const st = statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, 'approve', comment, t);
+        const { r, t, st } = decision(actor, id, body, 'approve');
         await commit({ type: 'approval', request: r.id, statement: st }, t);
         const group = groupNamed(r.group);
         if (r.approvals.length + 1 >= group.required) {
@@ -392,14 +397,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     deny: (actor, id, body) =>
       act('deny', actor, id, async () => {
         await expireDue();
-        const o = asObject(body ?? {}, 'the denial');
-        checkKeys(o, ['comment'], 'the denial');
-        const comment = text(o, 'comment', { required: true });
-        const r = requestOf(id);
-        checkPending(r);
-        checkDecider(actor, r, 'deny');
-        const t = now();
-        const st = statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, 'deny', comment, t);
+        const { r, t, st } = decision(actor, id, body, 'deny');
         await commit({ type: 'denial', request: r.id, statement: st }, t);
         return requests.get(id)!;
       }),
