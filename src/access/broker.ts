@@ -11,6 +11,7 @@ import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/
 import { CordonError } from '../shared/errors.js';
 import { asObject, checkKeys, duration, groupOf, reasonCode, scopeOf, text, ticket } from './input.js';
 import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Scope, Statement } from './model.js';
+import { applyEvent, emptyState, noteUse } from './reducer.js';
 
 /** The store log (append-only) holding the broker's events. */
 export const BROKER_EVENTS = 'access_broker';
@@ -98,85 +99,10 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const doFetch = options.fetch ?? fetch;
   const events = new EventEmitter();
 
-  const requests = new Map<string, AccessRequest>();
-  const grants = new Map<string, Grant>();
-  const active = new Map<string, GrantInfo[]>();
+  const state = emptyState();
+  const { requests, grants, active } = state;
   const usePersisted = new Map<string, number>();
-
-  const grantInfo = (g: Grant): GrantInfo => ({
-    id: g.id,
-    datasets: g.scope.datasets,
-    categories: g.scope.categories,
-    subjects: g.scope.subjects,
-    jurisdictions: g.scope.jurisdictions,
-    notBefore: g.notBefore,
-    expiresAt: g.expiresAt,
-    reason: g.reason,
-    ticket: g.ticket,
-    breakGlass: g.breakGlass,
-  });
-  const reindex = (principal: string) => {
-    const list = [...grants.values()].filter((g) => g.principal === principal && g.state === 'active').map(grantInfo);
-    if (list.length === 0) active.delete(principal);
-    else active.set(principal, list);
-  };
-
-  const apply = (e: BrokerEvent): void => {
-    switch (e.type) {
-      case 'request':
-        requests.set(e.request.id, e.request);
-        break;
-      case 'approval': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, approvals: [...r.approvals, e.statement] });
-        break;
-      }
-      case 'denial': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, state: 'denied', denial: e.statement, closedAt: e.statement.at });
-        break;
-      }
-      case 'withdraw': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, state: 'withdrawn', closedAt: e.at });
-        break;
-      }
-      case 'grant':
-        grants.set(e.grant.id, e.grant);
-        if (e.grant.request !== undefined) {
-          const r = requests.get(e.grant.request)!;
-          requests.set(r.id, { ...r, state: 'approved', grant: e.grant.id, closedAt: e.grant.notBefore });
-        }
-        reindex(e.grant.principal);
-        break;
-      case 'revoke': {
-        const g = grants.get(e.grant)!;
-        grants.set(g.id, { ...g, state: 'revoked', revokedAt: e.at, revokedBy: e.by });
-        reindex(g.principal);
-        break;
-      }
-      case 'expire':
-        if (e.kind === 'request') {
-          const r = requests.get(e.id)!;
-          requests.set(r.id, { ...r, state: 'expired', closedAt: e.at });
-        } else {
-          const g = grants.get(e.id)!;
-          grants.set(g.id, { ...g, state: 'expired' });
-          reindex(g.principal);
-        }
-        break;
-      case 'review': {
-        const g = grants.get(e.grant)!;
-        grants.set(g.id, { ...g, review: e.statement });
-        break;
-      }
-      case 'use': {
-        const g = grants.get(e.grant);
-        if (g && (g.lastUsedAt ?? 0) < e.at) grants.set(g.id, { ...g, lastUsedAt: e.at });
-        break;
-      }
-    }
-  };
+  const apply = (e: BrokerEvent): void => applyEvent(state, e);
 
   for (let after = 0; ; ) {
     const page = await store.readLog(BROKER_EVENTS, after, REPLAY_PAGE);
@@ -500,9 +426,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
 
     used(grantId) {
       const t = now();
-      const g = grants.get(grantId);
-      if (!g) return;
-      grants.set(g.id, { ...g, lastUsedAt: t });
+      if (!noteUse(state, grantId, t)) return;
       if (t - (usePersisted.get(grantId) ?? 0) < USE_PERSIST_MS) return;
       usePersisted.set(grantId, t);
       void store.append(BROKER_EVENTS, { type: 'use', grant: grantId, at: t } satisfies BrokerEvent).catch(() => usePersisted.delete(grantId));
