@@ -6,16 +6,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ApproverGroup, GrantInfo, Policy, Principal } from '../policy/index.js';
-import { subjectHash, type KeyService, type Store } from '../store/index.js';
+import type { KeyService, Store } from '../store/index.js';
 import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
 import { CordonError } from '../shared/errors.js';
 import { asObject, checkKeys, duration, groupOf, reasonCode, scopeOf, text, ticket } from './input.js';
-import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Scope, Statement } from './model.js';
-import { applyEvent, emptyState, noteUse } from './reducer.js';
+import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Statement } from './model.js';
+import { emptyState, noteUse } from './reducer.js';
+import { BROKER_EVENTS, createJournal, replayEvents } from './journal.js';
+import { iso } from './log-records.js';
 
-/** The store log (append-only) holding the broker's events. */
-export const BROKER_EVENTS = 'access_broker';
-const REPLAY_PAGE = 5000;
+export { BROKER_EVENTS } from './journal.js';
+
 const SWEEP_EVERY_MS = 1000;
 /** A grant's use is persisted at most this often (for the dormant-grant review). */
 const USE_PERSIST_MS = 10 * 60_000;
@@ -75,10 +76,6 @@ function newId(prefix: string): string {
   return `${prefix}-${randomBytes(9).toString('base64url')}`;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** In `principal`'s reporting line: their manager, the manager's manager, … */
 function reportingLine(policy: Policy, principal: string): string[] {
   const line: string[] = [];
@@ -102,66 +99,8 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const state = emptyState();
   const { requests, grants, active } = state;
   const usePersisted = new Map<string, number>();
-  const apply = (e: BrokerEvent): void => applyEvent(state, e);
-
-  for (let after = 0; ; ) {
-    const page = await store.readLog(BROKER_EVENTS, after, REPLAY_PAGE);
-    for (const row of page) apply(row.entry as BrokerEvent);
-    if (page.length < REPLAY_PAGE) break;
-    after = page[page.length - 1]!.index;
-  }
-
-  const hashedSubjects = (scope: Scope): Record<string, string[]> | null =>
-    scope.subjects === undefined ? null : Object.fromEntries(scope.datasets.map((d) => [d, scope.subjects!.map((s) => subjectHash(keys, d, s)!)]));
-  const scopeRecord = (scope: Scope) => ({ datasets: scope.datasets, categories: scope.categories, subjects: hashedSubjects(scope), jurisdictions: scope.jurisdictions });
-
-  /** The access-log record of an event: no subject keys in clear (keyed hashes, as in access records). */
-  const logRecord = (e: BrokerEvent, at: number): Record<string, unknown> => {
-    const base = { v: 1, at: iso(at), policyVersion: policy.versionHash };
-    switch (e.type) {
-      case 'request': {
-        const r = e.request;
-        return { ...base, type: 'broker.request', request: r.id, principal: r.principal, country: r.from.country, site: r.from.site, reason: r.reason, ticket: r.ticket, durationS: r.durationMs / 1000, group: r.group, scope: scopeRecord(r.scope), digest: r.digest, expiresAt: iso(r.expiresAt) };
-      }
-      case 'approval':
-      case 'denial':
-        return { ...base, type: e.type === 'approval' ? 'broker.approve' : 'broker.deny', request: e.request, principal: e.statement.by, country: e.statement.from.country, site: e.statement.from.site, comment: e.statement.comment, statement: e.statement.note };
-      case 'withdraw':
-        return { ...base, type: 'broker.withdraw', request: e.request };
-      case 'grant': {
-        const g = e.grant;
-        return { ...base, type: g.breakGlass ? 'broker.break_glass' : 'broker.grant', grant: g.id, request: g.request ?? null, principal: g.principal, reason: g.reason, ticket: g.ticket, justification: g.justification, scope: scopeRecord(g.scope), notBefore: iso(g.notBefore), expiresAt: iso(g.expiresAt), reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy) };
-      }
-      case 'revoke':
-        return { ...base, type: 'broker.revoke', grant: e.grant, principal: e.by };
-      case 'expire':
-        return { ...base, type: 'broker.expire', kind: e.kind, id: e.id };
-      case 'review':
-        return { ...base, type: 'broker.review', grant: e.grant, principal: e.statement.by, verdict: e.statement.decision, comment: e.statement.comment, statement: e.statement.note };
-      case 'use':
-        return { ...base, type: 'broker.use', grant: e.grant };
-    }
-  };
-
-  // One change at a time: each is logged, stored and applied before the next is checked.
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
-    return run;
-  };
-  const commit = async (e: BrokerEvent, at: number, options: { logged?: boolean } = {}): Promise<void> => {
-    const logged = options.logged !== false ? await log.append(logRecord(e, at)) : undefined;
-    try {
-      await store.append(BROKER_EVENTS, e);
-    } catch (err) {
-      // The log must not say a change happened that the store never took (W5): a record saying it
-      // failed follows the one that announced it.
-      if (logged) await log.append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash }).catch(() => undefined);
-      throw err;
-    }
-    apply(e);
-  };
+  await replayEvents(store, state);
+  const { serial, commit, act, idle } = createJournal({ policy, store, log, keys, now, state });
 
   const expireDue = async (): Promise<void> => {
     const t = now();
@@ -169,19 +108,6 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     for (const g of grants.values()) if (g.state === 'active' && g.expiresAt <= t) await commit({ type: 'expire', kind: 'grant', id: g.id, at: t }, t);
   };
   const sweep = () => serial(expireDue);
-  /** A refused act is logged too (who tried what, and the code), then the error goes back unchanged. */
-  const act = <T>(op: string, actor: Actor, target: string | null, fn: () => Promise<T>): Promise<T> =>
-    serial(async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof CordonError && err.code.startsWith('access.')) {
-          const t = now();
-          await log.append({ v: 1, at: iso(t), type: 'broker.refused', op, target: target === null ? null : target.slice(0, 100), principal: actor.principal.id, country: actor.country, site: actor.site, code: err.code, policyVersion: policy.versionHash });
-        }
-        throw err;
-      }
-    });
   const sweepEvery = options.sweepEveryMs ?? SWEEP_EVERY_MS;
   const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
   timer?.unref();
@@ -471,7 +397,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     sweep,
     async close() {
       if (timer) clearInterval(timer);
-      await chain;
+      await idle();
     },
   };
 }
