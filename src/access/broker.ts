@@ -14,15 +14,13 @@ import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Statement } from 
 import { emptyState, noteUse } from './reducer.js';
 import { BROKER_EVENTS, createJournal, replayEvents } from './journal.js';
 import { iso } from './log-records.js';
+import { startSweeper } from './sweeper.js';
+import { createAlerter } from './alerts.js';
 
 export { BROKER_EVENTS } from './journal.js';
 
-const SWEEP_EVERY_MS = 1000;
 /** A grant's use is persisted at most this often (for the dormant-grant review). */
 const USE_PERSIST_MS = 10 * 60_000;
-const WEBHOOK_TIMEOUT_MS = 5000;
-const WEBHOOK_ATTEMPTS = 3;
-
 export interface BrokerOptions {
   readonly policy: Policy;
   readonly store: Store;
@@ -100,17 +98,11 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const { requests, grants, active } = state;
   const usePersisted = new Map<string, number>();
   await replayEvents(store, state);
-  const { serial, commit, act, idle } = createJournal({ policy, store, log, keys, now, state });
+  const journal = createJournal({ policy, store, log, keys, now, state });
+  const { commit, act } = journal;
 
-  const expireDue = async (): Promise<void> => {
-    const t = now();
-    for (const r of requests.values()) if (r.state === 'pending' && r.expiresAt <= t) await commit({ type: 'expire', kind: 'request', id: r.id, at: t }, t);
-    for (const g of grants.values()) if (g.state === 'active' && g.expiresAt <= t) await commit({ type: 'expire', kind: 'grant', id: g.id, at: t }, t);
-  };
-  const sweep = () => serial(expireDue);
-  const sweepEvery = options.sweepEveryMs ?? SWEEP_EVERY_MS;
-  const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
-  timer?.unref();
+  const { expireDue, sweep, stop } = startSweeper({ state, journal, now, everyMs: options.sweepEveryMs });
+  const sendAlert = createAlerter({ policy, log, now, webhook, fetch: doFetch, events });
 
   const placeOf = (actor: Actor): Place => ({ country: actor.country, site: actor.site });
   const inEnclave = (actor: Actor, enclave: string) => actor.knownPlace && (policy.deployment.enclaves.get(enclave)?.allowedCountries.includes(actor.country) ?? false);
@@ -168,41 +160,6 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   };
   const mayRead = (actor: Actor, principal: string, group: ApproverGroup | undefined) =>
     actor.principal.id === principal || isAuditor(actor.principal) || (group !== undefined && isMember(actor.principal, group));
-
-  const sendAlert = async (g: Grant): Promise<void> => {
-    if (!webhook) return;
-    const body = JSON.stringify({
-      type: 'cordon.break_glass',
-      grant: g.id,
-      principal: g.principal,
-      reason: g.reason,
-      ticket: g.ticket,
-      justification: g.justification,
-      datasets: g.scope.datasets,
-      categories: g.scope.categories,
-      subjects: g.scope.subjects?.length ?? null,
-      jurisdictions: g.scope.jurisdictions,
-      expiresAt: iso(g.expiresAt),
-      reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy),
-      log: policy.deployment.accessLog.origin,
-    });
-    let status = 0;
-    for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt++) {
-      try {
-        const res = await doFetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
-        status = res.status;
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) break;
-      } catch {
-        status = 0;
-      }
-      if (attempt < WEBHOOK_ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-    const delivered = status >= 200 && status < 300;
-    const t = now();
-    await log.append({ v: 1, at: iso(t), type: 'broker.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status }).catch(() => undefined);
-    events.emit('alert', { grant: g.id, delivered, status });
-  };
 
   return {
     vkey: signer.vkey,
@@ -396,8 +353,8 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
 
     sweep,
     async close() {
-      if (timer) clearInterval(timer);
-      await idle();
+      stop();
+      await journal.idle();
     },
   };
 }
