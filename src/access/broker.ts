@@ -5,22 +5,24 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ApproverGroup, GrantInfo, Policy, Principal } from '../policy/index.js';
+import type { GrantInfo, Policy } from '../policy/index.js';
 import type { KeyService, Store } from '../store/index.js';
 import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
 import { CordonError } from '../shared/errors.js';
 import { asObject, checkKeys, duration, groupOf, reasonCode, scopeOf, text, ticket } from './input.js';
-import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Statement } from './model.js';
-import { emptyState, noteUse } from './reducer.js';
-import { BROKER_EVENTS, createJournal, replayEvents } from './journal.js';
+import type { AccessRequest, Actor, Grant, Place, Statement } from './model.js';
+import { emptyState } from './reducer.js';
+import { groupNamed, groupOfGrant, inEnclave, inTeams, isMember, reportingLine } from './authority.js';
+import { createQueries, grantOf, requestOf, type GrantFlag } from './queries.js';
+import { createUsage } from './usage.js';
+import { createJournal, replayEvents } from './journal.js';
 import { iso } from './log-records.js';
 import { startSweeper } from './sweeper.js';
 import { createAlerter } from './alerts.js';
 
 export { BROKER_EVENTS } from './journal.js';
+export type { GrantFlag } from './queries.js';
 
-/** A grant's use is persisted at most this often (for the dormant-grant review). */
-const USE_PERSIST_MS = 10 * 60_000;
 export interface BrokerOptions {
   readonly policy: Policy;
   readonly store: Store;
@@ -34,13 +36,6 @@ export interface BrokerOptions {
   readonly fetch?: typeof fetch;
   /** Sweeps expired requests and grants this often (0: only when the broker is used). */
   readonly sweepEveryMs?: number;
-}
-
-export interface GrantFlag {
-  readonly kind: 'dormant_grant' | 'rubber_stamp_approver' | 'break_glass_unreviewed' | 'break_glass_unjustified';
-  readonly principal: string;
-  readonly grant?: string;
-  readonly message: string;
 }
 
 export interface AccessBroker {
@@ -74,17 +69,6 @@ function newId(prefix: string): string {
   return `${prefix}-${randomBytes(9).toString('base64url')}`;
 }
 
-/** In `principal`'s reporting line: their manager, the manager's manager, … */
-function reportingLine(policy: Policy, principal: string): string[] {
-  const line: string[] = [];
-  for (let m = policy.directory.principals.get(principal)?.manager; m !== undefined && !line.includes(m); m = policy.directory.principals.get(m)?.manager) line.push(m);
-  return line;
-}
-
-function inTeams(policy: Policy, p: Principal, names: readonly string[]): boolean {
-  return names.includes(p.id) || (policy.directory.teams.get(p.team)?.lineage.some((t) => names.includes(t)) ?? false);
-}
-
 export async function openAccessBroker(options: BrokerOptions): Promise<AccessBroker> {
   const { policy, store, log, keys } = options;
   const config = policy.deployment.access;
@@ -95,8 +79,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const events = new EventEmitter();
 
   const state = emptyState();
-  const { requests, grants, active } = state;
-  const usePersisted = new Map<string, number>();
+  const { requests, grants } = state;
   await replayEvents(store, state);
   const journal = createJournal({ policy, store, log, keys, now, state });
   const { commit, act } = journal;
@@ -105,35 +88,17 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const sendAlert = createAlerter({ policy, log, now, webhook, fetch: doFetch, events });
 
   const placeOf = (actor: Actor): Place => ({ country: actor.country, site: actor.site });
-  const inEnclave = (actor: Actor, enclave: string) => actor.knownPlace && (policy.deployment.enclaves.get(enclave)?.allowedCountries.includes(actor.country) ?? false);
-  const isMember = (p: Principal, group: ApproverGroup) => p.approverGroups.includes(group.name) && (group.teams.length === 0 || inTeams(policy, p, group.teams));
-  const isAuditor = (p: Principal) => inTeams(policy, p, policy.deployment.accessLog.auditors);
-
   const statement = (kind: string, subject: Record<string, string>, actor: Actor, decision: Statement['decision'], comment: string, at: number): Statement => {
     const lines = [`cordon access ${kind} v1`, policy.deployment.accessLog.origin, ...Object.entries(subject).map(([k, v]) => `${k} ${v}`), `by ${actor.principal.id}`, `decision ${decision}`, `at ${iso(at)}`, `from ${actor.country} ${actor.site}`, `comment-sha256 ${createHash('sha256').update(comment).digest('base64')}`];
     return { by: actor.principal.id, decision, at, from: placeOf(actor), comment, note: signNote(`${lines.join('\n')}\n`, [signer]) };
   };
 
-  const requestOf = (id: string): AccessRequest => {
-    const r = requests.get(id);
-    if (!r) throw new CordonError('access.not_found', `no access request has id ${JSON.stringify(id)}`);
-    return r;
-  };
-  const grantOf = (id: string): Grant => {
-    const g = grants.get(id);
-    if (!g) throw new CordonError('access.not_found', `no grant has id ${JSON.stringify(id)}`);
-    return g;
-  };
-  const groupNamed = (name: string) => config.approverGroups.get(name)!;
-  /** The group that decides about a grant: its request's, or break-glass's reviewers. */
-  const groupOfGrant = (g: Grant) => config.approverGroups.get(g.request !== undefined ? requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
-
   /** The checks every approver's act passes: group, place, not their own, not their manager chain. */
   const checkDecider = (actor: Actor, r: AccessRequest, verb: string) => {
-    const group = groupNamed(r.group);
+    const group = groupNamed(policy, r.group);
     if (actor.principal.id === r.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot ${verb} their own request ${r.id}`);
-    if (!isMember(actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}${group.teams.length ? ` (members of ${group.teams.join(', ')} listed with approver_groups: [${group.name}])` : ''}`);
-    if (!inEnclave(actor, group.enclave)) {
+    if (!isMember(policy, actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}${group.teams.length ? ` (members of ${group.teams.join(', ')} listed with approver_groups: [${group.name}])` : ''}`);
+    if (!inEnclave(policy, actor, group.enclave)) {
       throw new CordonError('access.outside_enclave', `${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}; approvals for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
     }
     if (group.excludeReportingLine && reportingLine(policy, r.principal).includes(actor.principal.id)) {
@@ -151,16 +116,13 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     const o = asObject(body ?? {}, what);
     checkKeys(o, ['comment'], what);
     const comment = text(o, 'comment', { required: verb === 'deny' });
-    const r = requestOf(id);
+    const r = requestOf(state, id);
     checkPending(r);
     checkDecider(actor, r, verb);
     if (verb === 'approve' && r.approvals.some((a) => a.by === actor.principal.id)) throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
     const t = now();
     return { r, t, st: statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, verb, comment, t) };
   };
-  const mayRead = (actor: Actor, principal: string, group: ApproverGroup | undefined) =>
-    actor.principal.id === principal || isAuditor(actor.principal) || (group !== undefined && isMember(actor.principal, group));
-
   return {
     vkey: signer.vkey,
     events,
@@ -192,7 +154,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
         await expireDue();
         const { r, t, st } = decision(actor, id, body, 'approve');
         await commit({ type: 'approval', request: r.id, statement: st }, t);
-        const group = groupNamed(r.group);
+        const group = groupNamed(policy, r.group);
         if (r.approvals.length + 1 >= group.required) {
           const g: Grant = {
             id: newId('grant'), request: r.id, principal: r.principal, scope: r.scope, reason: r.reason, ticket: r.ticket, justification: '',
@@ -219,7 +181,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
         const t = now();
         const req = requests.get(id);
         if (req && req.state === 'pending') {
-          if (actor.principal.id !== req.principal && !isMember(actor.principal, groupNamed(req.group))) throw new CordonError('access.forbidden', `only ${req.principal} or an approver of ${req.group} may withdraw request ${req.id}`);
+          if (actor.principal.id !== req.principal && !isMember(policy, actor.principal, groupNamed(policy, req.group))) throw new CordonError('access.forbidden', `only ${req.principal} or an approver of ${req.group} may withdraw request ${req.id}`);
           await commit({ type: 'withdraw', request: req.id, at: t }, t);
           return { request: requests.get(id)! };
         }
@@ -228,8 +190,8 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
           if (req) throw new CordonError('access.already_decided', `request ${req.id} is ${req.state}; there is no grant to revoke`);
           throw new CordonError('access.not_found', `no access request or grant has id ${JSON.stringify(id)}`);
         }
-        const group = groupOfGrant(g);
-        if (actor.principal.id !== g.principal && !(group && isMember(actor.principal, group))) throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
+        const group = groupOfGrant(policy, state, g);
+        if (actor.principal.id !== g.principal && !(group && isMember(policy, actor.principal, group))) throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
         if (g.state === 'revoked') throw new CordonError('access.already_decided', `grant ${g.id} was already revoked`);
         if (g.state === 'expired' || g.expiresAt <= t) throw new CordonError('access.expired', `grant ${g.id} expired at ${iso(g.expiresAt)}`);
         await commit({ type: 'revoke', grant: g.id, at: t, by: actor.principal.id }, t);
@@ -244,14 +206,14 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
         if (!inTeams(policy, actor.principal, bg.allowed)) throw new CordonError('access.break_glass_not_allowed', `${actor.principal.id} may not break glass (access.break_glass.allowed: ${bg.allowed.join(', ')})`);
         const o = asObject(body, 'the break-glass request');
         checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'justification'], 'the break-glass request');
-        const group = groupNamed(bg.reviewers);
+        const group = groupNamed(policy, bg.reviewers);
         const scope = scopeOf(policy, group, o);
         const reason = reasonCode(config, o);
         const tk = ticket(o, false);
         const justification = text(o, 'justification', { required: true, min: 10 });
         const durationMs = o['duration'] === undefined ? bg.maxDurationMs : duration(o, 'duration');
         if (durationMs > bg.maxDurationMs) throw new CordonError('access.duration_over_cap', `break-glass lasts at most ${bg.maxDurationMs / 1000}s; asked for ${durationMs / 1000}s`);
-        if (!inEnclave(actor, group.enclave)) throw new CordonError('access.outside_enclave', `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`);
+        if (!inEnclave(policy, actor, group.enclave)) throw new CordonError('access.outside_enclave', `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`);
         const t = now();
         const g: Grant = {
           id: newId('glass'), request: undefined, principal: actor.principal.id, scope, reason, ticket: tk, justification,
@@ -269,87 +231,21 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
         const verdict = o['verdict'];
         if (verdict !== 'justified' && verdict !== 'unjustified') throw new CordonError('access.invalid_request', 'verdict must be "justified" or "unjustified"');
         const comment = text(o, 'comment', { required: true });
-        const g = grantOf(grantId);
+        const g = grantOf(state, grantId);
         if (!g.breakGlass) throw new CordonError('access.not_break_glass', `grant ${g.id} came from approved request ${g.request}; only break-glass grants are reviewed`);
         if (g.review) throw new CordonError('access.already_decided', `break-glass grant ${g.id} was already reviewed by ${g.review.by}`);
-        const group = groupNamed(config.breakGlass!.reviewers);
+        const group = groupNamed(policy, config.breakGlass!.reviewers);
         if (actor.principal.id === g.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot review their own break-glass`);
-        if (!isMember(actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}, which reviews break-glass`);
-        if (!inEnclave(actor, group.enclave)) throw new CordonError('access.outside_enclave', `reviews for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
+        if (!isMember(policy, actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}, which reviews break-glass`);
+        if (!inEnclave(policy, actor, group.enclave)) throw new CordonError('access.outside_enclave', `reviews for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
         const t = now();
         const st = statement('review', { grant: g.id, principal: g.principal }, actor, verdict, comment, t);
         await commit({ type: 'review', grant: g.id, statement: st }, t);
         return grants.get(g.id)!;
       }),
 
-    getRequest(actor, id) {
-      const r = requestOf(id);
-      if (!mayRead(actor, r.principal, groupNamed(r.group))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see request ${id}`);
-      return r;
-    },
-    getGrant(actor, id) {
-      const g = grantOf(id);
-      if (!mayRead(actor, g.principal, groupOfGrant(g))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
-      return g;
-    },
-    listRequests(actor, filter) {
-      return [...requests.values()]
-        .filter((r) => (filter.mine ? r.principal === actor.principal.id : mayRead(actor, r.principal, groupNamed(r.group))))
-        .filter((r) => filter.state === undefined || r.state === filter.state)
-        .sort((a, b) => b.requestedAt - a.requestedAt);
-    },
-    listGrants(actor, filter) {
-      return [...grants.values()]
-        .filter((g) => (filter.mine ? g.principal === actor.principal.id : mayRead(actor, g.principal, groupOfGrant(g))))
-        .filter((g) => filter.state === undefined || g.state === filter.state)
-        .sort((a, b) => b.notBefore - a.notBefore);
-    },
-
-    grantsOf: (principal) => active.get(principal) ?? NO_GRANTS,
-
-    used(grantId) {
-      const t = now();
-      if (!noteUse(state, grantId, t)) return;
-      if (t - (usePersisted.get(grantId) ?? 0) < USE_PERSIST_MS) return;
-      usePersisted.set(grantId, t);
-      void store.append(BROKER_EVENTS, { type: 'use', grant: grantId, at: t } satisfies BrokerEvent).catch(() => usePersisted.delete(grantId));
-    },
-
-    grantFlags() {
-      const t = now();
-      const flags: GrantFlag[] = [];
-      for (const g of grants.values()) {
-        if (g.state === 'active' && g.expiresAt > t && t - (g.lastUsedAt ?? g.notBefore) >= config.review.dormantAfterMs) {
-          flags.push({ kind: 'dormant_grant', principal: g.principal, grant: g.id, message: `grant ${g.id} of ${g.principal} (${g.reason}) is active but unused since ${iso(g.lastUsedAt ?? g.notBefore)}` });
-        }
-        if (g.breakGlass && !g.review && g.reviewBy !== undefined && g.reviewBy <= t) {
-          flags.push({ kind: 'break_glass_unreviewed', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was due for review by ${iso(g.reviewBy)} and has not been reviewed` });
-        }
-        if (g.review?.decision === 'unjustified') {
-          flags.push({ kind: 'break_glass_unjustified', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was reviewed as unjustified by ${g.review.by}` });
-        }
-      }
-      const byApprover = new Map<string, { approved: number; denied: number; latencies: number[] }>();
-      for (const r of requests.values()) {
-        for (const s of [...r.approvals, ...(r.denial ? [r.denial] : [])]) {
-          const a = byApprover.get(s.by) ?? { approved: 0, denied: 0, latencies: [] };
-          if (s.decision === 'approve') a.approved++;
-          else a.denied++;
-          a.latencies.push(s.at - r.requestedAt);
-          byApprover.set(s.by, a);
-        }
-      }
-      const rs = config.review.rubberStamp;
-      for (const [who, a] of byApprover) {
-        const n = a.approved + a.denied;
-        const sorted = a.latencies.sort((x, y) => x - y);
-        const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-        if (n >= rs.minDecisions && a.approved / n >= rs.approveRate && median < rs.medianMs) {
-          flags.push({ kind: 'rubber_stamp_approver', principal: who, message: `${who} approved ${a.approved} of ${n} requests, half of them within ${Math.round(median / 1000)}s of the request` });
-        }
-      }
-      return flags.sort((x, y) => x.kind.localeCompare(y.kind) || x.principal.localeCompare(y.principal) || (x.grant ?? '').localeCompare(y.grant ?? ''));
-    },
+    ...createQueries({ policy, state, now }),
+    used: createUsage({ store, state, now }),
 
     sweep,
     async close() {
@@ -358,5 +254,3 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     },
   };
 }
-
-const NO_GRANTS: readonly GrantInfo[] = Object.freeze([]);
