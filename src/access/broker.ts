@@ -3,23 +3,21 @@
 // stop at expiry; break-glass that alerts and must be reviewed. Every change is first an entry of
 // the verifiable access log, then an event in the enclave store, then state (log before effect).
 
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ApproverGroup, GrantInfo, Policy, Principal } from '../policy/index.js';
-import { subjectHash, type KeyService, type Store } from '../store/index.js';
-import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
-import { CordonError } from '../shared/errors.js';
-import { asObject, checkKeys, duration, groupOf, reasonCode, scopeOf, text, ticket } from './input.js';
-import type { AccessRequest, Actor, BrokerEvent, Grant, Place, Scope, Statement } from './model.js';
+import type { GrantInfo, Policy } from '../policy/index.js';
+import type { KeyService, Store } from '../store/index.js';
+import { parseSignerKey, type AccessLog } from '../log/index.js';
+import { createAlerter } from './alerts.js';
+import { createCommands } from './commands.js';
+import { createJournal, replayEvents } from './journal.js';
+import type { AccessRequest, Actor, Grant } from './model.js';
+import { createQueries, type GrantFlag } from './queries.js';
+import { emptyState } from './reducer.js';
+import { startSweeper } from './sweeper.js';
+import { createUsage } from './usage.js';
 
-/** The store log (append-only) holding the broker's events. */
-export const BROKER_EVENTS = 'access_broker';
-const REPLAY_PAGE = 5000;
-const SWEEP_EVERY_MS = 1000;
-/** A grant's use is persisted at most this often (for the dormant-grant review). */
-const USE_PERSIST_MS = 10 * 60_000;
-const WEBHOOK_TIMEOUT_MS = 5000;
-const WEBHOOK_ATTEMPTS = 3;
+export { BROKER_EVENTS } from './journal.js';
+export type { GrantFlag } from './queries.js';
 
 export interface BrokerOptions {
   readonly policy: Policy;
@@ -34,13 +32,6 @@ export interface BrokerOptions {
   readonly fetch?: typeof fetch;
   /** Sweeps expired requests and grants this often (0: only when the broker is used). */
   readonly sweepEveryMs?: number;
-}
-
-export interface GrantFlag {
-  readonly kind: 'dormant_grant' | 'rubber_stamp_approver' | 'break_glass_unreviewed' | 'break_glass_unjustified';
-  readonly principal: string;
-  readonly grant?: string;
-  readonly message: string;
 }
 
 export interface AccessBroker {
@@ -70,488 +61,29 @@ export interface AccessBroker {
   close(): Promise<void>;
 }
 
-function newId(prefix: string): string {
-  return `${prefix}-${randomBytes(9).toString('base64url')}`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/** In `principal`'s reporting line: their manager, the manager's manager, … */
-function reportingLine(policy: Policy, principal: string): string[] {
-  const line: string[] = [];
-  for (let m = policy.directory.principals.get(principal)?.manager; m !== undefined && !line.includes(m); m = policy.directory.principals.get(m)?.manager) line.push(m);
-  return line;
-}
-
-function inTeams(policy: Policy, p: Principal, names: readonly string[]): boolean {
-  return names.includes(p.id) || (policy.directory.teams.get(p.team)?.lineage.some((t) => names.includes(t)) ?? false);
-}
-
+/** Opens the broker on the replay of the events in `options.store`, then starts its sweeper (`close` stops it). */
 export async function openAccessBroker(options: BrokerOptions): Promise<AccessBroker> {
   const { policy, store, log, keys } = options;
-  const config = policy.deployment.access;
   const now = options.now ?? Date.now;
   const signer = parseSignerKey(options.signerKey);
-  const webhook = options.webhook ?? config.breakGlass?.webhook;
-  const doFetch = options.fetch ?? fetch;
   const events = new EventEmitter();
+  const sendAlert = createAlerter({ policy, log, now, webhook: options.webhook ?? policy.deployment.access.breakGlass?.webhook, fetch: options.fetch ?? fetch, events });
 
-  const requests = new Map<string, AccessRequest>();
-  const grants = new Map<string, Grant>();
-  const active = new Map<string, GrantInfo[]>();
-  const usePersisted = new Map<string, number>();
-
-  const grantInfo = (g: Grant): GrantInfo => ({
-    id: g.id,
-    datasets: g.scope.datasets,
-    categories: g.scope.categories,
-    subjects: g.scope.subjects,
-    jurisdictions: g.scope.jurisdictions,
-    notBefore: g.notBefore,
-    expiresAt: g.expiresAt,
-    reason: g.reason,
-    ticket: g.ticket,
-    breakGlass: g.breakGlass,
-  });
-  const reindex = (principal: string) => {
-    const list = [...grants.values()].filter((g) => g.principal === principal && g.state === 'active').map(grantInfo);
-    if (list.length === 0) active.delete(principal);
-    else active.set(principal, list);
-  };
-
-  const apply = (e: BrokerEvent): void => {
-    switch (e.type) {
-      case 'request':
-        requests.set(e.request.id, e.request);
-        break;
-      case 'approval': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, approvals: [...r.approvals, e.statement] });
-        break;
-      }
-      case 'denial': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, state: 'denied', denial: e.statement, closedAt: e.statement.at });
-        break;
-      }
-      case 'withdraw': {
-        const r = requests.get(e.request)!;
-        requests.set(r.id, { ...r, state: 'withdrawn', closedAt: e.at });
-        break;
-      }
-      case 'grant':
-        grants.set(e.grant.id, e.grant);
-        if (e.grant.request !== undefined) {
-          const r = requests.get(e.grant.request)!;
-          requests.set(r.id, { ...r, state: 'approved', grant: e.grant.id, closedAt: e.grant.notBefore });
-        }
-        reindex(e.grant.principal);
-        break;
-      case 'revoke': {
-        const g = grants.get(e.grant)!;
-        grants.set(g.id, { ...g, state: 'revoked', revokedAt: e.at, revokedBy: e.by });
-        reindex(g.principal);
-        break;
-      }
-      case 'expire':
-        if (e.kind === 'request') {
-          const r = requests.get(e.id)!;
-          requests.set(r.id, { ...r, state: 'expired', closedAt: e.at });
-        } else {
-          const g = grants.get(e.id)!;
-          grants.set(g.id, { ...g, state: 'expired' });
-          reindex(g.principal);
-        }
-        break;
-      case 'review': {
-        const g = grants.get(e.grant)!;
-        grants.set(g.id, { ...g, review: e.statement });
-        break;
-      }
-      case 'use': {
-        const g = grants.get(e.grant);
-        if (g && (g.lastUsedAt ?? 0) < e.at) grants.set(g.id, { ...g, lastUsedAt: e.at });
-        break;
-      }
-    }
-  };
-
-  for (let after = 0; ; ) {
-    const page = await store.readLog(BROKER_EVENTS, after, REPLAY_PAGE);
-    for (const row of page) apply(row.entry as BrokerEvent);
-    if (page.length < REPLAY_PAGE) break;
-    after = page[page.length - 1]!.index;
-  }
-
-  const hashedSubjects = (scope: Scope): Record<string, string[]> | null =>
-    scope.subjects === undefined ? null : Object.fromEntries(scope.datasets.map((d) => [d, scope.subjects!.map((s) => subjectHash(keys, d, s)!)]));
-  const scopeRecord = (scope: Scope) => ({ datasets: scope.datasets, categories: scope.categories, subjects: hashedSubjects(scope), jurisdictions: scope.jurisdictions });
-
-  /** The access-log record of an event: no subject keys in clear (keyed hashes, as in access records). */
-  const logRecord = (e: BrokerEvent, at: number): Record<string, unknown> => {
-    const base = { v: 1, at: iso(at), policyVersion: policy.versionHash };
-    switch (e.type) {
-      case 'request': {
-        const r = e.request;
-        return { ...base, type: 'broker.request', request: r.id, principal: r.principal, country: r.from.country, site: r.from.site, reason: r.reason, ticket: r.ticket, durationS: r.durationMs / 1000, group: r.group, scope: scopeRecord(r.scope), digest: r.digest, expiresAt: iso(r.expiresAt) };
-      }
-      case 'approval':
-      case 'denial':
-        return { ...base, type: e.type === 'approval' ? 'broker.approve' : 'broker.deny', request: e.request, principal: e.statement.by, country: e.statement.from.country, site: e.statement.from.site, comment: e.statement.comment, statement: e.statement.note };
-      case 'withdraw':
-        return { ...base, type: 'broker.withdraw', request: e.request };
-      case 'grant': {
-        const g = e.grant;
-        return { ...base, type: g.breakGlass ? 'broker.break_glass' : 'broker.grant', grant: g.id, request: g.request ?? null, principal: g.principal, reason: g.reason, ticket: g.ticket, justification: g.justification, scope: scopeRecord(g.scope), notBefore: iso(g.notBefore), expiresAt: iso(g.expiresAt), reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy) };
-      }
-      case 'revoke':
-        return { ...base, type: 'broker.revoke', grant: e.grant, principal: e.by };
-      case 'expire':
-        return { ...base, type: 'broker.expire', kind: e.kind, id: e.id };
-      case 'review':
-        return { ...base, type: 'broker.review', grant: e.grant, principal: e.statement.by, verdict: e.statement.decision, comment: e.statement.comment, statement: e.statement.note };
-      case 'use':
-        return { ...base, type: 'broker.use', grant: e.grant };
-    }
-  };
-
-  // One change at a time: each is logged, stored and applied before the next is checked.
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
-    return run;
-  };
-  const commit = async (e: BrokerEvent, at: number, options: { logged?: boolean } = {}): Promise<void> => {
-    const logged = options.logged !== false ? await log.append(logRecord(e, at)) : undefined;
-    try {
-      await store.append(BROKER_EVENTS, e);
-    } catch (err) {
-      // The log must not say a change happened that the store never took (W5): a record saying it
-      // failed follows the one that announced it.
-      if (logged) await log.append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash }).catch(() => undefined);
-      throw err;
-    }
-    apply(e);
-  };
-
-  const expireDue = async (): Promise<void> => {
-    const t = now();
-    for (const r of requests.values()) if (r.state === 'pending' && r.expiresAt <= t) await commit({ type: 'expire', kind: 'request', id: r.id, at: t }, t);
-    for (const g of grants.values()) if (g.state === 'active' && g.expiresAt <= t) await commit({ type: 'expire', kind: 'grant', id: g.id, at: t }, t);
-  };
-  const sweep = () => serial(expireDue);
-  /** A refused act is logged too (who tried what, and the code), then the error goes back unchanged. */
-  const act = <T>(op: string, actor: Actor, target: string | null, fn: () => Promise<T>): Promise<T> =>
-    serial(async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof CordonError && err.code.startsWith('access.')) {
-          const t = now();
-          await log.append({ v: 1, at: iso(t), type: 'broker.refused', op, target: target === null ? null : target.slice(0, 100), principal: actor.principal.id, country: actor.country, site: actor.site, code: err.code, policyVersion: policy.versionHash });
-        }
-        throw err;
-      }
-    });
-  const sweepEvery = options.sweepEveryMs ?? SWEEP_EVERY_MS;
-  const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
-  timer?.unref();
-
-  const placeOf = (actor: Actor): Place => ({ country: actor.country, site: actor.site });
-  const inEnclave = (actor: Actor, enclave: string) => actor.knownPlace && (policy.deployment.enclaves.get(enclave)?.allowedCountries.includes(actor.country) ?? false);
-  const isMember = (p: Principal, group: ApproverGroup) => p.approverGroups.includes(group.name) && (group.teams.length === 0 || inTeams(policy, p, group.teams));
-  const isAuditor = (p: Principal) => inTeams(policy, p, policy.deployment.accessLog.auditors);
-
-  const statement = (kind: string, subject: Record<string, string>, actor: Actor, decision: Statement['decision'], comment: string, at: number): Statement => {
-    const lines = [`cordon access ${kind} v1`, policy.deployment.accessLog.origin, ...Object.entries(subject).map(([k, v]) => `${k} ${v}`), `by ${actor.principal.id}`, `decision ${decision}`, `at ${iso(at)}`, `from ${actor.country} ${actor.site}`, `comment-sha256 ${createHash('sha256').update(comment).digest('base64')}`];
-    return { by: actor.principal.id, decision, at, from: placeOf(actor), comment, note: signNote(`${lines.join('\n')}\n`, [signer]) };
-  };
-
-  const requestOf = (id: string): AccessRequest => {
-    const r = requests.get(id);
-    if (!r) throw new CordonError('access.not_found', `no access request has id ${JSON.stringify(id)}`);
-    return r;
-  };
-  const grantOf = (id: string): Grant => {
-    const g = grants.get(id);
-    if (!g) throw new CordonError('access.not_found', `no grant has id ${JSON.stringify(id)}`);
-    return g;
-  };
-  const groupNamed = (name: string) => config.approverGroups.get(name)!;
-  /** The group that decides about a grant: its request's, or break-glass's reviewers. */
-  const groupOfGrant = (g: Grant) => config.approverGroups.get(g.request !== undefined ? requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
-
-  /** The checks every approver's act passes: group, place, not their own, not their manager chain. */
-  const checkDecider = (actor: Actor, r: AccessRequest, verb: string) => {
-    const group = groupNamed(r.group);
-    if (actor.principal.id === r.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot ${verb} their own request ${r.id}`);
-    if (!isMember(actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}${group.teams.length ? ` (members of ${group.teams.join(', ')} listed with approver_groups: [${group.name}])` : ''}`);
-    if (!inEnclave(actor, group.enclave)) {
-      throw new CordonError('access.outside_enclave', `${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}; approvals for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
-    }
-    if (group.excludeReportingLine && reportingLine(policy, r.principal).includes(actor.principal.id)) {
-      throw new CordonError('access.reporting_line', `${actor.principal.id} is in ${r.principal}'s reporting line, and group ${group.name} excludes it`);
-    }
-  };
-  const checkPending = (r: AccessRequest) => {
-    if (r.state === 'pending' && r.expiresAt <= now()) throw new CordonError('access.expired', `request ${r.id} expired at ${iso(r.expiresAt)}`);
-    if (r.state === 'expired') throw new CordonError('access.expired', `request ${r.id} expired at ${iso(r.expiresAt)}`);
-    if (r.state !== 'pending') throw new CordonError('access.already_decided', `request ${r.id} is already ${r.state}`);
-  };
-  const mayRead = (actor: Actor, principal: string, group: ApproverGroup | undefined) =>
-    actor.principal.id === principal || isAuditor(actor.principal) || (group !== undefined && isMember(actor.principal, group));
-
-  const sendAlert = async (g: Grant): Promise<void> => {
-    if (!webhook) return;
-    const body = JSON.stringify({
-      type: 'cordon.break_glass',
-      grant: g.id,
-      principal: g.principal,
-      reason: g.reason,
-      ticket: g.ticket,
-      justification: g.justification,
-      datasets: g.scope.datasets,
-      categories: g.scope.categories,
-      subjects: g.scope.subjects?.length ?? null,
-      jurisdictions: g.scope.jurisdictions,
-      expiresAt: iso(g.expiresAt),
-      reviewBy: g.reviewBy === undefined ? null : iso(g.reviewBy),
-      log: policy.deployment.accessLog.origin,
-    });
-    let status = 0;
-    for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt++) {
-      try {
-        const res = await doFetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
-        status = res.status;
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) break;
-      } catch {
-        status = 0;
-      }
-      if (attempt < WEBHOOK_ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-    const delivered = status >= 200 && status < 300;
-    const t = now();
-    await log.append({ v: 1, at: iso(t), type: 'broker.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status }).catch(() => undefined);
-    events.emit('alert', { grant: g.id, delivered, status });
-  };
+  const state = emptyState();
+  await replayEvents(store, state);
+  const journal = createJournal({ policy, store, log, keys, now, state });
+  const sweeper = startSweeper({ state, journal, now, everyMs: options.sweepEveryMs });
 
   return {
     vkey: signer.vkey,
     events,
-
-    request: (actor, body) =>
-      act('request', actor, null, async () => {
-        await expireDue();
-        const o = asObject(body, 'the access request');
-        checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'approver_group', 'comment'], 'the access request');
-        const group = groupOf(config, o);
-        const scope = scopeOf(policy, group, o);
-        const reason = reasonCode(config, o);
-        const tk = ticket(o, true);
-        const durationMs = duration(o, 'duration');
-        const cap = config.reasons.get(reason)!;
-        if (durationMs > cap) throw new CordonError('access.duration_over_cap', `duration ${durationMs / 1000}s is over the cap for ${reason} (${cap / 1000}s)`);
-        const comment = text(o, 'comment', { required: false });
-        const t = now();
-        const id = newId('req');
-        const immutable = { id, principal: actor.principal.id, scope, reason, ticket: tk, comment, durationMs, group: group.name, requestedAt: t, from: placeOf(actor) };
-        const digest = createHash('sha256').update(canonicalJson(immutable)).digest('base64');
-        const r: AccessRequest = { ...immutable, expiresAt: t + config.requestTtlMs, digest, state: 'pending', approvals: [], denial: undefined, grant: undefined, closedAt: undefined };
-        await commit({ type: 'request', request: r }, t);
-        return requests.get(id)!;
-      }),
-
-    approve: (actor, id, body) =>
-      act('approve', actor, id, async () => {
-        await expireDue();
-        const o = asObject(body ?? {}, 'the approval');
-        checkKeys(o, ['comment'], 'the approval');
-        const comment = text(o, 'comment', { required: false });
-        const r = requestOf(id);
-        checkPending(r);
-        checkDecider(actor, r, 'approve');
-        if (r.approvals.some((a) => a.by === actor.principal.id)) throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
-        const t = now();
-        const st = statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, 'approve', comment, t);
-        await commit({ type: 'approval', request: r.id, statement: st }, t);
-        const group = groupNamed(r.group);
-        if (r.approvals.length + 1 >= group.required) {
-          const g: Grant = {
-            id: newId('grant'), request: r.id, principal: r.principal, scope: r.scope, reason: r.reason, ticket: r.ticket, justification: '',
-            notBefore: t, expiresAt: t + r.durationMs, breakGlass: false, reviewBy: undefined, review: undefined, state: 'active', revokedAt: undefined, revokedBy: undefined, lastUsedAt: undefined,
-          };
-          await commit({ type: 'grant', grant: g }, t);
-        }
-        return requests.get(id)!;
-      }),
-
-    deny: (actor, id, body) =>
-      act('deny', actor, id, async () => {
-        await expireDue();
-        const o = asObject(body ?? {}, 'the denial');
-        checkKeys(o, ['comment'], 'the denial');
-        const comment = text(o, 'comment', { required: true });
-        const r = requestOf(id);
-        checkPending(r);
-        checkDecider(actor, r, 'deny');
-        const t = now();
-        const st = statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, 'deny', comment, t);
-        await commit({ type: 'denial', request: r.id, statement: st }, t);
-        return requests.get(id)!;
-      }),
-
-    revoke: (actor, id, body) =>
-      act('revoke', actor, id, async () => {
-        await expireDue();
-        const o = asObject(body ?? {}, 'the revocation');
-        checkKeys(o, ['comment'], 'the revocation');
-        const t = now();
-        const req = requests.get(id);
-        if (req && req.state === 'pending') {
-          if (actor.principal.id !== req.principal && !isMember(actor.principal, groupNamed(req.group))) throw new CordonError('access.forbidden', `only ${req.principal} or an approver of ${req.group} may withdraw request ${req.id}`);
-          await commit({ type: 'withdraw', request: req.id, at: t }, t);
-          return { request: requests.get(id)! };
-        }
-        const g = req ? (req.grant !== undefined ? grants.get(req.grant) : undefined) : grants.get(id);
-        if (!g) {
-          if (req) throw new CordonError('access.already_decided', `request ${req.id} is ${req.state}; there is no grant to revoke`);
-          throw new CordonError('access.not_found', `no access request or grant has id ${JSON.stringify(id)}`);
-        }
-        const group = groupOfGrant(g);
-        if (actor.principal.id !== g.principal && !(group && isMember(actor.principal, group))) throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
-        if (g.state === 'revoked') throw new CordonError('access.already_decided', `grant ${g.id} was already revoked`);
-        if (g.state === 'expired' || g.expiresAt <= t) throw new CordonError('access.expired', `grant ${g.id} expired at ${iso(g.expiresAt)}`);
-        await commit({ type: 'revoke', grant: g.id, at: t, by: actor.principal.id }, t);
-        return { grant: grants.get(g.id)!, ...(req ? { request: requests.get(req.id)! } : {}) };
-      }),
-
-    breakGlass: (actor, body) =>
-      act('break_glass', actor, null, async () => {
-        await expireDue();
-        const bg = config.breakGlass;
-        if (!bg) throw new CordonError('access.break_glass_not_allowed', 'break-glass is not configured (cordon.yaml access.break_glass)');
-        if (!inTeams(policy, actor.principal, bg.allowed)) throw new CordonError('access.break_glass_not_allowed', `${actor.principal.id} may not break glass (access.break_glass.allowed: ${bg.allowed.join(', ')})`);
-        const o = asObject(body, 'the break-glass request');
-        checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'justification'], 'the break-glass request');
-        const group = groupNamed(bg.reviewers);
-        const scope = scopeOf(policy, group, o);
-        const reason = reasonCode(config, o);
-        const tk = ticket(o, false);
-        const justification = text(o, 'justification', { required: true, min: 10 });
-        const durationMs = o['duration'] === undefined ? bg.maxDurationMs : duration(o, 'duration');
-        if (durationMs > bg.maxDurationMs) throw new CordonError('access.duration_over_cap', `break-glass lasts at most ${bg.maxDurationMs / 1000}s; asked for ${durationMs / 1000}s`);
-        if (!inEnclave(actor, group.enclave)) throw new CordonError('access.outside_enclave', `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`);
-        const t = now();
-        const g: Grant = {
-          id: newId('glass'), request: undefined, principal: actor.principal.id, scope, reason, ticket: tk, justification,
-          notBefore: t, expiresAt: t + durationMs, breakGlass: true, reviewBy: t + bg.reviewWithinMs, review: undefined, state: 'active', revokedAt: undefined, revokedBy: undefined, lastUsedAt: undefined,
-        };
-        await commit({ type: 'grant', grant: g }, t);
-        void sendAlert(g);
-        return grants.get(g.id)!;
-      }),
-
-    review: (actor, grantId, body) =>
-      act('review', actor, grantId, async () => {
-        const o = asObject(body, 'the review');
-        checkKeys(o, ['verdict', 'comment'], 'the review');
-        const verdict = o['verdict'];
-        if (verdict !== 'justified' && verdict !== 'unjustified') throw new CordonError('access.invalid_request', 'verdict must be "justified" or "unjustified"');
-        const comment = text(o, 'comment', { required: true });
-        const g = grantOf(grantId);
-        if (!g.breakGlass) throw new CordonError('access.not_break_glass', `grant ${g.id} came from approved request ${g.request}; only break-glass grants are reviewed`);
-        if (g.review) throw new CordonError('access.already_decided', `break-glass grant ${g.id} was already reviewed by ${g.review.by}`);
-        const group = groupNamed(config.breakGlass!.reviewers);
-        if (actor.principal.id === g.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot review their own break-glass`);
-        if (!isMember(actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}, which reviews break-glass`);
-        if (!inEnclave(actor, group.enclave)) throw new CordonError('access.outside_enclave', `reviews for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
-        const t = now();
-        const st = statement('review', { grant: g.id, principal: g.principal }, actor, verdict, comment, t);
-        await commit({ type: 'review', grant: g.id, statement: st }, t);
-        return grants.get(g.id)!;
-      }),
-
-    getRequest(actor, id) {
-      const r = requestOf(id);
-      if (!mayRead(actor, r.principal, groupNamed(r.group))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see request ${id}`);
-      return r;
-    },
-    getGrant(actor, id) {
-      const g = grantOf(id);
-      if (!mayRead(actor, g.principal, groupOfGrant(g))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
-      return g;
-    },
-    listRequests(actor, filter) {
-      return [...requests.values()]
-        .filter((r) => (filter.mine ? r.principal === actor.principal.id : mayRead(actor, r.principal, groupNamed(r.group))))
-        .filter((r) => filter.state === undefined || r.state === filter.state)
-        .sort((a, b) => b.requestedAt - a.requestedAt);
-    },
-    listGrants(actor, filter) {
-      return [...grants.values()]
-        .filter((g) => (filter.mine ? g.principal === actor.principal.id : mayRead(actor, g.principal, groupOfGrant(g))))
-        .filter((g) => filter.state === undefined || g.state === filter.state)
-        .sort((a, b) => b.notBefore - a.notBefore);
-    },
-
-    grantsOf: (principal) => active.get(principal) ?? NO_GRANTS,
-
-    used(grantId) {
-      const t = now();
-      const g = grants.get(grantId);
-      if (!g) return;
-      grants.set(g.id, { ...g, lastUsedAt: t });
-      if (t - (usePersisted.get(grantId) ?? 0) < USE_PERSIST_MS) return;
-      usePersisted.set(grantId, t);
-      void store.append(BROKER_EVENTS, { type: 'use', grant: grantId, at: t } satisfies BrokerEvent).catch(() => usePersisted.delete(grantId));
-    },
-
-    grantFlags() {
-      const t = now();
-      const flags: GrantFlag[] = [];
-      for (const g of grants.values()) {
-        if (g.state === 'active' && g.expiresAt > t && t - (g.lastUsedAt ?? g.notBefore) >= config.review.dormantAfterMs) {
-          flags.push({ kind: 'dormant_grant', principal: g.principal, grant: g.id, message: `grant ${g.id} of ${g.principal} (${g.reason}) is active but unused since ${iso(g.lastUsedAt ?? g.notBefore)}` });
-        }
-        if (g.breakGlass && !g.review && g.reviewBy !== undefined && g.reviewBy <= t) {
-          flags.push({ kind: 'break_glass_unreviewed', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was due for review by ${iso(g.reviewBy)} and has not been reviewed` });
-        }
-        if (g.review?.decision === 'unjustified') {
-          flags.push({ kind: 'break_glass_unjustified', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was reviewed as unjustified by ${g.review.by}` });
-        }
-      }
-      const byApprover = new Map<string, { approved: number; denied: number; latencies: number[] }>();
-      for (const r of requests.values()) {
-        for (const s of [...r.approvals, ...(r.denial ? [r.denial] : [])]) {
-          const a = byApprover.get(s.by) ?? { approved: 0, denied: 0, latencies: [] };
-          if (s.decision === 'approve') a.approved++;
-          else a.denied++;
-          a.latencies.push(s.at - r.requestedAt);
-          byApprover.set(s.by, a);
-        }
-      }
-      const rs = config.review.rubberStamp;
-      for (const [who, a] of byApprover) {
-        const n = a.approved + a.denied;
-        const sorted = a.latencies.sort((x, y) => x - y);
-        const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-        if (n >= rs.minDecisions && a.approved / n >= rs.approveRate && median < rs.medianMs) {
-          flags.push({ kind: 'rubber_stamp_approver', principal: who, message: `${who} approved ${a.approved} of ${n} requests, half of them within ${Math.round(median / 1000)}s of the request` });
-        }
-      }
-      return flags.sort((x, y) => x.kind.localeCompare(y.kind) || x.principal.localeCompare(y.principal) || (x.grant ?? '').localeCompare(y.grant ?? ''));
-    },
-
-    sweep,
+    ...createCommands({ policy, state, journal, now, signer, expireDue: sweeper.expireDue, sendAlert }),
+    ...createQueries({ policy, state, now }),
+    used: createUsage({ store, state, now }),
+    sweep: sweeper.sweep,
     async close() {
-      if (timer) clearInterval(timer);
-      await chain;
+      sweeper.stop();
+      await journal.idle();
     },
   };
 }
-
-const NO_GRANTS: readonly GrantInfo[] = Object.freeze([]);

@@ -1,0 +1,112 @@
+// The broker's state as the fold of its events: requests, grants, and each principal's active grants
+// (what decisions read). Every write to the state is here; none does I/O or reads a clock.
+
+import type { GrantInfo } from '../policy/index.js';
+import type { AccessRequest, BrokerEvent, Grant } from './model.js';
+
+export interface BrokerState {
+  readonly requests: Map<string, AccessRequest>;
+  readonly grants: Map<string, Grant>;
+  /** A principal's active grants, as decisions see them; no entry when there are none. */
+  readonly active: Map<string, GrantInfo[]>;
+}
+
+export function emptyState(): BrokerState {
+  return { requests: new Map(), grants: new Map(), active: new Map() };
+}
+
+function grantInfo(g: Grant): GrantInfo {
+  return {
+    id: g.id,
+    datasets: g.scope.datasets,
+    categories: g.scope.categories,
+    subjects: g.scope.subjects,
+    jurisdictions: g.scope.jurisdictions,
+    notBefore: g.notBefore,
+    expiresAt: g.expiresAt,
+    reason: g.reason,
+    ticket: g.ticket,
+    breakGlass: g.breakGlass,
+  };
+}
+
+function reindex(state: BrokerState, principal: string): void {
+  const list = [...state.grants.values()].filter((g) => g.principal === principal && g.state === 'active').map(grantInfo);
+  if (list.length === 0) state.active.delete(principal);
+  else state.active.set(principal, list);
+}
+
+/**
+ * Applies one event to `state`. Events MUST come in log order, each naming only requests and grants
+ * that earlier events made (the broker checks before it commits; a dangling reference throws, except
+ * in `use`). The maps are updated in place, so that replay stays linear; the records in them are
+ * replaced, never changed, so a record handed out earlier keeps saying what it said.
+ */
+export function applyEvent(state: BrokerState, e: BrokerEvent): void {
+  const { requests, grants } = state;
+  switch (e.type) {
+    case 'request':
+      requests.set(e.request.id, e.request);
+      break;
+    case 'approval': {
+      const r = requests.get(e.request)!;
+      requests.set(r.id, { ...r, approvals: [...r.approvals, e.statement] });
+      break;
+    }
+    case 'denial': {
+      const r = requests.get(e.request)!;
+      requests.set(r.id, { ...r, state: 'denied', denial: e.statement, closedAt: e.statement.at });
+      break;
+    }
+    case 'withdraw': {
+      const r = requests.get(e.request)!;
+      requests.set(r.id, { ...r, state: 'withdrawn', closedAt: e.at });
+      break;
+    }
+    case 'grant':
+      grants.set(e.grant.id, e.grant);
+      if (e.grant.request !== undefined) {
+        const r = requests.get(e.grant.request)!;
+        requests.set(r.id, { ...r, state: 'approved', grant: e.grant.id, closedAt: e.grant.notBefore });
+      }
+      reindex(state, e.grant.principal);
+      break;
+    case 'revoke': {
+      const g = grants.get(e.grant)!;
+      grants.set(g.id, { ...g, state: 'revoked', revokedAt: e.at, revokedBy: e.by });
+      reindex(state, g.principal);
+      break;
+    }
+    case 'expire':
+      if (e.kind === 'request') {
+        const r = requests.get(e.id)!;
+        requests.set(r.id, { ...r, state: 'expired', closedAt: e.at });
+      } else {
+        const g = grants.get(e.id)!;
+        grants.set(g.id, { ...g, state: 'expired' });
+        reindex(state, g.principal);
+      }
+      break;
+    case 'review': {
+      const g = grants.get(e.grant)!;
+      grants.set(g.id, { ...g, review: e.statement });
+      break;
+    }
+    case 'use': {
+      const g = grants.get(e.grant);
+      if (g && (g.lastUsedAt ?? 0) < e.at) grants.set(g.id, { ...g, lastUsedAt: e.at });
+      break;
+    }
+  }
+}
+
+/**
+ * Notes in memory that a decision used a grant at `at`, between the `use` events that persist it.
+ * Unlike a `use` event it does not keep a later time already noted. False when there is no such grant.
+ */
+export function noteUse(state: BrokerState, grantId: string, at: number): boolean {
+  const g = state.grants.get(grantId);
+  if (!g) return false;
+  state.grants.set(g.id, { ...g, lastUsedAt: at });
+  return true;
+}
