@@ -1,6 +1,6 @@
 // Step plan: what a migration would do, table by table, from the legacy database alone.
 
-import { classOf } from '../policy/index.js';
+import { classOf, fieldCategories } from '../policy/index.js';
 import type { MigrateContext } from './context.js';
 import { zero, add, tableLogic, tally, noteUntouched, pages, type Counts, type Untouched } from './table-logic.js';
 
@@ -50,7 +50,7 @@ export async function planMigration(ctx: Pick<MigrateContext, 'policy' | 'mappin
       const f = logic.dataset.fields.get(c.field)!;
       const classes: Record<string, string> = {};
       for (const j of enclave.jurisdictions) {
-        const cats = [f.category, ...f.conditions.map((x) => x.category)];
+        const cats = fieldCategories(f);
         classes[j] = [...new Set(cats.map((cat) => classOf(policy.classes, policy.taxonomy, j, cat) ?? 'protected'))].join('|');
       }
       return { column: c.column, field: c.field, kind: lt.kinds.get(c.column) ?? 'string', classes };

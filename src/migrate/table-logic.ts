@@ -2,7 +2,7 @@
 // unknown jurisdiction, out of scope, or in scope with its protected fields and record), the counts
 // of those classes, the untouched rows listed in reports, and a legacy table read page by page.
 
-import { classOf, createPlacementRules } from '../policy/index.js';
+import { classOf, createPlacementRules, fieldCategories } from '../policy/index.js';
 import type { FieldValue } from '../store/index.js';
 import type { TableMapping } from './mapping.js';
 import type { LegacyRow, LegacyTable } from './legacy.js';
@@ -114,7 +114,7 @@ export function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: T
     const cols = [{ column: t.key, field: dataset.key }, ...t.columns];
     for (const c of cols) {
       const f = dataset.fields.get(c.field)!;
-      const cats = [f.category, ...f.conditions.map((x) => x.category)];
+      const cats = fieldCategories(f);
       const prot = [...jurisdictions].some((j) => cats.some((cat) => classOf(policy.classes, policy.taxonomy, j, cat) === 'protected'));
       if (!prot) continue;
       (kept.has(c.column) ? keptProtected : purgeable).push(c.column);
