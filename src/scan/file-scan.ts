@@ -7,10 +7,11 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isAscii } from 'node:buffer';
-import { detect, isHint, type DetectOptions } from './detect.js';
-import { maskSample, type Detection, type Finding, type ScanProblem } from './types.js';
+import { isHint, type DetectOptions } from './detect.js';
+import { maskSample, type Finding, type ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import { scanJsonText } from './json-line.js';
+import { TextScan, type Found } from './text-scan.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
@@ -102,7 +103,7 @@ class FileState {
   private badQuote = { count: 0, first: 0 };
   private badJson = { count: 0, first: 0 };
   private readonly max: number;
-  private readonly optionsByHint = new Map<string, DetectOptions>();
+  private readonly text: TextScan;
   /** Members of the NDJSON line being scanned: key start, key end, value start, value end (as -1 - end for a number). */
   private readonly members: number[] = [];
   /** The keys of the previous NDJSON line's members, by position. */
@@ -117,6 +118,7 @@ class FileState {
   ) {
     this.sep = format === 'tsv' ? '\t' : ',';
     this.max = options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE;
+    this.text = new TextScan(options);
   }
 
   problem(code: ScanProblem['code'], message: string): void {
@@ -210,11 +212,11 @@ class FileState {
       body = nl === -1 ? '' : text.slice(nl + 1);
       bodyLine = firstLine + 1;
     }
-    const found: { d: Detection; offset: number; field?: string }[] = [];
-    for (const d of detect(body, this.options)) found.push({ d, offset: d.start });
+    const found: Found[] = [];
+    this.text.all(body, found);
     if (this.format === 'csv' || this.format === 'tsv') this.csvRows(body, bodyLine, found);
     else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine, found);
-    else if (this.format === 'json') this.jsonHints(body, 0, body.length, found);
+    else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
     this.place(body, bodyLine, found);
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
@@ -222,7 +224,7 @@ class FileState {
   }
 
   /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
-  private csvRows(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
+  private csvRows(body: string, firstLine: number, found: Found[]): void {
     const width = this.header?.length ?? 0;
     let pos = 0;
     let line = firstLine;
@@ -258,7 +260,7 @@ class FileState {
             const v = row.fields[h.index];
             const at = row.starts[h.index];
             if (v === undefined || at === undefined || v === '') continue;
-            this.hintedValue(v, pos + at, h.name, found);
+            this.text.hintedValue(v, pos + at, h.name, found);
           }
         }
       }
@@ -268,7 +270,7 @@ class FileState {
   }
 
   /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
-  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: { d: Detection; offset: number; field?: string }[]): void {
+  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: Found[]): void {
     const hinted = this.hinted;
     let h = 0;
     let field = 0;
@@ -279,7 +281,7 @@ class FileState {
       const hint = hinted[h];
       if (hint !== undefined && hint.index === field) {
         h++;
-        if (sep > fieldStart) this.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
+        if (sep > fieldStart) this.text.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
       }
       field++;
       if (sep === end) break;
@@ -288,23 +290,8 @@ class FileState {
     if (field !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
   }
 
-  /** The detect options for values of a field named `hint` (made once per name, not per value). */
-  private hintOptions(hint: string): DetectOptions {
-    let o = this.optionsByHint.get(hint);
-    if (o === undefined) {
-      o = { ...this.options, hint };
-      this.optionsByHint.set(hint, o);
-    }
-    return o;
-  }
-
-  /** Scans `value` (found at `at` in the body) with the field name as context. */
-  private hintedValue(value: string, at: number, field: string, found: { d: Detection; offset: number; field?: string }[]): void {
-    for (const d of detect(value, this.hintOptions(field))) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field });
-  }
-
   /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
-  private ndjsonLines(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
+  private ndjsonLines(body: string, firstLine: number, found: Found[]): void {
     let pos = 0;
     let line = firstLine;
     const members = this.members;
@@ -325,7 +312,7 @@ class FileState {
           for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!, found);
         } else {
           this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
-          this.jsonHints(body, pos, nl, found);
+          this.text.jsonHints(body, pos, nl, found);
         }
       }
       pos = nl + 1;
@@ -334,7 +321,7 @@ class FileState {
   }
 
   /** A member of a valid JSON line; scanned as JSON_MEMBER would have matched it. */
-  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number, found: { d: Detection; offset: number; field?: string }[]): void {
+  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number, found: Found[]): void {
     const isString = veCode >= 0;
     let ve = isString ? veCode : -1 - veCode;
     if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
@@ -363,25 +350,11 @@ class FileState {
     } else {
       ve = Math.min(ve, vs + (body.charCodeAt(vs) === 45 ? 42 : 41));
     }
-    this.hintedValue(body.slice(vs, ve), vs, key, found);
-  }
-
-  /** JSON members whose key is context (`"phone": "…"`) in `body[from, to)`: their values are scanned with the key as hint. */
-  private jsonHints(body: string, from: number, to: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    const text = from === 0 && to === body.length ? body : body.slice(from, to);
-    JSON_MEMBER.lastIndex = 0;
-    for (let m = JSON_MEMBER.exec(text); m !== null; m = JSON_MEMBER.exec(text)) {
-      const key = m[1]!;
-      if (!isHint(key)) continue;
-      const value = m[2]!;
-      const at = m.index + m[0].length - value.length + (value.startsWith('"') ? 1 : 0);
-      const v = value.startsWith('"') ? value.slice(1, -1) : value;
-      if (v !== '') this.hintedValue(v, from + at, key, found);
-    }
+    this.text.hintedValue(body.slice(vs, ve), vs, key, found);
   }
 
   /** Turns detections (offsets in `body`) into findings with line, column and field. */
-  private place(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
+  private place(body: string, firstLine: number, found: Found[]): void {
     if (found.length === 0) return;
     // A hinted detection and a plain one at the same place: keep the more confident.
     found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
@@ -432,8 +405,6 @@ function isTrimmed(c: number): boolean {
   if (c < 128) return c === 32 || (c >= 9 && c <= 13);
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
-
-const JSON_MEMBER = /"([A-Za-z0-9_.\- ]{1,64})"\s*:\s*("(?:[^"\\\n]|\\.){0,512}"|-?\d[\d.eE+-]{0,40})/g;
 
 /** Splits one CSV line; `open` when it ends inside a quoted field (the record goes on next line). */
 export function splitCsvLine(line: string, sep: string, startInQuote = false): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
