@@ -12,6 +12,7 @@ import { maskSample, type Finding, type ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import { scanJsonText } from './json-line.js';
 import { TextScan, type Found } from './text-scan.js';
+import { CsvRows } from './csv-rows.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
@@ -95,15 +96,11 @@ class FileState {
   private ascii = true;
   private started = false;
   private carry = '';
-  private header: string[] | undefined;
-  private hinted: { index: number; name: string }[] = [];
-  private readonly sep: string;
-  private inQuote = false;
-  private ragged = { count: 0, first: 0 };
-  private badQuote = { count: 0, first: 0 };
   private badJson = { count: 0, first: 0 };
   private readonly max: number;
   private readonly text: TextScan;
+  /** Set for CSV and TSV files. */
+  private readonly csv: CsvRows | undefined;
   /** Members of the NDJSON line being scanned: key start, key end, value start, value end (as -1 - end for a number). */
   private readonly members: number[] = [];
   /** The keys of the previous NDJSON line's members, by position. */
@@ -116,9 +113,9 @@ class FileState {
     private readonly format: FileFormat,
     private readonly options: FileScanOptions,
   ) {
-    this.sep = format === 'tsv' ? '\t' : ',';
     this.max = options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE;
     this.text = new TextScan(options);
+    if (format === 'csv' || format === 'tsv') this.csv = new CsvRows(format === 'tsv' ? '\t' : ',', this.text);
   }
 
   problem(code: ScanProblem['code'], message: string): void {
@@ -167,11 +164,7 @@ class FileState {
       this.block(this.carry);
       this.carry = '';
     }
-    if (this.format === 'csv' || this.format === 'tsv') {
-      if (this.inQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || this.lines };
-      if (this.ragged.count > 0) this.problem('scan.malformed', `${this.ragged.count} row(s) with a different number of fields than the header (first at line ${this.ragged.first}); scanned as text`);
-      if (this.badQuote.count > 0) this.problem('scan.malformed', `${this.badQuote.count} row(s) with bad quoting (first at line ${this.badQuote.first}); scanned as text`);
-    }
+    if (this.csv !== undefined) for (const m of this.csv.end(this.lines)) this.problem('scan.malformed', m);
     if (this.badJson.count > 0) this.problem('scan.malformed', `${this.badJson.count} line(s) that are not JSON (first at line ${this.badJson.first}); scanned as text`);
   }
 
@@ -202,92 +195,24 @@ class FileState {
   /** Scans complete lines (the last may lack its newline at the end of the file). */
   private block(text: string): void {
     const firstLine = this.lines + 1;
+    const csv = this.csv;
     let body = text;
     let bodyLine = firstLine;
-    if ((this.format === 'csv' || this.format === 'tsv') && this.header === undefined) {
+    if (csv !== undefined && csv.header === undefined) {
       const nl = text.indexOf('\n');
-      const head = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
-      this.header = splitCsvLine(head, this.sep).fields;
-      this.hinted = this.header.map((name, index) => ({ index, name })).filter((h) => isHint(h.name));
+      csv.readHeader(nl === -1 ? text : text.slice(0, nl));
       body = nl === -1 ? '' : text.slice(nl + 1);
       bodyLine = firstLine + 1;
     }
     const found: Found[] = [];
     this.text.all(body, found);
-    if (this.format === 'csv' || this.format === 'tsv') this.csvRows(body, bodyLine, found);
+    if (csv !== undefined) csv.rows(body, bodyLine, found);
     else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine, found);
     else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
     this.place(body, bodyLine, found);
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
     this.lines += n + (text.endsWith('\n') ? 0 : 1);
-  }
-
-  /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
-  private csvRows(body: string, firstLine: number, found: Found[]): void {
-    const width = this.header?.length ?? 0;
-    let pos = 0;
-    let line = firstLine;
-    let quote = body.indexOf('"');
-    if (quote === -1) quote = body.length;
-    while (pos < body.length) {
-      let nl = body.indexOf('\n', pos);
-      if (nl === -1) nl = body.length;
-      const end = body.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      if (quote < pos) {
-        quote = body.indexOf('"', pos);
-        if (quote === -1) quote = body.length;
-      }
-      if (!this.inQuote && quote >= end && end > pos) {
-        // No quotes: the fields are what lies between separators (splitCsvLine's answer, without its arrays).
-        this.plainRow(body, pos, end, line, width, found);
-        pos = nl + 1;
-        line++;
-        continue;
-      }
-      const raw = body.slice(pos, end);
-      if (raw !== '' || this.inQuote) {
-        if (!this.inQuote && raw.indexOf('"') === -1 && this.hinted.length === 0) {
-          let fields = 1;
-          for (let i = raw.indexOf(this.sep); i !== -1; i = raw.indexOf(this.sep, i + 1)) fields++;
-          if (fields !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
-        } else {
-          const row = splitCsvLine(raw, this.sep, this.inQuote);
-          if (row.badQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || line };
-          this.inQuote = row.open;
-          if (!row.open && row.fields.length !== width && !row.continued) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
-          for (const h of this.hinted) {
-            const v = row.fields[h.index];
-            const at = row.starts[h.index];
-            if (v === undefined || at === undefined || v === '') continue;
-            this.text.hintedValue(v, pos + at, h.name, found);
-          }
-        }
-      }
-      pos = nl + 1;
-      line++;
-    }
-  }
-
-  /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
-  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: Found[]): void {
-    const hinted = this.hinted;
-    let h = 0;
-    let field = 0;
-    let fieldStart = pos;
-    for (;;) {
-      let sep = body.indexOf(this.sep, fieldStart);
-      if (sep === -1 || sep > end) sep = end;
-      const hint = hinted[h];
-      if (hint !== undefined && hint.index === field) {
-        h++;
-        if (sep > fieldStart) this.text.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
-      }
-      field++;
-      if (sep === end) break;
-      fieldStart = sep + 1;
-    }
-    if (field !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
   }
 
   /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
@@ -374,7 +299,7 @@ class FileState {
         lineStart = nl + 1;
       }
       let field = f.field;
-      if (field === undefined && this.header) field = this.header[csvFieldIndex(body, lineStart, f.offset, this.sep)];
+      if (field === undefined && this.csv !== undefined) field = this.csv.fieldAt(body, lineStart, f.offset);
       if (field === undefined && (this.format === 'json' || this.format === 'ndjson')) field = jsonKeyBefore(body, lineStart, f.offset);
       const d = this.options.fingerprints?.match(f.d) ?? f.d;
       const column = f.offset - lineStart + 1;
@@ -404,71 +329,6 @@ function isKeyCode(c: number): boolean {
 function isTrimmed(c: number): boolean {
   if (c < 128) return c === 32 || (c >= 9 && c <= 13);
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-
-/** Splits one CSV line; `open` when it ends inside a quoted field (the record goes on next line). */
-export function splitCsvLine(line: string, sep: string, startInQuote = false): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
-  const fields: string[] = [];
-  const starts: number[] = [];
-  let i = 0;
-  let badQuote = false;
-  let inQuote = startInQuote;
-  let cur = '';
-  let curStart = 0;
-  while (i <= line.length) {
-    if (inQuote) {
-      const q = line.indexOf('"', i);
-      if (q === -1) {
-        cur += line.slice(i);
-        return { fields: [...fields, cur], starts: [...starts, curStart], open: true, badQuote, continued: startInQuote };
-      }
-      if (line[q + 1] === '"') {
-        cur += line.slice(i, q + 1);
-        i = q + 2;
-        continue;
-      }
-      cur += line.slice(i, q);
-      inQuote = false;
-      i = q + 1;
-      if (i < line.length && line[i] !== sep) badQuote = true;
-      continue;
-    }
-    if (line[i] === '"' && cur === '') {
-      inQuote = true;
-      curStart = i + 1;
-      i++;
-      continue;
-    }
-    const next = line.indexOf(sep, i);
-    const end = next === -1 ? line.length : next;
-    const piece = line.slice(i, end);
-    if (piece.includes('"')) badQuote = true;
-    if (cur === '') curStart = i;
-    cur += piece;
-    fields.push(cur);
-    starts.push(curStart);
-    cur = '';
-    if (next === -1) break;
-    i = next + 1;
-    curStart = i;
-    if (i === line.length) {
-      fields.push('');
-      starts.push(i);
-      break;
-    }
-  }
-  return { fields, starts, open: false, badQuote, continued: startInQuote };
-}
-
-function csvFieldIndex(body: string, lineStart: number, offset: number, sep: string): number {
-  let n = 0;
-  let quoted = false;
-  for (let i = lineStart; i < offset; i++) {
-    const c = body[i];
-    if (c === '"') quoted = !quoted;
-    else if (c === sep && !quoted) n++;
-  }
-  return n;
 }
 
 function jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
