@@ -7,12 +7,13 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isAscii } from 'node:buffer';
-import { isHint, type DetectOptions } from './detect.js';
-import { maskSample, type Finding, type ScanProblem } from './types.js';
+import type { DetectOptions } from './detect.js';
+import type { Finding, ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import { TextScan, type Found } from './text-scan.js';
 import { CsvRows } from './csv-rows.js';
 import { NdjsonRows } from './ndjson-rows.js';
+import { FileFindings } from './file-findings.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
@@ -81,14 +82,15 @@ export async function scanFile(file: string, options: FileScanOptions = {}): Pro
     }
     state.end();
   }
-  return { file, format, bytes, findings: state.findings, dropped: state.dropped, problems: state.problems };
+  return { file, format, bytes, findings: state.out.findings, dropped: state.out.dropped, problems: state.problems };
 }
 
-/** The decoding and parsing state of one file being scanned. */
+/**
+ * The decoding and parsing state of one file being scanned: the text is decoded and cut into blocks
+ * of whole lines here, and each block is scanned by TextScan and the rows of its format, then placed.
+ */
 class FileState {
-  readonly findings: Finding[] = [];
   readonly problems: ScanProblem[] = [];
-  dropped = 0;
   /** Complete lines scanned so far. */
   lines = 0;
   private decoder = new TextDecoder('utf-8', { fatal: true });
@@ -96,22 +98,23 @@ class FileState {
   private ascii = true;
   private started = false;
   private carry = '';
-  private readonly max: number;
   private readonly text: TextScan;
   /** Set for CSV and TSV files. */
   private readonly csv: CsvRows | undefined;
   /** Set for NDJSON files. */
   private readonly ndjson: NdjsonRows | undefined;
+  /** The findings placed so far. */
+  readonly out: FileFindings;
 
   constructor(
     private readonly file: string,
     private readonly format: FileFormat,
-    private readonly options: FileScanOptions,
+    options: FileScanOptions,
   ) {
-    this.max = options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE;
     this.text = new TextScan(options);
     if (format === 'csv' || format === 'tsv') this.csv = new CsvRows(format === 'tsv' ? '\t' : ',', this.text);
     else if (format === 'ndjson') this.ndjson = new NdjsonRows(this.text);
+    this.out = new FileFindings(file, options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE, options.fingerprints, this.csv, format === 'json' || format === 'ndjson');
   }
 
   problem(code: ScanProblem['code'], message: string): void {
@@ -205,54 +208,9 @@ class FileState {
     if (csv !== undefined) csv.rows(body, bodyLine, found);
     else if (this.ndjson !== undefined) this.ndjson.rows(body, bodyLine, found);
     else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
-    this.place(body, bodyLine, found);
+    this.out.place(body, bodyLine, found);
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
     this.lines += n + (text.endsWith('\n') ? 0 : 1);
   }
-
-  /** Turns detections (offsets in `body`) into findings with line, column and field. */
-  private place(body: string, firstLine: number, found: Found[]): void {
-    if (found.length === 0) return;
-    // A hinted detection and a plain one at the same place: keep the more confident.
-    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
-    let line = firstLine;
-    let lineStart = 0;
-    let lastEnd = -1;
-    for (const f of found) {
-      if (f.d.start < lastEnd) continue;
-      lastEnd = f.d.end;
-      // Past the cap a finding is only counted: no need to place it.
-      if (this.findings.length >= this.max) {
-        this.dropped++;
-        continue;
-      }
-      for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
-        line++;
-        lineStart = nl + 1;
-      }
-      let field = f.field;
-      if (field === undefined && this.csv !== undefined) field = this.csv.fieldAt(body, lineStart, f.offset);
-      if (field === undefined && (this.format === 'json' || this.format === 'ndjson')) field = jsonKeyBefore(body, lineStart, f.offset);
-      const d = this.options.fingerprints?.match(f.d) ?? f.d;
-      const column = f.offset - lineStart + 1;
-      this.findings.push({
-        detector: d.detector,
-        category: d.category,
-        confidence: d.confidence,
-        where: { kind: 'file', file: this.file, line, column, ...(field !== undefined ? { field } : {}) },
-        sample: maskSample(d.value),
-        span: [column - 1, column - 1 + (d.end - d.start)],
-        ...(d.country ? { country: d.country } : {}),
-        ...(d.enclave ? { enclave: d.enclave } : {}),
-      });
-    }
-  }
-}
-
-function jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
-  const colon = body.lastIndexOf('":', offset);
-  if (colon < lineStart) return undefined;
-  const open = body.lastIndexOf('"', colon - 1);
-  return open < lineStart ? undefined : body.slice(open + 1, colon);
 }
