@@ -7,10 +7,13 @@ import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isAscii } from 'node:buffer';
-import { detect, isHint, type DetectOptions } from './detect.js';
-import { maskSample, type Detection, type Finding, type ScanProblem } from './types.js';
+import type { DetectOptions } from './detect.js';
+import type { Finding, ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
-import { scanJsonText } from './json-line.js';
+import { TextScan, type Found } from './text-scan.js';
+import { CsvRows } from './csv-rows.js';
+import { NdjsonRows } from './ndjson-rows.js';
+import { FileFindings } from './file-findings.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
@@ -79,14 +82,15 @@ export async function scanFile(file: string, options: FileScanOptions = {}): Pro
     }
     state.end();
   }
-  return { file, format, bytes, findings: state.findings, dropped: state.dropped, problems: state.problems };
+  return { file, format, bytes, findings: state.out.findings, dropped: state.out.dropped, problems: state.problems };
 }
 
-/** The decoding and parsing state of one file being scanned. */
+/**
+ * The decoding and parsing state of one file being scanned: the text is decoded and cut into blocks
+ * of whole lines here, and each block is scanned by TextScan and the rows of its format, then placed.
+ */
 class FileState {
-  readonly findings: Finding[] = [];
   readonly problems: ScanProblem[] = [];
-  dropped = 0;
   /** Complete lines scanned so far. */
   lines = 0;
   private decoder = new TextDecoder('utf-8', { fatal: true });
@@ -94,29 +98,23 @@ class FileState {
   private ascii = true;
   private started = false;
   private carry = '';
-  private header: string[] | undefined;
-  private hinted: { index: number; name: string }[] = [];
-  private readonly sep: string;
-  private inQuote = false;
-  private ragged = { count: 0, first: 0 };
-  private badQuote = { count: 0, first: 0 };
-  private badJson = { count: 0, first: 0 };
-  private readonly max: number;
-  private readonly optionsByHint = new Map<string, DetectOptions>();
-  /** Members of the NDJSON line being scanned: key start, key end, value start, value end (as -1 - end for a number). */
-  private readonly members: number[] = [];
-  /** The keys of the previous NDJSON line's members, by position. */
-  private readonly lineKeys: string[] = [];
-  /** Whether each of those keys is context for some detector (isHint). */
-  private readonly lineHints: boolean[] = [];
+  private readonly text: TextScan;
+  /** Set for CSV and TSV files. */
+  private readonly csv: CsvRows | undefined;
+  /** Set for NDJSON files. */
+  private readonly ndjson: NdjsonRows | undefined;
+  /** The findings placed so far. */
+  readonly out: FileFindings;
 
   constructor(
     private readonly file: string,
     private readonly format: FileFormat,
-    private readonly options: FileScanOptions,
+    options: FileScanOptions,
   ) {
-    this.sep = format === 'tsv' ? '\t' : ',';
-    this.max = options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE;
+    this.text = new TextScan(options);
+    if (format === 'csv' || format === 'tsv') this.csv = new CsvRows(format === 'tsv' ? '\t' : ',', this.text);
+    else if (format === 'ndjson') this.ndjson = new NdjsonRows(this.text);
+    this.out = new FileFindings(file, options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE, options.fingerprints, this.csv, format === 'json' || format === 'ndjson');
   }
 
   problem(code: ScanProblem['code'], message: string): void {
@@ -165,12 +163,8 @@ class FileState {
       this.block(this.carry);
       this.carry = '';
     }
-    if (this.format === 'csv' || this.format === 'tsv') {
-      if (this.inQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || this.lines };
-      if (this.ragged.count > 0) this.problem('scan.malformed', `${this.ragged.count} row(s) with a different number of fields than the header (first at line ${this.ragged.first}); scanned as text`);
-      if (this.badQuote.count > 0) this.problem('scan.malformed', `${this.badQuote.count} row(s) with bad quoting (first at line ${this.badQuote.first}); scanned as text`);
-    }
-    if (this.badJson.count > 0) this.problem('scan.malformed', `${this.badJson.count} line(s) that are not JSON (first at line ${this.badJson.first}); scanned as text`);
+    if (this.csv !== undefined) for (const m of this.csv.end(this.lines)) this.problem('scan.malformed', m);
+    if (this.ndjson !== undefined) for (const m of this.ndjson.end()) this.problem('scan.malformed', m);
   }
 
   private push(text: string): void {
@@ -200,309 +194,23 @@ class FileState {
   /** Scans complete lines (the last may lack its newline at the end of the file). */
   private block(text: string): void {
     const firstLine = this.lines + 1;
+    const csv = this.csv;
     let body = text;
     let bodyLine = firstLine;
-    if ((this.format === 'csv' || this.format === 'tsv') && this.header === undefined) {
+    if (csv !== undefined && csv.header === undefined) {
       const nl = text.indexOf('\n');
-      const head = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
-      this.header = splitCsvLine(head, this.sep).fields;
-      this.hinted = this.header.map((name, index) => ({ index, name })).filter((h) => isHint(h.name));
+      csv.readHeader(nl === -1 ? text : text.slice(0, nl));
       body = nl === -1 ? '' : text.slice(nl + 1);
       bodyLine = firstLine + 1;
     }
-    const found: { d: Detection; offset: number; field?: string }[] = [];
-    for (const d of detect(body, this.options)) found.push({ d, offset: d.start });
-    if (this.format === 'csv' || this.format === 'tsv') this.csvRows(body, bodyLine, found);
-    else if (this.format === 'ndjson') this.ndjsonLines(body, bodyLine, found);
-    else if (this.format === 'json') this.jsonHints(body, 0, body.length, found);
-    this.place(body, bodyLine, found);
+    const found: Found[] = [];
+    this.text.all(body, found);
+    if (csv !== undefined) csv.rows(body, bodyLine, found);
+    else if (this.ndjson !== undefined) this.ndjson.rows(body, bodyLine, found);
+    else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
+    this.out.place(body, bodyLine, found);
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
     this.lines += n + (text.endsWith('\n') ? 0 : 1);
   }
-
-  /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
-  private csvRows(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    const width = this.header?.length ?? 0;
-    let pos = 0;
-    let line = firstLine;
-    let quote = body.indexOf('"');
-    if (quote === -1) quote = body.length;
-    while (pos < body.length) {
-      let nl = body.indexOf('\n', pos);
-      if (nl === -1) nl = body.length;
-      const end = body.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      if (quote < pos) {
-        quote = body.indexOf('"', pos);
-        if (quote === -1) quote = body.length;
-      }
-      if (!this.inQuote && quote >= end && end > pos) {
-        // No quotes: the fields are what lies between separators (splitCsvLine's answer, without its arrays).
-        this.plainRow(body, pos, end, line, width, found);
-        pos = nl + 1;
-        line++;
-        continue;
-      }
-      const raw = body.slice(pos, end);
-      if (raw !== '' || this.inQuote) {
-        if (!this.inQuote && raw.indexOf('"') === -1 && this.hinted.length === 0) {
-          let fields = 1;
-          for (let i = raw.indexOf(this.sep); i !== -1; i = raw.indexOf(this.sep, i + 1)) fields++;
-          if (fields !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
-        } else {
-          const row = splitCsvLine(raw, this.sep, this.inQuote);
-          if (row.badQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || line };
-          this.inQuote = row.open;
-          if (!row.open && row.fields.length !== width && !row.continued) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
-          for (const h of this.hinted) {
-            const v = row.fields[h.index];
-            const at = row.starts[h.index];
-            if (v === undefined || at === undefined || v === '') continue;
-            this.hintedValue(v, pos + at, h.name, found);
-          }
-        }
-      }
-      pos = nl + 1;
-      line++;
-    }
-  }
-
-  /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
-  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    const hinted = this.hinted;
-    let h = 0;
-    let field = 0;
-    let fieldStart = pos;
-    for (;;) {
-      let sep = body.indexOf(this.sep, fieldStart);
-      if (sep === -1 || sep > end) sep = end;
-      const hint = hinted[h];
-      if (hint !== undefined && hint.index === field) {
-        h++;
-        if (sep > fieldStart) this.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
-      }
-      field++;
-      if (sep === end) break;
-      fieldStart = sep + 1;
-    }
-    if (field !== width) this.ragged = { count: this.ragged.count + 1, first: this.ragged.first || line };
-  }
-
-  /** The detect options for values of a field named `hint` (made once per name, not per value). */
-  private hintOptions(hint: string): DetectOptions {
-    let o = this.optionsByHint.get(hint);
-    if (o === undefined) {
-      o = { ...this.options, hint };
-      this.optionsByHint.set(hint, o);
-    }
-    return o;
-  }
-
-  /** Scans `value` (found at `at` in the body) with the field name as context. */
-  private hintedValue(value: string, at: number, field: string, found: { d: Detection; offset: number; field?: string }[]): void {
-    for (const d of detect(value, this.hintOptions(field))) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field });
-  }
-
-  /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
-  private ndjsonLines(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    let pos = 0;
-    let line = firstLine;
-    const members = this.members;
-    const sink = (ks: number, ke: number, vs: number, ve: number, isString: boolean): void => {
-      members.push(ks, ke, vs, isString ? ve : -1 - ve);
-    };
-    while (pos < body.length) {
-      let nl = body.indexOf('\n', pos);
-      if (nl === -1) nl = body.length;
-      // The line without what String.prototype.trim() removes, as JSON.parse(line.trim()) saw it.
-      let a = pos;
-      let b = nl;
-      while (a < b && isTrimmed(body.charCodeAt(a))) a++;
-      while (b > a && isTrimmed(body.charCodeAt(b - 1))) b--;
-      if (a < b) {
-        members.length = 0;
-        if (scanJsonText(body, a, b, sink)) {
-          for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!, found);
-        } else {
-          this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
-          this.jsonHints(body, pos, nl, found);
-        }
-      }
-      pos = nl + 1;
-      line++;
-    }
-  }
-
-  /** A member of a valid JSON line; scanned as JSON_MEMBER would have matched it. */
-  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    const isString = veCode >= 0;
-    let ve = isString ? veCode : -1 - veCode;
-    if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
-    // Lines of a file mostly repeat the previous line's keys: compare in place before making a string.
-    let key = this.lineKeys[ordinal];
-    let hint: boolean;
-    if (key === undefined || key.length !== ke - ks || !body.startsWith(key, ks)) {
-      for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
-      key = body.slice(ks, ke);
-      hint = isHint(key);
-      if (ordinal < MAX_LINE_KEYS) {
-        this.lineKeys[ordinal] = key;
-        this.lineHints[ordinal] = hint;
-      }
-    } else {
-      hint = this.lineHints[ordinal]!;
-    }
-    if (!hint) return;
-    if (isString) {
-      // JSON_MEMBER reads at most 512 characters (an escape counting as one) of a string value.
-      if (ve - vs > 512) {
-        let units = 0;
-        for (let k = vs; k < ve; k++, units++) if (body.charCodeAt(k) === 92) k++;
-        if (units > 512) return;
-      }
-    } else {
-      ve = Math.min(ve, vs + (body.charCodeAt(vs) === 45 ? 42 : 41));
-    }
-    this.hintedValue(body.slice(vs, ve), vs, key, found);
-  }
-
-  /** JSON members whose key is context (`"phone": "…"`) in `body[from, to)`: their values are scanned with the key as hint. */
-  private jsonHints(body: string, from: number, to: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    const text = from === 0 && to === body.length ? body : body.slice(from, to);
-    JSON_MEMBER.lastIndex = 0;
-    for (let m = JSON_MEMBER.exec(text); m !== null; m = JSON_MEMBER.exec(text)) {
-      const key = m[1]!;
-      if (!isHint(key)) continue;
-      const value = m[2]!;
-      const at = m.index + m[0].length - value.length + (value.startsWith('"') ? 1 : 0);
-      const v = value.startsWith('"') ? value.slice(1, -1) : value;
-      if (v !== '') this.hintedValue(v, from + at, key, found);
-    }
-  }
-
-  /** Turns detections (offsets in `body`) into findings with line, column and field. */
-  private place(body: string, firstLine: number, found: { d: Detection; offset: number; field?: string }[]): void {
-    if (found.length === 0) return;
-    // A hinted detection and a plain one at the same place: keep the more confident.
-    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
-    let line = firstLine;
-    let lineStart = 0;
-    let lastEnd = -1;
-    for (const f of found) {
-      if (f.d.start < lastEnd) continue;
-      lastEnd = f.d.end;
-      // Past the cap a finding is only counted: no need to place it.
-      if (this.findings.length >= this.max) {
-        this.dropped++;
-        continue;
-      }
-      for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
-        line++;
-        lineStart = nl + 1;
-      }
-      let field = f.field;
-      if (field === undefined && this.header) field = this.header[csvFieldIndex(body, lineStart, f.offset, this.sep)];
-      if (field === undefined && (this.format === 'json' || this.format === 'ndjson')) field = jsonKeyBefore(body, lineStart, f.offset);
-      const d = this.options.fingerprints?.match(f.d) ?? f.d;
-      const column = f.offset - lineStart + 1;
-      this.findings.push({
-        detector: d.detector,
-        category: d.category,
-        confidence: d.confidence,
-        where: { kind: 'file', file: this.file, line, column, ...(field !== undefined ? { field } : {}) },
-        sample: maskSample(d.value),
-        span: [column - 1, column - 1 + (d.end - d.start)],
-        ...(d.country ? { country: d.country } : {}),
-        ...(d.enclave ? { enclave: d.enclave } : {}),
-      });
-    }
-  }
-}
-
-/** Member keys remembered per NDJSON line (see FileState.jsonMember). */
-const MAX_LINE_KEYS = 256;
-
-/** Characters JSON_MEMBER accepts in a key. */
-function isKeyCode(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45 || c === 32;
-}
-
-/** What String.prototype.trim() removes (WhiteSpace and LineTerminator). */
-function isTrimmed(c: number): boolean {
-  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-
-const JSON_MEMBER = /"([A-Za-z0-9_.\- ]{1,64})"\s*:\s*("(?:[^"\\\n]|\\.){0,512}"|-?\d[\d.eE+-]{0,40})/g;
-
-/** Splits one CSV line; `open` when it ends inside a quoted field (the record goes on next line). */
-export function splitCsvLine(line: string, sep: string, startInQuote = false): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
-  const fields: string[] = [];
-  const starts: number[] = [];
-  let i = 0;
-  let badQuote = false;
-  let inQuote = startInQuote;
-  let cur = '';
-  let curStart = 0;
-  while (i <= line.length) {
-    if (inQuote) {
-      const q = line.indexOf('"', i);
-      if (q === -1) {
-        cur += line.slice(i);
-        return { fields: [...fields, cur], starts: [...starts, curStart], open: true, badQuote, continued: startInQuote };
-      }
-      if (line[q + 1] === '"') {
-        cur += line.slice(i, q + 1);
-        i = q + 2;
-        continue;
-      }
-      cur += line.slice(i, q);
-      inQuote = false;
-      i = q + 1;
-      if (i < line.length && line[i] !== sep) badQuote = true;
-      continue;
-    }
-    if (line[i] === '"' && cur === '') {
-      inQuote = true;
-      curStart = i + 1;
-      i++;
-      continue;
-    }
-    const next = line.indexOf(sep, i);
-    const end = next === -1 ? line.length : next;
-    const piece = line.slice(i, end);
-    if (piece.includes('"')) badQuote = true;
-    if (cur === '') curStart = i;
-    cur += piece;
-    fields.push(cur);
-    starts.push(curStart);
-    cur = '';
-    if (next === -1) break;
-    i = next + 1;
-    curStart = i;
-    if (i === line.length) {
-      fields.push('');
-      starts.push(i);
-      break;
-    }
-  }
-  return { fields, starts, open: false, badQuote, continued: startInQuote };
-}
-
-function csvFieldIndex(body: string, lineStart: number, offset: number, sep: string): number {
-  let n = 0;
-  let quoted = false;
-  for (let i = lineStart; i < offset; i++) {
-    const c = body[i];
-    if (c === '"') quoted = !quoted;
-    else if (c === sep && !quoted) n++;
-  }
-  return n;
-}
-
-function jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
-  const colon = body.lastIndexOf('":', offset);
-  if (colon < lineStart) return undefined;
-  const open = body.lastIndexOf('"', colon - 1);
-  return open < lineStart ? undefined : body.slice(open + 1, colon);
 }
