@@ -1,7 +1,7 @@
 // Benchmark of start-up: the quick start's server (`cordon up --demo`) on a fresh data directory,
 // RUNS times: seconds from the spawn to the first 200 on a data read (austin-engineer reads
 // demo-us-1, as the README's curl line does), seconds until the demo world is seeded, and resident
-// memory (VmRSS) after the server has then idled IDLE seconds. Goals (issue 17): first 200 within
+// memory (VmRSS) after the server has then idled IDLE seconds. Goals: first 200 within
 // 10 s, idle under 350 MB. A baseline runs in the same run, alternating with cordon: node, Fastify
 // and one PGlite store opened from the same template serving the same read (bench/startup-baseline.ts),
 // so the ratios say what cordon adds, whatever else the machine is doing.

@@ -103,7 +103,11 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     });
     assert.equal(declassified.status, 200, await declassified.clone().text());
     const declassifiedIndex = Number(declassified.headers.get('x-cordon-log-index'));
-    await new Promise((done) => setTimeout(done, 1200));
+    // The verifier reads up to the signed checkpoint: wait (polling, with a deadline) until it covers the write.
+    for (const end = Date.now() + 30_000; Number((await (await fetch(`${up.base}/log/checkpoint`)).text()).split('\n')[1]) <= declassifiedIndex; ) {
+      if (Date.now() > end) assert.fail(`no checkpoint covered log index ${declassifiedIndex} within 30 s`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
     const notAuditor = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['beijing-engineer']!]);
     assert.notEqual(notAuditor.status, 0);
     const audit = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['monitor']!, '--json']);

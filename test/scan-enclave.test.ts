@@ -1,5 +1,5 @@
-// Exact matches of real enclave records (issue 7) against an enclave whose protected values are
-// encrypted at rest (issue 8): the fingerprints are made inside the enclave from decrypted values,
+// Exact matches of real enclave records against an enclave whose protected values are
+// encrypted at rest: the fingerprints are made inside the enclave from decrypted values,
 // and `cordon scan --match-enclave` finds copies of exactly the enclave's values in a file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

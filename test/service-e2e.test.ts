@@ -1,4 +1,4 @@
-// cordon as a service an operator trusts with its state (issue 17), through the real CLI:
+// cordon as a service an operator trusts with its state, through the real CLI:
 // - two `cordon up` side by side on their own data dirs; a second owner of a data dir (a server or a
 //   migration) is refused with the holder's pid, having written nothing;
 // - SIGTERM under load: every response that carried data has its entry in the log;

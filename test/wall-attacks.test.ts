@@ -1,4 +1,4 @@
-// The attacks of issue 16, each as its own end-to-end test against one running `cordon up --demo`:
+// The write attacks on the wall (PRODUCT.md §7a), each as its own end-to-end test against one running `cordon up --demo`:
 // the status and problem code the contract (docs/security-model.md) expects, and what the store
 // holds afterwards, read back by a persona who may see it. Protected values are never printed, not
 // even when an assertion fails: they are compared as SHA-256 hashes, and messages are redacted.
@@ -103,7 +103,7 @@ interface CallOptions {
 
 function tokenOf(persona: string): string {
   const t = tokens[persona];
-  assert.ok(t, `the demo has no persona ${persona} (tokens.json holds ${Object.keys(tokens).join(', ')}); the contract of issue 16 adds it`);
+  assert.ok(t, `the demo has no persona ${persona} (tokens.json holds ${Object.keys(tokens).join(', ')}); the demo's directory must add it`);
   return t;
 }
 
@@ -184,7 +184,7 @@ async function userKey(persona: string, username: string): Promise<string> {
 /** Asks for a grant as austin-engineer and has both enclave approvers approve it; returns the grant id. */
 async function grantForAustin(dataset: string, category: string, subject: string, ticket: string): Promise<string> {
   const made = await call('austin-engineer', 'POST', '/v1/access/requests', {
-    body: { datasets: [dataset], categories: [category], subjects: [subject], reason: 'USER_SUPPORT', ticket, duration: '1h', comment: 'issue 16: wall attacks' },
+    body: { datasets: [dataset], categories: [category], subjects: [subject], reason: 'USER_SUPPORT', ticket, duration: '1h', comment: 'wall attacks' },
   });
   assert.equal(made.status, 201, `request ${ticket}: ${show(made)}`);
   const id = made.body.id as string;
@@ -223,7 +223,7 @@ async function assertBadInputChangesNothing(cases: readonly { what: string; send
   assert.equal(await settledLogSize(), size, 'the access log is unchanged by bad input');
 }
 
-/** Undo steps for an attack that was not refused (the code before issue 16), so later tests judge their own attack. */
+/** Undo steps for an attack that was not refused (as writes once were), so later tests judge their own attack. */
 async function undo(steps: (() => Promise<unknown>)[]): Promise<void> {
   for (const s of steps.reverse()) await s().catch(() => undefined);
 }
@@ -385,7 +385,7 @@ test('h7. writes naming a key, subject, jurisdiction or row-condition field with
   const steps: (() => Promise<unknown>)[] = [];
   try {
     // recsys-service may write these public fields: only the values are wrong. A write that was not
-    // refused (the code before issue 16) is undone.
+    // refused (as writes once were) is undone.
     for (const [what, method, path, body, undoBody] of cases) {
       const r = await call('recsys-service', method, path, { body });
       if (ok(r) && undoBody) steps.push(() => call('recsys-service', 'PATCH', path, { body: undoBody }));
@@ -518,7 +518,7 @@ test('c. the round trip {"country":"BR","device_id":…} then {"country":"US"} c
   try {
     const direct = await call('recsys-service', 'PATCH', path, { body: { device_id: 'wall-attacks-device' } });
     if (ok(direct)) steps.push(() => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { device_id: US1['device_id'] } }));
-    // The baseline the round trip must not get around (refused before issue 16 too).
+    // The baseline the round trip must not get around (refused before writes were judged whole, too).
     assertProblem(direct, 403, 'gateway.write_refused', 'recsys-service PATCH users/demo-us-1 {"device_id":…} (a direct write)');
     assert.ok((direct.body.fields as RefusedField[]).some((f) => f.field === 'device_id'), 'the direct write is refused for device_id');
 

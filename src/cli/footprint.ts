@@ -1,5 +1,5 @@
 // V8 settings for the long-running server (`cordon up`), set by bin/cordon.js before any code or
-// WebAssembly is compiled. Measured on the demo (issue 17), resident once its world is seeded, and
+// WebAssembly is compiled. Measured on the demo, resident once its world is seeded, and
 // against serving throughput (GET of demo-us-1 at concurrency 16, A/B on the same machine):
 // - `--no-wasm-dynamic-tiering --no-wasm-tier-up`: PGlite's 9 MB of WebAssembly stays on the
 //   baseline compiler's code. The optimizing compiler otherwise compiles its hot functions again on

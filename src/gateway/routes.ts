@@ -42,7 +42,7 @@ export interface GatewayOptions {
   readonly recorder: AccessRecorder;
   /** Identifies the caller; throws HttpProblem (401/403) when it cannot. */
   identify(request: FastifyRequest): Promise<Caller>;
-  /** The caller's active grants (the access broker's, later). */
+  /** The caller's active grants, from the access broker (none when absent). */
   grantsOf?(principal: string): readonly GrantInfo[];
   /** Called with every decision made (for metrics). */
   onDecision?(decision: Decision): void;

@@ -3,7 +3,7 @@
 // and `scan` open theirs here, so every command finds the same files in the same place and closes
 // whatever it opened, also when opening fails halfway.
 //
-// The data directory holds all state (issue 17):
+// The data directory holds all state:
 //   <data-dir>/keys/master.key, kek-ring.json   the key service (data keys are wrapped under its KEKs)
 //   <data-dir>/keys/log.key, log.vkey           the access log's signing key
 //   <data-dir>/keys/statements.key              the broker's and migration's statement key

@@ -8,6 +8,8 @@
 
 // cordon's one import of cedar-wasm (it also turns off V8's JS-to-Wasm call inlining, which makes
 // Node 20 abort in long loops of cedar-wasm calls such as these).
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import * as cedar from '../../src/policy/cedar.js';
 import { loadPolicy } from '../../src/policy/index.js';
 import { createDecider, type DecideRequest, type FieldDecision, type GrantInfo } from '../../src/policy/decide.js';
@@ -17,6 +19,7 @@ import { contextRecord, fieldEntity, principalEntity, teamEntities, type AuthzAn
 import { ALL_ACTIONS, type DataClass, type Policy, type Principal, type Rule } from '../../src/policy/model.js';
 import { CedarRecord, toCedarJson } from '../../src/policy/values.js';
 import { mulberry32 } from '../../src/shared/random.js';
+import { DEMO_POLICY } from './paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG
@@ -1079,4 +1082,35 @@ export function runDifferential(options: DifferentialOptions): DifferentialResul
     demo,
     random,
   };
+}
+
+/**
+ * Runs both evaluators on `demoCases` random decide() requests against the demo policy and
+ * `randomCases` random requests over random policy sets, and asserts they agree on every one.
+ */
+export function checkDifferential(t: TestContext, sizes: { readonly demoCases: number; readonly randomCases: number }): void {
+  const SEED = process.env['DIFF_SEED'] ? Number(process.env['DIFF_SEED']) : 0x5eed_c0de;
+  t.diagnostic(`seed ${SEED} (DIFF_SEED=… replays another)`);
+  const started = performance.now();
+  const r = runDifferential({ seed: SEED, demoCases: sizes.demoCases, randomCases: sizes.randomCases, policyDir: DEMO_POLICY });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  t.diagnostic(`${r.cases} cases in ${seconds} s (demo ${(r.demo.ms / 1000).toFixed(1)} s, random ${(r.random.ms / 1000).toFixed(1)} s)`);
+  t.diagnostic(`demo: ${r.demo.cases} field decisions from ${r.demo.decideCalls} decide calls, ${r.demo.steps} Cedar questions, ${r.demo.withGrant} under a grant, ${r.demo.withErrors} with rule errors; disclosures ${JSON.stringify(r.demo.disclosures)}; reasons ${JSON.stringify(r.demo.reasons)}`);
+  t.diagnostic(
+    `random: ${r.random.cases} requests over ${r.random.policySets} policy sets (${r.random.rules} rules, ${r.random.unparsedRules} unparsed); ` +
+      `${r.random.allows} allow, ${r.random.denies} deny, ${r.random.errorAnswers} with errors, ${r.random.withReasons} with reasons; ` +
+      `fallbacks ${r.random.fallbackRules} rules in ${r.random.fallbackSets} sets ${JSON.stringify(r.random.fallbackConstructs)}`,
+  );
+  assert.equal(r.disagreements, 0, `${r.disagreements} disagreements (seed ${SEED}), e.g.:\n\n${r.examples.join('\n\n')}`);
+  assert.ok(r.cases >= sizes.demoCases + sizes.randomCases, `only ${r.cases} cases`);
+  assert.equal(r.demo.fallbackRules, 0, 'the demo policy compiles without fallbacks');
+  assert.ok(r.fallbackRules > 0, 'some random rules fell back to cedar-wasm');
+  assert.equal(r.random.thrown, 0, 'no evaluator threw');
+  assert.ok(r.random.unparsedRules * 100 <= r.random.rules, `${r.random.unparsedRules} of ${r.random.rules} generated rules did not parse:\n${r.examples.join('\n\n')}`);
+  assert.ok(r.random.allows > 0 && r.random.denies > 0 && r.random.errorAnswers > 0, 'random answers include allow, deny and errors');
+  assert.ok(r.random.allows >= r.random.cases / 20 && r.random.denies >= r.random.cases / 20, 'neither allow nor deny is rare');
+  assert.ok(r.random.errorAnswers >= r.random.cases / 50, 'errors are not rare');
+  for (const reason of ['permitted', 'forbidden', 'not_permitted', 'unclassified', 'unknown_jurisdiction', 'row_condition_unknown']) {
+    assert.ok((r.demo.reasons[reason] ?? 0) > 0, `some demo field decisions are ${reason}`);
+  }
 }

@@ -1,4 +1,4 @@
-// Measuring a start of `cordon up --demo` (test/startup.test.ts and bench/startup.ts): the quick
+// Measuring a start of `cordon up --demo` (test/startup.slow.test.ts and bench/startup.ts): the quick
 // start's first data read, the end of the background seeding, and resident memory.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

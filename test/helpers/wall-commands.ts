@@ -886,7 +886,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
 
 // ---- the arbitraries ----
 
-/** Random steps over the world's personas and places, weighted toward the attacks of issue 16. */
+/** Random steps over the world's personas and places, weighted toward the write attacks of test/wall-attacks.test.ts. */
 export function wallCommands(world: World, actors: readonly string[] = world.personas, options: { readonly badInput?: boolean } = {}): fc.Arbitrary<fc.AsyncCommand<WallModel, Real>>[] {
   // Without bad input (NUL bytes, out-of-range numbers, wrong types), to look past W7 at the rest.
   const bad = options.badInput ?? true;

@@ -1,4 +1,4 @@
-// The ground truth of the wall's model-based test (issue 16 item 7): every record's fields, each
+// The ground truth of the wall's model-based test (PRODUCT.md §7a): every record's fields, each
 // subject's jurisdiction, the grants (who, datasets, categories, subjects, expiry), and what the
 // contract (/work/contract-16.md; PRODUCT.md §7a) says a write may do. The checks of W1 (nothing
 // protected to an outsider), W2 (stored protected values equal the model's), W3 (no protected value

@@ -1,7 +1,7 @@
 // The README's quick start, timed: `cordon up --demo` on a fresh data directory (the whole demo
 // world: three fixed users, 10,000 generated ones, their videos and comments), from the spawn to the
 // first 200 on a data read, then its resident memory once the world is seeded and the server idles.
-// Prints `startup: first 200 after N s, idle RSS M MB` (issue 17: N <= 10 and M <= 350 on the
+// Prints `startup: first 200 after N s, idle RSS M MB` (the goals: N <= 10 and M <= 350 on the
 // project's machine). The time is printed, not asserted: a busy machine would make it flaky. (A busy
 // port, refused before anything is opened: test/service-e2e.test.ts.)
 import { test } from 'node:test';

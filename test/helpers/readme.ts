@@ -1,0 +1,91 @@
+// The README's commands, for the tests that run them (test/readme.test.ts at smoke sizes,
+// test/readme.slow.test.ts the benchmarks as written), and what each must print.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './paths.js';
+
+export const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** Every line of every ```sh block, in order. */
+export const COMMANDS: readonly string[] = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+  m[1]!
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean),
+);
+
+/** Commands no test runs as written, and why. */
+export const NOT_RUN: Readonly<Record<string, string>> = {
+  'npm ci && npm start': 'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and test/readme.test.ts runs `npm start` (and queries it)',
+  'npm test': 'the test command itself; .ci/run runs it',
+  'npm run test:slow': 'the slow suite itself; .ci/run runs it after npm test',
+  'npm run bench -- startup': 'three fresh starts that each seed the whole demo world (about 15 min on two cores); test/startup.slow.test.ts runs the same start once and prints the same two figures',
+};
+
+/**
+ * The benchmarks, and the flags `npm test` adds to run each at a smoke size (the README lists them);
+ * `npm run test:slow` runs them as written.
+ */
+export const SMOKE_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  'npm run bench -- decide': ['--cases', '5000', '--timed', '500'],
+  'npm run bench -- gateway': ['--seconds', '1', '--slices', '2'],
+  'npm run bench -- log': ['--entries', '20000', '--appends', '5000', '--seconds', '1'],
+  'npm run bench -- flows': ['--edges', '20000', '--columns', '2000', '--events', '500'],
+};
+
+/** Commands whose documented outcome is not exit 0. */
+const EXPECTED_STATUS: Readonly<Record<string, number>> = {
+  'npx cordon access review --policy policies/demo': 1,
+  'npx cordon flows leaks --policy policies/demo --json': 1,
+  'npx cordon scan test/fixtures/scan/folder --policy policies/demo --place CN --json': 1,
+};
+
+const flagValue = (args: readonly string[], flag: string, fallback: number): number => {
+  const i = args.indexOf(flag);
+  return i < 0 ? fallback : Number(args[i + 1]);
+};
+
+/** Runs a README command from the repository's root, with `extra` arguments, and checks what it must print. */
+export function runReadmeCommand(command: string, extra: readonly string[] = []): void {
+  assert.doesNotMatch(command, /['"|;&<>$`]/, 'README commands are plain words, so they run here as written');
+  const [program, ...args] = [...command.split(/\s+/), ...extra];
+  assert.ok(program === 'npx' || program === 'npm', `unexpected program ${program}`);
+  const r = spawnSync(program!, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, CORDON_SKIP_BUILD: '1' } });
+  assert.equal(r.status, EXPECTED_STATUS[command] ?? 0, `${[command, ...extra].join(' ')}\n${r.stdout}\n${r.stderr}`);
+  const last = <T>(): T => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+  if (command === 'npm run bench -- decide') {
+    const out = last<{ bench: string; disagreements: number; cases: number }>();
+    assert.equal(out.bench, 'decide');
+    assert.equal(out.disagreements, 0);
+    assert.equal(out.cases, flagValue(extra, '--cases', 100_000));
+  }
+  if (command === 'npm run bench -- gateway') {
+    const out = last<{ bench: string; pglite: { rps: number; errors: number }; postgres: { rps: number; errors: number } }>();
+    assert.equal(out.bench, 'gateway');
+    assert.ok(out.pglite.rps > 0 && out.postgres.rps > 0);
+    assert.equal(out.pglite.errors + out.postgres.errors, 0, 'no request failed under load');
+  }
+  if (command === 'npm run bench -- log') {
+    assert.equal(last<{ bench: string }>().bench, 'log');
+  }
+  if (command === 'npm run bench -- flows') {
+    const out = last<{ bench: string; edges: number; columns: number; leaks: number }>();
+    assert.deepEqual([out.bench, out.edges, out.columns], ['flows', flagValue(extra, '--edges', 1_000_000), flagValue(extra, '--columns', 100_000)]);
+    assert.ok(out.leaks > 0);
+  }
+  if (command === 'npm run eval -- scan') {
+    const out = last<{ eval: string; entities: Record<string, { f2: number }> }>();
+    assert.equal(out.eval, 'scan');
+    assert.deepEqual(Object.keys(out.entities).sort(), ['CREDIT_CARD', 'DATE_TIME', 'EMAIL_ADDRESS', 'IP_ADDRESS', 'PHONE_NUMBER', 'US_SSN']);
+  }
+  if (command === 'npx cordon scan test/fixtures/scan/folder --policy policies/demo --place CN --json') {
+    assert.equal((JSON.parse(r.stdout) as { findings: unknown[] }).findings.length, 15);
+  }
+  if (command === 'npx cordon flows leaks --policy policies/demo --json') {
+    // The export job, the growth dashboard, and the admin panel (legacy-admin's standing rule is inert).
+    assert.equal((JSON.parse(r.stdout) as { leaks: unknown[] }).leaks.length, 7);
+  }
+}
