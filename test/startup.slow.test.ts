@@ -3,7 +3,7 @@
 // first 200 on a data read, then its resident memory once the world is seeded and the server idles.
 // Prints `startup: first 200 after N s, idle RSS M MB` (the goals: N <= 10 and M <= 350 on the
 // project's machine). The time is printed, not asserted: a busy machine would make it flaky. (A busy
-// port, refused before anything is opened: test/service-e2e.test.ts.)
+// port, refused before anything is opened: test/service-e2e.slow.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DEMO_USERS } from '../src/server/index.js';
