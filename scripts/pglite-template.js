@@ -1,13 +1,11 @@
 // Builds the empty data directory that new embedded stores start from (src/store/pglite-template.ts):
 // PGlite's initdb, run once here rather than once per store at `cordon up` (5–10 s each), into
-// dist/pglite-template/<PGlite version>/, and the same directory as an archive beside it
-// (<version>.tar, PGlite's dumpDataDir format) that in-memory stores load instead of running initdb.
-// Kept across builds (scripts/clean-dist.js leaves the folder) and made again only for another PGlite
-// version, whose stores could not read it.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// dist/pglite-template/<PGlite version>/. Kept across builds (scripts/clean-dist.js leaves the
+// folder) and made again only for another PGlite version, whose stores could not read it.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLITE_TEMPLATE_DIR, pgliteTemplateArchive, pgliteTemplateDir, pgliteVersion } from '../dist/src/store/pglite-template.js';
+import { PGLITE_TEMPLATE_DIR, pgliteTemplateDir, pgliteVersion } from '../dist/src/store/pglite-template.js';
 
 const version = pgliteVersion();
 if (version === undefined) {
@@ -16,9 +14,7 @@ if (version === undefined) {
 }
 const template = pgliteTemplateDir(version);
 mkdirSync(PGLITE_TEMPLATE_DIR, { recursive: true });
-const archive = pgliteTemplateArchive(version);
-const keep = [basename(template), basename(archive)];
-for (const f of readdirSync(PGLITE_TEMPLATE_DIR)) if (!keep.includes(f)) rmSync(join(PGLITE_TEMPLATE_DIR, f), { recursive: true, force: true });
+for (const f of readdirSync(PGLITE_TEMPLATE_DIR)) if (f !== basename(template)) rmSync(join(PGLITE_TEMPLATE_DIR, f), { recursive: true, force: true });
 if (!existsSync(join(template, 'PG_VERSION'))) {
   // Made beside its place and renamed, so that an interrupted build leaves no half template.
   const staging = `${template}.making-${process.pid}`;
@@ -26,12 +22,4 @@ if (!existsSync(join(template, 'PG_VERSION'))) {
   const db = await PGlite.create(staging);
   await db.close();
   renameSync(staging, template);
-}
-if (!existsSync(archive)) {
-  const db = await PGlite.create();
-  const dump = await db.dumpDataDir('none');
-  await db.close();
-  const staging = `${archive}.making-${process.pid}`;
-  writeFileSync(staging, Buffer.from(await dump.arrayBuffer()));
-  renameSync(staging, archive);
 }

@@ -2,11 +2,11 @@
 // directory that already holds anything is never touched; PostgreSQL runs with small shared buffers.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { copyTemplate, isUnstartedDir, pgliteTemplate, pgliteTemplateArchive, pgliteTemplateBlob, pgliteTemplateDir, pgliteVersion, PGLITE_TEMPLATE_DIR } from './pglite-template.js';
+import { copyTemplate, isUnstartedDir, pgliteTemplate, pgliteTemplateDir, pgliteVersion, PGLITE_TEMPLATE_DIR } from './pglite-template.js';
 import { DEFAULT_PGLITE_SHARED_BUFFERS, openPgliteStore, pgliteStartParams } from './pglite.js';
 
 function tempDir(t: TestContext): string {
@@ -31,29 +31,6 @@ test('the build made a template for the installed PGlite', () => {
   assert.equal(pgliteTemplate(), pgliteTemplateDir(version!));
   assert.match(readFileSync(join(pgliteTemplateDir(version!), 'PG_VERSION'), 'utf8'), /^\d+\n$/);
   assert.equal(existsSync(join(pgliteTemplateDir(version!), 'postmaster.pid')), false, 'the template was shut down cleanly');
-});
-
-test('the build made the template archive too; in-memory stores load it (read once per process) and work', async () => {
-  const version = pgliteVersion()!;
-  const blob = pgliteTemplateBlob();
-  assert.ok(blob, `no archive ${pgliteTemplateArchive(version)}`);
-  assert.equal(blob.size, statSync(pgliteTemplateArchive(version)).size);
-  assert.equal(pgliteTemplateBlob(), blob, 'read once');
-  const store = await openPgliteStore('memory', undefined);
-  try {
-    await store.ensureTable({ name: 'users', fields: ['name'] });
-    await store.upsert('users', 'u1', { name: 'Ada' });
-    assert.deepEqual(await store.get('users', 'u1'), { name: 'Ada' });
-  } finally {
-    await store.close();
-  }
-  const other = await openPgliteStore('memory', undefined);
-  try {
-    await other.ensureTable({ name: 'users', fields: ['name'] });
-    assert.equal(await other.get('users', 'u1'), undefined, 'each in-memory store starts empty');
-  } finally {
-    await other.close();
-  }
 });
 
 test('a new store directory starts as a copy of the template, and works', async (t) => {

@@ -33,27 +33,6 @@ export function pgliteTemplateDir(version: string, dir: string = PGLITE_TEMPLATE
   return join(dir, version);
 }
 
-/** The template as an archive for PGlite `version` (PGlite's dumpDataDir format), which in-memory stores load. */
-export function pgliteTemplateArchive(version: string, dir: string = PGLITE_TEMPLATE_DIR): string {
-  return `${pgliteTemplateDir(version, dir)}.tar`;
-}
-
-let archiveLoaded: { readonly path: string; readonly blob: Blob } | undefined;
-
-/**
- * The archive made for the installed PGlite, read once per process, or undefined (not built, or for
- * another PGlite): an in-memory store loads it rather than running initdb (about 2 s instead of 5).
- */
-export function pgliteTemplateBlob(dir: string = PGLITE_TEMPLATE_DIR): Blob | undefined {
-  const version = pgliteVersion();
-  if (version === undefined) return undefined;
-  const path = pgliteTemplateArchive(version, dir);
-  if (archiveLoaded?.path === path) return archiveLoaded.blob;
-  if (!existsSync(path)) return undefined;
-  archiveLoaded = { path, blob: new Blob([readFileSync(path)]) };
-  return archiveLoaded.blob;
-}
-
 /**
  * The template made for the installed PGlite, or undefined: not built, or built for another PGlite
  * (a data directory is readable only by the PostgreSQL build that made it).

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore } from './sql-store.js';
 import { lockStore, type StoreLock } from './lock.js';
-import { copyTemplate, isUnstartedDir, pgliteTemplate, pgliteTemplateBlob } from './pglite-template.js';
+import { copyTemplate, isUnstartedDir, pgliteTemplate } from './pglite-template.js';
 
 /**
  * PostgreSQL's shared buffers per embedded store. PostgreSQL's default (128 MB) is zeroed at every
@@ -21,7 +21,7 @@ export interface PgliteStoreOptions {
   readonly sharedBuffers?: string;
   /**
    * The prebuilt empty data directory a new on-disk store starts from (default: the one the build
-   * made for the installed PGlite, if any; an in-memory store loads its archive); false runs initdb.
+   * made for the installed PGlite, if any); false runs initdb.
    */
   readonly template?: string | false;
   /** Told when the lock of a process that is gone was taken over (default: a line on stderr). */
@@ -52,12 +52,7 @@ export async function openPgliteStore(name: string, dir: string | undefined, opt
       const template = options.template === false ? undefined : (options.template ?? pgliteTemplate());
       if (template !== undefined && isUnstartedDir(dir)) copyTemplate(template, dir);
     }
-    if (dir === undefined) {
-      const archive = options.template === false ? undefined : pgliteTemplateBlob();
-      db = new PGlite({ startParams, ...(archive ? { loadDataDir: archive } : {}) });
-    } else {
-      db = new PGlite(dir, { startParams });
-    }
+    db = dir === undefined ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
     await db.waitReady;
   } catch (err) {
     lock?.release();
