@@ -14,8 +14,6 @@ export function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
   return { log: ctx.log, key: ctx.statementKey };
 }
 
-export const TYPE = (step: string) => `migrate.${step}`;
-
 /**
  * Logs, before anything is decrypted, that this step releases to this process the data keys of the
  * mapping's in-scope subjects (as the gateway logs each key it is given): one key.release record

@@ -120,7 +120,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const stats = createDecisionStats(now, { store: globalStore });
   await stats.load().catch(() => undefined);
   closer.add('the decision counts', () => stats.close());
-  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(encodeAccessRecord(r)) };
+  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(r, encodeAccessRecord(r)) };
   const recorder: AccessRecorder = {
     record: (r) => {
       stats.add(r);
