@@ -11,13 +11,14 @@
 //
 //   npm run bench -- log [--entries N] [--appends N] [--seconds N] [--drivers postgres,pglite]
 
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import Fastify from 'fastify';
 import { openStore, type Store } from '../src/store/index.js';
-import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog } from '../src/log/index.js';
+import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog, type AccessRecordV1 } from '../src/log/index.js';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
@@ -45,11 +46,14 @@ const say = (s: string) => {
 };
 
 /** A record the size of what the gateway writes for one 5-field read. */
-function record(i: number) {
+/** Subjects as the log names them (keyed hashes: 43 base64url characters). */
+const SUBJECTS = Array.from({ length: 10_000 }, (_, i) => createHash('sha256').update(`subject-${i}`).digest('base64url'));
+
+function record(i: number): AccessRecordV1 {
   return {
     v: 1, at: new Date(1_764_000_000_000 + i).toISOString(), principal: 'austin-engineer', country: 'US', site: 'austin', action: 'read', dataset: 'users',
-    subject: `subject-hash-${i % 10_000}`, outcome: 'released', policyVersion: 'f'.repeat(64), jurisdiction: 'US', enclaveCountries: ['US'],
-    grant: { id: 'g-1', reason: 'USER_SUPPORT', expiresAt: '2026-12-01T00:00:00.000Z', breakGlass: false },
+    subject: SUBJECTS[i % SUBJECTS.length]!, outcome: 'released', policyVersion: 'f'.repeat(64), jurisdiction: 'US', enclaveCountries: ['US'],
+    grant: { id: 'g-1', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-12-01T00:00:00.000Z', breakGlass: false },
     fields: ['uid', 'username', 'phone_number', 'email', 'birthday'].map((f) => ({ field: f, category: `user.${f}`, class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] })),
   };
 }

@@ -47,7 +47,8 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
         if (rand() < 0.05) await new Promise((r) => setTimeout(r, Math.floor(rand() * 4)));
         const id = `${writer}-${wave}-${i}`;
         sent.push(id);
-        calls.push(log.append({ v: 1, type: 'test', id }));
+        // A registered record (report) carrying the id where its principal goes.
+        calls.push(log.append({ v: 1, at: new Date().toISOString(), type: 'report', principal: id, country: 'US', site: 'austin', from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z' }));
       }
       for (const r of await Promise.all(calls)) indexes.push(r.index);
     };
@@ -73,7 +74,7 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
     verifyConsistency(firstB!.size, total, firstB!.root, ca.root, a.consistencyProof(firstB!.size, total));
 
     const stored = await a.records(-1, 10_000);
-    assert.deepEqual(stored.map((r) => (r.record as { id: string }).id).sort(), [...sent].sort(), 'the stored records are exactly those appended');
+    assert.deepEqual(stored.map((r) => (r.record as { principal: string }).principal).sort(), [...sent].sort(), 'the stored records are exactly those appended');
     await a.close();
     await b.close();
 

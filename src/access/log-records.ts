@@ -3,6 +3,7 @@
 
 import type { Policy } from '../policy/index.js';
 import { subjectHash, type KeyService } from '../store/index.js';
+import type { BrokerEventRecord, BrokerScopeV1 } from '../log/index.js';
 import type { BrokerEvent, Scope } from './model.js';
 
 /** An epoch-ms time as records and messages write it. */
@@ -14,13 +15,13 @@ function hashedSubjects(keys: KeyService, scope: Scope): Record<string, string[]
   return scope.subjects === undefined ? null : Object.fromEntries(scope.datasets.map((d) => [d, scope.subjects!.map((s) => subjectHash(keys, d, s)!)]));
 }
 
-function scopeRecord(keys: KeyService, scope: Scope) {
+function scopeRecord(keys: KeyService, scope: Scope): BrokerScopeV1 {
   return { datasets: scope.datasets, categories: scope.categories, subjects: hashedSubjects(keys, scope), jurisdictions: scope.jurisdictions };
 }
 
 /** The access-log record of an event: no subject keys in clear (keyed hashes, as in access records). */
-export function logRecord(policy: Policy, keys: KeyService, e: BrokerEvent, at: number): Record<string, unknown> {
-  const base = { v: 1, at: iso(at), policyVersion: policy.versionHash };
+export function logRecord(policy: Policy, keys: KeyService, e: BrokerEvent, at: number): BrokerEventRecord {
+  const base = { v: 1 as const, at: iso(at), policyVersion: policy.versionHash };
   switch (e.type) {
     case 'request': {
       const r = e.request;

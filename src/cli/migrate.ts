@@ -205,7 +205,7 @@ export function migrateCommand(): Command {
         const o = await open(opts, { log: true, createKeys: true });
         try {
           const r = await runMigration(o.ctx, { restart: opts.restart });
-          await o.log!.append({ v: 1, at: new Date().toISOString(), type: `migrate.${'run'}`, mapping: o.mapping.name, mappingSha256: o.mapping.sha256, enclave: o.mapping.enclave, counts: r.totals, policyVersion: o.policy.versionHash });
+          await o.log!.append({ v: 1, at: new Date().toISOString(), type: 'migrate.run', mapping: o.mapping.name, mappingSha256: o.mapping.sha256, enclave: o.mapping.enclave, counts: r.totals, policyVersion: o.policy.versionHash });
           if (opts.json) printJson(r);
           else {
             process.stdout.write(`${table(['table', 'rows', 'moved', 'out of scope', 'no subject', 'unknown jurisdiction', 'resumed'], r.tables.map((t) => [t.table, String(t.counts.rows), String(t.counts.inScope), String(t.counts.outOfScope), String(t.counts.noSubject), String(t.counts.unknownJurisdiction), t.alreadyDone ? 'already done' : t.resumedFrom === null ? 'no' : 'yes']))}\n`);

@@ -6,7 +6,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { KeyFileError, keyReleaseRecord, openFileKeyService, openStore, type Store } from '../store/index.js';
+import { KeyFileError, openFileKeyService, openStore, type Store } from '../store/index.js';
+import { keyReleaseRecord } from '../log/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, mustRead, networkFailure, printJson } from './output.js';
 import { storeOverrides, storeUrls } from './stores.js';

@@ -2,48 +2,10 @@
 // the response waits until it is durable in the access log (nothing unlogged).
 
 import type { Decision, GrantInfo } from '../policy/index.js';
+import type { AccessRecordV1 } from '../log/index.js';
 
-export interface AccessRecordV1 {
-  readonly v: 1;
-  readonly at: string;
-  readonly principal: string;
-  readonly country: string;
-  readonly site: string;
-  readonly action: 'read' | 'write' | 'delete' | 'decide';
-  readonly dataset: string;
-  /** Keyed hash of the subject's key: no personal data in the record. */
-  readonly subject: string | null;
-  readonly fields: readonly { readonly field: string; readonly category: string | null; readonly class: string | null; readonly disclosure: string; readonly rules: readonly string[] }[];
-  /** The grant that released a field, with what a monitor needs to judge it (expired? break-glass?). */
-  readonly grant: { readonly id: string; readonly reason: string; readonly ticket: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
-  /** The subject's jurisdiction and the countries its enclave allows protected data to be seen from. */
-  readonly jurisdiction: string | null;
-  readonly enclaveCountries: readonly string[];
-  /**
-   * `released`: the fields were sent (reads). `refused`: nothing was. `permitted`: a write was allowed
-   * and is about to be made (written before the store changes, so it never claims the write took);
-   * `failed`: the store failed after the record `follows` permitted it.
-   */
-  readonly outcome: 'released' | 'refused' | 'permitted' | 'failed';
-  readonly policyVersion: string;
-  /** What a write moved or declassified besides its body's fields (absent when nothing). */
-  readonly effects?: readonly WriteEffect[];
-  /** For `failed`: the index of the record that permitted the write. */
-  readonly follows?: number;
-}
-
-/** A field a write moved to another jurisdiction or subject (`transfer`), or declassified (`declassify`). */
-export interface WriteEffect {
-  readonly action: 'transfer' | 'declassify';
-  readonly dataset: string;
-  readonly field: string;
-  /** Jurisdictions (or subjects' keyed hashes) for a transfer; classes for a declassification. */
-  readonly from: string;
-  readonly to: string;
-  /** Whether the rules permitted it (a refused write lists what it would have done). */
-  readonly allowed: boolean;
-  readonly rules: readonly string[];
-}
+// The record's type belongs to the log's registry of record kinds (src/log/record-types.ts).
+export type { AccessRecordV1, WriteEffect } from '../log/index.js';
 
 /** What the gateway knows beside the decision: the grants in play and the policy's enclaves. */
 export interface RecordContext {

@@ -1,10 +1,13 @@
 // The access log on a real (embedded) store: group-committed appends get dense indexes, checkpoints
 // sign the tree the entries give, proofs verify, records hash to their entries, a reopened log
-// carries on, and a log whose stored rows were altered refuses to append and says why.
+// carries on, a log whose stored rows were altered refuses to append and says why, and a record of
+// no registered kind or not fitting its schema is refused before anything is appended.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, type EntryRow, type Store } from '../store/index.js';
 import { openAccessLog, LogUnavailableError } from './access-log.js';
+import { InvalidLogRecordError } from './records.js';
+import type { AuditReadRecordV1, LogRecord } from './record-types.js';
 import { generateSignerKey, parseVerifierKey, verifyNote } from './note.js';
 import { parseCheckpoint, openCheckpoint } from './checkpoint.js';
 import { hashLeaf, verifyInclusion, verifyConsistency, MerkleTree } from './merkle.js';
@@ -13,8 +16,8 @@ import { decodeEntryBundle } from './tiles.js';
 
 const ORIGIN = 'test.cordon.invalid/access';
 
-function rec(i: number) {
-  return { v: 1, at: '2026-11-25T00:00:00.000Z', principal: `p-${i % 7}`, action: 'read', dataset: 'users', n: i };
+function rec(i: number): AuditReadRecordV1 {
+  return { v: 1, at: '2026-11-25T00:00:00.000Z', principal: `p-${i % 7}`, country: 'US', site: 'austin', action: 'audit_read', from: i, to: i };
 }
 
 async function sql(store: Store, text: string): Promise<unknown> {
@@ -47,7 +50,7 @@ test('appends made together get dense indexes and one checkpoint signs them; pro
     verifyInclusion(i, 2000, hashLeaf(entries[i]!), log.inclusionProof(i, 2000), cp.root);
   }
   // Salts differ, so equal records commit to different entries.
-  const twins = await Promise.all([log.append({ same: true }), log.append({ same: true })]);
+  const twins = await Promise.all([log.append(rec(5)), log.append(rec(5))]);
   const [a, b] = await Promise.all(twins.map((t) => log.record(t.index)));
   assert.notEqual(a!.entry, b!.entry);
   await log.publish();
@@ -115,6 +118,44 @@ test('when the store cannot write, appends are refused; when it can again, the l
   await log.publish();
   const body = parseCheckpoint(verifyNote(log.checkpoint().note, [parseVerifierKey(vkey)]).text);
   assert.equal(body.size, 3);
+  await log.close();
+  await store.close();
+});
+
+test('a record of no registered type, of a retired type or version, or not fitting its schema is refused (log.invalid_record), and nothing is appended', async () => {
+  const store = await openStore('log', 'pglite://memory');
+  const { skey } = generateSignerKey(ORIGIN);
+  const log = await openAccessLog({ store, signerKey: skey });
+  await log.append(rec(0));
+  await log.publish();
+  const hash = 'A'.repeat(43);
+  const read = { v: 1, at: '2026-11-25T00:00:00.000Z', principal: 'p', country: 'US', site: 'austin', action: 'read', dataset: 'users', subject: hash, fields: [], grant: null, jurisdiction: 'US', enclaveCountries: ['US'], outcome: 'released', policyVersion: 'pv' };
+  const cases: { note: string; record: unknown; message: RegExp }[] = [
+    { note: 'an unregistered type', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'test', id: 'x' }, message: /"test" is not a registered log record type/ },
+    { note: 'a retired type (broker.use was access.use in e1b4790)', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'access.use', grant: 'g', policyVersion: 'pv' }, message: /access\.use is retired/ },
+    { note: 'an old version (key.release is written at v2)', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'key.release', dataset: 'users', subject: hash, reason: 'r', policyVersion: 'pv' }, message: /key\.release is written at version 2, not 1/ },
+    { note: 'a version that never was', record: { ...rec(1), v: 7 }, message: /audit_read has no version 7/ },
+    { note: 'a missing member', record: { ...rec(1), to: undefined }, message: /audit_read v1: the record must have required property 'to'/ },
+    { note: 'a member the schema does not name', record: { ...rec(1), n: 1 }, message: /audit_read v1: the record has a member "n" that its schema does not name/ },
+    { note: 'a member of the wrong type', record: { ...rec(1), from: '1' }, message: /audit_read v1: \/from must be integer/ },
+    { note: 'a fraction', record: { ...rec(1), from: 1.5 }, message: /\/from must be integer/ },
+    { note: 'an integer canonical JSON cannot hold', record: { ...rec(1), from: 2 ** 60 }, message: /audit_read: holds a number that is not a safe integer/ },
+    { note: 'a subject key instead of its keyed hash', record: { ...read, subject: 'demo-us-1' }, message: /access_record v1: \/subject must match pattern/ },
+    { note: 'an unknown disclosure', record: { ...read, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'peek', rules: [] }] }, message: /\/fields\/0\/disclosure must be equal to one of the allowed values/ },
+    { note: 'neither a type nor an action', record: { v: 1, same: true }, message: /a log record is an object with a string `type`/ },
+    { note: 'not an object', record: ['v', 1], message: /a log record is an object/ },
+  ];
+  for (const c of cases) {
+    await assert.rejects(log.append(c.record as LogRecord), (err: unknown) => err instanceof InvalidLogRecordError && err.code === 'log.invalid_record' && c.message.test(err.message), c.note);
+  }
+  // A caller's own encoding does not get a record past the check.
+  await assert.rejects(log.appendCanonical({ ...rec(1), n: 1 } as unknown as LogRecord, '{}'), InvalidLogRecordError);
+  // Nothing of them was queued, stored or signed; the log carries on densely.
+  await log.publish();
+  assert.equal(log.size(), 1);
+  assert.equal(log.checkpoint().size, 1);
+  assert.equal((await store.readEntries('access', -1, 100)).length, 1);
+  assert.equal((await log.append(rec(1))).index, 1);
   await log.close();
   await store.close();
 });

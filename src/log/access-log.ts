@@ -16,6 +16,8 @@
 import { EventEmitter } from 'node:events';
 import { EntryIndexTakenError, type EntryRow, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
+import { assertAppendable, InvalidLogRecordError, recordKind } from './records.js';
+import type { LogRecord } from './record-types.js';
 import { canonicalJson, commitCanonical, newSalt, ENTRY_BYTES } from './commitment.js';
 import { MerkleTree, hashLeaf } from './merkle.js';
 import { encodeEntryBundle, tileContent, TILE_WIDTH } from './tiles.js';
@@ -67,13 +69,18 @@ export interface AccessLog {
   readonly origin: string;
   /** The verifier key outsiders use: `origin+hex8+base64`. */
   readonly vkey: string;
-  /** Resolves with the entry's index once it is durable; rejects when it could not be written. */
-  append(record: unknown): Promise<{ readonly index: number }>;
   /**
-   * The same for a record its caller has already encoded as canonical JSON (exactly what
-   * canonicalJson would give: the entry commits to these bytes, and auditors recompute them).
+   * Resolves with the entry's index once it is durable; rejects when it could not be written. A
+   * record of no registered kind, or one that fails its kind's schema (records.ts), is refused
+   * with InvalidLogRecordError (`log.invalid_record`) before anything is queued: nothing is appended.
    */
-  appendCanonical(canonical: string): Promise<{ readonly index: number }>;
+  append(record: LogRecord): Promise<{ readonly index: number }>;
+  /**
+   * The same for a record its caller has already encoded: `canonical` MUST be exactly what
+   * canonicalJson(record) gives (the entry commits to these bytes, and auditors recompute them).
+   * The record is checked as append checks it.
+   */
+  appendCanonical(record: LogRecord, canonical: string): Promise<{ readonly index: number }>;
   /** Entries integrated into the tree (durable). */
   size(): number;
   /** The latest signed checkpoint, with any cosignatures. */
@@ -258,6 +265,24 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
   }
 
+  /** Queues an encoded, checked record for the next durable write. */
+  function enqueue(canonical: string): Promise<{ index: number }> {
+    if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
+    // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
+    const salt = newSalt();
+    const entry = commitCanonical(canonical, salt);
+    // Payload {"r":…,"s":…}: canonical JSON too, built without serialising the record twice.
+    const row = { entry: entry.toString('base64'), payload: `{"r":${canonical},"s":"${salt.toString('base64')}"}` };
+    const leafHash = hashLeaf(entry);
+    return new Promise((resolve, reject) => {
+      queue.push({ row, leafHash, resolve, reject });
+      if (!writing) {
+        writing = true;
+        setImmediate(() => void flush());
+      }
+    });
+  }
+
   const log: AccessLog = {
     origin: signer.name,
     vkey: signer.vkey,
@@ -265,27 +290,23 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     append(record) {
       let canonical: string;
       try {
+        assertAppendable(record);
         canonical = canonicalJson(record);
+      } catch (err) {
+        // A number canonical JSON cannot hold (not a safe integer) makes a malformed record too;
+        // the encoder's message would show the value, so it is not passed on.
+        const kind = recordKind(record);
+        return Promise.reject(err instanceof TypeError ? new InvalidLogRecordError({ kind, message: `${kind ?? 'the record'}: holds a number that is not a safe integer` }) : err);
+      }
+      return enqueue(canonical);
+    },
+    appendCanonical(record, canonical) {
+      try {
+        assertAppendable(record);
       } catch (err) {
         return Promise.reject(err);
       }
-      return log.appendCanonical(canonical);
-    },
-    appendCanonical(canonical) {
-      if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
-      // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
-      const salt = newSalt();
-      const entry = commitCanonical(canonical, salt);
-      // Payload {"r":…,"s":…}: canonical JSON too, built without serialising the record twice.
-      const row = { entry: entry.toString('base64'), payload: `{"r":${canonical},"s":"${salt.toString('base64')}"}` };
-      const leafHash = hashLeaf(entry);
-      return new Promise((resolve, reject) => {
-        queue.push({ row, leafHash, resolve, reject });
-        if (!writing) {
-          writing = true;
-          setImmediate(() => void flush());
-        }
-      });
+      return enqueue(canonical);
     },
     size: () => tree.size,
     checkpoint() {

@@ -5,9 +5,12 @@ export { parseTilePath, tilePath, entriesPath, encodeEntryBundle, decodeEntryBun
 export { parseNote, verifyNote, signNote, cosign, parseSignerKey, parseVerifierKey, parseWitnessKey, generateSignerKey, generateWitnessKey, isValidKeyName, NoteError, type NoteSigner, type NoteVerifier } from './note.js';
 export { formatCheckpoint, parseCheckpoint, signCheckpoint, openCheckpoint, formatTlogProof, parseTlogProof, openTlogProof, type Checkpoint } from './checkpoint.js';
 export { canonicalJson, commitment } from './commitment.js';
+export { LOG_RECORDS, RECORD_CHECKS, checkLogRecord, recordKind, isLogRecordKind, InvalidLogRecordError, type LogRecordKindInfo, type RecordCheckName, type RecordProblem } from './records.js';
+export { keyReleaseRecord, migrationKeyReleaseRecord } from './key-release.js';
+export type * from './record-types.js';
 export { openAccessLog, LogUnavailableError, type AccessLog, type AccessLogOptions, type StoredRecord, type LogHealth } from './access-log.js';
 export { openLogSigner, LogKeyError } from './keys.js';
 export { logRoutes, type LogRoutesOptions } from './routes.js';
 export { verifyLog, readVerifyState, type VerifyOptions, type VerifyResult, type VerifyProblem, type VerifyState } from './verify.js';
-export { checkRecords, anomaliesOf, type RecordCheck, type RecordAnomaly } from './monitor.js';
+export { checkRecords, checkRecord, anomaliesOf, RECORD_JUDGES, type RecordCheck, type RecordAnomaly, type Judgement } from './monitor.js';
 export { createWitness, witnessRoutes, createWitnessCosigner, WitnessStateError, WITNESS_MAX_BODY_BYTES, TLOG_SIZE_CONTENT_TYPE, type Witness, type WitnessOptions, type WitnessLog, type WitnessResponse, type WitnessEvidence, type WitnessState, type WitnessEndpoint, type WitnessCosignerOptions, type CosignHook } from './witness.js';

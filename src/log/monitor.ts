@@ -1,9 +1,11 @@
-// An auditor's pass over the full records: each must hash to its public entry (salted commitment),
-// and none may show protected data released to a place outside its enclave's countries, without a
-// grant, or under a grant that had expired. Every write that moved protected data to another
-// jurisdiction or subject (transfer) or declassified it is flagged too, for a person to judge.
+// An auditor's pass over the full records: each must hash to its public entry (salted commitment)
+// and be of a registered kind and version that fits its schema (records.ts), and none may show
+// protected data released to a place outside its enclave's countries, without a grant, or under a
+// grant that had expired. Every write that moved protected data to another jurisdiction or subject
+// (transfer) or declassified it is flagged too, for a person to judge.
 
 import { commitment } from './commitment.js';
+import { checkLogRecord, recordKind, type RecordCheckName } from './records.js';
 
 /** The parts of an access record a monitor judges (the gateway writes them). */
 interface RecordShape {
@@ -19,9 +21,13 @@ interface RecordShape {
   readonly effects?: readonly { readonly action: string; readonly dataset: string; readonly field: string; readonly from: string; readonly to: string; readonly allowed: boolean; readonly rules?: readonly string[] }[];
 }
 
+/** What the monitor judges of a record beyond its commitment and schema (names from RECORD_CHECKS). */
+export type Judgement = Exclude<RecordCheckName, 'commitment' | 'schema'>;
+
 export interface RecordAnomaly {
   readonly index: number;
-  readonly kind: 'outside_enclave' | 'no_grant' | 'expired_grant' | 'transfer' | 'declassify';
+  /** A judgement, or `invalid_record`: of no registered kind or version, or not fitting its schema. */
+  readonly kind: Judgement | 'invalid_record';
   readonly message: string;
 }
 
@@ -70,6 +76,29 @@ export function anomaliesOf(index: number, record: unknown): RecordAnomaly[] {
   return out;
 }
 
+/**
+ * The record kinds the monitor judges, with what it may report of each; a record of another kind is
+ * checked for its commitment and schema only. records.ts lists the same checks per kind (a test
+ * keeps the two equal).
+ */
+export const RECORD_JUDGES: Readonly<Record<string, { readonly reports: readonly Judgement[]; readonly judge: (index: number, record: unknown) => RecordAnomaly[] }>> = {
+  access_record: { reports: ['outside_enclave', 'no_grant', 'expired_grant', 'transfer', 'declassify'], judge: anomaliesOf },
+};
+
+/** The findings of one stored record: whether it hashes to its entry, fits its schema, and how it is judged. */
+export function checkRecord(index: number, record: unknown, salt: Buffer, expected: Buffer): { mismatch?: string; anomalies: RecordAnomaly[] } {
+  let mismatch: string | undefined;
+  try {
+    if (!commitment(record, salt).equals(expected)) mismatch = `the record and salt do not hash to the public entry ${expected.toString('base64')}`;
+  } catch {
+    mismatch = `the record cannot be encoded as canonical JSON, so it cannot hash to the public entry ${expected.toString('base64')}`;
+  }
+  const problem = checkLogRecord(record, 'read');
+  if (problem) return { mismatch, anomalies: [{ index, kind: 'invalid_record', message: problem.message }] };
+  const judge = RECORD_JUDGES[recordKind(record)!];
+  return { mismatch, anomalies: judge ? judge.judge(index, record) : [] };
+}
+
 export interface CheckRecordsOptions {
   readonly url: string;
   readonly token: string;
@@ -95,11 +124,9 @@ export async function checkRecords(options: CheckRecordsOptions): Promise<Record
       after = rec.index;
       if (rec.index >= options.entries.length) break;
       checked++;
-      const expected = options.entries[rec.index]!;
-      if (!commitment(rec.record, Buffer.from(rec.salt, 'base64')).equals(expected)) {
-        mismatches.push({ index: rec.index, message: `the record and salt do not hash to the public entry ${expected.toString('base64')}` });
-      }
-      anomalies.push(...anomaliesOf(rec.index, rec.record));
+      const found = checkRecord(rec.index, rec.record, Buffer.from(typeof rec.salt === 'string' ? rec.salt : '', 'base64'), options.entries[rec.index]!);
+      if (found.mismatch !== undefined) mismatches.push({ index: rec.index, message: found.mismatch });
+      anomalies.push(...found.anomalies);
     }
   }
   if (checked < options.entries.length) mismatches.push({ index: checked, message: `only ${checked} of ${options.entries.length} records could be read` });

@@ -1,5 +1,6 @@
 // cordon's verifier against a log it did not write: Tessera's published 15-entry test log, served
-// as static files, checked at every size with a state file; and the monitor's judgement of records.
+// as static files, checked at every size with a state file; and the monitor's judgement of records,
+// malformed ones included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyLog } from './verify.js';
-import { anomaliesOf } from './monitor.js';
+import { anomaliesOf, checkRecord } from './monitor.js';
+import { commitment } from './commitment.js';
 
 const TESSERA = fileURLToPath(new URL('../../../test/fixtures/transparency/tlog-tiles/tessera-testdata-log', import.meta.url));
 const VKEY = 'example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx';
@@ -68,4 +70,25 @@ test('the monitor flags protected data shown in clear outside the enclave, witho
   assert.deepEqual(kinds({ ...base, fields: clear, grant: { id: 'g', expiresAt: '2026-11-25T10:00:00.000Z' } }), ['expired_grant'], 'a grant stops at its expiry, to the millisecond');
   assert.deepEqual(kinds({ ...base, fields: clear, country: 'CN', grant: null }), ['outside_enclave', 'no_grant']);
   assert.match(anomaliesOf(7, { ...base, fields: clear, grant: null })[0]!.message, /^p was shown users\.phone_number \(protected\) without a grant$/);
+});
+
+test('the monitor reports a record that fails its schema as a finding, and goes on: no crash, no judgement of what it cannot read', () => {
+  const salt = Buffer.alloc(16, 3);
+  const good = { v: 1, at: '2026-11-25T10:00:00.000Z', principal: 'p', country: 'CN', site: 'beijing', action: 'read', dataset: 'users', subject: null, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: [] }], grant: null, jurisdiction: 'US', enclaveCountries: ['US'], outcome: 'released', policyVersion: 'pv' };
+  const found = (record: unknown) => {
+    const r = checkRecord(4, record, salt, commitment(record, salt));
+    return { mismatch: r.mismatch, kinds: r.anomalies.map((a) => a.kind), messages: r.anomalies.map((a) => a.message) };
+  };
+  assert.deepEqual(found(good), { mismatch: undefined, kinds: ['outside_enclave', 'no_grant'], messages: found(good).messages }, 'a valid record is judged');
+  // `fields` that is not a list would have crashed the judgement; it is a finding instead.
+  assert.deepEqual(found({ ...good, fields: 'email' }).kinds, ['invalid_record']);
+  assert.deepEqual(found({ ...good, fields: 'email' }).messages, ['access_record v1: /fields must be array']);
+  assert.deepEqual(found({ v: 1, at: '2026-11-25T10:00:00.000Z', type: 'test.nonsense' }).messages, ['"test.nonsense" is not a registered log record type']);
+  assert.deepEqual(found(null).kinds, ['invalid_record']);
+  assert.deepEqual(found({ ...good, v: 2 }).messages, ['access_record has no version 2 (versions 1)']);
+  // A number canonical JSON cannot encode: the record cannot match its entry, and says so.
+  const odd = { ...good, dataset: 1.5 };
+  const r = checkRecord(4, odd, salt, Buffer.alloc(32));
+  assert.match(r.mismatch ?? '', /cannot be encoded as canonical JSON/);
+  assert.deepEqual(r.anomalies.map((a) => a.message), ['access_record v1: /dataset must be string']);
 });

@@ -12,7 +12,7 @@ import { MAX_LISTED, pingKeys, keyCache, withPool, type MigrateContext } from '.
 import { tableLogic, pages } from './table-logic.js';
 import { ensureTables, loadState, saveState, type VerifyState } from './state.js';
 import { rowHashing, fetchBatch, compareFetched, fetchedPages, legacyCleared, purgedAfterVerify, type RowHashing, type Compared, type Mismatch } from './compare.js';
-import { statementLines, needLog, TYPE, logKeyRelease, signerOf } from './statements.js';
+import { statementLines, needLog, logKeyRelease, signerOf } from './statements.js';
 
 interface PurgeState {
   verifyId: string;
@@ -173,7 +173,7 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     'verified-left': verifiedLeft,
   };
   const statement = signNote(statementLines('purge', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: TYPE('purge'), mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: totals.purged + totals.alreadyPurged, columns: totals.columnsCleared, notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at, type: 'migrate.purge', mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: totals.purged + totals.alreadyPurged, columns: totals.columnsCleared, notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
   state.done = true;
   state.logIndex = index;
   await saveState(ctx, 'purge', state);

@@ -6,7 +6,7 @@ import { createDataKeys, subjectHash, DATA_KEYS_TABLE, type StoredRow } from '..
 import { signNote } from '../log/index.js';
 import { MigrateError } from './errors.js';
 import { keyServiceFailure, type MigrateContext } from './context.js';
-import { statementLines, TYPE, signerOf } from './statements.js';
+import { statementLines, signerOf } from './statements.js';
 
 export interface ShredResult {
   readonly scope: 'subjects' | 'kek';
@@ -84,7 +84,7 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
     const t = at();
     const body = { scope: 'kek-generation', kek: wanted, store: store.name, 'live-keys-rewrapped': rewrapped, policy: ctx.policy.versionHash };
     const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
-    const { index } = await log.append({ v: 1, at: t, type: TYPE('shred'), scope: 'kek', kek: wanted, store: store.name, rewrapped, policyVersion: ctx.policy.versionHash, statement });
+    const { index } = await log.append({ v: 1, at: t, type: 'migrate.shred', scope: 'kek', kek: wanted, store: store.name, rewrapped, policyVersion: ctx.policy.versionHash, statement });
     return { scope: 'kek', destroyed: 1, rewrapped, kek: wanted, statement, logIndex: index };
   }
 
@@ -117,6 +117,6 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
     policy: ctx.policy.versionHash,
   };
   const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
-  const { index } = await log.append({ v: 1, at: t, type: TYPE('shred'), scope: 'subjects', store: store.name, subjects: hashes, destroyed, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at: t, type: 'migrate.shred', scope: 'subjects', store: store.name, subjects: hashes, destroyed, policyVersion: ctx.policy.versionHash, statement });
   return { scope: 'subjects', destroyed, rewrapped: 0, kek: null, statement, logIndex: index };
 }

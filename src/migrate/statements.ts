@@ -2,7 +2,7 @@
 // check that a step has a log and a statements key, and the key.release record made before anything
 // is decrypted.
 
-import { parseSignerKey, type AccessLog } from '../log/index.js';
+import { migrationKeyReleaseRecord, parseSignerKey, type AccessLog } from '../log/index.js';
 import type { MigrateContext } from './context.js';
 
 export function statementLines(kind: string, origin: string, body: Record<string, string | number>, at: string): string {
@@ -14,8 +14,6 @@ export function needLog(ctx: MigrateContext): { log: AccessLog; key: string } {
   return { log: ctx.log, key: ctx.statementKey };
 }
 
-export const TYPE = (step: string) => `migrate.${step}`;
-
 /**
  * Logs, before anything is decrypted, that this step releases to this process the data keys of the
  * mapping's in-scope subjects (as the gateway logs each key it is given): one key.release record
@@ -23,18 +21,17 @@ export const TYPE = (step: string) => `migrate.${step}`;
  */
 export async function logKeyRelease(ctx: MigrateContext, log: AccessLog, step: 'verify' | 'purge'): Promise<void> {
   const at = new Date((ctx.now ?? Date.now)()).toISOString();
-  await log.append({
-    v: 1,
-    at,
-    type: 'key.release',
-    scope: 'migration',
-    step,
-    mapping: ctx.mapping.name,
-    mappingSha256: ctx.mapping.sha256,
-    enclave: ctx.mapping.enclave,
-    reason: `cordon migrate ${step}: the data keys of the mapping's in-scope subjects, to compare their enclave copies with the legacy rows (only row hashes leave the process)`,
-    policyVersion: ctx.policy.versionHash,
-  });
+  await log.append(
+    migrationKeyReleaseRecord({
+      at,
+      step,
+      mapping: ctx.mapping.name,
+      mappingSha256: ctx.mapping.sha256,
+      enclave: ctx.mapping.enclave,
+      reason: `cordon migrate ${step}: the data keys of the mapping's in-scope subjects, to compare their enclave copies with the legacy rows (only row hashes leave the process)`,
+      policyVersion: ctx.policy.versionHash,
+    }),
+  );
 }
 
 const parsedSigners = new Map<string, ReturnType<typeof parseSignerKey>>();

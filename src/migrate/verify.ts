@@ -10,7 +10,7 @@ import { MAX_LISTED, pingKeys, keyCache, withPool, type MigrateContext } from '.
 import { zero, add, tableLogic, type Counts } from './table-logic.js';
 import { ROW_HASH_TABLE, ensureTables, saveState, type VerifyState } from './state.js';
 import { rowHashing, rowHashId, compareFetched, fetchedPages, legacyCleared, purgedAfterVerify, type Mismatch } from './compare.js';
-import { statementLines, needLog, TYPE, logKeyRelease, signerOf } from './statements.js';
+import { statementLines, needLog, logKeyRelease, signerOf } from './statements.js';
 
 export interface VerifyResult {
   readonly counts: Counts;
@@ -104,7 +104,7 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
     'row-hashes': `sha256:${rootHex}`,
   };
   const statement = signNote(statementLines('verify', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: TYPE('verify'), mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, legacyPurged, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({ v: 1, at, type: 'migrate.verify', mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, legacyPurged, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
   const state: VerifyState = { verifyId, root: rootHex, counts, verified, mismatches, mappingSha256: ctx.mapping.sha256, policyVersion: ctx.policy.versionHash, statement, logIndex: index, at };
   await saveState(ctx, 'verify', state);
   return { counts, verified, legacyPurged, mismatches, listed, root: rootHex, statement, logIndex: index };

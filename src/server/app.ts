@@ -3,8 +3,8 @@
 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
-import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, keyReleaseRecord, type Store } from '../store/index.js';
-import { createWitnessCosigner, logRoutes, type AccessLog } from '../log/index.js';
+import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
+import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
@@ -120,7 +120,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const stats = createDecisionStats(now, { store: globalStore });
   await stats.load().catch(() => undefined);
   closer.add('the decision counts', () => stats.close());
-  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(encodeAccessRecord(r)) };
+  const inner: AccessRecorder = options.recorder ?? { record: (r) => log.appendCanonical(r, encodeAccessRecord(r)) };
   const recorder: AccessRecorder = {
     record: (r) => {
       stats.add(r);

@@ -33,10 +33,13 @@ function sources(dir: string): string[] {
 
 test('every code the source names is in the registry', () => {
   const re = new RegExp(`'((?:${AREAS.join('|')})\\.[a-z_]+)'`, 'g');
+  // Access-log record types share some areas' prefixes (migrate.verify, access.request); the
+  // registry of those is src/log/records.ts, and docs/log-records.md (checked equal to it) lists them.
+  const recordTypes = new Set([...readFileSync(join(ROOT, 'docs/log-records.md'), 'utf8').matchAll(/^## `([^`]+)`$/gm)].map((m) => m[1]!));
   const unknown: string[] = [];
   for (const file of sources(join(ROOT, 'src'))) {
     for (const m of readFileSync(file, 'utf8').matchAll(re)) {
-      if (!isErrorCode(m[1]!) && !/\.(js|ts|yaml|json|csv|key|vkey)$/.test(m[1]!)) unknown.push(`${file}: ${m[1]}`);
+      if (!isErrorCode(m[1]!) && !recordTypes.has(m[1]!) && !/\.(js|ts|yaml|json|csv|key|vkey)$/.test(m[1]!)) unknown.push(`${file}: ${m[1]}`);
     }
   }
   assert.deepEqual(unknown, []);

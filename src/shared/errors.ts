@@ -105,6 +105,7 @@ export const ERROR_CODES = {
   'log.bad_checkpoint': { status: 400, severity: 'error', message: 'A checkpoint body is malformed (C2SP tlog-checkpoint: origin, size, root hash, extensions).' },
   'log.bad_proof': { status: 422, severity: 'error', message: 'An inclusion or consistency proof does not verify, or has the wrong form.' },
   'log.missing_cosignatures': { status: 403, severity: 'error', message: 'A checkpoint has fewer valid witness cosignatures than required.' },
+  'log.invalid_record': { status: 500, severity: 'error', message: 'A record given to the access log is of no registered type, of a retired type or version, or fails its schema (docs/log-records.md); nothing was appended.' },
   'store.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog, so no store holds it.' },
   'store.unknown_jurisdiction': { status: 422, severity: 'error', message: "The record's subject jurisdiction cannot be told, so its fields cannot be placed; nothing is written (fail closed)." },
   'store.protected_key': { status: 422, severity: 'error', message: "The record's key field is protected in its jurisdiction; it would reach the global store as the join key, so nothing is written." },

@@ -123,15 +123,6 @@ export function subjectHash(keys: KeyService, dataset: string, subject: string |
 const subjectHashes = new WeakMap<KeyService, Map<string, string>>();
 const MAX_CACHED_SUBJECT_HASHES = 50_000;
 
-/**
- * The access-log record of a subject's data key released to this process, with why: the subject
- * as a keyed hash only. The gateway and `cordon scan --match-enclave` write these.
- */
-export function keyReleaseRecord(keys: KeyService, release: { readonly at: string; readonly dataset: string; readonly subject: string; readonly reason: string; readonly policyVersion: string; readonly everyMs?: number }): Record<string, unknown> {
-  const { at, dataset, subject, reason, policyVersion, everyMs } = release;
-  return { v: 1, at, type: 'key.release', dataset, subject: subjectHash(keys, dataset, subject), reason, ...(everyMs !== undefined ? { everyMs } : {}), policyVersion };
-}
-
 /** The KEK keyring beside the master key file (default name). */
 export const KEYRING_FILE = 'kek-ring.json';
 const KEK_BYTES = 32;
