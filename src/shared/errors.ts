@@ -133,12 +133,17 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
 
-/** An expected failure carried as a value through APIs that may also throw for bugs. */
+/**
+ * An expected failure carried as a value through APIs that may also throw for bugs. Every error
+ * class of cordon extends it: its code is in the registry. The message MUST NOT
+ * hold a protected value, nor text cordon did not write that could (put that in `cause`, which is
+ * logged scrubbed).
+ */
 export class CordonError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = 'CordonError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
