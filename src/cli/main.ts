@@ -73,17 +73,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cordon: ${e.message}\n`);
       return EXIT_UNAVAILABLE;
     }
-    if (e instanceof CordonError) {
-      // 503 codes (log.unavailable, migrate.legacy_unavailable, migrate.key_service_unavailable, …)
-      // say that something needed could not be reached; the others are bad input.
-      process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
-      return e.status === 503 ? EXIT_UNAVAILABLE : EXIT_USAGE;
-    }
+    // Before the CordonError rule below: these are CordonErrors too, but mostly findings.
     if (e instanceof NoteError || e instanceof MerkleProofError) {
       // A key the user gave that is malformed is input; a note or proof that does not verify is a finding.
-      const code = e instanceof NoteError ? e.code : 'log.bad_proof';
-      process.stderr.write(`cordon: ${code}: ${e.message}\n`);
-      return code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;
+      process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
+      return e.code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;
+    }
+    if (e instanceof CordonError && e.status !== 500) {
+      // 503 codes (log.unavailable, migrate.legacy_unavailable, migrate.key_service_unavailable, …)
+      // say that something needed could not be reached; the others are bad input. 500 codes are
+      // failures inside cordon (a corrupt witness state, a failing key service): bugs, below.
+      process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
+      return e.status === 503 ? EXIT_UNAVAILABLE : EXIT_USAGE;
     }
     // A connection or a file that failed where no command said what it was for: still one line.
     const network = networkFailure(e);

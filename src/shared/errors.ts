@@ -105,6 +105,8 @@ export const ERROR_CODES = {
   'log.bad_checkpoint': { status: 400, severity: 'error', message: 'A checkpoint body is malformed (C2SP tlog-checkpoint: origin, size, root hash, extensions).' },
   'log.bad_proof': { status: 422, severity: 'error', message: 'An inclusion or consistency proof does not verify, or has the wrong form.' },
   'log.missing_cosignatures': { status: 403, severity: 'error', message: 'A checkpoint has fewer valid witness cosignatures than required.' },
+  'log.witness_refused': { status: 502, severity: 'error', message: 'A witness gave no cosignature: it refused the checkpoint, answered out of form, or its cosignature does not verify; the checkpoint is published without it.' },
+  'log.verify_failed': { status: 422, severity: 'error', message: 'Checking a log from outside found a problem (a fetch that failed; a signature, entry bundle, hash tile or root that does not check out; a rollback or fork); the problem names its kind and evidence.' },
   'store.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog, so no store holds it.' },
   'store.unknown_jurisdiction': { status: 422, severity: 'error', message: "The record's subject jurisdiction cannot be told, so its fields cannot be placed; nothing is written (fail closed)." },
   'store.protected_key': { status: 422, severity: 'error', message: "The record's key field is protected in its jurisdiction; it would reach the global store as the join key, so nothing is written." },
