@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy, Principal } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
-import { PlacementError, subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
+import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose, TOKEN_PREFIX } from './disclose.js';
@@ -59,7 +59,8 @@ function isScalar(v: unknown): v is string | number | boolean | null {
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
   if (error instanceof HttpProblem) problem = error;
-  else if (error instanceof PlacementError || error instanceof CordonError) problem = new HttpProblem(error.code, error.message);
+  // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
+  else if (error instanceof CordonError && error.status !== 500) problem = new HttpProblem(error.code, error.message);
   else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
   else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');

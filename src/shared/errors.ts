@@ -112,6 +112,13 @@ export const ERROR_CODES = {
   'store.protected_key': { status: 422, severity: 'error', message: "The record's key field is protected in its jurisdiction; it would reach the global store as the join key, so nothing is written." },
   'store.duplicate_key': { status: 409, severity: 'error', message: 'A record with this key exists.' },
   'store.not_found': { status: 404, severity: 'error', message: 'No record has this key.' },
+  'store.locked': { status: 503, severity: 'error', message: 'An embedded (PGlite) store is open in another process, or already in this one; one process owns it (stop that process, send the work to it, or keep the store in PostgreSQL).' },
+  'store.entry_index_taken': { status: 409, severity: 'error', message: 'An append to a log table found an index already taken: another writer appended first, and nothing was written (the writer reads and tries again).' },
+  'store.bad_key_file': { status: 400, severity: 'error', message: 'The master key file is missing, readable or writable by others than its owner (it must be 0600), or not 32 bytes in base64.' },
+  'store.key_service_unavailable': { status: 500, severity: 'error', message: 'The key service cannot be read (its keyring file is unreadable or not JSON); a failure inside cordon, logged and answered as internal.error.' },
+  'store.bad_key': { status: 500, severity: 'error', message: 'A keyring is unsafe (not 0600) or not a cordon keyring, or a data key does not unwrap (tampered, or bound to another subject); logged and answered as internal.error.' },
+  'store.unknown_kek': { status: 500, severity: 'error', message: 'A key names a KEK generation the key service does not have (or a name that is not scope#N); logged and answered as internal.error.' },
+  'store.kek_destroyed': { status: 500, severity: 'error', message: 'A key was wrapped under a KEK generation that was destroyed, so it cannot be recovered (reads say so per field instead); logged and answered as internal.error.' },
 
   'auth.missing_token': { status: 401, severity: 'error', message: 'The request has no Authorization: Bearer token.' },
   'auth.invalid_token': { status: 401, severity: 'error', message: 'The bearer token is malformed or its claims have the wrong form.' },
