@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, isErrorCode } from './errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth'];
+const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth', 'server', 'cli'];
 
 test('docs/errors.md lists exactly the registry, with the same status and severity', () => {
   const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
@@ -41,3 +41,4 @@ test('every code the source names is in the registry', () => {
   }
   assert.deepEqual(unknown, []);
 });
+

@@ -133,6 +133,11 @@ export const ERROR_CODES = {
   'auth.keys_unavailable': { status: 503, severity: 'error', message: "The issuer's key set could not be fetched; the request is refused (fail closed)." },
   'auth.unknown_principal': { status: 403, severity: 'error', message: "The token's subject is not a principal of the directory." },
 
+  'server.invalid_setup': { status: 400, severity: 'error', message: 'The server cannot start with this setup: a store path that leaves the data directory, a data directory that is a file, a store or service that cordon.yaml does not define (exit 2).' },
+  'server.unavailable': { status: 503, severity: 'error', message: 'The server cannot start: the data directory cannot be written, a store, key or log cannot be opened (or another process holds it), or the address cannot be listened on (exit 3).' },
+  'cli.unreachable': { status: 503, severity: 'error', message: 'Something a command needed could not be reached or read: a server or database that refuses, does not resolve, times out or answers 5xx, or a file or folder named on the command line (exit 3).' },
+  'cli.refused': { status: 403, severity: 'error', message: "A server refused a command's request (it answered 4xx); the command prints the server's code and detail (exit 1, or 2 when the server said the request was malformed)." },
+
   'internal.error': { status: 500, severity: 'error', message: 'An unexpected error; it is logged, never echoed.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
