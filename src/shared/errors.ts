@@ -149,7 +149,7 @@ export function isErrorCode(code: string): code is ErrorCode {
 
 /**
  * An expected failure carried as a value through APIs that may also throw for bugs. Every error
- * class of cordon extends it: its code is in the registry. The message MUST NOT
+ * class of cordon extends it (a test checks): its code is in the registry. The message MUST NOT
  * hold a protected value, nor text cordon did not write that could (put that in `cause`, which is
  * logged scrubbed).
  */
