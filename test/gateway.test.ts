@@ -253,3 +253,55 @@ test('a store failure after a logged write decision appends a record saying it f
   assert.equal(failed!.follows, size - 2);
   assert.equal((await server.placement.read('users', 'demo-br-1'))?.values['bio'], 'Beach days in Rio', 'nothing was written');
 });
+
+test('an evaluator that throws: 503 decide.evaluation_failed, nothing released, written, or logged as read (fail closed)', async () => {
+  const evaluator = server.decider.evaluator;
+  const real = evaluator.authorize;
+  /** Runs `fn` with the server's evaluator throwing on the requests `when` picks (every one by default). */
+  const failing = async <T>(fn: () => Promise<T>, when: (req: Parameters<typeof real>[0]) => boolean = () => true): Promise<T> => {
+    evaluator.authorize = (req) => {
+      if (when(req)) throw new Error('evaluator crashed');
+      return real.call(evaluator, req);
+    };
+    try {
+      return await fn();
+    } finally {
+      evaluator.authorize = real;
+    }
+  };
+  const all = await server.log.records(-1, 100_000);
+  const mark = all.length === 0 ? -1 : all[all.length - 1]!.index;
+  const stored = (await server.placement.read('users', 'demo-us-1'))?.values;
+  assert.equal(stored?.['phone_number'], '+15125550101');
+  const values = ['+15125550101', 'us1@example.com', '1994-03-02', String(stored?.['username'])];
+  const refused = (r: Awaited<ReturnType<typeof as>>, what: string) => {
+    assert.equal(r.statusCode, 503, `${what}: ${r.body}`);
+    assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8', what);
+    const p = r.json() as Record<string, unknown>;
+    assert.equal(p['code'], 'decide.evaluation_failed', what);
+    assert.deepEqual(Object.keys(p).sort(), ['code', 'detail', 'status', 'title', 'type'], `${what}: a bare problem, no fields`);
+    for (const v of values) assert.ok(!r.body.includes(v), `${what}: the body holds ${v}`);
+    assert.equal(r.headers['x-cordon-log-index'], undefined, `${what}: no log index`);
+  };
+
+  // Reads: by the caller's token (decided after the record is fetched) and by a clear key (the key's own decision fails first).
+  refused(await failing(() => as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`)), 'read by token');
+  refused(await failing(() => as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')), 'read by clear key');
+  refused(await failing(() => as('austin-engineer', 'POST', '/v1/decide', { dataset: 'users', record: { uid: 'x', country: 'US', phone_number: '+15125550101' } })), 'decide');
+  // Writes change no store.
+  refused(await failing(() => as('austin-engineer', 'POST', '/v1/data/users', { uid: 'eval-1', username: 'e', country: 'US', phone_number: '+15125550101' })), 'create');
+  assert.equal(await server.placement.read('users', 'eval-1'), undefined, 'the create wrote nothing');
+  refused(await failing(() => as('beijing-engineer', 'PATCH', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`, { bio: 'changed' })), 'update by token');
+  refused(await failing(() => as('austin-engineer', 'DELETE', '/v1/data/users/demo-us-1')), 'delete');
+  assert.deepEqual((await server.placement.read('users', 'demo-us-1'))?.values, stored, 'the record is unchanged');
+  // A list whose later row fails: the rows decided before it are not recorded as read either.
+  const usOnly = (req: Parameters<typeof real>[0]) => req.resource.attrs['jurisdiction'] === 'US';
+  refused(await failing(() => as('beijing-engineer', 'GET', '/v1/data/users'), usOnly), 'list failing on its US row');
+  refused(await failing(() => as('beijing-engineer', 'GET', '/v1/egress/users?limit=500'), usOnly), 'egress failing on its US rows');
+
+  const after = (await server.log.records(mark, 100_000)).map((s) => s.record as { type?: string; action?: string; outcome?: string });
+  assert.deepEqual(after.filter((r) => r.action !== undefined), [], 'no access record: nothing claims a read, a decision or a write');
+  assert.deepEqual(after.filter((r) => r.type !== 'key.release'), [], 'nothing else was logged either');
+  // The seam is gone again: the same read succeeds.
+  assert.equal((await as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`)).statusCode, 200);
+});

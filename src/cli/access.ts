@@ -10,6 +10,7 @@ import { formatStandingReview, standingAccessReview } from '../access/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, table, throwIfUnavailable } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT } from './up.js';
+import { CordonError } from '../shared/errors.js';
 
 export interface ServerOpts {
   url: string;
@@ -58,12 +59,14 @@ export function credentials(opts: ServerOpts): Record<string, string> {
   return headers;
 }
 
-export class Refused extends Error {
+/** A server's refusal (4xx): `status` is the HTTP status it answered (not the registry's), `body` its problem. */
+export class Refused extends CordonError {
   constructor(
-    readonly status: number,
+    override readonly status: number,
     readonly body: Json,
   ) {
-    super(String(body['detail'] ?? `HTTP ${status}`));
+    super('cli.refused', String(body['detail'] ?? `HTTP ${status}`));
+    this.name = 'Refused';
   }
 }
 

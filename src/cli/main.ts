@@ -73,17 +73,20 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cordon: ${e.message}\n`);
       return EXIT_UNAVAILABLE;
     }
-    if (e instanceof CordonError) {
+    // Before the CordonError rule below: these are CordonErrors too, but mostly findings.
+    if (e instanceof NoteError || e instanceof MerkleProofError) {
+      // A key the user gave that is malformed is input; a note or proof that does not verify is a finding.
+      process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
+      return e.code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;
+    }
+    // 500 codes are failures inside cordon (a corrupt witness state, a failing key service), and an
+    // evaluator that throws in this process is a bug too (a server answers it with 503): said below.
+    const bug = e instanceof CordonError && (e.status === 500 || e.code === 'decide.evaluation_failed');
+    if (e instanceof CordonError && !bug) {
       // 503 codes (log.unavailable, migrate.legacy_unavailable, migrate.key_service_unavailable, …)
       // say that something needed could not be reached; the others are bad input.
       process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
       return e.status === 503 ? EXIT_UNAVAILABLE : EXIT_USAGE;
-    }
-    if (e instanceof NoteError || e instanceof MerkleProofError) {
-      // A key the user gave that is malformed is input; a note or proof that does not verify is a finding.
-      const code = e instanceof NoteError ? e.code : 'log.bad_proof';
-      process.stderr.write(`cordon: ${code}: ${e.message}\n`);
-      return code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;
     }
     // A connection or a file that failed where no command said what it was for: still one line.
     const network = networkFailure(e);
@@ -97,8 +100,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cordon: ${path === undefined ? '' : `${path}: `}${file}\n`);
       return EXIT_UNAVAILABLE;
     }
-    // A bug: say so without echoing data.
-    process.stderr.write(`cordon: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    // A bug: say so without echoing data (an evaluator's failure by the evaluator's own stack).
+    const thrown = e instanceof CordonError && e.code === 'decide.evaluation_failed' && e.cause !== undefined ? e.cause : e;
+    process.stderr.write(`cordon: internal error: ${thrown instanceof Error ? thrown.stack ?? thrown.message : String(thrown)}\n`);
     return 70;
   }
 }

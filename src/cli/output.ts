@@ -1,6 +1,7 @@
 // Small helpers for CLI output: exit codes, tables, JSON, and the errors that choose an exit code.
 
 import { accessSync, constants } from 'node:fs';
+import { CordonError } from '../shared/errors.js';
 
 export const EXIT_OK = 0;
 /** A finding: tampering, a leak, a violation, a refusal, a signature that does not verify. */
@@ -10,7 +11,13 @@ export const EXIT_USAGE = 2;
 /** Could not reach or read what it needed: a server, a database, a file, a store another process holds. */
 export const EXIT_UNAVAILABLE = 3;
 
-export class UsageError extends Error {}
+/** Bad usage or input (exit 2): the message says which flag, value or file, and what it must be. */
+export class UsageError extends CordonError {
+  constructor(message: string) {
+    super('usage.invalid_argument', message);
+    this.name = 'UsageError';
+  }
+}
 
 /**
  * Something the command needed could not be reached or read (exit 3): a server or database that
@@ -18,7 +25,12 @@ export class UsageError extends Error {}
  * that is missing or unreadable. The message names it (a URL without credentials, or a path) and
  * MUST NOT hold a protected value.
  */
-export class Unreachable extends Error {}
+export class Unreachable extends CordonError {
+  constructor(message: string) {
+    super('cli.unreachable', message);
+    this.name = 'Unreachable';
+  }
+}
 
 /** Error codes of a connection that failed: Node's and undici's for sockets and DNS, postgres.js's own. */
 const NETWORK_CODES = new Set([

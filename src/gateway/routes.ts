@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy, Principal } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
-import { PlacementError, subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
+import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { disclose, TOKEN_PREFIX } from './disclose.js';
@@ -59,7 +59,12 @@ function isScalar(v: unknown): v is string | number | boolean | null {
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
   if (error instanceof HttpProblem) problem = error;
-  else if (error instanceof PlacementError || error instanceof CordonError) problem = new HttpProblem(error.code, error.message);
+  // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
+  else if (error instanceof CordonError && error.status !== 500) {
+    // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
+    if (error.status >= 500) request.log.error({ err: error }, 'request refused');
+    problem = new HttpProblem(error.code, error.message);
+  }
   else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
   else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
@@ -150,6 +155,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const released = Object.keys(out.fields).length > 0;
     return { decision, out, released, subject: decision.subject };
   };
+  type ReadOne = NonNullable<Awaited<ReturnType<typeof readOne>>>;
 
   app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
     const caller = await options.identify(req);
@@ -205,16 +211,22 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const after = q['after'] === undefined ? undefined : recordKeys.cursor(caller, d.name, q['after']);
     if (q['after'] !== undefined && after === undefined) throw new HttpProblem('gateway.invalid_query', 'after must be the next cursor of an earlier page');
     const page = await options.globalStore.list(d.name, { limit, after, where });
-    const items: Json[] = [];
-    let last: number | undefined;
+    // Every decision of the page (and the cursor's) is made before the first is recorded: a decision
+    // that fails (503) leaves no record saying that a row was read.
+    const read: { key: string; r: ReadOne }[] = [];
     for (const row of page.rows) {
       const r = await readOne(caller, d.name, row.key);
-      if (!r) continue;
+      if (r) read.push({ key: row.key, r });
+    }
+    const next = page.next === undefined ? null : recordKeys.out(caller, d.name, page.next);
+    const items: Json[] = [];
+    let last: number | undefined;
+    for (const { key, r } of read) {
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ key: recordKeys.out(caller, d.name, row.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
+      items.push({ key: recordKeys.out(caller, d.name, key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
     }
     if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-    return { items, next: page.next === undefined ? null : recordKeys.out(caller, d.name, page.next) };
+    return { items, next };
   });
 
   /**
@@ -420,9 +432,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (await placement.read(d.name, key, { decrypt: NOTHING })) throw new HttpProblem('gateway.duplicate_key', `a ${d.name} record with this key exists`);
     const j = await judgeWrite(caller, req, d, opened, undefined, 'create');
     await enforce(caller, j, 'write');
+    // Decided before the write is logged and made, as every decision of the request.
+    const shown = recordKeys.shownIn(caller, d.name, { values, jurisdiction: j.decision.jurisdiction });
     const index = await commit(caller, j, 'write', () => placement.write(d.name, key, opened, 'create'));
     void reply.header(LOG_INDEX_HEADER, String(index)).status(201);
-    return { key: recordKeys.out(caller, d.name, key, recordKeys.shownIn(caller, d.name, { values, jurisdiction: j.decision.jurisdiction })), written: Object.keys(values) };
+    return { key: recordKeys.out(caller, d.name, key, shown), written: Object.keys(values) };
   });
 
   app.patch<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
@@ -468,12 +482,17 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const unknown = Object.keys(req.query).filter((k) => k !== 'after' && k !== 'limit');
     if (unknown.length > 0) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(unknown[0])}`);
     const changes = await placement.changes(d.name, after, limit);
-    const items: Json[] = [];
-    let last: number | undefined;
+    // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
+    const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
     for (const c of changes) {
       const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
+      read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
+    }
+    const items: Json[] = [];
+    let last: number | undefined;
+    for (const { c, r, deletedKey } of read) {
       if (!r) {
-        items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key), deleted: true });
+        items.push({ seq: c.index, key: deletedKey, deleted: true });
         continue;
       }
       last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');

@@ -2,6 +2,7 @@
 // in-memory tree that answers roots and proofs for any earlier size, and proof verification.
 
 import { createHash } from 'node:crypto';
+import { CordonError } from '../shared/errors.js';
 
 export const HASH_SIZE = 32;
 
@@ -22,14 +23,14 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
 }
 
 /** A proof, root or hash that does not check out. Carries both roots when that is what differs. */
-export class MerkleProofError extends Error {
-  readonly code = 'log.bad_proof' as const;
+export class MerkleProofError extends CordonError {
+  declare readonly code: 'log.bad_proof';
   /** The root (or hash) the caller expected, when the failure is a mismatch. */
   readonly expected: Buffer | undefined;
   /** The root (or hash) the proof leads to, when the failure is a mismatch. */
   readonly computed: Buffer | undefined;
   constructor(message: string, evidence: { expected?: Uint8Array; computed?: Uint8Array } = {}) {
-    super(message);
+    super('log.bad_proof', message);
     this.name = 'MerkleProofError';
     this.expected = evidence.expected === undefined ? undefined : Buffer.from(evidence.expected);
     this.computed = evidence.computed === undefined ? undefined : Buffer.from(evidence.computed);

@@ -9,6 +9,7 @@ import {
   verify as ed25519Verify,
   type KeyObject,
 } from 'node:crypto';
+import { CordonError } from '../shared/errors.js';
 
 /** Note signature type of plain Ed25519 signatures over the note text (c2sp.org/signed-note). */
 export const SIG_TYPE_ED25519 = 0x01;
@@ -39,14 +40,13 @@ export type NoteErrorCode =
   | 'log.missing_cosignatures';
 
 /** An expected failure of parsing or verifying notes, keys, checkpoints and proofs. */
-export class NoteError extends Error {
-  readonly code: NoteErrorCode;
+export class NoteError extends CordonError {
+  declare readonly code: NoteErrorCode;
   /** Evidence: the keys that were missing or failed, one `name+keyid` per entry. */
   readonly details: readonly string[];
   constructor(code: NoteErrorCode, message: string, details: readonly string[] = []) {
-    super(message);
+    super(code, message);
     this.name = 'NoteError';
-    this.code = code;
     this.details = details;
   }
 }

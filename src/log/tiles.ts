@@ -3,6 +3,7 @@
 // verified leaf hashes computed from fetched tiles only).
 
 import { EMPTY_ROOT, HASH_SIZE, MerkleProofError, MerkleTree, hashChildren } from './merkle.js';
+import { CordonError } from '../shared/errors.js';
 
 /** Hashes in a full tile. Tiles span 8 tree levels (256 = 2^8). */
 export const TILE_WIDTH = 256;
@@ -33,19 +34,19 @@ export interface TileLevelShape {
 }
 
 /** A tile path that is malformed or not in canonical form. */
-export class TilePathError extends Error {
-  readonly code = 'log.bad_tile_path' as const;
+export class TilePathError extends CordonError {
+  declare readonly code: 'log.bad_tile_path';
   constructor(message: string) {
-    super(message);
+    super('log.bad_tile_path', message);
     this.name = 'TilePathError';
   }
 }
 
 /** A tile or entry bundle whose bytes have the wrong form (length, truncation). */
-export class TileFormatError extends Error {
-  readonly code = 'log.bad_tile' as const;
+export class TileFormatError extends CordonError {
+  declare readonly code: 'log.bad_tile';
   constructor(message: string) {
-    super(message);
+    super('log.bad_tile', message);
     this.name = 'TileFormatError';
   }
 }

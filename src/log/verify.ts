@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { MerkleTree, hashLeaf } from './merkle.js';
 import { decodeEntryBundle, entriesPath, tileContent, tilePath, TILE_WIDTH } from './tiles.js';
 import { openCheckpoint } from './checkpoint.js';
+import { CordonError } from '../shared/errors.js';
 
 export interface VerifyOptions {
   /** Base URL; `<url>/log/checkpoint` and `<url>/log/tile/…` are fetched. */
@@ -48,9 +49,11 @@ export interface VerifyResult {
   readonly entries?: readonly Buffer[];
 }
 
-class Failed extends Error {
+/** Carries the first problem out of verifyLog's steps; it returns the problem as a value. */
+class Failed extends CordonError {
   constructor(readonly problem: VerifyProblem) {
-    super(problem.message);
+    super('log.verify_failed', problem.message);
+    this.name = 'Failed';
   }
 }
 

@@ -8,6 +8,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { EMPTY_ROOT, MerkleProofError, verifyConsistency } from './merkle.js';
+import { CordonError } from '../shared/errors.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import {
   NoteError,
@@ -110,8 +111,12 @@ export interface Witness {
 }
 
 /** The state file is unreadable or inconsistent; the witness refuses to start rather than forget. */
-export class WitnessStateError extends Error {
-  readonly code = 'log.bad_witness_state' as const;
+export class WitnessStateError extends CordonError {
+  declare readonly code: 'log.bad_witness_state';
+  constructor(message: string) {
+    super('log.bad_witness_state', message);
+    this.name = 'WitnessStateError';
+  }
 }
 
 interface Entry {
@@ -461,7 +466,13 @@ export interface WitnessCosignerOptions {
   readonly onError?: (url: string, reason: string) => void;
 }
 
-class WitnessRefused extends Error {}
+/** Why a witness gave no cosignature; told to `onError`, never thrown out of the hook. */
+class WitnessRefused extends CordonError {
+  constructor(message: string) {
+    super('log.witness_refused', message);
+    this.name = 'WitnessRefused';
+  }
+}
 
 async function readLimited(res: Response, limit: number): Promise<string> {
   if (!res.body) return '';

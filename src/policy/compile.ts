@@ -11,6 +11,7 @@ import { actionEntity, type AuthzAnswer, type EntityData, type EvalRequest, type
 import { answerOf, cedarCall, preparseRules } from './reference.js';
 import { CedarRecord, CedarSet, EntityRef, attrMap, valueEquals, type Value } from './values.js';
 import { READ_GROUP } from './schema.js';
+import { CordonError } from '../shared/errors.js';
 
 type Json = unknown;
 type Fn = (r: EvalRequest) => Value;
@@ -19,9 +20,11 @@ type Pred = (r: EvalRequest) => boolean;
 /** Thrown (never escapes a rule) when Cedar evaluation would raise an error. */
 const EVAL_ERROR = Object.freeze({ cedarEvaluationError: true });
 
-export class UnsupportedCedar extends Error {
+/** A construct the compiler does not support: the rule falls back to cedar-wasm (caught in createCompiledEvaluator). */
+export class UnsupportedCedar extends CordonError {
   constructor(readonly construct: string) {
-    super(`unsupported Cedar construct: ${construct}`);
+    super('policy.compile_fallback', `unsupported Cedar construct: ${construct}`);
+    this.name = 'UnsupportedCedar';
   }
 }
 

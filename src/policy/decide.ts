@@ -148,6 +148,11 @@ export interface DeciderOptions {
 export interface Decider {
   readonly policy: Policy;
   readonly evaluator: Evaluator;
+  /**
+   * Throws CordonError decide.unknown_dataset or decide.unknown_principal, and
+   * decide.evaluation_failed when the evaluator throws: the caller MUST then release and record
+   * nothing of the request (fail closed). So does decideField.
+   */
   decide(req: DecideRequest): Decision;
   /** One field, with the subject's jurisdiction given rather than read from a record (explain, diff). */
   decideField(req: FieldRequest): FieldDecision;
@@ -326,8 +331,17 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return fieldDecision(d, req.field, row, known(req.jurisdiction), req.subject ?? subjectOf(d, row), who.entity, req.action, req.context, contextOf(req.context), new Map(), req.category);
   };
 
-  const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer =>
-    evaluator.authorize({ principal, action, resource, context, entities: teamsOf.get(principal)! } satisfies EvalRequest);
+  // An evaluator that throws (a bug in the compiled engine, cedar-wasm failing) decides nothing: the
+  // whole request is refused as decide.evaluation_failed (503, fail closed), never a field withheld
+  // or released on a partial answer. The evaluator's own error is the cause (logged, not echoed: it
+  // may quote the request).
+  const ask = (principal: EntityData, action: CedarAction, resource: EntityData, context: CedarRecord): AuthzAnswer => {
+    try {
+      return evaluator.authorize({ principal, action, resource, context, entities: teamsOf.get(principal)! } satisfies EvalRequest);
+    } catch (err) {
+      throw new CordonError('decide.evaluation_failed', `the ${evaluator.name} evaluator failed on ${action}; nothing was decided`, { cause: err });
+    }
+  };
 
   const ladder = (
     field: string,

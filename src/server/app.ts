@@ -2,7 +2,7 @@
 // routes, health and the OpenAPI document, on one Fastify instance.
 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createDecider, createPlacementRules, type GrantInfo, type Policy } from '../policy/index.js';
+import { createDecider, createPlacementRules, type Decider, type GrantInfo, type Policy } from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
@@ -61,6 +61,8 @@ export interface CordonServer {
   readonly placement: ReturnType<typeof createPlacement>;
   readonly log: AccessLog;
   readonly broker: AccessBroker;
+  /** The decider every route asks (tests make its evaluator fail to check that requests fail closed). */
+  readonly decider: Decider;
   /** Every route registered (method and URL pattern), for the OpenAPI check. */
   routes(): { method: string; url: string }[];
   /**
@@ -264,6 +266,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     placement,
     log,
     broker,
+    decider,
     routes: () => [...routes],
     async keyAs(id, dataset, key) {
       const principal = policy.directory.principals.get(id);

@@ -63,7 +63,12 @@ const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** Marks a failure of the key set itself (fetch, timeout), as opposed to a bad token. */
-class KeysUnavailable extends Error {}
+class KeysUnavailable extends CordonError {
+  constructor() {
+    super('auth.keys_unavailable', "the issuer's key set could not be fetched");
+    this.name = 'KeysUnavailable';
+  }
+}
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const algorithms = [...(options.algorithms ?? DEFAULT_ALGORITHMS)];

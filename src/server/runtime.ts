@@ -16,6 +16,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Policy } from '../policy/index.js';
+import { CordonError } from '../shared/errors.js';
 import { openFileKeyService, openStore, StoreLockedError, type KeyService, type Store } from '../store/index.js';
 import { openAccessLog, openLogSigner, type AccessLog, type AccessLogOptions } from '../log/index.js';
 import { openAccessBroker, type AccessBroker, type BrokerOptions } from '../access/index.js';
@@ -53,12 +54,13 @@ export function dataPaths(dataDir: string): DataPaths {
 }
 
 /** Why a runtime could not open: `exit` is the CLI's exit code (2 input, 3 could not reach or read). */
-export class RuntimeError extends Error {
+export class RuntimeError extends CordonError {
   constructor(
     message: string,
     readonly exit: 2 | 3,
   ) {
-    super(message);
+    super(exit === 2 ? 'server.invalid_setup' : 'server.unavailable', message);
+    this.name = 'RuntimeError';
   }
 }
 

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, isErrorCode } from './errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth'];
+const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth', 'server', 'cli'];
 
 test('docs/errors.md lists exactly the registry, with the same status and severity', () => {
   const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
@@ -43,4 +43,23 @@ test('every code the source names is in the registry', () => {
     }
   }
   assert.deepEqual(unknown, []);
+});
+
+test('every error class is a CordonError: none but CordonError extends Error (or another built-in or library error)', () => {
+  const BUILTIN = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError']);
+  const classes: { name: string; base: string; where: string }[] = [];
+  for (const file of sources(join(ROOT, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\bclass(?:\s+(\w+))?(?:\s*<[^{]*?>)?\s+extends\s+(?:globalThis\.)?([\w.]+)/g)) {
+      classes.push({ name: m[1] ?? '(anonymous)', base: m[2]!, where: `${relative(ROOT, file)}:${text.slice(0, m.index).split('\n').length}` });
+    }
+  }
+  const defined = new Set(classes.map((c) => c.name));
+  const offending = classes
+    .filter((c) => c.name !== 'CordonError' && (BUILTIN.has(c.base) || (/Error$/.test(c.base) && !defined.has(c.base))))
+    .map((c) => `${c.where}: class ${c.name} extends ${c.base}`);
+  assert.deepEqual(offending, [], 'extend CordonError (src/shared/errors.ts) with a registered code instead');
+  // The scan sees the classes it is about: CordonError itself, and its subclasses across the modules.
+  assert.deepEqual(classes.filter((c) => c.name === 'CordonError').map((c) => c.base), ['Error']);
+  assert.ok(classes.filter((c) => c.base === 'CordonError').length >= 20);
 });

@@ -106,11 +106,20 @@ export const ERROR_CODES = {
   'log.bad_proof': { status: 422, severity: 'error', message: 'An inclusion or consistency proof does not verify, or has the wrong form.' },
   'log.missing_cosignatures': { status: 403, severity: 'error', message: 'A checkpoint has fewer valid witness cosignatures than required.' },
   'log.invalid_record': { status: 500, severity: 'error', message: 'A record given to the access log is of no registered type, of a retired type or version, or fails its schema (docs/log-records.md); nothing was appended.' },
+  'log.witness_refused': { status: 502, severity: 'error', message: 'A witness gave no cosignature: it refused the checkpoint, answered out of form, or its cosignature does not verify; the checkpoint is published without it.' },
+  'log.verify_failed': { status: 422, severity: 'error', message: 'Checking a log from outside found a problem (a fetch that failed; a signature, entry bundle, hash tile or root that does not check out; a rollback or fork); the problem names its kind and evidence.' },
   'store.unknown_dataset': { status: 404, severity: 'error', message: 'The dataset is not in the catalog, so no store holds it.' },
   'store.unknown_jurisdiction': { status: 422, severity: 'error', message: "The record's subject jurisdiction cannot be told, so its fields cannot be placed; nothing is written (fail closed)." },
   'store.protected_key': { status: 422, severity: 'error', message: "The record's key field is protected in its jurisdiction; it would reach the global store as the join key, so nothing is written." },
   'store.duplicate_key': { status: 409, severity: 'error', message: 'A record with this key exists.' },
   'store.not_found': { status: 404, severity: 'error', message: 'No record has this key.' },
+  'store.locked': { status: 503, severity: 'error', message: 'An embedded (PGlite) store is open in another process, or already in this one; one process owns it (stop that process, send the work to it, or keep the store in PostgreSQL).' },
+  'store.entry_index_taken': { status: 409, severity: 'error', message: 'An append to a log table found an index already taken: another writer appended first, and nothing was written (the writer reads and tries again).' },
+  'store.bad_key_file': { status: 400, severity: 'error', message: 'The master key file is missing, readable or writable by others than its owner (it must be 0600), or not 32 bytes in base64.' },
+  'store.key_service_unavailable': { status: 500, severity: 'error', message: 'The key service cannot be read (its keyring file is unreadable or not JSON); a failure inside cordon, logged and answered as internal.error.' },
+  'store.bad_key': { status: 500, severity: 'error', message: 'A keyring is unsafe (not 0600) or not a cordon keyring, or a data key does not unwrap (tampered, or bound to another subject); logged and answered as internal.error.' },
+  'store.unknown_kek': { status: 500, severity: 'error', message: 'A key names a KEK generation the key service does not have (or a name that is not scope#N); logged and answered as internal.error.' },
+  'store.kek_destroyed': { status: 500, severity: 'error', message: 'A key was wrapped under a KEK generation that was destroyed, so it cannot be recovered (reads say so per field instead); logged and answered as internal.error.' },
 
   'auth.missing_token': { status: 401, severity: 'error', message: 'The request has no Authorization: Bearer token.' },
   'auth.invalid_token': { status: 401, severity: 'error', message: 'The bearer token is malformed or its claims have the wrong form.' },
@@ -125,6 +134,11 @@ export const ERROR_CODES = {
   'auth.keys_unavailable': { status: 503, severity: 'error', message: "The issuer's key set could not be fetched; the request is refused (fail closed)." },
   'auth.unknown_principal': { status: 403, severity: 'error', message: "The token's subject is not a principal of the directory." },
 
+  'server.invalid_setup': { status: 400, severity: 'error', message: 'The server cannot start with this setup: a store path that leaves the data directory, a data directory that is a file, a store or service that cordon.yaml does not define (exit 2).' },
+  'server.unavailable': { status: 503, severity: 'error', message: 'The server cannot start: the data directory cannot be written, a store, key or log cannot be opened (or another process holds it), or the address cannot be listened on (exit 3).' },
+  'cli.unreachable': { status: 503, severity: 'error', message: 'Something a command needed could not be reached or read: a server or database that refuses, does not resolve, times out or answers 5xx, or a file or folder named on the command line (exit 3).' },
+  'cli.refused': { status: 403, severity: 'error', message: "A server refused a command's request (it answered 4xx); the command prints the server's code and detail (exit 1, or 2 when the server said the request was malformed)." },
+
   'internal.error': { status: 500, severity: 'error', message: 'An unexpected error; it is logged, never echoed.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
@@ -134,12 +148,17 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
 
-/** An expected failure carried as a value through APIs that may also throw for bugs. */
+/**
+ * An expected failure carried as a value through APIs that may also throw for bugs. Every error
+ * class of cordon extends it (a test checks): its code is in the registry. The message MUST NOT
+ * hold a protected value, nor text cordon did not write that could (put that in `cause`, which is
+ * logged scrubbed).
+ */
 export class CordonError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = 'CordonError';
     this.code = code;
     this.status = ERROR_CODES[code].status;

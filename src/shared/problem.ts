@@ -1,7 +1,7 @@
 // HTTP errors as RFC 9457 problem details (application/problem+json) with a stable `code` from the
 // registry. Unknown errors become a generic 500 that is logged, never echoed.
 
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { CordonError, ERROR_CODES, type ErrorCode } from './errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -14,16 +14,15 @@ export interface ProblemBody {
   readonly [extra: string]: unknown;
 }
 
-export class HttpProblem extends Error {
-  readonly status: number;
+/** A CordonError as the HTTP API answers it: the detail is the message, `extra` goes into the body. */
+export class HttpProblem extends CordonError {
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     readonly detail: string,
     readonly extra: Readonly<Record<string, unknown>> = {},
   ) {
-    super(detail);
+    super(code, detail);
     this.name = 'HttpProblem';
-    this.status = ERROR_CODES[code].status;
   }
   body(): ProblemBody {
     return { type: `https://cordon.dev/errors/${this.code}`, title: ERROR_CODES[this.code].message, status: this.status, code: this.code, detail: this.detail, ...this.extra };

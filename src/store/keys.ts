@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { CordonError } from '../shared/errors.js';
 
 export type KeyPurpose = 'tokenize' | 'migrate';
 
@@ -59,19 +60,35 @@ export interface KekGeneration {
   readonly active: boolean;
 }
 
-export class KeyServiceError extends Error {
+/** The registry code of each reason a key service fails. */
+const KEY_SERVICE_CODES = {
+  destroyed: 'store.kek_destroyed',
+  unavailable: 'store.key_service_unavailable',
+  unknown_kek: 'store.unknown_kek',
+  bad_key: 'store.bad_key',
+} as const;
+
+export class KeyServiceError extends CordonError {
+  declare readonly code: (typeof KEY_SERVICE_CODES)[keyof typeof KEY_SERVICE_CODES];
   constructor(
-    readonly reason: 'destroyed' | 'unavailable' | 'unknown_kek' | 'bad_key',
+    readonly reason: keyof typeof KEY_SERVICE_CODES,
     message: string,
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
+    super(KEY_SERVICE_CODES[reason], message, options);
     this.name = 'KeyServiceError';
   }
 }
 
 export const MASTER_KEY_BYTES = 32;
 
-export class KeyFileError extends Error {}
+/** The master key file is missing (and not to be created), unsafe, or not a key. */
+export class KeyFileError extends CordonError {
+  constructor(message: string) {
+    super('store.bad_key_file', message);
+    this.name = 'KeyFileError';
+  }
+}
 
 /**
  * Opens (or, with `create`, creates) the master secret at `path`. Refuses a file that group or
@@ -149,7 +166,9 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8')) as KeyringFile;
     } catch (err) {
-      throw new KeyServiceError('unavailable', `keyring ${path} cannot be read: ${(err as Error).message}`);
+      // JSON.parse quotes the text around a syntax error, here KEK bytes: never in the message.
+      const why = err instanceof SyntaxError ? 'it is not valid JSON' : (err as Error).message;
+      throw new KeyServiceError('unavailable', `keyring ${path} cannot be read: ${why}`, { cause: err });
     }
     if (parsed.v !== 1 || !Array.isArray(parsed.keks)) throw new KeyServiceError('bad_key', `keyring ${path} is not a cordon keyring (v 1)`);
     return parsed;

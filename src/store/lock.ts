@@ -7,6 +7,7 @@
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { CordonError } from '../shared/errors.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -16,7 +17,7 @@ export interface LockHolder {
   readonly since: string;
 }
 
-export class StoreLockedError extends Error {
+export class StoreLockedError extends CordonError {
   constructor(
     readonly store: string,
     readonly path: string,
@@ -25,10 +26,12 @@ export class StoreLockedError extends Error {
     const who = holder ? `process ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''} (${holder.command}, since ${holder.since})` : 'another process (its lock file cannot be read)';
     const self = holder?.pid === process.pid && holder.host === hostname();
     super(
+      'store.locked',
       self
         ? `store ${store} (${path}) is already open in this process`
         : `store ${store} (${path}) is in use by ${who}: stop it, or send this work to the running server, or keep the store in PostgreSQL if several processes must share it (lock ${path}.lock)`,
     );
+    this.name = 'StoreLockedError';
   }
 }
 

@@ -13,6 +13,7 @@
 // once per subject per `releaseEveryMs` per process; unwrapped keys are cached for `cacheMs`, so a
 // key shredded by another process stops decrypting here within that time.
 
+import { CordonError } from '../shared/errors.js';
 import { createDataKeys, isCiphertext, encryptField, decryptField, type DataKeys, type KeyUnavailable } from './at-rest.js';
 import type { KeyService } from './keys.js';
 import { MAX_LIST_LIMIT, type FieldValue, type Row, type Store } from './types.js';
@@ -58,12 +59,12 @@ export interface PlacementRules {
   classOf(dataset: string, field: string, row: Readonly<Record<string, unknown>>, jurisdiction: string): PlacementClass | undefined;
 }
 
-export class PlacementError extends Error {
-  constructor(
-    readonly code: 'store.unknown_jurisdiction' | 'store.unknown_dataset' | 'store.protected_key' | 'store.duplicate_key' | 'store.not_found',
-    message: string,
-  ) {
-    super(message);
+type PlacementErrorCode = 'store.unknown_jurisdiction' | 'store.unknown_dataset' | 'store.protected_key' | 'store.duplicate_key' | 'store.not_found';
+
+export class PlacementError extends CordonError {
+  declare readonly code: PlacementErrorCode;
+  constructor(code: PlacementErrorCode, message: string) {
+    super(code, message);
     this.name = 'PlacementError';
   }
 }

@@ -2,6 +2,8 @@
 // implemented by the PGlite (embedded) and PostgreSQL drivers. Stores know nothing of classes and
 // rules; placement.ts decides which store each field goes to.
 
+import { CordonError } from '../shared/errors.js';
+
 export type FieldValue = string | number | boolean | null;
 export type Row = Readonly<Record<string, FieldValue>>;
 
@@ -101,11 +103,12 @@ export const MAX_LIST_LIMIT = 1000;
 export const MAX_LOG_READ = 10_000;
 
 /** appendEntries found an index already taken (another writer appended first); nothing was written. */
-export class EntryIndexTakenError extends Error {
+export class EntryIndexTakenError extends CordonError {
   constructor(
     readonly log: string,
     readonly first: number,
   ) {
-    super(`log ${log}: an index from ${first} on is already taken; nothing was written`);
+    super('store.entry_index_taken', `log ${log}: an index from ${first} on is already taken; nothing was written`);
+    this.name = 'EntryIndexTakenError';
   }
 }
