@@ -16,7 +16,9 @@
 // WALL_BAD_INPUT=0 leaves bad input out, WALL_SKIP=W6 ignores one invariant's findings (both to
 // look past a known break at the others);
 // WALL_SURVEY=1 counts every kind of finding instead of stopping at the first (and still fails).
+// WALL_PROGRESS=FILE appends a line to FILE every 25 sequences (fast-check reports only at the end).
 // Protected values are printed only as sha256 hashes (first 12 hex digits).
+import { appendFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -36,6 +38,7 @@ const PATH = process.env['WALL_PATH'] || undefined;
 const REPLAY = process.env['WALL_REPLAY'] || undefined;
 const DRIVERS = (process.env['WALL_DRIVERS'] ?? 'pglite,postgres').split(',').filter((d): d is Driver => d === 'pglite' || d === 'postgres');
 const SURVEY = process.env['WALL_SURVEY'] === '1';
+const PROGRESS = process.env['WALL_PROGRESS'] || undefined;
 const NO_BAD_INPUT = process.env['WALL_BAD_INPUT'] === '0';
 /** Invariants whose findings are ignored, e.g. WALL_SKIP=W6,W7 (never in CI: the summary says what was left out). */
 const SKIP = new Set((process.env['WALL_SKIP'] ?? '').split(',').filter((x) => /^W[1-7]$/.test(x)));
@@ -75,6 +78,9 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
             await fc.asyncModelRun(() => ({ model, real }), cmds);
             sequences++;
             steps += real.steps - before;
+            if (PROGRESS && sequences % 25 === 0) {
+              appendFileSync(PROGRESS, `${new Date().toISOString()} wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${((Date.now() - started) / 1000).toFixed(0)}s\n`);
+            }
           }),
           { numRuns: RUNS, seed, ...(PATH ? { path: PATH } : {}), endOnFailure: false },
         );
