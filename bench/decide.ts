@@ -15,7 +15,9 @@ import { classOf } from '../src/policy/classes.js';
 import { READ_ACTIONS } from '../src/policy/model.js';
 import { mulberry32 } from '../test/helpers/differential.js';
 
-const { values: opts } = parseArgs({ options: { cases: { type: 'string', default: '100000' }, timed: { type: 'string', default: '4000' }, seed: { type: 'string', default: '20261124' } } });
+const { values: opts } = parseArgs({
+  options: { cases: { type: 'string', default: '100000' }, timed: { type: 'string', default: '4000' }, seed: { type: 'string', default: '20261124' } },
+});
 const CASES = Number(opts.cases);
 const TIMED = Math.min(Number(opts.timed), CASES);
 const policyDir = fileURLToPath(new URL('../../policies/demo', import.meta.url));
@@ -108,7 +110,13 @@ const bareCalls = timed.map((req) => {
   const p = principalEntity(policy, policy.directory.principals.get(req.principal as string)!);
   const cls = classOf(policy.classes, policy.taxonomy, req.jurisdiction, req.category!);
   const resource = fieldEntity(policy, { dataset: req.dataset, field: req.field, category: req.category!, class: cls, jurisdiction: req.jurisdiction });
-  const context = contextRecord({ country: req.context.country, site: req.context.site ?? '', reason: '', ticket: '', grant: { active: d.grant !== undefined, id: d.grant ?? '', reason: d.grant ? 'USER_SUPPORT' : '', breakGlass: false } });
+  const context = contextRecord({
+    country: req.context.country,
+    site: req.context.site ?? '',
+    reason: '',
+    ticket: '',
+    grant: { active: d.grant !== undefined, id: d.grant ?? '', reason: d.grant ? 'USER_SUPPORT' : '', breakGlass: false },
+  });
   const entities = new Map([...teams].filter(([k]) => p.ancestors.has(k)));
   return d.steps.map((s) => cedarCall(setId, { principal: p, action: s.action, resource, context, entities } satisfies EvalRequest));
 });
@@ -133,7 +141,9 @@ process.stdout.write(
     `cedar-wasm, prebuilt calls only          ${fmt(mBare)}       ${fmt(p99(bareNs))}`,
     '',
     `ratio (cedar-wasm / compiled): ${ratio.toFixed(1)}x   (prebuilt calls only: ${bareRatio.toFixed(1)}x; goal >= 30x)`,
-    `differential cases: ${CASES}, disagreements: ${disagreements}; disclosures: ${Object.entries(disclosures).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `differential cases: ${CASES}, disagreements: ${disagreements}; disclosures: ${Object.entries(disclosures)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     '',
   ].join('\n'),
 );

@@ -17,7 +17,11 @@ import { FIXTURES } from '../test/helpers/paths.js';
 const { values: opts } = parseArgs({ options: { iou: { type: 'string', default: '0.7' } } });
 const IOU = Number(opts.iou);
 
-interface Span { readonly entity: string; readonly start: number; readonly end: number }
+interface Span {
+  readonly entity: string;
+  readonly start: number;
+  readonly end: number;
+}
 interface LabelledRecord {
   readonly full_text: string;
   readonly spans: readonly { readonly entity_type: string; readonly start_position: number; readonly end_position: number }[];
@@ -56,8 +60,17 @@ function iou(a: Span, b: Span): number {
   return union === 0 ? 0 : inter / union;
 }
 
-interface Counts { tp: number; fp: number; fn: number }
-interface Scores { precision: number; recall: number; f2: number; support: number }
+interface Counts {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+interface Scores {
+  precision: number;
+  recall: number;
+  f2: number;
+  support: number;
+}
 
 function score(c: Counts): Scores {
   const precision = c.tp + c.fp === 0 ? 1 : c.tp / (c.tp + c.fp);
@@ -107,39 +120,74 @@ const held = evaluate(heldOut);
 
 const fmt = (x: number): string => x.toFixed(3);
 const lines: string[] = [];
-lines.push(`presidio-research synth_dataset_v2.json: ${records.length} records, ${heldOut.length} held out (template_id % 2 == 0); span match: same entity, IoU >= ${IOU}`);
+lines.push(
+  `presidio-research synth_dataset_v2.json: ${records.length} records, ${heldOut.length} held out (template_id % 2 == 0); span match: same entity, IoU >= ${IOU}`,
+);
 lines.push('');
-lines.push(`${'entity'.padEnd(14)} ${'held-out P'.padStart(10)} ${'R'.padStart(6)} ${'F2'.padStart(6)} ${'n'.padStart(4)}   ${'all P'.padStart(6)} ${'R'.padStart(6)} ${'F2'.padStart(6)} ${'n'.padStart(4)}   goal F2 >= ${GOAL_F2}`);
+lines.push(
+  `${'entity'.padEnd(14)} ${'held-out P'.padStart(10)} ${'R'.padStart(6)} ${'F2'.padStart(6)} ${'n'.padStart(4)}   ${'all P'.padStart(6)} ${'R'.padStart(6)} ${'F2'.padStart(6)} ${'n'.padStart(4)}   goal F2 >= ${GOAL_F2}`,
+);
 const entities: Record<string, { precision: number; recall: number; f2: number; support: number; all: Scores }> = {};
 for (const e of ENTITIES) {
   const h = score(held.get(e)!);
   const a = score(all.get(e)!);
   entities[e] = { ...h, all: a };
   const gap = h.f2 >= GOAL_F2 ? 'met' : `missed by ${fmt(GOAL_F2 - h.f2)}`;
-  lines.push(`${e.padEnd(14)} ${fmt(h.precision).padStart(10)} ${fmt(h.recall).padStart(6)} ${fmt(h.f2).padStart(6)} ${String(h.support).padStart(4)}   ${fmt(a.precision).padStart(6)} ${fmt(a.recall).padStart(6)} ${fmt(a.f2).padStart(6)} ${String(a.support).padStart(4)}   ${gap}`);
+  lines.push(
+    `${e.padEnd(14)} ${fmt(h.precision).padStart(10)} ${fmt(h.recall).padStart(6)} ${fmt(h.f2).padStart(6)} ${String(h.support).padStart(4)}   ${fmt(a.precision).padStart(6)} ${fmt(a.recall).padStart(6)} ${fmt(a.f2).padStart(6)} ${String(a.support).padStart(4)}   ${gap}`,
+  );
 }
 const hOverall = score(total(held));
 const aOverall = score(total(all));
-lines.push(`${'covered, all'.padEnd(14)} ${fmt(hOverall.precision).padStart(10)} ${fmt(hOverall.recall).padStart(6)} ${fmt(hOverall.f2).padStart(6)} ${String(hOverall.support).padStart(4)}   ${fmt(aOverall.precision).padStart(6)} ${fmt(aOverall.recall).padStart(6)} ${fmt(aOverall.f2).padStart(6)} ${String(aOverall.support).padStart(4)}`);
-lines.push(`Presidio (published, all entities, whole set): default P ${PRESIDIO.default.precision} R ${PRESIDIO.default.recall} F2 ${PRESIDIO.default.f2}; tuned P ${PRESIDIO.tuned.precision} R ${PRESIDIO.tuned.recall} F2 ${PRESIDIO.tuned.f2}`);
+lines.push(
+  `${'covered, all'.padEnd(14)} ${fmt(hOverall.precision).padStart(10)} ${fmt(hOverall.recall).padStart(6)} ${fmt(hOverall.f2).padStart(6)} ${String(hOverall.support).padStart(4)}   ${fmt(aOverall.precision).padStart(6)} ${fmt(aOverall.recall).padStart(6)} ${fmt(aOverall.f2).padStart(6)} ${String(aOverall.support).padStart(4)}`,
+);
+lines.push(
+  `Presidio (published, all entities, whole set): default P ${PRESIDIO.default.precision} R ${PRESIDIO.default.recall} F2 ${PRESIDIO.default.f2}; tuned P ${PRESIDIO.tuned.precision} R ${PRESIDIO.tuned.recall} F2 ${PRESIDIO.tuned.f2}`,
+);
 lines.push('(Presidio also covers PERSON, LOCATION, ORGANIZATION…, which cordon does not; its overall figure is not per entity.)');
 
 // libphonenumber: every example number must be found as a phone number; no derived invalid one may be.
-interface Example { readonly region: string; readonly e164: string; readonly type: string }
+interface Example {
+  readonly region: string;
+  readonly e164: string;
+  readonly type: string;
+}
 const examples = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-example-numbers.json'), 'utf8')) as { examples: Example[] }).examples;
 const invalid = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-derived-invalid-numbers.json'), 'utf8')) as { invalid: Example[] }).invalid;
 const phoneFound = (e164: string): boolean => detect(e164, { detectors: new Set(['phone']) }).some((d) => d.start === 0 && d.end === e164.length);
 const missed = examples.filter((x) => !phoneFound(x.e164));
 const accepted = invalid.filter((x) => phoneFound(x.e164));
 lines.push('');
-lines.push(`libphonenumber example numbers recognised: ${examples.length - missed.length}/${examples.length}` + (missed.length ? ` (missed: ${missed.slice(0, 8).map((x) => `${x.region} ${x.type}`).join(', ')}${missed.length > 8 ? ', …' : ''})` : ''));
-lines.push(`libphonenumber derived invalid numbers rejected: ${invalid.length - accepted.length}/${invalid.length}` + (accepted.length ? ` (accepted: ${accepted.slice(0, 8).map((x) => `${x.region} ${x.e164.length}`).join(', ')}${accepted.length > 8 ? ', …' : ''})` : ''));
+lines.push(
+  `libphonenumber example numbers recognised: ${examples.length - missed.length}/${examples.length}` +
+    (missed.length
+      ? ` (missed: ${missed
+          .slice(0, 8)
+          .map((x) => `${x.region} ${x.type}`)
+          .join(', ')}${missed.length > 8 ? ', …' : ''})`
+      : ''),
+);
+lines.push(
+  `libphonenumber derived invalid numbers rejected: ${invalid.length - accepted.length}/${invalid.length}` +
+    (accepted.length
+      ? ` (accepted: ${accepted
+          .slice(0, 8)
+          .map((x) => `${x.region} ${x.e164.length}`)
+          .join(', ')}${accepted.length > 8 ? ', …' : ''})`
+      : ''),
+);
 process.stdout.write(`${lines.join('\n')}\n`);
 
 const json = {
   eval: 'scan',
   split: { by: 'template_id % 2 == 0', heldOutRecords: heldOut.length, records: records.length, iou: IOU },
-  entities: Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, f2: v.f2, support: v.support, all: { precision: v.all.precision, recall: v.all.recall, f2: v.all.f2 } }])),
+  entities: Object.fromEntries(
+    Object.entries(entities).map(([k, v]) => [
+      k,
+      { precision: v.precision, recall: v.recall, f2: v.f2, support: v.support, all: { precision: v.all.precision, recall: v.all.recall, f2: v.all.f2 } },
+    ]),
+  ),
   overall: { precision: hOverall.precision, recall: hOverall.recall, f2: hOverall.f2 },
   presidio: PRESIDIO,
   phoneExamples: { recognised: examples.length - missed.length, total: examples.length },

@@ -34,7 +34,14 @@ const say = (s: string) => {
 };
 
 const COUNTRIES = ['US', 'US', 'US', 'US', 'IE', 'DE', 'SG', 'CN', 'BR', 'US', 'FR', 'NL'];
-const CATEGORIES = ['user.contact.phone_number', 'user.contact.email', 'user.device.device_id', 'user.device.ip_address', 'user.demographic.date_of_birth', 'user.unique_id'];
+const CATEGORIES = [
+  'user.contact.phone_number',
+  'user.contact.email',
+  'user.device.device_id',
+  'user.device.ip_address',
+  'user.demographic.date_of_birth',
+  'user.unique_id',
+];
 
 function benchPolicy(base: Policy): Policy {
   const places: FlowPlace[] = COUNTRIES.map((country, i) => ({ namespace: `postgres://db-${i}:5432`, country, region: undefined, holds: i < 3 ? ['US'] : [] }));
@@ -62,9 +69,16 @@ function generate(rand: () => number): { graph: FlowGraph; inventory: Inventory;
     seeds.push(c);
   }
   const tools = Array.from({ length: 200 }, (_, i) => ({
-    name: `tool-${i}`, owner: 'us-marketing', purpose: 'reports', country: COUNTRIES[i % COUNTRIES.length], region: undefined,
-    reads: [`postgres://db-${i % COUNTRIES.length}:5432/schema.t${Math.floor(rand() * datasets)}`], writes: [],
-    exports: i % 4 === 0 ? [{ kind: 'chat', to: `slack://c${i}`, country: 'SG', line: i }] : [], users: ['us-marketing'], where: `generated:${i}`,
+    name: `tool-${i}`,
+    owner: 'us-marketing',
+    purpose: 'reports',
+    country: COUNTRIES[i % COUNTRIES.length],
+    region: undefined,
+    reads: [`postgres://db-${i % COUNTRIES.length}:5432/schema.t${Math.floor(rand() * datasets)}`],
+    writes: [],
+    exports: i % 4 === 0 ? [{ kind: 'chat', to: `slack://c${i}`, country: 'SG', line: i }] : [],
+    users: ['us-marketing'],
+    where: `generated:${i}`,
   }));
   return { graph: g, inventory: { tools, jobs: [] }, categories, seeds };
 }
@@ -98,15 +112,50 @@ function event(i: number): unknown {
   const ns = `postgres://db-${i % COUNTRIES.length}:5432`;
   const field = (name: string) => ({ name, type: 'VARCHAR' });
   return {
-    eventType: 'COMPLETE', eventTime: '2026-11-20T01:00:00.000Z', run: { runId: `0198a3b2-7c4d-7e5f-8a9b-${String(i).padStart(12, '0')}` }, job: { namespace: 'bench', name: `job-${i % 500}` },
-    producer: 'https://github.com/cordon/bench', schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
-    inputs: [{ namespace: ns, name: `schema.t${i}`, facets: { schema: { _producer: 'https://github.com/cordon/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet', fields: ['a', 'b', 'c', 'd'].map(field) } } }],
-    outputs: [{
-      namespace: ns, name: `schema.t${i + 1}`, facets: {
-        schema: { _producer: 'https://github.com/cordon/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet', fields: ['a', 'b', 'c', 'd'].map(field) },
-        columnLineage: { _producer: 'https://github.com/cordon/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet', fields: Object.fromEntries(['a', 'b', 'c', 'd'].map((f) => [f, { inputFields: [{ namespace: ns, name: `schema.t${i}`, field: f, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }] }] }])) },
+    eventType: 'COMPLETE',
+    eventTime: '2026-11-20T01:00:00.000Z',
+    run: { runId: `0198a3b2-7c4d-7e5f-8a9b-${String(i).padStart(12, '0')}` },
+    job: { namespace: 'bench', name: `job-${i % 500}` },
+    producer: 'https://github.com/cordon/bench',
+    schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+    inputs: [
+      {
+        namespace: ns,
+        name: `schema.t${i}`,
+        facets: {
+          schema: {
+            _producer: 'https://github.com/cordon/bench',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
+            fields: ['a', 'b', 'c', 'd'].map(field),
+          },
+        },
       },
-    }],
+    ],
+    outputs: [
+      {
+        namespace: ns,
+        name: `schema.t${i + 1}`,
+        facets: {
+          schema: {
+            _producer: 'https://github.com/cordon/bench',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
+            fields: ['a', 'b', 'c', 'd'].map(field),
+          },
+          columnLineage: {
+            _producer: 'https://github.com/cordon/bench',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet',
+            fields: Object.fromEntries(
+              ['a', 'b', 'c', 'd'].map((f) => [
+                f,
+                {
+                  inputFields: [{ namespace: ns, name: `schema.t${i}`, field: f, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }] }],
+                },
+              ]),
+            ),
+          },
+        },
+      },
+    ],
   };
 }
 
@@ -147,9 +196,15 @@ async function main(): Promise<void> {
   const eventsPerS = EVENTS / (ingestMs / 1000);
 
   const rows: [string, string][] = [
-    ['graph', `${graph.columnIds.length} columns, ${graph.edgeCount} column edges, ${graph.datasets.size} datasets, ${inventory.tools.length} tools (generated in ${buildMs.toFixed(0)} ms)`],
+    [
+      'graph',
+      `${graph.columnIds.length} columns, ${graph.edgeCount} column edges, ${graph.datasets.size} datasets, ${inventory.tools.length} tools (generated in ${buildMs.toFixed(0)} ms)`,
+    ],
     ['baseline: reachability', `${baselineMs.toFixed(0)} ms (${reached} columns reached)`],
-    ['cordon: leak paths', `${analysisMs.toFixed(0)} ms (goal <= 5000 ms): ${analysis.leaks.length} leak paths, ${analysis.stats.labelledColumns} labelled columns, ${analysis.stats.labels} labels`],
+    [
+      'cordon: leak paths',
+      `${analysisMs.toFixed(0)} ms (goal <= 5000 ms): ${analysis.leaks.length} leak paths, ${analysis.stats.labelledColumns} labelled columns, ${analysis.stats.labels} labels`,
+    ],
     ['ratio (cordon / baseline)', `${(analysisMs / baselineMs).toFixed(1)}x`],
     ['peak memory (max RSS)', `${peakRssMb.toFixed(0)} MB`],
     ['ingestion (validate, parse, graph)', `${Math.round(eventsPerS)} events/s (${EVENTS} events; ${ingested.edgeCount} column edges)`],
@@ -157,7 +212,9 @@ async function main(): Promise<void> {
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ bench: 'flows', edges: graph.edgeCount, columns: graph.columnIds.length, analysis_ms: Math.round(analysisMs), baseline_ms: Math.round(baselineMs), ratio: Number((analysisMs / baselineMs).toFixed(2)), goal_ms: 5000, leaks: analysis.leaks.length, peak_rss_mb: Math.round(peakRssMb), ingest_events_per_s: Math.round(eventsPerS), parse_only_events_per_s: Math.round(EVENTS / (parseMs / 1000)) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'flows', edges: graph.edgeCount, columns: graph.columnIds.length, analysis_ms: Math.round(analysisMs), baseline_ms: Math.round(baselineMs), ratio: Number((analysisMs / baselineMs).toFixed(2)), goal_ms: 5000, leaks: analysis.leaks.length, peak_rss_mb: Math.round(peakRssMb), ingest_events_per_s: Math.round(eventsPerS), parse_only_events_per_s: Math.round(EVENTS / (parseMs / 1000)) })}\n`,
+  );
 }
 
 await main();

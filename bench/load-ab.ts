@@ -92,7 +92,14 @@ spec.targets.forEach((t, i) => {
   const tally = tallies[i]!;
   const l = tally.latencies.sort((a, b) => a - b);
   const pct = (p: number) => l[Math.min(l.length - 1, Math.floor(l.length * p))] ?? NaN;
-  out[t.name] = { requests: l.length, errors: tally.errors, statuses: tally.statuses, rps: l.length / (tally.measuredMs / 1000), p50: pct(0.5), p99: pct(0.99) };
+  out[t.name] = {
+    requests: l.length,
+    errors: tally.errors,
+    statuses: tally.statuses,
+    rps: l.length / (tally.measuredMs / 1000),
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
 });
 process.stdout.write(`${JSON.stringify(out)}\n`);
 for (const a of agents) a.destroy();

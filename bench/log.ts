@@ -12,7 +12,6 @@
 //   npm run bench -- log [--entries N] [--appends N] [--seconds N] [--drivers postgres,pglite]
 
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { execFile } from 'node:child_process';
@@ -51,10 +50,26 @@ const SUBJECTS = Array.from({ length: 10_000 }, (_, i) => createHash('sha256').u
 
 function record(i: number): AccessRecordV1 {
   return {
-    v: 1, at: new Date(1_764_000_000_000 + i).toISOString(), principal: 'austin-engineer', country: 'US', site: 'austin', action: 'read', dataset: 'users',
-    subject: SUBJECTS[i % SUBJECTS.length]!, outcome: 'released', policyVersion: 'f'.repeat(64), jurisdiction: 'US', enclaveCountries: ['US'],
+    v: 1,
+    at: new Date(1_764_000_000_000 + i).toISOString(),
+    principal: 'austin-engineer',
+    country: 'US',
+    site: 'austin',
+    action: 'read',
+    dataset: 'users',
+    subject: SUBJECTS[i % SUBJECTS.length]!,
+    outcome: 'released',
+    policyVersion: 'f'.repeat(64),
+    jurisdiction: 'US',
+    enclaveCountries: ['US'],
     grant: { id: 'g-1', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-12-01T00:00:00.000Z', breakGlass: false },
-    fields: ['uid', 'username', 'phone_number', 'email', 'birthday'].map((f) => ({ field: f, category: `user.${f}`, class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] })),
+    fields: ['uid', 'username', 'phone_number', 'email', 'birthday'].map((f) => ({
+      field: f,
+      category: `user.${f}`,
+      class: 'protected',
+      disclosure: 'clear',
+      rules: ['enclave-grant-clear'],
+    })),
   };
 }
 
@@ -115,10 +130,12 @@ async function checkpointLatency(log: AccessLog, seconds: number, perSecond: num
   while (performance.now() < end) {
     for (let k = 0; k < perSecond / 100; k++) {
       const t0 = performance.now();
-      pending.push(log.append(record(n++)).then(({ index }) => {
-        if (index < covered) latencies.push(performance.now() - t0);
-        else t0s.set(index, t0);
-      }));
+      pending.push(
+        log.append(record(n++)).then(({ index }) => {
+          if (index < covered) latencies.push(performance.now() - t0);
+          else t0s.set(index, t0);
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -178,7 +195,14 @@ try {
       http.sort((a, b) => a - b);
       compute.sort((a, b) => a - b);
       const server = served.slice(200).sort((a, b) => a - b);
-      proofs = { served_p50_ms: pct(server, 0.5), served_p99_ms: pct(server, 0.99), http_p50_ms: pct(http, 0.5), http_p99_ms: pct(http, 0.99), compute_p99_us: pct(compute, 0.99), size };
+      proofs = {
+        served_p50_ms: pct(server, 0.5),
+        served_p99_ms: pct(server, 0.99),
+        http_p50_ms: pct(http, 0.5),
+        http_p99_ms: pct(http, 0.99),
+        compute_p99_us: pct(compute, 0.99),
+        size,
+      };
       say(`${driver}: verifying ${size} entries…`);
       const v0 = performance.now();
       const verified = await verifyLog({ url: base, vkey: log.vkey });
@@ -210,7 +234,11 @@ try {
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     // beijing-engineer names demo-us-1 by its own token: it may not see the uid in clear (W6).
     const url = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}/v1/data/users/${await server.keyAs('beijing-engineer', 'users', 'demo-us-1')}`;
-    const { stdout } = await promisify(execFile)(process.execPath, [LOAD, url, String(SECONDS), '64', `authorization=Bearer ${token}`, 'x-forwarded-for=10.80.0.5'], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [LOAD, url, String(SECONDS), '64', `authorization=Bearer ${token}`, 'x-forwarded-for=10.80.0.5'],
+      { encoding: 'utf8' },
+    );
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { rps: number; p99: number; errors: number };
     if (r.errors > 0) throw new Error(`gateway (log ${mode}): ${r.errors} errors`);
     gateway[mode] = { rps: r.rps, p99: r.p99 };
@@ -219,22 +247,47 @@ try {
 
   const f = (n: number, d = 0) => n.toFixed(d).padStart(10);
   const lines = ['access log', '', 'durable appends/s   cordon log   baseline (same rows, same batches, no log)   ratio'];
-  for (const [driver, r] of Object.entries(results)) lines.push(`${driver.padEnd(18)} ${f(r.appends)}   ${f(r.baseline)}${' '.repeat(34)}${r.ratio.toFixed(2)}${driver === 'postgres' ? `   (goal >= 20000/s: ${r.appends >= 20_000 ? 'met' : 'MISSED'})` : ''}`);
-  if (latency) lines.push('', `append -> signed checkpoint   p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms, max ${latency.max.toFixed(0)} ms   (goal <= 1000 ms)`);
+  for (const [driver, r] of Object.entries(results))
+    lines.push(
+      `${driver.padEnd(18)} ${f(r.appends)}   ${f(r.baseline)}${' '.repeat(34)}${r.ratio.toFixed(2)}${driver === 'postgres' ? `   (goal >= 20000/s: ${r.appends >= 20_000 ? 'met' : 'MISSED'})` : ''}`,
+    );
+  if (latency)
+    lines.push(
+      '',
+      `append -> signed checkpoint   p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms, max ${latency.max.toFixed(0)} ms   (goal <= 1000 ms)`,
+    );
   if (proofs) {
-    lines.push(`inclusion proof, log of ${proofs.size}   served (request in to response out) p50 ${proofs.served_p50_ms.toFixed(3)} ms, p99 ${proofs.served_p99_ms.toFixed(3)} ms   (goal p99 < 1 ms: ${proofs.served_p99_ms < 1 ? 'met' : 'MISSED'})`);
-    lines.push(`${''.padEnd(38)}round trip from a local client p50 ${proofs.http_p50_ms.toFixed(3)} ms, p99 ${proofs.http_p99_ms.toFixed(3)} ms; computing one p99 ${proofs.compute_p99_us.toFixed(1)} µs`);
+    lines.push(
+      `inclusion proof, log of ${proofs.size}   served (request in to response out) p50 ${proofs.served_p50_ms.toFixed(3)} ms, p99 ${proofs.served_p99_ms.toFixed(3)} ms   (goal p99 < 1 ms: ${proofs.served_p99_ms < 1 ? 'met' : 'MISSED'})`,
+    );
+    lines.push(
+      `${''.padEnd(38)}round trip from a local client p50 ${proofs.http_p50_ms.toFixed(3)} ms, p99 ${proofs.http_p99_ms.toFixed(3)} ms; computing one p99 ${proofs.compute_p99_us.toFixed(1)} µs`,
+    );
   }
   if (verify) lines.push(`cordon log verify of ${verify.entries} entries   ${verify.seconds.toFixed(1)} s`);
-  lines.push(`gateway GET, log on vs off   ${f(gateway['on']!.rps)} vs ${f(gateway['off']!.rps)} req/s   ratio ${(gateway['on']!.rps / gateway['off']!.rps).toFixed(2)}; p99 ${gateway['on']!.p99.toFixed(2)} vs ${gateway['off']!.p99.toFixed(2)} ms`);
+  lines.push(
+    `gateway GET, log on vs off   ${f(gateway['on']!.rps)} vs ${f(gateway['off']!.rps)} req/s   ratio ${(gateway['on']!.rps / gateway['off']!.rps).toFixed(2)}; p99 ${gateway['on']!.p99.toFixed(2)} vs ${gateway['off']!.p99.toFixed(2)} ms`,
+  );
   process.stdout.write(`${lines.join('\n')}\n\n`);
   const json: Record<string, unknown> = { bench: 'log' };
-  for (const [driver, r] of Object.entries(results)) json[driver] = { appends_per_s: Math.round(r.appends), baseline_per_s: Math.round(r.baseline), ratio: Number(r.ratio.toFixed(2)) };
+  for (const [driver, r] of Object.entries(results))
+    json[driver] = { appends_per_s: Math.round(r.appends), baseline_per_s: Math.round(r.baseline), ratio: Number(r.ratio.toFixed(2)) };
   json['ratio'] = Number(Math.min(...Object.values(results).map((r) => r.ratio)).toFixed(2));
   if (latency) json['checkpoint_latency_ms'] = { p50: Math.round(latency.p50), p99: Math.round(latency.p99), max: Math.round(latency.max) };
-  if (proofs) json['proof'] = { served_p99_ms: Number(proofs.served_p99_ms.toFixed(3)), http_p50_ms: Number(proofs.http_p50_ms.toFixed(3)), http_p99_ms: Number(proofs.http_p99_ms.toFixed(3)), compute_p99_us: Number(proofs.compute_p99_us.toFixed(1)), size: proofs.size };
+  if (proofs)
+    json['proof'] = {
+      served_p99_ms: Number(proofs.served_p99_ms.toFixed(3)),
+      http_p50_ms: Number(proofs.http_p50_ms.toFixed(3)),
+      http_p99_ms: Number(proofs.http_p99_ms.toFixed(3)),
+      compute_p99_us: Number(proofs.compute_p99_us.toFixed(1)),
+      size: proofs.size,
+    };
   if (verify) json['verify'] = { entries: verify.entries, seconds: Number(verify.seconds.toFixed(1)) };
-  json['gateway'] = { log_on_rps: Math.round(gateway['on']!.rps), log_off_rps: Math.round(gateway['off']!.rps), ratio: Number((gateway['on']!.rps / gateway['off']!.rps).toFixed(2)) };
+  json['gateway'] = {
+    log_on_rps: Math.round(gateway['on']!.rps),
+    log_off_rps: Math.round(gateway['off']!.rps),
+    ratio: Number((gateway['on']!.rps / gateway['off']!.rps).toFixed(2)),
+  };
   process.stdout.write(`${JSON.stringify(json)}\n`);
 } finally {
   for (const pg of pgs) await pg.stop();

@@ -46,7 +46,18 @@ try {
   const globalStore = await openStore('global', globalUrl!);
   const keys = openFileKeyService(join(tempDir('cordon-bench-mig-'), 'master.key'), { create: true });
   const log = await openAccessLog({ store: enclaveStore, signerKey: generateSignerKey('bench.cordon.invalid/access').skey });
-  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore, globalStore, keys, log, statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey, batchSize: BATCH, threads: THREADS };
+  const ctx: MigrateContext = {
+    policy,
+    mapping,
+    legacy,
+    enclaveStore,
+    globalStore,
+    keys,
+    log,
+    statementKey: generateSignerKey('bench.cordon.invalid/access/statements').skey,
+    batchSize: BATCH,
+    threads: THREADS,
+  };
 
   const legacyRows = ROWS + Math.floor(ROWS / 4);
   say('cordon migrate run + verify …');
@@ -82,7 +93,11 @@ try {
   const rows: [string, string, string][] = [
     ['legacy rows read', String(legacyRows), `${run.totals.inScope} in scope`],
     ['cordon run (copy + encrypt)', `${runS.toFixed(2)} s`, `${Math.round(legacyRows / runS)} rows/s, ${runCpuS.toFixed(2)} s CPU in this process`],
-    ['cordon verify (decrypt + compare + log)', `${verifyS.toFixed(2)} s`, `${Math.round(legacyRows / verifyS)} rows/s, ${verifyCpuS.toFixed(2)} s CPU in this process`],
+    [
+      'cordon verify (decrypt + compare + log)',
+      `${verifyS.toFixed(2)} s`,
+      `${Math.round(legacyRows / verifyS)} rows/s, ${verifyCpuS.toFixed(2)} s CPU in this process`,
+    ],
     ['cordon moved, encrypted and verified', `${(runS + verifyS).toFixed(2)} s`, `${Math.round(cordonRate)} rows/s (goal ${GOAL})`],
     ['baseline INSERT … SELECT', `${baseS.toFixed(2)} s`, `${Math.round(baseRate)} rows/s`],
     ['ratio cordon / baseline', '', (cordonRate / baseRate).toFixed(3)],

@@ -13,7 +13,13 @@ import { scanFiles } from '../src/scan/index.js';
 import { mulberry32 } from '../test/helpers/differential.js';
 
 const { values: opts } = parseArgs({
-  options: { mb: { type: 'string', default: '1024' }, files: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string', default: '20261124' }, keep: { type: 'boolean', default: false } },
+  options: {
+    mb: { type: 'string', default: '1024' },
+    files: { type: 'string' },
+    threads: { type: 'string' },
+    seed: { type: 'string', default: '20261124' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 const MB = Number(opts.mb);
 const THREADS = Number(opts.threads ?? availableParallelism());
@@ -35,7 +41,7 @@ function luhnComplete(body: string): string {
     }
     if (sum % 10 === 0) return s;
   }
-  return body + '0';
+  return `${body}0`;
 }
 
 function row(i: number): Record<string, string> {
@@ -138,13 +144,18 @@ try {
   const singleCpuMbs = mbs(singleCpuS);
   const multiCpuMbs = mbs(multiCpuS);
   const ratioCpu = Math.round((singleCpuMbs / regexCpuMbs) * 100) / 100;
-  const line = (a: string, b: string, c: string, d: string, e = ''): string => `${a.padEnd(34)} ${b.padStart(10)} ${c.padStart(10)} ${d.padStart(12)} ${e.padStart(14)}`;
-  process.stdout.write(`corpus: ${files.length} files (CSV and NDJSON), ${(bytes / 1e6).toFixed(1)} MB, generated in ${genS.toFixed(1)} s; ${THREADS} thread(s)\n\n`);
+  const line = (a: string, b: string, c: string, d: string, e = ''): string =>
+    `${a.padEnd(34)} ${b.padStart(10)} ${c.padStart(10)} ${d.padStart(12)} ${e.padStart(14)}`;
+  process.stdout.write(
+    `corpus: ${files.length} files (CSV and NDJSON), ${(bytes / 1e6).toFixed(1)} MB, generated in ${genS.toFixed(1)} s; ${THREADS} thread(s)\n\n`,
+  );
   process.stdout.write(`${line('pass', 'seconds', 'MB/s', 'matches', 'MB/CPU-second')}\n`);
   process.stdout.write(`${line('plain regex (1 thread, no checks)', regexS.toFixed(2), regexMbs.toFixed(1), String(hits), regexCpuMbs.toFixed(1))}\n`);
   process.stdout.write(`${line('cordon scan, 1 thread', singleS.toFixed(2), singleMbs.toFixed(1), String(count(single)), singleCpuMbs.toFixed(1))}\n`);
   process.stdout.write(`${line(`cordon scan, ${THREADS} threads`, multiS.toFixed(2), multiMbs.toFixed(1), String(count(multi)), multiCpuMbs.toFixed(1))}\n`);
-  process.stdout.write(`\ncordon per core: ${perCore} MB/s wall, ${multiCpuMbs} MB per CPU-second (goal >= 100); cordon 1 thread / plain regex: ${ratio}x wall, ${ratioCpu}x CPU\n`);
+  process.stdout.write(
+    `\ncordon per core: ${perCore} MB/s wall, ${multiCpuMbs} MB per CPU-second (goal >= 100); cordon 1 thread / plain regex: ${ratio}x wall, ${ratioCpu}x CPU\n`,
+  );
   process.stdout.write(
     `${JSON.stringify({ bench: 'scan', mb: Math.round(bytes / 1e5) / 10, files: files.length, threads: THREADS, regexMBps: regexMbs, cordonMBps1: singleMbs, cordonMBps: multiMbs, cordonMBpsPerCore: perCore, ratioVsRegex: ratio, regexMBpsCpu: regexCpuMbs, cordonMBpsCpu1: singleCpuMbs, cordonMBpsPerCpuSecond: multiCpuMbs, ratioVsRegexCpu: ratioCpu, findings: count(multi), goalMBpsPerCore: 100 })}\n`,
   );

@@ -25,6 +25,10 @@ app.get<{ Params: { key: string } }>('/v1/data/users/:key', async (req, reply) =
 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`baseline serving on http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`);
-const stop = () => void app.close().then(() => store.close()).then(() => process.exit(0));
+const stop = () =>
+  void app
+    .close()
+    .then(() => store.close())
+    .then(() => process.exit(0));
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -17,7 +17,9 @@ import { tempDir } from '../test/helpers/temp.js';
 import { readDemoUser, residentMb, waitForSeeding } from '../test/helpers/startup.js';
 import { DEFAULT_DEMO_USERS } from '../src/server/index.js';
 
-const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '3' }, users: { type: 'string', default: String(DEFAULT_DEMO_USERS) }, idle: { type: 'string', default: '5' } } });
+const { values: opts } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, users: { type: 'string', default: String(DEFAULT_DEMO_USERS) }, idle: { type: 'string', default: '5' } },
+});
 const RUNS = Number(opts.runs);
 const USERS = Number(opts.users);
 const IDLE_MS = Number(opts.idle) * 1000;
@@ -43,7 +45,8 @@ async function cordonRun(): Promise<Run> {
   try {
     const first = await readDemoUser(up.base, up.tokens());
     const firstS = (performance.now() - t0) / 1000;
-    if (first.status !== 200 || first.body.fields?.['phone_number'] !== '+15125550101') throw new Error(`the first read answered ${first.status}: ${JSON.stringify(first.body)}`);
+    if (first.status !== 200 || first.body.fields?.['phone_number'] !== '+15125550101')
+      throw new Error(`the first read answered ${first.status}: ${JSON.stringify(first.body)}`);
     await waitForSeeding(dataDir, up.child, 30 * 60_000, () => up.output().err);
     const seededS = (performance.now() - t0) / 1000;
     await sleep(IDLE_MS);
@@ -87,7 +90,9 @@ for (let i = 0; i < RUNS; i++) {
   baseline.push(await baselineRun());
   say(`run ${i + 1}/${RUNS} baseline: first 200 after ${baseline.at(-1)!.firstS.toFixed(1)} s, idle RSS ${Math.round(baseline.at(-1)!.idleRssMb)} MB`);
   cordon.push(await cordonRun());
-  say(`run ${i + 1}/${RUNS} cordon:   first 200 after ${cordon.at(-1)!.firstS.toFixed(1)} s, seeded after ${cordon.at(-1)!.seededS.toFixed(0)} s, idle RSS ${Math.round(cordon.at(-1)!.idleRssMb)} MB`);
+  say(
+    `run ${i + 1}/${RUNS} cordon:   first 200 after ${cordon.at(-1)!.firstS.toFixed(1)} s, seeded after ${cordon.at(-1)!.seededS.toFixed(0)} s, idle RSS ${Math.round(cordon.at(-1)!.idleRssMb)} MB`,
+  );
 }
 
 const median = (xs: number[]) => {

@@ -8,7 +8,11 @@ if (process.env.CORDON_SKIP_BUILD !== '1') {
   if (b.status !== 0) process.exit(b.status ?? 1);
 }
 const [name, ...rest] = process.argv.slice(2);
-const available = existsSync('dist/bench') ? readdirSync('dist/bench').filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)) : [];
+const available = existsSync('dist/bench')
+  ? readdirSync('dist/bench')
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => f.slice(0, -3))
+  : [];
 if (!name || !available.includes(name)) {
   process.stderr.write(`usage: npm run bench -- NAME [options]\nbenchmarks: ${available.join(', ') || '(none built)'}\n`);
   process.exit(2);

@@ -9,7 +9,9 @@ if (process.env.CORDON_SKIP_BUILD !== '1') {
 }
 const [name, ...rest] = process.argv.slice(2);
 const available = existsSync('dist/bench')
-  ? readdirSync('dist/bench').filter((f) => f.startsWith('eval-') && f.endsWith('.js')).map((f) => f.slice('eval-'.length, -3))
+  ? readdirSync('dist/bench')
+      .filter((f) => f.startsWith('eval-') && f.endsWith('.js'))
+      .map((f) => f.slice('eval-'.length, -3))
   : [];
 if (!name || !available.includes(name)) {
   process.stderr.write(`usage: npm run eval -- NAME [options]\nevaluations: ${available.join(', ') || '(none built)'}\n`);

@@ -63,7 +63,8 @@ const as = (persona: string, args: string[]) => run(persona, ['access', ...args]
 test('the demo starts with its grant made through the broker: requested, approved by two, logged', async () => {
   const r = await as('austin-engineer', ['list', '--grants', '--mine', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const grants = (JSON.parse(r.stdout) as { grants: { state: string; reason: string; scope: { subjects: string[] }; request: string; secondsLeft: number }[] }).grants;
+  const grants = (JSON.parse(r.stdout) as { grants: { state: string; reason: string; scope: { subjects: string[] }; request: string; secondsLeft: number }[] })
+    .grants;
   assert.equal(grants.length, 1);
   assert.equal(grants[0]!.state, 'active');
   assert.deepEqual(grants[0]!.scope.subjects, ['demo-us-1']);
@@ -74,7 +75,22 @@ test('the demo starts with its grant made through the broker: requested, approve
 });
 
 test('request, approve twice, a replay refused (exit 1), the grant listed', async () => {
-  const made = await as('austin-engineer', ['request', '--dataset', 'users', '--category', 'user.contact', '--subject', 'demo-us-1', '--reason', 'USER_SUPPORT', '--ticket', 'SUP-77', '--duration', '30m', '--json']);
+  const made = await as('austin-engineer', [
+    'request',
+    '--dataset',
+    'users',
+    '--category',
+    'user.contact',
+    '--subject',
+    'demo-us-1',
+    '--reason',
+    'USER_SUPPORT',
+    '--ticket',
+    'SUP-77',
+    '--duration',
+    '30m',
+    '--json',
+  ]);
   assert.equal(made.status, 0, made.stderr);
   const id = (JSON.parse(made.stdout) as { id: string }).id;
   const first = await as('austin-approver-a', ['approve', id, '--comment', 'checked SUP-77']);
@@ -87,7 +103,21 @@ test('request, approve twice, a replay refused (exit 1), the grant listed', asyn
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, new RegExp(`request ${id}: approved`));
   assert.match(second.stdout, /grant {6}grant-/);
-  const bad = await as('austin-engineer', ['request', '--dataset', 'users', '--category', 'user.contact', '--subject', 'demo-us-1', '--reason', 'USER_SUPPORT', '--ticket', 'SUP-78', '--duration', '9h']);
+  const bad = await as('austin-engineer', [
+    'request',
+    '--dataset',
+    'users',
+    '--category',
+    'user.contact',
+    '--subject',
+    'demo-us-1',
+    '--reason',
+    'USER_SUPPORT',
+    '--ticket',
+    'SUP-78',
+    '--duration',
+    '9h',
+  ]);
   assert.equal(bad.status, 2, 'bad input exits 2');
   assert.match(bad.stderr, /access\.duration_over_cap/);
   const denyNoComment = await as('austin-approver-a', ['deny', id]);
@@ -113,9 +143,20 @@ test('cordon report: the signed JSON and the self-contained HTML for a period', 
   const vkey = readFileSync(join(dataDir, 'demo', 'log.vkey'), 'utf8').trim();
   const r = await run('monitor', ['report', '--from', '2020-01-01', '--format', 'json', '--vkey', vkey]);
   assert.equal(r.status, 0, r.stderr);
-  const signed = JSON.parse(r.stdout) as { report: { access: { total: number; byTeam: Record<string, number> }; grants: { reason: string; review: string }[]; refused: { brokerActs: Record<string, number> } }; sha256: string; signature: string };
-  assert.match(signed.signature, new RegExp(`^cordon oversight report v1\\ndemo\\.cordon\\.invalid/access\\n`));
-  assert.ok(signed.report.grants.some((g) => g.reason === 'USER_SUPPORT' && g.review === 'approved request'), 'the demo grant and the ones made above');
+  const signed = JSON.parse(r.stdout) as {
+    report: {
+      access: { total: number; byTeam: Record<string, number> };
+      grants: { reason: string; review: string }[];
+      refused: { brokerActs: Record<string, number> };
+    };
+    sha256: string;
+    signature: string;
+  };
+  assert.match(signed.signature, /^cordon oversight report v1\ndemo\.cordon\.invalid\/access\n/);
+  assert.ok(
+    signed.report.grants.some((g) => g.reason === 'USER_SUPPORT' && g.review === 'approved request'),
+    'the demo grant and the ones made above',
+  );
   assert.ok((signed.report.refused.brokerActs['access.duplicate_approval'] ?? 0) >= 1, 'the replayed approval above');
   const html = await run('monitor', ['report', '--from', '2020-01-01']);
   assert.equal(html.status, 0, html.stderr);

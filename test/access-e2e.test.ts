@@ -15,7 +15,13 @@ const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
 const policy = loaded.policy;
 /** Where each persona works (addresses inside cordon.yaml's locations). */
-const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'austin-approver-a': '10.20.0.6', 'austin-approver-b': '10.20.0.7', 'beijing-engineer': '10.80.0.7', monitor: '10.20.0.9' };
+const FROM: Record<string, string> = {
+  'austin-engineer': '10.20.0.5',
+  'austin-approver-a': '10.20.0.6',
+  'austin-approver-b': '10.20.0.7',
+  'beijing-engineer': '10.80.0.7',
+  monitor: '10.20.0.9',
+};
 const OTHER_US_USER = { ...DEMO_FIXED_USERS[0]!, uid: 'demo-us-2', username: 'hill_country', phone_number: '+15125550177', email: 'us2@example.com' };
 
 let server: CordonServer;
@@ -45,7 +51,11 @@ type Json = Record<string, unknown>;
 async function as(persona: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${await issuer.sign(persona)}`, 'x-forwarded-for': FROM[persona] ?? '203.0.113.1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${await issuer.sign(persona)}`,
+      'x-forwarded-for': FROM[persona] ?? '203.0.113.1',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Json };
@@ -60,7 +70,15 @@ const phoneOf = async (persona: string, key: string) => {
   return 'phone_number' in fields ? { clear: fields['phone_number'] } : { disclosure: 'withheld' };
 };
 
-const REQUEST = { datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-2'], reason: 'USER_SUPPORT', ticket: 'SUP-4242', duration: '2h', comment: 'user asked us to fix their phone number' };
+const REQUEST = {
+  datasets: ['users'],
+  categories: ['user.contact'],
+  subjects: ['demo-us-2'],
+  reason: 'USER_SUPPORT',
+  ticket: 'SUP-4242',
+  duration: '2h',
+  comment: 'user asked us to fix their phone number',
+};
 
 test('request, self-approval refused, 2-of-2 approval, a grant to the second, every step logged', async () => {
   const sizeBefore = server.log.size();
@@ -94,8 +112,11 @@ test('request, self-approval refused, 2-of-2 approval, a grant to the second, ev
   assert.equal(second.status, 200, JSON.stringify(second.body));
   assert.equal(second.body['state'], 'approved');
   const grantId = String(second.body['grant']);
-  const statements = (second.body['approvals'] as { by: string; note: string }[]);
-  assert.deepEqual(statements.map((s) => s.by), ['austin-approver-a', 'austin-approver-b']);
+  const statements = second.body['approvals'] as { by: string; note: string }[];
+  assert.deepEqual(
+    statements.map((s) => s.by),
+    ['austin-approver-a', 'austin-approver-b'],
+  );
   assert.match(statements[1]!.note, new RegExp(`^cordon access approval v1\\n${policy.deployment.accessLog.origin}\\nrequest ${id}\\n`));
 
   assert.deepEqual(await phoneOf('austin-engineer', 'demo-us-2'), { clear: '+15125550177' }, 'the grant releases the approved subject in clear');
@@ -118,7 +139,9 @@ test('request, self-approval refused, 2-of-2 approval, a grant to the second, ev
   const records = await as('monitor', 'GET', `/v1/log/records?after=${sizeBefore - 1}&limit=1000`);
   assert.equal(records.status, 200, JSON.stringify(records.body));
   const rs = (records.body['records'] as { record: Json }[]).map((r) => r.record);
-  const steps = rs.filter((r) => typeof r['type'] === 'string' && String(r['type']).startsWith('broker.')).map((r) => `${String(r['type'])}:${String(r['principal'] ?? r['kind'])}${r['code'] ? `:${String(r['code'])}` : ''}`);
+  const steps = rs
+    .filter((r) => typeof r['type'] === 'string' && String(r['type']).startsWith('broker.'))
+    .map((r) => `${String(r['type'])}:${String(r['principal'] ?? r['kind'])}${r['code'] ? `:${String(r['code'])}` : ''}`);
   assert.deepEqual(steps, [
     'broker.request:austin-engineer',
     'broker.refused:austin-engineer:access.self_approval',
@@ -130,11 +153,16 @@ test('request, self-approval refused, 2-of-2 approval, a grant to the second, ev
     'broker.expire:grant',
   ]);
   const reads = rs.filter((r) => r['action'] === 'read' && r['principal'] === 'austin-engineer');
-  assert.deepEqual(reads.map((r) => (r['grant'] as Json | null)?.['id'] ?? null), [null, null, grantId, null, grantId, grantId, null]);
+  assert.deepEqual(
+    reads.map((r) => (r['grant'] as Json | null)?.['id'] ?? null),
+    [null, null, grantId, null, grantId, grantId, null],
+  );
   assert.equal((reads[2]!['grant'] as Json)['ticket'], 'SUP-4242');
   const requestRecord = rs.find((r) => r['type'] === 'broker.request')!;
   assert.ok(!JSON.stringify(requestRecord).includes('demo-us-2'), 'subject keys are in the log only as keyed hashes');
-  console.log(`access e2e: ${steps.length} broker steps and ${reads.length} reads logged; grant ${grantId} released demo-us-2's phone until ${new Date(expiresAt).toISOString()} and not a second longer`);
+  console.log(
+    `access e2e: ${steps.length} broker steps and ${reads.length} reads logged; grant ${grantId} released demo-us-2's phone until ${new Date(expiresAt).toISOString()} and not a second longer`,
+  );
 });
 
 test('bad input: a clear error with a stable code, and nothing changes', async () => {
@@ -165,10 +193,26 @@ test('bad input: a clear error with a stable code, and nothing changes', async (
   assert.equal(denied.body['state'], 'denied');
   assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {})).body['code'], 'access.already_decided');
   // An approver outside the enclave's countries (Beijing's network) does not count.
-  const abroad = await fetch(`${base}/v1/access/requests/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${await issuer.sign('austin-approver-b')}`, 'x-forwarded-for': FROM['beijing-engineer']!, 'content-type': 'application/json' }, body: '{}' });
+  const abroad = await fetch(`${base}/v1/access/requests/${id}/approve`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await issuer.sign('austin-approver-b')}`,
+      'x-forwarded-for': FROM['beijing-engineer']!,
+      'content-type': 'application/json',
+    },
+    body: '{}',
+  });
   assert.equal(((await abroad.json()) as Json)['code'], 'access.already_decided', 'the denied request stays denied');
   const pending = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
-  const abroad2 = await fetch(`${base}/v1/access/requests/${String(pending.body['id'])}/approve`, { method: 'POST', headers: { authorization: `Bearer ${await issuer.sign('austin-approver-b')}`, 'x-forwarded-for': FROM['beijing-engineer']!, 'content-type': 'application/json' }, body: '{}' });
+  const abroad2 = await fetch(`${base}/v1/access/requests/${String(pending.body['id'])}/approve`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await issuer.sign('austin-approver-b')}`,
+      'x-forwarded-for': FROM['beijing-engineer']!,
+      'content-type': 'application/json',
+    },
+    body: '{}',
+  });
   assert.equal(((await abroad2.json()) as Json)['code'], 'access.outside_enclave');
   assert.deepEqual((await as('austin-engineer', 'GET', `/v1/access/requests/${String(pending.body['id'])}`)).body['approvals'], []);
   const stale = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
@@ -176,7 +220,10 @@ test('bad input: a clear error with a stable code, and nothing changes', async (
   assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${String(stale.body['id'])}/approve`, {})).body['code'], 'access.expired');
   const withdrawn = await as('austin-engineer', 'POST', '/v1/access/requests', REQUEST);
   assert.equal((await as('austin-engineer', 'POST', `/v1/access/requests/${String(withdrawn.body['id'])}/revoke`, {})).body['request'] && 'ok', 'ok');
-  assert.equal((await as('austin-approver-b', 'POST', `/v1/access/requests/${String(withdrawn.body['id'])}/approve`, {})).body['code'], 'access.already_decided');
+  assert.equal(
+    (await as('austin-approver-b', 'POST', `/v1/access/requests/${String(withdrawn.body['id'])}/approve`, {})).body['code'],
+    'access.already_decided',
+  );
   assert.equal((await as('austin-approver-b', 'POST', '/v1/access/requests/req-nope/approve', {})).body['code'], 'access.not_found');
 
   const listAfter = await as('austin-approver-a', 'GET', '/v1/access/requests');
@@ -212,13 +259,29 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
   try {
     await glass.placement.write('users', OTHER_US_USER.uid, OTHER_US_USER, 'upsert');
     const inject = async (persona: string, method: 'GET' | 'POST', url: string, payload?: unknown, from = FROM[persona]) => {
-      const r = await glass.app.inject({ method, url, payload: payload as never, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${await glassIssuer.sign(persona)}`, 'x-forwarded-for': from ?? '203.0.113.1' } });
+      const r = await glass.app.inject({
+        method,
+        url,
+        payload: payload as never,
+        remoteAddress: '127.0.0.1',
+        headers: { authorization: `Bearer ${await glassIssuer.sign(persona)}`, 'x-forwarded-for': from ?? '203.0.113.1' },
+      });
       return { status: r.statusCode, body: r.json() as Json };
     };
-    const BODY = { datasets: ['users'], categories: ['user.contact.phone_number'], subjects: ['demo-us-2'], reason: 'INCIDENT_RESPONSE', justification: 'account takeover in progress, need the recovery phone now', duration: '45m' };
+    const BODY = {
+      datasets: ['users'],
+      categories: ['user.contact.phone_number'],
+      subjects: ['demo-us-2'],
+      reason: 'INCIDENT_RESPONSE',
+      justification: 'account takeover in progress, need the recovery phone now',
+      duration: '45m',
+    };
     assert.equal((await inject('us-analyst', 'POST', '/v1/access/break-glass', BODY)).body['code'], 'access.break_glass_not_allowed');
     assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', { ...BODY, duration: '2h' })).body['code'], 'access.duration_over_cap');
-    assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', { ...BODY, justification: undefined })).body['code'], 'access.invalid_request');
+    assert.equal(
+      (await inject('austin-engineer', 'POST', '/v1/access/break-glass', { ...BODY, justification: undefined })).body['code'],
+      'access.invalid_request',
+    );
     assert.equal((await inject('austin-engineer', 'POST', '/v1/access/break-glass', BODY, FROM['beijing-engineer'])).body['code'], 'access.outside_enclave');
 
     const alerted = new Promise<void>((done) => glass.broker.events.once('alert', () => done()));
@@ -229,30 +292,62 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
     const grantId = String(made.body['id']);
     const read = await inject('austin-engineer', 'GET', '/v1/data/users/demo-us-2');
     assert.equal((read.body['fields'] as Json)['phone_number'], '+15125550177', 'the self-grant works');
-    assert.deepEqual((read.body['transformed'] as Json)['email'], { disclosure: 'masked', mask: 'email_domain', rules: ['enclave-masked'], category: 'user.contact.email', class: 'protected' }, 'for its scope only');
+    assert.deepEqual(
+      (read.body['transformed'] as Json)['email'],
+      { disclosure: 'masked', mask: 'email_domain', rules: ['enclave-masked'], category: 'user.contact.email', class: 'protected' },
+      'for its scope only',
+    );
     await alerted;
     assert.equal(alerts.length, 1);
-    assert.deepEqual({ type: alerts[0]!['type'], grant: alerts[0]!['grant'], principal: alerts[0]!['principal'], reason: alerts[0]!['reason'], subjects: alerts[0]!['subjects'] }, { type: 'cordon.break_glass', grant: grantId, principal: 'austin-engineer', reason: 'INCIDENT_RESPONSE', subjects: 1 });
+    assert.deepEqual(
+      {
+        type: alerts[0]!['type'],
+        grant: alerts[0]!['grant'],
+        principal: alerts[0]!['principal'],
+        reason: alerts[0]!['reason'],
+        subjects: alerts[0]!['subjects'],
+      },
+      { type: 'cordon.break_glass', grant: grantId, principal: 'austin-engineer', reason: 'INCIDENT_RESPONSE', subjects: 1 },
+    );
     assert.ok(!JSON.stringify(alerts[0]).includes('demo-us-2'), 'the alert names no subject');
 
-    const flagsAt = async () => ((await inject('austin-approver-a', 'GET', '/v1/access/review')).body['grantFlags'] as { kind: string; grant?: string }[]).map((f) => `${f.kind}:${f.grant ?? ''}`);
+    const flagsAt = async () =>
+      ((await inject('austin-approver-a', 'GET', '/v1/access/review')).body['grantFlags'] as { kind: string; grant?: string }[]).map(
+        (f) => `${f.kind}:${f.grant ?? ''}`,
+      );
     assert.deepEqual(await flagsAt(), [], 'within the review window nothing is open');
     clock += 24 * 3_600_000 + 1000;
     assert.deepEqual(await flagsAt(), [`break_glass_unreviewed:${grantId}`], 'past the window the unreviewed break-glass is a violation');
     const review = await inject('austin-engineer', 'GET', '/v1/access/review');
     assert.equal(review.body['code'], 'access.forbidden', 'the review is for approvers and auditors');
 
-    assert.equal((await inject('austin-engineer', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'justified', comment: 'mine' })).body['code'], 'access.self_approval');
-    const reviewed = await inject('austin-approver-b', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'justified', comment: 'incident INC-7 confirms it' });
+    assert.equal(
+      (await inject('austin-engineer', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'justified', comment: 'mine' })).body['code'],
+      'access.self_approval',
+    );
+    const reviewed = await inject('austin-approver-b', 'POST', `/v1/access/grants/${grantId}/review`, {
+      verdict: 'justified',
+      comment: 'incident INC-7 confirms it',
+    });
     assert.equal(reviewed.status, 200, JSON.stringify(reviewed.body));
     assert.deepEqual(await flagsAt(), [], 'a review closes it');
-    assert.equal((await inject('austin-approver-a', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'unjustified', comment: 'again' })).body['code'], 'access.already_decided');
+    assert.equal(
+      (await inject('austin-approver-a', 'POST', `/v1/access/grants/${grantId}/review`, { verdict: 'unjustified', comment: 'again' })).body['code'],
+      'access.already_decided',
+    );
     await glass.broker.sweep();
     const all = (await glass.log.records(-1, 1000)).map((r) => String((r.record as Json)['type'] ?? (r.record as Json)['action']));
     // The expiry sweep runs on a timer, so its entry's place among the others is not fixed.
     assert.equal(all.filter((t) => t === 'broker.expire').length, 1);
     const types = all.filter((t) => t.startsWith('broker.') && t !== 'broker.refused' && t !== 'broker.expire');
-    assert.deepEqual(types, ['broker.break_glass', 'broker.alert', 'broker.standing_review', 'broker.standing_review', 'broker.review', 'broker.standing_review']);
+    assert.deepEqual(types, [
+      'broker.break_glass',
+      'broker.alert',
+      'broker.standing_review',
+      'broker.standing_review',
+      'broker.review',
+      'broker.standing_review',
+    ]);
     assert.equal(all.filter((t) => t === 'broker.refused').length, 6, 'four refused break-glass attempts and two refused reviews');
     console.log(`break-glass: ${alerts.length} webhook alert, violation after the 24h window, closed by review; ${types.length} log entries`);
   } finally {

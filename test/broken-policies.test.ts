@@ -86,7 +86,10 @@ test('every broken policy yields exactly its expected errors and loads nothing',
       }
       assert.equal(r.ok, false, 'the policy loaded although it is broken');
       assert.equal('policy' in r, false, 'a broken policy must load nothing (no partial policy)');
-      assert.deepEqual(got, expected.lines.map((l) => l.where));
+      assert.deepEqual(
+        got,
+        expected.lines.map((l) => l.where),
+      );
       expected.lines.forEach((l, k) => {
         if (l.contains === undefined) return;
         const message = r.issues[k]!.message;

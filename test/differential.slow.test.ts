@@ -3,4 +3,5 @@
 import { test } from 'node:test';
 import { checkDifferential } from './helpers/differential.js';
 
-test('the compiled evaluator agrees with cedar-wasm on 100,000 demo decisions and 100,000 requests over random policy sets', (t) => checkDifferential(t, { demoCases: 100_000, randomCases: 100_000 }));
+test('the compiled evaluator agrees with cedar-wasm on 100,000 demo decisions and 100,000 requests over random policy sets', (t) =>
+  checkDifferential(t, { demoCases: 100_000, randomCases: 100_000 }));

@@ -194,7 +194,22 @@ test('migrate: 0 plan, 1 purge refused without verify, 2 bad flags or purge/shre
   await createLegacyFixture(legacy!, 200);
   const mapping = fileURLToPath(MAPPING_FILE);
   const migrateDir = tempDir('cordon-exit-migrate-');
-  const args = (step: string, from = legacy!) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', migrateDir, '--store', `enclave_us=${enclave!}`, '--store', `global=${global!}`, '--from', from, '--map', mapping];
+  const args = (step: string, from = legacy!) => [
+    'migrate',
+    step,
+    '--policy',
+    DEMO_POLICY,
+    '--data-dir',
+    migrateDir,
+    '--store',
+    `enclave_us=${enclave!}`,
+    '--store',
+    `global=${global!}`,
+    '--from',
+    from,
+    '--map',
+    mapping,
+  ];
   const q = async (url: string, text: string): Promise<Record<string, unknown>[]> => {
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     try {
@@ -210,7 +225,22 @@ test('migrate: 0 plan, 1 purge refused without verify, 2 bad flags or purge/shre
   // Destroying without consent, off a terminal: exit 2 before anything is opened.
   const [purge, shred] = await Promise.all([
     cordonAsync(args('purge')),
-    cordonAsync(['migrate', 'shred', '--policy', DEMO_POLICY, '--data-dir', migrateDir, '--store', `enclave_us=${enclave!}`, '--store', `global=${global!}`, '--enclave', 'us', '--kek-generation', '1']),
+    cordonAsync([
+      'migrate',
+      'shred',
+      '--policy',
+      DEMO_POLICY,
+      '--data-dir',
+      migrateDir,
+      '--store',
+      `enclave_us=${enclave!}`,
+      '--store',
+      `global=${global!}`,
+      '--enclave',
+      'us',
+      '--kek-generation',
+      '1',
+    ]),
   ]);
   exits(purge, 2, 'purge without --yes', /migrate purge .*postgres:\/\/127\.0\.0\.1:\d+\/legacy_x: pass --yes to confirm; nothing was changed/);
   exits(shred, 2, 'shred without --yes', /migrate shred destroys KEK generation 1 of enclave us.*: pass --yes to confirm; nothing was changed/);

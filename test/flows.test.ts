@@ -36,7 +36,10 @@ const DEMO_LEAKS = [
 test('cordon flows leaks --policy policies/demo lists its leaks with their paths and exits 1', () => {
   const r = cordon(['flows', 'leaks', '--policy', 'policies/demo']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stdout, /LEAK 1: user\.contact\.phone_number \(US\) reaches dataset s3:\/\/partner-exports-sg\/contacts\/daily\.csv in SG outside the enclave/);
+  assert.match(
+    r.stdout,
+    /LEAK 1: user\.contact\.phone_number \(US\) reaches dataset s3:\/\/partner-exports-sg\/contacts\/daily\.csv in SG outside the enclave/,
+  );
   assert.match(r.stdout, /LEAK 2: user\.contact\.email \(US\) reaches tool admin-panel in US to a team the rules do not allow/);
   assert.match(r.stdout, /no rule lets platform-admins, who use tool admin-panel, see it in clear even with a grant from US/);
   assert.match(r.stdout, /LEAK 6: user\.device\.device_id \(US\) reaches tool growth-dashboard in SG outside the enclave and to a team the rules do not allow/);
@@ -47,25 +50,53 @@ test('cordon flows leaks --policy policies/demo lists its leaks with their paths
     const j = cordon(['flows', 'leaks', '--policy', 'policies/demo', '--json', '--sarif', join(dir, 'leaks.sarif')]);
     assert.equal(j.status, 1);
     const a = JSON.parse(j.stdout) as { leaks: Leak[]; undocumented: { id: string; missing: string[] }[] };
-    assert.deepEqual(a.leaks.map((l) => l.id), DEMO_LEAKS);
-    assert.deepEqual(a.leaks[0]!.path.map((s) => s.node), [`column:${ENC}/app.users#phone_number`, 'column:s3://partner-exports-sg/contacts/daily.csv#phone']);
-    assert.deepEqual(a.leaks[1]!.reasons.map((x) => x.kind), ['team_not_allowed']);
-    assert.deepEqual(a.leaks[5]!.reasons.map((x) => x.kind), ['outside_enclave', 'team_not_allowed']);
-    assert.deepEqual(a.undocumented.map((u) => `${u.id}:${u.missing.join('+')}`), ['cordon-demo/analytics.daily_signups:inventory', 'cordon-demo/exports.partner_contacts:purpose', 'admin-panel:owner+purpose']);
-    const sarif = JSON.parse(readFileSync(join(dir, 'leaks.sarif'), 'utf8')) as { version: string; runs: { results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] };
+    assert.deepEqual(
+      a.leaks.map((l) => l.id),
+      DEMO_LEAKS,
+    );
+    assert.deepEqual(
+      a.leaks[0]!.path.map((s) => s.node),
+      [`column:${ENC}/app.users#phone_number`, 'column:s3://partner-exports-sg/contacts/daily.csv#phone'],
+    );
+    assert.deepEqual(
+      a.leaks[1]!.reasons.map((x) => x.kind),
+      ['team_not_allowed'],
+    );
+    assert.deepEqual(
+      a.leaks[5]!.reasons.map((x) => x.kind),
+      ['outside_enclave', 'team_not_allowed'],
+    );
+    assert.deepEqual(
+      a.undocumented.map((u) => `${u.id}:${u.missing.join('+')}`),
+      ['cordon-demo/analytics.daily_signups:inventory', 'cordon-demo/exports.partner_contacts:purpose', 'admin-panel:owner+purpose'],
+    );
+    const sarif = JSON.parse(readFileSync(join(dir, 'leaks.sarif'), 'utf8')) as {
+      version: string;
+      runs: {
+        results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
+      }[];
+    };
     assert.equal(sarif.version, '2.1.0');
-    assert.deepEqual(sarif.runs[0]!.results.map((x) => `${x.ruleId}:${x.level}:${x.locations[0]!.physicalLocation.artifactLocation.uri}:${x.locations[0]!.physicalLocation.region.startLine}`), [
-      'flows/outside_enclave:error:flows/lineage.ndjson:2',
-      ...Array.from({ length: 4 }, () => 'flows/team_not_allowed:error:flows/inventory.yaml:24'),
-      'flows/outside_enclave:error:flows/inventory.yaml:10',
-      'flows/outside_enclave:error:flows/inventory.yaml:16',
-    ]);
+    assert.deepEqual(
+      sarif.runs[0]!.results.map(
+        (x) => `${x.ruleId}:${x.level}:${x.locations[0]!.physicalLocation.artifactLocation.uri}:${x.locations[0]!.physicalLocation.region.startLine}`,
+      ),
+      [
+        'flows/outside_enclave:error:flows/lineage.ndjson:2',
+        ...Array.from({ length: 4 }, () => 'flows/team_not_allowed:error:flows/inventory.yaml:24'),
+        'flows/outside_enclave:error:flows/inventory.yaml:10',
+        'flows/outside_enclave:error:flows/inventory.yaml:16',
+      ],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   // The email column is exported only as a masked hash: no leak outside the enclave (masked edges
   // carry nothing); the only email leak is the admin panel's direct read.
-  assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('LEAK') && l.includes('user.contact.email')), ['LEAK 2: user.contact.email (US) reaches tool admin-panel in US to a team the rules do not allow']);
+  assert.deepEqual(
+    r.stdout.split('\n').filter((l) => l.startsWith('LEAK') && l.includes('user.contact.email')),
+    ['LEAK 2: user.contact.email (US) reaches tool admin-panel in US to a team the rules do not allow'],
+  );
 });
 
 test('impact: with UIDs protected in the US, the UID paths out of the enclave appear', () => {
@@ -89,7 +120,9 @@ test('impact: with UIDs protected in the US, the UID paths out of the enclave ap
 
 test("Marquez's food-delivery seed: email follows its column lineage, phone reaches no table without column descendants, dangling references reported", () => {
   const template = readFileSync(join(FIXTURES, 'openlineage/examples/marquez/docker/metadata.template.json'), 'utf8');
-  const text = template.replaceAll('{{RUN_START_TIME}}', '2024-01-01T00:00:00.000Z').replace(/\{\{RUN_END_TIME_AFTER_(\d+)_MINUTES\}\}/g, (_m, n: string) => `2024-01-01T00:${n.padStart(2, '0')}:00.000Z`);
+  const text = template
+    .replaceAll('{{RUN_START_TIME}}', '2024-01-01T00:00:00.000Z')
+    .replace(/\{\{RUN_END_TIME_AFTER_(\d+)_MINUTES\}\}/g, (_m, n: string) => `2024-01-01T00:${n.padStart(2, '0')}:00.000Z`);
   const dir = mkdtempSync(join(tmpdir(), 'cordon-marquez-'));
   try {
     const file = join(dir, 'seed.json');
@@ -107,13 +140,21 @@ test("Marquez's food-delivery seed: email follows its column lineage, phone reac
     ]);
     const a = analyzeFlows(policy, graph, { tools: [], jobs: [] }, { columnCategories: categories });
     const carrying = (category: string) => graph.columnIds.filter((c) => a.labelsOf(c).some((l) => l.category === category && l.jurisdiction === 'US')).sort();
-    assert.deepEqual(carrying('user.contact.email'), [`${ns}customers#email`, `${ns}delivery_7_days#customer_email`, `${ns}discounts#customer_email`, `${ns}drivers#email`, `${ns}top_delivery_times#customer_email`]);
+    assert.deepEqual(carrying('user.contact.email'), [
+      `${ns}customers#email`,
+      `${ns}delivery_7_days#customer_email`,
+      `${ns}discounts#customer_email`,
+      `${ns}drivers#email`,
+      `${ns}top_delivery_times#customer_email`,
+    ]);
     assert.deepEqual(carrying('user.contact.phone_number'), [`${ns}customers#phone`, `${ns}drivers#phone`, `${ns}restaurants#phone`]);
     assert.ok(a.dangling.includes(`${ns}restaurants#menu_item_id`), a.dangling.join(', '));
     assert.ok(a.dangling.includes(`${ns}menu_item_id`) || a.dangling.some((d) => d.includes('menu_item_id')), a.dangling.join(', '));
     assert.ok(a.unknownPlaces.includes('food_delivery'), 'an unmapped namespace is reported, never assumed safe');
     assert.ok(a.leaks.every((l) => l.reasons.every((x) => x.kind === 'unknown_place')));
-    console.log(`marquez seed: ${events.length} events, ${a.stats.columns} columns, ${a.stats.columnEdges} column edges; email reaches ${carrying('user.contact.email').length} columns, phone stays in ${carrying('user.contact.phone_number').length}; dangling: ${a.dangling.length}`);
+    console.log(
+      `marquez seed: ${events.length} events, ${a.stats.columns} columns, ${a.stats.columnEdges} column edges; email reaches ${carrying('user.contact.email').length} columns, phone stays in ${carrying('user.contact.phone_number').length}; dangling: ${a.dangling.length}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -130,22 +171,42 @@ test('a cycle in column lineage ends; labels reach every column on it once', () 
   g.sources.push('test');
   g.finish();
   const r = analyzeFlows(policy, g, { tools: [], jobs: [] }, { columnCategories: new Map([['ns/a#phone', ['user.contact.phone_number']]]) });
-  assert.deepEqual(['ns/a#phone', 'ns/b#phone', 'ns/c#phone'].map((id) => r.labelsOf(id).filter((l) => l.jurisdiction === 'US').map((l) => l.mode)), [['direct'], ['direct'], ['direct']]);
+  assert.deepEqual(
+    ['ns/a#phone', 'ns/b#phone', 'ns/c#phone'].map((id) =>
+      r
+        .labelsOf(id)
+        .filter((l) => l.jurisdiction === 'US')
+        .map((l) => l.mode),
+    ),
+    [['direct'], ['direct'], ['direct']],
+  );
 });
 
 test('inventory errors name the file and line, and the key or team that is wrong', () => {
-  const text = ['tools:', '  dash:', '    owner: us-marketting', '    runs_in: { country: SGP }', '    reeds: [x]', 'jobs:', '  j: { purpose: p, colour: red }', ''].join('\n');
-  assert.throws(() => parseInventory(text, 'inv.yaml', policy.directory), (err: unknown) => {
-    assert.ok(err instanceof InventoryError);
-    assert.equal(err.code, 'flows.bad_inventory');
-    assert.deepEqual(err.message.split('\n'), [
-      'inv.yaml:3: owner of dash names "us-marketting", which is not a team or principal of the directory (did you mean us-marketing?)',
-      'inv.yaml:4: runs_in of dash.country must be a two-letter country code, got "SGP"',
-      'inv.yaml:5: unknown key "reeds" in dash (did you mean reads?)',
-      'inv.yaml:7: unknown key "colour" in j',
-    ]);
-    return true;
-  });
+  const text = [
+    'tools:',
+    '  dash:',
+    '    owner: us-marketting',
+    '    runs_in: { country: SGP }',
+    '    reeds: [x]',
+    'jobs:',
+    '  j: { purpose: p, colour: red }',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => parseInventory(text, 'inv.yaml', policy.directory),
+    (err: unknown) => {
+      assert.ok(err instanceof InventoryError);
+      assert.equal(err.code, 'flows.bad_inventory');
+      assert.deepEqual(err.message.split('\n'), [
+        'inv.yaml:3: owner of dash names "us-marketting", which is not a team or principal of the directory (did you mean us-marketing?)',
+        'inv.yaml:4: runs_in of dash.country must be a two-letter country code, got "SGP"',
+        'inv.yaml:5: unknown key "reeds" in dash (did you mean reads?)',
+        'inv.yaml:7: unknown key "colour" in j',
+      ]);
+      return true;
+    },
+  );
 });
 
 let server: CordonServer;
@@ -165,17 +226,27 @@ after(async () => server.close());
 
 /** A request as `as` (default: the demo's lineage producer, the only one who may post lineage). */
 async function call(method: 'GET' | 'POST', url: string, payload?: unknown, as = 'lineage-collector', to: CordonServer = server, from: DemoIssuer = issuer) {
-  const r = await to.app.inject({ method, url, payload: payload as never, headers: { authorization: `Bearer ${await from.sign(as)}`, 'content-type': 'application/json' } });
+  const r = await to.app.inject({
+    method,
+    url,
+    payload: payload as never,
+    headers: { authorization: `Bearer ${await from.sign(as)}`, 'content-type': 'application/json' },
+  });
   return { status: r.statusCode, type: r.headers['content-type'], body: r.json() as Record<string, unknown> };
 }
 
 test("the server's API gives the CLI's answer; intake validates, stores and changes the map; bad events change nothing", async () => {
   const first = await call('GET', '/v1/flows/leaks');
   assert.equal(first.status, 200);
-  assert.deepEqual((first.body['leaks'] as Leak[]).map((l) => l.id), DEMO_LEAKS);
+  assert.deepEqual(
+    (first.body['leaks'] as Leak[]).map((l) => l.id),
+    DEMO_LEAKS,
+  );
 
   const event = JSON.parse(readFileSync(join(DEMO_POLICY, 'flows/lineage.ndjson'), 'utf8').split('\n')[1]!) as Record<string, unknown>;
-  const newExport = JSON.parse(JSON.stringify(event).replaceAll('s3://partner-exports-sg', 's3://unmapped-bucket').replaceAll('exports.partner_contacts', 'exports.shadow_copy')) as Record<string, unknown>;
+  const newExport = JSON.parse(
+    JSON.stringify(event).replaceAll('s3://partner-exports-sg', 's3://unmapped-bucket').replaceAll('exports.partner_contacts', 'exports.shadow_copy'),
+  ) as Record<string, unknown>;
   const bad = { ...newExport, eventTime: 'yesterday' };
   const refused = await call('POST', '/api/v1/lineage', [newExport, bad]);
   assert.equal(refused.status, 400);
@@ -184,20 +255,33 @@ test("the server's API gives the CLI's answer; intake validates, stores and chan
   const huge = await call('POST', '/api/v1/lineage', { ...newExport, padding: 'x'.repeat(70 * 1024) });
   assert.equal(huge.status, 413);
   assert.equal(huge.body['code'], 'flows.event_too_large');
-  assert.deepEqual(((await call('GET', '/v1/flows/leaks')).body['leaks'] as Leak[]).map((l) => l.id), DEMO_LEAKS, 'nothing half-ingested');
+  assert.deepEqual(
+    ((await call('GET', '/v1/flows/leaks')).body['leaks'] as Leak[]).map((l) => l.id),
+    DEMO_LEAKS,
+    'nothing half-ingested',
+  );
 
   const stored = await call('POST', '/api/v1/lineage', newExport);
   assert.equal(stored.status, 201, JSON.stringify(stored.body));
   const now = (await call('GET', '/v1/flows/leaks')).body as { leaks: Leak[]; unknownPlaces: string[]; undocumented: { id: string }[] };
-  assert.deepEqual(now.leaks.map((l) => l.id).filter((id) => !DEMO_LEAKS.includes(id)), ['dataset:s3://unmapped-bucket/contacts/daily.csv|user.contact.phone_number|US']);
-  assert.deepEqual(now.leaks.find((l) => l.id.includes('unmapped'))!.reasons.map((x) => x.kind), ['unknown_place']);
+  assert.deepEqual(
+    now.leaks.map((l) => l.id).filter((id) => !DEMO_LEAKS.includes(id)),
+    ['dataset:s3://unmapped-bucket/contacts/daily.csv|user.contact.phone_number|US'],
+  );
+  assert.deepEqual(
+    now.leaks.find((l) => l.id.includes('unmapped'))!.reasons.map((x) => x.kind),
+    ['unknown_place'],
+  );
   assert.ok(now.unknownPlaces.includes('s3://unmapped-bucket'));
   assert.ok(now.undocumented.some((u) => u.id === 'cordon-demo/exports.shadow_copy'));
 
   const hood = await call('GET', '/v1/flows/nodes/tool:growth-dashboard?depth=3');
   assert.equal(hood.status, 200);
   const nodes = hood.body['nodes'] as { id: string; onLeakPath: boolean }[];
-  assert.ok(nodes.some((n) => n.id === `column:${ENC}/app.users#device_id` && n.onLeakPath), 'three steps back reach the origin column, on the leak path');
+  assert.ok(
+    nodes.some((n) => n.id === `column:${ENC}/app.users#device_id` && n.onLeakPath),
+    'three steps back reach the origin column, on the leak path',
+  );
   assert.equal((await call('GET', '/v1/flows/nodes/tool:nope')).body['code'], 'flows.not_found');
   assert.equal((await call('GET', '/v1/flows/undocumented')).status, 200);
 });
@@ -205,7 +289,9 @@ test("the server's API gives the CLI's answer; intake validates, stores and chan
 /** An event of the demo's lineage (the export job) re-pointed at a bucket nobody mapped: a planted leak path. */
 function plantedEvent(bucket: string): Record<string, unknown> {
   const event = readFileSync(join(DEMO_POLICY, 'flows/lineage.ndjson'), 'utf8').split('\n')[1]!;
-  return JSON.parse(event.replaceAll('s3://partner-exports-sg', bucket).replaceAll('exports.partner_contacts', `exports.${bucket.slice('s3://'.length)}`)) as Record<string, unknown>;
+  return JSON.parse(
+    event.replaceAll('s3://partner-exports-sg', bucket).replaceAll('exports.partner_contacts', `exports.${bucket.slice('s3://'.length)}`),
+  ) as Record<string, unknown>;
 }
 
 const storedLineage = async (s: CordonServer) => (await s.stores.get(policy.deployment.globalStore)!.readLog('lineage_events', 0, 100_000)).length;
@@ -242,7 +328,10 @@ test('lineage intake is for producers only: beijing-engineer, recsys-service and
   assert.deepEqual([stored.status, stored.body], [201, { stored: 1 }]);
   assert.equal(await storedLineage(server), rowsBefore + 1);
   const after = (await call('GET', '/v1/flows/leaks', undefined, 'beijing-engineer')).body['leaks'] as Leak[];
-  assert.deepEqual(after.map((l) => l.id).filter((id) => !(before['leaks'] as Leak[]).some((l) => l.id === id)), [leakId]);
+  assert.deepEqual(
+    after.map((l) => l.id).filter((id) => !(before['leaks'] as Leak[]).some((l) => l.id === id)),
+    [leakId],
+  );
 });
 
 /** A copy of the demo policy whose cordon.yaml has `producers: [...]` replaced (undefined: the line removed). */
@@ -257,7 +346,11 @@ function demoWithProducers(producers: string | undefined): string {
 }
 
 test('producers may be teams (with their sub-teams); with none named nobody may post lineage (fail closed)', async () => {
-  for (const [producers, allowed] of [['[platform-services]', ['recsys-service']], [undefined, []], ['[]', []]] as const) {
+  for (const [producers, allowed] of [
+    ['[platform-services]', ['recsys-service']],
+    [undefined, []],
+    ['[]', []],
+  ] as const) {
     const loadedCopy = loadPolicy(demoWithProducers(producers));
     assert.ok(loadedCopy.ok, JSON.stringify(loadedCopy));
     const copy = loadedCopy.policy;

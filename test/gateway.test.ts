@@ -4,7 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, openApiDocument, type CordonServer, type DemoIssuer, type ServerOptions } from '../src/server/index.js';
+import {
+  createCordonServer,
+  createDemoIssuer,
+  DEMO_FIXED_USERS,
+  openApiDocument,
+  type CordonServer,
+  type DemoIssuer,
+  type ServerOptions,
+} from '../src/server/index.js';
 import { tokenize } from '../src/gateway/index.js';
 import { openFileKeyService } from '../src/store/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
@@ -17,9 +25,22 @@ let server: CordonServer;
 let serverDir: string;
 let issuer: DemoIssuer;
 const NOW = Date.now();
-const GRANT: GrantInfo = { id: 'g-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], expiresAt: NOW + 3_600_000, reason: 'USER_SUPPORT' };
+const GRANT: GrantInfo = {
+  id: 'g-1',
+  datasets: ['users'],
+  categories: ['user.contact'],
+  subjects: ['demo-us-1'],
+  expiresAt: NOW + 3_600_000,
+  reason: 'USER_SUPPORT',
+};
 /** Where each persona's requests come from (addresses in cordon.yaml's locations). */
-const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'beijing-engineer': '10.80.0.7', 'us-analyst': '10.21.0.9', 'recsys-service': '10.90.0.3', 'legacy-admin': '10.21.0.4' };
+const FROM: Record<string, string> = {
+  'austin-engineer': '10.20.0.5',
+  'beijing-engineer': '10.80.0.7',
+  'us-analyst': '10.21.0.9',
+  'recsys-service': '10.90.0.3',
+  'legacy-admin': '10.21.0.4',
+};
 
 /** A server over in-memory stores, with the demo issuer's keys and austin-engineer's grant. */
 function serverOptions(): ServerOptions {
@@ -49,37 +70,79 @@ function tok(persona: string, uid: string): string {
 
 async function as(persona: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
   const token = await issuer.sign(persona);
-  return server.app.inject({ method, url, payload: payload as never, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM[persona] ?? '203.0.113.1' } });
+  return server.app.inject({
+    method,
+    url,
+    payload: payload as never,
+    remoteAddress: '127.0.0.1',
+    headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM[persona] ?? '203.0.113.1' },
+  });
 }
 
 test('beijing-engineer: public fields clear, uid tokenized, protected fields withheld with reasons', async () => {
   const r = await as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`);
   assert.equal(r.statusCode, 200, r.body);
-  const body = r.json() as { fields: Record<string, unknown>; transformed: Record<string, unknown>; withheld: { field: string; reason: string; rules: string[] }[]; jurisdiction: string };
+  const body = r.json() as {
+    fields: Record<string, unknown>;
+    transformed: Record<string, unknown>;
+    withheld: { field: string; reason: string; rules: string[] }[];
+    jurisdiction: string;
+  };
   assert.equal(body.jurisdiction, 'US');
   assert.deepEqual(Object.keys(body.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
   assert.match(String(body.fields['uid']), /^tok_/);
-  assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.reason}:${w.rules.join(',')}`), ['phone_number:forbidden:enclave-wall', 'email:forbidden:enclave-wall', 'birthday:forbidden:enclave-wall', 'device_id:forbidden:enclave-wall', 'ip_address:forbidden:enclave-wall']);
+  assert.deepEqual(
+    body.withheld.map((w) => `${w.field}:${w.reason}:${w.rules.join(',')}`),
+    [
+      'phone_number:forbidden:enclave-wall',
+      'email:forbidden:enclave-wall',
+      'birthday:forbidden:enclave-wall',
+      'device_id:forbidden:enclave-wall',
+      'ip_address:forbidden:enclave-wall',
+    ],
+  );
   assert.match(String(r.headers['x-cordon-log-index']), /^\d+$/);
   for (const v of ['+15125550101', 'us1@example.com', '1994-03-02']) assert.ok(!r.body.includes(v));
 });
 
 test('us-analyst likewise; austin-engineer with the grant gets the phone number in clear', async () => {
-  const a = (await as('us-analyst', 'GET', `/v1/data/users/${tok('us-analyst', 'demo-us-1')}`)).json() as { fields: Record<string, unknown>; withheld: { field: string; reason: string }[] };
+  const a = (await as('us-analyst', 'GET', `/v1/data/users/${tok('us-analyst', 'demo-us-1')}`)).json() as {
+    fields: Record<string, unknown>;
+    withheld: { field: string; reason: string }[];
+  };
   assert.ok(!('phone_number' in a.fields));
-  assert.deepEqual(a.withheld.map((w) => w.reason), ['not_permitted', 'not_permitted', 'not_permitted', 'not_permitted', 'not_permitted']);
-  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')).json() as { fields: Record<string, unknown>; transformed: Record<string, unknown> };
+  assert.deepEqual(
+    a.withheld.map((w) => w.reason),
+    ['not_permitted', 'not_permitted', 'not_permitted', 'not_permitted', 'not_permitted'],
+  );
+  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')).json() as {
+    fields: Record<string, unknown>;
+    transformed: Record<string, unknown>;
+  };
   assert.equal(e.fields['phone_number'], '+15125550101');
   assert.equal(e.fields['email'], 'us1@example.com');
   assert.equal(e.fields['birthday'], '1994', 'the grant covers contact data only');
-  assert.deepEqual(e.transformed['birthday'], { disclosure: 'masked', mask: 'year', rules: ['enclave-masked'], category: 'user.demographic.date_of_birth', class: 'protected' });
+  assert.deepEqual(e.transformed['birthday'], {
+    disclosure: 'masked',
+    mask: 'year',
+    rules: ['enclave-masked'],
+    category: 'user.demographic.date_of_birth',
+    class: 'protected',
+  });
 });
 
 test('demo-eu-1 follows the EU rules: nothing protected leaves the EU enclave, not even to Austin', async () => {
-  const e = (await as('austin-engineer', 'GET', `/v1/data/users/${tok('austin-engineer', 'demo-eu-1')}`)).json() as { jurisdiction: string; fields: Record<string, unknown>; withheld: { field: string; rules: string[] }[] };
+  const e = (await as('austin-engineer', 'GET', `/v1/data/users/${tok('austin-engineer', 'demo-eu-1')}`)).json() as {
+    jurisdiction: string;
+    fields: Record<string, unknown>;
+    withheld: { field: string; rules: string[] }[];
+  };
   assert.equal(e.jurisdiction, 'EU');
   assert.match(String(e.fields['uid']), /^tok_/);
-  assert.deepEqual(e.withheld.map((w) => w.field), ['phone_number', 'email', 'birthday', 'device_id', 'ip_address']);
+  assert.deepEqual(
+    e.withheld.map((w) => w.field),
+    ['phone_number', 'email', 'birthday', 'device_id', 'ip_address'],
+  );
   assert.ok(e.withheld.every((w) => w.rules.join() === 'enclave-wall'));
 });
 
@@ -94,7 +157,13 @@ test('writes are checked field by field; a refused write changes nothing', async
   assert.equal(refused.statusCode, 403);
   const problem = refused.json() as { code: string; fields: { field: string; reason: string }[] };
   assert.equal(problem.code, 'gateway.write_refused');
-  assert.deepEqual(problem.fields.map((f) => [f.field, f.reason]), [['phone_number', 'forbidden'], ['bio', 'not_permitted']]);
+  assert.deepEqual(
+    problem.fields.map((f) => [f.field, f.reason]),
+    [
+      ['phone_number', 'forbidden'],
+      ['bio', 'not_permitted'],
+    ],
+  );
   const stored = await server.placement.read('users', 'w-1');
   assert.equal(stored?.values['phone_number'], '+15125550199', 'the refused write changed nothing');
   assert.equal(stored?.values['bio'], null);
@@ -110,13 +179,22 @@ test('lists page by cursor and filter only on open fields; SQL-looking values ar
   assert.equal(page.statusCode, 200, page.body);
   const p = page.json() as { items: { key: string }[]; next: string };
   const bj = (uid: string) => tok('beijing-engineer', uid);
-  assert.deepEqual(p.items.map((i) => i.key), [bj('demo-br-1'), bj('demo-eu-1')]);
+  assert.deepEqual(
+    p.items.map((i) => i.key),
+    [bj('demo-br-1'), bj('demo-eu-1')],
+  );
   assert.equal(p.next, bj('demo-eu-1'));
   const next = (await as('beijing-engineer', 'GET', `/v1/data/users?limit=2&after=${p.next}`)).json() as { items: { key: string }[]; next: null };
-  assert.deepEqual(next.items.map((i) => i.key), [bj('demo-us-1')]);
+  assert.deepEqual(
+    next.items.map((i) => i.key),
+    [bj('demo-us-1')],
+  );
   assert.equal(next.next, null);
   const byName = (await as('beijing-engineer', 'GET', '/v1/data/users?filter.username=rheinblick')).json() as { items: { key: string }[] };
-  assert.deepEqual(byName.items.map((i) => i.key), [bj('demo-eu-1')]);
+  assert.deepEqual(
+    byName.items.map((i) => i.key),
+    [bj('demo-eu-1')],
+  );
   const sql = await as('beijing-engineer', 'GET', `/v1/data/users?filter.username=${encodeURIComponent("x' OR '1'='1")}`);
   assert.deepEqual((sql.json() as { items: unknown[] }).items, []);
   const protectedFilter = await as('legacy-admin', 'GET', '/v1/data/users?filter.phone_number=1');
@@ -129,13 +207,22 @@ test('bad input: tokens, bodies, datasets', async () => {
   const noToken = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1' });
   assert.equal(noToken.statusCode, 401);
   assert.match((noToken.json() as { code: string }).code, /^auth\./);
-  const forged = await server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', headers: { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"legacy-admin"}').toString('base64url')}.` } });
+  const forged = await server.app.inject({
+    method: 'GET',
+    url: '/v1/data/users/demo-us-1',
+    headers: { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"legacy-admin"}').toString('base64url')}.` },
+  });
   assert.equal(forged.statusCode, 401);
   const stranger = await as('nobody', 'GET', '/v1/data/users/demo-us-1');
   assert.equal(stranger.statusCode, 403);
   assert.equal((await as('austin-engineer', 'GET', '/v1/data/nope/x')).statusCode, 404);
   const token = await issuer.sign('austin-engineer');
-  const malformed = await server.app.inject({ method: 'POST', url: '/v1/data/users', payload: '{"uid": ', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  const malformed = await server.app.inject({
+    method: 'POST',
+    url: '/v1/data/users',
+    payload: '{"uid": ',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  });
   assert.equal(malformed.statusCode, 400);
   assert.equal((malformed.json() as { code: string }).code, 'gateway.invalid_body');
   const big = await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'big', bio: 'x'.repeat(10_000) });
@@ -146,14 +233,26 @@ test('bad input: tokens, bodies, datasets', async () => {
 });
 
 test('POST /v1/decide answers for the caller; health, readiness and OpenAPI cover every route', async () => {
-  const d = await as('beijing-engineer', 'POST', '/v1/decide', { dataset: 'videos', record: { id: 'v', visibility: 'private', caption: 'c' }, subjectJurisdiction: 'US' });
+  const d = await as('beijing-engineer', 'POST', '/v1/decide', {
+    dataset: 'videos',
+    record: { id: 'v', visibility: 'private', caption: 'c' },
+    subjectJurisdiction: 'US',
+  });
   assert.equal(d.statusCode, 200, d.body);
-  assert.deepEqual((d.json() as { fields: { field: string; disclosure: string }[] }).fields.map((f) => `${f.field}:${f.disclosure}`), ['id:clear', 'visibility:clear', 'caption:withheld']);
+  assert.deepEqual(
+    (d.json() as { fields: { field: string; disclosure: string }[] }).fields.map((f) => `${f.field}:${f.disclosure}`),
+    ['id:clear', 'visibility:clear', 'caption:withheld'],
+  );
   assert.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   assert.equal((await server.app.inject({ method: 'GET', url: '/readyz' })).json().status, 'ready');
   const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
-  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(tile_path|asset_path)\}/, '*').replace(/\{(\w+)\}/g, ':$1')}`)).sort();
-  const registered = server.routes().map((r) => `${r.method} ${r.url}`).sort();
+  const documented = Object.entries(doc.paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(tile_path|asset_path)\}/, '*').replace(/\{(\w+)\}/g, ':$1')}`))
+    .sort();
+  const registered = server
+    .routes()
+    .map((r) => `${r.method} ${r.url}`)
+    .sort();
   assert.deepEqual(registered, documented);
 });
 
@@ -166,8 +265,17 @@ test('the egress feed replays changes as the caller may see them, deletions incl
   for (const i of page.items) if (!i.deleted) assert.ok(!('phone_number' in (i.fields ?? {})), 'no protected field in the feed for an outsider');
   await as('austin-engineer', 'POST', '/v1/data/users', { uid: 'feed-1', username: 'f', country: 'US', phone_number: '+15125550111' });
   await as('austin-engineer', 'DELETE', '/v1/data/users/feed-1');
-  const more = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${page.next}`)).json() as { items: { key: string; deleted?: boolean; fields?: Record<string, unknown> }[]; next: number };
-  assert.deepEqual(more.items.map((i) => [i.key, i.deleted ?? false]), [[tok('beijing-engineer', 'feed-1'), true], [tok('beijing-engineer', 'feed-1'), true]]);
+  const more = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${page.next}`)).json() as {
+    items: { key: string; deleted?: boolean; fields?: Record<string, unknown> }[];
+    next: number;
+  };
+  assert.deepEqual(
+    more.items.map((i) => [i.key, i.deleted ?? false]),
+    [
+      [tok('beijing-engineer', 'feed-1'), true],
+      [tok('beijing-engineer', 'feed-1'), true],
+    ],
+  );
   const empty = (await as('beijing-engineer', 'GET', `/v1/egress/users?after=${more.next}`)).json() as { items: unknown[]; next: number };
   assert.deepEqual(empty, { items: [], next: more.next });
   assert.equal((await as('beijing-engineer', 'GET', '/v1/egress/users?after=-1')).statusCode, 400);
@@ -176,13 +284,23 @@ test('the egress feed replays changes as the caller may see them, deletions incl
 test('a protected read from an unknown place is refused with 403 and the reason', async () => {
   const token = await issuer.sign('austin-engineer');
   // From an unknown place the uid is not clear to austin-engineer: it addresses demo-us-1 by its token.
-  const r = await server.app.inject({ method: 'GET', url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`, remoteAddress: '192.0.2.99', headers: { authorization: `Bearer ${token}` } });
+  const r = await server.app.inject({
+    method: 'GET',
+    url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`,
+    remoteAddress: '192.0.2.99',
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(r.statusCode, 403);
   const p = r.json() as { code: string; withheld: { field: string }[] };
   assert.equal(p.code, 'gateway.unknown_location');
   assert.ok(!r.body.includes('+15125550101'));
   const claimed = await issuer.sign('austin-engineer', { location: { country: 'CN', site: 'beijing' } });
-  const mismatch = await server.app.inject({ method: 'GET', url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${claimed}`, 'x-forwarded-for': '10.20.0.5' } });
+  const mismatch = await server.app.inject({
+    method: 'GET',
+    url: `/v1/data/users/${tok('austin-engineer', 'demo-us-1')}`,
+    remoteAddress: '127.0.0.1',
+    headers: { authorization: `Bearer ${claimed}`, 'x-forwarded-for': '10.20.0.5' },
+  });
   assert.equal(mismatch.statusCode, 403, 'a token placing the caller elsewhere than the network makes the place unknown');
 });
 
@@ -199,11 +317,22 @@ test('nothing unlogged: when the decision cannot be recorded, nothing is release
   try {
     for (const u of DEMO_FIXED_USERS) await failing.placement.write('users', u['uid']!, u, 'upsert');
     const token = await issuer.sign('austin-engineer');
-    const r = await failing.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! } });
+    const r = await failing.app.inject({
+      method: 'GET',
+      url: '/v1/data/users/demo-us-1',
+      remoteAddress: '127.0.0.1',
+      headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! },
+    });
     assert.equal(r.statusCode, 503);
     assert.equal((r.json() as { code: string }).code, 'log.unavailable');
     for (const v of ['+15125550101', 'us1@example.com', 'lonestar_lens']) assert.ok(!r.body.includes(v), 'no field value is sent');
-    const w = await failing.app.inject({ method: 'PATCH', url: '/v1/data/users/demo-us-1', payload: { phone_number: '+15125550177' }, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! } });
+    const w = await failing.app.inject({
+      method: 'PATCH',
+      url: '/v1/data/users/demo-us-1',
+      payload: { phone_number: '+15125550177' },
+      remoteAddress: '127.0.0.1',
+      headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': FROM['austin-engineer']! },
+    });
     assert.equal(w.statusCode, 503, 'a permitted write whose decision cannot be recorded is not performed');
     assert.equal((await failing.placement.read('users', 'demo-us-1'))?.values['phone_number'], '+15125550101', 'the store is unchanged');
   } finally {
@@ -213,7 +342,12 @@ test('nothing unlogged: when the decision cannot be recorded, nothing is release
 
 test('decide, then decrypt: a data key is released (and logged) only when a protected field is disclosed', async () => {
   const releases = async () => (await server.log.records(-1, 100_000)).filter((r) => (r.record as { type?: string }).type === 'key.release').length;
-  await server.placement.write('users', 'test-us-9', { ...DEMO_FIXED_USERS[0]!, uid: 'test-us-9', phone_number: '+15125550199', email: 'us9@example.com' }, 'upsert');
+  await server.placement.write(
+    'users',
+    'test-us-9',
+    { ...DEMO_FIXED_USERS[0]!, uid: 'test-us-9', phone_number: '+15125550199', email: 'us9@example.com' },
+    'upsert',
+  );
   const before = await releases();
   // Everything protected is withheld from these two, so test-us-9's data key is never released.
   for (const persona of ['beijing-engineer', 'us-analyst']) {
@@ -227,7 +361,10 @@ test('decide, then decrypt: a data key is released (and logged) only when a prot
   assert.equal(typeof a.fields['birthday'], 'string');
   assert.match(String(a.fields['birthday']), /^\d{4}$/);
   assert.equal(a.fields['email'], '…@example.com');
-  assert.deepEqual(a.withheld.map((w) => w.field), ['device_id']);
+  assert.deepEqual(
+    a.withheld.map((w) => w.field),
+    ['device_id'],
+  );
   assert.equal(await releases(), before + 1);
 });
 
@@ -237,7 +374,7 @@ test('a store failure after a logged write decision appends a record saying it f
   placement.write = async () => {
     throw new Error('the store went away');
   };
-  let r;
+  let r: Awaited<ReturnType<typeof as>>;
   try {
     r = await as('austin-engineer', 'PATCH', '/v1/data/users/demo-br-1', { bio: 'while the store is down' });
   } finally {
@@ -246,9 +383,14 @@ test('a store failure after a logged write decision appends a record saying it f
   assert.equal(r.statusCode, 503, r.body);
   assert.equal((r.json() as { code: string }).code, 'gateway.write_failed');
   const size = server.log.size();
-  const [permitted, failed] = (await server.log.records(size - 3, 2)).map((s) => s.record as { action: string; outcome: string; follows?: number; fields: { field: string }[] });
+  const [permitted, failed] = (await server.log.records(size - 3, 2)).map(
+    (s) => s.record as { action: string; outcome: string; follows?: number; fields: { field: string }[] },
+  );
   assert.equal(permitted!.outcome, 'permitted');
-  assert.deepEqual(permitted!.fields.map((f) => f.field), ['bio']);
+  assert.deepEqual(
+    permitted!.fields.map((f) => f.field),
+    ['bio'],
+  );
   assert.equal(failed!.outcome, 'failed');
   assert.equal(failed!.follows, size - 2);
   assert.equal((await server.placement.read('users', 'demo-br-1'))?.values['bio'], 'Beach days in Rio', 'nothing was written');
@@ -287,11 +429,20 @@ test('an evaluator that throws: 503 decide.evaluation_failed, nothing released, 
   // Reads: by the caller's token (decided after the record is fetched) and by a clear key (the key's own decision fails first).
   refused(await failing(() => as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`)), 'read by token');
   refused(await failing(() => as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')), 'read by clear key');
-  refused(await failing(() => as('austin-engineer', 'POST', '/v1/decide', { dataset: 'users', record: { uid: 'x', country: 'US', phone_number: '+15125550101' } })), 'decide');
+  refused(
+    await failing(() => as('austin-engineer', 'POST', '/v1/decide', { dataset: 'users', record: { uid: 'x', country: 'US', phone_number: '+15125550101' } })),
+    'decide',
+  );
   // Writes change no store.
-  refused(await failing(() => as('austin-engineer', 'POST', '/v1/data/users', { uid: 'eval-1', username: 'e', country: 'US', phone_number: '+15125550101' })), 'create');
+  refused(
+    await failing(() => as('austin-engineer', 'POST', '/v1/data/users', { uid: 'eval-1', username: 'e', country: 'US', phone_number: '+15125550101' })),
+    'create',
+  );
   assert.equal(await server.placement.read('users', 'eval-1'), undefined, 'the create wrote nothing');
-  refused(await failing(() => as('beijing-engineer', 'PATCH', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`, { bio: 'changed' })), 'update by token');
+  refused(
+    await failing(() => as('beijing-engineer', 'PATCH', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`, { bio: 'changed' })),
+    'update by token',
+  );
   refused(await failing(() => as('austin-engineer', 'DELETE', '/v1/data/users/demo-us-1')), 'delete');
   assert.deepEqual((await server.placement.read('users', 'demo-us-1'))?.values, stored, 'the record is unchanged');
   // A list whose later row fails: the rows decided before it are not recorded as read either.
@@ -300,8 +451,16 @@ test('an evaluator that throws: 503 decide.evaluation_failed, nothing released, 
   refused(await failing(() => as('beijing-engineer', 'GET', '/v1/egress/users?limit=500'), usOnly), 'egress failing on its US rows');
 
   const after = (await server.log.records(mark, 100_000)).map((s) => s.record as { type?: string; action?: string; outcome?: string });
-  assert.deepEqual(after.filter((r) => r.action !== undefined), [], 'no access record: nothing claims a read, a decision or a write');
-  assert.deepEqual(after.filter((r) => r.type !== 'key.release'), [], 'nothing else was logged either');
+  assert.deepEqual(
+    after.filter((r) => r.action !== undefined),
+    [],
+    'no access record: nothing claims a read, a decision or a write',
+  );
+  assert.deepEqual(
+    after.filter((r) => r.type !== 'key.release'),
+    [],
+    'nothing else was logged either',
+  );
   // The seam is gone again: the same read succeeds.
   assert.equal((await as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`)).statusCode, 200);
 });

@@ -35,7 +35,11 @@ function sources(dir: string): string[] {
   });
 }
 
-interface Import { spec: string; typeOnly: boolean; line: number }
+interface Import {
+  spec: string;
+  typeOnly: boolean;
+  line: number;
+}
 
 export function importsOf(text: string): Import[] {
   const out: Import[] = [];
@@ -52,10 +56,19 @@ function moduleOf(file: string): string {
 }
 
 test('every folder under src/ is a module of the map, with an index.ts', () => {
-  const dirs = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  assert.deepEqual(dirs.filter((d) => !(d in MAY_IMPORT)), [], 'folders not in the module map');
+  const dirs = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  assert.deepEqual(
+    dirs.filter((d) => !(d in MAY_IMPORT)),
+    [],
+    'folders not in the module map',
+  );
   for (const d of dirs.filter((x) => x !== 'shared')) {
-    assert.ok(sources(join(SRC, d)).some((f) => f === join(SRC, d, 'index.ts') || f === join(SRC, d, 'main.ts')), `${d} has an index.ts`);
+    assert.ok(
+      sources(join(SRC, d)).some((f) => f === join(SRC, d, 'index.ts') || f === join(SRC, d, 'main.ts')),
+      `${d} has an index.ts`,
+    );
   }
 });
 
@@ -81,7 +94,8 @@ test('modules import only what the map allows, only through index.ts, and only d
       const to = moduleOf(target);
       if (to === from) continue;
       if (!MAY_IMPORT[from]?.includes(to)) violations.push(`${where}: ${from} may not import ${to}`);
-      else if (to !== 'shared' && relative(join(SRC, to), target) !== 'index.js') violations.push(`${where}: ${from} imports ${imp.spec}; other modules are reached only through ${to}/index.ts`);
+      else if (to !== 'shared' && relative(join(SRC, to), target) !== 'index.js')
+        violations.push(`${where}: ${from} imports ${imp.spec}; other modules are reached only through ${to}/index.ts`);
       else if (TYPES_ONLY[from]?.includes(to) && !imp.typeOnly) violations.push(`${where}: ${from} may import only types from ${to}`);
     }
   }
@@ -89,12 +103,17 @@ test('modules import only what the map allows, only through index.ts, and only d
 });
 
 test('the import scanner sees the forms of import that matter', () => {
-  const found = importsOf("import { a } from '../x/index.js';\nimport type { B } from '../y/index.js';\nexport * from './z.js';\nconst m = await import('../w/index.js');\nimport '../side.js';\n");
-  assert.deepEqual(found.map((i) => [i.spec, i.typeOnly, i.line]), [
-    ['../x/index.js', false, 1],
-    ['../y/index.js', true, 2],
-    ['./z.js', false, 3],
-    ['../w/index.js', false, 4],
-    ['../side.js', false, 5],
-  ]);
+  const found = importsOf(
+    "import { a } from '../x/index.js';\nimport type { B } from '../y/index.js';\nexport * from './z.js';\nconst m = await import('../w/index.js');\nimport '../side.js';\n",
+  );
+  assert.deepEqual(
+    found.map((i) => [i.spec, i.typeOnly, i.line]),
+    [
+      ['../x/index.js', false, 1],
+      ['../y/index.js', true, 2],
+      ['./z.js', false, 3],
+      ['../w/index.js', false, 4],
+      ['../side.js', false, 5],
+    ],
+  );
 });

@@ -17,7 +17,9 @@ import { tempDir } from './helpers/temp.js';
 
 const GENERATED = 200;
 /** Every user of the demo world the server seeds: key and country. */
-const USERS = [...generateDemoWorld({ users: GENERATED })].filter((r) => r.dataset === 'users').map((r) => ({ uid: r.key, country: String(r.values['country']) }));
+const USERS = [...generateDemoWorld({ users: GENERATED })]
+  .filter((r) => r.dataset === 'users')
+  .map((r) => ({ uid: r.key, country: String(r.values['country']) }));
 const UIDS = USERS.map((u) => u.uid);
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
@@ -51,7 +53,12 @@ after(async () => {
   await up?.exited;
 });
 
-async function ask(persona: string, path: string, method = 'GET', body?: unknown): Promise<{ status: number; type: string | null; text: string; json: () => unknown }> {
+async function ask(
+  persona: string,
+  path: string,
+  method = 'GET',
+  body?: unknown,
+): Promise<{ status: number; type: string | null; text: string; json: () => unknown }> {
   const headers: Record<string, string> = { authorization: `Bearer ${up.tokens()[persona]}`, 'x-forwarded-for': FROM[persona]! };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const r = await fetch(`${up.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -155,7 +162,12 @@ test("a token of another persona's audience, a tampered token and a made-up one 
   raw[raw.length - 1]! ^= 1;
   const tampered = `tok_${raw.toString('base64url')}`;
   const none = await missing('beijing-engineer');
-  for (const [what, key] of [['another audience', theirs], ['a flipped bit', tampered], ['made up', `tok_${'A'.repeat(43)}`], ['not base64url', 'tok_%2B%2F']] as const) {
+  for (const [what, key] of [
+    ['another audience', theirs],
+    ['a flipped bit', tampered],
+    ['made up', `tok_${'A'.repeat(43)}`],
+    ['not base64url', 'tok_%2B%2F'],
+  ] as const) {
     const r = await ask('beijing-engineer', `/v1/data/users/${key}`);
     assert.deepEqual({ status: r.status, type: r.type, text: r.text }, none, what);
   }

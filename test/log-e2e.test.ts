@@ -13,7 +13,6 @@ import { CLI } from './helpers/paths.js';
 import { cordonAsync } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
-
 function freePort(): Promise<number> {
   return new Promise((done) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -37,13 +36,18 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
   const up = await startUp(dataDir, ['--demo', '--demo-users', '0', '--witness', `http://127.0.0.1:${port}=${witnessVkey}`]);
   const logVkeyFile = join(dataDir, 'demo', 'log.vkey');
   assert.match(up.output().out, /npx cordon log verify --url http:\/\/127\.0\.0\.1:\d+ --vkey .*log\.vkey/);
-  const witness = spawn(process.execPath, [CLI, 'witness', 'serve', '--key', join(dir, 'witness.key'), '--log', logVkeyFile, '--state', join(dir, 'witness-state.json'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const witness = spawn(
+    process.execPath,
+    [CLI, 'witness', 'serve', '--key', join(dir, 'witness.key'), '--log', logVkeyFile, '--state', join(dir, 'witness-state.json'), '--port', String(port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let wout = '';
   witness.stdout.on('data', (d: Buffer) => (wout += d.toString()));
   witness.stderr.on('data', (d: Buffer) => (wout += d.toString()));
   try {
     const tokens = up.tokens();
-    const read = (persona: string, from: string) => fetch(`${up.base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': from } });
+    const read = (persona: string, from: string) =>
+      fetch(`${up.base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': from } });
     // Reads grow the log; each new checkpoint goes to the witness once it listens.
     let cosigned = false;
     let index = -1;
@@ -57,7 +61,20 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     assert.ok(cosigned, `the witness cosigned a checkpoint:\n${wout}`);
 
     const state = join(dir, 'verify-state.json');
-    const verified = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--min-cosignatures', '1', '--state', state]);
+    const verified = await cordonAsync([
+      'log',
+      'verify',
+      '--url',
+      up.base,
+      '--vkey',
+      logVkeyFile,
+      '--witness',
+      witnessVkey,
+      '--min-cosignatures',
+      '1',
+      '--state',
+      state,
+    ]);
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^verified demo\.cordon\.invalid\/access: \d+ entries, root [A-Za-z0-9+/]{43}=\n/);
     assert.match(verified.stdout, /cosigned by witness\.test at /);
@@ -71,7 +88,20 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
 
     // A witness the checkpoint lacks: fewer cosignatures than required is a failure with the missing key named.
     const other = (await cordonAsync(['witness', 'init', '--name', 'other.test', '--key', join(dir, 'other.key')])).stdout.trim();
-    const missing = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--witness', witnessVkey, '--witness', other, '--min-cosignatures', '2']);
+    const missing = await cordonAsync([
+      'log',
+      'verify',
+      '--url',
+      up.base,
+      '--vkey',
+      logVkeyFile,
+      '--witness',
+      witnessVkey,
+      '--witness',
+      other,
+      '--min-cosignatures',
+      '2',
+    ]);
     assert.equal(missing.status, 1);
     assert.match(missing.stdout, /FAILED \(signature\).*other\.test/s);
 
@@ -87,18 +117,36 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     // Monitoring. The legacy admin's old "master admin" rule is inert (W4): its read releases nothing
     // protected, so there is nothing to flag. The platform's backend, acting for the owner, makes a
     // private video public: a declassification, flagged for a person to judge.
-    const legacyKey = ((await (await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, { headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' } })).json()) as { items: { key: string }[] }).items[0]!.key;
-    const legacy = await fetch(`${up.base}/v1/data/users/${legacyKey}`, { headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' } });
+    const legacyKey = (
+      (await (
+        await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, {
+          headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' },
+        })
+      ).json()) as { items: { key: string }[] }
+    ).items[0]!.key;
+    const legacy = await fetch(`${up.base}/v1/data/users/${legacyKey}`, {
+      headers: { authorization: `Bearer ${tokens['legacy-admin']}`, 'x-forwarded-for': '10.21.0.5' },
+    });
     assert.equal(legacy.status, 200);
     const legacyBody = (await legacy.json()) as { withheld: { field: string }[] };
-    assert.deepEqual(legacyBody.withheld.map((w) => w.field), ['phone_number', 'email', 'birthday', 'device_id', 'ip_address']);
+    assert.deepEqual(
+      legacyBody.withheld.map((w) => w.field),
+      ['phone_number', 'email', 'birthday', 'device_id', 'ip_address'],
+    );
     // app-backend names the owner as it was given it: its own token of demo-us-1 (W6).
-    const found = await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, { headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5' } });
+    const found = await fetch(`${up.base}/v1/data/users?filter.username=lonestar_lens`, {
+      headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5' },
+    });
     const owner = ((await found.json()) as { items: { key: string }[] }).items[0]!.key;
     assert.match(owner, /^tok_/);
     const declassified = await fetch(`${up.base}/v1/data/videos/demo-v-private-1`, {
       method: 'PATCH',
-      headers: { authorization: `Bearer ${tokens['app-backend']}`, 'x-forwarded-for': '10.90.0.5', 'x-cordon-on-behalf-of': owner, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${tokens['app-backend']}`,
+        'x-forwarded-for': '10.90.0.5',
+        'x-cordon-on-behalf-of': owner,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ visibility: 'public' }),
     });
     assert.equal(declassified.status, 200, await declassified.clone().text());
@@ -112,9 +160,15 @@ test('witness, verify, proof and monitoring over HTTP with the built CLI', { tim
     assert.notEqual(notAuditor.status, 0);
     const audit = await cordonAsync(['log', 'verify', '--url', up.base, '--vkey', logVkeyFile, '--records', '--token', tokens['monitor']!, '--json']);
     assert.equal(audit.status, 1, audit.stdout + audit.stderr);
-    const result = JSON.parse(audit.stdout) as { ok: boolean; records: { checked: number; mismatches: unknown[]; anomalies: { index: number; kind: string; message: string }[] } };
+    const result = JSON.parse(audit.stdout) as {
+      ok: boolean;
+      records: { checked: number; mismatches: unknown[]; anomalies: { index: number; kind: string; message: string }[] };
+    };
     assert.deepEqual(result.records.mismatches, []);
-    assert.deepEqual(result.records.anomalies.map((a) => `${a.index}:${a.kind}`), [`${declassifiedIndex}:declassify`]);
+    assert.deepEqual(
+      result.records.anomalies.map((a) => `${a.index}:${a.kind}`),
+      [`${declassifiedIndex}:declassify`],
+    );
     assert.equal(result.records.anomalies[0]!.message, 'app-backend declassified videos.caption from protected to public (rules app-acts-for-user)');
     assert.doesNotMatch(audit.stdout, /\+1512|us1@example/, 'monitoring never prints protected values');
   } finally {

@@ -23,7 +23,13 @@ import { tempDir } from './helpers/temp.js';
 const AUSTIN = '10.20.0.5';
 const DEMO = join(ROOT, 'policies', 'demo');
 
-interface Page { records: { index: number; record: { principal: string; action: string; dataset: string; outcome: string; fields: { field: string; disclosure: string }[] } }[]; next: number | null }
+interface Page {
+  records: {
+    index: number;
+    record: { principal: string; action: string; dataset: string; outcome: string; fields: { field: string; disclosure: string }[] };
+  }[];
+  next: number | null;
+}
 
 async function allRecords(base: string, token: string): Promise<Page['records']> {
   const out: Page['records'] = [];
@@ -79,7 +85,13 @@ test('(a) SIGKILL under load, 20 times: the log verifies after every restart and
       const byIndex = new Map(records.map((r) => [r.index, r.record]));
       const missing = carried.filter((i) => {
         const r = byIndex.get(i);
-        return !(i < verified.size! && r && r.principal === 'austin-engineer' && r.outcome === 'released' && r.fields.some((f) => f.field === 'phone_number' && f.disclosure === 'clear'));
+        return !(
+          i < verified.size! &&
+          r &&
+          r.principal === 'austin-engineer' &&
+          r.outcome === 'released' &&
+          r.fields.some((f) => f.field === 'phone_number' && f.disclosure === 'clear')
+        );
       });
       assert.deepEqual(missing, [], `round ${round}: protected responses without their entry`);
       if (round === 20) break;
@@ -98,13 +110,18 @@ test('(a) SIGKILL under load, 20 times: the log verifies after every restart and
   }
   assert.ok(carried.length > 200, `only ${carried.length} protected responses under load`);
   assert.equal(new Set(carried).size, carried.length, 'no two responses share an entry');
-  console.log(`sigkill: 20 kills under load, ${responses} responses, ${carried.length} carried protected data; entries missing: 0; log verified after each of 20 restarts (final size ${lastSize})`);
+  console.log(
+    `sigkill: 20 kills under load, ${responses} responses, ${carried.length} carried protected data; entries missing: 0; log verified after each of 20 restarts (final size ${lastSize})`,
+  );
 });
 
 // ---- (b) tampering ----
 
-
-interface Row { idx: number; entry: string; payload: string }
+interface Row {
+  idx: number;
+  entry: string;
+  payload: string;
+}
 
 async function db(server: CordonServer, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
   const store = server.stores.get('enclave_us') as unknown as { db: { query(s: string, p?: unknown[]): Promise<Record<string, unknown>[]> } };
@@ -117,7 +134,13 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
   const issuer = await createDemoIssuer();
   const dataDir = tempDir('cordon-tamper-');
   const storeUrls = Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, `pglite://${join(dataDir, s)}`]));
-  const server = await createCordonServer({ policy: loaded.policy, dataDir, tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls, trustedProxies: ['127.0.0.1/32'] });
+  const server = await createCordonServer({
+    policy: loaded.policy,
+    dataDir,
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls,
+    trustedProxies: ['127.0.0.1/32'],
+  });
   try {
     await seedDemoWorld(server.placement, { users: 0 });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
@@ -134,7 +157,12 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
     const check = async (): Promise<{ verified: boolean; records: boolean; how: string }> => {
       const v = await verifyLog({ url: base, vkey });
       if (!v.ok) return { verified: false, records: true, how: v.problems[0]!.kind };
-      const r = await checkRecords({ url: base, token: monitor, entries: v.entries!, fetch: (u, init) => fetch(u, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': AUSTIN } }) });
+      const r = await checkRecords({
+        url: base,
+        token: monitor,
+        entries: v.entries!,
+        fetch: (u, init) => fetch(u, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-forwarded-for': AUSTIN } }),
+      });
       return { verified: true, records: r.mismatches.length === 0, how: r.mismatches.length > 0 ? 'record' : 'none' };
     };
     assert.deepEqual(await check(), { verified: true, records: true, how: 'none' }, 'the untouched log verifies');
@@ -161,16 +189,25 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
           break;
         }
         case 'change-record':
-          await db(server, `UPDATE tlog_access SET payload = jsonb_set(payload::jsonb, '{r,principal}', to_jsonb('us-analyst'::text))::text WHERE idx = $1`, [i]);
+          await db(server, `UPDATE tlog_access SET payload = jsonb_set(payload::jsonb, '{r,principal}', to_jsonb('us-analyst'::text))::text WHERE idx = $1`, [
+            i,
+          ]);
           break;
         case 'change-salt':
-          await db(server, `UPDATE tlog_access SET payload = jsonb_set(payload::jsonb, '{s}', to_jsonb($2::text))::text WHERE idx = $1`, [i, Buffer.alloc(16, pick(256)).toString('base64')]);
+          await db(server, `UPDATE tlog_access SET payload = jsonb_set(payload::jsonb, '{s}', to_jsonb($2::text))::text WHERE idx = $1`, [
+            i,
+            Buffer.alloc(16, pick(256)).toString('base64'),
+          ]);
           break;
         case 'delete':
           await db(server, 'DELETE FROM tlog_access WHERE idx = $1', [i]);
           break;
         case 'swap':
-          await db(server, 'UPDATE tlog_access a SET entry = b.entry, payload = b.payload FROM tlog_access b WHERE (a.idx, b.idx) IN (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))', [i, j]);
+          await db(
+            server,
+            'UPDATE tlog_access a SET entry = b.entry, payload = b.payload FROM tlog_access b WHERE (a.idx, b.idx) IN (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))',
+            [i, j],
+          );
           break;
         case 'truncate':
           await db(server, 'DELETE FROM tlog_access WHERE idx >= $1', [i]);
@@ -181,10 +218,18 @@ test('(b) 100 random tamperings of stored log rows are each detected by the veri
       how[result.how] = (how[result.how] ?? 0) + 1;
       // Undo: put back the rows as they were (one statement).
       await db(server, `DELETE FROM tlog_access WHERE ${affected}`, params);
-      await db(server, 'INSERT INTO tlog_access (idx, entry, payload) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])', [saved.map((r) => r.idx), saved.map((r) => r.entry), saved.map((r) => r.payload)]);
+      await db(server, 'INSERT INTO tlog_access (idx, entry, payload) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])', [
+        saved.map((r) => r.idx),
+        saved.map((r) => r.entry),
+        saved.map((r) => r.payload),
+      ]);
     }
     const total = Object.values(detected).reduce((a, b) => a + b, 0);
-    console.log(`tamper: 100 tamperings, ${total} detected (${kinds.map((k) => `${k} ${detected[k] ?? 0}`).join(', ')}); detected by: ${Object.entries(how).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(
+      `tamper: 100 tamperings, ${total} detected (${kinds.map((k) => `${k} ${detected[k] ?? 0}`).join(', ')}); detected by: ${Object.entries(how)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     assert.equal(total, 100);
 
     // The CLI itself, on one tampering: exit 1 with the evidence; on the restored log: exit 0.
@@ -216,11 +261,22 @@ test('(d) the log store stopped: reads get 503 log.unavailable, and resume when 
   assert.ok(loaded.ok, JSON.stringify(loaded.issues));
   const issuer = await createDemoIssuer();
   const storeUrls = Object.fromEntries([...loaded.policy.deployment.stores.keys()].filter((s) => s !== 'audit').map((s) => [s, 'pglite://memory']));
-  const server = await createCordonServer({ policy: loaded.policy, dataDir: tempDir('cordon-logstore-'), tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }, storeUrls, trustedProxies: ['127.0.0.1/32'], grantsOf: (p) => (p === 'austin-engineer' ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }] : []) });
+  const server = await createCordonServer({
+    policy: loaded.policy,
+    dataDir: tempDir('cordon-logstore-'),
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls,
+    trustedProxies: ['127.0.0.1/32'],
+    grantsOf: (p) =>
+      p === 'austin-engineer'
+        ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }]
+        : [],
+  });
   try {
     await seedDemoWorld(server.placement, { users: 0 });
     const token = await issuer.sign('austin-engineer');
-    const read = () => server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': AUSTIN } });
+    const read = () =>
+      server.app.inject({ method: 'GET', url: '/v1/data/users/demo-us-1', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': AUSTIN } });
     const before = await read();
     assert.equal(before.statusCode, 200);
     assert.equal((before.json() as { fields: Record<string, unknown> }).fields['phone_number'] !== undefined, true);
@@ -250,7 +306,9 @@ test('(d) the log store stopped: reads get 503 log.unavailable, and resume when 
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     const v = await verifyLog({ url: `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`, vkey: server.log.vkey });
     assert.ok(v.ok, JSON.stringify(v.problems));
-    console.log(`log store down: ${refused} reads refused with 503 log.unavailable, none released data; reads resumed after restart; log verifies at size ${v.size}`);
+    console.log(
+      `log store down: ${refused} reads refused with 503 log.unavailable, none released data; reads resumed after restart; log verifies at size ${v.size}`,
+    );
   } finally {
     await server.close();
     await pg.stop();

@@ -26,7 +26,8 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
   try {
     await seedDemoWorld(server.placement, { users: 0 });
     const engineer = await issuer.sign('beijing-engineer');
-    const get = (url: string, token?: string) => server.app.inject({ method: 'GET', url, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-forwarded-for': '10.80.0.5' } });
+    const get = (url: string, token?: string) =>
+      server.app.inject({ method: 'GET', url, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-forwarded-for': '10.80.0.5' } });
     const indexes: number[] = [];
     const path = `/v1/data/users/${await server.keyAs('beijing-engineer', 'users', 'demo-us-1')}`;
     for (let i = 0; i < 300; i++) {
@@ -34,7 +35,11 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
       assert.equal(r.statusCode, 200);
       indexes.push(Number(r.headers['x-cordon-log-index']));
     }
-    assert.deepEqual(indexes, Array.from({ length: 300 }, (_, i) => i), 'receipts are the dense indexes of the entries');
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: 300 }, (_, i) => i),
+      'receipts are the dense indexes of the entries',
+    );
     await server.log.publish();
 
     const cp = await get('/log/checkpoint');
@@ -59,7 +64,13 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
     const proof = await get('/v1/log/proof?index=123');
     assert.equal(proof.statusCode, 200);
     const p = proof.json() as { size: number; proof: string[]; tlog_proof: string };
-    verifyInclusion(123, p.size, hashLeaf(entries[123]!), p.proof.map((h) => Buffer.from(h, 'base64')), checkpoint.root);
+    verifyInclusion(
+      123,
+      p.size,
+      hashLeaf(entries[123]!),
+      p.proof.map((h) => Buffer.from(h, 'base64')),
+      checkpoint.root,
+    );
     assert.match(p.tlog_proof, /^c2sp\.org\/tlog-proof@v1\nindex 123\n/);
     const consistency = (await get('/v1/log/proof?from=10&to=300')).json() as { proof: string[] };
     assert.ok(consistency.proof.length > 0);
@@ -107,7 +118,11 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
     const monitor = await issuer.sign('monitor');
     const one = await get('/v1/log/records/42', monitor);
     assert.equal(one.statusCode, 200);
-    const rec = one.json() as { matches_entry: boolean; record: { principal: string; subject: string; fields: { field: string; disclosure: string }[] }; read_by: string };
+    const rec = one.json() as {
+      matches_entry: boolean;
+      record: { principal: string; subject: string; fields: { field: string; disclosure: string }[] };
+      read_by: string;
+    };
     assert.equal(rec.matches_entry, true);
     assert.equal(rec.record.principal, 'beijing-engineer');
     assert.notEqual(rec.record.subject, 'demo-us-1', 'the subject is a keyed hash');

@@ -48,7 +48,18 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
         const id = `${writer}-${wave}-${i}`;
         sent.push(id);
         // A registered record (report) carrying the id where its principal goes.
-        calls.push(log.append({ v: 1, at: new Date().toISOString(), type: 'report', principal: id, country: 'US', site: 'austin', from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z' }));
+        calls.push(
+          log.append({
+            v: 1,
+            at: new Date().toISOString(),
+            type: 'report',
+            principal: id,
+            country: 'US',
+            site: 'austin',
+            from: '2026-11-01T00:00:00.000Z',
+            to: '2026-12-01T00:00:00.000Z',
+          }),
+        );
       }
       for (const r of await Promise.all(calls)) indexes.push(r.index);
     };
@@ -60,7 +71,11 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
       }
     }
     const total = sent.length;
-    assert.deepEqual([...indexes].sort((x, y) => x - y), Array.from({ length: total }, (_, i) => i), 'dense, distinct indexes: each append landed exactly once');
+    assert.deepEqual(
+      [...indexes].sort((x, y) => x - y),
+      Array.from({ length: total }, (_, i) => i),
+      'dense, distinct indexes: each append landed exactly once',
+    );
 
     // Each process reads the other's entries into its tree and signs all of them.
     await until('both trees to hold every entry', () => a.size() === total && b.size() === total);
@@ -74,7 +89,11 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
     verifyConsistency(firstB!.size, total, firstB!.root, ca.root, a.consistencyProof(firstB!.size, total));
 
     const stored = await a.records(-1, 10_000);
-    assert.deepEqual(stored.map((r) => (r.record as { principal: string }).principal).sort(), [...sent].sort(), 'the stored records are exactly those appended');
+    assert.deepEqual(
+      stored.map((r) => (r.record as { principal: string }).principal).sort(),
+      [...sent].sort(),
+      'the stored records are exactly those appended',
+    );
     await a.close();
     await b.close();
 
@@ -91,7 +110,9 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
   }
 });
 
-test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no read is refused, and the gateway signs the scan\'s key releases', { timeout: 300_000 }, async () => {
+test("cordon scan --match-enclave beside a running gateway on PostgreSQL: no read is refused, and the gateway signs the scan's key releases", {
+  timeout: 300_000,
+}, async () => {
   const pg = await startPostgres({ database: 'cordon_beside' });
   const dir = tempDir('cordon-beside-');
   try {
@@ -106,7 +127,10 @@ test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no rea
       tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
       storeUrls: { enclave_us: enclaveUrl!, global: globalUrl!, enclave_eu: 'pglite://memory' },
       trustedProxies: ['127.0.0.1/32'],
-      grantsOf: (p) => (p === 'austin-engineer' ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }] : []),
+      grantsOf: (p) =>
+        p === 'austin-engineer'
+          ? [{ id: 'g', datasets: ['users'], categories: ['user.contact'], expiresAt: Date.now() + 3_600_000, reason: 'USER_SUPPORT' }]
+          : [],
     });
     try {
       await seedDemoWorld(server.placement, { users: 0 });
@@ -126,7 +150,21 @@ test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no rea
       const load = Promise.all(Array.from({ length: 8 }, reader));
       const file = join(dir, 'export.txt');
       writeFileSync(file, 'nothing protected here\n');
-      const scan = await cordonAsync(['scan', file, '--policy', DEMO_POLICY, '--match-enclave', 'us', '--data-dir', dataDir, '--store', `enclave_us=${enclaveUrl}`, '--store', `global=${globalUrl}`, '--json']);
+      const scan = await cordonAsync([
+        'scan',
+        file,
+        '--policy',
+        DEMO_POLICY,
+        '--match-enclave',
+        'us',
+        '--data-dir',
+        dataDir,
+        '--store',
+        `enclave_us=${enclaveUrl}`,
+        '--store',
+        `global=${globalUrl}`,
+        '--json',
+      ]);
       stop = true;
       await load;
       assert.equal(scan.status, 0, `exit ${scan.status}: ${scan.stderr}${scan.stdout}`);
@@ -135,7 +173,9 @@ test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no rea
       // The scan's releases are in the log, and the gateway's tree comes to include them without
       // writing anything itself.
       const records = await server.log.records(-1, 100_000);
-      const releases = records.filter((r) => (r.record as { type?: string; reason?: string }).type === 'key.release' && (r.record as { reason?: string }).reason?.startsWith('cordon scan'));
+      const releases = records.filter(
+        (r) => (r.record as { type?: string; reason?: string }).type === 'key.release' && (r.record as { reason?: string }).reason?.startsWith('cordon scan'),
+      );
       assert.ok(releases.length > 0, 'the scan logged its key releases');
       const last = releases.at(-1)!.index;
       const end = Date.now() + 10_000;
@@ -144,7 +184,9 @@ test('cordon scan --match-enclave beside a running gateway on PostgreSQL: no rea
       await server.log.publish();
       const v = await verifyLog({ url: base, vkey: server.log.vkey });
       assert.ok(v.ok, JSON.stringify(v.problems));
-      console.log(`# beside a running gateway: ${statuses.get(200)} reads answered 200, none refused; ${releases.length} scan key releases; the log verifies at size ${v.size}`);
+      console.log(
+        `# beside a running gateway: ${statuses.get(200)} reads answered 200, none refused; ${releases.length} scan key releases; the log verifies at size ${v.size}`,
+      );
     } finally {
       await server.close();
     }

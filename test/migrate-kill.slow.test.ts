@@ -42,11 +42,18 @@ after(async () => {
   await pg?.stop();
 });
 
-interface Env { legacy: string; enclave: string; global: string; args: (step: string) => string[] }
+interface Env {
+  legacy: string;
+  enclave: string;
+  global: string;
+  args: (step: string) => string[];
+}
 
 function cordon(args: readonly string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' }, (err, _stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }));
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' }, (err, _stdout, stderr) =>
+      done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+    );
   });
 }
 
@@ -63,7 +70,12 @@ async function q<T>(url: string, text: string): Promise<T[]> {
 async function killAt(env: Env, step: string, progress: () => Promise<number>, target: number, rand: () => number): Promise<'killed' | 'finished'> {
   const child = spawn(process.execPath, [CLI, ...env.args(step)], { env: { ...process.env, CORDON_DIST: BUILD }, stdio: 'ignore' });
   let exited = false;
-  const exit = new Promise<void>((done) => child.on('exit', () => { exited = true; done(); }));
+  const exit = new Promise<void>((done) =>
+    child.on('exit', () => {
+      exited = true;
+      done();
+    }),
+  );
   if (target < 0) await sleep(200 + Math.floor(rand() * 800));
   else while (!exited && (await progress()) < target) await sleep(3);
   await sleep(Math.floor(rand() * 25));
@@ -72,27 +84,77 @@ async function killAt(env: Env, step: string, progress: () => Promise<number>, t
   return killed ? 'killed' : 'finished';
 }
 
-interface Original { cursor: string; uid: string; values: Record<string, string | null> }
+interface Original {
+  cursor: string;
+  uid: string;
+  values: Record<string, string | null>;
+}
 
 /** A legacy fixture and its enclave and global databases, migrated with `mapping` (keys in dataDir). */
 async function environment(tag: string, dataDir: string, mapping: string): Promise<Env> {
   const [legacy, enclave, global] = await createDatabases(pg.url, [`legacy_${tag}`, `enclave_${tag}`, `global_${tag}`]);
   await createLegacyFixture(legacy!, ACCOUNTS);
   const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
-  return { legacy: legacy!, enclave: enclave!, global: global!, args: (step) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, '--from', legacy!, '--map', mapping, '--batch', BATCH, ...(step === 'purge' ? ['--yes'] : [])] };
+  return {
+    legacy: legacy!,
+    enclave: enclave!,
+    global: global!,
+    args: (step) => [
+      'migrate',
+      step,
+      '--policy',
+      DEMO_POLICY,
+      '--data-dir',
+      dataDir,
+      ...stores,
+      '--from',
+      legacy!,
+      '--map',
+      mapping,
+      '--batch',
+      BATCH,
+      ...(step === 'purge' ? ['--yes'] : []),
+    ],
+  };
 }
 
 /** The in-scope accounts' protected legacy values, by cursor, before anything is purged. */
 async function originalsOf(env: Env): Promise<Map<string, Original>> {
-  const rows = await q<Record<string, string | null>>(env.legacy, `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`);
-  return new Map(rows.map((r) => [r['c']!, { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) }]));
+  const rows = await q<Record<string, string | null>>(
+    env.legacy,
+    `SELECT account_no::text AS c, uid, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`,
+  );
+  return new Map(
+    rows.map((r) => [r['c']!, { cursor: r['c']!, uid: r['uid']!, values: Object.fromEntries(PROTECTED_ACCOUNT_COLUMNS.map((c) => [c, r[c] ?? null])) }]),
+  );
 }
 
 /** After any kill: every in-scope account whose legacy copy is gone has an enclave copy decrypting to its original; no legacy value changed otherwise. */
 async function checkNothingLost(env: Env, originals: Map<string, Original>, keys: KeyService): Promise<{ purged: number; inEnclave: number }> {
-  const legacy = new Map((await q<Record<string, string | null>>(env.legacy, `SELECT account_no::text AS c, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts`)).map((r) => [r['c']!, r]));
-  const enclave = new Map((await q<{ key: string; phone_number: string | null; email: string | null }>(env.enclave, `SELECT key, phone_number #>> '{}' AS phone_number, email #>> '{}' AS email FROM ds_users`).catch(() => [])).map((r) => [r.key, r]));
-  const dataKeys = new Map((await q<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`).catch(() => [])).map((r) => [r.key, r]));
+  const legacy = new Map(
+    (
+      await q<Record<string, string | null>>(
+        env.legacy,
+        `SELECT account_no::text AS c, ${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c}::text`).join(', ')} FROM accounts`,
+      )
+    ).map((r) => [r['c']!, r]),
+  );
+  const enclave = new Map(
+    (
+      await q<{ key: string; phone_number: string | null; email: string | null }>(
+        env.enclave,
+        `SELECT key, phone_number #>> '{}' AS phone_number, email #>> '{}' AS email FROM ds_users`,
+      ).catch(() => [])
+    ).map((r) => [r.key, r]),
+  );
+  const dataKeys = new Map(
+    (
+      await q<{ key: string; kek: string; wrapped: string }>(
+        env.enclave,
+        `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`,
+      ).catch(() => [])
+    ).map((r) => [r.key, r]),
+  );
   let purged = 0;
   let inEnclave = 0;
   for (const [cursor, o] of originals) {
@@ -111,7 +173,10 @@ async function checkNothingLost(env: Env, originals: Map<string, Original>, keys
     assert.ok(w, `the data key of ${o.uid} exists`);
     const dek = await keys.unwrap({ kek: w.kek, wrapped: w.wrapped }, `enclave_us\u0000users/${o.uid}`);
     assert.ok(isCiphertext(e.phone_number) && isCiphertext(e.email));
-    assert.ok(decryptField(dek, 'users', o.uid, 'phone_number', e.phone_number) === o.values['mobile'], `the enclave phone of ${o.uid} decrypts to its legacy value`);
+    assert.ok(
+      decryptField(dek, 'users', o.uid, 'phone_number', e.phone_number) === o.values['mobile'],
+      `the enclave phone of ${o.uid} decrypts to its legacy value`,
+    );
     assert.ok(decryptField(dek, 'users', o.uid, 'email', e.email) === o.values['mail'], `the enclave email of ${o.uid} decrypts to its legacy value`);
   }
   return { purged, inEnclave };
@@ -121,9 +186,16 @@ async function checkNothingLost(env: Env, originals: Map<string, Original>, keys
 async function finalState(env: Env, keys: KeyService): Promise<unknown> {
   const legacyA = await q<{ t: string }>(env.legacy, `SELECT t::text AS t FROM accounts t ORDER BY account_no`);
   const legacyC = await q<{ t: string }>(env.legacy, `SELECT t::text AS t FROM clips t ORDER BY clip_id`);
-  const dataKeys = new Map((await q<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`)).map((r) => [r.key, r]));
+  const dataKeys = new Map(
+    (
+      await q<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`)
+    ).map((r) => [r.key, r]),
+  );
   const decrypted: Record<string, unknown> = {};
-  for (const [dataset, subjectField] of [['users', 'uid'], ['videos', 'owner_uid']] as const) {
+  for (const [dataset, subjectField] of [
+    ['users', 'uid'],
+    ['videos', 'owner_uid'],
+  ] as const) {
     const rows = await q<Record<string, unknown>>(env.enclave, `SELECT * FROM ds_${dataset} ORDER BY key`);
     const globalRows = await q<Record<string, unknown>>(env.global, `SELECT * FROM ds_${dataset} ORDER BY key`);
     for (const r of rows) {
@@ -144,7 +216,9 @@ async function finalState(env: Env, keys: KeyService): Promise<unknown> {
   return { legacyA, legacyC, decrypted };
 }
 
-test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothing lost at any point, final state equals an uninterrupted run`, { timeout: 900_000 }, async () => {
+test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothing lost at any point, final state equals an uninterrupted run`, {
+  timeout: 900_000,
+}, async () => {
   const dataDir = tempDir('cordon-kill-');
   const reference = await environment('ref', dataDir, MAPPING);
   const killed = await environment('kill', dataDir, MAPPING);
@@ -200,13 +274,20 @@ test(`run and purge each SIGKILLed at ${KILLS} random points and resumed: nothin
   assert.equal(end.purged, originals.size);
 
   // Compared without printing: the states hold protected values.
-  assert.ok(isDeepStrictEqual(await finalState(killed, keys), await finalState(reference, keys)), 'the killed-and-resumed migration ends where the uninterrupted one does');
-  console.log(`# migrate kill: SIGKILLs run ${runKills}, purge ${purgeKills} (of ${KILLS} each; the rest found the step already finished), invariant checks ${checks}, in-scope accounts ${originals.size}, lost 0`);
+  assert.ok(
+    isDeepStrictEqual(await finalState(killed, keys), await finalState(reference, keys)),
+    'the killed-and-resumed migration ends where the uninterrupted one does',
+  );
+  console.log(
+    `# migrate kill: SIGKILLs run ${runKills}, purge ${purgeKills} (of ${KILLS} each; the rest found the step already finished), invariant checks ${checks}, in-scope accounts ${originals.size}, lost 0`,
+  );
   // How many kill points land while a step runs depends on the machine's speed: printed above, not asserted.
   assert.ok(runKills > 0 && purgeKills > 0, 'some kill points landed while the step was running');
 });
 
-test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, every verified row counted once, and the legacy tables end as an uninterrupted purge leaves them', { timeout: 900_000 }, async () => {
+test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, every verified row counted once, and the legacy tables end as an uninterrupted purge leaves them', {
+  timeout: 900_000,
+}, async () => {
   const dataDir = tempDir('cordon-kill-delete-');
   const mapping = join(dataDir, 'mapping.yaml');
   writeFileSync(mapping, readFileSync(MAPPING, 'utf8').replace('purge: "null"', 'purge: delete'));
@@ -235,14 +316,22 @@ test('purge: delete SIGKILLed at 10 random points and resumed: nothing lost, eve
     assert.equal(c.inEnclave, originals.size, 'every in-scope account is in the enclave');
   }
   const done = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [CLI, ...killed.args('purge'), '--json'], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })),
+    execFile(
+      process.execPath,
+      [CLI, ...killed.args('purge'), '--json'],
+      { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' },
+      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    ),
   );
   assert.equal(done.status, 0, done.stderr);
   const r = JSON.parse(done.stdout) as { purged: number; alreadyPurged: number; verifiedLeft: number };
   assert.equal(r.verifiedLeft, 0, `every verified row counted as purged once (purged ${r.purged}, already ${r.alreadyPurged})`);
   const end = await checkNothingLost(killed, originals, keys);
   assert.equal(end.purged, originals.size);
-  const rows = async (env: Env) => [await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM accounts t ORDER BY account_no'), await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM clips t ORDER BY clip_id')];
+  const rows = async (env: Env) => [
+    await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM accounts t ORDER BY account_no'),
+    await q<{ t: string }>(env.legacy, 'SELECT t::text AS t FROM clips t ORDER BY clip_id'),
+  ];
   assert.ok(isDeepStrictEqual(await rows(killed), await rows(reference)), 'the legacy tables end as an uninterrupted purge leaves them');
   console.log(`# migrate kill (purge: delete): SIGKILLs ${kills} of 10, in-scope accounts ${originals.size}, lost 0, verified rows left 0`);
 });

@@ -35,7 +35,11 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   assert.equal(accountsPlan.counts.rows, 100_000);
   assert.equal(accountsPlan.counts.inScope, inScope.size);
   assert.deepEqual(accountsPlan.purgeable.sort(), [...PROTECTED_ACCOUNT_COLUMNS].sort());
-  assert.equal((await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`))[0]!.n, 0, 'plan writes nothing');
+  assert.equal(
+    (await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`))[0]!.n,
+    0,
+    'plan writes nothing',
+  );
 
   const run = await cordon([...env.args('run'), '--json']);
   assert.equal(run.status, 0, run.stderr);
@@ -48,7 +52,9 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   const pu = JSON.parse(purge.stdout);
 
   const clipsInScope = p.tables.find((t: { table: string }) => t.table === 'clips').counts.inScope;
-  console.log(`# migrate 100k: rows ${v.counts.rows}, in scope ${v.counts.inScope}, moved ${r.moved}, verified ${v.verified}, purged ${pu.purged + pu.alreadyPurged}, mismatches ${v.mismatches}, out of scope ${v.counts.outOfScope}, untouched no-subject ${v.counts.noSubject}, unknown-jurisdiction ${v.counts.unknownJurisdiction}`);
+  console.log(
+    `# migrate 100k: rows ${v.counts.rows}, in scope ${v.counts.inScope}, moved ${r.moved}, verified ${v.verified}, purged ${pu.purged + pu.alreadyPurged}, mismatches ${v.mismatches}, out of scope ${v.counts.outOfScope}, untouched no-subject ${v.counts.noSubject}, unknown-jurisdiction ${v.counts.unknownJurisdiction}`,
+  );
   assert.equal(r.moved, inScope.size + clipsInScope);
   assert.equal(v.counts.inScope, inScope.size + clipsInScope);
   assert.equal(v.verified, v.counts.inScope);
@@ -68,14 +74,23 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   const afterClips = await dump(env.legacy, 'clips', 'clip_id');
   const clipsTouched = [...beforeClips.keys()].filter((c) => afterClips.get(c) !== beforeClips.get(c)).length;
   assert.ok(clipsTouched > 0 && clipsTouched <= clipsInScope);
-  const left = await query<{ n: number }>(env.legacy, `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND (${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c} IS NOT NULL`).join(' OR ')})`);
+  const left = await query<{ n: number }>(
+    env.legacy,
+    `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND (${PROTECTED_ACCOUNT_COLUMNS.map((c) => `${c} IS NOT NULL`).join(' OR ')})`,
+  );
   assert.equal(left[0]!.n, 0, 'no protected legacy value of an in-scope row is left');
-  const kept = await query<{ n: number }>(env.legacy, `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND handle IS NOT NULL AND signup IS NOT NULL`);
+  const kept = await query<{ n: number }>(
+    env.legacy,
+    `SELECT count(*)::int AS n FROM accounts WHERE uid IS NOT NULL AND cc = 'US' AND handle IS NOT NULL AND signup IS NOT NULL`,
+  );
   assert.equal(kept[0]!.n, inScope.size, 'public columns stay');
   console.log(`# migrate 100k: out-of-scope or untouched account rows byte-identical ${identical}`);
 
   // The enclave holds ciphertext only, and it decrypts (through placement) to the legacy values.
-  const clear = await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM ds_users WHERE phone_number::text LIKE '%+1512%' OR email::text LIKE '%@example.com%'`);
+  const clear = await query<{ n: number }>(
+    env.enclave,
+    `SELECT count(*)::int AS n FROM ds_users WHERE phone_number::text LIKE '%+1512%' OR email::text LIKE '%@example.com%'`,
+  );
   assert.equal(clear[0]!.n, 0);
   const policy = (loadPolicy(DEMO_POLICY) as { policy: Policy }).policy;
   const stores = new Map<string, Store>([
@@ -85,7 +100,9 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
   ]);
   const keys = openFileKeyService(join(env.dataDir, 'keys', 'master.key'));
   const released: string[] = [];
-  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys, onKeyRelease: async (s) => void released.push(s) } });
+  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], {
+    encryption: { keys, onKeyRelease: async (s) => void released.push(s) },
+  });
   await placement.init();
   for (const i of [1, 2, 3, 10, 99_999]) {
     if (!inScope.has(String(i))) continue;
@@ -102,7 +119,12 @@ test('100,000 legacy rows: plan, run, verify, purge; counts printed; out-of-scop
 
   // Verify and purge decrypt enclave copies: each logged the release of the data keys first.
   const entries = await stores.get('enclave_us')!.readEntries('access', -1, 10_000, { payload: true });
-  const steps = entries.map((e) => (JSON.parse(e.payload!) as { r: { type: string; step?: string } }).r).map((rec) => (rec.type === 'key.release' ? `key.release ${rec.step}` : rec.type));
-  assert.deepEqual(steps.filter((x) => x.startsWith('key.release') || x === 'migrate.verify' || x === 'migrate.purge'), ['key.release verify', 'migrate.verify', 'key.release purge', 'migrate.purge']);
+  const steps = entries
+    .map((e) => (JSON.parse(e.payload!) as { r: { type: string; step?: string } }).r)
+    .map((rec) => (rec.type === 'key.release' ? `key.release ${rec.step}` : rec.type));
+  assert.deepEqual(
+    steps.filter((x) => x.startsWith('key.release') || x === 'migrate.verify' || x === 'migrate.purge'),
+    ['key.release verify', 'migrate.verify', 'key.release purge', 'migrate.purge'],
+  );
   for (const s of stores.values()) await s.close();
 });

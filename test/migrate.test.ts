@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { CLI, DEMO_POLICY } from './helpers/paths.js';
+import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
-import { cordon, dump, environment, inScopeAccounts, MAPPING, query, type Run } from './helpers/migrate-env.js';
+import { cordon, dump, environment, inScopeAccounts, MAPPING, query } from './helpers/migrate-env.js';
 import { createPlacementRules, loadPolicy, type Policy } from '../src/policy/index.js';
 import { createPlacement, decryptField, isCiphertext, openFileKeyService, openStore, KeyServiceError, type Store } from '../src/store/index.js';
 
@@ -26,11 +26,31 @@ test('bad input: unknown dataset or field, type mismatch, purge without verify, 
   const dir = tempDir('cordon-map-');
   const text = readFileSync(MAPPING, 'utf8');
   const cases = [
-    { note: 'unknown dataset', edit: text.replace('dataset: videos', 'dataset: vidoes'), code: 'migrate.bad_mapping', says: /unknown dataset "vidoes" \(did you mean videos\?\)/ },
-    { note: 'unknown field', edit: text.replace('mail: email', 'mail: emial'), code: 'migrate.bad_mapping', says: /mapping\.yaml:\d+:\d+ dataset users has no field "emial"/ },
+    {
+      note: 'unknown dataset',
+      edit: text.replace('dataset: videos', 'dataset: vidoes'),
+      code: 'migrate.bad_mapping',
+      says: /unknown dataset "vidoes" \(did you mean videos\?\)/,
+    },
+    {
+      note: 'unknown field',
+      edit: text.replace('mail: email', 'mail: emial'),
+      code: 'migrate.bad_mapping',
+      says: /mapping\.yaml:\d+:\d+ dataset users has no field "emial"/,
+    },
     { note: 'unknown key', edit: text.replace('purge: "null"', 'purge: "null"\nsurprise: 1'), code: 'migrate.bad_mapping', says: /unknown key "surprise"/ },
-    { note: 'missing column', edit: text.replace('mobile: phone_number', 'mobil: phone_number'), code: 'migrate.bad_mapping', says: /accounts has no column "mobil"/ },
-    { note: 'declared type differs', edit: text.replace('dob: { field: birthday, type: date }', 'dob: { field: birthday, type: number }'), code: 'migrate.type_mismatch', says: /accounts\.dob .* is date; expected number/ },
+    {
+      note: 'missing column',
+      edit: text.replace('mobile: phone_number', 'mobil: phone_number'),
+      code: 'migrate.bad_mapping',
+      says: /accounts has no column "mobil"/,
+    },
+    {
+      note: 'declared type differs',
+      edit: text.replace('dob: { field: birthday, type: date }', 'dob: { field: birthday, type: number }'),
+      code: 'migrate.type_mismatch',
+      says: /accounts\.dob .* is date; expected number/,
+    },
   ];
   for (const c of cases) {
     const file = join(dir, 'mapping.yaml');
@@ -114,8 +134,15 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
   const env = await environment(pg, 400);
   assert.equal((await cordon(env.args('run'))).status, 0);
   // The backup: every row of the enclave's user table and of its wrapped data keys.
-  const backupUsers = await query<{ key: string; phone_number: string }>(env.enclave, `SELECT key, phone_number #>> '{}' AS phone_number FROM ds_users WHERE phone_number IS NOT NULL`);
-  const backupKeys = new Map((await query<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`)).map((r) => [r.key, r]));
+  const backupUsers = await query<{ key: string; phone_number: string }>(
+    env.enclave,
+    `SELECT key, phone_number #>> '{}' AS phone_number FROM ds_users WHERE phone_number IS NOT NULL`,
+  );
+  const backupKeys = new Map(
+    (
+      await query<{ key: string; kek: string; wrapped: string }>(env.enclave, `SELECT key, kek #>> '{}' AS kek, wrapped #>> '{}' AS wrapped FROM ds__data_keys`)
+    ).map((r) => [r.key, r]),
+  );
   assert.ok(backupUsers.length > 100 && backupUsers.every((u) => isCiphertext(u.phone_number)));
   const keys = openFileKeyService(join(env.dataDir, 'keys', 'master.key'));
   // Before the shred the backup decrypts.
@@ -144,20 +171,23 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
     ['global', await openStore('global', env.global)],
     ['enclave_eu', await openStore('enclave_eu', 'pglite://memory')],
   ]);
-  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) } });
+  const placement = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], {
+    encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) },
+  });
   await placement.init();
   assert.equal((await placement.read('users', 'u1'))?.values['phone_number'], '+15125550001');
   // ... and after a subject shred, that subject's protected fields are withheld with a reason, never ciphertext.
   const shredSubject = await cordon([...env.args('shred'), '--enclave', 'us', '--subject', 'u2']);
   assert.equal(shredSubject.status, 0, shredSubject.stderr);
-  const placement2 = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], { encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) } });
+  const placement2 = createPlacement(createPlacementRules(policy), stores, [...policy.datasets.keys()], {
+    encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) },
+  });
   const gone = await placement2.read('users', 'u2');
   assert.equal(gone?.values['phone_number'], null);
   assert.equal(gone?.values['username'], 'handle_2', 'public fields still read');
   assert.match(gone?.unreadable?.['phone_number'] ?? '', /destroyed \(crypto-shredded\)/);
   assert.equal((await placement2.read('users', 'u1'))?.values['phone_number'], '+15125550001', 'other subjects unaffected');
   for (const st of stores.values()) await st.close();
-
 });
 
 test('a legacy number a JSON number cannot hold exactly stops plan and run before anything is written, naming where it is (not what)', async () => {
@@ -168,7 +198,10 @@ test('a legacy number a JSON number cannot hold exactly stops plan and run befor
   for (const step of ['plan', 'run']) {
     const r = await cordon(env.args(step));
     assert.equal(r.status, 2, `${step}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`migrate\\.type_mismatch: clips\\.views at cursor ${clip!.clip_id} holds a number that a JSON number cannot hold exactly`));
+    assert.match(
+      r.stderr,
+      new RegExp(`migrate\\.type_mismatch: clips\\.views at cursor ${clip!.clip_id} holds a number that a JSON number cannot hold exactly`),
+    );
     assert.doesNotMatch(r.stdout + r.stderr, /12345678901234567890/);
   }
   assert.equal((await query<{ n: number }>(env.enclave, `SELECT count(*)::int AS n FROM ds_videos`))[0]!.n, 0, 'no clip reached the enclave');
@@ -187,14 +220,26 @@ test('purge: delete removes the in-scope legacy rows of every table (a clip whos
   const inScope = new Set((await inScopeAccounts(env.legacy)).map((r) => r.account_no));
   // A clip is in scope when its owner's account is a US account with a subject.
   const usOwners = new Set((await query<{ uid: string }>(env.legacy, `SELECT uid FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`)).map((r) => r.uid));
-  const clipsInScope = new Set((await query<{ clip_id: string; owner: string | null }>(env.legacy, 'SELECT clip_id::text, owner FROM clips')).filter((c) => c.owner !== null && usOwners.has(c.owner)).map((c) => c.clip_id));
+  const clipsInScope = new Set(
+    (await query<{ clip_id: string; owner: string | null }>(env.legacy, 'SELECT clip_id::text, owner FROM clips'))
+      .filter((c) => c.owner !== null && usOwners.has(c.owner))
+      .map((c) => c.clip_id),
+  );
 
   for (const step of ['run', 'verify']) assert.equal((await cordon(env.args(step))).status, 0, step);
   // A purge killed right after a batch's DELETE, before the save after it: the batch's rows are
   // gone, its cursor not advanced, and the rows recorded as pending. The resumed purge counts them.
-  const verifyId = (JSON.parse((await query<{ s: string }>(env.enclave, `SELECT state #>> '{}' AS s FROM ds__migrate_state WHERE key = 'legacy-app/verify'`))[0]!.s) as { verifyId: string }).verifyId;
+  const verifyId = (
+    JSON.parse((await query<{ s: string }>(env.enclave, `SELECT state #>> '{}' AS s FROM ds__migrate_state WHERE key = 'legacy-app/verify'`))[0]!.s) as {
+      verifyId: string;
+    }
+  ).verifyId;
   const firstClips = [...clipsInScope].sort((a, b) => Number(a) - Number(b)).slice(0, 10);
-  const pending = { verifyId, done: false, tables: { clips: { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0, pending: { cursors: firstClips, columns: 30 } } } };
+  const pending = {
+    verifyId,
+    done: false,
+    tables: { clips: { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0, pending: { cursors: firstClips, columns: 30 } } },
+  };
   await query(env.enclave, `INSERT INTO ds__migrate_state (key, state) VALUES ('legacy-app/purge', to_jsonb('${JSON.stringify(pending)}'::text))`);
   await query(env.legacy, `DELETE FROM clips WHERE clip_id IN (${firstClips.join(', ')})`);
   for (const step of ['purge']) {
@@ -214,5 +259,7 @@ test('purge: delete removes the in-scope legacy rows of every table (a clip whos
   // Compared without printing: the rows hold protected values.
   for (const [k, t] of afterAccounts) assert.ok(t === beforeAccounts.get(k), `accounts ${k} untouched`);
   for (const [k, t] of afterClips) assert.ok(t === beforeClips.get(k), `clips ${k} untouched`);
-  console.log(`# purge delete: accounts deleted ${inScope.size}, clips deleted ${clipsInScope.size}, rows left untouched ${afterAccounts.size + afterClips.size}`);
+  console.log(
+    `# purge delete: accounts deleted ${inScope.size}, clips deleted ${clipsInScope.size}, rows left untouched ${afterAccounts.size + afterClips.size}`,
+  );
 });

@@ -11,7 +11,11 @@ import { tempDir } from './helpers/temp.js';
 const TSC = join(ROOT, 'node_modules/.bin/tsc');
 
 function run(cmd: string, args: readonly string[], cwd: string): { status: number | null; out: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -38,11 +42,21 @@ test('npm pack, installed in a fresh folder: import { loadPolicy } from "cordon"
   const info = JSON.parse(packed.out.slice(packed.out.indexOf('['), packed.out.lastIndexOf(']') + 1)) as { filename: string; files: { path: string }[] }[];
   const files = info[0]!.files.map((f) => f.path);
   assert.ok(files.includes('dist/src/index.d.ts') && files.includes('dist/src/policy/index.d.ts'), 'declarations are packed');
-  assert.deepEqual(files.filter((f) => /\.test\.|^test\/|^src\/(?!policy\/data)/.test(f)), [], 'no tests and no TypeScript sources are packed');
+  assert.deepEqual(
+    files.filter((f) => /\.test\.|^test\/|^src\/(?!policy\/data)/.test(f)),
+    [],
+    'no tests and no TypeScript sources are packed',
+  );
   const app = join(dir, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: [], outDir: 'out' }, include: ['main.ts'] }));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: [], outDir: 'out' },
+      include: ['main.ts'],
+    }),
+  );
   writeFileSync(join(app, 'main.ts'), GOOD);
   // Installed as npm would lay it out, with the dependencies this checkout's lockfile installed
   // (npm install would fetch their metadata from the registry: minutes, and a network in the test).
@@ -57,7 +71,12 @@ test('npm pack, installed in a fresh folder: import { loadPolicy } from "cordon"
   assert.equal(checked.status, 0, `tsc on the fresh folder:\n${checked.out}`);
   const ran = run(process.execPath, ['out/main.js'], app);
   assert.equal(ran.status, 0, ran.out);
-  assert.deepEqual(JSON.parse(ran.out.trim().split('\n')[0]!), { datasets: ['comments', 'users', 'videos'], phone: 'withheld', steps: 3, fns: ['function', 'function', 'function'] });
+  assert.deepEqual(JSON.parse(ran.out.trim().split('\n')[0]!), {
+    datasets: ['comments', 'users', 'videos'],
+    phone: 'withheld',
+    steps: 3,
+    fns: ['function', 'function', 'function'],
+  });
 
   // The declarations are really read: a wrong call is a type error.
   writeFileSync(join(app, 'main.ts'), `import { loadPolicy } from 'cordon';\nloadPolicy(42);\n`);

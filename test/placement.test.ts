@@ -50,17 +50,33 @@ test('10,000 mixed writes leave no protected value in the global store', async (
     const roll = rand();
     if (users.length < 50 || roll < 0.25) {
       const uid = unique('u');
-      await write('users', uid, {
-        username: unique('name'), bio: unique('bio'), country: pick(['US', 'US', 'DE', 'FR', 'BR']),
-        phone_number: unique('+1555'), email: `${unique('e')}@example.com`, birthday: unique('1990'),
-        device_id: unique('dev'), ip_address: unique('ip'), created_at: unique('t'),
-      }, 'create');
+      await write(
+        'users',
+        uid,
+        {
+          username: unique('name'),
+          bio: unique('bio'),
+          country: pick(['US', 'US', 'DE', 'FR', 'BR']),
+          phone_number: unique('+1555'),
+          email: `${unique('e')}@example.com`,
+          birthday: unique('1990'),
+          device_id: unique('dev'),
+          ip_address: unique('ip'),
+          created_at: unique('t'),
+        },
+        'create',
+      );
       users.push(uid);
       counts.users++;
     } else if (roll < 0.5 || videos.length === 0) {
       const id = unique('v');
       const visibility = pick(['public', 'private', 'draft']);
-      await write('videos', id, { owner_uid: pick(users), visibility, caption: unique('cap'), draft_body: unique('draft'), view_count: i, created_at: unique('t') }, 'create');
+      await write(
+        'videos',
+        id,
+        { owner_uid: pick(users), visibility, caption: unique('cap'), draft_body: unique('draft'), view_count: i, created_at: unique('t') },
+        'create',
+      );
       visibilityOf.set(id, visibility);
       videos.push(id);
       counts.videos++;
@@ -79,7 +95,12 @@ test('10,000 mixed writes leave no protected value in the global store', async (
     } else if (roll < 0.9) {
       // A user moves between jurisdictions, or changes contact data.
       const uid = pick(users);
-      await write('users', uid, rand() < 0.5 ? { country: pick(['US', 'DE', 'BR']) } : { phone_number: unique('+1555'), email: `${unique('e')}@example.com` }, 'update');
+      await write(
+        'users',
+        uid,
+        rand() < 0.5 ? { country: pick(['US', 'DE', 'BR']) } : { phone_number: unique('+1555'), email: `${unique('e')}@example.com` },
+        'update',
+      );
       counts.moved++;
       counts.updates++;
     } else {
@@ -112,8 +133,9 @@ test('10,000 mixed writes leave no protected value in the global store', async (
           const [ds, rest] = where.split('/') as [string, string];
           const [key, field] = rest.split('.') as [string, string];
           const current = await placement.read(ds, key);
-          const cls = current && current.jurisdiction ? rules.classOf(ds, field, current.values, current.jurisdiction) : undefined;
-          const stillProtectedHere = current?.values[field] === text && cls === 'protected' && rules.enclaveStoreOf(current.jurisdiction!) !== rules.globalStore;
+          const cls = current?.jurisdiction ? rules.classOf(ds, field, current.values, current.jurisdiction) : undefined;
+          const stillProtectedHere =
+            current?.values[field] === text && cls === 'protected' && rules.enclaveStoreOf(current.jurisdiction!) !== rules.globalStore;
           const neverOpened = current?.values[field] !== text;
           if (stillProtectedHere || neverOpened) leaks.push(`${table}.${column} holds the value written as ${where}`);
         }
@@ -157,9 +179,15 @@ test('a user moving from the US to the EU leaves no copy in the US enclave', asy
 });
 
 test('fail closed: a record whose jurisdiction cannot be told is not written; duplicates and missing records are refused', async () => {
-  await assert.rejects(placement.write('videos', 'orphan', { owner_uid: 'nobody', caption: 'x', visibility: 'private' }, 'create'), (e: unknown) => e instanceof PlacementError && e.code === 'store.unknown_jurisdiction');
+  await assert.rejects(
+    placement.write('videos', 'orphan', { owner_uid: 'nobody', caption: 'x', visibility: 'private' }, 'create'),
+    (e: unknown) => e instanceof PlacementError && e.code === 'store.unknown_jurisdiction',
+  );
   for (const s of stores.values()) assert.equal(await s.get('videos', 'orphan'), undefined);
-  await assert.rejects(placement.write('users', 'join-1', { bio: 'x' }, 'create'), (e: unknown) => e instanceof PlacementError && e.code === 'store.duplicate_key');
+  await assert.rejects(
+    placement.write('users', 'join-1', { bio: 'x' }, 'create'),
+    (e: unknown) => e instanceof PlacementError && e.code === 'store.duplicate_key',
+  );
   await assert.rejects(placement.write('users', 'absent', { bio: 'x' }, 'update'), (e: unknown) => e instanceof PlacementError && e.code === 'store.not_found');
   await assert.rejects(placement.write('nope', 'k', {}, 'create'), (e: unknown) => e instanceof PlacementError && e.code === 'store.unknown_dataset');
 });

@@ -9,7 +9,16 @@ import { parse } from 'yaml';
 import { createDecider, loadPolicy, type GrantInfo } from '../src/policy/index.js';
 import { ROOT } from './helpers/paths.js';
 
-interface CaseGrant { id: string; datasets: string[]; categories: string[]; subjects?: string[]; expires_in: number; not_before_in?: number; reason: string; break_glass?: boolean }
+interface CaseGrant {
+  id: string;
+  datasets: string[];
+  categories: string[];
+  subjects?: string[];
+  expires_in: number;
+  not_before_in?: number;
+  reason: string;
+  break_glass?: boolean;
+}
 interface Case {
   note: string;
   principal: string;
@@ -23,7 +32,9 @@ interface Case {
 }
 
 const CORPUS = join(ROOT, 'test/policy-corpus');
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('the corpus is not empty', () => {
   assert.ok(files.length >= 1);
@@ -58,7 +69,11 @@ for (const file of files) {
             context: { country: c.context.country, site: c.context.site, subjectJurisdiction: c.context.subject_jurisdiction, grants, now },
           });
           const byField = new Map(d.fields.map((f) => [f.field, f]));
-          assert.deepEqual(Object.keys(c.expect).filter((k) => !byField.has(k)), [], 'every expected field is decided');
+          assert.deepEqual(
+            Object.keys(c.expect).filter((k) => !byField.has(k)),
+            [],
+            'every expected field is decided',
+          );
           for (const [field, disclosure] of Object.entries(c.expect)) {
             assert.equal(byField.get(field)!.disclosure, disclosure, `${field}: disclosure`);
           }

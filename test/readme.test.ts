@@ -14,7 +14,9 @@ import { tempDir } from './helpers/temp.js';
 
 test('the quick start is two commands, and .ci/run runs the README test commands, fast suite first', () => {
   assert.deepEqual(COMMANDS.slice(0, 3), ['npm ci && npm start', 'npm test', 'npm run test:slow']);
-  const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8').split('\n').map((l) => l.trim());
+  const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   assert.ok(ci.includes('npm ci'));
   assert.ok(ci.indexOf('npm test') > ci.indexOf('npm ci'));
   assert.ok(ci.indexOf('npm run test:slow') > ci.indexOf('npm test'));
@@ -23,7 +25,10 @@ test('the quick start is two commands, and .ci/run runs the README test commands
 test('every benchmark of the README has its smoke flags listed in the README', () => {
   for (const [command, flags] of Object.entries(SMOKE_FLAGS)) {
     assert.ok(COMMANDS.includes(command), `${command} is in the README`);
-    assert.ok(README.includes(`\`${command.replace('npm run bench -- ', 'bench -- ')} ${flags.join(' ')}\``), `the README lists ${command}'s smoke flags: ${flags.join(' ')}`);
+    assert.ok(
+      README.includes(`\`${command.replace('npm run bench -- ', 'bench -- ')} ${flags.join(' ')}\``),
+      `the README lists ${command}'s smoke flags: ${flags.join(' ')}`,
+    );
   }
 });
 
@@ -32,7 +37,11 @@ test('npm start serves the demo: the curl line of the README answers as it says'
   // what it prints with the README with those two put back. 200 generated users rather than 10,000:
   // the world seeds behind the first requests either way (test/startup.slow.test.ts starts the whole one).
   const dataDir = tempDir('cordon-readme-');
-  const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--data-dir', dataDir, '--demo-users', '200'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--data-dir', dataDir, '--demo-users', '200'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -56,7 +65,10 @@ test('npm start serves the demo: the curl line of the README answers as it says'
     // The README's line is the one npm start prints, but for beijing-engineer's token of demo-us-1
     // (made with this server's keys), shown as tok_….
     const line = README.split('\n').find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
-    const printed = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
+    const printed = out
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('curl -s') && l.includes('beijing-engineer'));
     assert.ok(line?.includes('X-Forwarded-For: 10.80.0.5') && line.endsWith('http://127.0.0.1:7070/v1/data/users/tok_…'), 'the README shows the request');
     assert.equal(asInReadme(printed ?? '').replace(/\/tok_[A-Za-z0-9_-]+$/, '/tok_…'), line, 'npm start prints the README line, with the token');
     const url = /(http:\/\/127\.0\.0\.1:\d+\/v1\/data\/users\/tok_[A-Za-z0-9_-]+)$/.exec(printed!)![1]!;
@@ -66,8 +78,13 @@ test('npm start serves the demo: the curl line of the README answers as it says'
     assert.equal(body.fields['username'], 'lonestar_lens');
     assert.equal(body.key, url.slice(url.lastIndexOf('/') + 1), 'key and uid are the token');
     assert.equal(body.fields['uid'], body.key);
-    assert.deepEqual(body.withheld.map((w) => `${w.field}:${w.rules.join()}`), ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall']);
-    const clear = await fetch(`${base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' } });
+    assert.deepEqual(
+      body.withheld.map((w) => `${w.field}:${w.rules.join()}`),
+      ['phone_number:enclave-wall', 'email:enclave-wall', 'birthday:enclave-wall', 'device_id:enclave-wall', 'ip_address:enclave-wall'],
+    );
+    const clear = await fetch(`${base}/v1/data/users/demo-us-1`, {
+      headers: { authorization: `Bearer ${tokens['beijing-engineer']}`, 'x-forwarded-for': '10.80.0.5' },
+    });
     assert.equal(clear.status, 404, 'as the README says: demo-us-1 in clear is a user that does not exist, for beijing-engineer');
     // The README's log check, as written, against the running demo.
     const verify = README.split('\n').find((l) => l.startsWith('npx cordon log verify --url http://127.0.0.1:7070'));
@@ -79,7 +96,9 @@ test('npm start serves the demo: the curl line of the README answers as it says'
       .replace('--state log-state.json', `--state ${join(dataDir, 'log-state.json')}`)
       .split(/\s+/);
     const checked = await new Promise<{ status: number | null; stdout: string }>((done) => {
-      execFile(program!, args, { cwd: ROOT, encoding: 'utf8' }, (err, stdout) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout }));
+      execFile(program!, args, { cwd: ROOT, encoding: 'utf8' }, (err, stdout) =>
+        done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout }),
+      );
     });
     assert.equal(checked.status, 0, checked.stdout);
     assert.match(checked.stdout, /^verified demo\.cordon\.invalid\/access: \d+ entries/);
@@ -96,14 +115,45 @@ for (const command of COMMANDS) {
 }
 
 test('the README names every command of the CLI it documents', () => {
-  for (const c of ['policy check', 'policy explain', 'policy diff', 'policy schema', 'cordon demo', 'log verify', 'log proof', 'witness init', 'witness serve', 'access review', 'access request', 'access approve', 'access deny', 'access list', 'revoke ID', 'break-glass', 'flows leaks', 'flows impact', 'flows ingest', 'cordon scan', 'eval -- scan', 'cordon report', 'migrate plan', 'migrate run', 'migrate verify', 'migrate purge', 'migrate shred']) assert.ok(README.includes(c), c);
+  for (const c of [
+    'policy check',
+    'policy explain',
+    'policy diff',
+    'policy schema',
+    'cordon demo',
+    'log verify',
+    'log proof',
+    'witness init',
+    'witness serve',
+    'access review',
+    'access request',
+    'access approve',
+    'access deny',
+    'access list',
+    'revoke ID',
+    'break-glass',
+    'flows leaks',
+    'flows impact',
+    'flows ingest',
+    'cordon scan',
+    'eval -- scan',
+    'cordon report',
+    'migrate plan',
+    'migrate run',
+    'migrate verify',
+    'migrate purge',
+    'migrate shred',
+  ])
+    assert.ok(README.includes(c), c);
 });
 
 test('the UID fixture the README diffs is the demo policy with one change, in classes.yaml', () => {
   const fixture = join(ROOT, 'test/fixtures/policies/demo-uids-protected');
   const demo = join(ROOT, 'policies/demo');
   const files = (dir: string, sub = ''): string[] =>
-    readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(dir, join(sub, e.name)) : [join(sub, e.name)])).sort();
+    readdirSync(join(dir, sub), { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? files(dir, join(sub, e.name)) : [join(sub, e.name)]))
+      .sort();
   assert.deepEqual(files(fixture), files(demo));
   for (const f of files(demo)) {
     if (f === 'classes.yaml') continue;

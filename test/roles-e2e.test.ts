@@ -30,7 +30,9 @@ function runReadmeLine(line: string, up: RunningUp, dataDir: string): Promise<{ 
     .replaceAll('http://127.0.0.1:7070', up.base)
     .replaceAll('./.cordon/demo/tokens.json', join(dataDir, 'demo', 'tokens.json'));
   return new Promise((done) => {
-    execFile('sh', ['-c', command], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
+    execFile('sh', ['-c', command], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
+      done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -55,13 +57,19 @@ test("lineage: beijing-engineer, recsys-service and monitor posting a valid even
   const tokens = up.tokens();
   const line = readmeLine('npx cordon flows ingest ');
   assert.match(line, /\['lineage-collector'\]/);
-  const event = JSON.parse(readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n')[1]!.replaceAll('s3://partner-exports-sg', 's3://planted-bucket')) as unknown;
+  const event = JSON.parse(
+    readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n')[1]!.replaceAll('s3://partner-exports-sg', 's3://planted-bucket'),
+  ) as unknown;
   const planted = 'dataset:s3://planted-bucket/contacts/daily.csv|user.contact.phone_number|US';
   const before = await leakIds(tokens['monitor']!);
-  assert.equal(before.length, 7, 'the demo\'s leaks (with the admin panel: legacy-admin\'s rule is inert)');
+  assert.equal(before.length, 7, "the demo's leaks (with the admin panel: legacy-admin's rule is inert)");
 
   for (const persona of ['beijing-engineer', 'recsys-service', 'monitor']) {
-    const r = await fetch(`${up.base}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${tokens[persona]}`, 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const r = await fetch(`${up.base}/api/v1/lineage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[persona]}`, 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+    });
     assert.equal(r.status, 403, persona);
     assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     const body = (await r.json()) as { code: string; detail: string };
@@ -76,9 +84,15 @@ test("lineage: beijing-engineer, recsys-service and monitor posting a valid even
 
   const ok = await runReadmeLine(line, up, dataDir);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-  const events = readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const events = readFileSync(join(ROOT, 'policies/demo/flows/lineage.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
   assert.equal(ok.stdout, `${events} event(s) valid, ${events} stored\n`);
-  const r = await fetch(`${up.base}/api/v1/lineage`, { method: 'POST', headers: { authorization: `Bearer ${tokens['lineage-collector']}`, 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const r = await fetch(`${up.base}/api/v1/lineage`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens['lineage-collector']}`, 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
   assert.equal(r.status, 201);
   assert.deepEqual(await leakIds(tokens['monitor']!), [...before, planted].sort(), "the collector's event is in the graph");
 });
@@ -90,7 +104,9 @@ test('on loopback the demo hands out personas and believes X-Forwarded-For from 
   assert.equal(personas.find((p) => p.id === 'monitor')?.token, up.tokens()['monitor']);
   const info = (await (await fetch(`${up.base}/v1/console/info`)).json()) as { demo: boolean };
   assert.equal(info.demo, true);
-  const read = await fetch(`${up.base}/v1/data/videos/demo-v-private-1`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
+  const read = await fetch(`${up.base}/v1/data/videos/demo-v-private-1`, {
+    headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.5' },
+  });
   assert.equal(read.status, 200, 'placed in Austin by X-Forwarded-For');
 });
 
@@ -100,7 +116,12 @@ test('cordon up --demo on a non-loopback --host exits 2 naming --demo-public, an
     const r = cordon(['up', '--demo', '--demo-users', '0', '--port', '0', '--data-dir', dir, '--host', host]);
     assert.equal(r.status, 2, `${host}: ${r.stdout}${r.stderr}`);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`^cordon: --demo listens only on a loopback address \\(127\\.0\\.0\\.1, ::1, localhost\\), not "${host.replaceAll('.', '\\.')}": .* Give --demo-public to serve it to other hosts anyway`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^cordon: --demo listens only on a loopback address \\(127\\.0\\.0\\.1, ::1, localhost\\), not "${host.replaceAll('.', '\\.')}": .* Give --demo-public to serve it to other hosts anyway`,
+      ),
+    );
   }
   const stray = cordon(['up', '--policy', 'policies/demo', '--demo-public', '--jwks', 'http://127.0.0.1:1/jwks', '--issuer', 'x']);
   assert.equal(stray.status, 2);
@@ -115,7 +136,10 @@ test('cordon up --demo --host 0.0.0.0 --demo-public (as the README shows it) war
   try {
     const { out, err } = pub.output();
     assert.match(out, /cordon is serving .* on http:\/\/0\.0\.0\.0:\d+/);
-    assert.match(err, /^cordon: warning: --demo-public: the demo listens on 0\.0\.0\.0, reachable from other hosts\. .*\/v1\/demo\/personas is off .*X-Forwarded-For from this host is not believed\.\n/);
+    assert.match(
+      err,
+      /^cordon: warning: --demo-public: the demo listens on 0\.0\.0\.0, reachable from other hosts\. .*\/v1\/demo\/personas is off .*X-Forwarded-For from this host is not believed\.\n/,
+    );
     assert.doesNotMatch(out, /X-Forwarded-For: 10\./, 'no curl line that relies on X-Forwarded-For');
     const tokens = pub.tokens();
 
@@ -132,7 +156,9 @@ test('cordon up --demo --host 0.0.0.0 --demo-public (as the README shows it) war
     // monitor works in Austin (10.20.0.0/16); from this host, X-Forwarded-For would place it there.
     // Not believed, the request is placed by its own address (the local host), which disagrees with
     // the place in monitor's token: unknown, and a record with protected data is refused.
-    const read = await fetch(`${pub.base}/v1/data/videos/demo-v-private-1`, { headers: { authorization: `Bearer ${tokens['monitor']}`, 'x-forwarded-for': '10.20.0.5' } });
+    const read = await fetch(`${pub.base}/v1/data/videos/demo-v-private-1`, {
+      headers: { authorization: `Bearer ${tokens['monitor']}`, 'x-forwarded-for': '10.20.0.5' },
+    });
     assert.equal(read.status, 403);
     assert.equal(((await read.json()) as { code: string }).code, 'gateway.unknown_location');
   } finally {
@@ -163,7 +189,10 @@ test('the server itself hands out personas only while bound to loopback, whoever
     assert.equal(r.status, 404);
     const text = await r.text();
     assert.ok(!text.includes(token));
-    assert.equal((JSON.parse(text) as { code: string; detail: string }).detail, 'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)');
+    assert.equal(
+      (JSON.parse(text) as { code: string; detail: string }).detail,
+      'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)',
+    );
     const info = (await (await fetch(`http://127.0.0.1:${port}/v1/console/info`)).json()) as { demo: boolean };
     assert.equal(info.demo, false);
   } finally {

@@ -21,7 +21,7 @@ const ALSO_US = '+12015550177';
 const IN_EU = '+493012345678';
 const NOWHERE = '+12015550188';
 
-test('--match-enclave finds copies of the enclave\'s (encrypted) values, and only those', async () => {
+test("--match-enclave finds copies of the enclave's (encrypted) values, and only those", async () => {
   for (const n of [IN_US, ALSO_US, IN_EU, NOWHERE]) assert.ok(parsePhoneNumberFromString(n)?.isValid(), 'the test numbers are valid');
   const loaded = loadPolicy(DEMO_POLICY);
   assert.ok(loaded.ok);
@@ -44,7 +44,10 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
     const dump: string[] = [];
     for await (const row of us.dump('ds_users')) dump.push(JSON.stringify(row));
     assert.equal(dump.length, 2);
-    assert.ok(dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v1:')), 'only ciphertext at rest');
+    assert.ok(
+      dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v1:')),
+      'only ciphertext at rest',
+    );
     const releases: { dataset: string; subjects: string[] }[] = [];
     const progress: [number, string][] = [];
     const fp = await fingerprintEnclave(policy, 'us', us, keys, {
@@ -53,7 +56,11 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
       },
       onProgress: (n, dataset) => progress.push([n, dataset]),
     });
-    assert.deepEqual(progress.find(([, d]) => d === 'users'), [2, 'users'], 'progress counts the records read');
+    assert.deepEqual(
+      progress.find(([, d]) => d === 'users'),
+      [2, 'users'],
+      'progress counts the records read',
+    );
     assert.equal(progress.at(-1)![0], 2, 'two records in all');
     assert.deepEqual(releases, [{ dataset: 'users', subjects: ['users/us-a', 'users/us-b'] }], 'each data key used is released first, once');
     // A release that cannot be recorded stops fingerprinting before anything is decrypted.
@@ -78,14 +85,32 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
   const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) =>
     execFile(
       process.execPath,
-      [CLI, 'scan', file, '--policy', DEMO_POLICY, '--match-enclave', 'us', '--data-dir', dataDir, '--store', `enclave_us=${storeUrls['enclave_us']}`, '--store', `global=${storeUrls['global']}`, '--json'],
+      [
+        CLI,
+        'scan',
+        file,
+        '--policy',
+        DEMO_POLICY,
+        '--match-enclave',
+        'us',
+        '--data-dir',
+        dataDir,
+        '--store',
+        `enclave_us=${storeUrls['enclave_us']}`,
+        '--store',
+        `global=${storeUrls['global']}`,
+        '--json',
+      ],
       { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' },
       (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     ),
   );
   assert.ok(r.status === 0 || r.status === 1, r.stderr);
   const out = JSON.parse(r.stdout) as { findings: { detector: string; enclave?: string; where: { line: number } }[] };
-  assert.deepEqual(out.findings.filter((f) => f.detector === 'enclave_match').map((f) => `${f.where.line} ${f.enclave}`), ['1 us']);
+  assert.deepEqual(
+    out.findings.filter((f) => f.detector === 'enclave_match').map((f) => `${f.where.line} ${f.enclave}`),
+    ['1 us'],
+  );
   assert.equal(out.findings.filter((f) => f.detector === 'phone').length, 2, 'the other two are phone numbers, not enclave copies');
   for (const n of [IN_US, NOWHERE, IN_EU, '2015550123']) assert.ok(!r.stdout.includes(n) && !r.stderr.includes(n), 'no clear value in the output');
 
@@ -93,9 +118,14 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
   // subject, naming it by keyed hash only, with the scan's reason.
   const logStore = await openStore('enclave_us', storeUrls['enclave_us']!);
   try {
-    const records = (await logStore.readEntries('access', -1, 10_000, { payload: true })).map((e) => (JSON.parse(e.payload!) as { r: { type?: string; reason?: string; dataset?: string; subject?: string } }).r);
+    const records = (await logStore.readEntries('access', -1, 10_000, { payload: true })).map(
+      (e) => (JSON.parse(e.payload!) as { r: { type?: string; reason?: string; dataset?: string; subject?: string } }).r,
+    );
     const scanReleases = records.filter((rec) => rec.type === 'key.release' && rec.reason?.startsWith('cordon scan --match-enclave'));
-    assert.deepEqual(scanReleases.map((rec) => `${rec.dataset} ${rec.subject}`).sort(), ['users/us-a', 'users/us-b'].map((sub) => `users ${subjectHash(keys, 'users', sub)}`).sort());
+    assert.deepEqual(
+      scanReleases.map((rec) => `${rec.dataset} ${rec.subject}`).sort(),
+      ['users/us-a', 'users/us-b'].map((sub) => `users ${subjectHash(keys, 'users', sub)}`).sort(),
+    );
     assert.ok(!JSON.stringify(records).includes('us-a'), 'subjects appear as keyed hashes only');
   } finally {
     await logStore.close();
@@ -108,7 +138,21 @@ test('--match-enclave finds copies of the enclave\'s (encrypted) values, and onl
   const refused = await new Promise<{ status: number | null; stderr: string }>((done) =>
     execFile(
       process.execPath,
-      [CLI, 'scan', file, '--policy', DEMO_POLICY, '--match-enclave', 'us', '--data-dir', noLog, '--store', `enclave_us=${storeUrls['enclave_us']}`, '--store', `global=${storeUrls['global']}`],
+      [
+        CLI,
+        'scan',
+        file,
+        '--policy',
+        DEMO_POLICY,
+        '--match-enclave',
+        'us',
+        '--data-dir',
+        noLog,
+        '--store',
+        `enclave_us=${storeUrls['enclave_us']}`,
+        '--store',
+        `global=${storeUrls['global']}`,
+      ],
       { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8' },
       (err, _stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
     ),

@@ -10,7 +10,18 @@ import postgres from 'postgres';
 import { loadPolicy, type Policy } from '../src/policy/index.js';
 import { openPostgresStore, type Store } from '../src/store/index.js';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { assess, createFingerprints, detect, fingerprintHash, formatText, scan, scanStore, toSarif, DEFAULT_PHONE_COUNTRIES, type Finding } from '../src/scan/index.js';
+import {
+  assess,
+  createFingerprints,
+  detect,
+  fingerprintHash,
+  formatText,
+  scan,
+  scanStore,
+  toSarif,
+  DEFAULT_PHONE_COUNTRIES,
+  type Finding,
+} from '../src/scan/index.js';
 import { createPhoneParser } from '../src/scan/phone.js';
 import { scanJsonText } from '../src/scan/json-line.js';
 import { mulberry32 } from '../src/shared/random.js';
@@ -51,7 +62,11 @@ describe('detectors', () => {
     { note: 'version numbers are no IP', text: 'version 1.02.3.4', want: [] },
     { note: 'IPv6', text: 'peer 2001:db8:85a3::8a2e:370:7334 up', want: ['ipv6 5-33 2001:db8:85a3::8a2e:370:7334'] },
     { note: 'a clock time is no IPv6', text: 'at 10:00:01 sharp', want: [] },
-    { note: 'UUID with advertising context', text: 'idfa=38400000-8cf0-11bd-b23e-10b96e40000d', want: ['advertising_id 5-41 38400000-8cf0-11bd-b23e-10b96e40000d'] },
+    {
+      note: 'UUID with advertising context',
+      text: 'idfa=38400000-8cf0-11bd-b23e-10b96e40000d',
+      want: ['advertising_id 5-41 38400000-8cf0-11bd-b23e-10b96e40000d'],
+    },
     { note: 'UUID without context is just an id', text: 'session 38400000-8cf0-11bd-b23e-10b96e40000d', want: [] },
     { note: 'IMEI with Luhn and context', text: 'imei 490154203237518', want: ['imei 5-20 490154203237518'] },
     { note: 'date of birth needs birth context', text: 'born on 12/03/1985', want: ['date_of_birth 8-18 1985-12-03'] },
@@ -69,7 +84,8 @@ describe('detectors', () => {
 describe('fast paths agree with what they stand in for', () => {
   test('phone plans compiled from the metadata decide as libphonenumber-js does, near valid numbers, in every default region', () => {
     const rand = mulberry32(20261125);
-    const examples = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-example-numbers.json'), 'utf8')) as { examples: { e164: string }[] }).examples;
+    const examples = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-example-numbers.json'), 'utf8')) as { examples: { e164: string }[] })
+      .examples;
     const parser = createPhoneParser();
     const diffs: string[] = [];
     let valid = 0;
@@ -98,7 +114,40 @@ describe('fast paths agree with what they stand in for', () => {
 
   test('an NDJSON line is JSON exactly when JSON.parse says so', () => {
     const rand = mulberry32(7);
-    const atoms = ['{', '}', '[', ']', ',', ':', '"a"', '"p\\"h"', '"\\u00e9"', '"\\u12g4"', '"\\q"', '"x\ty"', '"\u001f"', '1', '-0', '01', '1.5', '1.', '.5', '1e5', '1E+2', '1e', '-', 'true', 'false', 'null', 'nul', ' ', '\t', '"', '\\', 'é'];
+    const atoms = [
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '"a"',
+      '"p\\"h"',
+      '"\\u00e9"',
+      '"\\u12g4"',
+      '"\\q"',
+      '"x\ty"',
+      '"\u001f"',
+      '1',
+      '-0',
+      '01',
+      '1.5',
+      '1.',
+      '.5',
+      '1e5',
+      '1E+2',
+      '1e',
+      '-',
+      'true',
+      'false',
+      'null',
+      'nul',
+      ' ',
+      '\t',
+      '"',
+      '\\',
+      'é',
+    ];
     const value = (depth: number): string => {
       const r = rand();
       const member = (): string => `${atoms[6 + Math.floor(rand() * 3)]}:${value(depth + 1)}`;
@@ -131,7 +180,9 @@ describe('fast paths agree with what they stand in for', () => {
   test('an NDJSON line reports its string and number members, nested ones included', () => {
     const line = '{"id":7,"phone":"+1 415","n":{"ip":"1.2.3.4","ok":true},"l":["x",{"e\\"k":-1.5e3}]}';
     const got: string[] = [];
-    const valid = scanJsonText(line, 0, line.length, (ks, ke, vs, ve, isString) => got.push(`${line.slice(ks, ke)}=${line.slice(vs, ve)}${isString ? '' : ' (number)'}`));
+    const valid = scanJsonText(line, 0, line.length, (ks, ke, vs, ve, isString) =>
+      got.push(`${line.slice(ks, ke)}=${line.slice(vs, ve)}${isString ? '' : ' (number)'}`),
+    );
     assert.equal(valid, true);
     assert.deepEqual(got, ['id=7 (number)', 'phone=+1 415', 'ip=1.2.3.4', 'e\\"k=-1.5e3 (number)']);
   });
@@ -159,16 +210,19 @@ describe('files and folders', () => {
     ]);
     assert.equal(r.files, 6);
     assert.equal(r.complete, false);
-    assert.deepEqual(r.problems.map((p) => `${relative(FOLDER, p.target)} ${p.code}`), ['logs/archive.bin scan.binary']);
+    assert.deepEqual(
+      r.problems.map((p) => `${relative(FOLDER, p.target)} ${p.code}`),
+      ['logs/archive.bin scan.binary'],
+    );
   });
 
   test('against the demo policy, in CN: what is protected for its subjects is a violation', async () => {
     const r = await scan({ paths: [FOLDER] }, { threads: 1, policy: demoPolicy(), place: 'CN' });
     // Two GB phone numbers belong to ROW subjects, whose enclave (global) includes CN.
-    assert.deepEqual(
-      r.findings.filter((f) => !r.violations.some((v) => v.finding === f)).map(brief),
-      ['chat-export.txt:2:43 phone …23', 'logs/app.log:2:46 phone …58'],
-    );
+    assert.deepEqual(r.findings.filter((f) => !r.violations.some((v) => v.finding === f)).map(brief), [
+      'chat-export.txt:2:43 phone …23',
+      'logs/app.log:2:46 phone …58',
+    ]);
     assert.equal(r.violations.length, 13);
     const us = r.violations.find((v) => brief(v.finding) === 'customers.csv:2:11[phone] phone …71')!;
     assert.deepEqual([us.jurisdictions, us.enclaves, us.place], [['US'], ['us'], 'CN']);
@@ -180,7 +234,17 @@ describe('files and folders', () => {
   test('no report holds a clear value', async () => {
     const r = await scan({ paths: [FOLDER] }, { threads: 1, policy: demoPolicy(), place: 'CN' });
     const out = JSON.stringify(r) + formatText(r) + JSON.stringify(toSarif(r));
-    for (const clear of ['555-2671', 'ann.lee@example.com', '4111 1111 1111 1111', '536-22-1234', '203.0.113.7', '38400000-8cf0', '490154203237518', '1990-05-12', '7946 0958']) {
+    for (const clear of [
+      '555-2671',
+      'ann.lee@example.com',
+      '4111 1111 1111 1111',
+      '536-22-1234',
+      '203.0.113.7',
+      '38400000-8cf0',
+      '490154203237518',
+      '1990-05-12',
+      '7946 0958',
+    ]) {
       assert.equal(out.includes(clear), false, `clear value ${clear.slice(0, 3)}… in a report`);
     }
   });
@@ -219,7 +283,15 @@ describe('files and folders', () => {
       );
       assert.deepEqual(
         r.findings.map((f) => (f.where.kind === 'file' ? `${relative(dir, f.where.file)}:${f.where.line}` : '')),
-        ['a-good.txt:1', 'd-ragged.csv:2', 'e-quotes.csv:2', 'e-quotes.csv:3', 'f-latin1.txt:1', 'g-notjson.ndjson:1', ...(asRoot ? ['h-unreadable.txt:1'] : [])],
+        [
+          'a-good.txt:1',
+          'd-ragged.csv:2',
+          'e-quotes.csv:2',
+          'e-quotes.csv:3',
+          'f-latin1.txt:1',
+          'g-notjson.ndjson:1',
+          ...(asRoot ? ['h-unreadable.txt:1'] : []),
+        ],
       );
       assert.equal(r.complete, false);
     });
@@ -274,26 +346,36 @@ describe('stores', () => {
       ],
     );
     // SG is outside the US and EU enclaves; the +44 number is a ROW subject's, allowed in SG.
-    assert.deepEqual(a.violations.map((v) => brief(v.finding)), [
-      'ds_users.bio#u1 phone …71',
-      'legacy_users.contact#1 phone …71',
-      'legacy_users.dob#1 date_of_birth …12',
-      'legacy_users.last_ip#1 ipv4 ….7',
-      'legacy_users.contact#2 email …rg',
-      'legacy_users.dob#2 date_of_birth …03',
-      'legacy_users.last_ip#2 ipv4 …23',
-    ]);
+    assert.deepEqual(
+      a.violations.map((v) => brief(v.finding)),
+      [
+        'ds_users.bio#u1 phone …71',
+        'legacy_users.contact#1 phone …71',
+        'legacy_users.dob#1 date_of_birth …12',
+        'legacy_users.last_ip#1 ipv4 ….7',
+        'legacy_users.contact#2 email …rg',
+        'legacy_users.dob#2 date_of_birth …03',
+        'legacy_users.last_ip#2 ipv4 …23',
+      ],
+    );
   });
 
   test('a sample of one row per table reads one row per table', async () => {
     const r = await scanStore(store, { sample: 1 });
     assert.equal(r.rows, 2);
-    assert.deepEqual(r.findings.map(brief), ['ds_users.bio#u1 phone …71', 'legacy_users.contact#1 phone …71', 'legacy_users.dob#1 date_of_birth …12', 'legacy_users.last_ip#1 ipv4 ….7']);
+    assert.deepEqual(r.findings.map(brief), [
+      'ds_users.bio#u1 phone …71',
+      'legacy_users.contact#1 phone …71',
+      'legacy_users.dob#1 date_of_birth …12',
+      'legacy_users.last_ip#1 ipv4 ….7',
+    ]);
   });
 
   test('keyed-hash matching finds copies of enclave values without clear values', async () => {
     const key = Buffer.alloc(32, 7);
-    const fp = createFingerprints(key, [{ hash: fingerprintHash(key, 'user.contact.phone_number', '+14155552671'), category: 'user.contact.phone_number', enclave: 'us' }]);
+    const fp = createFingerprints(key, [
+      { hash: fingerprintHash(key, 'user.contact.phone_number', '+14155552671'), category: 'user.contact.phone_number', enclave: 'us' },
+    ]);
     const r = await scanStore(store, { fingerprints: fp });
     assert.deepEqual(
       r.findings.filter((f) => f.detector === 'enclave_match').map((f) => `${brief(f)} ${f.enclave}`),
@@ -308,7 +390,10 @@ describe('stores', () => {
       yield* store.dump(table);
     };
     const r = await scanStore(failing);
-    assert.deepEqual(r.problems.map((p) => `${p.code} ${p.target} ${p.message}`), ['scan.store_unavailable legacy_sg/ds_users stopped after 0 rows: connection terminated']);
+    assert.deepEqual(
+      r.problems.map((p) => `${p.code} ${p.target} ${p.message}`),
+      ['scan.store_unavailable legacy_sg/ds_users stopped after 0 rows: connection terminated'],
+    );
     assert.equal(r.findings.length, 6);
   });
 });

@@ -24,10 +24,24 @@ import { fileURLToPath } from 'node:url';
 
 const hash = (v: string) => `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 12)}`;
 /** Where each persona asks from (the demo trusts loopback as a proxy). */
-const FROM: Record<string, string> = { 'austin-engineer': '10.20.0.5', 'beijing-engineer': '10.80.0.5', 'us-analyst': '10.20.0.5', monitor: '10.20.0.5', 'app-backend': '10.30.0.5' };
+const FROM: Record<string, string> = {
+  'austin-engineer': '10.20.0.5',
+  'beijing-engineer': '10.80.0.5',
+  'us-analyst': '10.20.0.5',
+  monitor: '10.20.0.5',
+  'app-backend': '10.30.0.5',
+};
 
 function ask(up: RunningUp, persona: string, path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${up.base}${path}`, { ...init, headers: { authorization: `Bearer ${up.tokens()[persona]}`, 'x-forwarded-for': FROM[persona] ?? '10.20.0.5', ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string> | undefined) } });
+  return fetch(`${up.base}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${up.tokens()[persona]}`,
+      'x-forwarded-for': FROM[persona] ?? '10.20.0.5',
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...(init.headers as Record<string, string> | undefined),
+    },
+  });
 }
 
 /**
@@ -51,7 +65,8 @@ function snapshot(dir: string): string {
 /** The log's size as the server holds it now (its tree, which takes in what other processes append within a second), not its last published checkpoint. */
 const logSize = async (up: RunningUp) => ((await (await fetch(`${up.base}/readyz`)).json()) as { log: { size: number } }).log.size;
 
-const lockOf = (dataDir: string, store: string) => JSON.parse(readFileSync(join(dataDir, 'stores', `${store}.lock`), 'utf8')) as { pid: number; host: string; command: string };
+const lockOf = (dataDir: string, store: string) =>
+  JSON.parse(readFileSync(join(dataDir, 'stores', `${store}.lock`), 'utf8')) as { pid: number; host: string; command: string };
 
 let pg: PostgresServer;
 before(async () => {
@@ -95,7 +110,12 @@ test('two servers on their own data dirs; a migration or a second server on a ru
     const legacyTables = await pgTables(legacy!);
     const m = await cordonAsync(['migrate', 'run', '--policy', DEMO_POLICY, '--data-dir', a, '--from', legacy!, '--map', fileURLToPath(MAPPING_FILE)]);
     assert.equal(m.status, 3, m.stderr);
-    assert.match(m.stderr, new RegExp(`^cordon: store enclave_us \\(${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/stores/enclave_us\\) is in use by process ${upA.child.pid} \\(cordon up `));
+    assert.match(
+      m.stderr,
+      new RegExp(
+        `^cordon: store enclave_us \\(${a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/stores/enclave_us\\) is in use by process ${upA.child.pid} \\(cordon up `,
+      ),
+    );
     assert.equal(m.stderr.trim().split('\n').length, 1, 'one line');
     assert.doesNotMatch(m.stderr, /\n\s+at /);
     assert.equal(snapshot(a), before, "nothing in A's data dir changed");
@@ -112,7 +132,9 @@ test('two servers on their own data dirs; a migration or a second server on a ru
     assert.equal(snapshot(a), before, "nothing in A's data dir changed");
     // A still answers, from its own files.
     assert.equal((await ask(upA, 'austin-engineer', '/v1/data/users/demo-us-1')).status, 200);
-    console.log(`# data dirs: A pid ${upA.child.pid}, B pid ${upB.child.pid}; migrate, scan and a second up on A refused with exit 3 naming pid ${upA.child.pid}; nothing written`);
+    console.log(
+      `# data dirs: A pid ${upA.child.pid}, B pid ${upB.child.pid}; migrate, scan and a second up on A refused with exit 3 naming pid ${upA.child.pid}; nothing written`,
+    );
   } finally {
     upA.child.kill('SIGTERM');
     upB.child.kill('SIGTERM');
@@ -127,7 +149,9 @@ async function pgTables(url: string): Promise<string[]> {
   const { default: postgres } = await import('postgres');
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return (await sql`SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1`).map((r) => String(r['table_name']));
+    return (await sql`SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1`).map((r) =>
+      String(r['table_name']),
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -144,7 +168,8 @@ test('one demo run: the operational log holds request lines and no protected val
   const body = (await r.json()) as { fields: Record<string, string> };
   for (const f of ['phone_number', 'email', 'birthday', 'ip_address']) if (typeof body.fields[f] === 'string') served.add(body.fields[f]!);
   assert.ok(served.has(DEMO_FIXED_USERS[0]!['phone_number']!), 'the grant released the phone number in clear');
-  for (const u of DEMO_FIXED_USERS) for (const f of ['phone_number', 'email', 'device_id', 'ip_address', 'birthday']) if (typeof u[f] === 'string') served.add(u[f]);
+  for (const u of DEMO_FIXED_USERS)
+    for (const f of ['phone_number', 'email', 'device_id', 'ip_address', 'birthday']) if (typeof u[f] === 'string') served.add(u[f]);
   // Requests that carry protected values in paths, queries, bodies and errors.
   const phone = DEMO_FIXED_USERS[0]!['phone_number']!;
   const probes = [
@@ -156,7 +181,10 @@ test('one demo run: the operational log holds request lines and no protected val
     await ask(up, 'austin-engineer', `/v1/data/users/demo-us-1?x=${encodeURIComponent(phone)}`, { method: 'PATCH', body: `{"email": "${phone}` }),
     await ask(up, 'austin-engineer', `/nowhere/${encodeURIComponent(phone)}`),
   ];
-  assert.ok(probes.every((p) => p.status >= 400), `refused: ${probes.map((p) => p.status).join(' ')}`);
+  assert.ok(
+    probes.every((p) => p.status >= 400),
+    `refused: ${probes.map((p) => p.status).join(' ')}`,
+  );
 
   // Load from personas that get data, then the signal while requests are in flight.
   const answered: { persona: string; status: number; index: number | undefined }[] = [];
@@ -188,19 +216,35 @@ test('one demo run: the operational log holds request lines and no protected val
   for (const s of ['enclave_us', 'enclave_eu', 'global']) assert.equal(existsSync(join(dir, 'stores', `${s}.lock`)), false, `${s} unlocked`);
   const withData = answered.filter((a) => a.status === 200);
   const closing = answered.filter((a) => a.status === 503).length;
-  assert.deepEqual([...new Set(answered.map((a) => a.status))].filter((st) => st !== 200 && st !== 503), [], 'only data, or 503 while closing');
+  assert.deepEqual(
+    [...new Set(answered.map((a) => a.status))].filter((st) => st !== 200 && st !== 503),
+    [],
+    'only data, or 503 while closing',
+  );
   assert.ok(withData.length >= atSignal, 'the load was answered');
-  assert.ok(withData.every((a) => a.index !== undefined), 'every 200 names its log entry');
+  assert.ok(
+    withData.every((a) => a.index !== undefined),
+    'every 200 names its log entry',
+  );
 
   // The operational log: JSON lines, a line per request, nothing protected.
-  const lines = up.output().err.split('\n').filter((l) => l.startsWith('{'));
+  const lines = up
+    .output()
+    .err.split('\n')
+    .filter((l) => l.startsWith('{'));
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const requests = parsed.filter((p) => p['msg'] === 'request');
   assert.ok(requests.length >= withData.length + probes.length + 1, `a line per request (${requests.length})`);
   const first = requests.find((p) => p['reqId'] === 'trace-42');
   assert.ok(first, 'the request id given is kept');
-  assert.deepEqual([first['principal'], first['method'], first['route'], first['status'], typeof first['ms'], first['logIndex']], ['austin-engineer', 'GET', '/v1/data/:dataset/:key', 200, 'number', Number(r.headers.get('x-cordon-log-index'))]);
-  assert.ok(requests.some((p) => p['method'] === 'PATCH' && p['status'] === 404 && p['principal'] === 'us-analyst'), 'refusals are logged');
+  assert.deepEqual(
+    [first['principal'], first['method'], first['route'], first['status'], typeof first['ms'], first['logIndex']],
+    ['austin-engineer', 'GET', '/v1/data/:dataset/:key', 200, 'number', Number(r.headers.get('x-cordon-log-index'))],
+  );
+  assert.ok(
+    requests.some((p) => p['method'] === 'PATCH' && p['status'] === 404 && p['principal'] === 'us-analyst'),
+    'refusals are logged',
+  );
   assert.ok(parsed.some((p) => p['msg'] === 'stopping: draining requests, flushing the access log'));
   const text = up.output().err + up.output().out;
   // Generalized values (a birth year, a /24) are not the protected value; short strings would match ids by chance.
@@ -216,7 +260,10 @@ test('one demo run: the operational log holds request lines and no protected val
     const size = (JSON.parse(verify.stdout) as { size: number }).size;
     const records = new Map<number, { principal: string; outcome: string; dataset: string }>();
     for (let after = -1; ; ) {
-      const page = (await (await ask(again, 'monitor', `/v1/log/records?after=${after}&limit=1000`)).json()) as { records: { index: number; record: { principal: string; outcome: string; dataset: string } }[]; next: number | null };
+      const page = (await (await ask(again, 'monitor', `/v1/log/records?after=${after}&limit=1000`)).json()) as {
+        records: { index: number; record: { principal: string; outcome: string; dataset: string } }[];
+        next: number | null;
+      };
       for (const rec of page.records) records.set(rec.index, rec.record);
       if (page.next === null) break;
       after = page.next;
@@ -226,7 +273,9 @@ test('one demo run: the operational log holds request lines and no protected val
       assert.ok(rec, `entry ${a.index} of a 200 is in the log (size ${size})`);
       assert.deepEqual([rec.principal, rec.dataset, rec.outcome], [a.persona, 'users', 'released'], `entry ${a.index}`);
     }
-    console.log(`# sigterm: ${answered.length} answers (${atSignal} before the signal), ${withData.length} with data, all ${withData.length} in the log (size ${size}, verified); ${closing} answered 503 while closing, ${refused} connections refused after`);
+    console.log(
+      `# sigterm: ${answered.length} answers (${atSignal} before the signal), ${withData.length} with data, all ${withData.length} in the log (size ${size}, verified); ${closing} answered 503 while closing, ${refused} connections refused after`,
+    );
   } finally {
     again.child.kill('SIGTERM');
     assert.equal(await again.exited, 0);
@@ -254,9 +303,12 @@ test('bad state: a data dir that is a file or cannot be made, a store path leavi
   const yaml = join(policy, 'cordon.yaml');
   writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('pglite://stores/enclave_eu', 'pglite://../elsewhere/enclave_eu'));
   const dataDir = join(tmp, 'data');
-  const escape = await cordonAsync(['up', '--policy', policy, '--jwks', 'http://127.0.0.1:9/jwks', '--issuer', 'x', '--port', '0', '--data-dir', dataDir]);
-  assert.equal(escape.status, 2, escape.stderr);
-  assert.equal(escape.stderr, 'cordon: cordon.yaml stores.enclave_eu: "pglite://../elsewhere/enclave_eu" leaves the data directory; name an embedded store by a path inside it (e.g. pglite://stores/enclave_eu), or by an absolute path\n');
+  const climbed = await cordonAsync(['up', '--policy', policy, '--jwks', 'http://127.0.0.1:9/jwks', '--issuer', 'x', '--port', '0', '--data-dir', dataDir]);
+  assert.equal(climbed.status, 2, climbed.stderr);
+  assert.equal(
+    climbed.stderr,
+    'cordon: cordon.yaml stores.enclave_eu: "pglite://../elsewhere/enclave_eu" leaves the data directory; name an embedded store by a path inside it (e.g. pglite://stores/enclave_eu), or by an absolute path\n',
+  );
   assert.equal(existsSync(dataDir), false, 'no data dir made');
   assert.equal(existsSync(join(tmp, 'elsewhere')), false);
 
@@ -284,10 +336,16 @@ test('a lock left by a process that is gone is taken over, with a message naming
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   const pid = Number(dead.stdout);
   mkdirSync(join(dir, 'stores'), { recursive: true });
-  writeFileSync(join(dir, 'stores', 'global.lock'), `${JSON.stringify({ pid, host: hostname(), command: 'cordon up (killed)', since: '2026-01-01T00:00:00.000Z' })}\n`);
+  writeFileSync(
+    join(dir, 'stores', 'global.lock'),
+    `${JSON.stringify({ pid, host: hostname(), command: 'cordon up (killed)', since: '2026-01-01T00:00:00.000Z' })}\n`,
+  );
   const up = await startUp(dir);
   try {
-    assert.match(up.output().err, new RegExp(`cordon: store global: took over the lock left by process ${pid} \\(cordon up \\(killed\\)\\), which is no longer running`));
+    assert.match(
+      up.output().err,
+      new RegExp(`cordon: store global: took over the lock left by process ${pid} \\(cordon up \\(killed\\)\\), which is no longer running`),
+    );
     assert.equal(lockOf(dir, 'global').pid, up.child.pid);
     assert.equal((await ask(up, 'austin-engineer', '/v1/data/users/demo-us-1')).status, 200);
   } finally {

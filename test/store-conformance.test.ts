@@ -47,11 +47,14 @@ function conformance(driver: string, open: () => Promise<Store>): void {
     });
 
     test('values that look like SQL are stored and matched as values', async () => {
-      const evil = "x'); DROP TABLE \"ds_videos\"; --";
+      const evil = 'x\'); DROP TABLE "ds_videos"; --';
       await store.upsert('videos', 'v4', { owner_uid: evil, caption: '$1::jsonb' });
       assert.deepEqual((await store.get('videos', 'v4'))?.['owner_uid'], evil);
       const page = await store.list('videos', { limit: 10, where: { owner_uid: evil } });
-      assert.deepEqual(page.rows.map((r) => r.key), ['v4']);
+      assert.deepEqual(
+        page.rows.map((r) => r.key),
+        ['v4'],
+      );
       assert.ok((await store.tables()).includes('ds_videos'));
     });
 
@@ -75,11 +78,17 @@ function conformance(driver: string, open: () => Promise<Store>): void {
         after = page.next;
         pages++;
       } while (after !== undefined);
-      assert.deepEqual(seen, [...keys].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1)));
+      assert.deepEqual(
+        seen,
+        [...keys].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1)),
+      );
       assert.equal(pages, 3);
       const evens = await store.list('paged', { limit: 100, where: { even: true } });
       // Even positions: a (0), b (2), Z (4), 10 (6); in byte order 10 < Z < a < b.
-      assert.deepEqual(evens.rows.map((r) => r.values['n']), [6, 4, 0, 2]);
+      assert.deepEqual(
+        evens.rows.map((r) => r.values['n']),
+        [6, 4, 0, 2],
+      );
       assert.equal(evens.next, undefined);
       await assert.rejects(store.list('paged', { limit: 1, where: { nope: 1 } }), /paged has no field "nope"/);
     });
@@ -94,14 +103,20 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       assert.equal(await store.append('access', { n: 1, who: 'a' }), 1);
       assert.equal(await store.append('access', { n: 2, who: 'b' }), 2);
       assert.equal(await store.append('other', { n: 1 }), 1);
-      assert.deepEqual(await store.readLog('access', 0, 10), [{ index: 1, entry: { n: 1, who: 'a' } }, { index: 2, entry: { n: 2, who: 'b' } }]);
+      assert.deepEqual(await store.readLog('access', 0, 10), [
+        { index: 1, entry: { n: 1, who: 'a' } },
+        { index: 2, entry: { n: 2, who: 'b' } },
+      ]);
       assert.deepEqual(await store.readLog('access', 1, 10), [{ index: 2, entry: { n: 2, who: 'b' } }]);
       const db = store as unknown as { db: { query(sql: string): Promise<unknown> } };
       await assert.rejects(db.db.query('DELETE FROM "log_access"'), /append-only log/);
       await assert.rejects(db.db.query('UPDATE "log_access" SET entry = \'{}\''), /append-only log/);
       assert.equal((await store.readLog('access', 0, 10)).length, 2);
       assert.deepEqual(await store.appendMany('access', [{ n: 3 }, { n: 4 }, { n: 5 }]), [3, 4, 5]);
-      assert.deepEqual((await store.readLog('access', 2, 10)).map((e) => e.entry), [{ n: 3 }, { n: 4 }, { n: 5 }]);
+      assert.deepEqual(
+        (await store.readLog('access', 2, 10)).map((e) => e.entry),
+        [{ n: 3 }, { n: 4 }, { n: 5 }],
+      );
       assert.deepEqual(await store.appendMany('access', []), []);
     });
 
@@ -113,9 +128,23 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       await store.appendEntries('merkle', 3, [row('three'), row('four'), row('five')]);
       await assert.rejects(store.appendEntries('merkle', 5, [row('six'), row('seven')]), EntryIndexTakenError);
       const all = await store.readEntries('merkle', -1, 100);
-      assert.deepEqual(all.map((r) => [r.index, r.entry]), [[0, 'zero'], [1, 'one'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'five']], 'a batch that clashes on one index writes none of its rows');
+      assert.deepEqual(
+        all.map((r) => [r.index, r.entry]),
+        [
+          [0, 'zero'],
+          [1, 'one'],
+          [2, 'two'],
+          [3, 'three'],
+          [4, 'four'],
+          [5, 'five'],
+        ],
+        'a batch that clashes on one index writes none of its rows',
+      );
       assert.equal(all[0]!.payload, undefined, 'payloads only when asked');
-      assert.deepEqual(await store.readEntries('merkle', 0, 2, { payload: true }), [{ index: 1, entry: 'one', payload: '{"p":"one"}' }, { index: 2, entry: 'two', payload: '{"p":"two"}' }]);
+      assert.deepEqual(await store.readEntries('merkle', 0, 2, { payload: true }), [
+        { index: 1, entry: 'one', payload: '{"p":"one"}' },
+        { index: 2, entry: 'two', payload: '{"p":"two"}' },
+      ]);
       const db = store as unknown as { db: { query(sql: string): Promise<unknown> } };
       await assert.rejects(db.db.query('DELETE FROM "tlog_merkle"'), /append-only log/);
       await assert.rejects(db.db.query(`UPDATE "tlog_merkle" SET entry = 'x'`), /append-only log/);

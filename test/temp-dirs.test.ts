@@ -22,5 +22,9 @@ test('every test, test helper and bench that makes a temporary directory removes
     const text = readFileSync(f, 'utf8');
     return /\bmkdtemp(Sync)?\(|\btmpdir\(\)/.test(text) && !/\brm(Sync)?\(/.test(text);
   });
-  assert.deepEqual(offenders.map((f) => relative(ROOT, f)), [], 'these make temporary directories and never remove them: use tempDir() from test/helpers/temp.ts');
+  assert.deepEqual(
+    offenders.map((f) => relative(ROOT, f)),
+    [],
+    'these make temporary directories and never remove them: use tempDir() from test/helpers/temp.ts',
+  );
 });

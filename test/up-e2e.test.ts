@@ -24,7 +24,18 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     const tokensFile = join(dataDir, 'demo', 'tokens.json');
     assert.equal(statSync(tokensFile).mode & 0o777, 0o600);
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
-    assert.deepEqual(Object.keys(tokens).sort(), ['app-backend', 'austin-approver-a', 'austin-approver-b', 'austin-engineer', 'beijing-engineer', 'legacy-admin', 'lineage-collector', 'monitor', 'recsys-service', 'us-analyst']);
+    assert.deepEqual(Object.keys(tokens).sort(), [
+      'app-backend',
+      'austin-approver-a',
+      'austin-approver-b',
+      'austin-engineer',
+      'beijing-engineer',
+      'legacy-admin',
+      'lineage-collector',
+      'monitor',
+      'recsys-service',
+      'us-analyst',
+    ]);
     const get = async (persona: string, from: string, key: string): Promise<Disclosed> => {
       const r = await fetch(`${base}/v1/data/users/${key}`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': from } });
       assert.equal(r.status, 200, `${persona} ${key}: ${r.status}`);
@@ -49,7 +60,9 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     assert.match(paths['us-analyst']!, /^tok_/);
     assert.notEqual(paths['beijing-engineer'], paths['us-analyst'], 'tokens differ between audiences');
     for (const persona of ['beijing-engineer', 'us-analyst']) {
-      const clear = await fetch(`${base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': persona === 'us-analyst' ? '10.21.0.5' : '10.80.0.5' } });
+      const clear = await fetch(`${base}/v1/data/users/demo-us-1`, {
+        headers: { authorization: `Bearer ${tokens[persona]}`, 'x-forwarded-for': persona === 'us-analyst' ? '10.21.0.5' : '10.80.0.5' },
+      });
       assert.equal(clear.status, 404, `${persona} may not name demo-us-1 in clear`);
     }
 
@@ -61,21 +74,33 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
     const an = await get('us-analyst', '10.21.0.5', paths['us-analyst']!);
     assert.deepEqual(Object.keys(an.fields).sort(), ['bio', 'country', 'created_at', 'uid', 'username']);
     assert.equal(an.transformed['uid']?.disclosure, 'tokenized');
-    assert.deepEqual(withheld(an), ['phone_number:not_permitted', 'email:not_permitted', 'birthday:not_permitted', 'device_id:not_permitted', 'ip_address:not_permitted']);
+    assert.deepEqual(withheld(an), [
+      'phone_number:not_permitted',
+      'email:not_permitted',
+      'birthday:not_permitted',
+      'device_id:not_permitted',
+      'ip_address:not_permitted',
+    ]);
 
     const au = await get('austin-engineer', '10.20.0.5', 'demo-us-1');
     assert.equal(au.fields['phone_number'], '+15125550101', 'the seeded grant shows the phone number in clear');
     assert.equal(au.fields['email'], 'us1@example.com');
 
     // demo-eu-1's uid is not clear to austin-engineer either: it finds the record by its username.
-    const found = await fetch(`${base}/v1/data/users?filter.username=rheinblick`, { headers: { authorization: `Bearer ${tokens['austin-engineer']}`, 'x-forwarded-for': '10.20.0.5' } });
+    const found = await fetch(`${base}/v1/data/users?filter.username=rheinblick`, {
+      headers: { authorization: `Bearer ${tokens['austin-engineer']}`, 'x-forwarded-for': '10.20.0.5' },
+    });
     const euKey = ((await found.json()) as { items: { key: string }[] }).items[0]!.key;
     assert.match(euKey, /^tok_/);
     const eu = await get('austin-engineer', '10.20.0.5', euKey);
     assert.equal(eu.jurisdiction, 'EU');
     assert.deepEqual(withheld(eu), ['phone_number:forbidden', 'email:forbidden', 'birthday:forbidden', 'device_id:forbidden', 'ip_address:forbidden']);
 
-    assert.match(readFileSync(join(dataDir, 'demo', 'log.vkey'), 'utf8'), /^demo\.cordon\.invalid\/access\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}\n$/, 'the log verifier key is where the demo says');
+    assert.match(
+      readFileSync(join(dataDir, 'demo', 'log.vkey'), 'utf8'),
+      /^demo\.cordon\.invalid\/access\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}\n$/,
+      'the log verifier key is where the demo says',
+    );
 
     const noToken = await fetch(`${base}/v1/data/users/demo-us-1`);
     assert.equal(noToken.status, 401);

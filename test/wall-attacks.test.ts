@@ -52,7 +52,11 @@ const SECRETS: string[] = [
 ];
 
 /** SHA-256 of a value's JSON, shortened: what assertions compare and print instead of the value. */
-const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v ?? null)).digest('hex').slice(0, 16);
+const sha = (v: unknown): string =>
+  createHash('sha256')
+    .update(JSON.stringify(v ?? null))
+    .digest('hex')
+    .slice(0, 16);
 
 function redact(text: string): string {
   let out = text;
@@ -90,6 +94,7 @@ interface Reply {
   /** The raw body. */
   readonly text: string;
   /** The parsed JSON (null when there is none): bodies of many routes, read member by member below. */
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read many routes' bodies member by member; a type per route would outweigh the checks
   readonly body: any;
   readonly headers: Headers;
 }
@@ -109,7 +114,11 @@ function tokenOf(persona: string): string {
 
 /** One HTTP request as `persona`, from its site unless told otherwise. */
 async function call(persona: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = { authorization: `Bearer ${tokenOf(persona)}`, 'x-forwarded-for': options.from ?? HOME[persona]!, ...options.headers };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${tokenOf(persona)}`,
+    'x-forwarded-for': options.from ?? HOME[persona]!,
+    ...options.headers,
+  };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${up.base}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
   const text = await res.text();
@@ -219,7 +228,7 @@ async function assertBadInputChangesNothing(cases: readonly { what: string; send
   const size = await settledLogSize();
   const replies: Reply[] = [];
   for (const c of cases) replies.push(await c.send());
-  cases.forEach((c, i) => assertProblem(replies[i]!, c.status, c.code, c.what));
+  for (const [i, c] of cases.entries()) assertProblem(replies[i]!, c.status, c.code, c.what);
   assert.equal(await settledLogSize(), size, 'the access log is unchanged by bad input');
 }
 
@@ -316,23 +325,48 @@ test("g. legacy-admin's rule is inert: every protected field of demo-us-1 withhe
 
 test('h1. a NUL byte in a record key (GET, PATCH) is 400 gateway.invalid_input; nothing logged', async () => {
   await assertBadInputChangesNothing([
-    { what: 'GET videos/demo-v%00public-1', send: () => call('beijing-engineer', 'GET', '/v1/data/videos/demo-v%00public-1'), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'GET videos/demo-v%00public-1',
+      send: () => call('beijing-engineer', 'GET', '/v1/data/videos/demo-v%00public-1'),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
     { what: 'GET users/demo-us%001', send: () => call('austin-engineer', 'GET', '/v1/data/users/demo-us%001'), status: 400, code: 'gateway.invalid_input' },
-    { what: 'PATCH videos/demo-v%00public-1', send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v%00public-1', { body: { view_count: 1 } }), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'PATCH videos/demo-v%00public-1',
+      send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v%00public-1', { body: { view_count: 1 } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
   ]);
 });
 
 test('h2. a NUL byte in a list filter (value or name) is 400 gateway.invalid_input; nothing logged', async () => {
   await assertBadInputChangesNothing([
-    { what: 'filter value', send: () => call('recsys-service', 'GET', `/v1/data/users?filter.username=${encodeURIComponent(String(US1['username']))}%00`), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'filter value',
+      send: () => call('recsys-service', 'GET', `/v1/data/users?filter.username=${encodeURIComponent(String(US1['username']))}%00`),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
     { what: 'filter name', send: () => call('recsys-service', 'GET', '/v1/data/users?filter.user%00name=x'), status: 400, code: 'gateway.invalid_input' },
   ]);
 });
 
 test('h3. a NUL byte in a list cursor (after) is 400 gateway.invalid_input; nothing logged', async () => {
   await assertBadInputChangesNothing([
-    { what: 'users?after=demo-us%001', send: () => call('austin-engineer', 'GET', '/v1/data/users?after=demo-us%001'), status: 400, code: 'gateway.invalid_input' },
-    { what: 'videos?after=demo-v%00public-1', send: () => call('beijing-engineer', 'GET', '/v1/data/videos?after=demo-v%00public-1'), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'users?after=demo-us%001',
+      send: () => call('austin-engineer', 'GET', '/v1/data/users?after=demo-us%001'),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'videos?after=demo-v%00public-1',
+      send: () => call('beijing-engineer', 'GET', '/v1/data/videos?after=demo-v%00public-1'),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
   ]);
 });
 
@@ -340,8 +374,18 @@ test('h4. a NUL byte in a PATCH body (value or field name) is 400 gateway.invali
   const publicCaption = DEMO_FIXED_VIDEOS.find((v) => v['id'] === 'demo-v-public-1')!['caption'];
   // recsys-service may write a public video's caption: only the NUL byte is wrong.
   await assertBadInputChangesNothing([
-    { what: 'PATCH {"caption":"a\\u0000b"}', send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-public-1', { body: { caption: 'a\u0000b' } }), status: 400, code: 'gateway.invalid_input' },
-    { what: 'PATCH {"cap\\u0000tion":"x"}', send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-public-1', { body: { 'cap\u0000tion': 'x' } }), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'PATCH {"caption":"a\\u0000b"}',
+      send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-public-1', { body: { caption: 'a\u0000b' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'PATCH {"cap\\u0000tion":"x"}',
+      send: () => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-public-1', { body: { 'cap\u0000tion': 'x' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
   ]);
   const after = await read('beijing-engineer', 'videos', 'demo-v-public-1');
   assert.equal(after.fields['caption'], publicCaption, 'the caption is as seeded');
@@ -356,8 +400,18 @@ test('h5. a NUL byte in an access request (ticket, comment) is 400 gateway.inval
   const before = await mine();
   const request = { datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], reason: 'USER_SUPPORT', ticket: 'SUP-1601', duration: '30m' };
   await assertBadInputChangesNothing([
-    { what: 'ticket "SUP-\\u00001601"', send: () => call('austin-engineer', 'POST', '/v1/access/requests', { body: { ...request, ticket: 'SUP-\u00001601' } }), status: 400, code: 'gateway.invalid_input' },
-    { what: 'comment "a\\u0000b"', send: () => call('austin-engineer', 'POST', '/v1/access/requests', { body: { ...request, comment: 'a\u0000b' } }), status: 400, code: 'gateway.invalid_input' },
+    {
+      what: 'ticket "SUP-\\u00001601"',
+      send: () => call('austin-engineer', 'POST', '/v1/access/requests', { body: { ...request, ticket: 'SUP-\u00001601' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'comment "a\\u0000b"',
+      send: () => call('austin-engineer', 'POST', '/v1/access/requests', { body: { ...request, comment: 'a\u0000b' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
   ]);
   assert.deepEqual(await mine(), before, 'no access request was stored');
 });
@@ -379,7 +433,13 @@ test('h7. writes naming a key, subject, jurisdiction or row-condition field with
     ['videos {"owner_uid":42} (a subject field)', 'PATCH', video, { owner_uid: 42 }, { owner_uid: 'demo-us-1' }],
     ['videos {"owner_uid":"wall-no-such-user"} (an unknown subject)', 'PATCH', video, { owner_uid: 'wall-no-such-user' }, { owner_uid: 'demo-us-1' }],
     ['users {"country":5} (the jurisdiction field)', 'PATCH', brPath, { country: 5 }, { country: 'BR' }],
-    ['POST videos {"id":5} (the key field)', 'POST', '/v1/data/videos', { id: 5, owner_uid: 'demo-br-1', visibility: 'public', caption: 'x', view_count: 0, created_at: '2024-06-01T00:00:00Z' }, undefined],
+    [
+      'POST videos {"id":5} (the key field)',
+      'POST',
+      '/v1/data/videos',
+      { id: 5, owner_uid: 'demo-br-1', visibility: 'public', caption: 'x', view_count: 0, created_at: '2024-06-01T00:00:00Z' },
+      undefined,
+    ],
   ];
   const size = await settledLogSize();
   const steps: (() => Promise<unknown>)[] = [];
@@ -399,8 +459,14 @@ test('h7. writes naming a key, subject, jurisdiction or row-condition field with
   // The contract fixes no code for these: a refusal may be logged (as refused), a write may not.
   const logged = await call('monitor', 'GET', `/v1/log/records?after=${size - 1}&limit=1000`);
   assert.equal(logged.status, 200, show(logged));
-  const writes = (logged.body.records as { index: number; record: { action?: string; outcome?: string } }[]).filter((r) => r.record.action === 'write' || r.record.action === 'delete');
-  assert.deepEqual(writes.filter((r) => r.record.outcome !== 'refused').map((r) => `${r.index}:${r.record.outcome}`), [], 'no record says a write was done');
+  const writes = (logged.body.records as { index: number; record: { action?: string; outcome?: string } }[]).filter(
+    (r) => r.record.action === 'write' || r.record.action === 'delete',
+  );
+  assert.deepEqual(
+    writes.filter((r) => r.record.outcome !== 'refused').map((r) => `${r.index}:${r.record.outcome}`),
+    [],
+    'no record says a write was done',
+  );
   const v = await read('beijing-engineer', 'videos', 'demo-v-public-1');
   assert.equal(v.fields['visibility'], 'public');
   assert.equal(v.fields['owner_uid'], await userKey('beijing-engineer', String(US1['username'])), 'the owner is demo-us-1');
@@ -411,7 +477,10 @@ test('h7. writes naming a key, subject, jurisdiction or row-condition field with
 // Roles for every route.
 
 test('i. lineage intake: beijing-engineer gets 403 flows.not_producer and plants nothing; lineage-collector is accepted', async () => {
-  const simple = JSON.parse(readFileSync(join(FIXTURES, 'openlineage/examples/openlineage-repo/proxy/fluentd/events/event_simple.json'), 'utf8')) as Record<string, unknown>;
+  const simple = JSON.parse(readFileSync(join(FIXTURES, 'openlineage/examples/openlineage-repo/proxy/fluentd/events/event_simple.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const event = (job: string) => ({
     ...simple,
     eventTime: new Date().toISOString(),
@@ -472,7 +541,7 @@ test('a. recsys-service making a private or draft video public is 403 (caption, 
   }
 });
 
-test("b. recsys-service moving demo-us-1 to DE or BR, or a private video to demo-eu-1, is 403 (transfer); all stays in the US", async () => {
+test('b. recsys-service moving demo-us-1 to DE or BR, or a private video to demo-eu-1, is 403 (transfer); all stays in the US', async () => {
   const key = await userKey('recsys-service', String(US1['username']));
   const steps: (() => Promise<unknown>)[] = [];
   try {
@@ -489,7 +558,9 @@ test("b. recsys-service moving demo-us-1 to DE or BR, or a private video to demo
 
     // The new owner named as recsys-service was given it (its own token of demo-eu-1, W6).
     const eu1 = DEMO_FIXED_USERS.find((u) => u['uid'] === 'demo-eu-1')!;
-    const moved = await call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', { body: { owner_uid: await userKey('recsys-service', String(eu1['username'])) } });
+    const moved = await call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', {
+      body: { owner_uid: await userKey('recsys-service', String(eu1['username'])) },
+    });
     if (ok(moved)) steps.push(() => call('recsys-service', 'PATCH', '/v1/data/videos/demo-v-private-1', { body: { owner_uid: 'demo-us-1' } }));
     assertRefused(moved, 'caption', 'transfer', 'recsys-service PATCH videos/demo-v-private-1 {"owner_uid":"demo-eu-1"}');
     const video = await read('austin-engineer', 'videos', 'demo-v-private-1');
@@ -520,7 +591,10 @@ test('c. the round trip {"country":"BR","device_id":…} then {"country":"US"} c
     if (ok(direct)) steps.push(() => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { device_id: US1['device_id'] } }));
     // The baseline the round trip must not get around (refused before writes were judged whole, too).
     assertProblem(direct, 403, 'gateway.write_refused', 'recsys-service PATCH users/demo-us-1 {"device_id":…} (a direct write)');
-    assert.ok((direct.body.fields as RefusedField[]).some((f) => f.field === 'device_id'), 'the direct write is refused for device_id');
+    assert.ok(
+      (direct.body.fields as RefusedField[]).some((f) => f.field === 'device_id'),
+      'the direct write is refused for device_id',
+    );
 
     const there = await call('recsys-service', 'PATCH', path, { body: { country: 'BR', device_id: 'wall-attacks-device' } });
     if (ok(there)) {
@@ -529,8 +603,14 @@ test('c. the round trip {"country":"BR","device_id":…} then {"country":"US"} c
     }
     assertProblem(there, 403, 'gateway.write_refused', 'recsys-service PATCH users/demo-us-1 {"country":"BR","device_id":…}');
     const judged = (there.body.fields as RefusedField[]).map((f) => `${f.field}:${f.action}`);
-    assert.ok(judged.includes('device_id:write') || judged.includes('device_id:transfer'), `the refusal names device_id; it names ${redact(JSON.stringify(judged))}`);
-    assert.ok(judged.some((j) => j.endsWith(':transfer')), `the move to BR is judged as a transfer; the refusal names ${redact(JSON.stringify(judged))}`);
+    assert.ok(
+      judged.includes('device_id:write') || judged.includes('device_id:transfer'),
+      `the refusal names device_id; it names ${redact(JSON.stringify(judged))}`,
+    );
+    assert.ok(
+      judged.some((j) => j.endsWith(':transfer')),
+      `the move to BR is judged as a transfer; the refusal names ${redact(JSON.stringify(judged))}`,
+    );
 
     const back = await call('recsys-service', 'PATCH', path, { body: { country: 'US' } });
     assert.equal(back.status, 200, `{"country":"US"} on a US user writes only a public field: ${show(back)}`);
@@ -588,10 +668,20 @@ test("d. the IP-recovery chain: a BR probe holds the guess, but demo-us-1 cannot
 });
 
 test("e. a grant binds to the subject as stored: austin-engineer cannot re-point another user's video to demo-us-1 (transfer)", async () => {
-  const user = await call('austin-engineer', 'POST', '/v1/data/users', { body: { uid: 'wall-us-2', username: 'wall_us_2', country: 'US', created_at: '2024-06-01T00:00:00Z' } });
+  const user = await call('austin-engineer', 'POST', '/v1/data/users', {
+    body: { uid: 'wall-us-2', username: 'wall_us_2', country: 'US', created_at: '2024-06-01T00:00:00Z' },
+  });
   assert.equal(user.status, 201, `austin-engineer creates a US user: ${show(user)}`);
   const video = await call('austin-engineer', 'POST', '/v1/data/videos', {
-    body: { id: 'wall-v-other-1', owner_uid: 'wall-us-2', visibility: 'private', caption: OTHER_CAPTION, draft_body: null, view_count: 0, created_at: '2024-06-01T00:00:00Z' },
+    body: {
+      id: 'wall-v-other-1',
+      owner_uid: 'wall-us-2',
+      visibility: 'private',
+      caption: OTHER_CAPTION,
+      draft_body: null,
+      view_count: 0,
+      created_at: '2024-06-01T00:00:00Z',
+    },
   });
   assert.equal(video.status, 201, `austin-engineer creates that user's private video: ${show(video)}`);
 
@@ -627,13 +717,19 @@ test('k. app-backend acting for demo-us-1 makes its private video public (200), 
   assertRefused(alone, 'caption', 'declassify', 'app-backend PATCH without X-Cordon-On-Behalf-Of');
   // app-backend names users as it was given them: its own tokens (W6).
   const eu1 = DEMO_FIXED_USERS.find((u) => u['uid'] === 'demo-eu-1')!;
-  const forAnother = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(eu1['username'])) } });
+  const forAnother = await call('app-backend', 'PATCH', path, {
+    body: visibility,
+    headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(eu1['username'])) },
+  });
   assertRefused(forAnother, 'caption', 'declassify', 'app-backend PATCH on behalf of demo-eu-1 (not the owner)');
   assert.equal((await read('beijing-engineer', 'videos', 'demo-v-private-1')).fields['visibility'], 'private', 'the refused writes changed nothing');
 
   const clearKey = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': 'demo-us-1' } });
   assertRefused(clearKey, 'caption', 'declassify', 'app-backend naming demo-us-1 by the clear uid it may not see');
-  const done = await call('app-backend', 'PATCH', path, { body: visibility, headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(US1['username'])) } });
+  const done = await call('app-backend', 'PATCH', path, {
+    body: visibility,
+    headers: { 'x-cordon-on-behalf-of': await userKey('app-backend', String(US1['username'])) },
+  });
   assert.equal(done.status, 200, `app-backend PATCH on behalf of demo-us-1: ${show(done)}`);
   const index = Number(done.headers.get('x-cordon-log-index'));
   assert.ok(Number.isInteger(index) && index >= 0, 'the write names its log entry');
@@ -644,7 +740,11 @@ test('k. app-backend acting for demo-us-1 makes its private video public (200), 
   const rec = await call('monitor', 'GET', `/v1/log/records/${index}`);
   assert.equal(rec.status, 200, show(rec));
   assert.equal(rec.body.record.principal, 'app-backend');
-  assert.deepEqual(rec.body.record.effects, [{ action: 'declassify', allowed: true, dataset: 'videos', field: 'caption', from: 'protected', rules: ['app-acts-for-user'], to: 'public' }], 'the access record names the declassification');
+  assert.deepEqual(
+    rec.body.record.effects,
+    [{ action: 'declassify', allowed: true, dataset: 'videos', field: 'caption', from: 'protected', rules: ['app-acts-for-user'], to: 'public' }],
+    'the access record names the declassification',
+  );
 
   // The write is in a signed checkpoint before the log is verified.
   let signed = await settledLogSize();

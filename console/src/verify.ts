@@ -64,7 +64,10 @@ async function checkSignature(note: string, vkey: string): Promise<boolean> {
   if (key[0] !== 1 || key.length !== 33) return false;
   const split = note.indexOf('\n\n');
   const text = note.slice(0, split + 1);
-  const line = note.slice(split + 2).split('\n').find((l) => l.startsWith(`— ${name} `));
+  const line = note
+    .slice(split + 2)
+    .split('\n')
+    .find((l) => l.startsWith(`— ${name} `));
   if (!line) return false;
   const sig = b64(line.slice(`— ${name} `.length));
   const publicKey = await crypto.subtle.importKey('raw', key.slice(1), { name: 'Ed25519' }, false, ['verify']);

@@ -46,7 +46,12 @@ export function createAlerter(options: AlertOptions): (g: Grant) => Promise<void
     let status = 0;
     for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt++) {
       try {
-        const res = await doFetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+        const res = await doFetch(webhook, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
         status = res.status;
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) break;
@@ -57,7 +62,9 @@ export function createAlerter(options: AlertOptions): (g: Grant) => Promise<void
     }
     const delivered = status >= 200 && status < 300;
     const t = now();
-    await log.append({ v: 1, at: iso(t), type: 'broker.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status }).catch(() => undefined);
+    await log
+      .append({ v: 1, at: iso(t), type: 'broker.alert', grant: g.id, principal: g.principal, webhook: new URL(webhook).origin, delivered, status })
+      .catch(() => undefined);
     events.emit('alert', { grant: g.id, delivered, status });
   };
 }

@@ -8,7 +8,8 @@ import type { BrokerState } from './reducer.js';
 /** In `principal`'s reporting line: their manager, the manager's manager, … */
 export function reportingLine(policy: Policy, principal: string): string[] {
   const line: string[] = [];
-  for (let m = policy.directory.principals.get(principal)?.manager; m !== undefined && !line.includes(m); m = policy.directory.principals.get(m)?.manager) line.push(m);
+  for (let m = policy.directory.principals.get(principal)?.manager; m !== undefined && !line.includes(m); m = policy.directory.principals.get(m)?.manager)
+    line.push(m);
   return line;
 }
 
@@ -41,5 +42,5 @@ export function groupNamed(policy: Policy, name: string): ApproverGroup {
 /** The group that decides about a grant: its request's, or break-glass's reviewers. */
 export function groupOfGrant(policy: Policy, state: BrokerState, g: Grant): ApproverGroup | undefined {
   const config = policy.deployment.access;
-  return config.approverGroups.get(g.request !== undefined ? state.requests.get(g.request)!.group : config.breakGlass?.reviewers ?? '');
+  return config.approverGroups.get(g.request !== undefined ? state.requests.get(g.request)!.group : (config.breakGlass?.reviewers ?? ''));
 }

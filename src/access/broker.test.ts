@@ -18,7 +18,6 @@ const DEMO = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const loaded = loadPolicy(DEMO);
 assert.ok(loaded.ok);
 const demo = loaded.policy;
-const HOUR = 3_600_000;
 
 /** The demo policy with the approver group changed. */
 function withGroup(change: { excludeReportingLine?: boolean; required?: number }): Policy {
@@ -70,7 +69,7 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   assert.fail('expected a refusal');
 }
 
-test('with exclude_reporting_line, the requester\'s manager cannot approve', async () => {
+test("with exclude_reporting_line, the requester's manager cannot approve", async () => {
   const policy = withGroup({ excludeReportingLine: true, required: 1 });
   const w = await world(policy);
   const r = await w.broker.request(actor(policy, 'austin-engineer'), REQUEST);
@@ -139,7 +138,13 @@ test('pending requests expire at their TTL, logged; dormant grants and rubber-st
   w.broker.used(last);
   w.clock.t += policy.deployment.access.review.dormantAfterMs;
   await w.broker.sweep();
-  assert.deepEqual(w.broker.grantFlags().filter((f) => f.kind === 'dormant_grant').map((f) => f.grant), [longGrant]);
+  assert.deepEqual(
+    w.broker
+      .grantFlags()
+      .filter((f) => f.kind === 'dormant_grant')
+      .map((f) => f.grant),
+    [longGrant],
+  );
   const types = (await w.log.records(-1, 1000)).map((x) => (x.record as { type: string }).type);
   assert.equal(types.filter((t) => t === 'broker.expire').length, 1 + 10, 'the stale request and the ten 8-hour grants');
   await w.broker.close();

@@ -67,7 +67,14 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   const now = options.now ?? Date.now;
   const signer = parseSignerKey(options.signerKey);
   const events = new EventEmitter();
-  const sendAlert = createAlerter({ policy, log, now, webhook: options.webhook ?? policy.deployment.access.breakGlass?.webhook, fetch: options.fetch ?? fetch, events });
+  const sendAlert = createAlerter({
+    policy,
+    log,
+    now,
+    webhook: options.webhook ?? policy.deployment.access.breakGlass?.webhook,
+    fetch: options.fetch ?? fetch,
+    events,
+  });
 
   const state = emptyState();
   await replayEvents(store, state);

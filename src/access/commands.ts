@@ -39,7 +39,16 @@ export function createCommands(options: CommandsOptions) {
   const placeOf = (actor: Actor): Place => ({ country: actor.country, site: actor.site });
 
   const statement = (kind: string, subject: Record<string, string>, actor: Actor, decision: Statement['decision'], comment: string, at: number): Statement => {
-    const lines = [`cordon access ${kind} v1`, policy.deployment.accessLog.origin, ...Object.entries(subject).map(([k, v]) => `${k} ${v}`), `by ${actor.principal.id}`, `decision ${decision}`, `at ${iso(at)}`, `from ${actor.country} ${actor.site}`, `comment-sha256 ${createHash('sha256').update(comment).digest('base64')}`];
+    const lines = [
+      `cordon access ${kind} v1`,
+      policy.deployment.accessLog.origin,
+      ...Object.entries(subject).map(([k, v]) => `${k} ${v}`),
+      `by ${actor.principal.id}`,
+      `decision ${decision}`,
+      `at ${iso(at)}`,
+      `from ${actor.country} ${actor.site}`,
+      `comment-sha256 ${createHash('sha256').update(comment).digest('base64')}`,
+    ];
     return { by: actor.principal.id, decision, at, from: placeOf(actor), comment, note: signNote(`${lines.join('\n')}\n`, [signer]) };
   };
 
@@ -47,9 +56,16 @@ export function createCommands(options: CommandsOptions) {
   const checkDecider = (actor: Actor, r: AccessRequest, verb: string) => {
     const group = groupNamed(policy, r.group);
     if (actor.principal.id === r.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot ${verb} their own request ${r.id}`);
-    if (!isMember(policy, actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}${group.teams.length ? ` (members of ${group.teams.join(', ')} listed with approver_groups: [${group.name}])` : ''}`);
+    if (!isMember(policy, actor.principal, group))
+      throw new CordonError(
+        'access.not_approver',
+        `${actor.principal.id} is not in approver group ${group.name}${group.teams.length ? ` (members of ${group.teams.join(', ')} listed with approver_groups: [${group.name}])` : ''}`,
+      );
     if (!inEnclave(policy, actor, group.enclave)) {
-      throw new CordonError('access.outside_enclave', `${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}; approvals for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
+      throw new CordonError(
+        'access.outside_enclave',
+        `${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}; approvals for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`,
+      );
     }
     if (group.excludeReportingLine && reportingLine(policy, r.principal).includes(actor.principal.id)) {
       throw new CordonError('access.reporting_line', `${actor.principal.id} is in ${r.principal}'s reporting line, and group ${group.name} excludes it`);
@@ -69,7 +85,8 @@ export function createCommands(options: CommandsOptions) {
     const r = requestOf(state, id);
     checkPending(r);
     checkDecider(actor, r, verb);
-    if (verb === 'approve' && r.approvals.some((a) => a.by === actor.principal.id)) throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
+    if (verb === 'approve' && r.approvals.some((a) => a.by === actor.principal.id))
+      throw new CordonError('access.duplicate_approval', `${actor.principal.id} already approved request ${r.id}; an approval counts once`);
     const t = now();
     return { r, t, st: statement('approval', { request: r.id, digest: r.digest, principal: r.principal }, actor, verb, comment, t) };
   };
@@ -79,20 +96,45 @@ export function createCommands(options: CommandsOptions) {
       act('request', actor, null, async () => {
         await expireDue();
         const o = asObject(body, 'the access request');
-        checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'approver_group', 'comment'], 'the access request');
+        checkKeys(
+          o,
+          ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'approver_group', 'comment'],
+          'the access request',
+        );
         const group = groupOf(config, o);
         const scope = scopeOf(policy, group, o);
         const reason = reasonCode(config, o);
         const tk = ticket(o, true);
         const durationMs = duration(o, 'duration');
         const cap = config.reasons.get(reason)!;
-        if (durationMs > cap) throw new CordonError('access.duration_over_cap', `duration ${durationMs / 1000}s is over the cap for ${reason} (${cap / 1000}s)`);
+        if (durationMs > cap)
+          throw new CordonError('access.duration_over_cap', `duration ${durationMs / 1000}s is over the cap for ${reason} (${cap / 1000}s)`);
         const comment = text(o, 'comment', { required: false });
         const t = now();
         const id = newId('req');
-        const immutable = { id, principal: actor.principal.id, scope, reason, ticket: tk, comment, durationMs, group: group.name, requestedAt: t, from: placeOf(actor) };
+        const immutable = {
+          id,
+          principal: actor.principal.id,
+          scope,
+          reason,
+          ticket: tk,
+          comment,
+          durationMs,
+          group: group.name,
+          requestedAt: t,
+          from: placeOf(actor),
+        };
         const digest = createHash('sha256').update(canonicalJson(immutable)).digest('base64');
-        const r: AccessRequest = { ...immutable, expiresAt: t + config.requestTtlMs, digest, state: 'pending', approvals: [], denial: undefined, grant: undefined, closedAt: undefined };
+        const r: AccessRequest = {
+          ...immutable,
+          expiresAt: t + config.requestTtlMs,
+          digest,
+          state: 'pending',
+          approvals: [],
+          denial: undefined,
+          grant: undefined,
+          closedAt: undefined,
+        };
         await commit({ type: 'request', request: r }, t);
         return requests.get(id)!;
       }),
@@ -105,8 +147,22 @@ export function createCommands(options: CommandsOptions) {
         const group = groupNamed(policy, r.group);
         if (r.approvals.length + 1 >= group.required) {
           const g: Grant = {
-            id: newId('grant'), request: r.id, principal: r.principal, scope: r.scope, reason: r.reason, ticket: r.ticket, justification: '',
-            notBefore: t, expiresAt: t + r.durationMs, breakGlass: false, reviewBy: undefined, review: undefined, state: 'active', revokedAt: undefined, revokedBy: undefined, lastUsedAt: undefined,
+            id: newId('grant'),
+            request: r.id,
+            principal: r.principal,
+            scope: r.scope,
+            reason: r.reason,
+            ticket: r.ticket,
+            justification: '',
+            notBefore: t,
+            expiresAt: t + r.durationMs,
+            breakGlass: false,
+            reviewBy: undefined,
+            review: undefined,
+            state: 'active',
+            revokedAt: undefined,
+            revokedBy: undefined,
+            lastUsedAt: undefined,
           };
           await commit({ type: 'grant', grant: g }, t);
         }
@@ -129,7 +185,8 @@ export function createCommands(options: CommandsOptions) {
         const t = now();
         const req = requests.get(id);
         if (req && req.state === 'pending') {
-          if (actor.principal.id !== req.principal && !isMember(policy, actor.principal, groupNamed(policy, req.group))) throw new CordonError('access.forbidden', `only ${req.principal} or an approver of ${req.group} may withdraw request ${req.id}`);
+          if (actor.principal.id !== req.principal && !isMember(policy, actor.principal, groupNamed(policy, req.group)))
+            throw new CordonError('access.forbidden', `only ${req.principal} or an approver of ${req.group} may withdraw request ${req.id}`);
           await commit({ type: 'withdraw', request: req.id, at: t }, t);
           return { request: requests.get(id)! };
         }
@@ -139,7 +196,8 @@ export function createCommands(options: CommandsOptions) {
           throw new CordonError('access.not_found', `no access request or grant has id ${JSON.stringify(id)}`);
         }
         const group = groupOfGrant(policy, state, g);
-        if (actor.principal.id !== g.principal && !(group && isMember(policy, actor.principal, group))) throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
+        if (actor.principal.id !== g.principal && !(group && isMember(policy, actor.principal, group)))
+          throw new CordonError('access.forbidden', `only ${g.principal} or an approver may revoke grant ${g.id}`);
         if (g.state === 'revoked') throw new CordonError('access.already_decided', `grant ${g.id} was already revoked`);
         if (g.state === 'expired' || g.expiresAt <= t) throw new CordonError('access.expired', `grant ${g.id} expired at ${iso(g.expiresAt)}`);
         await commit({ type: 'revoke', grant: g.id, at: t, by: actor.principal.id }, t);
@@ -151,7 +209,11 @@ export function createCommands(options: CommandsOptions) {
         await expireDue();
         const bg = config.breakGlass;
         if (!bg) throw new CordonError('access.break_glass_not_allowed', 'break-glass is not configured (cordon.yaml access.break_glass)');
-        if (!inTeams(policy, actor.principal, bg.allowed)) throw new CordonError('access.break_glass_not_allowed', `${actor.principal.id} may not break glass (access.break_glass.allowed: ${bg.allowed.join(', ')})`);
+        if (!inTeams(policy, actor.principal, bg.allowed))
+          throw new CordonError(
+            'access.break_glass_not_allowed',
+            `${actor.principal.id} may not break glass (access.break_glass.allowed: ${bg.allowed.join(', ')})`,
+          );
         const o = asObject(body, 'the break-glass request');
         checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'justification'], 'the break-glass request');
         const group = groupNamed(policy, bg.reviewers);
@@ -160,12 +222,31 @@ export function createCommands(options: CommandsOptions) {
         const tk = ticket(o, false);
         const justification = text(o, 'justification', { required: true, min: 10 });
         const durationMs = o['duration'] === undefined ? bg.maxDurationMs : duration(o, 'duration');
-        if (durationMs > bg.maxDurationMs) throw new CordonError('access.duration_over_cap', `break-glass lasts at most ${bg.maxDurationMs / 1000}s; asked for ${durationMs / 1000}s`);
-        if (!inEnclave(policy, actor, group.enclave)) throw new CordonError('access.outside_enclave', `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`);
+        if (durationMs > bg.maxDurationMs)
+          throw new CordonError('access.duration_over_cap', `break-glass lasts at most ${bg.maxDurationMs / 1000}s; asked for ${durationMs / 1000}s`);
+        if (!inEnclave(policy, actor, group.enclave))
+          throw new CordonError(
+            'access.outside_enclave',
+            `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`,
+          );
         const t = now();
         const g: Grant = {
-          id: newId('glass'), request: undefined, principal: actor.principal.id, scope, reason, ticket: tk, justification,
-          notBefore: t, expiresAt: t + durationMs, breakGlass: true, reviewBy: t + bg.reviewWithinMs, review: undefined, state: 'active', revokedAt: undefined, revokedBy: undefined, lastUsedAt: undefined,
+          id: newId('glass'),
+          request: undefined,
+          principal: actor.principal.id,
+          scope,
+          reason,
+          ticket: tk,
+          justification,
+          notBefore: t,
+          expiresAt: t + durationMs,
+          breakGlass: true,
+          reviewBy: t + bg.reviewWithinMs,
+          review: undefined,
+          state: 'active',
+          revokedAt: undefined,
+          revokedBy: undefined,
+          lastUsedAt: undefined,
         };
         await commit({ type: 'grant', grant: g }, t);
         void sendAlert(g);
@@ -177,15 +258,22 @@ export function createCommands(options: CommandsOptions) {
         const o = asObject(body, 'the review');
         checkKeys(o, ['verdict', 'comment'], 'the review');
         const verdict = o['verdict'];
-        if (verdict !== 'justified' && verdict !== 'unjustified') throw new CordonError('access.invalid_request', 'verdict must be "justified" or "unjustified"');
+        if (verdict !== 'justified' && verdict !== 'unjustified')
+          throw new CordonError('access.invalid_request', 'verdict must be "justified" or "unjustified"');
         const comment = text(o, 'comment', { required: true });
         const g = grantOf(state, grantId);
-        if (!g.breakGlass) throw new CordonError('access.not_break_glass', `grant ${g.id} came from approved request ${g.request}; only break-glass grants are reviewed`);
+        if (!g.breakGlass)
+          throw new CordonError('access.not_break_glass', `grant ${g.id} came from approved request ${g.request}; only break-glass grants are reviewed`);
         if (g.review) throw new CordonError('access.already_decided', `break-glass grant ${g.id} was already reviewed by ${g.review.by}`);
         const group = groupNamed(policy, config.breakGlass!.reviewers);
         if (actor.principal.id === g.principal) throw new CordonError('access.self_approval', `${actor.principal.id} cannot review their own break-glass`);
-        if (!isMember(policy, actor.principal, group)) throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}, which reviews break-glass`);
-        if (!inEnclave(policy, actor, group.enclave)) throw new CordonError('access.outside_enclave', `reviews for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`);
+        if (!isMember(policy, actor.principal, group))
+          throw new CordonError('access.not_approver', `${actor.principal.id} is not in approver group ${group.name}, which reviews break-glass`);
+        if (!inEnclave(policy, actor, group.enclave))
+          throw new CordonError(
+            'access.outside_enclave',
+            `reviews for enclave ${group.enclave} count only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}`,
+          );
         const t = now();
         const st = statement('review', { grant: g.id, principal: g.principal }, actor, verdict, comment, t);
         await commit({ type: 'review', grant: g.id, statement: st }, t);

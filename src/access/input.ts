@@ -33,7 +33,8 @@ export function text(o: Json, key: string, options: { required: boolean; min?: n
   }
   if (typeof v !== 'string') throw bad(`${key} must be a string`);
   const t = v.trim();
-  if (t.length < (options.min ?? (options.required ? 1 : 0))) throw bad(options.min ? `${key} must be at least ${options.min} characters` : `${key} must not be empty`);
+  if (t.length < (options.min ?? (options.required ? 1 : 0)))
+    throw bad(options.min ? `${key} must be at least ${options.min} characters` : `${key} must not be empty`);
   if (t.length > (options.max ?? MAX_TEXT)) throw bad(`${key} must be at most ${options.max ?? MAX_TEXT} characters`);
   return t;
 }
@@ -59,7 +60,10 @@ export function duration(o: Json, key: string): number {
 export function reasonCode(config: AccessConfig, o: Json): string {
   const reason = text(o, 'reason', { required: true, max: 64 });
   if (!config.reasons.has(reason)) {
-    throw new CordonError('access.unknown_reason', `unknown reason code ${JSON.stringify(reason)}; the policy allows ${[...config.reasons.keys()].join(', ')}${didYouMean(reason, config.reasons.keys())}`);
+    throw new CordonError(
+      'access.unknown_reason',
+      `unknown reason code ${JSON.stringify(reason)}; the policy allows ${[...config.reasons.keys()].join(', ')}${didYouMean(reason, config.reasons.keys())}`,
+    );
   }
   return reason;
 }
@@ -75,18 +79,21 @@ export function scopeOf(policy: Policy, group: ApproverGroup, o: Json): Scope {
   const datasets = stringList(o, 'datasets', 100);
   if (!datasets) throw bad('datasets is required: the datasets the grant covers');
   for (const d of datasets) {
-    if (!policy.datasets.has(d)) throw new CordonError('access.invalid_scope', `unknown dataset ${JSON.stringify(d)} in datasets${didYouMean(d, policy.datasets.keys())}`);
+    if (!policy.datasets.has(d))
+      throw new CordonError('access.invalid_scope', `unknown dataset ${JSON.stringify(d)} in datasets${didYouMean(d, policy.datasets.keys())}`);
   }
   const given = stringList(o, 'categories', 100);
   if (!given) throw bad('categories is required: the data categories the grant covers (e.g. user.contact)');
   const categories = given.map((c) => {
     const cat = policy.taxonomy.resolve(c);
-    if (!cat) throw new CordonError('access.invalid_scope', `unknown category ${JSON.stringify(c)} in categories${didYouMean(c, policy.taxonomy.categories.keys())}`);
+    if (!cat)
+      throw new CordonError('access.invalid_scope', `unknown category ${JSON.stringify(c)} in categories${didYouMean(c, policy.taxonomy.categories.keys())}`);
     return cat.key;
   });
   const subjects = stringList(o, 'subjects', MAX_SUBJECTS);
   const filter = o['subject_filter'];
-  if ((subjects === undefined) === (filter === undefined)) throw bad('give either subjects (a list of subject keys) or subject_filter ({"jurisdictions": [...]}), not both');
+  if ((subjects === undefined) === (filter === undefined))
+    throw bad('give either subjects (a list of subject keys) or subject_filter ({"jurisdictions": [...]}), not both');
   const enclave = policy.deployment.enclaves.get(group.enclave)!;
   let jurisdictions = [...enclave.jurisdictions];
   if (filter !== undefined) {
@@ -95,8 +102,16 @@ export function scopeOf(policy: Policy, group: ApproverGroup, o: Json): Scope {
     const named = stringList(f, 'jurisdictions', 100);
     if (!named) throw bad('subject_filter.jurisdictions is required: the jurisdictions whose subjects the grant covers');
     for (const j of named) {
-      if (!policy.deployment.jurisdictions.has(j)) throw new CordonError('access.invalid_scope', `unknown jurisdiction ${JSON.stringify(j)} in subject_filter${didYouMean(j, policy.deployment.jurisdictions.keys())}`);
-      if (!enclave.jurisdictions.includes(j)) throw new CordonError('access.invalid_scope', `jurisdiction ${j} is not in enclave ${enclave.name}, whose approver group ${group.name} decides this request`);
+      if (!policy.deployment.jurisdictions.has(j))
+        throw new CordonError(
+          'access.invalid_scope',
+          `unknown jurisdiction ${JSON.stringify(j)} in subject_filter${didYouMean(j, policy.deployment.jurisdictions.keys())}`,
+        );
+      if (!enclave.jurisdictions.includes(j))
+        throw new CordonError(
+          'access.invalid_scope',
+          `jurisdiction ${j} is not in enclave ${enclave.name}, whose approver group ${group.name} decides this request`,
+        );
     }
     jurisdictions = named;
   }
@@ -111,7 +126,9 @@ export function groupOf(config: AccessConfig, o: Json): ApproverGroup {
     return first;
   }
   if (typeof name !== 'string' || !config.approverGroups.has(name)) {
-    throw bad(`approver_group ${JSON.stringify(name)} is not defined in cordon.yaml access.approvers${typeof name === 'string' ? didYouMean(name, config.approverGroups.keys()) : ''}`);
+    throw bad(
+      `approver_group ${JSON.stringify(name)} is not defined in cordon.yaml access.approvers${typeof name === 'string' ? didYouMean(name, config.approverGroups.keys()) : ''}`,
+    );
   }
   return config.approverGroups.get(name)!;
 }

@@ -60,7 +60,10 @@ export function createJournal(options: JournalOptions): Journal {
     } catch (err) {
       // The log must not say a change happened that the store never took (W5): a record saying it
       // failed follows the one that announced it.
-      if (logged) await log.append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash }).catch(() => undefined);
+      if (logged)
+        await log
+          .append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash })
+          .catch(() => undefined);
       throw err;
     }
     applyEvent(state, e);
@@ -73,7 +76,18 @@ export function createJournal(options: JournalOptions): Journal {
       } catch (err) {
         if (err instanceof CordonError && err.code.startsWith('access.')) {
           const t = now();
-          await log.append({ v: 1, at: iso(t), type: 'broker.refused', op, target: target === null ? null : target.slice(0, 100), principal: actor.principal.id, country: actor.country, site: actor.site, code: err.code, policyVersion: policy.versionHash });
+          await log.append({
+            v: 1,
+            at: iso(t),
+            type: 'broker.refused',
+            op,
+            target: target === null ? null : target.slice(0, 100),
+            principal: actor.principal.id,
+            country: actor.country,
+            site: actor.site,
+            code: err.code,
+            policyVersion: policy.versionHash,
+          });
         }
         throw err;
       }

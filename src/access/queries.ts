@@ -43,12 +43,14 @@ export function createQueries(options: QueriesOptions) {
   return {
     getRequest(actor: Actor, id: string): AccessRequest {
       const r = requestOf(state, id);
-      if (!mayRead(policy, actor, r.principal, groupNamed(policy, r.group))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see request ${id}`);
+      if (!mayRead(policy, actor, r.principal, groupNamed(policy, r.group)))
+        throw new CordonError('access.forbidden', `${actor.principal.id} may not see request ${id}`);
       return r;
     },
     getGrant(actor: Actor, id: string): Grant {
       const g = grantOf(state, id);
-      if (!mayRead(policy, actor, g.principal, groupOfGrant(policy, state, g))) throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
+      if (!mayRead(policy, actor, g.principal, groupOfGrant(policy, state, g)))
+        throw new CordonError('access.forbidden', `${actor.principal.id} may not see grant ${id}`);
       return g;
     },
     listRequests(actor: Actor, filter: { state?: string; mine?: boolean }): AccessRequest[] {
@@ -71,13 +73,28 @@ export function createQueries(options: QueriesOptions) {
       const flags: GrantFlag[] = [];
       for (const g of grants.values()) {
         if (g.state === 'active' && g.expiresAt > t && t - (g.lastUsedAt ?? g.notBefore) >= config.review.dormantAfterMs) {
-          flags.push({ kind: 'dormant_grant', principal: g.principal, grant: g.id, message: `grant ${g.id} of ${g.principal} (${g.reason}) is active but unused since ${iso(g.lastUsedAt ?? g.notBefore)}` });
+          flags.push({
+            kind: 'dormant_grant',
+            principal: g.principal,
+            grant: g.id,
+            message: `grant ${g.id} of ${g.principal} (${g.reason}) is active but unused since ${iso(g.lastUsedAt ?? g.notBefore)}`,
+          });
         }
         if (g.breakGlass && !g.review && g.reviewBy !== undefined && g.reviewBy <= t) {
-          flags.push({ kind: 'break_glass_unreviewed', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was due for review by ${iso(g.reviewBy)} and has not been reviewed` });
+          flags.push({
+            kind: 'break_glass_unreviewed',
+            principal: g.principal,
+            grant: g.id,
+            message: `break-glass grant ${g.id} of ${g.principal} was due for review by ${iso(g.reviewBy)} and has not been reviewed`,
+          });
         }
         if (g.review?.decision === 'unjustified') {
-          flags.push({ kind: 'break_glass_unjustified', principal: g.principal, grant: g.id, message: `break-glass grant ${g.id} of ${g.principal} was reviewed as unjustified by ${g.review.by}` });
+          flags.push({
+            kind: 'break_glass_unjustified',
+            principal: g.principal,
+            grant: g.id,
+            message: `break-glass grant ${g.id} of ${g.principal} was reviewed as unjustified by ${g.review.by}`,
+          });
         }
       }
       const byApprover = new Map<string, { approved: number; denied: number; latencies: number[] }>();
@@ -96,7 +113,11 @@ export function createQueries(options: QueriesOptions) {
         const sorted = a.latencies.sort((x, y) => x - y);
         const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
         if (n >= rs.minDecisions && a.approved / n >= rs.approveRate && median < rs.medianMs) {
-          flags.push({ kind: 'rubber_stamp_approver', principal: who, message: `${who} approved ${a.approved} of ${n} requests, half of them within ${Math.round(median / 1000)}s of the request` });
+          flags.push({
+            kind: 'rubber_stamp_approver',
+            principal: who,
+            message: `${who} approved ${a.approved} of ${n} requests, half of them within ${Math.round(median / 1000)}s of the request`,
+          });
         }
       }
       return flags.sort((x, y) => x.kind.localeCompare(y.kind) || x.principal.localeCompare(y.principal) || (x.grant ?? '').localeCompare(y.grant ?? ''));

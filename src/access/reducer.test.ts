@@ -11,9 +11,23 @@ const HOUR = 3_600_000;
 const SCOPE = { datasets: ['patients'], categories: ['user.health'], jurisdictions: ['US'] };
 
 const request: AccessRequest = {
-  id: 'req-1', principal: 'austin-engineer', scope: SCOPE, reason: 'incident', ticket: 'INC-1', comment: '', durationMs: HOUR,
-  group: 'enclave-approvers', requestedAt: T0, expiresAt: T0 + HOUR, from: { country: 'US', site: 'austin' }, digest: 'digest',
-  state: 'pending', approvals: [], denial: undefined, grant: undefined, closedAt: undefined,
+  id: 'req-1',
+  principal: 'austin-engineer',
+  scope: SCOPE,
+  reason: 'incident',
+  ticket: 'INC-1',
+  comment: '',
+  durationMs: HOUR,
+  group: 'enclave-approvers',
+  requestedAt: T0,
+  expiresAt: T0 + HOUR,
+  from: { country: 'US', site: 'austin' },
+  digest: 'digest',
+  state: 'pending',
+  approvals: [],
+  denial: undefined,
+  grant: undefined,
+  closedAt: undefined,
 };
 
 function statement(by: string, decision: Statement['decision'], at: number): Statement {
@@ -22,15 +36,40 @@ function statement(by: string, decision: Statement['decision'], at: number): Sta
 
 function grant(id: string, at: number, change: Partial<Grant> = {}): Grant {
   return {
-    id, request: 'req-1', principal: 'austin-engineer', scope: SCOPE, reason: 'incident', ticket: 'INC-1', justification: '',
-    notBefore: at, expiresAt: at + HOUR, breakGlass: false, reviewBy: undefined, review: undefined, state: 'active',
-    revokedAt: undefined, revokedBy: undefined, lastUsedAt: undefined, ...change,
+    id,
+    request: 'req-1',
+    principal: 'austin-engineer',
+    scope: SCOPE,
+    reason: 'incident',
+    ticket: 'INC-1',
+    justification: '',
+    notBefore: at,
+    expiresAt: at + HOUR,
+    breakGlass: false,
+    reviewBy: undefined,
+    review: undefined,
+    state: 'active',
+    revokedAt: undefined,
+    revokedBy: undefined,
+    lastUsedAt: undefined,
+    ...change,
   };
 }
 
 /** What decisions see of an active grant. */
 function info(g: Grant) {
-  return { id: g.id, datasets: SCOPE.datasets, categories: SCOPE.categories, subjects: undefined, jurisdictions: SCOPE.jurisdictions, notBefore: g.notBefore, expiresAt: g.expiresAt, reason: 'incident', ticket: 'INC-1', breakGlass: g.breakGlass };
+  return {
+    id: g.id,
+    datasets: SCOPE.datasets,
+    categories: SCOPE.categories,
+    subjects: undefined,
+    jurisdictions: SCOPE.jurisdictions,
+    notBefore: g.notBefore,
+    expiresAt: g.expiresAt,
+    reason: 'incident',
+    ticket: 'INC-1',
+    breakGlass: g.breakGlass,
+  };
 }
 
 function fold(events: readonly BrokerEvent[], state: BrokerState = emptyState()): BrokerState {
@@ -60,7 +99,10 @@ const cases: { note: string; events: BrokerEvent[]; requests: AccessRequest[]; g
   },
   {
     note: 'a pending request expires at the time its event carries',
-    events: [{ type: 'request', request }, { type: 'expire', kind: 'request', id: 'req-1', at: T0 + HOUR }],
+    events: [
+      { type: 'request', request },
+      { type: 'expire', kind: 'request', id: 'req-1', at: T0 + HOUR },
+    ],
     requests: [{ ...request, state: 'expired', closedAt: T0 + HOUR }],
     grants: [],
     active: [],
@@ -80,14 +122,14 @@ const cases: { note: string; events: BrokerEvent[]; requests: AccessRequest[]; g
     active: [],
   },
   {
-    note: 'a revoke ends one grant, says who and when, and leaves the principal\'s other grant active',
+    note: "a revoke ends one grant, says who and when, and leaves the principal's other grant active",
     events: [...approved, { type: 'grant', grant: glass }, { type: 'revoke', grant: 'grant-1', at: T0 + 9 * MIN, by: 'approver-a' }],
     requests: [approvedRequest],
     grants: [{ ...granted, state: 'revoked', revokedAt: T0 + 9 * MIN, revokedBy: 'approver-a' }, glass],
     active: [['austin-engineer', [info(glass)]]],
   },
   {
-    note: 'a denial closes the request at the denier\'s time; a withdrawal at its own',
+    note: "a denial closes the request at the denier's time; a withdrawal at its own",
     events: [
       { type: 'request', request },
       { type: 'denial', request: 'req-1', statement: statement('approver-a', 'deny', T0 + 3 * MIN) },
@@ -103,7 +145,12 @@ const cases: { note: string; events: BrokerEvent[]; requests: AccessRequest[]; g
   },
   {
     note: 'use events keep the latest time, whatever their order; a use of an unknown grant changes nothing',
-    events: [...approved, { type: 'use', grant: 'grant-1', at: T0 + 30 * MIN }, { type: 'use', grant: 'grant-1', at: T0 + 20 * MIN }, { type: 'use', grant: 'grant-9', at: T0 }],
+    events: [
+      ...approved,
+      { type: 'use', grant: 'grant-1', at: T0 + 30 * MIN },
+      { type: 'use', grant: 'grant-1', at: T0 + 20 * MIN },
+      { type: 'use', grant: 'grant-9', at: T0 },
+    ],
     requests: [approvedRequest],
     grants: [{ ...granted, lastUsedAt: T0 + 30 * MIN }],
     active: [['austin-engineer', [info(granted)]]],

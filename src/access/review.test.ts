@@ -90,10 +90,7 @@ test('the demo: legacy-admin is a master admin with standing access, employed ou
     ...everywhere('ROW', ROW_PROTECTED, ['CN', 'IE', 'US']),
     ...everywhere('US', US_PROTECTED, ['US']),
   ]);
-  assert.equal(
-    r.flags[2]!.message,
-    'legacy-admin is outside the enclave it serves: staff of the us enclave, but employer parent-co, not cordon-us.',
-  );
+  assert.equal(r.flags[2]!.message, 'legacy-admin is outside the enclave it serves: staff of the us enclave, but employer parent-co, not cordon-us.');
   assert.equal(r.ok, false);
   assert.equal(r.policyVersion, policy.versionHash);
 });
@@ -102,7 +99,10 @@ test('the demo: austin-engineer reaches nothing protected without a grant, and U
   const r = standingAccessReview(load(DEMO));
   assert.deepEqual(reachesOf(r, 'austin-engineer', false), []);
   // enclave-grant-clear needs a grant and a country of the data's enclave: US data only from US places.
-  assert.deepEqual(reachesOf(r, 'austin-engineer', true).filter((x) => x.jurisdiction === 'US'), everywhere('US', US_PROTECTED, ['US']));
+  assert.deepEqual(
+    reachesOf(r, 'austin-engineer', true).filter((x) => x.jurisdiction === 'US'),
+    everywhere('US', US_PROTECTED, ['US']),
+  );
   for (const id of ['beijing-engineer', 'monitor', 'recsys-service', 'us-analyst']) {
     assert.deepEqual([reachesOf(r, id, false), reachesOf(r, id, true)], [[], []], id);
   }
@@ -130,7 +130,13 @@ test('without the legacy rule nothing is flagged', () => {
 
 test('without the enclave wall legacy-admin reaches protected data from outside each enclave', () => {
   const r = reviewCopy((dir) => editFile(join(dir, 'rules/enclave.cedar'), (t) => t.slice(0, t.indexOf('// The wall:'))));
-  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'outside_enclave legacy-admin', 'staff_outside_enclave legacy-admin', 'standing_rule legacy-admin']);
+  assert.deepEqual(kinds(r), [
+    'master_admin legacy-admin',
+    'standing_access legacy-admin',
+    'outside_enclave legacy-admin',
+    'staff_outside_enclave legacy-admin',
+    'standing_rule legacy-admin',
+  ]);
   const outside = r.flags[2]!;
   const places = (outside.details['places'] as { jurisdiction: string; country: string; site: string; categories: string[]; withoutGrant: boolean }[]).map(
     (p) => `${p.jurisdiction} ${p.country} ${p.site} ${p.categories.length} ${p.withoutGrant}`,
@@ -153,24 +159,45 @@ test('without the enclave wall legacy-admin reaches protected data from outside 
     "legacy-admin reaches protected data from outside its enclave's countries: EU from CN (beijing), US (austin), US (localhost), US (san-jose), US (us-east-dc), unknown (unknown); ROW from unknown (unknown); US from CN (beijing), IE (dublin), unknown (unknown).",
   );
   // The enclave staff's grant rule still checks the country itself.
-  assert.deepEqual(reachesOf(r, 'austin-engineer', true).filter((x) => x.jurisdiction === 'US'), everywhere('US', US_PROTECTED, ['US']));
+  assert.deepEqual(
+    reachesOf(r, 'austin-engineer', true).filter((x) => x.jurisdiction === 'US'),
+    everywhere('US', US_PROTECTED, ['US']),
+  );
 });
 
 test('enclave staff whose manager works abroad for another employer are flagged', () => {
   const r = reviewCopy((dir) =>
     editDirectory(dir, (doc) => {
-      doc.setIn(['principals', 'beijing-manager'], doc.createNode({ kind: 'person', team: 'parent-engineering', employer: 'parent-co', work_country: 'CN', site: 'beijing', clearance: 1 }));
+      doc.setIn(
+        ['principals', 'beijing-manager'],
+        doc.createNode({ kind: 'person', team: 'parent-engineering', employer: 'parent-co', work_country: 'CN', site: 'beijing', clearance: 1 }),
+      );
       doc.setIn(['principals', 'austin-engineer', 'manager'], 'beijing-manager');
     }),
   );
-  assert.deepEqual(kinds(r), ['master_admin legacy-admin', 'standing_access legacy-admin', 'reporting_line_outside austin-engineer', 'staff_outside_enclave legacy-admin', 'standing_rule legacy-admin']);
+  assert.deepEqual(kinds(r), [
+    'master_admin legacy-admin',
+    'standing_access legacy-admin',
+    'reporting_line_outside austin-engineer',
+    'staff_outside_enclave legacy-admin',
+    'standing_rule legacy-admin',
+  ]);
   const line = r.flags[2]!;
   assert.equal(
     line.message,
     'austin-engineer has a reporting line outside the enclave it serves: staff of the us enclave, reports to beijing-manager (employer parent-co, not cordon-us and works in CN, not in US).',
   );
   assert.deepEqual(line.details, {
-    managers: [{ enclave: 'us', roles: ['staff'], manager: 'beijing-manager', employer: 'parent-co', workCountry: 'CN', reasons: ['employer parent-co, not cordon-us', 'works in CN, not in US'] }],
+    managers: [
+      {
+        enclave: 'us',
+        roles: ['staff'],
+        manager: 'beijing-manager',
+        employer: 'parent-co',
+        workCountry: 'CN',
+        reasons: ['employer parent-co, not cordon-us', 'works in CN, not in US'],
+      },
+    ],
   });
 });
 
@@ -184,7 +211,11 @@ test('approvers are checked too, and a manager cycle ends the walk', () => {
     });
   });
   // monitor works in the US but for trusted-auditor: outside the us enclave's employer cordon-us.
-  assert.deepEqual(kinds(r), ['reporting_line_outside austin-approver-a', 'reporting_line_outside austin-approver-b', 'reporting_line_outside austin-engineer']);
+  assert.deepEqual(kinds(r), [
+    'reporting_line_outside austin-approver-a',
+    'reporting_line_outside austin-approver-b',
+    'reporting_line_outside austin-engineer',
+  ]);
   assert.deepEqual(
     r.flags.map((f) => (f.details['managers'] as { manager: string; roles: string[] }[]).map((m) => `${m.manager} ${m.roles.join('+')}`)),
     [['monitor approver (enclave-approvers)+staff'], ['monitor approver (enclave-approvers)+staff'], ['monitor staff']],

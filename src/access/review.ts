@@ -233,12 +233,9 @@ function enclaveOf(policy: Policy, jurisdiction: string): Enclave | undefined {
 }
 
 function flagsOf(policy: Policy, universe: Universe, pr: Probe): StandingFlag[] {
-  return [
-    masterAdminFlag(universe, pr),
-    standingAccessFlag(pr),
-    outsideEnclaveFlag(policy, pr),
-    ...enclaveLineFlags(policy, pr),
-  ].filter((f): f is StandingFlag => f !== undefined);
+  return [masterAdminFlag(universe, pr), standingAccessFlag(pr), outsideEnclaveFlag(policy, pr), ...enclaveLineFlags(policy, pr)].filter(
+    (f): f is StandingFlag => f !== undefined,
+  );
 }
 
 function flag(kind: StandingFlagKind, p: Principal, message: string, details: Record<string, unknown>): StandingFlag {
@@ -263,13 +260,21 @@ function masterAdminFlag(universe: Universe, pr: Probe): StandingFlag | undefine
     universe.entries.filter((e) => e.jurisdiction === j).every((e) => reached.has(itemKey(e))),
   );
   if (jurisdictions.length === 0) return undefined;
-  return flag('master_admin', pr.principal, `${pr.principal.id} is a master admin: it reaches every protected category of ${jurisdictions.join(', ')} in clear without a grant. ${INERT}`, { jurisdictions, inert: true });
+  return flag(
+    'master_admin',
+    pr.principal,
+    `${pr.principal.id} is a master admin: it reaches every protected category of ${jurisdictions.join(', ')} in clear without a grant. ${INERT}`,
+    { jurisdictions, inert: true },
+  );
 }
 
 function standingAccessFlag(pr: Probe): StandingFlag | undefined {
   const reaches = reachesOf(pr.bare);
   if (reaches.length === 0) return undefined;
-  return flag('standing_access', pr.principal, `${pr.principal.id} reaches protected data in clear without a grant: ${describeReaches(reaches)}. ${INERT}`, { reaches, inert: true });
+  return flag('standing_access', pr.principal, `${pr.principal.id} reaches protected data in clear without a grant: ${describeReaches(reaches)}. ${INERT}`, {
+    reaches,
+    inert: true,
+  });
 }
 
 /** `US: 8 categories from US; EU: user.contact.email from IE` */
@@ -304,17 +309,26 @@ function outsideEnclaveFlag(policy: Policy, pr: Probe): StandingFlag | undefined
     e.withoutGrant ||= withoutGrant;
     places.set(k, e);
   };
-  pr.bare.forEach((h) => note(h, true));
-  pr.granted.forEach((h) => note(h, false));
+  for (const h of pr.bare) note(h, true);
+  for (const h of pr.granted) note(h, false);
   if (places.size === 0) return undefined;
   const outside: OutsidePlace[] = [...places.values()]
-    .map((e) => ({ jurisdiction: e.jurisdiction, enclave: e.enclave, country: e.place.country, site: e.place.site, categories: uniqueSorted(e.categories), withoutGrant: e.withoutGrant }))
+    .map((e) => ({
+      jurisdiction: e.jurisdiction,
+      enclave: e.enclave,
+      country: e.place.country,
+      site: e.place.site,
+      categories: uniqueSorted(e.categories),
+      withoutGrant: e.withoutGrant,
+    }))
     .sort((a, b) => byString(a.jurisdiction, b.jurisdiction) || byString(a.country, b.country) || byString(a.site, b.site));
   const said = uniqueSorted(outside.map((o) => o.jurisdiction)).map((j) => {
     const at = outside.filter((o) => o.jurisdiction === j).map((o) => `${o.country} (${o.site})${o.withoutGrant ? '' : ' with a grant'}`);
     return `${j} from ${at.join(', ')}`;
   });
-  return flag('outside_enclave', pr.principal, `${pr.principal.id} reaches protected data from outside its enclave's countries: ${said.join('; ')}.`, { places: outside });
+  return flag('outside_enclave', pr.principal, `${pr.principal.id} reaches protected data from outside its enclave's countries: ${said.join('; ')}.`, {
+    places: outside,
+  });
 }
 
 /**
@@ -379,15 +393,29 @@ function enclaveLineFlags(policy: Policy, pr: Probe): (StandingFlag | undefined)
   return [
     self.length === 0
       ? undefined
-      : flag('staff_outside_enclave', p, `${p.id} is outside the enclave it serves: ${self.map((s) => `${role(s)}, but ${s.reasons.join(' and ')}`).join('; ')}.`, { enclaves: self }),
+      : flag(
+          'staff_outside_enclave',
+          p,
+          `${p.id} is outside the enclave it serves: ${self.map((s) => `${role(s)}, but ${s.reasons.join(' and ')}`).join('; ')}.`,
+          { enclaves: self },
+        ),
     line.length === 0
       ? undefined
-      : flag('reporting_line_outside', p, `${p.id} has a reporting line outside the enclave it serves: ${line.map((l) => `${role(l)}, reports to ${l.manager} (${l.reasons.join(' and ')})`).join('; ')}.`, { managers: line }),
+      : flag(
+          'reporting_line_outside',
+          p,
+          `${p.id} has a reporting line outside the enclave it serves: ${line.map((l) => `${role(l)}, reports to ${l.manager} (${l.reasons.join(' and ')})`).join('; ')}.`,
+          { managers: line },
+        ),
   ];
 }
 
 function compareFlags(a: StandingFlag, b: StandingFlag): number {
-  return STANDING_FLAG_KINDS.indexOf(a.kind) - STANDING_FLAG_KINDS.indexOf(b.kind) || byString(a.principal ?? '', b.principal ?? '') || byString(a.team ?? '', b.team ?? '');
+  return (
+    STANDING_FLAG_KINDS.indexOf(a.kind) - STANDING_FLAG_KINDS.indexOf(b.kind) ||
+    byString(a.principal ?? '', b.principal ?? '') ||
+    byString(a.team ?? '', b.team ?? '')
+  );
 }
 
 /** A text report: principals and what they reach (without, then with a grant), the flags, and a summary line. */
@@ -424,6 +452,10 @@ function summaryLine(flags: readonly StandingFlag[]): string {
 
 function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -34,7 +34,7 @@ export function withServerOptions(cmd: Command): Command {
     .option('--as <persona>', 'demo: act as this persona (token from <data-dir>/demo/tokens.json, from its site)')
     .option('--data-dir <dir>', 'demo data directory (with --as)', DEFAULT_DATA_DIR)
     .option('--forwarded-for <address>', 'send X-Forwarded-For (when the server trusts this host as a proxy)')
-    .option('--json', 'print the server\'s JSON');
+    .option('--json', "print the server's JSON");
 }
 
 /** The bearer token and the headers that place the caller. */
@@ -133,7 +133,8 @@ interface ScopeOpts {
 
 function scopeBody(o: ScopeOpts): Json {
   if (o.subject.length > 0 && o.jurisdiction.length > 0) throw new UsageError('give --subject KEY… or --jurisdiction J…, not both');
-  if (o.subject.length === 0 && o.jurisdiction.length === 0) throw new UsageError('give the subjects (--subject KEY, repeatable) or --jurisdiction J for every subject of a jurisdiction');
+  if (o.subject.length === 0 && o.jurisdiction.length === 0)
+    throw new UsageError('give the subjects (--subject KEY, repeatable) or --jurisdiction J for every subject of a jurisdiction');
   return {
     datasets: o.dataset,
     categories: o.category,
@@ -150,7 +151,10 @@ function withScopeOptions(cmd: Command): Command {
     .requiredOption('--category <key>', 'a data category the grant covers, e.g. user.contact (repeatable)', collect, [])
     .option('--subject <key>', 'a subject key (repeatable)', collect, [])
     .option('--jurisdiction <j>', 'every subject of this jurisdiction (repeatable)', collect, [])
-    .requiredOption('--reason <code>', 'reason code: USER_SUPPORT, INCIDENT_RESPONSE, LEGAL_REQUEST, TRUST_AND_SAFETY, SECURITY_INVESTIGATION, MIGRATION (or the policy\'s)')
+    .requiredOption(
+      '--reason <code>',
+      "reason code: USER_SUPPORT, INCIDENT_RESPONSE, LEGAL_REQUEST, TRUST_AND_SAFETY, SECURITY_INVESTIGATION, MIGRATION (or the policy's)",
+    )
     .option('--ticket <ref>', 'ticket reference, e.g. SUP-1234')
     .option('--duration <d>', 'how long, e.g. 30m or 2h (capped per reason)');
 }
@@ -179,11 +183,16 @@ export function accessCommand(): Command {
       await run(o, () => call(o, 'POST', `/v1/access/requests/${encodeURIComponent(id)}/deny`, { comment: o.comment }), describeRequest);
     });
 
-  withServerOptions(cmd.command('revoke').description('withdraw a pending request, or revoke a grant now').argument('<id>', 'request or grant id'))
-    .action(async (id: string, o: ServerOpts) => {
+  withServerOptions(cmd.command('revoke').description('withdraw a pending request, or revoke a grant now').argument('<id>', 'request or grant id')).action(
+    async (id: string, o: ServerOpts) => {
       const path = id.startsWith('req-') ? `/v1/access/requests/${encodeURIComponent(id)}/revoke` : `/v1/access/grants/${encodeURIComponent(id)}/revoke`;
-      await run(o, () => call(o, 'POST', path, {}), (d) => [d['request'] ? describeRequest(d['request'] as Json) : '', d['grant'] ? describeGrant(d['grant'] as Json) : ''].filter(Boolean).join('\n'));
-    });
+      await run(
+        o,
+        () => call(o, 'POST', path, {}),
+        (d) => [d['request'] ? describeRequest(d['request'] as Json) : '', d['grant'] ? describeGrant(d['grant'] as Json) : ''].filter(Boolean).join('\n'),
+      );
+    },
+  );
 
   withServerOptions(cmd.command('list').description('requests (or --grants) the caller may see'))
     .option('--grants', 'list grants instead of requests')
@@ -194,14 +203,42 @@ export function accessCommand(): Command {
       if (o.state) q.set('state', o.state);
       if (o.mine) q.set('mine', 'true');
       const path = `/v1/access/${o.grants ? 'grants' : 'requests'}${q.size ? `?${q}` : ''}`;
-      await run(o, () => call(o, 'GET', path), (d) => {
-        if (o.grants) {
-          const gs = d['grants'] as Json[];
-          return gs.length === 0 ? 'no grants' : table(['grant', 'principal', 'state', 'reason', 'expires', 'left'], gs.map((g) => [String(g['id']), String(g['principal']), `${String(g['state'])}${g['breakGlass'] ? ' (break-glass)' : ''}`, String(g['reason']), String(g['expiresAt']), `${Number(g['secondsLeft'])}s`]));
-        }
-        const rs = d['requests'] as Json[];
-        return rs.length === 0 ? 'no requests' : table(['request', 'principal', 'state', 'reason', 'ticket', 'approvals'], rs.map((r) => [String(r['id']), String(r['principal']), String(r['state']), String(r['reason']), String(r['ticket']), String((r['approvals'] as unknown[]).length)]));
-      });
+      await run(
+        o,
+        () => call(o, 'GET', path),
+        (d) => {
+          if (o.grants) {
+            const gs = d['grants'] as Json[];
+            return gs.length === 0
+              ? 'no grants'
+              : table(
+                  ['grant', 'principal', 'state', 'reason', 'expires', 'left'],
+                  gs.map((g) => [
+                    String(g['id']),
+                    String(g['principal']),
+                    `${String(g['state'])}${g['breakGlass'] ? ' (break-glass)' : ''}`,
+                    String(g['reason']),
+                    String(g['expiresAt']),
+                    `${Number(g['secondsLeft'])}s`,
+                  ]),
+                );
+          }
+          const rs = d['requests'] as Json[];
+          return rs.length === 0
+            ? 'no requests'
+            : table(
+                ['request', 'principal', 'state', 'reason', 'ticket', 'approvals'],
+                rs.map((r) => [
+                  String(r['id']),
+                  String(r['principal']),
+                  String(r['state']),
+                  String(r['reason']),
+                  String(r['ticket']),
+                  String((r['approvals'] as unknown[]).length),
+                ]),
+              );
+        },
+      );
     });
 
   withScopeOptions(withServerOptions(cmd.command('break-glass').description('self-grant for at most an hour; alerts and must be reviewed')))
@@ -212,7 +249,9 @@ export function accessCommand(): Command {
 
   cmd
     .command('review')
-    .description('the standing-access review: who reaches which protected data without a grant; flags master admins, reach from outside the enclave, reporting lines abroad (exit 1 when anything is flagged)')
+    .description(
+      'the standing-access review: who reaches which protected data without a grant; flags master admins, reach from outside the enclave, reporting lines abroad (exit 1 when anything is flagged)',
+    )
     .option('--policy <dir>', 'review this policy offline')
     .option('--url <url>', 'ask a running server instead (adds dormant grants, rubber-stamp approvers, unreviewed break-glass)')
     .option('--token <jwt>', 'bearer token for --url (default: $CORDON_TOKEN)')

@@ -16,12 +16,23 @@ export const DEMO_USERS: readonly Readonly<Record<string, string>>[] = DEMO_FIXE
 
 const SHORT: Record<string, string> = { clear: 'clear', tokenized: 'token', masked: 'masked', withheld: '-' };
 
-export function demoDecisions(policyDir = DEMO_POLICY_DIR, now = Date.now()): { policyVersion: string; users: { uid: string; jurisdiction: string | undefined; decisions: Decision[] }[] } {
+export function demoDecisions(
+  policyDir = DEMO_POLICY_DIR,
+  now = Date.now(),
+): { policyVersion: string; users: { uid: string; jurisdiction: string | undefined; decisions: Decision[] }[] } {
   const { policy, issues } = checkPolicy(policyDir);
   if (!policy) throw new Error(`the demo policy is invalid:\n${issues.map(formatIssue).join('\n')}`);
   const decider = createDecider(policy);
   // At start the demo grants austin-engineer the contact data of demo-us-1 for 8 hours (PRODUCT.md §10).
-  const grant: GrantInfo = { id: 'demo-grant-1', datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], notBefore: now, expiresAt: now + 8 * HOUR, reason: 'USER_SUPPORT' };
+  const grant: GrantInfo = {
+    id: 'demo-grant-1',
+    datasets: ['users'],
+    categories: ['user.contact'],
+    subjects: ['demo-us-1'],
+    notBefore: now,
+    expiresAt: now + 8 * HOUR,
+    reason: 'USER_SUPPORT',
+  };
   const users = DEMO_USERS.map((record) => {
     const decisions = [...policy.directory.principals.values()].map((p) =>
       decider.decide({

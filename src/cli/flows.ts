@@ -30,7 +30,14 @@ export function flowsCommand(): Command {
       const sources = loadFlowSources(policy);
       const analysis = analyzeFlows(policy, buildGraph(sources.events), sources.inventory);
       if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis), null, 2)}\n`);
-      if (o.json) printJson({ leaks: analysis.leaks, undocumented: analysis.undocumented, unknownPlaces: analysis.unknownPlaces, dangling: analysis.dangling, stats: analysis.stats });
+      if (o.json)
+        printJson({
+          leaks: analysis.leaks,
+          undocumented: analysis.undocumented,
+          unknownPlaces: analysis.unknownPlaces,
+          dangling: analysis.dangling,
+          stats: analysis.stats,
+        });
       else process.stdout.write(`${formatLeaks(analysis)}\n`);
       process.exitCode = analysis.leaks.length > 0 ? EXIT_FINDING : EXIT_OK;
     });
@@ -73,7 +80,11 @@ export function flowsCommand(): Command {
         for (let i = 0; i < events.length; i += BATCH) {
           const batch = events.slice(i, i + BATCH).map((e) => e.event);
           const url = `${o.url.replace(/\/+$/, '')}/api/v1/lineage`;
-          const res = await fetchOrUnreachable(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+          const res = await fetchOrUnreachable(url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(batch),
+          });
           await throwIfUnavailable(res, url);
           if (!res.ok) {
             const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };

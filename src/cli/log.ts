@@ -19,7 +19,17 @@ import {
 } from '../log/index.js';
 import { Refused } from './access.js';
 import {
-  EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, displayUrl, fetchOrUnreachable, fileFailure, printJson, throwIfUnavailable,
+  EXIT_FINDING,
+  EXIT_OK,
+  EXIT_UNAVAILABLE,
+  EXIT_USAGE,
+  UsageError,
+  Unreachable,
+  displayUrl,
+  fetchOrUnreachable,
+  fileFailure,
+  printJson,
+  throwIfUnavailable,
 } from './output.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -36,7 +46,8 @@ export function readKeyArg(value: string, what: string): string {
   let key = value;
   if (!KEY_FORM.test(value)) {
     // A value with a "+" that names no file is a mistyped key, not a missing file.
-    if (value.includes('+') && !existsSync(value)) throw new UsageError(`${what} must be a verifier key (name+hex8+base64) or a file holding one; ${JSON.stringify(value.slice(0, 60))} is neither`);
+    if (value.includes('+') && !existsSync(value))
+      throw new UsageError(`${what} must be a verifier key (name+hex8+base64) or a file holding one; ${JSON.stringify(value.slice(0, 60))} is neither`);
     try {
       key = readFileSync(value, 'utf8').trim();
     } catch (err) {
@@ -57,7 +68,8 @@ export function readKeyArg(value: string, what: string): string {
 
 function nonNegative(value: string | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -94,7 +106,9 @@ function printVerify(result: VerifyResult, records: Awaited<ReturnType<typeof ch
   if (result.previous) process.stdout.write(`  consistent with the checkpoint seen before (size ${result.previous.size})\n`);
   for (const c of result.cosignatures ?? []) process.stdout.write(`  cosigned by ${c.name} at ${new Date(c.time * 1000).toISOString()}\n`);
   if (records) {
-    process.stdout.write(`  records: ${records.checked} checked against their entries, ${records.mismatches.length} mismatches, ${records.anomalies.length} anomalies\n`);
+    process.stdout.write(
+      `  records: ${records.checked} checked against their entries, ${records.mismatches.length} mismatches, ${records.anomalies.length} anomalies\n`,
+    );
     for (const m of records.mismatches) process.stdout.write(`  MISMATCH at index ${m.index}: ${m.message}\n`);
     for (const a of records.anomalies) process.stdout.write(`  ANOMALY at index ${a.index} (${a.kind}): ${a.message}\n`);
   }
@@ -155,7 +169,9 @@ export function logCommand(): Command {
       const failed = result.problems.find((p) => exitOfProblem(p) !== EXIT_FINDING);
       if (failed) {
         if (opts.json) printJson({ ok: false, problems: result.problems });
-        process.stderr.write(`cordon: ${exitOfProblem(failed) === EXIT_USAGE ? `--state ${opts.state ?? ''}: ` : `cannot verify ${displayUrl(url)}: `}${failed.message}\n`);
+        process.stderr.write(
+          `cordon: ${exitOfProblem(failed) === EXIT_USAGE ? `--state ${opts.state ?? ''}: ` : `cannot verify ${displayUrl(url)}: `}${failed.message}\n`,
+        );
         process.exitCode = exitOfProblem(failed);
         return;
       }
@@ -170,7 +186,16 @@ export function logCommand(): Command {
       }
       const ok = result.ok && (!records || (records.mismatches.length === 0 && records.anomalies.length === 0));
       if (opts.json) {
-        printJson({ ok, origin: result.origin, size: result.size, root: result.root, previous: result.previous, cosignatures: result.cosignatures, problems: result.problems, records });
+        printJson({
+          ok,
+          origin: result.origin,
+          size: result.size,
+          root: result.root,
+          previous: result.previous,
+          cosignatures: result.cosignatures,
+          problems: result.problems,
+          records,
+        });
       } else printVerify(result, records);
       process.exitCode = ok ? EXIT_OK : EXIT_FINDING;
     });
@@ -232,4 +257,3 @@ export function logCommand(): Command {
 
   return cmd;
 }
-

@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // A bug: say so without echoing data (an evaluator's failure by the evaluator's own stack).
     const thrown = e instanceof CordonError && e.code === 'decide.evaluation_failed' && e.cause !== undefined ? e.cause : e;
-    process.stderr.write(`cordon: internal error: ${thrown instanceof Error ? thrown.stack ?? thrown.message : String(thrown)}\n`);
+    process.stderr.write(`cordon: internal error: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}\n`);
     return 70;
   }
 }

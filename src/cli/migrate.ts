@@ -11,8 +11,19 @@ import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { KeyFileError, openFileKeyService, type KeyService } from '../store/index.js';
 import type { AccessLog } from '../log/index.js';
 import {
-  loadMapping, openLegacy, planMigration, purgeMigration, runMigration, shred, verifyMigration, MigrateError, MAX_BATCH_SIZE,
-  type LegacyDb, type Mapping, type MigrateContext, type Progress,
+  loadMapping,
+  openLegacy,
+  planMigration,
+  purgeMigration,
+  runMigration,
+  shred,
+  verifyMigration,
+  MigrateError,
+  MAX_BATCH_SIZE,
+  type LegacyDb,
+  type Mapping,
+  type MigrateContext,
+  type Progress,
 } from '../migrate/index.js';
 import { EXIT_FINDING, EXIT_OK, UsageError, displayUrl, mustRead, printJson, table } from './output.js';
 import { storeOverrides } from './stores.js';
@@ -78,9 +89,23 @@ function openKeys(dataDir: string, create: boolean): KeyService {
  * each embedded one locked for this process, then the keys, the log and the statement key. A store
  * a running `cordon up` holds is refused here, before anything is written.
  */
-async function openStep(policy: Policy, opts: { dataDir: string; store: string[] }, enclaveStore: string, needs: { log: boolean; createKeys: boolean }): Promise<{ runtime: Runtime; keys: KeyService }> {
+async function openStep(
+  policy: Policy,
+  opts: { dataDir: string; store: string[] },
+  enclaveStore: string,
+  needs: { log: boolean; createKeys: boolean },
+): Promise<{ runtime: Runtime; keys: KeyService }> {
   const names = [...new Set([enclaveStore, policy.deployment.globalStore, ...(needs.log ? [policy.deployment.accessLog.store] : [])])];
-  const runtime = await openRuntime({ policy, dataDir: opts.dataDir, storeUrls: storeOverrides(policy, opts.store), stores: names, poolSize: 4, keys: false, log: needs.log, statements: needs.log });
+  const runtime = await openRuntime({
+    policy,
+    dataDir: opts.dataDir,
+    storeUrls: storeOverrides(policy, opts.store),
+    stores: names,
+    poolSize: 4,
+    keys: false,
+    log: needs.log,
+    statements: needs.log,
+  });
   try {
     return { runtime, keys: openKeys(opts.dataDir, needs.createKeys) };
   } catch (err) {
@@ -92,7 +117,8 @@ async function openStep(policy: Policy, opts: { dataDir: string; store: string[]
 function batchOf(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_SIZE) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_SIZE)
+    throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -138,7 +164,18 @@ async function open(opts: CommonOptions, needs: { log: boolean; createKeys: bool
     throw err;
   }
   const log = runtime.log;
-  const ctx: MigrateContext = { policy, mapping, legacy, enclaveStore: runtime.stores.get(enclaveName)!, globalStore: runtime.stores.get(policy.deployment.globalStore)!, keys, log, statementKey: runtime.statementKey, batchSize, onProgress: progressPrinter() };
+  const ctx: MigrateContext = {
+    policy,
+    mapping,
+    legacy,
+    enclaveStore: runtime.stores.get(enclaveName)!,
+    globalStore: runtime.stores.get(policy.deployment.globalStore)!,
+    keys,
+    log,
+    statementKey: runtime.statementKey,
+    batchSize,
+    onProgress: progressPrinter(),
+  };
   return { policy, mapping, legacy, runtime, ctx, log };
 }
 
@@ -166,49 +203,99 @@ function untouchedLines(list: readonly { table: string; key: string | null; curs
 }
 
 export function migrateCommand(): Command {
-  const cmd = new Command('migrate').description('move protected data from a legacy database into the enclave, verify it, purge the legacy copies, and crypto-shred keys');
+  const cmd = new Command('migrate').description(
+    'move protected data from a legacy database into the enclave, verify it, purge the legacy copies, and crypto-shred keys',
+  );
 
   cmd.addCommand(
-    common(new Command('plan').description('what would move: mapped columns and their classes, rows in scope, out of scope and untouched (writes nothing)'))
-      .action(async (opts: CommonOptions) => {
-        const { from, map } = requireLegacyOptions(opts);
-        const policy = loadPolicyOrThrow(opts.policy);
-        const mapping = loadMapping(map, policy);
-        const legacy = await openLegacy(from, mapping);
-        try {
-          const plan = await planMigration({ policy, mapping, legacy, batchSize: batchOf(opts.batch) });
-          if (opts.json) printJson(plan);
-          else {
-            process.stdout.write(`migration ${plan.mapping} into enclave ${plan.enclave} (jurisdictions ${plan.jurisdictions.join(', ')}); purge: ${plan.purge}\n`);
-            for (const t of plan.tables) {
-              process.stdout.write(`\n${t.table} -> ${t.dataset}\n`);
-              process.stdout.write(`${table(['column', 'field', 'kind', 'class'], t.columns.map((c) => [c.column, c.field, c.kind, Object.entries(c.classes).map(([j, k]) => `${j}: ${k}`).join(', ')]))}\n`);
-              process.stdout.write(`rows ${t.counts.rows}, in scope ${t.counts.inScope}, out of scope ${t.counts.outOfScope}, no subject ${t.counts.noSubject}, unknown jurisdiction ${t.counts.unknownJurisdiction}\n`);
-              process.stdout.write(`by jurisdiction: ${Object.entries(t.byJurisdiction).map(([j, n]) => `${j} ${n}`).join(', ') || '-'}\n`);
-              process.stdout.write(`purge may clear: ${t.purgeable.join(', ') || '-'}${t.keptProtected.length ? `; kept (they identify rows): ${t.keptProtected.join(', ')}` : ''}\n`);
-            }
-            if (plan.untouched.length > 0) process.stdout.write(`\nuntouched rows (first ${plan.untouched.length}):\n${untouchedLines(plan.untouched).join('\n')}\n`);
+    common(
+      new Command('plan').description('what would move: mapped columns and their classes, rows in scope, out of scope and untouched (writes nothing)'),
+    ).action(async (opts: CommonOptions) => {
+      const { from, map } = requireLegacyOptions(opts);
+      const policy = loadPolicyOrThrow(opts.policy);
+      const mapping = loadMapping(map, policy);
+      const legacy = await openLegacy(from, mapping);
+      try {
+        const plan = await planMigration({ policy, mapping, legacy, batchSize: batchOf(opts.batch) });
+        if (opts.json) printJson(plan);
+        else {
+          process.stdout.write(
+            `migration ${plan.mapping} into enclave ${plan.enclave} (jurisdictions ${plan.jurisdictions.join(', ')}); purge: ${plan.purge}\n`,
+          );
+          for (const t of plan.tables) {
+            process.stdout.write(`\n${t.table} -> ${t.dataset}\n`);
+            process.stdout.write(
+              `${table(
+                ['column', 'field', 'kind', 'class'],
+                t.columns.map((c) => [
+                  c.column,
+                  c.field,
+                  c.kind,
+                  Object.entries(c.classes)
+                    .map(([j, k]) => `${j}: ${k}`)
+                    .join(', '),
+                ]),
+              )}\n`,
+            );
+            process.stdout.write(
+              `rows ${t.counts.rows}, in scope ${t.counts.inScope}, out of scope ${t.counts.outOfScope}, no subject ${t.counts.noSubject}, unknown jurisdiction ${t.counts.unknownJurisdiction}\n`,
+            );
+            process.stdout.write(
+              `by jurisdiction: ${
+                Object.entries(t.byJurisdiction)
+                  .map(([j, n]) => `${j} ${n}`)
+                  .join(', ') || '-'
+              }\n`,
+            );
+            process.stdout.write(
+              `purge may clear: ${t.purgeable.join(', ') || '-'}${t.keptProtected.length ? `; kept (they identify rows): ${t.keptProtected.join(', ')}` : ''}\n`,
+            );
           }
-          process.exitCode = EXIT_OK;
-        } finally {
-          await legacy.close();
+          if (plan.untouched.length > 0)
+            process.stdout.write(`\nuntouched rows (first ${plan.untouched.length}):\n${untouchedLines(plan.untouched).join('\n')}\n`);
         }
-      }),
+        process.exitCode = EXIT_OK;
+      } finally {
+        await legacy.close();
+      }
+    }),
   );
 
   cmd.addCommand(
     common(new Command('run').description('copy in-scope rows into the enclave in batches (encrypting); resumable after a crash at any point'))
-      .option('--batch <n>', 'rows per batch (default: the mapping\'s batch_size)')
+      .option('--batch <n>', "rows per batch (default: the mapping's batch_size)")
       .option('--restart', 'copy from the first row again instead of resuming (idempotent)')
       .action(async (opts: CommonOptions & { restart?: boolean }) => {
         requireLegacyOptions(opts);
         const o = await open(opts, { log: true, createKeys: true });
         try {
           const r = await runMigration(o.ctx, { restart: opts.restart });
-          await o.log!.append({ v: 1, at: new Date().toISOString(), type: 'migrate.run', mapping: o.mapping.name, mappingSha256: o.mapping.sha256, enclave: o.mapping.enclave, counts: r.totals, policyVersion: o.policy.versionHash });
+          await o.log!.append({
+            v: 1,
+            at: new Date().toISOString(),
+            type: 'migrate.run',
+            mapping: o.mapping.name,
+            mappingSha256: o.mapping.sha256,
+            enclave: o.mapping.enclave,
+            counts: r.totals,
+            policyVersion: o.policy.versionHash,
+          });
           if (opts.json) printJson(r);
           else {
-            process.stdout.write(`${table(['table', 'rows', 'moved', 'out of scope', 'no subject', 'unknown jurisdiction', 'resumed'], r.tables.map((t) => [t.table, String(t.counts.rows), String(t.counts.inScope), String(t.counts.outOfScope), String(t.counts.noSubject), String(t.counts.unknownJurisdiction), t.alreadyDone ? 'already done' : t.resumedFrom === null ? 'no' : 'yes']))}\n`);
+            process.stdout.write(
+              `${table(
+                ['table', 'rows', 'moved', 'out of scope', 'no subject', 'unknown jurisdiction', 'resumed'],
+                r.tables.map((t) => [
+                  t.table,
+                  String(t.counts.rows),
+                  String(t.counts.inScope),
+                  String(t.counts.outOfScope),
+                  String(t.counts.noSubject),
+                  String(t.counts.unknownJurisdiction),
+                  t.alreadyDone ? 'already done' : t.resumedFrom === null ? 'no' : 'yes',
+                ]),
+              )}\n`,
+            );
             if (r.untouched.length > 0) process.stdout.write(`untouched rows (first ${r.untouched.length}):\n${untouchedLines(r.untouched).join('\n')}\n`);
           }
           process.exitCode = EXIT_OK;
@@ -228,11 +315,14 @@ export function migrateCommand(): Command {
           const r = await verifyMigration(o.ctx);
           if (opts.json) printJson(r);
           else {
-            process.stdout.write(`rows in scope ${r.counts.inScope}, verified ${r.verified}${r.legacyPurged > 0 ? ` (${r.legacyPurged} with the legacy copy already purged)` : ''}, mismatches ${r.mismatches}; out of scope ${r.counts.outOfScope}, untouched ${r.counts.noSubject + r.counts.unknownJurisdiction}\n`);
+            process.stdout.write(
+              `rows in scope ${r.counts.inScope}, verified ${r.verified}${r.legacyPurged > 0 ? ` (${r.legacyPurged} with the legacy copy already purged)` : ''}, mismatches ${r.mismatches}; out of scope ${r.counts.outOfScope}, untouched ${r.counts.noSubject + r.counts.unknownJurisdiction}\n`,
+            );
             process.stdout.write(`row hashes sha256:${r.root}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
             for (const m of r.listed) process.stdout.write(`  mismatch ${m.table} ${m.key}: ${m.problem}\n`);
           }
-          if (r.mismatches > 0) process.stderr.write(`cordon: migrate.mismatch: ${r.mismatches} rows do not match; purge is refused until a verify finds none\n`);
+          if (r.mismatches > 0)
+            process.stderr.write(`cordon: migrate.mismatch: ${r.mismatches} rows do not match; purge is refused until a verify finds none\n`);
           process.exitCode = r.mismatches > 0 ? EXIT_FINDING : EXIT_OK;
         } finally {
           await close(o);
@@ -241,7 +331,11 @@ export function migrateCommand(): Command {
   );
 
   cmd.addCommand(
-    common(new Command('purge').description('null (or delete) the protected legacy columns of verified rows, in batches; resumable; refused without a matching verify; asks first (or --yes)'))
+    common(
+      new Command('purge').description(
+        'null (or delete) the protected legacy columns of verified rows, in batches; resumable; refused without a matching verify; asks first (or --yes)',
+      ),
+    )
       .option('--batch <n>', 'rows per batch')
       .option('--yes', 'destroy without asking (needed off a terminal)')
       .action(async (opts: CommonOptions & { yes?: boolean }) => {
@@ -251,8 +345,14 @@ export function migrateCommand(): Command {
         try {
           const r = await purgeMigration(o.ctx);
           if (opts.json) printJson(r);
-          else process.stdout.write(`purged ${r.purged + r.alreadyPurged} rows (${r.mode}), ${r.columnsCleared} values cleared${r.resumed ? ' (resumed)' : ''}; not verified, left: ${r.notVerified}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
-          if (r.verifiedLeft > 0) process.stderr.write(`cordon: ${r.verifiedLeft} verified rows were neither purged nor found purged (the statement says so); their legacy copies may remain\n`);
+          else
+            process.stdout.write(
+              `purged ${r.purged + r.alreadyPurged} rows (${r.mode}), ${r.columnsCleared} values cleared${r.resumed ? ' (resumed)' : ''}; not verified, left: ${r.notVerified}\nstatement at log index ${r.logIndex}:\n${r.statement}`,
+            );
+          if (r.verifiedLeft > 0)
+            process.stderr.write(
+              `cordon: ${r.verifiedLeft} verified rows were neither purged nor found purged (the statement says so); their legacy copies may remain\n`,
+            );
           process.exitCode = r.verifiedLeft > 0 ? EXIT_FINDING : EXIT_OK;
         } catch (err) {
           if (err instanceof MigrateError && (err.code === 'migrate.not_verified' || err.code === 'migrate.data_changed')) {
@@ -268,38 +368,72 @@ export function migrateCommand(): Command {
   );
 
   cmd.addCommand(
-    common(new Command('shred').description('destroy data keys: of named or deleted subjects, or a whole KEK generation (after re-wrapping its live keys); asks first (or --yes)'), false)
+    common(
+      new Command('shred').description(
+        'destroy data keys: of named or deleted subjects, or a whole KEK generation (after re-wrapping its live keys); asks first (or --yes)',
+      ),
+      false,
+    )
       .requiredOption('--enclave <name>', 'the enclave whose store holds the keys')
       .option('--subject <key>', 'a subject key whose data key is destroyed (repeatable)', collect, [])
       .option('--deleted', 'destroy the keys of subjects whose record is gone from every store')
       .option('--subject-dataset <name>', 'the dataset subjects are records of', 'users')
       .option('--kek-generation <n>', 'destroy this KEK generation (N or store#N); backups made under it become unreadable')
       .option('--yes', 'destroy without asking (needed off a terminal)')
-      .action(async (opts: Omit<CommonOptions, 'from' | 'map'> & { enclave: string; subject: string[]; deleted?: boolean; subjectDataset: string; kekGeneration?: string; yes?: boolean }) => {
-        const chosen = [opts.subject.length > 0, Boolean(opts.deleted), opts.kekGeneration !== undefined].filter(Boolean).length;
-        if (chosen !== 1) throw new UsageError('name exactly one scope: --subject KEY (repeatable), --deleted, or --kek-generation N');
-        const policy = loadPolicyOrThrow(opts.policy);
-        const enclave = policy.deployment.enclaves.get(opts.enclave);
-        if (!enclave) throw new UsageError(`unknown enclave ${JSON.stringify(opts.enclave)} (cordon.yaml enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
-        if (!policy.datasets.has(opts.subjectDataset)) throw new UsageError(`unknown dataset ${JSON.stringify(opts.subjectDataset)} for --subject-dataset`);
-        const scope = opts.kekGeneration !== undefined ? `KEK generation ${opts.kekGeneration}` : opts.deleted ? 'the data keys of deleted subjects' : `the data keys of ${opts.subject.length} subject(s)`;
-        await confirmDestroy(opts.yes, `migrate shred destroys ${scope} of enclave ${opts.enclave}; what they encrypt can never be read again`);
-        const { runtime, keys } = await openStep(policy, opts, enclave.store, { log: true, createKeys: false });
-        try {
-          const byName = runtime.stores;
-          const fields = [...policy.datasets.get(opts.subjectDataset)!.fields.keys()];
-          for (const s of byName.values()) await s.ensureTable({ name: opts.subjectDataset, fields });
-          const r = await shred(
-            { policy, enclaveStore: byName.get(enclave.store)!, globalStore: byName.get(policy.deployment.globalStore)!, keys, log: runtime.log!, statementKey: runtime.statementKey! },
-            { subjects: opts.subject, deleted: opts.deleted, subjectDataset: opts.subjectDataset, kekGeneration: opts.kekGeneration },
-          );
-          if (opts.json) printJson(r);
-          else process.stdout.write(`${r.scope === 'kek' ? `destroyed KEK ${r.kek} (${r.rewrapped} live keys re-wrapped first)` : `destroyed ${r.destroyed} data keys`}\nstatement at log index ${r.logIndex}:\n${r.statement}`);
-          process.exitCode = EXIT_OK;
-        } finally {
-          await runtime.close();
-        }
-      }),
+      .action(
+        async (
+          opts: Omit<CommonOptions, 'from' | 'map'> & {
+            enclave: string;
+            subject: string[];
+            deleted?: boolean;
+            subjectDataset: string;
+            kekGeneration?: string;
+            yes?: boolean;
+          },
+        ) => {
+          const chosen = [opts.subject.length > 0, Boolean(opts.deleted), opts.kekGeneration !== undefined].filter(Boolean).length;
+          if (chosen !== 1) throw new UsageError('name exactly one scope: --subject KEY (repeatable), --deleted, or --kek-generation N');
+          const policy = loadPolicyOrThrow(opts.policy);
+          const enclave = policy.deployment.enclaves.get(opts.enclave);
+          if (!enclave)
+            throw new UsageError(
+              `unknown enclave ${JSON.stringify(opts.enclave)} (cordon.yaml enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`,
+            );
+          if (!policy.datasets.has(opts.subjectDataset)) throw new UsageError(`unknown dataset ${JSON.stringify(opts.subjectDataset)} for --subject-dataset`);
+          const scope =
+            opts.kekGeneration !== undefined
+              ? `KEK generation ${opts.kekGeneration}`
+              : opts.deleted
+                ? 'the data keys of deleted subjects'
+                : `the data keys of ${opts.subject.length} subject(s)`;
+          await confirmDestroy(opts.yes, `migrate shred destroys ${scope} of enclave ${opts.enclave}; what they encrypt can never be read again`);
+          const { runtime, keys } = await openStep(policy, opts, enclave.store, { log: true, createKeys: false });
+          try {
+            const byName = runtime.stores;
+            const fields = [...policy.datasets.get(opts.subjectDataset)!.fields.keys()];
+            for (const s of byName.values()) await s.ensureTable({ name: opts.subjectDataset, fields });
+            const r = await shred(
+              {
+                policy,
+                enclaveStore: byName.get(enclave.store)!,
+                globalStore: byName.get(policy.deployment.globalStore)!,
+                keys,
+                log: runtime.log!,
+                statementKey: runtime.statementKey!,
+              },
+              { subjects: opts.subject, deleted: opts.deleted, subjectDataset: opts.subjectDataset, kekGeneration: opts.kekGeneration },
+            );
+            if (opts.json) printJson(r);
+            else
+              process.stdout.write(
+                `${r.scope === 'kek' ? `destroyed KEK ${r.kek} (${r.rewrapped} live keys re-wrapped first)` : `destroyed ${r.destroyed} data keys`}\nstatement at log index ${r.logIndex}:\n${r.statement}`,
+              );
+            process.exitCode = EXIT_OK;
+          } finally {
+            await runtime.close();
+          }
+        },
+      ),
   );
   return cmd;
 }

@@ -10,11 +10,9 @@ import {
   formatIssue,
   generateCedarSchema,
   type Policy,
-  type PolicyIssue,
   type EngineName,
 } from '../policy/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, mustRead, printJson, table } from './output.js';
-
 
 /** The policy in `dir`: a folder that cannot be read is Unreachable (exit 3), an invalid policy a UsageError (2). */
 function loadOrExplain(dir: string): Policy {
@@ -75,54 +73,73 @@ export function policyCommand(): Command {
     .option('--category <key>', "force one of the field's categories")
     .addOption(new Option('--engine <engine>', 'evaluator').choices(['compiled', 'cedar']).default('compiled'))
     .option('--json', 'print the explanation as JSON')
-    .action((opts: { policy: string; principal: string; field: string; jurisdiction: string; action: 'read' | 'write'; country?: string; site?: string; grant?: boolean; reason?: string; row: string[]; category?: string; engine: EngineName; json?: boolean }) => {
-      const policy = loadOrExplain(opts.policy);
-      const row: Record<string, string> = {};
-      for (const kv of opts.row) {
-        const eq = kv.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--row must be field=value, got ${JSON.stringify(kv)}`);
-        row[kv.slice(0, eq)] = kv.slice(eq + 1);
-      }
-      if (opts.country !== undefined && !/^[A-Z]{2}$/.test(opts.country)) throw new UsageError(`--country must be a two-letter country code, got ${JSON.stringify(opts.country)}`);
-      const x = explain(createDecider(policy, { engine: opts.engine }), {
-        principal: opts.principal,
-        action: opts.action,
-        field: opts.field,
-        jurisdiction: opts.jurisdiction,
-        country: opts.country,
-        site: opts.site,
-        grant: opts.grant,
-        reason: opts.reason,
-        row,
-        category: opts.category,
-      });
-      if (opts.json) {
-        printJson({ ...x, engine: opts.engine });
-        return;
-      }
-      const d = x.decision;
-      const out: string[] = [];
-      out.push(`${x.principal} ${x.action} ${x.dataset}.${x.field}: ${d.disclosure.toUpperCase()}${d.mask ? ` (${d.mask})` : ''}`);
-      out.push(`  subject      jurisdiction ${x.jurisdiction}, enclave ${x.enclave} (countries ${x.enclaveCountries.join(', ')})`);
-      out.push(`  request      from ${x.country}/${x.site}${x.grant ? ', with an active grant for this field' : ', no grant'}`);
-      out.push(`  category     ${d.category ?? '(none)'}`);
-      if (x.classSource) {
-        out.push(`  class        ${x.classSource.class} in ${x.jurisdiction} (${x.classSource.listedAs ? `classes.yaml lists ${x.classSource.listedAs}` : 'not listed: the default'})`);
-      }
-      out.push(`  reason       ${d.reason}`);
-      const at = new Map(x.rules.map((r) => [r.id, `${r.effect} ${r.at}`]));
-      out.push(`  rules        ${d.rules.length ? d.rules.map((id) => `${id} (${at.get(id) ?? '?'})`).join(', ') : '(none)'}`);
-      if (d.steps.length) {
-        out.push('  steps');
-        out.push(
-          table(
-            ['    action', 'answer', 'determining rules', 'errors'],
-            d.steps.map((s) => [`    ${s.action}`, s.allow ? 'allow' : 'deny', s.rules.join(', ') || '-', s.errors.join(', ') || '-']),
-          ),
-        );
-      }
-      process.stdout.write(`${out.join('\n')}\n`);
-    });
+    .action(
+      (opts: {
+        policy: string;
+        principal: string;
+        field: string;
+        jurisdiction: string;
+        action: 'read' | 'write';
+        country?: string;
+        site?: string;
+        grant?: boolean;
+        reason?: string;
+        row: string[];
+        category?: string;
+        engine: EngineName;
+        json?: boolean;
+      }) => {
+        const policy = loadOrExplain(opts.policy);
+        const row: Record<string, string> = {};
+        for (const kv of opts.row) {
+          const eq = kv.indexOf('=');
+          if (eq <= 0) throw new UsageError(`--row must be field=value, got ${JSON.stringify(kv)}`);
+          row[kv.slice(0, eq)] = kv.slice(eq + 1);
+        }
+        if (opts.country !== undefined && !/^[A-Z]{2}$/.test(opts.country))
+          throw new UsageError(`--country must be a two-letter country code, got ${JSON.stringify(opts.country)}`);
+        const x = explain(createDecider(policy, { engine: opts.engine }), {
+          principal: opts.principal,
+          action: opts.action,
+          field: opts.field,
+          jurisdiction: opts.jurisdiction,
+          country: opts.country,
+          site: opts.site,
+          grant: opts.grant,
+          reason: opts.reason,
+          row,
+          category: opts.category,
+        });
+        if (opts.json) {
+          printJson({ ...x, engine: opts.engine });
+          return;
+        }
+        const d = x.decision;
+        const out: string[] = [];
+        out.push(`${x.principal} ${x.action} ${x.dataset}.${x.field}: ${d.disclosure.toUpperCase()}${d.mask ? ` (${d.mask})` : ''}`);
+        out.push(`  subject      jurisdiction ${x.jurisdiction}, enclave ${x.enclave} (countries ${x.enclaveCountries.join(', ')})`);
+        out.push(`  request      from ${x.country}/${x.site}${x.grant ? ', with an active grant for this field' : ', no grant'}`);
+        out.push(`  category     ${d.category ?? '(none)'}`);
+        if (x.classSource) {
+          out.push(
+            `  class        ${x.classSource.class} in ${x.jurisdiction} (${x.classSource.listedAs ? `classes.yaml lists ${x.classSource.listedAs}` : 'not listed: the default'})`,
+          );
+        }
+        out.push(`  reason       ${d.reason}`);
+        const at = new Map(x.rules.map((r) => [r.id, `${r.effect} ${r.at}`]));
+        out.push(`  rules        ${d.rules.length ? d.rules.map((id) => `${id} (${at.get(id) ?? '?'})`).join(', ') : '(none)'}`);
+        if (d.steps.length) {
+          out.push('  steps');
+          out.push(
+            table(
+              ['    action', 'answer', 'determining rules', 'errors'],
+              d.steps.map((s) => [`    ${s.action}`, s.allow ? 'allow' : 'deny', s.rules.join(', ') || '-', s.errors.join(', ') || '-']),
+            ),
+          );
+        }
+        process.stdout.write(`${out.join('\n')}\n`);
+      },
+    );
 
   cmd
     .command('diff')
@@ -143,15 +160,30 @@ export function policyCommand(): Command {
         const out: string[] = [];
         out.push(`Classes changed (${diff.classChanges.length}):`);
         if (diff.classChanges.length) {
-          out.push(table(['  jurisdiction', 'category', 'from', 'to'], diff.classChanges.map((c) => [`  ${c.jurisdiction}`, c.category, c.from ?? '-', c.to ?? '-'])));
+          out.push(
+            table(
+              ['  jurisdiction', 'category', 'from', 'to'],
+              diff.classChanges.map((c) => [`  ${c.jurisdiction}`, c.category, c.from ?? '-', c.to ?? '-']),
+            ),
+          );
         } else out.push('  none');
         out.push('');
-        out.push(`Decisions that flip (${diff.flips.length}; ${diff.summary.lose} lose, ${diff.summary.gain} gain; ${diff.summary.decisionsCompared} compared, each principal asking from its own site${diff.withGrant ? ', with a grant' : ', without a grant'}):`);
+        out.push(
+          `Decisions that flip (${diff.flips.length}; ${diff.summary.lose} lose, ${diff.summary.gain} gain; ${diff.summary.decisionsCompared} compared, each principal asking from its own site${diff.withGrant ? ', with a grant' : ', without a grant'}):`,
+        );
         if (diff.flips.length) {
           out.push(
             table(
               ['  principal', 'field', 'category', 'jurisdiction', 'from', 'to', 'now decided by'],
-              diff.flips.map((f) => [`  ${f.principal}`, `${f.dataset}.${f.field}`, f.category, f.jurisdiction, f.from, f.to, f.rulesTo.join(', ') || '(no rule)']),
+              diff.flips.map((f) => [
+                `  ${f.principal}`,
+                `${f.dataset}.${f.field}`,
+                f.category,
+                f.jurisdiction,
+                f.from,
+                f.to,
+                f.rulesTo.join(', ') || '(no rule)',
+              ]),
             ),
           );
         } else out.push('  none');

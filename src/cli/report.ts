@@ -35,12 +35,19 @@ function reportSignatureProblem(signed: Record<string, unknown>, vkey: string): 
 }
 
 export function reportCommand(): Command {
-  return withServerOptions(new Command('report').description('the oversight report for a period: access by reason, outcome, country and team; grants and break-glass with review status; refused attempts; migration statements; the checkpoint it covers'))
+  return withServerOptions(
+    new Command('report').description(
+      'the oversight report for a period: access by reason, outcome, country and team; grants and break-glass with review status; refused attempts; migration statements; the checkpoint it covers',
+    ),
+  )
     .option('--from <date>', 'start of the period (ISO date or time; default: 30 days before --to)')
     .option('--to <date>', 'end of the period, exclusive (default: now)')
     .option('--format <format>', 'json (signed with the log key) or html (one self-contained page)', 'html')
     .option('--out <file>', 'write the report here instead of stdout')
-    .option('--vkey <key>', "with --format json: check the report's signature against the log's verifier key, or a file holding it (exit 1 if it does not verify)")
+    .option(
+      '--vkey <key>',
+      "with --format json: check the report's signature against the log's verifier key, or a file holding it (exit 1 if it does not verify)",
+    )
     .action(async (o: ServerOpts & { from?: string; to?: string; format: string; out?: string; vkey?: string }) => {
       if (o.json) o.format = 'json';
       if (o.format !== 'json' && o.format !== 'html') throw new UsageError(`--format must be json or html, got ${JSON.stringify(o.format)}`);

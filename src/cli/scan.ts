@@ -56,15 +56,23 @@ export function scanCommand(): Command {
     .option('--full', 'read every row of every table')
     .option('--threads <n>', 'threads (the calling one included) for files (default: one per core)')
     .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
-    .option('--match-enclave <name>', 'also find exact copies of this enclave\'s records (keyed hashes; needs --policy; each data key used is logged as a key.release)')
-    .option('--data-dir <dir>', 'for --match-enclave: the data dir of cordon up (keys/master.key, its KEK ring, and keys/log.key to log key releases)', '.cordon')
+    .option(
+      '--match-enclave <name>',
+      "also find exact copies of this enclave's records (keyed hashes; needs --policy; each data key used is logged as a key.release)",
+    )
+    .option(
+      '--data-dir <dir>',
+      'for --match-enclave: the data dir of cordon up (keys/master.key, its KEK ring, and keys/log.key to log key releases)',
+      '.cordon',
+    )
     .option('--store <name=url>', 'where a store of cordon.yaml really is, for store:NAME and --match-enclave (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--sarif <file>', 'also write the findings as SARIF 2.1.0'))
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const sample = positiveInt('--sample', opts.sample);
       const minConfidence = Number(opts.minConfidence);
-      if (!(minConfidence >= 0 && minConfidence <= 1)) throw new UsageError(`--min-confidence must be between 0 and 1, got ${JSON.stringify(opts.minConfidence)}`);
+      if (!(minConfidence >= 0 && minConfidence <= 1))
+        throw new UsageError(`--min-confidence must be between 0 and 1, got ${JSON.stringify(opts.minConfidence)}`);
       const threads = opts.threads === undefined ? undefined : positiveInt('--threads', opts.threads);
       const place = opts.place === undefined ? undefined : country('--place', opts.place);
       const storePlaces = new Map<string, string>();
@@ -77,11 +85,16 @@ export function scanCommand(): Command {
       if (opts.policy !== undefined) {
         mustRead(opts.policy, '--policy');
         const checked = checkPolicy(opts.policy);
-        if (!checked.policy) throw new UsageError(`policy ${opts.policy} is invalid (run cordon policy check ${opts.policy}):\n${checked.issues.map(formatIssue).join('\n')}`);
+        if (!checked.policy)
+          throw new UsageError(`policy ${opts.policy} is invalid (run cordon policy check ${opts.policy}):\n${checked.issues.map(formatIssue).join('\n')}`);
         policy = checked.policy;
       }
-      const subjects = opts.subjects?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      for (const j of subjects ?? []) if (policy && !policy.deployment.jurisdictions.has(j)) throw new UsageError(`--subjects: unknown jurisdiction ${JSON.stringify(j)}`);
+      const subjects = opts.subjects
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      for (const j of subjects ?? [])
+        if (policy && !policy.deployment.jurisdictions.has(j)) throw new UsageError(`--subjects: unknown jurisdiction ${JSON.stringify(j)}`);
 
       // Store URLs from cordon.yaml, with --store overrides; relative pglite paths are taken from the
       // current directory, as `cordon up` and `cordon migrate` take them.
@@ -165,12 +178,14 @@ const RELEASE_REASON = 'cordon scan --match-enclave: keyed fingerprints of encla
  */
 async function enclaveFingerprints(policy: Policy, name: string, overrides: Readonly<Record<string, string>>, dataDir: string): Promise<Fingerprints> {
   const enclave = policy.deployment.enclaves.get(name);
-  if (!enclave) throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(name)} (enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
+  if (!enclave)
+    throw new UsageError(`--match-enclave: unknown enclave ${JSON.stringify(name)} (enclaves: ${[...policy.deployment.enclaves.keys()].join(', ')})`);
   const paths = dataPaths(dataDir);
   // Both keys must already exist: a new master key would open nothing, and a new log key would sign
   // checkpoints of someone else's log.
-  for (const f of [paths.masterKey, paths.logKey]) if (!existsSync(f)) throw new UsageError(`--match-enclave: ${f} does not exist (--data-dir must be the data dir of cordon up)`);
-  let keys;
+  for (const f of [paths.masterKey, paths.logKey])
+    if (!existsSync(f)) throw new UsageError(`--match-enclave: ${f} does not exist (--data-dir must be the data dir of cordon up)`);
+  let keys: ReturnType<typeof openFileKeyService>;
   try {
     keys = openFileKeyService(paths.masterKey);
   } catch (err) {
@@ -181,7 +196,14 @@ async function enclaveFingerprints(policy: Policy, name: string, overrides: Read
   // The enclave store, the global store (records' subject fields often live there) and the access
   // log's store, each opened once and locked (an embedded store has one owner: a running server's
   // stores are refused, with its pid).
-  const runtime = await openRuntime({ policy, dataDir, storeUrls: overrides, stores: [...new Set([enclave.store, policy.deployment.globalStore, logConfig.store])], keys: false, log: true });
+  const runtime = await openRuntime({
+    policy,
+    dataDir,
+    storeUrls: overrides,
+    stores: [...new Set([enclave.store, policy.deployment.globalStore, logConfig.store])],
+    keys: false,
+    log: true,
+  });
   try {
     const log = runtime.log!;
     const global = enclave.store === policy.deployment.globalStore ? undefined : runtime.stores.get(policy.deployment.globalStore);
@@ -189,10 +211,14 @@ async function enclaveFingerprints(policy: Policy, name: string, overrides: Read
     const tty = process.stderr.isTTY;
     const fingerprints = await fingerprintEnclave(policy, enclave.name, runtime.stores.get(enclave.store)!, keys, {
       ...(global ? { global } : {}),
-      ...(tty ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) } : {}),
+      ...(tty
+        ? { onProgress: (n: number, dataset: string) => void process.stderr.write(`\rfingerprinting enclave ${enclave.name}: ${n} records (${dataset})   `) }
+        : {}),
       onKeyRelease: async (subjects, dataset) => {
         const at = new Date().toISOString();
-        await Promise.all(subjects.map((subject) => log.append(keyReleaseRecord(keys, { at, dataset, subject, reason: RELEASE_REASON, policyVersion: policy.versionHash }))));
+        await Promise.all(
+          subjects.map((subject) => log.append(keyReleaseRecord(keys, { at, dataset, subject, reason: RELEASE_REASON, policyVersion: policy.versionHash }))),
+        );
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');

@@ -13,7 +13,10 @@ export function storeOverrides(policy: Policy, overrides: readonly string[]): Re
   for (const kv of overrides) {
     const eq = kv.indexOf('=');
     const name = kv.slice(0, eq);
-    if (eq <= 0 || !policy.deployment.stores.has(name)) throw new UsageError(`--store must be NAME=URL with NAME a store of cordon.yaml (${[...policy.deployment.stores.keys()].join(', ')}), got ${JSON.stringify(kv.replace(/\/\/[^@/]*@/, '//***@'))}`);
+    if (eq <= 0 || !policy.deployment.stores.has(name))
+      throw new UsageError(
+        `--store must be NAME=URL with NAME a store of cordon.yaml (${[...policy.deployment.stores.keys()].join(', ')}), got ${JSON.stringify(kv.replace(/\/\/[^@/]*@/, '//***@'))}`,
+      );
     let url = kv.slice(eq + 1);
     if (url.startsWith('pglite://')) {
       const path = url.slice('pglite://'.length);

@@ -8,7 +8,19 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
-import { createCordonServer, createDemoIssuer, dataPaths, DEFAULT_DEMO_USERS, isLoopbackHost, LOG_LEVELS, resolveStoreUrls, RuntimeError, seedDemoWorld, type CordonServer, type LogLevel } from '../server/index.js';
+import {
+  createCordonServer,
+  createDemoIssuer,
+  dataPaths,
+  DEFAULT_DEMO_USERS,
+  isLoopbackHost,
+  LOG_LEVELS,
+  resolveStoreUrls,
+  RuntimeError,
+  seedDemoWorld,
+  type CordonServer,
+  type LogLevel,
+} from '../server/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
 import { DEMO_POLICY_DIR } from './demo.js';
 import { readKeyArg } from './log.js';
@@ -70,7 +82,13 @@ function demoActor(policy: Policy, id: string): Actor {
 export async function seedDemoGrant(policy: Policy, broker: AccessBroker): Promise<void> {
   if (broker.grantsOf('austin-engineer').some((g) => g.subjects?.includes('demo-us-1') && g.expiresAt > Date.now())) return;
   const r = await broker.request(demoActor(policy, 'austin-engineer'), {
-    datasets: ['users'], categories: ['user.contact'], subjects: ['demo-us-1'], reason: 'USER_SUPPORT', ticket: 'DEMO-1', duration: '8h', comment: "the demo's seeded grant",
+    datasets: ['users'],
+    categories: ['user.contact'],
+    subjects: ['demo-us-1'],
+    reason: 'USER_SUPPORT',
+    ticket: 'DEMO-1',
+    duration: '8h',
+    comment: "the demo's seeded grant",
   });
   for (const approver of ['austin-approver-a', 'austin-approver-b']) await broker.approve(demoActor(policy, approver), r.id, { comment: 'demo' });
 }
@@ -104,13 +122,16 @@ export function upCommand(): Command {
       // X-Forwarded-For from this host: both are safe only while nobody else can connect.
       const loopback = isLoopbackHost(opts.host);
       if (opts.demo && !loopback && !opts.demoPublic) {
-        throw new UsageError(`--demo listens only on a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(opts.host)}: its persona endpoint hands out every persona's token and it believes X-Forwarded-For from this host. Give --demo-public to serve it to other hosts anyway, without either.`);
+        throw new UsageError(
+          `--demo listens only on a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(opts.host)}: its persona endpoint hands out every persona's token and it believes X-Forwarded-For from this host. Give --demo-public to serve it to other hosts anyway, without either.`,
+        );
       }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
       const demoUsers = Number(opts.demoUsers);
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
-      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
+        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
       // A busy port is found before anything is opened or written (the stores take seconds).
       await portIsFree(opts.host, port);
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
@@ -133,13 +154,19 @@ export function upCommand(): Command {
       const witnesses = opts.witness.map((w) => {
         const at = w.indexOf('=');
         const url = w.slice(0, at);
-        if (at < 0 || !/^https?:\/\//.test(url)) throw new UsageError(`--witness must be URL=VKEY (e.g. http://127.0.0.1:7380=witness.example+1234abcd+BASE64), got ${JSON.stringify(w.slice(0, 80))}`);
+        if (at < 0 || !/^https?:\/\//.test(url))
+          throw new UsageError(
+            `--witness must be URL=VKEY (e.g. http://127.0.0.1:7380=witness.example+1234abcd+BASE64), got ${JSON.stringify(w.slice(0, 80))}`,
+          );
         return { url, vkey: readKeyArg(w.slice(at + 1), '--witness key') };
       });
-      if (opts.breakGlassWebhook !== undefined && !/^https?:\/\/\S+$/.test(opts.breakGlassWebhook)) throw new UsageError(`--break-glass-webhook must be an http(s) URL, got ${JSON.stringify(opts.breakGlassWebhook.slice(0, 80))}`);
+      if (opts.breakGlassWebhook !== undefined && !/^https?:\/\/\S+$/.test(opts.breakGlassWebhook))
+        throw new UsageError(`--break-glass-webhook must be an http(s) URL, got ${JSON.stringify(opts.breakGlassWebhook.slice(0, 80))}`);
       const trusted = opts.demo && loopback ? ['127.0.0.1/32', '::1/128', ...opts.trustedProxy] : opts.trustedProxy;
       if (opts.demo && !loopback) {
-        process.stderr.write(`cordon: warning: --demo-public: the demo listens on ${opts.host}, reachable from other hosts. It is a demo (a local token issuer, generated users), not a deployment. /v1/demo/personas is off (the console asks for a token), and X-Forwarded-For from this host is not believed${opts.trustedProxy.length > 0 ? ` (only from --trusted-proxy ${opts.trustedProxy.join(', ')})` : ''}.\n`);
+        process.stderr.write(
+          `cordon: warning: --demo-public: the demo listens on ${opts.host}, reachable from other hosts. It is a demo (a local token issuer, generated users), not a deployment. /v1/demo/personas is off (the console asks for a token), and X-Forwarded-For from this host is not believed${opts.trustedProxy.length > 0 ? ` (only from --trusted-proxy ${opts.trustedProxy.join(', ')})` : ''}.\n`,
+        );
       }
       const tty = process.stderr.isTTY;
       // Demo tokens carry each persona's place; the console's persona picker sends the site's address.
@@ -196,7 +223,8 @@ export function upCommand(): Command {
                   if (tty) process.stderr.write(`\ndemo world seeded: ${counts.users} users, ${counts.videos} videos, ${counts.comments} comments\n`);
                 },
                 (err: unknown) => {
-                  if (!abort.signal.aborted) process.stderr.write(`\ncordon: seeding the demo world failed: ${err instanceof Error ? err.message : String(err)}\n`);
+                  if (!abort.signal.aborted)
+                    process.stderr.write(`\ncordon: seeding the demo world failed: ${err instanceof Error ? err.message : String(err)}\n`);
                 },
               );
             };
@@ -219,23 +247,39 @@ export function upCommand(): Command {
       const base = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`;
       const health = server.log.health();
       if (!health.ok) {
-        process.stderr.write(`cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`);
+        process.stderr.write(
+          `cordon: the access log is unavailable, so every read is refused (503): ${health.reason}${opts.demo ? `\n  (the demo: remove ${opts.dataDir} to start a fresh world and log)` : ''}\n`,
+        );
       }
-      const out = [`cordon is serving ${policyDir} on ${base}`, `  console    ${base}/`, `  data API   ${base}/v1/data/{dataset}/{key}`, `  OpenAPI    ${base}/openapi.json`, `  health     ${base}/readyz`, `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`];
+      const out = [
+        `cordon is serving ${policyDir} on ${base}`,
+        `  console    ${base}/`,
+        `  data API   ${base}/v1/data/{dataset}/{key}`,
+        `  OpenAPI    ${base}/openapi.json`,
+        `  health     ${base}/readyz`,
+        `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`,
+      ];
       out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
       for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
       if (opts.demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`);
         if (!loopback) out.push('', 'X-Forwarded-For from this host is not believed (--demo-public): each request is placed by its own address.');
-        else out.push('', 'Each persona asks for the same record, demo-us-1, from its own site (the demo trusts this host as a proxy);', 'a persona that may not see the uid in clear names it by its own token:');
+        else
+          out.push(
+            '',
+            'Each persona asks for the same record, demo-us-1, from its own site (the demo trusts this host as a proxy);',
+            'a persona that may not see the uid in clear names it by its own token:',
+          );
         for (const persona of loopback ? ['beijing-engineer', 'us-analyst', 'austin-engineer'] : []) {
           const p = policy.directory.principals.get(persona);
           const address = p && addressOfSite(policy, p.site);
           if (!address) continue;
           const file = tokensFile.startsWith('/') ? tokensFile : `./${tokensFile}`;
           const key = (await server.keyAs(persona, 'users', 'demo-us-1')) ?? 'demo-us-1';
-          out.push(`  curl -s -H "Authorization: Bearer $(node -p \"require('${file}')['${persona}']\")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/${key}`);
+          out.push(
+            `  curl -s -H "Authorization: Bearer $(node -p "require('${file}')['${persona}']")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/${key}`,
+          );
         }
       }
       const vkeyFile = opts.demo ? join(opts.dataDir, 'demo', 'log.vkey') : join(opts.dataDir, 'keys', 'log.vkey');

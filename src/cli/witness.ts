@@ -40,7 +40,11 @@ function readWitnessKey(path: string): ReturnType<typeof parseWitnessKey> {
   try {
     mode = statSync(path).mode & 0o777;
   } catch (err) {
-    throw new Unreachable(isErrno(err, 'ENOENT') ? `cannot read --key ${path}: no such file (create one with cordon witness init)` : `cannot read --key ${path}: ${fileFailure(err) ?? message(err)}`);
+    throw new Unreachable(
+      isErrno(err, 'ENOENT')
+        ? `cannot read --key ${path}: no such file (create one with cordon witness init)`
+        : `cannot read --key ${path}: ${fileFailure(err) ?? message(err)}`,
+    );
   }
   if (mode & 0o077) throw new UsageError(`--key ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${path}`);
   try {
@@ -119,7 +123,8 @@ export function witnessCommand(): Command {
     .option('--json', 'print the startup summary as JSON (evidence always goes to stderr as JSON lines)')
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
-      if (!/^[0-9]+$/.test(opts.port) || !Number.isInteger(port) || port > 65535) throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
+      if (!/^[0-9]+$/.test(opts.port) || !Number.isInteger(port) || port > 65535)
+        throw new UsageError(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
       const signer = readWitnessKey(opts.key);
       const logs = parseLogs(opts.log ?? []);
       const statePath = resolve(opts.state);

@@ -10,7 +10,12 @@ export interface GraphDataset {
   readonly fields: readonly { readonly name: string; readonly tags: readonly string[] }[];
   readonly columnLineage: readonly {
     readonly field: string;
-    readonly inputs: readonly { readonly namespace: string; readonly name: string; readonly field: string; readonly transformations: readonly { readonly type: string; readonly masking: boolean }[] }[];
+    readonly inputs: readonly {
+      readonly namespace: string;
+      readonly name: string;
+      readonly field: string;
+      readonly transformations: readonly { readonly type: string; readonly masking: boolean }[];
+    }[];
   }[];
   readonly datasetTags: readonly string[];
 }

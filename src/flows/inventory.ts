@@ -86,7 +86,10 @@ export function parseInventory(text: string, file: string, directory: Directory 
   };
   const team = (node: Node | null, name: string, what: string) => {
     if (directory && !directory.teams.has(name) && !directory.principals.has(name)) {
-      problem(node, `${what} names ${JSON.stringify(name)}, which is not a team or principal of the directory${didYouMean(name, [...directory.teams.keys(), ...directory.principals.keys()])}`);
+      problem(
+        node,
+        `${what} names ${JSON.stringify(name)}, which is not a team or principal of the directory${didYouMean(name, [...directory.teams.keys(), ...directory.principals.keys()])}`,
+      );
     }
   };
   const place = (node: Node | null, what: string): { country?: string; region?: string } => {
@@ -114,7 +117,8 @@ export function parseInventory(text: string, file: string, directory: Directory 
     for (const e of entries(top.value, top.key)) {
       const spec = new Map(entries(e.value, `${top.key === 'tools' ? 'tool' : 'job'} ${e.key}`).map((x) => [x.key, x]));
       const known = top.key === 'tools' ? TOOL_KEYS : JOB_KEYS;
-      for (const x of spec.values()) if (!known.includes(x.key)) problem(x.keyNode, `unknown key ${JSON.stringify(x.key)} in ${e.key}${didYouMean(x.key, known)}`);
+      for (const x of spec.values())
+        if (!known.includes(x.key)) problem(x.keyNode, `unknown key ${JSON.stringify(x.key)} in ${e.key}${didYouMean(x.key, known)}`);
       const owner = spec.has('owner') ? str(spec.get('owner')!.value, `owner of ${e.key}`) : undefined;
       if (owner !== undefined) team(spec.get('owner')!.value, owner, `owner of ${e.key}`);
       const purpose = spec.has('purpose') ? str(spec.get('purpose')!.value, `purpose of ${e.key}`) : undefined;
@@ -125,18 +129,26 @@ export function parseInventory(text: string, file: string, directory: Directory 
         continue;
       }
       const users = spec.has('users') ? strList(spec.get('users')!.value, `users of ${e.key}`) : [];
-      (isSeq(spec.get('users')?.value) ? (spec.get('users')!.value as { items: Node[] }).items : []).forEach((n, i) => users[i] !== undefined && team(n, users[i]!, `users of ${e.key}`));
+      (isSeq(spec.get('users')?.value) ? (spec.get('users')!.value as { items: Node[] }).items : []).forEach((n, i) => {
+        if (users[i] !== undefined) team(n, users[i]!, `users of ${e.key}`);
+      });
       const exports: ToolExport[] = [];
       const ex = spec.get('exports')?.value ?? null;
       if (spec.has('exports') && !isSeq(ex)) problem(ex, `exports of ${e.key} must be a list`);
       for (const item of isSeq(ex) ? (ex.items as Node[]) : []) {
         const m = new Map(entries(item, `an export of ${e.key}`).map((x) => [x.key, x]));
-        for (const x of m.values()) if (!['kind', 'to', 'country', 'region', 'description'].includes(x.key)) problem(x.keyNode, `unknown key ${JSON.stringify(x.key)} in an export of ${e.key}`);
-        const kind = m.has('kind') ? str(m.get('kind')!.value, `kind of an export of ${e.key}`) : (problem(item, `an export of ${e.key} needs kind (${EXPORT_KINDS.join(', ')})`), undefined);
-        if (kind !== undefined && !EXPORT_KINDS.includes(kind)) problem(m.get('kind')!.value, `kind of an export of ${e.key} must be one of ${EXPORT_KINDS.join(', ')}`);
-        const to = m.has('to') ? str(m.get('to')!.value, `to of an export of ${e.key}`) : (problem(item, `an export of ${e.key} needs to (where it goes)`), undefined);
+        for (const x of m.values())
+          if (!['kind', 'to', 'country', 'region', 'description'].includes(x.key))
+            problem(x.keyNode, `unknown key ${JSON.stringify(x.key)} in an export of ${e.key}`);
+        const kind = m.has('kind') ? str(m.get('kind')!.value, `kind of an export of ${e.key}`) : undefined;
+        if (!m.has('kind')) problem(item, `an export of ${e.key} needs kind (${EXPORT_KINDS.join(', ')})`);
+        if (kind !== undefined && !EXPORT_KINDS.includes(kind))
+          problem(m.get('kind')!.value, `kind of an export of ${e.key} must be one of ${EXPORT_KINDS.join(', ')}`);
+        const to = m.has('to') ? str(m.get('to')!.value, `to of an export of ${e.key}`) : undefined;
+        if (!m.has('to')) problem(item, `an export of ${e.key} needs to (where it goes)`);
         const country = m.has('country') ? str(m.get('country')!.value, `country of an export of ${e.key}`) : undefined;
-        if (country !== undefined && !/^[A-Z]{2}$/.test(country)) problem(m.get('country')!.value, `country of an export of ${e.key} must be a two-letter country code`);
+        if (country !== undefined && !/^[A-Z]{2}$/.test(country))
+          problem(m.get('country')!.value, `country of an export of ${e.key} must be a two-letter country code`);
         if (kind && to) exports.push({ kind, to, country, line: Number(at(item).split(':').at(-1)) });
       }
       tools.push({

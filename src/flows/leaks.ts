@@ -44,7 +44,15 @@ export interface FlowAnalysis {
   readonly dangling: readonly string[];
   /** The protected categories a column carries after propagation, per jurisdiction, and how. */
   labelsOf(columnId: string): { readonly category: string; readonly jurisdiction: string; readonly mode: 'direct' | 'indirect' }[];
-  readonly stats: { readonly datasets: number; readonly columns: number; readonly columnEdges: number; readonly jobs: number; readonly tools: number; readonly labels: number; readonly labelledColumns: number };
+  readonly stats: {
+    readonly datasets: number;
+    readonly columns: number;
+    readonly columnEdges: number;
+    readonly jobs: number;
+    readonly tools: number;
+    readonly labels: number;
+    readonly labelledColumns: number;
+  };
 }
 
 interface Label {
@@ -193,7 +201,11 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
         break;
       }
       const kind = graph.edgeKind[e] === INDIRECT ? 'indirect' : 'direct';
-      steps.push({ node: `column:${graph.columnIds[cur]!}`, via: `${kind} (job ${graph.edgeJobs[graph.edgeJob[e]!] || '?'})`, evidence: graph.sources[graph.edgeSource[e]!] });
+      steps.push({
+        node: `column:${graph.columnIds[cur]!}`,
+        via: `${kind} (job ${graph.edgeJobs[graph.edgeJob[e]!] || '?'})`,
+        evidence: graph.sources[graph.edgeSource[e]!],
+      });
       const from = graph.edgeFrom[e]!;
       // An indirect label came from a direct or an indirect one upstream.
       if (useIndirect && graph.edgeKind[e] === INDIRECT && has(direct, from, l) && !has(indirect, from, l)) useIndirect = false;
@@ -204,7 +216,8 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
   };
 
   const classRule = (l: Label) => `${l.category} is protected in ${l.jurisdiction} (classes.yaml)`;
-  const countriesRule = (l: Label) => `data of ${l.jurisdiction} may be only in ${allowed(l.jurisdiction).join(', ')} (cordon.yaml enclave ${policy.deployment.jurisdictions.get(l.jurisdiction)!.enclave})`;
+  const countriesRule = (l: Label) =>
+    `data of ${l.jurisdiction} may be only in ${allowed(l.jurisdiction).join(', ')} (cordon.yaml enclave ${policy.deployment.jurisdictions.get(l.jurisdiction)!.enclave})`;
   const leaks = new Map<string, Leak>();
   const addLeak = (sink: Leak['sink'], l: Label, mode: Leak['mode'], reason: { kind: LeakKind; rule: string }, path: PathStep[]) => {
     const id = `${sink.type}:${sink.id}|${l.category}|${l.jurisdiction}`;
@@ -218,7 +231,8 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
     leaks.set(id, { id, sink, category: l.category, jurisdiction: l.jurisdiction, mode, reasons: [reason], path });
   };
   const placeReason = (country: string | undefined, l: Label, what: string): { kind: LeakKind; rule: string } | undefined => {
-    if (country === undefined) return { kind: 'unknown_place', rule: `${classRule(l)}; ${what} is at a place cordon.yaml flows.places does not map, so it is not assumed safe` };
+    if (country === undefined)
+      return { kind: 'unknown_place', rule: `${classRule(l)}; ${what} is at a place cordon.yaml flows.places does not map, so it is not assumed safe` };
     if (!allowed(l.jurisdiction).includes(country)) return { kind: 'outside_enclave', rule: `${classRule(l)}; ${countriesRule(l)}; ${what} is in ${country}` };
     return undefined;
   };
@@ -243,7 +257,13 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
     const d = [...policy.datasets.values()][0]!;
     return { dataset: d.name, field: [...d.fields.keys()][0]! };
   })();
-  const everything: GrantInfo = { id: 'flows-hypothetical-grant', datasets: [...policy.datasets.keys()], categories: [...policy.taxonomy.categories.keys()], expiresAt: Number.MAX_SAFE_INTEGER, reason: 'REVIEW' };
+  const everything: GrantInfo = {
+    id: 'flows-hypothetical-grant',
+    datasets: [...policy.datasets.keys()],
+    categories: [...policy.taxonomy.categories.keys()],
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    reason: 'REVIEW',
+  };
   const teamCache = new Map<string, boolean>();
   const teamMaySee = (team: string, l: Label, country: string): boolean => {
     const key = `${team}\u0000${l.category}\u0000${l.jurisdiction}\u0000${country}`;
@@ -275,12 +295,25 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
       if (reason) addLeak(sink, label, r.mode, reason, r.path);
       for (const team of tool.users) {
         if (!teamMaySee(team, label, tool.country ?? 'unknown')) {
-          addLeak(sink, label, r.mode, { kind: 'team_not_allowed', rule: `${classRule(label)}; no rule lets ${team}, who use tool ${tool.name}, see it in clear even with a grant${tool.country ? ` from ${tool.country}` : ''}` }, r.path);
+          addLeak(
+            sink,
+            label,
+            r.mode,
+            {
+              kind: 'team_not_allowed',
+              rule: `${classRule(label)}; no rule lets ${team}, who use tool ${tool.name}, see it in clear even with a grant${tool.country ? ` from ${tool.country}` : ''}`,
+            },
+            r.path,
+          );
         }
       }
       for (const ex of tool.exports) {
         const exReason = placeReason(ex.country, label, `${ex.kind} export ${ex.to} of tool ${tool.name}`);
-        if (exReason) addLeak({ type: 'export', id: `${tool.name} -> ${ex.to}`, country: ex.country }, label, r.mode, exReason, [...r.path, { node: `export:${ex.to}`, via: `exports (${ex.kind})`, evidence: `${tool.where.slice(0, tool.where.lastIndexOf(':'))}:${ex.line}` }]);
+        if (exReason)
+          addLeak({ type: 'export', id: `${tool.name} -> ${ex.to}`, country: ex.country }, label, r.mode, exReason, [
+            ...r.path,
+            { node: `export:${ex.to}`, via: `exports (${ex.kind})`, evidence: `${tool.where.slice(0, tool.where.lastIndexOf(':'))}:${ex.line}` },
+          ]);
       }
     }
   }
@@ -330,6 +363,14 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
 }
 
 function seeClear(decider: Decider, principal: string, at: { dataset: string; field: string }, l: Label, country: string, grant: GrantInfo): boolean {
-  const d = decider.decideField({ principal, action: 'read', dataset: at.dataset, field: at.field, jurisdiction: l.jurisdiction, category: l.category, context: { country, site: '', grants: [grant], now: 0 } });
+  const d = decider.decideField({
+    principal,
+    action: 'read',
+    dataset: at.dataset,
+    field: at.field,
+    jurisdiction: l.jurisdiction,
+    category: l.category,
+    context: { country, site: '', grants: [grant], now: 0 },
+  });
   return d.disclosure === 'clear';
 }

@@ -73,10 +73,20 @@ export function checkEvents(events: readonly SourcedEvent[]): void {
   const bad: string[] = [];
   for (const e of events) {
     const r = v.validate(e.event);
-    if (!r.ok) bad.push(`${e.source}: ${r.errors.slice(0, 3).map((x) => `${x.path || '/'} fails ${x.schemaPath}: ${x.message}`).join('; ')}`);
+    if (!r.ok)
+      bad.push(
+        `${e.source}: ${r.errors
+          .slice(0, 3)
+          .map((x) => `${x.path || '/'} fails ${x.schemaPath}: ${x.message}`)
+          .join('; ')}`,
+      );
     if (bad.length >= 20) break;
   }
-  if (bad.length > 0) throw new CordonError('flows.invalid_event', `${bad.length === 20 ? 'at least ' : ''}${bad.length} event(s) fail the OpenLineage schema; none was used:\n${bad.join('\n')}`);
+  if (bad.length > 0)
+    throw new CordonError(
+      'flows.invalid_event',
+      `${bad.length === 20 ? 'at least ' : ''}${bad.length} event(s) fail the OpenLineage schema; none was used:\n${bad.join('\n')}`,
+    );
 }
 
 export function toGraphEvent(e: SourcedEvent): GraphEvent {
@@ -100,9 +110,16 @@ export interface FlowSources {
 export function loadFlowSources(policy: Policy): FlowSources {
   const flows = policy.deployment.flows;
   for (const [lineageDataset, catalog] of flows.datasets) {
-    if (!policy.datasets.has(catalog)) throw new CordonError('flows.unknown_dataset', `cordon.yaml flows.datasets maps ${lineageDataset} to ${JSON.stringify(catalog)}, which the catalog does not define${didYouMean(catalog, policy.datasets.keys())}`);
+    if (!policy.datasets.has(catalog))
+      throw new CordonError(
+        'flows.unknown_dataset',
+        `cordon.yaml flows.datasets maps ${lineageDataset} to ${JSON.stringify(catalog)}, which the catalog does not define${didYouMean(catalog, policy.datasets.keys())}`,
+      );
   }
-  const events = readEvents(flows.lineage.map((p) => join(policy.dir, p)), policy.dir);
+  const events = readEvents(
+    flows.lineage.map((p) => join(policy.dir, p)),
+    policy.dir,
+  );
   checkEvents(events);
   const tools: Inventory['tools'][number][] = [];
   const jobs: Inventory['jobs'][number][] = [];

@@ -26,7 +26,9 @@ function readJson(rel: string): unknown {
 }
 
 function readTsv(rel: string): Record<string, string>[] {
-  const [header, ...lines] = readFileSync(join(OL, rel), 'utf8').split('\n').filter((l) => l !== '');
+  const [header, ...lines] = readFileSync(join(OL, rel), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const cols = header!.split('\t');
   return lines.map((line) => {
     const cells = line.split('\t');
@@ -109,7 +111,10 @@ test('invalid events name the instance path and the schema path that failed', ()
       file: 'examples/openlineage-repo/client/python/tests/serde_example_run_event.json',
       errors: [
         ['/eventTime', 'https://openlineage.io/spec/1-0-5/OpenLineage.json#/$defs/RunEvent/properties/eventTime/format'],
-        ['/run/facets/nominalTime/nominalStartTime', 'https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet/allOf/1/properties/nominalStartTime/format'],
+        [
+          '/run/facets/nominalTime/nominalStartTime',
+          'https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet/allOf/1/properties/nominalStartTime/format',
+        ],
       ],
     },
     {
@@ -125,19 +130,33 @@ test('invalid events name the instance path and the schema path that failed', ()
     {
       note: 'job ownership facet entry without name: rejected only by the facet schema',
       file: 'examples/openlineage-repo/proxy/fluentd/events/event_invalid_job_facet.json',
-      errors: [['/job/facets/ownership/owners/0', 'https://openlineage.io/spec/facets/1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet/allOf/1/properties/owners/items/required']],
+      errors: [
+        [
+          '/job/facets/ownership/owners/0',
+          'https://openlineage.io/spec/facets/1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet/allOf/1/properties/owners/items/required',
+        ],
+      ],
     },
     {
       note: 'dataQualityMetrics named by a core 1-0-1 _schemaURL: checked against that definition, which needs columnMetrics',
       file: 'examples/openlineage-repo/proxy/fluentd/events/event_full.json',
-      errors: [['/inputs/0/inputFacets/dataQualityMetrics', 'https://openlineage.io/spec/1-0-1/OpenLineage.json#/definitions/DataQualityMetricsInputDatasetFacet/allOf/1/required']],
+      errors: [
+        [
+          '/inputs/0/inputFacets/dataQualityMetrics',
+          'https://openlineage.io/spec/1-0-1/OpenLineage.json#/definitions/DataQualityMetricsInputDatasetFacet/allOf/1/required',
+        ],
+      ],
     },
   ];
   for (const c of cases) {
     const r = validator.validate(readJson(c.file));
     assert.equal(r.ok, false, c.note);
     if (r.ok) continue;
-    assert.deepEqual(r.errors.map((e) => [e.path, e.schemaPath]), c.errors, c.note);
+    assert.deepEqual(
+      r.errors.map((e) => [e.path, e.schemaPath]),
+      c.errors,
+      c.note,
+    );
     for (const e of r.errors) assert.ok(e.message.startsWith(e.path === '' ? 'event ' : `${e.path} `), e.message);
   }
   const noTime = validator.validate(readJson('examples/marquez/api/src/test/resources/open_lineage/event_required_no_timezone.json'));
@@ -161,7 +180,11 @@ test('events are validated against the core version their schemaURL names', () =
   assert.deepEqual(job, { ok: true, kind: 'JobEvent', version: '2-0-2' }, '1-0-1 defines no JobEvent: the current core is used');
   const missing = withUrl(undefined);
   assert.equal(missing.ok, false);
-  if (!missing.ok) assert.deepEqual(missing.errors.map((e) => e.schemaPath), ['https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/BaseEvent/required']);
+  if (!missing.ok)
+    assert.deepEqual(
+      missing.errors.map((e) => e.schemaPath),
+      ['https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/BaseEvent/required'],
+    );
 });
 
 test('unknown facets are kept, deleted facets are not checked against their schema', () => {
@@ -193,13 +216,25 @@ test('unknown facets are kept, deleted facets are not checked against their sche
     'https://openlineage.io/spec/facets/1-0-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
   );
   assert.equal(
-    validator.facetSchemaFor('OutputDatasetFacet', 'subset', 'https://openlineage.io/spec/facets/1-1-0/BaseSubsetDatasetFacet.json#/$defs/OutputSubsetDatasetFacet'),
+    validator.facetSchemaFor(
+      'OutputDatasetFacet',
+      'subset',
+      'https://openlineage.io/spec/facets/1-1-0/BaseSubsetDatasetFacet.json#/$defs/OutputSubsetDatasetFacet',
+    ),
     'https://openlineage.io/spec/facets/1-0-0/BaseSubsetDatasetFacet.json#/$defs/OutputSubsetOutputDatasetFacet',
   );
 });
 
 test('malformed input is rejected with errors, never thrown', () => {
-  for (const input of [null, 42, 'event', [], { run: 5 }, { job: { facets: 'x' }, inputs: {}, outputs: [1, null] }, { dataset: { facets: { schema: { _schemaURL: 7 } } } }]) {
+  for (const input of [
+    null,
+    42,
+    'event',
+    [],
+    { run: 5 },
+    { job: { facets: 'x' }, inputs: {}, outputs: [1, null] },
+    { dataset: { facets: { schema: { _schemaURL: 7 } } } },
+  ]) {
     const r = validator.validate(input);
     assert.equal(r.ok, false, JSON.stringify(input));
     if (!r.ok) assert.ok(r.errors.length > 0 && r.errors.every((e) => e.schemaPath.startsWith('https://openlineage.io/spec/')), JSON.stringify(r.errors));
@@ -209,7 +244,10 @@ test('malformed input is rejected with errors, never thrown', () => {
 test('each spec/tests facet instance is valid against its current facet schema', () => {
   const dir = join(OL, 'spec/tests');
   let count = 0;
-  for (const facet of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const facet of readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     const id = validator.currentFacetSchemaId(facet);
     assert.ok(id, facet);
     for (const file of readdirSync(join(dir, facet)).filter((f) => f.endsWith('.json'))) {
@@ -263,22 +301,36 @@ test('Marquez seed: column edges equal derived/marquez-food-delivery.column-edge
 
   // The PII path the graph must follow, as parsed.
   assert.ok(edges.has('food_delivery/public.customers#email\tfood_delivery/public.delivery_7_days#customer_email\tfood_delivery/etl_delivery_7_days\t\t\t'));
-  assert.equal([...edges].some((l) => /#phone\t/.test(l)), false, 'no phone column has column-level descendants');
+  assert.equal(
+    [...edges].some((l) => /#phone\t/.test(l)),
+    false,
+    'no phone column has column-level descendants',
+  );
 
   // Dangling references: an input dataset the job does not declare, a field its schema lacks.
   const delivery = events.find((e) => e.job?.name === 'etl_delivery_7_days' && e.outputs.some((o) => o.columnLineage.length > 0));
   assert.ok(delivery);
-  assert.equal(delivery.inputs.some((d) => d.name === 'public.menu_item_id'), false);
+  assert.equal(
+    delivery.inputs.some((d) => d.name === 'public.menu_item_id'),
+    false,
+  );
   const menuItemInput = delivery.outputs[0]!.columnLineage.find((c) => c.field === 'category_id')!.inputs;
   assert.deepEqual(menuItemInput, [{ namespace: 'food_delivery', name: 'public.menu_item_id', field: 'category_id', transformations: [] }]);
   const restaurants = events.flatMap((e) => e.outputs).find((d) => d.name === 'public.restaurants' && d.fields.length > 0);
   assert.ok(restaurants);
-  assert.equal(restaurants.fields.some((f) => f.name === 'menu_item_id'), false);
-  assert.ok(edges.has('food_delivery/public.restaurants#menu_item_id\tfood_delivery/public.delivery_7_days#menu_item_id\tfood_delivery/etl_delivery_7_days\t\t\t'));
+  assert.equal(
+    restaurants.fields.some((f) => f.name === 'menu_item_id'),
+    false,
+  );
+  assert.ok(
+    edges.has('food_delivery/public.restaurants#menu_item_id\tfood_delivery/public.delivery_7_days#menu_item_id\tfood_delivery/etl_delivery_7_days\t\t\t'),
+  );
 });
 
 test('Marquez seed: fields come from the schema facet', () => {
-  const customers = parsedSeed().flatMap((e) => e.outputs).find((d) => d.name === 'public.customers' && d.fields.length > 0);
+  const customers = parsedSeed()
+    .flatMap((e) => e.outputs)
+    .find((d) => d.name === 'public.customers' && d.fields.length > 0);
   assert.ok(customers);
   assert.deepEqual(
     customers.fields.filter((f) => ['email', 'phone', 'address'].includes(f.name)),
@@ -304,14 +356,16 @@ test('parse: tags, ownership, nested fields, transformations, dataset-wide linea
         name: 'app.users',
         facets: {
           schema: {
-            _producer: 'p', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json',
+            _producer: 'p',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json',
             fields: [
               { name: 'phone', type: 'text', tags: ['pii'] },
               { name: 'profile', type: 'struct', fields: [{ name: 'email', type: 'text' }] },
             ],
           },
           tags: {
-            _producer: 'p', _schemaURL: 'https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json',
+            _producer: 'p',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json',
             tags: [
               { key: 'category', value: 'user.contact.phone_number', field: 'phone' },
               { key: 'classification', value: 'PII', field: 'device_id' },
@@ -319,7 +373,11 @@ test('parse: tags, ownership, nested fields, transformations, dataset-wide linea
               { key: 'pii', value: '' },
             ],
           },
-          ownership: { _producer: 'p', _schemaURL: 'https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json', owners: [{ name: 'team:growth' }, { type: 'x' }] },
+          ownership: {
+            _producer: 'p',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json',
+            owners: [{ name: 'team:growth' }, { type: 'x' }],
+          },
         },
       },
     ],
@@ -329,11 +387,17 @@ test('parse: tags, ownership, nested fields, transformations, dataset-wide linea
         name: 'users.csv',
         facets: {
           columnLineage: {
-            _producer: 'p', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
+            _producer: 'p',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
             fields: {
               phone_hash: {
                 inputFields: [
-                  { namespace: 'postgres://db:5432', name: 'app.users', field: 'phone', transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }] },
+                  {
+                    namespace: 'postgres://db:5432',
+                    name: 'app.users',
+                    field: 'phone',
+                    transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }],
+                  },
                 ],
               },
               email: { inputFields: [{ namespace: 'postgres://db:5432', name: 'app.users', field: 'profile.email' }], transformationType: 'IDENTITY' },
@@ -375,12 +439,37 @@ test('parse: tags, ownership, nested fields, transformations, dataset-wide linea
         name: 'users.csv',
         fields: [],
         columnLineage: [
-          { field: 'phone_hash', inputs: [{ namespace: 'postgres://db:5432', name: 'app.users', field: 'phone', transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }] }] },
-          { field: 'email', inputs: [{ namespace: 'postgres://db:5432', name: 'app.users', field: 'profile.email', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }] }] },
+          {
+            field: 'phone_hash',
+            inputs: [
+              {
+                namespace: 'postgres://db:5432',
+                name: 'app.users',
+                field: 'phone',
+                transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }],
+              },
+            ],
+          },
+          {
+            field: 'email',
+            inputs: [
+              {
+                namespace: 'postgres://db:5432',
+                name: 'app.users',
+                field: 'profile.email',
+                transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }],
+              },
+            ],
+          },
           {
             field: DATASET_WIDE_FIELD,
             inputs: [
-              { namespace: 'postgres://db:5432', name: 'app.users', field: 'country', transformations: [{ type: 'INDIRECT', subtype: 'FILTER', masking: false }] },
+              {
+                namespace: 'postgres://db:5432',
+                name: 'app.users',
+                field: 'country',
+                transformations: [{ type: 'INDIRECT', subtype: 'FILTER', masking: false }],
+              },
               { namespace: 'postgres://db:5432', name: 'app.users', field: 'deleted', transformations: [{ type: 'INDIRECT', masking: false }] },
             ],
           },

@@ -89,7 +89,6 @@ interface FacetFile {
   readonly keys: Map<string, string[]>;
 }
 
-const VERSION_RE = /^\d+-\d+-\d+$/;
 const CORE_ID_RE = /^https:\/\/openlineage\.io\/spec\/(\d+-\d+-\d+)\/OpenLineage\.json$/;
 const FACET_ID_RE = /^https:\/\/openlineage\.io\/spec\/facets\/(\d+-\d+-\d+)\/([A-Za-z0-9_]+)\.json$/;
 const BASE_FACET_REF_RE = /OpenLineage\.json#\/(?:\$defs|definitions)\/(RunFacet|JobFacet|DatasetFacet|InputDatasetFacet|OutputDatasetFacet)$/;
@@ -148,7 +147,9 @@ function analyseFacetFile(doc: SchemaDoc, version: string, name: string): FacetF
   }
   const keys = new Map<string, string[]>();
   for (const [key, prop] of Object.entries(doc.properties ?? {})) {
-    const refs = collectRefs(prop, []).filter((r) => r.startsWith('#/$defs/')).map((r) => r.slice('#/$defs/'.length));
+    const refs = collectRefs(prop, [])
+      .filter((r) => r.startsWith('#/$defs/'))
+      .map((r) => r.slice('#/$defs/'.length));
     keys.set(key, refs);
   }
   return { id: doc.$id, name, version, doc, facetDefs, keys };
@@ -160,11 +161,16 @@ function analyseFacetFile(doc: SchemaDoc, version: string, name: string): FacetF
 function indexLocations(node: unknown, location: string, into: WeakMap<object, string>): void {
   if (typeof node !== 'object' || node === null || into.has(node)) return;
   into.set(node, location);
-  if (Array.isArray(node)) node.forEach((item, i) => indexLocations(item, `${location}/${i}`, into));
+  if (Array.isArray(node)) for (const [i, item] of node.entries()) indexLocations(item, `${location}/${i}`, into);
   else for (const [k, v] of Object.entries(node)) indexLocations(v, `${location}/${escapePointer(k)}`, into);
 }
 
-function toErrors(errors: readonly ErrorObject[] | null | undefined, schemaRef: string, pathPrefix: string, locations: WeakMap<object, string>): LineageValidationError[] {
+function toErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+  schemaRef: string,
+  pathPrefix: string,
+  locations: WeakMap<object, string>,
+): LineageValidationError[] {
   const base = schemaRef.includes('#') ? schemaRef : `${schemaRef}#`;
   return (errors ?? []).map((e) => {
     const path = pathPrefix + e.instancePath;
@@ -260,7 +266,9 @@ export function createLineageValidator(options: LineageValidatorOptions = {}): L
       const candidates = name ? versionsByName.get(name) : undefined;
       if (!candidates || !fromCore) throw new Error(`OpenLineage schema ${doc.$id}: cannot resolve $ref ${ref}`);
       const fitting = candidates.filter((c) => {
-        const used = collectRefs(c.doc, []).map((r) => /\/spec\/(\d+-\d+-\d+)\/OpenLineage\.json/.exec(r)?.[1]).filter((v): v is string => v !== undefined);
+        const used = collectRefs(c.doc, [])
+          .map((r) => /\/spec\/(\d+-\d+-\d+)\/OpenLineage\.json/.exec(r)?.[1])
+          .filter((v): v is string => v !== undefined);
         return used.every((v) => compareVersions(v, fromCore) <= 0);
       });
       const chosen = fitting[fitting.length - 1] ?? candidates[0]!;
@@ -334,7 +342,13 @@ export function createLineageValidator(options: LineageValidatorOptions = {}): L
     }
   }
 
-  function validateDatasets(list: unknown, pointer: string, extra: 'inputFacets' | 'outputFacets', location: FacetLocation, errors: LineageValidationError[]): void {
+  function validateDatasets(
+    list: unknown,
+    pointer: string,
+    extra: 'inputFacets' | 'outputFacets',
+    location: FacetLocation,
+    errors: LineageValidationError[],
+  ): void {
     if (!Array.isArray(list)) return;
     list.forEach((d, i) => {
       if (!isRecord(d)) return;
@@ -345,14 +359,19 @@ export function createLineageValidator(options: LineageValidatorOptions = {}): L
 
   function validate(event: unknown): LineageValidationResult {
     if (!isRecord(event)) {
-      return { ok: false, errors: [{ path: '', schemaPath: `${SPEC_URL_PREFIX}${CURRENT_CORE_VERSION}/OpenLineage.json#/$defs/BaseEvent/type`, message: 'event must be a JSON object' }] };
+      return {
+        ok: false,
+        errors: [
+          { path: '', schemaPath: `${SPEC_URL_PREFIX}${CURRENT_CORE_VERSION}/OpenLineage.json#/$defs/BaseEvent/type`, message: 'event must be a JSON object' },
+        ],
+      };
     }
     const kind: LineageEventKind = 'dataset' in event ? 'DatasetEvent' : 'run' in event ? 'RunEvent' : 'JobEvent';
     let core = cores.get(CURRENT_CORE_VERSION)!;
     if (typeof event.schemaURL === 'string') {
       const named = CORE_ID_RE.exec(event.schemaURL.split('#')[0]!)?.[1];
       const namedCore = named ? cores.get(named) : undefined;
-      if (namedCore && namedCore.defs[kind]) core = namedCore;
+      if (namedCore?.defs[kind]) core = namedCore;
     }
     const ref = `${core.id}#/${core.defsKey}/${kind}`;
     const fn = compiledFor(ref);
@@ -564,8 +583,7 @@ export function parseLineageEvent(event: unknown): ParsedLineageEvent {
     }
     job = { namespace: event.job.namespace, name: event.job.name };
   }
-  const list = (value: unknown, where: string): LineageDataset[] =>
-    Array.isArray(value) ? value.map((d, i) => parseDataset(d, `${where}/${i}`)) : [];
+  const list = (value: unknown, where: string): LineageDataset[] => (Array.isArray(value) ? value.map((d, i) => parseDataset(d, `${where}/${i}`)) : []);
   const parsed: {
     kind: LineageEventKind;
     eventType?: string;

@@ -18,7 +18,8 @@ export function formatLeaks(a: FlowAnalysis): string {
   const out: string[] = [];
   a.leaks.forEach((l, i) => {
     out.push(`LEAK ${i + 1}: ${leakTitle(l)}`);
-    for (const s of l.path) out.push(`  ${s.via === 'origin' ? 'from' : '  ->'} ${s.node}${s.via === 'origin' ? '' : `  [${s.via}]`}${s.evidence ? `  (${s.evidence})` : ''}`);
+    for (const s of l.path)
+      out.push(`  ${s.via === 'origin' ? 'from' : '  ->'} ${s.node}${s.via === 'origin' ? '' : `  [${s.via}]`}${s.evidence ? `  (${s.evidence})` : ''}`);
     for (const r of l.reasons) out.push(`  rule: ${r.rule}`);
     out.push('');
   });
@@ -26,7 +27,9 @@ export function formatLeaks(a: FlowAnalysis): string {
   for (const ns of a.unknownPlaces) out.push(`UNKNOWN PLACE ${ns}: no entry of cordon.yaml flows.places maps it`);
   for (const d of a.dangling) out.push(`DANGLING ${d}: named in column lineage, declared by no event`);
   const s = a.stats;
-  out.push(`${a.leaks.length} leak path(s), ${a.undocumented.length} undocumented tool(s) or job(s); graph: ${s.datasets} datasets, ${s.columns} columns, ${s.columnEdges} column edges, ${s.jobs} jobs, ${s.tools} tools`);
+  out.push(
+    `${a.leaks.length} leak path(s), ${a.undocumented.length} undocumented tool(s) or job(s); graph: ${s.datasets} datasets, ${s.columns} columns, ${s.columnEdges} column edges, ${s.jobs} jobs, ${s.tools} tools`,
+  );
   return out.join('\n');
 }
 
@@ -49,7 +52,9 @@ export function leaksSarif(a: FlowAnalysis): Record<string, unknown> {
         message: { text: `${leakTitle(l)}. ${l.reasons.map((r) => r.rule).join(' ')}` },
         partialFingerprints: { cordonLeak: l.id },
         ...(loc ? { locations: [loc] } : {}),
-        codeFlows: [{ threadFlows: [{ locations: l.path.map((s) => ({ location: { ...(location(s.evidence) ?? {}), message: { text: `${s.node} [${s.via}]` } } })) }] }],
+        codeFlows: [
+          { threadFlows: [{ locations: l.path.map((s) => ({ location: { ...(location(s.evidence) ?? {}), message: { text: `${s.node} [${s.via}]` } } })) }] },
+        ],
       };
     }),
   );

@@ -78,7 +78,8 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   app.post('/api/v1/lineage', { bodyLimit: maxBytes, onRequest: async (req) => options.authorizeProducer(req) }, async (req, reply) => {
     const body = req.body;
     const events = Array.isArray(body) ? body : [body];
-    if (events.length === 0 || events.length > MAX_BATCH) throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);
+    if (events.length === 0 || events.length > MAX_BATCH)
+      throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);
     const v = lineageValidator();
     const bad: { index: number; errors: unknown[] }[] = [];
     events.forEach((e, index) => {
@@ -87,10 +88,14 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     });
     if (bad.length > 0) {
       const first = bad[0]!.errors[0] as { path: string; schemaPath: string; message: string };
-      throw new HttpProblem('flows.invalid_event', `${bad.length} of ${events.length} event(s) fail the OpenLineage schema (event ${bad[0]!.index}: ${first.path || '/'} fails ${first.schemaPath}: ${first.message}); none was stored`, { invalid: bad });
+      throw new HttpProblem(
+        'flows.invalid_event',
+        `${bad.length} of ${events.length} event(s) fail the OpenLineage schema (event ${bad[0]!.index}: ${first.path || '/'} fails ${first.schemaPath}: ${first.message}); none was stored`,
+        { invalid: bad },
+      );
     }
     const indexes = await store.appendMany(LINEAGE_LOG, events);
-    if (posted) indexes.forEach((index, i) => posted!.push({ source: `api#${index}`, event: events[i] }));
+    if (posted) for (const [i, index] of indexes.entries()) posted.push({ source: `api#${index}`, event: events[i] });
     snapshot = undefined;
     return reply.status(201).send({ stored: events.length });
   });
@@ -107,10 +112,15 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   app.get<{ Params: { id: string }; Querystring: { depth?: string } }>('/v1/flows/nodes/:id', async (req) => {
     await options.identify(req);
     const depth = req.query.depth === undefined ? 1 : Number(req.query.depth);
-    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) throw new HttpProblem('usage.invalid_argument', `depth must be an integer from 0 to ${MAX_DEPTH}`);
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH)
+      throw new HttpProblem('usage.invalid_argument', `depth must be an integer from 0 to ${MAX_DEPTH}`);
     const s = await current();
     const id = req.params.id;
-    if (!s.adjacency.has(id)) throw new CordonError('flows.not_found', `no node ${JSON.stringify(id.slice(0, 200))}; ids are dataset:<namespace>/<name>, column:<namespace>/<name>#<field>, job:<namespace>/<name>, tool:<name>`);
+    if (!s.adjacency.has(id))
+      throw new CordonError(
+        'flows.not_found',
+        `no node ${JSON.stringify(id.slice(0, 200))}; ids are dataset:<namespace>/<name>, column:<namespace>/<name>#<field>, job:<namespace>/<name>, tool:<name>`,
+      );
     const seen = new Set([id]);
     const edges: { from: string; to: string; kind: string }[] = [];
     let frontier = [id];
@@ -132,7 +142,12 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     return {
       node: id,
       depth,
-      nodes: [...seen].map((n) => ({ id: n, type: n.slice(0, n.indexOf(':')), labels: n.startsWith('column:') ? s.analysis.labelsOf(n.slice('column:'.length)) : [], onLeakPath: leaking.has(n) })),
+      nodes: [...seen].map((n) => ({
+        id: n,
+        type: n.slice(0, n.indexOf(':')),
+        labels: n.startsWith('column:') ? s.analysis.labelsOf(n.slice('column:'.length)) : [],
+        onLeakPath: leaking.has(n),
+      })),
       edges: [...uniq.values()],
     };
   });
@@ -153,7 +168,12 @@ function adjacencyOf(graph: FlowGraph, tools: readonly { name: string; reads: re
     for (const i of j.inputs) link(`dataset:${i}`, `job:${j.id}`, 'input');
     for (const o of j.outputs) link(`job:${j.id}`, `dataset:${o}`, 'output');
   }
-  for (let e = 0; e < graph.edgeCount; e++) link(`column:${graph.columnIds[graph.edgeFrom[e]!]!}`, `column:${graph.columnIds[graph.edgeTo[e]!]!}`, ['direct', 'indirect', 'masked'][graph.edgeKind[e]!]!);
+  for (let e = 0; e < graph.edgeCount; e++)
+    link(
+      `column:${graph.columnIds[graph.edgeFrom[e]!]!}`,
+      `column:${graph.columnIds[graph.edgeTo[e]!]!}`,
+      ['direct', 'indirect', 'masked'][graph.edgeKind[e]!]!,
+    );
   for (const t of tools) {
     adj.set(`tool:${t.name}`, adj.get(`tool:${t.name}`) ?? []);
     for (const r of t.reads) link(`tool:${t.name}`, `dataset:${r}`, 'reads');

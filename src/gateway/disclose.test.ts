@@ -18,7 +18,19 @@ const keyDir = mkdtempSync(join(tmpdir(), 'cordon-keys-'));
 after(() => rmSync(keyDir, { recursive: true, force: true }));
 const keys = openFileKeyService(join(keyDir, 'master.key'), { create: true });
 // Synthetic values.
-const USER = { uid: 'demo-us-1', username: 'lonestar', bio: 'hi', country: 'US', phone_number: '+15125550101', email: 'us1@example.com', birthday: '1994-03-02', device_id: 'dev-1', ip_address: '203.0.113.10', created_at: '2024-01-05', shadow: 'x' };
+const USER = {
+  uid: 'demo-us-1',
+  username: 'lonestar',
+  bio: 'hi',
+  country: 'US',
+  phone_number: '+15125550101',
+  email: 'us1@example.com',
+  birthday: '1994-03-02',
+  device_id: 'dev-1',
+  ip_address: '203.0.113.10',
+  created_at: '2024-01-05',
+  shadow: 'x',
+};
 const PROTECTED = ['+15125550101', 'us1@example.com', '1994-03-02', 'dev-1', '203.0.113.10'];
 
 function read(principal: string, country: string, record: Record<string, unknown> = USER, dataset = 'users') {
@@ -57,7 +69,7 @@ test('tokens are stable for one audience, differ across audiences, and join acro
   assert.equal(v.fields['owner_uid'], a1, "a video's owner token equals the user's uid token for the same audience");
   assert.equal(tokenize(keys, 'parent-engineering', 'user.unique_id', 'demo-us-1'), a1);
   assert.equal(openToken(keys, 'parent-engineering', 'user.unique_id', String(a1)), 'demo-us-1', 'the gateway opens its own token again');
-  assert.equal(openToken(keys, 'us-marketing', 'user.unique_id', String(a1)), undefined, "but not for another audience");
+  assert.equal(openToken(keys, 'us-marketing', 'user.unique_id', String(a1)), undefined, 'but not for another audience');
 });
 
 test('enclave staff without a grant get masks; a value that cannot be masked is withheld', () => {
@@ -67,7 +79,13 @@ test('enclave staff without a grant get masks; a value that cannot be masked is 
   assert.equal(out.fields['email'], '…@example.com');
   assert.equal(out.fields['ip_address'], '203.0.113.0/24');
   assert.equal(out.fields['uid'], 'demo-us-1', 'excepted uid in clear inside the enclave');
-  assert.deepEqual(out.transformed['birthday'], { disclosure: 'masked', mask: 'year', rules: ['enclave-masked'], category: 'user.demographic.date_of_birth', class: 'protected' });
+  assert.deepEqual(out.transformed['birthday'], {
+    disclosure: 'masked',
+    mask: 'year',
+    rules: ['enclave-masked'],
+    category: 'user.demographic.date_of_birth',
+    class: 'protected',
+  });
   const odd = { ...USER, birthday: 'sometime in spring' };
   const o = disclose(read('austin-engineer', 'US', odd), odd, { keys, audience: 'enclave-staff' });
   assert.equal(o.fields['birthday'], undefined);
@@ -77,8 +95,15 @@ test('enclave staff without a grant get masks; a value that cannot be masked is 
 
 test('a field whose stored value is unreadable (its data key shredded) is withheld, whatever the rules permit', () => {
   const shredded = { ...USER, phone_number: null };
-  const out = disclose(read('austin-engineer', 'US', shredded), shredded, { keys, audience: 'enclave-staff', unreadable: { phone_number: 'destroyed (crypto-shredded)' } });
+  const out = disclose(read('austin-engineer', 'US', shredded), shredded, {
+    keys,
+    audience: 'enclave-staff',
+    unreadable: { phone_number: 'destroyed (crypto-shredded)' },
+  });
   assert.ok(!('phone_number' in out.fields));
-  assert.deepEqual(out.withheld.find((w) => w.field === 'phone_number'), { field: 'phone_number', reason: 'unreadable', rules: ['enclave-masked'], category: 'user.contact.phone_number', class: 'protected' });
+  assert.deepEqual(
+    out.withheld.find((w) => w.field === 'phone_number'),
+    { field: 'phone_number', reason: 'unreadable', rules: ['enclave-masked'], category: 'user.contact.phone_number', class: 'protected' },
+  );
   assert.equal(out.fields['email'], '…@example.com', 'the other fields are unaffected');
 });

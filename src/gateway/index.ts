@@ -1,6 +1,15 @@
 // The gateway module's public API: applying decisions to records (disclose), the HTTP data API
 // and egress feed (routes), record keys as the caller may see them, and access records.
-export { disclose, openToken, tokenize, TOKEN_PREFIX, type DisclosedRecordV1, type DiscloseOptions, type WithheldField, type WithheldReason } from './disclose.js';
+export {
+  disclose,
+  openToken,
+  tokenize,
+  TOKEN_PREFIX,
+  type DisclosedRecordV1,
+  type DiscloseOptions,
+  type WithheldField,
+  type WithheldReason,
+} from './disclose.js';
 export { gatewayRoutes, problemHandler, LOG_INDEX_HEADER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Caller, type GatewayOptions } from './routes.js';
 export { createRecordKeys, type KeyIn, type RecordKeys, type RecordKeysOptions } from './record-keys.js';
 export { accessRecord, encodeAccessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';

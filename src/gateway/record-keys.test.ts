@@ -31,7 +31,8 @@ const beijing = caller('beijing-engineer', 'CN');
 const austin = caller('austin-engineer', 'US');
 const US_USER = { values: { uid: 'demo-us-1', country: 'US', username: 'u' }, jurisdiction: 'US' };
 const EU_USER = { values: { uid: 'demo-eu-1', country: 'DE', username: 'e' }, jurisdiction: 'EU' };
-const readDecision = (c: Caller, r: typeof US_USER) => decider.decide({ principal: c.principal, action: 'read', dataset: 'users', record: r.values, context: { country: c.country, site: c.site } });
+const readDecision = (c: Caller, r: typeof US_USER) =>
+  decider.decide({ principal: c.principal, action: 'read', dataset: 'users', record: r.values, context: { country: c.country, site: c.site } });
 
 test('out: clear where the decision shows the key field in clear, else the caller token that fields.uid has', () => {
   const mine = tokenize(keys, 'parent-engineering', UID, 'demo-us-1');
@@ -39,7 +40,11 @@ test('out: clear where the decision shows the key field in clear, else the calle
   assert.equal(recordKeys.out(beijing, 'users', 'demo-us-1'), mine, 'without a decision too');
   assert.equal(recordKeys.out(austin, 'users', 'demo-us-1', readDecision(austin, US_USER)), 'demo-us-1');
   assert.equal(recordKeys.out(austin, 'users', 'demo-eu-1', readDecision(austin, EU_USER)), tokenize(keys, 'enclave-staff', UID, 'demo-eu-1'));
-  assert.equal(recordKeys.out(austin, 'users', 'demo-us-1'), tokenize(keys, 'enclave-staff', UID, 'demo-us-1'), 'no decision: clear only if clear in every jurisdiction');
+  assert.equal(
+    recordKeys.out(austin, 'users', 'demo-us-1'),
+    tokenize(keys, 'enclave-staff', UID, 'demo-us-1'),
+    'no decision: clear only if clear in every jurisdiction',
+  );
   assert.equal(recordKeys.out(austin, 'users', 'demo-us-1', true), 'demo-us-1');
   assert.equal(recordKeys.out(beijing, 'videos', 'demo-v-public-1'), 'demo-v-public-1', "a video's id is public: clear for anyone");
 });
@@ -49,7 +54,11 @@ test('in: the caller own token opens; a clear key only from a caller who sees ke
   assert.deepEqual(recordKeys.in(beijing, 'users', mine), { key: 'demo-us-1', clear: false });
   assert.equal(recordKeys.in(beijing, 'users', 'demo-us-1'), undefined, 'beijing-engineer sees no uid in clear anywhere');
   assert.equal(recordKeys.in(beijing, 'users', tokenize(keys, 'us-marketing', UID, 'demo-us-1')), undefined, "another audience's token");
-  assert.equal(recordKeys.in(beijing, 'users', tokenize(keys, 'parent-engineering', 'user.device.device_id', 'demo-us-1')), undefined, "another category's token");
+  assert.equal(
+    recordKeys.in(beijing, 'users', tokenize(keys, 'parent-engineering', 'user.device.device_id', 'demo-us-1')),
+    undefined,
+    "another category's token",
+  );
   assert.deepEqual(recordKeys.in(austin, 'users', 'demo-eu-1'), { key: 'demo-eu-1', clear: true });
   assert.equal(recordKeys.shownIn(austin, 'users', US_USER), true);
   assert.equal(recordKeys.shownIn(austin, 'users', EU_USER), false, 'so demo-eu-1 in clear finds nothing for austin-engineer');

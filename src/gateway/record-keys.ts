@@ -56,7 +56,12 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
     const categories = f ? fieldCategories(f) : [];
     return { name: d.key, categories };
   };
-  const context = (caller: Caller): RequestContext => ({ country: caller.country, site: caller.site, grants: options.grantsOf?.(caller.principal.id) ?? [], now: options.now() });
+  const context = (caller: Caller): RequestContext => ({
+    country: caller.country,
+    site: caller.site,
+    grants: options.grantsOf?.(caller.principal.id) ?? [],
+    now: options.now(),
+  });
 
   /** The key field's read disclosure for `caller` in every jurisdiction and category (no subject: grants scoped to subjects do not count). */
   const clearIn = (caller: Caller, dataset: string): { every: boolean; some: boolean } => {
@@ -66,7 +71,9 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
     let some = false;
     for (const jurisdiction of policy.deployment.jurisdictions.keys()) {
       for (const category of k.categories) {
-        const clear = decider.decideField({ principal: caller.principal, action: 'read', dataset, field: k.name, category, jurisdiction, context: ctx }).disclosure === 'clear';
+        const clear =
+          decider.decideField({ principal: caller.principal, action: 'read', dataset, field: k.name, category, jurisdiction, context: ctx }).disclosure ===
+          'clear';
         every &&= clear;
         some ||= clear;
       }
@@ -105,7 +112,15 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
     },
     shown,
     shownIn(caller, dataset, record) {
-      const d = decider.decideField({ principal: caller.principal, action: 'read', dataset, field: keyFieldOf(dataset).name, jurisdiction: record.jurisdiction ?? '', row: record.values, context: context(caller) });
+      const d = decider.decideField({
+        principal: caller.principal,
+        action: 'read',
+        dataset,
+        field: keyFieldOf(dataset).name,
+        jurisdiction: record.jurisdiction ?? '',
+        row: record.values,
+        context: context(caller),
+      });
       return d.disclosure === 'clear';
     },
   };

@@ -28,14 +28,52 @@ test('encodeAccessRecord writes exactly what canonicalJson writes, over many dec
     const record: Record<string, unknown> = {};
     for (const f of d.fields.keys()) record[f] = rand() < 0.8 ? `v${i}` : null;
     if (d.jurisdictionField) record[d.jurisdictionField] = pick(['US', 'DE', 'BR', 'ZZ']);
-    const grants: GrantInfo[] = rand() < 0.5 ? [{ id: pick(odd) || 'g', datasets: [dataset], categories: ['user'], expiresAt: now + 60_000, reason: pick(odd), ticket: pick(odd), breakGlass: rand() < 0.5 }] : [];
-    const decision = decider.decide({ principal: pick(principals), action: pick(['read', 'write'] as const), dataset, record, context: { country: pick(['US', 'CN', 'IE']), site: pick(odd), grants, now, subjectJurisdiction: pick(['US', 'EU', undefined]) } });
-    const base = accessRecord(decision, pick(['read', 'write', 'delete', 'decide'] as const), { country: pick(odd), site: pick(odd) }, rand() < 0.3 ? null : pick(odd), pick(['released', 'refused', 'permitted', 'failed'] as const), new Date(now + i), {
-      grants,
-      enclaveCountries: (j) => (j === 'US' ? ['US'] : rand() < 0.5 ? [] : [pick(odd), 'IE']),
+    const grants: GrantInfo[] =
+      rand() < 0.5
+        ? [
+            {
+              id: pick(odd) || 'g',
+              datasets: [dataset],
+              categories: ['user'],
+              expiresAt: now + 60_000,
+              reason: pick(odd),
+              ticket: pick(odd),
+              breakGlass: rand() < 0.5,
+            },
+          ]
+        : [];
+    const decision = decider.decide({
+      principal: pick(principals),
+      action: pick(['read', 'write'] as const),
+      dataset,
+      record,
+      context: { country: pick(['US', 'CN', 'IE']), site: pick(odd), grants, now, subjectJurisdiction: pick(['US', 'EU', undefined]) },
     });
+    const base = accessRecord(
+      decision,
+      pick(['read', 'write', 'delete', 'decide'] as const),
+      { country: pick(odd), site: pick(odd) },
+      rand() < 0.3 ? null : pick(odd),
+      pick(['released', 'refused', 'permitted', 'failed'] as const),
+      new Date(now + i),
+      {
+        grants,
+        enclaveCountries: (j) => (j === 'US' ? ['US'] : rand() < 0.5 ? [] : [pick(odd), 'IE']),
+      },
+    );
     // Writes may carry what they moved or declassified, and a failure the record it follows.
-    const effects = rand() < 0.4 ? Array.from({ length: Math.floor(rand() * 3) }, () => ({ action: pick(['transfer', 'declassify'] as const), dataset: pick(odd), field: pick(odd), from: pick(odd), to: pick(odd), allowed: rand() < 0.5, rules: rand() < 0.5 ? [] : [pick(odd), pick(odd)] })) : undefined;
+    const effects =
+      rand() < 0.4
+        ? Array.from({ length: Math.floor(rand() * 3) }, () => ({
+            action: pick(['transfer', 'declassify'] as const),
+            dataset: pick(odd),
+            field: pick(odd),
+            from: pick(odd),
+            to: pick(odd),
+            allowed: rand() < 0.5,
+            rules: rand() < 0.5 ? [] : [pick(odd), pick(odd)],
+          }))
+        : undefined;
     const r = { ...base, ...(effects === undefined ? {} : { effects }), ...(rand() < 0.2 ? { follows: Math.floor(rand() * 1e9) } : {}) };
     assert.equal(encodeAccessRecord(r), canonicalJson(r), `record ${i}`);
     n++;

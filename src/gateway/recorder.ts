@@ -40,7 +40,16 @@ export function accessRecord(
     dataset: decision.dataset,
     subject,
     fields: decision.fields.map((f) => ({ field: f.field, category: f.category ?? null, class: f.class ?? null, disclosure: f.disclosure, rules: f.rules })),
-    grant: grantId === undefined ? null : { id: grantId, reason: grant?.reason ?? '', ticket: grant?.ticket ?? '', expiresAt: grant ? new Date(grant.expiresAt).toISOString() : '', breakGlass: grant?.breakGlass ?? false },
+    grant:
+      grantId === undefined
+        ? null
+        : {
+            id: grantId,
+            reason: grant?.reason ?? '',
+            ticket: grant?.ticket ?? '',
+            expiresAt: grant ? new Date(grant.expiresAt).toISOString() : '',
+            breakGlass: grant?.breakGlass ?? false,
+          },
     jurisdiction,
     enclaveCountries: jurisdiction === null ? [] : context.enclaveCountries(jurisdiction),
     outcome,
@@ -65,7 +74,10 @@ export function encodeAccessRecord(r: AccessRecordV1): string {
     fields += `${i === 0 ? '' : ','}{"category":${strOrNull(f.category)},"class":${strOrNull(f.class)},"disclosure":${str(f.disclosure)},"field":${str(f.field)},"rules":[${rules}]}`;
   }
   const g = r.grant;
-  const grant = g === null ? 'null' : `{"breakGlass":${g.breakGlass},"expiresAt":${str(g.expiresAt)},"id":${str(g.id)},"reason":${str(g.reason)},"ticket":${str(g.ticket)}}`;
+  const grant =
+    g === null
+      ? 'null'
+      : `{"breakGlass":${g.breakGlass},"expiresAt":${str(g.expiresAt)},"id":${str(g.id)},"reason":${str(g.reason)},"ticket":${str(g.ticket)}}`;
   let countries = '';
   for (let k = 0; k < r.enclaveCountries.length; k++) countries += (k === 0 ? '' : ',') + str(r.enclaveCountries[k]);
   let effects = '';

@@ -64,8 +64,8 @@ export function problemHandler(error: FastifyError | Error, request: FastifyRequ
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
     if (error.status >= 500) request.log.error({ err: error }, 'request refused');
     problem = new HttpProblem(error.code, error.message);
-  }
-  else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
+  } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
   else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
   } else {
@@ -105,7 +105,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     try {
       // The grants are looked up again only when one released a field (the record names its expiry).
       const granted = decision.fields.some((f) => f.grant !== undefined);
-      const context = { grants: granted ? options.grantsOf?.(caller.principal.id) ?? [] : [], enclaveCountries };
+      const context = { grants: granted ? (options.grantsOf?.(caller.principal.id) ?? []) : [], enclaveCountries };
       const r = accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context);
       const effects = extra.effects !== undefined && extra.effects.length > 0 ? { effects: extra.effects } : {};
       const follows = extra.follows === undefined ? {} : { follows: extra.follows };
@@ -132,7 +132,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     let inputs = decisionInputs.get(dataset);
     if (!inputs) {
       const d = datasetOf(dataset);
-      inputs = new Set([...(d.jurisdictionField === undefined ? [] : [d.jurisdictionField]), ...[...d.fields.values()].flatMap((f) => f.conditions.map((c) => c.field))]);
+      inputs = new Set([
+        ...(d.jurisdictionField === undefined ? [] : [d.jurisdictionField]),
+        ...[...d.fields.values()].flatMap((f) => f.conditions.map((c) => c.field)),
+      ]);
       decisionInputs.set(dataset, inputs);
     }
     return inputs;
@@ -146,7 +149,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const readOne = async (caller: Caller, dataset: string, key: string, clearKey = false) => {
     const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
     if (!found) return undefined;
-    const decision = decider.decide({ principal: caller.principal, action: 'read', dataset, record: found.values, context: context(caller, found.jurisdiction) });
+    const decision = decider.decide({
+      principal: caller.principal,
+      action: 'read',
+      dataset,
+      record: found.values,
+      context: context(caller, found.jurisdiction),
+    });
     if (clearKey && !recordKeys.shown(dataset, decision)) return undefined;
     const sealed = found.sealed;
     const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
@@ -165,9 +174,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (!k || !r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
     if (!caller.knownPlace && r.decision.fields.some((f) => f.class === 'protected' || f.class === undefined)) {
       await record(r.decision, 'read', caller, r.subject, 'refused');
-      throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); protected data is not released to it', {
-        withheld: r.out.withheld.map((w) => ({ field: w.field, reason: w.reason })),
-      });
+      throw new HttpProblem(
+        'gateway.unknown_location',
+        'the request comes from a place the network map does not know (or the token names another place); protected data is not released to it',
+        {
+          withheld: r.out.withheld.map((w) => ({ field: w.field, reason: w.reason })),
+        },
+      );
     }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
@@ -177,7 +190,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
   const requireKnownPlace = (caller: Caller) => {
     if (!caller.knownPlace) {
-      throw new HttpProblem('gateway.unknown_location', 'the request comes from a place the network map does not know (or the token names another place); lists and the egress feed are refused to it');
+      throw new HttpProblem(
+        'gateway.unknown_location',
+        'the request comes from a place the network map does not know (or the token names another place); lists and the egress feed are refused to it',
+      );
     }
   };
 
@@ -187,11 +203,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     requireKnownPlace(caller);
     const q = req.query;
     const limit = q['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(q['limit']);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+      throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     const where: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) {
       if (k === 'limit' || k === 'after') continue;
-      if (!k.startsWith('filter.')) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(k)}; filters are filter.<field>=<value>`);
+      if (!k.startsWith('filter.'))
+        throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(k)}; filters are filter.<field>=<value>`);
       const field = k.slice('filter.'.length);
       if (!d.fields.has(field)) throw new HttpProblem('gateway.invalid_query', `${d.name} has no field ${JSON.stringify(field)}`);
       if (!filterable(field)) throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
@@ -202,7 +220,15 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const categories = fieldCategories(f);
       for (const j of policy.deployment.jurisdictions.keys()) {
         for (const category of categories) {
-          const fd = decider.decideField({ principal: caller.principal, action: 'read', dataset: d.name, field, category, jurisdiction: j, context: { country: caller.country, site: caller.site, now: now() } });
+          const fd = decider.decideField({
+            principal: caller.principal,
+            action: 'read',
+            dataset: d.name,
+            field,
+            category,
+            jurisdiction: j,
+            context: { country: caller.country, site: caller.site, now: now() },
+          });
           if (fd.disclosure !== 'clear' || fd.class === 'protected') return false;
         }
       }
@@ -243,7 +269,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
 
   const checkBody = (body: unknown): Row => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpProblem('gateway.invalid_body', 'the body must be a JSON object of field values');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new HttpProblem('gateway.invalid_body', 'the body must be a JSON object of field values');
     for (const [k, v] of Object.entries(body)) {
       if (!isScalar(v)) throw new HttpProblem('gateway.invalid_body', `field ${JSON.stringify(k)} must be a string, number, boolean or null`);
     }
@@ -256,10 +283,15 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const structuralOf = (d: Dataset): ReadonlyMap<string, string> => {
     let m = structuralFields.get(d.name);
     if (!m) {
-      const out = new Map<string, string>([[d.key, 'the key field'], [d.subjectField, 'the subject field']]);
+      const out = new Map<string, string>([
+        [d.key, 'the key field'],
+        [d.subjectField, 'the subject field'],
+      ]);
       if (d.jurisdictionField !== undefined) out.set(d.jurisdictionField, 'the jurisdiction field');
-      for (const f of d.fields.values()) for (const c of f.conditions) if (!out.has(c.field)) out.set(c.field, `a field that ${d.name}.${f.name}'s category depends on`);
-      structuralFields.set(d.name, (m = out));
+      for (const f of d.fields.values())
+        for (const c of f.conditions) if (!out.has(c.field)) out.set(c.field, `a field that ${d.name}.${f.name}'s category depends on`);
+      structuralFields.set(d.name, out);
+      m = out;
     }
     return m;
   };
@@ -272,8 +304,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const role = structural.get(k);
       if (role === undefined) continue;
       if (typeof v !== 'string' || v.length === 0) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a non-empty string`);
-      if (k === d.key && v.startsWith(TOKEN_PREFIX)) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: a new key may not begin with ${TOKEN_PREFIX}, which marks tokens`);
-      if (k === d.jurisdictionField && !/^[A-Z]{2}$/.test(v)) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a two-letter country code in capitals (ISO 3166-1 alpha-2)`);
+      if (k === d.key && v.startsWith(TOKEN_PREFIX))
+        throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: a new key may not begin with ${TOKEN_PREFIX}, which marks tokens`);
+      if (k === d.jurisdictionField && !/^[A-Z]{2}$/.test(v))
+        throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a two-letter country code in capitals (ISO 3166-1 alpha-2)`);
     }
   };
 
@@ -285,7 +319,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const openReferences = async (caller: Caller, d: Dataset, values: Row): Promise<Row> => {
     const v = values[d.subjectField];
     if (d.subjectDataset === undefined || d.subjectField === d.key || typeof v !== 'string') return values;
-    const unknown = () => new HttpProblem('gateway.unknown_subject', `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists (by the token you were given for it)`);
+    const unknown = () =>
+      new HttpProblem(
+        'gateway.unknown_subject',
+        `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists (by the token you were given for it)`,
+      );
     const k = recordKeys.in(caller, d.subjectDataset, v);
     if (!k) throw unknown();
     if (k.clear) {
@@ -296,7 +334,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
 
   /** Datasets whose subject's jurisdiction comes from records of `dataset` (a user's videos and comments). */
-  const dependentsOf = (dataset: string): Dataset[] => [...policy.datasets.values()].filter((x) => x.subjectDataset === dataset && x.jurisdictionField === undefined);
+  const dependentsOf = (dataset: string): Dataset[] =>
+    [...policy.datasets.values()].filter((x) => x.subjectDataset === dataset && x.jurisdictionField === undefined);
 
   const subjectKeyOf = (d: Dataset, values: Readonly<Record<string, unknown>> | undefined): string | undefined => {
     const v = values?.[d.subjectField];
@@ -320,16 +359,27 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
    * subject that changes jurisdiction) or turns into excepted or public data (`declassify`), under
    * the classification before. Grants are matched against the subject as stored.
    */
-  const judgeWrite = async (caller: Caller, req: FastifyRequest, d: Dataset, values: Row, before: PlacedRecord | undefined, mode: 'create' | 'update' | 'delete'): Promise<WriteJudgment> => {
+  const judgeWrite = async (
+    caller: Caller,
+    req: FastifyRequest,
+    d: Dataset,
+    values: Row,
+    before: PlacedRecord | undefined,
+    mode: 'create' | 'update' | 'delete',
+  ): Promise<WriteJudgment> => {
     const after: Row = mode === 'delete' ? before!.values : { ...(before?.values ?? {}), ...values };
-    if (before && before.jurisdiction === undefined) throw new HttpProblem('gateway.unknown_jurisdiction', `the stored ${d.name} record's jurisdiction cannot be told, so it cannot be written (fail closed)`);
+    if (before && before.jurisdiction === undefined)
+      throw new HttpProblem('gateway.unknown_jurisdiction', `the stored ${d.name} record's jurisdiction cannot be told, so it cannot be written (fail closed)`);
     const jBefore = before?.jurisdiction;
     const jAfter = mode === 'delete' ? jBefore : await placement.jurisdictionOf(d.name, after);
     if (jAfter === undefined) {
       if (d.jurisdictionField === undefined && d.subjectDataset !== undefined) {
         throw new HttpProblem('gateway.unknown_subject', `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists`);
       }
-      throw new HttpProblem('gateway.unknown_jurisdiction', `the jurisdiction of this ${d.name} record cannot be told from ${d.jurisdictionField ?? d.subjectField}`);
+      throw new HttpProblem(
+        'gateway.unknown_jurisdiction',
+        `the jurisdiction of this ${d.name} record cannot be told from ${d.jurisdictionField ?? d.subjectField}`,
+      );
     }
     const subjectBefore = subjectKeyOf(d, before?.values);
     const subjectAfter = subjectKeyOf(d, after);
@@ -345,7 +395,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const principal = caller.principal;
 
     const underAfter = decider.decide({ principal, action: 'write', dataset: d.name, record: after, fields: body, context: ctxAfter, subject });
-    const underBefore = before ? decider.decide({ principal, action: 'write', dataset: d.name, record: before.values, fields: body, context: ctxBefore, subject }) : undefined;
+    const underBefore = before
+      ? decider.decide({ principal, action: 'write', dataset: d.name, record: before.values, fields: body, context: ctxBefore, subject })
+      : undefined;
     const refused: { field: string; action: string; reason: string; rules: readonly string[] }[] = [];
     const fields: FieldDecision[] = underAfter.fields.map((fa, i) => {
       const fb = underBefore?.fields[i];
@@ -362,20 +414,32 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     };
     if (before && mode === 'update') {
       const moved = jBefore !== jAfter || subjectBefore !== subjectAfter;
-      const from = jBefore !== jAfter ? jBefore! : subjectHash(keys, d.name, subjectBefore) ?? 'none';
-      const to = jBefore !== jAfter ? jAfter : subjectHash(keys, d.name, subjectAfter) ?? 'none';
+      const from = jBefore !== jAfter ? jBefore! : (subjectHash(keys, d.name, subjectBefore) ?? 'none');
+      const to = jBefore !== jAfter ? jAfter : (subjectHash(keys, d.name, subjectAfter) ?? 'none');
       for (const f of d.fields.keys()) {
         const stored = before.values[f];
         if (stored === undefined || stored === null) continue;
         const clsBefore = placementRules.classOf(d.name, f, before.values, jBefore!);
         if (!isProtectedClass(clsBefore)) continue;
         if (moved) {
-          judge('transfer', decider.decide({ principal, action: 'transfer', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, from, to);
+          judge(
+            'transfer',
+            decider.decide({ principal, action: 'transfer', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!,
+            d.name,
+            from,
+            to,
+          );
         }
         const clsAfter = placementRules.classOf(d.name, f, after, jAfter);
         // Judged even when the body overwrites the field: the field itself leaves the protected class.
         if (!isProtectedClass(clsAfter)) {
-          judge('declassify', decider.decide({ principal, action: 'declassify', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!, d.name, clsBefore ?? 'unclassified', clsAfter!);
+          judge(
+            'declassify',
+            decider.decide({ principal, action: 'declassify', dataset: d.name, record: before.values, fields: [f], context: ctxBefore, subject }).fields[0]!,
+            d.name,
+            clsBefore ?? 'unclassified',
+            clsAfter!,
+          );
         }
       }
       // A subject that changes jurisdiction takes its dependent records along: every protected
@@ -384,7 +448,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         for (const dep of dependentsOf(d.name)) {
           for (const f of dep.fields.values()) {
             for (const category of fieldCategories(f)) {
-              const fd = decider.decideField({ principal, action: 'transfer', dataset: dep.name, field: f.name, category, jurisdiction: jBefore!, subject, context: ctxBefore });
+              const fd = decider.decideField({
+                principal,
+                action: 'transfer',
+                dataset: dep.name,
+                field: f.name,
+                category,
+                jurisdiction: jBefore!,
+                subject,
+                context: ctxBefore,
+              });
               if (!isProtectedClass(fd.class)) continue;
               judge('transfer', fd, dep.name, jBefore!, jAfter);
             }
@@ -416,7 +489,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     } catch (err) {
       app.log.error({ err }, 'store write failed after its decision was logged');
       await record(j.decision, action, caller, j.subject, 'failed', { follows: index });
-      throw new HttpProblem('gateway.write_failed', 'the store failed after the write was permitted; the log says so. Read the record to see whether it changed');
+      throw new HttpProblem(
+        'gateway.write_failed',
+        'the store failed after the write was permitted; the log says so. Read the record to see whether it changed',
+      );
     }
     return index;
   };
@@ -426,7 +502,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
     const key = values[d.key];
-    if (typeof key !== 'string' || key.length === 0) throw new HttpProblem('gateway.invalid_body', `the body must give the key field ${d.key} as a non-empty string`);
+    if (typeof key !== 'string' || key.length === 0)
+      throw new HttpProblem('gateway.invalid_body', `the body must give the key field ${d.key} as a non-empty string`);
     checkWriteFields(d, values);
     const opened = await openReferences(caller, d, values);
     if (await placement.read(d.name, key, { decrypt: NOTHING })) throw new HttpProblem('gateway.duplicate_key', `a ${d.name} record with this key exists`);
@@ -477,8 +554,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     requireKnownPlace(caller);
     const after = req.query['after'] === undefined ? 0 : Number(req.query['after']);
     const limit = req.query['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(req.query['limit']);
-    if (!Number.isSafeInteger(after) || after < 0 || after > MAX_CHANGE_INDEX) throw new HttpProblem('gateway.invalid_query', `after must be a change index (a whole number from 0 to ${MAX_CHANGE_INDEX})`);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+    if (!Number.isSafeInteger(after) || after < 0 || after > MAX_CHANGE_INDEX)
+      throw new HttpProblem('gateway.invalid_query', `after must be a change index (a whole number from 0 to ${MAX_CHANGE_INDEX})`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+      throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     const unknown = Object.keys(req.query).filter((k) => k !== 'after' && k !== 'limit');
     if (unknown.length > 0) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(unknown[0])}`);
     const changes = await placement.changes(d.name, after, limit);
@@ -505,21 +584,37 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   app.post<{ Body: unknown }>('/v1/decide', async (req, reply) => {
     const caller = await options.identify(req);
     const body = req.body as { dataset?: unknown; record?: unknown; action?: unknown; subjectJurisdiction?: unknown } | null;
-    if (typeof body !== 'object' || body === null) throw new HttpProblem('gateway.invalid_body', 'the body must be {dataset, record, action?, subjectJurisdiction?}');
+    if (typeof body !== 'object' || body === null)
+      throw new HttpProblem('gateway.invalid_body', 'the body must be {dataset, record, action?, subjectJurisdiction?}');
     if (typeof body.dataset !== 'string') throw new HttpProblem('gateway.invalid_body', 'dataset must be a string');
     const d = datasetOf(body.dataset);
     const values = checkBody(body.record);
     const action = body.action ?? 'read';
     if (action !== 'read' && action !== 'write') throw new HttpProblem('gateway.invalid_body', 'action must be read or write');
-    if (body.subjectJurisdiction !== undefined && typeof body.subjectJurisdiction !== 'string') throw new HttpProblem('gateway.invalid_body', 'subjectJurisdiction must be a string');
-    const decision = decider.decide({ principal: caller.principal, action, dataset: d.name, record: values, context: context(caller, body.subjectJurisdiction as string | undefined) });
+    if (body.subjectJurisdiction !== undefined && typeof body.subjectJurisdiction !== 'string')
+      throw new HttpProblem('gateway.invalid_body', 'subjectJurisdiction must be a string');
+    const decision = decider.decide({
+      principal: caller.principal,
+      action,
+      dataset: d.name,
+      record: values,
+      context: context(caller, body.subjectJurisdiction as string | undefined),
+    });
     const index = await record(decision, 'decide', caller, decision.subject, 'released');
     void reply.header(LOG_INDEX_HEADER, String(index));
     return {
       dataset: decision.dataset,
       jurisdiction: decision.jurisdiction ?? null,
       policyVersion: decision.policyVersion,
-      fields: decision.fields.map((f) => ({ field: f.field, disclosure: f.disclosure, category: f.category ?? null, class: f.class ?? null, reason: f.reason, rules: f.rules, mask: f.mask ?? null })),
+      fields: decision.fields.map((f) => ({
+        field: f.field,
+        disclosure: f.disclosure,
+        category: f.category ?? null,
+        class: f.class ?? null,
+        reason: f.reason,
+        rules: f.rules,
+        mask: f.mask ?? null,
+      })),
     };
   });
 }

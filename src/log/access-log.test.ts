@@ -30,7 +30,10 @@ test('appends made together get dense indexes and one checkpoint signs them; pro
   const log = await openAccessLog({ store, signerKey: skey, checkpointEveryMs: 1000 });
   assert.equal(log.checkpoint().size, 0, 'a new log publishes the empty tree');
   const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => log.append(rec(i))));
-  assert.deepEqual(results.map((r) => r.index), Array.from({ length: 2000 }, (_, i) => i));
+  assert.deepEqual(
+    results.map((r) => r.index),
+    Array.from({ length: 2000 }, (_, i) => i),
+  );
   await log.publish();
   const cp = log.checkpoint();
   assert.equal(cp.size, 2000);
@@ -77,10 +80,18 @@ test('a reopened log carries on from its stored entries and its last checkpoint'
 
 test('a log whose stored entries were altered refuses to append (503), and says what does not match', async () => {
   const cases: [string, string, RegExp][] = [
-    ['changed entry', `UPDATE tlog_access SET entry = '${Buffer.alloc(32, 7).toString('base64')}' WHERE idx = 17`, /give root .* at size 40, but the signed checkpoint says/],
+    [
+      'changed entry',
+      `UPDATE tlog_access SET entry = '${Buffer.alloc(32, 7).toString('base64')}' WHERE idx = 17`,
+      /give root .* at size 40, but the signed checkpoint says/,
+    ],
     ['deleted entry', 'DELETE FROM tlog_access WHERE idx = 5', /stored entry 5 is missing|has size 40 but the store holds 5/],
     ['truncated', 'DELETE FROM tlog_access WHERE idx >= 30', /has size 40 but the store holds 30/],
-    ['forged checkpoint', `UPDATE log_access_checkpoints SET entry = jsonb_set(entry, '{note}', to_jsonb(replace(entry->>'note', '40', '41')))`, /does not verify/],
+    [
+      'forged checkpoint',
+      `UPDATE log_access_checkpoints SET entry = jsonb_set(entry, '{note}', to_jsonb(replace(entry->>'note', '40', '41')))`,
+      /does not verify/,
+    ],
   ];
   for (const [what, change, reason] of cases) {
     const store = await openStore('log', 'pglite://memory');
@@ -106,7 +117,8 @@ test('when the store cannot write, appends are refused; when it can again, the l
   const { skey, vkey } = generateSignerKey(ORIGIN);
   let broken = false;
   const flaky: Store = Object.assign(Object.create(Object.getPrototypeOf(store)) as Store, store, {
-    appendEntries: (log: string, first: number, rows: readonly EntryRow[]) => (broken ? Promise.reject(new Error('store down')) : store.appendEntries(log, first, rows)),
+    appendEntries: (log: string, first: number, rows: readonly EntryRow[]) =>
+      broken ? Promise.reject(new Error('store down')) : store.appendEntries(log, first, rows),
   });
   const log = await openAccessLog({ store: flaky, signerKey: skey });
   assert.equal((await log.append(rec(0))).index, 0);
@@ -114,7 +126,10 @@ test('when the store cannot write, appends are refused; when it can again, the l
   const refused = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => log.append(rec(i + 1))));
   assert.ok(refused.every((r) => r.status === 'rejected' && r.reason instanceof LogUnavailableError));
   broken = false;
-  assert.deepEqual((await Promise.all([log.append(rec(11)), log.append(rec(12))])).map((r) => r.index), [1, 2]);
+  assert.deepEqual(
+    (await Promise.all([log.append(rec(11)), log.append(rec(12))])).map((r) => r.index),
+    [1, 2],
+  );
   await log.publish();
   const body = parseCheckpoint(verifyNote(log.checkpoint().note, [parseVerifierKey(vkey)]).text);
   assert.equal(body.size, 3);
@@ -129,24 +144,63 @@ test('a record of no registered type, of a retired type or version, or not fitti
   await log.append(rec(0));
   await log.publish();
   const hash = 'A'.repeat(43);
-  const read = { v: 1, at: '2026-11-25T00:00:00.000Z', principal: 'p', country: 'US', site: 'austin', action: 'read', dataset: 'users', subject: hash, fields: [], grant: null, jurisdiction: 'US', enclaveCountries: ['US'], outcome: 'released', policyVersion: 'pv' };
+  const read = {
+    v: 1,
+    at: '2026-11-25T00:00:00.000Z',
+    principal: 'p',
+    country: 'US',
+    site: 'austin',
+    action: 'read',
+    dataset: 'users',
+    subject: hash,
+    fields: [],
+    grant: null,
+    jurisdiction: 'US',
+    enclaveCountries: ['US'],
+    outcome: 'released',
+    policyVersion: 'pv',
+  };
   const cases: { note: string; record: unknown; message: RegExp }[] = [
-    { note: 'an unregistered type', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'test', id: 'x' }, message: /"test" is not a registered log record type/ },
-    { note: 'a retired type (broker.use was access.use in e1b4790)', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'access.use', grant: 'g', policyVersion: 'pv' }, message: /access\.use is retired/ },
-    { note: 'an old version (key.release is written at v2)', record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'key.release', dataset: 'users', subject: hash, reason: 'r', policyVersion: 'pv' }, message: /key\.release is written at version 2, not 1/ },
+    {
+      note: 'an unregistered type',
+      record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'test', id: 'x' },
+      message: /"test" is not a registered log record type/,
+    },
+    {
+      note: 'a retired type (broker.use was access.use in e1b4790)',
+      record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'access.use', grant: 'g', policyVersion: 'pv' },
+      message: /access\.use is retired/,
+    },
+    {
+      note: 'an old version (key.release is written at v2)',
+      record: { v: 1, at: '2026-11-25T00:00:00.000Z', type: 'key.release', dataset: 'users', subject: hash, reason: 'r', policyVersion: 'pv' },
+      message: /key\.release is written at version 2, not 1/,
+    },
     { note: 'a version that never was', record: { ...rec(1), v: 7 }, message: /audit_read has no version 7/ },
     { note: 'a missing member', record: { ...rec(1), to: undefined }, message: /audit_read v1: the record must have required property 'to'/ },
-    { note: 'a member the schema does not name', record: { ...rec(1), n: 1 }, message: /audit_read v1: the record has a member "n" that its schema does not name/ },
+    {
+      note: 'a member the schema does not name',
+      record: { ...rec(1), n: 1 },
+      message: /audit_read v1: the record has a member "n" that its schema does not name/,
+    },
     { note: 'a member of the wrong type', record: { ...rec(1), from: '1' }, message: /audit_read v1: \/from must be integer/ },
     { note: 'a fraction', record: { ...rec(1), from: 1.5 }, message: /\/from must be integer/ },
     { note: 'an integer canonical JSON cannot hold', record: { ...rec(1), from: 2 ** 60 }, message: /audit_read: holds a number that is not a safe integer/ },
     { note: 'a subject key instead of its keyed hash', record: { ...read, subject: 'demo-us-1' }, message: /access_record v1: \/subject must match pattern/ },
-    { note: 'an unknown disclosure', record: { ...read, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'peek', rules: [] }] }, message: /\/fields\/0\/disclosure must be equal to one of the allowed values/ },
+    {
+      note: 'an unknown disclosure',
+      record: { ...read, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'peek', rules: [] }] },
+      message: /\/fields\/0\/disclosure must be equal to one of the allowed values/,
+    },
     { note: 'neither a type nor an action', record: { v: 1, same: true }, message: /a log record is an object with a string `type`/ },
     { note: 'not an object', record: ['v', 1], message: /a log record is an object/ },
   ];
   for (const c of cases) {
-    await assert.rejects(log.append(c.record as LogRecord), (err: unknown) => err instanceof InvalidLogRecordError && err.code === 'log.invalid_record' && c.message.test(err.message), c.note);
+    await assert.rejects(
+      log.append(c.record as LogRecord),
+      (err: unknown) => err instanceof InvalidLogRecordError && err.code === 'log.invalid_record' && c.message.test(err.message),
+      c.note,
+    );
   }
   // A caller's own encoding does not get a record past the check.
   await assert.rejects(log.appendCanonical({ ...rec(1), n: 1 } as unknown as LogRecord, '{}'), InvalidLogRecordError);

@@ -166,7 +166,10 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       else if (cp.size > tree.size) {
         health = { ok: false, reason: `the last signed checkpoint has size ${cp.size} but the store holds ${tree.size} consecutive entries` };
       } else if (!tree.root(cp.size).equals(cp.root)) {
-        health = { ok: false, reason: `the stored entries give root ${tree.root(cp.size).toString('base64')} at size ${cp.size}, but the signed checkpoint says ${cp.root.toString('base64')}` };
+        health = {
+          ok: false,
+          reason: `the stored entries give root ${tree.root(cp.size).toString('base64')} at size ${cp.size}, but the signed checkpoint says ${cp.root.toString('base64')}`,
+        };
       }
     }
   }
@@ -207,7 +210,13 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   if (health.ok && (!latest || latest.size !== tree.size)) await publish();
   // Entries another process appended (the migrate or scan CLI beside a running server) are read
   // into the tree before each signing, so the checkpoints this process serves include them.
-  const timer = setInterval(() => void sync().then(publish).catch(() => undefined), every);
+  const timer = setInterval(
+    () =>
+      void sync()
+        .then(publish)
+        .catch(() => undefined),
+    every,
+  );
   timer.unref();
 
   // Group commit: one write in flight; everything that arrives meanwhile goes into the next one.
@@ -245,9 +254,13 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
             }
             if (!health.ok) throw new LogUnavailableError(`the access log is unavailable: ${health.reason}`);
             const first = tree.size;
-            await store.appendEntries(name, first, batch.map((p) => p.row));
+            await store.appendEntries(
+              name,
+              first,
+              batch.map((p) => p.row),
+            );
             tree.appendLeafHashes(batch.map((p) => p.leafHash));
-            batch.forEach((p, i) => p.resolve({ index: first + i }));
+            for (const [i, p] of batch.entries()) p.resolve({ index: first + i });
             break;
           } catch (err) {
             // The write may or may not have landed: read back what the store holds before the next one.
@@ -296,7 +309,9 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
         // A number canonical JSON cannot hold (not a safe integer) makes a malformed record too;
         // the encoder's message would show the value, so it is not passed on.
         const kind = recordKind(record);
-        return Promise.reject(err instanceof TypeError ? new InvalidLogRecordError({ kind, message: `${kind ?? 'the record'}: holds a number that is not a safe integer` }) : err);
+        return Promise.reject(
+          err instanceof TypeError ? new InvalidLogRecordError({ kind, message: `${kind ?? 'the record'}: holds a number that is not a safe integer` }) : err,
+        );
       }
       return enqueue(canonical);
     },

@@ -92,7 +92,12 @@ test('checkpoints: malformed bodies are rejected with the reason', () => {
   assert.throws(() => openCheckpoint(signed, TESSERA_VKEY), isNoteError('log.bad_checkpoint', /tree size "007"/));
 
   // Allowed: size 0, extension lines, an origin with spaces (the Go checksum database's).
-  assert.deepEqual(parseCheckpoint(`go.sum database tree\n0\n${r}\nx y\n+\n`), { origin: 'go.sum database tree', size: 0, root: ROOT, extensions: ['x y', '+'] });
+  assert.deepEqual(parseCheckpoint(`go.sum database tree\n0\n${r}\nx y\n+\n`), {
+    origin: 'go.sum database tree',
+    size: 0,
+    root: ROOT,
+    extensions: ['x y', '+'],
+  });
   assert.equal(parseCheckpoint(`o\n9007199254740991\n${r}\n`).size, Number.MAX_SAFE_INTEGER);
 });
 
@@ -116,12 +121,22 @@ test('formatCheckpoint writes the exact text and refuses what it could not parse
 test('openCheckpoint: wrong key, wrong origin, tampering', () => {
   const file = readFileSync(join(TESSERA, 'checkpoint.7'), 'utf8');
   const other = createSigner(TESSERA_ORIGIN, Buffer.alloc(32, 3));
-  assert.throws(() => openCheckpoint(file, other.vkey), isNoteError('log.untrusted_note', /no signature by the log key example\.com\/log\/testdata\+[0-9a-f]{8}$/));
-  assert.throws(() => openCheckpoint(file, TESSERA_VKEY, { origin: 'example.com/other' }), isNoteError('log.bad_checkpoint', /origin "example.com\/log\/testdata" is not the expected "example.com\/other"/));
-  assert.throws(() => openCheckpoint(file.replace('\n7\n', '\n8\n'), TESSERA_VKEY), isNoteError('log.bad_signature', /invalid signature for key example\.com\/log\/testdata\+33d7b496/));
+  assert.throws(
+    () => openCheckpoint(file, other.vkey),
+    isNoteError('log.untrusted_note', /no signature by the log key example\.com\/log\/testdata\+[0-9a-f]{8}$/),
+  );
+  assert.throws(
+    () => openCheckpoint(file, TESSERA_VKEY, { origin: 'example.com/other' }),
+    isNoteError('log.bad_checkpoint', /origin "example.com\/log\/testdata" is not the expected "example.com\/other"/),
+  );
+  assert.throws(
+    () => openCheckpoint(file.replace('\n7\n', '\n8\n'), TESSERA_VKEY),
+    isNoteError('log.bad_signature', /invalid signature for key example\.com\/log\/testdata\+33d7b496/),
+  );
   assert.throws(() => openCheckpoint(file.replace('\n\n', '\n'), TESSERA_VKEY), isNoteError('log.bad_note'));
   // A log whose key name is not its origin (the Go checksum database) opens with an explicit origin.
-  const goSum = 'go.sum database tree\n6476701\nmb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=\n\n— sum.golang.org Az3grsLX85Gz+s1SiTbgkuqxgItqFq7gsMUEyVnrsa9LM7Us9S+1xbFIGu95949rj4nPRYfvimWEPWL+o3GeoWwOoAw=\n';
+  const goSum =
+    'go.sum database tree\n6476701\nmb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=\n\n— sum.golang.org Az3grsLX85Gz+s1SiTbgkuqxgItqFq7gsMUEyVnrsa9LM7Us9S+1xbFIGu95949rj4nPRYfvimWEPWL+o3GeoWwOoAw=\n';
   const goVkey = 'sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8';
   assert.throws(() => openCheckpoint(goSum, goVkey), isNoteError('log.bad_checkpoint'));
   assert.equal(openCheckpoint(goSum, goVkey, { origin: 'go.sum database tree' }).checkpoint.size, 6476701);
@@ -146,15 +161,20 @@ test('witness quorum: minCosignatures counts distinct valid cosignatures and nam
     ],
   );
   assert.equal(openCheckpoint(note, log.vkey).cosignatures.length, 0, 'no witnesses configured: cosignatures are ignored');
-  assert.throws(() => openCheckpoint(note, log.vkey, { witnesses, minCosignatures: 3 }), (err: unknown) => {
-    assert.ok(err instanceof NoteError && err.code === 'log.missing_cosignatures');
-    assert.equal(err.message, `checkpoint has 2 of the 3 witness cosignatures required; missing: w3.example+${w3.keyId.toString('hex')}`);
-    assert.deepEqual(err.details, [`w3.example+${w3.keyId.toString('hex')}`]);
-    return true;
-  });
+  assert.throws(
+    () => openCheckpoint(note, log.vkey, { witnesses, minCosignatures: 3 }),
+    (err: unknown) => {
+      assert.ok(err instanceof NoteError && err.code === 'log.missing_cosignatures');
+      assert.equal(err.message, `checkpoint has 2 of the 3 witness cosignatures required; missing: w3.example+${w3.keyId.toString('hex')}`);
+      assert.deepEqual(err.details, [`w3.example+${w3.keyId.toString('hex')}`]);
+      return true;
+    },
+  );
   const only1 = addSignatures(signCheckpoint(cp, log), [cosign(body, w1, 1)]);
-  assert.throws(() => openCheckpoint(only1, log.vkey, { witnesses, minCosignatures: 2 }), (err: unknown) =>
-    err instanceof NoteError && err.code === 'log.missing_cosignatures' && err.details.length === 2 && /has 1 of the 2/.test(err.message));
+  assert.throws(
+    () => openCheckpoint(only1, log.vkey, { witnesses, minCosignatures: 2 }),
+    (err: unknown) => err instanceof NoteError && err.code === 'log.missing_cosignatures' && err.details.length === 2 && /has 1 of the 2/.test(err.message),
+  );
 
   // The same witness twice counts once; a second cosignature by it is refused when appended.
   assert.equal(addSignatures(note, [cosign(body, w1, 1700000000)]), note);
@@ -169,7 +189,17 @@ test('witness quorum: minCosignatures counts distinct valid cosignatures and nam
 
 test('inclusion proof lengths follow RFC 6962', () => {
   assert.deepEqual(
-    [[0, 1], [0, 2], [1, 2], [5, 15], [14, 15], [0, 8], [7, 8], [4, 5], [0, 5]].map(([i, n]) => inclusionProofLength(i!, n!)),
+    [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+      [5, 15],
+      [14, 15],
+      [0, 8],
+      [7, 8],
+      [4, 5],
+      [0, 5],
+    ].map(([i, n]) => inclusionProofLength(i!, n!)),
     [0, 1, 1, 4, 3, 3, 3, 1, 3],
   );
   assert.throws(() => inclusionProofLength(5, 5), RangeError);
@@ -216,26 +246,44 @@ test('tlog-proof: malformed proofs are rejected with the reason', () => {
     { note: 'missing index', text: `${TLOG_PROOF_HEADER}\n${good}\n\n${note}`, error: /is not "index"/ },
     { note: 'index with leading zero', text: `${TLOG_PROOF_HEADER}\nindex 05\n${good}\n\n${note}`, error: /"index 05" is not "index"/ },
     { note: 'negative index', text: `${TLOG_PROOF_HEADER}\nindex -1\n${good}\n\n${note}`, error: /"index -1"/ },
-    { note: 'two spaces', text: `${TLOG_PROOF_HEADER}\nindex  5\n${good}\n\n${note}`, error: /"index  5"/ },
+    { note: 'two spaces', text: `${TLOG_PROOF_HEADER}\nindex  5\n${good}\n\n${note}`, error: /"index {2}5"/ },
     { note: 'index past the size', text: `${TLOG_PROOF_HEADER}\nindex 15\n${good}\n\n${note}`, error: /index 15 is not below the checkpoint size 15/ },
     { note: 'extra not base64', text: `${TLOG_PROOF_HEADER}\nextra !!\nindex 5\n${good}\n\n${note}`, error: /extra line/ },
     { note: 'extra empty', text: `${TLOG_PROOF_HEADER}\nextra \nindex 5\n${good}\n\n${note}`, error: /extra line/ },
     { note: 'extra without space', text: `${TLOG_PROOF_HEADER}\nextraAAAA\nindex 5\n${good}\n\n${note}`, error: /extra line/ },
     { note: 'extra after index', text: `${TLOG_PROOF_HEADER}\nindex 5\nextra AAAA\n${good}\n\n${note}`, error: /proof line 1 is not a base64 SHA-256 hash/ },
-    { note: 'short hash', text: `${TLOG_PROOF_HEADER}\nindex 5\n${h(0)}\n${h(1)}\n${h(2)}\nAAAA\n\n${note}`, error: /proof line 4 is not a base64 SHA-256 hash/ },
-    { note: 'too few hashes', text: `${TLOG_PROOF_HEADER}\nindex 5\n${h(0)}\n${h(1)}\n${h(2)}\n\n${note}`, error: /3 proof hashes, but leaf 5 of a tree of 15 needs 4/ },
+    {
+      note: 'short hash',
+      text: `${TLOG_PROOF_HEADER}\nindex 5\n${h(0)}\n${h(1)}\n${h(2)}\nAAAA\n\n${note}`,
+      error: /proof line 4 is not a base64 SHA-256 hash/,
+    },
+    {
+      note: 'too few hashes',
+      text: `${TLOG_PROOF_HEADER}\nindex 5\n${h(0)}\n${h(1)}\n${h(2)}\n\n${note}`,
+      error: /3 proof hashes, but leaf 5 of a tree of 15 needs 4/,
+    },
     { note: 'too many hashes', text: `${TLOG_PROOF_HEADER}\nindex 5\n${good}\n${h(4)}\n\n${note}`, error: /5 proof hashes/ },
     { note: 'no blank line', text: `${TLOG_PROOF_HEADER}\nindex 5\n${good}\n${note}`, error: /proof line 5 is not a base64 SHA-256 hash/ },
     { note: 'nothing after the proof', text: `${TLOG_PROOF_HEADER}\nindex 5\n${good}\n`, error: /missing empty line before the checkpoint/ },
     { note: 'unsigned checkpoint', text: `${TLOG_PROOF_HEADER}\nindex 5\n${good}\n\n${parseNote(note).text}`, error: /checkpoint: malformed note/ },
     { note: 'junk after the note', text: `${TLOG_PROOF_HEADER}\nindex 5\n${good}\n\n${note}junk\n`, error: /checkpoint: malformed note/ },
     { note: 'CRLF', text: `${TLOG_PROOF_HEADER}\r\nindex 5\r\n${good}\n\n${note}`, error: /first line/ },
-    { note: 'bad checkpoint body', text: `${TLOG_PROOF_HEADER}\nindex 0\n\n${signNote('o\nx\ny\n', [parseSignerKey(TESSERA_SKEY)])}`, error: /checkpoint: malformed checkpoint: tree size "x"/ },
+    {
+      note: 'bad checkpoint body',
+      text: `${TLOG_PROOF_HEADER}\nindex 0\n\n${signNote('o\nx\ny\n', [parseSignerKey(TESSERA_SKEY)])}`,
+      error: /checkpoint: malformed checkpoint: tree size "x"/,
+    },
   ];
   for (const c of cases) assert.throws(() => parseTlogProof(c.text), isNoteError('log.bad_proof', c.error), c.note);
   assert.throws(() => parseTlogProof(Buffer.from([0xff, 0x0a])), isNoteError('log.bad_proof', /not valid UTF-8/));
-  assert.throws(() => formatTlogProof({ index: 5, proof: [Buffer.alloc(31)], checkpointNote: note }), isNoteError('log.bad_proof', /proof hash 0 has 31 bytes/));
-  assert.throws(() => formatTlogProof({ index: 5, proof: [], checkpointNote: note, extra: Buffer.alloc(0) }), isNoteError('log.bad_proof', /extra data is empty/));
+  assert.throws(
+    () => formatTlogProof({ index: 5, proof: [Buffer.alloc(31)], checkpointNote: note }),
+    isNoteError('log.bad_proof', /proof hash 0 has 31 bytes/),
+  );
+  assert.throws(
+    () => formatTlogProof({ index: 5, proof: [], checkpointNote: note, extra: Buffer.alloc(0) }),
+    isNoteError('log.bad_proof', /extra data is empty/),
+  );
   assert.throws(() => formatTlogProof({ index: -1, proof: [], checkpointNote: note }), isNoteError('log.bad_proof', /index -1/));
   console.log(`tlog-proof: ${cases.length + 1} malformed proofs rejected`);
   assert.equal(cases.length, 20);

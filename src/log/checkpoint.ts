@@ -85,6 +85,7 @@ function bad(message: string): NoteError {
 }
 
 function checkLine(line: string, what: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a checkpoint line may hold no control character; this finds one
   if (/[\u0000-\u001f]/.test(line)) throw bad(`${what} contains a newline or control character`);
   if (/\p{Cs}/u.test(line)) throw bad(`${what} is not valid UTF-8`);
 }

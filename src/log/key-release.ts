@@ -8,7 +8,14 @@ import type { KeyReleaseRecordV2 } from './record-types.js';
 /** One subject's data key, released to this process (the gateway, the scanner). */
 export function keyReleaseRecord(
   keys: KeyService,
-  release: { readonly at: string; readonly dataset: string; readonly subject: string; readonly reason: string; readonly policyVersion: string; readonly everyMs?: number },
+  release: {
+    readonly at: string;
+    readonly dataset: string;
+    readonly subject: string;
+    readonly reason: string;
+    readonly policyVersion: string;
+    readonly everyMs?: number;
+  },
 ): KeyReleaseRecordV2 {
   const { at, dataset, subject, reason, policyVersion, everyMs } = release;
   return {
@@ -39,5 +46,19 @@ export function migrationKeyReleaseRecord(release: {
   readonly policyVersion: string;
 }): KeyReleaseRecordV2 {
   const { at, step, mapping, mappingSha256, enclave, reason, policyVersion } = release;
-  return { v: 2, at, type: 'key.release', scope: 'migration', dataset: null, subject: null, mapping, mappingSha256, enclave, step, everyMs: null, reason, policyVersion };
+  return {
+    v: 2,
+    at,
+    type: 'key.release',
+    scope: 'migration',
+    dataset: null,
+    subject: null,
+    mapping,
+    mappingSha256,
+    enclave,
+    step,
+    everyMs: null,
+    reason,
+    policyVersion,
+  };
 }

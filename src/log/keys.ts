@@ -20,7 +20,7 @@ export interface LogSignerFiles {
 
 /** Opens (or creates) the signing key of the log named `origin` at `path`; `path.vkey` holds its verifier key. */
 export function openLogSigner(path: string, origin: string): LogSignerFiles {
-  const vkeyPath = path.replace(/\.key$/, '') + '.vkey';
+  const vkeyPath = `${path.replace(/\.key$/, '')}.vkey`;
   if (!existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const { skey } = generateSignerKey(origin);
@@ -36,7 +36,9 @@ export function openLogSigner(path: string, origin: string): LogSignerFiles {
     throw new LogKeyError(`${path} does not hold a signed-note private key: ${(err as Error).message}`);
   }
   if (signer.name !== origin) {
-    throw new LogKeyError(`${path} is the key of log ${JSON.stringify(signer.name)}, but the policy names the log ${JSON.stringify(origin)} (access_log.origin); a log's origin never changes — move the old key away to start a new log`);
+    throw new LogKeyError(
+      `${path} is the key of log ${JSON.stringify(signer.name)}, but the policy names the log ${JSON.stringify(origin)} (access_log.origin); a log's origin never changes — move the old key away to start a new log`,
+    );
   }
   writeFileSync(vkeyPath, `${signer.vkey}\n`);
   chmodSync(vkeyPath, 0o644);

@@ -7,9 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../shared/random.js';
-import {
-  EMPTY_ROOT, MerkleProofError, MerkleTree, hashChildren, hashLeaf, rootFromInclusionProof, verifyConsistency, verifyInclusion,
-} from './merkle.js';
+import { EMPTY_ROOT, MerkleProofError, MerkleTree, hashChildren, hashLeaf, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/transparency', import.meta.url));
 const PROOFS = join(FIXTURES, 'rfc6962-proofs');
@@ -23,8 +21,24 @@ function jsonFiles(dir: string): string[] {
     .sort();
 }
 
-interface InclusionProbe { leafIdx: number; treeSize: number; root: string; leafHash: string; proof: string[] | null; desc: string; wantErr: boolean }
-interface ConsistencyProbe { size1: number; size2: number; root1: string; root2: string; proof: string[] | null; desc: string; wantErr: boolean }
+interface InclusionProbe {
+  leafIdx: number;
+  treeSize: number;
+  root: string;
+  leafHash: string;
+  proof: string[] | null;
+  desc: string;
+  wantErr: boolean;
+}
+interface ConsistencyProbe {
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  proof: string[] | null;
+  desc: string;
+  wantErr: boolean;
+}
 
 interface ReferenceTree {
   hasher_vectors: { desc: string; want: string; leaf_input_hex?: string; left_hex?: string; right_hex?: string }[];
@@ -176,7 +190,11 @@ function naiveMth(hashes: readonly Buffer[]): Buffer {
   if (hashes.length === 1) return hashes[0]!;
   let k = 1;
   while (k * 2 < hashes.length) k *= 2;
-  return createHash('sha256').update(Buffer.from([1])).update(naiveMth(hashes.slice(0, k))).update(naiveMth(hashes.slice(k))).digest();
+  return createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(naiveMth(hashes.slice(0, k)))
+    .update(naiveMth(hashes.slice(k)))
+    .digest();
 }
 
 function flipBit(b: Buffer, bit: number): Buffer {
@@ -194,7 +212,7 @@ test('random trees: roots equal a naive MTH, and our proofs verify (and fail onc
     const hashes = leaves.map(hashLeaf);
     // Built in uneven batches, alternating the array and the concatenated forms.
     const tree = new MerkleTree();
-    for (let at = 0; at < size;) {
+    for (let at = 0; at < size; ) {
       const n = Math.min(size - at, 1 + rand(300));
       if (rand(2) === 0) tree.appendLeafHashes(hashes.slice(at, at + n));
       else tree.appendLeafHashes(Buffer.concat(hashes.slice(at, at + n)));

@@ -322,7 +322,7 @@ function requireHash(name: string, h: Uint8Array): void {
 
 function requireProofHashes(proof: readonly Uint8Array[]): void {
   if (!Array.isArray(proof)) throw new MerkleProofError('proof must be an array of hashes');
-  proof.forEach((p, i) => requireHash(`proof[${i}]`, p));
+  for (const [i, p] of proof.entries()) requireHash(`proof[${i}]`, p);
 }
 
 /**
@@ -362,10 +362,10 @@ export function verifyInclusion(index: number, size: number, leafHash: Uint8Arra
   requireHash('root', root);
   const computed = rootFromInclusionProof(index, size, leafHash, proof);
   if (!equalBytes(computed, root)) {
-    throw new MerkleProofError(
-      `inclusion proof for index ${index} in size ${size} leads to root ${hexOf(computed)}, not the expected ${hexOf(root)}`,
-      { expected: root, computed },
-    );
+    throw new MerkleProofError(`inclusion proof for index ${index} in size ${size} leads to root ${hexOf(computed)}, not the expected ${hexOf(root)}`, {
+      expected: root,
+      computed,
+    });
   }
 }
 
@@ -422,9 +422,15 @@ export function verifyConsistency(size1: number, size2: number, root1: Uint8Arra
   }
   if (sn !== 0) throw new MerkleProofError(`consistency proof from size ${size1} to ${size2} has too few hashes (${proof.length})`);
   if (!equalBytes(fr, root1)) {
-    throw new MerkleProofError(`consistency proof leads to old root ${hexOf(fr)} at size ${size1}, not the expected ${hexOf(root1)}`, { expected: root1, computed: fr });
+    throw new MerkleProofError(`consistency proof leads to old root ${hexOf(fr)} at size ${size1}, not the expected ${hexOf(root1)}`, {
+      expected: root1,
+      computed: fr,
+    });
   }
   if (!equalBytes(sr, root2)) {
-    throw new MerkleProofError(`consistency proof leads to new root ${hexOf(sr)} at size ${size2}, not the expected ${hexOf(root2)}`, { expected: root2, computed: sr });
+    throw new MerkleProofError(`consistency proof leads to new root ${hexOf(sr)} at size ${size2}, not the expected ${hexOf(root2)}`, {
+      expected: root2,
+      computed: sr,
+    });
   }
 }

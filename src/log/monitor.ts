@@ -18,7 +18,15 @@ interface RecordShape {
   readonly dataset?: string;
   readonly action?: string;
   readonly outcome?: string;
-  readonly effects?: readonly { readonly action: string; readonly dataset: string; readonly field: string; readonly from: string; readonly to: string; readonly allowed: boolean; readonly rules?: readonly string[] }[];
+  readonly effects?: readonly {
+    readonly action: string;
+    readonly dataset: string;
+    readonly field: string;
+    readonly from: string;
+    readonly to: string;
+    readonly allowed: boolean;
+    readonly rules?: readonly string[];
+  }[];
 }
 
 /** What the monitor judges of a record beyond its commitment and schema (names from RECORD_CHECKS). */
@@ -67,11 +75,19 @@ export function anomaliesOf(index: number, record: unknown): RecordAnomaly[] {
   const what = `${r.principal ?? '?'} was shown ${r.dataset ?? '?'}.${shown.join(', ')} (protected)`;
   const out: RecordAnomaly[] = [...moves];
   if (!r.country || !(r.enclaveCountries ?? []).includes(r.country)) {
-    out.push({ index, kind: 'outside_enclave', message: `${what} from ${r.country ?? 'an unknown country'}, outside the enclave's countries [${(r.enclaveCountries ?? []).join(', ')}]` });
+    out.push({
+      index,
+      kind: 'outside_enclave',
+      message: `${what} from ${r.country ?? 'an unknown country'}, outside the enclave's countries [${(r.enclaveCountries ?? []).join(', ')}]`,
+    });
   }
   if (!r.grant) out.push({ index, kind: 'no_grant', message: `${what} without a grant` });
   else if (!r.at || !r.grant.expiresAt || Date.parse(r.grant.expiresAt) <= Date.parse(r.at)) {
-    out.push({ index, kind: 'expired_grant', message: `${what} under grant ${r.grant.id}, which expired at ${r.grant.expiresAt || '?'} (the access was at ${r.at ?? '?'})` });
+    out.push({
+      index,
+      kind: 'expired_grant',
+      message: `${what} under grant ${r.grant.id}, which expired at ${r.grant.expiresAt || '?'} (the access was at ${r.at ?? '?'})`,
+    });
   }
   return out;
 }
@@ -81,7 +97,9 @@ export function anomaliesOf(index: number, record: unknown): RecordAnomaly[] {
  * checked for its commitment and schema only. records.ts lists the same checks per kind (a test
  * keeps the two equal).
  */
-export const RECORD_JUDGES: Readonly<Record<string, { readonly reports: readonly Judgement[]; readonly judge: (index: number, record: unknown) => RecordAnomaly[] }>> = {
+export const RECORD_JUDGES: Readonly<
+  Record<string, { readonly reports: readonly Judgement[]; readonly judge: (index: number, record: unknown) => RecordAnomaly[] }>
+> = {
   access_record: { reports: ['outside_enclave', 'no_grant', 'expired_grant', 'transfer', 'declassify'], judge: anomaliesOf },
 };
 

@@ -100,11 +100,18 @@ test('signed-note vectors: every valid note, error case, bad key, signing key an
 
   let badKeys = 0;
   for (const c of vectors.bad_vkeys) {
-    assert.throws(() => parseVerifierKey(c.vkey), (err: unknown) => {
-      assert.ok(err instanceof NoteError && err.code === 'log.bad_key', c.why);
-      assert.match(err.message, /^vkey .+: (key is not standard base64|unsupported key type 0x(65|03) .*|key ID c74f20a4 does not match the key \(want c74f20a3\))$/);
-      return true;
-    }, c.why);
+    assert.throws(
+      () => parseVerifierKey(c.vkey),
+      (err: unknown) => {
+        assert.ok(err instanceof NoteError && err.code === 'log.bad_key', c.why);
+        assert.match(
+          err.message,
+          /^vkey .+: (key is not standard base64|unsupported key type 0x(65|03) .*|key ID c74f20a4 does not match the key \(want c74f20a3\))$/,
+        );
+        return true;
+      },
+      c.why,
+    );
     badKeys += 1;
   }
 
@@ -180,14 +187,30 @@ test('key strings: generate, parse, sign and verify; names and IDs are checked; 
   const cases: { note: string; run: () => unknown; error: RegExp }[] = [
     { note: 'no separators', run: () => parseVerifierKey('PeterNeumann'), error: /expected name\+keyid\+base64key/ },
     { note: 'empty name', run: () => parseVerifierKey('+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'), error: /key name is empty/ },
-    { note: 'space in name', run: () => parseVerifierKey('Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'), error: /key name contains a space/ },
-    { note: 'no-break space in name', run: () => parseVerifierKey('Peter\u00a0Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'), error: /contains a space/ },
+    {
+      note: 'space in name',
+      run: () => parseVerifierKey('Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'),
+      error: /key name contains a space/,
+    },
+    {
+      note: 'no-break space in name',
+      run: () => parseVerifierKey('Peter\u00a0Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'),
+      error: /contains a space/,
+    },
     { note: 'uppercase key ID', run: () => parseVerifierKey('PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'), error: /8 lowercase hex/ },
     { note: 'short key ID', run: () => parseVerifierKey('PeterNeumann+c74f20+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'), error: /8 lowercase hex/ },
-    { note: 'URL-safe base64', run: () => parseVerifierKey('PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq_LDE4izWy10TW'), error: /not standard base64/ },
+    {
+      note: 'URL-safe base64',
+      run: () => parseVerifierKey('PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq_LDE4izWy10TW'),
+      error: /not standard base64/,
+    },
     { note: 'empty key', run: () => parseVerifierKey('PeterNeumann+c74f20a3+'), error: /not standard base64/ },
     { note: 'skey without prefix', run: () => parseSignerKey(PETER.skey!.slice('PRIVATE+'.length)), error: /must start with PRIVATE\+KEY\+/ },
-    { note: 'skey with wrong key ID', run: () => parseSignerKey(PETER.skey!.replace('c74f20a3', 'c74f20a4')), error: /^skey PeterNeumann: key ID c74f20a4 does not match the key$/ },
+    {
+      note: 'skey with wrong key ID',
+      run: () => parseSignerKey(PETER.skey!.replace('c74f20a3', 'c74f20a4')),
+      error: /^skey PeterNeumann: key ID c74f20a4 does not match the key$/,
+    },
     { note: 'skey with short seed', run: () => parseSignerKey('PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr'), error: /seed must be 32 bytes/ },
     { note: 'signer name with +', run: () => createSigner('a+b', seed), error: /contains "\+"/ },
     { note: 'signer of type 0x05', run: () => createSigner('a', seed, 0x05), error: /unsupported key type 0x05/ },
@@ -222,7 +245,11 @@ test('notes: strict parsing and verification rules, each with the reason', () =>
     { note: 'empty input', message: '', error: /no blank line/ },
   ];
   for (const c of cases) {
-    assert.throws(() => parseNote(c.message), (err: unknown) => err instanceof NoteError && err.code === 'log.bad_note' && c.error.test(err.message), c.note);
+    assert.throws(
+      () => parseNote(c.message),
+      (err: unknown) => err instanceof NoteError && err.code === 'log.bad_note' && c.error.test(err.message),
+      c.note,
+    );
   }
   assert.throws(() => parseNote(Buffer.alloc(1_000_001, 0x61)), /longer than 1000000 bytes/);
   assert.throws(() => signNote('no newline', [peter]), /must end in a newline/);
@@ -263,7 +290,13 @@ test('at least 16 signatures are accepted, 100 too, 101 are not', () => {
 test('sunlight cosignatures: keys from their seeds, cosignatures verify and re-sign byte for byte', () => {
   const TIME = 1767139200;
   const witnesses = [
-    { file: 'witness-rome2026h1.checkpoint', json: 'witness.v0.json', name: 'witness.example.org', seed: 'skylight test witness key', others: ['rome2026h1.example.org+91507526'] },
+    {
+      file: 'witness-rome2026h1.checkpoint',
+      json: 'witness.v0.json',
+      name: 'witness.example.org',
+      seed: 'skylight test witness key',
+      others: ['rome2026h1.example.org+91507526'],
+    },
     { file: 'witness2-milan2026h1.checkpoint', json: 'witness2.v0.json', name: 'witness2.example.org', seed: 'skylight test witness2 key', others: [] },
   ];
   let checked = 0;

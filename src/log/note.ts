@@ -1,14 +1,6 @@
 // C2SP signed notes (c2sp.org/signed-note), their keys (vkey / skey strings) and Ed25519 witness
 // cosignatures (c2sp.org/tlog-cosignature, cosignature/v1): the envelope of the access log's checkpoints.
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  randomBytes,
-  sign as ed25519Sign,
-  verify as ed25519Verify,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as ed25519Sign, verify as ed25519Verify, type KeyObject } from 'node:crypto';
 import { CordonError } from '../shared/errors.js';
 
 /** Note signature type of plain Ed25519 signatures over the note text (c2sp.org/signed-note). */
@@ -119,6 +111,7 @@ function keyNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   if (name.includes('+')) return 'contains "+"';
   if (/\p{White_Space}/u.test(name)) return 'contains a space';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a key name may hold no control character; this finds one
   if (/[\u0000-\u001f]/.test(name)) return 'contains a control character';
   if (/\p{Cs}/u.test(name)) return 'is not valid UTF-8';
   return undefined;
@@ -209,10 +202,7 @@ function splitKey(what: string, s: string): [string, string, Buffer] {
 
 function checkKeyType(what: string, name: string, type: number): void {
   if (type !== SIG_TYPE_ED25519 && type !== SIG_TYPE_COSIGNATURE_V1) {
-    throw new NoteError(
-      'log.bad_key',
-      `${what} ${name}: unsupported key type ${typeName(type)} (supported: 0x01 Ed25519, 0x04 cosignature/v1)`,
-    );
+    throw new NoteError('log.bad_key', `${what} ${name}: unsupported key type ${typeName(type)} (supported: 0x01 Ed25519, 0x04 cosignature/v1)`);
   }
 }
 
@@ -309,6 +299,7 @@ function malformed(why: string): NoteError {
 }
 
 function checkNoteChars(s: string, what: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: signed-note text may hold no control character but newline; this finds one
   const control = /[\u0000-\u0009\u000b-\u001f]/.exec(s);
   if (control) {
     const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');

@@ -14,7 +14,11 @@ function typeText(s: JsonSchema): string {
   const nullable = types.includes('null');
   const base = types.find((t) => t !== 'null');
   let text: string;
-  if (Array.isArray(s['enum'])) text = `one of ${(s['enum'] as unknown[]).filter((x) => x !== null).map(code).join(', ')}`;
+  if (Array.isArray(s['enum']))
+    text = `one of ${(s['enum'] as unknown[])
+      .filter((x) => x !== null)
+      .map(code)
+      .join(', ')}`;
   else if (base === 'string' && s['pattern'] === ISO_TIME_PATTERN) text = 'time (ISO 8601, UTC, ms)';
   else if (base === 'string' && s['pattern'] === SUBJECT_HASH_PATTERN) text = 'keyed hash (43 base64url characters)';
   else if (base === 'string') text = s['maxLength'] !== undefined ? `string (at most ${String(s['maxLength'])} characters)` : 'string';

@@ -153,8 +153,28 @@ export interface MigratePurgeRecordV1 {
 }
 
 export type MigrateShredRecordV1 =
-  | { readonly v: 1; readonly at: string; readonly type: 'migrate.shred'; readonly scope: 'kek'; readonly kek: string; readonly store: string; readonly rewrapped: number; readonly policyVersion: string; readonly statement: string }
-  | { readonly v: 1; readonly at: string; readonly type: 'migrate.shred'; readonly scope: 'subjects'; readonly store: string; readonly subjects: readonly SubjectHash[]; readonly destroyed: number; readonly policyVersion: string; readonly statement: string };
+  | {
+      readonly v: 1;
+      readonly at: string;
+      readonly type: 'migrate.shred';
+      readonly scope: 'kek';
+      readonly kek: string;
+      readonly store: string;
+      readonly rewrapped: number;
+      readonly policyVersion: string;
+      readonly statement: string;
+    }
+  | {
+      readonly v: 1;
+      readonly at: string;
+      readonly type: 'migrate.shred';
+      readonly scope: 'subjects';
+      readonly store: string;
+      readonly subjects: readonly SubjectHash[];
+      readonly destroyed: number;
+      readonly policyVersion: string;
+      readonly statement: string;
+    };
 
 // ---- The oversight report.
 

@@ -22,20 +22,41 @@ const keys = { key: () => Buffer.alloc(32, 7) } as unknown as KeyService;
 const scope: BrokerScopeV1 = { datasets: ['users'], categories: ['user.contact'], subjects: { users: [H] }, jurisdictions: ['US'] };
 const actor = { principal: 'austin-engineer', country: 'US', site: 'austin' };
 
-type RecordOf<K extends LogRecordKind> = K extends 'access_record' ? AccessRecordV1 : K extends 'audit_read' ? AuditReadRecordV1 : LogRecord & { readonly type: K };
+type RecordOf<K extends LogRecordKind> = K extends 'access_record'
+  ? AccessRecordV1
+  : K extends 'audit_read'
+    ? AuditReadRecordV1
+    : LogRecord & { readonly type: K };
 
 const access: AccessRecordV1 = {
-  v: 1, at: AT, ...actor, action: 'read', dataset: 'users', subject: H,
-  fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] }, { field: 'bio', category: null, class: null, disclosure: 'withheld', rules: [] }],
+  v: 1,
+  at: AT,
+  ...actor,
+  action: 'read',
+  dataset: 'users',
+  subject: H,
+  fields: [
+    { field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] },
+    { field: 'bio', category: null, class: null, disclosure: 'withheld', rules: [] },
+  ],
   grant: { id: 'g', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false },
-  jurisdiction: 'US', enclaveCountries: ['US'], outcome: 'released', policyVersion: 'pv',
+  jurisdiction: 'US',
+  enclaveCountries: ['US'],
+  outcome: 'released',
+  policyVersion: 'pv',
 };
 
 /** One record of each kind written today, typed: a kind without a sample does not compile. */
 const SAMPLES: { readonly [K in LogRecordKind]: readonly RecordOf<K>[] } = {
   access_record: [
     access,
-    { ...access, action: 'write', outcome: 'permitted', grant: null, effects: [{ action: 'declassify', dataset: 'videos', field: 'caption', from: 'protected', to: 'public', allowed: true, rules: ['app-acts-for-user'] }] },
+    {
+      ...access,
+      action: 'write',
+      outcome: 'permitted',
+      grant: null,
+      effects: [{ action: 'declassify', dataset: 'videos', field: 'caption', from: 'protected', to: 'public', allowed: true, rules: ['app-acts-for-user'] }],
+    },
     { ...access, action: 'write', outcome: 'failed', follows: 12 },
   ],
   audit_read: [{ v: 1, at: AT, ...actor, action: 'audit_read', from: 0, to: 99 }],
@@ -44,37 +65,176 @@ const SAMPLES: { readonly [K in LogRecordKind]: readonly RecordOf<K>[] } = {
     keyReleaseRecord(keys, { at: AT, dataset: 'users', subject: 'demo-us-1', reason: 'cordon scan --match-enclave', policyVersion: 'pv' }),
     migrationKeyReleaseRecord({ at: AT, step: 'verify', mapping: 'm', mappingSha256: 'ab', enclave: 'us', reason: 'r', policyVersion: 'pv' }),
   ],
-  'migrate.run': [{ v: 1, at: AT, type: 'migrate.run', mapping: 'm', mappingSha256: 'ab', enclave: 'us', counts: { rows: 3, inScope: 2, outOfScope: 1, noSubject: 0, unknownJurisdiction: 0 }, policyVersion: 'pv' }],
-  'migrate.verify': [{ v: 1, at: AT, type: 'migrate.verify', mapping: 'm', mappingSha256: 'ab', enclave: 'us', counts: { rows: 3, inScope: 2, outOfScope: 1, noSubject: 0, unknownJurisdiction: 0 }, verified: 2, legacyPurged: 0, mismatches: 0, rowHashes: 'cd', policyVersion: 'pv', statement: 'note' }],
-  'migrate.purge': [{ v: 1, at: AT, type: 'migrate.purge', mapping: 'm', enclave: 'us', verifyIndex: 4, rowHashes: 'cd', mode: 'null', purged: 2, columns: 4, notVerified: 0, verifiedLeft: 0, policyVersion: 'pv', statement: 'note' }],
+  'migrate.run': [
+    {
+      v: 1,
+      at: AT,
+      type: 'migrate.run',
+      mapping: 'm',
+      mappingSha256: 'ab',
+      enclave: 'us',
+      counts: { rows: 3, inScope: 2, outOfScope: 1, noSubject: 0, unknownJurisdiction: 0 },
+      policyVersion: 'pv',
+    },
+  ],
+  'migrate.verify': [
+    {
+      v: 1,
+      at: AT,
+      type: 'migrate.verify',
+      mapping: 'm',
+      mappingSha256: 'ab',
+      enclave: 'us',
+      counts: { rows: 3, inScope: 2, outOfScope: 1, noSubject: 0, unknownJurisdiction: 0 },
+      verified: 2,
+      legacyPurged: 0,
+      mismatches: 0,
+      rowHashes: 'cd',
+      policyVersion: 'pv',
+      statement: 'note',
+    },
+  ],
+  'migrate.purge': [
+    {
+      v: 1,
+      at: AT,
+      type: 'migrate.purge',
+      mapping: 'm',
+      enclave: 'us',
+      verifyIndex: 4,
+      rowHashes: 'cd',
+      mode: 'null',
+      purged: 2,
+      columns: 4,
+      notVerified: 0,
+      verifiedLeft: 0,
+      policyVersion: 'pv',
+      statement: 'note',
+    },
+  ],
   'migrate.shred': [
     { v: 1, at: AT, type: 'migrate.shred', scope: 'kek', kek: 'enclave_us#1', store: 'enclave_us', rewrapped: 10, policyVersion: 'pv', statement: 'note' },
     { v: 1, at: AT, type: 'migrate.shred', scope: 'subjects', store: 'enclave_us', subjects: [H], destroyed: 1, policyVersion: 'pv', statement: 'note' },
   ],
   report: [{ v: 1, at: AT, type: 'report', ...actor, from: '2026-11-01T00:00:00.000Z', to: AT }],
-  'broker.request': [{ v: 1, at: AT, type: 'broker.request', request: 'r', ...actor, reason: 'USER_SUPPORT', ticket: 'SUP-1', durationS: 28_800, group: 'enclave-security', scope, digest: 'd', expiresAt: AT, policyVersion: 'pv' }],
+  'broker.request': [
+    {
+      v: 1,
+      at: AT,
+      type: 'broker.request',
+      request: 'r',
+      ...actor,
+      reason: 'USER_SUPPORT',
+      ticket: 'SUP-1',
+      durationS: 28_800,
+      group: 'enclave-security',
+      scope,
+      digest: 'd',
+      expiresAt: AT,
+      policyVersion: 'pv',
+    },
+  ],
   'broker.approve': [{ v: 1, at: AT, type: 'broker.approve', request: 'r', ...actor, comment: '', statement: 'note', policyVersion: 'pv' }],
   'broker.deny': [{ v: 1, at: AT, type: 'broker.deny', request: 'r', ...actor, comment: 'no', statement: 'note', policyVersion: 'pv' }],
   'broker.withdraw': [{ v: 1, at: AT, type: 'broker.withdraw', request: 'r', policyVersion: 'pv' }],
-  'broker.grant': [{ v: 1, at: AT, type: 'broker.grant', grant: 'g', request: 'r', principal: 'p', reason: 'USER_SUPPORT', ticket: 'SUP-1', justification: '', scope: { ...scope, subjects: null }, notBefore: AT, expiresAt: AT, reviewBy: null, policyVersion: 'pv' }],
-  'broker.break_glass': [{ v: 1, at: AT, type: 'broker.break_glass', grant: 'g', request: null, principal: 'p', reason: 'INCIDENT', ticket: 'INC-1', justification: 'outage', scope, notBefore: AT, expiresAt: AT, reviewBy: AT, policyVersion: 'pv' }],
+  'broker.grant': [
+    {
+      v: 1,
+      at: AT,
+      type: 'broker.grant',
+      grant: 'g',
+      request: 'r',
+      principal: 'p',
+      reason: 'USER_SUPPORT',
+      ticket: 'SUP-1',
+      justification: '',
+      scope: { ...scope, subjects: null },
+      notBefore: AT,
+      expiresAt: AT,
+      reviewBy: null,
+      policyVersion: 'pv',
+    },
+  ],
+  'broker.break_glass': [
+    {
+      v: 1,
+      at: AT,
+      type: 'broker.break_glass',
+      grant: 'g',
+      request: null,
+      principal: 'p',
+      reason: 'INCIDENT',
+      ticket: 'INC-1',
+      justification: 'outage',
+      scope,
+      notBefore: AT,
+      expiresAt: AT,
+      reviewBy: AT,
+      policyVersion: 'pv',
+    },
+  ],
   'broker.revoke': [{ v: 1, at: AT, type: 'broker.revoke', grant: 'g', principal: 'p', policyVersion: 'pv' }],
   'broker.expire': [{ v: 1, at: AT, type: 'broker.expire', kind: 'grant', id: 'g', policyVersion: 'pv' }],
-  'broker.review': [{ v: 1, at: AT, type: 'broker.review', grant: 'g', principal: 'p', verdict: 'justified', comment: 'ok', statement: 'note', policyVersion: 'pv' }],
+  'broker.review': [
+    { v: 1, at: AT, type: 'broker.review', grant: 'g', principal: 'p', verdict: 'justified', comment: 'ok', statement: 'note', policyVersion: 'pv' },
+  ],
   'broker.use': [{ v: 1, at: AT, type: 'broker.use', grant: 'g', policyVersion: 'pv' }],
   'broker.failed': [{ v: 1, at: AT, type: 'broker.failed', event: 'grant', follows: 3, policyVersion: 'pv' }],
   'broker.refused': [{ v: 1, at: AT, type: 'broker.refused', op: 'approve', target: 'r', ...actor, code: 'access.self_approval', policyVersion: 'pv' }],
   'broker.alert': [{ v: 1, at: AT, type: 'broker.alert', grant: 'g', principal: 'p', webhook: 'https://alerts.example', delivered: false, status: 0 }],
-  'broker.standing_review': [{ v: 1, at: AT, type: 'broker.standing_review', ...actor, policyVersion: 'pv', flags: [{ kind: 'standing_access', principal: 'legacy-admin' }, { kind: 'dormant_grant', principal: null }] }],
+  'broker.standing_review': [
+    {
+      v: 1,
+      at: AT,
+      type: 'broker.standing_review',
+      ...actor,
+      policyVersion: 'pv',
+      flags: [
+        { kind: 'standing_access', principal: 'legacy-admin' },
+        { kind: 'dormant_grant', principal: null },
+      ],
+    },
+  ],
 };
 
 /** Shapes earlier versions of cordon wrote (commit named), which readers must go on accepting. */
 const HISTORY: readonly { note: string; record: unknown; appendable: boolean }[] = [
-  { note: '64fa126: a grant without ticket, before writes had outcomes of their own', record: { ...access, grant: { id: 'g', reason: 'USER_SUPPORT', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false } }, appendable: true },
-  { note: 'accessRecord: a grant that was not found any more', record: { ...access, grant: { id: 'g', reason: '', ticket: '', expiresAt: '', breakGlass: false } }, appendable: true },
-  { note: 'c88456d: key.release v1 of the gateway', record: { v: 1, at: AT, type: 'key.release', dataset: 'users', subject: H, reason: 'read', everyMs: 60_000, policyVersion: 'pv' }, appendable: false },
-  { note: 'e3195bf: key.release v1 of cordon scan', record: { v: 1, at: AT, type: 'key.release', dataset: 'users', subject: H, reason: 'cordon scan --match-enclave', policyVersion: 'pv' }, appendable: false },
-  { note: 'b2fc1fb: key.release v1 of cordon migrate', record: { v: 1, at: AT, type: 'key.release', scope: 'migration', step: 'purge', mapping: 'm', mappingSha256: 'ab', enclave: 'us', reason: 'r', policyVersion: 'pv' }, appendable: false },
+  {
+    note: '64fa126: a grant without ticket, before writes had outcomes of their own',
+    record: { ...access, grant: { id: 'g', reason: 'USER_SUPPORT', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false } },
+    appendable: true,
+  },
+  {
+    note: 'accessRecord: a grant that was not found any more',
+    record: { ...access, grant: { id: 'g', reason: '', ticket: '', expiresAt: '', breakGlass: false } },
+    appendable: true,
+  },
+  {
+    note: 'c88456d: key.release v1 of the gateway',
+    record: { v: 1, at: AT, type: 'key.release', dataset: 'users', subject: H, reason: 'read', everyMs: 60_000, policyVersion: 'pv' },
+    appendable: false,
+  },
+  {
+    note: 'e3195bf: key.release v1 of cordon scan',
+    record: { v: 1, at: AT, type: 'key.release', dataset: 'users', subject: H, reason: 'cordon scan --match-enclave', policyVersion: 'pv' },
+    appendable: false,
+  },
+  {
+    note: 'b2fc1fb: key.release v1 of cordon migrate',
+    record: {
+      v: 1,
+      at: AT,
+      type: 'key.release',
+      scope: 'migration',
+      step: 'purge',
+      mapping: 'm',
+      mappingSha256: 'ab',
+      enclave: 'us',
+      reason: 'r',
+      policyVersion: 'pv',
+    },
+    appendable: false,
+  },
   { note: 'f8a54b4: migrate.verify before legacyPurged', record: { ...SAMPLES['migrate.verify'][0], legacyPurged: undefined }, appendable: true },
   { note: 'f8a54b4: migrate.purge before verifiedLeft', record: { ...SAMPLES['migrate.purge'][0], verifiedLeft: undefined }, appendable: true },
   { note: 'e1b4790: access.request', record: { ...SAMPLES['broker.request'][0], type: 'access.request' }, appendable: false },
@@ -89,7 +249,9 @@ const samples = Object.values(SAMPLES).flat() as unknown as Record<string, unkno
 test('every kind written today has samples, each of its kind and appendable; the kinds written are exactly the registered ones with a current version', () => {
   for (const s of samples) assert.equal(checkLogRecord(s, 'append'), undefined, JSON.stringify(s));
   for (const [kind, list] of Object.entries(SAMPLES)) for (const s of list) assert.equal(recordKind(s), kind);
-  const written = Object.entries(LOG_RECORDS).filter(([, i]) => i.current !== null).map(([k]) => k);
+  const written = Object.entries(LOG_RECORDS)
+    .filter(([, i]) => i.current !== null)
+    .map(([k]) => k);
   assert.deepEqual(Object.keys(SAMPLES).sort(), written.sort());
 });
 
@@ -99,13 +261,19 @@ test('every shape the log ever held is still read, and only current ones are app
     assert.equal(checkLogRecord(h.record, 'append') === undefined, h.appendable, h.note);
   }
   // Every retired kind has a shape in the history above.
-  const retired = Object.entries(LOG_RECORDS).filter(([, i]) => i.current === null).map(([k]) => k);
+  const retired = Object.entries(LOG_RECORDS)
+    .filter(([, i]) => i.current === null)
+    .map(([k]) => k);
   assert.ok(retired.length > 0);
   for (const kind of retired) {
     const info = LOG_RECORDS[kind]!;
     assert.equal(LOG_RECORDS[info.renamedTo!]?.current, 1, `${kind} is the old name of a kind written today`);
     // The docs show a retired kind's members as those of the kind it became: they must be the same.
-    assert.deepEqual(JSON.parse(JSON.stringify(info.versions[1]).replaceAll(`"${kind}"`, `"${info.renamedTo}"`)), LOG_RECORDS[info.renamedTo!]!.versions[1], kind);
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(info.versions[1]).replaceAll(`"${kind}"`, `"${info.renamedTo}"`)),
+      LOG_RECORDS[info.renamedTo!]!.versions[1],
+      kind,
+    );
   }
 });
 
@@ -113,7 +281,7 @@ test('every shape the log ever held is still read, and only current ones are app
 function shapeOf(s: Record<string, unknown>): JsonSchema {
   const schema = LOG_RECORDS[recordKind(s)!]!.versions[s['v'] as number]!;
   const shapes = (schema['oneOf'] as JsonSchema[] | undefined) ?? [schema];
-  const scopeOf = (x: JsonSchema) => ((x['properties'] as Record<string, { const?: unknown }>)['scope'])?.const;
+  const scopeOf = (x: JsonSchema) => (x['properties'] as Record<string, { const?: unknown }>)['scope']?.const;
   return shapes.find((x) => scopeOf(x) === undefined || scopeOf(x) === s['scope'])!;
 }
 
@@ -161,7 +329,11 @@ const sections = (doc: string) => doc.split(/^(?=## `)/m).slice(1);
 test('docs/log-records.md has one section per registered kind, in order, each equal to the registry', () => {
   const doc = readFileSync(join(ROOT, 'docs/log-records.md'), 'utf8');
   const found = sections(doc);
-  assert.deepEqual(found.map((s) => /^## `([^`]+)`/.exec(s)![1]), Object.keys(LOG_RECORDS), 'documented kinds = registered kinds');
+  assert.deepEqual(
+    found.map((s) => /^## `([^`]+)`/.exec(s)![1]),
+    Object.keys(LOG_RECORDS),
+    'documented kinds = registered kinds',
+  );
   for (const s of found) {
     const kind = /^## `([^`]+)`/.exec(s)![1]!;
     assert.equal(s.trimEnd(), renderKind(kind).trimEnd(), `section ${kind}`);
@@ -176,7 +348,13 @@ test('the monitor judges exactly the kinds, and reports exactly the checks, that
   }
   for (const kind of Object.keys(RECORD_JUDGES)) assert.ok(kind in LOG_RECORDS, `the monitor judges ${kind}, which is registered`);
   const reported = new Set(Object.values(RECORD_JUDGES).flatMap((j) => j.reports));
-  assert.deepEqual(Object.keys(RECORD_CHECKS).filter((c) => !basic.includes(c)).sort(), [...reported].sort(), 'every judgement is made by the monitor');
+  assert.deepEqual(
+    Object.keys(RECORD_CHECKS)
+      .filter((c) => !basic.includes(c))
+      .sort(),
+    [...reported].sort(),
+    'every judgement is made by the monitor',
+  );
 });
 
 function sources(dir: string): string[] {

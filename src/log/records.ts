@@ -24,7 +24,8 @@ import {
 /** What `log verify --records` (monitor.ts) checks, by name. */
 export const RECORD_CHECKS = {
   commitment: 'The record and its salt hash to the public entry at its index; a record changed after it was logged is a mismatch.',
-  schema: "The record is of a registered kind and version and fits that version's schema; otherwise it is an `invalid_record` finding (and not judged further).",
+  schema:
+    "The record is of a registered kind and version and fits that version's schema; otherwise it is an `invalid_record` finding (and not judged further).",
   outside_enclave: "Protected fields shown in clear to a caller outside the countries of the subject's enclave.",
   no_grant: 'Protected fields shown in clear without a grant.',
   expired_grant: 'Protected fields shown in clear under a grant that had expired when the access was made.',
@@ -63,10 +64,32 @@ function broker(name: string, writers: readonly string[], readers: readonly stri
 function retiredBroker(name: string): [string, LogRecordKindInfo] {
   return [
     `access.${name}`,
-    { summary: `Retired: what commit e1b4790 called \`broker.${name}\` (renamed in 20d6d76).`, current: null, versions: { 1: BROKER_SCHEMAS[name]!(`access.${name}`) }, writers: [], readers: [], checks: BASIC, renamedTo: `broker.${name}` },
+    {
+      summary: `Retired: what commit e1b4790 called \`broker.${name}\` (renamed in 20d6d76).`,
+      current: null,
+      versions: { 1: BROKER_SCHEMAS[name]!(`access.${name}`) },
+      writers: [],
+      readers: [],
+      checks: BASIC,
+      renamedTo: `broker.${name}`,
+    },
   ];
 }
-const RETIRED_BROKER_KINDS = ['request', 'approve', 'deny', 'withdraw', 'grant', 'break_glass', 'revoke', 'expire', 'review', 'use', 'refused', 'alert', 'standing_review'];
+const RETIRED_BROKER_KINDS = [
+  'request',
+  'approve',
+  'deny',
+  'withdraw',
+  'grant',
+  'break_glass',
+  'revoke',
+  'expire',
+  'review',
+  'use',
+  'refused',
+  'alert',
+  'standing_review',
+];
 
 const JOURNAL = ['access: src/access/log-records.ts (logRecord), appended by src/access/journal.ts before the event is stored'];
 
@@ -78,7 +101,9 @@ export const LOG_RECORDS: Readonly<Record<string, LogRecordKindInfo>> = Object.f
       summary: 'A decision of the gateway that released, refused, permitted or failed data (no `type`; `action` is read, write, delete or decide).',
       current: 1,
       versions: { 1: ACCESS_RECORD_V1 },
-      writers: ['gateway: src/gateway/routes.ts (accessRecord, every data API request and POST /v1/decide), appended by src/server/app.ts as encodeAccessRecord'],
+      writers: [
+        'gateway: src/gateway/routes.ts (accessRecord, every data API request and POST /v1/decide), appended by src/server/app.ts as encodeAccessRecord',
+      ],
       readers: ['server/report.ts: access by reason, outcome, country and team; protected fields in clear; refused reads'],
       checks: [...BASIC, 'outside_enclave', 'no_grant', 'expired_grant', 'transfer', 'declassify'],
     },
@@ -97,19 +122,30 @@ export const LOG_RECORDS: Readonly<Record<string, LogRecordKindInfo>> = Object.f
   [
     'key.release',
     {
-      summary: 'A data key was released to this process, before anything is decrypted with it: one subject\'s (scope `subject`) or those of a migration mapping\'s in-scope subjects (scope `migration`); v2 is one shape for both, members of the other scope null. Made by keyReleaseRecord and migrationKeyReleaseRecord (src/log/key-release.ts).',
+      summary:
+        "A data key was released to this process, before anything is decrypted with it: one subject's (scope `subject`) or those of a migration mapping's in-scope subjects (scope `migration`); v2 is one shape for both, members of the other scope null. Made by keyReleaseRecord and migrationKeyReleaseRecord (src/log/key-release.ts).",
       current: 2,
       versions: { 1: KEY_RELEASE_V1, 2: KEY_RELEASE_V2 },
       writers: [
-        'server: src/server/app.ts (the gateway: a subject\'s key, at most once per everyMs)',
-        'cli: src/cli/scan.ts (scan --match-enclave, a subject\'s key)',
-        'migrate: src/migrate/statements.ts (verify and purge, the mapping\'s keys)',
+        "server: src/server/app.ts (the gateway: a subject's key, at most once per everyMs)",
+        "cli: src/cli/scan.ts (scan --match-enclave, a subject's key)",
+        "migrate: src/migrate/statements.ts (verify and purge, the mapping's keys)",
       ],
       readers: [],
       checks: BASIC,
     },
   ],
-  ['migrate.run', { summary: String(MIGRATE_RUN_V1['description']), current: 1, versions: { 1: MIGRATE_RUN_V1 }, writers: ['cli: src/cli/migrate.ts (cordon migrate run)'], readers: [REPORT_READS], checks: BASIC }],
+  [
+    'migrate.run',
+    {
+      summary: String(MIGRATE_RUN_V1['description']),
+      current: 1,
+      versions: { 1: MIGRATE_RUN_V1 },
+      writers: ['cli: src/cli/migrate.ts (cordon migrate run)'],
+      readers: [REPORT_READS],
+      checks: BASIC,
+    },
+  ],
   [
     'migrate.verify',
     {
@@ -117,13 +153,43 @@ export const LOG_RECORDS: Readonly<Record<string, LogRecordKindInfo>> = Object.f
       current: 1,
       versions: { 1: MIGRATE_VERIFY_V1 },
       writers: ['migrate: src/migrate/verify.ts'],
-      readers: [REPORT_READS, 'migrate/purge.ts: purge checks that the statement it relies on is this record\'s'],
+      readers: [REPORT_READS, "migrate/purge.ts: purge checks that the statement it relies on is this record's"],
       checks: BASIC,
     },
   ],
-  ['migrate.purge', { summary: String(MIGRATE_PURGE_V1['description']), current: 1, versions: { 1: MIGRATE_PURGE_V1 }, writers: ['migrate: src/migrate/purge.ts'], readers: [REPORT_READS, 'migrate/purge.ts: a finished purge gives back its statement'], checks: BASIC }],
-  ['migrate.shred', { summary: String(MIGRATE_SHRED_V1['description']), current: 1, versions: { 1: MIGRATE_SHRED_V1 }, writers: ['migrate: src/migrate/shred.ts'], readers: [REPORT_READS], checks: BASIC }],
-  ['report', { summary: String(REPORT_V1['description']), current: 1, versions: { 1: REPORT_V1 }, writers: ['server: src/server/console.ts (GET /v1/report)'], readers: [], checks: BASIC }],
+  [
+    'migrate.purge',
+    {
+      summary: String(MIGRATE_PURGE_V1['description']),
+      current: 1,
+      versions: { 1: MIGRATE_PURGE_V1 },
+      writers: ['migrate: src/migrate/purge.ts'],
+      readers: [REPORT_READS, 'migrate/purge.ts: a finished purge gives back its statement'],
+      checks: BASIC,
+    },
+  ],
+  [
+    'migrate.shred',
+    {
+      summary: String(MIGRATE_SHRED_V1['description']),
+      current: 1,
+      versions: { 1: MIGRATE_SHRED_V1 },
+      writers: ['migrate: src/migrate/shred.ts'],
+      readers: [REPORT_READS],
+      checks: BASIC,
+    },
+  ],
+  [
+    'report',
+    {
+      summary: String(REPORT_V1['description']),
+      current: 1,
+      versions: { 1: REPORT_V1 },
+      writers: ['server: src/server/console.ts (GET /v1/report)'],
+      readers: [],
+      checks: BASIC,
+    },
+  ],
   broker('request', JOURNAL),
   broker('approve', JOURNAL),
   broker('deny', JOURNAL),
@@ -193,13 +259,17 @@ export function checkLogRecord(record: unknown, purpose: 'append' | 'read'): Rec
   if (purpose === 'append' && info.current === null) return { kind, message: `${kind} is retired: it is read in old logs, never written` };
   const v = (record as { v?: unknown }).v;
   const versions = Object.keys(info.versions).map(Number);
-  if (typeof v !== 'number' || !versions.includes(v)) return { kind, message: `${kind} has no version ${typeof v === 'number' ? v : quoted(String(v))} (versions ${versions.join(', ')})` };
+  if (typeof v !== 'number' || !versions.includes(v))
+    return { kind, message: `${kind} has no version ${typeof v === 'number' ? v : quoted(String(v))} (versions ${versions.join(', ')})` };
   if (purpose === 'append' && v !== info.current) return { kind, message: `${kind} is written at version ${info.current}, not ${v}` };
   const validate = validatorOf(kind, v, info.versions[v]!);
   if (validate(record)) return undefined;
   const e = validate.errors?.find((x) => x.keyword !== 'oneOf' && x.keyword !== 'if') ?? validate.errors?.[0];
   const where = e?.instancePath ? e.instancePath : 'the record';
-  const what = e?.keyword === 'additionalProperties' ? `has a member ${quoted(String((e.params as { additionalProperty?: unknown }).additionalProperty))} that its schema does not name` : (e?.message ?? 'does not fit its schema');
+  const what =
+    e?.keyword === 'additionalProperties'
+      ? `has a member ${quoted(String((e.params as { additionalProperty?: unknown }).additionalProperty))} that its schema does not name`
+      : (e?.message ?? 'does not fit its schema');
   return { kind, message: `${kind} v${v}: ${where} ${what}` };
 }
 

@@ -53,7 +53,8 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
 
   app.get('/log/tile/*', async (req, reply) => {
     const path = `tile/${(req.params as { '*': string })['*']}`;
-    if (path.length > MAX_TILE_PATH) return problem(reply, new HttpProblem('log.bad_tile_path', `tile path is ${path.length} characters long (at most ${MAX_TILE_PATH})`));
+    if (path.length > MAX_TILE_PATH)
+      return problem(reply, new HttpProblem('log.bad_tile_path', `tile path is ${path.length} characters long (at most ${MAX_TILE_PATH})`));
     let tile: ReturnType<typeof parseTilePath>;
     try {
       tile = parseTilePath(path);
@@ -64,7 +65,10 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     const body = tile.kind === 'hash' ? log.tile(tile.level, tile.index, tile.width) : await log.entryBundle(tile.index, tile.width);
     if (!body) return problem(reply, new HttpProblem('log.not_found', `${path} is beyond the log's current tree (size ${log.size()})`));
     const full = tile.width === TILE_WIDTH;
-    return reply.header('cache-control', full ? IMMUTABLE : 'no-cache').type('application/octet-stream').send(body);
+    return reply
+      .header('cache-control', full ? IMMUTABLE : 'no-cache')
+      .type('application/octet-stream')
+      .send(body);
   });
 
   app.get('/v1/log/proof', async (req) => {
@@ -74,12 +78,19 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
       const i = index(q['index'], 'index');
       if (i >= cp.size) throw new HttpProblem('log.not_found', `index ${i} is not in the latest checkpoint (size ${cp.size}); retry within a second`);
       const proof = log.inclusionProof(i, cp.size);
-      return { index: i, size: cp.size, proof: proof.map((h) => h.toString('base64')), checkpoint: cp.note, tlog_proof: formatTlogProof({ index: i, proof, checkpointNote: cp.note }) };
+      return {
+        index: i,
+        size: cp.size,
+        proof: proof.map((h) => h.toString('base64')),
+        checkpoint: cp.note,
+        tlog_proof: formatTlogProof({ index: i, proof, checkpointNote: cp.note }),
+      };
     }
     if (q['from'] !== undefined) {
       const from = index(q['from'], 'from');
       const to = q['to'] === undefined ? cp.size : index(q['to'], 'to');
-      if (from < 1 || from > to || to > cp.size) throw new HttpProblem('usage.invalid_argument', `need 1 <= from <= to <= ${cp.size}, got from=${from} to=${to}`);
+      if (from < 1 || from > to || to > cp.size)
+        throw new HttpProblem('usage.invalid_argument', `need 1 <= from <= to <= ${cp.size}, got from=${from} to=${to}`);
       return { from, to, proof: log.consistencyProof(from, to).map((h) => h.toString('base64')) };
     }
     throw new HttpProblem('usage.invalid_argument', 'give index=N for an inclusion proof, or from=M[&to=N] for a consistency proof');

@@ -9,8 +9,22 @@ import { fileURLToPath } from 'node:url';
 import { EMPTY_ROOT, MerkleProofError, MerkleTree, hashLeaf } from './merkle.js';
 import { mulberry32 } from '../shared/random.js';
 import {
-  TilePathError, TileFormatError, decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entriesPath, leafHashesFromTiles,
-  parseTilePath, rootFromTiles, rootTilesForSize, tileContent, tilePath, tileShape, tilesForSize, type FetchTile, type ParsedTilePath,
+  TilePathError,
+  TileFormatError,
+  decodeEntryBundle,
+  encodeEntryBundle,
+  encodeTileIndex,
+  entriesPath,
+  leafHashesFromTiles,
+  parseTilePath,
+  rootFromTiles,
+  rootTilesForSize,
+  tileContent,
+  tilePath,
+  tileShape,
+  tilesForSize,
+  type FetchTile,
+  type ParsedTilePath,
 } from './tiles.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/transparency/tlog-tiles', import.meta.url));
@@ -69,7 +83,11 @@ test('tree shapes: every C2SP example, and the paths they name', () => {
   const shapes = TILE_PATHS.c2sp_tree_shapes;
   assert.equal(shapes.length, 4);
   for (const s of shapes) {
-    assert.deepEqual(tileShape(s.tree_size), s.computed.map((c) => ({ level: c.level, fullTiles: c.full_tiles, partialWidth: c.partial_width })), `size ${s.tree_size}`);
+    assert.deepEqual(
+      tileShape(s.tree_size),
+      s.computed.map((c) => ({ level: c.level, fullTiles: c.full_tiles, partialWidth: c.partial_width })),
+      `size ${s.tree_size}`,
+    );
     if (s.example_paths) {
       const hashTiles = tilesForSize(s.tree_size).map((t) => tilePath(t.level, t.index, t.width));
       const level0 = tilesForSize(s.tree_size).filter((t) => t.level === 0);
@@ -77,10 +95,17 @@ test('tree shapes: every C2SP example, and the paths they name', () => {
       assert.deepEqual([...hashTiles, ...bundles].filter((p) => s.example_paths!.includes(p)).sort(), [...s.example_paths].sort());
     }
   }
-  assert.deepEqual(tilesForSize(300).map((t) => tilePath(t.level, t.index, t.width)), ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1']);
+  assert.deepEqual(
+    tilesForSize(300).map((t) => tilePath(t.level, t.index, t.width)),
+    ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'],
+  );
   assert.deepEqual(tilesForSize(0), []);
   assert.equal(tilesForSize(70000).length, 273 + 1 + 1 + 1 + 1);
-  assert.deepEqual(rootTilesForSize(70000), [{ level: 0, index: 273, width: 112 }, { level: 1, index: 1, width: 17 }, { level: 2, index: 0, width: 1 }]);
+  assert.deepEqual(rootTilesForSize(70000), [
+    { level: 0, index: 273, width: 112 },
+    { level: 1, index: 1, width: 17 },
+    { level: 2, index: 0, width: 1 },
+  ]);
   assert.deepEqual(rootTilesForSize(256), [{ level: 1, index: 0, width: 1 }]);
   assert.deepEqual(rootTilesForSize(65536 * 3), [{ level: 2, index: 0, width: 3 }]);
 });
@@ -170,12 +195,16 @@ test('malformed and non-canonical tile paths are refused with TilePathError', ()
     { path: `tile/0/${'x001/'.repeat(20)}000`, note: 'over-long', says: /longer than 80/ },
   ];
   for (const c of cases) {
-    assert.throws(() => parseTilePath(c.path), (e: unknown) => {
-      assert.ok(e instanceof TilePathError, `${c.note}: ${String(e)}`);
-      assert.equal(e.code, 'log.bad_tile_path');
-      assert.match(e.message, c.says, c.note);
-      return true;
-    }, `${c.note}: ${JSON.stringify(c.path)} was accepted`);
+    assert.throws(
+      () => parseTilePath(c.path),
+      (e: unknown) => {
+        assert.ok(e instanceof TilePathError, `${c.note}: ${String(e)}`);
+        assert.equal(e.code, 'log.bad_tile_path');
+        assert.match(e.message, c.says, c.note);
+        return true;
+      },
+      `${c.note}: ${JSON.stringify(c.path)} was accepted`,
+    );
   }
   // Go checksum-database paths put the tile height in the path; none is a C2SP path.
   const go = TILE_PATHS.golang_sumdb_tile_paths_NOT_C2SP.vectors;
@@ -245,9 +274,12 @@ test('entry bundles: round trip, limits, and truncation', () => {
 // ---------------------------------------------------------------------------------------------
 // The Tessera test log (15 entries, a checkpoint for every size)
 
-interface DerivedProofs { leaf_inputs_utf8: string[] }
-const TESSERA_ENTRIES = (JSON.parse(readFileSync(join(FIXTURES, 'tessera-testdata-log.derived-proofs.json'), 'utf8')) as DerivedProofs)
-  .leaf_inputs_utf8.map((s) => Buffer.from(s, 'utf8'));
+interface DerivedProofs {
+  leaf_inputs_utf8: string[];
+}
+const TESSERA_ENTRIES = (JSON.parse(readFileSync(join(FIXTURES, 'tessera-testdata-log.derived-proofs.json'), 'utf8')) as DerivedProofs).leaf_inputs_utf8.map(
+  (s) => Buffer.from(s, 'utf8'),
+);
 
 test('tessera log: the root of every size from its tiles, its bundles and our tree', async () => {
   assert.equal(TESSERA_ENTRIES.length, 15);
@@ -304,8 +336,11 @@ test('sunlight mirror: our tiles equal the published ones, and the tiles give th
   // Reading all leaf hashes verifies the full tile 0/000 against its hash in tile/1/000.p/1.
   const leaves = await leafHashesFromTiles(300, root, 0, 300, fileFetcher(MIRROR));
   assert.equal(leaves.length, 300);
-  leaves.forEach((h, i) => assert.deepEqual(h, tree.leafHash(i), `leaf ${i}`));
-  assert.deepEqual(await leafHashesFromTiles(300, root, 250, 260, fileFetcher(MIRROR)), Array.from({ length: 10 }, (_, i) => tree.leafHash(250 + i)));
+  for (const [i, h] of leaves.entries()) assert.deepEqual(h, tree.leafHash(i), `leaf ${i}`);
+  assert.deepEqual(
+    await leafHashesFromTiles(300, root, 250, 260, fileFetcher(MIRROR)),
+    Array.from({ length: 10 }, (_, i) => tree.leafHash(250 + i)),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +355,11 @@ test('synthetic tree of 70,000 leaves: rootFromTiles equals tree.root() at tile 
   for (const size of sizes) {
     const fetched: string[] = [];
     assert.deepEqual(await rootFromTiles(size, treeFetcher(tree, fetched)), tree.root(size), `size ${size}`);
-    assert.deepEqual(fetched, rootTilesForSize(size).map((t) => tilePath(t.level, t.index, t.width)), `tiles fetched for size ${size}`);
+    assert.deepEqual(
+      fetched,
+      rootTilesForSize(size).map((t) => tilePath(t.level, t.index, t.width)),
+      `tiles fetched for size ${size}`,
+    );
   }
   assert.deepEqual(tileShape(N), [
     { level: 0, fullTiles: 273, partialWidth: 112 },
@@ -348,11 +387,13 @@ test('the tile client refuses short tiles, tampered tiles and a wrong root', asy
     assert.match(e.message, /tile tile\/0\/003\.p\/232 has 7423 bytes; it must have 7424/);
     return true;
   });
-  const tampered = (path: string): FetchTile => async (l, i, w) => {
-    const b = Buffer.from(await honest(l, i, w));
-    if (tilePath(l, i, w) === path) b[40]! ^= 1;
-    return b;
-  };
+  const tampered =
+    (path: string): FetchTile =>
+    async (l, i, w) => {
+      const b = Buffer.from(await honest(l, i, w));
+      if (tilePath(l, i, w) === path) b[40]! ^= 1;
+      return b;
+    };
   await assert.rejects(leafHashesFromTiles(1000, root, 0, 10, tampered('tile/0/000')), (e: unknown) => {
     assert.ok(e instanceof MerkleProofError);
     assert.match(e.message, /tile tile\/0\/000 hashes to [0-9a-f]{64}, but the tile above holds/);
@@ -363,4 +404,3 @@ test('the tile client refuses short tiles, tampered tiles and a wrong root', asy
   assert.notDeepEqual(await rootFromTiles(1000, tampered('tile/0/003.p/232')), root);
   await assert.rejects(leafHashesFromTiles(1000, root, 990, 1001, honest), RangeError);
 });
-

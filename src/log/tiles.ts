@@ -121,7 +121,8 @@ export function parseTilePath(path: string): ParsedTilePath {
   const levelPart = parts[1]!;
   let level: number | undefined;
   if (levelPart !== 'entries') {
-    if (!/^(0|[1-9][0-9]?)$/.test(levelPart)) fail(`level ${JSON.stringify(levelPart)} must be "entries" or a decimal integer 0..${MAX_TILE_LEVEL} without leading zeros`);
+    if (!/^(0|[1-9][0-9]?)$/.test(levelPart))
+      fail(`level ${JSON.stringify(levelPart)} must be "entries" or a decimal integer 0..${MAX_TILE_LEVEL} without leading zeros`);
     level = Number(levelPart);
     if (level > MAX_TILE_LEVEL) fail(`level ${level} is above ${MAX_TILE_LEVEL}`);
   }
@@ -310,7 +311,7 @@ async function rootAndEdgeTiles(size: number, fetchTile: FetchTile): Promise<{ r
   let root = subtrees.length === 0 ? Buffer.from(EMPTY_ROOT) : subtrees[subtrees.length - 1]!;
   for (let i = subtrees.length - 2; i >= 0; i--) root = hashChildren(subtrees[i]!, root);
   const edge = new Map<string, Buffer>();
-  coords.forEach((t, i) => edge.set(tilePath(t.level, t.index, t.width), tiles[i]!));
+  for (const [i, t] of coords.entries()) edge.set(tilePath(t.level, t.index, t.width), tiles[i]!);
   return { root, edge };
 }
 
@@ -335,7 +336,10 @@ export async function leafHashesFromTiles(size: number, root: Uint8Array, start:
   if (start > end || end > size) throw new RangeError(`leaf range ${start}..${end} is not within the tree size ${size}`);
   const { root: computed, edge } = await rootAndEdgeTiles(size, fetchTile);
   if (Buffer.compare(computed, root) !== 0) {
-    throw new MerkleProofError(`the right-edge tiles of size ${size} give root ${computed.toString('hex')}, not the expected ${Buffer.from(root).toString('hex')}`, { expected: root, computed });
+    throw new MerkleProofError(
+      `the right-edge tiles of size ${size} give root ${computed.toString('hex')}, not the expected ${Buffer.from(root).toString('hex')}`,
+      { expected: root, computed },
+    );
   }
   const verified = new Map<string, Promise<Buffer>>();
   for (const [path, tile] of edge) verified.set(path, Promise.resolve(tile));
@@ -353,7 +357,10 @@ export async function leafHashesFromTiles(size: number, root: Uint8Array, start:
         const want = parent.subarray(slot * HASH_SIZE, (slot + 1) * HASH_SIZE);
         const got = MerkleTree.fromLeafHashes(tile).root();
         if (!got.equals(want)) {
-          throw new MerkleProofError(`tile ${path} hashes to ${got.toString('hex')}, but the tile above holds ${want.toString('hex')}`, { expected: want, computed: got });
+          throw new MerkleProofError(`tile ${path} hashes to ${got.toString('hex')}, but the tile above holds ${want.toString('hex')}`, {
+            expected: want,
+            computed: got,
+          });
         }
         return tile;
       })();

@@ -37,7 +37,10 @@ test("cordon's verifier reads Tessera's test log at every size, and the state fi
       assert.ok(r.ok, `size ${size}: ${JSON.stringify(r.problems)}`);
       assert.equal(r.size, size);
       assert.equal(r.origin, 'example.com/log/testdata');
-      assert.equal(r.entries!.map((e) => e.toString()).join(' '), 'one two three four five six seven eit nain ten ileven twelf threeten fourten fivten'.split(' ').slice(0, size).join(' '));
+      assert.equal(
+        r.entries!.map((e) => e.toString()).join(' '),
+        'one two three four five six seven eit nain ten ileven twelf threeten fourten fivten'.split(' ').slice(0, size).join(' '),
+      );
       roots.push(r.root!);
     }
     console.log(`tessera test log: verified at all 16 sizes (0..15), each consistent with the one before; root 15 ${roots[15]}`);
@@ -59,22 +62,56 @@ test("cordon's verifier reads Tessera's test log at every size, and the state fi
 });
 
 test('the monitor flags protected data shown in clear outside the enclave, without a grant, or under an expired grant — and nothing else', () => {
-  const base = { at: '2026-11-25T10:00:00.000Z', principal: 'p', dataset: 'users', country: 'US', enclaveCountries: ['US'], grant: { id: 'g', expiresAt: '2026-11-25T11:00:00.000Z' } };
+  const base = {
+    at: '2026-11-25T10:00:00.000Z',
+    principal: 'p',
+    dataset: 'users',
+    country: 'US',
+    enclaveCountries: ['US'],
+    grant: { id: 'g', expiresAt: '2026-11-25T11:00:00.000Z' },
+  };
   const clear = [{ field: 'phone_number', class: 'protected', disclosure: 'clear' }];
   const kinds = (r: unknown) => anomaliesOf(7, r).map((a) => a.kind);
   assert.deepEqual(kinds({ ...base, fields: clear }), []);
-  assert.deepEqual(kinds({ ...base, fields: [{ field: 'phone_number', class: 'protected', disclosure: 'masked' }] }), [], 'a masked field is not shown in clear');
-  assert.deepEqual(kinds({ ...base, fields: [{ field: 'username', class: 'public', disclosure: 'clear' }], grant: null, country: 'CN' }), [], 'public data may go anywhere');
+  assert.deepEqual(
+    kinds({ ...base, fields: [{ field: 'phone_number', class: 'protected', disclosure: 'masked' }] }),
+    [],
+    'a masked field is not shown in clear',
+  );
+  assert.deepEqual(
+    kinds({ ...base, fields: [{ field: 'username', class: 'public', disclosure: 'clear' }], grant: null, country: 'CN' }),
+    [],
+    'public data may go anywhere',
+  );
   assert.deepEqual(kinds({ ...base, fields: clear, country: 'CN' }), ['outside_enclave']);
   assert.deepEqual(kinds({ ...base, fields: clear, grant: null }), ['no_grant']);
-  assert.deepEqual(kinds({ ...base, fields: clear, grant: { id: 'g', expiresAt: '2026-11-25T10:00:00.000Z' } }), ['expired_grant'], 'a grant stops at its expiry, to the millisecond');
+  assert.deepEqual(
+    kinds({ ...base, fields: clear, grant: { id: 'g', expiresAt: '2026-11-25T10:00:00.000Z' } }),
+    ['expired_grant'],
+    'a grant stops at its expiry, to the millisecond',
+  );
   assert.deepEqual(kinds({ ...base, fields: clear, country: 'CN', grant: null }), ['outside_enclave', 'no_grant']);
   assert.match(anomaliesOf(7, { ...base, fields: clear, grant: null })[0]!.message, /^p was shown users\.phone_number \(protected\) without a grant$/);
 });
 
 test('the monitor reports a record that fails its schema as a finding, and goes on: no crash, no judgement of what it cannot read', () => {
   const salt = Buffer.alloc(16, 3);
-  const good = { v: 1, at: '2026-11-25T10:00:00.000Z', principal: 'p', country: 'CN', site: 'beijing', action: 'read', dataset: 'users', subject: null, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: [] }], grant: null, jurisdiction: 'US', enclaveCountries: ['US'], outcome: 'released', policyVersion: 'pv' };
+  const good = {
+    v: 1,
+    at: '2026-11-25T10:00:00.000Z',
+    principal: 'p',
+    country: 'CN',
+    site: 'beijing',
+    action: 'read',
+    dataset: 'users',
+    subject: null,
+    fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: [] }],
+    grant: null,
+    jurisdiction: 'US',
+    enclaveCountries: ['US'],
+    outcome: 'released',
+    policyVersion: 'pv',
+  };
   const found = (record: unknown) => {
     const r = checkRecord(4, record, salt, commitment(record, salt));
     return { mismatch: r.mismatch, kinds: r.anomalies.map((a) => a.kind), messages: r.anomalies.map((a) => a.message) };
@@ -90,5 +127,8 @@ test('the monitor reports a record that fails its schema as a finding, and goes 
   const odd = { ...good, dataset: 1.5 };
   const r = checkRecord(4, odd, salt, Buffer.alloc(32));
   assert.match(r.mismatch ?? '', /cannot be encoded as canonical JSON/);
-  assert.deepEqual(r.anomalies.map((a) => a.message), ['access_record v1: /dataset must be string']);
+  assert.deepEqual(
+    r.anomalies.map((a) => a.message),
+    ['access_record v1: /dataset must be string'],
+  );
 });

@@ -102,7 +102,10 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
     const note = (await fetchBytes('checkpoint')).toString('utf8');
     let opened: ReturnType<typeof openCheckpoint>;
     try {
-      opened = openCheckpoint(note, options.vkey, { witnesses: options.witnesses ? [...options.witnesses] : undefined, minCosignatures: options.minCosignatures });
+      opened = openCheckpoint(note, options.vkey, {
+        witnesses: options.witnesses ? [...options.witnesses] : undefined,
+        minCosignatures: options.minCosignatures,
+      });
     } catch (err) {
       throw new Failed({ kind: 'signature', message: `the checkpoint does not verify: ${(err as Error).message}`, evidence: { checkpoint: note } });
     }
@@ -124,7 +127,11 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
         throw new Failed({ kind: 'entries', message: `entry bundle ${path} is malformed: ${(err as Error).message}`, evidence: { tile: path } });
       }
       if (decoded.length !== width) {
-        throw new Failed({ kind: 'entries', message: `entry bundle ${path} holds ${decoded.length} entries, expected ${width}`, evidence: { tile: path, found: decoded.length, expected: width } });
+        throw new Failed({
+          kind: 'entries',
+          message: `entry bundle ${path} holds ${decoded.length} entries, expected ${width}`,
+          evidence: { tile: path, found: decoded.length, expected: width },
+        });
       }
       tree.appendLeafHashes(decoded.map((e) => hashLeaf(e)));
       entries.push(...decoded);
@@ -152,7 +159,11 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
         if (!got.equals(want)) {
           let at = 0;
           while (at < want.length && got[at] === want[at]) at++;
-          throw new Failed({ kind: 'tile', message: `hash tile ${path} differs from the hashes of the entries (first difference at hash ${Math.floor(at / 32)})`, evidence: { tile: path, hash: Math.floor(at / 32), size } });
+          throw new Failed({
+            kind: 'tile',
+            message: `hash tile ${path} differs from the hashes of the entries (first difference at hash ${Math.floor(at / 32)})`,
+            evidence: { tile: path, hash: Math.floor(at / 32), size },
+          });
         }
       }
     }
@@ -160,10 +171,18 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
     // The tree must extend the last one this verifier accepted.
     if (previous) {
       if (previous.origin !== cp.origin) {
-        throw new Failed({ kind: 'state', message: `the state file is for log ${previous.origin}, not ${cp.origin}`, evidence: { state_origin: previous.origin, origin: cp.origin } });
+        throw new Failed({
+          kind: 'state',
+          message: `the state file is for log ${previous.origin}, not ${cp.origin}`,
+          evidence: { state_origin: previous.origin, origin: cp.origin },
+        });
       }
       if (size < previous.size) {
-        throw new Failed({ kind: 'rollback', message: `the log shrank from ${previous.size} to ${size} entries`, evidence: { previous_size: previous.size, size, previous_root: previous.root, root: root.toString('base64') } });
+        throw new Failed({
+          kind: 'rollback',
+          message: `the log shrank from ${previous.size} to ${size} entries`,
+          evidence: { previous_size: previous.size, size, previous_root: previous.root, root: root.toString('base64') },
+        });
       }
       const then = tree.root(previous.size).toString('base64');
       if (then !== previous.root) {

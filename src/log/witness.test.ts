@@ -92,7 +92,10 @@ test('cosigns the first checkpoint (old 0), then a grown one with a valid proof;
     assert.match(r1.body, /^\u2014 witness\.example\/w1 [A-Za-z0-9+/]+=*\n$/);
     const opened1 = openCheckpoint(first + r1.body, log.vkey, { witnesses: [witnessKey.vkey], minCosignatures: 1 });
     assert.equal(opened1.checkpoint.size, 5);
-    assert.deepEqual(opened1.cosignatures.map((c) => c.time), [Math.floor(NOW_MS / 1000)]);
+    assert.deepEqual(
+      opened1.cosignatures.map((c) => c.time),
+      [Math.floor(NOW_MS / 1000)],
+    );
     assert.equal(witness.state(ORIGIN)?.size, 5);
 
     const second = log.grow(13);
@@ -294,7 +297,14 @@ test('malformed bodies are 400 and leave the state file byte for byte', async ()
       { note: 'proof line of 31 bytes', body: good.replace(p64[0]!, Buffer.alloc(31).toString('base64')) },
       { note: 'proof line in unpadded base64', body: good.replace(p64[0]!, p64[0]!.replace(/=+$/, '')) },
       { note: 'proof line with trailing space', body: good.replace(p64[0]!, `${p64[0]} `) },
-      { note: '64 proof lines', body: body(4, Array.from({ length: 64 }, () => proof[0]!), note) },
+      {
+        note: '64 proof lines',
+        body: body(
+          4,
+          Array.from({ length: 64 }, () => proof[0]!),
+          note,
+        ),
+      },
       { note: 'old above the checkpoint size', body: body(12, [], note) },
       { note: 'note without signatures', body: `old 4\n\n${note.slice(0, note.indexOf('\n\n') + 1)}` },
       { note: 'note without a final newline', body: good.slice(0, -1) },
@@ -341,7 +351,10 @@ test('malformed bodies are 400 and leave the state file byte for byte', async ()
     }
     assert.deepEqual(readFileSync(statePath), before);
     assert.equal((await witness.addCheckpoint(good)).status, 200);
-    const summary = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${n}×${s}`).join(', ');
+    const summary = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${n}×${s}`)
+      .join(', ');
     console.log(`malformed: ${cases.length} garbage bodies refused with 400; ${rounds} random mutations refused (${summary}); state unchanged`);
   } finally {
     cleanup();
@@ -381,7 +394,13 @@ test('racing add-checkpoints from the same old size: exactly one is cosigned', a
     assert.equal(witness.state(ORIGIN)?.size, r12.status === 200 ? 12 : 20);
     // Many racers for the first checkpoint of another origin and a second log: one each.
     const other = makeLog('example.com/second');
-    const two = setup({ logs: [{ origin: ORIGIN, vkey: log.vkey }, { origin: 'example.com/second', vkey: other.vkey }], log });
+    const two = setup({
+      logs: [
+        { origin: ORIGIN, vkey: log.vkey },
+        { origin: 'example.com/second', vkey: other.vkey },
+      ],
+      log,
+    });
     try {
       const a = log.note(12);
       const b = other.grow(3);
@@ -411,7 +430,8 @@ test('HTTP: POST /add-checkpoint over a real listening server', async () => {
   const { app, url } = await listen(witness);
   try {
     const note = log.grow(7);
-    const post = (b: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}) => fetch(`${url}/add-checkpoint`, { method: 'POST', body: b, headers });
+    const post = (b: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}) =>
+      fetch(`${url}/add-checkpoint`, { method: 'POST', body: b, headers });
     const ok = await post(body(0, [], note), { 'content-type': 'text/plain' });
     assert.equal(ok.status, 200);
     assert.match(ok.headers.get('content-type') ?? '', /^text\/plain/);
@@ -501,7 +521,10 @@ test('createWitnessCosigner: cosigns through a real witness, recovers from 409, 
     assert.equal(l20.length, 1);
     openCheckpoint(n20 + l20.join(''), log.vkey, { witnesses: [witnessKey.vkey], minCosignatures: 1 });
     assert.equal(errors.length, 2, errors.join('; '));
-    assert.ok(errors.some((e) => /does not verify/.test(e)), errors.join('; '));
+    assert.ok(
+      errors.some((e) => /does not verify/.test(e)),
+      errors.join('; '),
+    );
 
     // A witness that answers with someone else's signature lines is skipped too.
     const liar = createWitnessCosigner([{ url: 'http://witness.invalid', vkey: witnessKey.vkey }], {

@@ -8,7 +8,7 @@ import type { LegacyRow, LegacyTable } from './legacy.js';
 import { ahead } from './pipeline.js';
 import type { CryptoPool } from './crypto-pool.js';
 import { DEK_BYTES } from './row-crypto.js';
-import { keyCache, type MigrateContext } from './context.js';
+import type { keyCache, MigrateContext } from './context.js';
 import { zero, tally, pages, type Counts, type InScope, type TableLogic } from './table-logic.js';
 import { ROW_HASH_TABLE } from './state.js';
 
@@ -50,7 +50,14 @@ interface Fetched {
 export const rowHashId = (ctx: MigrateContext, t: TableMapping, key: string) => `${ctx.mapping.name}/${t.table}/${key}`;
 
 /** Classifies a page and reads, in parallel, the enclave and global parts of its in-scope rows and their data keys (and verified hashes). */
-export async function fetchBatch(ctx: MigrateContext, t: TableMapping, logic: TableLogic, rows: readonly LegacyRow[], keysFor: ReturnType<typeof keyCache>, withStored: boolean): Promise<Fetched> {
+export async function fetchBatch(
+  ctx: MigrateContext,
+  t: TableMapping,
+  logic: TableLogic,
+  rows: readonly LegacyRow[],
+  keysFor: ReturnType<typeof keyCache>,
+  withStored: boolean,
+): Promise<Fetched> {
   const counts = zero();
   const inScope: { c: InScope; row: LegacyRow }[] = [];
   for (const row of rows) {
@@ -63,8 +70,16 @@ export async function fetchBatch(ctx: MigrateContext, t: TableMapping, logic: Ta
   const [enclave, global, dks, stored] = await Promise.all([
     ctx.enclaveStore.getMany(t.dataset, keys),
     ctx.globalStore.getMany(t.dataset, keys),
-    keysFor(inScope.map((x) => x.c.subjectId), false),
-    withStored ? ctx.enclaveStore.getMany(ROW_HASH_TABLE, keys.map((k) => rowHashId(ctx, t, k))) : Promise.resolve(none),
+    keysFor(
+      inScope.map((x) => x.c.subjectId),
+      false,
+    ),
+    withStored
+      ? ctx.enclaveStore.getMany(
+          ROW_HASH_TABLE,
+          keys.map((k) => rowHashId(ctx, t, k)),
+        )
+      : Promise.resolve(none),
   ]);
   return { rows, counts, inScope, enclave, global, keys: dks, stored };
 }
@@ -99,19 +114,47 @@ export async function compareFetched(t: TableMapping, logic: TableLogic, hashing
       isProtected[r * F + i] = c.isProtected[i] ? 1 : 0;
     }
   }
-  const res = await hashing.pool.compare({ dataset: t.dataset, fields, subjectIndex, hashKey: hashing.key, keys: f.inScope.map((x) => x.c.key), legacy, enclave, global, hasEnclave, isProtected, deks, hasDek });
+  const res = await hashing.pool.compare({
+    dataset: t.dataset,
+    fields,
+    subjectIndex,
+    hashKey: hashing.key,
+    keys: f.inScope.map((x) => x.c.key),
+    legacy,
+    enclave,
+    global,
+    hasEnclave,
+    isProtected,
+    deks,
+    hasDek,
+  });
   deks.fill(0);
   const out: Compared[] = new Array(n);
   for (let r = 0; r < n; r++) {
     const { c, row } = f.inScope[r]!;
-    out[r] = { key: c.key, cursor: row.cursor, legacy: res.legacy[r]!, enclave: res.enclave[r] ?? undefined, problem: res.problem[r] ?? undefined, c, legacyRow: row };
+    out[r] = {
+      key: c.key,
+      cursor: row.cursor,
+      legacy: res.legacy[r]!,
+      enclave: res.enclave[r] ?? undefined,
+      problem: res.problem[r] ?? undefined,
+      c,
+      legacyRow: row,
+    };
   }
   return out;
 }
 
 /** Pages of a legacy table, each fetched with its enclave side, one page ahead of the caller (read-only steps). */
-export async function* fetchedPages(ctx: MigrateContext, lt: LegacyTable, logic: TableLogic, keysFor: ReturnType<typeof keyCache>, withStored: boolean): AsyncGenerator<Fetched, void, undefined> {
-  for await (const rows of ahead(pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize))) yield await fetchBatch(ctx, lt.mapping, logic, rows, keysFor, withStored);
+export async function* fetchedPages(
+  ctx: MigrateContext,
+  lt: LegacyTable,
+  logic: TableLogic,
+  keysFor: ReturnType<typeof keyCache>,
+  withStored: boolean,
+): AsyncGenerator<Fetched, void, undefined> {
+  for await (const rows of ahead(pages(lt, null, ctx.batchSize ?? ctx.mapping.batchSize)))
+    yield await fetchBatch(ctx, lt.mapping, logic, rows, keysFor, withStored);
 }
 
 /** Whether a row's protected legacy columns are all empty (as a purge leaves them). */

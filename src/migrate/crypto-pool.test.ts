@@ -16,7 +16,15 @@ function task(): EncryptTask {
     // owner (the subject field) and phone are protected; the note only on odd rows.
     isProtected.set([0, 1, 1, r % 2, 0], r * fields.length);
   }
-  return { dataset: 'accounts', fields, subjectIndex: 1, keys: Array.from({ length: ROWS }, (_, r) => `k${r}`), values, isProtected, deks: randomBytes(ROWS * DEK_BYTES) };
+  return {
+    dataset: 'accounts',
+    fields,
+    subjectIndex: 1,
+    keys: Array.from({ length: ROWS }, (_, r) => `k${r}`),
+    values,
+    isProtected,
+    deks: randomBytes(ROWS * DEK_BYTES),
+  };
 }
 
 test('the pool encrypts and compares a batch across threads exactly as one thread does, in order', async () => {
@@ -58,7 +66,12 @@ test('the pool encrypts and compares a batch across threads exactly as one threa
     assert.deepEqual(spread, here);
     assert.deepEqual(spread, compareRows(c));
     const problems = spread.problem.flatMap((p, r) => (p === null ? [] : [`${r}:${p}`]));
-    assert.deepEqual(problems, ['10:missing from the enclave', '11:phone does not decrypt', '12:the data key is missing (shredded?)', '13:fields differ: count']);
+    assert.deepEqual(problems, [
+      '10:missing from the enclave',
+      '11:phone does not decrypt',
+      '12:the data key is missing (shredded?)',
+      '13:fields differ: count',
+    ]);
     assert.equal(spread.enclave[10], null);
     assert.equal(spread.legacy[0], spread.enclave[0]);
   } finally {

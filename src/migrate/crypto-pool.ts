@@ -61,7 +61,14 @@ export function createCryptoPool(threads = availableParallelism()): CryptoPool {
   };
 
   /** Rows [from, to) of a task: every per-row array cut to the slice. */
-  function slice<T extends { readonly keys: readonly string[]; readonly fields: readonly string[] }>(task: T, from: number, to: number, flat: readonly (keyof T)[], perRow: readonly (keyof T)[], deks: readonly (keyof T)[]): T {
+  function slice<T extends { readonly keys: readonly string[]; readonly fields: readonly string[] }>(
+    task: T,
+    from: number,
+    to: number,
+    flat: readonly (keyof T)[],
+    perRow: readonly (keyof T)[],
+    deks: readonly (keyof T)[],
+  ): T {
     const F = task.fields.length;
     const out: Record<string, unknown> = { ...task, keys: task.keys.slice(from, to) };
     for (const k of flat) out[k as string] = (task[k] as unknown as FieldValue[] | Uint8Array).slice(from * F, to * F);
@@ -83,15 +90,24 @@ export function createCryptoPool(threads = availableParallelism()): CryptoPool {
     const slices = Math.min(size + 1, Math.floor(n / MIN_ROWS_PER_SLICE));
     if (slices <= 1) return local(task);
     const bounds = Array.from({ length: slices + 1 }, (_, i) => Math.round((i * n) / slices));
-    const remote = Array.from({ length: slices - 1 }, (_, i) => send(i, { kind, task: cut(task, bounds[i + 1]!, bounds[i + 2]!) } as unknown as Omit<CryptoRequest, 'id'>) as Promise<R>);
-    remote.forEach((p) => p.catch(() => undefined));
+    const remote = Array.from(
+      { length: slices - 1 },
+      (_, i) => send(i, { kind, task: cut(task, bounds[i + 1]!, bounds[i + 2]!) } as unknown as Omit<CryptoRequest, 'id'>) as Promise<R>,
+    );
+    for (const p of remote) p.catch(() => undefined);
     const mine = local(cut(task, 0, bounds[1]!));
     return join([mine, ...(await Promise.all(remote))]);
   }
 
   return {
     encrypt: (task) =>
-      spread(task, 'encrypt', encryptRows, (t, a, b) => slice(t, a, b, ['values', 'isProtected'], [], ['deks']), (parts) => parts.flat()),
+      spread(
+        task,
+        'encrypt',
+        encryptRows,
+        (t, a, b) => slice(t, a, b, ['values', 'isProtected'], [], ['deks']),
+        (parts) => parts.flat(),
+      ),
     compare: (task) =>
       spread(
         task,

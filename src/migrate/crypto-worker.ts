@@ -4,7 +4,9 @@
 import { parentPort } from 'node:worker_threads';
 import { compareRows, encryptRows, type CompareTask, type EncryptTask } from './row-crypto.js';
 
-export type CryptoRequest = { readonly id: number; readonly kind: 'encrypt'; readonly task: EncryptTask } | { readonly id: number; readonly kind: 'compare'; readonly task: CompareTask };
+export type CryptoRequest =
+  | { readonly id: number; readonly kind: 'encrypt'; readonly task: EncryptTask }
+  | { readonly id: number; readonly kind: 'compare'; readonly task: CompareTask };
 export type CryptoReply = { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
 
 parentPort?.on('message', (m: CryptoRequest) => {

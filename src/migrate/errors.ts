@@ -2,7 +2,11 @@
 import { CordonError, type ErrorCode } from '../shared/errors.js';
 
 export class MigrateError extends CordonError {
-  constructor(code: ErrorCode, message: string, readonly details?: unknown) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(code, message);
     this.name = 'MigrateError';
   }

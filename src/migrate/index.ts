@@ -11,7 +11,16 @@
 // statement, progress is saved only after the batch it covers is durable, a batch redone after a
 // crash gives the same state, and no legacy value is purged unless, at that moment, the enclave holds
 // a copy that decrypts to the verified value.
-export { loadMapping, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, VALUE_TYPES, type Mapping, type TableMapping, type ColumnMapping, type ValueType } from './mapping.js';
+export {
+  loadMapping,
+  DEFAULT_BATCH_SIZE,
+  MAX_BATCH_SIZE,
+  VALUE_TYPES,
+  type Mapping,
+  type TableMapping,
+  type ColumnMapping,
+  type ValueType,
+} from './mapping.js';
 export { openLegacy, type LegacyDb, type LegacyTable, type LegacyRow } from './legacy.js';
 export { MAX_LISTED, type MigrateContext, type Progress } from './context.js';
 export type { Counts, Untouched } from './table-logic.js';

@@ -8,9 +8,22 @@ import { MigrateError } from './errors.js';
 import type { Mapping, TableMapping, ValueType } from './mapping.js';
 
 const KINDS: Readonly<Record<string, ValueType>> = {
-  text: 'string', varchar: 'string', bpchar: 'string', uuid: 'string', citext: 'string', name: 'string',
-  int2: 'number', int4: 'number', int8: 'number', float4: 'number', float8: 'number', numeric: 'number',
-  bool: 'boolean', date: 'date', timestamp: 'timestamp', timestamptz: 'timestamp',
+  text: 'string',
+  varchar: 'string',
+  bpchar: 'string',
+  uuid: 'string',
+  citext: 'string',
+  name: 'string',
+  int2: 'number',
+  int4: 'number',
+  int8: 'number',
+  float4: 'number',
+  float8: 'number',
+  numeric: 'number',
+  bool: 'boolean',
+  date: 'date',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamp',
 };
 
 interface ColumnInfo {
@@ -89,7 +102,8 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
           return undefined;
         }
         const kind = KINDS[c.typname];
-        if (kind === undefined || !allowed.includes(kind)) typeProblems.push(`${mapping.file}: ${t.table}.${column} (${role}) is ${c.type}; expected ${allowed.join(' or ')}`);
+        if (kind === undefined || !allowed.includes(kind))
+          typeProblems.push(`${mapping.file}: ${t.table}.${column} (${role}) is ${c.type}; expected ${allowed.join(' or ')}`);
         return c;
       };
       const cursor = need(t.cursor, 'cursor', ['string', 'number']);
@@ -153,7 +167,10 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
             const n = exactNumber(s);
             if (n === undefined) {
               // The value itself is never printed: only where it is.
-              throw new MigrateError('migrate.type_mismatch', `${t.table}.${column} at cursor ${String(cursor)} holds a number that a JSON number cannot hold exactly (more significant digits than a double keeps, or NaN/Infinity); nothing was written`);
+              throw new MigrateError(
+                'migrate.type_mismatch',
+                `${t.table}.${column} at cursor ${String(cursor)} holds a number that a JSON number cannot hold exactly (more significant digits than a double keeps, or NaN/Infinity); nothing was written`,
+              );
             }
             return n;
           }
@@ -172,8 +189,14 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
           const rows = after === null ? await sql.unsafe(selectFirst, [limit]) : await sql.unsafe(selectAfter, [after, limit]);
           return rows.map((r) => {
             const values: Record<string, FieldValue> = {};
-            cols.forEach((c, i) => (values[c.column] = convert(c.column, r[`c${i}`], r['k_cursor'])));
-            return { cursor: String(r['k_cursor']), key: (r['k_key'] as string | null) ?? null, subject: (r['k_subject'] as string | null) ?? null, jurisdiction: (r['k_jur'] as string | null) ?? null, values };
+            for (const [i, c] of cols.entries()) values[c.column] = convert(c.column, r[`c${i}`], r['k_cursor']);
+            return {
+              cursor: String(r['k_cursor']),
+              key: (r['k_key'] as string | null) ?? null,
+              subject: (r['k_subject'] as string | null) ?? null,
+              jurisdiction: (r['k_jur'] as string | null) ?? null,
+              values,
+            };
           });
         },
         async count() {
@@ -182,7 +205,10 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
         },
         async nullColumns(cursors, columns) {
           if (cursors.length === 0 || columns.length === 0) return 0;
-          const r = await sql.unsafe(`UPDATE ${qt} SET ${columns.map((c) => `${quoteIdent(c)} = NULL`).join(', ')} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`, [[...cursors]]);
+          const r = await sql.unsafe(
+            `UPDATE ${qt} SET ${columns.map((c) => `${quoteIdent(c)} = NULL`).join(', ')} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`,
+            [[...cursors]],
+          );
           return r.count;
         },
         async deleteRows(cursors) {
@@ -192,7 +218,9 @@ export async function openLegacy(url: string, mapping: Mapping): Promise<LegacyD
         },
         async existing(cursors) {
           if (cursors.length === 0) return new Set();
-          const rows = await sql.unsafe(`SELECT ${quoteIdent(t.cursor)}::text AS c FROM ${qt} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`, [[...cursors]]);
+          const rows = await sql.unsafe(`SELECT ${quoteIdent(t.cursor)}::text AS c FROM ${qt} WHERE ${quoteIdent(t.cursor)} = ANY(${cursorArray})`, [
+            [...cursors],
+          ]);
           return new Set(rows.map((r) => String(r['c'])));
         },
       });

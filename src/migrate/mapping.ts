@@ -75,7 +75,12 @@ export function loadMapping(file: string, policy: Policy): Mapping {
   if (problems.length > 0) throw new MigrateError('migrate.bad_mapping', problems.join('\n'));
 
   /** The members of a map node, checking keys against `allowed` and `required`. */
-  const members = (node: Node | null | undefined, what: string, allowed: readonly string[], required: readonly string[]): Map<string, Node | null> | undefined => {
+  const members = (
+    node: Node | null | undefined,
+    what: string,
+    allowed: readonly string[],
+    required: readonly string[],
+  ): Map<string, Node | null> | undefined => {
     if (!isMap(node)) {
       problems.push(`${at(node)} ${what} must be a map`);
       return undefined;
@@ -91,7 +96,7 @@ export function loadMapping(file: string, policy: Policy): Mapping {
   };
   const str = (node: Node | null | undefined, what: string, re: RegExp, expected: string): string | undefined => {
     if (!isScalar(node) || typeof node.value !== 'string' || !re.test(node.value)) {
-      problems.push(`${at(node)} ${what} must be ${expected}, got ${JSON.stringify(isScalar(node) ? node.value : node?.toJSON?.() ?? null)}`);
+      problems.push(`${at(node)} ${what} must be ${expected}, got ${JSON.stringify(isScalar(node) ? node.value : (node?.toJSON?.() ?? null))}`);
       return undefined;
     }
     return node.value;
@@ -105,7 +110,12 @@ export function loadMapping(file: string, policy: Policy): Mapping {
     return v as T;
   };
 
-  const top = members(doc.contents as Node | null, 'the mapping', ['version', 'name', 'enclave', 'purge', 'batch_size', 'tables'], ['version', 'name', 'enclave', 'tables']);
+  const top = members(
+    doc.contents as Node | null,
+    'the mapping',
+    ['version', 'name', 'enclave', 'purge', 'batch_size', 'tables'],
+    ['version', 'name', 'enclave', 'tables'],
+  );
   if (!top) throw new MigrateError('migrate.bad_mapping', problems.join('\n'));
   const version = top.get('version');
   if (!isScalar(version) || version.value !== 1) problems.push(`${at(version)} version must be 1`);
@@ -122,7 +132,8 @@ export function loadMapping(file: string, policy: Policy): Mapping {
   let batchSize = DEFAULT_BATCH_SIZE;
   if (top.has('batch_size')) {
     const b = top.get('batch_size');
-    if (!isScalar(b) || typeof b.value !== 'number' || !Number.isInteger(b.value) || b.value < 1 || b.value > MAX_BATCH_SIZE) problems.push(`${at(b)} batch_size must be an integer from 1 to ${MAX_BATCH_SIZE}`);
+    if (!isScalar(b) || typeof b.value !== 'number' || !Number.isInteger(b.value) || b.value < 1 || b.value > MAX_BATCH_SIZE)
+      problems.push(`${at(b)} batch_size must be an integer from 1 to ${MAX_BATCH_SIZE}`);
     else batchSize = b.value;
   }
   const tables: TableMapping[] = [];
@@ -132,7 +143,12 @@ export function loadMapping(file: string, policy: Policy): Mapping {
   const seenTables = new Set<string>();
   for (const [i, item] of (items ?? []).entries()) {
     const what = `tables[${i}]`;
-    const t = members(item, what, ['table', 'dataset', 'cursor', 'key', 'subject', 'jurisdiction', 'columns'], ['table', 'dataset', 'key', 'subject', 'jurisdiction', 'columns']);
+    const t = members(
+      item,
+      what,
+      ['table', 'dataset', 'cursor', 'key', 'subject', 'jurisdiction', 'columns'],
+      ['table', 'dataset', 'key', 'subject', 'jurisdiction', 'columns'],
+    );
     if (!t) continue;
     const table = str(t.get('table'), `${what}.table`, TABLE, 'a table name (table or schema.table)');
     if (table !== undefined && seenTables.has(table)) problems.push(`${at(t.get('table'))} table ${table} is mapped twice`);
@@ -140,7 +156,8 @@ export function loadMapping(file: string, policy: Policy): Mapping {
     const dsNode = t.get('dataset');
     const datasetName = str(dsNode, `${what}.dataset`, IDENT, 'a dataset name');
     const dataset = datasetName === undefined ? undefined : policy.datasets.get(datasetName);
-    if (datasetName !== undefined && !dataset) problems.push(`${at(dsNode)} unknown dataset ${JSON.stringify(datasetName)}${didYouMean(datasetName, policy.datasets.keys())}`);
+    if (datasetName !== undefined && !dataset)
+      problems.push(`${at(dsNode)} unknown dataset ${JSON.stringify(datasetName)}${didYouMean(datasetName, policy.datasets.keys())}`);
     const key = str(t.get('key'), `${what}.key`, IDENT, 'a column name');
     const cursor = t.has('cursor') ? str(t.get('cursor'), `${what}.cursor`, IDENT, 'a column name') : key;
     const subject = str(t.get('subject'), `${what}.subject`, IDENT, 'a column name');
@@ -172,7 +189,8 @@ export function loadMapping(file: string, policy: Policy): Mapping {
           if (c?.has('type')) type = oneOf(c.get('type'), `${what}.columns.${column}.type`, VALUE_TYPES);
         } else field = str(v, `${what}.columns.${column}`, IDENT, 'a field name');
         if (field === undefined) continue;
-        if (dataset && !dataset.fields.has(field)) problems.push(`${at(v)} dataset ${dataset.name} has no field ${JSON.stringify(field)}${didYouMean(field, dataset.fields.keys())}`);
+        if (dataset && !dataset.fields.has(field))
+          problems.push(`${at(v)} dataset ${dataset.name} has no field ${JSON.stringify(field)}${didYouMean(field, dataset.fields.keys())}`);
         else if (dataset && field === dataset.key) problems.push(`${at(v)} ${dataset.name}.${field} is the dataset's key; map it with ${what}.key`);
         else if (columns.some((c) => c.field === field)) problems.push(`${at(v)} field ${JSON.stringify(field)} is mapped twice`);
         else columns.push({ column, field, type });
@@ -182,7 +200,10 @@ export function loadMapping(file: string, policy: Policy): Mapping {
       // The subject column must be the one that fills the dataset's subject field.
       const filled = dataset.subjectField === dataset.key ? key : columns.find((c) => c.field === dataset.subjectField)?.column;
       if (filled === undefined) problems.push(`${at(t.get('columns'))} ${what} must map the dataset's subject field ${dataset.name}.${dataset.subjectField}`);
-      else if (filled !== subject) problems.push(`${at(t.get('subject'))} ${what}.subject is ${subject}, but ${dataset.name}.${dataset.subjectField} (the subject) is mapped from ${filled}`);
+      else if (filled !== subject)
+        problems.push(
+          `${at(t.get('subject'))} ${what}.subject is ${subject}, but ${dataset.name}.${dataset.subjectField} (the subject) is mapped from ${filled}`,
+        );
       // A row-dependent category needs the field it depends on.
       for (const c of columns) {
         for (const cond of dataset.fields.get(c.field)?.conditions ?? []) {
@@ -192,8 +213,10 @@ export function loadMapping(file: string, policy: Policy): Mapping {
         }
       }
     }
-    if (table && datasetName && dataset && cursor && key && subject && jurisdiction) tables.push({ table, dataset: datasetName, cursor, key, subject, jurisdiction, columns });
+    if (table && datasetName && dataset && cursor && key && subject && jurisdiction)
+      tables.push({ table, dataset: datasetName, cursor, key, subject, jurisdiction, columns });
   }
-  if (problems.length > 0 || name === undefined || enclave === undefined || purge === undefined) throw new MigrateError('migrate.bad_mapping', problems.join('\n'));
+  if (problems.length > 0 || name === undefined || enclave === undefined || purge === undefined)
+    throw new MigrateError('migrate.bad_mapping', problems.join('\n'));
   return { file, sha256: createHash('sha256').update(text).digest('hex'), name, enclave, purge, batchSize, tables };
 }

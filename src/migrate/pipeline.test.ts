@@ -36,7 +36,7 @@ test('ahead keeps order and makes the next item while the consumer works on this
   assert.ok(log.includes('closed'));
 });
 
-test('ahead closes its source when the consumer stops early, and passes the source\'s error on', async () => {
+test("ahead closes its source when the consumer stops early, and passes the source's error on", async () => {
   const log: string[] = [];
   for await (const i of ahead(source(10, log))) if (i === 1) break;
   assert.equal(log.at(-1), 'closed');

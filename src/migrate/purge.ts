@@ -11,12 +11,25 @@ import type { CryptoPool } from './crypto-pool.js';
 import { MAX_LISTED, pingKeys, keyCache, withPool, type MigrateContext } from './context.js';
 import { tableLogic, pages } from './table-logic.js';
 import { ensureTables, loadState, saveState, type VerifyState } from './state.js';
-import { rowHashing, fetchBatch, compareFetched, fetchedPages, legacyCleared, purgedAfterVerify, type RowHashing, type Compared, type Mismatch } from './compare.js';
+import {
+  rowHashing,
+  fetchBatch,
+  compareFetched,
+  fetchedPages,
+  legacyCleared,
+  purgedAfterVerify,
+  type RowHashing,
+  type Compared,
+  type Mismatch,
+} from './compare.js';
 import { statementLines, needLog, logKeyRelease, signerOf } from './statements.js';
 
 interface PurgeState {
   verifyId: string;
-  tables: Record<string, { cursor: string | null; done: boolean; purged: number; alreadyPurged: number; columns: number; pending?: { cursors: string[]; columns: number } }>;
+  tables: Record<
+    string,
+    { cursor: string | null; done: boolean; purged: number; alreadyPurged: number; columns: number; pending?: { cursors: string[]; columns: number } }
+  >;
   done: boolean;
   logIndex?: number;
 }
@@ -50,9 +63,21 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   await ensureTables(ctx);
   const vs = await loadState<VerifyState>(ctx, 'verify');
   if (!vs) throw new MigrateError('migrate.not_verified', `mapping ${ctx.mapping.name} has not been verified; run cordon migrate verify first`);
-  if (vs.mismatches > 0) throw new MigrateError('migrate.not_verified', `the last verify of ${ctx.mapping.name} (${vs.at}) found ${vs.mismatches} mismatches; fix them, run and verify again`);
-  if (vs.mappingSha256 !== ctx.mapping.sha256) throw new MigrateError('migrate.not_verified', `the mapping file changed since the last verify (sha256 ${vs.mappingSha256.slice(0, 12)}… then, ${ctx.mapping.sha256.slice(0, 12)}… now); verify again`);
-  if (vs.policyVersion !== ctx.policy.versionHash) throw new MigrateError('migrate.not_verified', `the policy changed since the last verify (${vs.policyVersion.slice(0, 12)}… then, ${ctx.policy.versionHash.slice(0, 12)}… now); verify again`);
+  if (vs.mismatches > 0)
+    throw new MigrateError(
+      'migrate.not_verified',
+      `the last verify of ${ctx.mapping.name} (${vs.at}) found ${vs.mismatches} mismatches; fix them, run and verify again`,
+    );
+  if (vs.mappingSha256 !== ctx.mapping.sha256)
+    throw new MigrateError(
+      'migrate.not_verified',
+      `the mapping file changed since the last verify (sha256 ${vs.mappingSha256.slice(0, 12)}… then, ${ctx.mapping.sha256.slice(0, 12)}… now); verify again`,
+    );
+  if (vs.policyVersion !== ctx.policy.versionHash)
+    throw new MigrateError(
+      'migrate.not_verified',
+      `the policy changed since the last verify (${vs.policyVersion.slice(0, 12)}… then, ${ctx.policy.versionHash.slice(0, 12)}… now); verify again`,
+    );
   const logged = await log.record(vs.logIndex);
   if (!logged || (logged.record as { statement?: unknown }).statement !== vs.statement) {
     throw new MigrateError('migrate.not_verified', `the verify statement of ${vs.at} is not at index ${vs.logIndex} of the access log; verify again`);
@@ -68,7 +93,14 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   const resumed = ps !== undefined && ps.verifyId === vs.verifyId && !ps.done;
   if (ps?.verifyId === vs.verifyId && ps.done) {
     const rec = ps.logIndex === undefined ? undefined : await log.record(ps.logIndex);
-    return { mode: ctx.mapping.purge, ...purgeTotals(ps, vs), notVerified: 0, statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''), logIndex: ps.logIndex ?? -1, resumed: false };
+    return {
+      mode: ctx.mapping.purge,
+      ...purgeTotals(ps, vs),
+      notVerified: 0,
+      statement: String((rec?.record as { statement?: string } | undefined)?.statement ?? ''),
+      logIndex: ps.logIndex ?? -1,
+      resumed: false,
+    };
   }
   await logKeyRelease(ctx, log, 'purge');
   if (!resumed) {
@@ -81,7 +113,8 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
   let notVerified = 0;
   for (const lt of purgeOrder(ctx.legacy.tables)) {
     const t = lt.mapping;
-    const ts = (state.tables[t.table] ??= { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0 });
+    state.tables[t.table] ??= { cursor: null, done: false, purged: 0, alreadyPurged: 0, columns: 0 };
+    const ts = state.tables[t.table]!;
     if (ts.done) continue;
     const total = ctx.onProgress ? await lt.count() : 0;
     let seen = 0;
@@ -114,7 +147,11 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
         }
         const want = String(s['hash']);
         if (r.enclave !== want) {
-          changed.push({ table: t.table, key: r.key, problem: r.enclave === undefined ? 'missing from the enclave' : `the enclave copy no longer matches the verified row (${r.problem ?? 'differs'})` });
+          changed.push({
+            table: t.table,
+            key: r.key,
+            problem: r.enclave === undefined ? 'missing from the enclave' : `the enclave copy no longer matches the verified row (${r.problem ?? 'differs'})`,
+          });
           continue;
         }
         if (r.legacy === want) toPurge.push(r);
@@ -123,7 +160,14 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
       }
       if (changed.length > 0) {
         await saveState(ctx, 'purge', state);
-        throw new MigrateError('migrate.data_changed', `${changed.length} rows of ${t.table} differ from the verified statement; nothing of this batch was purged:\n${changed.slice(0, MAX_LISTED).map((c) => `  ${c.table} ${c.key}: ${c.problem}`).join('\n')}`, changed);
+        throw new MigrateError(
+          'migrate.data_changed',
+          `${changed.length} rows of ${t.table} differ from the verified statement; nothing of this batch was purged:\n${changed
+            .slice(0, MAX_LISTED)
+            .map((c) => `  ${c.table} ${c.key}: ${c.problem}`)
+            .join('\n')}`,
+          changed,
+        );
       }
       if (ctx.mapping.purge === 'delete') {
         const cursors = toPurge.map((r) => r.cursor);
@@ -143,8 +187,15 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
         for (const [cols, rs] of groups) {
           const columns = cols.split('\u0000');
           const notNull = columns.filter((c) => lt.notNull.has(c));
-          if (notNull.length > 0) throw new MigrateError('migrate.type_mismatch', `${t.table}.${notNull.join(', ')} ${notNull.length > 1 ? 'are' : 'is'} NOT NULL, so purge: null cannot clear ${notNull.length > 1 ? 'them' : 'it'}; use purge: delete in the mapping`);
-          await lt.nullColumns(rs.map((r) => r.cursor), columns);
+          if (notNull.length > 0)
+            throw new MigrateError(
+              'migrate.type_mismatch',
+              `${t.table}.${notNull.join(', ')} ${notNull.length > 1 ? 'are' : 'is'} NOT NULL, so purge: null cannot clear ${notNull.length > 1 ? 'them' : 'it'}; use purge: delete in the mapping`,
+            );
+          await lt.nullColumns(
+            rs.map((r) => r.cursor),
+            columns,
+          );
           ts.columns += rs.length * columns.length;
         }
       }
@@ -173,7 +224,22 @@ async function purgeWith(ctx: MigrateContext, pool: CryptoPool): Promise<PurgeRe
     'verified-left': verifiedLeft,
   };
   const statement = signNote(statementLines('purge', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: 'migrate.purge', mapping: ctx.mapping.name, enclave: ctx.mapping.enclave, verifyIndex: vs.logIndex, rowHashes: vs.root, mode: ctx.mapping.purge, purged: totals.purged + totals.alreadyPurged, columns: totals.columnsCleared, notVerified, verifiedLeft, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({
+    v: 1,
+    at,
+    type: 'migrate.purge',
+    mapping: ctx.mapping.name,
+    enclave: ctx.mapping.enclave,
+    verifyIndex: vs.logIndex,
+    rowHashes: vs.root,
+    mode: ctx.mapping.purge,
+    purged: totals.purged + totals.alreadyPurged,
+    columns: totals.columnsCleared,
+    notVerified,
+    verifiedLeft,
+    policyVersion: ctx.policy.versionHash,
+    statement,
+  });
   state.done = true;
   state.logIndex = index;
   await saveState(ctx, 'purge', state);
@@ -244,7 +310,8 @@ async function recheck(ctx: MigrateContext, vs: VerifyState, keysFor: ReturnType
   if (now !== vs.root || diffs.length > 0) {
     const head = `the data no longer matches the verify statement at log index ${vs.logIndex} (row hashes sha256:${vs.root.slice(0, 16)}… verified over ${vs.counts.inScope} rows, sha256:${now.slice(0, 16)}… now over ${n}); nothing was purged`;
     const lines = diffs.map((d) => `  ${d.table} ${d.key}: ${d.problem}`);
-    if (diffs.length === 0) lines.push(`  ${vs.counts.inScope - n > 0 ? `${vs.counts.inScope - n} verified rows are gone or out of scope` : 'rows left scope or changed order'}`);
+    if (diffs.length === 0)
+      lines.push(`  ${vs.counts.inScope - n > 0 ? `${vs.counts.inScope - n} verified rows are gone or out of scope` : 'rows left scope or changed order'}`);
     throw new MigrateError('migrate.data_changed', `${head}:\n${lines.join('\n')}`, diffs);
   }
 }

@@ -113,7 +113,9 @@ export function compareRows(t: CompareTask): CompareResult {
     const enclave = hash(key, placed);
     out.enclave[r] = enclave;
     if (enclave === legacy) out.problem[r] = null;
-    else out.problem[r] = problem ?? `fields differ: ${t.fields.filter((_, i) => canonicalJson(placed[i] ?? null) !== canonicalJson(legacyValues[i] ?? null)).join(', ')}`;
+    else
+      out.problem[r] =
+        problem ?? `fields differ: ${t.fields.filter((_, i) => canonicalJson(placed[i] ?? null) !== canonicalJson(legacyValues[i] ?? null)).join(', ')}`;
   }
   return out;
 }

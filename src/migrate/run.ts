@@ -73,7 +73,13 @@ async function runWith(ctx: MigrateContext, options: { readonly restart?: boolea
           if (c.kind === 'in_scope') byKey.set(c.key, c);
         }
         const list = [...byKey.values()];
-        const dks = list.length > 0 ? await keysFor(list.map((c) => c.subjectId), true) : new Map<string, Buffer | null>();
+        const dks =
+          list.length > 0
+            ? await keysFor(
+                list.map((c) => c.subjectId),
+                true,
+              )
+            : new Map<string, Buffer | null>();
         yield { cursor: rows[rows.length - 1]!.cursor, batch, list, dks };
       }
     }
@@ -91,7 +97,10 @@ async function runWith(ctx: MigrateContext, options: { readonly restart?: boolea
               // Enclave first: a crash between the two leaves nothing protected outside it.
               await ctx.enclaveStore.upsertMany(t.dataset, enclaveRows);
               await ctx.globalStore.upsertMany(t.dataset, globalRows);
-              await ctx.globalStore.appendMany(changeLog(t.dataset), p.list.map((c) => ({ key: c.key, op: 'write' })));
+              await ctx.globalStore.appendMany(
+                changeLog(t.dataset),
+                p.list.map((c) => ({ key: c.key, op: 'write' })),
+              );
             }
             await saveState(ctx, id, next);
             ctx.onProgress?.({ step: 'run', table: t.table, done: next.counts.rows, total });
@@ -112,7 +121,13 @@ async function runWith(ctx: MigrateContext, options: { readonly restart?: boolea
 }
 
 /** The enclave part (protected fields encrypted, the subject field in clear) and the global part of each in-scope row. */
-async function encryptBatch(pool: CryptoPool, logic: TableLogic, t: TableMapping, list: readonly InScope[], dks: ReadonlyMap<string, Buffer | null>): Promise<{ enclaveRows: StoredRow[]; globalRows: StoredRow[] }> {
+async function encryptBatch(
+  pool: CryptoPool,
+  logic: TableLogic,
+  t: TableMapping,
+  list: readonly InScope[],
+  dks: ReadonlyMap<string, Buffer | null>,
+): Promise<{ enclaveRows: StoredRow[]; globalRows: StoredRow[] }> {
   const { fields, subjectIndex } = logic;
   const F = fields.length;
   const values: FieldValue[] = new Array(list.length * F);

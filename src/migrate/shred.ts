@@ -51,7 +51,8 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
     const gens = await ctx.keys.generations(store.name);
     const wanted = /^\d+$/.test(options.kekGeneration) ? `${store.name}#${options.kekGeneration}` : options.kekGeneration;
     const gen = gens.find((g) => g.kek === wanted);
-    if (!gen) throw new MigrateError('usage.invalid_argument', `the key service has no KEK ${wanted} (generations: ${gens.map((g) => g.kek).join(', ') || 'none'})`);
+    if (!gen)
+      throw new MigrateError('usage.invalid_argument', `the key service has no KEK ${wanted} (generations: ${gens.map((g) => g.kek).join(', ') || 'none'})`);
     let rewrapped = 0;
     if (gen.destroyedAt === null) {
       if (gen.active) await ctx.keys.rotate(store.name);
@@ -84,7 +85,17 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
     const t = at();
     const body = { scope: 'kek-generation', kek: wanted, store: store.name, 'live-keys-rewrapped': rewrapped, policy: ctx.policy.versionHash };
     const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
-    const { index } = await log.append({ v: 1, at: t, type: 'migrate.shred', scope: 'kek', kek: wanted, store: store.name, rewrapped, policyVersion: ctx.policy.versionHash, statement });
+    const { index } = await log.append({
+      v: 1,
+      at: t,
+      type: 'migrate.shred',
+      scope: 'kek',
+      kek: wanted,
+      store: store.name,
+      rewrapped,
+      policyVersion: ctx.policy.versionHash,
+      statement,
+    });
     return { scope: 'kek', destroyed: 1, rewrapped, kek: wanted, statement, logIndex: index };
   }
 
@@ -97,7 +108,10 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
       const page = await store.list(DATA_KEYS_TABLE, { limit: 1000, after });
       const ids = page.rows.map((r) => r.key).filter((k) => k.startsWith(prefix));
       const subjectKeys = ids.map((k) => k.slice(prefix.length));
-      const [inEnclave, inGlobal] = await Promise.all([store.getMany(options.subjectDataset, subjectKeys), ctx.globalStore.getMany(options.subjectDataset, subjectKeys)]);
+      const [inEnclave, inGlobal] = await Promise.all([
+        store.getMany(options.subjectDataset, subjectKeys),
+        ctx.globalStore.getMany(options.subjectDataset, subjectKeys),
+      ]);
       for (const k of subjectKeys) if (!inEnclave.has(k) && !inGlobal.has(k)) targets.add(prefix + k);
       after = page.next;
     } while (after !== undefined);
@@ -113,10 +127,24 @@ export async function shred(ctx: Omit<MigrateContext, 'mapping' | 'legacy'> & { 
     'subjects-named': list.length,
     'keys-destroyed': destroyed,
     'subjects-sha256': createHash('sha256').update(hashes.join('\n')).digest('hex'),
-    'backups-readable-until-shredded': gens.filter((g) => g.destroyedAt === null).map((g) => g.kek).join(',') || 'none',
+    'backups-readable-until-shredded':
+      gens
+        .filter((g) => g.destroyedAt === null)
+        .map((g) => g.kek)
+        .join(',') || 'none',
     policy: ctx.policy.versionHash,
   };
   const statement = signNote(statementLines('shred', log.origin, body, t), [signerOf(ctx.statementKey)]);
-  const { index } = await log.append({ v: 1, at: t, type: 'migrate.shred', scope: 'subjects', store: store.name, subjects: hashes, destroyed, policyVersion: ctx.policy.versionHash, statement });
+  const { index } = await log.append({
+    v: 1,
+    at: t,
+    type: 'migrate.shred',
+    scope: 'subjects',
+    store: store.name,
+    subjects: hashes,
+    destroyed,
+    policyVersion: ctx.policy.versionHash,
+    statement,
+  });
   return { scope: 'subjects', destroyed, rewrapped: 0, kek: null, statement, logIndex: index };
 }

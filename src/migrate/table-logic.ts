@@ -20,7 +20,13 @@ export interface Counts {
 }
 
 export const zero = (): Counts => ({ rows: 0, inScope: 0, outOfScope: 0, noSubject: 0, unknownJurisdiction: 0 });
-export const add = (a: Counts, b: Counts): Counts => ({ rows: a.rows + b.rows, inScope: a.inScope + b.inScope, outOfScope: a.outOfScope + b.outOfScope, noSubject: a.noSubject + b.noSubject, unknownJurisdiction: a.unknownJurisdiction + b.unknownJurisdiction });
+export const add = (a: Counts, b: Counts): Counts => ({
+  rows: a.rows + b.rows,
+  inScope: a.inScope + b.inScope,
+  outOfScope: a.outOfScope + b.outOfScope,
+  noSubject: a.noSubject + b.noSubject,
+  unknownJurisdiction: a.unknownJurisdiction + b.unknownJurisdiction,
+});
 
 type Classified =
   | { readonly kind: 'no_subject' }
@@ -66,7 +72,14 @@ export function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: T
   const jurisdictionOf = (raw: string | null): string | undefined => {
     if (raw === null) return undefined;
     if (known.has(raw)) return known.get(raw);
-    const j = t.jurisdiction.as === 'jurisdiction' ? (policy.deployment.jurisdictions.has(raw) ? raw : undefined) : checkCountry(raw) ? rules.jurisdictionOfCountry(raw) : undefined;
+    const j =
+      t.jurisdiction.as === 'jurisdiction'
+        ? policy.deployment.jurisdictions.has(raw)
+          ? raw
+          : undefined
+        : checkCountry(raw)
+          ? rules.jurisdictionOfCountry(raw)
+          : undefined;
     if (known.size < MAX_REMEMBERED) known.set(raw, j);
     return j;
   };
@@ -105,7 +118,16 @@ export function tableLogic(ctx: Pick<MigrateContext, 'policy' | 'mapping'>, t: T
       shape = { protectedFields, purgeColumns, isProtected };
       shapes.set(signature, shape);
     }
-    return { kind: 'in_scope', key: row.key, jurisdiction, subjectId: `${subjectDataset}/${row.subject}`, record, protectedFields: shape.protectedFields, purgeColumns: shape.purgeColumns, isProtected: shape.isProtected };
+    return {
+      kind: 'in_scope',
+      key: row.key,
+      jurisdiction,
+      subjectId: `${subjectDataset}/${row.subject}`,
+      record,
+      protectedFields: shape.protectedFields,
+      purgeColumns: shape.purgeColumns,
+      isProtected: shape.isProtected,
+    };
   };
   /** Legacy columns that may be protected for some row (what purge may clear), and those kept for joins. */
   const mayBeProtected = (): { purgeable: string[]; keptProtected: string[] } => {

@@ -60,7 +60,13 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
         // Rows that differ with their protected legacy columns empty may have been purged after an
         // earlier verify: their stored hashes are read (only theirs) to tell.
         const emptied = compared.filter((r) => r.problem !== undefined && r.c.purgeColumns.length > 0 && legacyCleared(r));
-        const stored = emptied.length === 0 ? new Map<string, Row>() : await ctx.enclaveStore.getMany(ROW_HASH_TABLE, emptied.map((r) => rowHashId(ctx, t, r.key)));
+        const stored =
+          emptied.length === 0
+            ? new Map<string, Row>()
+            : await ctx.enclaveStore.getMany(
+                ROW_HASH_TABLE,
+                emptied.map((r) => rowHashId(ctx, t, r.key)),
+              );
         const hashes: StoredRow[] = [];
         for (const r of compared) {
           // A row purged after an earlier verify keeps that verify's hash (its legacy side is empty now).
@@ -79,7 +85,9 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
         }
         await writing;
         const done = tc.rows;
-        writing = quiet(ctx.enclaveStore.upsertMany(ROW_HASH_TABLE, dedupe(hashes)).then(() => ctx.onProgress?.({ step: 'verify', table: t.table, done, total })));
+        writing = quiet(
+          ctx.enclaveStore.upsertMany(ROW_HASH_TABLE, dedupe(hashes)).then(() => ctx.onProgress?.({ step: 'verify', table: t.table, done, total })),
+        );
       }
       await writing;
     } finally {
@@ -104,8 +112,33 @@ async function verifyWith(ctx: MigrateContext, pool: CryptoPool): Promise<Verify
     'row-hashes': `sha256:${rootHex}`,
   };
   const statement = signNote(statementLines('verify', log.origin, body, at), [signerOf(key)]);
-  const { index } = await log.append({ v: 1, at, type: 'migrate.verify', mapping: ctx.mapping.name, mappingSha256: ctx.mapping.sha256, enclave: ctx.mapping.enclave, counts, verified, legacyPurged, mismatches, rowHashes: rootHex, policyVersion: ctx.policy.versionHash, statement });
-  const state: VerifyState = { verifyId, root: rootHex, counts, verified, mismatches, mappingSha256: ctx.mapping.sha256, policyVersion: ctx.policy.versionHash, statement, logIndex: index, at };
+  const { index } = await log.append({
+    v: 1,
+    at,
+    type: 'migrate.verify',
+    mapping: ctx.mapping.name,
+    mappingSha256: ctx.mapping.sha256,
+    enclave: ctx.mapping.enclave,
+    counts,
+    verified,
+    legacyPurged,
+    mismatches,
+    rowHashes: rootHex,
+    policyVersion: ctx.policy.versionHash,
+    statement,
+  });
+  const state: VerifyState = {
+    verifyId,
+    root: rootHex,
+    counts,
+    verified,
+    mismatches,
+    mappingSha256: ctx.mapping.sha256,
+    policyVersion: ctx.policy.versionHash,
+    statement,
+    logIndex: index,
+    at,
+  };
   await saveState(ctx, 'verify', state);
   return { counts, verified, legacyPurged, mismatches, listed, root: rootHex, statement, logIndex: index };
 }

@@ -2,7 +2,7 @@
 // which enclave), break-glass, and the thresholds of the standing-access review.
 
 import type { AccessConfig, ApproverGroup, BreakGlassConfig, Directory, Enclave, ReviewConfig } from './model.js';
-import { IssueList, YamlFile, isScalar, readBoolean, readInteger, readMap, readString, readStringList, type Node } from './yaml-source.js';
+import { type IssueList, type YamlFile, isScalar, readBoolean, readInteger, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 const MINUTE = 60_000;
@@ -36,7 +36,12 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(ms: number): string {
   const parts: string[] = [];
   let rest = Math.floor(ms / 1000);
-  for (const [unit, s] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, s] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= s) {
       parts.push(`${Math.floor(rest / s)}${unit}`);
       rest %= s;
@@ -66,46 +71,75 @@ export function readAccessConfig(
   enclaves: ReadonlyMap<string, Enclave>,
   directory: Directory | undefined,
 ): AccessConfig {
-  const spec = node === undefined ? undefined : readMap(f, node, issues, 'access', { optional: ['reasons', 'request_ttl', 'approvers', 'break_glass', 'review', 'description'] });
+  const spec =
+    node === undefined
+      ? undefined
+      : readMap(f, node, issues, 'access', { optional: ['reasons', 'request_ttl', 'approvers', 'break_glass', 'review', 'description'] });
   const teamOrPrincipal = (item: { value: string; node: Node }, what: string, teamsOnly = false) => {
     if (!directory) return;
     if (directory.teams.has(item.value) || (!teamsOnly && directory.principals.has(item.value))) return;
     const known = teamsOnly ? [...directory.teams.keys()] : [...directory.teams.keys(), ...directory.principals.keys()];
-    issues.error(f.pos(item.node), 'policy.unknown_team', `${what} names ${JSON.stringify(item.value)}, which is not a ${teamsOnly ? 'team' : 'team or principal'}${didYouMean(item.value, known)}`);
+    issues.error(
+      f.pos(item.node),
+      'policy.unknown_team',
+      `${what} names ${JSON.stringify(item.value)}, which is not a ${teamsOnly ? 'team' : 'team or principal'}${didYouMean(item.value, known)}`,
+    );
   };
 
   let reasons = DEFAULT_REASONS;
   if (spec?.has('reasons')) {
     const listed = new Map<string, number>();
     for (const e of readMap(f, spec.get('reasons')!.value, issues, `access.reasons`)?.values() ?? []) {
-      if (!REASON.test(e.key)) issues.error(f.pos(e.keyNode), 'policy.invalid_value', `reason code ${JSON.stringify(e.key)} must be upper-case letters, digits and '_', such as USER_SUPPORT`);
+      if (!REASON.test(e.key))
+        issues.error(
+          f.pos(e.keyNode),
+          'policy.invalid_value',
+          `reason code ${JSON.stringify(e.key)} must be upper-case letters, digits and '_', such as USER_SUPPORT`,
+        );
       const cap = readDuration(f, e.value, issues, `the longest grant for reason ${e.key}`);
       if (cap !== undefined) listed.set(e.key, cap);
     }
-    if (listed.size === 0 && issues.errorCount === 0) issues.error(f.pos(spec.get('reasons')!.value), 'policy.invalid_value', 'access.reasons lists no reason code');
+    if (listed.size === 0 && issues.errorCount === 0)
+      issues.error(f.pos(spec.get('reasons')!.value), 'policy.invalid_value', 'access.reasons lists no reason code');
     reasons = listed;
   }
-  const requestTtlMs = spec?.has('request_ttl') ? readDuration(f, spec.get('request_ttl')!.value, issues, `access.request_ttl`) ?? DEFAULT_REQUEST_TTL_MS : DEFAULT_REQUEST_TTL_MS;
+  const requestTtlMs = spec?.has('request_ttl')
+    ? (readDuration(f, spec.get('request_ttl')!.value, issues, `access.request_ttl`) ?? DEFAULT_REQUEST_TTL_MS)
+    : DEFAULT_REQUEST_TTL_MS;
 
   const approverGroups = new Map<string, ApproverGroup>();
   for (const e of (spec?.has('approvers') && readMap(f, spec.get('approvers')!.value, issues, `access.approvers`)?.values()) || []) {
-    const g = readMap(f, e.value, issues, `approver group ${e.key}`, { required: ['enclave', 'required'], optional: ['teams', 'exclude_reporting_line', 'description'] });
+    const g = readMap(f, e.value, issues, `approver group ${e.key}`, {
+      required: ['enclave', 'required'],
+      optional: ['teams', 'exclude_reporting_line', 'description'],
+    });
     if (!g) continue;
     const enclaveNode = g.get('enclave')?.value ?? null;
     const enclave = g.has('enclave') ? readString(f, enclaveNode, issues, `enclave of approver group ${e.key}`) : undefined;
     if (enclave !== undefined && !enclaves.has(enclave)) {
-      issues.error(f.pos(enclaveNode), 'policy.invalid_value', `approver group ${e.key} names unknown enclave ${JSON.stringify(enclave)}${didYouMean(enclave, enclaves.keys())}`);
+      issues.error(
+        f.pos(enclaveNode),
+        'policy.invalid_value',
+        `approver group ${e.key} names unknown enclave ${JSON.stringify(enclave)}${didYouMean(enclave, enclaves.keys())}`,
+      );
     }
     const requiredNode = g.get('required')?.value ?? null;
     const required = g.has('required') ? readInteger(f, requiredNode, issues, `required of approver group ${e.key}`) : undefined;
-    if (required !== undefined && required < 1) issues.error(f.pos(requiredNode), 'policy.invalid_value', `required of approver group ${e.key} must be at least 1`);
-    const teams = g.has('teams') ? readStringList(f, g.get('teams')!.value, issues, `teams of approver group ${e.key}`) ?? [] : [];
+    if (required !== undefined && required < 1)
+      issues.error(f.pos(requiredNode), 'policy.invalid_value', `required of approver group ${e.key} must be at least 1`);
+    const teams = g.has('teams') ? (readStringList(f, g.get('teams')!.value, issues, `teams of approver group ${e.key}`) ?? []) : [];
     for (const t of teams) teamOrPrincipal(t, `approver group ${e.key}`, true);
-    const exclude = g.has('exclude_reporting_line') ? readBoolean(f, g.get('exclude_reporting_line')!.value, issues, `exclude_reporting_line of approver group ${e.key}`) : false;
+    const exclude = g.has('exclude_reporting_line')
+      ? readBoolean(f, g.get('exclude_reporting_line')!.value, issues, `exclude_reporting_line of approver group ${e.key}`)
+      : false;
     if (directory && required !== undefined && required >= 1) {
       const members = [...directory.principals.values()].filter((p) => p.approverGroups.includes(e.key));
       if (members.length < required) {
-        issues.error(f.pos(requiredNode), 'policy.invalid_value', `approver group ${e.key} needs ${required} approvals but the directory lists ${members.length} member(s) (approver_groups: [${e.key}])`);
+        issues.error(
+          f.pos(requiredNode),
+          'policy.invalid_value',
+          `approver group ${e.key} needs ${required} approvals but the directory lists ${members.length} member(s) (approver_groups: [${e.key}])`,
+        );
       }
     }
     if (enclave !== undefined && required !== undefined) {
@@ -115,29 +149,43 @@ export function readAccessConfig(
   if (directory && spec?.has('approvers')) {
     for (const p of directory.principals.values()) {
       for (const g of p.approverGroups) {
-        if (!approverGroups.has(g)) issues.error(f.pos(spec.get('approvers')!.keyNode), 'policy.invalid_value', `principal ${p.id} is in approver group ${JSON.stringify(g)}, which access.approvers does not define${didYouMean(g, approverGroups.keys())}`);
+        if (!approverGroups.has(g))
+          issues.error(
+            f.pos(spec.get('approvers')!.keyNode),
+            'policy.invalid_value',
+            `principal ${p.id} is in approver group ${JSON.stringify(g)}, which access.approvers does not define${didYouMean(g, approverGroups.keys())}`,
+          );
       }
     }
   }
 
   let breakGlass: BreakGlassConfig | undefined;
   if (spec?.has('break_glass')) {
-    const b = readMap(f, spec.get('break_glass')!.value, issues, `access.break_glass`, { required: ['allowed', 'reviewers', 'review_within'], optional: ['max_duration', 'webhook', 'description'] });
+    const b = readMap(f, spec.get('break_glass')!.value, issues, `access.break_glass`, {
+      required: ['allowed', 'reviewers', 'review_within'],
+      optional: ['max_duration', 'webhook', 'description'],
+    });
     if (b) {
-      const allowed = b.has('allowed') ? readStringList(f, b.get('allowed')!.value, issues, 'access.break_glass.allowed') ?? [] : [];
+      const allowed = b.has('allowed') ? (readStringList(f, b.get('allowed')!.value, issues, 'access.break_glass.allowed') ?? []) : [];
       for (const a of allowed) teamOrPrincipal(a, 'access.break_glass.allowed');
       const maxNode = b.get('max_duration')?.value ?? null;
       const maxDurationMs = b.has('max_duration') ? readDuration(f, maxNode, issues, 'access.break_glass.max_duration') : BREAK_GLASS_MAX_MS;
-      if (maxDurationMs !== undefined && maxDurationMs > BREAK_GLASS_MAX_MS) issues.error(f.pos(maxNode), 'policy.invalid_value', 'access.break_glass.max_duration may be at most 1h');
+      if (maxDurationMs !== undefined && maxDurationMs > BREAK_GLASS_MAX_MS)
+        issues.error(f.pos(maxNode), 'policy.invalid_value', 'access.break_glass.max_duration may be at most 1h');
       const reviewersNode = b.get('reviewers')?.value ?? null;
       const reviewers = b.has('reviewers') ? readString(f, reviewersNode, issues, 'access.break_glass.reviewers') : undefined;
       if (reviewers !== undefined && !approverGroups.has(reviewers)) {
-        issues.error(f.pos(reviewersNode), 'policy.invalid_value', `access.break_glass.reviewers names ${JSON.stringify(reviewers)}, which is not an approver group${didYouMean(reviewers, approverGroups.keys())}`);
+        issues.error(
+          f.pos(reviewersNode),
+          'policy.invalid_value',
+          `access.break_glass.reviewers names ${JSON.stringify(reviewers)}, which is not an approver group${didYouMean(reviewers, approverGroups.keys())}`,
+        );
       }
       const reviewWithinMs = b.has('review_within') ? readDuration(f, b.get('review_within')!.value, issues, 'access.break_glass.review_within') : undefined;
       const webhookNode = b.get('webhook')?.value ?? null;
       const webhook = b.has('webhook') ? readString(f, webhookNode, issues, 'access.break_glass.webhook') : undefined;
-      if (webhook !== undefined && !/^https?:\/\/\S+$/.test(webhook)) issues.error(f.pos(webhookNode), 'policy.invalid_value', 'access.break_glass.webhook must be an http:// or https:// URL');
+      if (webhook !== undefined && !/^https?:\/\/\S+$/.test(webhook))
+        issues.error(f.pos(webhookNode), 'policy.invalid_value', 'access.break_glass.webhook must be an http:// or https:// URL');
       if (maxDurationMs !== undefined && reviewers !== undefined && reviewWithinMs !== undefined) {
         breakGlass = { allowed: allowed.map((a) => a.value), maxDurationMs: Math.min(maxDurationMs, BREAK_GLASS_MAX_MS), reviewers, reviewWithinMs, webhook };
       }
@@ -148,8 +196,12 @@ export function readAccessConfig(
   if (spec?.has('review')) {
     const r = readMap(f, spec.get('review')!.value, issues, `access.review`, { optional: ['dormant_after', 'rubber_stamp'] });
     const dormantAfterMs = r?.has('dormant_after') ? readDuration(f, r.get('dormant_after')!.value, issues, 'access.review.dormant_after') : undefined;
-    const rs = r?.has('rubber_stamp') ? readMap(f, r.get('rubber_stamp')!.value, issues, 'access.review.rubber_stamp', { optional: ['min_decisions', 'approve_rate', 'median'] }) : undefined;
-    const minDecisions = rs?.has('min_decisions') ? readInteger(f, rs.get('min_decisions')!.value, issues, 'access.review.rubber_stamp.min_decisions') : undefined;
+    const rs = r?.has('rubber_stamp')
+      ? readMap(f, r.get('rubber_stamp')!.value, issues, 'access.review.rubber_stamp', { optional: ['min_decisions', 'approve_rate', 'median'] })
+      : undefined;
+    const minDecisions = rs?.has('min_decisions')
+      ? readInteger(f, rs.get('min_decisions')!.value, issues, 'access.review.rubber_stamp.min_decisions')
+      : undefined;
     const approveRate = rs?.has('approve_rate') ? readFraction(f, rs.get('approve_rate')!.value, issues, 'access.review.rubber_stamp.approve_rate') : undefined;
     const medianMs = rs?.has('median') ? readDuration(f, rs.get('median')!.value, issues, 'access.review.rubber_stamp.median') : undefined;
     review = {

@@ -2,12 +2,25 @@
 // depend on the row's values).
 
 import type { CatalogField, CategoryCondition, Dataset, SourcePos, Taxonomy } from './model.js';
-import { IssueList, YamlFile, isScalar, isSeq, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
+import { type IssueList, type YamlFile, isScalar, isSeq, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
-interface RawRef { value: string; pos: SourcePos }
-interface RawCondition { field: RawRef; values: string[]; negate: boolean; category: RawRef }
-interface RawField { name: string; category: RawRef; conditions: RawCondition[]; pos: SourcePos }
+interface RawRef {
+  value: string;
+  pos: SourcePos;
+}
+interface RawCondition {
+  field: RawRef;
+  values: string[];
+  negate: boolean;
+  category: RawRef;
+}
+interface RawField {
+  name: string;
+  category: RawRef;
+  conditions: RawCondition[];
+  pos: SourcePos;
+}
 export interface RawDataset {
   name: string;
   namePos: SourcePos;
@@ -72,7 +85,11 @@ export function readDatasetFile(f: YamlFile, issues: IssueList): RawDataset | un
     ds.subjectField = spec?.has('field') ? ref(f, spec.get('field')!.value, issues, 'subject.field') : undefined;
     ds.subjectDataset = spec?.has('dataset') ? ref(f, spec.get('dataset')!.value, issues, 'subject.dataset') : undefined;
   } else {
-    issues.error(f.pos(f.root), 'policy.missing_subject', `dataset ${name} has no subject: say which field names the data subject (subject: { field: …, dataset: … })`);
+    issues.error(
+      f.pos(f.root),
+      'policy.missing_subject',
+      `dataset ${name} has no subject: say which field names the data subject (subject: { field: …, dataset: … })`,
+    );
   }
   const jur = top.get('jurisdiction');
   if (jur) {
@@ -93,7 +110,7 @@ export function readDatasetFile(f: YamlFile, issues: IssueList): RawDataset | un
     const conditions: RawCondition[] = [];
     const when = spec.get('when');
     if (when) {
-      const items = isSeq(when.value) ? readList(f, when.value, issues, 'when') ?? [] : [when.value];
+      const items = isSeq(when.value) ? (readList(f, when.value, issues, 'when') ?? []) : [when.value];
       for (const item of items) {
         const c = readCondition(f, item, issues, `a when of ${name}.${e.key}`, false);
         if (c) conditions.push(c);
@@ -139,12 +156,24 @@ export function resolveCatalog(raws: RawDataset[], taxonomy: Taxonomy, issues: I
     if (d.subjectDataset) {
       const target = byName.get(d.subjectDataset.value);
       if (!target) {
-        issues.error(d.subjectDataset.pos, 'policy.unknown_dataset', `unknown dataset ${JSON.stringify(d.subjectDataset.value)}${didYouMean(d.subjectDataset.value, byName.keys())}`);
+        issues.error(
+          d.subjectDataset.pos,
+          'policy.unknown_dataset',
+          `unknown dataset ${JSON.stringify(d.subjectDataset.value)}${didYouMean(d.subjectDataset.value, byName.keys())}`,
+        );
       } else if (!target.jurisdictionField) {
-        issues.error(d.subjectDataset.pos, 'policy.missing_subject', `dataset ${target.name} has no jurisdiction field, so ${d.name} cannot learn its subjects' jurisdiction from it`);
+        issues.error(
+          d.subjectDataset.pos,
+          'policy.missing_subject',
+          `dataset ${target.name} has no jurisdiction field, so ${d.name} cannot learn its subjects' jurisdiction from it`,
+        );
       }
     } else if (d.subjectField && !d.jurisdictionField) {
-      issues.error(d.subjectField.pos, 'policy.missing_subject', `dataset ${d.name} must say where its subject's jurisdiction comes from: jurisdiction: { field: … } or subject.dataset`);
+      issues.error(
+        d.subjectField.pos,
+        'policy.missing_subject',
+        `dataset ${d.name} must say where its subject's jurisdiction comes from: jurisdiction: { field: … } or subject.dataset`,
+      );
     }
     const fields = new Map<string, CatalogField>();
     for (const fld of d.fields.values()) {
@@ -152,7 +181,8 @@ export function resolveCatalog(raws: RawDataset[], taxonomy: Taxonomy, issues: I
       const conditions: CategoryCondition[] = [];
       for (const c of fld.conditions) {
         checkField(d, c.field, 'condition on field');
-        if (c.field.value === fld.name) issues.error(c.field.pos, 'policy.invalid_value', `the category of ${d.name}.${fld.name} cannot depend on the field itself`);
+        if (c.field.value === fld.name)
+          issues.error(c.field.pos, 'policy.invalid_value', `the category of ${d.name}.${fld.name} cannot depend on the field itself`);
         const cc = checkCategory(c.category);
         if (cc) conditions.push({ field: c.field.value, values: c.values, negate: c.negate, category: cc });
       }

@@ -3,7 +3,7 @@
 // itself defaults to protected (unclassified means protected).
 
 import { DATA_CLASSES, type Classes, type DataClass, type Deployment, type Taxonomy } from './model.js';
-import { IssueList, YamlFile, readMap, readString, readStringList } from './yaml-source.js';
+import { type IssueList, type YamlFile, readMap, readString, readStringList } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 export const CLASSES_FILE = 'classes.yaml';
@@ -30,7 +30,11 @@ export function readClasses(f: YamlFile, deployment: Deployment | undefined, tax
     }
     if (deployment && !deployment.jurisdictions.has(e.key)) {
       const hint = didYouMean(e.key, [...deployment.jurisdictions.keys(), 'default']);
-      issues.error(f.pos(e.keyNode), 'policy.unknown_jurisdiction', `unknown jurisdiction ${JSON.stringify(e.key)}${hint} (jurisdictions are defined in cordon.yaml)`);
+      issues.error(
+        f.pos(e.keyNode),
+        'policy.unknown_jurisdiction',
+        `unknown jurisdiction ${JSON.stringify(e.key)}${hint} (jurisdictions are defined in cordon.yaml)`,
+      );
       continue;
     }
     const spec = readMap(f, e.value, issues, `classes of ${e.key}`, { optional: DATA_CLASSES });
@@ -42,7 +46,11 @@ export function readClasses(f: YamlFile, deployment: Deployment | undefined, tax
       for (const item of readStringList(f, entry.value, issues, `${e.key}.${cls}`) ?? []) {
         const cat = taxonomy.resolve(item.value);
         if (!cat) {
-          issues.error(f.pos(item.node), 'policy.unknown_category', `unknown category ${JSON.stringify(item.value)}${didYouMean(item.value, taxonomy.categories.keys())}`);
+          issues.error(
+            f.pos(item.node),
+            'policy.unknown_category',
+            `unknown category ${JSON.stringify(item.value)}${didYouMean(item.value, taxonomy.categories.keys())}`,
+          );
           continue;
         }
         const prior = map.get(cat.key);

@@ -67,7 +67,9 @@ function entityData(r: EvalRequest, ref: EntityRef): EntityData | undefined {
 
 /** Every action entity and the `read` group, as the schema defines them (and the reference passes them). */
 const ACTIONS = new Map<string, EntityData>(
-  [...ALL_ACTIONS.map((a) => actionEntity(a)), { uid: new EntityRef('Action', READ_GROUP), attrs: attrMap({}), ancestors: new Set<string>(), parents: [] }].map((e) => [e.uid.key, e]),
+  [...ALL_ACTIONS.map((a) => actionEntity(a)), { uid: new EntityRef('Action', READ_GROUP), attrs: attrMap({}), ancestors: new Set<string>(), parents: [] }].map(
+    (e) => [e.uid.key, e],
+  ),
 );
 const ACTION_REFS = new Map<CedarAction, EntityData>(ALL_ACTIONS.map((a) => [a, ACTIONS.get(new EntityRef('Action', a).key)!]));
 
@@ -325,10 +327,12 @@ function compileScope(scope: Json, which: 'principal' | 'resource'): Pred {
     if (typeof uid.type !== 'string' || typeof uid.id !== 'string') throw new UnsupportedCedar('scope slot');
     return new EntityRef(uid.type, uid.id);
   };
-  const inPred = (ref: EntityRef): Pred => (r) => {
-    const e = pick(r);
-    return e.uid.key === ref.key || e.ancestors.has(ref.key);
-  };
+  const inPred =
+    (ref: EntityRef): Pred =>
+    (r) => {
+      const e = pick(r);
+      return e.uid.key === ref.key || e.ancestors.has(ref.key);
+    };
   switch (scope['op']) {
     case 'All':
       return () => true;
@@ -436,7 +440,10 @@ export function createCompiledEvaluator(rules: readonly Rule[]): CompiledEvaluat
     // Cedar evaluates every rule (and reports every error), so all rules of the action stay in the
     // list. Sorted by id, the reasons and errors collected in list order come out sorted.
     const list = compiled.filter((_, i) => actionMatches((rules[i]!.json as { action: Json }).action, action));
-    byAction.set(action, list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    byAction.set(
+      action,
+      list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
   }
   return {
     name: 'compiled',
@@ -453,12 +460,18 @@ export function createCompiledEvaluator(rules: readonly Rule[]): CompiledEvaluat
           ok = rule.satisfied(req);
         } catch (e) {
           if (e !== EVAL_ERROR) throw e;
-          (errors ??= []).push(rule.id);
+          errors ??= [];
+          errors.push(rule.id);
           continue;
         }
         if (ok) {
-          if (rule.forbid) (forbids ??= []).push(rule.id);
-          else (permits ??= []).push(rule.id);
+          if (rule.forbid) {
+            forbids ??= [];
+            forbids.push(rule.id);
+          } else {
+            permits ??= [];
+            permits.push(rule.id);
+          }
         }
       }
       // No sort needed: the list is in id order.

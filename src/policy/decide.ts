@@ -10,16 +10,7 @@ import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 import { maskKindOf, type MaskKind } from './mask.js';
 import { LADDER, type CedarAction, type DataClass, type Dataset, type Disclosure, type Ladder, type MoveAction, type Policy, type Principal } from './model.js';
 import { createReferenceEvaluator } from './reference.js';
-import {
-  contextRecord,
-  fieldEntity,
-  principalEntity,
-  teamEntities,
-  type AuthzAnswer,
-  type EntityData,
-  type EvalRequest,
-  type Evaluator,
-} from './request.js';
+import { contextRecord, fieldEntity, principalEntity, teamEntities, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
 import { standingRules, type StandingRule } from './standing.js';
 import type { CedarRecord } from './values.js';
 import { CordonError } from '../shared/errors.js';
@@ -90,13 +81,7 @@ export interface FieldRequest {
   readonly context: RequestContext;
 }
 
-export type FieldReason =
-  | 'permitted'
-  | 'forbidden'
-  | 'not_permitted'
-  | 'unclassified'
-  | 'unknown_jurisdiction'
-  | 'row_condition_unknown';
+export type FieldReason = 'permitted' | 'forbidden' | 'not_permitted' | 'unclassified' | 'unknown_jurisdiction' | 'row_condition_unknown';
 
 export interface DecisionStep {
   readonly action: CedarAction;
@@ -209,9 +194,15 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
   const byField = new WeakMap<object, Map<string, Map<string, Classified>>>();
   const classified = (cf: object, dataset: string, field: string, category: string, jurisdiction: string): Classified => {
     let byCategory = byField.get(cf);
-    if (!byCategory) byField.set(cf, (byCategory = new Map()));
+    if (!byCategory) {
+      byCategory = new Map();
+      byField.set(cf, byCategory);
+    }
     let byJurisdiction = byCategory.get(category);
-    if (!byJurisdiction) byCategory.set(category, (byJurisdiction = new Map()));
+    if (!byJurisdiction) {
+      byJurisdiction = new Map();
+      byCategory.set(category, byJurisdiction);
+    }
     let hit = byJurisdiction.get(jurisdiction);
     if (!hit) {
       const cls = classOf(policy.classes, policy.taxonomy, jurisdiction, category);
@@ -252,8 +243,17 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     let c = contexts.get(key);
     if (!c) {
       if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
-      const grant = g ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false } : { active: false, id: '', reason: '', breakGlass: false };
-      c = contextRecord({ country: ctx.country, site: ctx.site ?? '', reason: ctx.reason ?? '', ticket: ctx.ticket ?? '', grant, forSubject: ctx.forSubject === true });
+      const grant = g
+        ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false }
+        : { active: false, id: '', reason: '', breakGlass: false };
+      c = contextRecord({
+        country: ctx.country,
+        site: ctx.site ?? '',
+        reason: ctx.reason ?? '',
+        ticket: ctx.ticket ?? '',
+        grant,
+        forSubject: ctx.forSubject === true,
+      });
       contexts.set(key, c);
     }
     return c;
@@ -297,8 +297,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return ladder(name, category, c.cls, jurisdiction, c.mask, who, c.entity, context, action, grantId);
   };
 
-  const known = (j: string | undefined): string | undefined =>
-    j !== undefined && policy.deployment.jurisdictions.has(j) ? j : undefined;
+  const known = (j: string | undefined): string | undefined => (j !== undefined && policy.deployment.jurisdictions.has(j) ? j : undefined);
   const subjectOf = (d: Dataset, record: Readonly<Record<string, unknown>>): string | undefined => {
     const raw = record[d.subjectField];
     return raw === undefined || raw === null ? undefined : String(raw);
@@ -309,9 +308,7 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
     const who = principalOf(req.principal);
     const ctx = req.context;
-    const jurisdiction = known(
-      d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction,
-    );
+    const jurisdiction = known(d.jurisdictionField !== undefined ? countryJurisdiction(req.record[d.jurisdictionField]) : ctx.subjectJurisdiction);
     const subject = req.subject ?? subjectOf(d, req.record);
     const noGrant = contextOf(ctx);
     const grantContexts = new Map<GrantInfo, CedarRecord>();
@@ -328,7 +325,19 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     if (!d) throw new CordonError('decide.unknown_dataset', `unknown dataset ${JSON.stringify(req.dataset)}`);
     const who = principalOf(req.principal);
     const row = req.row ?? {};
-    return fieldDecision(d, req.field, row, known(req.jurisdiction), req.subject ?? subjectOf(d, row), who.entity, req.action, req.context, contextOf(req.context), new Map(), req.category);
+    return fieldDecision(
+      d,
+      req.field,
+      row,
+      known(req.jurisdiction),
+      req.subject ?? subjectOf(d, row),
+      who.entity,
+      req.action,
+      req.context,
+      contextOf(req.context),
+      new Map(),
+      req.category,
+    );
   };
 
   // An evaluator that throws (a bug in the compiled engine, cedar-wasm failing) decides nothing: the
@@ -366,11 +375,33 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
       const a = ask(principal, cedarAction, resource, context);
       steps.push({ action: cedarAction, allow: a.allow, rules: a.reasons, errors: a.errors });
       if (a.allow) {
-        return { field, disclosure, category, class: cls, jurisdiction, rules: a.reasons, reason: 'permitted', mask: needsMask ? mask : undefined, grant, steps };
+        return {
+          field,
+          disclosure,
+          category,
+          class: cls,
+          jurisdiction,
+          rules: a.reasons,
+          reason: 'permitted',
+          mask: needsMask ? mask : undefined,
+          grant,
+          steps,
+        };
       }
     }
     const forbids = unionSorted(steps.map((s) => (s.rules === NO_GRANT_RULES ? NONE : s.rules)));
-    return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: forbids, reason: forbids.length > 0 ? 'forbidden' : 'not_permitted', mask: undefined, grant, steps };
+    return {
+      field,
+      disclosure: 'withheld',
+      category,
+      class: cls,
+      jurisdiction,
+      rules: forbids,
+      reason: forbids.length > 0 ? 'forbidden' : 'not_permitted',
+      mask: undefined,
+      grant,
+      steps,
+    };
   };
 
   return { policy, evaluator, decide, decideField, jurisdictionOf, inert };
@@ -389,7 +420,13 @@ const ONE_STEP: Readonly<Record<'write' | MoveAction, Steps>> = {
 export const NO_GRANT_RULE = 'cordon:no-grant';
 const NO_GRANT_RULES: readonly string[] = Object.freeze([NO_GRANT_RULE]);
 
-function withheld(field: string, category: string | undefined, cls: DataClass | undefined, jurisdiction: string | undefined, reason: FieldReason): FieldDecision {
+function withheld(
+  field: string,
+  category: string | undefined,
+  cls: DataClass | undefined,
+  jurisdiction: string | undefined,
+  reason: FieldReason,
+): FieldDecision {
   return { field, disclosure: 'withheld', category, class: cls, jurisdiction, rules: NONE, reason, mask: undefined, grant: undefined, steps: NO_STEPS };
 }
 

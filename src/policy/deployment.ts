@@ -2,7 +2,7 @@
 
 import { isIP } from 'node:net';
 import type { Deployment, Directory, Enclave, Jurisdiction, NetworkLocation, StoreConfig } from './model.js';
-import { IssueList, YamlFile, readBoolean, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
+import { type IssueList, type YamlFile, readBoolean, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 import { readAccessConfig } from './access-config.js';
 import { readFlowsConfig } from './flows-config.js';
@@ -14,7 +14,12 @@ const COUNTRY = /^[A-Z]{2}$/;
 function readCountries(f: YamlFile, node: Node | null, issues: IssueList, what: string): string[] {
   const out: string[] = [];
   for (const c of readStringList(f, node, issues, what) ?? []) {
-    if (!COUNTRY.test(c.value)) issues.error(f.pos(c.node), 'policy.invalid_value', `${what}: ${JSON.stringify(c.value)} is not an ISO 3166-1 alpha-2 country code (two capital letters)`);
+    if (!COUNTRY.test(c.value))
+      issues.error(
+        f.pos(c.node),
+        'policy.invalid_value',
+        `${what}: ${JSON.stringify(c.value)} is not an ISO 3166-1 alpha-2 country code (two capital letters)`,
+      );
     else out.push(c.value);
   }
   return out;
@@ -67,10 +72,19 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const globalEntry = top.get('global_store');
   const globalStore = (globalEntry && readString(f, globalEntry.value, issues, 'global_store')) ?? DEFAULT_GLOBAL_STORE;
   if (storesEntry && !stores.has(globalStore)) {
-    issues.error(f.pos(globalEntry?.value ?? storesEntry.keyNode), 'policy.unknown_store', `global store ${JSON.stringify(globalStore)} is not defined under stores${didYouMean(globalStore, stores.keys())}`);
+    issues.error(
+      f.pos(globalEntry?.value ?? storesEntry.keyNode),
+      'policy.unknown_store',
+      `global store ${JSON.stringify(globalStore)} is not defined under stores${didYouMean(globalStore, stores.keys())}`,
+    );
   }
 
-  interface RawJurisdiction { name: string; countries: string[]; isDefault: boolean; node: Node }
+  interface RawJurisdiction {
+    name: string;
+    countries: string[];
+    isDefault: boolean;
+    node: Node;
+  }
   const jurisdictions = new Map<string, RawJurisdiction>();
   const countryJurisdiction = new Map<string, string>();
   let defaultJurisdiction: string | undefined;
@@ -87,11 +101,13 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
     }
     for (const c of countries) {
       const other = countryJurisdiction.get(c);
-      if (other !== undefined) issues.error(f.pos(countriesEntry!.value), 'policy.jurisdiction_conflict', `country ${c} is in jurisdictions ${other} and ${e.key}`);
+      if (other !== undefined)
+        issues.error(f.pos(countriesEntry!.value), 'policy.jurisdiction_conflict', `country ${c} is in jurisdictions ${other} and ${e.key}`);
       else countryJurisdiction.set(c, e.key);
     }
     if (isDefault) {
-      if (defaultJurisdiction !== undefined) issues.error(f.pos(defEntry!.value), 'policy.jurisdiction_conflict', `jurisdictions ${defaultJurisdiction} and ${e.key} are both the default`);
+      if (defaultJurisdiction !== undefined)
+        issues.error(f.pos(defEntry!.value), 'policy.jurisdiction_conflict', `jurisdictions ${defaultJurisdiction} and ${e.key} are both the default`);
       else defaultJurisdiction = e.key;
     }
     jurisdictions.set(e.key, { name: e.key, countries, isDefault, node: e.keyNode });
@@ -101,12 +117,19 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const enclaveOf = new Map<string, string>();
   const eEntry = top.get('enclaves');
   for (const e of (eEntry && readMap(f, eEntry.value, issues, 'enclaves')?.values()) ?? []) {
-    const spec = readMap(f, e.value, issues, `enclave ${e.key}`, { required: ['jurisdictions', 'store', 'allowed_countries'], optional: ['description', 'employer'] });
+    const spec = readMap(f, e.value, issues, `enclave ${e.key}`, {
+      required: ['jurisdictions', 'store', 'allowed_countries'],
+      optional: ['description', 'employer'],
+    });
     if (!spec) continue;
     const js = readStringList(f, spec.get('jurisdictions')?.value ?? null, issues, `jurisdictions of enclave ${e.key}`) ?? [];
     for (const j of js) {
       if (!jurisdictions.has(j.value)) {
-        issues.error(f.pos(j.node), 'policy.unknown_jurisdiction', `enclave ${e.key} names unknown jurisdiction ${JSON.stringify(j.value)}${didYouMean(j.value, jurisdictions.keys())}`);
+        issues.error(
+          f.pos(j.node),
+          'policy.unknown_jurisdiction',
+          `enclave ${e.key} names unknown jurisdiction ${JSON.stringify(j.value)}${didYouMean(j.value, jurisdictions.keys())}`,
+        );
       } else if (enclaveOf.has(j.value)) {
         issues.error(f.pos(j.node), 'policy.jurisdiction_conflict', `jurisdiction ${j.value} is bound to enclaves ${enclaveOf.get(j.value)} and ${e.key}`);
       } else enclaveOf.set(j.value, e.key);
@@ -114,9 +137,15 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
     const storeNode = spec.get('store')?.value ?? null;
     const store = spec.has('store') ? readString(f, storeNode, issues, `store of enclave ${e.key}`) : undefined;
     if (store !== undefined && storesEntry && !stores.has(store)) {
-      issues.error(f.pos(storeNode), 'policy.unknown_store', `enclave ${e.key} names unknown store ${JSON.stringify(store)}${didYouMean(store, stores.keys())}`);
+      issues.error(
+        f.pos(storeNode),
+        'policy.unknown_store',
+        `enclave ${e.key} names unknown store ${JSON.stringify(store)}${didYouMean(store, stores.keys())}`,
+      );
     }
-    const allowed = spec.has('allowed_countries') ? readCountries(f, spec.get('allowed_countries')!.value, issues, `allowed_countries of enclave ${e.key}`) : [];
+    const allowed = spec.has('allowed_countries')
+      ? readCountries(f, spec.get('allowed_countries')!.value, issues, `allowed_countries of enclave ${e.key}`)
+      : [];
     const employer = spec.has('employer') ? readString(f, spec.get('employer')!.value, issues, `employer of enclave ${e.key}`) : undefined;
     enclaves.set(e.key, { name: e.key, jurisdictions: js.map((j) => j.value), store: store ?? '', allowedCountries: allowed, employer });
   }
@@ -124,7 +153,11 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   for (const j of jurisdictions.values()) {
     const enclave = enclaveOf.get(j.name);
     if (enclave === undefined) {
-      issues.error(f.pos(j.node), 'policy.jurisdiction_without_enclave', `jurisdiction ${j.name} is bound to no enclave: add it to the jurisdictions of one enclave`);
+      issues.error(
+        f.pos(j.node),
+        'policy.jurisdiction_without_enclave',
+        `jurisdiction ${j.name} is bound to no enclave: add it to the jurisdictions of one enclave`,
+      );
       continue;
     }
     resolvedJurisdictions.set(j.name, { name: j.name, countries: j.countries, isDefault: j.isDefault, enclave });
@@ -137,7 +170,8 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
     if (!spec) continue;
     const cidrNode = spec.get('cidr')?.value ?? null;
     const cidr = spec.has('cidr') ? readString(f, cidrNode, issues, 'cidr') : undefined;
-    if (cidr !== undefined && !isCidr(cidr)) issues.error(f.pos(cidrNode), 'policy.invalid_value', `${JSON.stringify(cidr)} is not a CIDR block such as 10.20.0.0/16`);
+    if (cidr !== undefined && !isCidr(cidr))
+      issues.error(f.pos(cidrNode), 'policy.invalid_value', `${JSON.stringify(cidr)} is not a CIDR block such as 10.20.0.0/16`);
     const country = spec.has('country') ? readCountry(f, spec.get('country')!.value, issues, 'country of a location') : undefined;
     const site = spec.has('site') ? readString(f, spec.get('site')!.value, issues, 'site') : undefined;
     if (cidr && country && site) locations.push({ cidr, country, site });
@@ -148,17 +182,29 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const logStoreNode = logSpec?.get('store')?.value ?? null;
   const logStore = logSpec?.has('store') ? readString(f, logStoreNode, issues, 'access_log.store') : [...enclaves.values()][0]?.store;
   if (logSpec?.has('store') && logStore !== undefined && !stores.has(logStore)) {
-    issues.error(f.pos(logStoreNode), 'policy.unknown_store', `access_log.store ${JSON.stringify(logStore)} is not defined under stores${didYouMean(logStore, stores.keys())}`);
+    issues.error(
+      f.pos(logStoreNode),
+      'policy.unknown_store',
+      `access_log.store ${JSON.stringify(logStore)} is not defined under stores${didYouMean(logStore, stores.keys())}`,
+    );
   }
   const originNode = logSpec?.get('origin')?.value ?? null;
   const origin = logSpec?.has('origin') ? readString(f, originNode, issues, 'access_log.origin') : `cordon.invalid/${name}/access`;
   if (origin !== undefined && !/^[\x21-\x2a\x2c-\x7e]+$/.test(origin)) {
-    issues.error(f.pos(originNode), 'policy.invalid_value', 'access_log.origin must be printable ASCII without spaces or "+", such as example.com/cordon/access');
+    issues.error(
+      f.pos(originNode),
+      'policy.invalid_value',
+      'access_log.origin must be printable ASCII without spaces or "+", such as example.com/cordon/access',
+    );
   }
-  const auditorItems = logSpec?.has('auditors') ? readStringList(f, logSpec.get('auditors')!.value, issues, 'access_log.auditors') ?? [] : [];
+  const auditorItems = logSpec?.has('auditors') ? (readStringList(f, logSpec.get('auditors')!.value, issues, 'access_log.auditors') ?? []) : [];
   for (const a of directory ? auditorItems : []) {
     if (!directory!.teams.has(a.value) && !directory!.principals.has(a.value)) {
-      issues.error(f.pos(a.node), 'policy.unknown_team', `access_log.auditors names ${JSON.stringify(a.value)}, which is neither a team nor a principal${didYouMean(a.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`);
+      issues.error(
+        f.pos(a.node),
+        'policy.unknown_team',
+        `access_log.auditors names ${JSON.stringify(a.value)}, which is neither a team nor a principal${didYouMean(a.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`,
+      );
     }
   }
   const auditors = auditorItems.map((a) => a.value);
@@ -167,7 +213,14 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
 
   if (issues.errorCount > before) return undefined;
   return {
-    name, enclaves, jurisdictions: resolvedJurisdictions, countryJurisdiction, defaultJurisdiction, stores, globalStore, locations,
+    name,
+    enclaves,
+    jurisdictions: resolvedJurisdictions,
+    countryJurisdiction,
+    defaultJurisdiction,
+    stores,
+    globalStore,
+    locations,
     accessLog: { store: logStore ?? globalStore, origin: origin ?? `cordon.invalid/${name}/access`, auditors },
     access,
     flows,

@@ -52,9 +52,22 @@ function fieldCategories(policy: Policy, dataset: string, field: string): string
   return f ? [...categoriesOf(f)] : [];
 }
 
-function decideIn(decider: Decider, p: Principal, action: DecideAction, dataset: string, field: string, category: string, jurisdiction: string, withGrant: boolean) {
+function decideIn(
+  decider: Decider,
+  p: Principal,
+  action: DecideAction,
+  dataset: string,
+  field: string,
+  category: string,
+  jurisdiction: string,
+  withGrant: boolean,
+) {
   const policy = decider.policy;
-  if (!policy.directory.principals.has(p.id) || !policy.datasets.get(dataset)?.fields.has(field) || !fieldCategories(policy, dataset, field).includes(category)) {
+  if (
+    !policy.directory.principals.has(p.id) ||
+    !policy.datasets.get(dataset)?.fields.has(field) ||
+    !fieldCategories(policy, dataset, field).includes(category)
+  ) {
     return { disclosure: 'withheld' as Disclosure, rules: [] as readonly string[] };
   }
   const now = Date.now();
@@ -117,7 +130,18 @@ export function diffPolicies(oldPolicy: Policy, newPolicy: Policy, options: Diff
           compared++;
           if (a.disclosure !== b.disclosure) {
             const change = DISCLOSURES.indexOf(b.disclosure) > DISCLOSURES.indexOf(a.disclosure) ? 'lose' : 'gain';
-            flips.push({ principal: p.id, dataset: ds, field: f, category, jurisdiction: j, from: a.disclosure, to: b.disclosure, change, rulesFrom: a.rules, rulesTo: b.rules });
+            flips.push({
+              principal: p.id,
+              dataset: ds,
+              field: f,
+              category,
+              jurisdiction: j,
+              from: a.disclosure,
+              to: b.disclosure,
+              change,
+              rulesFrom: a.rules,
+              rulesTo: b.rules,
+            });
           }
         }
       }

@@ -2,7 +2,7 @@
 // rules may test: team, employer, work country, site, clearance, approver groups.
 
 import type { Directory, Principal, PrincipalKind, Team } from './model.js';
-import { IssueList, YamlFile, readInteger, readMap, readString, readStringList, type Node } from './yaml-source.js';
+import { type IssueList, type YamlFile, readInteger, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 export const DIRECTORY_FILE = 'directory.yaml';
@@ -16,17 +16,25 @@ export function readDirectory(f: YamlFile, issues: IssueList): Directory | undef
 
   const rawTeams = new Map<string, { parent?: string; parentNode?: Node | null; description: string; node: Node }>();
   for (const e of (top.has('teams') && readMap(f, top.get('teams')!.value, issues, 'teams')?.values()) || []) {
-    if (!ID.test(e.key)) issues.error(f.pos(e.keyNode), 'policy.invalid_value', `team id ${JSON.stringify(e.key)} must be lower-case letters, digits, '.', '_' or '-'`);
-    const spec = e.value === null || (e.value && 'value' in e.value && e.value.value === null) ? new Map() : readMap(f, e.value, issues, `team ${e.key}`, { optional: ['parent', 'description'] });
+    if (!ID.test(e.key))
+      issues.error(f.pos(e.keyNode), 'policy.invalid_value', `team id ${JSON.stringify(e.key)} must be lower-case letters, digits, '.', '_' or '-'`);
+    const spec =
+      e.value === null || (e.value && 'value' in e.value && e.value.value === null)
+        ? new Map()
+        : readMap(f, e.value, issues, `team ${e.key}`, { optional: ['parent', 'description'] });
     if (!spec) continue;
     const parentNode = spec.get('parent')?.value ?? null;
     const parent = spec.has('parent') ? readString(f, parentNode, issues, `parent of team ${e.key}`) : undefined;
-    const description = spec.has('description') ? readString(f, spec.get('description')!.value, issues, `description of team ${e.key}`) ?? '' : '';
+    const description = spec.has('description') ? (readString(f, spec.get('description')!.value, issues, `description of team ${e.key}`) ?? '') : '';
     rawTeams.set(e.key, { parent, parentNode, description, node: e.keyNode });
   }
   for (const [name, t] of rawTeams) {
     if (t.parent !== undefined && !rawTeams.has(t.parent)) {
-      issues.error(f.pos(t.parentNode), 'policy.unknown_team', `team ${name} names unknown parent team ${JSON.stringify(t.parent)}${didYouMean(t.parent, rawTeams.keys())}`);
+      issues.error(
+        f.pos(t.parentNode),
+        'policy.unknown_team',
+        `team ${name} names unknown parent team ${JSON.stringify(t.parent)}${didYouMean(t.parent, rawTeams.keys())}`,
+      );
     }
   }
   const teams = new Map<string, Team>();
@@ -52,7 +60,8 @@ export function readDirectory(f: YamlFile, issues: IssueList): Directory | undef
   const principals = new Map<string, Principal>();
   const managers: { id: string; manager: string; node: Node | null }[] = [];
   for (const e of (top.has('principals') && readMap(f, top.get('principals')!.value, issues, 'principals')?.values()) || []) {
-    if (!ID.test(e.key)) issues.error(f.pos(e.keyNode), 'policy.invalid_value', `principal id ${JSON.stringify(e.key)} must be lower-case letters, digits, '.', '_' or '-'`);
+    if (!ID.test(e.key))
+      issues.error(f.pos(e.keyNode), 'policy.invalid_value', `principal id ${JSON.stringify(e.key)} must be lower-case letters, digits, '.', '_' or '-'`);
     const spec = readMap(f, e.value, issues, `principal ${e.key}`, {
       required: ['kind', 'team', 'employer', 'work_country', 'site'],
       optional: ['name', 'clearance', 'approver_groups', 'manager', 'description'],
@@ -65,14 +74,20 @@ export function readDirectory(f: YamlFile, issues: IssueList): Directory | undef
     }
     const team = str('team');
     if (team !== undefined && !rawTeams.has(team)) {
-      issues.error(f.pos(spec.get('team')!.value), 'policy.unknown_team', `principal ${e.key} is in unknown team ${JSON.stringify(team)}${didYouMean(team, rawTeams.keys())}`);
+      issues.error(
+        f.pos(spec.get('team')!.value),
+        'policy.unknown_team',
+        `principal ${e.key} is in unknown team ${JSON.stringify(team)}${didYouMean(team, rawTeams.keys())}`,
+      );
     }
     const workCountry = str('work_country');
     if (workCountry !== undefined && !/^[A-Z]{2}$/.test(workCountry)) {
       issues.error(f.pos(spec.get('work_country')!.value), 'policy.invalid_value', `work_country of ${e.key} must be a two-letter country code`);
     }
     const clearance = spec.has('clearance') ? readInteger(f, spec.get('clearance')!.value, issues, `clearance of ${e.key}`) : 0;
-    const groups = spec.has('approver_groups') ? readStringList(f, spec.get('approver_groups')!.value, issues, `approver_groups of ${e.key}`)?.map((g) => g.value) : [];
+    const groups = spec.has('approver_groups')
+      ? readStringList(f, spec.get('approver_groups')!.value, issues, `approver_groups of ${e.key}`)?.map((g) => g.value)
+      : [];
     const manager = str('manager');
     if (manager !== undefined) managers.push({ id: e.key, manager, node: spec.get('manager')!.value });
     const employer = str('employer');
@@ -93,7 +108,12 @@ export function readDirectory(f: YamlFile, issues: IssueList): Directory | undef
     }
   }
   for (const m of managers) {
-    if (!principals.has(m.manager)) issues.error(f.pos(m.node), 'policy.invalid_value', `manager of ${m.id} is not a principal: ${JSON.stringify(m.manager)}${didYouMean(m.manager, principals.keys())}`);
+    if (!principals.has(m.manager))
+      issues.error(
+        f.pos(m.node),
+        'policy.invalid_value',
+        `manager of ${m.id} is not a principal: ${JSON.stringify(m.manager)}${didYouMean(m.manager, principals.keys())}`,
+      );
   }
   return issues.errorCount > before ? undefined : { teams, principals };
 }

@@ -45,18 +45,38 @@ for (const engine of ['compiled', 'cedar'] as const) {
     const crash = new Error('evaluator crashed near "secret"');
     breakEvaluator(decider, crash);
     for (const action of ['read', 'write'] as const) {
-      assert.throws(() => decider.decide({ principal: 'austin-engineer', action, dataset: 'users', record: RECORD, context: CONTEXT }), isEvaluationFailed(crash), action);
+      assert.throws(
+        () => decider.decide({ principal: 'austin-engineer', action, dataset: 'users', record: RECORD, context: CONTEXT }),
+        isEvaluationFailed(crash),
+        action,
+      );
     }
-    assert.throws(() => decider.decideField({ principal: 'austin-engineer', action: 'read', dataset: 'users', field: 'phone_number', jurisdiction: 'US', context: CONTEXT }), isEvaluationFailed(crash));
+    assert.throws(
+      () =>
+        decider.decideField({ principal: 'austin-engineer', action: 'read', dataset: 'users', field: 'phone_number', jurisdiction: 'US', context: CONTEXT }),
+      isEvaluationFailed(crash),
+    );
   });
 
   test(`${engine}: an evaluator that throws on one field fails the whole decision, not just that field`, () => {
     const decider = createDecider(policy(), { engine });
     const crash = new TypeError('boom');
     breakEvaluator(decider, crash, (id) => id.endsWith('phone_number'));
-    assert.throws(() => decider.decide({ principal: 'austin-engineer', action: 'read', dataset: 'users', record: RECORD, context: CONTEXT }), isEvaluationFailed(crash));
+    assert.throws(
+      () => decider.decide({ principal: 'austin-engineer', action: 'read', dataset: 'users', record: RECORD, context: CONTEXT }),
+      isEvaluationFailed(crash),
+    );
     // A decision without that field still stands.
-    const d = decider.decide({ principal: 'austin-engineer', action: 'read', dataset: 'users', record: { uid: 'demo-us-1', country: 'US', username: 'u' }, context: CONTEXT });
-    assert.deepEqual(d.fields.map((f) => f.disclosure), ['clear', 'clear', 'clear']);
+    const d = decider.decide({
+      principal: 'austin-engineer',
+      action: 'read',
+      dataset: 'users',
+      record: { uid: 'demo-us-1', country: 'US', username: 'u' },
+      context: CONTEXT,
+    });
+    assert.deepEqual(
+      d.fields.map((f) => f.disclosure),
+      ['clear', 'clear', 'clear'],
+    );
   });
 }

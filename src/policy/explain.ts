@@ -68,7 +68,9 @@ export function explain(decider: Decider, req: ExplainRequest): Explanation {
   const bad = (msg: string): never => {
     throw new CordonError('usage.invalid_argument', msg);
   };
-  const principal = policy.directory.principals.get(req.principal) ?? bad(`unknown principal ${JSON.stringify(req.principal)}${didYouMean(req.principal, policy.directory.principals.keys())}`);
+  const principal =
+    policy.directory.principals.get(req.principal) ??
+    bad(`unknown principal ${JSON.stringify(req.principal)}${didYouMean(req.principal, policy.directory.principals.keys())}`);
   const dot = req.field.indexOf('.');
   if (dot <= 0) bad(`--field must be dataset.field, got ${JSON.stringify(req.field)}`);
   const datasetName = req.field.slice(0, dot);
@@ -76,7 +78,9 @@ export function explain(decider: Decider, req: ExplainRequest): Explanation {
   const dataset = policy.datasets.get(datasetName) ?? bad(`unknown dataset ${JSON.stringify(datasetName)}${didYouMean(datasetName, policy.datasets.keys())}`);
   const cf = dataset.fields.get(fieldName);
   if (!cf) bad(`unknown field ${JSON.stringify(fieldName)} of ${datasetName}${didYouMean(fieldName, dataset.fields.keys())}`);
-  const jurisdiction = policy.deployment.jurisdictions.get(req.jurisdiction) ?? bad(`unknown jurisdiction ${JSON.stringify(req.jurisdiction)}${didYouMean(req.jurisdiction, policy.deployment.jurisdictions.keys())}`);
+  const jurisdiction =
+    policy.deployment.jurisdictions.get(req.jurisdiction) ??
+    bad(`unknown jurisdiction ${JSON.stringify(req.jurisdiction)}${didYouMean(req.jurisdiction, policy.deployment.jurisdictions.keys())}`);
   if (req.category !== undefined) {
     const allowed = fieldCategories(cf!);
     if (!allowed.includes(req.category)) bad(`${req.field} is never ${JSON.stringify(req.category)}; its categories are ${allowed.join(', ')}`);

@@ -3,7 +3,7 @@
 // and who may post lineage (producers).
 
 import type { Directory, FlowPlace, FlowsConfig } from './model.js';
-import { IssueList, YamlFile, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
+import { type IssueList, type YamlFile, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 const COUNTRY = /^[A-Z]{2}$/;
@@ -21,10 +21,12 @@ export function readFlowsConfig(
   if (node === undefined) return NO_FLOWS;
   const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'producers', 'description'] });
   if (!spec) return NO_FLOWS;
-  const paths = (key: string) => (spec.has(key) ? readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? [] : []).map((p) => {
-    if (p.value.startsWith('/') || p.value.split('/').includes('..')) issues.error(f.pos(p.node), 'policy.invalid_value', `flows.${key}: ${JSON.stringify(p.value)} must be a path inside the policy directory`);
-    return p.value;
-  });
+  const paths = (key: string) =>
+    (spec.has(key) ? (readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? []) : []).map((p) => {
+      if (p.value.startsWith('/') || p.value.split('/').includes('..'))
+        issues.error(f.pos(p.node), 'policy.invalid_value', `flows.${key}: ${JSON.stringify(p.value)} must be a path inside the policy directory`);
+      return p.value;
+    });
   const places: FlowPlace[] = [];
   for (const item of (spec.has('places') && readList(f, spec.get('places')!.value, issues, `flows.places`)) || []) {
     const p = readMap(f, item, issues, 'a place of flows.places', { required: ['namespace', 'country'], optional: ['region', 'holds', 'description'] });
@@ -32,11 +34,21 @@ export function readFlowsConfig(
     const namespace = p.has('namespace') ? readString(f, p.get('namespace')!.value, issues, 'namespace of a place') : undefined;
     const countryNode = p.get('country')?.value ?? null;
     const country = p.has('country') ? readString(f, countryNode, issues, 'country of a place') : undefined;
-    if (country !== undefined && !COUNTRY.test(country)) issues.error(f.pos(countryNode), 'policy.invalid_value', `country of place ${namespace ?? '?'}: ${JSON.stringify(country)} is not an ISO 3166-1 alpha-2 country code`);
+    if (country !== undefined && !COUNTRY.test(country))
+      issues.error(
+        f.pos(countryNode),
+        'policy.invalid_value',
+        `country of place ${namespace ?? '?'}: ${JSON.stringify(country)} is not an ISO 3166-1 alpha-2 country code`,
+      );
     const region = p.has('region') ? readString(f, p.get('region')!.value, issues, 'region of a place') : undefined;
-    const holds = p.has('holds') ? readStringList(f, p.get('holds')!.value, issues, `holds of place ${namespace ?? '?'}`) ?? [] : [];
+    const holds = p.has('holds') ? (readStringList(f, p.get('holds')!.value, issues, `holds of place ${namespace ?? '?'}`) ?? []) : [];
     for (const j of holds) {
-      if (!jurisdictions.has(j.value)) issues.error(f.pos(j.node), 'policy.unknown_jurisdiction', `place ${namespace ?? '?'} holds unknown jurisdiction ${JSON.stringify(j.value)}${didYouMean(j.value, jurisdictions.keys())}`);
+      if (!jurisdictions.has(j.value))
+        issues.error(
+          f.pos(j.node),
+          'policy.unknown_jurisdiction',
+          `place ${namespace ?? '?'} holds unknown jurisdiction ${JSON.stringify(j.value)}${didYouMean(j.value, jurisdictions.keys())}`,
+        );
     }
     if (namespace !== undefined && country !== undefined) places.push({ namespace, country, region, holds: holds.map((h) => h.value) });
   }
@@ -45,12 +57,15 @@ export function readFlowsConfig(
     const d = readString(f, e.value, issues, `catalog dataset of ${e.key}`);
     if (d !== undefined) datasets.set(e.key, d);
   }
-  const producers = spec.has('producers') ? readStringList(f, spec.get('producers')!.value, issues, `flows.producers`) ?? [] : [];
+  const producers = spec.has('producers') ? (readStringList(f, spec.get('producers')!.value, issues, `flows.producers`) ?? []) : [];
   for (const p of directory ? producers : []) {
     if (!directory!.teams.has(p.value) && !directory!.principals.has(p.value)) {
-      issues.error(f.pos(p.node), 'policy.unknown_team', `flows.producers names ${JSON.stringify(p.value)}, which is neither a team nor a principal${didYouMean(p.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`);
+      issues.error(
+        f.pos(p.node),
+        'policy.unknown_team',
+        `flows.producers names ${JSON.stringify(p.value)}, which is neither a team nor a principal${didYouMean(p.value, [...directory!.teams.keys(), ...directory!.principals.keys()])}`,
+      );
     }
   }
   return { lineage: paths('lineage'), inventory: paths('inventory'), places, datasets, producers: producers.map((p) => p.value) };
 }
-

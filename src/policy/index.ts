@@ -5,7 +5,20 @@ export { classOf } from './classes.js';
 export { generateCedarSchema, cedarSchemaText } from './schema.js';
 export { checkPolicy } from './check.js';
 export { standingRules, type StandingRule } from './standing.js';
-export { createDecider, NO_GRANT_RULE, type Decider, type DeciderOptions, type DecideRequest, type FieldRequest, type DecideAction, type Decision, type FieldDecision, type GrantInfo, type RequestContext, type EngineName } from './decide.js';
+export {
+  createDecider,
+  NO_GRANT_RULE,
+  type Decider,
+  type DeciderOptions,
+  type DecideRequest,
+  type FieldRequest,
+  type DecideAction,
+  type Decision,
+  type FieldDecision,
+  type GrantInfo,
+  type RequestContext,
+  type EngineName,
+} from './decide.js';
 export { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 export { createReferenceEvaluator } from './reference.js';
 export { maskKindOf, applyMask, type MaskKind } from './mask.js';

@@ -12,8 +12,22 @@ test('the demo policy loads without errors or warnings', () => {
   assert.ok(r.ok);
   const p = r.policy;
   assert.deepEqual([...p.datasets.keys()].sort(), ['comments', 'users', 'videos']);
-  assert.deepEqual([...p.datasets.get('users')!.fields.keys()], ['uid', 'username', 'bio', 'country', 'phone_number', 'email', 'birthday', 'device_id', 'ip_address', 'created_at']);
-  assert.deepEqual([...p.directory.principals.keys()].sort(), ['app-backend', 'austin-approver-a', 'austin-approver-b', 'austin-engineer', 'beijing-engineer', 'legacy-admin', 'lineage-collector', 'monitor', 'recsys-service', 'us-analyst']);
+  assert.deepEqual(
+    [...p.datasets.get('users')!.fields.keys()],
+    ['uid', 'username', 'bio', 'country', 'phone_number', 'email', 'birthday', 'device_id', 'ip_address', 'created_at'],
+  );
+  assert.deepEqual([...p.directory.principals.keys()].sort(), [
+    'app-backend',
+    'austin-approver-a',
+    'austin-approver-b',
+    'austin-engineer',
+    'beijing-engineer',
+    'legacy-admin',
+    'lineage-collector',
+    'monitor',
+    'recsys-service',
+    'us-analyst',
+  ]);
   assert.match(p.versionHash, /^[0-9a-f]{64}$/);
 });
 

@@ -66,7 +66,8 @@ export function loadPolicy(dir: string): LoadResult {
 
   const rawDatasets: RawDataset[] = [];
   const catalogFiles = listFiles(dir, CATALOG_DIR, '.yaml', '.yml');
-  if (catalogFiles.length === 0) issues.error({ file: CATALOG_DIR, line: 1, col: 1 }, 'policy.missing_file', `no datasets: ${CATALOG_DIR}/*.yaml is empty or missing`);
+  if (catalogFiles.length === 0)
+    issues.error({ file: CATALOG_DIR, line: 1, col: 1 }, 'policy.missing_file', `no datasets: ${CATALOG_DIR}/*.yaml is empty or missing`);
   for (const rel of catalogFiles) {
     const d = readDatasetFile(new YamlFile(rel, read(rel), issues), issues);
     if (d) rawDatasets.push(d);
@@ -79,7 +80,8 @@ export function loadPolicy(dir: string): LoadResult {
   const ruleFiles: RuleFile[] = listFiles(dir, RULES_DIR, '.cedar').map((rel) => ({ path: rel, text: read(rel) }));
   // Parts of the policy that failed are left out of the rules' checks rather than failing them all.
   const rules = loadRules(ruleFiles, { deployment, taxonomy, datasets, directory }, issues);
-  if (ruleFiles.length === 0 || rules?.length === 0) issues.error({ file: RULES_DIR, line: 1, col: 1 }, 'policy.no_rules', `no rules: ${RULES_DIR}/*.cedar holds no rule, so every field would be withheld`);
+  if (ruleFiles.length === 0 || rules?.length === 0)
+    issues.error({ file: RULES_DIR, line: 1, col: 1 }, 'policy.no_rules', `no rules: ${RULES_DIR}/*.cedar holds no rule, so every field would be withheld`);
 
   if (issues.errorCount > 0 || !deployment || !taxonomy || !datasets || !classes || !directory || !rules) {
     return { ok: false, issues: sortIssues(issues.items) };

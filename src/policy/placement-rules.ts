@@ -15,7 +15,13 @@ export function createPlacementRules(policy: Policy) {
     dataset(name: string) {
       const d = policy.datasets.get(name);
       if (!d) return undefined;
-      return { key: d.key, fields: [...d.fields.keys()], jurisdictionField: d.jurisdictionField, subjectField: d.subjectField, subjectDataset: d.subjectDataset };
+      return {
+        key: d.key,
+        fields: [...d.fields.keys()],
+        jurisdictionField: d.jurisdictionField,
+        subjectField: d.subjectField,
+        subjectDataset: d.subjectDataset,
+      };
     },
     jurisdictionOfCountry(country: unknown): string | undefined {
       if (typeof country !== 'string') return undefined;

@@ -20,7 +20,9 @@ test('principals, teams and every classified field of the demo are valid entitie
   for (const d of p.datasets.values()) {
     for (const f of d.fields.values()) {
       for (const j of p.deployment.jurisdictions.keys()) {
-        entities.push(fieldEntity(p, { dataset: d.name, field: f.name, category: f.category, class: classOf(p.classes, p.taxonomy, j, f.category), jurisdiction: j }));
+        entities.push(
+          fieldEntity(p, { dataset: d.name, field: f.name, category: f.category, class: classOf(p.classes, p.taxonomy, j, f.category), jurisdiction: j }),
+        );
       }
     }
   }
@@ -29,14 +31,23 @@ test('principals, teams and every classified field of the demo are valid entitie
   for (const e of entities) byId.set(e.uid.key, [...(byId.get(e.uid.key) ?? []), e]);
   const rounds = Math.max(...[...byId.values()].map((v) => v.length));
   for (let i = 0; i < rounds; i++) {
-    const batch = [...byId.values()].map((v) => v[i]).filter((e) => e !== undefined).map(entityJson);
+    const batch = [...byId.values()]
+      .map((v) => v[i])
+      .filter((e) => e !== undefined)
+      .map(entityJson);
     const answer = cedar.checkParseEntities({ entities: batch as never, schema: generateCedarSchema() });
     assert.deepEqual(answer, { type: 'success' });
   }
 });
 
 test('contexts are valid for every action of the schema', () => {
-  const ctx = contextRecord({ country: 'US', site: 'austin', reason: 'USER_SUPPORT', ticket: 'T-1', grant: { active: true, id: 'g', reason: 'USER_SUPPORT', breakGlass: false } });
+  const ctx = contextRecord({
+    country: 'US',
+    site: 'austin',
+    reason: 'USER_SUPPORT',
+    ticket: 'T-1',
+    grant: { active: true, id: 'g', reason: 'USER_SUPPORT', breakGlass: false },
+  });
   for (const action of ['disclose_clear', 'disclose_tokenized', 'disclose_masked', 'write']) {
     const answer = cedar.checkParseContext({ context: toCedarJson(ctx) as never, schema: generateCedarSchema(), action: { type: 'Action', id: action } });
     assert.deepEqual(answer, { type: 'success' }, action);

@@ -6,7 +6,7 @@ import type { DetailedError, PolicyJson } from './cedar.js';
 import { didYouMean } from '../shared/suggest.js';
 import type { ErrorCode } from '../shared/errors.js';
 import { DATA_CLASSES, type Dataset, type Deployment, type Directory, type Rule, type Taxonomy } from './model.js';
-import { IssueList } from './yaml-source.js';
+import type { IssueList } from './yaml-source.js';
 import { TEAM_TYPE, generateCedarSchema } from './schema.js';
 
 export interface RuleFile {
@@ -99,7 +99,7 @@ export function loadRules(files: RuleFile[], ctx: RuleContext, issues: IssueList
   }
   const schema = generateCedarSchema();
   const staticPolicies: Record<string, string> = {};
-  rules.forEach((r) => (staticPolicies[r.id] = r.text));
+  for (const r of rules) staticPolicies[r.id] = r.text;
   const answer = cedar.validate({ schema, policies: { staticPolicies }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') throw new Error(`cedar-wasm rejected cordon's generated schema: ${answer.errors.map(errorText).join('; ')}`);
   for (const v of answer.validationErrors) {
@@ -110,7 +110,7 @@ export function loadRules(files: RuleFile[], ctx: RuleContext, issues: IssueList
     const pos = lineCol(loc.text, loc.offset + byteToIndex(rule.text, at));
     issues.error({ file: rule.file, ...pos }, 'policy.cedar_type', `rule ${rule.id}: ${errorText(v.error).replace(/for policy `[^`]*`, /g, '')}`);
   }
-  rules.forEach((r, i) => checkLiterals(r, located[i]!, ctx, issues));
+  for (const [i, r] of rules.entries()) checkLiterals(r, located[i]!, ctx, issues);
   return issues.errorCount > before ? undefined : rules;
 }
 
@@ -205,7 +205,10 @@ function checkLiterals(rule: Rule, loc: Located, ctx: RuleContext, issues: Issue
     if (!kv.values.has(v)) report(JSON.stringify(v), 'policy.unknown_value', `${JSON.stringify(v)} is not a known ${kv.name}${didYouMean(v, kv.values)}`);
   };
   const walk = (x: Json): void => {
-    if (Array.isArray(x)) return x.forEach(walk);
+    if (Array.isArray(x)) {
+      for (const y of x) walk(y);
+      return;
+    }
     if (!isObj(x)) return;
     if ('Value' in x) {
       checkEntity(x['Value']);

@@ -65,9 +65,7 @@ export function generateCedarSchema(): SchemaJson<string> {
   };
   const actions: Record<string, unknown> = { [READ_GROUP]: {} };
   for (const a of ALL_ACTIONS) {
-    actions[a] = (READ_ACTIONS as readonly string[]).includes(a)
-      ? { appliesTo, memberOf: [{ id: READ_GROUP }] }
-      : { appliesTo };
+    actions[a] = (READ_ACTIONS as readonly string[]).includes(a) ? { appliesTo, memberOf: [{ id: READ_GROUP }] } : { appliesTo };
   }
   const principalShape = { type: 'Record', attributes: PRINCIPAL_ATTRIBUTES };
   return {

@@ -41,7 +41,11 @@ export function standingRules(policy: Policy): readonly StandingRule[] {
   const permits = policy.rules.filter((r) => r.effect === 'permit');
   if (permits.length > 0) {
     const teams = teamEntities(policy);
-    const principals = [...policy.directory.principals.values()].map((p) => ({ p, entity: principalEntity(policy, p), entities: teamsOf(teams, principalEntity(policy, p)) }));
+    const principals = [...policy.directory.principals.values()].map((p) => ({
+      p,
+      entity: principalEntity(policy, p),
+      entities: teamsOf(teams, principalEntity(policy, p)),
+    }));
     const places = placesOf(policy, [...policy.directory.principals.values()]);
     const resources: { dataset: string; field: string; category: string; jurisdiction: string; entity: EntityData }[] = [];
     for (const d of policy.datasets.values()) {
@@ -50,7 +54,13 @@ export function standingRules(policy: Policy): readonly StandingRule[] {
           for (const jurisdiction of policy.deployment.jurisdictions.keys()) {
             const cls = classOf(policy.classes, policy.taxonomy, jurisdiction, category);
             if (cls !== 'protected') continue;
-            resources.push({ dataset: d.name, field: f.name, category, jurisdiction, entity: fieldEntity(policy, { dataset: d.name, field: f.name, category, class: cls, jurisdiction }) });
+            resources.push({
+              dataset: d.name,
+              field: f.name,
+              category,
+              jurisdiction,
+              entity: fieldEntity(policy, { dataset: d.name, field: f.name, category, class: cls, jurisdiction }),
+            });
           }
         }
       }
@@ -58,7 +68,10 @@ export function standingRules(policy: Policy): readonly StandingRule[] {
     const contexts: { country: string; site: string; record: CedarRecord }[] = [];
     for (const place of places) {
       for (const forSubject of [false, true]) {
-        contexts.push({ ...place, record: contextRecord({ ...place, reason: '', ticket: '', grant: { active: false, id: '', reason: '', breakGlass: false }, forSubject }) });
+        contexts.push({
+          ...place,
+          record: contextRecord({ ...place, reason: '', ticket: '', grant: { active: false, id: '', reason: '', breakGlass: false }, forSubject }),
+        });
       }
     }
     for (const rule of permits) {
@@ -68,7 +81,16 @@ export function standingRules(policy: Policy): readonly StandingRule[] {
           for (const r of resources) {
             for (const c of contexts) {
               const a = evaluator.authorize({ principal: who.entity, action: 'disclose_clear', resource: r.entity, context: c.record, entities: who.entities });
-              if (a.allow) return { principal: who.p.id, dataset: r.dataset, field: r.field, category: r.category, jurisdiction: r.jurisdiction, country: c.country, site: c.site };
+              if (a.allow)
+                return {
+                  principal: who.p.id,
+                  dataset: r.dataset,
+                  field: r.field,
+                  category: r.category,
+                  jurisdiction: r.jurisdiction,
+                  country: c.country,
+                  site: c.site,
+                };
             }
           }
         }

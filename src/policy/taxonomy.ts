@@ -114,7 +114,11 @@ export function buildTaxonomy(extra: RawCategory[], issues: IssueList): Taxonomy
   }
   for (const r of extra) {
     if (r.parent !== undefined && !byKey.has(r.parent)) {
-      issues.error(r.pos ?? { file: '?', line: 1, col: 1 }, 'policy.unknown_parent', `category ${r.key} names unknown parent ${JSON.stringify(r.parent)}${didYouMean(r.parent, byKey.keys())}`);
+      issues.error(
+        r.pos ?? { file: '?', line: 1, col: 1 },
+        'policy.unknown_parent',
+        `category ${r.key} names unknown parent ${JSON.stringify(r.parent)}${didYouMean(r.parent, byKey.keys())}`,
+      );
     }
   }
   // Cycles: walk each extra category's parent chain.

@@ -35,7 +35,7 @@ export class CedarSet {
     return this.byCanon.size;
   }
   has(v: Value): boolean {
-    return this.byCanon.has(typeof v === 'string' ? 's' + v : canon(v));
+    return this.byCanon.has(typeof v === 'string' ? `s${v}` : canon(v));
   }
   values(): IterableIterator<Value> {
     return this.byCanon.values();
@@ -54,16 +54,24 @@ export type Value = string | boolean | number | EntityRef | CedarSet | CedarReco
 export function canon(v: Value): string {
   switch (typeof v) {
     case 'string':
-      return 's' + v;
+      return `s${v}`;
     case 'boolean':
       return v ? 'bt' : 'bf';
     case 'number':
-      return 'l' + v;
+      return `l${v}`;
   }
-  if (v instanceof EntityRef) return 'e' + v.key;
-  if (v instanceof CedarSet) return 'S[' + [...v.canons()].sort().map((c) => JSON.stringify(c)).join(',') + ']';
+  if (v instanceof EntityRef) return `e${v.key}`;
+  if (v instanceof CedarSet)
+    return (
+      'S[' +
+      [...v.canons()]
+        .sort()
+        .map((c) => JSON.stringify(c))
+        .join(',') +
+      ']'
+    );
   const keys = Object.keys(v.attrs).sort();
-  return 'R{' + keys.map((k) => JSON.stringify(k) + ':' + JSON.stringify(canon(v.attrs[k]!))).join(',') + '}';
+  return `R{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(canon(v.attrs[k]!))}`).join(',')}}`;
 }
 
 export function valueEquals(a: Value, b: Value): boolean {

@@ -77,14 +77,16 @@ export function assess(policy: Policy, findings: readonly Finding[], profiles: r
       if (classOf(policy.classes, policy.taxonomy, j, f.category) !== 'protected') continue;
       const home = policy.deployment.jurisdictions.get(j)?.enclave;
       const enclave = home === undefined ? undefined : policy.deployment.enclaves.get(home);
-      const inside = enclave !== undefined && (place.enclave !== undefined ? place.enclave === enclave.name : place.country !== undefined && enclave.allowedCountries.includes(place.country));
+      const inside =
+        enclave !== undefined &&
+        (place.enclave !== undefined ? place.enclave === enclave.name : place.country !== undefined && enclave.allowedCountries.includes(place.country));
       if (!inside) {
         outside.push(j);
         if (enclave) enclaves.push(enclave.name);
       }
     }
     if (outside.length === 0) continue;
-    const where = place.enclave !== undefined ? `enclave ${place.enclave}` : place.country ?? 'an unknown place';
+    const where = place.enclave !== undefined ? `enclave ${place.enclave}` : (place.country ?? 'an unknown place');
     violations.push({
       finding: f,
       jurisdictions: outside,

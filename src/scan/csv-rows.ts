@@ -96,7 +96,8 @@ export class CsvRows {
   end(lines: number): string[] {
     const out: string[] = [];
     if (this.inQuote) this.badQuote = { count: this.badQuote.count + 1, first: this.badQuote.first || lines };
-    if (this.ragged.count > 0) out.push(`${this.ragged.count} row(s) with a different number of fields than the header (first at line ${this.ragged.first}); scanned as text`);
+    if (this.ragged.count > 0)
+      out.push(`${this.ragged.count} row(s) with a different number of fields than the header (first at line ${this.ragged.first}); scanned as text`);
     if (this.badQuote.count > 0) out.push(`${this.badQuote.count} row(s) with bad quoting (first at line ${this.badQuote.first}); scanned as text`);
     return out;
   }
@@ -108,7 +109,11 @@ export class CsvRows {
 }
 
 /** Splits one CSV line; `open` when it ends inside a quoted field (the record goes on next line). */
-export function splitCsvLine(line: string, sep: string, startInQuote = false): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
+export function splitCsvLine(
+  line: string,
+  sep: string,
+  startInQuote = false,
+): { fields: string[]; starts: number[]; open: boolean; badQuote: boolean; continued: boolean } {
   const fields: string[] = [];
   const starts: number[] = [];
   let i = 0;

@@ -29,7 +29,8 @@ export interface DetectOptions {
 }
 
 const CONTEXT: Readonly<Record<'phone' | 'card' | 'ssn' | 'ip' | 'dob' | 'device' | 'imei', RegExp>> = {
-  phone: /phone|\btel\b|tel[:.]|mobile|\bcell|\bcall|\bfax|contact|\bsms|whatsapp|\bdial|\boffice\b|\bdesk|landline|\bnumber|\breach|\btext|messag|answer|\bmsisdn/i,
+  phone:
+    /phone|\btel\b|tel[:.]|mobile|\bcell|\bcall|\bfax|contact|\bsms|whatsapp|\bdial|\boffice\b|\bdesk|landline|\bnumber|\breach|\btext|messag|answer|\bmsisdn/i,
   card: /card|credit|debit|\bvisa|master|\bamex|\bcc\b|\bpan\b|payment|\bpay\b|expir/i,
   ssn: /\bssn|social\s*sec|taxpayer|\btin\b|\bss#/i,
   ip: /\bip\b|ip[_ -]?addr|\bipv[46]|\bhost|client|remote|\bsrc|\bdst|source|address|\bfrom\b|login/i,

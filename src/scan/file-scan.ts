@@ -114,7 +114,13 @@ class FileState {
     this.text = new TextScan(options);
     if (format === 'csv' || format === 'tsv') this.csv = new CsvRows(format === 'tsv' ? '\t' : ',', this.text);
     else if (format === 'ndjson') this.ndjson = new NdjsonRows(this.text);
-    this.out = new FileFindings(file, options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE, options.fingerprints, this.csv, format === 'json' || format === 'ndjson');
+    this.out = new FileFindings(
+      file,
+      options.maxFindingsPerFile ?? DEFAULT_MAX_FINDINGS_PER_FILE,
+      options.fingerprints,
+      this.csv,
+      format === 'json' || format === 'ndjson',
+    );
   }
 
   problem(code: ScanProblem['code'], message: string): void {

@@ -45,7 +45,13 @@ export interface FingerprintOptions {
  * `onKeyRelease` first (a shredded subject's values are skipped: nothing of them can be matched),
  * and only hashes leave this function.
  */
-export async function fingerprintEnclave(policy: Policy, enclaveName: string, store: Store, keys: KeyService, options: FingerprintOptions): Promise<Fingerprints> {
+export async function fingerprintEnclave(
+  policy: Policy,
+  enclaveName: string,
+  store: Store,
+  keys: KeyService,
+  options: FingerprintOptions,
+): Promise<Fingerprints> {
   const enclave = policy.deployment.enclaves.get(enclaveName);
   if (!enclave) throw new Error(`unknown enclave ${enclaveName}`);
   const key = keys.key('tokenize', FINGERPRINT_KEY_NAME);
@@ -60,7 +66,9 @@ export async function fingerprintEnclave(policy: Policy, enclaveName: string, st
   for (const ds of policy.datasets.values()) {
     const table = tables.has(`ds_${ds.name}`) ? `ds_${ds.name}` : tables.has(ds.name) ? ds.name : undefined;
     if (!table) continue;
-    const fields = [...ds.fields.values()].filter((f) => enclave.jurisdictions.some((j) => classOf(policy.classes, policy.taxonomy, j, f.category) === 'protected'));
+    const fields = [...ds.fields.values()].filter((f) =>
+      enclave.jurisdictions.some((j) => classOf(policy.classes, policy.taxonomy, j, f.category) === 'protected'),
+    );
     if (fields.length === 0) continue;
     const add = (field: { name: string; category: string }, value: string) => {
       const n = normalise(value, field.name);

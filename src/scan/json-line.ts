@@ -3,10 +3,8 @@
 // scanner needs to know a line is JSON and where `"phone": "…"` is, not the parsed object.
 
 /** A member `"key": value` with a string or number value; offsets in the scanned text. */
-export interface JsonMemberSink {
-  /** `keyStart..keyEnd`: the key's characters (no quotes, may hold escapes); `valueStart..valueEnd`: the string's characters without quotes, or the number. */
-  (keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, isString: boolean): void;
-}
+/** `keyStart..keyEnd`: the key's characters (no quotes, may hold escapes); `valueStart..valueEnd`: the string's characters without quotes, or the number. */
+export type JsonMemberSink = (keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, isString: boolean) => void;
 
 const MAX_DEPTH = 1000;
 
@@ -14,6 +12,7 @@ const MAX_DEPTH = 1000;
 // line: a file has millions of lines, and closures per call are garbage per line.
 
 /** The characters a string holds before its next quote, backslash or control character. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON strings may hold no raw control character; the run stops at one
 const STRING_RUN = /[^"\\\x00-\x1f]*/y;
 
 function skipWs(text: string, i: number, to: number): number {

@@ -78,7 +78,7 @@ function countryPlan(meta: LpnMetadata, country: string): CountryPlan {
     types = [];
     for (const t of TYPES) {
       const def = plan.type(t);
-      if (!def || !def.pattern()) continue;
+      if (!def?.pattern()) continue;
       types.push({ lengths: def.possibleLengths(), re: anchored(def.pattern()) });
     }
   }

@@ -17,7 +17,9 @@ export interface WorkerRequest {
   readonly id: number;
   readonly file: string;
 }
-export type WorkerReply = { readonly type: 'bytes'; readonly bytes: number } | { readonly type: 'result'; readonly id: number; readonly result: FileScanResult };
+export type WorkerReply =
+  | { readonly type: 'bytes'; readonly bytes: number }
+  | { readonly type: 'result'; readonly id: number; readonly result: FileScanResult };
 
 export interface PoolOptions extends FileScanOptions {
   /** Threads, this one included (default: os.availableParallelism(), at most one per file; 0 or 1 scans in this thread only). */
@@ -47,28 +49,30 @@ export async function scanFiles(files: readonly string[], options: PoolOptions =
   try {
     await Promise.all([
       local(),
-      ...Array.from({ length: threads - 1 }, () =>
-        new Promise<void>((resolve, reject) => {
-          const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
-          workers.push(w);
-          const send = (): void => {
-            if (next >= files.length) {
-              resolve();
-              return;
-            }
-            const id = next++;
-            w.postMessage({ id, file: files[id]! } satisfies WorkerRequest);
-          };
-          w.on('message', (m: WorkerReply) => {
-            if (m.type === 'bytes') onBytes?.(m.bytes);
-            else {
-              results[m.id] = m.result;
-              send();
-            }
-          });
-          w.on('error', reject);
-          send();
-        }),
+      ...Array.from(
+        { length: threads - 1 },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
+            workers.push(w);
+            const send = (): void => {
+              if (next >= files.length) {
+                resolve();
+                return;
+              }
+              const id = next++;
+              w.postMessage({ id, file: files[id]! } satisfies WorkerRequest);
+            };
+            w.on('message', (m: WorkerReply) => {
+              if (m.type === 'bytes') onBytes?.(m.bytes);
+              else {
+                results[m.id] = m.result;
+                send();
+              }
+            });
+            w.on('error', reject);
+            send();
+          }),
       ),
     ]);
   } finally {

@@ -7,7 +7,9 @@ import { DETECTOR_CATEGORY, DETECTOR_IDS } from './types.js';
 import { sarifLog } from '../shared/sarif.js';
 
 export function whereText(w: Location): string {
-  return w.kind === 'file' ? `${w.file}:${w.line}:${w.column}${w.field !== undefined ? ` [${w.field}]` : ''}` : `${w.store}/${w.table}.${w.column} row ${w.row}`;
+  return w.kind === 'file'
+    ? `${w.file}:${w.line}:${w.column}${w.field !== undefined ? ` [${w.field}]` : ''}`
+    : `${w.store}/${w.table}.${w.column} row ${w.row}`;
 }
 
 function findingText(f: Finding): string {
@@ -50,11 +52,23 @@ export function toSarif(r: ScanResultV1): unknown {
         properties: { category: f.category, confidence: f.confidence, sample: f.sample },
         locations: [
           f.where.kind === 'file'
-            ? { physicalLocation: { artifactLocation: { uri: f.where.file }, region: { startLine: f.where.line, startColumn: f.where.column, endColumn: f.where.column + (f.span[1] - f.span[0]) } } }
+            ? {
+                physicalLocation: {
+                  artifactLocation: { uri: f.where.file },
+                  region: { startLine: f.where.line, startColumn: f.where.column, endColumn: f.where.column + (f.span[1] - f.span[0]) },
+                },
+              }
             : { logicalLocations: [{ fullyQualifiedName: `${f.where.store}/${f.where.table}.${f.where.column}[${f.where.row}]`, kind: 'member' }] },
         ],
       };
     }),
-    { invocations: [{ executionSuccessful: r.complete, toolExecutionNotifications: r.problems.map((p) => ({ level: 'warning', message: { text: `${p.target}: ${p.code}: ${p.message}` } })) }] },
+    {
+      invocations: [
+        {
+          executionSuccessful: r.complete,
+          toolExecutionNotifications: r.problems.map((p) => ({ level: 'warning', message: { text: `${p.target}: ${p.code}: ${p.message}` } })),
+        },
+      ],
+    },
   );
 }

@@ -34,7 +34,7 @@ export interface ScanResultV1 {
 export function expandPaths(paths: readonly string[], problems: ScanProblem[]): string[] {
   const out: string[] = [];
   const walk = (p: string): void => {
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(p);
     } catch (e) {
@@ -61,7 +61,10 @@ export function expandPaths(paths: readonly string[], problems: ScanProblem[]): 
 }
 
 /** Scans paths and stores, then assesses the findings against the policy (if any). */
-export async function scan(targets: { readonly paths?: readonly string[]; readonly stores?: readonly Store[] }, options: ScanOptions = {}): Promise<ScanResultV1> {
+export async function scan(
+  targets: { readonly paths?: readonly string[]; readonly stores?: readonly Store[] },
+  options: ScanOptions = {},
+): Promise<ScanResultV1> {
   const problems: ScanProblem[] = [];
   const findings: Finding[] = [];
   const profiles: ColumnProfile[] = [];

@@ -54,7 +54,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
   const findings: Finding[] = [];
   const columns: ColumnProfile[] = [];
   const problems: ScanProblem[] = [];
-  const limit = options.full ? Infinity : options.sample ?? DEFAULT_SAMPLE_ROWS;
+  const limit = options.full ? Infinity : (options.sample ?? DEFAULT_SAMPLE_ROWS);
   const max = options.maxFindings ?? 100_000;
   let rows = 0;
   let dropped = 0;
@@ -81,7 +81,10 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
           if (raw === null || raw === undefined || raw === '') continue;
           const value = unjson(raw);
           let p = profiles.get(column);
-          if (!p) profiles.set(column, (p = { values: 0, categories: {} }));
+          if (!p) {
+            p = { values: 0, categories: {} };
+            profiles.set(column, p);
+          }
           p.values++;
           const seen = new Set<string>();
           for (const d0 of detect(value, { ...options, hint: column })) {
@@ -108,7 +111,11 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
         }
       }
     } catch (e) {
-      problems.push({ code: 'scan.store_unavailable', target: `${store.name}/${table}`, message: `stopped after ${n} rows: ${(e as Error).message.split('\n')[0]}` });
+      problems.push({
+        code: 'scan.store_unavailable',
+        target: `${store.name}/${table}`,
+        message: `stopped after ${n} rows: ${(e as Error).message.split('\n')[0]}`,
+      });
     }
     rows += n;
     for (const [column, p] of profiles) columns.push({ store: store.name, table, column, values: p.values, categories: p.categories });

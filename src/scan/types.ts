@@ -77,7 +77,14 @@ export interface Finding {
 
 /** A target or part of one that could not be (fully) scanned; the scan went on with the rest. */
 export interface ScanProblem {
-  readonly code: 'scan.unreadable' | 'scan.binary' | 'scan.bad_gzip' | 'scan.malformed' | 'scan.invalid_encoding' | 'scan.store_unavailable' | 'scan.unsupported';
+  readonly code:
+    | 'scan.unreadable'
+    | 'scan.binary'
+    | 'scan.bad_gzip'
+    | 'scan.malformed'
+    | 'scan.invalid_encoding'
+    | 'scan.store_unavailable'
+    | 'scan.unsupported';
   /** The file, or `store/table`. */
   readonly target: string;
   readonly message: string;

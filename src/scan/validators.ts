@@ -19,7 +19,13 @@ export function isLuhn(digits: string): boolean {
 }
 
 /** Card schemes by issuer range (IIN prefix) and the lengths each issues. */
-const CARD_RANGES: readonly { readonly scheme: string; readonly from: number; readonly to: number; readonly digits: number; readonly lengths: readonly number[] }[] = [
+const CARD_RANGES: readonly {
+  readonly scheme: string;
+  readonly from: number;
+  readonly to: number;
+  readonly digits: number;
+  readonly lengths: readonly number[];
+}[] = [
   { scheme: 'visa', from: 4, to: 4, digits: 1, lengths: [13, 16, 19] },
   { scheme: 'mastercard', from: 51, to: 55, digits: 2, lengths: [16] },
   { scheme: 'mastercard', from: 2221, to: 2720, digits: 4, lengths: [16] },

@@ -108,12 +108,24 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   // subject as a keyed hash), once per subject per DEFAULT_KEY_RELEASE_EVERY_MS, before any value
   // decrypted with it is used.
   const placement = createPlacement(rules, stores, [...policy.datasets.keys()], {
-    encryption: options.encryptAtRest === false ? undefined : {
-      keys,
-      onKeyRelease: async (subject, dataset, reason) => {
-        await log.append(keyReleaseRecord(keys, { at: new Date(now()).toISOString(), dataset, subject, reason, everyMs: DEFAULT_KEY_RELEASE_EVERY_MS, policyVersion: policy.versionHash }));
-      },
-    },
+    encryption:
+      options.encryptAtRest === false
+        ? undefined
+        : {
+            keys,
+            onKeyRelease: async (subject, dataset, reason) => {
+              await log.append(
+                keyReleaseRecord(keys, {
+                  at: new Date(now()).toISOString(),
+                  dataset,
+                  subject,
+                  reason,
+                  everyMs: DEFAULT_KEY_RELEASE_EVERY_MS,
+                  policyVersion: policy.versionHash,
+                }),
+              );
+            },
+          },
   });
   await placement.init();
   const globalStore = stores.get(policy.deployment.globalStore)!;
@@ -141,7 +153,10 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   app.setErrorHandler(problemHandler);
   if (logging) requestLogging(app);
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).type(PROBLEM_CONTENT_TYPE).send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
+    void reply
+      .status(404)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
   });
   // Bad input changes nothing (W7): a NUL byte anywhere is refused before any route logs or stores.
   app.addHook('preValidation', async (req) => {
@@ -221,11 +236,21 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     now,
     review: async (actor: Actor) => {
       const p = actor.principal;
-      if (!isApprover(policy, p) && !isAuditor(policy, p)) throw new HttpProblem('access.forbidden', `the standing-access review is for approvers and auditors; ${p.id} is neither`);
+      if (!isApprover(policy, p) && !isAuditor(policy, p))
+        throw new HttpProblem('access.forbidden', `the standing-access review is for approvers and auditors; ${p.id} is neither`);
       const standing = standingAccessReview(policy);
       const grantFlags = broker.grantFlags();
       const flags = [...standing.flags, ...grantFlags];
-      await log.append({ v: 1, at: new Date(now()).toISOString(), type: 'broker.standing_review', principal: p.id, country: actor.country, site: actor.site, policyVersion: policy.versionHash, flags: flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null })) });
+      await log.append({
+        v: 1,
+        at: new Date(now()).toISOString(),
+        type: 'broker.standing_review',
+        principal: p.id,
+        country: actor.country,
+        site: actor.site,
+        policyVersion: policy.versionHash,
+        flags: flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null })),
+      });
       return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });
@@ -237,16 +262,37 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       const p = (await identify(req)).principal;
       if (!isProducer(policy, p)) {
         const named = policy.deployment.flows.producers;
-        throw new HttpProblem('flows.not_producer', `${p.id} may not post lineage: cordon.yaml flows.producers ${named.length === 0 ? 'names nobody, so nobody may' : `names ${named.join(', ')}`}`);
+        throw new HttpProblem(
+          'flows.not_producer',
+          `${p.id} may not post lineage: cordon.yaml flows.producers ${named.length === 0 ? 'names nobody, so nobody may' : `names ${named.join(', ')}`}`,
+        );
       }
     },
     errorHandler: problemHandler,
     maxEventBytes: options.maxLineageEventBytes,
   });
-  await app.register(consoleRoutes, { policy, stores, globalStore, log, broker, stats, identify, personas: options.personas, logKeyFile: runtime.paths.logKey });
+  await app.register(consoleRoutes, {
+    policy,
+    stores,
+    globalStore,
+    log,
+    broker,
+    stats,
+    identify,
+    personas: options.personas,
+    logKeyFile: runtime.paths.logKey,
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const results = await Promise.all([...stores.values()].map(async (s) => ({ store: s.name, ok: await s.ping().then(() => true, () => false) })));
+    const results = await Promise.all(
+      [...stores.values()].map(async (s) => ({
+        store: s.name,
+        ok: await s.ping().then(
+          () => true,
+          () => false,
+        ),
+      })),
+    );
     const health = log.health();
     const ok = results.every((r) => r.ok) && health.ok;
     void reply.status(ok ? 200 : 503);
@@ -274,7 +320,13 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       if (!principal || !found) return undefined;
       const place = policy.deployment.locations.find((l) => l.site === principal.site);
       // The audience is the principal's team, as identify() makes it.
-      const caller: Caller = { principal, country: place?.country ?? principal.workCountry, site: principal.site, audience: principal.team, knownPlace: place !== undefined };
+      const caller: Caller = {
+        principal,
+        country: place?.country ?? principal.workCountry,
+        site: principal.site,
+        audience: principal.team,
+        knownPlace: place !== undefined,
+      };
       return recordKeys.out(caller, dataset, key, recordKeys.shownIn(caller, dataset, found));
     },
     close: () => runtime.close(),

@@ -26,10 +26,10 @@ test('decision counts outlive a restart, add up across processes, and leave the 
     await b.load();
     b.add(record('US', 'released', ['clear']));
     const both = { byDisclosure: { clear: 2, masked: 1, withheld: 1 }, byCountry: { US: 2, CN: 1 }, byOutcome: { released: 2, refused: 1 } };
-    assert.deepEqual(b.last24h(), both, 'a second process counts the first one\'s decisions and its own');
+    assert.deepEqual(b.last24h(), both, "a second process counts the first one's decisions and its own");
     await b.close();
     await a.load();
-    assert.deepEqual(a.last24h(), both, 'and the first one the second\'s, once written');
+    assert.deepEqual(a.last24h(), both, "and the first one the second's, once written");
     await a.close();
 
     // A restart (a new process) starts from what the others wrote.

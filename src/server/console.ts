@@ -25,7 +25,15 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.u
 const HOUR = 3_600_000;
 /** The global store's log of the policy versions this deployment has run. */
 export const POLICY_VERSIONS = 'policy_versions';
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
 
 /** The global store's table of decision counts per hour and server process (no personal data: counts by disclosure, country and outcome). */
 export const DECISION_HOURS = 'console_decision_hours';
@@ -77,7 +85,8 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
   const windowStart = () => Math.floor(now() / HOUR) - 23;
   let ready: Promise<void> | undefined;
   const ensure = () => (ready ??= store ? store.ensureTable({ name: DECISION_HOURS, fields: ['hour', 'counts'] }) : Promise.resolve());
-  const encode = (c: HourCounts) => JSON.stringify({ d: Object.fromEntries(c.byDisclosure), c: Object.fromEntries(c.byCountry), o: Object.fromEntries(c.outcomes) });
+  const encode = (c: HourCounts) =>
+    JSON.stringify({ d: Object.fromEntries(c.byDisclosure), c: Object.fromEntries(c.byCountry), o: Object.fromEntries(c.outcomes) });
   /** Adds a stored row's counts (encode's text) to an hour's. */
   const decodeInto = (b: HourCounts, text: string): void => {
     const v = JSON.parse(text) as { d?: Record<string, number>; c?: Record<string, number>; o?: Record<string, number> };
@@ -137,7 +146,10 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
       const hours = [...dirty].filter((h) => mine.has(h));
       dirty.clear();
       try {
-        await store.upsertMany(DECISION_HOURS, hours.map((h) => ({ key: hourKey(h, instance), values: { hour: h, counts: encode(mine.get(h)!) } })));
+        await store.upsertMany(
+          DECISION_HOURS,
+          hours.map((h) => ({ key: hourKey(h, instance), values: { hour: h, counts: encode(mine.get(h)!) } })),
+        );
       } catch (err) {
         for (const h of hours) dirty.add(h);
         throw err;
@@ -149,7 +161,14 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
     },
   };
   if (store) {
-    timer = setInterval(() => void stats.flush().then(() => stats.load()).catch(() => undefined), options.flushEveryMs ?? DEFAULT_STATS_FLUSH_MS);
+    timer = setInterval(
+      () =>
+        void stats
+          .flush()
+          .then(() => stats.load())
+          .catch(() => undefined),
+      options.flushEveryMs ?? DEFAULT_STATS_FLUSH_MS,
+    );
     timer.unref();
   }
   return stats;
@@ -181,10 +200,17 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
       if (!e.isFile()) continue;
       const full = join(e.parentPath, e.name);
-      files.set(`/${full.slice(dir.length).replace(/\\/g, '/').replace(/^\/+/, '')}`, { body: readFileSync(full), type: TYPES[extname(e.name)] ?? 'application/octet-stream' });
+      files.set(`/${full.slice(dir.length).replace(/\\/g, '/').replace(/^\/+/, '')}`, {
+        body: readFileSync(full),
+        type: TYPES[extname(e.name)] ?? 'application/octet-stream',
+      });
     }
   }
-  const security = { 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'", 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  const security = {
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
   app.get('/', async (_req, reply) => {
     const index = files.get('/index.html');
     if (!index) return reply.status(404).type('text/plain').send('the console is not built: run npm run build');
@@ -220,19 +246,37 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     demo: personasServed(),
   }));
   app.get('/v1/demo/personas', async () => {
-    if (!personasServed()) throw new HttpProblem('gateway.not_found', 'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)');
+    if (!personasServed())
+      throw new HttpProblem(
+        'gateway.not_found',
+        'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)',
+      );
     return { personas: options.personas };
   });
   app.get('/v1/console/overview', async (req) => {
     const caller = await options.identify(req);
-    const stores = await Promise.all([...options.stores.values()].map(async (s) => ({ store: s.name, driver: s.driver, ok: await s.ping().then(() => true, () => false) })));
+    const stores = await Promise.all(
+      [...options.stores.values()].map(async (s) => ({
+        store: s.name,
+        driver: s.driver,
+        ok: await s.ping().then(
+          () => true,
+          () => false,
+        ),
+      })),
+    );
     const cp = log.checkpoint();
     const lines = cp.note.split('\n');
     const cosignatures = lines.filter((l) => l.startsWith('— ') && !l.startsWith(`— ${log.origin} `)).map((l) => l.split(' ')[1]);
     const grantFlags = broker.grantFlags();
     return {
       principal: caller.principal.id,
-      enclaves: [...policy.deployment.enclaves.values()].map((e) => ({ name: e.name, jurisdictions: e.jurisdictions, store: e.store, allowedCountries: e.allowedCountries })),
+      enclaves: [...policy.deployment.enclaves.values()].map((e) => ({
+        name: e.name,
+        jurisdictions: e.jurisdictions,
+        store: e.store,
+        allowedCountries: e.allowedCountries,
+      })),
       stores,
       checkpoint: { origin: log.origin, size: cp.size, root: cp.root.toString('base64'), cosignedBy: cosignatures, health: log.health() },
       decisions: options.stats.last24h(),
@@ -243,12 +287,18 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   // Each policy version the server has run is remembered with its classes, so the console can show
   // what changed since the version before this one.
   const used = new Set<string>();
-  for (const d of policy.datasets.values()) for (const f of d.fields.values()) fieldCategories(f).forEach((c) => used.add(c));
+  for (const d of policy.datasets.values()) for (const f of d.fields.values()) for (const c of fieldCategories(f)) used.add(c);
   const classes: Record<string, Record<string, string>> = {};
-  for (const j of policy.deployment.jurisdictions.keys()) classes[j] = Object.fromEntries([...used].sort().map((c) => [c, classOf(policy.classes, policy.taxonomy, j, c)]));
-  interface VersionEntry { version: string; at: string; classes: Record<string, Record<string, string>> }
+  for (const j of policy.deployment.jurisdictions.keys())
+    classes[j] = Object.fromEntries([...used].sort().map((c) => [c, classOf(policy.classes, policy.taxonomy, j, c)]));
+  interface VersionEntry {
+    version: string;
+    at: string;
+    classes: Record<string, Record<string, string>>;
+  }
   const seen = (await options.globalStore.readLog(POLICY_VERSIONS, 0, 10_000)).map((r) => r.entry as VersionEntry);
-  if (seen.at(-1)?.version !== policy.versionHash) await options.globalStore.append(POLICY_VERSIONS, { version: policy.versionHash, at: new Date().toISOString(), classes } satisfies VersionEntry);
+  if (seen.at(-1)?.version !== policy.versionHash)
+    await options.globalStore.append(POLICY_VERSIONS, { version: policy.versionHash, at: new Date().toISOString(), classes } satisfies VersionEntry);
   const previous = [...seen].reverse().find((v) => v.version !== policy.versionHash);
   const changes: { jurisdiction: string; category: string; from: string | null; to: string | null }[] = [];
   if (previous) {
@@ -268,7 +318,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       jurisdictions: [...policy.deployment.jurisdictions.values()].map((j) => ({
         name: j.name,
         enclave: j.enclave,
-        classes: Object.fromEntries(['protected', 'excepted', 'public'].map((cls) => [cls, [...used].sort().filter((c) => classOf(policy.classes, policy.taxonomy, j.name, c) === cls)])),
+        classes: Object.fromEntries(
+          ['protected', 'excepted', 'public'].map((cls) => [cls, [...used].sort().filter((c) => classOf(policy.classes, policy.taxonomy, j.name, c) === cls)]),
+        ),
       })),
       // A standing rule (protected data in clear without a grant) is flagged, and inert at run time (W4).
       rules: policy.rules.map((r) => {
@@ -280,7 +332,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
           line: r.line,
           text: r.text,
           standing: standing
-            ? { inert: true, example: `${standing.example.dataset}.${standing.example.field} of a ${standing.example.jurisdiction} subject to ${standing.example.principal} without a grant` }
+            ? {
+                inert: true,
+                example: `${standing.example.dataset}.${standing.example.field} of a ${standing.example.jurisdiction} subject to ${standing.example.principal} without a grant`,
+              }
             : null,
         };
       }),
@@ -293,7 +348,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     const date = (v: string | undefined, what: string, dflt: Date) => {
       if (v === undefined) return dflt;
       const t = Date.parse(v);
-      if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t)) throw new HttpProblem('usage.invalid_argument', `${what} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`);
+      if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t))
+        throw new HttpProblem(
+          'usage.invalid_argument',
+          `${what} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`,
+        );
       return new Date(t);
     };
     const now = new Date();
@@ -303,14 +362,32 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     const format = q['format'] ?? 'json';
     if (format !== 'json' && format !== 'html') throw new HttpProblem('usage.invalid_argument', 'format must be json or html');
     const report = await buildReport(policy, log, broker, caller, from, to, now);
-    await log.append({ v: 1, at: now.toISOString(), type: 'report', principal: caller.principal.id, country: caller.country, site: caller.site, from: report.from, to: report.to });
+    await log.append({
+      v: 1,
+      at: now.toISOString(),
+      type: 'report',
+      principal: caller.principal.id,
+      country: caller.country,
+      site: caller.site,
+      from: report.from,
+      to: report.to,
+    });
     const signed = signReport(report, openLogSigner(options.logKeyFile, log.origin).skey);
-    if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(reportHtml(signed));
+    if (format === 'html')
+      return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(reportHtml(signed));
     return signed;
   });
   app.get('/v1/console/findings', async (req) => {
     auditorOrApprover(await options.identify(req));
     const r = await scan({ stores: [options.globalStore] }, { policy, sample: 200 });
-    return { target: `store:${options.globalStore.name}`, complete: r.complete, rows: r.rows, findings: r.findings.slice(0, 500), violations: r.violations.slice(0, 500), columns: r.columns, problems: r.problems };
+    return {
+      target: `store:${options.globalStore.name}`,
+      complete: r.complete,
+      rows: r.rows,
+      findings: r.findings.slice(0, 500),
+      violations: r.violations.slice(0, 500),
+      columns: r.columns,
+      problems: r.problems,
+    };
   });
 }

@@ -71,8 +71,16 @@ test('a world of 10,000 users: counts, keys, order, references and distributions
   assert.ok(us >= 0.5 && us <= 0.7, `US share ${us}`);
   assert.ok(eu >= 0.18 && eu <= 0.32, `EU share ${eu}`);
   assert.ok(elsewhere >= 0.1 && elsewhere <= 0.2, `elsewhere share ${elsewhere}`);
-  for (const c of EU) assert.ok(generated.some((u) => u.values['country'] === c), `some users in ${c}`);
-  for (const c of ['BR', 'JP', 'IN', 'MX', 'CA']) assert.ok(generated.some((u) => u.values['country'] === c), `some users in ${c}`);
+  for (const c of EU)
+    assert.ok(
+      generated.some((u) => u.values['country'] === c),
+      `some users in ${c}`,
+    );
+  for (const c of ['BR', 'JP', 'IN', 'MX', 'CA'])
+    assert.ok(
+      generated.some((u) => u.values['country'] === c),
+      `some users in ${c}`,
+    );
 
   // Visibility: public 60%, private 25%, draft 15%; a draft body only on drafts.
   const vis = (v: string) => videos.filter((x) => x.values['visibility'] === v).length / videos.length;
@@ -100,7 +108,11 @@ test('every generated value is synthetic-shaped', () => {
   const users = records.filter((r) => r.dataset === 'users' && !fixedKeys.has(r.key));
   let v6 = 0;
   for (const { key, values: u } of users) {
-    assert.deepEqual(Object.keys(u).sort(), ['bio', 'birthday', 'country', 'created_at', 'device_id', 'email', 'ip_address', 'phone_number', 'uid', 'username'], key);
+    assert.deepEqual(
+      Object.keys(u).sort(),
+      ['bio', 'birthday', 'country', 'created_at', 'device_id', 'email', 'ip_address', 'phone_number', 'uid', 'username'],
+      key,
+    );
     assert.match(u['phone_number'] as string, PHONE, key);
     if (u['country'] === 'US') assert.match(u['phone_number'] as string, /^\+1\d{3}55501\d{2}$/, key);
     assert.match(u['email'] as string, EMAIL, key);
@@ -130,15 +142,58 @@ test('every generated value is synthetic-shaped', () => {
 });
 
 test('the fixed users, videos and comment are in every world with their exact values', () => {
-  assert.deepEqual(DEMO_FIXED_USERS.map((u) => [u['uid'], u['country']]), [['demo-us-1', 'US'], ['demo-eu-1', 'DE'], ['demo-br-1', 'BR']]);
-  assert.deepEqual(DEMO_FIXED_USERS[0], { uid: 'demo-us-1', username: 'lonestar_lens', bio: 'Sunsets over Austin', country: 'US', phone_number: '+15125550101', email: 'us1@example.com', birthday: '1994-03-02', device_id: 'a3c1f0de-0000-4000-8000-000000000001', ip_address: '203.0.113.10', created_at: '2024-01-05T10:00:00Z' });
-  assert.deepEqual(DEMO_FIXED_USERS[1], { uid: 'demo-eu-1', username: 'rheinblick', bio: 'Cycling the Rhine', country: 'DE', phone_number: '+4930555010', email: 'eu1@example.org', birthday: '1988-11-20', device_id: 'a3c1f0de-0000-4000-8000-000000000002', ip_address: '198.51.100.7', created_at: '2024-02-11T09:30:00Z' });
-  assert.deepEqual(DEMO_FIXED_USERS[2], { uid: 'demo-br-1', username: 'praia_dias', bio: 'Beach days in Rio', country: 'BR', phone_number: '+5521555010', email: 'br1@example.net', birthday: '2001-07-14', device_id: 'a3c1f0de-0000-4000-8000-000000000003', ip_address: '192.0.2.44', created_at: '2024-03-20T18:45:00Z' });
-  assert.deepEqual(DEMO_FIXED_VIDEOS.map((v) => [v['id'], v['owner_uid'], v['visibility']]), [
-    ['demo-v-public-1', 'demo-us-1', 'public'],
-    ['demo-v-private-1', 'demo-us-1', 'private'],
-    ['demo-v-draft-1', 'demo-us-1', 'draft'],
-  ]);
+  assert.deepEqual(
+    DEMO_FIXED_USERS.map((u) => [u['uid'], u['country']]),
+    [
+      ['demo-us-1', 'US'],
+      ['demo-eu-1', 'DE'],
+      ['demo-br-1', 'BR'],
+    ],
+  );
+  assert.deepEqual(DEMO_FIXED_USERS[0], {
+    uid: 'demo-us-1',
+    username: 'lonestar_lens',
+    bio: 'Sunsets over Austin',
+    country: 'US',
+    phone_number: '+15125550101',
+    email: 'us1@example.com',
+    birthday: '1994-03-02',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000001',
+    ip_address: '203.0.113.10',
+    created_at: '2024-01-05T10:00:00Z',
+  });
+  assert.deepEqual(DEMO_FIXED_USERS[1], {
+    uid: 'demo-eu-1',
+    username: 'rheinblick',
+    bio: 'Cycling the Rhine',
+    country: 'DE',
+    phone_number: '+4930555010',
+    email: 'eu1@example.org',
+    birthday: '1988-11-20',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000002',
+    ip_address: '198.51.100.7',
+    created_at: '2024-02-11T09:30:00Z',
+  });
+  assert.deepEqual(DEMO_FIXED_USERS[2], {
+    uid: 'demo-br-1',
+    username: 'praia_dias',
+    bio: 'Beach days in Rio',
+    country: 'BR',
+    phone_number: '+5521555010',
+    email: 'br1@example.net',
+    birthday: '2001-07-14',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000003',
+    ip_address: '192.0.2.44',
+    created_at: '2024-03-20T18:45:00Z',
+  });
+  assert.deepEqual(
+    DEMO_FIXED_VIDEOS.map((v) => [v['id'], v['owner_uid'], v['visibility']]),
+    [
+      ['demo-v-public-1', 'demo-us-1', 'public'],
+      ['demo-v-private-1', 'demo-us-1', 'private'],
+      ['demo-v-draft-1', 'demo-us-1', 'draft'],
+    ],
+  );
   for (const seed of [1, 99]) {
     for (const users of [0, 50]) {
       const records = world({ seed, users });
@@ -231,7 +286,11 @@ test('seeding 300 users through placement: fixed values read back, protected fie
   // No US or EU user's phone number anywhere in the global store.
   const globalText = JSON.stringify(await snapshotOf(global));
   for (const r of generateDemoWorld(options)) {
-    if (r.dataset === 'users' && r.values['country'] !== 'BR' && (r.values['country'] === 'US' || ['DE', 'FR', 'IE', 'NL', 'ES', 'IT'].includes(r.values['country'] as string))) {
+    if (
+      r.dataset === 'users' &&
+      r.values['country'] !== 'BR' &&
+      (r.values['country'] === 'US' || ['DE', 'FR', 'IE', 'NL', 'ES', 'IT'].includes(r.values['country'] as string))
+    ) {
       assert.ok(!globalText.includes(r.values['phone_number'] as string), `${r.key}'s phone number is in the global store`);
     }
   }

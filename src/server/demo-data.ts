@@ -42,16 +42,73 @@ export const DEFAULT_DEMO_USERS = 10_000;
 
 /** The demo's three fixed users (PRODUCT.md §10); synthetic values, stable for docs and tests. */
 export const DEMO_FIXED_USERS: readonly Readonly<Record<string, string>>[] = [
-  { uid: 'demo-us-1', username: 'lonestar_lens', bio: 'Sunsets over Austin', country: 'US', phone_number: '+15125550101', email: 'us1@example.com', birthday: '1994-03-02', device_id: 'a3c1f0de-0000-4000-8000-000000000001', ip_address: '203.0.113.10', created_at: '2024-01-05T10:00:00Z' },
-  { uid: 'demo-eu-1', username: 'rheinblick', bio: 'Cycling the Rhine', country: 'DE', phone_number: '+4930555010', email: 'eu1@example.org', birthday: '1988-11-20', device_id: 'a3c1f0de-0000-4000-8000-000000000002', ip_address: '198.51.100.7', created_at: '2024-02-11T09:30:00Z' },
-  { uid: 'demo-br-1', username: 'praia_dias', bio: 'Beach days in Rio', country: 'BR', phone_number: '+5521555010', email: 'br1@example.net', birthday: '2001-07-14', device_id: 'a3c1f0de-0000-4000-8000-000000000003', ip_address: '192.0.2.44', created_at: '2024-03-20T18:45:00Z' },
+  {
+    uid: 'demo-us-1',
+    username: 'lonestar_lens',
+    bio: 'Sunsets over Austin',
+    country: 'US',
+    phone_number: '+15125550101',
+    email: 'us1@example.com',
+    birthday: '1994-03-02',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000001',
+    ip_address: '203.0.113.10',
+    created_at: '2024-01-05T10:00:00Z',
+  },
+  {
+    uid: 'demo-eu-1',
+    username: 'rheinblick',
+    bio: 'Cycling the Rhine',
+    country: 'DE',
+    phone_number: '+4930555010',
+    email: 'eu1@example.org',
+    birthday: '1988-11-20',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000002',
+    ip_address: '198.51.100.7',
+    created_at: '2024-02-11T09:30:00Z',
+  },
+  {
+    uid: 'demo-br-1',
+    username: 'praia_dias',
+    bio: 'Beach days in Rio',
+    country: 'BR',
+    phone_number: '+5521555010',
+    email: 'br1@example.net',
+    birthday: '2001-07-14',
+    device_id: 'a3c1f0de-0000-4000-8000-000000000003',
+    ip_address: '192.0.2.44',
+    created_at: '2024-03-20T18:45:00Z',
+  },
 ];
 
 /** Videos of demo-us-1 with stable keys: one public, one private, one draft. */
 export const DEMO_FIXED_VIDEOS: readonly Readonly<Record<string, FieldValue>>[] = [
-  { id: 'demo-v-public-1', owner_uid: 'demo-us-1', visibility: 'public', caption: 'Sunset over Lady Bird Lake', draft_body: null, view_count: 1204, created_at: '2024-01-06T19:12:00Z' },
-  { id: 'demo-v-private-1', owner_uid: 'demo-us-1', visibility: 'private', caption: 'Family reunion, do not share', draft_body: null, view_count: 3, created_at: '2024-01-20T15:40:00Z' },
-  { id: 'demo-v-draft-1', owner_uid: 'demo-us-1', visibility: 'draft', caption: 'Untitled draft', draft_body: 'Rough cut: intro, lake, bats at dusk, outro', view_count: 0, created_at: '2024-02-02T08:05:00Z' },
+  {
+    id: 'demo-v-public-1',
+    owner_uid: 'demo-us-1',
+    visibility: 'public',
+    caption: 'Sunset over Lady Bird Lake',
+    draft_body: null,
+    view_count: 1204,
+    created_at: '2024-01-06T19:12:00Z',
+  },
+  {
+    id: 'demo-v-private-1',
+    owner_uid: 'demo-us-1',
+    visibility: 'private',
+    caption: 'Family reunion, do not share',
+    draft_body: null,
+    view_count: 3,
+    created_at: '2024-01-20T15:40:00Z',
+  },
+  {
+    id: 'demo-v-draft-1',
+    owner_uid: 'demo-us-1',
+    visibility: 'draft',
+    caption: 'Untitled draft',
+    draft_body: 'Rough cut: intro, lake, bats at dusk, outro',
+    view_count: 0,
+    created_at: '2024-02-02T08:05:00Z',
+  },
 ];
 
 /** A comment with a stable key: demo-eu-1 on demo-us-1's public video. */
@@ -83,13 +140,82 @@ const ELSEWHERE = [
   { country: 'NG', cc: '234', areas: ['1', '9'] },
 ];
 
-const ADJECTIVES = ['sunny', 'quiet', 'brave', 'lazy', 'bright', 'misty', 'rapid', 'cosy', 'wild', 'golden', 'urban', 'salty', 'dusty', 'lucky', 'mellow', 'neon'];
-const NOUNS = ['otter', 'lens', 'falcon', 'river', 'pixel', 'maple', 'comet', 'harbor', 'fox', 'canyon', 'meadow', 'tiger', 'lantern', 'badger', 'reef', 'summit'];
-const HOBBIES = ['skateboarding', 'baking', 'street food', 'drone shots', 'cats', 'hiking', 'vinyl records', 'sunsets', 'board games', 'gardening', 'street art', 'surfing'];
+const ADJECTIVES = [
+  'sunny',
+  'quiet',
+  'brave',
+  'lazy',
+  'bright',
+  'misty',
+  'rapid',
+  'cosy',
+  'wild',
+  'golden',
+  'urban',
+  'salty',
+  'dusty',
+  'lucky',
+  'mellow',
+  'neon',
+];
+const NOUNS = [
+  'otter',
+  'lens',
+  'falcon',
+  'river',
+  'pixel',
+  'maple',
+  'comet',
+  'harbor',
+  'fox',
+  'canyon',
+  'meadow',
+  'tiger',
+  'lantern',
+  'badger',
+  'reef',
+  'summit',
+];
+const HOBBIES = [
+  'skateboarding',
+  'baking',
+  'street food',
+  'drone shots',
+  'cats',
+  'hiking',
+  'vinyl records',
+  'sunsets',
+  'board games',
+  'gardening',
+  'street art',
+  'surfing',
+];
 const PLACES = ['the city', 'the coast', 'the mountains', 'my kitchen', 'the park', 'the old town', 'the lake', 'the desert'];
 const VERBS = ['filming', 'sharing', 'chasing', 'exploring', 'trying', 'remixing'];
-const SUBJECTS = ['morning run', 'taco tour', 'rainy commute', 'dog at the beach', 'first pancake', 'night market', 'bike repair', 'tiny house tour', 'snow day', 'road trip'];
-const REACTIONS = ['love this', 'so good', 'haha same', 'where is this?', 'need more of these', 'great shot', 'wow', 'this made my day', 'underrated', 'first!'];
+const SUBJECTS = [
+  'morning run',
+  'taco tour',
+  'rainy commute',
+  'dog at the beach',
+  'first pancake',
+  'night market',
+  'bike repair',
+  'tiny house tour',
+  'snow day',
+  'road trip',
+];
+const REACTIONS = [
+  'love this',
+  'so good',
+  'haha same',
+  'where is this?',
+  'need more of these',
+  'great shot',
+  'wow',
+  'this made my day',
+  'underrated',
+  'first!',
+];
 const DOMAINS = ['example.com', 'example.org', 'example.net'];
 const IPV4_NETS = ['192.0.2', '198.51.100', '203.0.113'];
 

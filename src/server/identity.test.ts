@@ -11,7 +11,11 @@ const AUD = 'cordon';
 const NOW = new Date('2030-01-01T12:00:00Z');
 const nowSec = Math.floor(NOW.getTime() / 1000);
 
-interface KeyPair { publicKey: CryptoKey; privateKey: CryptoKey; jwk: JWK }
+interface KeyPair {
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
 
 async function keyPair(alg: 'RS256' | 'ES256' | 'EdDSA', kid: string): Promise<KeyPair> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
@@ -128,7 +132,12 @@ test('HS256 tokens are rejected, including HMAC keyed with the public key', asyn
   const edPem = new TextEncoder().encode(await exportSPKI(ed.publicKey));
   const rsaJwkBytes = new TextEncoder().encode(JSON.stringify(rsa.jwk));
   const edRaw = Buffer.from(ed.jwk.x!, 'base64url');
-  for (const [secret, kid] of [[rsaPem, 'rsa-1'], [edPem, 'ed-1'], [rsaJwkBytes, 'rsa-1'], [new Uint8Array(edRaw), 'ed-1']] as const) {
+  for (const [secret, kid] of [
+    [rsaPem, 'rsa-1'],
+    [edPem, 'ed-1'],
+    [rsaJwkBytes, 'rsa-1'],
+    [new Uint8Array(edRaw), 'ed-1'],
+  ] as const) {
     await rejects(`Bearer ${await mint({ alg: 'HS256', key: secret, kid })}`, 'auth.unsupported_alg');
   }
   await rejects(`Bearer ${await mint({ alg: 'HS512', key: rsaPem, kid: 'rsa-1' })}`, 'auth.unsupported_alg');
@@ -216,12 +225,27 @@ test('a remote key set is fetched; an unreachable one is auth.keys_unavailable (
 });
 
 function principal(id: string, extra: Partial<Principal> = {}): Principal {
-  return { id, kind: 'person', name: id, team: 'support', employer: 'cordon', workCountry: 'DE', site: 'berlin', clearance: 1, approverGroups: [], manager: undefined, ...extra };
+  return {
+    id,
+    kind: 'person',
+    name: id,
+    team: 'support',
+    employer: 'cordon',
+    workCountry: 'DE',
+    site: 'berlin',
+    clearance: 1,
+    approverGroups: [],
+    manager: undefined,
+    ...extra,
+  };
 }
 
 const directory: Directory = {
   teams: new Map(),
-  principals: new Map([['alice', principal('alice')], ['svc-export', principal('svc-export', { kind: 'service', clearance: 2 })]]),
+  principals: new Map([
+    ['alice', principal('alice')],
+    ['svc-export', principal('svc-export', { kind: 'service', clearance: 2 })],
+  ]),
 };
 
 test('principalFromToken returns the directory principal; claims never raise privileges', async () => {
@@ -235,12 +259,15 @@ test('principalFromToken returns the directory principal; claims never raise pri
 
 test('an unknown subject is auth.unknown_principal (403)', () => {
   for (const subject of ['mallory', '__proto__', 'constructor', 'ALICE']) {
-    assert.throws(() => principalFromToken({ subject, claims: { sub: subject } }, directory), (e: unknown) => {
-      assert.ok(e instanceof AuthError);
-      assert.equal(e.code, 'auth.unknown_principal');
-      assert.equal(e.status, 403);
-      return true;
-    });
+    assert.throws(
+      () => principalFromToken({ subject, claims: { sub: subject } }, directory),
+      (e: unknown) => {
+        assert.ok(e instanceof AuthError);
+        assert.equal(e.code, 'auth.unknown_principal');
+        assert.equal(e.status, 403);
+        return true;
+      },
+    );
   }
 });
 

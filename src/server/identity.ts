@@ -159,10 +159,14 @@ function toAuthError(e: unknown, options: TokenVerifierOptions): AuthError {
   if (e instanceof joseErrors.JWTClaimValidationFailed) {
     if (e.reason === 'missing') return new AuthError('auth.missing_claim', `the token lacks the required claim ${e.claim}`);
     switch (e.claim) {
-      case 'iss': return new AuthError('auth.wrong_issuer', `the token's issuer (iss) is not ${JSON.stringify(options.issuer)}`);
-      case 'aud': return new AuthError('auth.wrong_audience', `the token's audience (aud) does not include ${JSON.stringify(options.audience)}`);
-      case 'nbf': return new AuthError('auth.not_yet_valid', 'the token is not valid yet (nbf is in the future)');
-      default: return new AuthError('auth.invalid_token', `the token's ${e.claim} claim is invalid`);
+      case 'iss':
+        return new AuthError('auth.wrong_issuer', `the token's issuer (iss) is not ${JSON.stringify(options.issuer)}`);
+      case 'aud':
+        return new AuthError('auth.wrong_audience', `the token's audience (aud) does not include ${JSON.stringify(options.audience)}`);
+      case 'nbf':
+        return new AuthError('auth.not_yet_valid', 'the token is not valid yet (nbf is in the future)');
+      default:
+        return new AuthError('auth.invalid_token', `the token's ${e.claim} claim is invalid`);
     }
   }
   if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {

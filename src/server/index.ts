@@ -28,6 +28,22 @@ export {
 } from './location.js';
 export { createCordonServer, DEFAULT_BODY_LIMIT, type CordonServer, type ServerOptions } from './app.js';
 export { openApiDocument } from './openapi.js';
-export { DEMO_FIXED_USERS, DEMO_FIXED_VIDEOS, DEMO_FIXED_COMMENTS, DEFAULT_DEMO_SEED, DEFAULT_DEMO_USERS, generateDemoWorld, seedDemoWorld, demoWorldCounts, demoUserKey, demoVideoKey, demoCommentKey, type DemoRecord, type DemoDataset, type DemoWorldOptions, type SeedOptions } from './demo-data.js';
+export {
+  DEMO_FIXED_USERS,
+  DEMO_FIXED_VIDEOS,
+  DEMO_FIXED_COMMENTS,
+  DEFAULT_DEMO_SEED,
+  DEFAULT_DEMO_USERS,
+  generateDemoWorld,
+  seedDemoWorld,
+  demoWorldCounts,
+  demoUserKey,
+  demoVideoKey,
+  demoCommentKey,
+  type DemoRecord,
+  type DemoDataset,
+  type DemoWorldOptions,
+  type SeedOptions,
+} from './demo-data.js';
 export { openRuntime, dataPaths, resolveStoreUrls, ensureDataDir, Closer, RuntimeError, type Runtime, type RuntimeOptions, type DataPaths } from './runtime.js';
 export { LOG_LEVELS, safeError, scrubMessage, type LogLevel, type LoggingOptions } from './logging.js';

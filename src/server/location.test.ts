@@ -144,7 +144,7 @@ test('loopback hosts: localhost, 127.0.0.0/8 and ::1 (however written); wildcard
     ['::ffff:127.0.0.1', true, 'IPv4-mapped loopback'],
     ['0.0.0.0', false, 'the IPv4 wildcard listens on every interface'],
     ['::', false, 'the IPv6 wildcard'],
-    ['10.20.0.5', false, 'a private address is still another host\'s to reach'],
+    ['10.20.0.5', false, "a private address is still another host's to reach"],
     ['128.0.0.1', false, 'just outside 127/8'],
     ['::2', false, 'not ::1'],
     ['localhost.example.com', false, 'a name that only starts like localhost'],

@@ -34,7 +34,10 @@ export function safeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err };
   const ours = err instanceof CordonError || err instanceof HttpProblem;
   const code = (err as { code?: unknown }).code;
-  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).map((l) => l.trim());
+  const frames = (err.stack ?? '')
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .map((l) => l.trim());
   const cause = (err as { cause?: unknown }).cause;
   return {
     type: err.constructor?.name ?? 'Error',
@@ -46,7 +49,9 @@ export function safeError(err: unknown): Record<string, unknown> {
 }
 
 /** Fastify options for the logger: pino at `level`, no built-in request lines (they hold the URL), ids from X-Request-Id when well-formed. */
-export function fastifyLogging(options: LoggingOptions | undefined): Pick<FastifyServerOptions, 'logger' | 'disableRequestLogging' | 'genReqId' | 'requestIdHeader'> {
+export function fastifyLogging(
+  options: LoggingOptions | undefined,
+): Pick<FastifyServerOptions, 'logger' | 'disableRequestLogging' | 'genReqId' | 'requestIdHeader'> {
   if (!options) return { logger: false };
   const stream = options.destination ?? process.stderr;
   return {

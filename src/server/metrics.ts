@@ -6,7 +6,12 @@ import type { Decision } from '../policy/index.js';
 
 export function createMetrics() {
   const registry = new Registry();
-  const requests = new Counter({ name: 'cordon_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'cordon_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'cordon_http_request_duration_seconds',
     help: 'HTTP request latency by route',
@@ -36,7 +41,10 @@ export function createMetrics() {
     decided(d: Decision): void {
       for (const f of d.fields) {
         let byClass = decisionCounts.get(f.disclosure);
-        if (!byClass) decisionCounts.set(f.disclosure, (byClass = new Map()));
+        if (!byClass) {
+          byClass = new Map();
+          decisionCounts.set(f.disclosure, byClass);
+        }
         const cls = f.class ?? 'unclassified';
         const c = byClass.get(cls);
         if (c) c.n++;

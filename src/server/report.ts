@@ -18,18 +18,50 @@ export interface OversightReport {
   readonly to: string;
   readonly generatedAt: string;
   readonly generatedFor: string;
-  readonly access: { readonly total: number; readonly byReason: Counts; readonly byOutcome: Counts; readonly byCountry: Counts; readonly byTeam: Counts; readonly protectedInClear: number };
-  readonly grants: readonly { id: string; principal: string; reason: string; ticket: string; breakGlass: boolean; state: string; notBefore: string; expiresAt: string; review: string }[];
+  readonly access: {
+    readonly total: number;
+    readonly byReason: Counts;
+    readonly byOutcome: Counts;
+    readonly byCountry: Counts;
+    readonly byTeam: Counts;
+    readonly protectedInClear: number;
+  };
+  readonly grants: readonly {
+    id: string;
+    principal: string;
+    reason: string;
+    ticket: string;
+    breakGlass: boolean;
+    state: string;
+    notBefore: string;
+    expiresAt: string;
+    review: string;
+  }[];
   readonly refused: { readonly reads: number; readonly brokerActs: Counts };
   readonly statements: readonly { index: number; type: string; at: string }[];
-  readonly log: { readonly origin: string; readonly checkpointSize: number; readonly root: string; readonly checkpoint: string; readonly healthy: boolean; readonly recordsInPeriod: number };
+  readonly log: {
+    readonly origin: string;
+    readonly checkpointSize: number;
+    readonly root: string;
+    readonly checkpoint: string;
+    readonly healthy: boolean;
+    readonly recordsInPeriod: number;
+  };
 }
 
 const bump = (c: Counts, k: string) => {
   c[k] = (c[k] ?? 0) + 1;
 };
 
-export async function buildReport(policy: Policy, log: AccessLog, broker: AccessBroker, actor: Actor, from: Date, to: Date, now: Date): Promise<OversightReport> {
+export async function buildReport(
+  policy: Policy,
+  log: AccessLog,
+  broker: AccessBroker,
+  actor: Actor,
+  from: Date,
+  to: Date,
+  now: Date,
+): Promise<OversightReport> {
   const access = { total: 0, byReason: {} as Counts, byOutcome: {} as Counts, byCountry: {} as Counts, byTeam: {} as Counts, protectedInClear: 0 };
   const refused = { reads: 0, brokerActs: {} as Counts };
   const statements: { index: number; type: string; at: string }[] = [];
@@ -67,9 +99,21 @@ export async function buildReport(policy: Policy, log: AccessLog, broker: Access
     .listGrants(actor, {})
     .filter((g) => g.notBefore >= from.getTime() && g.notBefore < to.getTime())
     .map((g) => ({
-      id: g.id, principal: g.principal, reason: g.reason, ticket: g.ticket, breakGlass: g.breakGlass, state: g.state,
-      notBefore: new Date(g.notBefore).toISOString(), expiresAt: new Date(g.expiresAt).toISOString(),
-      review: g.breakGlass ? (g.review ? `${g.review.decision} by ${g.review.by}` : g.reviewBy !== undefined && g.reviewBy <= now.getTime() ? 'OVERDUE: not reviewed' : 'pending review') : 'approved request',
+      id: g.id,
+      principal: g.principal,
+      reason: g.reason,
+      ticket: g.ticket,
+      breakGlass: g.breakGlass,
+      state: g.state,
+      notBefore: new Date(g.notBefore).toISOString(),
+      expiresAt: new Date(g.expiresAt).toISOString(),
+      review: g.breakGlass
+        ? g.review
+          ? `${g.review.decision} by ${g.review.by}`
+          : g.reviewBy !== undefined && g.reviewBy <= now.getTime()
+            ? 'OVERDUE: not reviewed'
+            : 'pending review'
+        : 'approved request',
     }));
   return {
     v: 1,
@@ -83,7 +127,14 @@ export async function buildReport(policy: Policy, log: AccessLog, broker: Access
     grants,
     refused,
     statements,
-    log: { origin: log.origin, checkpointSize: cp.size, root: cp.root.toString('base64'), checkpoint: cp.note, healthy: log.health().ok, recordsInPeriod: inPeriod },
+    log: {
+      origin: log.origin,
+      checkpointSize: cp.size,
+      root: cp.root.toString('base64'),
+      checkpoint: cp.note,
+      healthy: log.health().ok,
+      recordsInPeriod: inPeriod,
+    },
   };
 }
 
@@ -99,13 +150,17 @@ const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCode
 function bars(title: string, counts: Counts): string {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
-  const rows = entries.map(([k, n], i) => `<g transform="translate(0,${i * 24})"><text x="0" y="15">${esc(k)}</text><rect x="170" y="3" height="16" width="${Math.round((n / max) * 300)}" fill="#1d4ed8"/><text x="${176 + Math.round((n / max) * 300)}" y="15">${n}</text></g>`);
+  const rows = entries.map(
+    ([k, n], i) =>
+      `<g transform="translate(0,${i * 24})"><text x="0" y="15">${esc(k)}</text><rect x="170" y="3" height="16" width="${Math.round((n / max) * 300)}" fill="#1d4ed8"/><text x="${176 + Math.round((n / max) * 300)}" y="15">${n}</text></g>`,
+  );
   return `<figure><figcaption>${esc(title)}</figcaption><svg role="img" aria-label="${esc(title)}" width="520" height="${Math.max(24, entries.length * 24)}" font-size="12" font-family="sans-serif">${rows.join('') || '<text x="0" y="15">none</text>'}</svg></figure>`;
 }
 
 export function reportHtml(signed: ReturnType<typeof signReport>): string {
   const r = signed.report;
-  const table = (head: string[], rows: unknown[][]) => `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${head.length}">none</td></tr>`}</tbody></table>`;
+  const table = (head: string[], rows: unknown[][]) =>
+    `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${head.length}">none</td></tr>`}</tbody></table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cordon oversight report ${esc(r.from)} – ${esc(r.to)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:960px;margin:24px auto;padding:0 16px;color:#1b1f24}table{border-collapse:collapse;width:100%;margin:8px 0 16px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}pre{background:#f3f4f6;padding:8px;overflow:auto;font-size:12px}.bad{color:#b91c1c}</style></head>
@@ -116,11 +171,17 @@ export function reportHtml(signed: ReturnType<typeof signReport>): string {
 <p>${r.access.total} decisions; ${r.access.protectedInClear} released protected data in clear; ${r.refused.reads} refused.</p>
 <div class="charts">${bars('By reason', r.access.byReason)}${bars('By outcome', r.access.byOutcome)}${bars('By country', r.access.byCountry)}${bars('By team', r.access.byTeam)}</div>
 <h2>Grants and break-glass</h2>
-${table(['Grant', 'Principal', 'Reason', 'Ticket', 'Break-glass', 'State', 'From', 'Until', 'Review'], r.grants.map((g) => [g.id, g.principal, g.reason, g.ticket, g.breakGlass ? 'yes' : 'no', g.state, g.notBefore, g.expiresAt, g.review]))}
+${table(
+  ['Grant', 'Principal', 'Reason', 'Ticket', 'Break-glass', 'State', 'From', 'Until', 'Review'],
+  r.grants.map((g) => [g.id, g.principal, g.reason, g.ticket, g.breakGlass ? 'yes' : 'no', g.state, g.notBefore, g.expiresAt, g.review]),
+)}
 <h2>Refused attempts at the broker</h2>
 ${table(['Code', 'Count'], Object.entries(r.refused.brokerActs))}
 <h2>Migration, purge and shredding statements</h2>
-${table(['Log index', 'Statement', 'At'], r.statements.map((s) => [s.index, s.type, s.at]))}
+${table(
+  ['Log index', 'Statement', 'At'],
+  r.statements.map((s) => [s.index, s.type, s.at]),
+)}
 <h2>The access log</h2>
 <p>${esc(r.log.origin)}: checkpoint of ${r.log.checkpointSize} entries, root ${esc(r.log.root)}; ${r.log.healthy ? 'healthy' : '<span class="bad">UNHEALTHY</span>'}; ${r.log.recordsInPeriod} records in the period. Check it yourself with <code>cordon log verify</code>.</p>
 <pre>${esc(r.log.checkpoint)}</pre>

@@ -92,7 +92,10 @@ export function resolveStoreUrls(policy: Policy, dataDir: string, overrides: Rea
     const full = resolve(root, path);
     const rel = relative(root, full);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new RuntimeError(`cordon.yaml stores.${s.name}: ${JSON.stringify(s.url)} leaves the data directory; name an embedded store by a path inside it (e.g. pglite://stores/${s.name}), or by an absolute path`, 2);
+      throw new RuntimeError(
+        `cordon.yaml stores.${s.name}: ${JSON.stringify(s.url)} leaves the data directory; name an embedded store by a path inside it (e.g. pglite://stores/${s.name}), or by an absolute path`,
+        2,
+      );
     }
     out.set(s.name, `pglite://${full}`);
   }
@@ -106,7 +109,8 @@ export function ensureDataDir(dataDir: string): void {
   try {
     isDir = statSync(root).isDirectory();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new RuntimeError(`cannot write in the data directory ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 3);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new RuntimeError(`cannot write in the data directory ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 3);
   }
   if (isDir === false) throw new RuntimeError(`the data directory ${root} is a file, not a directory (--data-dir)`, 2);
   try {

@@ -60,6 +60,9 @@ test('every error class is a CordonError: none but CordonError extends Error (or
     .map((c) => `${c.where}: class ${c.name} extends ${c.base}`);
   assert.deepEqual(offending, [], 'extend CordonError (src/shared/errors.ts) with a registered code instead');
   // The scan sees the classes it is about: CordonError itself, and its subclasses across the modules.
-  assert.deepEqual(classes.filter((c) => c.name === 'CordonError').map((c) => c.base), ['Error']);
+  assert.deepEqual(
+    classes.filter((c) => c.name === 'CordonError').map((c) => c.base),
+    ['Error'],
+  );
   assert.ok(classes.filter((c) => c.base === 'CordonError').length >= 20);
 });

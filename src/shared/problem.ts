@@ -25,6 +25,13 @@ export class HttpProblem extends CordonError {
     this.name = 'HttpProblem';
   }
   body(): ProblemBody {
-    return { type: `https://cordon.dev/errors/${this.code}`, title: ERROR_CODES[this.code].message, status: this.status, code: this.code, detail: this.detail, ...this.extra };
+    return {
+      type: `https://cordon.dev/errors/${this.code}`,
+      title: ERROR_CODES[this.code].message,
+      status: this.status,
+      code: this.code,
+      detail: this.detail,
+      ...this.extra,
+    };
   }
 }

@@ -58,7 +58,7 @@ export function decryptField(dek: Buffer, dataset: string, key: string, field: s
 }
 
 /** Why a subject's values cannot be decrypted. */
-export type KeyUnavailable = { readonly unavailable: 'shredded' | 'kek_destroyed' | 'key_service' ; readonly message: string };
+export type KeyUnavailable = { readonly unavailable: 'shredded' | 'kek_destroyed' | 'key_service'; readonly message: string };
 
 export interface DataKeys {
   readonly store: Store;
@@ -96,9 +96,17 @@ export function createDataKeys(store: Store, keys: KeyService): DataKeys {
         const material = randomBytes(DEK_BYTES * missing.length);
         const fresh = missing.map((_, i) => Buffer.from(material.subarray(i * DEK_BYTES, (i + 1) * DEK_BYTES)));
         material.fill(0);
-        const wrapped = await keys.wrapMany(scope, missing.map((s, i) => ({ dataKey: fresh[i]!, context: context(s) })));
+        const wrapped = await keys.wrapMany(
+          scope,
+          missing.map((s, i) => ({ dataKey: fresh[i]!, context: context(s) })),
+        );
         const createdAt = new Date().toISOString();
-        const inserted = new Set(await store.insertMany(DATA_KEYS_TABLE, missing.map((s, i) => ({ key: s, values: { kek: wrapped[i]!.kek, wrapped: wrapped[i]!.wrapped, created_at: createdAt } }))));
+        const inserted = new Set(
+          await store.insertMany(
+            DATA_KEYS_TABLE,
+            missing.map((s, i) => ({ key: s, values: { kek: wrapped[i]!.kek, wrapped: wrapped[i]!.wrapped, created_at: createdAt } })),
+          ),
+        );
         missing.forEach((s, i) => {
           if (inserted.has(s)) made.set(s, fresh[i]!);
         });
@@ -107,7 +115,9 @@ export function createDataKeys(store: Store, keys: KeyService): DataKeys {
         if (lost.length > 0) for (const [k, r] of await store.getMany(DATA_KEYS_TABLE, lost)) rows.set(k, r);
       }
       const stored = unique.filter((s) => !made.has(s) && rows.has(s));
-      const unwrapped = await keys.unwrapMany(stored.map((s) => ({ wrapped: { kek: String(rows.get(s)!['kek']), wrapped: String(rows.get(s)!['wrapped']) }, context: context(s) })));
+      const unwrapped = await keys.unwrapMany(
+        stored.map((s) => ({ wrapped: { kek: String(rows.get(s)!['kek']), wrapped: String(rows.get(s)!['wrapped']) }, context: context(s) })),
+      );
       const byStored = new Map(stored.map((s, i) => [s, unwrapped[i]!]));
       for (const s of unique) {
         const k = made.get(s) ?? byStored.get(s);

@@ -127,7 +127,10 @@ export function subjectHash(keys: KeyService, dataset: string, subject: string |
   // Kept per key service (bounded): the same subjects are read again and again, and the hash is on
   // every access record. The cache holds record keys and their hashes, no field values.
   let cache = subjectHashes.get(keys);
-  if (!cache) subjectHashes.set(keys, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    subjectHashes.set(keys, cache);
+  }
   const id = `${dataset}\u0000${subject}`;
   let h = cache.get(id);
   if (h === undefined) {
@@ -211,7 +214,8 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
   const parseId = (kek: string): { scope: string; generation: number } => {
     const i = kek.lastIndexOf('#');
     const generation = Number(kek.slice(i + 1));
-    if (i <= 0 || !Number.isInteger(generation) || generation < 1) throw new KeyServiceError('unknown_kek', `${JSON.stringify(kek)} does not name a KEK generation (scope#N)`);
+    if (i <= 0 || !Number.isInteger(generation) || generation < 1)
+      throw new KeyServiceError('unknown_kek', `${JSON.stringify(kek)} does not name a KEK generation (scope#N)`);
     return { scope: kek.slice(0, i), generation };
   };
   /** The keyring entry of a generation in `ring`, re-reading the file once if it is not there (another process rotated). */
@@ -308,9 +312,18 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
       });
     },
     async generations(scope) {
-      const ring = current(true).keks.filter((k) => k.scope === scope).sort((a, b) => a.generation - b.generation);
+      const ring = current(true)
+        .keks.filter((k) => k.scope === scope)
+        .sort((a, b) => a.generation - b.generation);
       const newest = ring.filter((k) => k.key !== null).at(-1)?.generation;
-      return ring.map((k) => ({ kek: idOf(k.scope, k.generation), scope: k.scope, generation: k.generation, createdAt: k.createdAt, destroyedAt: k.destroyedAt, active: k.generation === newest }));
+      return ring.map((k) => ({
+        kek: idOf(k.scope, k.generation),
+        scope: k.scope,
+        generation: k.generation,
+        createdAt: k.createdAt,
+        destroyedAt: k.destroyedAt,
+        active: k.generation === newest,
+      }));
     },
     async rotate(scope) {
       return rotate(scope);
@@ -319,7 +332,12 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
       find(kek);
       const { scope, generation } = parseId(kek);
       const ring = current(true);
-      save({ v: 1, keks: ring.keks.map((k) => (k.scope === scope && k.generation === generation && k.key !== null ? { ...k, key: null, destroyedAt: new Date().toISOString() } : k)) });
+      save({
+        v: 1,
+        keks: ring.keks.map((k) =>
+          k.scope === scope && k.generation === generation && k.key !== null ? { ...k, key: null, destroyedAt: new Date().toISOString() } : k,
+        ),
+      });
     },
     async ping() {
       current(true);

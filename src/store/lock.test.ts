@@ -17,7 +17,10 @@ test('a lock is held until released; a live holder is refused, a dead one taken 
   const dir = storeDir(t);
   const lock = lockStore('s', dir);
   assert.equal(JSON.parse(readFileSync(`${dir}.lock`, 'utf8')).pid, process.pid);
-  assert.throws(() => lockStore('s', dir), (e: unknown) => e instanceof StoreLockedError && /already open in this process/.test(e.message));
+  assert.throws(
+    () => lockStore('s', dir),
+    (e: unknown) => e instanceof StoreLockedError && /already open in this process/.test(e.message),
+  );
   lock.release();
   assert.equal(existsSync(`${dir}.lock`), false);
   const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);

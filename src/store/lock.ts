@@ -23,7 +23,9 @@ export class StoreLockedError extends CordonError {
     readonly path: string,
     readonly holder: LockHolder | undefined,
   ) {
-    const who = holder ? `process ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''} (${holder.command}, since ${holder.since})` : 'another process (its lock file cannot be read)';
+    const who = holder
+      ? `process ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''} (${holder.command}, since ${holder.since})`
+      : 'another process (its lock file cannot be read)';
     const self = holder?.pid === process.pid && holder.host === hostname();
     super(
       'store.locked',

@@ -48,7 +48,10 @@ export async function openPgliteStore(name: string, dir: string | undefined, opt
       mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
       lock = lockStore(name, dir);
       const gone = lock.tookOverFrom;
-      if (gone) (options.onNotice ?? ((m) => process.stderr.write(`cordon: ${m}\n`)))(`store ${name}: took over the lock left by process ${gone.pid} (${gone.command}), which is no longer running`);
+      if (gone)
+        (options.onNotice ?? ((m) => process.stderr.write(`cordon: ${m}\n`)))(
+          `store ${name}: took over the lock left by process ${gone.pid} (${gone.command}), which is no longer running`,
+        );
       const template = options.template === false ? undefined : (options.template ?? pgliteTemplate());
       if (template !== undefined && isUnstartedDir(dir)) copyTemplate(template, dir);
     }

@@ -49,7 +49,13 @@ export interface PlacementRules {
   readonly enclaveStores: readonly string[];
   /** The dataset's key field, fields, and where its subject's jurisdiction comes from. */
   dataset(name: string):
-    | { readonly key: string; readonly fields: readonly string[]; readonly jurisdictionField?: string; readonly subjectField: string; readonly subjectDataset?: string }
+    | {
+        readonly key: string;
+        readonly fields: readonly string[];
+        readonly jurisdictionField?: string;
+        readonly subjectField: string;
+        readonly subjectDataset?: string;
+      }
     | undefined;
   /** The jurisdiction of a country (with the default jurisdiction), or undefined. */
   jurisdictionOfCountry(country: unknown): string | undefined;
@@ -131,7 +137,12 @@ export function subjectIdOf(rules: PlacementRules, dataset: string, record: Read
 
 const NOTHING: ReadonlySet<string> = new Set();
 
-export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<string, Store>, datasets: readonly string[], options: PlacementOptions = {}): Placement {
+export function createPlacement(
+  rules: PlacementRules,
+  stores: ReadonlyMap<string, Store>,
+  datasets: readonly string[],
+  options: PlacementOptions = {},
+): Placement {
   const storeOf = (name: string): Store => {
     const s = stores.get(name);
     if (!s) throw new Error(`placement: store ${name} is not open`);
@@ -217,7 +228,9 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     if (!enc || subject === undefined) {
       for (const [f] of fields) {
         out[f] = null;
-        unreadable[f] = enc ? 'the record names no subject, so its data key cannot be found' : 'the field is encrypted at rest and this process has no key service';
+        unreadable[f] = enc
+          ? 'the record names no subject, so its data key cannot be found'
+          : 'the field is encrypted at rest and this process has no key service';
       }
       return out;
     }
@@ -232,7 +245,7 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
         out[f] = decryptField(k, dataset, key, f, v as string);
       } catch {
         out[f] = null;
-        unreadable[f] = 'the ciphertext does not authenticate under the subject\'s data key (tampered or moved)';
+        unreadable[f] = "the ciphertext does not authenticate under the subject's data key (tampered or moved)";
       }
     }
     return out;
@@ -244,7 +257,9 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     key: string,
     reason: string = DEFAULT_RELEASE_REASON,
     want?: (field: string) => boolean,
-  ): Promise<{ values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string>; sealed: Sealed; clear: Record<string, FieldValue> } | undefined> => {
+  ): Promise<
+    { values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string>; sealed: Sealed; clear: Record<string, FieldValue> } | undefined
+  > => {
     specOf(dataset);
     const parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
     if (parts.every((p) => p === undefined)) return undefined;
@@ -255,7 +270,9 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
     // Clear fields first: the subject field, which names the data key, is never encrypted.
     const clear: Record<string, FieldValue> = {};
     for (const part of parts) if (part) for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v)) clear[f] = v;
-    const decrypted = await Promise.all(parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)));
+    const decrypted = await Promise.all(
+      parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)),
+    );
     // A field lives in one store and is null in the others: take the non-null copy.
     decrypted.forEach((part, i) => {
       if (!part) return;
@@ -285,7 +302,10 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
         const s = sealedNow.get(f);
         if (!s) continue;
         let part = byStore.get(s.store);
-        if (!part) byStore.set(s.store, (part = {}));
+        if (!part) {
+          part = {};
+          byStore.set(s.store, part);
+        }
         part[f] = s.ciphertext;
       }
       for (const [store, part] of byStore) {
@@ -361,7 +381,10 @@ export function createPlacement(rules: PlacementRules, stores: ReadonlyMap<strin
         const cls = rules.classOf(dataset, f, merged, jurisdiction);
         const isProtected = cls === undefined || cls === 'protected';
         if (f === d.key && isProtected && enclaveStore !== rules.globalStore) {
-          throw new PlacementError('store.protected_key', `the key field ${dataset}.${f} is protected in ${jurisdiction}; a protected record key would reach the global store`);
+          throw new PlacementError(
+            'store.protected_key',
+            `the key field ${dataset}.${f} is protected in ${jurisdiction}; a protected record key would reach the global store`,
+          );
         }
         const v = (merged[f] ?? null) as FieldValue;
         (isProtected ? protectedFields : openFields).push(f);

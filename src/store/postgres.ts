@@ -13,7 +13,10 @@ export async function openPostgresStore(name: string, url: string, options: Post
   const sql = postgres(url, { max: options.poolSize ?? DEFAULT_POOL_SIZE, onnotice: () => {}, prepare: true });
   const store = new SqlStore(name, 'postgres', {
     async query(text, params, options) {
-      return (await sql.unsafe(text, params ? ([...params] as never[]) : [], options?.once ? { prepare: false } : undefined)) as unknown as Record<string, unknown>[];
+      return (await sql.unsafe(text, params ? ([...params] as never[]) : [], options?.once ? { prepare: false } : undefined)) as unknown as Record<
+        string,
+        unknown
+      >[];
     },
     close: () => sql.end({ timeout: 5 }),
   });

@@ -117,7 +117,8 @@ export class SqlStore implements Store {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
       const k = Object.keys(r.values);
-      if (k.length !== names.length || k.some((n) => !names.includes(n))) throw new Error(`store ${this.name}: ${table} rows of one write must name the same fields`);
+      if (k.length !== names.length || k.some((n) => !names.includes(n)))
+        throw new Error(`store ${this.name}: ${table} rows of one write must name the same fields`);
       const row: unknown[] = new Array(names.length + 1);
       row[0] = r.key;
       for (let j = 0; j < names.length; j++) row[j + 1] = r.values[names[j]!] ?? null;
@@ -126,8 +127,12 @@ export class SqlStore implements Store {
     const cols = names.map(quoteIdent);
     const select = `SELECT e ->> 0${names.map((_, i) => `, NULLIF(e -> ${i + 1}, 'null'::jsonb)`).join('')} FROM jsonb_array_elements($1::text::jsonb) AS e`;
     const onConflict =
-      conflict === 'update' ? `ON CONFLICT (key) DO UPDATE SET ${[...cols.map((c) => `${c} = EXCLUDED.${c}`), '_updated_at = now()'].join(', ')}` : 'ON CONFLICT (key) DO NOTHING RETURNING key';
-    const out = await this.db.query(`INSERT INTO ${tableIdent(table)} (key${cols.map((c) => `, ${c}`).join('')}) ${select} ${onConflict}`, [JSON.stringify(payload)]);
+      conflict === 'update'
+        ? `ON CONFLICT (key) DO UPDATE SET ${[...cols.map((c) => `${c} = EXCLUDED.${c}`), '_updated_at = now()'].join(', ')}`
+        : 'ON CONFLICT (key) DO NOTHING RETURNING key';
+    const out = await this.db.query(`INSERT INTO ${tableIdent(table)} (key${cols.map((c) => `, ${c}`).join('')}) ${select} ${onConflict}`, [
+      JSON.stringify(payload),
+    ]);
     return conflict === 'update' ? [] : out.map((r) => String(r['key']));
   }
 
@@ -136,7 +141,9 @@ export class SqlStore implements Store {
     const out = new Map<string, Row>();
     if (keys.length === 0) return out;
     // The fields only (no _updated_at to parse into a Date per row).
-    const rows = await this.db.query(`SELECT key${fields.map((f) => `, ${quoteIdent(f)}`).join('')} FROM ${tableIdent(table)} WHERE key = ANY($1::text[])`, [[...keys]]);
+    const rows = await this.db.query(`SELECT key${fields.map((f) => `, ${quoteIdent(f)}`).join('')} FROM ${tableIdent(table)} WHERE key = ANY($1::text[])`, [
+      [...keys],
+    ]);
     for (const r of rows) out.set(String(r['key']), rowOf(r, fields));
     return out;
   }
@@ -248,10 +255,9 @@ export class SqlStore implements Store {
   async appendMany(log: string, entries: readonly unknown[]): Promise<number[]> {
     if (entries.length === 0) return [];
     const t = await this.ensureLog(log);
-    const rows = await this.db.query(
-      `INSERT INTO ${t} (entry) SELECT e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n RETURNING idx`,
-      [entries.map((e) => JSON.stringify(e))],
-    );
+    const rows = await this.db.query(`INSERT INTO ${t} (entry) SELECT e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n RETURNING idx`, [
+      entries.map((e) => JSON.stringify(e)),
+    ]);
     return rows.map((r) => Number(r['idx'])).sort((a, b) => a - b);
   }
 
@@ -296,8 +302,15 @@ export class SqlStore implements Store {
 
   async readEntries(log: string, after: number, limit: number, options: { readonly payload?: boolean } = {}): Promise<StoredEntryRow[]> {
     const t = await this.ensureEntries(log);
-    const rows = await this.db.query(`SELECT idx, entry${options.payload ? ', payload' : ''} FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [after, Math.max(1, Math.min(limit, MAX_LOG_READ))]);
-    return rows.map((r) => (options.payload ? { index: Number(r['idx']), entry: String(r['entry']), payload: String(r['payload']) } : { index: Number(r['idx']), entry: String(r['entry']) }));
+    const rows = await this.db.query(`SELECT idx, entry${options.payload ? ', payload' : ''} FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, [
+      after,
+      Math.max(1, Math.min(limit, MAX_LOG_READ)),
+    ]);
+    return rows.map((r) =>
+      options.payload
+        ? { index: Number(r['idx']), entry: String(r['entry']), payload: String(r['payload']) }
+        : { index: Number(r['idx']), entry: String(r['entry']) },
+    );
   }
 
   async readLog(log: string, after: number, limit: number, options: { readonly field?: string } = {}): Promise<{ index: number; entry: unknown }[]> {

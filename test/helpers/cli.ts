@@ -16,6 +16,8 @@ export function cordon(args: readonly string[], cwd = ROOT): CliResult {
 /** The same without blocking this process (for a CLI that talks to a server this process runs). */
 export function cordonAsync(args: readonly string[], cwd = ROOT): Promise<CliResult> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
+    execFile(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) =>
+      done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
   });
 }

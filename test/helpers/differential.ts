@@ -167,7 +167,23 @@ const GRANT_CATEGORIES = [
 ];
 const GHOST_TEAM = 'ghost-team';
 
-const STRING_EXTRAS = ['', 'x', '1', 'a*b', '*', 'héllo', '日本', '😀x', 'quote"d', 'back\\slash', 'tab\there', 'line\nbreak', 'US ', 'us', 'a.b+c(d)$^?[e]{2}|/f-g,h#i=j!k:l<m>'];
+const STRING_EXTRAS = [
+  '',
+  'x',
+  '1',
+  'a*b',
+  '*',
+  'héllo',
+  '日本',
+  '😀x',
+  'quote"d',
+  'back\\slash',
+  'tab\there',
+  'line\nbreak',
+  'US ',
+  'us',
+  'a.b+c(d)$^?[e]{2}|/f-g,h#i=j!k:l<m>',
+];
 
 /** Escapes a string for a Cedar string literal. */
 function cedarString(s: string): string {
@@ -179,7 +195,7 @@ function cedarString(s: string): string {
     else if (ch === '\t') out += '\\t';
     else out += ch;
   }
-  return out + '"';
+  return `${out}"`;
 }
 
 function entityLit(type: string, id: string): string {
@@ -295,12 +311,15 @@ class ExprGen {
     const r = this.rng;
     return r.choose<string>([
       [4, () => entityLit('Team', r.pick([...this.n.teams, 'ghost', GHOST_TEAM]))],
-      [3, () => {
-        const p = r.pick(this.n.principals);
-        // Sometimes the wrong type for the id, or an unknown id.
-        const type = r.chance(0.8) ? (p.kind === 'service' ? 'Service' : 'User') : r.pick(['User', 'Service']);
-        return entityLit(type, r.chance(0.9) ? p.id : 'nobody');
-      }],
+      [
+        3,
+        () => {
+          const p = r.pick(this.n.principals);
+          // Sometimes the wrong type for the id, or an unknown id.
+          const type = r.chance(0.8) ? (p.kind === 'service' ? 'Service' : 'User') : r.pick(['User', 'Service']);
+          return entityLit(type, r.chance(0.9) ? p.id : 'nobody');
+        },
+      ],
       [2, () => entityLit('Field', r.chance(0.9) ? r.pick(this.n.fields) : 'users.ghost')],
       [2, () => entityLit('Action', r.pick([...ALL_ACTIONS, 'read', 'ghost']))],
       [0.5, () => entityLit(r.pick(['Thing', 'cordon::User']), 'x')],
@@ -338,21 +357,32 @@ class ExprGen {
       [2, () => r.pick(['true', 'false'])],
       [2, () => this.attr('context.grant', r.pick(GRANT_ATTRS.bool))],
       [1, () => `(${this.hasAttr('principal', r.pick(['manager', 'manager', 'clearance', ...UNKNOWN_ATTRS]))})`],
-      [1, () => `(${r.pick(['context has grant.active', 'context has grant.expires', 'context has grant', 'principal has team', 'resource has class', 'principal has team.x', 'principal has manager.x', 'context has country.x', 'context has grant.active.x'])})`],
+      [
+        1,
+        () =>
+          `(${r.pick(['context has grant.active', 'context has grant.expires', 'context has grant', 'principal has team', 'resource has class', 'principal has team.x', 'principal has manager.x', 'context has country.x', 'context has grant.active.x'])})`,
+      ],
       [1, () => `(principal is ${r.pick(['User', 'Service', 'Team'])})`],
       [1, () => `(resource.class == ${cedarString(r.pick(CLASSES))})`],
       [1, () => `resource.enclave_countries.contains(context.country)`],
       [1, () => r.pick(['context.for_subject', '!context.for_subject'])],
       [1, () => `(principal in ${entityLit('Team', r.pick(this.n.teams))})`],
       [1, () => `(context.country == ${cedarString(r.pick(COUNTRIES_CTX))})`],
-      [0.3, () => `(${entityLit('Action', r.pick(ALL_ACTIONS))} in ${r.pick(['Action::"read"', '[Action::"read"]', 'Action::"write"', 'action', '[action, Team::"oversight"]'])})`],
+      [
+        0.3,
+        () =>
+          `(${entityLit('Action', r.pick(ALL_ACTIONS))} in ${r.pick(['Action::"read"', '[Action::"read"]', 'Action::"write"', 'action', '[action, Team::"oversight"]'])})`,
+      ],
       [0.6, () => `(${r.pick(ERROR_SNIPPETS)})`],
-      [0.4, () => {
-        // Record literals whose keys are names JavaScript objects treat specially.
-        const k = cedarString(r.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'a']));
-        const v = this.gen(r.pick(['str', 'long', 'rec', 'set'] as const), 0);
-        return r.pick([`({${k}: ${v}} has ${k})`, `({${k}: ${v}}[${k}] == ${v})`, `({${k}: ${v}, b: 1} == {b: 1})`, `({${k}: ${v}} == {${k}: ${v}})`]);
-      }],
+      [
+        0.4,
+        () => {
+          // Record literals whose keys are names JavaScript objects treat specially.
+          const k = cedarString(r.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'a']));
+          const v = this.gen(r.pick(['str', 'long', 'rec', 'set'] as const), 0);
+          return r.pick([`({${k}: ${v}} has ${k})`, `({${k}: ${v}}[${k}] == ${v})`, `({${k}: ${v}, b: 1} == {b: 1})`, `({${k}: ${v}} == {${k}: ${v}})`]);
+        },
+      ],
     ]);
   }
 
@@ -363,47 +393,47 @@ class ExprGen {
     return r.choose<string>([
       [3, () => `(${this.bool(d)} ${r.pick(['&&', '||'])} ${this.bool(d)})`],
       [1, () => `!(${this.bool(d)})`],
-      [4, () => {
-        const op = r.pick(['==', '!=']);
-        if (r.chance(0.15)) return `(${this.gen(r.pick(TYPES), d)} ${op} ${this.gen(r.pick(TYPES), d)})`;
-        const t = r.pick(TYPES);
-        return `(${this.gen(t, d)} ${op} ${this.gen(t, d)})`;
-      }],
+      [
+        4,
+        () => {
+          const op = r.pick(['==', '!=']);
+          if (r.chance(0.15)) return `(${this.gen(r.pick(TYPES), d)} ${op} ${this.gen(r.pick(TYPES), d)})`;
+          const t = r.pick(TYPES);
+          return `(${this.gen(t, d)} ${op} ${this.gen(t, d)})`;
+        },
+      ],
       [2, () => (r.chance(0.6) ? `(${this.ent(d)} in ${this.ent(d)})` : `(${this.ent(d)} in ${this.entSet(d)})`)],
-      [2, () => {
-        const base = r.choose<string>([
-          [3, () => 'principal'],
-          [2, () => 'resource'],
-          [2, () => 'context'],
-          [1, () => 'context.grant'],
-          [1, () => this.entLit()],
-          [1, () => this.recLit(d)],
-          [1, () => `(${this.gen(r.pick(['ent', 'rec'] as const), d)})`],
-          [0.3, () => `(${this.gen(r.pick(TYPES), d)})`],
-        ]);
-        if (base === 'context' && r.chance(0.4)) return `(context has grant.${r.pick(['active', 'id', 'break_glass', 'expires', '__proto__'])})`;
-        const name = r.pick([
-          ...PRINCIPAL_ATTRS.str,
-          ...RESOURCE_ATTRS.str,
-          ...CONTEXT_ATTRS.str,
-          'grant',
-          'active',
-          'a',
-          'b',
-          ...UNKNOWN_ATTRS,
-        ]);
-        return `(${this.hasAttr(base, name)})`;
-      }],
+      [
+        2,
+        () => {
+          const base = r.choose<string>([
+            [3, () => 'principal'],
+            [2, () => 'resource'],
+            [2, () => 'context'],
+            [1, () => 'context.grant'],
+            [1, () => this.entLit()],
+            [1, () => this.recLit(d)],
+            [1, () => `(${this.gen(r.pick(['ent', 'rec'] as const), d)})`],
+            [0.3, () => `(${this.gen(r.pick(TYPES), d)})`],
+          ]);
+          if (base === 'context' && r.chance(0.4)) return `(context has grant.${r.pick(['active', 'id', 'break_glass', 'expires', '__proto__'])})`;
+          const name = r.pick([...PRINCIPAL_ATTRS.str, ...RESOURCE_ATTRS.str, ...CONTEXT_ATTRS.str, 'grant', 'active', 'a', 'b', ...UNKNOWN_ATTRS]);
+          return `(${this.hasAttr(base, name)})`;
+        },
+      ],
       [2, () => `(${this.set(d)}).contains(${this.gen(r.pick(['str', 'str', 'long', 'ent', 'set', 'rec', 'bool'] as const), d)})`],
       [2, () => `(${this.set(d)}).${r.pick(['containsAll', 'containsAny'])}(${this.set(d)})`],
       [1, () => `(${this.set(d)}).isEmpty()`],
       [2, () => `(${this.long(d)} ${r.pick(['<', '<=', '>', '>='])} ${this.long(d)})`],
       [2, () => `(${this.str(d)} like ${this.pattern()})`],
-      [1, () => {
-        const type = r.pick(['User', 'Service', 'Team', 'Field', 'Action']);
-        if (r.chance(0.5)) return `(${this.ent(d)} is ${type})`;
-        return `(${this.ent(d)} is ${type} in ${r.chance(0.7) ? this.ent(d) : this.entSet(d)})`;
-      }],
+      [
+        1,
+        () => {
+          const type = r.pick(['User', 'Service', 'Team', 'Field', 'Action']);
+          if (r.chance(0.5)) return `(${this.ent(d)} is ${type})`;
+          return `(${this.ent(d)} is ${type} in ${r.chance(0.7) ? this.ent(d) : this.entSet(d)})`;
+        },
+      ],
       [1, () => this.ite('bool', depth)],
       [0.5, () => `(${r.pick(ERROR_SNIPPETS)})`],
     ]);
@@ -571,7 +601,7 @@ class ExprGen {
       else out += c;
       if (r.chance(0.05)) out += '*';
     }
-    if (r.chance(0.2)) out = '*' + out;
+    if (r.chance(0.2)) out = `*${out}`;
     if (r.chance(0.2)) out += '*';
     if (r.chance(0.05)) out += '\\*';
     return `"${out}"`;
@@ -584,10 +614,13 @@ class ExprGen {
 function genScopes(rng: Rng, n: Names): string {
   const principal = rng.choose<string>([
     [4, () => 'principal'],
-    [2, () => {
-      const p = rng.pick(n.principals);
-      return `principal == ${entityLit(p.kind === 'service' ? 'Service' : 'User', rng.chance(0.9) ? p.id : 'nobody')}`;
-    }],
+    [
+      2,
+      () => {
+        const p = rng.pick(n.principals);
+        return `principal == ${entityLit(p.kind === 'service' ? 'Service' : 'User', rng.chance(0.9) ? p.id : 'nobody')}`;
+      },
+    ],
     [3, () => `principal in ${entityLit('Team', rng.chance(0.9) ? rng.pick(n.teams) : rng.pick(['ghost', GHOST_TEAM]))}`],
     [1, () => `principal is ${rng.pick(['User', 'Service'])}`],
     [1, () => `principal is ${rng.pick(['User', 'Service'])} in ${entityLit('Team', rng.pick(n.teams))}`],
@@ -597,7 +630,14 @@ function genScopes(rng: Rng, n: Names): string {
   const action = rng.choose<string>([
     [3, () => 'action'],
     [3, () => `action == ${entityLit('Action', rng.pick(actions))}`],
-    [2, () => `action in [${rng.some(actions, 3, 1).map((a) => entityLit('Action', a)).join(', ')}]`],
+    [
+      2,
+      () =>
+        `action in [${rng
+          .some(actions, 3, 1)
+          .map((a) => entityLit('Action', a))
+          .join(', ')}]`,
+    ],
     [1, () => 'action in Action::"read"'],
     [0.5, () => `action in [Action::"read", Action::"write"]`],
     [0.3, () => 'action == Action::"read"'],
@@ -682,7 +722,7 @@ function requestGen(policy: Policy): RequestGen {
     const known = rng.chance(0.9);
     const f = ds.fields.length > 0 && known ? rng.pick(ds.fields) : undefined;
     const dataset = rng.chance(0.95) ? ds.dataset : 'other';
-    const field = rng.chance(0.3) ? 'phone_number' : f?.name ?? 'ghost';
+    const field = rng.chance(0.3) ? 'phone_number' : (f?.name ?? 'ghost');
     const category = rng.choose<string>([
       [5, () => f?.category ?? rng.pick(categories)],
       [3, () => rng.pick(categories)],
@@ -932,7 +972,9 @@ export function runDifferential(options: DifferentialOptions): DifferentialResul
     const n = Math.max(a.fields.length, b.fields.length);
     if (a.fields.length !== b.fields.length || a.jurisdiction !== b.jurisdiction || a.subject !== b.subject) {
       demo.disagreements++;
-      example(`demo decision differs: request ${describeDecide(req)}; compiled jurisdiction=${a.jurisdiction} subject=${a.subject} fields=${a.fields.length}; cedar jurisdiction=${b.jurisdiction} subject=${b.subject} fields=${b.fields.length}`);
+      example(
+        `demo decision differs: request ${describeDecide(req)}; compiled jurisdiction=${a.jurisdiction} subject=${a.subject} fields=${a.fields.length}; cedar jurisdiction=${b.jurisdiction} subject=${b.subject} fields=${b.fields.length}`,
+      );
     }
     for (let i = 0; i < n; i++) {
       demo.cases++;
@@ -1095,7 +1137,9 @@ export function checkDifferential(t: TestContext, sizes: { readonly demoCases: n
   const r = runDifferential({ seed: SEED, demoCases: sizes.demoCases, randomCases: sizes.randomCases, policyDir: DEMO_POLICY });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   t.diagnostic(`${r.cases} cases in ${seconds} s (demo ${(r.demo.ms / 1000).toFixed(1)} s, random ${(r.random.ms / 1000).toFixed(1)} s)`);
-  t.diagnostic(`demo: ${r.demo.cases} field decisions from ${r.demo.decideCalls} decide calls, ${r.demo.steps} Cedar questions, ${r.demo.withGrant} under a grant, ${r.demo.withErrors} with rule errors; disclosures ${JSON.stringify(r.demo.disclosures)}; reasons ${JSON.stringify(r.demo.reasons)}`);
+  t.diagnostic(
+    `demo: ${r.demo.cases} field decisions from ${r.demo.decideCalls} decide calls, ${r.demo.steps} Cedar questions, ${r.demo.withGrant} under a grant, ${r.demo.withErrors} with rule errors; disclosures ${JSON.stringify(r.demo.disclosures)}; reasons ${JSON.stringify(r.demo.reasons)}`,
+  );
   t.diagnostic(
     `random: ${r.random.cases} requests over ${r.random.policySets} policy sets (${r.random.rules} rules, ${r.random.unparsedRules} unparsed); ` +
       `${r.random.allows} allow, ${r.random.denies} deny, ${r.random.errorAnswers} with errors, ${r.random.withReasons} with reasons; ` +
@@ -1106,7 +1150,10 @@ export function checkDifferential(t: TestContext, sizes: { readonly demoCases: n
   assert.equal(r.demo.fallbackRules, 0, 'the demo policy compiles without fallbacks');
   assert.ok(r.fallbackRules > 0, 'some random rules fell back to cedar-wasm');
   assert.equal(r.random.thrown, 0, 'no evaluator threw');
-  assert.ok(r.random.unparsedRules * 100 <= r.random.rules, `${r.random.unparsedRules} of ${r.random.rules} generated rules did not parse:\n${r.examples.join('\n\n')}`);
+  assert.ok(
+    r.random.unparsedRules * 100 <= r.random.rules,
+    `${r.random.unparsedRules} of ${r.random.rules} generated rules did not parse:\n${r.examples.join('\n\n')}`,
+  );
   assert.ok(r.random.allows > 0 && r.random.denies > 0 && r.random.errorAnswers > 0, 'random answers include allow, deny and errors');
   assert.ok(r.random.allows >= r.random.cases / 20 && r.random.denies >= r.random.cases / 20, 'neither allow nor deny is rare');
   assert.ok(r.random.errorAnswers >= r.random.cases / 50, 'errors are not rare');

@@ -12,7 +12,11 @@ import { createLegacyFixture, createDatabases, MAPPING_FILE } from '../fixtures/
 export const BUILD = fileURLToPath(new URL('../../', import.meta.url));
 export const MAPPING = fileURLToPath(MAPPING_FILE);
 
-export interface Run { status: number | null; stdout: string; stderr: string }
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 export function cordon(args: readonly string[]): Promise<Run> {
   return new Promise((done) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CORDON_DIST: BUILD }, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
@@ -21,7 +25,13 @@ export function cordon(args: readonly string[]): Promise<Run> {
   });
 }
 
-export interface Env { legacy: string; enclave: string; global: string; dataDir: string; args: (step: string, ...extra: string[]) => string[] }
+export interface Env {
+  legacy: string;
+  enclave: string;
+  global: string;
+  dataDir: string;
+  args: (step: string, ...extra: string[]) => string[];
+}
 let envCount = 0;
 export async function environment(pg: PostgresServer, rows: number, mapping = MAPPING): Promise<Env> {
   const n = ++envCount;
@@ -30,8 +40,22 @@ export async function environment(pg: PostgresServer, rows: number, mapping = MA
   const dataDir = tempDir('cordon-migrate-');
   const stores = ['--store', `enclave_us=${enclave}`, '--store', `global=${global}`];
   return {
-    legacy: legacy!, enclave: enclave!, global: global!, dataDir,
-    args: (step, ...extra) => ['migrate', step, '--policy', DEMO_POLICY, '--data-dir', dataDir, ...stores, ...(step === 'shred' ? [] : ['--from', legacy!, '--map', mapping]), ...(step === 'purge' || step === 'shred' ? ['--yes'] : []), ...extra],
+    legacy: legacy!,
+    enclave: enclave!,
+    global: global!,
+    dataDir,
+    args: (step, ...extra) => [
+      'migrate',
+      step,
+      '--policy',
+      DEMO_POLICY,
+      '--data-dir',
+      dataDir,
+      ...stores,
+      ...(step === 'shred' ? [] : ['--from', legacy!, '--map', mapping]),
+      ...(step === 'purge' || step === 'shred' ? ['--yes'] : []),
+      ...extra,
+    ],
   };
 }
 
@@ -51,4 +75,3 @@ export async function dump(url: string, table: string, cursor: string): Promise<
 }
 
 export const inScopeAccounts = (url: string) => query<{ account_no: string }>(url, `SELECT account_no::text FROM accounts WHERE uid IS NOT NULL AND cc = 'US'`);
-

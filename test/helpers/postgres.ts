@@ -85,9 +85,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (serverUser) chownSync(dataDir, serverUser.uid, serverUser.gid);
     // As root, the server programs run as the `postgres` OS user (postgres refuses to run as root).
     const server = (program: string, args: readonly string[]): Promise<string> =>
-      asRoot
-        ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], dataDir)
-        : run(join(bin, program), args, dataDir);
+      asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], dataDir) : run(join(bin, program), args, dataDir);
 
     try {
       await server('initdb', ['-D', dataDir, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);

@@ -19,10 +19,12 @@ export const COMMANDS: readonly string[] = [...README.matchAll(/```sh\n([\s\S]*?
 
 /** Commands no test runs as written, and why. */
 export const NOT_RUN: Readonly<Record<string, string>> = {
-  'npm ci && npm start': 'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and test/readme.test.ts runs `npm start` (and queries it)',
+  'npm ci && npm start':
+    'installing from inside the tests would replace node_modules under them; .ci/run does npm ci, and test/readme.test.ts runs `npm start` (and queries it)',
   'npm test': 'the test command itself; .ci/run runs it',
   'npm run test:slow': 'the slow suite itself; .ci/run runs it after npm test',
-  'npm run bench -- startup': 'three fresh starts that each seed the whole demo world (about 15 min on two cores); test/startup.slow.test.ts runs the same start once and prints the same two figures',
+  'npm run bench -- startup':
+    'three fresh starts that each seed the whole demo world (about 15 min on two cores); test/startup.slow.test.ts runs the same start once and prints the same two figures',
 };
 
 /**

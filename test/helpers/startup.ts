@@ -6,7 +6,9 @@ import type { ChildProcess } from 'node:child_process';
 
 /** The quick start's read: austin-engineer, from Austin, reads demo-us-1 (its seeded grant shows the phone number). */
 export async function readDemoUser(base: string, tokens: Record<string, string>): Promise<{ status: number; body: { fields?: Record<string, unknown> } }> {
-  const r = await fetch(`${base}/v1/data/users/demo-us-1`, { headers: { authorization: `Bearer ${tokens['austin-engineer']}`, 'x-forwarded-for': '10.20.0.5' } });
+  const r = await fetch(`${base}/v1/data/users/demo-us-1`, {
+    headers: { authorization: `Bearer ${tokens['austin-engineer']}`, 'x-forwarded-for': '10.20.0.5' },
+  });
   return { status: r.status, body: (await r.json()) as { fields?: Record<string, unknown> } };
 }
 

@@ -80,7 +80,11 @@ export class Real {
     const w1 = checkConfidentiality(m, persona, place, sent, answer);
     this.insiderClear += w1.insiders;
     this.violations.push(...w1.violations);
-    if (answer.status >= 500) this.violations.push({ invariant: 'W7', message: `${method} ${printable(path)} by ${persona} from ${place.id} answered ${answer.status} (${codeOf(answer)})` });
+    if (answer.status >= 500)
+      this.violations.push({
+        invariant: 'W7',
+        message: `${method} ${printable(path)} by ${persona} from ${place.id} answered ${answer.status} (${codeOf(answer)})`,
+      });
     return { sent, answer, recs };
   }
 
@@ -98,7 +102,11 @@ export class Real {
       if (!this.survey) throw new WallViolation(v);
       // Survey mode: count each kind of finding, take the stores as they now are, and go on.
       for (const x of v) {
-        const kind = `${x.invariant}: ${x.message.replace(/sha256:[0-9a-f]{12}/g, 'sha256:…').replace(/\b(w-[0-9a-f]{8}|req-[\w-]+|grant-[\w-]+|glass-[\w-]+)\b/g, '…').replace(/\d+/g, 'N').replace(/shaN:/g, 'sha256:')}`;
+        const kind = `${x.invariant}: ${x.message
+          .replace(/sha256:[0-9a-f]{12}/g, 'sha256:…')
+          .replace(/\b(w-[0-9a-f]{8}|req-[\w-]+|grant-[\w-]+|glass-[\w-]+)\b/g, '…')
+          .replace(/\d+/g, 'N')
+          .replace(/shaN:/g, 'sha256:')}`;
         this.surveyed.set(kind, (this.surveyed.get(kind) ?? 0) + 1);
         if (!this.traces.has(kind)) this.traces.set(kind, [...this.trace.slice(-12), `=> ${x.invariant}: ${x.message}`]);
       }
@@ -137,7 +145,10 @@ export class Real {
       const text = t.rows.map((r) => r.text).join('\n');
       for (const s of secrets) {
         if (s.store === t.store || !text.includes(s.value) || !containsValue(text, s.value)) continue;
-        this.violations.push({ invariant: 'W3', message: `store ${t.store} table ${t.table} holds ${s.dataset}.${s.field} of ${s.dataset}/${s.key} in clear (its enclave's store is ${s.store ?? 'unknown'}): value sha256:${hashOf(s.value)}` });
+        this.violations.push({
+          invariant: 'W3',
+          message: `store ${t.store} table ${t.table} holds ${s.dataset}.${s.field} of ${s.dataset}/${s.key} in clear (its enclave's store is ${s.store ?? 'unknown'}): value sha256:${hashOf(s.value)}`,
+        });
       }
     }
     // W3: no ciphertext of a subject outside its enclave's store; W2: no record the model lacks.
@@ -155,7 +166,10 @@ export class Real {
         }
         const home = r.jurStored === undefined ? undefined : this.pv.enclaveOf(r.jurStored).store;
         if (row.text.includes(CIPHERTEXT_PREFIX) && home !== t.store) {
-          this.violations.push({ invariant: 'W3', message: `store ${t.store} holds ciphertext of ${id}, whose subject's jurisdiction is ${r.jurStored} (enclave store ${home})` });
+          this.violations.push({
+            invariant: 'W3',
+            message: `store ${t.store} holds ciphertext of ${id}, whose subject's jurisdiction is ${r.jurStored} (enclave store ${home})`,
+          });
         }
       }
     }
@@ -176,7 +190,10 @@ export class Real {
         if (want === got) continue;
         same = false;
         // Values of a field protected in some jurisdiction are printed only as hashes.
-        const prot = this.pv.isProtectedAnywhere(r.dataset, f, r.values) || this.pv.isProtectedAnywhere(r.dataset, f, stored.values as Values) || [want, got].some((v) => typeof v === 'string' && m.secrets().some((s) => s.value === v));
+        const prot =
+          this.pv.isProtectedAnywhere(r.dataset, f, r.values) ||
+          this.pv.isProtectedAnywhere(r.dataset, f, stored.values as Values) ||
+          [want, got].some((v) => typeof v === 'string' && m.secrets().some((s) => s.value === v));
         this.violations.push({ invariant: 'W2', message: `${id}.${f} is stored as ${show(got, prot)} but the model has ${show(want, prot)}` });
       }
       if (same) {
@@ -220,10 +237,37 @@ export class Real {
     const extra: { dataset: string; key: string; values: Values }[] = [];
     for (const country of ['US', 'IE', 'CN']) {
       const uid = m.fresh('key');
-      extra.push({ dataset: 'users', key: uid, values: { uid, username: m.fresh('username'), bio: m.fresh('bio'), country, phone_number: m.fresh('phone_number'), email: m.fresh('email'), birthday: m.fresh('birthday'), device_id: m.fresh('device_id'), ip_address: m.fresh('ip_address'), created_at: '2025-01-01T00:00:00Z' } });
+      extra.push({
+        dataset: 'users',
+        key: uid,
+        values: {
+          uid,
+          username: m.fresh('username'),
+          bio: m.fresh('bio'),
+          country,
+          phone_number: m.fresh('phone_number'),
+          email: m.fresh('email'),
+          birthday: m.fresh('birthday'),
+          device_id: m.fresh('device_id'),
+          ip_address: m.fresh('ip_address'),
+          created_at: '2025-01-01T00:00:00Z',
+        },
+      });
       for (const visibility of ['private', 'draft']) {
         const id = m.fresh('key');
-        extra.push({ dataset: 'videos', key: id, values: { id, owner_uid: uid, visibility, caption: m.fresh('caption'), draft_body: visibility === 'draft' ? m.fresh('draft_body') : null, view_count: 1, created_at: '2025-01-02T00:00:00Z' } });
+        extra.push({
+          dataset: 'videos',
+          key: id,
+          values: {
+            id,
+            owner_uid: uid,
+            visibility,
+            caption: m.fresh('caption'),
+            draft_body: visibility === 'draft' ? m.fresh('draft_body') : null,
+            view_count: 1,
+            created_at: '2025-01-02T00:00:00Z',
+          },
+        });
       }
     }
     for (const e of extra.filter((e) => e.dataset === 'users')) await server.placement.write(e.dataset, e.key, e.values, 'create');
@@ -244,8 +288,26 @@ export class Real {
     const req = await server.broker.request(actor('austin-engineer'), { ...scope, reason: 'USER_SUPPORT', ticket: 'DEMO-1', duration: '8h' });
     for (const a of ['austin-approver-a', 'austin-approver-b']) await server.broker.approve(actor(a), req.id, { comment: 'demo' });
     const granted = server.broker.getRequest(actor('austin-engineer'), req.id);
-    m.requests.push({ id: req.id, principal: 'austin-engineer', ...scope, jurisdictions: req.scope.jurisdictions, durationMs: 8 * 3_600_000, expiresAt: req.expiresAt, approvals: ['austin-approver-a', 'austin-approver-b'], state: 'approved' });
-    if (granted.grant !== undefined) m.grants.push({ id: granted.grant, principal: 'austin-engineer', ...scope, jurisdictions: req.scope.jurisdictions, notBefore: m.now, expiresAt: m.now + 8 * 3_600_000, revoked: false });
+    m.requests.push({
+      id: req.id,
+      principal: 'austin-engineer',
+      ...scope,
+      jurisdictions: req.scope.jurisdictions,
+      durationMs: 8 * 3_600_000,
+      expiresAt: req.expiresAt,
+      approvals: ['austin-approver-a', 'austin-approver-b'],
+      state: 'approved',
+    });
+    if (granted.grant !== undefined)
+      m.grants.push({
+        id: granted.grant,
+        principal: 'austin-engineer',
+        ...scope,
+        jurisdictions: req.scope.jurisdictions,
+        notBefore: m.now,
+        expiresAt: m.now + 8 * 3_600_000,
+        revoked: false,
+      });
     await this.checkState(m);
     if (this.violations.length > 0) throw new WallViolation(this.violations);
     return m;
@@ -271,6 +333,7 @@ interface Rec {
 }
 
 function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL bytes in generated input are shown escaped in the printed sequence
   return s.replace(/\u0000/g, '\\0').replace(/%00/g, '\\0');
 }
 function show(v: unknown, secret: boolean): string {
@@ -304,7 +367,14 @@ function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
 }
 
 /** Each item that carried fields has a read record of this request naming exactly those fields with the disclosure given. */
-function checkReleases(r: Real, what: string, dataset: string, items: readonly Item[], recs: readonly { index: number; record: Rec }[], header: string | undefined): void {
+function checkReleases(
+  r: Real,
+  what: string,
+  dataset: string,
+  items: readonly Item[],
+  recs: readonly { index: number; record: Rec }[],
+  header: string | undefined,
+): void {
   const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === dataset);
   const fields = new Set(r.pv.fields(dataset));
   let at = 0;
@@ -322,7 +392,10 @@ function checkReleases(r: Real, what: string, dataset: string, items: readonly I
       }
     }
     if (found < 0) {
-      r.violations.push({ invariant: 'W5', message: `${what}: released ${[...g].map(([f, d]) => `${dataset}.${f} ${d}`).join(', ')} with no log record naming exactly those (released) before the response` });
+      r.violations.push({
+        invariant: 'W5',
+        message: `${what}: released ${[...g].map(([f, d]) => `${dataset}.${f} ${d}`).join(', ')} with no log record naming exactly those (released) before the response`,
+      });
       return;
     }
     at = found + 1;
@@ -332,7 +405,15 @@ function checkReleases(r: Real, what: string, dataset: string, items: readonly I
   }
 }
 
-function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: readonly { index: number; record: Rec }[], body: Values | undefined, moved: readonly Moved[]): void {
+function checkWriteLog(
+  r: Real,
+  what: string,
+  dataset: string,
+  a: Answer,
+  recs: readonly { index: number; record: Rec }[],
+  body: Values | undefined,
+  moved: readonly Moved[],
+): void {
   const isWrite = (x: Rec) => x.action === 'write' || x.action === 'delete';
   // A write is logged before the store changes, as `permitted` (never claiming it took); a store
   // failure after it is followed by a `failed` record.
@@ -340,15 +421,22 @@ function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: 
   if (!ok(a)) {
     // A decision logged before the store failed is corrected by a later record saying it failed.
     for (const [i, x] of recs.entries()) {
-      if (!says(x.record) || recs.slice(i + 1).some((y) => isWrite(y.record) && y.record.dataset === x.record.dataset && y.record.outcome === 'failed')) continue;
-      r.violations.push({ invariant: 'W5', message: `${what}: refused with ${a.status} (${codeOf(a)}), but log record ${x.index} says ${x.record.outcome} (and no record says it failed)` });
+      if (!says(x.record) || recs.slice(i + 1).some((y) => isWrite(y.record) && y.record.dataset === x.record.dataset && y.record.outcome === 'failed'))
+        continue;
+      r.violations.push({
+        invariant: 'W5',
+        message: `${what}: refused with ${a.status} (${codeOf(a)}), but log record ${x.index} says ${x.record.outcome} (and no record says it failed)`,
+      });
     }
     return;
   }
   const header = a.headers['x-cordon-log-index'];
   const rec = recs.find((x) => String(x.index) === header);
   if (!rec || !says(rec.record) || rec.record.dataset !== dataset) {
-    r.violations.push({ invariant: 'W5', message: `${what}: written (${a.status}) but X-Cordon-Log-Index ${header ?? 'missing'} names no record of this write that says so` });
+    r.violations.push({
+      invariant: 'W5',
+      message: `${what}: written (${a.status}) but X-Cordon-Log-Index ${header ?? 'missing'} names no record of this write that says so`,
+    });
     return;
   }
   const named = new Set((rec.record.fields ?? []).map((f) => f.field));
@@ -360,7 +448,11 @@ function checkWriteLog(r: Real, what: string, dataset: string, a: Answer, recs: 
   const anyEffects = recs.flatMap((x) => x.record.effects ?? []);
   const effectNamed = (mv: Moved) => (mv.dependent ? anyEffects : effects).some((e) => e.dataset === mv.dataset && e.field === mv.field);
   const unnamed = [...new Set(moved.filter((mv) => !effectNamed(mv)).map((mv) => `${mv.action} ${mv.dataset}.${mv.field}`))];
-  if (unnamed.length > 0) r.violations.push({ invariant: 'W3', message: `${what}: moved or declassified protected data (${unnamed.join(', ')}) and its record ${rec.index} does not name it in effects` });
+  if (unnamed.length > 0)
+    r.violations.push({
+      invariant: 'W3',
+      message: `${what}: moved or declassified protected data (${unnamed.join(', ')}) and its record ${rec.index} does not name it in effects`,
+    });
 }
 
 /**
@@ -382,7 +474,11 @@ function checkKeys(r: Real, m: WallModel, who: string, place: Place, dataset: st
     return !open && !(pv.isStaff(who) && pv.inEnclave(place, j));
   };
   for (const it of items) {
-    if (hidden(it.key)) r.violations.push({ invariant: 'W6', message: `${who} from ${place.id} got the key of ${dataset}/${it.key} in clear (${dataset}.${keyField} is not public for its subject, and the caller may not see it)` });
+    if (hidden(it.key))
+      r.violations.push({
+        invariant: 'W6',
+        message: `${who} from ${place.id} got the key of ${dataset}/${it.key} in clear (${dataset}.${keyField} is not public for its subject, and the caller may not see it)`,
+      });
   }
   if (hidden(next)) r.violations.push({ invariant: 'W6', message: `${who} from ${place.id} got a ${dataset} list cursor holding the clear key ${next}` });
 }
@@ -390,7 +486,11 @@ function checkKeys(r: Real, m: WallModel, who: string, place: Place, dataset: st
 /** Bad input: a 4xx, and (for NUL and out-of-range numbers) nothing at all in the log. */
 function checkBadInput(r: Real, what: string, a: Answer, recs: readonly { index: number; record: Rec }[], nothingLogged: boolean): void {
   if (ok(a)) r.violations.push({ invariant: 'W7', message: `${what}: bad input answered ${a.status}` });
-  else if (nothingLogged && recs.length > 0) r.violations.push({ invariant: 'W7', message: `${what}: bad input (${a.status} ${codeOf(a)}) appended ${recs.length} log record(s): ${recs.map((x) => x.record.type ?? `${x.record.action} ${x.record.outcome}`).join(', ')}` });
+  else if (nothingLogged && recs.length > 0)
+    r.violations.push({
+      invariant: 'W7',
+      message: `${what}: bad input (${a.status} ${codeOf(a)}) appended ${recs.length} log record(s): ${recs.map((x) => x.record.type ?? `${x.record.action} ${x.record.outcome}`).join(', ')}`,
+    });
 }
 
 // ---- the commands ----
@@ -404,7 +504,14 @@ export type Spec =
   | { kind: 'read'; who: string; where: Where; dataset: DatasetName; ref: number; addr: Addr | 'missing' | 'nul' }
   | { kind: 'granted'; ref: number; ref2: number; list: boolean; actors: readonly string[] }
   | { kind: 'list'; who: string; where: Where; dataset: DatasetName; limit: number; after: 'none' | 'next' | 'nul'; filter: string; ref: number }
-  | { kind: 'egress'; who: string; where: Where; dataset: DatasetName; after: 'zero' | 'next' | 'huge' | 'float' | 'negative' | 'fraction' | 'nul'; limit: number }
+  | {
+      kind: 'egress';
+      who: string;
+      where: Where;
+      dataset: DatasetName;
+      after: 'zero' | 'next' | 'huge' | 'float' | 'negative' | 'fraction' | 'nul';
+      limit: number;
+    }
   | { kind: 'create'; who: string; where: Where; dataset: DatasetName; shape: string; ref: number; ref2: number; behalf: Behalf; dup: boolean }
   | { kind: 'patch'; who: string; where: Where; dataset: DatasetName; ref: number; ref2: number; addr: Addr; change: string; behalf: Behalf }
   | { kind: 'delete'; who: string; where: Where; dataset: DatasetName; ref: number; addr: Addr }
@@ -437,7 +544,10 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const s = this.spec;
     const head = 'who' in s ? `${s.who}@${s.where} ` : '';
     const { kind, ...rest } = s;
-    const args = Object.entries(rest).filter(([k]) => k !== 'who' && k !== 'where' && k !== 'actors').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+    const args = Object.entries(rest)
+      .filter(([k]) => k !== 'who' && k !== 'where' && k !== 'actors')
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
     return `${head}${kind}(${args})${this.did ? ` => ${this.did}` : ''}`;
   }
 
@@ -509,7 +619,7 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
 
   /** The clear key a path segment names for this caller (a token it learned, or the key itself). */
   private keyOf(m: WallModel, who: string, segment: string): string {
-    return segment.startsWith('tok_') ? m.keyOfToken(who, segment) ?? segment : segment;
+    return segment.startsWith('tok_') ? (m.keyOfToken(who, segment) ?? segment) : segment;
   }
 
   private learn(m: WallModel, who: string, dataset: string, items: readonly unknown[]): void {
@@ -547,7 +657,8 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     const rec = inScope.length === 0 ? undefined : inScope[s.ref2 % inScope.length]!;
     const dataset = (rec?.dataset ?? g.datasets[0]!) as DatasetName;
     this.did = `as ${g.principal}, holder of a grant on ${g.datasets.join('+')}:`;
-    if (s.list || !rec) return this.list(m, r, { kind: 'list', who: g.principal, where: 'home', dataset, limit: 6, after: 'none', filter: 'none', ref: 0 }, this.did);
+    if (s.list || !rec)
+      return this.list(m, r, { kind: 'list', who: g.principal, where: 'home', dataset, limit: 6, after: 'none', filter: 'none', ref: 0 }, this.did);
     return this.read(m, r, { kind: 'read', who: g.principal, where: 'home', dataset, ref: m.keysOf(dataset).indexOf(rec.key), addr: 'token' }, this.did);
   }
 
@@ -592,16 +703,29 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     checkKeys(r, m, s.who, place, s.dataset, items, n);
     // No oracle: a filter on a value the caller may not have is refused, not answered.
     if (filterOf && filterSecret !== undefined) {
-      const secret = m.secrets().find((x) => x.dataset === filterOf!.dataset && x.key === filterOf!.key && x.field === filterOf!.field && x.value === filterSecret);
+      const secret = m
+        .secrets()
+        .find((x) => x.dataset === filterOf!.dataset && x.key === filterOf!.key && x.field === filterOf!.field && x.value === filterSecret);
       if (secret && !m.mayBeInsider(s.who, place, secret)) {
-        r.violations.push({ invariant: 'W1', message: `${s.who} from ${place.id} filtered ${s.dataset} on ${filterOf.field} (protected for ${filterOf.dataset}/${filterOf.key}) with its value and got ${answer.status} with ${items.length} items: an oracle (value sha256:${hashOf(filterSecret)})` });
+        r.violations.push({
+          invariant: 'W1',
+          message: `${s.who} from ${place.id} filtered ${s.dataset} on ${filterOf.field} (protected for ${filterOf.dataset}/${filterOf.key}) with its value and got ${answer.status} with ${items.length} items: an oracle (value sha256:${hashOf(filterSecret)})`,
+        });
       }
     }
   }
 
   private async egress(m: WallModel, r: Real, s: Extract<Spec, { kind: 'egress' }>): Promise<void> {
     const place = r.place(s.who, s.where);
-    const after = { zero: '0', next: String(m.egressNext.get(`${s.who}/${s.dataset}`) ?? 0), huge: '9007199254740993', float: '1e308', negative: '-1', fraction: '1.5', nul: enc(NUL) }[s.after];
+    const after = {
+      zero: '0',
+      next: String(m.egressNext.get(`${s.who}/${s.dataset}`) ?? 0),
+      huge: '9007199254740993',
+      float: '1e308',
+      negative: '-1',
+      fraction: '1.5',
+      nul: enc(NUL),
+    }[s.after];
     const path = `/v1/egress/${s.dataset}?after=${after}&limit=${s.limit}`;
     const { answer, recs } = await r.call(m, s.who, place, 'GET', path);
     const items = ((answer.json as { items?: Item[] } | undefined)?.items ?? []) as Item[];
@@ -637,7 +761,14 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     } else if (s.dataset === 'videos') {
       const owner = m.pick('users', s.ref2);
       const visibility = s.shape;
-      body = { id: key, owner_uid: owner?.key ?? 'no-such-user', visibility, caption: m.fresh('caption'), draft_body: visibility === 'draft' ? m.fresh('draft_body') : null, view_count: 0 };
+      body = {
+        id: key,
+        owner_uid: owner?.key ?? 'no-such-user',
+        visibility,
+        caption: m.fresh('caption'),
+        draft_body: visibility === 'draft' ? m.fresh('draft_body') : null,
+        view_count: 0,
+      };
     } else {
       const author = m.pick('users', s.ref2);
       const video = m.pick('videos', s.ref);
@@ -655,7 +786,10 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
       return;
     }
     if (j.forbidden.length > 0) {
-      r.violations.push({ invariant: 'W2', message: `${s.who} from ${place.id}: POST ${s.dataset}/${key} answered ${answer.status}, but it must be refused: ${j.forbidden.join('; ')}` });
+      r.violations.push({
+        invariant: 'W2',
+        message: `${s.who} from ${place.id}: POST ${s.dataset}/${key} answered ${answer.status}, but it must be refused: ${j.forbidden.join('; ')}`,
+      });
       return;
     }
     if (m.jurisdictionOf(s.dataset, body) === undefined && pv.subjectDataset(s.dataset) !== undefined) {
@@ -780,10 +914,15 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
 
   private scopeOf(m: WallModel, r: Real, s: { datasets: DatasetName[]; categories: string[]; subjects: number[] | 'filter' }) {
     const users = m.keysOf('users');
-    const subjects = s.subjects === 'filter' ? undefined : [...new Set(s.subjects.map((i) => users[i % Math.max(1, users.length)]!).filter((k) => k !== undefined))];
+    const subjects =
+      s.subjects === 'filter' ? undefined : [...new Set(s.subjects.map((i) => users[i % Math.max(1, users.length)]!).filter((k) => k !== undefined))];
     const group = r.pv.approverGroup();
     const jurisdictions = r.pv.policy.deployment.enclaves.get(group.enclave)!.jurisdictions;
-    const body: Record<string, unknown> = { datasets: s.datasets, categories: s.categories, ...(subjects ? { subjects } : { subject_filter: { jurisdictions } }) };
+    const body: Record<string, unknown> = {
+      datasets: s.datasets,
+      categories: s.categories,
+      ...(subjects ? { subjects } : { subject_filter: { jurisdictions } }),
+    };
     return { body, subjects, jurisdictions };
   }
 
@@ -800,7 +939,11 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
     this.did = `POST ${path} ${answer.status}`;
     if (!glass && s.nul) return checkBadInput(r, `${s.who}: access request with NUL`, answer, recs, true);
     if (!ok(answer)) return;
-    const j = answer.json as { id?: string; scope?: { datasets?: string[]; categories?: string[]; subjects?: string[]; jurisdictions?: string[] }; expiresAt?: string };
+    const j = answer.json as {
+      id?: string;
+      scope?: { datasets?: string[]; categories?: string[]; subjects?: string[]; jurisdictions?: string[] };
+      expiresAt?: string;
+    };
     const scope = j.scope ?? {};
     // The broker's scope is never wider than what was asked.
     const wider =
@@ -808,20 +951,53 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
       !(scope.categories ?? []).every((c) => s.categories.includes(c)) ||
       (subjects !== undefined && (scope.subjects === undefined || !scope.subjects.every((k) => subjects.includes(k)))) ||
       !(scope.jurisdictions ?? []).every((x) => jurisdictions.includes(x));
-    if (wider) r.violations.push({ invariant: 'W4', message: `${s.who}: the broker's scope ${JSON.stringify({ ...scope, subjects: scope.subjects?.length })} is wider than asked` });
+    if (wider)
+      r.violations.push({
+        invariant: 'W4',
+        message: `${s.who}: the broker's scope ${JSON.stringify({ ...scope, subjects: scope.subjects?.length })} is wider than asked`,
+      });
     const id = String(j.id);
     if (!glass) {
-      m.requests.push({ id, principal: s.who, datasets: s.datasets, categories: s.categories, subjects, jurisdictions, durationMs, expiresAt: m.now + r.pv.policy.deployment.access.requestTtlMs, approvals: [], state: 'pending' });
+      m.requests.push({
+        id,
+        principal: s.who,
+        datasets: s.datasets,
+        categories: s.categories,
+        subjects,
+        jurisdictions,
+        durationMs,
+        expiresAt: m.now + r.pv.policy.deployment.access.requestTtlMs,
+        approvals: [],
+        state: 'pending',
+      });
       return;
     }
     const bg = r.pv.policy.deployment.access.breakGlass;
     const group = r.pv.approverGroup();
-    const may = r.pv.mayBreakGlass(s.who) && place.country !== undefined && r.pv.policy.deployment.enclaves.get(group.enclave)!.allowedCountries.includes(place.country) && bg !== undefined && durationMs <= bg.maxDurationMs;
+    const may =
+      r.pv.mayBreakGlass(s.who) &&
+      place.country !== undefined &&
+      r.pv.policy.deployment.enclaves.get(group.enclave)!.allowedCountries.includes(place.country) &&
+      bg !== undefined &&
+      durationMs <= bg.maxDurationMs;
     if (!may) {
-      r.violations.push({ invariant: 'W4', message: `${s.who} from ${place.id} broke glass for ${s.duration} (${answer.status}), which the broker must refuse` });
+      r.violations.push({
+        invariant: 'W4',
+        message: `${s.who} from ${place.id} broke glass for ${s.duration} (${answer.status}), which the broker must refuse`,
+      });
       return;
     }
-    m.grants.push({ id, principal: s.who, datasets: s.datasets, categories: s.categories, subjects, jurisdictions, notBefore: m.now, expiresAt: m.now + durationMs, revoked: false });
+    m.grants.push({
+      id,
+      principal: s.who,
+      datasets: s.datasets,
+      categories: s.categories,
+      subjects,
+      jurisdictions,
+      notBefore: m.now,
+      expiresAt: m.now + durationMs,
+      revoked: false,
+    });
   }
 
   private async approve(m: WallModel, r: Real, s: Extract<Spec, { kind: 'approve' }>): Promise<void> {
@@ -842,7 +1018,11 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
       r.pv.policy.deployment.enclaves.get(group.enclave)!.allowedCountries.includes(place.country) &&
       !req.approvals.includes(s.who);
     if (!valid) {
-      if (!s.deny) r.violations.push({ invariant: 'W4', message: `${s.who} from ${place.id} approved ${req.principal}'s request (state ${req.state}, ${req.approvals.length} approvals) with ${answer.status}; the broker must refuse that approval` });
+      if (!s.deny)
+        r.violations.push({
+          invariant: 'W4',
+          message: `${s.who} from ${place.id} approved ${req.principal}'s request (state ${req.state}, ${req.approvals.length} approvals) with ${answer.status}; the broker must refuse that approval`,
+        });
       return;
     }
     if (s.deny) {
@@ -858,7 +1038,17 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
       }
       req.state = 'approved';
       if (typeof view.grant === 'string') {
-        m.grants.push({ id: view.grant, principal: req.principal, datasets: req.datasets, categories: req.categories, subjects: req.subjects, jurisdictions: req.jurisdictions, notBefore: m.now, expiresAt: m.now + req.durationMs, revoked: false });
+        m.grants.push({
+          id: view.grant,
+          principal: req.principal,
+          datasets: req.datasets,
+          categories: req.categories,
+          subjects: req.subjects,
+          jurisdictions: req.jurisdictions,
+          notBefore: m.now,
+          expiresAt: m.now + req.durationMs,
+          revoked: false,
+        });
       }
     }
   }
@@ -887,10 +1077,15 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
 // ---- the arbitraries ----
 
 /** Random steps over the world's personas and places, weighted toward the write attacks of test/wall-attacks.test.ts. */
-export function wallCommands(world: World, actors: readonly string[] = world.personas, options: { readonly badInput?: boolean } = {}): fc.Arbitrary<fc.AsyncCommand<WallModel, Real>>[] {
+export function wallCommands(
+  world: World,
+  actors: readonly string[] = world.personas,
+  options: { readonly badInput?: boolean } = {},
+): fc.Arbitrary<fc.AsyncCommand<WallModel, Real>>[] {
   // Without bad input (NUL bytes, out-of-range numbers, wrong types), to look past W7 at the rest.
   const bad = options.badInput ?? true;
-  const keep = <T extends string>(...xs: T[]): T[] => (bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|null-country|key-change|unknown-subject/.test(x)));
+  const keep = <T extends string>(...xs: T[]): T[] =>
+    bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|null-country|key-change|unknown-subject/.test(x));
   const who = fc.constantFrom(...actors);
   const where = fc.oneof({ weight: 2, arbitrary: fc.constant('home') }, { weight: 3, arbitrary: fc.constantFrom(...world.places.map((p) => p.id)) });
   const dataset = fc.constantFrom<DatasetName>('users', 'videos', 'comments');
@@ -898,8 +1093,14 @@ export function wallCommands(world: World, actors: readonly string[] = world.per
   const addr = fc.constantFrom<Addr>('clear', 'token');
   const behalf = fc.constantFrom<Behalf>('none', 'none', 'subject', 'subject-token', 'other');
   const datasets = fc.subarray<DatasetName>(['users', 'videos', 'comments'], { minLength: 1 });
-  const categories = fc.subarray(['user.contact', 'user.contact.phone_number', 'user.demographic', 'user.device', 'user.content.private', 'user.content.draft', 'user'], { minLength: 1, maxLength: 3 });
-  const subjects = fc.oneof({ weight: 4, arbitrary: fc.array(fc.nat({ max: 15 }), { minLength: 1, maxLength: 2 }) }, { weight: 1, arbitrary: fc.constant<'filter'>('filter') });
+  const categories = fc.subarray(
+    ['user.contact', 'user.contact.phone_number', 'user.demographic', 'user.device', 'user.content.private', 'user.content.draft', 'user'],
+    { minLength: 1, maxLength: 3 },
+  );
+  const subjects = fc.oneof(
+    { weight: 4, arbitrary: fc.array(fc.nat({ max: 15 }), { minLength: 1, maxLength: 2 }) },
+    { weight: 1, arbitrary: fc.constant<'filter'>('filter') },
+  );
   const cmd = (spec: fc.Arbitrary<Spec>) => spec.map((s) => new WallCommand(s));
 
   const staff = actors.filter((p) => new PolicyView(world.policy).isStaff(p));
@@ -908,38 +1109,164 @@ export function wallCommands(world: World, actors: readonly string[] = world.per
   // Writes come often from the principals the issue's attacks use: the services and enclave staff.
   const writers = ['app-backend', 'recsys-service', 'austin-engineer', 'legacy-admin'].filter((p) => actors.includes(p));
   const writer = writers.length > 0 ? fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...writers) }, { weight: 2, arbitrary: who }) : who;
-  const granted = fc.record({ kind: fc.constant('granted' as const), ref: fc.nat({ max: 7 }), ref2: fc.nat({ max: 63 }), list: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), actors: fc.constant(actors) });
-  const read = fc.record({ kind: fc.constant('read' as const), who, where, dataset, ref, addr: fc.constantFrom<Extract<Spec, { kind: 'read' }>['addr']>(...keep<Extract<Spec, { kind: 'read' }>['addr']>('clear', 'clear', 'token', 'token', 'missing', 'nul')) });
+  const granted = fc.record({
+    kind: fc.constant('granted' as const),
+    ref: fc.nat({ max: 7 }),
+    ref2: fc.nat({ max: 63 }),
+    list: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    actors: fc.constant(actors),
+  });
+  const read = fc.record({
+    kind: fc.constant('read' as const),
+    who,
+    where,
+    dataset,
+    ref,
+    addr: fc.constantFrom<Extract<Spec, { kind: 'read' }>['addr']>(
+      ...keep<Extract<Spec, { kind: 'read' }>['addr']>('clear', 'clear', 'token', 'token', 'missing', 'nul'),
+    ),
+  });
   const listFilters: Record<DatasetName, string[]> = {
     users: ['none', 'none', 'country:=US', 'country:=BR', 'username:ref', 'phone_number:ref', 'email:ref', 'username:nul'],
     videos: ['none', 'none', 'visibility:=private', 'visibility:=public', 'owner_uid:ref', 'caption:ref', 'draft_body:ref'],
     comments: ['none', 'author_uid:ref'],
   };
   const list = dataset.chain((d) =>
-    fc.record({ kind: fc.constant('list' as const), who, where, dataset: fc.constant(d), limit: fc.integer({ min: 1, max: 6 }), after: fc.constantFrom<'none' | 'next' | 'nul'>(...keep<'none' | 'next' | 'nul'>('none', 'next', 'next', 'nul')), filter: fc.constantFrom(...keep(...listFilters[d])), ref }),
+    fc.record({
+      kind: fc.constant('list' as const),
+      who,
+      where,
+      dataset: fc.constant(d),
+      limit: fc.integer({ min: 1, max: 6 }),
+      after: fc.constantFrom<'none' | 'next' | 'nul'>(...keep<'none' | 'next' | 'nul'>('none', 'next', 'next', 'nul')),
+      filter: fc.constantFrom(...keep(...listFilters[d])),
+      ref,
+    }),
   );
-  const egress = fc.record({ kind: fc.constant('egress' as const), who, where, dataset, after: fc.constantFrom<Extract<Spec, { kind: 'egress' }>['after']>(...keep<Extract<Spec, { kind: 'egress' }>['after']>('zero', 'next', 'next', 'next', 'huge', 'float', 'negative', 'fraction', 'nul')), limit: fc.integer({ min: 1, max: 8 }) });
+  const egress = fc.record({
+    kind: fc.constant('egress' as const),
+    who,
+    where,
+    dataset,
+    after: fc.constantFrom<Extract<Spec, { kind: 'egress' }>['after']>(
+      ...keep<Extract<Spec, { kind: 'egress' }>['after']>('zero', 'next', 'next', 'next', 'huge', 'float', 'negative', 'fraction', 'nul'),
+    ),
+    limit: fc.integer({ min: 1, max: 8 }),
+  });
   const shapes: Record<DatasetName, string[]> = {
     users: ['full:US', 'full:DE', 'full:IE', 'full:BR', 'full:CN', 'open:BR', 'open:US', 'public:US'],
     videos: ['private', 'draft', 'public'],
     comments: ['comment'],
   };
   const rarely = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-  const create = dataset.chain((d) => fc.record({ kind: fc.constant('create' as const), who: writer, where, dataset: fc.constant(d), shape: fc.constantFrom(...shapes[d]), ref, ref2: ref, behalf, dup: rarely }));
+  const create = dataset.chain((d) =>
+    fc.record({
+      kind: fc.constant('create' as const),
+      who: writer,
+      where,
+      dataset: fc.constant(d),
+      shape: fc.constantFrom(...shapes[d]),
+      ref,
+      ref2: ref,
+      behalf,
+      dup: rarely,
+    }),
+  );
   const changes: Record<DatasetName, string[]> = {
-    users: ['country:US', 'country:DE', 'country:BR', 'country:IE', 'country:CN', 'country+protected:BR', 'country+protected:US', 'protected:phone_number', 'protected:email', 'protected:birthday', 'protected:device_id', 'protected:ip_address', 'clear:email', 'public', 'nul-value', 'nul-field', 'bad-type', 'null-country', 'key-change'],
-    videos: ['visibility:public', 'visibility:public', 'visibility:private', 'visibility:draft', 'visibility:null', 'visibility+caption:public', 'visibility+caption:private', 'owner', 'owner', 'protected:caption', 'protected:draft_body', 'clear:caption', 'public', 'nul-value', 'bad-type', 'unknown-subject'],
+    users: [
+      'country:US',
+      'country:DE',
+      'country:BR',
+      'country:IE',
+      'country:CN',
+      'country+protected:BR',
+      'country+protected:US',
+      'protected:phone_number',
+      'protected:email',
+      'protected:birthday',
+      'protected:device_id',
+      'protected:ip_address',
+      'clear:email',
+      'public',
+      'nul-value',
+      'nul-field',
+      'bad-type',
+      'null-country',
+      'key-change',
+    ],
+    videos: [
+      'visibility:public',
+      'visibility:public',
+      'visibility:private',
+      'visibility:draft',
+      'visibility:null',
+      'visibility+caption:public',
+      'visibility+caption:private',
+      'owner',
+      'owner',
+      'protected:caption',
+      'protected:draft_body',
+      'clear:caption',
+      'public',
+      'nul-value',
+      'bad-type',
+      'unknown-subject',
+    ],
     comments: ['author', 'public', 'nul-value', 'unknown-subject'],
   };
-  const patch = dataset.chain((d) => fc.record({ kind: fc.constant('patch' as const), who: writer, where, dataset: fc.constant(d), ref, ref2: ref, addr, change: fc.constantFrom(...keep(...changes[d])), behalf }));
+  const patch = dataset.chain((d) =>
+    fc.record({
+      kind: fc.constant('patch' as const),
+      who: writer,
+      where,
+      dataset: fc.constant(d),
+      ref,
+      ref2: ref,
+      addr,
+      change: fc.constantFrom(...keep(...changes[d])),
+      behalf,
+    }),
+  );
   const remove = fc.record({ kind: fc.constant('delete' as const), who, where, dataset, ref, addr });
-  const request = fc.record({ kind: fc.constant('request' as const), who: requester, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h', '8h', '9h'), nul: bad ? rarely : fc.constant(false) });
+  const request = fc.record({
+    kind: fc.constant('request' as const),
+    who: requester,
+    where,
+    datasets,
+    categories,
+    subjects,
+    duration: fc.constantFrom('30m', '1h', '2h', '8h', '9h'),
+    nul: bad ? rarely : fc.constant(false),
+  });
   const approvers = actors.filter((p) => new PolicyView(world.policy).isApprover(p));
   const approver = approvers.length > 0 ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...approvers) }, { weight: 1, arbitrary: who }) : who;
-  const approve = fc.record({ kind: fc.constant('approve' as const), who: approver, where, ref: fc.nat({ max: 3 }), deny: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) });
-  const revoke = fc.record({ kind: fc.constant('revoke' as const), who, where, ref: fc.nat({ max: 3 }), target: fc.constantFrom<'request' | 'grant'>('request', 'grant') });
-  const glass = fc.record({ kind: fc.constant('glass' as const), who: requester, where, datasets, categories, subjects, duration: fc.constantFrom('30m', '1h', '2h') });
-  const advance = fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1000, 60_000, 1_800_000, 3_540_000, 3_600_000, 7_200_000, 28_800_000, 90_000_000) });
+  const approve = fc.record({
+    kind: fc.constant('approve' as const),
+    who: approver,
+    where,
+    ref: fc.nat({ max: 3 }),
+    deny: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  });
+  const revoke = fc.record({
+    kind: fc.constant('revoke' as const),
+    who,
+    where,
+    ref: fc.nat({ max: 3 }),
+    target: fc.constantFrom<'request' | 'grant'>('request', 'grant'),
+  });
+  const glass = fc.record({
+    kind: fc.constant('glass' as const),
+    who: requester,
+    where,
+    datasets,
+    categories,
+    subjects,
+    duration: fc.constantFrom('30m', '1h', '2h'),
+  });
+  const advance = fc.record({
+    kind: fc.constant('advance' as const),
+    ms: fc.constantFrom(1000, 60_000, 1_800_000, 3_540_000, 3_600_000, 7_200_000, 28_800_000, 90_000_000),
+  });
   const access = fc.record({ kind: fc.constant('access' as const), who, where, what: fc.constantFrom<'requests' | 'grants'>('requests', 'grants') });
   const records = fc.record({ kind: fc.constant('records' as const), who, where, back: fc.nat({ max: 20 }) });
 

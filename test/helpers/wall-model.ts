@@ -245,7 +245,9 @@ export class WallModel {
   }
   /** Records whose subject is `key` of `dataset` (a user's videos and comments). */
   dependents(dataset: string, key: string): MRecord[] {
-    return [...this.records.values()].filter((r) => this.pv.subjectDataset(r.dataset) === dataset && this.pv.jurisdictionField(r.dataset) === undefined && this.subjectOf(r.dataset, r.values) === key);
+    return [...this.records.values()].filter(
+      (r) => this.pv.subjectDataset(r.dataset) === dataset && this.pv.jurisdictionField(r.dataset) === undefined && this.subjectOf(r.dataset, r.values) === key,
+    );
   }
 
   // ---- protected values ----
@@ -352,21 +354,35 @@ export class WallModel {
    * another jurisdiction or subject (and, for a subject record, its dependents'); delete as writing
    * every stored field. `forbidden` lists only what certainly must be refused.
    */
-  judge(persona: string, place: Place, dataset: string, mode: 'create' | 'update' | 'delete', key: string, body: Values, onBehalfOf: string | undefined): Judgement {
+  judge(
+    persona: string,
+    place: Place,
+    dataset: string,
+    mode: 'create' | 'update' | 'delete',
+    key: string,
+    body: Values,
+    onBehalfOf: string | undefined,
+  ): Judgement {
     const pv = this.pv;
     const forbidden: string[] = [];
     const moved: Moved[] = [];
     const before = mode === 'create' ? undefined : this.rec(dataset, key);
     if (mode !== 'create' && !before) return { forbidden, moved };
-    const after: Values | undefined = mode === 'delete' ? undefined : { ...Object.fromEntries(pv.fields(dataset).map((f) => [f, null])), ...(before?.values ?? {}), ...body };
+    const after: Values | undefined =
+      mode === 'delete' ? undefined : { ...Object.fromEntries(pv.fields(dataset).map((f) => [f, null])), ...(before?.values ?? {}), ...body };
     const jb = before && this.jurNow(before);
     const ja = after && this.jurisdictionOf(dataset, after);
     const staff = pv.isStaff(persona);
     const writer = (j: string | undefined) => staff && pv.inEnclave(place, j);
     // A record whose subject is gone has no jurisdiction: its protected data stays where it is (fail closed).
     if (before && jb === undefined) {
-      const held = pv.fields(dataset).filter((f) => before.values[f] !== null && before.values[f] !== undefined && pv.isProtectedAnywhere(dataset, f, before.values));
-      if (held.length > 0) forbidden.push(`${mode} of ${dataset}/${key}, whose jurisdiction cannot be told (its subject is gone) and which holds ${held.map((f) => `${dataset}.${f}`).join(', ')}`);
+      const held = pv
+        .fields(dataset)
+        .filter((f) => before.values[f] !== null && before.values[f] !== undefined && pv.isProtectedAnywhere(dataset, f, before.values));
+      if (held.length > 0)
+        forbidden.push(
+          `${mode} of ${dataset}/${key}, whose jurisdiction cannot be told (its subject is gone) and which holds ${held.map((f) => `${dataset}.${f}`).join(', ')}`,
+        );
       return { forbidden, moved };
     }
 
@@ -374,7 +390,8 @@ export class WallModel {
       if (jb !== undefined) {
         for (const f of pv.fields(dataset)) {
           const v = before!.values[f];
-          if (v !== null && v !== undefined && pv.isProtected(dataset, f, before!.values, jb) && !writer(jb)) forbidden.push(`delete erases protected ${dataset}.${f}`);
+          if (v !== null && v !== undefined && pv.isProtected(dataset, f, before!.values, jb) && !writer(jb))
+            forbidden.push(`delete erases protected ${dataset}.${f}`);
         }
       }
       return { forbidden, moved };
@@ -383,15 +400,19 @@ export class WallModel {
     // Body fields, under the classification before (updates) and after.
     for (const f of Object.keys(body)) {
       if (!pv.fields(dataset).includes(f)) continue;
-      if (before && jb !== undefined && pv.isProtected(dataset, f, before.values, jb) && !writer(jb)) forbidden.push(`write of ${dataset}.${f}, protected before the write`);
-      else if (after && ja !== undefined && pv.isProtected(dataset, f, after, ja) && !writer(ja) && (before === undefined || jb !== undefined)) forbidden.push(`write of ${dataset}.${f}, protected after the write`);
+      if (before && jb !== undefined && pv.isProtected(dataset, f, before.values, jb) && !writer(jb))
+        forbidden.push(`write of ${dataset}.${f}, protected before the write`);
+      else if (after && ja !== undefined && pv.isProtected(dataset, f, after, ja) && !writer(ja) && (before === undefined || jb !== undefined))
+        forbidden.push(`write of ${dataset}.${f}, protected after the write`);
     }
     if (!before || jb === undefined || ja === undefined || !after) return { forbidden, moved };
 
     // Declassified and moved stored values.
     const sb = this.subjectOf(dataset, before.values);
     const sa = this.subjectOf(dataset, after);
-    const stored = pv.fields(dataset).filter((f) => before.values[f] !== null && before.values[f] !== undefined && pv.isProtected(dataset, f, before.values, jb));
+    const stored = pv
+      .fields(dataset)
+      .filter((f) => before.values[f] !== null && before.values[f] !== undefined && pv.isProtected(dataset, f, before.values, jb));
     for (const f of stored) if (!pv.isProtected(dataset, f, after, ja)) moved.push({ action: 'declassify', dataset, key, field: f, dependent: false });
     if (ja !== jb || sa !== sb) {
       for (const f of stored) moved.push({ action: 'transfer', dataset, key, field: f, dependent: false });
@@ -399,7 +420,8 @@ export class WallModel {
         for (const d of this.dependents(dataset, key)) {
           for (const f of pv.fields(d.dataset)) {
             const v = d.values[f];
-            if (v !== null && v !== undefined && pv.isProtected(d.dataset, f, d.values, jb)) moved.push({ action: 'transfer', dataset: d.dataset, key: d.key, field: f, dependent: true });
+            if (v !== null && v !== undefined && pv.isProtected(d.dataset, f, d.values, jb))
+              moved.push({ action: 'transfer', dataset: d.dataset, key: d.key, field: f, dependent: true });
           }
         }
       }
@@ -417,12 +439,18 @@ export class WallModel {
       const r = this.rec(m.dataset, m.key)!;
       const category = pv.category(m.dataset, m.field, r.values);
       const subject = this.subjectOf(m.dataset, r.values);
-      return category !== undefined && subject !== undefined && this.grants.some((g) => g.principal === persona && this.covers(g, m.dataset, pv.lineage(category), subject, jb));
+      return (
+        category !== undefined &&
+        subject !== undefined &&
+        this.grants.some((g) => g.principal === persona && this.covers(g, m.dataset, pv.lineage(category), subject, jb))
+      );
     };
     const enclaveMove = staff && inside && moved.filter((m) => !m.dependent).every(granted);
     if (!app && !enclaveMove) {
       const names = [...new Set(moved.map((m) => `${m.action} ${m.dataset}.${m.field}`))].join(', ');
-      forbidden.push(`${names} (${ja !== jb ? `jurisdiction ${jb} -> ${ja}` : sa !== sb ? 'subject changes' : 'class protected -> not'}) without an enclave grant or the subject's backend`);
+      forbidden.push(
+        `${names} (${ja !== jb ? `jurisdiction ${jb} -> ${ja}` : sa !== sb ? 'subject changes' : 'class protected -> not'}) without an enclave grant or the subject's backend`,
+      );
     }
     return { forbidden, moved };
   }
@@ -460,10 +488,15 @@ export class WallModel {
     const it = item as { key?: unknown; fields?: Record<string, unknown> };
     const fields = it.fields ?? {};
     let mine = this.tokens.get(persona);
-    if (!mine) this.tokens.set(persona, (mine = new Map()));
+    if (!mine) {
+      mine = new Map();
+      this.tokens.set(persona, mine);
+    }
     const isToken = (v: unknown): v is string => typeof v === 'string' && v.startsWith('tok_');
     if (dataset === 'users') {
-      const user = [...this.records.values()].find((r) => r.dataset === 'users' && typeof fields['username'] === 'string' && r.values['username'] === fields['username']);
+      const user = [...this.records.values()].find(
+        (r) => r.dataset === 'users' && typeof fields['username'] === 'string' && r.values['username'] === fields['username'],
+      );
       if (!user) return;
       const token = isToken(it.key) ? it.key : isToken(fields['uid']) ? fields['uid'] : undefined;
       if (token !== undefined && (isToken(it.key) || !mine.has(user.key))) mine.set(user.key, token);
@@ -486,10 +519,18 @@ export class WallModel {
  * W1: the response to `persona` at `place` holds no protected value the model knows it may not have.
  * `insiders` counts the protected values it held for a caller the model could not rule out.
  */
-export function checkConfidentiality(m: WallModel, persona: string, place: Place, sent: { path: string; body: string | undefined; headers: Readonly<Record<string, string>> }, answer: { status: number; headers: Readonly<Record<string, string>>; text: string }): { violations: Violation[]; insiders: number } {
+export function checkConfidentiality(
+  m: WallModel,
+  persona: string,
+  place: Place,
+  sent: { path: string; body: string | undefined; headers: Readonly<Record<string, string>> },
+  answer: { status: number; headers: Readonly<Record<string, string>>; text: string },
+): { violations: Violation[]; insiders: number } {
   const out: Violation[] = [];
   let insiders = 0;
-  const haystack = `${Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}\n${answer.text}`;
+  const haystack = `${Object.entries(answer.headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n')}\n${answer.text}`;
   let decoded = haystack;
   try {
     decoded = decodeURIComponent(haystack);
@@ -497,7 +538,10 @@ export function checkConfidentiality(m: WallModel, persona: string, place: Place
     // not URL-encoded text: the raw search stands
   }
   // What the caller sent, it knows: an echo of it is no leak (a filter's answer is checked as an oracle instead).
-  const asked = `${sent.path}\n${sent.body ?? ''}\n${Object.entries(sent.headers).filter(([k]) => k !== 'authorization').map(([, v]) => v).join('\n')}`;
+  const asked = `${sent.path}\n${sent.body ?? ''}\n${Object.entries(sent.headers)
+    .filter(([k]) => k !== 'authorization')
+    .map(([, v]) => v)
+    .join('\n')}`;
   for (const s of m.secrets()) {
     if (asked.includes(s.value)) continue;
     const found = containsValue(haystack, s.value) || containsValue(decoded, s.value);

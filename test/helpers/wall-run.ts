@@ -60,7 +60,10 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
   /** The test's time limit: an hour, or about 0.2 s per step asked for in a long run (WALL_TIMEOUT_MIN overrides). */
   const TIMEOUT_MS = process.env['WALL_TIMEOUT_MIN'] ? envInt('WALL_TIMEOUT_MIN', 60) * 60_000 : Math.max(3_600_000, RUNS * STEPS * 200);
   for (const driver of ['pglite', 'postgres'] as const) {
-    test(`the wall holds under random attack sequences (${driver})`, { skip: !DRIVERS.includes(driver) && `WALL_DRIVERS=${DRIVERS.join(',')}`, timeout: TIMEOUT_MS }, async () => {
+    test(`the wall holds under random attack sequences (${driver})`, {
+      skip: !DRIVERS.includes(driver) && `WALL_DRIVERS=${DRIVERS.join(',')}`,
+      timeout: TIMEOUT_MS,
+    }, async () => {
       // The server's clock starts at the real time (tokens are checked against it) and only the model moves it.
       const world = await startWorld(driver, Date.now());
       try {
@@ -72,16 +75,26 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
         let steps = 0;
         const started = Date.now();
         const details = await fc.check(
-          fc.asyncProperty(fc.commands(wallCommands(world, actorsOf(world.personas), { badInput: !NO_BAD_INPUT }), { maxCommands: STEPS, size: 'max', ...(REPLAY ? { replayPath: REPLAY } : {}) }), async (cmds) => {
-            const model = await real.reset();
-            const before = real.steps;
-            await fc.asyncModelRun(() => ({ model, real }), cmds);
-            sequences++;
-            steps += real.steps - before;
-            if (PROGRESS && sequences % 25 === 0) {
-              appendFileSync(PROGRESS, `${new Date().toISOString()} wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${((Date.now() - started) / 1000).toFixed(0)}s\n`);
-            }
-          }),
+          fc.asyncProperty(
+            fc.commands(wallCommands(world, actorsOf(world.personas), { badInput: !NO_BAD_INPUT }), {
+              maxCommands: STEPS,
+              size: 'max',
+              ...(REPLAY ? { replayPath: REPLAY } : {}),
+            }),
+            async (cmds) => {
+              const model = await real.reset();
+              const before = real.steps;
+              await fc.asyncModelRun(() => ({ model, real }), cmds);
+              sequences++;
+              steps += real.steps - before;
+              if (PROGRESS && sequences % 25 === 0) {
+                appendFileSync(
+                  PROGRESS,
+                  `${new Date().toISOString()} wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${((Date.now() - started) / 1000).toFixed(0)}s\n`,
+                );
+              }
+            },
+          ),
           { numRuns: RUNS, seed, ...(PATH ? { path: PATH } : {}), endOnFailure: false },
         );
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -94,25 +107,38 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
             `# wall (${driver}): FAILED in sequence ${details.numRuns} of ${RUNS} (up to ${STEPS} steps each), shrunk ${details.numShrinks} times, in ${seconds}s`,
             `# replay: WALL_DRIVERS=${driver} WALL_SEED=${details.seed} WALL_PATH=${details.counterexamplePath ?? ''}${replay ? ` WALL_REPLAY=${replay}` : ''} WALL_STEPS=${STEPS}${PERSONAS.length ? ` WALL_PERSONAS=${PERSONAS.join(',')}` : ''}${NO_BAD_INPUT ? ' WALL_BAD_INPUT=0' : ''}${SKIP.size ? ` WALL_SKIP=${[...SKIP].join(',')}` : ''}`,
             '# minimal sequence:',
-            ...cmds.replace(/\s*\/\*replayPath="[^"]*"\*\/\s*/, '').split(/,(?=[a-z0-9-]+@|advance\(|granted\()/).map((c) => `#   ${c.trim()}`),
+            ...cmds
+              .replace(/\s*\/\*replayPath="[^"]*"\*\/\s*/, '')
+              .split(/,(?=[a-z0-9-]+@|advance\(|granted\()/)
+              .map((c) => `#   ${c.trim()}`),
             '# violations:',
-            ...(found ? found.map((v) => `#   ${v.invariant}: ${v.message}`) : [`#   ${String(err instanceof Error ? err.stack ?? err.message : err)}`]),
+            ...(found ? found.map((v) => `#   ${v.invariant}: ${v.message}`) : [`#   ${String(err instanceof Error ? (err.stack ?? err.message) : err)}`]),
           ];
           console.log(lines.join('\n'));
           assert.fail(`the wall broke (${found ? [...new Set(found.map((v) => v.invariant))].join(', ') : 'error'}): see the minimal sequence above`);
         }
         if (SURVEY) {
-          console.log(`# wall (${driver}) survey: ${n(sequences)} sequences, ${n(steps)} steps, ${n(real.insiderClear)} protected values in clear to possible insiders, ${real.surveyed.size} kinds of finding (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s)`);
+          console.log(
+            `# wall (${driver}) survey: ${n(sequences)} sequences, ${n(steps)} steps, ${n(real.insiderClear)} protected values in clear to possible insiders, ${real.surveyed.size} kinds of finding (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s)`,
+          );
           for (const [k, c] of [...real.surveyed].sort((a, b) => b[1] - a[1])) console.log(`#   ${c} x ${k}`);
           // WALL_SURVEY_TRACE=text prints the steps that led to the first finding of each kind holding that text.
           const want = process.env['WALL_SURVEY_TRACE'];
           if (want) for (const [k, t] of real.traces) if (k.includes(want)) console.log([`# first ${k}:`, ...t.map((x) => `#     ${x}`)].join('\n'));
           assert.equal(real.surveyed.size, 0, 'the survey found violations');
         }
-        const kinds = [...real.byKind].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${n(c)}`).join(', ');
-        const checked = SKIP.size === 0 ? 'W1-W7' : `${['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].filter((w) => !SKIP.has(w)).join(', ')} (WALL_SKIP=${[...SKIP].join(',')})`;
-        console.log(`# wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${world.personas.length} personas x ${world.places.length} places, 0 violations of ${checked} (seed ${details.seed})`);
-        console.log(`# wall (${driver}): ${n(real.requests)} requests, ${n(real.insiderClear)} protected values released in clear to possible insiders, in ${seconds}s (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s); steps: ${kinds}`);
+        const kinds = [...real.byKind]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, c]) => `${k} ${n(c)}`)
+          .join(', ');
+        const checked =
+          SKIP.size === 0 ? 'W1-W7' : `${['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].filter((w) => !SKIP.has(w)).join(', ')} (WALL_SKIP=${[...SKIP].join(',')})`;
+        console.log(
+          `# wall (${driver}): ${n(sequences)} sequences, ${n(steps)} steps, ${world.personas.length} personas x ${world.places.length} places, 0 violations of ${checked} (seed ${details.seed})`,
+        );
+        console.log(
+          `# wall (${driver}): ${n(real.requests)} requests, ${n(real.insiderClear)} protected values released in clear to possible insiders, in ${seconds}s (requests ${(real.ms.requests / 1000).toFixed(1)}s, store checks ${(real.ms.stores / 1000).toFixed(1)}s, resets ${(real.ms.resets / 1000).toFixed(1)}s); steps: ${kinds}`,
+        );
         assert.ok(steps > 0, 'the test ran steps');
       } finally {
         await world.close();

@@ -29,14 +29,37 @@ export function FindingsPage({ session }: PageProps) {
     <section aria-labelledby="findings-title">
       <h2 id="findings-title">Scanner findings</h2>
       <p>Scans a sample of the global store for protected data that must not be there (approvers and auditors).</p>
-      <button onClick={() => void run()} disabled={busy}>{busy ? 'Scanning…' : 'Scan the global store'}</button>
+      <button type="button" onClick={() => void run()} disabled={busy}>
+        {busy ? 'Scanning…' : 'Scan the global store'}
+      </button>
       {error && <p role="alert">{error}</p>}
       {f && (
         <>
-          <p>{f.target}: {f.rows} rows sampled, {f.findings.length} finding(s), {f.violations.length} violation(s){f.complete ? '' : ' (incomplete)'}</p>
+          <p>
+            {f.target}: {f.rows} rows sampled, {f.findings.length} finding(s), {f.violations.length} violation(s){f.complete ? '' : ' (incomplete)'}
+          </p>
           <table aria-label="Findings">
-            <thead><tr><th>Detector</th><th>Category</th><th>Where</th><th>Sample</th><th>Confidence</th></tr></thead>
-            <tbody>{f.findings.map((x, i) => <tr key={i}><td>{x.detector}</td><td>{x.category}</td><td>{Object.values(x.where).join(' · ')}</td><td>{x.sample}</td><td>{x.confidence.toFixed(2)}</td></tr>)}</tbody>
+            <thead>
+              <tr>
+                <th>Detector</th>
+                <th>Category</th>
+                <th>Where</th>
+                <th>Sample</th>
+                <th>Confidence</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.findings.map((x, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a scan's findings are shown once, never reordered, and two may share every field
+                <tr key={i}>
+                  <td>{x.detector}</td>
+                  <td>{x.category}</td>
+                  <td>{Object.values(x.where).join(' · ')}</td>
+                  <td>{x.sample}</td>
+                  <td>{x.confidence.toFixed(2)}</td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         </>
       )}

@@ -3,9 +3,25 @@ import cytoscape, { type Core } from 'cytoscape';
 import { api } from '../api';
 import type { PageProps } from '../App';
 
-interface Step { node: string; via: string; evidence?: string }
-interface Leak { id: string; category: string; jurisdiction: string; mode: string; sink: { type: string; id: string; country?: string }; reasons: { kind: string; rule: string }[]; path: Step[] }
-interface Analysis { leaks: Leak[]; undocumented: { type: string; id: string; missing: string[]; where?: string }[]; unknownPlaces: string[] }
+interface Step {
+  node: string;
+  via: string;
+  evidence?: string;
+}
+interface Leak {
+  id: string;
+  category: string;
+  jurisdiction: string;
+  mode: string;
+  sink: { type: string; id: string; country?: string };
+  reasons: { kind: string; rule: string }[];
+  path: Step[];
+}
+interface Analysis {
+  leaks: Leak[];
+  undocumented: { type: string; id: string; missing: string[]; where?: string }[];
+  unknownPlaces: string[];
+}
 
 declare global {
   interface Window {
@@ -51,10 +67,16 @@ export function FlowsPage({ session }: PageProps) {
       elements: [...[...nodes.values()].map((n) => ({ data: n, classes: n.type })), ...[...edges.values()].map((e) => ({ data: e, classes: 'leak' }))],
       layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.1 },
       style: [
-        { selector: 'node', style: { label: 'data(label)', 'font-size': 9, 'text-wrap': 'wrap', 'text-max-width': '120px', 'background-color': '#64748b', width: 18, height: 18 } },
+        {
+          selector: 'node',
+          style: { label: 'data(label)', 'font-size': 9, 'text-wrap': 'wrap', 'text-max-width': '120px', 'background-color': '#64748b', width: 18, height: 18 },
+        },
         { selector: 'node.tool', style: { shape: 'round-rectangle', 'background-color': '#7c3aed' } },
         { selector: 'node.export', style: { shape: 'diamond', 'background-color': '#b91c1c' } },
-        { selector: 'edge', style: { width: 2, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'line-color': '#f87171', 'target-arrow-color': '#f87171' } },
+        {
+          selector: 'edge',
+          style: { width: 2, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'line-color': '#f87171', 'target-arrow-color': '#f87171' },
+        },
         { selector: 'edge.highlight', style: { width: 4, 'line-color': '#b91c1c', 'target-arrow-color': '#b91c1c' } },
         { selector: 'node.highlight', style: { 'border-width': 3, 'border-color': '#b91c1c' } },
       ],
@@ -71,6 +93,7 @@ export function FlowsPage({ session }: PageProps) {
     };
   }, [analysis]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new analysis rebuilds the graph, whose elements must be highlighted again
   useEffect(() => {
     const graph = cy.current;
     if (!graph) return;
@@ -86,17 +109,63 @@ export function FlowsPage({ session }: PageProps) {
   return (
     <section aria-labelledby="flows-title">
       <h2 id="flows-title">Flows: {analysis.leaks.length} leak path(s)</h2>
-      <div className="graph" ref={box} role="img" aria-label="Flow graph of the leak paths" data-leaks={analysis.leaks.length} data-highlighted={selected ?? ''} />
-      {detail && <pre aria-label="Evidence">{detail}</pre>}
+      <div
+        className="graph"
+        ref={box}
+        role="img"
+        aria-label="Flow graph of the leak paths"
+        data-leaks={analysis.leaks.length}
+        data-highlighted={selected ?? ''}
+      />
+      {detail && (
+        <section aria-label="Evidence">
+          <pre>{detail}</pre>
+        </section>
+      )}
       <h3>Leak paths</h3>
       {analysis.leaks.map((l) => (
-        <div key={l.id} className="leak" role="button" tabIndex={0} aria-pressed={selected === l.id} data-leak={l.id} onClick={() => setSelected(selected === l.id ? undefined : l.id)} onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); setSelected(selected === l.id ? undefined : l.id); } }}>
-          <strong>{l.category} ({l.jurisdiction})</strong> reaches {l.sink.type} {l.sink.id}{l.sink.country ? ` in ${l.sink.country}` : ''} — {l.reasons.map((r) => r.kind).join(', ')}{l.mode === 'indirect' ? ' (indirect)' : ''}
-          <ol>{l.path.map((s) => <li key={s.node}>{s.node} <span className="muted">[{s.via}] {s.evidence ?? ''}</span></li>)}</ol>
+        // biome-ignore lint/a11y/useSemanticElements: a leak path holds a list of steps, which a <button> may not contain
+        <div
+          key={l.id}
+          className="leak"
+          role="button"
+          tabIndex={0}
+          aria-pressed={selected === l.id}
+          data-leak={l.id}
+          onClick={() => setSelected(selected === l.id ? undefined : l.id)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' || e.key === ' ') {
+              e.preventDefault();
+              setSelected(selected === l.id ? undefined : l.id);
+            }
+          }}
+        >
+          <strong>
+            {l.category} ({l.jurisdiction})
+          </strong>{' '}
+          reaches {l.sink.type} {l.sink.id}
+          {l.sink.country ? ` in ${l.sink.country}` : ''} — {l.reasons.map((r) => r.kind).join(', ')}
+          {l.mode === 'indirect' ? ' (indirect)' : ''}
+          <ol>
+            {l.path.map((s) => (
+              <li key={s.node}>
+                {s.node}{' '}
+                <span className="muted">
+                  [{s.via}] {s.evidence ?? ''}
+                </span>
+              </li>
+            ))}
+          </ol>
         </div>
       ))}
       <h3>Undocumented</h3>
-      <ul>{analysis.undocumented.map((u) => <li key={u.type + u.id}>{u.type} {u.id}: no {u.missing.join(', no ')} {u.where ? `(${u.where})` : ''}</li>)}</ul>
+      <ul>
+        {analysis.undocumented.map((u) => (
+          <li key={u.type + u.id}>
+            {u.type} {u.id}: no {u.missing.join(', no ')} {u.where ? `(${u.where})` : ''}
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

@@ -62,30 +62,50 @@ export function LogPage({ session, info }: PageProps) {
     <section aria-labelledby="log-title">
       <h2 id="log-title">Access log</h2>
       {error && <p role="alert">{error}</p>}
-      <label>Search records<input aria-label="Search records" value={filter} onChange={(e) => setFilter(e.target.value)} /></label>
+      <label>
+        Search records
+        <input aria-label="Search records" value={filter} onChange={(e) => setFilter(e.target.value)} />
+      </label>
       <table aria-label="Access records">
-        <thead><tr><th>Index</th><th>Time</th><th>Record</th><th></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Index</th>
+            <th>Time</th>
+            <th>Record</th>
+            <th></th>
+          </tr>
+        </thead>
         <tbody>
           {shown.slice(0, 100).map((r) => (
             <tr key={r.index} data-index={r.index}>
-              <td>{r.index}</td><td>{String(r.record['at'] ?? '')}</td><td>{summary(r.record)}</td>
-              <td><button className="secondary" onClick={() => void open(r.index)} aria-label={`Open record ${r.index}`}>Open</button></td>
+              <td>{r.index}</td>
+              <td>{String(r.record['at'] ?? '')}</td>
+              <td>{summary(r.record)}</td>
+              <td>
+                <button type="button" className="secondary" onClick={() => void open(r.index)} aria-label={`Open record ${r.index}`}>
+                  Open
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
       {opened && (
-        <div className="card" aria-label={`Record ${opened.index}`}>
+        <section className="card" aria-label={`Record ${opened.index}`}>
           <h3>Record {opened.index}</h3>
           <pre>{JSON.stringify(opened.record, null, 2)}</pre>
           <p>Commitment matches its entry: {opened.matches_entry ? <span className="ok">yes</span> : <span className="bad">no</span>}</p>
-          <button onClick={() => void verify()}>Verify inclusion in this browser</button>
+          <button type="button" onClick={() => void verify()}>
+            Verify inclusion in this browser
+          </button>
           {verified && (
             <p data-testid="verification" data-root-matches={String(verified.rootMatches)} data-signature-valid={String(verified.signatureValid)}>
-              {verified.rootMatches && verified.signatureValid ? <span className="ok">✓ included</span> : <span className="bad">✗ not verified</span>} — leaf {verified.leafHash.slice(0, 16)}…, root of checkpoint {verified.size} {verified.rootMatches ? 'matches' : 'does not match'}, signature by {verified.signer} {verified.signatureValid ? 'valid' : 'invalid'} (WebCrypto)
+              {verified.rootMatches && verified.signatureValid ? <span className="ok">✓ included</span> : <span className="bad">✗ not verified</span>} — leaf{' '}
+              {verified.leafHash.slice(0, 16)}…, root of checkpoint {verified.size} {verified.rootMatches ? 'matches' : 'does not match'}, signature by{' '}
+              {verified.signer} {verified.signatureValid ? 'valid' : 'invalid'} (WebCrypto)
             </p>
           )}
-        </div>
+        </section>
       )}
     </section>
   );

@@ -21,9 +21,13 @@ function Bars({ title, data }: { title: string; data: Record<string, number> }) 
       <svg width="100%" height={entries.length * 22} role="img" aria-label={`${title}: ${entries.map(([k, n]) => `${k} ${n}`).join(', ')}`}>
         {entries.map(([k, n], i) => (
           <g key={k} transform={`translate(0, ${i * 22})`}>
-            <text x="0" y="14" fontSize="12">{k}</text>
+            <text x="0" y="14" fontSize="12">
+              {k}
+            </text>
             <rect x="90" y="3" height="14" width={`${(n / max) * 60}%`} fill="#1d4ed8" />
-            <text x="92" y="14" fontSize="11" fill="#fff">{n}</text>
+            <text x="92" y="14" fontSize="11" fill="#fff">
+              {n}
+            </text>
           </g>
         ))}
       </svg>
@@ -45,11 +49,15 @@ export function Overview({ session }: PageProps) {
       <div className="cards">
         <div className="card">
           <div className="muted">Open requests</div>
-          <div className="big" data-testid="open-requests">{data.openRequests}</div>
+          <div className="big" data-testid="open-requests">
+            {data.openRequests}
+          </div>
         </div>
         <div className="card">
           <div className="muted">Open violations</div>
-          <div className={`big ${data.openViolations ? 'bad' : 'ok'}`} data-testid="open-violations">{data.openViolations}</div>
+          <div className={`big ${data.openViolations ? 'bad' : 'ok'}`} data-testid="open-violations">
+            {data.openViolations}
+          </div>
         </div>
         <div className="card">
           <div className="muted">Access log ({data.checkpoint.origin})</div>
@@ -67,11 +75,23 @@ export function Overview({ session }: PageProps) {
       <h3>Enclaves and stores</h3>
       <table>
         <thead>
-          <tr><th>Enclave</th><th>Jurisdictions</th><th>Store</th><th>Allowed countries</th></tr>
+          <tr>
+            <th>Enclave</th>
+            <th>Jurisdictions</th>
+            <th>Store</th>
+            <th>Allowed countries</th>
+          </tr>
         </thead>
         <tbody>
           {data.enclaves.map((e) => (
-            <tr key={e.name}><td>{e.name}</td><td>{e.jurisdictions.join(', ')}</td><td>{e.store} {data.stores.find((s) => s.store === e.store)?.ok ? <span className="ok">up</span> : <span className="bad">down</span>}</td><td>{e.allowedCountries.join(', ')}</td></tr>
+            <tr key={e.name}>
+              <td>{e.name}</td>
+              <td>{e.jurisdictions.join(', ')}</td>
+              <td>
+                {e.store} {data.stores.find((s) => s.store === e.store)?.ok ? <span className="ok">up</span> : <span className="bad">down</span>}
+              </td>
+              <td>{e.allowedCountries.join(', ')}</td>
+            </tr>
           ))}
         </tbody>
       </table>
