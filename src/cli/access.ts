@@ -8,8 +8,7 @@ import { Command } from 'commander';
 import { checkPolicy, formatIssue, loadPolicy } from '../policy/index.js';
 import { formatStandingReview, standingAccessReview } from '../access/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, table, throwIfUnavailable } from './output.js';
-import { DEMO_POLICY_DIR } from './demo.js';
-import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT } from './up.js';
+import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { CordonError } from '../shared/errors.js';
 
 export interface ServerOpts {

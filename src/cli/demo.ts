@@ -3,12 +3,11 @@
 // It prints disclosures, never values.
 
 import { Command } from 'commander';
-import { fileURLToPath } from 'node:url';
 import { DEMO_FIXED_USERS } from '../server/index.js';
 import { checkPolicy, createDecider, formatIssue, type Decision, type GrantInfo } from '../policy/index.js';
 import { EXIT_USAGE, mustRead, printJson, table } from './output.js';
+import { DEMO_POLICY_DIR } from './defaults.js';
 
-export const DEMO_POLICY_DIR = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 const HOUR = 3_600_000;
 
 /** The demo's three fixed users (PRODUCT.md §10), defined by the server module's demo data. */

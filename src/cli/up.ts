@@ -22,20 +22,9 @@ import {
   type LogLevel,
 } from '../server/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
-import { DEMO_POLICY_DIR } from './demo.js';
+import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { readKeyArg } from './log.js';
 
-export const DEFAULT_PORT = 7070;
-export const DEFAULT_DATA_DIR = '.cordon';
-
-/** An address inside the network location of `site` (the base of its CIDR + 5), for demo requests. */
-export function addressOfSite(policy: Policy, site: string): string | undefined {
-  const loc = policy.deployment.locations.find((l) => l.site === site && l.cidr.includes('.') && !l.cidr.startsWith('127.'));
-  if (!loc) return undefined;
-  const parts = loc.cidr.split('/')[0]!.split('.').map(Number);
-  parts[3] = (parts[3]! + 5) & 255;
-  return parts.join('.');
-}
 
 interface UpOptions {
   policy?: string;
