@@ -25,7 +25,6 @@ import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { readKeyArg } from './log.js';
 
-
 interface UpOptions {
   policy?: string;
   demo?: boolean;
