@@ -1,7 +1,9 @@
 // Builds the empty data directory that new embedded stores start from (src/store/pglite-template.ts):
 // PGlite's initdb, run once here rather than once per store at `cordon up` (5–10 s each), into
-// dist/pglite-template/<PGlite version>/. Kept across builds (scripts/clean-dist.js leaves the
-// folder) and made again only for another PGlite version, whose stores could not read it.
+// dist/pglite-template/<PGlite version>/, and the same as a tar archive beside it (<version>.tar),
+// which in-memory stores load. Kept across builds (scripts/clean-dist.js leaves the folder) and made
+// again only for another PGlite version, whose stores could not read it.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -14,12 +16,30 @@ if (version === undefined) {
 }
 const template = pgliteTemplateDir(version);
 mkdirSync(PGLITE_TEMPLATE_DIR, { recursive: true });
-for (const f of readdirSync(PGLITE_TEMPLATE_DIR)) if (f !== basename(template)) rmSync(join(PGLITE_TEMPLATE_DIR, f), { recursive: true, force: true });
+const keep = new Set([basename(template), `${basename(template)}.tar`]);
+for (const f of readdirSync(PGLITE_TEMPLATE_DIR)) if (!keep.has(f)) rmSync(join(PGLITE_TEMPLATE_DIR, f), { recursive: true, force: true });
 if (!existsSync(join(template, 'PG_VERSION'))) {
   // Made beside its place and renamed, so that an interrupted build leaves no half template.
   const staging = `${template}.making-${process.pid}`;
   rmSync(template, { recursive: true, force: true });
+  rmSync(`${template}.tar`, { force: true });
   const db = await PGlite.create(staging);
   await db.close();
   renameSync(staging, template);
+}
+if (!existsSync(`${template}.tar`)) {
+  // PGlite's loadDataDir reads a tar whose members are named from the data directory's root, with a
+  // leading slash ("/PG_VERSION", "/base/1/…"), as its own dumpDataDir writes them. Made with the
+  // system's tar (GNU tar on Debian); without one, in-memory stores run initdb, as before.
+  const staging = `${template}.tar.making-${process.pid}`;
+  const r = spawnSync(
+    'tar',
+    ['--format=ustar', '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--absolute-names', '--transform', 's,^\\.,,', '-cf', staging, '.'],
+    { cwd: template, encoding: 'utf8' },
+  );
+  if (r.status === 0) renameSync(staging, `${template}.tar`);
+  else {
+    rmSync(staging, { force: true });
+    process.stderr.write(`pglite-template: no archive made (tar: ${r.error?.message ?? r.stderr.trim()}); in-memory stores will run initdb\n`);
+  }
 }

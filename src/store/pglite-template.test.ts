@@ -1,12 +1,22 @@
 // New on-disk PGlite stores start from the build's template data directory, not from initdb; a
-// directory that already holds anything is never touched; PostgreSQL runs with small shared buffers.
+// directory that already holds anything is never touched; in-memory stores load the template's tar
+// archive and leave nothing that keeps the process alive; PostgreSQL runs with small shared buffers.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { copyTemplate, isUnstartedDir, pgliteTemplate, pgliteTemplateDir, pgliteVersion, PGLITE_TEMPLATE_DIR } from './pglite-template.js';
+import {
+  copyTemplate,
+  isUnstartedDir,
+  pgliteTemplate,
+  pgliteTemplateArchive,
+  pgliteTemplateDir,
+  pgliteVersion,
+  PGLITE_TEMPLATE_DIR,
+} from './pglite-template.js';
 import { DEFAULT_PGLITE_SHARED_BUFFERS, openPgliteStore, pgliteStartParams } from './pglite.js';
 
 function tempDir(t: TestContext): string {
@@ -53,6 +63,50 @@ test('a new store directory starts as a copy of the template, and works', async 
   } finally {
     await again.close();
   }
+});
+
+test('the build archived the template for in-memory stores', () => {
+  const archive = pgliteTemplateArchive();
+  assert.equal(archive, `${pgliteTemplate()}.tar`);
+  const names = spawnSync('tar', ['-tPf', archive!], { encoding: 'utf8' }).stdout.split('\n');
+  assert.ok(names.includes('/PG_VERSION'), "members are named from the data directory's root, with a leading slash");
+  assert.equal(names.includes('/postmaster.pid'), false, 'archived shut down');
+});
+
+test('an in-memory store loads the archive (not initdb), works, and does not keep its process alive', async (t) => {
+  // A template with a table of its own, shut down cleanly and archived as the build does it.
+  const template = markedTemplate(t);
+  const db = new PGlite(template);
+  await db.query('CREATE TABLE from_the_archive (key text PRIMARY KEY)');
+  await db.close();
+  const tar = spawnSync('tar', ['--format=ustar', '--absolute-names', '--transform', 's,^\\.,,', '-cf', `${template}.tar`, '.'], { cwd: template });
+  assert.equal(tar.status, 0);
+  assert.equal(pgliteTemplateArchive(template), `${template}.tar`);
+  const store = await openPgliteStore('memory', undefined, { template });
+  try {
+    assert.deepEqual(await store.tables(), ['from_the_archive'], "the data directory is the archive's");
+    await store.ensureTable({ name: 'users', fields: ['name'] });
+    await store.upsert('users', 'u1', { name: 'Ada' });
+    assert.deepEqual(await store.get('users', 'u1'), { name: 'Ada' });
+  } finally {
+    await store.close();
+  }
+  // A process that opens an in-memory store and never closes it still ends when its work does.
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { openPgliteStore } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+       const s = await openPgliteStore('m', undefined, { template: ${JSON.stringify(template)} });
+       await s.ensureTable({ name: 'users', fields: ['name'] });
+       process.stdout.write('opened\\n');`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(child.signal, null, 'the process ended by itself');
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, 'opened\n');
 });
 
 test('an empty directory is filled from the template; one that holds anything is left alone', (t) => {

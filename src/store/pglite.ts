@@ -1,11 +1,11 @@
 // The embedded driver: PGlite (PostgreSQL compiled to WebAssembly), in memory or in a directory.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore } from './sql-store.js';
 import { lockStore, type StoreLock } from './lock.js';
-import { copyTemplate, isUnstartedDir, pgliteTemplate } from './pglite-template.js';
+import { copyTemplate, isUnstartedDir, pgliteTemplate, pgliteTemplateArchive } from './pglite-template.js';
 
 /**
  * PostgreSQL's shared buffers per embedded store. PostgreSQL's default (128 MB) is zeroed at every
@@ -20,8 +20,9 @@ export interface PgliteStoreOptions {
   /** PostgreSQL's shared_buffers (default DEFAULT_PGLITE_SHARED_BUFFERS). */
   readonly sharedBuffers?: string;
   /**
-   * The prebuilt empty data directory a new on-disk store starts from (default: the one the build
-   * made for the installed PGlite, if any); false runs initdb.
+   * The prebuilt empty data directory a new on-disk store starts from, and whose archive
+   * (`<template>.tar`) an in-memory store loads (default: the one the build made for the installed
+   * PGlite, if any); false runs initdb.
    */
   readonly template?: string | false;
   /** Told when the lock of a process that is gone was taken over (default: a line on stderr). */
@@ -55,7 +56,12 @@ export async function openPgliteStore(name: string, dir: string | undefined, opt
       const template = options.template === false ? undefined : (options.template ?? pgliteTemplate());
       if (template !== undefined && isUnstartedDir(dir)) copyTemplate(template, dir);
     }
-    db = dir === undefined ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
+    if (dir === undefined) {
+      const archive = options.template === false ? undefined : pgliteTemplateArchive(options.template ?? pgliteTemplate());
+      db = archive === undefined ? new PGlite({ startParams }) : new PGlite({ startParams, loadDataDir: new Blob([readFileSync(archive)]) });
+    } else {
+      db = new PGlite(dir, { startParams });
+    }
     await db.waitReady;
   } catch (err) {
     lock?.release();
