@@ -4,8 +4,11 @@
 //                                      integration and end-to-end tests at smoke sizes
 //   node scripts/run-tests.js --slow   `npm run test:slow`: *.slow.test.js — SIGKILL and fault
 //                                      tests, long model-based runs, full-size README benches
-// Other arguments are passed to node --test (e.g. --test-name-pattern). Test files run one at a
-// time (node's default on two cores); a file's tests start their own servers on free ports.
+// Other arguments are passed to node --test (e.g. --test-name-pattern). Files run two at a time
+// (CORDON_TEST_CONCURRENCY=N for another number): a file's tests start their own servers on free
+// ports, in their own temporary directories, so files share nothing but the machine. The longest
+// files start first, so that the run does not end waiting for one of them. The files that measure
+// time run last, one at a time (ALONE below).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -21,12 +24,47 @@ function find(dir) {
     return e.name.endsWith('.test.js') ? [p] : [];
   });
 }
+/** Files that take longest (measured), started first; the rest follow in name order. */
+const LONGEST = [
+  'dist/test/readme.test.js',
+  'dist/test/migrate.test.js',
+  'dist/test/roles-e2e.test.js',
+  'dist/test/cli-policy.test.js',
+  'dist/test/flows.test.js',
+  'dist/test/exit-codes.test.js',
+  'dist/test/access-cli.test.js',
+  'dist/test/wall-attacks.test.js',
+  'dist/src/log/access-log.test.js',
+  'dist/test/access-e2e.test.js',
+];
+const rank = (f) => {
+  const i = LONGEST.indexOf(f);
+  return i < 0 ? LONGEST.length : i;
+};
 const files = find('dist')
   .filter((f) => f.endsWith('.slow.test.js') === slow)
-  .sort();
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 if (files.length === 0) {
   process.stderr.write(`no ${slow ? 'slow ' : ''}test files under dist/: run npm run build first\n`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...passOn, ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const concurrency = process.env.CORDON_TEST_CONCURRENCY ?? '2';
+if (!/^[1-9]\d*$/.test(concurrency)) {
+  process.stderr.write(`CORDON_TEST_CONCURRENCY must be a positive whole number, got ${JSON.stringify(concurrency)}\n`);
+  process.exit(2);
+}
+// What measures time (the benchmarks as written, start-up) runs after the rest and alone, so that
+// its figures are the machine's, not shared with another test file.
+const ALONE = ['dist/test/readme.slow.test.js', 'dist/test/startup.slow.test.js'];
+const shared = files.filter((f) => !ALONE.includes(f));
+const alone = files.filter((f) => ALONE.includes(f));
+let status = 0;
+for (const [batch, n] of [
+  [shared, concurrency],
+  [alone, '1'],
+]) {
+  if (batch.length === 0) continue;
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...passOn, ...batch], { stdio: 'inherit' });
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);
