@@ -16,6 +16,7 @@ import {
   type PrincipalKind,
 } from '../policy/index.js';
 import type { Place } from './model.js';
+import { textTable } from '../shared/text-table.js';
 
 export interface Reach {
   readonly jurisdiction: string;
@@ -448,14 +449,4 @@ function summaryLine(flags: readonly StandingFlag[]): string {
   if (flags.length === 0) return 'no flags';
   const counts = STANDING_FLAG_KINDS.map((k) => [k, flags.filter((f) => f.kind === k).length] as const).filter(([, n]) => n > 0);
   return `${flags.length} flag${flags.length === 1 ? '' : 's'}: ${counts.map(([k, n]) => `${n} ${k}`).join(', ')}`;
-}
-
-function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -2,6 +2,7 @@
 
 import { accessSync, constants } from 'node:fs';
 import { CordonError } from '../shared/errors.js';
+import { textTable } from '../shared/text-table.js';
 
 export const EXIT_OK = 0;
 /** A finding: tampering, a leak, a violation, a refusal, a signature that does not verify. */
@@ -159,12 +160,4 @@ export function printJson(value: unknown): void {
 }
 
 /** A plain text table: columns padded to their widest cell. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
+export const table = textTable;
