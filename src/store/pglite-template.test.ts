@@ -67,8 +67,8 @@ test('a new store directory starts as a copy of the template, and works', async 
 
 test('the build archived the template for in-memory stores', () => {
   const archive = pgliteTemplateArchive();
-  assert.equal(archive, `${pgliteTemplate()}.tar`);
-  const names = spawnSync('tar', ['-tPf', archive!], { encoding: 'utf8' }).stdout.split('\n');
+  assert.equal(archive, `${pgliteTemplate()}.tar.gz`);
+  const names = spawnSync('tar', ['-tzPf', archive!], { encoding: 'utf8' }).stdout.split('\n');
   assert.ok(names.includes('/PG_VERSION'), "members are named from the data directory's root, with a leading slash");
   assert.equal(names.includes('/postmaster.pid'), false, 'archived shut down');
 });
@@ -79,9 +79,9 @@ test('an in-memory store loads the archive (not initdb), works, and does not kee
   const db = new PGlite(template);
   await db.query('CREATE TABLE from_the_archive (key text PRIMARY KEY)');
   await db.close();
-  const tar = spawnSync('tar', ['--format=ustar', '--absolute-names', '--transform', 's,^\\.,,', '-cf', `${template}.tar`, '.'], { cwd: template });
+  const tar = spawnSync('tar', ['--format=ustar', '--absolute-names', '--transform', 's,^\\.,,', '-czf', `${template}.tar.gz`, '.'], { cwd: template });
   assert.equal(tar.status, 0);
-  assert.equal(pgliteTemplateArchive(template), `${template}.tar`);
+  assert.equal(pgliteTemplateArchive(template), `${template}.tar.gz`);
   const store = await openPgliteStore('memory', undefined, { template });
   try {
     assert.deepEqual(await store.tables(), ['from_the_archive'], "the data directory is the archive's");

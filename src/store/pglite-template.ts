@@ -45,7 +45,7 @@ export function pgliteTemplate(dir: string = PGLITE_TEMPLATE_DIR): string | unde
 }
 
 /**
- * The template as a tar archive (`<template>.tar`, made by the build beside the directory), which an
+ * The template as a gzipped tar archive (`<template>.tar.gz`, made by the build beside the directory), which an
  * in-memory store loads instead of running initdb: about 2 s of CPU instead of 5–8 s. Undefined when
  * the build made none (no `tar` on the machine): such stores run initdb. The archive is of the
  * directory as the build left it, shut down cleanly; an archive of a running instance
@@ -53,7 +53,7 @@ export function pgliteTemplate(dir: string = PGLITE_TEMPLATE_DIR): string | unde
  */
 export function pgliteTemplateArchive(template: string | undefined = pgliteTemplate()): string | undefined {
   if (template === undefined) return undefined;
-  const archive = `${template}.tar`;
+  const archive = `${template}.tar.gz`;
   return existsSync(archive) ? archive : undefined;
 }
 

@@ -21,7 +21,7 @@ export interface PgliteStoreOptions {
   readonly sharedBuffers?: string;
   /**
    * The prebuilt empty data directory a new on-disk store starts from, and whose archive
-   * (`<template>.tar`) an in-memory store loads (default: the one the build made for the installed
+   * (`<template>.tar.gz`) an in-memory store loads (default: the one the build made for the installed
    * PGlite, if any); false runs initdb.
    */
   readonly template?: string | false;
