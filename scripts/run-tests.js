@@ -4,8 +4,8 @@
 //                                      integration and end-to-end tests at smoke sizes
 //   node scripts/run-tests.js --slow   `npm run test:slow`: *.slow.test.js — SIGKILL and fault
 //                                      tests, long model-based runs, full-size README benches
-// Other arguments are passed to node --test (e.g. --test-name-pattern). Files run two at a time
-// (CORDON_TEST_CONCURRENCY=N for another number): a file's tests start their own servers on free
+// Other arguments are passed to node --test (e.g. --test-name-pattern). Fast files run two at a time,
+// slow ones one at a time (CORDON_TEST_CONCURRENCY=N for another number): a file's tests start their own servers on free
 // ports, in their own temporary directories, so files share nothing but the machine. The longest
 // files start first, so that the run does not end waiting for one of them. The files that measure
 // time run last, one at a time (ALONE below).
@@ -48,7 +48,9 @@ if (files.length === 0) {
   process.stderr.write(`no ${slow ? 'slow ' : ''}test files under dist/: run npm run build first\n`);
   process.exit(2);
 }
-const concurrency = process.env.CORDON_TEST_CONCURRENCY ?? '2';
+// The slow suite's kill, fault and load tests run one at a time unless told otherwise: their timing is
+// part of what they test.
+const concurrency = process.env.CORDON_TEST_CONCURRENCY ?? (slow ? '1' : '2');
 if (!/^[1-9]\d*$/.test(concurrency)) {
   process.stderr.write(`CORDON_TEST_CONCURRENCY must be a positive whole number, got ${JSON.stringify(concurrency)}\n`);
   process.exit(2);
