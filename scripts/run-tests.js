@@ -4,11 +4,11 @@
 //                                      integration and end-to-end tests at smoke sizes
 //   node scripts/run-tests.js --slow   `npm run test:slow`: *.slow.test.js — SIGKILL and fault
 //                                      tests, long model-based runs, full-size README benches
-// Other arguments are passed to node --test (e.g. --test-name-pattern). Fast files run two at a time,
-// slow ones one at a time (CORDON_TEST_CONCURRENCY=N for another number): a file's tests start their own servers on free
-// ports, in their own temporary directories, so files share nothing but the machine. The longest
-// files start first, so that the run does not end waiting for one of them. The files that measure
-// time run last, one at a time (ALONE below).
+// Other arguments are passed to node --test (e.g. --test-name-pattern). Fast files run two at a
+// time, slow ones one at a time (CORDON_TEST_CONCURRENCY=N for another number): a file's tests
+// start their own servers on free ports, in their own temporary directories, so files share nothing
+// but the machine. The longest files start first, so that the run does not end waiting for one of
+// them. The files that measure time run last, one at a time (ALONE below).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
