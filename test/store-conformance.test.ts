@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { EntryIndexTakenError, openStore, type Store } from '../src/store/index.js';
+import { EntryIndexTakenError, openStore, TABLE_PREFIX, type Store } from '../src/store/index.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -32,6 +32,36 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       await store.upsert('videos', 'v1', { visibility: 'private', caption: null });
       assert.deepEqual(await store.get('videos', 'v1'), { owner_uid: 'u1', visibility: 'private', caption: null, view_count: 42, flagged: false });
       assert.equal(await store.get('videos', 'missing'), undefined);
+    });
+
+    test('fingerprints: the same while the rows are; any changed column, new or removed row changes it', async () => {
+      // A column named f: the table's alias in the query must not be mistaken for it.
+      await store.ensureTable({ name: 'fp_a', fields: ['f', 'y'] });
+      await store.ensureTable({ name: 'fp_b', fields: ['f', 'y'] });
+      // Tables by their names in the database, as tables() lists them and dump() reads them.
+      const fp = async () => {
+        const m = await store.fingerprints([`${TABLE_PREFIX}fp_a`, `${TABLE_PREFIX}fp_b`]);
+        return { fp_a: m.get(`${TABLE_PREFIX}fp_a`), fp_b: m.get(`${TABLE_PREFIX}fp_b`) };
+      };
+      const empty = await fp();
+      assert.equal(empty['fp_a'], empty['fp_b'], 'two empty tables of one shape');
+      assert.deepEqual(await store.fingerprints([]), new Map());
+      await store.upsert('fp_a', 'k1', { f: 'one', y: 1 });
+      const one = await fp();
+      assert.notEqual(one['fp_a'], empty['fp_a']);
+      assert.equal(one['fp_b'], empty['fp_b'], 'an untouched table keeps its fingerprint');
+      assert.deepEqual(await fp(), one, 'reading changes nothing');
+      await store.upsert('fp_a', 'k1', { y: 2 });
+      const changed = await fp();
+      assert.notEqual(changed['fp_a'], one['fp_a'], 'one column of one row');
+      await store.upsert('fp_a', 'k2', { f: 'two' });
+      const withK2 = (await fp())['fp_a'];
+      assert.notEqual(withK2, changed['fp_a'], 'a new row');
+      assert.equal(await store.delete('fp_a', 'k2'), true);
+      const without = (await fp())['fp_a'];
+      assert.notEqual(without, withK2, 'a removed row');
+      assert.equal(without, changed['fp_a'], 'the same rows again, the same fingerprint');
+      assert.match(without!, /^[0-9a-f]{32}$/);
     });
 
     test('insert refuses an existing key and changes nothing', async () => {

@@ -217,6 +217,17 @@ export class SqlStore implements Store {
     }
   }
 
+  async fingerprints(tables: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (tables.length === 0) return out;
+    const parts = tables.map(
+      // ROW(f.*): the whole row even when a column is named like the alias.
+      (t, i) => `SELECT ${i} AS i, md5(coalesce(string_agg(ROW(f.*)::text, E'\\n' ORDER BY ROW(f.*)::text), '')) AS d FROM ${quoteIdent(t)} f`,
+    );
+    for (const r of await this.db.query(parts.join(' UNION ALL '))) out.set(tables[Number(r['i'])]!, String(r['d']));
+    return out;
+  }
+
   /** One creation per log, shared by concurrent first appends (DDL racing itself fails on PostgreSQL). */
   private readonly logs = new Map<string, Promise<string>>();
 

@@ -75,6 +75,12 @@ export interface Store {
   tables(): Promise<string[]>;
   /** Every row of any table, each column as text (null as null), for scans. */
   dump(table: string): AsyncIterable<Readonly<Record<string, string | null>>>;
+  /**
+   * A digest of each table's rows (MD5 over every row as text, in text order), in one query: equal
+   * while the rows are, different once any column of any row changes, a row comes or goes. Lets a
+   * scan skip what has not changed since it last read it.
+   */
+  fingerprints(tables: readonly string[]): Promise<Map<string, string>>;
   /** Appends an entry to the append-only log `log` (created on first use); returns its index (from 1). */
   append(log: string, entry: unknown): Promise<number>;
   /** Appends several entries in one statement, in order; returns their indexes. */

@@ -13,7 +13,7 @@ import { CIPHERTEXT_PREFIX } from '../../src/store/index.js';
 import { seedDemoWorld } from '../../src/server/index.js';
 import type { Actor } from '../../src/access/index.js';
 import { checkConfidentiality, containsValue, PolicyView, WallModel, type MGrant, type Moved, type Values, type Violation } from './wall-model.js';
-import { hashOf, scanStores, type Answer, type Place, type World } from './wall-world.js';
+import { hashOf, scanStores, type Answer, type Place, type ScannedTable, type World } from './wall-world.js';
 
 const DAY = 86_400_000;
 const ON_BEHALF = 'x-cordon-on-behalf-of';
@@ -25,6 +25,8 @@ export class Real {
   /** Highest access-log index read so far. */
   logCursor = -1;
   readonly scanCursors = new Map<string, number>();
+  /** The rows of each data table as the last scan read them, with the table's fingerprint then. */
+  readonly scanCache = new Map<string, ScannedTable>();
   /** Per record: its raw rows at the last W2 comparison, and the model's version then. */
   private readonly sigs = new Map<string, string>();
   private readonly versions = new Map<string, number>();
@@ -138,7 +140,7 @@ export class Real {
 
   async checkState(m: WallModel): Promise<void> {
     const { server, policy } = this.world;
-    const tables = await scanStores(server, this.scanCursors);
+    const tables = await scanStores(server, this.scanCursors, this.scanCache);
     const secrets = m.secrets();
     // W3: a protected value in clear only in its enclave's store.
     for (const t of tables) {

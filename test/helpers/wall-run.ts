@@ -17,6 +17,7 @@
 // look past a known break at the others);
 // WALL_SURVEY=1 counts every kind of finding instead of stopping at the first (and still fails).
 // WALL_PROGRESS=FILE appends a line to FILE every 25 sequences (fast-check reports only at the end).
+// WALL_TOTAL_STEPS=N ends a long run once N steps have run: the sequences left are not run.
 // Protected values are printed only as sha256 hashes (first 12 hex digits).
 import { appendFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -39,6 +40,7 @@ const REPLAY = process.env['WALL_REPLAY'] || undefined;
 const DRIVERS = (process.env['WALL_DRIVERS'] ?? 'pglite,postgres').split(',').filter((d): d is Driver => d === 'pglite' || d === 'postgres');
 const SURVEY = process.env['WALL_SURVEY'] === '1';
 const PROGRESS = process.env['WALL_PROGRESS'] || undefined;
+const TOTAL_STEPS = process.env['WALL_TOTAL_STEPS'] ? envInt('WALL_TOTAL_STEPS', 0) : undefined;
 const NO_BAD_INPUT = process.env['WALL_BAD_INPUT'] === '0';
 /** Invariants whose findings are ignored, e.g. WALL_SKIP=W6,W7 (never in CI: the summary says what was left out). */
 const SKIP = new Set((process.env['WALL_SKIP'] ?? '').split(',').filter((x) => /^W[1-7]$/.test(x)));
@@ -82,7 +84,8 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
               ...(REPLAY ? { replayPath: REPLAY } : {}),
             }),
             async (cmds) => {
-              const model = await real.reset();
+              if (TOTAL_STEPS !== undefined && steps >= TOTAL_STEPS) return;
+            const model = await real.reset();
               const before = real.steps;
               await fc.asyncModelRun(() => ({ model, real }), cmds);
               sequences++;
