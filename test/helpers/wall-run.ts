@@ -85,7 +85,7 @@ export function wallTests(defaults: { readonly runs: number; readonly steps: num
             }),
             async (cmds) => {
               if (TOTAL_STEPS !== undefined && steps >= TOTAL_STEPS) return;
-            const model = await real.reset();
+              const model = await real.reset();
               const before = real.steps;
               await fc.asyncModelRun(() => ({ model, real }), cmds);
               sequences++;
