@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
-import { ROOT } from './helpers/paths.js';
+import { CLI, ROOT } from './helpers/paths.js';
 import { COMMANDS, NOT_RUN, README, runReadmeCommand, SMOKE_FLAGS } from './helpers/readme.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -90,13 +90,15 @@ test('npm start serves the demo: the curl line of the README answers as it says'
     const verify = README.split('\n').find((l) => l.startsWith('npx cordon log verify --url http://127.0.0.1:7070'));
     assert.ok(verify, 'the README shows how to verify the demo log');
     // Against this server, with its key, and the state file in the temporary dir.
+    // npx cordon is bin/cordon.js (see runReadmeCommand: npx would rebuild dist/ under other tests).
     const [program, ...args] = verify
       .replace('http://127.0.0.1:7070', base)
       .replace('.cordon/demo/log.vkey', join(dataDir, 'demo/log.vkey'))
       .replace('--state log-state.json', `--state ${join(dataDir, 'log-state.json')}`)
       .split(/\s+/);
     const checked = await new Promise<{ status: number | null; stdout: string }>((done) => {
-      execFile(program!, args, { cwd: ROOT, encoding: 'utf8' }, (err, stdout) =>
+      assert.deepEqual([program, args[0]], ['npx', 'cordon']);
+      execFile(process.execPath, [CLI, ...args.slice(1)], { cwd: ROOT, encoding: 'utf8' }, (err, stdout) =>
         done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout }),
       );
     });
