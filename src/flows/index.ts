@@ -1,6 +1,7 @@
 // The flows module's public API: OpenLineage validation and parsing, the flow graph, the tool
 // inventory, leak paths, impact of a policy change, and the HTTP routes.
-export { createLineageValidator, parseLineageEvent, type LineageValidator, type ParsedLineageEvent, type LineageValidationResult } from './openlineage.js';
+export { createLineageValidator, type LineageValidator, type LineageValidationResult } from './openlineage.js';
+export { parseLineageEvent, type ParsedLineageEvent } from './lineage-event.js';
 export { FlowGraph, datasetId, type GraphEvent, type GraphDataset } from './graph.js';
 export { parseInventory, InventoryError, type Inventory, type Tool, type InventoryJob } from './inventory.js';
 export { analyzeFlows, placeResolver, type FlowAnalysis, type Leak, type LeakKind, type PathStep, type Undocumented } from './leaks.js';

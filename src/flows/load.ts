@@ -8,7 +8,8 @@ import { CordonError } from '../shared/errors.js';
 import { didYouMean } from '../shared/suggest.js';
 import { FlowGraph, type GraphEvent } from './graph.js';
 import { parseInventory, type Inventory } from './inventory.js';
-import { createLineageValidator, parseLineageEvent, type LineageValidator } from './openlineage.js';
+import { parseLineageEvent } from './lineage-event.js';
+import { createLineageValidator, type LineageValidator } from './openlineage.js';
 
 export interface SourcedEvent {
   /** `file:line` (NDJSON), `file#index` (a JSON array), `file` (one JSON object), or `api#n`. */

@@ -5,14 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createLineageValidator,
-  parseLineageEvent,
-  DATASET_WIDE_FIELD,
-  type FacetDocumentResult,
-  type LineageValidationResult,
-  type ParsedLineageEvent,
-} from './openlineage.js';
+import { parseLineageEvent, type ParsedLineageEvent } from './lineage-event.js';
+import { createLineageValidator, DATASET_WIDE_FIELD, type FacetDocumentResult, type LineageValidationResult } from './openlineage.js';
 
 /** test/fixtures of the repository (tests run compiled, from <outDir>/src/flows). */
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));

@@ -10,6 +10,8 @@ export {
   type WithheldField,
   type WithheldReason,
 } from './disclose.js';
-export { gatewayRoutes, problemHandler, LOG_INDEX_HEADER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Caller, type GatewayOptions } from './routes.js';
+export { gatewayRoutes, LOG_INDEX_HEADER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GatewayOptions } from './routes.js';
+export { problemHandler } from './problem-handler.js';
+export type { Caller } from './caller.js';
 export { createRecordKeys, type KeyIn, type RecordKeys, type RecordKeysOptions } from './record-keys.js';
 export { accessRecord, encodeAccessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';

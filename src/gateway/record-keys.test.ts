@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createDecider, loadPolicy } from '../policy/index.js';
 import { openFileKeyService } from '../store/index.js';
 import { createRecordKeys } from './record-keys.js';
-import type { Caller } from './routes.js';
+import type { Caller } from './caller.js';
 import { tokenize } from './tokens.js';
 
 const DEMO = fileURLToPath(new URL('../../../policies/demo', import.meta.url));

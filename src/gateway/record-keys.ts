@@ -5,7 +5,7 @@
 
 import { fieldCategories, type Decider, type Decision, type GrantInfo, type Policy, type RequestContext } from '../policy/index.js';
 import type { KeyService } from '../store/index.js';
-import type { Caller } from './routes.js';
+import type { Caller } from './caller.js';
 import { openToken, tokenize } from './tokens.js';
 
 export interface RecordKeysOptions {

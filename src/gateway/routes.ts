@@ -3,12 +3,13 @@
 // writes are checked field by field (action `write`) and a refused write changes no store; every
 // decision is recorded before the response is sent, and if it cannot be, nothing is released.
 
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy, Principal } from '../policy/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
 import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
-import { CordonError } from '../shared/errors.js';
-import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { HttpProblem } from '../shared/problem.js';
+import type { Caller } from './caller.js';
+import { problemHandler } from './problem-handler.js';
 import { disclose, TOKEN_PREFIX } from './disclose.js';
 import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV1, type WriteEffect } from './recorder.js';
@@ -21,16 +22,6 @@ const MAX_CHANGE_INDEX = Number.MAX_SAFE_INTEGER;
 const NOTHING: ReadonlySet<string> = new Set();
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
-
-/** Who asks and from where; `audience` keys their tokens. */
-export interface Caller {
-  readonly principal: Principal;
-  readonly country: string;
-  readonly site: string;
-  readonly audience: string;
-  /** False when the network does not place the request, or the token's place disagrees. */
-  readonly knownPlace: boolean;
-}
 
 export interface GatewayOptions {
   readonly policy: Policy;
@@ -53,26 +44,6 @@ type Json = Record<string, unknown>;
 
 function isScalar(v: unknown): v is string | number | boolean | null {
   return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-}
-
-/** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */
-export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  let problem: HttpProblem;
-  if (error instanceof HttpProblem) problem = error;
-  // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
-  else if (error instanceof CordonError && error.status !== 500) {
-    // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
-    if (error.status >= 500) request.log.error({ err: error }, 'request refused');
-    problem = new HttpProblem(error.code, error.message);
-  } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
-  else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
-    problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
-  } else {
-    request.log.error({ err: error }, 'unexpected error');
-    problem = new HttpProblem('internal.error', 'an unexpected error; it was logged');
-  }
-  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.body());
 }
 
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
