@@ -206,18 +206,22 @@ async function grantForAustin(dataset: string, category: string, subject: string
   return b.body.grant as string;
 }
 
-/** The size of the signed checkpoint, once it has caught up with every durable entry (signed at least every second). */
+/**
+ * The size of the signed checkpoint, once it has caught up with every durable entry (signed at least
+ * every second) and no entry has been appended for a moment.
+ */
 async function settledLogSize(): Promise<number> {
   const live = async () => ((await (await fetch(`${up.base}/readyz`)).json()) as { log: { size?: number } }).log.size;
   const signed = async () => Number((await (await fetch(`${up.base}/log/checkpoint`)).text()).split('\n')[1]);
-  for (let attempt = 0; attempt < 10; attempt++) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
     const before = await live();
-    await sleep(1200);
+    await sleep(200);
     const cp = await signed();
     const now = await live();
     if (before === now && (now === undefined || cp === now)) return cp;
   }
-  throw new Error('the access log did not settle within 10 checkpoints');
+  throw new Error('the access log did not settle within 15 s');
 }
 
 /**

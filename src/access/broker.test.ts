@@ -78,6 +78,7 @@ test("with exclude_reporting_line, the requester's manager cannot approve", asyn
   assert.equal(ok.state, 'approved');
   await w.broker.close();
   await w.log.close();
+  await w.store.close();
 });
 
 test('statements verify under the broker key; revoke ends a grant at once; a reopened broker rebuilds the same state', async () => {
@@ -109,6 +110,7 @@ test('statements verify under the broker key; revoke ends a grant at once; a reo
   await again.close();
   await w.broker.close();
   await w.log.close();
+  await w.store.close();
 });
 
 test('pending requests expire at their TTL, logged; dormant grants and rubber-stamp approvers are flagged', async () => {
@@ -149,4 +151,5 @@ test('pending requests expire at their TTL, logged; dormant grants and rubber-st
   assert.equal(types.filter((t) => t === 'broker.expire').length, 1 + 10, 'the stale request and the ten 8-hour grants');
   await w.broker.close();
   await w.log.close();
+  await w.store.close();
 });
