@@ -27,7 +27,7 @@ import {
 } from '../migrate/index.js';
 import { EXIT_FINDING, EXIT_OK, UsageError, displayUrl, mustRead, printJson, table } from './output.js';
 import { storeOverrides } from './stores.js';
-import { dataPaths, openRuntime, type Runtime } from '../server/index.js';
+import { dataPaths, openRuntime, type Runtime } from '../server/runtime.js';
 
 interface CommonOptions {
   policy: string;

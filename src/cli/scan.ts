@@ -11,7 +11,7 @@ import { keyReleaseRecord } from '../log/index.js';
 import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, mustRead, networkFailure, printJson } from './output.js';
 import { storeOverrides, storeUrls } from './stores.js';
-import { dataPaths, openRuntime } from '../server/index.js';
+import { dataPaths, openRuntime } from '../server/runtime.js';
 
 interface ScanCliOptions {
   policy?: string;

@@ -4,7 +4,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import type { Policy } from '../policy/index.js';
-import { resolveStoreUrls } from '../server/index.js';
+import { resolveStoreUrls } from '../server/runtime.js';
 import { UsageError } from './output.js';
 
 /** The overrides, by store name, with relative pglite paths made absolute. */

@@ -1,7 +1,8 @@
 // A runtime: what a cordon process opens to work on its state — the policy's stores, the keys, the
 // access log, the access broker — with one ordered list of what to close. `cordon up`, `migrate`
 // and `scan` open theirs here, so every command finds the same files in the same place and closes
-// whatever it opened, also when opening fails halfway.
+// whatever it opened, also when opening fails halfway. The CLI imports this file directly (a public
+// entry beside index.ts), so that an offline command does not load the HTTP server.
 //
 // The data directory holds all state:
 //   <data-dir>/keys/master.key, kek-ring.json   the key service (data keys are wrapped under its KEKs)
