@@ -19,8 +19,10 @@ test('cordon up --demo serves the demo; personas get what the policy says, over 
   const up = await startUp(dataDir, ['--demo', '--demo-users', '200']);
   const { base, child, exited } = up;
   try {
-    const { out } = up.output();
+    const { out, err } = up.output();
     assert.match(out, /curl -s -H "Authorization: Bearer .*beijing-engineer.*" -H 'X-Forwarded-For: 10\.80\.0\.5'/);
+    // What a library says to its developer (deprecations, experimental features) is not for an operator's terminal.
+    assert.doesNotMatch(err, /Warning|Deprecation/);
     const tokensFile = join(dataDir, 'demo', 'tokens.json');
     assert.equal(statSync(tokensFile).mode & 0o777, 0o600);
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;

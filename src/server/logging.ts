@@ -5,7 +5,7 @@
 // driver's, which may quote a value) are logged with every quoted part cut out.
 
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 
@@ -49,9 +49,7 @@ export function safeError(err: unknown): Record<string, unknown> {
 }
 
 /** Fastify options for the logger: pino at `level`, no built-in request lines (they hold the URL), ids from X-Request-Id when well-formed. */
-export function fastifyLogging(
-  options: LoggingOptions | undefined,
-): Pick<FastifyServerOptions, 'logger' | 'disableRequestLogging' | 'genReqId' | 'requestIdHeader'> {
+export function fastifyLogging(options: LoggingOptions | undefined): Pick<FastifyServerOptions, 'logger' | 'logController' | 'genReqId' | 'requestIdHeader'> {
   if (!options) return { logger: false };
   const stream = options.destination ?? process.stderr;
   return {
@@ -62,7 +60,7 @@ export function fastifyLogging(
       serializers: { err: safeError as never, error: safeError },
       timestamp: () => `,"time":"${new Date().toISOString()}"`,
     },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
