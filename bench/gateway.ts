@@ -1,8 +1,14 @@
-// Benchmark: (a) cordon's GET of one 20-field record with policy and recording, against (b) a bare
-// Fastify route reading the same record from the same stores with no policy and no log, on PGlite
-// and on PostgreSQL, at concurrency 64, in one run. The load comes from a separate process that alternates between (a) and (b) in short
-// slices (8 per server by default), so the machine's other work weighs on both alike.
-// Prints a table, then one JSON line.
+// Benchmark of one record's read, in one run, at concurrency 64, on PGlite and on PostgreSQL:
+//  (a) cordon's GET of one 20-field record (policy, disclosure, recording);
+//  (b) a bare Fastify route reading the same record through the same placement layer (both stores,
+//      decryption) with no policy and no log;
+//  (c) the limit: a Fastify route doing one `SELECT * FROM plain WHERE uid = $1` of the same 20
+//      values in one table (postgres.js on PostgreSQL, PGlite on PGlite): what a read costs on this
+//      machine with nothing of cordon's around it.
+// The load comes from a separate process that alternates between the three in short slices (8 per
+// server by default), so the machine's other work weighs on all alike. On PostgreSQL it then loads
+// (a) alone for a moment and counts the store transactions each logged read makes, from
+// pg_stat_database of every store's server. Prints a table, then one JSON line.
 //
 //   npm run bench -- gateway [--seconds N] [--slices N] [--concurrency N] [--drivers pglite,postgres]
 
@@ -13,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Fastify from 'fastify';
+import postgres from 'postgres';
+import { PGlite } from '@electric-sql/pglite';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
@@ -30,6 +38,7 @@ const SECONDS = Number(opts.seconds);
 const CONCURRENCY = Number(opts.concurrency);
 const SLICES = Number(opts.slices);
 const LOAD = fileURLToPath(new URL('./load-ab.js', import.meta.url));
+const LOAD_ONE = fileURLToPath(new URL('./load.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../policies/demo', import.meta.url));
 
 /** The demo policy plus a 20-field `profiles` dataset (public, excepted and protected fields). */
@@ -104,7 +113,12 @@ interface LoadResult {
  * alternates between cordon and the bare route in short slices, so other work on the machine
  * weighs on both alike.
  */
-async function loadAB(cordonUrl: string, cordonHeaders: Record<string, string>, bareUrl: string): Promise<{ cordon: LoadResult; bare: LoadResult }> {
+async function loadAB(
+  cordonUrl: string,
+  cordonHeaders: Record<string, string>,
+  bareUrl: string,
+  limitUrl: string,
+): Promise<{ cordon: LoadResult; bare: LoadResult; limit: LoadResult }> {
   const spec = {
     seconds: SECONDS,
     slices: SLICES,
@@ -112,10 +126,78 @@ async function loadAB(cordonUrl: string, cordonHeaders: Record<string, string>, 
     targets: [
       { name: 'cordon', url: cordonUrl, headers: cordonHeaders },
       { name: 'bare', url: bareUrl },
+      { name: 'limit', url: limitUrl },
     ],
   };
   const { stdout } = await promisify(execFile)(process.execPath, [LOAD, JSON.stringify(spec)], { encoding: 'utf8' });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { cordon: LoadResult; bare: LoadResult };
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { cordon: LoadResult; bare: LoadResult; limit: LoadResult };
+}
+
+/** Loads one URL alone for `seconds` (bench/load.ts); returns how many requests were answered and how many failed. */
+async function loadOne(url: string, headers: Record<string, string>, seconds: number): Promise<{ requests: number; errors: number }> {
+  const args = [LOAD_ONE, url, String(seconds), String(CONCURRENCY), ...Object.entries(headers).map(([k, v]) => `${k}=${v}`)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { requests: number; errors: number };
+}
+
+/**
+ * Committed and rolled-back transactions so far in each store's database, summed. A backend reports
+ * its counts within PostgreSQL's idle statistics interval (10 s) of going idle, so callers wait that
+ * long after a load before they read.
+ */
+async function storeTransactions(servers: readonly PostgresServer[]): Promise<number> {
+  let total = 0;
+  for (const pg of servers) {
+    const database = new URL(pg.url).pathname.slice(1);
+    const sql = postgres(pg.url.replace(/\/[^/]*$/, '/postgres'), { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ n: string }[]>`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ${database}`;
+      total += Number(row!.n);
+    } finally {
+      await sql.end();
+    }
+  }
+  return total;
+}
+const STATS_SETTLE_MS = 11_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The limit route: one SELECT of the 20 values from one table, on the driver's own store. */
+async function limitRoute(
+  driver: string,
+  pgServers: readonly PostgresServer[],
+): Promise<{ url: (port: number) => string; app: ReturnType<typeof Fastify>; close(): Promise<void> }> {
+  const app = Fastify();
+  const columns = Object.keys(RECORD);
+  const ddl = `CREATE TABLE plain (${columns.map((c) => `${c} ${typeof RECORD[c as keyof typeof RECORD] === 'number' ? 'bigint' : 'text'}`).join(', ')}, PRIMARY KEY (uid))`;
+  const insert = `INSERT INTO plain (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
+  const values = columns.map((c) => RECORD[c as keyof typeof RECORD]);
+  let close: () => Promise<void>;
+  if (driver === 'postgres') {
+    const admin = postgres(pgServers[0]!.url, { max: 1, onnotice: () => {} });
+    await admin.unsafe('CREATE DATABASE bench_limit');
+    await admin.end();
+    const sql = postgres(pgServers[0]!.url.replace(/\/[^/]*$/, '/bench_limit'), { max: 10, onnotice: () => {} });
+    await sql.unsafe(ddl);
+    await sql.unsafe(insert, values as never[]);
+    app.get<{ Params: { key: string } }>('/limit/:key', async (req) => (await sql`SELECT * FROM plain WHERE uid = ${req.params.key}`)[0]);
+    close = () => sql.end();
+  } else {
+    const db = new PGlite(tempDir('cordon-bench-limit-'));
+    await db.exec(ddl);
+    await db.query(insert, values);
+    app.get<{ Params: { key: string } }>('/limit/:key', async (req) => (await db.query('SELECT * FROM plain WHERE uid = $1', [req.params.key])).rows[0]);
+    close = () => db.close();
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    app,
+    url: (port) => `http://127.0.0.1:${port}/limit/bench-1`,
+    close: async () => {
+      await app.close();
+      await close();
+    },
+  };
 }
 
 const loaded = loadPolicy(benchPolicyDir());
@@ -123,7 +205,19 @@ if (!loaded.ok) throw new Error(`bench policy: ${JSON.stringify(loaded.issues)}`
 const policy = loaded.policy;
 const issuer = await createDemoIssuer();
 const token = await issuer.sign('austin-engineer');
-const results: Record<string, { cordon: LoadResult; bare: LoadResult; ratio: number; p99Ratio: number }> = {};
+const results: Record<
+  string,
+  {
+    cordon: LoadResult;
+    bare: LoadResult;
+    limit: LoadResult;
+    ratio: number;
+    p99Ratio: number;
+    limitRatio: number;
+    limitP99Ratio: number;
+    transactionsPerRead?: number;
+  }
+> = {};
 
 for (const driver of opts.drivers.split(',')) {
   const pgServers: PostgresServer[] = [];
@@ -151,13 +245,36 @@ for (const driver of opts.drivers.split(',')) {
   const bare = Fastify();
   bare.get<{ Params: { key: string } }>('/bare/:key', async (req) => (await server.placement.read('profiles', req.params.key))?.values);
   await bare.listen({ port: 0, host: '127.0.0.1' });
+  const limit = await limitRoute(driver, pgServers);
   const port = (s: { server: { address(): unknown } }) => (s.server.address() as { port: number }).port;
-  const { cordon, bare: plain } = await loadAB(
-    `http://127.0.0.1:${port(server.app)}/v1/data/profiles/bench-1`,
-    { authorization: `Bearer ${token}`, 'x-forwarded-for': '10.20.0.5' },
-    `http://127.0.0.1:${port(bare)}/bare/bench-1`,
-  );
-  results[driver] = { cordon, bare: plain, ratio: cordon.rps / plain.rps, p99Ratio: cordon.p99 / plain.p99 };
+  const cordonUrl = `http://127.0.0.1:${port(server.app)}/v1/data/profiles/bench-1`;
+  const cordonHeaders = { authorization: `Bearer ${token}`, 'x-forwarded-for': '10.20.0.5' };
+  const {
+    cordon,
+    bare: plain,
+    limit: floor,
+  } = await loadAB(cordonUrl, cordonHeaders, `http://127.0.0.1:${port(bare)}/bare/bench-1`, limit.url(port(limit.app)));
+  let transactionsPerRead: number | undefined;
+  if (driver === 'postgres') {
+    // (a) alone: the store transactions of logged reads, reads of the log and of grants included.
+    await sleep(STATS_SETTLE_MS);
+    const before = await storeTransactions(pgServers);
+    const alone = await loadOne(cordonUrl, cordonHeaders, Math.max(1, SECONDS / 4));
+    await sleep(STATS_SETTLE_MS);
+    if (alone.errors > 0) throw new Error(`gateway (${driver}): ${alone.errors} errors while counting transactions`);
+    transactionsPerRead = ((await storeTransactions(pgServers)) - before) / alone.requests;
+  }
+  results[driver] = {
+    cordon,
+    bare: plain,
+    limit: floor,
+    ratio: cordon.rps / plain.rps,
+    p99Ratio: cordon.p99 / plain.p99,
+    limitRatio: cordon.rps / floor.rps,
+    limitP99Ratio: cordon.p99 / floor.p99,
+    transactionsPerRead,
+  };
+  await limit.close();
   await bare.close();
   await server.close();
   for (const pg of pgServers) await pg.stop();
@@ -172,8 +289,11 @@ const lines = [
 for (const [driver, r] of Object.entries(results)) {
   lines.push(`${driver.padEnd(9)} cordon (a)   ${f(r.cordon.rps)}  ${f(r.cordon.p50, 2)} ${f(r.cordon.p99, 2)} ${f(r.cordon.errors)}`);
   lines.push(`${''.padEnd(9)} bare (b)     ${f(r.bare.rps)}  ${f(r.bare.p50, 2)} ${f(r.bare.p99, 2)} ${f(r.bare.errors)}`);
+  lines.push(`${''.padEnd(9)} limit (c)    ${f(r.limit.rps)}  ${f(r.limit.p50, 2)} ${f(r.limit.p99, 2)} ${f(r.limit.errors)}`);
   if (r.cordon.errors > 0) lines.push(`${''.padEnd(9)} cordon errors by status: ${JSON.stringify(r.cordon.statuses)}`);
   lines.push(`${''.padEnd(9)} a/b throughput ${r.ratio.toFixed(2)} (goal >= 0.75), p99 ${r.p99Ratio.toFixed(2)} (goal <= 2)`);
+  lines.push(`${''.padEnd(9)} a/c throughput ${r.limitRatio.toFixed(3)} (goal >= 0.5), p99 ${r.limitP99Ratio.toFixed(2)} (goal <= 3)`);
+  if (r.transactionsPerRead !== undefined) lines.push(`${''.padEnd(9)} store transactions per logged read ${r.transactionsPerRead.toFixed(2)} (goal <= 3)`);
 }
 process.stdout.write(`${lines.join('\n')}\n\n`);
 const json: Record<string, unknown> = { bench: 'gateway', concurrency: CONCURRENCY, seconds: SECONDS };
@@ -185,7 +305,12 @@ for (const [driver, r] of Object.entries(results)) {
     bare_rps: Math.round(r.bare.rps),
     p99_ms: Number(r.cordon.p99.toFixed(2)),
     bare_p99_ms: Number(r.bare.p99.toFixed(2)),
-    errors: r.cordon.errors,
+    limit_ratio: Number(r.limitRatio.toFixed(3)),
+    limit_p99_ratio: Number(r.limitP99Ratio.toFixed(2)),
+    limit_rps: Math.round(r.limit.rps),
+    limit_p99_ms: Number(r.limit.p99.toFixed(2)),
+    ...(r.transactionsPerRead === undefined ? {} : { transactions_per_read: Number(r.transactionsPerRead.toFixed(2)) }),
+    errors: r.cordon.errors + r.bare.errors + r.limit.errors,
   };
 }
 json['ratio'] = Math.min(...Object.values(results).map((r) => Number(r.ratio.toFixed(2))));
