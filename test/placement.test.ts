@@ -47,6 +47,47 @@ test('a video going private moves its caption into the enclave, and back when pu
   assert.equal((await stores.get('enclave_us')!.get('videos', 'mv-1'))?.['caption'], null);
 });
 
+test('a read asks the global store, then only the enclave of the jurisdiction it names; a write looks in every store', async () => {
+  // The same stores behind a placement that counts each store's record reads.
+  const gets = new Map<string, number>();
+  const counted = new Map<string, Store>();
+  for (const [name, store] of stores)
+    counted.set(
+      name,
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (prop !== 'get' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+          return (...args: unknown[]) => {
+            gets.set(name, (gets.get(name) ?? 0) + 1);
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      }),
+    );
+  const p = createPlacement(rules, counted, [...policy.datasets.keys()]);
+  const readsOf = async (dataset: string, key: string) => {
+    gets.clear();
+    const r = await p.read(dataset, key);
+    return { found: r !== undefined, gets: Object.fromEntries([...gets].sort()) };
+  };
+  await placement.write('users', 'reads-us', { country: 'US', phone_number: '+15550000003', username: 'r' }, 'create');
+  await placement.write('users', 'reads-de', { country: 'DE', email: 'de@example.com' }, 'create');
+  await placement.write('users', 'reads-br', { country: 'BR', phone_number: '+5511999990000' }, 'create');
+  await placement.write('videos', 'reads-v', { owner_uid: 'reads-us', visibility: 'private', caption: 'c' }, 'create');
+  assert.deepEqual(await readsOf('users', 'reads-us'), { found: true, gets: { enclave_us: 1, global: 1 } });
+  assert.deepEqual(await readsOf('users', 'reads-de'), { found: true, gets: { enclave_eu: 1, global: 1 } });
+  assert.deepEqual(await readsOf('users', 'reads-br'), { found: true, gets: { global: 1 } }, 'the rest of the world lives in the global store');
+  // A video names no jurisdiction of its own: its parts are looked for everywhere, its owner's as above.
+  assert.deepEqual(await readsOf('videos', 'reads-v'), { found: true, gets: { enclave_eu: 1, enclave_us: 2, global: 2 } });
+  assert.deepEqual(await readsOf('users', 'no-such-user'), { found: false, gets: { enclave_eu: 1, enclave_us: 1, global: 1 } });
+  // A copy in an enclave the record's jurisdiction does not name is not read, and the next write removes it.
+  await stores.get('enclave_eu')!.upsert('users', 'reads-us', { phone_number: '+15550000099' });
+  assert.equal((await p.read('users', 'reads-us'))?.values['phone_number'], '+15550000003');
+  await p.write('users', 'reads-us', { username: 'r2' }, 'update');
+  assert.equal(await stores.get('enclave_eu')!.get('users', 'reads-us'), undefined);
+});
+
 test('a user moving from the US to the EU leaves no copy in the US enclave', async () => {
   await placement.write('users', 'mover', { country: 'US', phone_number: '+15550000002' }, 'create');
   await placement.write('users', 'mover', { country: 'DE' }, 'update');

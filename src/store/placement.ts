@@ -45,7 +45,7 @@ export type PlacementClass = 'protected' | 'excepted' | 'public';
 /** What placement needs to know of the policy. */
 export interface PlacementRules {
   readonly globalStore: string;
-  /** Every distinct enclave store (reads look for a record's enclave part in each). */
+  /** Every distinct enclave store (writes look for a record's enclave part in each; reads, where the record does not name its jurisdiction). */
   readonly enclaveStores: readonly string[];
   /** The dataset's key field, fields, and where its subject's jurisdiction comes from. */
   dataset(name: string):
@@ -252,16 +252,51 @@ export function createPlacement(
   };
 
   /** Both parts of a record, and which stores hold a part; with `want`, other encrypted fields are left sealed. */
+  /**
+   * The enclave stores a read must look in, once the record's global part is known: the one enclave
+   * of the jurisdiction its clear jurisdiction field names (none when that is the global store), or
+   * every enclave when the global part cannot tell (no such field, a protected one, or no global part).
+   */
+  const enclavesToRead = (jurisdictionField: string | undefined, global: Row | undefined): readonly string[] => {
+    const everyEnclave = rules.enclaveStores.filter((s) => s !== rules.globalStore);
+    const country = jurisdictionField === undefined ? undefined : global?.[jurisdictionField];
+    if (typeof country !== 'string' || isCiphertext(country)) return everyEnclave;
+    const jurisdiction = rules.jurisdictionOfCountry(country);
+    if (jurisdiction === undefined) return everyEnclave;
+    let store: string;
+    try {
+      store = rules.enclaveStoreOf(jurisdiction);
+    } catch {
+      return everyEnclave;
+    }
+    return store === rules.globalStore ? [] : [store];
+  };
+
+  /**
+   * A record's parts in every store that holds them, joined and decrypted. `targeted` (reads) reads
+   * the global part first and then only the enclave its jurisdiction names (enclavesToRead); writes
+   * read every store, so that a copy left in another enclave (a subject that moved, a move cut
+   * short) is found and removed.
+   */
   const readParts = async (
     dataset: string,
     key: string,
     reason: string = DEFAULT_RELEASE_REASON,
     want?: (field: string) => boolean,
+    targeted = false,
   ): Promise<
     { values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string>; sealed: Sealed; clear: Record<string, FieldValue> } | undefined
   > => {
-    specOf(dataset);
-    const parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
+    const spec = specOf(dataset);
+    let names = allStores;
+    let parts: (Row | undefined)[];
+    if (targeted) {
+      const global = await storeOf(rules.globalStore).get(dataset, key);
+      names = [rules.globalStore, ...enclavesToRead(spec.jurisdictionField, global)];
+      parts = [global, ...(await Promise.all(names.slice(1).map((s) => storeOf(s).get(dataset, key))))];
+    } else {
+      parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
+    }
     if (parts.every((p) => p === undefined)) return undefined;
     const values: Record<string, FieldValue> = {};
     const holders: string[] = [];
@@ -271,12 +306,12 @@ export function createPlacement(
     const clear: Record<string, FieldValue> = {};
     for (const part of parts) if (part) for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v)) clear[f] = v;
     const decrypted = await Promise.all(
-      parts.map((part, i) => (part ? decryptPart(allStores[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)),
+      parts.map((part, i) => (part ? decryptPart(names[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)),
     );
     // A field lives in one store and is null in the others: take the non-null copy.
     decrypted.forEach((part, i) => {
       if (!part) return;
-      holders.push(allStores[i]!);
+      holders.push(names[i]!);
       for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
     });
     return { values, holders, unreadable, sealed, clear };
@@ -289,7 +324,7 @@ export function createPlacement(
     const only = readOptions.decrypt;
     const jurisdictionField = specOf(dataset).jurisdictionField;
     const want = only && ((f: string) => f === jurisdictionField || only.has(f));
-    const r = await readParts(dataset, key, readOptions.reason, want);
+    const r = await readParts(dataset, key, readOptions.reason, want, true);
     if (!r) return undefined;
     const jurisdiction = await jurisdictionOf(dataset, r.values);
     if (r.sealed.size === 0) return placed(r.values, jurisdiction, r.unreadable);
