@@ -26,6 +26,20 @@ function conformance(driver: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.get('grow', 'k1'), { a: 'x', b: null });
     });
 
+    test('statements prepared before a column is added still answer after it (every pooled connection)', async () => {
+      await store.ensureTable({ name: 'grown', fields: ['a'] });
+      await store.upsert('grown', 'k1', { a: 'x' });
+      // Enough at once that every connection of the pool prepares the reads.
+      const reads = () => Promise.all(Array.from({ length: 24 }, () => Promise.all([store.get('grown', 'k1'), store.list('grown', { limit: 5 })])));
+      await reads();
+      await store.ensureTable({ name: 'grown', fields: ['a', 'b'] });
+      await store.upsert('grown', 'k1', { b: 2 });
+      for (const [got, page] of await reads()) {
+        assert.deepEqual(got, { a: 'x', b: 2 });
+        assert.deepEqual(page.rows, [{ key: 'k1', values: { a: 'x', b: 2 } }]);
+      }
+    });
+
     test('values keep their type; absent fields keep their value; null clears', async () => {
       await store.upsert('videos', 'v1', { owner_uid: 'u1', visibility: 'public', caption: 'héllo "world" 🙂', view_count: 42, flagged: false });
       assert.deepEqual(await store.get('videos', 'v1'), { owner_uid: 'u1', visibility: 'public', caption: 'héllo "world" 🙂', view_count: 42, flagged: false });

@@ -13,10 +13,9 @@ export async function openPostgresStore(name: string, url: string, options: Post
   const sql = postgres(url, { max: options.poolSize ?? DEFAULT_POOL_SIZE, onnotice: () => {}, prepare: true });
   const store = new SqlStore(name, 'postgres', {
     async query(text, params, options) {
-      return (await sql.unsafe(text, params ? ([...params] as never[]) : [], options?.once ? { prepare: false } : undefined)) as unknown as Record<
-        string,
-        unknown
-      >[];
+      // sql.unsafe does not prepare unless asked: unprepared, a query with parameters costs two
+      // round trips (Parse/Describe, then Bind/Execute once the parameter types are back).
+      return (await sql.unsafe(text, params ? ([...params] as never[]) : [], { prepare: !options?.once })) as unknown as Record<string, unknown>[];
     },
     close: () => sql.end({ timeout: 5 }),
   });

@@ -20,6 +20,20 @@ export const LOG_PREFIX = 'log_';
 export const ENTRIES_PREFIX = 'tlog_';
 const DUMP_BATCH = 500;
 
+/** The INSERT of `slots` entry rows, NULL rows skipped (appendEntries pads to a power of two). */
+const entryInserts = new Map<string, string>();
+function entriesInsert(table: string, slots: number): string {
+  const id = `${table}\u0000${slots}`;
+  let text = entryInserts.get(id);
+  if (text === undefined) {
+    const values: string[] = new Array(slots);
+    for (let i = 0; i < slots; i++) values[i] = `($${3 * i + 1}::bigint, $${3 * i + 2}::text, $${3 * i + 3}::text)`;
+    text = `INSERT INTO ${table} (idx, entry, payload) SELECT idx, entry, payload FROM (VALUES ${values.join(', ')}) AS v (idx, entry, payload) WHERE idx IS NOT NULL`;
+    entryInserts.set(id, text);
+  }
+  return text;
+}
+
 export function quoteIdent(name: string): string {
   if (name.length === 0 || name.length > 60 || name.includes('\u0000')) throw new Error(`invalid SQL identifier ${JSON.stringify(name)}`);
   return `"${name.replace(/"/g, '""')}"`;
@@ -157,7 +171,8 @@ export class SqlStore implements Store {
 
   async get(table: string, key: string): Promise<Row | undefined> {
     const fields = this.fieldsOf(table);
-    const rows = await this.db.query(`SELECT * FROM ${tableIdent(table)} WHERE key = $1`, [key]);
+    // The fields only: no _updated_at to parse into a Date.
+    const rows = await this.db.query(`SELECT ${fields.map(quoteIdent).join(', ')} FROM ${tableIdent(table)} WHERE key = $1`, [key]);
     return rows[0] ? rowOf(rows[0], fields) : undefined;
   }
 
@@ -186,7 +201,8 @@ export class SqlStore implements Store {
     }
     params.push(limit + 1);
     const rows = await this.db.query(
-      `SELECT * FROM ${tableIdent(table)}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY key COLLATE "C" LIMIT $${params.length}`,
+      // Named columns, not *: a prepared `*` would keep the columns it had when a field is added.
+      `SELECT key, ${fields.map(quoteIdent).join(', ')} FROM ${tableIdent(table)}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY key COLLATE "C" LIMIT $${params.length}`,
       params,
     );
     const page: StoredRow[] = rows.slice(0, limit).map((r) => ({ key: String(r['key']), values: rowOf(r, fields) }));
@@ -294,16 +310,21 @@ export class SqlStore implements Store {
     if (!Number.isSafeInteger(first) || first < 0) throw new Error(`appendEntries: index ${first} is not a non-negative integer`);
     const t = await this.ensureEntries(log);
     // A multi-row VALUES list with one parameter per value: several times faster than unnest() of
-    // text arrays (whose parsing dominates), and one statement, so all rows or none.
+    // text arrays (whose parsing dominates), and one statement, so all rows or none. The list is
+    // padded with NULL rows (filtered out) to the next power of two, so a handful of statement
+    // texts serve every batch size and each is prepared once per connection: an unprepared
+    // statement with parameters costs two round trips.
     if (rows.length > ENTRY_ROWS_PER_STATEMENT) throw new Error(`appendEntries: at most ${ENTRY_ROWS_PER_STATEMENT} rows per call, got ${rows.length}`);
-    const values: string[] = [];
-    const params: unknown[] = [];
-    rows.forEach((r, i) => {
-      values.push(`($${3 * i + 1}::bigint, $${3 * i + 2}, $${3 * i + 3})`);
-      params.push(first + i, r.entry, r.payload);
-    });
+    let slots = 1;
+    while (slots < rows.length) slots *= 2;
+    const params: unknown[] = new Array(3 * slots).fill(null);
+    for (let i = 0; i < rows.length; i++) {
+      params[3 * i] = first + i;
+      params[3 * i + 1] = rows[i]!.entry;
+      params[3 * i + 2] = rows[i]!.payload;
+    }
     try {
-      await this.db.query(`INSERT INTO ${t} (idx, entry, payload) VALUES ${values.join(', ')}`, params, { once: true });
+      await this.db.query(entriesInsert(t, slots), params);
     } catch (err) {
       // 23505 unique_violation: the statement wrote nothing, and the index is another writer's.
       if ((err as { code?: unknown }).code === '23505') throw new EntryIndexTakenError(log, first);
