@@ -45,7 +45,7 @@ test("--match-enclave finds copies of the enclave's (encrypted) values, and only
     for await (const row of us.dump('ds_users')) dump.push(JSON.stringify(row));
     assert.equal(dump.length, 2);
     assert.ok(
-      dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v1:')),
+      dump.every((r) => !r.includes('2015550') && r.includes('cordon:enc:v2:')),
       'only ciphertext at rest',
     );
     const releases: { dataset: string; subjects: string[] }[] = [];

@@ -32,4 +32,15 @@ export {
   type WrappedKey,
   type KekGeneration,
 } from './keys.js';
-export { createDataKeys, encryptField, decryptField, isCiphertext, DATA_KEYS_TABLE, CIPHERTEXT_PREFIX, type DataKeys, type KeyUnavailable } from './at-rest.js';
+export {
+  createDataKeys,
+  encryptField,
+  decryptField,
+  isCiphertext,
+  isOldCiphertext,
+  DATA_KEYS_TABLE,
+  CIPHERTEXT_PREFIX,
+  CIPHERTEXT_PREFIX_V1,
+  type DataKeys,
+  type KeyUnavailable,
+} from './at-rest.js';

@@ -35,6 +35,7 @@ export const SMOKE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'npm run bench -- decide': ['--cases', '5000', '--timed', '500'],
   'npm run bench -- gateway': ['--seconds', '1', '--slices', '2', '--drivers', 'pglite'],
   'npm run bench -- log': ['--entries', '20000', '--appends', '5000', '--seconds', '1', '--proofs', '500', '--drivers', 'pglite'],
+  'npm run bench -- fieldcrypto': ['--values', '20000'],
   'npm run bench -- flows': ['--edges', '20000', '--columns', '2000', '--events', '500'],
 };
 
@@ -87,6 +88,12 @@ export function runReadmeCommand(command: string, extra: readonly string[] = [])
   }
   if (command === 'npm run bench -- log') {
     assert.equal(last<{ bench: string }>().bench, 'log');
+  }
+  if (command === 'npm run bench -- fieldcrypto') {
+    const out = last<{ bench: string; values: number; decrypt_ns: number; alternatives: Record<string, unknown> }>();
+    assert.deepEqual([out.bench, out.values], ['fieldcrypto', flagValue(extra, '--values', 200_000)]);
+    assert.ok(out.decrypt_ns > 0);
+    assert.equal(Object.keys(out.alternatives).length, 3);
   }
   if (command === 'npm run bench -- flows') {
     const out = last<{ bench: string; edges: number; columns: number; leaks: number }>();

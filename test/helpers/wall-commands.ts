@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { classOf } from '../../src/policy/index.js';
-import { CIPHERTEXT_PREFIX } from '../../src/store/index.js';
+import { CIPHERTEXT_PREFIX, CIPHERTEXT_PREFIX_V1 } from '../../src/store/index.js';
 import { seedDemoWorld } from '../../src/server/index.js';
 import type { Actor } from '../../src/access/index.js';
 import { checkConfidentiality, containsValue, PolicyView, WallModel, type MGrant, type Moved, type Values, type Violation } from './wall-model.js';
@@ -167,7 +167,7 @@ export class Real {
           continue;
         }
         const home = r.jurStored === undefined ? undefined : this.pv.enclaveOf(r.jurStored).store;
-        if (row.text.includes(CIPHERTEXT_PREFIX) && home !== t.store) {
+        if ((row.text.includes(CIPHERTEXT_PREFIX) || row.text.includes(CIPHERTEXT_PREFIX_V1)) && home !== t.store) {
           this.violations.push({
             invariant: 'W3',
             message: `store ${t.store} holds ciphertext of ${id}, whose subject's jurisdiction is ${r.jurStored} (enclave store ${home})`,
