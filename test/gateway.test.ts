@@ -349,11 +349,27 @@ test('decide, then decrypt: a data key is released (and logged) only when a prot
     'upsert',
   );
   const before = await releases();
-  // Everything protected is withheld from these two, so test-us-9's data key is never released.
-  for (const persona of ['beijing-engineer', 'us-analyst']) {
-    const r = await as(persona, 'GET', `/v1/data/users/${tok(persona, 'test-us-9')}`);
-    assert.equal(r.statusCode, 200, r.body);
-    assert.ok(!('phone_number' in (r.json() as { fields: Record<string, unknown> }).fields));
+  // The US enclave's record reads, counted (the placement holds this same store object).
+  const enclave = server.stores.get('enclave_us')! as { get: (...a: never[]) => Promise<unknown> };
+  const realGet = enclave.get;
+  let enclaveReads = 0;
+  enclave.get = function (this: unknown, ...a: never[]) {
+    enclaveReads++;
+    return realGet.apply(this, a);
+  };
+  try {
+    // Everything protected is withheld from these two, so test-us-9's data key is never released,
+    // and its enclave part is not even read.
+    for (const persona of ['beijing-engineer', 'us-analyst']) {
+      const r = await as(persona, 'GET', `/v1/data/users/${tok(persona, 'test-us-9')}`);
+      assert.equal(r.statusCode, 200, r.body);
+      const body = r.json() as { fields: Record<string, unknown>; withheld: { field: string }[] };
+      assert.ok(!('phone_number' in body.fields));
+      assert.deepEqual(body.withheld.map((w) => w.field).sort(), ['birthday', 'device_id', 'email', 'ip_address', 'phone_number']);
+    }
+    assert.equal(enclaveReads, 0, 'a read that discloses nothing protected does not read the enclave');
+  } finally {
+    enclave.get = realGet;
   }
   assert.equal(await releases(), before, 'no key release for reads that disclose nothing protected');
   // austin-engineer (no grant for this subject) sees its contact data and birthday masked: that needs the key, once.

@@ -79,13 +79,32 @@ test('a read asks the global store, then only the enclave of the jurisdiction it
   assert.deepEqual(await readsOf('users', 'reads-us'), { found: true, gets: { enclave_us: 1, global: 1 } });
   assert.deepEqual(await readsOf('users', 'reads-de'), { found: true, gets: { enclave_eu: 1, global: 1 } });
   assert.deepEqual(await readsOf('users', 'reads-br'), { found: true, gets: { global: 1 } }, 'the rest of the world lives in the global store');
-  // A video names no jurisdiction of its own: its parts are looked for everywhere, its owner's as above.
-  assert.deepEqual(await readsOf('videos', 'reads-v'), { found: true, gets: { enclave_eu: 1, enclave_us: 2, global: 2 } });
+  // A video names no jurisdiction of its own: its parts are looked for everywhere; of its owner only
+  // the global part is read (the jurisdiction is all that is needed of it).
+  assert.deepEqual(await readsOf('videos', 'reads-v'), { found: true, gets: { enclave_eu: 1, enclave_us: 1, global: 2 } });
   assert.deepEqual(await readsOf('users', 'no-such-user'), { found: false, gets: { enclave_eu: 1, enclave_us: 1, global: 1 } });
+  // Asked to decrypt only what a decision reads (here nothing), a read leaves the enclave part for
+  // open(): one store now, the enclave once a field it may hold is opened, and only then.
+  const sha = (v: unknown) => createHash('sha256').update(String(v)).digest('hex');
+  gets.clear();
+  const lazy = (await p.read('users', 'reads-us', { decrypt: new Set() }))!;
+  assert.deepEqual(Object.fromEntries(gets), { global: 1 });
+  assert.equal(lazy.values['phone_number'], null, 'not read yet');
+  assert.equal(lazy.values['username'], 'r');
+  assert.ok(lazy.sealed?.has('phone_number') && !lazy.sealed.has('username'));
+  assert.equal((await lazy.open!(['username'])).values['username'], 'r');
+  assert.deepEqual(Object.fromEntries(gets), { global: 1 }, 'opening a field of the global part reads nothing');
+  const opened = await lazy.open!(['phone_number']);
+  assert.deepEqual(Object.fromEntries(gets), { enclave_us: 1, global: 1 });
+  assert.equal(sha(opened.values['phone_number']), sha('+15550000003'));
+  assert.equal(opened.values['email'], null, 'fields not asked for stay closed');
+  // A decision input the global part does not hold in clear (null there) makes the read whole.
+  gets.clear();
+  await p.read('users', 'reads-us', { decrypt: new Set(['email']) });
+  assert.deepEqual(Object.fromEntries([...gets].sort()), { enclave_us: 1, global: 1 });
   // A copy in an enclave the record's jurisdiction does not name is not read, and the next write removes it.
   await stores.get('enclave_eu')!.upsert('users', 'reads-us', { phone_number: '+15550000099' });
   // Compared as hashes, so that a failure prints no phone number.
-  const sha = (v: unknown) => createHash('sha256').update(String(v)).digest('hex');
   assert.equal(sha((await p.read('users', 'reads-us'))?.values['phone_number']), sha('+15550000003'));
   await p.write('users', 'reads-us', { username: 'r2' }, 'update');
   assert.ok((await stores.get('enclave_eu')!.get('users', 'reads-us')) === undefined, 'the write removed the EU copy');

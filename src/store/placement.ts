@@ -89,7 +89,10 @@ export interface PlacedRecord {
   readonly jurisdiction: string | undefined;
   /** Protected fields whose ciphertext cannot be decrypted (key shredded), each with why; their value reads as null. */
   readonly unreadable?: Readonly<Record<string, string>>;
-  /** Encrypted fields left sealed by `ReadOptions.decrypt`: null in `values` until opened. */
+  /**
+   * Fields left for later by `ReadOptions.decrypt`, null in `values` until opened: encrypted fields,
+   * and, when the enclave part was not read, every field that is null in the global part.
+   */
   readonly sealed?: ReadonlySet<string>;
   /**
    * The record with these sealed fields decrypted (the subject's data key is released, and logged,
@@ -103,7 +106,9 @@ export interface ReadOptions {
   readonly reason?: string;
   /**
    * Decrypt only these encrypted fields now (the jurisdiction field always is); the others stay
-   * sealed until `PlacedRecord.open`. Default: decrypt every field.
+   * sealed until `PlacedRecord.open`. When the global part holds these fields and the subject field
+   * in clear, the enclave part is not read until `open` asks for a field it may hold (a read whose
+   * decision discloses nothing protected asks one store). Default: read and decrypt every field.
    */
   readonly decrypt?: ReadonlySet<string>;
 }
@@ -284,16 +289,35 @@ export function createPlacement(
     reason: string = DEFAULT_RELEASE_REASON,
     want?: (field: string) => boolean,
     targeted = false,
+    needed?: readonly string[],
   ): Promise<
-    { values: Record<string, FieldValue>; holders: string[]; unreadable: Record<string, string>; sealed: Sealed; clear: Record<string, FieldValue> } | undefined
+    | {
+        values: Record<string, FieldValue>;
+        holders: string[];
+        unreadable: Record<string, string>;
+        sealed: Sealed;
+        clear: Record<string, FieldValue>;
+        deferred?: { store: string; fields: ReadonlySet<string> };
+      }
+    | undefined
   > => {
     const spec = specOf(dataset);
     let names = allStores;
     let parts: (Row | undefined)[];
+    let deferred: { store: string; fields: ReadonlySet<string> } | undefined;
     if (targeted) {
       const global = await storeOf(rules.globalStore).get(dataset, key);
-      names = [rules.globalStore, ...enclavesToRead(spec.jurisdictionField, global)];
-      parts = [global, ...(await Promise.all(names.slice(1).map((s) => storeOf(s).get(dataset, key))))];
+      const enclaves = enclavesToRead(spec.jurisdictionField, global);
+      // The enclave part is left unread while nothing asked for now needs it: every `needed` field is
+      // in clear in the global part. Its fields are those null there; open() reads it if asked for one.
+      if (needed && global && enclaves.length === 1 && needed.every((f) => global[f] !== null && global[f] !== undefined && !isCiphertext(global[f]))) {
+        deferred = { store: enclaves[0]!, fields: new Set(spec.fields.filter((f) => global[f] === null || global[f] === undefined)) };
+        names = [rules.globalStore];
+        parts = [global];
+      } else {
+        names = [rules.globalStore, ...enclaves];
+        parts = [global, ...(await Promise.all(names.slice(1).map((s) => storeOf(s).get(dataset, key))))];
+      }
     } else {
       parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
     }
@@ -314,7 +338,7 @@ export function createPlacement(
       holders.push(names[i]!);
       for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
     });
-    return { values, holders, unreadable, sealed, clear };
+    return deferred ? { values, holders, unreadable, sealed, clear, deferred } : { values, holders, unreadable, sealed, clear };
   };
 
   const placed = (values: Record<string, FieldValue>, jurisdiction: string | undefined, unreadable: Record<string, string>): PlacedRecord =>
@@ -322,34 +346,58 @@ export function createPlacement(
 
   const read = async (dataset: string, key: string, readOptions: ReadOptions = {}): Promise<PlacedRecord | undefined> => {
     const only = readOptions.decrypt;
-    const jurisdictionField = specOf(dataset).jurisdictionField;
+    const spec = specOf(dataset);
+    const jurisdictionField = spec.jurisdictionField;
     const want = only && ((f: string) => f === jurisdictionField || only.has(f));
-    const r = await readParts(dataset, key, readOptions.reason, want, true);
+    // With `decrypt`, the enclave part waits until open() needs it, if the global part holds in clear
+    // the fields wanted now and the subject field (which names the data key).
+    const needed = only && [...only, spec.subjectField];
+    const r = await readParts(dataset, key, readOptions.reason, want, true, needed);
     if (!r) return undefined;
     const jurisdiction = await jurisdictionOf(dataset, r.values);
-    if (r.sealed.size === 0) return placed(r.values, jurisdiction, r.unreadable);
+    if (r.sealed.size === 0 && !r.deferred) return placed(r.values, jurisdiction, r.unreadable);
     const sealedNow = r.sealed;
+    const deferred = r.deferred;
+    const reason = readOptions.reason ?? DEFAULT_RELEASE_REASON;
     const open = async (fields: Iterable<string>): Promise<PlacedRecord> => {
       const values = { ...r.values };
       const unreadable = { ...r.unreadable };
       const byStore = new Map<string, Record<string, FieldValue>>();
-      for (const f of fields) {
-        const s = sealedNow.get(f);
-        if (!s) continue;
-        let part = byStore.get(s.store);
+      const toOpen = (store: string, f: string, ciphertext: string) => {
+        let part = byStore.get(store);
         if (!part) {
           part = {};
-          byStore.set(s.store, part);
+          byStore.set(store, part);
         }
-        part[f] = s.ciphertext;
+        part[f] = ciphertext;
+      };
+      const asked = [...fields];
+      let clear = r.clear;
+      if (deferred && asked.some((f) => deferred.fields.has(f))) {
+        const part = await storeOf(deferred.store).get(dataset, key);
+        if (part) {
+          clear = { ...clear };
+          for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v) && !(f in clear)) clear[f] = v;
+          for (const f of asked) {
+            const v = deferred.fields.has(f) ? part[f] : undefined;
+            if (v === undefined || v === null) continue;
+            if (isCiphertext(v)) toOpen(deferred.store, f, v);
+            else values[f] = v;
+          }
+        }
+      }
+      for (const f of asked) {
+        const s = sealedNow.get(f);
+        if (s) toOpen(s.store, f, s.ciphertext);
       }
       for (const [store, part] of byStore) {
-        const out = await decryptPart(store, dataset, key, part, r.clear, readOptions.reason ?? DEFAULT_RELEASE_REASON, unreadable);
+        const out = await decryptPart(store, dataset, key, part, clear, reason, unreadable);
         Object.assign(values, out);
       }
       return placed(values, jurisdiction, unreadable);
     };
-    return { ...placed(r.values, jurisdiction, r.unreadable), sealed: new Set(sealedNow.keys()), open };
+    const sealed = new Set([...sealedNow.keys(), ...(deferred?.fields ?? [])]);
+    return { ...placed(r.values, jurisdiction, r.unreadable), sealed, open };
   };
 
   /** Datasets whose subject's jurisdiction comes from `dataset` (videos and comments from users). */
