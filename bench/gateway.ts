@@ -5,6 +5,9 @@
 //  (c) the limit: a Fastify route doing one `SELECT * FROM plain WHERE uid = $1` of the same 20
 //      values in one table (postgres.js on PostgreSQL, PGlite on PGlite): what a read costs on this
 //      machine with nothing of cordon's around it.
+// The same three again for a page of LIST_PAGE records (cordon's `GET /v1/data/profiles?limit=50`,
+// each record decided, disclosed and logged; the bare route lists the global store and reads each
+// record through placement; the limit selects the 50 rows in one statement).
 // The load comes from a separate process that alternates between the three in short slices (8 per
 // server by default), so the machine's other work weighs on all alike. On PostgreSQL it then loads
 // (a) alone for a moment and counts the store transactions each logged read makes, from
@@ -99,6 +102,13 @@ const RECORD = {
   settings: 'dark',
 };
 
+/** Records in the listed page. */
+const LIST_PAGE = 50;
+/** The page: bench-1 (RECORD) and 49 more like it (all US subjects). */
+function pageRecords(): (typeof RECORD)[] {
+  return Array.from({ length: LIST_PAGE }, (_, i) => ({ ...RECORD, uid: `bench-${i + 1}`, username: `bench${i + 1}` }));
+}
+
 interface LoadResult {
   requests: number;
   errors: number;
@@ -166,12 +176,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function limitRoute(
   driver: string,
   pgServers: readonly PostgresServer[],
-): Promise<{ url: (port: number) => string; app: ReturnType<typeof Fastify>; close(): Promise<void> }> {
+): Promise<{ url: (port: number) => string; listUrl: (port: number) => string; app: ReturnType<typeof Fastify>; close(): Promise<void> }> {
   const app = Fastify();
   const columns = Object.keys(RECORD);
   const ddl = `CREATE TABLE plain (${columns.map((c) => `${c} ${typeof RECORD[c as keyof typeof RECORD] === 'number' ? 'bigint' : 'text'}`).join(', ')}, PRIMARY KEY (uid))`;
   const insert = `INSERT INTO plain (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
-  const values = columns.map((c) => RECORD[c as keyof typeof RECORD]);
   let close: () => Promise<void>;
   if (driver === 'postgres') {
     const admin = postgres(pgServers[0]!.url, { max: 1, onnotice: () => {} });
@@ -179,20 +188,27 @@ async function limitRoute(
     await admin.end();
     const sql = postgres(pgServers[0]!.url.replace(/\/[^/]*$/, '/bench_limit'), { max: 10, onnotice: () => {} });
     await sql.unsafe(ddl);
-    await sql.unsafe(insert, values as never[]);
+    for (const r of pageRecords()) await sql.unsafe(insert, columns.map((c) => r[c as keyof typeof RECORD]) as never[]);
     app.get<{ Params: { key: string } }>('/limit/:key', async (req) => (await sql`SELECT * FROM plain WHERE uid = ${req.params.key}`)[0]);
+    app.get('/limit-list', async () => ({ items: await sql`SELECT * FROM plain ORDER BY uid LIMIT ${LIST_PAGE}` }));
     close = () => sql.end();
   } else {
     const db = new PGlite(tempDir('cordon-bench-limit-'));
     await db.exec(ddl);
-    await db.query(insert, values);
+    for (const r of pageRecords())
+      await db.query(
+        insert,
+        columns.map((c) => r[c as keyof typeof RECORD]),
+      );
     app.get<{ Params: { key: string } }>('/limit/:key', async (req) => (await db.query('SELECT * FROM plain WHERE uid = $1', [req.params.key])).rows[0]);
+    app.get('/limit-list', async () => ({ items: (await db.query('SELECT * FROM plain ORDER BY uid LIMIT $1', [LIST_PAGE])).rows }));
     close = () => db.close();
   }
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,
     url: (port) => `http://127.0.0.1:${port}/limit/bench-1`,
+    listUrl: (port) => `http://127.0.0.1:${port}/limit-list`,
     close: async () => {
       await app.close();
       await close();
@@ -216,6 +232,7 @@ const results: Record<
     limitRatio: number;
     limitP99Ratio: number;
     transactionsPerRead?: number;
+    list: { cordon: LoadResult; bare: LoadResult; limit: LoadResult };
   }
 > = {};
 
@@ -240,10 +257,15 @@ for (const driver of opts.drivers.split(',')) {
     // One grant, the same objects on every call, as the access broker hands them out.
     grantsOf: () => grants,
   });
-  await server.placement.write('profiles', 'bench-1', RECORD, 'upsert');
+  for (const r of pageRecords()) await server.placement.write('profiles', r.uid, r, 'upsert');
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const bare = Fastify();
   bare.get<{ Params: { key: string } }>('/bare/:key', async (req) => (await server.placement.read('profiles', req.params.key))?.values);
+  const globalStore = server.stores.get(policy.deployment.globalStore)!;
+  bare.get('/bare-list', async () => {
+    const page = await globalStore.list('profiles', { limit: LIST_PAGE });
+    return { items: await Promise.all(page.rows.map(async (r) => (await server.placement.read('profiles', r.key))?.values)) };
+  });
   await bare.listen({ port: 0, host: '127.0.0.1' });
   const limit = await limitRoute(driver, pgServers);
   const port = (s: { server: { address(): unknown } }) => (s.server.address() as { port: number }).port;
@@ -254,6 +276,12 @@ for (const driver of opts.drivers.split(',')) {
     bare: plain,
     limit: floor,
   } = await loadAB(cordonUrl, cordonHeaders, `http://127.0.0.1:${port(bare)}/bare/bench-1`, limit.url(port(limit.app)));
+  const list = await loadAB(
+    `http://127.0.0.1:${port(server.app)}/v1/data/profiles?limit=${LIST_PAGE}`,
+    cordonHeaders,
+    `http://127.0.0.1:${port(bare)}/bare-list`,
+    limit.listUrl(port(limit.app)),
+  );
   let transactionsPerRead: number | undefined;
   if (driver === 'postgres') {
     // (a) alone: the store transactions of logged reads, reads of the log and of grants included.
@@ -273,6 +301,7 @@ for (const driver of opts.drivers.split(',')) {
     limitRatio: cordon.rps / floor.rps,
     limitP99Ratio: cordon.p99 / floor.p99,
     transactionsPerRead,
+    list,
   };
   await limit.close();
   await bare.close();
@@ -282,7 +311,7 @@ for (const driver of opts.drivers.split(',')) {
 
 const f = (n: number, d = 0) => n.toFixed(d).padStart(9);
 const lines = [
-  `gateway — GET of one 20-field record, concurrency ${CONCURRENCY}, ${SECONDS} s per server in ${SLICES} alternating slices; load from a separate process`,
+  `gateway — GET of one 20-field record, and of a page of ${LIST_PAGE}, concurrency ${CONCURRENCY}, ${SECONDS} s per server in ${SLICES} alternating slices; load from a separate process`,
   '',
   'store     server            req/s       p50 ms    p99 ms   errors',
 ];
@@ -293,6 +322,16 @@ for (const [driver, r] of Object.entries(results)) {
   if (r.cordon.errors > 0) lines.push(`${''.padEnd(9)} cordon errors by status: ${JSON.stringify(r.cordon.statuses)}`);
   lines.push(`${''.padEnd(9)} a/b throughput ${r.ratio.toFixed(2)} (goal >= 0.75), p99 ${r.p99Ratio.toFixed(2)} (goal <= 2)`);
   lines.push(`${''.padEnd(9)} a/c throughput ${r.limitRatio.toFixed(3)} (goal >= 0.5), p99 ${r.limitP99Ratio.toFixed(2)} (goal <= 3)`);
+  lines.push(
+    `${''.padEnd(9)} list of ${LIST_PAGE}, cordon ${f(r.list.cordon.rps)}  ${f(r.list.cordon.p50, 2)} ${f(r.list.cordon.p99, 2)} ${f(r.list.cordon.errors)}`,
+  );
+  lines.push(`${''.padEnd(9)} list of ${LIST_PAGE}, bare   ${f(r.list.bare.rps)}  ${f(r.list.bare.p50, 2)} ${f(r.list.bare.p99, 2)} ${f(r.list.bare.errors)}`);
+  lines.push(
+    `${''.padEnd(9)} list of ${LIST_PAGE}, limit  ${f(r.list.limit.rps)}  ${f(r.list.limit.p50, 2)} ${f(r.list.limit.p99, 2)} ${f(r.list.limit.errors)}`,
+  );
+  lines.push(
+    `${''.padEnd(9)} list a/c throughput ${(r.list.cordon.rps / r.list.limit.rps).toFixed(3)}, p99 ${(r.list.cordon.p99 / r.list.limit.p99).toFixed(2)}`,
+  );
   if (r.transactionsPerRead !== undefined) lines.push(`${''.padEnd(9)} store transactions per logged read ${r.transactionsPerRead.toFixed(2)} (goal <= 3)`);
 }
 process.stdout.write(`${lines.join('\n')}\n\n`);
@@ -310,7 +349,15 @@ for (const [driver, r] of Object.entries(results)) {
     limit_rps: Math.round(r.limit.rps),
     limit_p99_ms: Number(r.limit.p99.toFixed(2)),
     ...(r.transactionsPerRead === undefined ? {} : { transactions_per_read: Number(r.transactionsPerRead.toFixed(2)) }),
-    errors: r.cordon.errors + r.bare.errors + r.limit.errors,
+    list: {
+      rps: Math.round(r.list.cordon.rps),
+      bare_rps: Math.round(r.list.bare.rps),
+      limit_rps: Math.round(r.list.limit.rps),
+      limit_ratio: Number((r.list.cordon.rps / r.list.limit.rps).toFixed(3)),
+      p99_ms: Number(r.list.cordon.p99.toFixed(2)),
+      limit_p99_ms: Number(r.list.limit.p99.toFixed(2)),
+    },
+    errors: r.cordon.errors + r.bare.errors + r.limit.errors + r.list.cordon.errors + r.list.bare.errors + r.list.limit.errors,
   };
 }
 json['ratio'] = Math.min(...Object.values(results).map((r) => Number(r.ratio.toFixed(2))));

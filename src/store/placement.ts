@@ -16,6 +16,7 @@
 import { CordonError } from '../shared/errors.js';
 import { createDataKeys, isCiphertext, encryptField, decryptField, type DataKeys, type KeyUnavailable } from './at-rest.js';
 import type { KeyService } from './keys.js';
+import { createBatchedGet } from './batched-gets.js';
 import { MAX_LIST_LIMIT, type FieldValue, type Row, type Store } from './types.js';
 
 /** A released data key is logged again for the same subject after this long (per process). */
@@ -159,6 +160,9 @@ export function createPlacement(
     return d;
   };
   const allStores = [...new Set([rules.globalStore, ...rules.enclaveStores])];
+  // Reads go out coalesced: those asked for in one turn, one statement per store and dataset.
+  const batchedGet = createBatchedGet();
+  const getPart = (store: string, dataset: string, key: string) => batchedGet(storeOf(store), dataset, key);
 
   const enc = options.encryption;
   const dataKeys = new Map<string, DataKeys>();
@@ -306,7 +310,7 @@ export function createPlacement(
     let parts: (Row | undefined)[];
     let deferred: { store: string; fields: ReadonlySet<string> } | undefined;
     if (targeted) {
-      const global = await storeOf(rules.globalStore).get(dataset, key);
+      const global = await getPart(rules.globalStore, dataset, key);
       const enclaves = enclavesToRead(spec.jurisdictionField, global);
       // The enclave part is left unread while nothing asked for now needs it: every `needed` field is
       // in clear in the global part. Its fields are those null there; open() reads it if asked for one.
@@ -316,7 +320,7 @@ export function createPlacement(
         parts = [global];
       } else {
         names = [rules.globalStore, ...enclaves];
-        parts = [global, ...(await Promise.all(names.slice(1).map((s) => storeOf(s).get(dataset, key))))];
+        parts = [global, ...(await Promise.all(names.slice(1).map((s) => getPart(s, dataset, key))))];
       }
     } else {
       parts = await Promise.all(allStores.map((s) => storeOf(s).get(dataset, key)));
@@ -374,7 +378,7 @@ export function createPlacement(
       const asked = [...fields];
       let clear = r.clear;
       if (deferred && asked.some((f) => deferred.fields.has(f))) {
-        const part = await storeOf(deferred.store).get(dataset, key);
+        const part = await getPart(deferred.store, dataset, key);
         if (part) {
           clear = { ...clear };
           for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v) && !(f in clear)) clear[f] = v;
