@@ -2,6 +2,7 @@
 // real placement over PGlite stores, every response checked field by field.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
 import {
@@ -479,4 +480,29 @@ test('an evaluator that throws: 503 decide.evaluation_failed, nothing released, 
   );
   // The seam is gone again: the same read succeeds.
   assert.equal((await as('beijing-engineer', 'GET', `/v1/data/users/${tok('beijing-engineer', 'demo-us-1')}`)).statusCode, 200);
+});
+
+test('reads answered together (one store statement for many requests) give each caller what it gets alone', async () => {
+  // The attack: requests of several principals, for several subjects of several jurisdictions, sent
+  // at once so that their record reads share statements; none may carry another request's record
+  // or another principal's disclosures. Bodies are compared as hashes (they hold protected values).
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const personas = ['austin-engineer', 'beijing-engineer', 'us-analyst', 'legacy-admin'];
+  const asks = personas.flatMap((p) => DEMO_FIXED_USERS.map((u) => ({ persona: p, uid: u['uid']! })));
+  const url = (a: { persona: string; uid: string }) => `/v1/data/users/${a.persona === 'austin-engineer' ? a.uid : tok(a.persona, a.uid)}`;
+  const alone: string[] = [];
+  for (const a of asks) {
+    const r = await as(a.persona, 'GET', url(a));
+    alone.push(`${r.statusCode} ${sha(r.body)}`);
+  }
+  for (let round = 0; round < 3; round++) {
+    const together = await Promise.all(
+      asks.map(async (a) => {
+        const r = await as(a.persona, 'GET', url(a));
+        return `${r.statusCode} ${sha(r.body)}`;
+      }),
+    );
+    assert.deepEqual(together, alone, `round ${round}`);
+  }
+  assert.ok(alone.some((x) => x.startsWith('200')));
 });
