@@ -354,8 +354,9 @@ export function createPlacement(
     const jurisdictionField = spec.jurisdictionField;
     const want = only && ((f: string) => f === jurisdictionField || only.has(f));
     // With `decrypt`, the enclave part waits until open() needs it, if the global part holds in clear
-    // the fields wanted now and the subject field (which names the data key).
-    const needed = only && [...only, spec.subjectField];
+    // the fields wanted now, the subject field (which names the data key) and the jurisdiction field
+    // (with a single enclave, enclavesToRead names it even when the global part cannot tell).
+    const needed = only && [...only, spec.subjectField, ...(jurisdictionField === undefined ? [] : [jurisdictionField])];
     const r = await readParts(dataset, key, readOptions.reason, want, true, needed);
     if (!r) return undefined;
     const jurisdiction = await jurisdictionOf(dataset, r.values);
