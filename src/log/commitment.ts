@@ -22,7 +22,7 @@ export function canonicalJson(value: unknown): string {
     if (!Number.isSafeInteger(value)) throw new TypeError(`canonicalJson: ${value} is not a safe integer`);
     return String(value);
   }
-  // Plain loops and string concatenation: this runs once per access record, on the request path.
+  // Plain loops and string concatenation: this runs once per log record, on the request path.
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
@@ -30,18 +30,44 @@ export function canonicalJson(value: unknown): string {
   }
   if (typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).sort();
+    const shape = shapeOf(Object.keys(o));
     let out = '{';
     let first = true;
-    for (const k of keys) {
-      const v = o[k];
+    for (let i = 0; i < shape.sorted.length; i++) {
+      const v = o[shape.sorted[i]!];
       if (v === undefined) continue;
-      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+      out += (first ? '' : ',') + shape.prefixes[i]! + canonicalJson(v);
       first = false;
     }
     return `${out}}`;
   }
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
+}
+
+/** An object shape's members in canonical order, each with its encoded `"name":` prefix. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+// Records of one kind share a few shapes, so their member order is worked out once (sorting the
+// keys and encoding their names took most of the encoder's time). A cached shape is used only when
+// its keys are exactly the object's, in order: names holding the separator cannot alias.
+const shapes = new Map<string, Shape>();
+const MAX_SHAPES = 4096;
+
+function shapeOf(keys: string[]): Shape {
+  const id = keys.join('\u0000');
+  const hit = shapes.get(id);
+  if (hit && hit.keys.length === keys.length && hit.keys.every((k, i) => k === keys[i])) return hit;
+  const sorted = [...keys].sort();
+  const shape: Shape = { keys, sorted, prefixes: sorted.map((k) => `${JSON.stringify(k)}:`) };
+  if (!hit) {
+    if (shapes.size >= MAX_SHAPES) shapes.clear();
+    shapes.set(id, shape);
+  }
+  return shape;
 }
 
 /** A fresh random salt (cut from a pool of 1024: one CSPRNG call per record cost more than the hashing). */
