@@ -3,10 +3,15 @@
 // (AES-256-GCM) that earlier versions wrote is still read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { CIPHERTEXT_PREFIX, CIPHERTEXT_PREFIX_V1, decryptField, encryptField, isCiphertext, isOldCiphertext } from './at-rest.js';
 
 const dek = randomBytes(32);
+/** Values are compared as hashes, so that a failure prints none of them. */
+const sha = (v: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(v) ?? 'undefined')
+    .digest('hex');
 
 /** A value as cordon 0.1 stored it before v2: AES-256-GCM, `iv | tag | ciphertext`, the v1 associated data. */
 function encryptV1(key: Buffer, dataset: string, record: string, field: string, value: unknown): string {
@@ -23,7 +28,7 @@ test('v2 round-trips strings, numbers, booleans and text with any characters; nu
     assert.equal(typeof stored, 'string');
     assert.ok((stored as string).startsWith(CIPHERTEXT_PREFIX), 'written as v2');
     assert.ok(isCiphertext(stored) && !isOldCiphertext(stored));
-    assert.deepEqual(decryptField(dek, 'users', 'u1', 'phone', stored as string), v);
+    assert.equal(sha(decryptField(dek, 'users', 'u1', 'phone', stored as string)), sha(v));
   }
   assert.equal(encryptField(dek, 'users', 'u1', 'phone', null), null);
 });
@@ -60,7 +65,7 @@ test('every flipped byte of a v2 ciphertext is refused, and a truncated one', ()
 test('v1 values (AES-256-GCM, written before v2) are read, bound and checked as before', () => {
   const old = encryptV1(dek, 'users', 'u1', 'email', 'a@example.com');
   assert.ok(isCiphertext(old) && isOldCiphertext(old));
-  assert.equal(decryptField(dek, 'users', 'u1', 'email', old), 'a@example.com');
+  assert.equal(sha(decryptField(dek, 'users', 'u1', 'email', old)), sha('a@example.com'));
   assert.throws(() => decryptField(dek, 'users', 'u2', 'email', old), 'moved to another record');
   const raw = Buffer.from(old.slice(CIPHERTEXT_PREFIX_V1.length), 'base64');
   raw[raw.length - 1]! ^= 0x01;
