@@ -32,6 +32,12 @@ export interface BrokerOptions {
   readonly fetch?: typeof fetch;
   /** Sweeps expired requests and grants this often (0: only when the broker is used). */
   readonly sweepEveryMs?: number;
+  /**
+   * Reads the changes other processes sharing the store made this often (default 500 ms; 0: only
+   * before each change of its own). A grant or revocation made elsewhere reaches decisions here
+   * within this bound.
+   */
+  readonly refreshEveryMs?: number;
 }
 
 export interface AccessBroker {
@@ -56,6 +62,8 @@ export interface AccessBroker {
   grantFlags(): GrantFlag[];
   /** Expires what is due now; resolves when recorded. */
   sweep(): Promise<void>;
+  /** Reads the changes other processes sharing the store made since the last read. */
+  refresh(): Promise<void>;
   /** Emits 'alert' ({grant, delivered, status}) after each break-glass webhook delivery attempt. */
   readonly events: EventEmitter;
   close(): Promise<void>;
@@ -77,8 +85,8 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   });
 
   const state = emptyState();
-  await replayEvents(store, state);
-  const journal = createJournal({ policy, store, log, keys, now, state });
+  const replayedTo = await replayEvents(store, state);
+  const journal = createJournal({ policy, store, log, keys, now, state, replayedTo, refreshEveryMs: options.refreshEveryMs });
   const sweeper = startSweeper({ state, journal, now, everyMs: options.sweepEveryMs });
 
   return {
@@ -86,10 +94,12 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
     events,
     ...createCommands({ policy, state, journal, now, signer, expireDue: sweeper.expireDue, sendAlert }),
     ...createQueries({ policy, state, now }),
-    used: createUsage({ store, state, now }),
+    used: createUsage({ journal, state, now }),
     sweep: sweeper.sweep,
+    refresh: journal.refresh,
     async close() {
       sweeper.stop();
+      journal.stop();
       await journal.idle();
     },
   };

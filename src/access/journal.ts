@@ -1,5 +1,12 @@
 // The broker's queue and its record of changes: the stored events replayed at open, then each new
 // change logged (access log), stored (enclave store) and applied, one at a time.
+//
+// Several processes may share the store (gateway workers, gateways of one region). Each act runs
+// under the store's lock `access_broker` (an advisory lock on PostgreSQL): it first reads the events
+// other processes stored since its last read, then checks against that state, then logs and stores.
+// So the events are stored one act at a time, in index order, and a reader that holds no lock sees
+// a prefix of them. Between acts each process reads new events every `refreshEveryMs`: a grant or a
+// revocation made through one process is honoured by the others within that bound.
 
 import type { Policy } from '../policy/index.js';
 import type { KeyService, Store } from '../store/index.js';
@@ -13,13 +20,16 @@ import { applyEvent, type BrokerState } from './reducer.js';
 export const BROKER_EVENTS = 'access_broker';
 const REPLAY_PAGE = 5000;
 
-/** Folds every stored event into `state`, in order. */
-export async function replayEvents(store: Store, state: BrokerState): Promise<void> {
-  for (let after = 0; ; ) {
+/** How often a process reads the events other processes stored (the bound on a grant's reach). */
+export const DEFAULT_REFRESH_MS = 500;
+
+/** Folds the stored events after index `after` into `state`, in order; returns the last index read. */
+export async function replayEvents(store: Store, state: BrokerState, after = 0): Promise<number> {
+  for (;;) {
     const page = await store.readLog(BROKER_EVENTS, after, REPLAY_PAGE);
     for (const row of page) applyEvent(state, row.entry as BrokerEvent);
-    if (page.length < REPLAY_PAGE) break;
-    after = page[page.length - 1]!.index;
+    if (page.length > 0) after = page[page.length - 1]!.index;
+    if (page.length < REPLAY_PAGE) return after;
   }
 }
 
@@ -30,6 +40,10 @@ export interface JournalOptions {
   readonly keys: KeyService;
   readonly now: () => number;
   readonly state: BrokerState;
+  /** The index of the last stored event folded into `state`. */
+  readonly replayedTo: number;
+  /** Reads other processes' events this often between acts (0: only at each act). */
+  readonly refreshEveryMs?: number;
 }
 
 export interface Journal {
@@ -39,24 +53,46 @@ export interface Journal {
   commit(e: BrokerEvent, at: number, options?: { logged?: boolean }): Promise<void>;
   /** `serial` for a caller's act named `op`: a refusal (an `access.*` CordonError) is logged. */
   act<T>(op: string, actor: Actor, target: string | null, fn: () => Promise<T>): Promise<T>;
+  /** Reads the events other processes stored since the last read, in turn with this process's acts. */
+  refresh(): Promise<void>;
   /** Resolves when what is queued now has settled. */
   idle(): Promise<unknown>;
+  /** Stops the timed refresh. */
+  stop(): void;
 }
 
 export function createJournal(options: JournalOptions): Journal {
   const { policy, store, log, keys, now, state } = options;
+  let readTo = options.replayedTo;
+  const catchUp = async () => {
+    readTo = await replayEvents(store, state, readTo);
+  };
 
-  // One change at a time: each is logged, stored and applied before the next is checked.
+  // One change at a time: each is logged, stored and applied before the next is checked, and, under
+  // the store's lock, after every change other processes stored before it.
   let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+  const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
     chain = run.catch(() => undefined);
     return run;
   };
+  const serial = <T>(fn: () => Promise<T>): Promise<T> =>
+    inTurn(() =>
+      store.exclusive(BROKER_EVENTS, async () => {
+        await catchUp();
+        return fn();
+      }),
+    );
+  // Reading needs no lock: events are stored one act at a time, so a reader sees a prefix of them.
+  const refresh = () => inTurn(catchUp);
+  const every = options.refreshEveryMs ?? DEFAULT_REFRESH_MS;
+  const timer = every > 0 ? setInterval(() => void refresh().catch(() => undefined), every) : undefined;
+  timer?.unref();
+
   const commit = async (e: BrokerEvent, at: number, options: { logged?: boolean } = {}): Promise<void> => {
     const logged = options.logged !== false ? await log.append(logRecord(policy, keys, e, at)) : undefined;
     try {
-      await store.append(BROKER_EVENTS, e);
+      readTo = Math.max(readTo, await store.append(BROKER_EVENTS, e));
     } catch (err) {
       // The log must not say a change happened that the store never took (W5): a record saying it
       // failed follows the one that announced it.
@@ -93,5 +129,14 @@ export function createJournal(options: JournalOptions): Journal {
       }
     });
 
-  return { serial, commit, act, idle: () => chain };
+  return {
+    serial,
+    commit,
+    act,
+    refresh,
+    idle: () => chain,
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
 }

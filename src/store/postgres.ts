@@ -23,6 +23,20 @@ export async function openPostgresStore(name: string, url: string, options: Post
       // round trips (Parse/Describe, then Bind/Execute once the parameter types are back).
       return (await sql.unsafe(text, params ? ([...params] as never[]) : [], { prepare: !options?.once })) as unknown as Record<string, unknown>[];
     },
+    async exclusive(key, fn) {
+      // A connection of its own for the lock's session, so pooled queries (fn's among them) go on.
+      const conn = await sql.reserve();
+      try {
+        await conn.unsafe('SELECT pg_advisory_lock($1, $2)', [key[0], key[1]]);
+        try {
+          return await fn();
+        } finally {
+          await conn.unsafe('SELECT pg_advisory_unlock($1, $2)', [key[0], key[1]]).catch(() => undefined);
+        }
+      } finally {
+        conn.release();
+      }
+    },
     close: () => sql.end({ timeout: 5 }),
   });
   await store.ping();

@@ -8,6 +8,22 @@ export interface SqlExecutor {
   /** `once`: a statement whose text varies (e.g. with a row count), not worth preparing and caching. */
   query(sql: string, params?: readonly unknown[], options?: { readonly once?: boolean }): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+  /**
+   * Runs `fn` holding the server's lock `key` (a session advisory lock on a connection of its own),
+   * so that processes sharing the database take turns. Absent for an embedded database, which one
+   * process holds.
+   */
+  exclusive?<T>(key: readonly [number, number], fn: () => Promise<T>): Promise<T>;
+}
+
+/** The first half of cordon's advisory-lock keys ('cord'), so they keep clear of other users' locks. */
+const LOCK_CLASS = 0x636f7264 | 0;
+
+/** A lock name as the second half of an advisory-lock key: FNV-1a, as a signed 32-bit integer. */
+function lockKey(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 /** Rows per INSERT of entry rows (3 parameters each; PostgreSQL allows 65,535 per statement). */
@@ -357,6 +373,21 @@ export class SqlStore implements Store {
     const rows = await this.db.query(`SELECT idx, ${column} AS entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, params);
     if (options.field !== undefined) return rows.map((r) => ({ index: Number(r['idx']), entry: r['entry'] }));
     return rows.map((r) => ({ index: Number(r['idx']), entry: typeof r['entry'] === 'string' ? JSON.parse(r['entry']) : r['entry'] }));
+  }
+
+  /** In-process turns, for a database no other process opens (and under the server lock, too). */
+  private readonly turns = new Map<string, Promise<unknown>>();
+
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(name) ?? Promise.resolve();
+    const locked = () => (this.db.exclusive ? this.db.exclusive([LOCK_CLASS, lockKey(`${this.name}\u0000${name}`)], fn) : fn());
+    const run = before.then(locked, locked);
+    const settled = run.catch(() => undefined);
+    this.turns.set(name, settled);
+    void settled.then(() => {
+      if (this.turns.get(name) === settled) this.turns.delete(name);
+    });
+    return run;
   }
 
   async ping(): Promise<void> {

@@ -100,6 +100,12 @@ export interface Store {
    */
   readLog(log: string, after: number, limit: number, options?: { readonly field?: string }): Promise<{ readonly index: number; readonly entry: unknown }[]>;
   /** Resolves when the store answers a query. */
+  /**
+   * Runs `fn` while no other holder of `name` on this store runs: in this process, and in every other
+   * process that opened the same PostgreSQL database (a session advisory lock, released by the
+   * server if the process dies). Turns are taken in call order within a process.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
