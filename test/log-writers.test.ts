@@ -110,6 +110,55 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
   }
 });
 
+test("two processes serving one log: a client asking them in turn never sees it shrink, and either serves the tiles behind the other's checkpoint", async () => {
+  const pg = await startPostgres({ database: 'cordon_serving' });
+  const storeA = await openStore('enclave_us', pg.url);
+  const storeB = await openStore('enclave_us', pg.url);
+  try {
+    const { skey, vkey } = generateSignerKey(ORIGIN);
+    const a = await openAccessLog({ store: storeA, signerKey: skey });
+    const b = await openAccessLog({ store: storeB, signerKey: skey });
+    const seed = Number(process.env.SERVING_SEED ?? 20261203);
+    console.log(`# SERVING_SEED=${seed}`);
+    const rand = mulberry32(seed);
+    const report = (principal: string) => ({
+      v: 1 as const,
+      at: new Date().toISOString(),
+      type: 'report' as const,
+      principal,
+      country: 'US',
+      site: 'austin',
+      from: '2026-11-01T00:00:00.000Z',
+      to: '2026-12-01T00:00:00.000Z',
+    });
+    let seen = 0;
+    for (let round = 0; round < 30; round++) {
+      // One process appends and signs; the client then asks either of them.
+      const [writer, other] = rand() < 0.5 ? [a, b] : [b, a];
+      const n = 1 + Math.floor(rand() * 40);
+      await Promise.all(Array.from({ length: n }, (_, i) => writer.append(report(`r${round}-${i}`))));
+      await writer.publish();
+      const asked = rand() < 0.5 ? writer : other;
+      await asked.catchUp();
+      const cp = openCheckpoint(asked.checkpoint().note, vkey).checkpoint;
+      assert.ok(cp.size >= seen, `round ${round}: the checkpoint went back from ${seen} to ${cp.size}`);
+      assert.ok(cp.size >= writer.checkpoint().size, `round ${round}: the other process serves ${cp.size}, behind ${writer.checkpoint().size} already signed`);
+      seen = cp.size;
+      // The level-0 tile holding the checkpoint's last entry, and its entry bundle, from the process asked.
+      const last = Math.floor((cp.size - 1) / 256);
+      const width = cp.size - last * 256;
+      assert.ok(asked.tile(0, last, width), `round ${round}: tile 0/${last}.p/${width} is served`);
+      assert.ok(await asked.entryBundle(last, width), `round ${round}: entries ${last}.p/${width} are served`);
+    }
+    await a.close();
+    await b.close();
+  } finally {
+    await storeA.close();
+    await storeB.close();
+    await pg.stop();
+  }
+});
+
 test("cordon scan --match-enclave beside a running gateway on PostgreSQL: no read is refused, and the gateway signs the scan's key releases", {
   timeout: 300_000,
 }, async () => {

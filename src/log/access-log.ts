@@ -8,10 +8,12 @@
 // against the last signed checkpoint: a log whose stored rows no longer match what it signed stops
 // accepting appends (so nothing protected is released) and says why.
 //
-// Several processes may append to one log (a running gateway, and the migrate or scan CLI beside
-// it): a batch whose indexes another writer took first wrote nothing, so it is read past and tried
-// again after theirs; each process also reads the others' entries before it signs, so all sign
-// one tree.
+// Several processes may append to one log (the workers of a gateway, and the migrate or scan CLI
+// beside it): a batch whose indexes another writer took first wrote nothing, so it is read past and
+// tried again after theirs; each process also reads the others' entries before it signs, so all
+// sign one tree. A process adopts a newer checkpoint another one stored rather than sign a smaller
+// one, and catches up before it serves a checkpoint, so a client that asks different processes in
+// turn never sees the log go back.
 
 import { EventEmitter } from 'node:events';
 import { EntryIndexTakenError, type EntryRow, type Store } from '../store/index.js';
@@ -87,6 +89,11 @@ export interface AccessLog {
   checkpoint(): { readonly size: number; readonly note: string; readonly root: Buffer };
   /** Signs a checkpoint for the current tree now (when it grew). */
   publish(): Promise<void>;
+  /**
+   * Reads into the tree what other processes appended, and adopts the newest checkpoint they stored
+   * (after this process's write in flight, if any). Before serving a checkpoint or what one needs.
+   */
+  catchUp(): Promise<void>;
   health(): LogHealth;
   tile(level: number, index: number, width: number): Buffer | undefined;
   entryBundle(index: number, width: number): Promise<Buffer | undefined>;
@@ -151,6 +158,8 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   // entries: a checkpoint is stored only after the entries it signs, so entries read after it cover
   // it even while another process appends and signs.
   let latest: { size: number; note: string; root: Buffer } | undefined;
+  // The index of the last checkpoint row read: newer ones are read from there.
+  let checkpointRow = 0;
   const stored = await lastStoredCheckpoint();
   await integrateStored();
   if (stored) {
@@ -174,19 +183,48 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
   }
 
+  /** The newest checkpoint stored after row `checkpointRow` (which moves past it). */
   async function lastStoredCheckpoint(): Promise<string | undefined> {
     let last: string | undefined;
-    let after = 0;
     for (;;) {
-      const rows = await store.readLog(checkpoints, after, REBUILD_PAGE, { field: 'note' });
+      const rows = await store.readLog(checkpoints, checkpointRow, REBUILD_PAGE, { field: 'note' });
       for (const r of rows) if (typeof r.entry === 'string') last = r.entry;
+      if (rows.length > 0) checkpointRow = rows.at(-1)!.index;
       if (rows.length < REBUILD_PAGE) return last;
-      after = rows.at(-1)!.index;
     }
+  }
+
+  /**
+   * Reads the checkpoints other processes stored since the last read, then their entries, and takes
+   * the newest checkpoint as this process's own when it is larger. One that does not match the
+   * entries (another signer with this key, or rows changed) stops appends, as at open. MUST run as
+   * the tree's one mutator (see sync).
+   */
+  async function adoptStored(): Promise<void> {
+    const note = await lastStoredCheckpoint();
+    await integrateStored();
+    if (note === undefined || !health.ok) return;
+    let cp: Checkpoint;
+    try {
+      cp = parseCheckpoint(verifyNote(note, [verifier]).text);
+    } catch (err) {
+      health = { ok: false, reason: `a stored checkpoint does not verify: ${(err as Error).message}` };
+      return;
+    }
+    if (latest && cp.size <= latest.size) return;
+    if (cp.size > tree.size || !tree.root(cp.size).equals(cp.root)) {
+      health = { ok: false, reason: `a stored checkpoint of size ${cp.size} does not match the ${tree.size} stored entries` };
+      return;
+    }
+    latest = { size: cp.size, note, root: cp.root };
+    events.emit('checkpoint', latest);
   }
 
   let publishing: Promise<void> | undefined;
   async function publishNow(): Promise<void> {
+    if (!health.ok) return;
+    // Another process may have signed this tree, or a larger one, already.
+    await mutating(adoptStored).catch(() => undefined);
     if (!health.ok) return;
     const size = tree.size;
     if (latest && latest.size === size) return;
@@ -233,16 +271,40 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       resync = false;
     } finally {
       writing = false;
-      if (queue.length > 0) {
+      if (queue.length > 0 || waiting.length > 0) {
         writing = true;
         setImmediate(() => void flush());
       }
     }
   }
 
+  // Work that changes the tree, waiting for the write in flight: run between two batches by flush,
+  // or at once when nothing is being written.
+  let waiting: { fn: () => Promise<void>; done: (err?: unknown) => void }[] = [];
+  async function runWaiting(): Promise<void> {
+    const now = waiting;
+    waiting = [];
+    for (const w of now) await w.fn().then(() => w.done(), w.done);
+  }
+  function mutating(fn: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ fn, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (writing) return;
+      writing = true;
+      void runWaiting().finally(() => {
+        writing = false;
+        if (queue.length > 0 || waiting.length > 0) {
+          writing = true;
+          setImmediate(() => void flush());
+        }
+      });
+    });
+  }
+
   async function flush(): Promise<void> {
     writing = true;
     try {
+      await runWaiting();
       while (queue.length > 0) {
         const batch = queue.slice(0, maxBatch);
         queue = queue.slice(batch.length);
@@ -272,9 +334,12 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
             break;
           }
         }
+        await runWaiting();
       }
     } finally {
       writing = false;
+      // Asked for while the last batch was written.
+      if (waiting.length > 0) void mutating(async () => {});
     }
   }
 
@@ -329,6 +394,7 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       return { size: latest.size, note: latest.note, root: latest.root };
     },
     publish,
+    catchUp: () => (health.ok ? mutating(adoptStored) : Promise.resolve()),
     health: () => health,
     tile(level, index, width) {
       try {

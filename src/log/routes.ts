@@ -46,7 +46,11 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     });
   };
 
+  // Other processes (a gateway's workers) append to the same log and sign its checkpoints: each
+  // serves the newest stored one, and the tiles and proofs behind it, so a client that asks them in
+  // turn never sees the log shrink.
   app.get('/log/checkpoint', async (_req, reply) => {
+    await log.catchUp();
     const cp = log.checkpoint();
     return reply.header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(cp.note);
   });
@@ -62,7 +66,9 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
       if (err instanceof TilePathError) return problem(reply, new HttpProblem('log.bad_tile_path', err.message));
       throw err;
     }
-    const body = tile.kind === 'hash' ? log.tile(tile.level, tile.index, tile.width) : await log.entryBundle(tile.index, tile.width);
+    const read = () => (tile.kind === 'hash' ? log.tile(tile.level, tile.index, tile.width) : log.entryBundle(tile.index, tile.width));
+    // Beyond this process's tree: another may have appended it (and served its checkpoint).
+    const body = (await read()) ?? (await log.catchUp().then(read));
     if (!body) return problem(reply, new HttpProblem('log.not_found', `${path} is beyond the log's current tree (size ${log.size()})`));
     const full = tile.width === TILE_WIDTH;
     return reply
@@ -73,6 +79,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
 
   app.get('/v1/log/proof', async (req) => {
     const q = req.query as Record<string, unknown>;
+    await log.catchUp();
     const cp = log.checkpoint();
     if (q['index'] !== undefined) {
       const i = index(q['index'], 'index');
