@@ -24,6 +24,7 @@ import {
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { readKeyArg } from './log.js';
+import { checkWorkers, parseWorkers, prepareDataDir, runPrimary, workerNumber } from './workers.js';
 
 interface UpOptions {
   policy?: string;
@@ -40,6 +41,7 @@ interface UpOptions {
   witness: string[];
   breakGlassWebhook?: string;
   logLevel: string;
+  workers: string;
 }
 
 /** Fails (exit 3) when `host:port` cannot be bound, before the stores are opened. Port 0 is always free. */
@@ -102,6 +104,7 @@ export function upCommand(): Command {
     .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
     .option('--break-glass-webhook <url>', 'POST break-glass alerts here (overrides cordon.yaml access.break_glass.webhook)')
     .option('--log-level <level>', `operational log on stderr, JSON lines (${LOG_LEVELS.join(', ')})`, 'info')
+    .option('--workers <n>', 'gateway processes sharing the port (auto: one per core); more than 1 needs every store on PostgreSQL', '1')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
       if (!policyDir) throw new UsageError('give --policy DIR, or --demo');
@@ -120,8 +123,11 @@ export function upCommand(): Command {
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
       if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
+      const workers = parseWorkers(opts.workers);
+      // A worker of `--workers N`: the primary checked all of this, and holds the shared port.
+      const worker = workerNumber();
       // A busy port is found before anything is opened or written (the stores take seconds).
-      await portIsFree(opts.host, port);
+      if (worker === undefined) await portIsFree(opts.host, port);
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
       process.stdout.on('error', () => {});
       const { policy, issues } = checkPolicy(policyDir);
@@ -167,6 +173,12 @@ export function upCommand(): Command {
           signed[p.id] = await demo.sign(p.id, address && place ? { location: { country: place.country, site: place.site } } : {});
           personas.push({ id: p.id, name: p.name, team: p.team, site: p.site, token: signed[p.id]!, forwardedFor: address });
         }
+      }
+      checkWorkers(workers, Boolean(opts.demo), urls);
+      if (workers > 1 && worker === undefined) {
+        prepareDataDir(policy, paths.root);
+        process.exitCode = await runPrimary(workers, (line) => process.stderr.write(`${line}\n`));
+        return;
       }
       let server: CordonServer;
       try {
@@ -273,7 +285,8 @@ export function upCommand(): Command {
       const vkeyFile = opts.demo ? join(opts.dataDir, 'demo', 'log.vkey') : join(opts.dataDir, 'keys', 'log.vkey');
       out.push('', 'Anyone can check the access log:', `  npx cordon log verify --url ${base} --vkey ${vkeyFile} --state log-state.json`);
       out.push('', 'Ctrl-C stops.');
-      process.stdout.write(`${out.join('\n')}\n`);
+      // Of several workers, the first prints the banner.
+      if (worker === undefined || worker === 1) process.stdout.write(`${out.join('\n')}\n`);
       server.app.log.info({ pid: process.pid, url: base, dataDir: paths.root }, 'serving');
       // SIGTERM or SIGINT: stop taking connections, let the requests in flight finish (each is in the
       // log before its answer), stop seeding, flush the log and sign a last checkpoint, close the
@@ -304,10 +317,15 @@ export function upCommand(): Command {
               },
             );
         };
-        process.on('SIGINT', stop);
+        // A worker stops when the primary says (Ctrl-C reaches the whole process group: the primary
+        // then sends SIGTERM, which a worker that took SIGINT too would read as a second signal).
+        if (worker === undefined) process.on('SIGINT', stop);
+        else process.on('SIGINT', () => {});
         process.on('SIGTERM', stop);
       });
       if (process.exitCode === undefined) process.exitCode = 0;
+      // A worker's channel to the primary would keep it running.
+      if (worker !== undefined) process.disconnect?.();
     });
 }
 
