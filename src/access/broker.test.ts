@@ -153,3 +153,36 @@ test('pending requests expire at their TTL, logged; dormant grants and rubber-st
   await w.log.close();
   await w.store.close();
 });
+
+test('stats count active grants, pending requests, unreviewed break-glass, and grants made, revoked and expired, at the time asked', async () => {
+  const w = await world(demo);
+  const eng = actor(demo, 'austin-engineer');
+  const stats = () => w.broker.stats();
+  const zero = { activeGrants: 0, pendingRequests: 0, breakGlassOpen: 0, grantsMade: 0, grantsRevoked: 0, grantsExpired: 0 };
+  assert.deepEqual(stats(), zero);
+  const grant = async (duration: string) => {
+    const r = await w.broker.request(eng, { ...REQUEST, duration });
+    assert.equal(stats().pendingRequests, 1);
+    await w.broker.approve(actor(demo, 'austin-approver-a'), r.id, {});
+    return (await w.broker.approve(actor(demo, 'austin-approver-b'), r.id, {})).grant!;
+  };
+  const revoked = await grant('8h');
+  await grant('1h');
+  const glass = await w.broker.breakGlass(eng, { ...REQUEST, justification: 'incident in progress', duration: '30m' });
+  assert.deepEqual(stats(), { ...zero, activeGrants: 3, breakGlassOpen: 1, grantsMade: 3 });
+  await w.broker.revoke(eng, revoked, {});
+  await w.broker.request(eng, REQUEST);
+  assert.deepEqual(stats(), { ...zero, activeGrants: 2, pendingRequests: 1, breakGlassOpen: 1, grantsMade: 3, grantsRevoked: 1 });
+  w.clock.t += 3_600_000;
+  const swept = { ...zero, pendingRequests: 1, breakGlassOpen: 1, grantsMade: 3, grantsRevoked: 1 };
+  assert.deepEqual(stats(), swept, 'past its expiry a grant is not active, swept or not');
+  await w.broker.sweep();
+  assert.deepEqual(stats(), { ...swept, grantsExpired: 2 });
+  w.clock.t += demo.deployment.access.requestTtlMs;
+  assert.equal(stats().pendingRequests, 0, 'past its TTL a request is not pending');
+  await w.broker.review(actor(demo, 'austin-approver-a'), glass.id, { verdict: 'justified', comment: 'INC-1' });
+  assert.equal(stats().breakGlassOpen, 0, 'a reviewed break-glass is closed');
+  await w.broker.close();
+  await w.log.close();
+  await w.store.close();
+});

@@ -11,13 +11,13 @@ import { createAlerter } from './alerts.js';
 import { createCommands } from './commands.js';
 import { createJournal, replayEvents } from './journal.js';
 import type { AccessRequest, Actor, Grant } from './model.js';
-import { createQueries, type GrantFlag } from './queries.js';
+import { createQueries, type BrokerStats, type GrantFlag } from './queries.js';
 import { emptyState } from './reducer.js';
 import { startSweeper } from './sweeper.js';
 import { createUsage } from './usage.js';
 
 export { BROKER_EVENTS } from './journal.js';
-export type { GrantFlag } from './queries.js';
+export type { BrokerStats, GrantFlag } from './queries.js';
 
 export interface BrokerOptions {
   readonly policy: Policy;
@@ -60,6 +60,8 @@ export interface AccessBroker {
   used(grantId: string): void;
   /** Flags from grants and approvals: dormant grants, rubber-stamp approvers, break-glass unreviewed. */
   grantFlags(): GrantFlag[];
+  /** Counts for metrics: active grants, pending requests, unreviewed break-glass, grants made/revoked/expired. */
+  stats(): BrokerStats;
   /** Expires what is due now; resolves when recorded. */
   sweep(): Promise<void>;
   /** Reads the changes other processes sharing the store made since the last read. */

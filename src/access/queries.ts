@@ -29,6 +29,20 @@ export function grantOf(state: BrokerState, id: string): Grant {
   return g;
 }
 
+/** Counts of the broker's state, for metrics read at scrape time: no ids, principals or scopes. */
+export interface BrokerStats {
+  /** Grants active now (not revoked, not expired, not yet past their expiry). */
+  readonly activeGrants: number;
+  /** Requests waiting for approvers (not yet past their TTL). */
+  readonly pendingRequests: number;
+  /** Break-glass grants nobody has reviewed yet, whatever their state. */
+  readonly breakGlassOpen: number;
+  /** Grants ever made, revoked, expired (the state holds every grant, so these only grow). */
+  readonly grantsMade: number;
+  readonly grantsRevoked: number;
+  readonly grantsExpired: number;
+}
+
 export interface QueriesOptions {
   readonly policy: Policy;
   readonly state: BrokerState;
@@ -64,6 +78,23 @@ export function createQueries(options: QueriesOptions) {
         .filter((g) => (filter.mine ? g.principal === actor.principal.id : mayRead(policy, actor, g.principal, groupOfGrant(policy, state, g))))
         .filter((g) => filter.state === undefined || g.state === filter.state)
         .sort((a, b) => b.notBefore - a.notBefore);
+    },
+
+    stats(): BrokerStats {
+      const t = now();
+      let activeGrants = 0;
+      let breakGlassOpen = 0;
+      let grantsRevoked = 0;
+      let grantsExpired = 0;
+      for (const g of grants.values()) {
+        if (g.state === 'active' && g.expiresAt > t) activeGrants++;
+        else if (g.state === 'revoked') grantsRevoked++;
+        else if (g.state === 'expired') grantsExpired++;
+        if (g.breakGlass && !g.review) breakGlassOpen++;
+      }
+      let pendingRequests = 0;
+      for (const r of requests.values()) if (r.state === 'pending' && r.expiresAt > t) pendingRequests++;
+      return { activeGrants, pendingRequests, breakGlassOpen, grantsMade: grants.size, grantsRevoked, grantsExpired };
     },
 
     grantsOf: (principal: string): readonly GrantInfo[] => active.get(principal) ?? NO_GRANTS,

@@ -137,6 +137,53 @@ test('when the store cannot write, appends are refused; when it can again, the l
   await store.close();
 });
 
+test('stats count what this process appended, refused and signed, per entry and per batch', async () => {
+  const store = await openStore('log', 'pglite://memory');
+  let broken = false;
+  const flaky: Store = Object.assign(Object.create(Object.getPrototypeOf(store)) as Store, store, {
+    appendEntries: (log: string, first: number, rows: readonly EntryRow[]) =>
+      broken ? Promise.reject(new Error('store down')) : store.appendEntries(log, first, rows),
+  });
+  const log = await openAccessLog({ store: flaky, signerKey: generateSignerKey(ORIGIN).skey, checkpointEveryMs: 1000 });
+  const fresh = log.stats();
+  assert.deepEqual(
+    { ...fresh, appendSeconds: fresh.appendSeconds.count, batchSize: fresh.batchSize.count, checkpointAt: typeof fresh.checkpointAt },
+    {
+      entries: 0,
+      queued: 0,
+      appended: 0,
+      failed: 0,
+      appendSeconds: 0,
+      batchSize: 0,
+      checkpointSize: 0,
+      checkpointAt: 'number',
+      checkpointsSigned: 1,
+      healthy: true,
+    },
+  );
+  const pending = Array.from({ length: 100 }, (_, i) => log.append(rec(i)));
+  assert.equal(log.stats().queued, 100, 'queued until the write lands');
+  await Promise.all(pending);
+  broken = true;
+  await Promise.allSettled(Array.from({ length: 7 }, (_, i) => log.append(rec(i))));
+  broken = false;
+  await log.publish();
+  const s = log.stats();
+  assert.equal(s.entries, 100);
+  assert.equal(s.queued, 0);
+  assert.equal(s.appended, 100);
+  assert.equal(s.failed, 7);
+  assert.equal(s.appendSeconds.count, 100, 'one latency per durable entry');
+  assert.equal(s.batchSize.sum, 100, 'the batches hold every durable entry');
+  assert.equal(s.checkpointSize, 100);
+  assert.equal(s.checkpointsSigned, 2);
+  assert.ok(s.checkpointAt! >= fresh.checkpointAt! && s.checkpointAt! <= Date.now());
+  await log.close();
+  await assert.rejects(log.append(rec(0)), LogUnavailableError);
+  assert.equal(log.stats().failed, 8, 'an append to a closed log fails too');
+  await store.close();
+});
+
 test('a record of no registered type, of a retired type or version, or not fitting its schema is refused (log.invalid_record), and nothing is appended', async () => {
   const store = await openStore('log', 'pglite://memory');
   const { skey } = generateSignerKey(ORIGIN);

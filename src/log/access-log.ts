@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { EntryIndexTakenError, type EntryRow, type Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
+import { BucketCounts } from '../shared/bucket-counts.js';
 import { assertAppendable, InvalidLogRecordError, recordKind } from './records.js';
 import type { LogRecord } from './record-types.js';
 import { canonicalJson, commitCanonical, newSalt, ENTRY_BYTES } from './commitment.js';
@@ -31,6 +32,10 @@ export const DEFAULT_CHECKPOINT_MS = 500;
 const REBUILD_PAGE = 10_000;
 /** Tries of one batch whose indexes other writers keep taking, before its appends fail. */
 const MAX_TAKEN_RETRIES = 8;
+/** Bounds (seconds) of the append latency buckets: a group commit takes about a store round trip. */
+export const APPEND_SECONDS_BOUNDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Bounds (entries) of the batch size buckets, up to DEFAULT_MAX_BATCH. */
+export const BATCH_SIZE_BOUNDS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 export interface AccessLogOptions {
   readonly store: Store;
@@ -57,6 +62,32 @@ export interface StoredRecord {
   readonly salt: string;
   /** base64 of the entry (the leaf data). */
   readonly entry: string;
+}
+
+/**
+ * What the log has done since it opened, for metrics read at scrape time. The bucket counts are the
+ * log's own, live: read them, never change them.
+ */
+export interface AccessLogStats {
+  /** Entries integrated into the tree (as size()). */
+  readonly entries: number;
+  /** Appends queued or in the write in flight: not durable yet. */
+  readonly queued: number;
+  /** Entries this process made durable. */
+  readonly appended: number;
+  /** Appends this process refused because the log could not write them (not malformed records). */
+  readonly failed: number;
+  /** Seconds from enqueue to durable, per entry this process made durable. */
+  readonly appendSeconds: BucketCounts;
+  /** Entries per durable write. */
+  readonly batchSize: BucketCounts;
+  /** Entries the latest checkpoint covers; -1 before the first. */
+  readonly checkpointSize: number;
+  /** Epoch ms when this process signed the latest checkpoint, or found it current when it opened the log. */
+  readonly checkpointAt: number | undefined;
+  /** Checkpoints this process signed. */
+  readonly checkpointsSigned: number;
+  readonly healthy: boolean;
 }
 
 export type LogHealth = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -95,6 +126,7 @@ export interface AccessLog {
    */
   catchUp(): Promise<void>;
   health(): LogHealth;
+  stats(): AccessLogStats;
   tile(level: number, index: number, width: number): Buffer | undefined;
   entryBundle(index: number, width: number): Promise<Buffer | undefined>;
   inclusionProof(index: number, size?: number): Buffer[];
@@ -111,6 +143,8 @@ export interface AccessLog {
 interface Pending {
   readonly row: EntryRow;
   readonly leafHash: Buffer;
+  /** performance.now() at enqueue, for the append latency. */
+  readonly at: number;
   readonly resolve: (v: { index: number }) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -134,6 +168,15 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   const tree = new MerkleTree();
   let health: LogHealth = { ok: true };
   let resync = false;
+  // Counted per batch where possible: a read appends one entry, so the per-entry cost stays one
+  // timestamp and one bucket scan when the batch lands.
+  let appended = 0;
+  let failed = 0;
+  let inFlight = 0;
+  let checkpointsSigned = 0;
+  let checkpointAt: number | undefined;
+  const appendSeconds = new BucketCounts(APPEND_SECONDS_BOUNDS);
+  const batchSize = new BucketCounts(BATCH_SIZE_BOUNDS);
 
   /** Reads stored entries after the tree's size into the tree; stops at the first gap or bad entry. */
   async function integrateStored(): Promise<void> {
@@ -171,6 +214,8 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
     if (cp) {
       latest = { size: cp.size, note: stored, root: cp.root };
+      // Its signing time is not stored; checked just now against the tree, it is as fresh as this open.
+      checkpointAt = Date.now();
       if (cp.origin !== signer.name) health = { ok: false, reason: `the last stored checkpoint is for origin ${cp.origin}, not ${signer.name}` };
       else if (cp.size > tree.size) {
         health = { ok: false, reason: `the last signed checkpoint has size ${cp.size} but the store holds ${tree.size} consecutive entries` };
@@ -217,6 +262,8 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       return;
     }
     latest = { size: cp.size, note, root: cp.root };
+    // Signed a moment ago by the process that stored it.
+    checkpointAt = Date.now();
     events.emit('checkpoint', latest);
   }
 
@@ -236,6 +283,8 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
     await store.append(checkpoints, { note, size });
     latest = { size, note, root };
+    checkpointsSigned++;
+    checkpointAt = Date.now();
     events.emit('checkpoint', latest);
   }
   /** Signs the tree as it is now: one signing at a time, and a call never returns an older one's result. */
@@ -308,6 +357,7 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       while (queue.length > 0) {
         const batch = queue.slice(0, maxBatch);
         queue = queue.slice(batch.length);
+        inFlight = batch.length;
         for (let attempt = 1; ; attempt++) {
           try {
             if (resync) {
@@ -322,7 +372,13 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
               batch.map((p) => p.row),
             );
             tree.appendLeafHashes(batch.map((p) => p.leafHash));
-            for (const [i, p] of batch.entries()) p.resolve({ index: first + i });
+            const durable = performance.now();
+            for (const [i, p] of batch.entries()) {
+              appendSeconds.observe((durable - p.at) / 1000);
+              p.resolve({ index: first + i });
+            }
+            appended += batch.length;
+            batchSize.observe(batch.length);
             break;
           } catch (err) {
             // The write may or may not have landed: read back what the store holds before the next one.
@@ -330,13 +386,16 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
             // Another writer took those indexes and nothing of this batch was written: it goes after theirs.
             if (err instanceof EntryIndexTakenError && attempt < MAX_TAKEN_RETRIES) continue;
             const failure = err instanceof LogUnavailableError ? err : new LogUnavailableError(`the access log could not append: ${(err as Error).message}`);
+            failed += batch.length;
             for (const p of batch) p.reject(failure);
             break;
           }
         }
+        inFlight = 0;
         await runWaiting();
       }
     } finally {
+      inFlight = 0;
       writing = false;
       // Asked for while the last batch was written.
       if (waiting.length > 0) void mutating(async () => {});
@@ -345,7 +404,10 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
 
   /** Queues an encoded, checked record for the next durable write. */
   function enqueue(canonical: string): Promise<{ index: number }> {
-    if (closed) return Promise.reject(new LogUnavailableError('the access log is closed'));
+    if (closed) {
+      failed++;
+      return Promise.reject(new LogUnavailableError('the access log is closed'));
+    }
     // The commitment is made here, in the caller's turn, so it overlaps the write in flight.
     const salt = newSalt();
     const entry = commitCanonical(canonical, salt);
@@ -353,7 +415,7 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     const row = { entry: entry.toString('base64'), payload: `{"r":${canonical},"s":"${salt.toString('base64')}"}` };
     const leafHash = hashLeaf(entry);
     return new Promise((resolve, reject) => {
-      queue.push({ row, leafHash, resolve, reject });
+      queue.push({ row, leafHash, at: performance.now(), resolve, reject });
       if (!writing) {
         writing = true;
         setImmediate(() => void flush());
@@ -396,6 +458,18 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     publish,
     catchUp: () => (health.ok ? mutating(adoptStored) : Promise.resolve()),
     health: () => health,
+    stats: () => ({
+      entries: tree.size,
+      queued: queue.length + inFlight,
+      appended,
+      failed,
+      appendSeconds,
+      batchSize,
+      checkpointSize: latest?.size ?? -1,
+      checkpointAt,
+      checkpointsSigned,
+      healthy: health.ok,
+    }),
     tile(level, index, width) {
       try {
         return tileContent(tree, level, index, width);

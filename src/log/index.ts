@@ -41,7 +41,15 @@ export {
 } from './records.js';
 export { keyReleaseRecord, migrationKeyReleaseRecord } from './key-release.js';
 export type * from './record-types.js';
-export { openAccessLog, LogUnavailableError, type AccessLog, type AccessLogOptions, type StoredRecord, type LogHealth } from './access-log.js';
+export {
+  openAccessLog,
+  LogUnavailableError,
+  type AccessLog,
+  type AccessLogOptions,
+  type AccessLogStats,
+  type StoredRecord,
+  type LogHealth,
+} from './access-log.js';
 export { openLogSigner, LogKeyError } from './keys.js';
 export { logRoutes, type LogRoutesOptions } from './routes.js';
 export { verifyLog, readVerifyState, type VerifyOptions, type VerifyResult, type VerifyProblem, type VerifyState } from './verify.js';

@@ -10,7 +10,7 @@ import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
-import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
+import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
 import { isApprover, isAuditor, isProducer } from './roles.js';
@@ -103,6 +103,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const log = runtime.log!;
   const broker = runtime.broker!;
   const rules = createPlacementRules(policy);
+  const verifier = createTokenVerifier(options.tokens);
+  const metrics = createMetrics({ log, broker, stores, verifier });
   // Protected fields are encrypted at rest under per-subject data keys wrapped by the enclave KEK
   // (keys/kek-ring.json). Each release of a data key to this process is logged (key.release, the
   // subject as a keyed hash), once per subject per DEFAULT_KEY_RELEASE_EVERY_MS, before any value
@@ -124,6 +126,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
                   policyVersion: policy.versionHash,
                 }),
               );
+              metrics.keyReleased(dataset);
             },
           },
   });
@@ -142,10 +145,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     },
   };
   const decider = createDecider(policy);
-  const verifier = createTokenVerifier(options.tokens);
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
-  const metrics = createMetrics();
   const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
   const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
   // Closed first: in-flight requests finish (and are logged) before the log and stores close.
@@ -197,6 +198,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       const where = locations.reconcile(network, token.location);
       return { principal, country: where.country, site: where.site, audience: principal.team, knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE };
     } catch (err) {
+      if (err instanceof AuthError) metrics.tokenRefused(err.code as `auth.${string}`);
       if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
       throw err;
     }

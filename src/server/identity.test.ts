@@ -215,13 +215,22 @@ test('a remote key set is fetched; an unreachable one is auth.keys_unavailable (
   const url = await listen(server);
   try {
     const remote = createTokenVerifier({ issuer: ISS, audience: AUD, jwks: url });
+    assert.deepEqual(remote.stats(), { keySetFetches: 0, keySetFetchFailures: 0 });
     assert.equal((await remote.verify(`Bearer ${await mint({ alg: 'ES256' })}`, NOW)).subject, 'alice');
+    assert.equal((await remote.verify(`Bearer ${await mint({ alg: 'EdDSA' })}`, NOW)).subject, 'alice');
+    assert.deepEqual(remote.stats(), { keySetFetches: 1, keySetFetchFailures: 0 }, 'the key set is fetched once and cached');
     await rejects(`Bearer ${await mint({ kid: 'nope' })}`, 'auth.unknown_key', 401, remote);
   } finally {
     await new Promise((r) => server.close(r));
   }
   const down = createTokenVerifier({ issuer: ISS, audience: AUD, jwks: url });
   await rejects(`Bearer ${await mint()}`, 'auth.keys_unavailable', 503, down);
+  assert.deepEqual(down.stats(), { keySetFetches: 1, keySetFetchFailures: 1 });
+  assert.deepEqual(
+    createTokenVerifier({ issuer: ISS, audience: AUD, jwks }).stats(),
+    { keySetFetches: 0, keySetFetchFailures: 0 },
+    'a local key set is never fetched',
+  );
 });
 
 function principal(id: string, extra: Partial<Principal> = {}): Principal {

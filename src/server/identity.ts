@@ -7,6 +7,7 @@ import {
   calculateJwkThumbprint,
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   errors as joseErrors,
   exportJWK,
@@ -53,6 +54,8 @@ export interface TokenVerifierOptions {
 
 export interface TokenVerifier {
   verify(authorizationHeader: string | undefined, now?: Date): Promise<VerifiedToken>;
+  /** Fetches of a remote key set, and those that failed (unreachable, not 200, not a key set); 0 for a local one. */
+  stats(): { readonly keySetFetches: number; readonly keySetFetchFailures: number };
 }
 
 export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'ES256', 'EdDSA'];
@@ -81,14 +84,31 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const clockTolerance = options.clockToleranceSec ?? 30;
 
   let getKey: JWTVerifyGetKey;
+  let keySetFetches = 0;
+  let keySetFetchFailures = 0;
   if (options.jwks instanceof URL) {
-    const remote = createRemoteJWKSet(options.jwks);
+    // Counted where jose fetches, so the counts are fetches made, not verifications that needed keys.
+    const remote = createRemoteJWKSet(options.jwks, {
+      [customFetch]: async (url, init) => {
+        keySetFetches++;
+        try {
+          const r = await fetch(url, init);
+          if (r.status !== 200) keySetFetchFailures++;
+          return r;
+        } catch (e) {
+          keySetFetchFailures++;
+          throw e;
+        }
+      },
+    });
     getKey = async (header, token) => {
       try {
         return await remote(header, token);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw e;
+        // A body that is not a key set: fetched with 200, but a failed fetch all the same.
+        if (code === 'ERR_JWKS_INVALID') keySetFetchFailures++;
         throw new KeysUnavailable();
       }
     };
@@ -97,6 +117,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   }
 
   return {
+    stats: () => ({ keySetFetches, keySetFetchFailures }),
     async verify(authorizationHeader, now) {
       if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
         throw new AuthError('auth.missing_token', 'the request has no Authorization header');

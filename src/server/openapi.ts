@@ -446,7 +446,10 @@ export function openApiDocument(): Record<string, unknown> {
         get: { summary: 'Readiness: every store answers', responses: { 200: { description: 'ready' }, 503: { description: 'a store is unreachable' } } },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics: requests, latencies, decisions by disclosure', responses: { 200: { description: 'text exposition format' } } },
+        get: {
+          summary: 'Prometheus metrics: Node defaults, requests, decisions, the access log, grants, key releases, tokens, stores (README Metrics)',
+          responses: { 200: { description: 'text exposition format' } },
+        },
       },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     },
