@@ -30,6 +30,7 @@ const SERVICE_EMAIL = 'recsys@services.example.com';
 let provider: Server;
 let issuer: string;
 let up: RunningUp;
+let dataDir: string;
 let browser: Browser;
 
 async function freePort(): Promise<number> {
@@ -104,7 +105,8 @@ before(async () => {
   );
   // --demo seeds the demo world (demo-us-1, the seeded grant of austin-engineer); with --issuer its
   // tokens come from the provider, not the demo's own issuer. No --jwks: discovery finds the keys.
-  up = await startUp(tempDir('cordon-oidc-data-'), [
+  dataDir = tempDir('cordon-oidc-data-');
+  up = await startUp(dataDir, [
     '--demo',
     '--demo-users',
     '0',
@@ -154,7 +156,9 @@ async function disclosures(token: string, forwardedFor: string): Promise<{ statu
 test('cordon up found the key set by discovery and says whose tokens it takes', () => {
   const { out } = up.output();
   assert.match(out, new RegExp(`tokens {5}from ${issuer} \\(keys: ${issuer}/jwks; audience ${AUDIENCE}; principal claim email\\)`));
-  assert.ok(!existsSync(join(up.output().out, 'tokens.json')));
+  // The provider's tokens only: the demo's own issuer signed nothing, so there is no tokens file.
+  assert.equal(existsSync(join(dataDir, 'demo', 'tokens.json')), false);
+  assert.ok(existsSync(join(dataDir, 'demo', 'log.vkey')), 'the demo world is there');
 });
 
 test('a client-credentials token names recsys-service by its service email and gets exactly what recsys-service gets', async () => {
