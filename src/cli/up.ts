@@ -102,22 +102,28 @@ interface ProviderSetup {
  * own issuer. There is no default audience: a token is accepted only when it was made for this
  * deployment, and a shared default would accept one made for any other that trusts the same provider.
  */
-async function providerTokens(opts: UpOptions, policy: Policy): Promise<ProviderSetup | undefined> {
+/** The identity flags that must go together, checked before the policy loads (a usage error is found at once). */
+function checkIdentityFlags(opts: UpOptions): void {
   if (!opts.issuer) {
     if (opts.jwks) throw new UsageError('--jwks goes with --issuer (the provider whose keys they are)');
     if (opts.consoleClientId) throw new UsageError('--console-client-id goes with --issuer (the provider the console signs in at)');
     if (opts.audience.length > 0) throw new UsageError('--audience goes with --issuer (the demo signs its own tokens)');
     if (!opts.demo) throw new UsageError('without --demo, give --issuer URL (the OpenID provider) and --audience');
-    return undefined;
+    return;
   }
+  if (opts.audience.some((a) => a.trim() === '')) throw new UsageError('--audience must not be empty');
+  checkProviderUrl(opts.issuer, '--issuer');
+  if (opts.jwks !== undefined) checkProviderUrl(opts.jwks, '--jwks');
+}
+
+async function providerTokens(opts: UpOptions, policy: Policy): Promise<ProviderSetup | undefined> {
+  if (!opts.issuer) return undefined;
   const audience = [...new Set([...opts.audience, ...policy.deployment.identity.audience])];
-  if (audience.some((a) => a.trim() === '')) throw new UsageError('--audience must not be empty');
   if (audience.length === 0)
     throw new UsageError(
       `--issuer needs the audience tokens must carry: give --audience (e.g. https://cordon.example.com, as the provider's resource or API identifier for cordon), or set identity.audience in cordon.yaml`,
     );
-  checkProviderUrl(opts.issuer, '--issuer');
-  const jwksOverride = opts.jwks === undefined ? undefined : checkProviderUrl(opts.jwks, '--jwks');
+  const jwksOverride = opts.jwks === undefined ? undefined : new URL(opts.jwks);
   // Discovery is needed for the key set unless --jwks names it, and for the console's endpoints.
   const meta = jwksOverride && !opts.consoleClientId ? undefined : await discoverProvider(opts.issuer);
   const tokens = { issuer: opts.issuer, audience, jwks: jwksOverride ?? meta!.jwksUri };
@@ -182,6 +188,7 @@ export function upCommand(): Command {
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
       if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
+      checkIdentityFlags(opts);
       // A busy port is found before anything is opened or written (the stores take seconds).
       await portIsFree(opts.host, port);
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
