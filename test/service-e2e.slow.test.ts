@@ -303,7 +303,19 @@ test('bad state: a data dir that is a file or cannot be made, a store path leavi
   const yaml = join(policy, 'cordon.yaml');
   writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('pglite://stores/enclave_eu', 'pglite://../elsewhere/enclave_eu'));
   const dataDir = join(tmp, 'data');
-  const climbed = await cordonAsync(['up', '--policy', policy, '--jwks', 'http://127.0.0.1:9/jwks', '--issuer', 'x', '--port', '0', '--data-dir', dataDir]);
+  const climbed = await cordonAsync([
+    'up',
+    '--policy',
+    policy,
+    '--issuer',
+    'http://127.0.0.1:9',
+    '--audience',
+    'https://cordon.test',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(climbed.status, 2, climbed.stderr);
   assert.equal(
     climbed.stderr,

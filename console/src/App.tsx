@@ -1,7 +1,8 @@
-// The console: a persona picker (demo) or a bearer token, and one page per task. Pages are chosen
+// The console: a persona picker (demo), a sign-in at the OpenID provider, or a bearer token, and one page per task. Pages are chosen
 // by the URL's hash (#/data, #/access, …) so links and the back button work without a server router.
 import { useEffect, useState } from 'react';
 import { api, type Info, type Persona, type Session } from './api';
+import { finishSignIn, malformedToken, sessionFor, signOut, startSignIn, storedToken, type OidcSettings } from './signin';
 import { Overview } from './pages/Overview';
 import { DataPage } from './pages/Data';
 import { AccessPage } from './pages/Access';
@@ -38,6 +39,7 @@ export function App() {
   const [page, setPage] = useState<Page>(pageFromHash());
   const [token, setToken] = useState('');
   const [error, setError] = useState<string>();
+  const [oidc, setOidc] = useState<OidcSettings>({ enabled: false });
 
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
@@ -46,10 +48,41 @@ export function App() {
       .then(async (i) => {
         setInfo(i);
         if (i.demo) setPersonas((await api<{ personas: Persona[] }>(undefined, 'GET', '/v1/demo/personas')).personas);
+        const o = await api<OidcSettings & Record<string, unknown>>(undefined, 'GET', '/v1/console/oidc');
+        setOidc(o);
+        // Back from the provider, or a session this tab already had.
+        const back = await finishSignIn(o);
+        if (back) setSession(back);
+        else {
+          const kept = storedToken();
+          if (kept)
+            setSession(
+              await sessionFor(kept).catch(() => {
+                signOut();
+                return undefined;
+              }),
+            );
+        }
       })
       .catch((e: Error) => setError(e.message));
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
+
+  const signInWithToken = () => {
+    const wrong = malformedToken(token);
+    setSession(undefined);
+    if (wrong) {
+      setError(wrong);
+      return;
+    }
+    sessionFor(token.trim()).then(
+      (s) => {
+        setError(undefined);
+        setSession(s);
+      },
+      (e: Error) => setError(`The server refused the token: ${e.message}`),
+    );
+  };
 
   const choosePersona = (id: string) => {
     const p = personas.find((x) => x.id === id);
@@ -75,19 +108,38 @@ export function App() {
                 ))}
               </select>
             </label>
+          ) : session ? (
+            <span>
+              Signed in as <strong data-testid="principal">{session.principal}</strong>{' '}
+              <button
+                type="button"
+                onClick={() => {
+                  signOut();
+                  setSession(undefined);
+                }}
+              >
+                Sign out
+              </button>
+            </span>
           ) : (
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                const sub = JSON.parse(atob(token.split('.')[1]?.replace(/-/g, '+').replace(/_/g, '/') ?? 'e30=')) as { sub?: string };
-                setSession({ principal: sub.sub ?? 'token', token });
-              }}
-            >
-              <label>
-                Bearer token <input aria-label="Bearer token" value={token} onChange={(e) => setToken(e.target.value)} />
-              </label>
-              <button type="submit">Sign in</button>
-            </form>
+            <>
+              {oidc.enabled && (
+                <button type="button" onClick={() => void startSignIn(oidc).catch((e: Error) => setError(e.message))}>
+                  Sign in with {oidc.issuer}
+                </button>
+              )}
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  signInWithToken();
+                }}
+              >
+                <label>
+                  Bearer token <input aria-label="Bearer token" value={token} onChange={(e) => setToken(e.target.value)} />
+                </label>
+                <button type="submit">Sign in</button>
+              </form>
+            </>
           )}
         </div>
       </header>

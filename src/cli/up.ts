@@ -18,8 +18,13 @@ import {
   resolveStoreUrls,
   RuntimeError,
   seedDemoWorld,
+  checkProviderUrl,
+  discoverProvider,
+  discoveryUrl,
+  type ConsoleSignIn,
   type CordonServer,
   type LogLevel,
+  type ServerOptions,
 } from '../server/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
@@ -36,7 +41,8 @@ interface UpOptions {
   demoUsers: string;
   jwks?: string;
   issuer?: string;
-  audience?: string;
+  audience: string[];
+  consoleClientId?: string;
   trustedProxy: string[];
   witness: string[];
   breakGlassWebhook?: string;
@@ -87,6 +93,67 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+interface ProviderSetup {
+  readonly tokens: { issuer: string; audience: readonly string[]; jwks: URL };
+  readonly signIn?: ConsoleSignIn;
+}
+
+/**
+ * The provider's tokens, from --issuer (keys by OpenID discovery, or --jwks), the audiences of
+ * --audience and cordon.yaml identity.audience, and the console's sign-in. Undefined for the demo's
+ * own issuer. There is no default audience: a token is accepted only when it was made for this
+ * deployment, and a shared default would accept one made for any other that trusts the same provider.
+ */
+/** The identity flags that must go together, checked before the policy loads (a usage error is found at once). */
+function checkIdentityFlags(opts: UpOptions): void {
+  if (!opts.issuer) {
+    if (opts.jwks) throw new UsageError('--jwks goes with --issuer (the provider whose keys they are)');
+    if (opts.consoleClientId) throw new UsageError('--console-client-id goes with --issuer (the provider the console signs in at)');
+    if (opts.audience.length > 0) throw new UsageError('--audience goes with --issuer (the demo signs its own tokens)');
+    if (!opts.demo) throw new UsageError('without --demo, give --issuer URL (the OpenID provider) and --audience');
+    return;
+  }
+  if (opts.audience.some((a) => a.trim() === '')) throw new UsageError('--audience must not be empty');
+  checkProviderUrl(opts.issuer, '--issuer');
+  if (opts.jwks !== undefined) checkProviderUrl(opts.jwks, '--jwks');
+}
+
+async function providerTokens(opts: UpOptions, policy: Policy): Promise<ProviderSetup | undefined> {
+  if (!opts.issuer) return undefined;
+  const audience = [...new Set([...opts.audience, ...policy.deployment.identity.audience])];
+  if (audience.length === 0)
+    throw new UsageError(
+      `--issuer needs the audience tokens must carry: give --audience (e.g. https://cordon.example.com, as the provider's resource or API identifier for cordon), or set identity.audience in cordon.yaml`,
+    );
+  const jwksOverride = opts.jwks === undefined ? undefined : new URL(opts.jwks);
+  // Discovery is needed for the key set unless --jwks names it, and for the console's endpoints.
+  const meta = jwksOverride && !opts.consoleClientId ? undefined : await discoverProvider(opts.issuer);
+  const tokens = { issuer: opts.issuer, audience, jwks: jwksOverride ?? meta!.jwksUri };
+  if (!opts.consoleClientId) return { tokens };
+  const where = discoveryUrl(opts.issuer);
+  if (!meta?.authorizationEndpoint || !meta.tokenEndpoint)
+    throw new UsageError(`--console-client-id: the provider's configuration (${where}) names no authorization_endpoint or token_endpoint`);
+  if (meta.codeChallengeMethods && !meta.codeChallengeMethods.includes('S256'))
+    throw new UsageError(
+      `--console-client-id: the provider (${where}) does not offer PKCE with S256 (code_challenge_methods_supported), which the console's sign-in needs`,
+    );
+  const claim = policy.deployment.identity.principalClaim;
+  // The scope that makes a provider put the naming claim in its tokens, where a standard one does.
+  const scope = ['openid', ...(claim === 'email' ? ['email'] : claim === 'preferred_username' ? ['profile'] : [])].join(' ');
+  const resource = audience.find((a) => URL.canParse(a) && !a.includes('#'));
+  return {
+    tokens,
+    signIn: {
+      issuer: opts.issuer,
+      clientId: opts.consoleClientId,
+      authorizationEndpoint: meta.authorizationEndpoint,
+      tokenEndpoint: meta.tokenEndpoint,
+      scope,
+      ...(resource ? { resource } : {}),
+    },
+  };
+}
+
 export function upCommand(): Command {
   return new Command('up')
     .description('serve the data API (and, with --demo, the demo world) on one port')
@@ -97,9 +164,10 @@ export function upCommand(): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <dir>', "all state: keys, the demo's files, and the embedded stores cordon.yaml names by a relative pglite:// path", DEFAULT_DATA_DIR)
     .addOption(new Option('--demo-users <n>', 'generated demo users').default(String(DEFAULT_DEMO_USERS)).hideHelp())
-    .option('--jwks <url>', 'JWKS URL of the token issuer (not with --demo)')
-    .option('--issuer <iss>', 'expected token issuer')
-    .option('--audience <aud>', 'expected token audience', 'cordon')
+    .option('--issuer <url>', 'the OpenID provider whose tokens are accepted; its key set is found by discovery (URL/.well-known/openid-configuration)')
+    .option('--jwks <url>', "the provider's key set, instead of the one discovery finds")
+    .option('--audience <aud>', 'an audience tokens must carry, e.g. https://cordon.example.com (repeatable; also cordon.yaml identity.audience)', collect, [])
+    .option('--console-client-id <id>', "the console's public client at the provider: the console signs in with authorization code + PKCE")
     .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', collect, [])
     .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
     .option('--break-glass-webhook <url>', 'POST break-glass alerts here (overrides cordon.yaml access.break_glass.webhook)')
@@ -123,6 +191,7 @@ export function upCommand(): Command {
       if (!Number.isInteger(demoUsers) || demoUsers < 0) throw new UsageError('--demo-users must be a whole number');
       if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
+      checkIdentityFlags(opts);
       const workers = parseWorkers(opts.workers);
       // A worker of `--workers N`: the primary checked all of this, and holds the shared port.
       const worker = workerNumber();
@@ -136,14 +205,14 @@ export function upCommand(): Command {
       // Where each store lives, by the data dir rule (relative pglite paths are inside it): checked and printed before anything opens.
       const urls = resolveStoreUrls(policy, paths.root);
 
-      let tokens: { issuer: string; audience: string; jwks: URL | { keys: unknown[] } };
+      const provider = await providerTokens(opts, policy);
+      let tokens: ServerOptions['tokens'];
       let demo: Awaited<ReturnType<typeof createDemoIssuer>> | undefined;
-      if (opts.demo) {
+      if (provider) tokens = provider.tokens;
+      else {
+        // Only the demo has an issuer of its own; its audience is its own too (tokens it signs).
         demo = await createDemoIssuer();
         tokens = { issuer: demo.issuer, audience: demo.audience, jwks: demo.jwks };
-      } else {
-        if (!opts.jwks || !opts.issuer) throw new UsageError('without --demo, give --jwks URL and --issuer');
-        tokens = { issuer: opts.issuer, audience: opts.audience ?? 'cordon', jwks: new URL(opts.jwks) };
       }
       const witnesses = opts.witness.map((w) => {
         const at = w.indexOf('=');
@@ -185,11 +254,12 @@ export function upCommand(): Command {
         server = await createCordonServer({
           policy,
           dataDir: paths.root,
-          tokens: tokens as never,
+          tokens,
           trustedProxies: trusted,
           witnesses,
           breakGlassWebhook: opts.breakGlassWebhook,
           personas: demo && loopback ? personas : undefined,
+          consoleSignIn: provider?.signIn,
           logger: { level: opts.logLevel as LogLevel },
         });
       } catch (err) {
@@ -200,7 +270,7 @@ export function upCommand(): Command {
       let stopSeeding: (() => void) | undefined;
       let seedRest: (() => void) | undefined;
       try {
-        if (opts.demo && demo) {
+        if (opts.demo) {
           mkdirSync(paths.demo, { recursive: true, mode: 0o700 });
           const wanted = JSON.stringify({ users: demoUsers, policy: policy.versionHash });
           if (!existsSync(paths.demoSeeded) || readFileSync(paths.demoSeeded, 'utf8') !== wanted) {
@@ -230,8 +300,10 @@ export function upCommand(): Command {
             };
           }
           if (server.log.health().ok) await seedDemoGrant(policy, server.broker);
-          writeFileSync(paths.demoTokens, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
-          chmodSync(paths.demoTokens, 0o600);
+          if (demo) {
+            writeFileSync(paths.demoTokens, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+            chmodSync(paths.demoTokens, 0o600);
+          }
           writeFileSync(paths.demoVkey, `${server.log.vkey}\n`);
         }
         await server.app.listen({ port, host: opts.host });
@@ -261,7 +333,13 @@ export function upCommand(): Command {
       ];
       out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
       for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
-      if (opts.demo) {
+      if (provider) {
+        out.push(
+          `  tokens     from ${provider.tokens.issuer} (keys: ${provider.tokens.jwks.href}; audience ${[provider.tokens.audience].flat().join(', ')}; principal claim ${policy.deployment.identity.principalClaim})`,
+        );
+        if (provider.signIn) out.push(`  sign-in    the console signs in at ${provider.signIn.authorizationEndpoint} as client ${provider.signIn.clientId}`);
+      }
+      if (opts.demo && demo) {
         const tokensFile = join(opts.dataDir, 'demo', 'tokens.json');
         out.push(`  tokens     ${tokensFile} (one per persona)`);
         if (!loopback) out.push('', 'X-Forwarded-For from this host is not believed (--demo-public): each request is placed by its own address.');

@@ -6,6 +6,7 @@ import { type IssueList, type YamlFile, readBoolean, readList, readMap, readStri
 import { didYouMean } from '../shared/suggest.js';
 import { readAccessConfig } from './access-config.js';
 import { readFlowsConfig } from './flows-config.js';
+import { readIdentityConfig } from './identity-config.js';
 
 export const DEPLOYMENT_FILE = 'cordon.yaml';
 export const DEFAULT_GLOBAL_STORE = 'global';
@@ -48,7 +49,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const before = issues.errorCount;
   const top = readMap(f, f.root, issues, DEPLOYMENT_FILE, {
     required: ['enclaves', 'jurisdictions', 'stores'],
-    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log', 'access', 'flows'],
+    optional: ['version', 'name', 'global_store', 'locations', 'description', 'access_log', 'access', 'flows', 'identity'],
   });
   if (!top) return undefined;
   const version = top.get('version');
@@ -210,6 +211,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
   const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory);
+  const identity = readIdentityConfig(f, top.get('identity')?.value, issues, directory);
 
   if (issues.errorCount > before) return undefined;
   return {
@@ -224,5 +226,6 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
     accessLog: { store: logStore ?? globalStore, origin: origin ?? `cordon.invalid/${name}/access`, auditors },
     access,
     flows,
+    identity,
   };
 }

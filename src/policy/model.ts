@@ -112,6 +112,20 @@ export interface Deployment {
   readonly accessLog: AccessLogConfig;
   readonly access: AccessConfig;
   readonly flows: FlowsConfig;
+  readonly identity: IdentityConfig;
+}
+
+/** cordon.yaml `identity`: how a verified token names a principal of the directory, and for whom it must be. */
+export interface IdentityConfig {
+  /** The claim whose value names the principal (default `sub`). */
+  readonly principalClaim: string;
+  /**
+   * Claim value -> directory principal id. When given, only the values it lists name principals (a
+   * value that happens to equal a principal id does not); when absent, the value is the id itself.
+   */
+  readonly principals?: ReadonlyMap<string, string>;
+  /** Audiences a token must carry one of (cordon up --audience adds to them); empty: given on the command line. */
+  readonly audience: readonly string[];
 }
 
 /** cordon.yaml `flows`: the lineage and inventory files of the flow map, and where data places are. */

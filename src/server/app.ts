@@ -29,7 +29,10 @@ export interface ServerOptions {
   readonly policy: Policy;
   /** Key file and relative PGlite directories live here. */
   readonly dataDir: string;
-  readonly tokens: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet | URL };
+  /** Whose tokens are accepted; which claim names the principal comes from cordon.yaml `identity`. */
+  readonly tokens: { readonly issuer: string; readonly audience: string | readonly string[]; readonly jwks: JSONWebKeySet | URL };
+  /** The console's sign-in through the provider (authorization code + PKCE), served unauthenticated at /v1/console/oidc. */
+  readonly consoleSignIn?: ConsoleRoutesOptions['signIn'];
   readonly trustedProxies?: readonly string[];
   readonly bodyLimit?: number;
   /** Store URL per store name, overriding cordon.yaml (tests: pglite://memory). */
@@ -103,7 +106,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const log = runtime.log!;
   const broker = runtime.broker!;
   const rules = createPlacementRules(policy);
-  const verifier = createTokenVerifier(options.tokens);
+  const { identity } = policy.deployment;
+  const verifier = createTokenVerifier({ ...options.tokens, principalClaim: identity.principalClaim });
   const metrics = createMetrics({ log, broker, stores, verifier });
   // Protected fields are encrypted at rest under per-subject data keys wrapped by the enclave KEK
   // (keys/kek-ring.json). Each release of a data key to this process is logged (key.release, the
@@ -188,10 +192,21 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     return token;
   };
 
+  // A 401 says how to authenticate (RFC 6750 §3): the code of the refusal is kept for onSend.
+  const challenged = new WeakMap<FastifyRequest, string>();
+  app.addHook('onSend', async (req, reply, payload) => {
+    const code = challenged.get(req);
+    if (reply.statusCode === 401 && code !== undefined && !reply.hasHeader('www-authenticate')) {
+      // A request without credentials gets the bare challenge; a bad token says invalid_token.
+      void reply.header('www-authenticate', code === 'auth.missing_token' ? 'Bearer realm="cordon"' : 'Bearer realm="cordon", error="invalid_token"');
+    }
+    return payload;
+  });
+
   const identify = async (req: FastifyRequest): Promise<Caller> => {
     try {
       const token = await verify(req.headers.authorization);
-      const principal = principalFromToken(token, policy.directory);
+      const principal = principalFromToken(token, policy.directory, identity.principals);
       notePrincipal(req, principal.id);
       const forwarded = req.headers['x-forwarded-for'];
       const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
@@ -199,7 +214,10 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       return { principal, country: where.country, site: where.site, audience: principal.team, knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE };
     } catch (err) {
       if (err instanceof AuthError) metrics.tokenRefused(err.code as `auth.${string}`);
-      if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
+      if (err instanceof CordonError) {
+        challenged.set(req, err.code);
+        throw new HttpProblem(err.code, err.message);
+      }
       throw err;
     }
   };
@@ -282,6 +300,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     stats,
     identify,
     personas: options.personas,
+    signIn: options.consoleSignIn,
     logKeyFile: runtime.paths.logKey,
   });
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -188,8 +188,25 @@ export interface ConsoleRoutesOptions {
    */
   readonly personas?: readonly { id: string; name: string; team: string; site: string; token: string; forwardedFor: string | undefined }[];
   readonly consoleDir?: string;
+  /**
+   * The console's sign-in through the OpenID provider: authorization code with PKCE (S256) as a
+   * public client. Served unauthenticated at /v1/console/oidc; the token endpoint's origin is added
+   * to the console's connect-src, since the browser redeems the code itself.
+   */
+  readonly signIn?: ConsoleSignIn;
   /** The log's signing key file: reports are signed with it. */
   readonly logKeyFile: string;
+}
+
+export interface ConsoleSignIn {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  /** Scopes asked for (always openid). */
+  readonly scope: string;
+  /** Sent as the RFC 8707 `resource` parameter, so the access token's aud is cordon's; absent when no audience is a URI. */
+  readonly resource?: string;
 }
 
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOptions): Promise<void> {
@@ -206,8 +223,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       });
     }
   }
+  const signIn = options.signIn;
+  const tokenOrigin = signIn ? new URL(signIn.tokenEndpoint).origin : undefined;
   const security = {
-    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'",
+    'content-security-policy': `default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'${tokenOrigin ? ` ${tokenOrigin}` : ''}`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
@@ -245,6 +264,15 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     reasons: [...policy.deployment.access.reasons.entries()].map(([code, ms]) => ({ code, maxSeconds: ms / 1000 })),
     demo: personasServed(),
   }));
+  // Public by nature (a provider's discovery document says as much): what the console needs to
+  // start a sign-in. No secret: the console is a public client and proves itself with PKCE.
+  app.get('/v1/console/oidc', async () => (signIn ? { enabled: true, ...signIn } : { enabled: false }));
+  // Who the console is signed in as, as the server sees the token: the console shows this, never a
+  // name it decoded itself, so a token the server refuses shows nobody.
+  app.get('/v1/console/whoami', async (req) => {
+    const caller = await options.identify(req);
+    return { principal: caller.principal.id, team: caller.principal.team, country: caller.country, site: caller.site };
+  });
   app.get('/v1/demo/personas', async () => {
     if (!personasServed())
       throw new HttpProblem(

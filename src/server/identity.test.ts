@@ -305,3 +305,54 @@ test('the demo issuer signs EdDSA tokens its own key set verifies', async () => 
   const other = await createDemoIssuer();
   await assert.rejects(v.verify(`Bearer ${await other.sign('alice')}`), (e: unknown) => e instanceof AuthError && e.code === 'auth.unknown_key');
 });
+
+test('principalClaim: the named claim is the subject; without it the token is auth.missing_claim naming it', async () => {
+  const byEmail = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'email' });
+  const t = await byEmail.verify(`Bearer ${await mint({ sub: 'opaque-123', claims: { email: 'alice@example.com', email_verified: true } })}`, NOW);
+  assert.equal(t.subject, 'alice@example.com');
+  // No email_verified at all: the provider is trusted to vouch for what it puts in its tokens.
+  assert.equal((await byEmail.verify(`Bearer ${await mint({ claims: { email: 'alice@example.com' } })}`, NOW)).subject, 'alice@example.com');
+  const missing = await rejects(`Bearer ${await mint({ sub: 'alice' })}`, 'auth.missing_claim', 401, byEmail);
+  assert.equal(missing.message, 'the token has no email claim, which names the principal (cordon.yaml identity.principal_claim)');
+  await rejects(`Bearer ${await mint({ claims: { email: ['alice@example.com'] } })}`, 'auth.missing_claim', 401, byEmail);
+  // A token without sub is fine when sub does not name the principal (client-credentials tokens of some providers).
+  const byClient = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'client_id' });
+  assert.equal((await byClient.verify(`Bearer ${await mint({ sub: null, claims: { client_id: 'recsys' } })}`, NOW)).subject, 'recsys');
+});
+
+test('an email the token says is unverified names nobody: auth.unverified_email (403)', async () => {
+  const byEmail = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'email' });
+  for (const verified of [false, 'false']) {
+    await rejects(`Bearer ${await mint({ claims: { email: 'alice@example.com', email_verified: verified } })}`, 'auth.unverified_email', 403, byEmail);
+  }
+  // Only for email: another claim is not judged by email_verified.
+  const byName = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'preferred_username' });
+  const t = await byName.verify(`Bearer ${await mint({ claims: { preferred_username: 'alice', email_verified: false } })}`, NOW);
+  assert.equal(t.subject, 'alice');
+});
+
+test('several audiences: a token for any one is accepted; one for none names them all', async () => {
+  const v = createTokenVerifier({ issuer: ISS, audience: ['https://cordon.example.com', 'cordon-api'], jwks });
+  assert.equal((await v.verify(`Bearer ${await mint({ aud: 'cordon-api' })}`, NOW)).subject, 'alice');
+  assert.equal((await v.verify(`Bearer ${await mint({ aud: 'https://cordon.example.com' })}`, NOW)).subject, 'alice');
+  const e = await rejects(`Bearer ${await mint({ aud: 'cordon' })}`, 'auth.wrong_audience', 401, v);
+  assert.equal(e.message, `the token's audience (aud) does not include any of "https://cordon.example.com", "cordon-api"`);
+  assert.throws(() => createTokenVerifier({ issuer: ISS, audience: [], jwks }), TypeError);
+  assert.throws(() => createTokenVerifier({ issuer: ISS, audience: [''], jwks }), TypeError);
+});
+
+test('with identity.principals, only the values it maps name principals: an id as the claim value names nobody', () => {
+  const map = new Map([['alice@example.com', 'alice']]);
+  const token = (subject: string): VerifiedToken => ({ subject, claims: {} });
+  assert.equal(principalFromToken(token('alice@example.com'), directory, map), directory.principals.get('alice'));
+  for (const subject of ['alice', 'svc-export', 'bob@example.com', 'ALICE@example.com', '__proto__']) {
+    assert.throws(
+      () => principalFromToken(token(subject), directory, map),
+      (e: unknown) =>
+        e instanceof AuthError &&
+        e.code === 'auth.unknown_principal' &&
+        e.status === 403 &&
+        e.message === "the token's principal claim has a value that cordon.yaml identity.principals does not map to a principal",
+    );
+  }
+});

@@ -1,5 +1,6 @@
 // Who is asking: verifies the bearer token of a request (a JWT signed by a trusted issuer) and maps
-// its subject to a principal of the directory. Only asymmetric signatures are accepted; `none` and
+// the claim that names its principal (`sub` unless cordon.yaml identity.principal_claim says
+// otherwise) to a principal of the directory. Only asymmetric signatures are accepted; `none` and
 // HMAC never are, so a public key can never be used as an HMAC secret. The directory, not the token,
 // says what a principal is: claims never raise privileges.
 import {
@@ -36,6 +37,7 @@ export interface TokenLocation {
 }
 
 export interface VerifiedToken {
+  /** The value of the claim that names the principal (`sub` by default; see principalClaim). */
   readonly subject: string;
   readonly claims: JWTPayload;
   /** From the optional `cordon_location` claim; a hint that must agree with the network location. */
@@ -44,8 +46,14 @@ export interface VerifiedToken {
 
 export interface TokenVerifierOptions {
   readonly issuer: string;
-  readonly audience: string;
+  /** A token is accepted when its aud holds any one of these. MUST NOT be empty. */
+  readonly audience: string | readonly string[];
   readonly jwks: JSONWebKeySet | URL;
+  /**
+   * The claim whose value names the principal (default `sub`); it MUST be a non-empty string in
+   * every accepted token. For `email`, a token that says `email_verified: false` is refused.
+   */
+  readonly principalClaim?: string;
   /** Allowed clock skew for exp/nbf, in seconds (default 30). */
   readonly clockToleranceSec?: number;
   /** Accepted signature algorithms (default RS256, ES256, EdDSA); only asymmetric ones may be named. */
@@ -80,7 +88,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!ASYMMETRIC.test(alg)) throw new TypeError(`createTokenVerifier: algorithm ${alg} is not an accepted asymmetric signature algorithm`);
   }
   if (!options.issuer) throw new TypeError('createTokenVerifier: issuer is required');
-  if (!options.audience) throw new TypeError('createTokenVerifier: audience is required');
+  const audience = typeof options.audience === 'string' ? [options.audience] : [...options.audience];
+  if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === ''))
+    throw new TypeError('createTokenVerifier: audience must be one or more non-empty strings');
+  const claim = options.principalClaim ?? 'sub';
   const clockTolerance = options.clockToleranceSec ?? 30;
 
   let getKey: JWTVerifyGetKey;
@@ -142,18 +153,31 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       try {
         ({ payload } = await jwtVerify(token, getKey, {
           issuer: options.issuer,
-          audience: options.audience,
+          audience,
           algorithms,
           clockTolerance,
-          requiredClaims: ['sub', 'exp'],
+          requiredClaims: ['exp'],
           ...(now ? { currentDate: now } : {}),
         }));
       } catch (e) {
-        throw toAuthError(e, options);
+        throw toAuthError(e, options.issuer, audience);
       }
 
-      const subject = payload.sub;
-      if (typeof subject !== 'string' || subject === '') throw new AuthError('auth.missing_claim', 'the token has no subject (sub)');
+      const subject = payload[claim];
+      if (typeof subject !== 'string' || subject === '') {
+        throw new AuthError(
+          'auth.missing_claim',
+          claim === 'sub'
+            ? 'the token has no subject (sub)'
+            : `the token has no ${claim} claim, which names the principal (cordon.yaml identity.principal_claim)`,
+        );
+      }
+      // An address the provider has not verified is one anybody could have typed in: it names nobody.
+      // A provider that does not say (no email_verified) is trusted to issue only addresses it vouches
+      // for, as most do in access tokens.
+      if (claim === 'email' && (payload['email_verified'] === false || payload['email_verified'] === 'false')) {
+        throw new AuthError('auth.unverified_email', 'the token says its email is not verified (email_verified: false), so it names no principal');
+      }
       const location = tokenLocation(payload['cordon_location']);
       return location === undefined ? { subject, claims: payload } : { subject, claims: payload, location };
     },
@@ -173,7 +197,7 @@ function tokenLocation(value: unknown): TokenLocation | undefined {
 }
 
 /** Maps jose's errors to the registry; never includes the token or jose's message. */
-function toAuthError(e: unknown, options: TokenVerifierOptions): AuthError {
+function toAuthError(e: unknown, issuer: string, audience: readonly string[]): AuthError {
   if (e instanceof AuthError) return e;
   if (e instanceof KeysUnavailable) return new AuthError('auth.keys_unavailable', "the issuer's key set could not be fetched");
   if (e instanceof joseErrors.JWTExpired) return new AuthError('auth.expired', 'the token has expired (exp)');
@@ -181,9 +205,12 @@ function toAuthError(e: unknown, options: TokenVerifierOptions): AuthError {
     if (e.reason === 'missing') return new AuthError('auth.missing_claim', `the token lacks the required claim ${e.claim}`);
     switch (e.claim) {
       case 'iss':
-        return new AuthError('auth.wrong_issuer', `the token's issuer (iss) is not ${JSON.stringify(options.issuer)}`);
+        return new AuthError('auth.wrong_issuer', `the token's issuer (iss) is not ${JSON.stringify(issuer)}`);
       case 'aud':
-        return new AuthError('auth.wrong_audience', `the token's audience (aud) does not include ${JSON.stringify(options.audience)}`);
+        return new AuthError(
+          'auth.wrong_audience',
+          `the token's audience (aud) does not include ${audience.length === 1 ? JSON.stringify(audience[0]) : `any of ${audience.map((a) => JSON.stringify(a)).join(', ')}`}`,
+        );
       case 'nbf':
         return new AuthError('auth.not_yet_valid', 'the token is not valid yet (nbf is in the future)');
       default:
@@ -204,12 +231,22 @@ function toAuthError(e: unknown, options: TokenVerifierOptions): AuthError {
 }
 
 /**
- * The directory principal the token's subject names. Nothing of the claims is used beyond `sub`:
- * team, clearance, site and the rest come from the directory, so a token cannot raise privileges.
+ * The directory principal the token's naming claim names: through `principals` (cordon.yaml
+ * identity.principals) when given, and then only the values it lists; else the value is the
+ * principal's id. Nothing else of the claims is used: team, clearance, site and the rest come from
+ * the directory, so a token cannot raise privileges. There is no default principal.
  */
-export function principalFromToken(token: VerifiedToken, directory: Directory): Principal {
-  const principal = directory.principals.get(token.subject);
-  if (principal === undefined) throw new AuthError('auth.unknown_principal', 'the token subject is not a principal of the directory');
+export function principalFromToken(token: VerifiedToken, directory: Directory, principals?: ReadonlyMap<string, string>): Principal {
+  const id = principals ? principals.get(token.subject) : token.subject;
+  const principal = id === undefined ? undefined : directory.principals.get(id);
+  if (principal === undefined) {
+    throw new AuthError(
+      'auth.unknown_principal',
+      principals
+        ? "the token's principal claim has a value that cordon.yaml identity.principals does not map to a principal"
+        : 'the token subject is not a principal of the directory',
+    );
+  }
   return principal;
 }
 

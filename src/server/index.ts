@@ -47,3 +47,12 @@ export {
 } from './demo-data.js';
 export { openRuntime, dataPaths, resolveStoreUrls, ensureDataDir, Closer, RuntimeError, type Runtime, type RuntimeOptions, type DataPaths } from './runtime.js';
 export { LOG_LEVELS, safeError, scrubMessage, type LogLevel, type LoggingOptions } from './logging.js';
+export {
+  discoverProvider,
+  discoveryUrl,
+  checkProviderUrl,
+  DEFAULT_DISCOVERY_TIMEOUT_MS,
+  type ProviderMetadata,
+  type DiscoveryOptions,
+} from './oidc-discovery.js';
+export type { ConsoleSignIn } from './console.js';

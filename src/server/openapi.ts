@@ -310,6 +310,20 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { 200: { description: 'Info' } },
         },
       },
+      '/v1/console/oidc': {
+        get: {
+          summary:
+            "The console's sign-in through the OpenID provider (issuer, public client id, authorization and token endpoints, scope, resource), or enabled: false",
+          responses: { 200: { description: 'Sign-in settings' } },
+        },
+      },
+      '/v1/console/whoami': {
+        get: {
+          summary: 'The principal, team and place the bearer token is taken for',
+          security: bearer,
+          responses: { 200: { description: 'The caller' }, default: problem },
+        },
+      },
       '/v1/demo/personas': {
         get: {
           summary: "Demo only: the personas' tokens and the address of their site, for the console's persona picker",

@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   },
   'policy.unknown_store': { status: 400, severity: 'error', message: 'An enclave names a store that cordon.yaml does not define.' },
   'policy.unknown_team': { status: 400, severity: 'error', message: 'A principal or team names a team that the directory does not define.' },
+  'policy.unknown_principal': {
+    status: 400,
+    severity: 'error',
+    message: 'cordon.yaml identity.principals maps a claim value to a principal the directory does not define.',
+  },
   'policy.team_cycle': { status: 400, severity: 'error', message: 'The team hierarchy has a cycle.' },
   'policy.duplicate_classification': { status: 400, severity: 'error', message: 'A category is given two classes in one jurisdiction.' },
   'policy.duplicate_rule_id': { status: 400, severity: 'error', message: 'Two Cedar rules have the same @id.' },
@@ -353,9 +358,23 @@ export const ERROR_CODES = {
   'auth.not_yet_valid': { status: 401, severity: 'error', message: 'The token is not valid yet (nbf is in the future).' },
   'auth.wrong_issuer': { status: 401, severity: 'error', message: 'The token was issued by an issuer cordon does not trust.' },
   'auth.wrong_audience': { status: 401, severity: 'error', message: 'The token is not meant for cordon (aud).' },
-  'auth.missing_claim': { status: 401, severity: 'error', message: 'The token lacks a required claim (sub, exp).' },
+  'auth.missing_claim': {
+    status: 401,
+    severity: 'error',
+    message: 'The token lacks a required claim (exp, or the claim that names the principal: sub by default).',
+  },
   'auth.keys_unavailable': { status: 503, severity: 'error', message: "The issuer's key set could not be fetched; the request is refused (fail closed)." },
-  'auth.unknown_principal': { status: 403, severity: 'error', message: "The token's subject is not a principal of the directory." },
+  'auth.unknown_principal': {
+    status: 403,
+    severity: 'error',
+    message:
+      "The claim that names the token's principal (sub, or identity.principal_claim) names no principal of the directory, or none that identity.principals maps.",
+  },
+  'auth.unverified_email': {
+    status: 403,
+    severity: 'error',
+    message: 'The principal is named by email, and the token says the email is not verified (email_verified: false).',
+  },
 
   'server.invalid_setup': {
     status: 400,
