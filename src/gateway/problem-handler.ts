@@ -7,15 +7,18 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 /** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
+  const fastifyCode = (error as FastifyError).code;
   if (error instanceof HttpProblem) problem = error;
   // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
   else if (error instanceof CordonError && error.status !== 500) {
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
     if (error.status >= 500) request.log.error({ err: error }, 'request refused');
     problem = new HttpProblem(error.code, error.message);
-  } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
-  else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
+  } else if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
+  // Content types the conventions hook lets through but Fastify cannot read (a malformed header).
+  else if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    problem = new HttpProblem('gateway.unsupported_media_type', 'the Content-Type header is malformed; send the body as application/json');
+  else if ((error as FastifyError).statusCode === 400 || fastifyCode?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
   } else {
     request.log.error({ err: error }, 'unexpected error');

@@ -9,7 +9,7 @@ import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, ty
 import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
-import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { HttpProblem } from '../shared/problem.js';
 import { createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
@@ -17,6 +17,7 @@ import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { nulByteIn } from './input-guard.js';
+import { httpConventions } from './http-conventions.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
@@ -152,12 +153,9 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);
   if (logging) requestLogging(app);
-  app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
-  });
+  // 405/404 for requests no route takes, 415 for bodies that are not JSON, gzip bodies inflated,
+  // no-store on answers with user data: decided before any route identifies, logs or stores.
+  httpConventions(app);
   // Bad input changes nothing (W7): a NUL byte anywhere is refused before any route logs or stores.
   app.addHook('preValidation', async (req) => {
     const where = nulByteIn(req);
