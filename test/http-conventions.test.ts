@@ -1,7 +1,7 @@
 // HTTP conventions of the server in process (fastify.inject) over the demo policy: 405 with Allow,
-// 404 for a path no route has, 415 for bodies that are not JSON, gzip bodies (and gzip bombs), and
-// no-store on answers that may carry user data. Every refusal here is checked to change nothing: no
-// store table and no log entry.
+// 404 for a path no route has, 415 for bodies that are not JSON, gzip bodies (and gzip bombs), the
+// Bearer challenge of every 401, and no-store on answers that may carry user data. Every refusal here
+// is checked to change nothing: no store table and no log entry.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -323,6 +323,33 @@ test('a gzip bomb is 413 once inflated past the limit; corrupt gzip is 400; neit
   assert.equal(await server.placement.read('users', 'bomb-1'), undefined);
   assert.equal(await server.placement.read('users', 'bomb-2'), undefined);
   assert.deepEqual(await state(), before, 'no 413 or corrupt body logged or stored anything');
+});
+
+test('every 401 carries the Bearer challenge of RFC 6750: no error code without a token, invalid_token with a bad one', async () => {
+  const none = await ask('GET', '/v1/data/users/demo-us-1');
+  assertProblem(none, 401, 'auth.missing_token', 'no token');
+  assert.equal(none.headers['www-authenticate'], 'Bearer realm="cordon"');
+  const basic = await ask('GET', '/v1/log/records', { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+  assertProblem(basic, 401, 'auth.missing_token', 'Basic credentials');
+  assert.equal(basic.headers['www-authenticate'], 'Bearer realm="cordon"');
+  const garbage = await ask('GET', '/v1/data/users/demo-us-1', { headers: { authorization: 'Bearer garbage' } });
+  assertProblem(garbage, 401, 'auth.invalid_token', 'garbage token');
+  assert.equal(
+    garbage.headers['www-authenticate'],
+    'Bearer realm="cordon", error="invalid_token", error_description="The bearer token is malformed or its claims have the wrong form."',
+  );
+  const expiredToken = await issuer.sign('austin-engineer', { now: new Date(NOW - 24 * 3600_000) });
+  const expired = await ask('GET', '/v1/access/requests', { headers: { authorization: `Bearer ${expiredToken}` } });
+  assertProblem(expired, 401, 'auth.expired', 'expired token');
+  assert.equal(expired.headers['www-authenticate'], 'Bearer realm="cordon", error="invalid_token", error_description="The token has expired."');
+  // The lineage route identifies its caller in its own hook: its 401 has the challenge too.
+  const lineage = await ask('POST', '/api/v1/lineage', { headers: JSON_TYPE, payload: '{}' });
+  assertProblem(lineage, 401, 'auth.missing_token', 'lineage without a token');
+  assert.equal(lineage.headers['www-authenticate'], 'Bearer realm="cordon"');
+  // A 403 is not a 401: no challenge (a new token would not change the answer).
+  const forbidden = await ask('GET', '/v1/log/records', { as: 'austin-engineer' });
+  assertProblem(forbidden, 403, 'log.not_auditor', 'not an auditor');
+  assert.equal(forbidden.headers['www-authenticate'], undefined);
 });
 
 test('answers that may carry user data or live state are no-store; the OpenAPI document may be cached', async () => {
