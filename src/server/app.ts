@@ -17,7 +17,7 @@ import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { nulByteIn } from './input-guard.js';
-import { httpConventions } from './http-conventions.js';
+import { frameworkErrors, httpConventions } from './http-conventions.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
@@ -148,7 +148,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
 
   const metrics = createMetrics();
   const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
-  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false, frameworkErrors });
   // Closed first: in-flight requests finish (and are logged) before the log and stores close.
   closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);

@@ -6,7 +6,7 @@
 
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 
 /** The only media type a route of the API takes as a body. */
@@ -112,6 +112,23 @@ export function routeProblem(req: FastifyRequest, routes: RouteTable): { problem
     };
   }
   return { problem: new HttpProblem('gateway.no_route', `no route ${req.method} ${shown(path)}; /openapi.json lists the routes`) };
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a path that
+ * is not valid percent-encoding, a segment over the router's parameter length) answers a problem
+ * like every other refusal, instead of Fastify's JSON that quotes the whole path.
+ */
+export function frameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new HttpProblem('gateway.invalid_input', 'a path segment is longer than any key or name may be (100 characters)')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new HttpProblem('gateway.invalid_input', 'the path is not valid percent-encoding (RFC 3986)')
+        : new HttpProblem('gateway.no_route', 'no route takes this request; /openapi.json lists the routes');
+  // These replies skip the hooks, onSend included: the headers it would add are set here.
+  void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
+  send(reply, problem);
 }
 
 /** Sends routeProblem's answer, with Allow on a 405. */
