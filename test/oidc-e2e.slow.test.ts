@@ -301,7 +301,10 @@ test('someone the policy does not map signs in at the provider and is shown the 
 test('a malformed token is refused: 401 with WWW-Authenticate by the server, a message and no principal in the console', async () => {
   const res = await fetch(`${up.base}/v1/data/users/demo-us-1`, { headers: { authorization: 'Bearer not-a-jwt' } });
   assert.equal(res.status, 401);
-  assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="cordon", error="invalid_token"');
+  assert.equal(
+    res.headers.get('www-authenticate'),
+    'Bearer realm="cordon", error="invalid_token", error_description="The bearer token is malformed or its claims have the wrong form."',
+  );
   assert.equal(((await res.json()) as { code: string }).code, 'auth.invalid_token');
   const none = await fetch(`${up.base}/v1/console/whoami`);
   assert.equal(none.status, 401);

@@ -147,7 +147,7 @@ test('cordon up --demo --host 0.0.0.0 --demo-public (as the README shows it) war
     assert.equal(personas.status, 404);
     assert.equal(personas.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     const text = await personas.text();
-    assert.equal((JSON.parse(text) as { code: string }).code, 'gateway.not_found');
+    assert.equal((JSON.parse(text) as { code: string }).code, 'gateway.no_route');
     for (const t of Object.values(tokens)) assert.ok(!text.includes(t), 'no token in the answer');
     assert.ok(!text.includes('eyJ'), 'nothing that looks like a JWT');
     const info = (await (await fetch(`${pub.base}/v1/console/info`)).json()) as { demo: boolean };

@@ -1,25 +1,44 @@
 // The servers' error handler: every refusal leaves as an RFC 9457 problem document, and nothing that
 // was not made to be shown (a stack, a store's message, a value) is echoed.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { CordonError } from '../shared/errors.js';
+import { CordonError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+
+/** The realm every 401's challenge names (RFC 6750 §3). */
+export const AUTH_REALM = 'cordon';
+
+/**
+ * The WWW-Authenticate challenge of a 401 with `code` (RFC 6750 §3): no error code when no bearer
+ * token was given, error="invalid_token" when one was but does not verify or has expired. The
+ * description is the registry's fixed sentence, never the detail, which may quote the token's claims.
+ */
+export function bearerChallenge(code: ErrorCode): string {
+  if (code === 'auth.missing_token') return `Bearer realm="${AUTH_REALM}"`;
+  // error_description allows printable ASCII except " and \ (RFC 6750 §3).
+  const description = ERROR_CODES[code].message.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "'");
+  return `Bearer realm="${AUTH_REALM}", error="invalid_token", error_description="${description}"`;
+}
 
 /** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
+  const fastifyCode = (error as FastifyError).code;
   if (error instanceof HttpProblem) problem = error;
   // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
   else if (error instanceof CordonError && error.status !== 500) {
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
     if (error.status >= 500) request.log.error({ err: error }, 'request refused');
     problem = new HttpProblem(error.code, error.message);
-  } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
-  else if ((error as FastifyError).statusCode === 400 || (error as FastifyError).code?.startsWith('FST_ERR_CTP')) {
+  } else if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
+  // Content types the conventions hook lets through but Fastify cannot read (a malformed header).
+  else if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    problem = new HttpProblem('gateway.unsupported_media_type', 'the Content-Type header is malformed; send the body as application/json');
+  else if ((error as FastifyError).statusCode === 400 || fastifyCode?.startsWith('FST_ERR_CTP')) {
     problem = new HttpProblem('gateway.invalid_body', 'the request body is not valid JSON');
   } else {
     request.log.error({ err: error }, 'unexpected error');
     problem = new HttpProblem('internal.error', 'an unexpected error; it was logged');
   }
+  if (problem.status === 401) void reply.header('www-authenticate', bearerChallenge(problem.code));
   void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.body());
 }

@@ -9,7 +9,7 @@ import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, ty
 import { flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
-import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
 import { openApiDocument } from './openapi.js';
@@ -17,6 +17,7 @@ import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { nulByteIn } from './input-guard.js';
+import { frameworkErrors, httpConventions } from './http-conventions.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
@@ -152,17 +153,14 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
   const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
-  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false, frameworkErrors });
   // Closed first: in-flight requests finish (and are logged) before the log and stores close.
   closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);
   if (logging) requestLogging(app);
-  app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(new HttpProblem('gateway.not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body());
-  });
+  // 405/404 for requests no route takes, 415 for bodies that are not JSON, gzip bodies inflated,
+  // no-store on answers with user data: decided before any route identifies, logs or stores.
+  httpConventions(app);
   // Bad input changes nothing (W7): a NUL byte anywhere is refused before any route logs or stores.
   app.addHook('preValidation', async (req) => {
     const where = nulByteIn(req);
@@ -192,17 +190,6 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     return token;
   };
 
-  // A 401 says how to authenticate (RFC 6750 §3): the code of the refusal is kept for onSend.
-  const challenged = new WeakMap<FastifyRequest, string>();
-  app.addHook('onSend', async (req, reply, payload) => {
-    const code = challenged.get(req);
-    if (reply.statusCode === 401 && code !== undefined && !reply.hasHeader('www-authenticate')) {
-      // A request without credentials gets the bare challenge; a bad token says invalid_token.
-      void reply.header('www-authenticate', code === 'auth.missing_token' ? 'Bearer realm="cordon"' : 'Bearer realm="cordon", error="invalid_token"');
-    }
-    return payload;
-  });
-
   const identify = async (req: FastifyRequest): Promise<Caller> => {
     try {
       const token = await verify(req.headers.authorization);
@@ -214,10 +201,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       return { principal, country: where.country, site: where.site, audience: principal.team, knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE };
     } catch (err) {
       if (err instanceof AuthError) metrics.tokenRefused(err.code as `auth.${string}`);
-      if (err instanceof CordonError) {
-        challenged.set(req, err.code);
-        throw new HttpProblem(err.code, err.message);
-      }
+      // problemHandler adds the 401's WWW-Authenticate challenge (RFC 6750 §3).
+      if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
       throw err;
     }
   };

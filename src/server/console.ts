@@ -237,7 +237,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   });
   app.get('/assets/*', async (req, reply) => {
     const f = files.get(`/assets/${(req.params as { '*': string })['*']}`);
-    if (!f) throw new HttpProblem('gateway.not_found', 'no such console asset');
+    if (!f) throw new HttpProblem('gateway.no_route', 'no such console asset');
     return reply.headers(security).type(f.type).header('cache-control', 'public, max-age=31536000, immutable').send(f.body);
   });
 
@@ -276,7 +276,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   app.get('/v1/demo/personas', async () => {
     if (!personasServed())
       throw new HttpProblem(
-        'gateway.not_found',
+        'gateway.no_route',
         'personas are handed out only by the demo (cordon up --demo) while it listens on a loopback address (127.0.0.1, ::1, localhost)',
       );
     return { personas: options.personas };

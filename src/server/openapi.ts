@@ -33,7 +33,12 @@ const disclosed = {
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: 'cordon', version: '0.1.0', description: 'The data API: every field disclosed as the policy allows, every decision recorded.' },
+    info: {
+      title: 'cordon',
+      version: '0.1.0',
+      description:
+        'The data API: every field disclosed as the policy allows, every decision recorded. Every route: a wrong method is 405 with Allow, an unknown path 404 gateway.no_route; bodies are application/json in UTF-8, optionally Content-Encoding: gzip (inflated under the body limit), anything else 415; a 401 carries WWW-Authenticate: Bearer (RFC 6750); /v1/ and /api/ answers and problems are Cache-Control: no-store.',
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
@@ -265,7 +270,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v1/lineage': {
         post: {
           summary:
-            'OpenLineage intake, for lineage producers only (cordon.yaml flows.producers; others get 403 flows.not_producer): one RunEvent, DatasetEvent or JobEvent, or a list; each validated against the published schema of its version; an invalid one refuses the whole batch (with the schema path); over the size limit: 413',
+            'OpenLineage intake, for lineage producers only (cordon.yaml flows.producers; others get 403 flows.not_producer): one RunEvent, DatasetEvent or JobEvent, or a list; each validated against the published schema of its version; an invalid one refuses the whole batch (with the schema path); over the size limit: 413; Content-Encoding: gzip is inflated under the same limit',
           security: bearer,
           requestBody: { content: { 'application/json': { schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } } } },
           responses: { 201: { description: '{"stored": n}' }, default: problem },

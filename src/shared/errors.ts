@@ -77,9 +77,25 @@ export const ERROR_CODES = {
   'decide.evaluation_failed': { status: 503, severity: 'error', message: 'The policy could not be evaluated; the request is refused (fail closed).' },
 
   'gateway.not_found': { status: 404, severity: 'error', message: 'No record of the dataset has this key.' },
+  'gateway.no_route': { status: 404, severity: 'error', message: 'No route has this path, with any method (/openapi.json lists the routes).' },
+  'gateway.method_not_allowed': {
+    status: 405,
+    severity: 'error',
+    message: 'The path is a route, but not for this method; the Allow header lists the methods it takes. Nothing was read, logged or stored.',
+  },
+  'gateway.unsupported_media_type': {
+    status: 415,
+    severity: 'error',
+    message:
+      'The request body is not application/json in UTF-8, or is encoded other than gzip (the message names what was received); nothing was read, logged or stored.',
+  },
   'gateway.invalid_body': { status: 400, severity: 'error', message: 'The request body is not valid JSON of the expected shape.' },
   'gateway.invalid_query': { status: 400, severity: 'error', message: 'A query parameter is malformed or names no field.' },
-  'gateway.payload_too_large': { status: 413, severity: 'error', message: 'The request body is over the configured limit.' },
+  'gateway.payload_too_large': {
+    status: 413,
+    severity: 'error',
+    message: 'The request body is over the configured limit (a gzip-encoded body: as sent or once inflated); nothing was logged or stored.',
+  },
   'gateway.write_refused': {
     status: 403,
     severity: 'error',
