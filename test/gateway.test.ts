@@ -341,6 +341,20 @@ test('nothing unlogged: when the decision cannot be recorded, nothing is release
   }
 });
 
+test('reads of one subject arriving together log one release of its data key, not one each', async () => {
+  const releases = async () => (await server.log.records(-1, 100_000)).filter((r) => (r.record as { type?: string }).type === 'key.release').length;
+  await server.placement.write(
+    'users',
+    'test-us-8',
+    { ...DEMO_FIXED_USERS[0]!, uid: 'test-us-8', phone_number: '+15125550198', email: 'us8@example.com' },
+    'upsert',
+  );
+  const before = await releases();
+  const answers = await Promise.all(Array.from({ length: 40 }, () => as('austin-engineer', 'GET', '/v1/data/users/test-us-8')));
+  assert.deepEqual([...new Set(answers.map((r) => r.statusCode))], [200]);
+  assert.equal(await releases(), before + 1);
+});
+
 test('decide, then decrypt: a data key is released (and logged) only when a protected field is disclosed', async () => {
   const releases = async () => (await server.log.records(-1, 100_000)).filter((r) => (r.record as { type?: string }).type === 'key.release').length;
   await server.placement.write(

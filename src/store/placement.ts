@@ -177,7 +177,8 @@ export function createPlacement(
   const now = enc?.now ?? Date.now;
   const cache = new Map<string, { key: Buffer; until: number }>();
   const released = new Map<string, number>();
-  /** The subject's data key in `store`, released (and logged) if need be. */
+  /** Release records being written, by store and subject. */
+  const releasing = new Map<string, Promise<void>>();
   /**
    * The subject's data key in `store`. `reason` undefined: the key only encrypts (nothing is
    * released); otherwise the release is logged first, once per subject per releaseEveryMs.
@@ -198,9 +199,21 @@ export function createPlacement(
       cache.set(id, { key: k, until: t + (enc!.cacheMs ?? DEFAULT_KEY_CACHE_MS) });
     }
     if (reason !== undefined && enc!.onKeyRelease && (released.get(id) ?? -Infinity) + (enc!.releaseEveryMs ?? DEFAULT_KEY_RELEASE_EVERY_MS) <= t) {
-      await enc!.onKeyRelease(subject, dataset, reason);
-      if (released.size >= MAX_CACHED_KEYS) released.clear();
-      released.set(id, t);
+      // Reads of one subject that arrive together wait on one release record, not one each (100
+      // concurrent first reads wrote 39); if it cannot be logged, none of them gets the key.
+      let logging = releasing.get(id);
+      if (!logging) {
+        logging = enc!.onKeyRelease(subject, dataset, reason).then(() => {
+          if (released.size >= MAX_CACHED_KEYS) released.clear();
+          released.set(id, t);
+        });
+        releasing.set(id, logging);
+        void logging.then(
+          () => releasing.delete(id),
+          () => releasing.delete(id),
+        );
+      }
+      await logging;
     }
     return k;
   };
