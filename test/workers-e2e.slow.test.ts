@@ -69,10 +69,12 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
   assert.ok(loaded.ok);
   const policy = loaded.policy;
 
-  // The token issuer: its key set on loopback.
-  const issuer = await createDemoIssuer();
-  const jwks: Server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify(issuer.jwks)));
+  // The token issuer: its key set on loopback, its name that address (cordon up takes issuers that are URLs).
+  let keySet: unknown = { keys: [] };
+  const jwks: Server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify(keySet)));
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+  const issuer = await createDemoIssuer({ issuer: `http://127.0.0.1:${(jwks.address() as { port: number }).port}` });
+  keySet = issuer.jwks;
   closers.push(() => new Promise((r) => jwks.close(r)));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks`;
   const tokenOf = async (id: string) => {
@@ -99,6 +101,8 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
     jwksUrl,
     '--issuer',
     issuer.issuer,
+    '--audience',
+    issuer.audience,
     '--port',
     '0',
     '--data-dir',
@@ -108,7 +112,7 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
   ]);
   assert.equal(embedded.status, 2, embedded.stderr);
   assert.match(embedded.stderr, /--workers 2 needs every store on PostgreSQL, but store enclave_us is pglite/);
-  const zero = await cordonAsync(['up', '--policy', policyDir, '--jwks', jwksUrl, '--issuer', issuer.issuer, '--workers', '0']);
+  const zero = await cordonAsync(['up', '--policy', policyDir, '--jwks', jwksUrl, '--issuer', issuer.issuer, '--audience', issuer.audience, '--workers', '0']);
   assert.equal(zero.status, 2);
   assert.match(zero.stderr, /--workers must be a whole number from 1 to 256, or auto, got "0"/);
 

@@ -260,21 +260,24 @@ export interface DemoSignOptions {
 
 export interface DemoIssuer {
   readonly jwks: JSONWebKeySet;
-  readonly issuer: 'cordon-demo';
-  readonly audience: 'cordon';
+  readonly issuer: string;
+  readonly audience: string;
   sign(sub: string, opts?: DemoSignOptions): Promise<string>;
 }
 
 const DEMO_TTL_SEC = 8 * 60 * 60;
 
-/** An in-memory Ed25519 issuer for the demo and tests: a fresh key on every call, never persisted. */
-export async function createDemoIssuer(): Promise<DemoIssuer> {
+/**
+ * An in-memory Ed25519 issuer for the demo and tests: a fresh key on every call, never persisted.
+ * `issuer` (default `cordon-demo`) lets a test stand for a provider `cordon up --issuer URL` accepts.
+ */
+export async function createDemoIssuer(options: { readonly issuer?: string } = {}): Promise<DemoIssuer> {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
   const publicJwk = { ...jwk, kid, alg: 'EdDSA', use: 'sig' };
-  const issuer = 'cordon-demo' as const;
-  const audience = 'cordon' as const;
+  const issuer = options.issuer ?? 'cordon-demo';
+  const audience = 'cordon';
   return {
     jwks: { keys: [publicJwk] },
     issuer,

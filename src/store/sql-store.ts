@@ -16,6 +16,12 @@ export interface SqlExecutor {
   exclusive?<T>(key: readonly [number, number], fn: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The lock DDL takes: processes opening one database at once (a gateway's workers) would otherwise
+ * race in CREATE TABLE / CREATE TRIGGER, which PostgreSQL does not make safe by IF NOT EXISTS.
+ */
+const SCHEMA_LOCK = 'schema';
+
 /** The first half of cordon's advisory-lock keys ('cord'), so they keep clear of other users' locks. */
 const LOCK_CLASS = 0x636f7264 | 0;
 
@@ -96,8 +102,10 @@ export class SqlStore implements Store {
 
   async ensureTable(spec: TableSpec): Promise<void> {
     const t = tableIdent(spec.name);
-    await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (key text PRIMARY KEY, _updated_at timestamptz NOT NULL DEFAULT now())`);
-    for (const f of spec.fields) await this.db.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(f)} jsonb`);
+    await this.exclusive(SCHEMA_LOCK, async () => {
+      await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (key text PRIMARY KEY, _updated_at timestamptz NOT NULL DEFAULT now())`);
+      for (const f of spec.fields) await this.db.query(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(f)} jsonb`);
+    });
     this.columns.set(spec.name, [...spec.fields]);
   }
 
@@ -275,8 +283,10 @@ export class SqlStore implements Store {
 
   private async createLog(log: string): Promise<string> {
     const t = quoteIdent(LOG_PREFIX + log);
-    await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
-    await this.appendOnly(t);
+    await this.exclusive(SCHEMA_LOCK, async () => {
+      await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigserial PRIMARY KEY, entry jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+      await this.appendOnly(t);
+    });
     return t;
   }
 
@@ -311,12 +321,14 @@ export class SqlStore implements Store {
     if (!ready) {
       ready = (async () => {
         const t = quoteIdent(ENTRIES_PREFIX + log);
-        await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigint PRIMARY KEY, entry text NOT NULL, payload text NOT NULL)`);
-        // A gateway's record of a 20-field read is about 2.8 KB, over PostgreSQL's 2 KB threshold for
-        // compressing a row: lz4 instead of the default pglz made inserts of such rows about 30%
-        // faster here, at the same size on disk. A server built without lz4 (and PGlite) keeps pglz.
-        await this.db.query(`ALTER TABLE ${t} ALTER COLUMN payload SET COMPRESSION lz4`).catch(() => undefined);
-        await this.appendOnly(t);
+        await this.exclusive(SCHEMA_LOCK, async () => {
+          await this.db.query(`CREATE TABLE IF NOT EXISTS ${t} (idx bigint PRIMARY KEY, entry text NOT NULL, payload text NOT NULL)`);
+          // A gateway's record of a 20-field read is about 2.8 KB, over PostgreSQL's 2 KB threshold for
+          // compressing a row: lz4 instead of the default pglz made inserts of such rows about 30%
+          // faster here, at the same size on disk. A server built without lz4 (and PGlite) keeps pglz.
+          await this.db.query(`ALTER TABLE ${t} ALTER COLUMN payload SET COMPRESSION lz4`).catch(() => undefined);
+          await this.appendOnly(t);
+        });
         return t;
       })();
       this.entryTables.set(log, ready);
