@@ -3,11 +3,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { validationProblem } from '../shared/api-schema.js';
 
 /** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
-  if (error instanceof HttpProblem) problem = error;
+  // Input that fails the route's schema: 400 naming the part and path, before the handler ran.
+  const invalid = validationProblem(error, request.routeOptions.config);
+  if (invalid) problem = invalid;
+  else if (error instanceof HttpProblem) problem = error;
   // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
   else if (error instanceof CordonError && error.status !== 500) {
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
