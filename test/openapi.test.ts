@@ -300,6 +300,9 @@ test('attacks: input that fails a route schema is a 400 problem naming the path,
     assert.equal((r.body.errors ?? []).length, 1, c.note);
     assert.equal(server.log.size(), sizeBefore, `${c.note}: nothing logged`);
   }
+  const long = await as('austin-engineer', 'POST', '/v1/decide', { dataset: 'users', record: {}, ['x'.repeat(5000)]: 1 });
+  assert.equal(long.status, 400);
+  assert.ok(long.body.detail!.length < 300, 'the name of an unknown property comes back cut');
   assert.equal(server.log.size(), before.log);
   assert.equal(await server.placement.read('users', 'attack-1'), undefined, 'the create wrote nothing');
   const user = await server.placement.read('users', 'demo-us-1');

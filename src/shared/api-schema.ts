@@ -129,11 +129,14 @@ const INVALID_CODE: Readonly<Record<string, ErrorCode>> = {
   headers: 'usage.invalid_argument',
 };
 
+const MAX_PATH_ECHO = 200;
+
 /** Where and what, for one ajv error: `body/datasets/0 must be string`, naming an unknown or missing property. */
 function describe(part: string, e: ErrorObject): { in: string; path: string; message: string } {
   const params = e.params as { additionalProperty?: string; missingProperty?: string };
   const named = params.additionalProperty ?? params.missingProperty;
-  const path = e.instancePath + (named === undefined ? '' : `/${named}`);
+  // Property names are the caller's own text: cut, so a huge one does not come back whole.
+  const path = (e.instancePath + (named === undefined ? '' : `/${named}`)).slice(0, MAX_PATH_ECHO);
   const message = params.additionalProperty !== undefined ? 'is not a property of this input (unknown properties are refused)' : (e.message ?? 'is invalid');
   return { in: part, path, message };
 }
