@@ -16,7 +16,11 @@ export const CONSOLE_SCHEMAS = {
     tags: ['console'],
     summary: 'The console (web app)',
     security: PUBLIC,
-    response: { 200: html('The console page'), 404: { description: 'The console is not built', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    response: {
+      200: html('The console page'),
+      ...problems(),
+      404: { description: 'The console is not built', content: { 'text/plain': { schema: { type: 'string' } } } },
+    },
   },
   asset: {
     operationId: 'getConsoleAsset',
