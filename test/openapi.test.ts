@@ -36,6 +36,9 @@ const BINS: Readonly<Record<string, string>> = {
   'openapi-typescript': join(ROOT, 'tools/openapi-typescript/node_modules/.bin/openapi-typescript'),
 };
 
+/** redocly asks the network for its telemetry and for newer versions unless told not to; a test asks nothing outside. */
+const QUIET = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
+
 let server: CordonServer;
 let issuer: DemoIssuer;
 let base: string;
@@ -72,7 +75,7 @@ async function readmeCommand(start: string, extra: readonly string[] = []): Prom
     execFile(
       npx ? BINS[args[0]!]! : program!,
       npx ? args.slice(1) : args,
-      { cwd: work, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 },
+      { cwd: work, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000, env: QUIET },
       (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     ),
   );
