@@ -348,7 +348,9 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
       'broker.review',
       'broker.standing_review',
     ]);
-    assert.equal(all.filter((t) => t === 'broker.refused').length, 6, 'four refused break-glass attempts and two refused reviews');
+    // The break-glass without a justification fails the route's schema before the broker sees it:
+    // malformed input writes nothing to any log (W7), so three of the four refusals are recorded.
+    assert.equal(all.filter((t) => t === 'broker.refused').length, 5, 'three refused break-glass attempts and two refused reviews');
     console.log(`break-glass: ${alerts.length} webhook alert, violation after the 24h window, closed by review; ${types.length} log entries`);
   } finally {
     await glass.close();

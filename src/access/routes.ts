@@ -3,9 +3,10 @@
 // become problem responses with their code (the server's error handler).
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpProblem } from '../shared/problem.js';
 import type { AccessBroker, GrantFlag } from './broker.js';
 import type { AccessRequest, Actor, Grant } from './model.js';
+import { ACCESS_REQUEST_SCHEMA, ACCESS_SCHEMAS as S, GRANT_SCHEMA } from './schemas.js';
+import { ensureSchemas } from '../shared/api-schema.js';
 
 export interface AccessRoutesOptions {
   readonly broker: AccessBroker;
@@ -14,9 +15,6 @@ export interface AccessRoutesOptions {
   /** The standing-access review with the broker's grant flags, for approvers and auditors; logged. */
   review(actor: Actor): Promise<unknown>;
 }
-
-const REQUEST_STATES = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
-const GRANT_STATES = ['active', 'revoked', 'expired'];
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -65,44 +63,35 @@ export function grantView(g: Grant, now: number): Record<string, unknown> {
   };
 }
 
-function stateFilter(value: unknown, allowed: readonly string[]): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !allowed.includes(value)) throw new HttpProblem('usage.invalid_argument', `state must be one of ${allowed.join(', ')}`);
-  return value;
-}
-
-function mineFilter(value: unknown): boolean {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new HttpProblem('usage.invalid_argument', 'mine must be true or false');
-}
-
 export async function accessRoutes(app: FastifyInstance, options: AccessRoutesOptions & { now: () => number }): Promise<void> {
   const { broker, identify, now } = options;
+  ensureSchemas(app, ACCESS_REQUEST_SCHEMA, GRANT_SCHEMA);
   type Id = { Params: { id: string } };
-  type List = { Querystring: Record<string, string> };
+  type List = { Querystring: { state?: string; mine?: boolean } };
+  // Input that fails a schema is an invalid access request, as the broker's own checks say.
+  const config = { invalidCode: 'access.invalid_request' as const };
 
-  app.post('/v1/access/requests', async (req, reply) => {
+  app.post('/v1/access/requests', { schema: S.request, config }, async (req, reply) => {
     const actor = await identify(req);
     const r = await broker.request(actor, req.body);
     return reply.status(201).send(requestView(r));
   });
-  app.get<List>('/v1/access/requests', async (req) => {
+  app.get<List>('/v1/access/requests', { schema: S.listRequests, config }, async (req) => {
     const actor = await identify(req);
-    const state = stateFilter(req.query.state, REQUEST_STATES);
     await broker.sweep();
-    return { requests: broker.listRequests(actor, { state, mine: mineFilter(req.query.mine) }).map(requestView) };
+    // state is one of the request states, mine a boolean: the route's schema took nothing else.
+    return { requests: broker.listRequests(actor, { state: req.query.state, mine: req.query.mine === true }).map(requestView) };
   });
-  app.get<Id>('/v1/access/requests/:id', async (req) => {
+  app.get<Id>('/v1/access/requests/:id', { schema: S.getRequest, config }, async (req) => {
     const actor = await identify(req);
     await broker.sweep();
     return requestView(await broker.getRequest(actor, req.params.id));
   });
-  app.post<Id>('/v1/access/requests/:id/approve', async (req) => {
+  app.post<Id>('/v1/access/requests/:id/approve', { schema: S.approve, config }, async (req) => {
     const actor = await identify(req);
     return requestView(await broker.approve(actor, req.params.id, req.body));
   });
-  app.post<Id>('/v1/access/requests/:id/deny', async (req) => {
+  app.post<Id>('/v1/access/requests/:id/deny', { schema: S.deny, config }, async (req) => {
     const actor = await identify(req);
     return requestView(await broker.deny(actor, req.params.id, req.body));
   });
@@ -111,33 +100,32 @@ export async function accessRoutes(app: FastifyInstance, options: AccessRoutesOp
     const out = await broker.revoke(actor, req.params.id, req.body);
     return { request: out.request ? requestView(out.request) : null, grant: out.grant ? grantView(out.grant, now()) : null };
   };
-  app.post<Id>('/v1/access/requests/:id/revoke', revoke);
-  app.post<Id>('/v1/access/grants/:id/revoke', revoke);
-  app.get<List>('/v1/access/grants', async (req) => {
+  app.post<Id>('/v1/access/requests/:id/revoke', { schema: S.revokeRequest, config }, revoke);
+  app.post<Id>('/v1/access/grants/:id/revoke', { schema: S.revokeGrant, config }, revoke);
+  app.get<List>('/v1/access/grants', { schema: S.listGrants, config }, async (req) => {
     const actor = await identify(req);
-    const state = stateFilter(req.query.state, GRANT_STATES);
     await broker.sweep();
-    return { grants: broker.listGrants(actor, { state, mine: mineFilter(req.query.mine) }).map((g) => grantView(g, now())) };
+    return { grants: broker.listGrants(actor, { state: req.query.state, mine: req.query.mine === true }).map((g) => grantView(g, now())) };
   });
-  app.get<Id>('/v1/access/grants/:id', async (req) => {
+  app.get<Id>('/v1/access/grants/:id', { schema: S.getGrant, config }, async (req) => {
     const actor = await identify(req);
     await broker.sweep();
     return grantView(await broker.getGrant(actor, req.params.id), now());
   });
-  app.post('/v1/access/break-glass', async (req, reply) => {
+  app.post('/v1/access/break-glass', { schema: S.breakGlass, config }, async (req, reply) => {
     const actor = await identify(req);
     const g = await broker.breakGlass(actor, req.body);
     return reply.status(201).send(grantView(g, now()));
   });
-  app.post<Id>('/v1/access/grants/:id/review', async (req) => {
+  app.post<Id>('/v1/access/grants/:id/review', { schema: S.review, config }, async (req) => {
     const actor = await identify(req);
     return grantView(await broker.review(actor, req.params.id, req.body), now());
   });
-  app.get('/v1/access/review', async (req) => {
+  app.get('/v1/access/review', { schema: S.standingReview, config }, async (req) => {
     const actor = await identify(req);
     return options.review(actor);
   });
-  app.get('/v1/access/keys', async () => ({ statements: broker.vkey }));
+  app.get('/v1/access/keys', { schema: S.keys, config }, async () => ({ statements: broker.vkey }));
 }
 
 export type { GrantFlag };

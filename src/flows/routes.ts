@@ -10,6 +10,8 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import type { FlowGraph } from './graph.js';
 import { analyzeFlows, type FlowAnalysis } from './leaks.js';
 import { buildGraph, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
+import { FLOW_SCHEMAS as S } from './schemas.js';
+import { ensureSchemas } from '../shared/api-schema.js';
 
 export const LINEAGE_LOG = 'lineage_events';
 export const DEFAULT_MAX_EVENT_BYTES = 512 * 1024;
@@ -41,6 +43,7 @@ interface Snapshot {
 export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOptions): Promise<void> {
   const { policy, store } = options;
   const maxBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  ensureSchemas(app);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const p = new HttpProblem('flows.event_too_large', `the lineage body is over ${maxBytes} bytes (the configured limit)`);
@@ -75,82 +78,94 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
 
   // Who posts is decided on the request's headers, before its body is parsed: a caller who may not
   // post gets 403 whatever it sent (even a body over the limit), and nothing is stored.
-  app.post('/api/v1/lineage', { bodyLimit: maxBytes, onRequest: async (req) => options.authorizeProducer(req) }, async (req, reply) => {
-    const body = req.body;
-    const events = Array.isArray(body) ? body : [body];
-    if (events.length === 0 || events.length > MAX_BATCH)
-      throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);
-    const v = lineageValidator();
-    const bad: { index: number; errors: unknown[] }[] = [];
-    events.forEach((e, index) => {
-      const r = v.validate(e);
-      if (!r.ok) bad.push({ index, errors: r.errors.slice(0, 5) });
-    });
-    if (bad.length > 0) {
-      const first = bad[0]!.errors[0] as { path: string; schemaPath: string; message: string };
-      throw new HttpProblem(
-        'flows.invalid_event',
-        `${bad.length} of ${events.length} event(s) fail the OpenLineage schema (event ${bad[0]!.index}: ${first.path || '/'} fails ${first.schemaPath}: ${first.message}); none was stored`,
-        { invalid: bad },
-      );
-    }
-    const indexes = await store.appendMany(LINEAGE_LOG, events);
-    if (posted) for (const [i, index] of indexes.entries()) posted.push({ source: `api#${index}`, event: events[i] });
-    snapshot = undefined;
-    return reply.status(201).send({ stored: events.length });
-  });
+  app.post(
+    '/api/v1/lineage',
+    {
+      schema: S.lineage,
+      config: { invalidCode: 'flows.invalid_event' },
+      bodyLimit: maxBytes,
+      onRequest: async (req) => options.authorizeProducer(req),
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const events = Array.isArray(body) ? body : [body];
+      if (events.length === 0 || events.length > MAX_BATCH)
+        throw new HttpProblem('flows.invalid_event', `post one OpenLineage event, or a list of 1 to ${MAX_BATCH}`);
+      const v = lineageValidator();
+      const bad: { index: number; errors: unknown[] }[] = [];
+      events.forEach((e, index) => {
+        const r = v.validate(e);
+        if (!r.ok) bad.push({ index, errors: r.errors.slice(0, 5) });
+      });
+      if (bad.length > 0) {
+        const first = bad[0]!.errors[0] as { path: string; schemaPath: string; message: string };
+        throw new HttpProblem(
+          'flows.invalid_event',
+          `${bad.length} of ${events.length} event(s) fail the OpenLineage schema (event ${bad[0]!.index}: ${first.path || '/'} fails ${first.schemaPath}: ${first.message}); none was stored`,
+          { invalid: bad },
+        );
+      }
+      const indexes = await store.appendMany(LINEAGE_LOG, events);
+      if (posted) for (const [i, index] of indexes.entries()) posted.push({ source: `api#${index}`, event: events[i] });
+      snapshot = undefined;
+      return reply.status(201).send({ stored: events.length });
+    },
+  );
 
-  app.get('/v1/flows/leaks', async (req) => {
+  app.get('/v1/flows/leaks', { schema: S.leaks }, async (req) => {
     await options.identify(req);
     const a = (await current()).analysis;
     return { leaks: a.leaks, undocumented: a.undocumented, unknownPlaces: a.unknownPlaces, dangling: a.dangling, stats: a.stats };
   });
-  app.get('/v1/flows/undocumented', async (req) => {
+  app.get('/v1/flows/undocumented', { schema: S.undocumented }, async (req) => {
     await options.identify(req);
     return { undocumented: (await current()).analysis.undocumented };
   });
-  app.get<{ Params: { id: string }; Querystring: { depth?: string } }>('/v1/flows/nodes/:id', async (req) => {
-    await options.identify(req);
-    const depth = req.query.depth === undefined ? 1 : Number(req.query.depth);
-    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH)
-      throw new HttpProblem('usage.invalid_argument', `depth must be an integer from 0 to ${MAX_DEPTH}`);
-    const s = await current();
-    const id = req.params.id;
-    if (!s.adjacency.has(id))
-      throw new CordonError(
-        'flows.not_found',
-        `no node ${JSON.stringify(id.slice(0, 200))}; ids are dataset:<namespace>/<name>, column:<namespace>/<name>#<field>, job:<namespace>/<name>, tool:<name>`,
-      );
-    const seen = new Set([id]);
-    const edges: { from: string; to: string; kind: string }[] = [];
-    let frontier = [id];
-    for (let d = 0; d < depth && frontier.length > 0 && seen.size < MAX_NEIGHBOURS; d++) {
-      const next: string[] = [];
-      for (const n of frontier) {
-        for (const e of s.adjacency.get(n) ?? []) {
-          edges.push({ from: n, to: e.to, kind: e.kind });
-          if (!seen.has(e.to) && seen.size < MAX_NEIGHBOURS) {
-            seen.add(e.to);
-            next.push(e.to);
+  app.get<{ Params: { id: string }; Querystring: { depth?: number } }>(
+    '/v1/flows/nodes/:id',
+    { schema: S.node, config: { invalidCode: 'usage.invalid_argument' } },
+    async (req) => {
+      await options.identify(req);
+      // A whole number from 0 to MAX_DEPTH (the route's schema).
+      const depth = Math.min(req.query.depth ?? 1, MAX_DEPTH);
+      const s = await current();
+      const id = req.params.id;
+      if (!s.adjacency.has(id))
+        throw new CordonError(
+          'flows.not_found',
+          `no node ${JSON.stringify(id.slice(0, 200))}; ids are dataset:<namespace>/<name>, column:<namespace>/<name>#<field>, job:<namespace>/<name>, tool:<name>`,
+        );
+      const seen = new Set([id]);
+      const edges: { from: string; to: string; kind: string }[] = [];
+      let frontier = [id];
+      for (let d = 0; d < depth && frontier.length > 0 && seen.size < MAX_NEIGHBOURS; d++) {
+        const next: string[] = [];
+        for (const n of frontier) {
+          for (const e of s.adjacency.get(n) ?? []) {
+            edges.push({ from: n, to: e.to, kind: e.kind });
+            if (!seen.has(e.to) && seen.size < MAX_NEIGHBOURS) {
+              seen.add(e.to);
+              next.push(e.to);
+            }
           }
         }
+        frontier = next;
       }
-      frontier = next;
-    }
-    const leaking = new Set(s.analysis.leaks.flatMap((l) => l.path.map((p) => p.node)));
-    const uniq = new Map(edges.filter((e) => seen.has(e.to)).map((e) => [[e.from, e.to].sort().join('\u0000') + e.kind, e]));
-    return {
-      node: id,
-      depth,
-      nodes: [...seen].map((n) => ({
-        id: n,
-        type: n.slice(0, n.indexOf(':')),
-        labels: n.startsWith('column:') ? s.analysis.labelsOf(n.slice('column:'.length)) : [],
-        onLeakPath: leaking.has(n),
-      })),
-      edges: [...uniq.values()],
-    };
-  });
+      const leaking = new Set(s.analysis.leaks.flatMap((l) => l.path.map((p) => p.node)));
+      const uniq = new Map(edges.filter((e) => seen.has(e.to)).map((e) => [[e.from, e.to].sort().join('\u0000') + e.kind, e]));
+      return {
+        node: id,
+        depth,
+        nodes: [...seen].map((n) => ({
+          id: n,
+          type: n.slice(0, n.indexOf(':')),
+          labels: n.startsWith('column:') ? s.analysis.labelsOf(n.slice('column:'.length)) : [],
+          onLeakPath: leaking.has(n),
+        })),
+        edges: [...uniq.values()],
+      };
+    },
+  );
 }
 
 /** Undirected neighbourhood edges: dataset-column, job-dataset (input/output), column lineage, tool reads. */

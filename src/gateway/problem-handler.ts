@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { CordonError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
+import { validationProblem } from '../shared/api-schema.js';
 
 /** The realm every 401's challenge names (RFC 6750 §3). */
 export const AUTH_REALM = 'cordon';
@@ -23,7 +24,10 @@ export function bearerChallenge(code: ErrorCode): string {
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
   const fastifyCode = (error as FastifyError).code;
-  if (error instanceof HttpProblem) problem = error;
+  // Input that fails the route's schema: 400 naming the part and path, before the handler ran.
+  const invalid = validationProblem(error, request.routeOptions.config);
+  if (invalid) problem = invalid;
+  else if (error instanceof HttpProblem) problem = error;
   // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
   else if (error instanceof CordonError && error.status !== 500) {
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.

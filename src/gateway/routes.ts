@@ -8,17 +8,17 @@ import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy } fro
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
 import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
+import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
 import { disclose, TOKEN_PREFIX } from './disclose.js';
 import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV1, type WriteEffect } from './recorder.js';
+import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
 /** A caller that acts for a data subject (the platform's backend for a user) names the subject here. */
 export const ON_BEHALF_HEADER = 'X-Cordon-On-Behalf-Of';
-/** The largest change index `after` may name (the feed's indexes are whole numbers below 2^53). */
-const MAX_CHANGE_INDEX = Number.MAX_SAFE_INTEGER;
 const NOTHING: ReadonlySet<string> = new Set();
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -42,14 +42,11 @@ export interface GatewayOptions {
 
 type Json = Record<string, unknown>;
 
-function isScalar(v: unknown): v is string | number | boolean | null {
-  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-}
-
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const { policy, decider, placement, keys, recorder } = options;
   const now = options.now ?? Date.now;
   app.setErrorHandler(problemHandler);
+  ensureSchemas(app, DISCLOSED_RECORD_SCHEMA);
   // Keys in and out as the caller may see the key field (W6): clear, or the caller's token.
   const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf, now });
 
@@ -137,7 +134,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
   type ReadOne = NonNullable<Awaited<ReturnType<typeof readOne>>>;
 
-  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
+  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read }, async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, req.params.dataset, req.params.key);
@@ -168,19 +165,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
   };
 
-  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', async (req, reply) => {
+  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', { schema: S.list }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     requireKnownPlace(caller);
     const q = req.query;
+    // The schema checked the shape (limit 1..MAX_PAGE_SIZE, only after, limit and filter.<field>); here, what it cannot know.
     const limit = q['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(q['limit']);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
-      throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     const where: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) {
       if (k === 'limit' || k === 'after') continue;
-      if (!k.startsWith('filter.'))
-        throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(k)}; filters are filter.<field>=<value>`);
       const field = k.slice('filter.'.length);
       if (!d.fields.has(field)) throw new HttpProblem('gateway.invalid_query', `${d.name} has no field ${JSON.stringify(field)}`);
       if (!filterable(field)) throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
@@ -234,14 +228,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return placement.read(dataset, k.key);
   };
 
-  const checkBody = (body: unknown): Row => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new HttpProblem('gateway.invalid_body', 'the body must be a JSON object of field values');
-    for (const [k, v] of Object.entries(body)) {
-      if (!isScalar(v)) throw new HttpProblem('gateway.invalid_body', `field ${JSON.stringify(k)} must be a string, number, boolean or null`);
-    }
-    return body as Row;
-  };
+  // A write's body is an object of scalar field values: its route schema refused anything else.
+  const checkBody = (body: unknown): Row => body as Row;
 
   const placementRules = createPlacementRules(policy);
   /** Fields that decide where a record lives and how it is classified: they must be strings. */
@@ -463,7 +451,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return index;
   };
 
-  app.post<{ Params: { dataset: string } }>('/v1/data/:dataset', async (req, reply) => {
+  app.post<{ Params: { dataset: string } }>('/v1/data/:dataset', { schema: S.create }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
@@ -482,7 +470,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { key: recordKeys.out(caller, d.name, key, shown), written: Object.keys(values) };
   });
 
-  app.patch<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
+  app.patch<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.update }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     const values = checkBody(req.body);
@@ -500,7 +488,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { key: req.params.key, written: Object.keys(values) };
   });
 
-  app.delete<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', async (req, reply) => {
+  app.delete<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.remove }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, d.name, req.params.key);
@@ -514,18 +502,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return null;
   });
 
-  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/egress/:dataset', async (req, reply) => {
+  app.get<{ Params: { dataset: string }; Querystring: { after?: number; limit?: number } }>('/v1/egress/:dataset', { schema: S.egress }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     requireKnownPlace(caller);
-    const after = req.query['after'] === undefined ? 0 : Number(req.query['after']);
-    const limit = req.query['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(req.query['limit']);
-    if (!Number.isSafeInteger(after) || after < 0 || after > MAX_CHANGE_INDEX)
-      throw new HttpProblem('gateway.invalid_query', `after must be a change index (a whole number from 0 to ${MAX_CHANGE_INDEX})`);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
-      throw new HttpProblem('gateway.invalid_query', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-    const unknown = Object.keys(req.query).filter((k) => k !== 'after' && k !== 'limit');
-    if (unknown.length > 0) throw new HttpProblem('gateway.invalid_query', `unknown query parameter ${JSON.stringify(unknown[0])}`);
+    // The schema took after (0..2^53-1) and limit (1..MAX_PAGE_SIZE) as whole numbers, and nothing else.
+    const after = req.query.after ?? 0;
+    const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
     const changes = await placement.changes(d.name, after, limit);
     // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
     const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
@@ -547,24 +530,19 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
   });
 
-  app.post<{ Body: unknown }>('/v1/decide', async (req, reply) => {
+  type DecideBody = { dataset: string; record: Row; action?: 'read' | 'write'; subjectJurisdiction?: string };
+  app.post<{ Body: DecideBody }>('/v1/decide', { schema: S.decide }, async (req, reply) => {
     const caller = await options.identify(req);
-    const body = req.body as { dataset?: unknown; record?: unknown; action?: unknown; subjectJurisdiction?: unknown } | null;
-    if (typeof body !== 'object' || body === null)
-      throw new HttpProblem('gateway.invalid_body', 'the body must be {dataset, record, action?, subjectJurisdiction?}');
-    if (typeof body.dataset !== 'string') throw new HttpProblem('gateway.invalid_body', 'dataset must be a string');
+    const body = req.body;
     const d = datasetOf(body.dataset);
-    const values = checkBody(body.record);
+    const values = body.record;
     const action = body.action ?? 'read';
-    if (action !== 'read' && action !== 'write') throw new HttpProblem('gateway.invalid_body', 'action must be read or write');
-    if (body.subjectJurisdiction !== undefined && typeof body.subjectJurisdiction !== 'string')
-      throw new HttpProblem('gateway.invalid_body', 'subjectJurisdiction must be a string');
     const decision = decider.decide({
       principal: caller.principal,
       action,
       dataset: d.name,
       record: values,
-      context: context(caller, body.subjectJurisdiction as string | undefined),
+      context: context(caller, body.subjectJurisdiction),
     });
     const index = await record(decision, 'decide', caller, decision.subject, 'released');
     void reply.header(LOG_INDEX_HEADER, String(index));

@@ -8,6 +8,8 @@ import { parseTilePath, TILE_WIDTH, TilePathError } from './tiles.js';
 import { formatTlogProof } from './checkpoint.js';
 import { commitment } from './commitment.js';
 import { hashLeaf } from './merkle.js';
+import { LOG_SCHEMAS as S } from './schemas.js';
+import { ensureSchemas } from '../shared/api-schema.js';
 
 export interface LogRoutesOptions {
   readonly log: AccessLog;
@@ -38,6 +40,9 @@ function index(value: unknown, what: string): number {
 
 export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions): Promise<void> {
   const { log } = options;
+  ensureSchemas(app);
+  // Bad input here is a usage error, as the handlers' own checks say.
+  const invalidCode = 'usage.invalid_argument' as const;
 
   /** Reading records is itself an access: it is logged before anything is returned. */
   const logAuditRead = async (auditor: Auditor, from: number, to: number): Promise<void> => {
@@ -49,13 +54,13 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
   // Other processes (a gateway's workers) append to the same log and sign its checkpoints: each
   // serves the newest stored one, and the tiles and proofs behind it, so a client that asks them in
   // turn never sees the log shrink.
-  app.get('/log/checkpoint', async (_req, reply) => {
+  app.get('/log/checkpoint', { schema: S.checkpoint }, async (_req, reply) => {
     await log.catchUp();
     const cp = log.checkpoint();
     return reply.header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(cp.note);
   });
 
-  app.get('/log/tile/*', async (req, reply) => {
+  app.get('/log/tile/*', { schema: S.tile, config: { openapiWildcard: 'tile_path', invalidCode } }, async (req, reply) => {
     const path = `tile/${(req.params as { '*': string })['*']}`;
     if (path.length > MAX_TILE_PATH)
       return problem(reply, new HttpProblem('log.bad_tile_path', `tile path is ${path.length} characters long (at most ${MAX_TILE_PATH})`));
@@ -77,7 +82,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
       .send(body);
   });
 
-  app.get('/v1/log/proof', async (req) => {
+  app.get('/v1/log/proof', { schema: S.proof, config: { invalidCode } }, async (req) => {
     const q = req.query as Record<string, unknown>;
     await log.catchUp();
     const cp = log.checkpoint();
@@ -103,7 +108,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     throw new HttpProblem('usage.invalid_argument', 'give index=N for an inclusion proof, or from=M[&to=N] for a consistency proof');
   });
 
-  app.get('/v1/log/records', async (req) => {
+  app.get('/v1/log/records', { schema: S.records, config: { invalidCode } }, async (req) => {
     const auditor = await options.authorizeAuditor(req);
     const q = req.query as Record<string, unknown>;
     const after = q['after'] === undefined || q['after'] === '-1' ? -1 : index(q['after'], 'after');
@@ -116,7 +121,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     return { records, next: records.length === limit ? records.at(-1)!.index : null };
   });
 
-  app.get('/v1/log/records/:index', async (req) => {
+  app.get('/v1/log/records/:index', { schema: S.record, config: { invalidCode } }, async (req) => {
     const auditor = await options.authorizeAuditor(req);
     const i = index((req.params as { index: string }).index, 'index');
     const stored = await log.record(i);

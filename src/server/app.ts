@@ -12,7 +12,8 @@ import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
-import { openApiDocument } from './openapi.js';
+import { OPERATIONS_SCHEMAS, registerOpenApi } from './openapi.js';
+import { createValidatorCompiler } from '../shared/api-schema.js';
 import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
@@ -153,10 +154,20 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
   const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
-  const app = Fastify({ ...fastifyLogging(logging), bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false, frameworkErrors });
+  const app = Fastify({
+    ...fastifyLogging(logging),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    trustProxy: false,
+    frameworkErrors,
+    // Route input is validated by the routes' schemas, with no coercion of bodies and nothing removed
+    // (a factory, not setValidatorCompiler: plugins that add shared schemas build their own compiler).
+    // Cast: @fastify/ajv-compiler types the compiler as ajv's compile, Fastify calls it with {schema, httpPart}.
+    schemaController: { compilersFactory: { buildValidator: createValidatorCompiler as never } },
+  });
   // Closed first: in-flight requests finish (and are logged) before the log and stores close.
   closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);
+  await registerOpenApi(app);
   if (logging) requestLogging(app);
   // 405/404 for requests no route takes, 415 for bodies that are not JSON, gzip bodies inflated,
   // no-store on answers with user data: decided before any route identifies, logs or stores.
@@ -288,8 +299,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     signIn: options.consoleSignIn,
     logKeyFile: runtime.paths.logKey,
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', { schema: OPERATIONS_SCHEMAS.healthz }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: OPERATIONS_SCHEMAS.readyz }, async (_req, reply) => {
     const results = await Promise.all(
       [...stores.values()].map(async (s) => ({
         store: s.name,
@@ -304,8 +315,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     void reply.status(ok ? 200 : 503);
     return { status: ok ? 'ready' : 'unavailable', stores: results, log: health.ok ? { ok: true, size: log.size() } : health };
   });
-  app.get('/openapi.json', async () => openApiDocument());
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/openapi.json', { schema: OPERATIONS_SCHEMAS.openapi }, async () => app.swagger());
+  app.get('/metrics', { schema: OPERATIONS_SCHEMAS.metrics }, async (_req, reply) => {
     void reply.type(metrics.contentType);
     return metrics.text();
   });

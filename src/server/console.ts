@@ -19,6 +19,7 @@ import { openLogSigner } from '../log/index.js';
 import { buildReport, reportHtml, signReport } from './report.js';
 import { isApprover, isAuditor } from './roles.js';
 import { isLoopbackHost } from './location.js';
+import { CONSOLE_SCHEMAS as S } from './console-schemas.js';
 
 /** The built console (Vite output), next to the compiled server: dist/console. */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -230,12 +231,12 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
-  app.get('/', async (_req, reply) => {
+  app.get('/', { schema: S.app }, async (_req, reply) => {
     const index = files.get('/index.html');
     if (!index) return reply.status(404).type('text/plain').send('the console is not built: run npm run build');
     return reply.headers(security).type(index.type).header('cache-control', 'no-cache').send(index.body);
   });
-  app.get('/assets/*', async (req, reply) => {
+  app.get('/assets/*', { schema: S.asset, config: { openapiWildcard: 'asset_path' } }, async (req, reply) => {
     const f = files.get(`/assets/${(req.params as { '*': string })['*']}`);
     if (!f) throw new HttpProblem('gateway.no_route', 'no such console asset');
     return reply.headers(security).type(f.type).header('cache-control', 'public, max-age=31536000, immutable').send(f.body);
@@ -254,7 +255,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     return bound === null || (typeof bound === 'object' && isLoopbackHost(bound.address));
   };
 
-  app.get('/v1/console/info', async () => ({
+  app.get('/v1/console/info', { schema: S.info }, async () => ({
     deployment: policy.deployment.name,
     policyVersion: policy.versionHash,
     logOrigin: log.origin,
@@ -266,14 +267,14 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   }));
   // Public by nature (a provider's discovery document says as much): what the console needs to
   // start a sign-in. No secret: the console is a public client and proves itself with PKCE.
-  app.get('/v1/console/oidc', async () => (signIn ? { enabled: true, ...signIn } : { enabled: false }));
+  app.get('/v1/console/oidc', { schema: S.oidc }, async () => (signIn ? { enabled: true, ...signIn } : { enabled: false }));
   // Who the console is signed in as, as the server sees the token: the console shows this, never a
   // name it decoded itself, so a token the server refuses shows nobody.
-  app.get('/v1/console/whoami', async (req) => {
+  app.get('/v1/console/whoami', { schema: S.whoami }, async (req) => {
     const caller = await options.identify(req);
     return { principal: caller.principal.id, team: caller.principal.team, country: caller.country, site: caller.site };
   });
-  app.get('/v1/demo/personas', async () => {
+  app.get('/v1/demo/personas', { schema: S.personas }, async () => {
     if (!personasServed())
       throw new HttpProblem(
         'gateway.no_route',
@@ -281,7 +282,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       );
     return { personas: options.personas };
   });
-  app.get('/v1/console/overview', async (req) => {
+  app.get('/v1/console/overview', { schema: S.overview }, async (req) => {
     const caller = await options.identify(req);
     const stores = await Promise.all(
       [...options.stores.values()].map(async (s) => ({
@@ -338,7 +339,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       }
     }
   }
-  app.get('/v1/console/policy', async (req) => {
+  app.get('/v1/console/policy', { schema: S.policy }, async (req) => {
     await options.identify(req);
     return {
       previous: previous ? { version: previous.version, at: previous.at, changes } : null,
@@ -369,43 +370,50 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       }),
     };
   });
-  app.get<{ Querystring: Record<string, string> }>('/v1/report', async (req, reply) => {
-    const caller = await options.identify(req);
-    auditorOrApprover(caller);
-    const q = req.query;
-    const date = (v: string | undefined, what: string, dflt: Date) => {
-      if (v === undefined) return dflt;
-      const t = Date.parse(v);
-      if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t))
-        throw new HttpProblem(
-          'usage.invalid_argument',
-          `${what} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`,
-        );
-      return new Date(t);
-    };
-    const now = new Date();
-    const to = date(q['to'], 'to', now);
-    const from = date(q['from'], 'from', new Date(to.getTime() - 30 * 24 * HOUR));
-    if (from >= to) throw new HttpProblem('usage.invalid_argument', 'from must be before to');
-    const format = q['format'] ?? 'json';
-    if (format !== 'json' && format !== 'html') throw new HttpProblem('usage.invalid_argument', 'format must be json or html');
-    const report = await buildReport(policy, log, broker, caller, from, to, now);
-    await log.append({
-      v: 1,
-      at: now.toISOString(),
-      type: 'report',
-      principal: caller.principal.id,
-      country: caller.country,
-      site: caller.site,
-      from: report.from,
-      to: report.to,
-    });
-    const signed = signReport(report, openLogSigner(options.logKeyFile, log.origin).skey);
-    if (format === 'html')
-      return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(reportHtml(signed));
-    return signed;
-  });
-  app.get('/v1/console/findings', async (req) => {
+  app.get<{ Querystring: Record<string, string> }>(
+    '/v1/report',
+    { schema: S.report, config: { invalidCode: 'usage.invalid_argument' } },
+    async (req, reply) => {
+      const caller = await options.identify(req);
+      auditorOrApprover(caller);
+      const q = req.query;
+      const date = (v: string | undefined, what: string, dflt: Date) => {
+        if (v === undefined) return dflt;
+        const t = Date.parse(v);
+        if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t))
+          throw new HttpProblem(
+            'usage.invalid_argument',
+            `${what} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`,
+          );
+        return new Date(t);
+      };
+      const now = new Date();
+      const to = date(q['to'], 'to', now);
+      const from = date(q['from'], 'from', new Date(to.getTime() - 30 * 24 * HOUR));
+      if (from >= to) throw new HttpProblem('usage.invalid_argument', 'from must be before to');
+      const format = q['format'] ?? 'json';
+      if (format !== 'json' && format !== 'html') throw new HttpProblem('usage.invalid_argument', 'format must be json or html');
+      const report = await buildReport(policy, log, broker, caller, from, to, now);
+      await log.append({
+        v: 1,
+        at: now.toISOString(),
+        type: 'report',
+        principal: caller.principal.id,
+        country: caller.country,
+        site: caller.site,
+        from: report.from,
+        to: report.to,
+      });
+      const signed = signReport(report, openLogSigner(options.logKeyFile, log.origin).skey);
+      if (format === 'html')
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+          .send(reportHtml(signed));
+      return signed;
+    },
+  );
+  app.get('/v1/console/findings', { schema: S.findings }, async (req) => {
     auditorOrApprover(await options.identify(req));
     const r = await scan({ stores: [options.globalStore] }, { policy, sample: 200 });
     return {

@@ -27,7 +27,7 @@ export {
   type RequestLocation,
 } from './location.js';
 export { createCordonServer, DEFAULT_BODY_LIMIT, type CordonServer, type ServerOptions } from './app.js';
-export { openApiDocument } from './openapi.js';
+export { API_VERSION, OPENAPI_VERSION, registerOpenApi } from './openapi.js';
 export {
   DEMO_FIXED_USERS,
   DEMO_FIXED_VIDEOS,
