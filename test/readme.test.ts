@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { CLI, ROOT } from './helpers/paths.js';
-import { COMMANDS, NOT_RUN, README, runReadmeCommand, SMOKE_FLAGS } from './helpers/readme.js';
+import { COMMANDS, NOT_RUN, README, runReadmeCommand, SLOW_ONLY, SMOKE_FLAGS } from './helpers/readme.js';
 import { tempDir } from './helpers/temp.js';
 
 test('the quick start is two commands, and .ci/run runs the README test commands, fast suite first', () => {
@@ -20,6 +20,10 @@ test('the quick start is two commands, and .ci/run runs the README test commands
   assert.ok(ci.includes('npm ci'));
   assert.ok(ci.indexOf('npm test') > ci.indexOf('npm ci'));
   assert.ok(ci.indexOf('npm run test:slow') > ci.indexOf('npm test'));
+});
+
+test('a benchmark this suite leaves out is one the slow suite runs as written', () => {
+  for (const command of Object.keys(SLOW_ONLY)) assert.ok(command in SMOKE_FLAGS && COMMANDS.includes(command), command);
 });
 
 test('every benchmark of the README has its smoke flags listed in the README', () => {
@@ -111,7 +115,7 @@ test('npm start serves the demo: the curl line of the README answers as it says'
 });
 
 for (const command of COMMANDS) {
-  if (command in NOT_RUN) continue;
+  if (command in NOT_RUN || command in SLOW_ONLY) continue;
   const smoke = SMOKE_FLAGS[command];
   test(`README: ${command}${smoke ? ` ${smoke.join(' ')}` : ''}`, () => runReadmeCommand(command, smoke));
 }

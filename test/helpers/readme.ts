@@ -28,6 +28,15 @@ export const NOT_RUN: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Benchmarks `npm test` leaves to `npm run test:slow` (which runs every benchmark as written), with why:
+ * their smoke run is a large share of the fast suite's six minutes and checks nothing the slow run does not.
+ */
+export const SLOW_ONLY: Readonly<Record<string, string>> = {
+  'npm run bench -- gateway':
+    'three servers, each loaded for a single read and a 50-record page, take 35 s even at the smoke size; CI runs the slow suite after the fast one',
+};
+
+/**
  * The benchmarks, and the flags `npm test` adds to run each at a smoke size (the README lists them);
  * `npm run test:slow` runs them as written.
  */
