@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { loadPolicy } from '../src/policy/index.js';
 import { openFileKeyService, openStore, type Store } from '../src/store/index.js';
 import { generateSignerKey, openAccessLog, type AccessLog } from '../src/log/index.js';
-import { openAccessBroker, type AccessBroker } from '../src/access/index.js';
+import { BROKER_EVENTS, openAccessBroker, type AccessBroker } from '../src/access/index.js';
 import type { Actor } from '../src/access/model.js';
 import { CordonError } from '../src/shared/errors.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
@@ -49,7 +49,7 @@ after(async () => {
 });
 
 /** A "process": its own pool to the shared database, its own log writer, its own broker state. */
-async function processOn(database: string): Promise<AccessBroker> {
+async function processOn(database: string, refreshEveryMs = REFRESH_MS): Promise<AccessBroker> {
   const store = await openStore('enclave_us', pg.url.replace(/\/[^/]*$/, `/${database}`));
   const log = await openAccessLog({ store, signerKey: logKey });
   const broker = await openAccessBroker({
@@ -137,4 +137,41 @@ test('approvals given at once through two processes make one grant; a grant and 
   const approved = view(fresh, auditor).requests.filter((r) => r.state === 'approved');
   assert.equal(approved.length, 5);
   for (const r of approved) assert.deepEqual(r.approvals, ['austin-approver-a', 'austin-approver-b']);
+});
+
+test("a revocation reaches a process within the bound even while that process's own act waits for the store's lock", async () => {
+  const db = await database('lock_held');
+  // b reads only when asked (no timer), so that when it learns of the revocation is the test's to see.
+  const [a, b] = [await processOn(db), await processOn(db, 0)];
+  const engineer = actor('austin-engineer');
+  const r = await a.request(engineer, { ...REQUEST, ticket: 'SUP-held' });
+  await a.approve(actor('austin-approver-a'), r.id, {});
+  const grant = (await b.approve(actor('austin-approver-b'), r.id, {})).grant!;
+  await b.refresh();
+  assert.ok(b.grantsOf('austin-engineer').some((g) => g.id === grant));
+  assert.equal(await code(a.revoke(actor('austin-approver-a'), grant, {})), 'ok');
+  // A third process holds the broker's lock for 3 s (as a slow act would); b queues an act behind it.
+  const other = await openStore('enclave_us', pg.url.replace(/\/[^/]*$/, `/${db}`));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const taken = new Promise<void>((r) => (locked = r));
+  const holding = other.exclusive(BROKER_EVENTS, async () => {
+    locked();
+    await Promise.race([held, new Promise((r) => setTimeout(r, 3000))]);
+  });
+  await taken;
+  const queued = b.request(engineer, { ...REQUEST, ticket: 'SUP-queued' });
+  // b's read of the others' changes does not wait for its own act: the revocation reaches its
+  // decisions now, not when the lock is let go.
+  const t0 = Date.now();
+  await b.refresh();
+  const took = Date.now() - t0;
+  console.log(`# a process with an act waiting 3 s for the lock read the revocation in ${took} ms`);
+  assert.ok(took < 1000, `the read waited ${took} ms`);
+  assert.ok(!b.grantsOf('austin-engineer').some((g) => g.id === grant), 'the revoked grant is gone from decisions');
+  release();
+  await holding;
+  assert.equal((await queued).state, 'pending');
+  await other.close();
 });

@@ -53,7 +53,7 @@ export interface Journal {
   commit(e: BrokerEvent, at: number, options?: { logged?: boolean }): Promise<void>;
   /** `serial` for a caller's act named `op`: a refusal (an `access.*` CordonError) is logged. */
   act<T>(op: string, actor: Actor, target: string | null, fn: () => Promise<T>): Promise<T>;
-  /** Reads the events other processes stored since the last read, in turn with this process's acts. */
+  /** Reads the events other processes stored since the last read (without waiting for this process's acts). */
   refresh(): Promise<void>;
   /** Resolves when what is queued now has settled. */
   idle(): Promise<unknown>;
@@ -64,9 +64,22 @@ export interface Journal {
 export function createJournal(options: JournalOptions): Journal {
   const { policy, store, log, keys, now, state } = options;
   let readTo = options.replayedTo;
-  const catchUp = async () => {
-    readTo = await replayEvents(store, state, readTo);
+  // Folding stored events into the state, whether read (catchUp) or just stored (commit), takes
+  // turns apart from the acts: the timed read must not wait behind an act queued for the store's
+  // lock (another process may hold it for long), or a revocation made elsewhere would not reach
+  // this process's decisions in time. An act of this process holds the lock while it checks and
+  // commits, so no other process stores meanwhile, and a read between its check and its commit
+  // finds nothing new.
+  let folding: Promise<unknown> = Promise.resolve();
+  const fold = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = folding.then(fn, fn);
+    folding = run.catch(() => undefined);
+    return run;
   };
+  const catchUp = () =>
+    fold(async () => {
+      readTo = await replayEvents(store, state, readTo);
+    });
 
   // One change at a time: each is logged, stored and applied before the next is checked, and, under
   // the store's lock, after every change other processes stored before it.
@@ -84,25 +97,30 @@ export function createJournal(options: JournalOptions): Journal {
       }),
     );
   // Reading needs no lock: events are stored one act at a time, so a reader sees a prefix of them.
-  const refresh = () => inTurn(catchUp);
+  const refresh = catchUp;
   const every = options.refreshEveryMs ?? DEFAULT_REFRESH_MS;
   const timer = every > 0 ? setInterval(() => void refresh().catch(() => undefined), every) : undefined;
   timer?.unref();
 
   const commit = async (e: BrokerEvent, at: number, options: { logged?: boolean } = {}): Promise<void> => {
     const logged = options.logged !== false ? await log.append(logRecord(policy, keys, e, at)) : undefined;
-    try {
-      readTo = Math.max(readTo, await store.append(BROKER_EVENTS, e));
-    } catch (err) {
-      // The log must not say a change happened that the store never took (W5): a record saying it
-      // failed follows the one that announced it.
-      if (logged)
-        await log
-          .append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash })
-          .catch(() => undefined);
-      throw err;
-    }
-    applyEvent(state, e);
+    // Stored and folded in one turn, so a timed read cannot fold it first and this a second time.
+    await fold(async () => {
+      let index: number;
+      try {
+        index = await store.append(BROKER_EVENTS, e);
+      } catch (err) {
+        // The log must not say a change happened that the store never took (W5): a record saying it
+        // failed follows the one that announced it.
+        if (logged)
+          await log
+            .append({ v: 1, at: iso(now()), type: 'broker.failed', event: e.type, follows: logged.index, policyVersion: policy.versionHash })
+            .catch(() => undefined);
+        throw err;
+      }
+      readTo = Math.max(readTo, index);
+      applyEvent(state, e);
+    });
   };
   /** A refused act is logged too (who tried what, and the code), then the error goes back unchanged. */
   const act = <T>(op: string, actor: Actor, target: string | null, fn: () => Promise<T>): Promise<T> =>
