@@ -58,7 +58,7 @@ async function processOn(database: string, refreshEveryMs = REFRESH_MS): Promise
     log,
     keys: openFileKeyService(keyFile),
     signerKey: statementKey,
-    refreshEveryMs: REFRESH_MS,
+    refreshEveryMs,
     sweepEveryMs: 0,
   });
   open.push({ store, log, broker });
