@@ -159,6 +159,71 @@ test("two processes serving one log: a client asking them in turn never sees it 
   }
 });
 
+test('a checkpoint stored late (after its witnesses answered) never replaces a larger one, and a flood of catch-ups reads the store once', async () => {
+  const pg = await startPostgres({ database: 'cordon_late' });
+  const storeA = await openStore('enclave_us', pg.url);
+  const storeB = await openStore('enclave_us', pg.url);
+  try {
+    const { skey, vkey } = generateSignerKey(ORIGIN);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let slow = false;
+    // A's witness answers only when the test says, once A signs with entries of its own.
+    const a = await openAccessLog({
+      store: storeA,
+      signerKey: skey,
+      cosign: async () => {
+        if (slow) await gate;
+        return [];
+      },
+    });
+    const b = await openAccessLog({ store: storeB, signerKey: skey });
+    const report = (principal: string) => ({
+      v: 1 as const,
+      at: new Date().toISOString(),
+      type: 'report' as const,
+      principal,
+      country: 'US',
+      site: 'austin',
+      from: '2026-11-01T00:00:00.000Z',
+      to: '2026-12-01T00:00:00.000Z',
+    });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => a.append(report(`a${i}`))));
+    slow = true;
+    const signingA = a.publish();
+    await Promise.all(Array.from({ length: 7 }, (_, i) => b.append(report(`b${i}`))));
+    await b.catchUp();
+    await b.publish();
+    const larger = openCheckpoint(b.checkpoint().note, vkey).checkpoint.size;
+    assert.equal(larger, 12);
+    open();
+    await signingA;
+    await a.catchUp();
+    assert.equal(openCheckpoint(a.checkpoint().note, vkey).checkpoint.size, 12, "A serves B's larger checkpoint, not its own late one");
+    // A third process opening now takes the largest stored, not the last.
+    const c = await openAccessLog({ store: storeB, signerKey: skey });
+    assert.equal(openCheckpoint(c.checkpoint().note, vkey).checkpoint.size, 12);
+    await c.close();
+
+    // 200 catch-ups asked at once (a flood of /log/checkpoint): the checkpoints are read a few times, not 200.
+    const reads = { n: 0 };
+    const realReadLog = storeA.readLog.bind(storeA);
+    (storeA as { readLog: typeof storeA.readLog }).readLog = (log, ...rest) => {
+      if (log.endsWith('_checkpoints')) reads.n++;
+      return realReadLog(log, ...rest);
+    };
+    await Promise.all(Array.from({ length: 200 }, () => a.catchUp()));
+    (storeA as { readLog: typeof storeA.readLog }).readLog = realReadLog;
+    assert.ok(reads.n <= 2, `200 catch-ups read the checkpoints ${reads.n} times`);
+    await a.close();
+    await b.close();
+  } finally {
+    await storeA.close();
+    await storeB.close();
+    await pg.stop();
+  }
+});
+
 test("cordon scan --match-enclave beside a running gateway on PostgreSQL: no read is refused, and the gateway signs the scan's key releases", {
   timeout: 300_000,
 }, async () => {

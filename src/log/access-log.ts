@@ -228,12 +228,24 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
     }
   }
 
-  /** The newest checkpoint stored after row `checkpointRow` (which moves past it). */
+  /**
+   * The largest checkpoint stored after row `checkpointRow` (which moves past it): not the last
+   * stored, since processes store theirs in the order their witnesses answer, not by size. The size
+   * is read from the note's text here; the note chosen is verified by the caller.
+   */
   async function lastStoredCheckpoint(): Promise<string | undefined> {
     let last: string | undefined;
+    let largest = -1;
     for (;;) {
       const rows = await store.readLog(checkpoints, checkpointRow, REBUILD_PAGE, { field: 'note' });
-      for (const r of rows) if (typeof r.entry === 'string') last = r.entry;
+      for (const r of rows) {
+        if (typeof r.entry !== 'string') continue;
+        const size = Number(r.entry.split('\n', 2)[1]);
+        if (last === undefined || (Number.isSafeInteger(size) && size > largest)) {
+          last = r.entry;
+          largest = Number.isSafeInteger(size) ? size : largest;
+        }
+      }
       if (rows.length > 0) checkpointRow = rows.at(-1)!.index;
       if (rows.length < REBUILD_PAGE) return last;
     }
@@ -268,13 +280,14 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
   }
 
   let publishing: Promise<void> | undefined;
+  let queuedCatchUp: Promise<void> | undefined;
   async function publishNow(): Promise<void> {
     if (!health.ok) return;
     // Another process may have signed this tree, or a larger one, already.
     await mutating(adoptStored).catch(() => undefined);
     if (!health.ok) return;
     const size = tree.size;
-    if (latest && latest.size === size) return;
+    if (latest && latest.size >= size) return;
     const root = tree.root(size);
     let note = signCheckpoint({ origin: signer.name, size, root }, signer);
     if (options.cosign) {
@@ -282,8 +295,10 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       note = addSignatures(note, lines);
     }
     await store.append(checkpoints, { note, size });
-    latest = { size, note, root };
     checkpointsSigned++;
+    // While this one waited for its witnesses, a larger one (another process's) may have been adopted.
+    if (latest && latest.size >= size) return;
+    latest = { size, note, root };
     checkpointAt = Date.now();
     events.emit('checkpoint', latest);
   }
@@ -456,7 +471,23 @@ export async function openAccessLog(options: AccessLogOptions): Promise<AccessLo
       return { size: latest.size, note: latest.note, root: latest.root };
     },
     publish,
-    catchUp: () => (health.ok ? mutating(adoptStored) : Promise.resolve()),
+    catchUp() {
+      if (!health.ok) return Promise.resolve();
+      // One queued catch-up serves every caller that asks before it starts (a flood of checkpoint or
+      // tile requests costs one read of the store per write in flight, not one each); one that has
+      // started may have read before what a caller saw elsewhere, so later callers queue another.
+      if (queuedCatchUp) return queuedCatchUp;
+      let started = false;
+      const run = mutating(async () => {
+        started = true;
+        queuedCatchUp = undefined;
+        await adoptStored();
+      });
+      // It may have started at once (nothing being written).
+      if (!started) queuedCatchUp = run;
+      void run.catch(() => undefined);
+      return run;
+    },
     health: () => health,
     stats: () => ({
       entries: tree.size,
