@@ -93,6 +93,16 @@ test('gunzipWithin inflates a body, counting what was sent, and stops a bomb at 
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(source.pulled() < bomb.length / 10, `read ${source.pulled()} of ${bomb.length} compressed bytes`);
 
+  // A stream of empty deflate blocks (5 bytes each, inflating to nothing) is held to the limit as sent.
+  const header = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
+  const empty = Buffer.concat([header, Buffer.alloc(5 * 200_000, Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]))]);
+  const endless = dripping(empty);
+  const cut = await drain(gunzipWithin(endless.stream, 64 * 1024));
+  assert.equal(cut.error?.code, 'FST_ERR_CTP_BODY_TOO_LARGE');
+  assert.equal(cut.bytes, 0);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(endless.pulled() < empty.length / 4, `read ${endless.pulled()} of ${empty.length} bytes of empty blocks`);
+
   const corrupt = await drain(gunzipWithin(dripping(Buffer.from('not gzip at all')).stream, 1024));
   assert.equal((corrupt.error as { code?: string } | undefined)?.code, 'gateway.invalid_body');
 });

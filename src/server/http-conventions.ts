@@ -192,7 +192,8 @@ export function mediaTypeProblem(req: FastifyRequest): HttpProblem | undefined {
 /**
  * The body inflated from gzip, at most `limit` bytes of it: one byte more fails the stream with
  * Fastify's FST_ERR_CTP_BODY_TOO_LARGE (413) and stops inflating, so a small body that inflates to
- * gigabytes costs at most `limit` bytes of memory and the CPU to inflate them.
+ * gigabytes costs at most `limit` bytes of memory and the CPU to inflate them; a body sent longer
+ * than `limit` fails the same way, whatever it inflates to.
  * `receivedEncodedLength` is the compressed count, which Fastify checks against Content-Length.
  */
 export function gunzipWithin(payload: Readable, limit: number): Readable {
@@ -206,8 +207,11 @@ export function gunzipWithin(payload: Readable, limit: number): Readable {
     },
   }) as Transform & { receivedEncodedLength: number };
   out.receivedEncodedLength = 0;
+  // The body as sent is held to the limit too: a stream of empty deflate blocks inflates to nothing,
+  // and would otherwise be read for as long as the client sends it.
   const count = (chunk: Buffer) => {
     out.receivedEncodedLength += chunk.length;
+    if (out.receivedEncodedLength > limit) out.destroy(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
   };
   payload.on('data', count);
   // A corrupt stream is the caller's bad input (400), named without echoing any of it.
