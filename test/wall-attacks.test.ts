@@ -357,6 +357,37 @@ test('h2. a NUL byte in a list filter (value or name) is 400 gateway.invalid_inp
   ]);
 });
 
+test('h4. a lone UTF-16 surrogate in a written value or member name, or a body nested past 64 levels, is 400 gateway.invalid_input; nothing logged', async () => {
+  let deep: unknown = 'x';
+  for (let i = 0; i < 70; i++) deep = [deep];
+  await assertBadInputChangesNothing([
+    {
+      what: 'PATCH users/demo-us-1 bio with a lone high surrogate',
+      send: () => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { bio: 'a\ud800b' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'PATCH users/demo-us-1 email (protected) with a lone low surrogate',
+      send: () => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { email: 'x\udc00@example.com' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'a member name with a lone surrogate',
+      send: () => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { ['b\ud800io']: 'x' } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+    {
+      what: 'a value nested 70 levels deep',
+      send: () => call('austin-engineer', 'PATCH', '/v1/data/users/demo-us-1', { body: { bio: deep } }),
+      status: 400,
+      code: 'gateway.invalid_input',
+    },
+  ]);
+});
+
 test('h3. a NUL byte in a list cursor (after) is 400 gateway.invalid_input; nothing logged', async () => {
   await assertBadInputChangesNothing([
     {

@@ -17,7 +17,7 @@ import { createValidatorCompiler } from '../shared/api-schema.js';
 import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
-import { nulByteIn } from './input-guard.js';
+import { badInputIn } from './input-guard.js';
 import { frameworkErrors, httpConventions } from './http-conventions.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
@@ -172,10 +172,11 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   // 405/404 for requests no route takes, 415 for bodies that are not JSON, gzip bodies inflated,
   // no-store on answers with user data: decided before any route identifies, logs or stores.
   httpConventions(app);
-  // Bad input changes nothing (W7): a NUL byte anywhere is refused before any route logs or stores.
+  // Bad input changes nothing (W7): a NUL byte anywhere, a lone surrogate or a body nested too deep
+  // is refused before any route logs or stores.
   app.addHook('preValidation', async (req) => {
-    const where = nulByteIn(req);
-    if (where !== undefined) throw new HttpProblem('gateway.invalid_input', `${where} holds a NUL byte (U+0000), which no value may hold`);
+    const why = badInputIn(req);
+    if (why !== undefined) throw new HttpProblem('gateway.invalid_input', why);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
