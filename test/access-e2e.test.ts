@@ -179,9 +179,12 @@ test('bad input: a clear error with a stable code, and nothing changes', async (
     ['unknown field', { ...REQUEST, approver: 'me' }, 'access.invalid_request'],
   ];
   for (const [what, body, code] of cases) {
+    const logged = server.log.size();
     const r = await as('austin-engineer', 'POST', '/v1/access/requests', body);
     assert.equal(r.body['code'], code, `${what}: ${JSON.stringify(r.body)}`);
     assert.ok(String(r.body['detail']).length > 10, what);
+    // Malformed input leaves no record (W7); a request over the cap is an attempt, and is logged.
+    assert.equal(server.log.size() - logged, code === 'access.duration_over_cap' ? 1 : 0, `${what}: entries logged`);
   }
   const unknownReason = await as('austin-engineer', 'POST', '/v1/access/requests', { ...REQUEST, reason: 'USER_SUPORT' });
   assert.match(String(unknownReason.body['detail']), /did you mean USER_SUPPORT/);

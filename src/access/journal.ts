@@ -20,6 +20,14 @@ import { applyEvent, type BrokerState } from './reducer.js';
 export const BROKER_EVENTS = 'access_broker';
 const REPLAY_PAGE = 5000;
 
+/**
+ * Refusals of input that is malformed (a missing ticket, an unknown reason, dataset or category, a
+ * duration that is no duration) are not logged: bad input changes nothing (W7), and a log that took
+ * them could be grown without bound by anyone. A well-formed act refused by the rules (self-approval,
+ * an approver outside the group, a duration over the cap) is an attempt, and is logged.
+ */
+const MALFORMED: ReadonlySet<string> = new Set(['access.invalid_request', 'access.invalid_scope', 'access.unknown_reason']);
+
 /** How often a process reads the events other processes stored (the bound on a grant's reach). */
 export const DEFAULT_REFRESH_MS = 500;
 
@@ -128,7 +136,7 @@ export function createJournal(options: JournalOptions): Journal {
       try {
         return await fn();
       } catch (err) {
-        if (err instanceof CordonError && err.code.startsWith('access.')) {
+        if (err instanceof CordonError && err.code.startsWith('access.') && !MALFORMED.has(err.code)) {
           const t = now();
           await log.append({
             v: 1,
