@@ -162,10 +162,10 @@ test('a path no route has: 404 gateway.no_route, not the title of a missing reco
   // Routes that are there but serve nothing here answer as a path no route has.
   for (const url of ['/assets/no-such-asset.js', '/v1/demo/personas']) assertProblem(await ask('GET', url), 404, 'gateway.no_route', url);
   // What Fastify's router refuses before any hook runs is a problem too, and does not quote the path.
-  const long = await ask('GET', `/v1/data/users/${'k'.repeat(150)}`, { as: 'austin-engineer' });
+  const long = await ask('GET', `/v1/data/users/${'k'.repeat(2049)}`, { as: 'austin-engineer' });
   assert.equal(
     assertProblem(long, 400, 'gateway.invalid_input', 'a key over the router limit')['detail'],
-    'a path segment is longer than any key or name may be (100 characters)',
+    'a path segment is longer than any key, token or name may be (2048 characters)',
   );
   const badUrl = await ask('GET', '/v1/data/users/%zz', { as: 'austin-engineer' });
   assert.equal(assertProblem(badUrl, 400, 'gateway.invalid_input', 'bad percent-encoding')['detail'], 'the path is not valid percent-encoding (RFC 3986)');

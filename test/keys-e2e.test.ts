@@ -250,3 +250,18 @@ test('austin-engineer (enclave staff in the US) sees US and ROW keys in clear, E
   assert.equal(opened.status, 200);
   assert.equal((opened.json() as Item).jurisdiction, 'EU');
 });
+
+test('a record with a 1000-character key is reached by its token (1,370 characters) as any other', async () => {
+  const uid = `long-${'k'.repeat(995)}`;
+  const made = await ask('austin-engineer', '/v1/data/users', 'POST', { uid, username: 'long_key_user', country: 'US' });
+  assert.equal(made.status, 201, made.text);
+  const found = (await ask('beijing-engineer', '/v1/data/users?filter.username=long_key_user')).json() as { items: Item[] };
+  assert.equal(found.items.length, 1);
+  const token = found.items[0]!.key;
+  assert.match(token, TOKEN);
+  assert.ok(token.length > 1000, `a token of ${token.length} characters`);
+  const r = await ask('beijing-engineer', `/v1/data/users/${token}`);
+  assert.equal(r.status, 200, r.text.slice(0, 300));
+  assert.equal((r.json() as Item).fields?.['username'], 'long_key_user');
+  assert.ok(!r.text.includes(uid), 'the clear key is not in the answer');
+});

@@ -13,7 +13,8 @@ const datasetParam = { type: 'string', minLength: 1, maxLength: 200, description
 const keyParam = {
   type: 'string',
   minLength: 1,
-  maxLength: 1000,
+  // A key is at most 1000 characters; the token a caller may be given for one is longer.
+  maxLength: 2048,
   description:
     "the record's key as the caller was given it: in clear where the caller may see the key field in clear, otherwise the caller's own token (tok_…); a clear key from a caller who may not see it in clear is answered as a key no record has",
 };

@@ -18,7 +18,7 @@ import { isApprover, isAuditor, isProducer } from './roles.js';
 import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from './console.js';
 import { createMetrics } from './metrics.js';
 import { badInputIn } from './input-guard.js';
-import { frameworkErrors, httpConventions } from './http-conventions.js';
+import { frameworkErrors, httpConventions, MAX_PARAM_CHARS } from './http-conventions.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
@@ -159,6 +159,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     trustProxy: false,
     frameworkErrors,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
     // Route input is validated by the routes' schemas, with no coercion of bodies and nothing removed
     // (a factory, not setValidatorCompiler: plugins that add shared schemas build their own compiler).
     // Cast: @fastify/ajv-compiler types the compiler as ajv's compile, Fastify calls it with {schema, httpPart}.

@@ -115,6 +115,13 @@ export function routeProblem(req: FastifyRequest, routes: RouteTable): { problem
 }
 
 /**
+ * The longest path parameter the router takes: a record key is at most 1000 characters, and the
+ * token a caller addresses it by (tok_, base64url of an IV and the key) about 1,370; Fastify's
+ * default of 100 made records with keys over 46 characters unreachable by token.
+ */
+export const MAX_PARAM_CHARS = 2048;
+
+/**
  * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a path that
  * is not valid percent-encoding, a segment over the router's parameter length) answers a problem
  * like every other refusal, instead of Fastify's JSON that quotes the whole path.
@@ -122,7 +129,7 @@ export function routeProblem(req: FastifyRequest, routes: RouteTable): { problem
 export function frameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new HttpProblem('gateway.invalid_input', 'a path segment is longer than any key or name may be (100 characters)')
+      ? new HttpProblem('gateway.invalid_input', `a path segment is longer than any key, token or name may be (${MAX_PARAM_CHARS} characters)`)
       : error.code === 'FST_ERR_BAD_URL'
         ? new HttpProblem('gateway.invalid_input', 'the path is not valid percent-encoding (RFC 3986)')
         : new HttpProblem('gateway.no_route', 'no route takes this request; /openapi.json lists the routes');
