@@ -1,7 +1,7 @@
 // Two writers of one access log on a real PostgreSQL server (a running gateway and the migrate or
 // scan CLI beside it): each takes indexes the other may have taken a moment before. Every append
 // lands exactly once, nothing is refused, and both processes come to sign the same tree.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,13 +10,22 @@ import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/serv
 import { openStore } from '../src/store/index.js';
 import { generateSignerKey, openAccessLog, openCheckpoint, verifyConsistency, verifyLog, type AccessLog } from '../src/log/index.js';
 import { mulberry32 } from '../src/shared/random.js';
-import { startPostgres } from './helpers/postgres.js';
+import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { createDatabases } from './fixtures/migrate/legacy.js';
 import { cordonAsync } from './helpers/cli.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 
 const ORIGIN = 'test.cordon.invalid/writers';
+
+/** One server for the tests that need only a database of their own each (a start is ~3 s of the suite). */
+let shared: Promise<PostgresServer> | undefined;
+after(async () => (shared ? (await shared).stop() : undefined));
+async function databaseUrl(name: string): Promise<string> {
+  shared ??= startPostgres({ database: 'cordon_log_writers' });
+  const [url] = await createDatabases((await shared).url, [name]);
+  return url!;
+}
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -27,10 +36,10 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
 }
 
 test('two processes append to one log on PostgreSQL: every record lands once, none is refused, both sign the same tree', async () => {
-  const pg = await startPostgres({ database: 'cordon_writers' });
+  const url = await databaseUrl('cordon_writers');
   // Two stores (two connection pools), as two processes would have.
-  const storeA = await openStore('enclave_us', pg.url);
-  const storeB = await openStore('enclave_us', pg.url);
+  const storeA = await openStore('enclave_us', url);
+  const storeB = await openStore('enclave_us', url);
   try {
     const { skey, vkey } = generateSignerKey(ORIGIN);
     const a = await openAccessLog({ store: storeA, signerKey: skey, checkpointEveryMs: 100 });
@@ -106,14 +115,13 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
   } finally {
     await storeA.close();
     await storeB.close();
-    await pg.stop();
   }
 });
 
 test("two processes serving one log: a client asking them in turn never sees it shrink, and either serves the tiles behind the other's checkpoint", async () => {
-  const pg = await startPostgres({ database: 'cordon_serving' });
-  const storeA = await openStore('enclave_us', pg.url);
-  const storeB = await openStore('enclave_us', pg.url);
+  const url = await databaseUrl('cordon_serving');
+  const storeA = await openStore('enclave_us', url);
+  const storeB = await openStore('enclave_us', url);
   try {
     const { skey, vkey } = generateSignerKey(ORIGIN);
     const a = await openAccessLog({ store: storeA, signerKey: skey });
@@ -155,14 +163,13 @@ test("two processes serving one log: a client asking them in turn never sees it 
   } finally {
     await storeA.close();
     await storeB.close();
-    await pg.stop();
   }
 });
 
 test('a checkpoint stored late (after its witnesses answered) never replaces a larger one, and a flood of catch-ups reads the store once', async () => {
-  const pg = await startPostgres({ database: 'cordon_late' });
-  const storeA = await openStore('enclave_us', pg.url);
-  const storeB = await openStore('enclave_us', pg.url);
+  const url = await databaseUrl('cordon_late');
+  const storeA = await openStore('enclave_us', url);
+  const storeB = await openStore('enclave_us', url);
   try {
     const { skey, vkey } = generateSignerKey(ORIGIN);
     let open!: () => void;
@@ -220,7 +227,6 @@ test('a checkpoint stored late (after its witnesses answered) never replaces a l
   } finally {
     await storeA.close();
     await storeB.close();
-    await pg.stop();
   }
 });
 

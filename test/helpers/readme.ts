@@ -34,6 +34,7 @@ export const NOT_RUN: Readonly<Record<string, string>> = {
 export const SLOW_ONLY: Readonly<Record<string, string>> = {
   'npm run bench -- gateway':
     'three servers, each loaded for a single read and a 50-record page, take 35 s even at the smoke size; CI runs the slow suite after the fast one',
+  'npm run bench -- log': 'its smoke run (20,000 entries, proofs, a second of appends) took 21 s of the fast suite; CI runs the slow suite after the fast one',
 };
 
 /**
