@@ -32,7 +32,15 @@ export function startSweeper(options: SweeperOptions): Sweeper {
     for (const r of requests.values()) if (r.state === 'pending' && r.expiresAt <= t) await commit({ type: 'expire', kind: 'request', id: r.id, at: t }, t);
     for (const g of grants.values()) if (g.state === 'active' && g.expiresAt <= t) await commit({ type: 'expire', kind: 'grant', id: g.id, at: t }, t);
   };
-  const sweep = () => serial(expireDue);
+  // Taking the store's lock (shared with other processes) only when something is due by this
+  // process's state: a sweep with nothing to expire costs no round trip.
+  const due = () => {
+    const t = now();
+    for (const r of requests.values()) if (r.state === 'pending' && r.expiresAt <= t) return true;
+    for (const g of grants.values()) if (g.state === 'active' && g.expiresAt <= t) return true;
+    return false;
+  };
+  const sweep = () => (due() ? serial(expireDue) : Promise.resolve());
   const sweepEvery = options.everyMs ?? SWEEP_EVERY_MS;
   const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
   timer?.unref();

@@ -11,12 +11,22 @@ import { SqlStore } from './sql-store.js';
  */
 export const DEFAULT_POOL_SIZE = 4;
 
+/**
+ * Seconds before a connection is tried again after `retries` failures in a row: 50 ms doubling, at
+ * most one second. postgres.js's own (3^retries / 100 s, at most 20 s) grew with every failed
+ * query while a store was down, so each read of a gateway whose log store had stopped waited up
+ * to 20 s for its 503, and reads came back that much later after the store did.
+ */
+export function reconnectDelay(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1);
+}
+
 export interface PostgresStoreOptions {
   readonly poolSize?: number;
 }
 
 export async function openPostgresStore(name: string, url: string, options: PostgresStoreOptions = {}): Promise<SqlStore> {
-  const sql = postgres(url, { max: options.poolSize ?? DEFAULT_POOL_SIZE, onnotice: () => {}, prepare: true });
+  const sql = postgres(url, { max: options.poolSize ?? DEFAULT_POOL_SIZE, onnotice: () => {}, prepare: true, backoff: reconnectDelay });
   const store = new SqlStore(name, 'postgres', {
     async query(text, params, options) {
       // sql.unsafe does not prepare unless asked: unprepared, a query with parameters costs two
@@ -24,18 +34,16 @@ export async function openPostgresStore(name: string, url: string, options: Post
       return (await sql.unsafe(text, params ? ([...params] as never[]) : [], { prepare: !options?.once })) as unknown as Record<string, unknown>[];
     },
     async exclusive(key, fn) {
-      // A connection of its own for the lock's session, so pooled queries (fn's among them) go on.
-      const conn = await sql.reserve();
-      try {
-        await conn.unsafe('SELECT pg_advisory_lock($1, $2)', [key[0], key[1]]);
-        try {
-          return await fn();
-        } finally {
-          await conn.unsafe('SELECT pg_advisory_unlock($1, $2)', [key[0], key[1]]).catch(() => undefined);
-        }
-      } finally {
-        conn.release();
-      }
+      // A transaction-level advisory lock, held by a transaction of its own while fn runs (fn's
+      // queries go through the pool beside it) and released at its end, or by the server if the
+      // process dies. Not sql.reserve(): a reserved connection whose server had stopped left
+      // postgres.js's pool waiting for a connection for good, and every query of the store with it.
+      let out: unknown;
+      await sql.begin(async (tx) => {
+        await tx.unsafe('SELECT pg_advisory_xact_lock($1, $2)', [key[0], key[1]]);
+        out = await fn();
+      });
+      return out as Awaited<ReturnType<typeof fn>>;
     },
     close: () => sql.end({ timeout: 5 }),
   });
