@@ -197,9 +197,15 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
     const a = await get(`${base}/v1/access/requests/${id}/approve`, await tokenOf(approver), 'POST', {});
     assert.equal(a.status, 200, a.text.slice(0, 300));
   }
-  const granted = await get(`${base}/v1/access/requests/${id}`, engineer);
-  const grant = (granted.json as { grant: string | null }).grant;
-  assert.ok(grant, granted.text.slice(0, 300));
+  // Read on a fresh connection, the request may come from the worker that did not grant: it shows
+  // the grant within the bound (500 ms; here up to 3 s with slack).
+  let grant: string | null = null;
+  for (let i = 0; i < 30 && grant === null; i++) {
+    const granted = await get(`${base}/v1/access/requests/${id}`, engineer);
+    grant = (granted.json as { grant: string | null }).grant;
+    if (grant === null) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(grant, 'the request shows its grant');
   // Within the bound (500 ms, here 1.5 s with slack), every worker shows the phone number in clear.
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(await phones(8), ['clear']);
