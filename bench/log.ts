@@ -17,7 +17,7 @@ import { parseArgs, promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import Fastify from 'fastify';
 import { openStore, type Store } from '../src/store/index.js';
-import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog, type AccessRecordV1 } from '../src/log/index.js';
+import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog, type AccessRecordV2 } from '../src/log/index.js';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
@@ -50,9 +50,9 @@ const say = (s: string) => {
 /** Subjects as the log names them (keyed hashes: 43 base64url characters). */
 const SUBJECTS = Array.from({ length: 10_000 }, (_, i) => createHash('sha256').update(`subject-${i}`).digest('base64url'));
 
-function record(i: number): AccessRecordV1 {
+function record(i: number): AccessRecordV2 {
   return {
-    v: 1,
+    v: 2,
     at: new Date(1_764_000_000_000 + i).toISOString(),
     principal: 'austin-engineer',
     country: 'US',
@@ -65,13 +65,14 @@ function record(i: number): AccessRecordV1 {
     jurisdiction: 'US',
     enclaveCountries: ['US'],
     grant: { id: 'g-1', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-12-01T00:00:00.000Z', breakGlass: false },
-    fields: ['uid', 'username', 'phone_number', 'email', 'birthday'].map((f) => ({
-      field: f,
-      category: `user.${f}`,
-      class: 'protected',
-      disclosure: 'clear',
-      rules: ['enclave-grant-clear'],
-    })),
+    fields: [
+      {
+        class: 'protected',
+        disclosure: 'clear',
+        rules: ['enclave-grant-clear'],
+        fields: Object.fromEntries(['uid', 'username', 'phone_number', 'email', 'birthday'].map((f) => [f, `user.${f}`])),
+      },
+    ],
   };
 }
 

@@ -12,7 +12,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer } from '../src/server/index.js';
-import { checkRecords, verifyLog } from '../src/log/index.js';
+import { accessRecordFields, checkRecords, verifyLog, type AccessRecordV2 } from '../src/log/index.js';
 import { mulberry32 } from '../src/shared/random.js';
 import { startUp } from './helpers/up.js';
 import { startPostgres } from './helpers/postgres.js';
@@ -26,7 +26,7 @@ const DEMO = join(ROOT, 'policies', 'demo');
 interface Page {
   records: {
     index: number;
-    record: { principal: string; action: string; dataset: string; outcome: string; fields: { field: string; disclosure: string }[] };
+    record: AccessRecordV2;
   }[];
   next: number | null;
 }
@@ -90,7 +90,7 @@ test('(a) SIGKILL under load, 20 times: the log verifies after every restart and
           r &&
           r.principal === 'austin-engineer' &&
           r.outcome === 'released' &&
-          r.fields.some((f) => f.field === 'phone_number' && f.disclosure === 'clear')
+          accessRecordFields(r).some((f) => f.field === 'phone_number' && f.disclosure === 'clear')
         );
       });
       assert.deepEqual(missing, [], `round ${round}: protected responses without their entry`);

@@ -14,4 +14,4 @@ export { gatewayRoutes, LOG_INDEX_HEADER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type
 export { problemHandler } from './problem-handler.js';
 export type { Caller } from './caller.js';
 export { createRecordKeys, type KeyIn, type RecordKeys, type RecordKeysOptions } from './record-keys.js';
-export { accessRecord, encodeAccessRecord, type AccessRecorder, type AccessRecordV1 } from './recorder.js';
+export { accessRecord, encodeAccessRecord, type AccessRecorder, type AccessRecordV2 } from './recorder.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson } from '../log/index.js';
+import { accessRecordFields, canonicalJson, checkLogRecord } from '../log/index.js';
 import { createDecider, loadPolicy, type GrantInfo } from '../policy/index.js';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../shared/random.js';
@@ -76,10 +76,56 @@ test('encodeAccessRecord writes exactly what canonicalJson writes, over many dec
         : undefined;
     const r = { ...base, ...(effects === undefined ? {} : { effects }), ...(rand() < 0.2 ? { follows: Math.floor(rand() * 1e9) } : {}) };
     assert.equal(encodeAccessRecord(r), canonicalJson(r), `record ${i}`);
+    // v2 groups the fields: read back, each decided field is there once, as decided.
+    const row = (f: { field: string; category?: string | null; class?: string | null; disclosure: string; rules: readonly string[] }) =>
+      JSON.stringify([f.field, f.category ?? null, f.class ?? null, f.disclosure, f.rules]);
+    assert.deepEqual(accessRecordFields(r).map(row).sort(), decision.fields.map(row).sort(), `record ${i}: fields as decided`);
+    assert.equal(
+      new Set(r.fields.map((g) => JSON.stringify([g.class, g.disclosure, g.rules]))).size,
+      r.fields.length,
+      `record ${i}: one group per way of deciding`,
+    );
+    // (The subjects here are odd strings, not keyed hashes as the gateway writes them.)
+    assert.equal(checkLogRecord({ ...JSON.parse(encodeAccessRecord(r)), subject: null }, 'append'), undefined, `record ${i}: fits access_record v2`);
     n++;
     if (r.grant !== null) granted++;
-    if (r.fields.some((f) => f.rules.length > 1)) withRules++;
+    if (r.fields.some((g) => g.rules.length > 1)) withRules++;
   }
   assert.equal(n, 1000);
   assert.ok(granted > 20 && withRules > 20, `grants ${granted}, several rules ${withRules}`);
+});
+
+test('a v2 record groups fields decided alike, with odd field names in canonical order', () => {
+  const odd = ['zeta', 'Alpha', 'ünïcödé', '\ud83d\ude00', 'a"b', ''];
+  const decision = {
+    principal: 'p',
+    action: 'read' as const,
+    dataset: 'd',
+    jurisdiction: 'US',
+    subject: undefined,
+    policyVersion: 'pv',
+    fields: odd.map((field, i) => ({
+      field,
+      disclosure: i % 2 === 0 ? ('clear' as const) : ('withheld' as const),
+      category: i === 5 ? undefined : `cat.${i}`,
+      class: i % 2 === 0 ? ('public' as const) : ('protected' as const),
+      jurisdiction: 'US',
+      rules: i % 2 === 0 ? ['public-clear'] : [],
+      reason: 'permitted' as const,
+      mask: undefined,
+      grant: undefined,
+      steps: [],
+    })),
+  };
+  const r = accessRecord(decision, 'read', { country: 'US', site: 's' }, null, 'released');
+  assert.equal(r.v, 2);
+  assert.deepEqual(
+    r.fields.map((g) => [g.class, g.disclosure, g.rules, Object.keys(g.fields).length]),
+    [
+      ['public', 'clear', ['public-clear'], 3],
+      ['protected', 'withheld', [], 3],
+    ],
+  );
+  assert.equal(encodeAccessRecord(r), canonicalJson(r));
+  assert.equal(accessRecordFields(r).find((f) => f.field === '')?.category, null, 'an unclassified field keeps its null category');
 });

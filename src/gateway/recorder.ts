@@ -2,10 +2,10 @@
 // the response waits until it is durable in the access log (nothing unlogged).
 
 import type { Decision, GrantInfo } from '../policy/index.js';
-import type { AccessRecordV1 } from '../log/index.js';
+import type { AccessFieldGroupV2, AccessRecordV2 } from '../log/index.js';
 
 // The record's type belongs to the log's registry of record kinds (src/log/record-types.ts).
-export type { AccessRecordV1, WriteEffect } from '../log/index.js';
+export type { AccessRecordV2, WriteEffect } from '../log/index.js';
 
 /** What the gateway knows beside the decision: the grants in play and the policy's enclaves. */
 export interface RecordContext {
@@ -15,23 +15,23 @@ export interface RecordContext {
 
 export interface AccessRecorder {
   /** Resolves when the record is durable; rejects when it could not be recorded (then send nothing protected). */
-  record(r: AccessRecordV1): Promise<{ readonly index: number }>;
+  record(r: AccessRecordV2): Promise<{ readonly index: number }>;
 }
 
 export function accessRecord(
   decision: Decision,
-  action: AccessRecordV1['action'],
+  action: AccessRecordV2['action'],
   where: { country: string; site: string },
   subject: string | null,
-  outcome: AccessRecordV1['outcome'],
+  outcome: AccessRecordV2['outcome'],
   now = new Date(),
   context: RecordContext = { grants: [], enclaveCountries: () => [] },
-): AccessRecordV1 {
+): AccessRecordV2 {
   const grantId = decision.fields.find((f) => f.grant !== undefined)?.grant;
   const grant = grantId === undefined ? undefined : context.grants.find((g) => g.id === grantId);
   const jurisdiction = decision.fields.find((f) => f.jurisdiction !== undefined)?.jurisdiction ?? null;
   return {
-    v: 1,
+    v: 2,
     at: now.toISOString(),
     principal: decision.principal,
     country: where.country,
@@ -39,7 +39,7 @@ export function accessRecord(
     action,
     dataset: decision.dataset,
     subject,
-    fields: decision.fields.map((f) => ({ field: f.field, category: f.category ?? null, class: f.class ?? null, disclosure: f.disclosure, rules: f.rules })),
+    fields: groupFields(decision),
     grant:
       grantId === undefined
         ? null
@@ -57,6 +57,25 @@ export function accessRecord(
   };
 }
 
+/** The decision's fields grouped by class, disclosure and rules, in the order of their first field. */
+function groupFields(decision: Decision): AccessFieldGroupV2[] {
+  const groups = new Map<
+    string,
+    { class: AccessFieldGroupV2['class']; disclosure: AccessFieldGroupV2['disclosure']; rules: readonly string[]; fields: Record<string, string | null> }
+  >();
+  for (const f of decision.fields) {
+    const cls = f.class ?? null;
+    const id = f.rules.length === 0 ? `${cls}\u0000${f.disclosure}` : `${cls}\u0000${f.disclosure}\u0000${f.rules.join('\u0000')}`;
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = { class: cls, disclosure: f.disclosure, rules: f.rules, fields: Object.create(null) as Record<string, string | null> };
+      groups.set(id, g);
+    }
+    g.fields[f.field] = f.category ?? null;
+  }
+  return [...groups.values()];
+}
+
 const str = JSON.stringify;
 const strOrNull = (v: string | null): string => (v === null ? 'null' : str(v));
 
@@ -65,13 +84,17 @@ const strOrNull = (v: string | null): string => (v === null ? 'null' : str(v));
  * made once per request, and this is several times faster than the generic encoder. It MUST equal
  * canonicalJson(r) byte for byte (the log entry commits to it); recorder.test.ts checks that.
  */
-export function encodeAccessRecord(r: AccessRecordV1): string {
+export function encodeAccessRecord(r: AccessRecordV2): string {
   let fields = '';
   for (let i = 0; i < r.fields.length; i++) {
     const f = r.fields[i]!;
     let rules = '';
     for (let k = 0; k < f.rules.length; k++) rules += (k === 0 ? '' : ',') + str(f.rules[k]);
-    fields += `${i === 0 ? '' : ','}{"category":${strOrNull(f.category)},"class":${strOrNull(f.class)},"disclosure":${str(f.disclosure)},"field":${str(f.field)},"rules":[${rules}]}`;
+    // Canonical order: member names sorted by UTF-16 code units, as Array.prototype.sort does.
+    const names = Object.keys(f.fields).sort();
+    let members = '';
+    for (let k = 0; k < names.length; k++) members += `${k === 0 ? '' : ','}${str(names[k])}:${strOrNull(f.fields[names[k]!]!)}`;
+    fields += `${i === 0 ? '' : ','}{"class":${strOrNull(f.class)},"disclosure":${str(f.disclosure)},"fields":{${members}},"rules":[${rules}]}`;
   }
   const g = r.grant;
   const grant =
@@ -93,6 +116,6 @@ export function encodeAccessRecord(r: AccessRecordV1): string {
   return (
     `{"action":${str(r.action)},"at":${str(r.at)},"country":${str(r.country)},"dataset":${str(r.dataset)},${effects}"enclaveCountries":[${countries}],"fields":[${fields}],` +
     `${r.follows === undefined ? '' : `"follows":${r.follows},`}"grant":${grant},"jurisdiction":${strOrNull(r.jurisdiction)},"outcome":${str(r.outcome)},"policyVersion":${str(r.policyVersion)},"principal":${str(r.principal)},` +
-    `"site":${str(r.site)},"subject":${strOrNull(r.subject)},"v":1}`
+    `"site":${str(r.site)},"subject":${strOrNull(r.subject)},"v":2}`
   );
 }

@@ -13,7 +13,7 @@ import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
 import { disclose, TOKEN_PREFIX } from './disclose.js';
 import { createRecordKeys, type KeyIn } from './record-keys.js';
-import { accessRecord, type AccessRecorder, type AccessRecordV1, type WriteEffect } from './recorder.js';
+import { accessRecord, type AccessRecorder, type AccessRecordV2, type WriteEffect } from './recorder.js';
 import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
@@ -63,10 +63,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
 
   const record = async (
     decision: Decision,
-    action: AccessRecordV1['action'],
+    action: AccessRecordV2['action'],
     caller: Caller,
     subject: string | undefined,
-    outcome: AccessRecordV1['outcome'],
+    outcome: AccessRecordV2['outcome'],
     extra: { effects?: readonly WriteEffect[]; follows?: number } = {},
   ): Promise<number> => {
     options.onDecision?.(decision);
@@ -423,7 +423,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
 
   /** Refuses (403, logged as refused) a write the rules do not permit in every part. */
-  const enforce = async (caller: Caller, j: WriteJudgment, action: AccessRecordV1['action']): Promise<void> => {
+  const enforce = async (caller: Caller, j: WriteJudgment, action: AccessRecordV2['action']): Promise<void> => {
     if (j.refused.length === 0) return;
     await record(j.decision, action, caller, j.subject, 'refused', { effects: j.effects });
     const said = [...new Set(j.refused.map((r) => (r.action === 'write' ? r.field : `${r.field} (${r.action})`)))];
@@ -436,7 +436,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
    * Logs the permitted write, then makes it. The record says `permitted`, never that the write took;
    * if the store then fails, a `failed` record follows it and the caller gets 503.
    */
-  const commit = async (caller: Caller, j: WriteJudgment, action: AccessRecordV1['action'], write: () => Promise<unknown>): Promise<number> => {
+  const commit = async (caller: Caller, j: WriteJudgment, action: AccessRecordV2['action'], write: () => Promise<unknown>): Promise<number> => {
     const index = await record(j.decision, action, caller, j.subject, 'permitted', { effects: j.effects });
     try {
       await write();

@@ -192,7 +192,7 @@ test('a record of no registered type, of a retired type or version, or not fitti
   await log.publish();
   const hash = 'A'.repeat(43);
   const read = {
-    v: 1,
+    v: 2,
     at: '2026-11-25T00:00:00.000Z',
     principal: 'p',
     country: 'US',
@@ -233,10 +233,20 @@ test('a record of no registered type, of a retired type or version, or not fitti
     { note: 'a member of the wrong type', record: { ...rec(1), from: '1' }, message: /audit_read v1: \/from must be integer/ },
     { note: 'a fraction', record: { ...rec(1), from: 1.5 }, message: /\/from must be integer/ },
     { note: 'an integer canonical JSON cannot hold', record: { ...rec(1), from: 2 ** 60 }, message: /audit_read: holds a number that is not a safe integer/ },
-    { note: 'a subject key instead of its keyed hash', record: { ...read, subject: 'demo-us-1' }, message: /access_record v1: \/subject must match pattern/ },
+    { note: 'a subject key instead of its keyed hash', record: { ...read, subject: 'demo-us-1' }, message: /access_record v2: \/subject must match pattern/ },
+    {
+      note: 'an access record at v1 (written at v2 since its fields are grouped)',
+      record: { ...read, v: 1 },
+      message: /access_record is written at version 2, not 1/,
+    },
+    {
+      note: 'an empty group of fields',
+      record: { ...read, fields: [{ class: 'protected', disclosure: 'clear', rules: [], fields: {} }] },
+      message: /\/fields\/0\/fields must NOT have fewer than 1 properties/,
+    },
     {
       note: 'an unknown disclosure',
-      record: { ...read, fields: [{ field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'peek', rules: [] }] },
+      record: { ...read, fields: [{ class: 'protected', disclosure: 'peek', rules: [], fields: { email: 'user.contact.email' } }] },
       message: /\/fields\/0\/disclosure must be equal to one of the allowed values/,
     },
     { note: 'neither a type nor an action', record: { v: 1, same: true }, message: /a log record is an object with a string `type`/ },

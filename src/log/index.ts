@@ -41,6 +41,7 @@ export {
 } from './records.js';
 export { keyReleaseRecord, migrationKeyReleaseRecord } from './key-release.js';
 export type * from './record-types.js';
+export { accessRecordFields } from './record-types.js';
 export {
   openAccessLog,
   LogUnavailableError,

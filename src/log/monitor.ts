@@ -14,7 +14,13 @@ interface RecordShape {
   readonly country?: string;
   readonly enclaveCountries?: readonly string[];
   readonly grant?: { readonly id: string; readonly expiresAt: string } | null;
-  readonly fields?: readonly { readonly field: string; readonly class: string | null; readonly disclosure: string }[];
+  /** v1: one member per field; v2: groups of fields decided alike (record-types.ts). */
+  readonly fields?: readonly {
+    readonly field?: string;
+    readonly fields?: Readonly<Record<string, unknown>>;
+    readonly class: string | null;
+    readonly disclosure: string;
+  }[];
   readonly dataset?: string;
   readonly action?: string;
   readonly outcome?: string;
@@ -49,7 +55,9 @@ export interface RecordCheck {
 function protectedInClear(r: RecordShape): string[] {
   if (r.action === 'write' || r.action === 'delete') return [];
   if (r.outcome !== undefined && r.outcome !== 'released') return [];
-  return (r.fields ?? []).filter((f) => f.class === 'protected' && f.disclosure === 'clear').map((f) => f.field);
+  return (r.fields ?? [])
+    .filter((f) => f.class === 'protected' && f.disclosure === 'clear')
+    .flatMap((f) => (typeof f.field === 'string' ? [f.field] : Object.keys(f.fields ?? {})));
 }
 
 /** Transfers and declassifications a permitted write made. */

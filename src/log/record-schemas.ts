@@ -117,6 +117,44 @@ export const ACCESS_RECORD_V1 = record(
   ['effects', 'follows'],
 );
 
+const accessFieldMembers = accessField['properties'] as Record<string, JsonSchema>;
+const accessFieldGroup = object('Fields of the decision that were decided alike.', {
+  class: accessFieldMembers['class']!,
+  disclosure: accessFieldMembers['disclosure']!,
+  rules: accessFieldMembers['rules']!,
+  fields: {
+    type: 'object',
+    description: 'Each field of the group, and its data category (null when unclassified).',
+    minProperties: 1,
+    additionalProperties: orNull({ type: 'string' }),
+  },
+});
+
+const accessV1 = ACCESS_RECORD_V1['properties'] as Record<string, JsonSchema>;
+
+export const ACCESS_RECORD_V2 = record(
+  undefined,
+  2,
+  "A decision of the gateway (read, write, delete, decide); v1's members, with the fields grouped by class, disclosure and rules.",
+  {
+    principal: accessV1['principal']!,
+    country: accessV1['country']!,
+    site: accessV1['site']!,
+    action: accessV1['action']!,
+    dataset: accessV1['dataset']!,
+    subject: accessV1['subject']!,
+    fields: list(accessFieldGroup, 'Every field decided, in groups decided alike (each field in one group), in the order of their first field.'),
+    grant: accessV1['grant']!,
+    jurisdiction: accessV1['jurisdiction']!,
+    enclaveCountries: accessV1['enclaveCountries']!,
+    outcome: accessV1['outcome']!,
+    policyVersion,
+    effects: accessV1['effects']!,
+    follows: accessV1['follows']!,
+  },
+  ['effects', 'follows'],
+);
+
 export const AUDIT_READ_V1 = record(undefined, 1, 'An auditor read full records; logged before they are returned.', {
   principal: str('The auditor.'),
   country: actor.country,

@@ -61,6 +61,39 @@ export interface AccessRecordV1 {
   readonly follows?: number;
 }
 
+/**
+ * The fields of a decision that were decided alike: one class, one disclosure, the same rules. A
+ * record of 20 fields holds a handful of these, and says each field's category once.
+ */
+export interface AccessFieldGroupV2 {
+  readonly class: AccessFieldV1['class'];
+  readonly disclosure: AccessFieldV1['disclosure'];
+  readonly rules: readonly string[];
+  /** Each field of the group and its data category (null when unclassified). */
+  readonly fields: Readonly<Record<string, string | null>>;
+}
+
+/**
+ * The gateway's record of one decision, as written since v2: what v1 holds, with the fields grouped
+ * by how they were decided (less than half of v1's bytes for a 20-field record; each of those bytes
+ * is encoded, hashed, sent and stored on the path of every read).
+ */
+export interface AccessRecordV2 extends Omit<AccessRecordV1, 'v' | 'fields'> {
+  readonly v: 2;
+  /** In the order of their first field in the decision; every field decided is in exactly one. */
+  readonly fields: readonly AccessFieldGroupV2[];
+}
+
+/** Each field of an access record of any version, as v1 lists them (v2's groups in their order). */
+export function accessRecordFields(r: AccessRecordV1 | AccessRecordV2): AccessFieldV1[] {
+  if (r.v === 1) return [...r.fields];
+  const out: AccessFieldV1[] = [];
+  for (const g of r.fields) {
+    for (const [field, category] of Object.entries(g.fields)) out.push({ field, category, class: g.class, disclosure: g.disclosure, rules: g.rules });
+  }
+  return out;
+}
+
 /** An auditor read full records (indexes `from`..`to`); logged before they are returned. */
 export interface AuditReadRecordV1 {
   readonly v: 1;
@@ -326,7 +359,7 @@ export type BrokerEventRecord =
 
 /** Every record cordon writes today: what AccessLog.append takes. */
 export type LogRecord =
-  | AccessRecordV1
+  | AccessRecordV2
   | AuditReadRecordV1
   | KeyReleaseRecordV2
   | MigrateRunRecordV1

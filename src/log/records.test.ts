@@ -12,7 +12,7 @@ import { LOG_RECORDS, RECORD_CHECKS, checkLogRecord, recordKind } from './record
 import { renderChecks, renderKind } from './record-docs.js';
 import { RECORD_JUDGES } from './monitor.js';
 import { keyReleaseRecord, migrationKeyReleaseRecord } from './key-release.js';
-import type { AccessRecordV1, AuditReadRecordV1, BrokerScopeV1, LogRecord, LogRecordKind } from './record-types.js';
+import type { AccessRecordV1, AccessRecordV2, AuditReadRecordV1, BrokerScopeV1, LogRecord, LogRecordKind } from './record-types.js';
 import type { JsonSchema } from './record-schemas.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -23,12 +23,12 @@ const scope: BrokerScopeV1 = { datasets: ['users'], categories: ['user.contact']
 const actor = { principal: 'austin-engineer', country: 'US', site: 'austin' };
 
 type RecordOf<K extends LogRecordKind> = K extends 'access_record'
-  ? AccessRecordV1
+  ? AccessRecordV2
   : K extends 'audit_read'
     ? AuditReadRecordV1
     : LogRecord & { readonly type: K };
 
-const access: AccessRecordV1 = {
+const accessV1: AccessRecordV1 = {
   v: 1,
   at: AT,
   ...actor,
@@ -38,6 +38,29 @@ const access: AccessRecordV1 = {
   fields: [
     { field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] },
     { field: 'bio', category: null, class: null, disclosure: 'withheld', rules: [] },
+  ],
+  grant: { id: 'g', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false },
+  jurisdiction: 'US',
+  enclaveCountries: ['US'],
+  outcome: 'released',
+  policyVersion: 'pv',
+};
+
+const access: AccessRecordV2 = {
+  v: 2,
+  at: AT,
+  ...actor,
+  action: 'read',
+  dataset: 'users',
+  subject: H,
+  fields: [
+    {
+      class: 'protected',
+      disclosure: 'clear',
+      rules: ['enclave-grant-clear'],
+      fields: { email: 'user.contact.email', phone_number: 'user.contact.phone_number' },
+    },
+    { class: null, disclosure: 'withheld', rules: [], fields: { bio: null } },
   ],
   grant: { id: 'g', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false },
   jurisdiction: 'US',
@@ -235,6 +258,8 @@ const HISTORY: readonly { note: string; record: unknown; appendable: boolean }[]
     },
     appendable: false,
   },
+  { note: 'access_record v1: one member per field (before v2 grouped them)', record: accessV1, appendable: false },
+  { note: 'access_record v1: a write', record: { ...accessV1, action: 'write', outcome: 'permitted', grant: null }, appendable: false },
   { note: 'f8a54b4: migrate.verify before legacyPurged', record: { ...SAMPLES['migrate.verify'][0], legacyPurged: undefined }, appendable: true },
   { note: 'f8a54b4: migrate.purge before verifiedLeft', record: { ...SAMPLES['migrate.purge'][0], verifiedLeft: undefined }, appendable: true },
   { note: 'e1b4790: access.request', record: { ...SAMPLES['broker.request'][0], type: 'access.request' }, appendable: false },

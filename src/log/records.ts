@@ -9,6 +9,7 @@ import type { ValidateFunction } from 'ajv';
 import { CordonError } from '../shared/errors.js';
 import {
   ACCESS_RECORD_V1,
+  ACCESS_RECORD_V2,
   AUDIT_READ_V1,
   BROKER_SCHEMAS,
   KEY_RELEASE_V1,
@@ -99,8 +100,8 @@ export const LOG_RECORDS: Readonly<Record<string, LogRecordKindInfo>> = Object.f
     'access_record',
     {
       summary: 'A decision of the gateway that released, refused, permitted or failed data (no `type`; `action` is read, write, delete or decide).',
-      current: 1,
-      versions: { 1: ACCESS_RECORD_V1 },
+      current: 2,
+      versions: { 1: ACCESS_RECORD_V1, 2: ACCESS_RECORD_V2 },
       writers: [
         'gateway: src/gateway/routes.ts (accessRecord, every data API request and POST /v1/decide), appended by src/server/app.ts as encodeAccessRecord',
       ],

@@ -92,6 +92,17 @@ test('the monitor flags protected data shown in clear outside the enclave, witho
   );
   assert.deepEqual(kinds({ ...base, fields: clear, country: 'CN', grant: null }), ['outside_enclave', 'no_grant']);
   assert.match(anomaliesOf(7, { ...base, fields: clear, grant: null })[0]!.message, /^p was shown users\.phone_number \(protected\) without a grant$/);
+  // v2 groups fields decided alike: each field of a protected group in clear is judged.
+  const grouped = [
+    { class: 'public', disclosure: 'clear', rules: [], fields: { username: null } },
+    { class: 'protected', disclosure: 'clear', rules: [], fields: { email: 'user.contact.email', phone_number: 'user.contact.phone_number' } },
+  ];
+  assert.deepEqual(kinds({ ...base, v: 2, fields: grouped }), []);
+  assert.deepEqual(kinds({ ...base, v: 2, fields: grouped, country: 'CN' }), ['outside_enclave']);
+  assert.match(
+    anomaliesOf(7, { ...base, v: 2, fields: grouped, grant: null })[0]!.message,
+    /^p was shown users\.email, phone_number \(protected\) without a grant$/,
+  );
 });
 
 test('the monitor reports a record that fails its schema as a finding, and goes on: no crash, no judgement of what it cannot read', () => {
@@ -122,7 +133,8 @@ test('the monitor reports a record that fails its schema as a finding, and goes 
   assert.deepEqual(found({ ...good, fields: 'email' }).messages, ['access_record v1: /fields must be array']);
   assert.deepEqual(found({ v: 1, at: '2026-11-25T10:00:00.000Z', type: 'test.nonsense' }).messages, ['"test.nonsense" is not a registered log record type']);
   assert.deepEqual(found(null).kinds, ['invalid_record']);
-  assert.deepEqual(found({ ...good, v: 2 }).messages, ['access_record has no version 2 (versions 1)']);
+  assert.deepEqual(found({ ...good, v: 7 }).messages, ['access_record has no version 7 (versions 1, 2)']);
+  assert.deepEqual(found({ ...good, v: 2 }).kinds, ['invalid_record'], "v1's list of fields under v2 does not fit v2");
   // A number canonical JSON cannot encode: the record cannot match its entry, and says so.
   const odd = { ...good, dataset: 1.5 };
   const r = checkRecord(4, odd, salt, Buffer.alloc(32));

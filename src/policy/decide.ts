@@ -145,6 +145,11 @@ export interface Decider {
   jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): string | undefined;
   /** Rules left out at run time because they would release protected data in clear without a grant (empty with asWritten). */
   readonly inert: readonly StandingRule[];
+  /**
+   * Drops the field decisions kept so far (each is kept beside the objects it is a pure function
+   * of, and the evaluator is not asked again). For tests that change the evaluator under a decider.
+   */
+  forget(): void;
 }
 
 const NO_STEPS: readonly DecisionStep[] = Object.freeze([]);
@@ -259,6 +264,8 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     return c;
   };
 
+  let memo = new WeakMap<CedarRecord, WeakMap<EntityData, WeakMap<EntityData, Map<string, FieldDecision>>>>();
+
   /** One field of one record; `category` (when given) overrides the row-dependent category. */
   const fieldDecision = (
     d: Dataset,
@@ -294,7 +301,35 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
         break;
       }
     }
-    return ladder(name, category, c.cls, jurisdiction, c.mask, who, c.entity, context, action, grantId);
+    // A field's decision is a pure function of four objects, each built once and kept: the request
+    // context (place, and the grant that covers the field), the field's entity (dataset, field,
+    // category, class, jurisdiction), the principal's entity, and the action. The same four give the
+    // same decision, so it is kept (frozen) beside them; a context or entity dropped from its own
+    // cache takes its decisions with it.
+    let byResource = memo.get(context);
+    if (byResource === undefined) {
+      byResource = new WeakMap();
+      memo.set(context, byResource);
+    }
+    let byPrincipal = byResource.get(c.entity);
+    if (byPrincipal === undefined) {
+      byPrincipal = new WeakMap();
+      byResource.set(c.entity, byPrincipal);
+    }
+    let byAction = byPrincipal.get(who);
+    if (byAction === undefined) {
+      byAction = new Map();
+      byPrincipal.set(who, byAction);
+    }
+    const key = grantId === undefined ? action : `${action}\u0000${grantId}`;
+    let decided = byAction.get(key);
+    if (decided === undefined) {
+      decided = ladder(name, category, c.cls, jurisdiction, c.mask, who, c.entity, context, action, grantId);
+      Object.freeze(decided.steps);
+      Object.freeze(decided);
+      byAction.set(key, decided);
+    }
+    return decided;
   };
 
   const known = (j: string | undefined): string | undefined => (j !== undefined && policy.deployment.jurisdictions.has(j) ? j : undefined);
@@ -404,7 +439,10 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
     };
   };
 
-  return { policy, evaluator, decide, decideField, jurisdictionOf, inert };
+  const forget = () => {
+    memo = new WeakMap();
+  };
+  return { policy, evaluator, decide, decideField, jurisdictionOf, inert, forget };
 }
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);

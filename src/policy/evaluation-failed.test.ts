@@ -25,6 +25,8 @@ function breakEvaluator(decider: Decider, crash: Error, when: (field: string) =>
     if (when(req.resource.uid.id)) throw crash;
     return real(req);
   };
+  // Decisions made before the fault are kept and would be answered without asking the evaluator.
+  decider.forget();
 }
 
 const isEvaluationFailed = (crash: Error) => (err: unknown) => {

@@ -12,7 +12,7 @@ import { classOf, fieldCategories, standingRules, type Policy } from '../policy/
 import type { Store } from '../store/index.js';
 import type { AccessLog } from '../log/index.js';
 import type { AccessBroker } from '../access/index.js';
-import type { AccessRecordV1, Caller } from '../gateway/index.js';
+import type { AccessRecordV2, Caller } from '../gateway/index.js';
 import { scan } from '../scan/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { openLogSigner } from '../log/index.js';
@@ -56,7 +56,7 @@ export interface DecisionStatsOptions {
 }
 
 export interface DecisionStats {
-  add(r: AccessRecordV1): void;
+  add(r: AccessRecordV2): void;
   last24h(): { byDisclosure: Record<string, number>; byCountry: Record<string, number>; byOutcome: Record<string, number> };
   /** Reads the stored counts of the last 24 hours (other processes', and this one's before a restart). */
   load(): Promise<void>;
@@ -108,7 +108,7 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
         mine.set(h, b);
         for (const old of mine.keys()) if (old <= h - 24) mine.delete(old);
       }
-      for (const f of r.fields) bump(b.byDisclosure, f.disclosure);
+      for (const g of r.fields) bump(b.byDisclosure, g.disclosure, Object.keys(g.fields).length);
       bump(b.byCountry, r.country);
       bump(b.outcomes, r.outcome);
       dirty.add(h);

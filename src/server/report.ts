@@ -85,6 +85,7 @@ export async function buildReport(
         bump(access.byOutcome, String(r['outcome'] ?? 'unknown'));
         bump(access.byCountry, String(r['country'] ?? 'unknown'));
         bump(access.byTeam, policy.directory.principals.get(String(r['principal']))?.team ?? 'unknown');
+        // v1 lists fields, v2 groups them: both say class and disclosure on each member.
         const fields = (r['fields'] as { class: string | null; disclosure: string }[] | undefined) ?? [];
         if (fields.some((f) => f.class === 'protected' && f.disclosure === 'clear')) access.protectedInClear++;
         if (r['outcome'] === 'refused') refused.reads++;

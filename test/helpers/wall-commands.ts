@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { classOf } from '../../src/policy/index.js';
 import { CIPHERTEXT_PREFIX, CIPHERTEXT_PREFIX_V1 } from '../../src/store/index.js';
 import { seedDemoWorld } from '../../src/server/index.js';
+import { accessRecordFields, type AccessFieldV1, type AccessRecordV1, type AccessRecordV2 } from '../../src/log/index.js';
 import type { Actor } from '../../src/access/index.js';
 import { checkConfidentiality, containsValue, PolicyView, WallModel, type MGrant, type Moved, type Values, type Violation } from './wall-model.js';
 import { hashOf, scanStores, type Answer, type Place, type ScannedTable, type World } from './wall-world.js';
@@ -330,8 +331,15 @@ interface Rec {
   readonly action?: string;
   readonly dataset?: string;
   readonly outcome?: string;
-  readonly fields?: readonly { readonly field: string; readonly disclosure: string }[];
+  readonly v?: number;
+  /** v1 lists fields, v2 groups them (fieldsOf reads both). */
+  readonly fields?: readonly unknown[];
   readonly effects?: readonly { readonly action?: string; readonly dataset?: string; readonly field?: string }[];
+}
+
+/** Each field a record names, with its disclosure, from either version of the record. */
+function fieldsOf(rec: Rec): AccessFieldV1[] {
+  return rec.fields === undefined ? [] : accessRecordFields(rec as unknown as AccessRecordV1 | AccessRecordV2);
 }
 
 function printable(s: string): string {
@@ -362,7 +370,11 @@ function given(item: Item): Map<string, string> {
 }
 /** What a record says it disclosed, for the dataset's own fields (an entry of another name is not judged). */
 function recorded(rec: Rec, fields: ReadonlySet<string>): Map<string, string> {
-  return new Map((rec.fields ?? []).filter((f) => f.disclosure !== 'withheld' && fields.has(f.field)).map((f) => [f.field, f.disclosure]));
+  return new Map(
+    fieldsOf(rec)
+      .filter((f) => f.disclosure !== 'withheld' && fields.has(f.field))
+      .map((f) => [f.field, f.disclosure]),
+  );
 }
 function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
@@ -441,7 +453,7 @@ function checkWriteLog(
     });
     return;
   }
-  const named = new Set((rec.record.fields ?? []).map((f) => f.field));
+  const named = new Set(fieldsOf(rec.record).map((f) => f.field));
   const missing = Object.keys(body ?? {}).filter((f) => !named.has(f));
   if (missing.length > 0) r.violations.push({ invariant: 'W5', message: `${what}: the write's record ${rec.index} does not name ${missing.join(', ')}` });
   // The write's own record names what it moved of the record written; what moved of its dependents
