@@ -506,3 +506,39 @@ test("W6: a scope's subjects go out as each caller may see the key (clear, or it
   noClearUid(glassAbroad.text, 'the break-glass grant from an unknown place');
   assert.deepEqual(subjectsOf(glassAbroad.body), [tok('austin-approver-b', OTHER_US_USER.uid)]);
 });
+
+test('W5: HEAD on the data API and the egress feed is 405 with Allow: nothing decided, released or logged, the grant not used', async () => {
+  const made = await as('austin-engineer', 'POST', '/v1/access/requests', { ...REQUEST, subjects: ['demo-us-1'], ticket: 'SUP-HEAD' });
+  assert.equal(made.status, 201);
+  const id = String(made.body['id']);
+  assert.equal((await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/approve`, {})).status, 200);
+  const approved = await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {});
+  const grantId = String(approved.body['grant']);
+  const lastUsed = async () => (await as('austin-engineer', 'GET', `/v1/access/grants/${grantId}`)).body['lastUsedAt'];
+  assert.equal(await lastUsed(), null, 'a new grant is unused');
+
+  clock += 60_000;
+  const logged = server.log.size();
+  for (const [path, allow] of [
+    ['/v1/data/users/demo-us-1', 'GET, PATCH, DELETE'],
+    ['/v1/data/users?limit=5', 'GET, POST'],
+    ['/v1/data/users?filter.username=lonestar_lens', 'GET, POST'],
+    ['/v1/egress/users', 'GET'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${await issuer.sign('austin-engineer')}`, 'x-forwarded-for': FROM['austin-engineer']! },
+    });
+    assert.equal(res.status, 405, `HEAD ${path}`);
+    assert.equal(res.headers.get('allow'), allow, `HEAD ${path}`);
+    assert.equal(res.headers.get('x-cordon-log-index'), null, `HEAD ${path}: no log entry named`);
+    assert.equal(await res.text(), '', `HEAD ${path}: no body`);
+  }
+  assert.equal(server.log.size(), logged, 'nothing logged: no record says "released" for what was not sent');
+  assert.equal(await lastUsed(), null, 'the grant was not used');
+  // The same read with GET is decided, released under the grant, logged, and uses it.
+  const phone = await phoneOf('austin-engineer', 'demo-us-1');
+  assert.equal(sha('clear' in phone ? phone.clear : phone), sha(DEMO_FIXED_USERS[0]!['phone_number']), 'the phone in clear (compared by hash)');
+  assert.equal(server.log.size(), logged + 1);
+  assert.equal(await lastUsed(), new Date(clock).toISOString());
+});

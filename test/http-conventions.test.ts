@@ -107,10 +107,10 @@ const lineageEvent = (bucket: string) =>
 
 test('a known path with another method: 405 with Allow, the same whoever asks and whether or not the record exists', async () => {
   const cases: { method: string; url: string; allow: string; pattern: string }[] = [
-    { method: 'PUT', url: '/v1/data/users/demo-us-1', allow: 'GET, HEAD, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
-    { method: 'POST', url: '/v1/data/users/demo-us-1', allow: 'GET, HEAD, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
-    { method: 'DELETE', url: '/v1/data/users', allow: 'GET, HEAD, POST', pattern: '/v1/data/:dataset' },
-    { method: 'OPTIONS', url: '/v1/data/users', allow: 'GET, HEAD, POST', pattern: '/v1/data/:dataset' },
+    { method: 'PUT', url: '/v1/data/users/demo-us-1', allow: 'GET, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
+    { method: 'POST', url: '/v1/data/users/demo-us-1', allow: 'GET, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
+    { method: 'DELETE', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
+    { method: 'OPTIONS', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
     { method: 'POST', url: '/v1/log/records', allow: 'GET, HEAD', pattern: '/v1/log/records' },
     { method: 'DELETE', url: '/v1/log/records/0', allow: 'GET, HEAD', pattern: '/v1/log/records/:index' },
     { method: 'GET', url: '/api/v1/lineage', allow: 'POST', pattern: '/api/v1/lineage' },

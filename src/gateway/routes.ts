@@ -134,7 +134,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
   type ReadOne = NonNullable<Awaited<ReturnType<typeof readOne>>>;
 
-  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read }, async (req, reply) => {
+  // Reads are decided, released and logged; HEAD would log a release of what it does not send (W5).
+  // So the data API's and the egress feed's GET routes take no HEAD: it is 405 with Allow, decided
+  // on the request line alone, before anything is read, decided or logged.
+  const GET_ONLY = { exposeHeadRoute: false } as const;
+
+  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, req.params.dataset, req.params.key);
@@ -165,7 +170,7 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
   };
 
-  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', { schema: S.list }, async (req, reply) => {
+  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', { schema: S.list, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     requireKnownPlace(caller);
@@ -502,33 +507,37 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return null;
   });
 
-  app.get<{ Params: { dataset: string }; Querystring: { after?: number; limit?: number } }>('/v1/egress/:dataset', { schema: S.egress }, async (req, reply) => {
-    const caller = await options.identify(req);
-    const d = datasetOf(req.params.dataset);
-    requireKnownPlace(caller);
-    // The schema took after (0..2^53-1) and limit (1..MAX_PAGE_SIZE) as whole numbers, and nothing else.
-    const after = req.query.after ?? 0;
-    const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
-    const changes = await placement.changes(d.name, after, limit);
-    // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
-    const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
-    for (const c of changes) {
-      const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
-      read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
-    }
-    const items: Json[] = [];
-    let last: number | undefined;
-    for (const { c, r, deletedKey } of read) {
-      if (!r) {
-        items.push({ seq: c.index, key: deletedKey, deleted: true });
-        continue;
+  app.get<{ Params: { dataset: string }; Querystring: { after?: number; limit?: number } }>(
+    '/v1/egress/:dataset',
+    { schema: S.egress, ...GET_ONLY },
+    async (req, reply) => {
+      const caller = await options.identify(req);
+      const d = datasetOf(req.params.dataset);
+      requireKnownPlace(caller);
+      // The schema took after (0..2^53-1) and limit (1..MAX_PAGE_SIZE) as whole numbers, and nothing else.
+      const after = req.query.after ?? 0;
+      const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+      const changes = await placement.changes(d.name, after, limit);
+      // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
+      const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
+      for (const c of changes) {
+        const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
+        read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
       }
-      last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
-    }
-    if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-    return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
-  });
+      const items: Json[] = [];
+      let last: number | undefined;
+      for (const { c, r, deletedKey } of read) {
+        if (!r) {
+          items.push({ seq: c.index, key: deletedKey, deleted: true });
+          continue;
+        }
+        last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
+        items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
+      }
+      if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
+      return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
+    },
+  );
 
   type DecideBody = { dataset: string; record: Row; action?: 'read' | 'write'; subjectJurisdiction?: string };
   app.post<{ Body: DecideBody }>('/v1/decide', { schema: S.decide }, async (req, reply) => {

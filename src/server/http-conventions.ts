@@ -30,6 +30,7 @@ const REST = Symbol('rest');
 
 /** The routes the server has, by URL pattern, to tell a wrong method (405) from an unknown path (404). */
 export interface RouteTable {
+  /** A route's method and URL pattern; Fastify's HEAD routes (for GET routes that expose one) are added as routes too. */
   add(method: string, url: string): void;
   /** The methods some route takes for this path (already percent-decoded per segment), in METHOD_ORDER. */
   allowed(path: string): { methods: string[]; patterns: string[] };
@@ -55,7 +56,6 @@ export function createRouteTable(): RouteTable {
         methods.add(r.method);
         patterns.add(r.url);
       }
-      if (methods.has('GET')) methods.add('HEAD');
       const known = METHOD_ORDER.filter((m) => methods.has(m));
       return { methods: known.concat([...methods].filter((m) => !METHOD_ORDER.includes(m)).sort()), patterns: [...patterns] };
     },
