@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
-import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
+import { subjectHash, type FieldValue, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
@@ -20,6 +20,8 @@ export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
 /** A caller that acts for a data subject (the platform's backend for a user) names the subject here. */
 export const ON_BEHALF_HEADER = 'X-Cordon-On-Behalf-Of';
 const NOTHING: ReadonlySet<string> = new Set();
+/** A JSON number (RFC 8259 §6), as a number filter's value is written. */
+const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
@@ -160,6 +162,25 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out };
   });
 
+  /**
+   * A filter's value as the field's declared type (catalog `type`): a number or a boolean is compared
+   * as one, as stored. A value that is not of that type is bad input (400, nothing read or logged: W7).
+   */
+  const filterValue = (d: Dataset, field: string, param: string, v: string): FieldValue => {
+    const type = d.fields.get(field)!.type;
+    if (type === 'number') {
+      if (!NUMBER.test(v) || !Number.isFinite(Number(v)))
+        throw new HttpProblem('gateway.invalid_query', `${param} must be a number (${d.name}.${field} is declared type number), such as 3 or -1.5`);
+      return Number(v);
+    }
+    if (type === 'boolean') {
+      if (v !== 'true' && v !== 'false')
+        throw new HttpProblem('gateway.invalid_query', `${param} must be true or false (${d.name}.${field} is declared type boolean)`);
+      return v === 'true';
+    }
+    return v;
+  };
+
   /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
   const requireKnownPlace = (caller: Caller) => {
     if (!caller.knownPlace) {
@@ -177,13 +198,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const q = req.query;
     // The schema checked the shape (limit 1..MAX_PAGE_SIZE, only after, limit and filter.<field>); here, what it cannot know.
     const limit = q['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(q['limit']);
-    const where: Record<string, string> = {};
+    const where: Record<string, FieldValue> = {};
     for (const [k, v] of Object.entries(q)) {
       if (k === 'limit' || k === 'after') continue;
       const field = k.slice('filter.'.length);
       if (!d.fields.has(field)) throw new HttpProblem('gateway.invalid_query', `${d.name} has no field ${JSON.stringify(field)}`);
+      // Refused before its value is even read: no oracle on fields the caller may not see in clear (W1).
       if (!filterable(field)) throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
-      where[field] = v;
+      where[field] = filterValue(d, field, k, v);
     }
     function filterable(field: string): boolean {
       const f = d.fields.get(field)!;
@@ -259,7 +281,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const checkWriteFields = (d: Dataset, values: Row): void => {
     const structural = structuralOf(d);
     for (const [k, v] of Object.entries(values)) {
-      if (!d.fields.has(k)) throw new HttpProblem('gateway.unknown_field', `${d.name} has no field ${JSON.stringify(k)}`);
+      const f = d.fields.get(k);
+      if (!f) throw new HttpProblem('gateway.unknown_field', `${d.name} has no field ${JSON.stringify(k)}`);
+      // A declared number or boolean is written as one (or null), so that filters find it.
+      if (f.type !== 'string' && v !== null && typeof v !== f.type)
+        throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is declared type ${f.type}: it must be a ${f.type} or null`);
       const role = structural.get(k);
       if (role === undefined) continue;
       if (typeof v !== 'string' || v.length === 0) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a non-empty string`);
