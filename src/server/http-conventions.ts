@@ -80,8 +80,17 @@ function decodeSegment(s: string): string {
   }
 }
 
+/** The shared Problem schema, by reference: what every problem body is serialized with. */
+const PROBLEM_REF = { $ref: 'Problem#' } as const;
+
+/**
+ * Sends a problem from a hook or the 404 handler, serialized with the Problem schema as route
+ * answers are: the body holds exactly the members that schema names (the methods a 405 allows
+ * travel in its Allow header).
+ */
 function send(reply: FastifyReply, problem: HttpProblem): void {
-  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.body());
+  const serialize = reply.compileSerializationSchema(PROBLEM_REF);
+  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(serialize(problem.body()));
 }
 
 /** The path of a request URL, without its query; at most 200 characters of it are ever echoed. */
@@ -107,7 +116,7 @@ export function routeProblem(req: FastifyRequest, routes: RouteTable): { problem
   if (methods.length > 0 && !methods.includes(req.method)) {
     const allow = methods.join(', ');
     return {
-      problem: new HttpProblem('gateway.method_not_allowed', `${patterns.join(' and ')} takes ${allow}, not ${req.method}`, { allow: methods }),
+      problem: new HttpProblem('gateway.method_not_allowed', `${patterns.join(' and ')} takes ${allow}, not ${req.method}`),
       allow,
     };
   }
