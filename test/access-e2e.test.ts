@@ -4,10 +4,15 @@
 // step in the access log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { tokenize } from '../src/gateway/index.js';
+import { canonicalJson } from '../src/log/index.js';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { openFileKeyService, subjectHash } from '../src/store/index.js';
+import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer, type DemoSignOptions } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -27,13 +32,15 @@ const OTHER_US_USER = { ...DEMO_FIXED_USERS[0]!, uid: 'demo-us-2', username: 'hi
 let server: CordonServer;
 let issuer: DemoIssuer;
 let base: string;
+let dataDir: string;
 let clock = Date.parse('2026-11-25T09:00:00.000Z');
 
 before(async () => {
   issuer = await createDemoIssuer();
+  dataDir = tempDir('cordon-access-');
   server = await createCordonServer({
     policy,
-    dataDir: tempDir('cordon-access-'),
+    dataDir,
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],
@@ -49,16 +56,29 @@ after(async () => server.close());
 
 type Json = Record<string, unknown>;
 async function as(persona: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const { status, body: json } = await asFrom(persona, FROM[persona] ?? '203.0.113.1', method, path, body);
+  return { status, body: json };
+}
+/** As `persona`, from the address `from` (X-Forwarded-For, believed from 127.0.0.1), with the raw body too. */
+async function asFrom(
+  persona: string,
+  from: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  sign: DemoSignOptions = {},
+): Promise<{ status: number; body: Json; text: string }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${await issuer.sign(persona)}`,
-      'x-forwarded-for': FROM[persona] ?? '203.0.113.1',
+      authorization: `Bearer ${await issuer.sign(persona, sign)}`,
+      'x-forwarded-for': from,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Json };
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Json, text };
 }
 
 const phoneOf = async (persona: string, key: string) => {
@@ -69,6 +89,13 @@ const phoneOf = async (persona: string, key: string) => {
   if (transformed['phone_number']) return { disclosure: transformed['phone_number'].disclosure };
   return 'phone_number' in fields ? { clear: fields['phone_number'] } : { disclosure: 'withheld' };
 };
+
+/** SHA-256 of a value's JSON, shortened: protected values are compared (and printed) as this. */
+const sha = (v: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(v ?? null))
+    .digest('hex')
+    .slice(0, 16);
 
 const REQUEST = {
   datasets: ['users'],
@@ -359,4 +386,159 @@ test('break-glass: a self-grant for an allowed principal, the webhook alerted, u
     await glass.close();
     hook.close();
   }
+});
+
+test("W6: a scope's subjects go out as each caller may see the key (clear, or its token) and come in as the caller was given them; no oracle", async () => {
+  const keys = openFileKeyService(join(dataDir, 'keys', 'master.key'));
+  /** A uid as `persona`'s token (its team's audience), as data responses give it. */
+  const tok = (persona: string, uid: string) => tokenize(keys, policy.directory.principals.get(persona)!.team, 'user.unique_id', uid);
+  const UIDS = [...DEMO_FIXED_USERS.map((u) => u['uid']!), OTHER_US_USER.uid];
+  const noClearUid = (text: string, what: string) => {
+    for (const uid of UIDS)
+      assert.ok(!text.includes(uid), `${what}: the body carries a clear uid (sha256 ${createHash('sha256').update(uid).digest('hex').slice(0, 12)})`);
+  };
+  const DUBLIN = '10.40.0.5'; // a known place (IE), outside the US enclave's countries
+  const NOWHERE = '8.8.8.8'; // no place of the network map
+  const subjectsOf = (b: Json) => (b['scope'] as { subjects?: string[] }).subjects;
+
+  // From Dublin, austin-engineer sees demo-us-2's uid as its token, and asks for access by it.
+  const seen = await asFrom('austin-engineer', DUBLIN, 'GET', `/v1/data/users/${tok('austin-engineer', OTHER_US_USER.uid)}`);
+  assert.equal(seen.status, 200, seen.text.slice(0, 200));
+  assert.equal(seen.body['key'], tok('austin-engineer', OTHER_US_USER.uid));
+  const body = { ...REQUEST, ticket: 'SUP-W6', subjects: [String(seen.body['key'])] };
+  const made = await asFrom('austin-engineer', DUBLIN, 'POST', '/v1/access/requests', body);
+  assert.equal(made.status, 201, made.text.slice(0, 300));
+  noClearUid(made.text, 'the request as made from Dublin');
+  assert.deepEqual(subjectsOf(made.body), [tok('austin-engineer', OTHER_US_USER.uid)]);
+  const id = String(made.body['id']);
+  // The digest (what approvals sign, shown to everyone who sees the request) holds subjects as keyed
+  // hashes: over clear keys it would confirm a guessed key offline.
+  const canonical = {
+    id,
+    principal: 'austin-engineer',
+    scope: { datasets: ['users'], categories: ['user.contact'], subjects: { users: [subjectHash(keys, 'users', OTHER_US_USER.uid)] }, jurisdictions: ['US'] },
+    reason: 'USER_SUPPORT',
+    ticket: 'SUP-W6',
+    comment: REQUEST.comment,
+    durationMs: 7_200_000,
+    group: 'enclave-approvers',
+    requestedAt: Date.parse(String(made.body['requestedAt'])),
+    from: { country: 'IE', site: 'dublin' },
+  };
+  assert.equal(made.body['digest'], createHash('sha256').update(canonicalJson(canonical)).digest('base64'));
+
+  // In Austin, the requester and the approvers see the key in clear; the token named demo-us-2.
+  assert.deepEqual(subjectsOf((await as('austin-engineer', 'GET', `/v1/access/requests/${id}`)).body), [OTHER_US_USER.uid]);
+  assert.equal((await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/approve`, {})).status, 200);
+  const approved = await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {});
+  assert.equal(approved.body['state'], 'approved');
+  assert.deepEqual(subjectsOf(approved.body), [OTHER_US_USER.uid]);
+  const grantId = String(approved.body['grant']);
+  const phone = await phoneOf('austin-engineer', OTHER_US_USER.uid);
+  assert.equal(sha('clear' in phone ? phone.clear : phone), sha(OTHER_US_USER.phone_number), 'the grant covers the subject the token named (compared by hash)');
+
+  // From an unknown place, a mismatched one (the approver's token says Austin, the network Beijing),
+  // a known place outside the enclave's countries, and to the monitor (an auditor, not enclave staff): every request and grant carries tokens only.
+  const AUSTIN = { location: { country: 'US', site: 'austin' } };
+  const views: [string, string, DemoSignOptions][] = [
+    ['austin-approver-a', NOWHERE, {}],
+    ['austin-approver-a', FROM['beijing-engineer']!, AUSTIN],
+    ['austin-approver-b', DUBLIN, {}],
+    ['monitor', FROM['monitor']!, {}],
+  ];
+  for (const [persona, from, sign] of views) {
+    for (const path of ['/v1/access/requests', `/v1/access/requests/${id}`, '/v1/access/grants', `/v1/access/grants/${grantId}`]) {
+      const r = await asFrom(persona, from, 'GET', path, undefined, sign);
+      assert.equal(r.status, 200, `${persona} from ${from} GET ${path}: ${r.text.slice(0, 200)}`);
+      noClearUid(r.text, `${persona} from ${from} GET ${path}`);
+      const items = (r.body['requests'] ?? r.body['grants'] ?? [r.body]) as Json[];
+      const mine = items.find((x) => x['id'] === id || x['id'] === grantId)!;
+      assert.deepEqual(subjectsOf(mine), [tok(persona, OTHER_US_USER.uid)], `${persona} from ${from} GET ${path}: its own token`);
+    }
+  }
+  const revoked = await asFrom('austin-approver-a', NOWHERE, 'POST', `/v1/access/grants/${grantId}/revoke`, {});
+  assert.equal(revoked.status, 200, revoked.text.slice(0, 200));
+  noClearUid(revoked.text, 'a revocation from an unknown place');
+  assert.deepEqual(subjectsOf(revoked.body['grant'] as Json), [tok('austin-approver-a', OTHER_US_USER.uid)]);
+
+  // No oracle: a clear key from who may not see it in clear, a key no record has, another audience's
+  // token: the same refusal word for word, and nothing logged (W7).
+  const refusals = new Set<string>();
+  const attempts: [string, string, string][] = [
+    ['us-analyst', FROM['monitor']!, OTHER_US_USER.uid], // a US user's clear uid, from Austin, by someone outside the enclave staff
+    ['us-analyst', FROM['monitor']!, 'demo-us-404'],
+    ['us-analyst', FROM['monitor']!, tok('beijing-engineer', OTHER_US_USER.uid)],
+    ['austin-engineer', NOWHERE, OTHER_US_USER.uid],
+    ['austin-engineer', NOWHERE, 'demo-us-404'],
+    ['austin-engineer', FROM['austin-engineer']!, 'demo-eu-1'], // an EU user's uid: not clear to US staff
+    ['austin-engineer', FROM['austin-engineer']!, 'demo-eu-404'],
+  ];
+  for (const [persona, from, subject] of attempts) {
+    const logged = server.log.size();
+    // The first subject is the caller's own token, which names demo-us-1: the second is refused.
+    const r = await asFrom(persona, from, 'POST', '/v1/access/requests', { ...REQUEST, subjects: [tok(persona, 'demo-us-1'), subject] });
+    const what = `${persona} from ${from} names subject sha256 ${createHash('sha256').update(subject).digest('hex').slice(0, 12)}`;
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(r.body['code'], 'access.invalid_scope', what);
+    noClearUid(r.text, what);
+    refusals.add(String(r.body['detail']));
+    assert.equal(server.log.size(), logged, `${what}: nothing logged`);
+  }
+  assert.deepEqual(
+    [...refusals],
+    [
+      "subjects[1] names no subject you may name from here: give the token you were given for it (as a record's key or a reference such as videos.owner_uid), or its key where you see it in clear",
+    ],
+  );
+
+  // Break-glass takes the caller's token as well, and its grant goes out as the caller may see it.
+  const glass = await as('austin-engineer', 'POST', '/v1/access/break-glass', {
+    datasets: ['users'],
+    categories: ['user.contact.phone_number'],
+    subjects: [tok('austin-engineer', OTHER_US_USER.uid)],
+    reason: 'INCIDENT_RESPONSE',
+    justification: 'account takeover in progress, need the recovery phone now',
+    duration: '30m',
+  });
+  assert.equal(glass.status, 201, JSON.stringify(glass.body).slice(0, 200));
+  assert.deepEqual(subjectsOf(glass.body), [OTHER_US_USER.uid], 'in Austin, in clear');
+  const glassAbroad = await asFrom('austin-approver-b', NOWHERE, 'GET', `/v1/access/grants/${String(glass.body['id'])}`);
+  noClearUid(glassAbroad.text, 'the break-glass grant from an unknown place');
+  assert.deepEqual(subjectsOf(glassAbroad.body), [tok('austin-approver-b', OTHER_US_USER.uid)]);
+});
+
+test('W5: HEAD on the data API and the egress feed is 405 with Allow: nothing decided, released or logged, the grant not used', async () => {
+  const made = await as('austin-engineer', 'POST', '/v1/access/requests', { ...REQUEST, subjects: ['demo-us-1'], ticket: 'SUP-HEAD' });
+  assert.equal(made.status, 201);
+  const id = String(made.body['id']);
+  assert.equal((await as('austin-approver-a', 'POST', `/v1/access/requests/${id}/approve`, {})).status, 200);
+  const approved = await as('austin-approver-b', 'POST', `/v1/access/requests/${id}/approve`, {});
+  const grantId = String(approved.body['grant']);
+  const lastUsed = async () => (await as('austin-engineer', 'GET', `/v1/access/grants/${grantId}`)).body['lastUsedAt'];
+  assert.equal(await lastUsed(), null, 'a new grant is unused');
+
+  clock += 60_000;
+  const logged = server.log.size();
+  for (const [path, allow] of [
+    ['/v1/data/users/demo-us-1', 'GET, PATCH, DELETE'],
+    ['/v1/data/users?limit=5', 'GET, POST'],
+    ['/v1/data/users?filter.username=lonestar_lens', 'GET, POST'],
+    ['/v1/egress/users', 'GET'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${await issuer.sign('austin-engineer')}`, 'x-forwarded-for': FROM['austin-engineer']! },
+    });
+    assert.equal(res.status, 405, `HEAD ${path}`);
+    assert.equal(res.headers.get('allow'), allow, `HEAD ${path}`);
+    assert.equal(res.headers.get('x-cordon-log-index'), null, `HEAD ${path}: no log entry named`);
+    assert.equal(await res.text(), '', `HEAD ${path}: no body`);
+  }
+  assert.equal(server.log.size(), logged, 'nothing logged: no record says "released" for what was not sent');
+  assert.equal(await lastUsed(), null, 'the grant was not used');
+  // The same read with GET is decided, released under the grant, logged, and uses it.
+  const phone = await phoneOf('austin-engineer', 'demo-us-1');
+  assert.equal(sha('clear' in phone ? phone.clear : phone), sha(DEMO_FIXED_USERS[0]!['phone_number']), 'the phone in clear (compared by hash)');
+  assert.equal(server.log.size(), logged + 1);
+  assert.equal(await lastUsed(), new Date(clock).toISOString());
 });

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadPolicy, type GrantInfo } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer, type ServerOptions } from '../src/server/index.js';
+import {
+  createCordonServer,
+  createDemoIssuer,
+  DEMO_FIXED_USERS,
+  DEMO_FIXED_VIDEOS,
+  type CordonServer,
+  type DemoIssuer,
+  type ServerOptions,
+} from '../src/server/index.js';
 import { tokenize } from '../src/gateway/index.js';
 import { accessRecordFields, type AccessRecordV2 } from '../src/log/index.js';
 import { openFileKeyService } from '../src/store/index.js';
@@ -195,6 +203,47 @@ test('lists page by cursor and filter only on open fields; SQL-looking values ar
   assert.equal(protectedFilter.statusCode, 403);
   assert.equal((protectedFilter.json() as { code: string }).code, 'gateway.filter_refused');
   assert.equal((await as('beijing-engineer', 'GET', '/v1/data/users?filter.nope=1')).statusCode, 400);
+});
+
+test("filters are read as the field's declared type: filter.view_count=3 finds the video viewed 3 times; abc is 400 naming the parameter, nothing logged", async () => {
+  for (const v of DEMO_FIXED_VIDEOS) await server.placement.write('videos', String(v['id']), v, 'upsert');
+  const keysOf = (r: Awaited<ReturnType<typeof as>>) => {
+    assert.equal(r.statusCode, 200, `status (body sha256 ${createHash('sha256').update(r.body).digest('hex').slice(0, 12)})`);
+    return (r.json() as { items: { key: string }[] }).items.map((i) => i.key);
+  };
+  assert.deepEqual(keysOf(await as('beijing-engineer', 'GET', '/v1/data/videos?filter.view_count=3')), ['demo-v-private-1']);
+  assert.deepEqual(keysOf(await as('beijing-engineer', 'GET', '/v1/data/videos?filter.view_count=1204')), ['demo-v-public-1']);
+  assert.deepEqual(keysOf(await as('beijing-engineer', 'GET', '/v1/data/videos?filter.view_count=0.0')), ['demo-v-draft-1'], '0.0 is the number 0');
+  assert.deepEqual(keysOf(await as('beijing-engineer', 'GET', '/v1/data/videos?filter.view_count=4')), []);
+  // Other fields are strings, as before: a number-looking value is the string it is.
+  assert.deepEqual(keysOf(await as('beijing-engineer', 'GET', '/v1/data/videos?filter.visibility=public&filter.view_count=1204')), ['demo-v-public-1']);
+
+  const logged = server.log.size();
+  for (const value of ['abc', '', '3x', '0x10', '1e999', 'NaN', ' 3', 'true']) {
+    const r = await as('beijing-engineer', 'GET', `/v1/data/videos?filter.view_count=${encodeURIComponent(value)}`);
+    assert.equal(r.statusCode, 400, `filter.view_count=${JSON.stringify(value)}`);
+    const p = r.json() as { code: string; detail: string };
+    assert.equal(p.code, 'gateway.invalid_query');
+    assert.equal(p.detail, 'filter.view_count must be a number (videos.view_count is declared type number), such as 3 or -1.5');
+  }
+  // No oracle: a field the caller may not see in clear somewhere is refused whatever its value.
+  for (const q of ['filter.owner_uid=demo-us-1', 'filter.caption=abc', 'filter.draft_body=x']) {
+    const r = await as('beijing-engineer', 'GET', `/v1/data/videos?${q}`);
+    assert.equal(r.statusCode, 403, q);
+    assert.equal((r.json() as { code: string }).code, 'gateway.filter_refused', q);
+  }
+  // Writes give a declared number as a number (or null), so that filters find it.
+  const write = await as('recsys-service', 'PATCH', '/v1/data/videos/demo-v-public-1', { view_count: '1205' });
+  assert.equal(write.statusCode, 400);
+  assert.deepEqual(write.json(), {
+    type: 'https://cordon.dev/errors/gateway.invalid_body',
+    title: (write.json() as { title: string }).title,
+    status: 400,
+    code: 'gateway.invalid_body',
+    detail: 'videos.view_count is declared type number: it must be a number or null',
+  });
+  assert.equal(server.log.size(), logged, 'bad filters and a badly typed write log nothing (W7)');
+  assert.equal((await server.placement.read('videos', 'demo-v-public-1'))?.values['view_count'], 1204, 'nothing written');
 });
 
 test('bad input: tokens, bodies, datasets', async () => {

@@ -95,6 +95,9 @@ function assertProblem(r: Awaited<ReturnType<typeof ask>>, status: number, code:
   return body;
 }
 
+/** The members every problem has (PROBLEM_SCHEMA's required ones), sorted. */
+const PROBLEM_MEMBERS = ['code', 'detail', 'status', 'title', 'type'];
+
 const USER = { username: 'zipped', country: 'US', phone_number: '+15125550142', bio: 'sent compressed' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 const lineageEvent = (bucket: string) =>
@@ -107,10 +110,10 @@ const lineageEvent = (bucket: string) =>
 
 test('a known path with another method: 405 with Allow, the same whoever asks and whether or not the record exists', async () => {
   const cases: { method: string; url: string; allow: string; pattern: string }[] = [
-    { method: 'PUT', url: '/v1/data/users/demo-us-1', allow: 'GET, HEAD, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
-    { method: 'POST', url: '/v1/data/users/demo-us-1', allow: 'GET, HEAD, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
-    { method: 'DELETE', url: '/v1/data/users', allow: 'GET, HEAD, POST', pattern: '/v1/data/:dataset' },
-    { method: 'OPTIONS', url: '/v1/data/users', allow: 'GET, HEAD, POST', pattern: '/v1/data/:dataset' },
+    { method: 'PUT', url: '/v1/data/users/demo-us-1', allow: 'GET, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
+    { method: 'POST', url: '/v1/data/users/demo-us-1', allow: 'GET, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
+    { method: 'DELETE', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
+    { method: 'OPTIONS', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
     { method: 'POST', url: '/v1/log/records', allow: 'GET, HEAD', pattern: '/v1/log/records' },
     { method: 'DELETE', url: '/v1/log/records/0', allow: 'GET, HEAD', pattern: '/v1/log/records/:index' },
     { method: 'GET', url: '/api/v1/lineage', allow: 'POST', pattern: '/api/v1/lineage' },
@@ -122,7 +125,8 @@ test('a known path with another method: 405 with Allow, the same whoever asks an
     const r = await ask(c.method, c.url, { as: 'austin-engineer', headers: JSON_TYPE, payload: c.method === 'GET' ? undefined : '{"bio":"x"}' });
     const body = assertProblem(r, 405, 'gateway.method_not_allowed', what);
     assert.equal(r.headers['allow'], c.allow, what);
-    assert.deepEqual(body['allow'], c.allow.split(', '), what);
+    // The body is exactly what the Problem schema names, as a route's problem is: the methods are in Allow.
+    assert.deepEqual(Object.keys(body).sort(), PROBLEM_MEMBERS, what);
     assert.equal(body['detail'], `${c.pattern} takes ${c.allow}, not ${c.method}`, what);
     // Decided on the path's pattern alone, before anyone is identified: no token, a garbage token,
     // a key no record has, or a body that is not JSON get the very same answer.
@@ -153,6 +157,7 @@ test('a path no route has: 404 gateway.no_route, not the title of a missing reco
     const r = await ask(method, url, { as: 'austin-engineer' });
     const body = assertProblem(r, 404, 'gateway.no_route', `${method} ${url}`);
     assert.equal(body['detail'], `no route ${method} ${url.split('?')[0]}; /openapi.json lists the routes`);
+    assert.deepEqual(Object.keys(body).sort(), PROBLEM_MEMBERS, `${method} ${url}: the Problem schema's members, no other`);
     assert.equal(r.headers['allow'], undefined);
   }
   // A body that is not JSON, or over the limit, to a path no route has is still a 404: the path is
@@ -243,6 +248,7 @@ test('a body that is not JSON, or is encoded other than gzip, is 415 naming what
       const body = assertProblem(r, 415, 'gateway.unsupported_media_type', what);
       assert.match(String(body['detail']), c.detail, what);
       assert.deepEqual(body['received'], c.received, what);
+      assert.deepEqual(Object.keys(body).sort(), [...PROBLEM_MEMBERS, 'expected', 'received'].sort(), what);
       assert.equal((body['expected'] as { contentType: string }).contentType, 'application/json', what);
     }
   }

@@ -10,6 +10,7 @@ import { parseSignerKey, type AccessLog } from '../log/index.js';
 import { createAlerter } from './alerts.js';
 import { createCommands } from './commands.js';
 import { createJournal, replayEvents } from './journal.js';
+import type { SubjectOpener } from './input.js';
 import type { AccessRequest, Actor, Grant } from './model.js';
 import { createQueries, type BrokerStats, type GrantFlag } from './queries.js';
 import { emptyState } from './reducer.js';
@@ -43,12 +44,16 @@ export interface BrokerOptions {
 export interface AccessBroker {
   /** The verifier key of approval statements (`name+hex8+base64`). */
   readonly vkey: string;
-  request(actor: Actor, body: unknown): Promise<AccessRequest>;
+  /**
+   * `subjects` opens the subjects the caller sent (its tokens, or keys it may see in clear) to stored
+   * keys (W6); without it they are taken as stored keys (the server's own acts, tests of the broker alone).
+   */
+  request(actor: Actor, body: unknown, subjects?: SubjectOpener): Promise<AccessRequest>;
   approve(actor: Actor, id: string, body: unknown): Promise<AccessRequest>;
   deny(actor: Actor, id: string, body: unknown): Promise<AccessRequest>;
   /** Withdraws a pending request, or revokes a grant (by grant id or by the request that produced it). */
   revoke(actor: Actor, id: string, body: unknown): Promise<{ request?: AccessRequest; grant?: Grant }>;
-  breakGlass(actor: Actor, body: unknown): Promise<Grant>;
+  breakGlass(actor: Actor, body: unknown, subjects?: SubjectOpener): Promise<Grant>;
   review(actor: Actor, grantId: string, body: unknown): Promise<Grant>;
   getRequest(actor: Actor, id: string): AccessRequest;
   getGrant(actor: Actor, id: string): Grant;
@@ -94,7 +99,7 @@ export async function openAccessBroker(options: BrokerOptions): Promise<AccessBr
   return {
     vkey: signer.vkey,
     events,
-    ...createCommands({ policy, state, journal, now, signer, expireDue: sweeper.expireDue, sendAlert }),
+    ...createCommands({ policy, keys, state, journal, now, signer, expireDue: sweeper.expireDue, sendAlert }),
     ...createQueries({ policy, state, now }),
     used: createUsage({ journal, state, now }),
     sweep: sweeper.sweep,

@@ -3,12 +3,13 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { Policy } from '../policy/index.js';
+import type { KeyService } from '../store/index.js';
 import { canonicalJson, signNote, type NoteSigner } from '../log/index.js';
 import { CordonError } from '../shared/errors.js';
 import { groupNamed, groupOfGrant, inEnclave, inTeams, isMember, reportingLine } from './authority.js';
-import { asObject, checkKeys, duration, groupOf, reasonCode, scopeOf, text, ticket } from './input.js';
+import { asObject, checkKeys, duration, groupOf, openSubjects, reasonCode, scopeOf, text, ticket, type SubjectOpener } from './input.js';
 import type { Journal } from './journal.js';
-import { iso } from './log-records.js';
+import { iso, scopeRecord } from './log-records.js';
 import type { AccessRequest, Actor, Grant, Place, Statement } from './model.js';
 import { grantOf, requestOf } from './queries.js';
 import type { BrokerState } from './reducer.js';
@@ -19,6 +20,8 @@ function newId(prefix: string): string {
 
 export interface CommandsOptions {
   readonly policy: Policy;
+  /** Keys subjects' hashes in request digests. */
+  readonly keys: KeyService;
   readonly state: BrokerState;
   readonly journal: Journal;
   readonly now: () => number;
@@ -31,7 +34,7 @@ export interface CommandsOptions {
 }
 
 export function createCommands(options: CommandsOptions) {
-  const { policy, state, journal, now, signer, expireDue, sendAlert } = options;
+  const { policy, keys, state, journal, now, signer, expireDue, sendAlert } = options;
   const config = policy.deployment.access;
   const { requests, grants } = state;
   const { commit, act } = journal;
@@ -92,7 +95,7 @@ export function createCommands(options: CommandsOptions) {
   };
 
   return {
-    request: (actor: Actor, body: unknown): Promise<AccessRequest> =>
+    request: (actor: Actor, body: unknown, subjects?: SubjectOpener): Promise<AccessRequest> =>
       act('request', actor, null, async () => {
         await expireDue();
         const o = asObject(body, 'the access request');
@@ -102,7 +105,7 @@ export function createCommands(options: CommandsOptions) {
           'the access request',
         );
         const group = groupOf(config, o);
-        const scope = scopeOf(policy, group, o);
+        const scope = await openSubjects(o, scopeOf(policy, group, o), subjects);
         const reason = reasonCode(config, o);
         const tk = ticket(o, true);
         const durationMs = duration(o, 'duration');
@@ -124,7 +127,11 @@ export function createCommands(options: CommandsOptions) {
           requestedAt: t,
           from: placeOf(actor),
         };
-        const digest = createHash('sha256').update(canonicalJson(immutable)).digest('base64');
+        // Subjects enter the digest as keyed hashes, as in the log's record: the digest is shown to
+        // whoever may see the request, and over clear keys it would confirm a guessed key (W6).
+        const digest = createHash('sha256')
+          .update(canonicalJson({ ...immutable, scope: scopeRecord(keys, scope) }))
+          .digest('base64');
         const r: AccessRequest = {
           ...immutable,
           expiresAt: t + config.requestTtlMs,
@@ -204,7 +211,7 @@ export function createCommands(options: CommandsOptions) {
         return { grant: grants.get(g.id)!, ...(req ? { request: requests.get(req.id)! } : {}) };
       }),
 
-    breakGlass: (actor: Actor, body: unknown): Promise<Grant> =>
+    breakGlass: (actor: Actor, body: unknown, subjects?: SubjectOpener): Promise<Grant> =>
       act('break_glass', actor, null, async () => {
         await expireDue();
         const bg = config.breakGlass;
@@ -217,7 +224,7 @@ export function createCommands(options: CommandsOptions) {
         const o = asObject(body, 'the break-glass request');
         checkKeys(o, ['datasets', 'categories', 'subjects', 'subject_filter', 'reason', 'ticket', 'duration', 'justification'], 'the break-glass request');
         const group = groupNamed(policy, bg.reviewers);
-        const scope = scopeOf(policy, group, o);
+        const asked = scopeOf(policy, group, o);
         const reason = reasonCode(config, o);
         const tk = ticket(o, false);
         const justification = text(o, 'justification', { required: true, min: 10 });
@@ -229,6 +236,9 @@ export function createCommands(options: CommandsOptions) {
             'access.outside_enclave',
             `break-glass for enclave ${group.enclave} only from ${policy.deployment.enclaves.get(group.enclave)!.allowedCountries.join(', ')}; ${actor.principal.id} is at ${actor.knownPlace ? actor.country : 'an unknown place'}`,
           );
+        // Subjects are opened last: from outside the enclave's countries, a clear key names nothing,
+        // and the attempt is refused (and logged) as out of place first.
+        const scope = await openSubjects(o, asked, subjects);
         const t = now();
         const g: Grant = {
           id: newId('glass'),

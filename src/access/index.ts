@@ -2,5 +2,5 @@
 // routes, and the standing-access review.
 export { openAccessBroker, BROKER_EVENTS, type AccessBroker, type BrokerOptions, type BrokerStats, type GrantFlag } from './broker.js';
 export type { AccessRequest, Actor, Grant, Place, Scope, Statement, RequestState, GrantState } from './model.js';
-export { accessRoutes, requestView, grantView, type AccessRoutesOptions } from './routes.js';
+export { accessRoutes, requestView, grantView, type AccessRoutesOptions, type SubjectKeys } from './routes.js';
 export { standingAccessReview, formatStandingReview } from './review.js';

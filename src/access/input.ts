@@ -118,6 +118,27 @@ export function scopeOf(policy: Policy, group: ApproverGroup, o: Json): Scope {
   return { datasets, categories: [...new Set(categories)], ...(subjects ? { subjects } : {}), jurisdictions };
 }
 
+/** What a caller's subjects name: the stored keys, or the index of the first that names no subject it may name. */
+export type OpenedSubjects = { readonly keys: readonly string[] } | { readonly unknown: number };
+/** Opens the subjects a caller sent (its tokens, or keys it may see in clear) to stored keys (W6). */
+export type SubjectOpener = (datasets: readonly string[], sent: readonly string[]) => Promise<OpenedSubjects>;
+
+/**
+ * The scope with its subjects as stored keys, opened as the caller was given them. A subject that
+ * names none it may name is malformed input (access.invalid_scope, not logged: W7), answered alike
+ * whether or not a record has that key, so the broker is no oracle for guessed keys.
+ */
+export async function openSubjects(o: Json, scope: Scope, open: SubjectOpener | undefined): Promise<Scope> {
+  if (scope.subjects === undefined || open === undefined) return scope;
+  const opened = await open(scope.datasets, scope.subjects);
+  if ('unknown' in opened)
+    throw new CordonError(
+      'access.invalid_scope',
+      `subjects[${(o['subjects'] as string[]).indexOf(scope.subjects[opened.unknown]!)}] names no subject you may name from here: give the token you were given for it (as a record's key or a reference such as videos.owner_uid), or its key where you see it in clear`,
+    );
+  return { ...scope, subjects: [...new Set(opened.keys)] };
+}
+
 export function groupOf(config: AccessConfig, o: Json): ApproverGroup {
   const name = o['approver_group'];
   if (name === undefined) {

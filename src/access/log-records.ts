@@ -15,7 +15,8 @@ function hashedSubjects(keys: KeyService, scope: Scope): Record<string, string[]
   return scope.subjects === undefined ? null : Object.fromEntries(scope.datasets.map((d) => [d, scope.subjects!.map((s) => subjectHash(keys, d, s)!)]));
 }
 
-function scopeRecord(keys: KeyService, scope: Scope): BrokerScopeV1 {
+/** A scope as records (and request digests) hold it: subjects as keyed hashes per dataset. */
+export function scopeRecord(keys: KeyService, scope: Scope): BrokerScopeV1 {
   return { datasets: scope.datasets, categories: scope.categories, subjects: hashedSubjects(keys, scope), jurisdictions: scope.jurisdictions };
 }
 

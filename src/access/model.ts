@@ -56,7 +56,7 @@ export interface AccessRequest {
   /** A pending request expires then. */
   readonly expiresAt: number;
   readonly from: Place;
-  /** SHA-256 (base64) of the request's canonical form: what each approval signs. */
+  /** SHA-256 (base64) of the request's canonical form, subjects as keyed hashes (as the log's record has them): what each approval signs. */
   readonly digest: string;
   readonly state: RequestState;
   readonly approvals: readonly Statement[];

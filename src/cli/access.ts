@@ -148,7 +148,7 @@ function withScopeOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--dataset <name>', 'a dataset the grant covers (repeatable)', collect, [])
     .requiredOption('--category <key>', 'a data category the grant covers, e.g. user.contact (repeatable)', collect, [])
-    .option('--subject <key>', 'a subject key (repeatable)', collect, [])
+    .option('--subject <key>', 'a subject key, or the token you were given for it where you see it tokenized (repeatable)', collect, [])
     .option('--jurisdiction <j>', 'every subject of this jurisdiction (repeatable)', collect, [])
     .requiredOption(
       '--reason <code>',

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
-import { subjectHash, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
+import { subjectHash, type FieldValue, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
@@ -20,6 +20,8 @@ export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
 /** A caller that acts for a data subject (the platform's backend for a user) names the subject here. */
 export const ON_BEHALF_HEADER = 'X-Cordon-On-Behalf-Of';
 const NOTHING: ReadonlySet<string> = new Set();
+/** A JSON number (RFC 8259 §6), as a number filter's value is written. */
+const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
@@ -134,7 +136,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   };
   type ReadOne = NonNullable<Awaited<ReturnType<typeof readOne>>>;
 
-  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read }, async (req, reply) => {
+  // Reads are decided, released and logged; HEAD would log a release of what it does not send (W5).
+  // So the data API's and the egress feed's GET routes take no HEAD: it is 405 with Allow, decided
+  // on the request line alone, before anything is read, decided or logged.
+  const GET_ONLY = { exposeHeadRoute: false } as const;
+
+  app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, req.params.dataset, req.params.key);
@@ -155,6 +162,25 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out };
   });
 
+  /**
+   * A filter's value as the field's declared type (catalog `type`): a number or a boolean is compared
+   * as one, as stored. A value that is not of that type is bad input (400, nothing read or logged: W7).
+   */
+  const filterValue = (d: Dataset, field: string, param: string, v: string): FieldValue => {
+    const type = d.fields.get(field)!.type;
+    if (type === 'number') {
+      if (!NUMBER.test(v) || !Number.isFinite(Number(v)))
+        throw new HttpProblem('gateway.invalid_query', `${param} must be a number (${d.name}.${field} is declared type number), such as 3 or -1.5`);
+      return Number(v);
+    }
+    if (type === 'boolean') {
+      if (v !== 'true' && v !== 'false')
+        throw new HttpProblem('gateway.invalid_query', `${param} must be true or false (${d.name}.${field} is declared type boolean)`);
+      return v === 'true';
+    }
+    return v;
+  };
+
   /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
   const requireKnownPlace = (caller: Caller) => {
     if (!caller.knownPlace) {
@@ -165,20 +191,21 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
   };
 
-  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', { schema: S.list }, async (req, reply) => {
+  app.get<{ Params: { dataset: string }; Querystring: Record<string, string> }>('/v1/data/:dataset', { schema: S.list, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
     const d = datasetOf(req.params.dataset);
     requireKnownPlace(caller);
     const q = req.query;
     // The schema checked the shape (limit 1..MAX_PAGE_SIZE, only after, limit and filter.<field>); here, what it cannot know.
     const limit = q['limit'] === undefined ? DEFAULT_PAGE_SIZE : Number(q['limit']);
-    const where: Record<string, string> = {};
+    const where: Record<string, FieldValue> = {};
     for (const [k, v] of Object.entries(q)) {
       if (k === 'limit' || k === 'after') continue;
       const field = k.slice('filter.'.length);
       if (!d.fields.has(field)) throw new HttpProblem('gateway.invalid_query', `${d.name} has no field ${JSON.stringify(field)}`);
+      // Refused before its value is even read: no oracle on fields the caller may not see in clear (W1).
       if (!filterable(field)) throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
-      where[field] = v;
+      where[field] = filterValue(d, field, k, v);
     }
     function filterable(field: string): boolean {
       const f = d.fields.get(field)!;
@@ -254,7 +281,11 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const checkWriteFields = (d: Dataset, values: Row): void => {
     const structural = structuralOf(d);
     for (const [k, v] of Object.entries(values)) {
-      if (!d.fields.has(k)) throw new HttpProblem('gateway.unknown_field', `${d.name} has no field ${JSON.stringify(k)}`);
+      const f = d.fields.get(k);
+      if (!f) throw new HttpProblem('gateway.unknown_field', `${d.name} has no field ${JSON.stringify(k)}`);
+      // A declared number or boolean is written as one (or null), so that filters find it.
+      if (f.type !== 'string' && v !== null && typeof v !== f.type)
+        throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is declared type ${f.type}: it must be a ${f.type} or null`);
       const role = structural.get(k);
       if (role === undefined) continue;
       if (typeof v !== 'string' || v.length === 0) throw new HttpProblem('gateway.invalid_body', `${d.name}.${k} is ${role}: it must be a non-empty string`);
@@ -502,33 +533,37 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     return null;
   });
 
-  app.get<{ Params: { dataset: string }; Querystring: { after?: number; limit?: number } }>('/v1/egress/:dataset', { schema: S.egress }, async (req, reply) => {
-    const caller = await options.identify(req);
-    const d = datasetOf(req.params.dataset);
-    requireKnownPlace(caller);
-    // The schema took after (0..2^53-1) and limit (1..MAX_PAGE_SIZE) as whole numbers, and nothing else.
-    const after = req.query.after ?? 0;
-    const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
-    const changes = await placement.changes(d.name, after, limit);
-    // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
-    const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
-    for (const c of changes) {
-      const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
-      read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
-    }
-    const items: Json[] = [];
-    let last: number | undefined;
-    for (const { c, r, deletedKey } of read) {
-      if (!r) {
-        items.push({ seq: c.index, key: deletedKey, deleted: true });
-        continue;
+  app.get<{ Params: { dataset: string }; Querystring: { after?: number; limit?: number } }>(
+    '/v1/egress/:dataset',
+    { schema: S.egress, ...GET_ONLY },
+    async (req, reply) => {
+      const caller = await options.identify(req);
+      const d = datasetOf(req.params.dataset);
+      requireKnownPlace(caller);
+      // The schema took after (0..2^53-1) and limit (1..MAX_PAGE_SIZE) as whole numbers, and nothing else.
+      const after = req.query.after ?? 0;
+      const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+      const changes = await placement.changes(d.name, after, limit);
+      // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
+      const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
+      for (const c of changes) {
+        const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
+        read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
       }
-      last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
-      items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
-    }
-    if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-    return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
-  });
+      const items: Json[] = [];
+      let last: number | undefined;
+      for (const { c, r, deletedKey } of read) {
+        if (!r) {
+          items.push({ seq: c.index, key: deletedKey, deleted: true });
+          continue;
+        }
+        last = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
+        items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
+      }
+      if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
+      return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
+    },
+  );
 
   type DecideBody = { dataset: string; record: Row; action?: 'read' | 'write'; subjectJurisdiction?: string };
   app.post<{ Body: DecideBody }>('/v1/decide', { schema: S.decide }, async (req, reply) => {

@@ -137,7 +137,7 @@ export const GATEWAY_SCHEMAS = {
     tags: ['data'],
     summary: 'List records (cursor pagination; filter.<field>=<value> on fields the caller sees in clear)',
     description:
-      'Filters are query parameters filter.<field>=<value>, on fields the caller sees in clear in every jurisdiction and that are protected nowhere (others: 403 gateway.filter_refused).',
+      "Filters are query parameters filter.<field>=<value>, on fields the caller sees in clear in every jurisdiction and that are protected nowhere (others: 403 gateway.filter_refused); the value is read as the field's declared type (a number or true/false where the catalog says type: number or boolean; anything else there: 400 gateway.invalid_query).",
     security: BEARER,
     params: datasetOnly,
     querystring: {

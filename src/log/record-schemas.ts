@@ -374,7 +374,7 @@ export const BROKER_SCHEMAS: Readonly<Record<string, (type: string) => JsonSchem
       durationS: count("The grant's duration asked for, in seconds."),
       group: str('The approver group.'),
       scope,
-      digest: str("SHA-256 (base64) of the request's canonical form: what approvals sign."),
+      digest: str("SHA-256 (base64) of the request's canonical form, its subjects as keyed hashes as in `scope`: what approvals sign."),
       expiresAt: time('When the request expires if not decided.'),
       policyVersion,
     }),

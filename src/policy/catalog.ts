@@ -1,7 +1,7 @@
 // catalog/*.yaml: datasets, their key, whose data they hold, and each field's category (which may
 // depend on the row's values).
 
-import type { CatalogField, CategoryCondition, Dataset, SourcePos, Taxonomy } from './model.js';
+import { FIELD_TYPES, type CatalogField, type CategoryCondition, type Dataset, type FieldType, type SourcePos, type Taxonomy } from './model.js';
 import { type IssueList, type YamlFile, isScalar, isSeq, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
@@ -19,6 +19,7 @@ interface RawField {
   name: string;
   category: RawRef;
   conditions: RawCondition[];
+  type: FieldType;
   pos: SourcePos;
 }
 export interface RawDataset {
@@ -101,10 +102,10 @@ export function readDatasetFile(f: YamlFile, issues: IssueList): RawDataset | un
     const pos = f.pos(e.keyNode);
     if (isScalar(e.value)) {
       const category = ref(f, e.value, issues, `category of ${name}.${e.key}`);
-      if (category) ds.fields.set(e.key, { name: e.key, category, conditions: [], pos });
+      if (category) ds.fields.set(e.key, { name: e.key, category, conditions: [], type: 'string', pos });
       continue;
     }
-    const spec = readMap(f, e.value, issues, `field ${name}.${e.key}`, { required: ['category'], optional: ['when', 'when_not', 'description'] });
+    const spec = readMap(f, e.value, issues, `field ${name}.${e.key}`, { required: ['category'], optional: ['when', 'when_not', 'type', 'description'] });
     if (!spec) continue;
     const category = ref(f, spec.get('category')?.value ?? null, issues, `category of ${name}.${e.key}`);
     const conditions: RawCondition[] = [];
@@ -121,7 +122,19 @@ export function readDatasetFile(f: YamlFile, issues: IssueList): RawDataset | un
       const c = readCondition(f, whenNot.value, issues, `when_not of ${name}.${e.key}`, true);
       if (c) conditions.push(c);
     }
-    if (category) ds.fields.set(e.key, { name: e.key, category, conditions, pos });
+    let type: FieldType = 'string';
+    const typeEntry = spec.get('type');
+    if (typeEntry) {
+      const t = readString(f, typeEntry.value, issues, `type of ${name}.${e.key}`);
+      if (t !== undefined && (FIELD_TYPES as readonly string[]).includes(t)) type = t as FieldType;
+      else if (t !== undefined)
+        issues.error(
+          f.pos(typeEntry.value),
+          'policy.invalid_value',
+          `type of ${name}.${e.key} must be one of ${FIELD_TYPES.join(', ')}, not ${JSON.stringify(t)}`,
+        );
+    }
+    if (category) ds.fields.set(e.key, { name: e.key, category, conditions, type, pos });
   }
   return ds;
 }
@@ -186,8 +199,22 @@ export function resolveCatalog(raws: RawDataset[], taxonomy: Taxonomy, issues: I
         const cc = checkCategory(c.category);
         if (cc) conditions.push({ field: c.field.value, values: c.values, negate: c.negate, category: cc });
       }
-      if (category) fields.set(fld.name, { name: fld.name, category, conditions, pos: fld.pos });
+      if (category) fields.set(fld.name, { name: fld.name, category, conditions, type: fld.type, pos: fld.pos });
     }
+    // Key, subject, jurisdiction and row-condition fields hold strings: writes are refused otherwise.
+    const structural = new Set([
+      d.key?.value,
+      d.subjectField?.value,
+      d.jurisdictionField?.value,
+      ...[...d.fields.values()].flatMap((x) => x.conditions.map((c) => c.field.value)),
+    ]);
+    for (const fld of d.fields.values())
+      if (fld.type !== 'string' && structural.has(fld.name))
+        issues.error(
+          fld.pos,
+          'policy.invalid_value',
+          `${d.name}.${fld.name} is a key, subject, jurisdiction or condition field: its type is string, not ${fld.type}`,
+        );
     if (d.key && d.subjectField) {
       out.set(d.name, {
         name: d.name,

@@ -212,10 +212,16 @@ export interface CategoryCondition {
   readonly category: string;
 }
 
+/** What a field's values are (catalog `type`; default `string`): list filters are parsed as this. */
+export type FieldType = 'string' | 'number' | 'boolean';
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'number', 'boolean'];
+
 export interface CatalogField {
   readonly name: string;
   /** The category when no condition applies. */
   readonly category: string;
+  /** The values' JSON type (catalog `type`, default `string`). */
+  readonly type: FieldType;
   /** Checked in order; the first that holds decides the category. */
   readonly conditions: readonly CategoryCondition[];
   readonly pos: SourcePos;

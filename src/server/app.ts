@@ -2,12 +2,12 @@
 // routes, health and the OpenAPI document, on one Fastify instance.
 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createDecider, createPlacementRules, type Decider, type GrantInfo, type Policy } from '../policy/index.js';
+import { createDecider, createPlacementRules, type Decider, type GrantInfo, type Policy, type Principal } from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
-import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller } from '../gateway/index.js';
+import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller, type RecordKeys } from '../gateway/index.js';
 import { flowRoutes } from '../flows/index.js';
-import { accessRoutes, standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
+import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -78,6 +78,9 @@ export interface CordonServer {
   keyAs(principal: string, dataset: string, key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
+
+/** The audience a principal's tokens are made for: its team (tokens are stable within a team, unlinkable across teams). */
+const audienceOf = (p: Principal): string => p.team;
 
 export async function createCordonServer(options: ServerOptions): Promise<CordonServer> {
   const { policy } = options;
@@ -151,6 +154,8 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     },
   };
   const decider = createDecider(policy);
+  // Keys in and out as the caller may see the key field (W6), for the broker's subjects and the demo's curl lines.
+  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf ?? broker.grantsOf, now });
   const locations = createLocationResolver(policy.deployment.locations, { trustedProxies: options.trustedProxies });
 
   const logging = options.logger === true ? { level: 'info' as const } : options.logger || undefined;
@@ -211,7 +216,13 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       const forwarded = req.headers['x-forwarded-for'];
       const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
       const where = locations.reconcile(network, token.location);
-      return { principal, country: where.country, site: where.site, audience: principal.team, knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE };
+      return {
+        principal,
+        country: where.country,
+        site: where.site,
+        audience: audienceOf(principal),
+        knownPlace: !where.mismatch && where.country !== UNKNOWN_PLACE,
+      };
     } catch (err) {
       if (err instanceof AuthError) metrics.tokenRefused(err.code as `auth.${string}`);
       // problemHandler adds the 401's WWW-Authenticate challenge (RFC 6750 §3).
@@ -252,6 +263,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     broker,
     identify,
     now,
+    subjects: subjectKeys(policy, placement, recordKeys),
     review: async (actor: Actor) => {
       const p = actor.principal;
       if (!isApprover(policy, p) && !isAuditor(policy, p))
@@ -323,8 +335,6 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     return metrics.text();
   });
   await app.ready();
-
-  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf ?? broker.grantsOf, now });
   return {
     app,
     stores,
@@ -338,17 +348,79 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       const found = principal && (await placement.read(dataset, key, { decrypt: new Set() }));
       if (!principal || !found) return undefined;
       const place = policy.deployment.locations.find((l) => l.site === principal.site);
-      // The audience is the principal's team, as identify() makes it.
       const caller: Caller = {
         principal,
         country: place?.country ?? principal.workCountry,
         site: principal.site,
-        audience: principal.team,
+        audience: audienceOf(principal),
         knownPlace: place !== undefined,
       };
       return recordKeys.out(caller, dataset, key, recordKeys.shownIn(caller, dataset, found));
     },
     close: () => runtime.close(),
+  };
+}
+
+/**
+ * The broker's subjects as record keys of the scope's subject datasets (W6): out as the caller may
+ * see each subject's key (clear where it sees that record's key in clear, otherwise its token, as
+ * data responses give them), in as the caller was given them (its own token, or a clear key only of
+ * a record whose key it sees in clear; anything else names no subject, whether or not a record has it).
+ */
+function subjectKeys(policy: Policy, placement: ReturnType<typeof createPlacement>, recordKeys: RecordKeys): SubjectKeys {
+  const callerOf = (a: Actor): Caller => ({ ...a, audience: audienceOf(a.principal) });
+  /** The datasets whose keys a scope's subjects are: each dataset's subject dataset (a user's videos: users). */
+  const subjectDatasets = (datasets: readonly string[]): string[] => [
+    ...new Set(datasets.flatMap((name) => policy.datasets.get(name) ?? []).map((d) => d.subjectDataset ?? d.name)),
+  ];
+  // What deciding on a key field reads of its record: the fields its category depends on.
+  const inputs = new Map<string, ReadonlySet<string>>();
+  const inputsOf = (dataset: string): ReadonlySet<string> => {
+    let set = inputs.get(dataset);
+    if (!set) {
+      const d = policy.datasets.get(dataset)!;
+      set = new Set(d.fields.get(d.key)?.conditions.map((c) => c.field) ?? []);
+      inputs.set(dataset, set);
+    }
+    return set;
+  };
+  /** Whether `caller` sees the key of the record `key` of `dataset` in clear; undefined when there is none. */
+  const shown = async (caller: Caller, dataset: string, key: string): Promise<boolean | undefined> => {
+    const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
+    return found ? recordKeys.shownIn(caller, dataset, found) : undefined;
+  };
+  return {
+    async in(actor, datasets, sent) {
+      const caller = callerOf(actor);
+      const sds = subjectDatasets(datasets);
+      const opened = await Promise.all(
+        sent.map(async (s) => {
+          for (const sd of sds) {
+            const k = recordKeys.in(caller, sd, s);
+            if (!k) continue;
+            // A clear key is taken only for a record whose key the caller sees in clear, as data routes take it.
+            if (!k.clear || (await shown(caller, sd, k.key)) === true) return k.key;
+          }
+          return undefined;
+        }),
+      );
+      const unknown = opened.indexOf(undefined);
+      return unknown >= 0 ? { unknown } : { keys: opened as string[] };
+    },
+    async out(actor, datasets, subjects) {
+      const caller = callerOf(actor);
+      const sds = subjectDatasets(datasets);
+      return Promise.all(
+        subjects.map(async (key) => {
+          for (const sd of sds) {
+            const clear = await shown(caller, sd, key);
+            if (clear !== undefined) return recordKeys.out(caller, sd, key, clear);
+          }
+          // No record (deleted): in clear only for a caller who sees keys in clear in every jurisdiction.
+          return sds[0] === undefined ? key : recordKeys.out(caller, sds[0], key);
+        }),
+      );
+    },
   };
 }
 

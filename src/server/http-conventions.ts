@@ -30,6 +30,7 @@ const REST = Symbol('rest');
 
 /** The routes the server has, by URL pattern, to tell a wrong method (405) from an unknown path (404). */
 export interface RouteTable {
+  /** A route's method and URL pattern; Fastify's HEAD routes (for GET routes that expose one) are added as routes too. */
   add(method: string, url: string): void;
   /** The methods some route takes for this path (already percent-decoded per segment), in METHOD_ORDER. */
   allowed(path: string): { methods: string[]; patterns: string[] };
@@ -55,7 +56,6 @@ export function createRouteTable(): RouteTable {
         methods.add(r.method);
         patterns.add(r.url);
       }
-      if (methods.has('GET')) methods.add('HEAD');
       const known = METHOD_ORDER.filter((m) => methods.has(m));
       return { methods: known.concat([...methods].filter((m) => !METHOD_ORDER.includes(m)).sort()), patterns: [...patterns] };
     },
@@ -80,8 +80,17 @@ function decodeSegment(s: string): string {
   }
 }
 
+/** The shared Problem schema, by reference: what every problem body is serialized with. */
+const PROBLEM_REF = { $ref: 'Problem#' } as const;
+
+/**
+ * Sends a problem from a hook or the 404 handler, serialized with the Problem schema as route
+ * answers are: the body holds exactly the members that schema names (the methods a 405 allows
+ * travel in its Allow header).
+ */
 function send(reply: FastifyReply, problem: HttpProblem): void {
-  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.body());
+  const serialize = reply.compileSerializationSchema(PROBLEM_REF);
+  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(serialize(problem.body()));
 }
 
 /** The path of a request URL, without its query; at most 200 characters of it are ever echoed. */
@@ -107,7 +116,7 @@ export function routeProblem(req: FastifyRequest, routes: RouteTable): { problem
   if (methods.length > 0 && !methods.includes(req.method)) {
     const allow = methods.join(', ');
     return {
-      problem: new HttpProblem('gateway.method_not_allowed', `${patterns.join(' and ')} takes ${allow}, not ${req.method}`, { allow: methods }),
+      problem: new HttpProblem('gateway.method_not_allowed', `${patterns.join(' and ')} takes ${allow}, not ${req.method}`),
       allow,
     };
   }

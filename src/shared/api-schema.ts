@@ -59,6 +59,16 @@ export const PROBLEM_SCHEMA = {
         },
       },
     },
+    received: {
+      type: 'object',
+      description: 'gateway.unsupported_media_type: what the body was sent as',
+      properties: { contentType: { type: 'string' }, charset: { type: 'string' }, contentEncoding: { type: 'array', items: { type: 'string' } } },
+    },
+    expected: {
+      type: 'object',
+      description: 'gateway.unsupported_media_type: what a body is taken as',
+      properties: { contentType: { type: 'string' }, charset: { type: 'string' }, contentEncoding: { type: 'array', items: { type: 'string' } } },
+    },
     invalid: {
       type: 'array',
       description: 'flows.invalid_event: each invalid event by its place in the batch, with its first schema errors',
