@@ -535,6 +535,23 @@ test('W5: HEAD on the data API and the egress feed is 405 with Allow: nothing de
     assert.equal(await res.text(), '', `HEAD ${path}: no body`);
   }
   assert.equal(server.log.size(), logged, 'nothing logged: no record says "released" for what was not sent');
+  // The other GET routes that log what they answer (an auditor's read, the standing-access review,
+  // a report) take no HEAD either: each would log an answer never sent.
+  for (const [who, path] of [
+    ['monitor', '/v1/log/records?after=-1&limit=5'],
+    ['monitor', '/v1/log/records/0'],
+    ['austin-approver-a', '/v1/access/review'],
+    ['austin-approver-a', '/v1/report'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${await issuer.sign(who)}`, 'x-forwarded-for': FROM[who] ?? FROM['austin-engineer']! },
+    });
+    assert.equal(res.status, 405, `HEAD ${path}`);
+    assert.equal(res.headers.get('allow'), 'GET', `HEAD ${path}`);
+    assert.equal(await res.text(), '', `HEAD ${path}: no body`);
+  }
+  assert.equal(server.log.size(), logged, 'nothing logged by HEAD on the log, review or report routes');
   assert.equal(await lastUsed(), null, 'the grant was not used');
   // The same read with GET is decided, released under the grant, logged, and uses it.
   const phone = await phoneOf('austin-engineer', 'demo-us-1');

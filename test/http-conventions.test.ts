@@ -114,8 +114,8 @@ test('a known path with another method: 405 with Allow, the same whoever asks an
     { method: 'POST', url: '/v1/data/users/demo-us-1', allow: 'GET, PATCH, DELETE', pattern: '/v1/data/:dataset/:key' },
     { method: 'DELETE', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
     { method: 'OPTIONS', url: '/v1/data/users', allow: 'GET, POST', pattern: '/v1/data/:dataset' },
-    { method: 'POST', url: '/v1/log/records', allow: 'GET, HEAD', pattern: '/v1/log/records' },
-    { method: 'DELETE', url: '/v1/log/records/0', allow: 'GET, HEAD', pattern: '/v1/log/records/:index' },
+    { method: 'POST', url: '/v1/log/records', allow: 'GET', pattern: '/v1/log/records' },
+    { method: 'DELETE', url: '/v1/log/records/0', allow: 'GET', pattern: '/v1/log/records/:index' },
     { method: 'GET', url: '/api/v1/lineage', allow: 'POST', pattern: '/api/v1/lineage' },
     { method: 'PATCH', url: '/v1/access/requests/r-1/approve', allow: 'POST', pattern: '/v1/access/requests/:id/approve' },
   ];

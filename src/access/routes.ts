@@ -150,7 +150,7 @@ export async function accessRoutes(app: FastifyInstance, options: AccessRoutesOp
     const actor = await identify(req);
     return grantFor(actor, await broker.review(actor, req.params.id, req.body));
   });
-  app.get('/v1/access/review', { schema: S.standingReview, config }, async (req) => {
+  app.get('/v1/access/review', { schema: S.standingReview, config, exposeHeadRoute: false }, async (req) => {
     const actor = await identify(req);
     return options.review(actor);
   });

@@ -108,7 +108,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     throw new HttpProblem('usage.invalid_argument', 'give index=N for an inclusion proof, or from=M[&to=N] for a consistency proof');
   });
 
-  app.get('/v1/log/records', { schema: S.records, config: { invalidCode } }, async (req) => {
+  app.get('/v1/log/records', { schema: S.records, config: { invalidCode }, exposeHeadRoute: false }, async (req) => {
     const auditor = await options.authorizeAuditor(req);
     const q = req.query as Record<string, unknown>;
     const after = q['after'] === undefined || q['after'] === '-1' ? -1 : index(q['after'], 'after');
@@ -121,7 +121,7 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
     return { records, next: records.length === limit ? records.at(-1)!.index : null };
   });
 
-  app.get('/v1/log/records/:index', { schema: S.record, config: { invalidCode } }, async (req) => {
+  app.get('/v1/log/records/:index', { schema: S.record, config: { invalidCode }, exposeHeadRoute: false }, async (req) => {
     const auditor = await options.authorizeAuditor(req);
     const i = index((req.params as { index: string }).index, 'index');
     const stored = await log.record(i);

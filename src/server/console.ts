@@ -372,7 +372,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   });
   app.get<{ Querystring: Record<string, string> }>(
     '/v1/report',
-    { schema: S.report, config: { invalidCode: 'usage.invalid_argument' } },
+    { schema: S.report, config: { invalidCode: 'usage.invalid_argument' }, exposeHeadRoute: false },
     async (req, reply) => {
       const caller = await options.identify(req);
       auditorOrApprover(caller);
