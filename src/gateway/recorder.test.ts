@@ -129,3 +129,27 @@ test('a v2 record groups fields decided alike, with odd field names in canonical
   assert.equal(encodeAccessRecord(r), canonicalJson(r));
   assert.equal(accessRecordFields(r).find((f) => f.field === '')?.category, null, 'an unclassified field keeps its null category');
 });
+
+test('records of a repeated decision share their frozen groups, encoded once; another sequence of decisions is grouped afresh', () => {
+  const loaded = loadPolicy(DEMO_POLICY);
+  assert.ok(loaded.ok);
+  const decider = createDecider(loaded.policy);
+  const now = Date.now();
+  const ask = (country: string) =>
+    decider.decide({
+      principal: 'austin-engineer',
+      action: 'read',
+      dataset: 'users',
+      record: { uid: 'demo-us-1', country: 'US', username: 'u', phone_number: '+15125550101', email: 'a@example.com' },
+      context: { country, site: 'austin', grants: [], now },
+    });
+  const a = accessRecord(ask('US'), 'read', { country: 'US', site: 'austin' }, null, 'released');
+  const b = accessRecord(ask('US'), 'read', { country: 'US', site: 'austin' }, null, 'released');
+  assert.equal(a.fields, b.fields, 'the same groups');
+  assert.ok(Object.isFrozen(a.fields) && a.fields.every((g) => Object.isFrozen(g) && Object.isFrozen(g.fields)));
+  assert.equal(encodeAccessRecord(b), canonicalJson(b));
+  const c = accessRecord(ask('CN'), 'read', { country: 'CN', site: 'beijing' }, null, 'released');
+  assert.notEqual(c.fields, a.fields);
+  assert.notDeepEqual(c.fields, a.fields, 'decided otherwise from Beijing');
+  assert.equal(encodeAccessRecord(c), canonicalJson(c));
+});

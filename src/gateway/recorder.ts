@@ -1,7 +1,7 @@
 // Recording decisions: every decision that releases or refuses data becomes an access record, and
 // the response waits until it is durable in the access log (nothing unlogged).
 
-import type { Decision, GrantInfo } from '../policy/index.js';
+import type { Decision, FieldDecision, GrantInfo } from '../policy/index.js';
 import type { AccessFieldGroupV2, AccessRecordV2 } from '../log/index.js';
 
 // The record's type belongs to the log's registry of record kinds (src/log/record-types.ts).
@@ -39,7 +39,7 @@ export function accessRecord(
     action,
     dataset: decision.dataset,
     subject,
-    fields: groupFields(decision),
+    fields: groupsOf(decision.fields),
     grant:
       grantId === undefined
         ? null
@@ -57,13 +57,49 @@ export function accessRecord(
   };
 }
 
+// Field decisions repeat: the decider keeps each one (frozen), so a read of the same dataset by the
+// same caller from the same place is decided by the same objects. The groups of such a sequence,
+// and their canonical JSON, are made once and kept (frozen) beside its first decision; a sequence
+// of other objects (a field decided anew) is grouped afresh.
+interface Grouped {
+  readonly of: readonly FieldDecision[];
+  readonly groups: readonly AccessFieldGroupV2[];
+}
+const groupedBy = new WeakMap<FieldDecision, Grouped[]>();
+/** Canonical JSON of a frozen groups array (encodeAccessRecord uses it when it is given that array). */
+const encodedGroups = new WeakMap<readonly AccessFieldGroupV2[], string>();
+const MAX_SEQUENCES_PER_FIRST = 16;
+const NO_GROUPS: readonly AccessFieldGroupV2[] = Object.freeze([]);
+
+function groupsOf(fields: readonly FieldDecision[]): readonly AccessFieldGroupV2[] {
+  const first = fields[0];
+  if (first === undefined) return NO_GROUPS;
+  if (!Object.isFrozen(first)) return groupFields(fields);
+  let seen = groupedBy.get(first);
+  if (seen !== undefined) {
+    for (const g of seen) if (g.of.length === fields.length && g.of.every((f, i) => f === fields[i])) return g.groups;
+  } else {
+    seen = [];
+    groupedBy.set(first, seen);
+  }
+  const groups = groupFields(fields);
+  for (const g of groups) {
+    Object.freeze(g.fields);
+    Object.freeze(g);
+  }
+  Object.freeze(groups);
+  encodedGroups.set(groups, encodeGroups(groups));
+  if (seen.length < MAX_SEQUENCES_PER_FIRST) seen.push({ of: [...fields], groups });
+  return groups;
+}
+
 /** The decision's fields grouped by class, disclosure and rules, in the order of their first field. */
-function groupFields(decision: Decision): AccessFieldGroupV2[] {
+function groupFields(fields: readonly FieldDecision[]): AccessFieldGroupV2[] {
   const groups = new Map<
     string,
     { class: AccessFieldGroupV2['class']; disclosure: AccessFieldGroupV2['disclosure']; rules: readonly string[]; fields: Record<string, string | null> }
   >();
-  for (const f of decision.fields) {
+  for (const f of fields) {
     const cls = f.class ?? null;
     const id = f.rules.length === 0 ? `${cls}\u0000${f.disclosure}` : `${cls}\u0000${f.disclosure}\u0000${f.rules.join('\u0000')}`;
     let g = groups.get(id);
@@ -84,10 +120,10 @@ const strOrNull = (v: string | null): string => (v === null ? 'null' : str(v));
  * made once per request, and this is several times faster than the generic encoder. It MUST equal
  * canonicalJson(r) byte for byte (the log entry commits to it); recorder.test.ts checks that.
  */
-export function encodeAccessRecord(r: AccessRecordV2): string {
+function encodeGroups(groups: readonly AccessFieldGroupV2[]): string {
   let fields = '';
-  for (let i = 0; i < r.fields.length; i++) {
-    const f = r.fields[i]!;
+  for (let i = 0; i < groups.length; i++) {
+    const f = groups[i]!;
     let rules = '';
     for (let k = 0; k < f.rules.length; k++) rules += (k === 0 ? '' : ',') + str(f.rules[k]);
     // Canonical order: member names sorted by UTF-16 code units, as Array.prototype.sort does.
@@ -96,6 +132,11 @@ export function encodeAccessRecord(r: AccessRecordV2): string {
     for (let k = 0; k < names.length; k++) members += `${k === 0 ? '' : ','}${str(names[k])}:${strOrNull(f.fields[names[k]!]!)}`;
     fields += `${i === 0 ? '' : ','}{"class":${strOrNull(f.class)},"disclosure":${str(f.disclosure)},"fields":{${members}},"rules":[${rules}]}`;
   }
+  return fields;
+}
+
+export function encodeAccessRecord(r: AccessRecordV2): string {
+  const fields = encodedGroups.get(r.fields) ?? encodeGroups(r.fields);
   const g = r.grant;
   const grant =
     g === null
