@@ -48,7 +48,8 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
   const fields: Record<string, unknown> = {};
   const transformed: Record<string, TransformedField> = {};
   const withheld: WithheldField[] = [];
-  const decided = new Map(decision.fields.map((f) => [f.field, f]));
+  const decided = new Map<string, FieldDecision>();
+  for (const f of decision.fields) decided.set(f.field, f);
   const hold = (f: string, reason: WithheldReason, d?: FieldDecision) =>
     withheld.push({ field: f, reason, rules: d?.rules ?? [], category: d?.category, class: d?.class });
   for (const name of Object.keys(record)) {

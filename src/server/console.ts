@@ -108,7 +108,11 @@ export function createDecisionStats(now: () => number, options: DecisionStatsOpt
         mine.set(h, b);
         for (const old of mine.keys()) if (old <= h - 24) mine.delete(old);
       }
-      for (const g of r.fields) bump(b.byDisclosure, g.disclosure, Object.keys(g.fields).length);
+      for (const g of r.fields) {
+        let n = 0;
+        for (const _ in g.fields) n++;
+        bump(b.byDisclosure, g.disclosure, n);
+      }
       bump(b.byCountry, r.country);
       bump(b.outcomes, r.outcome);
       dirty.add(h);

@@ -233,18 +233,22 @@ export function createPlacement(
     want?: (field: string) => boolean,
     sealed?: Sealed,
   ): Promise<Row> => {
-    const encrypted = Object.entries(part).filter(([, v]) => isCiphertext(v));
-    if (encrypted.length === 0) return part;
-    const out: Record<string, FieldValue> = { ...part };
+    // Rows are plain objects (a store's row, or a spread of one): for…in walks their own fields, without
+    // the arrays Object.entries makes for each (this runs for every part of every record read).
+    let out: Record<string, FieldValue> | undefined;
     // Fields not wanted now stay sealed: null here, their ciphertext kept for open().
     const fields: [string, FieldValue][] = [];
-    for (const [f, v] of encrypted) {
+    for (const f in part) {
+      const v = part[f]!;
+      if (!isCiphertext(v)) continue;
+      out ??= { ...part };
       if (!want || want(f)) fields.push([f, v]);
       else {
         out[f] = null;
-        sealed!.set(f, { store, ciphertext: v as string });
+        sealed!.set(f, { store, ciphertext: v });
       }
     }
+    if (out === undefined) return part;
     if (fields.length === 0) return out;
     const subject = subjectIdOf(rules, dataset, subjectSource);
     if (!enc || subject === undefined) {
@@ -345,7 +349,13 @@ export function createPlacement(
     const sealed: Sealed = new Map();
     // Clear fields first: the subject field, which names the data key, is never encrypted.
     const clear: Record<string, FieldValue> = {};
-    for (const part of parts) if (part) for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v)) clear[f] = v;
+    for (const part of parts) {
+      if (!part) continue;
+      for (const f in part) {
+        const v = part[f]!;
+        if (v !== null && !isCiphertext(v)) clear[f] = v;
+      }
+    }
     const decrypted = await Promise.all(
       parts.map((part, i) => (part ? decryptPart(names[i]!, dataset, key, part, clear, reason, unreadable, want, sealed) : undefined)),
     );
@@ -353,7 +363,10 @@ export function createPlacement(
     decrypted.forEach((part, i) => {
       if (!part) return;
       holders.push(names[i]!);
-      for (const [f, v] of Object.entries(part)) if (v !== null || !(f in values)) values[f] = v;
+      for (const f in part) {
+        const v = part[f]!;
+        if (v !== null || !(f in values)) values[f] = v;
+      }
     });
     return deferred ? { values, holders, unreadable, sealed, clear, deferred } : { values, holders, unreadable, sealed, clear };
   };
@@ -395,7 +408,10 @@ export function createPlacement(
         const part = await getPart(deferred.store, dataset, key);
         if (part) {
           clear = { ...clear };
-          for (const [f, v] of Object.entries(part)) if (v !== null && !isCiphertext(v) && !(f in clear)) clear[f] = v;
+          for (const f in part) {
+            const v = part[f]!;
+            if (v !== null && !isCiphertext(v) && !(f in clear)) clear[f] = v;
+          }
           for (const f of asked) {
             const v = deferred.fields.has(f) ? part[f] : undefined;
             if (v === undefined || v === null) continue;
