@@ -1,7 +1,8 @@
 // Benchmark of the access log, in one run:
 //  1. durable appends/s through the sequencer (salted commitment, one write per batch, tree) against
 //     a baseline that writes the same rows in the same batches with no log around them, on
-//     PostgreSQL and on PGlite;
+//     PostgreSQL and on PGlite. The records are the gateway's (access_record), appended as the
+//     gateway appends them: encoded by encodeAccessRecord, checked, committed and written;
 //  2. append-to-signed-checkpoint latency under a steady load;
 //  3. inclusion proofs (PROOFS of them, at random indexes) served over HTTP from a log of ENTRIES
 //     entries (p50/p99), and the time to compute one;
@@ -19,6 +20,7 @@ import Fastify from 'fastify';
 import { openStore, type Store } from '../src/store/index.js';
 import { generateSignerKey, logRoutes, openAccessLog, verifyLog, type AccessLog, type AccessRecordV2 } from '../src/log/index.js';
 import { loadPolicy } from '../src/policy/index.js';
+import { encodeAccessRecord } from '../src/gateway/index.js';
 import { createCordonServer, createDemoIssuer, seedDemoWorld } from '../src/server/index.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
 import { tempDir } from '../test/helpers/temp.js';
@@ -91,8 +93,8 @@ async function cordonAppends(log: AccessLog, n: number, offset = 0): Promise<num
   let next = 0;
   const lane = async () => {
     while (next < n) {
-      const i = next++;
-      await log.append(record(offset + i));
+      const r = record(offset + next++);
+      await log.appendCanonical(r, encodeAccessRecord(r));
     }
   };
   await Promise.all(Array.from({ length: Math.min(WINDOW, n) }, lane));
