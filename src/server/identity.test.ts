@@ -320,10 +320,17 @@ test('principalClaim: the named claim is the subject; without it the token is au
   assert.equal((await byClient.verify(`Bearer ${await mint({ sub: null, claims: { client_id: 'recsys' } })}`, NOW)).subject, 'recsys');
 });
 
-test('an email the token says is unverified names nobody: auth.unverified_email (403)', async () => {
+test('an email the token does not say is verified names nobody: auth.unverified_email (403); absent, the provider is trusted', async () => {
   const byEmail = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'email' });
-  for (const verified of [false, 'false']) {
+  // Anything but true is not the provider vouching for the address: fail closed.
+  for (const verified of [false, 'false', 0, 1, null, 'no', 'False', 'TRUE', '', [], {}]) {
     await rejects(`Bearer ${await mint({ claims: { email: 'alice@example.com', email_verified: verified } })}`, 'auth.unverified_email', 403, byEmail);
+  }
+  for (const verified of [true, 'true']) {
+    assert.equal(
+      (await byEmail.verify(`Bearer ${await mint({ claims: { email: 'alice@example.com', email_verified: verified } })}`, NOW)).subject,
+      'alice@example.com',
+    );
   }
   // Only for email: another claim is not judged by email_verified.
   const byName = createTokenVerifier({ issuer: ISS, audience: AUD, jwks, principalClaim: 'preferred_username' });

@@ -51,7 +51,7 @@ export interface TokenVerifierOptions {
   readonly jwks: JSONWebKeySet | URL;
   /**
    * The claim whose value names the principal (default `sub`); it MUST be a non-empty string in
-   * every accepted token. For `email`, a token that says `email_verified: false` is refused.
+   * every accepted token. For `email`, a token whose `email_verified` is present and not true is refused.
    */
   readonly principalClaim?: string;
   /** Allowed clock skew for exp/nbf, in seconds (default 30). */
@@ -174,9 +174,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       // An address the provider has not verified is one anybody could have typed in: it names nobody.
       // A provider that does not say (no email_verified) is trusted to issue only addresses it vouches
-      // for, as most do in access tokens.
-      if (claim === 'email' && (payload['email_verified'] === false || payload['email_verified'] === 'false')) {
-        throw new AuthError('auth.unverified_email', 'the token says its email is not verified (email_verified: false), so it names no principal');
+      // for, as most do in access tokens. One that says anything but true (false, "false", 0, null,
+      // "no", "False") has not vouched for it: fail closed.
+      const verified = payload['email_verified'];
+      if (claim === 'email' && verified !== undefined && verified !== true && verified !== 'true') {
+        throw new AuthError(
+          'auth.unverified_email',
+          'the token does not say its email is verified (email_verified is present and not true), so it names no principal',
+        );
       }
       const location = tokenLocation(payload['cordon_location']);
       return location === undefined ? { subject, claims: payload } : { subject, claims: payload, location };

@@ -389,7 +389,7 @@ export const ERROR_CODES = {
   'auth.unverified_email': {
     status: 403,
     severity: 'error',
-    message: 'The principal is named by email, and the token says the email is not verified (email_verified: false).',
+    message: 'The principal is named by email, and the token does not say the email is verified (email_verified is present and not true).',
   },
 
   'server.invalid_setup': {
