@@ -28,31 +28,32 @@ type RecordOf<K extends LogRecordKind> = K extends 'access_record'
     ? AuditReadRecordV1
     : LogRecord & { readonly type: K };
 
-const accessV1: AccessRecordV1 = {
-  v: 1,
+/** What v1 and v2 access records share: everything but the fields. */
+const accessCommon = {
   at: AT,
   ...actor,
   action: 'read',
   dataset: 'users',
   subject: H,
-  fields: [
-    { field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] },
-    { field: 'bio', category: null, class: null, disclosure: 'withheld', rules: [] },
-  ],
   grant: { id: 'g', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false },
   jurisdiction: 'US',
   enclaveCountries: ['US'],
   outcome: 'released',
   policyVersion: 'pv',
+} as const;
+
+const accessV1: AccessRecordV1 = {
+  ...accessCommon,
+  v: 1,
+  fields: [
+    { field: 'email', category: 'user.contact.email', class: 'protected', disclosure: 'clear', rules: ['enclave-grant-clear'] },
+    { field: 'bio', category: null, class: null, disclosure: 'withheld', rules: [] },
+  ],
 };
 
 const access: AccessRecordV2 = {
+  ...accessCommon,
   v: 2,
-  at: AT,
-  ...actor,
-  action: 'read',
-  dataset: 'users',
-  subject: H,
   fields: [
     {
       class: 'protected',
@@ -62,11 +63,6 @@ const access: AccessRecordV2 = {
     },
     { class: null, disclosure: 'withheld', rules: [], fields: { bio: null } },
   ],
-  grant: { id: 'g', reason: 'USER_SUPPORT', ticket: 'SUP-1', expiresAt: '2026-11-25T18:00:00.000Z', breakGlass: false },
-  jurisdiction: 'US',
-  enclaveCountries: ['US'],
-  outcome: 'released',
-  policyVersion: 'pv',
 };
 
 /** One record of each kind written today, typed: a kind without a sample does not compile. */
