@@ -12,6 +12,7 @@ import { tempDir } from './helpers/temp.js';
 import { cordon, dump, environment, inScopeAccounts, MAPPING, query } from './helpers/migrate-env.js';
 import { createPlacementRules, loadPolicy, type Policy } from '../src/policy/index.js';
 import { createPlacement, decryptField, isCiphertext, openFileKeyService, openStore, KeyServiceError, type Store } from '../src/store/index.js';
+import { assertSameHidden } from './helpers/hidden.js';
 
 let pg: PostgresServer;
 before(async () => {
@@ -151,7 +152,7 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
     const dek = await keys.unwrap({ kek: w.kek, wrapped: w.wrapped }, `enclave_us\u0000users/${u.key}`);
     return decryptField(dek, 'users', u.key, 'phone_number', u.phone_number);
   };
-  assert.match(String(await decryptBackup(backupUsers[0]!)), /^\+1512555/);
+  assert.ok(/^\+1512555\d{4}$/.test(String(await decryptBackup(backupUsers[0]!))), 'the backup decrypts to a legacy phone number');
 
   const shredKek = await cordon([...env.args('shred'), '--enclave', 'us', '--kek-generation', '1', '--json']);
   assert.equal(shredKek.status, 0, shredKek.stderr);
@@ -175,7 +176,7 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
     encryption: { keys: openFileKeyService(join(env.dataDir, 'keys', 'master.key')) },
   });
   await placement.init();
-  assert.equal((await placement.read('users', 'u1'))?.values['phone_number'], '+15125550001');
+  assertSameHidden((await placement.read('users', 'u1'))?.values['phone_number'], '+15125550001', 'u1 reads back');
   // ... and after a subject shred, that subject's protected fields are withheld with a reason, never ciphertext.
   const shredSubject = await cordon([...env.args('shred'), '--enclave', 'us', '--subject', 'u2']);
   assert.equal(shredSubject.status, 0, shredSubject.stderr);
@@ -186,7 +187,7 @@ test('a backup of the enclave store taken before shred cannot be decrypted after
   assert.equal(gone?.values['phone_number'], null);
   assert.equal(gone?.values['username'], 'handle_2', 'public fields still read');
   assert.match(gone?.unreadable?.['phone_number'] ?? '', /destroyed \(crypto-shredded\)/);
-  assert.equal((await placement2.read('users', 'u1'))?.values['phone_number'], '+15125550001', 'other subjects unaffected');
+  assertSameHidden((await placement2.read('users', 'u1'))?.values['phone_number'], '+15125550001', 'other subjects unaffected');
   for (const st of stores.values()) await st.close();
 });
 

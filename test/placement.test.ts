@@ -7,6 +7,7 @@ import { createPlacementRules, loadPolicy } from '../src/policy/index.js';
 import { createPlacement, openStore, PlacementError, type Placement, type Store } from '../src/store/index.js';
 import { mixedWritesTest } from './helpers/placement-writes.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { assertSameHidden } from './helpers/hidden.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
@@ -30,11 +31,11 @@ test('a record is read back whole, joined from its two parts', async () => {
   await placement.write('users', 'join-1', { username: 'j', country: 'US', phone_number: '+15550000001', email: 'j@example.com', bio: 'b' }, 'create');
   const r = await placement.read('users', 'join-1');
   assert.equal(r?.jurisdiction, 'US');
-  assert.equal(r?.values['phone_number'], '+15550000001');
+  assertSameHidden(r?.values['phone_number'], '+15550000001', 'join-1 phone_number');
   assert.equal(r?.values['username'], 'j');
   assert.equal((await stores.get('global')!.get('users', 'join-1'))?.['phone_number'], null);
   assert.equal((await stores.get('enclave_us')!.get('users', 'join-1'))?.['username'], null);
-  assert.equal((await stores.get('enclave_us')!.get('users', 'join-1'))?.['phone_number'], '+15550000001');
+  assertSameHidden((await stores.get('enclave_us')!.get('users', 'join-1'))?.['phone_number'], '+15550000001', 'join-1 phone_number in enclave_us');
 });
 
 test('a video going private moves its caption into the enclave, and back when public', async () => {
@@ -114,7 +115,7 @@ test('a user moving from the US to the EU leaves no copy in the US enclave', asy
   await placement.write('users', 'mover', { country: 'US', phone_number: '+15550000002' }, 'create');
   await placement.write('users', 'mover', { country: 'DE' }, 'update');
   assert.equal(await stores.get('enclave_us')!.get('users', 'mover'), undefined);
-  assert.equal((await stores.get('enclave_eu')!.get('users', 'mover'))?.['phone_number'], '+15550000002');
+  assertSameHidden((await stores.get('enclave_eu')!.get('users', 'mover'))?.['phone_number'], '+15550000002', 'mover phone_number in enclave_eu');
 });
 
 test('fail closed: a record whose jurisdiction cannot be told is not written; duplicates and missing records are refused', async () => {

@@ -1,11 +1,28 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { createPlacementRules, loadPolicy } from '../policy/index.js';
 import { createPlacement, openStore, type Placement, type Store } from '../store/index.js';
 import { DEMO_FIXED_COMMENTS, DEMO_FIXED_USERS, DEMO_FIXED_VIDEOS, demoWorldCounts, generateDemoWorld, seedDemoWorld, type DemoRecord } from './index.js';
 
 // Compiled to <out>/src/server/: the repo root is three levels up.
+/** The first 12 hex digits of a value's SHA-256: how this file names a protected value it must not print. */
+const sha = (v: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(v) ?? 'undefined')
+    .digest('hex')
+    .slice(0, 12);
+/** Deep equality whose failure names hashes, not the (protected) values. */
+function assertSameStored(actual: unknown, expected: unknown, what: string): void {
+  if (!isDeepStrictEqual(actual, expected)) assert.fail(`${what}: sha ${sha(actual)} read, sha ${sha(expected)} expected`);
+}
+/** A protected value's shape, checked without printing the value. */
+function assertShape(value: string, shape: RegExp, what: string): void {
+  if (!shape.test(value)) assert.fail(`${what}: sha ${sha(value)} does not match ${shape}`);
+}
+
 const DEMO_POLICY = fileURLToPath(new URL('../../../policies/demo', import.meta.url));
 
 const world = (options: Parameters<typeof generateDemoWorld>[0]) => [...generateDemoWorld(options)];
@@ -23,7 +40,7 @@ test('the same seed gives the same world, another seed another', () => {
   const a = world({ seed: 42, users: 200 });
   const b = world({ seed: 42, users: 200 });
   const c = world({ seed: 43, users: 200 });
-  assert.deepEqual(a, b);
+  assertSameStored(a, b, 'the world from seed 42, twice');
   assert.equal(a.length, c.length);
   assert.notDeepEqual(a, c);
   // Only the fixed records are the same under another seed.
@@ -113,19 +130,19 @@ test('every generated value is synthetic-shaped', () => {
       ['bio', 'birthday', 'country', 'created_at', 'device_id', 'email', 'ip_address', 'phone_number', 'uid', 'username'],
       key,
     );
-    assert.match(u['phone_number'] as string, PHONE, key);
-    if (u['country'] === 'US') assert.match(u['phone_number'] as string, /^\+1\d{3}55501\d{2}$/, key);
-    assert.match(u['email'] as string, EMAIL, key);
+    assertShape(u['phone_number'] as string, PHONE, key);
+    if (u['country'] === 'US') assertShape(u['phone_number'] as string, /^\+1\d{3}55501\d{2}$/, key);
+    assertShape(u['email'] as string, EMAIL, key);
     const birthday = u['birthday'] as string;
-    assert.match(birthday, /^\d{4}-\d{2}-\d{2}$/, key);
-    assert.equal(new Date(`${birthday}T00:00:00Z`).toISOString().slice(0, 10), birthday, `${key} a real date`);
-    assert.ok(birthday >= '1950-01-01' && birthday <= '2008-12-31', `${key} birthday ${birthday}`);
-    assert.match(u['device_id'] as string, UUID, key);
+    assertShape(birthday, /^\d{4}-\d{2}-\d{2}$/, key);
+    assert.ok(new Date(`${birthday}T00:00:00Z`).toISOString().slice(0, 10) === birthday, `${key}: a real date`);
+    assert.ok(birthday >= '1950-01-01' && birthday <= '2008-12-31', `${key}: a birthday from 1950 to 2008`);
+    assertShape(u['device_id'] as string, UUID, key);
     const ip = u['ip_address'] as string;
     const m4 = IPV4_DOC.exec(ip);
-    if (m4) assert.ok(Number(m4[2]) >= 1 && Number(m4[2]) <= 254, `${key} ${ip}`);
+    if (m4) assert.ok(Number(m4[2]) >= 1 && Number(m4[2]) <= 254, `${key}: a host number from 1 to 254`);
     else {
-      assert.match(ip, IPV6_DOC, `${key} ${ip}`);
+      assertShape(ip, IPV6_DOC, key);
       v6++;
     }
     assert.match(u['created_at'] as string, ISO_TIME, key);
@@ -135,9 +152,9 @@ test('every generated value is synthetic-shaped', () => {
   assert.ok(v6 > 0 && v6 < users.length / 2, `${v6} IPv6 addresses`);
   // The fixed users keep their historical values, also documentation-range and example.* shaped.
   for (const u of DEMO_FIXED_USERS) {
-    assert.match(u['email']!, EMAIL);
-    assert.match(u['ip_address']!, IPV4_DOC);
-    assert.match(u['phone_number']!, /55501/);
+    assertShape(u['email']!, EMAIL, u['uid']!);
+    assertShape(u['ip_address']!, IPV4_DOC, u['uid']!);
+    assertShape(u['phone_number']!, /55501/, u['uid']!);
   }
 });
 
@@ -150,42 +167,54 @@ test('the fixed users, videos and comment are in every world with their exact va
       ['demo-br-1', 'BR'],
     ],
   );
-  assert.deepEqual(DEMO_FIXED_USERS[0], {
-    uid: 'demo-us-1',
-    username: 'lonestar_lens',
-    bio: 'Sunsets over Austin',
-    country: 'US',
-    phone_number: '+15125550101',
-    email: 'us1@example.com',
-    birthday: '1994-03-02',
-    device_id: 'a3c1f0de-0000-4000-8000-000000000001',
-    ip_address: '203.0.113.10',
-    created_at: '2024-01-05T10:00:00Z',
-  });
-  assert.deepEqual(DEMO_FIXED_USERS[1], {
-    uid: 'demo-eu-1',
-    username: 'rheinblick',
-    bio: 'Cycling the Rhine',
-    country: 'DE',
-    phone_number: '+4930555010',
-    email: 'eu1@example.org',
-    birthday: '1988-11-20',
-    device_id: 'a3c1f0de-0000-4000-8000-000000000002',
-    ip_address: '198.51.100.7',
-    created_at: '2024-02-11T09:30:00Z',
-  });
-  assert.deepEqual(DEMO_FIXED_USERS[2], {
-    uid: 'demo-br-1',
-    username: 'praia_dias',
-    bio: 'Beach days in Rio',
-    country: 'BR',
-    phone_number: '+5521555010',
-    email: 'br1@example.net',
-    birthday: '2001-07-14',
-    device_id: 'a3c1f0de-0000-4000-8000-000000000003',
-    ip_address: '192.0.2.44',
-    created_at: '2024-03-20T18:45:00Z',
-  });
+  assertSameStored(
+    DEMO_FIXED_USERS[0],
+    {
+      uid: 'demo-us-1',
+      username: 'lonestar_lens',
+      bio: 'Sunsets over Austin',
+      country: 'US',
+      phone_number: '+15125550101',
+      email: 'us1@example.com',
+      birthday: '1994-03-02',
+      device_id: 'a3c1f0de-0000-4000-8000-000000000001',
+      ip_address: '203.0.113.10',
+      created_at: '2024-01-05T10:00:00Z',
+    },
+    'demo-us-1',
+  );
+  assertSameStored(
+    DEMO_FIXED_USERS[1],
+    {
+      uid: 'demo-eu-1',
+      username: 'rheinblick',
+      bio: 'Cycling the Rhine',
+      country: 'DE',
+      phone_number: '+4930555010',
+      email: 'eu1@example.org',
+      birthday: '1988-11-20',
+      device_id: 'a3c1f0de-0000-4000-8000-000000000002',
+      ip_address: '198.51.100.7',
+      created_at: '2024-02-11T09:30:00Z',
+    },
+    'demo-eu-1',
+  );
+  assertSameStored(
+    DEMO_FIXED_USERS[2],
+    {
+      uid: 'demo-br-1',
+      username: 'praia_dias',
+      bio: 'Beach days in Rio',
+      country: 'BR',
+      phone_number: '+5521555010',
+      email: 'br1@example.net',
+      birthday: '2001-07-14',
+      device_id: 'a3c1f0de-0000-4000-8000-000000000003',
+      ip_address: '192.0.2.44',
+      created_at: '2024-03-20T18:45:00Z',
+    },
+    'demo-br-1',
+  );
   assert.deepEqual(
     DEMO_FIXED_VIDEOS.map((v) => [v['id'], v['owner_uid'], v['visibility']]),
     [
@@ -198,9 +227,9 @@ test('the fixed users, videos and comment are in every world with their exact va
     for (const users of [0, 50]) {
       const records = world({ seed, users });
       const get = (dataset: string, key: string): DemoRecord | undefined => records.find((r) => r.dataset === dataset && r.key === key);
-      for (const u of DEMO_FIXED_USERS) assert.deepEqual(get('users', u['uid']!)?.values, u);
-      for (const v of DEMO_FIXED_VIDEOS) assert.deepEqual(get('videos', v['id'] as string)?.values, v);
-      for (const c of DEMO_FIXED_COMMENTS) assert.deepEqual(get('comments', c['id'] as string)?.values, c);
+      for (const u of DEMO_FIXED_USERS) assertSameStored(get('users', u['uid']!)?.values, u, `users/${u['uid']}`);
+      for (const v of DEMO_FIXED_VIDEOS) assertSameStored(get('videos', v['id'] as string)?.values, v, `videos/${v['id']}`);
+      for (const c of DEMO_FIXED_COMMENTS) assertSameStored(get('comments', c['id'] as string)?.values, c, `comments/${c['id']}`);
     }
   }
   // With no generated users the world is exactly the fixed records.
@@ -260,18 +289,18 @@ test('seeding 60 users through placement: fixed values read back, protected fiel
 
   for (const u of DEMO_FIXED_USERS) {
     const r = await placement.read('users', u['uid']!);
-    assert.deepEqual(r?.values, u);
+    assertSameStored(r?.values, u, `users/${u['uid']}`);
   }
   assert.equal((await placement.read('users', 'demo-us-1'))?.jurisdiction, 'US');
   assert.equal((await placement.read('users', 'demo-eu-1'))?.jurisdiction, 'EU');
   assert.equal((await placement.read('users', 'demo-br-1'))?.jurisdiction, 'ROW');
-  for (const v of DEMO_FIXED_VIDEOS) assert.deepEqual((await placement.read('videos', v['id'] as string))?.values, v);
-  for (const c of DEMO_FIXED_COMMENTS) assert.deepEqual((await placement.read('comments', c['id'] as string))?.values, c);
+  for (const v of DEMO_FIXED_VIDEOS) assertSameStored((await placement.read('videos', v['id'] as string))?.values, v, `videos/${v['id']}`);
+  for (const c of DEMO_FIXED_COMMENTS) assertSameStored((await placement.read('comments', c['id'] as string))?.values, c, `comments/${c['id']}`);
 
   // demo-us-1's phone number lives in the US enclave only; its username (public) in the global store.
   const enclaveUs = stores.get('enclave_us')!;
   const global = stores.get('global')!;
-  assert.equal((await enclaveUs.get('users', 'demo-us-1'))?.['phone_number'], '+15125550101');
+  assertSameStored((await enclaveUs.get('users', 'demo-us-1'))?.['phone_number'], '+15125550101', 'demo-us-1 phone_number in enclave_us');
   assert.equal((await global.get('users', 'demo-us-1'))?.['phone_number'], null);
   assert.equal((await global.get('users', 'demo-us-1'))?.['username'], 'lonestar_lens');
   assert.equal(await stores.get('enclave_eu')!.get('users', 'demo-us-1'), undefined);
@@ -281,7 +310,7 @@ test('seeding 60 users through placement: fixed values read back, protected fiel
   assert.equal((await global.get('videos', 'demo-v-public-1'))?.['caption'], 'Sunset over Lady Bird Lake');
 
   // Every generated record reads back as generated.
-  for (const r of generateDemoWorld(options)) assert.deepEqual((await placement.read(r.dataset, r.key))?.values, r.values, `${r.dataset}/${r.key}`);
+  for (const r of generateDemoWorld(options)) assertSameStored((await placement.read(r.dataset, r.key))?.values, r.values, `${r.dataset}/${r.key}`);
 
   // No US or EU user's phone number anywhere in the global store.
   const globalText = JSON.stringify(await snapshotOf(global));
@@ -298,15 +327,15 @@ test('seeding 60 users through placement: fixed values read back, protected fiel
   // Seeding again changes nothing and does not fail.
   const before = await snapshot();
   assert.deepEqual(await seedDemoWorld(placement, options), counts);
-  assert.deepEqual(await snapshot(), before);
+  assertSameStored(await snapshot(), before, 'the stores after seeding again');
 
   // A record changed or removed since is put back by the next seeding.
   await placement.write('users', 'demo-us-1', { username: 'renamed', phone_number: '+15125550199' }, 'update');
   await placement.write('videos', 'demo-v-private-1', { visibility: 'public' }, 'update');
   assert.ok(await placement.remove('comments', 'c-000007'));
-  assert.notDeepEqual(await snapshot(), before);
+  assert.ok(!isDeepStrictEqual(await snapshot(), before), 'the changes show in the stores');
   await seedDemoWorld(placement, options);
-  assert.deepEqual(await snapshot(), before);
+  assertSameStored(await snapshot(), before, 'the stores after seeding put the changes back');
 });
 
 async function snapshotOf(store: Store): Promise<Record<string, string | null>[]> {

@@ -2,7 +2,6 @@
 // (PGlite or a real PostgreSQL), every persona of the policy's directory with a demo token, every
 // place of cordon.yaml's network map plus an unknown one and a token whose place disagrees with the
 // network, an HTTP client that records what it sent, and raw scans of every table of every store.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadPolicy, type Policy } from '../../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, type CordonServer, type DemoIssuer } from '../../src/server/index.js';
@@ -48,10 +47,8 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** The first 12 hex digits of a value's SHA-256: how the test names a protected value in what it prints. */
-export function hashOf(value: unknown): string {
-  return createHash('sha256').update(String(value)).digest('hex').slice(0, 12);
-}
+/** How the test names a protected value in what it prints (test/helpers/hidden.ts). */
+export { hashOf } from './hidden.js';
 
 /** An address inside a network location (its base + 5), as `cordon up --demo` gives each site. */
 function addressIn(cidr: string): string | undefined {
