@@ -162,6 +162,14 @@ function conformance(driver: string, open: () => Promise<Store>): void {
         [{ n: 3 }, { n: 4 }, { n: 5 }],
       );
       assert.deepEqual(await store.appendMany('access', []), []);
+      // Any JSON value reads back as itself: a string entry is not parsed a second time.
+      const odd = ['a string', '{"looks":"like json"}', 42, null, true, [1, 'two'], { nested: { '': 'é\tx' } }];
+      const first = await store.append('odd', odd[0]);
+      for (const e of odd.slice(1)) await store.append('odd', e);
+      assert.deepEqual(
+        (await store.readLog('odd', first - 1, 100)).map((e) => e.entry),
+        odd,
+      );
     });
 
     test('entry tables: rows at explicit indexes in one statement, nothing written when an index is taken, append-only', async () => {

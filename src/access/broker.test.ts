@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { loadPolicy, type Policy } from '../policy/index.js';
 import { openFileKeyService, openStore, type Store } from '../store/index.js';
 import { generateSignerKey, openAccessLog, parseVerifierKey, verifyNote, type AccessLog } from '../log/index.js';
-import { openAccessBroker, type AccessBroker } from './broker.js';
+import { BROKER_EVENTS, openAccessBroker, type AccessBroker } from './broker.js';
+import { BrokerJournalError } from './journal.js';
 import type { Actor } from './model.js';
 import { CordonError } from '../shared/errors.js';
 
@@ -185,4 +186,33 @@ test('stats count active grants, pending requests, unreviewed break-glass, and g
   await w.broker.close();
   await w.log.close();
   await w.store.close();
+});
+
+test('a damaged journal is named, not folded: reopening refuses with access.journal_damaged at its index, a running broker refuses every act, and nothing is folded twice', async () => {
+  const w = await world(demo);
+  const engineer = actor(demo, 'austin-engineer');
+  const first = await w.broker.request(engineer, REQUEST);
+  await w.broker.approve(actor(demo, 'austin-approver-a'), first.id, {});
+  // Written beside cordon, straight into the store: an approval of a request that never was, and
+  // a grant whose scope is not a list.
+  const dangling = await w.store.append(BROKER_EVENTS, { type: 'approval', request: 'req-never', statement: { by: 'x' } });
+  // The running broker meets it at its next read of the journal: every act is refused, and the
+  // events before the damaged one are folded once (one approval, not one per attempt).
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(w.broker.request(engineer, { ...REQUEST, ticket: `SUP-${i + 2}` }), (err: unknown) => {
+      assert.ok(err instanceof BrokerJournalError, String(err));
+      assert.equal(err.code, 'access.journal_damaged');
+      assert.equal(err.index, dangling);
+      assert.equal(
+        err.message,
+        `the access broker's stored event ${dangling} approval names a request no earlier event made; the broker acts on nothing until the journal (access_broker) is repaired`,
+      );
+      return true;
+    });
+  }
+  assert.equal(w.broker.getRequest(actor(demo, 'austin-approver-b'), first.id).approvals.length, 1, 'the approval before the damage is folded once');
+  assert.equal(w.broker.listRequests(actor(demo, 'austin-approver-b'), {}).length, 1, 'no request was made while the journal was damaged');
+  await assert.rejects(w.reopen(), (err: unknown) => err instanceof BrokerJournalError && err.index === dangling);
+  await w.broker.close();
+  await w.log.close();
 });

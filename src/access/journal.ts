@@ -14,7 +14,7 @@ import type { AccessLog } from '../log/index.js';
 import { CordonError } from '../shared/errors.js';
 import { iso, logRecord } from './log-records.js';
 import type { Actor, BrokerEvent } from './model.js';
-import { applyEvent, type BrokerState } from './reducer.js';
+import { applyEvent, eventProblem, type BrokerState } from './reducer.js';
 
 /** The store log (append-only) holding the broker's events. */
 export const BROKER_EVENTS = 'access_broker';
@@ -31,12 +31,38 @@ const MALFORMED: ReadonlySet<string> = new Set(['access.invalid_request', 'acces
 /** How often a process reads the events other processes stored (the bound on a grant's reach). */
 export const DEFAULT_REFRESH_MS = 500;
 
-/** Folds the stored events after index `after` into `state`, in order; returns the last index read. */
+/**
+ * A stored broker event that cannot be folded: the journal was damaged outside cordon. The broker
+ * refuses every act until it is repaired (fail closed); `foldedTo` is the last event folded before it.
+ */
+export class BrokerJournalError extends CordonError {
+  constructor(
+    readonly index: number,
+    readonly foldedTo: number,
+    problem: string,
+  ) {
+    super(
+      'access.journal_damaged',
+      `the access broker's stored event ${index} ${problem}; the broker acts on nothing until the journal (${BROKER_EVENTS}) is repaired`,
+    );
+    this.name = 'BrokerJournalError';
+  }
+}
+
+/**
+ * Folds the stored events after index `after` into `state`, in order; returns the last index read.
+ * Throws BrokerJournalError at the first event that cannot be folded, with every event before it
+ * folded (and none twice when the caller resumes from its `foldedTo`).
+ */
 export async function replayEvents(store: Store, state: BrokerState, after = 0): Promise<number> {
   for (;;) {
     const page = await store.readLog(BROKER_EVENTS, after, REPLAY_PAGE);
-    for (const row of page) applyEvent(state, row.entry as BrokerEvent);
-    if (page.length > 0) after = page[page.length - 1]!.index;
+    for (const row of page) {
+      const problem = eventProblem(state, row.entry);
+      if (problem !== undefined) throw new BrokerJournalError(row.index, after, problem);
+      applyEvent(state, row.entry as BrokerEvent);
+      after = row.index;
+    }
     if (page.length < REPLAY_PAGE) return after;
   }
 }
@@ -86,7 +112,13 @@ export function createJournal(options: JournalOptions): Journal {
   };
   const catchUp = () =>
     fold(async () => {
-      readTo = await replayEvents(store, state, readTo);
+      try {
+        readTo = await replayEvents(store, state, readTo);
+      } catch (err) {
+        // What was folded before the damaged event stays folded, and is not folded again.
+        if (err instanceof BrokerJournalError) readTo = err.foldedTo;
+        throw err;
+      }
     });
 
   // One change at a time: each is logged, stored and applied before the next is checked, and, under

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AccessRequest, BrokerEvent, Grant, Statement } from './model.js';
-import { applyEvent, emptyState, noteUse, type BrokerState } from './reducer.js';
+import { applyEvent, emptyState, eventProblem, noteUse, type BrokerState } from './reducer.js';
 
 const T0 = Date.parse('2026-11-25T09:00:00Z');
 const MIN = 60_000;
@@ -186,4 +186,49 @@ test('noteUse sets the time it is given, even an earlier one, and is false for a
   assert.equal(state.grants.get('grant-1')!.lastUsedAt, T0 + 10 * MIN);
   assert.equal(noteUse(state, 'grant-9', T0), false);
   assert.deepEqual([...state.grants.keys()], ['grant-1']);
+});
+
+test('eventProblem names what makes a stored event unfoldable, by member and type, never by value', () => {
+  const state = fold(approved);
+  const cases: [unknown, string | undefined][] = [
+    ...approved.map((e): [unknown, undefined] => [e, undefined]),
+    ['a string', 'is not an event (an object with a string type)'],
+    [{ type: 7 }, 'is not an event (an object with a string type)'],
+    [{ type: 'promote', who: 'x' }, 'has a type the broker does not write'],
+    [{ type: 'approval', request: 'req-never', statement: approvalA }, 'approval names a request no earlier event made'],
+    [{ type: 'denial', request: 'req-1' }, 'denial has no statement'],
+    [
+      {
+        type: 'request',
+        request: { id: 'req-2', principal: 'p', approvals: [], scope: { datasets: ['users'], categories: 'user.contact', jurisdictions: [] } },
+      },
+      "request's scope.categories is not a list of names",
+    ],
+    [
+      { type: 'grant', grant: { id: 'g-x', principal: 'p', notBefore: 0, expiresAt: 1, scope: { datasets: 'users', categories: [], jurisdictions: [] } } },
+      "grant's scope.datasets is not a list of names",
+    ],
+    [
+      { type: 'grant', grant: { id: 'g-x', principal: 'p', notBefore: 0, expiresAt: '+15125550101', scope: {} } },
+      "grant's notBefore or expiresAt is not a time",
+    ],
+    [
+      { type: 'grant', grant: { id: 'g-x', principal: 'p', request: 'req-never', notBefore: 0, expiresAt: 1, scope: {} } },
+      'grant answers a request no earlier event made',
+    ],
+    [
+      {
+        type: 'grant',
+        grant: { id: 'g-x', principal: 'p', notBefore: 0, expiresAt: 1, scope: { datasets: [], categories: [], jurisdictions: [], subjects: 'all' } },
+      },
+      "grant's scope.subjects is not a list of keys",
+    ],
+    [{ type: 'revoke', grant: 'g-never', at: 1, by: 'x' }, 'revoke names a grant no earlier event made'],
+    [{ type: 'review', grant: 'grant-1', statement: approvalA }, undefined],
+    [{ type: 'expire', kind: 'key', id: 'k', at: 1 }, 'expire names neither a request nor a grant'],
+    [{ type: 'expire', kind: 'grant', id: 'req-1', at: 1 }, 'expire names a grant no earlier event made'],
+    [{ type: 'use', grant: 'g-never', at: 1 }, undefined],
+    [{ type: 'use', grant: 'grant-1' }, 'use names no grant and time'],
+  ];
+  for (const [i, [event, problem]] of cases.entries()) assert.equal(eventProblem(state, event), problem, `case ${i}`);
 });

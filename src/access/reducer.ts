@@ -36,6 +36,60 @@ function reindex(state: BrokerState, principal: string): void {
   else state.active.set(principal, list);
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const SCOPE_LISTS = ['datasets', 'categories', 'jurisdictions'] as const;
+
+function scopeProblem(what: string, scope: unknown): string | undefined {
+  if (!isObject(scope)) return `${what} has no scope`;
+  for (const k of SCOPE_LISTS) if (!isStrings(scope[k])) return `${what}'s scope.${k} is not a list of names`;
+  if (scope['subjects'] !== undefined && !isStrings(scope['subjects'])) return `${what}'s scope.subjects is not a list of keys`;
+  return undefined;
+}
+
+/**
+ * Why a stored event cannot be folded into `state` (a shape the broker never writes, or a request or
+ * grant no earlier event made), or undefined when applyEvent can take it. Replay asks this first, so
+ * that a damaged journal is named, not met as a TypeError half-way through a fold. Messages name
+ * members and types, never values.
+ */
+export function eventProblem(state: BrokerState, e: unknown): string | undefined {
+  if (!isObject(e) || typeof e['type'] !== 'string') return 'is not an event (an object with a string type)';
+  const requestNamed = (id: unknown) => (typeof id === 'string' && state.requests.has(id) ? undefined : `${e['type']} names a request no earlier event made`);
+  const grantNamed = (id: unknown) => (typeof id === 'string' && state.grants.has(id) ? undefined : `${e['type']} names a grant no earlier event made`);
+  switch (e['type']) {
+    case 'request': {
+      const r = e['request'];
+      if (!isObject(r) || typeof r['id'] !== 'string' || typeof r['principal'] !== 'string' || !Array.isArray(r['approvals']))
+        return 'request holds no well-formed request';
+      return scopeProblem('request', r['scope']);
+    }
+    case 'approval':
+    case 'denial':
+      return requestNamed(e['request']) ?? (isObject(e['statement']) ? undefined : `${e['type']} has no statement`);
+    case 'withdraw':
+      return requestNamed(e['request']);
+    case 'grant': {
+      const g = e['grant'];
+      if (!isObject(g) || typeof g['id'] !== 'string' || typeof g['principal'] !== 'string') return 'grant holds no well-formed grant';
+      if (typeof g['notBefore'] !== 'number' || typeof g['expiresAt'] !== 'number') return "grant's notBefore or expiresAt is not a time";
+      if (g['request'] !== undefined && requestNamed(g['request'])) return 'grant answers a request no earlier event made';
+      return scopeProblem('grant', g['scope']);
+    }
+    case 'revoke':
+    case 'review':
+      return grantNamed(e['grant']);
+    case 'expire':
+      if (e['kind'] === 'request') return requestNamed(e['id']);
+      if (e['kind'] === 'grant') return grantNamed(e['id']);
+      return 'expire names neither a request nor a grant';
+    case 'use':
+      return typeof e['grant'] === 'string' && typeof e['at'] === 'number' ? undefined : 'use names no grant and time';
+    default:
+      return 'has a type the broker does not write';
+  }
+}
+
 /**
  * Applies one event to `state`. Events MUST come in log order, each naming only requests and grants
  * that earlier events made (the broker checks before it commits; a dangling reference throws, except

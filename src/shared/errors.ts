@@ -175,6 +175,12 @@ export const ERROR_CODES = {
     severity: 'error',
     message: 'The principal may not break glass (cordon.yaml access.break_glass.allowed), or break-glass is not configured.',
   },
+  'access.journal_damaged': {
+    status: 503,
+    severity: 'error',
+    message:
+      "A stored access-broker event cannot be folded (a shape the broker never writes, or a request or grant no earlier event made): the journal was changed outside cordon. The broker refuses every act, and cordon up does not start, until it is repaired; the message names the event's index.",
+  },
   'access.not_break_glass': { status: 409, severity: 'error', message: 'Only break-glass grants are reviewed.' },
   'access.forbidden': {
     status: 403,

@@ -379,12 +379,13 @@ export class SqlStore implements Store {
 
   async readLog(log: string, after: number, limit: number, options: { readonly field?: string } = {}): Promise<{ index: number; entry: unknown }[]> {
     const t = await this.ensureLog(log);
-    const column = options.field === undefined ? 'entry' : 'entry ->> $3::text';
+    const column = options.field === undefined ? 'entry::text' : 'entry ->> $3::text';
     const params: unknown[] = [after, Math.max(1, Math.min(limit, MAX_LOG_READ))];
     if (options.field !== undefined) params.push(options.field);
     const rows = await this.db.query(`SELECT idx, ${column} AS entry FROM ${t} WHERE idx > $1 ORDER BY idx LIMIT $2`, params);
     if (options.field !== undefined) return rows.map((r) => ({ index: Number(r['idx']), entry: r['entry'] }));
-    return rows.map((r) => ({ index: Number(r['idx']), entry: typeof r['entry'] === 'string' ? JSON.parse(r['entry']) : r['entry'] }));
+    // As text, parsed here: a driver that parses jsonb itself would hand back a string entry as a bare string.
+    return rows.map((r) => ({ index: Number(r['idx']), entry: JSON.parse(String(r['entry'])) }));
   }
 
   /** In-process turns, for a database no other process opens (and under the server lock, too). */
