@@ -9,8 +9,9 @@ import { scanFiles, type PoolOptions } from './pool.js';
 import { scanStore, type ColumnProfile, type StoreScanOptions } from './store-scan.js';
 import { assess, type AssessOptions, type ColumnVerdict, type Violation } from './assess.js';
 import type { Finding, ScanProblem } from './types.js';
+import { recordJurisdictions } from './record-jurisdiction.js';
 
-export interface ScanOptions extends PoolOptions, Omit<StoreScanOptions, 'fingerprints'>, AssessOptions {
+export interface ScanOptions extends PoolOptions, Omit<StoreScanOptions, 'fingerprints' | 'records'>, AssessOptions {
   /** Without a policy, findings are listed but nothing is a violation. */
   readonly policy?: Policy;
 }
@@ -78,8 +79,10 @@ export async function scan(
     problems.push(...r.problems);
     dropped += r.dropped;
   }
+  // With a policy, each catalog row's findings carry the row's own jurisdiction.
+  const records = options.policy ? recordJurisdictions(options.policy) : undefined;
   for (const store of targets.stores ?? []) {
-    const r = await scanStore(store, options);
+    const r = await scanStore(store, { ...options, ...(records ? { records } : {}) });
     rows += r.rows;
     findings.push(...r.findings);
     profiles.push(...r.columns);

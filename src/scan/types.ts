@@ -57,6 +57,12 @@ export interface StoreLocation {
   readonly column: string;
   /** The row's key (its `key`, `id` or first column), as text. */
   readonly row: string;
+  /**
+   * For a table of a catalog dataset scanned with a policy: the record's own jurisdiction, as the
+   * gateway tells it (its jurisdiction field, or its subject's); null when the row cannot tell
+   * (missing, malformed or sealed field, subject not found), which counts as every jurisdiction.
+   */
+  readonly jurisdiction?: string | null;
 }
 
 export type Location = FileLocation | StoreLocation;
