@@ -192,8 +192,8 @@ class SubjectJurisdictions {
           continue;
         }
         const [table, key] = id.split('\u0000') as [string, string];
-        let keys = byTable.get(table);
-        if (!keys) byTable.set(table, (keys = new Set()));
+        const keys = byTable.get(table) ?? new Set<string>();
+        byTable.set(table, keys);
         keys.add(key);
       }
       for (const [table, keys] of byTable) {
