@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isAscii } from 'node:buffer';
 import type { DetectOptions } from './detect.js';
-import type { Finding, ScanProblem } from './types.js';
+import type { ColumnSummary, Finding, ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import { TextScan, type Found } from './text-scan.js';
 import { CsvRows } from './csv-rows.js';
@@ -40,6 +40,8 @@ export interface FileScanResult {
   /** Findings beyond maxFindingsPerFile, counted but not kept. */
   readonly dropped: number;
   readonly problems: ScanProblem[];
+  /** Every finding counted by column and detector. */
+  readonly summary: ColumnSummary[];
 }
 
 export function formatOf(file: string): FileFormat {
@@ -82,7 +84,15 @@ export async function scanFile(file: string, options: FileScanOptions = {}): Pro
     }
     state.end();
   }
-  return { file, format, bytes, findings: state.out.findings, dropped: state.out.dropped, problems: state.problems };
+  return {
+    file,
+    format,
+    bytes,
+    findings: state.out.findings,
+    dropped: state.out.dropped,
+    problems: state.problems,
+    summary: state.out.tally.summary(state.dataLines()),
+  };
 }
 
 /**
@@ -121,6 +131,11 @@ class FileState {
       this.csv,
       format === 'json' || format === 'ndjson',
     );
+  }
+
+  /** Lines that hold data: every line, less a CSV header. */
+  dataLines(): number {
+    return Math.max(0, this.lines - (this.csv?.header !== undefined ? 1 : 0));
   }
 
   problem(code: ScanProblem['code'], message: string): void {

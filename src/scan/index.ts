@@ -28,4 +28,5 @@ export {
 } from './fingerprints.js';
 export { recordJurisdictions, type RecordJurisdictions, type RecordSpec } from './record-jurisdiction.js';
 export { scan, expandPaths, type ScanOptions, type ScanResultV1 } from './scan.js';
-export { formatText, toSarif, whereText } from './report.js';
+export { formatText, formatSummary, toSarif, whereText, TEXT_FINDINGS } from './report.js';
+export { ColumnTally, MAX_EXAMPLES } from './summary.js';

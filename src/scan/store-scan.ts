@@ -6,7 +6,8 @@
 import type { Store } from '../store/index.js';
 import { TABLE_PREFIX } from '../store/index.js';
 import { detect, type DetectOptions } from './detect.js';
-import { maskSample, type Finding, type ScanProblem, type StoreLocation } from './types.js';
+import { maskSample, type ColumnSummary, type Finding, type ScanProblem, type StoreLocation } from './types.js';
+import { ColumnTally } from './summary.js';
 import type { Fingerprints } from './fingerprints.js';
 import type { RecordJurisdictions } from './record-jurisdiction.js';
 
@@ -45,6 +46,8 @@ export interface StoreScanResult {
   readonly columns: ColumnProfile[];
   readonly problems: ScanProblem[];
   readonly dropped: number;
+  /** Every finding counted by table, column and detector. */
+  readonly summary: ColumnSummary[];
 }
 
 /** The dataset a table holds: cordon's own tables are `ds_<dataset>`; any other is its own name. */
@@ -57,6 +60,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
   const findings: Finding[] = [];
   const columns: ColumnProfile[] = [];
   const problems: ScanProblem[] = [];
+  const summary: ColumnSummary[] = [];
   const limit = options.full ? Infinity : (options.sample ?? DEFAULT_SAMPLE_ROWS);
   const max = options.maxFindings ?? 100_000;
   let rows = 0;
@@ -66,7 +70,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
     tables = await store.tables();
   } catch (e) {
     problems.push({ code: 'scan.store_unavailable', target: store.name, message: `cannot list tables: ${(e as Error).message}` });
-    return { store: store.name, rows, findings, columns, problems, dropped };
+    return { store: store.name, rows, findings, columns, problems, dropped, summary };
   }
   if (options.tables) tables = tables.filter((t) => options.tables!.includes(t) || options.tables!.includes(datasetOfTable(t)));
   const records = options.records;
@@ -76,6 +80,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
   for (const table of tables) {
     const profiles = new Map<string, { values: number; categories: Record<string, number> }>();
     const spec = records?.spec(table);
+    const tally = new ColumnTally(`${store.name}/${table}`);
     let n = 0;
     try {
       for await (const row of store.dump(table)) {
@@ -112,6 +117,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
               seen.add(d0.category);
               p.categories[d0.category] = (p.categories[d0.category] ?? 0) + 1;
             }
+            tally.add(column, d.detector, d.category, n, `row ${rowKey}`);
             if (findings.length >= max) {
               dropped++;
               continue;
@@ -145,6 +151,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
       });
     }
     rows += n;
+    summary.push(...tally.summary(n));
     for (const [column, p] of profiles) columns.push({ store: store.name, table, column, values: p.values, categories: p.categories });
   }
   if (pending.length > 0) {
@@ -154,7 +161,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
       findings[p.index] = { ...f, where: { ...(f.where as StoreLocation), jurisdiction: told.get(`${p.table}\u0000${p.key}`) ?? null } };
     }
   }
-  return { store: store.name, rows, findings, columns, problems, dropped };
+  return { store: store.name, rows, findings, columns, problems, dropped, summary };
 }
 
 /**

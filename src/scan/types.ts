@@ -81,6 +81,26 @@ export interface Finding {
   readonly enclave?: string;
 }
 
+/** Per file or table, column and detector: every finding counted (kept or past the cap), never a value. */
+export interface ColumnSummary {
+  /** The file, or `store/table`. */
+  readonly target: string;
+  /** The CSV column, JSON member or table column; absent for text outside any field. */
+  readonly column?: string;
+  readonly detector: DetectorId;
+  readonly category: string;
+  /** Findings, those not kept included. */
+  readonly count: number;
+  /** Rows (lines of a file, rows of a table) holding at least one. */
+  readonly rows: number;
+  /** Rows the target has (data lines of a file, rows read of a table). */
+  readonly of: number;
+  /** rows / of, to four places. */
+  readonly share: number;
+  /** The first few positions: `LINE:COLUMN` in a file, `row KEY` in a table. */
+  readonly examples: readonly string[];
+}
+
 /** A target or part of one that could not be (fully) scanned; the scan went on with the rest. */
 export interface ScanProblem {
   readonly code:
