@@ -27,8 +27,12 @@ export class FileFindings {
     this.tally = new ColumnTally(file);
   }
 
-  /** Turns detections (offsets in `body`) into findings with line, column and field. */
-  place(body: string, firstLine: number, found: Found[]): void {
+  /**
+   * Turns detections (offsets in `body`) into findings with line, column and field. `carried` is
+   * the length of the first line's part already placed (a line too long to scan whole): that part
+   * of a line has columns after it and no field.
+   */
+  place(body: string, firstLine: number, found: Found[], carried = 0): void {
     if (found.length === 0) return;
     // A hinted detection and a plain one at the same place: keep the more confident.
     found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
@@ -42,11 +46,12 @@ export class FileFindings {
         line++;
         lineStart = nl + 1;
       }
+      const split = carried > 0 && line === firstLine;
       let field = f.field;
-      if (field === undefined && this.csv !== undefined) field = this.csv.fieldAt(body, lineStart, f.offset);
-      if (field === undefined && this.json) field = jsonKeyBefore(body, lineStart, f.offset);
+      if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.offset);
+      if (field === undefined && this.json && !split) field = jsonKeyBefore(body, lineStart, f.offset);
       const d = this.fingerprints?.match(f.d) ?? f.d;
-      const column = f.offset - lineStart + 1;
+      const column = f.offset - lineStart + 1 + (split ? carried : 0);
       // Past the cap a finding is only counted, in the summary too.
       this.tally.add(field, d.detector, d.category, line, `${line}:${column}`);
       if (this.findings.length >= this.max) {

@@ -108,6 +108,10 @@ class FileState {
   private ascii = true;
   private started = false;
   private carry = '';
+  /** Characters of the line under way already scanned (a line longer than MAX_LINE_CHARS is scanned in pieces). */
+  private carried = 0;
+  /** Lines longer than MAX_LINE_CHARS: how many, and the first. */
+  private long = { count: 0, first: 0 };
   private readonly text: TextScan;
   /** Set for CSV and TSV files. */
   private readonly csv: CsvRows | undefined;
@@ -184,6 +188,17 @@ class FileState {
       this.block(this.carry);
       this.carry = '';
     }
+    // The last line, without its newline.
+    if (this.carried > 0) {
+      this.lines++;
+      this.carried = 0;
+    }
+    if (this.long.count > 0)
+      this.problem(
+        'scan.malformed',
+        `${this.long.count} line(s) longer than ${MAX_LINE_CHARS / (1 << 20)} MiB (first at line ${this.long.first}); scanned as text in pieces of that size` +
+          (this.csv !== undefined ? ', without their CSV fields' : this.ndjson !== undefined ? ', without their JSON members' : ''),
+      );
     if (this.csv !== undefined) for (const m of this.csv.end(this.lines)) this.problem('scan.malformed', m);
     if (this.ndjson !== undefined) for (const m of this.ndjson.end()) this.problem('scan.malformed', m);
   }
@@ -212,9 +227,30 @@ class FileState {
     this.carry = text.slice(cut + 1);
   }
 
-  /** Scans complete lines (the last may lack its newline at the end of the file). */
+  /**
+   * Scans lines: whole ones, but the first may be the rest of a line begun in earlier blocks and the
+   * last may lack its newline (at the end of the file, or a piece of a line too long to scan whole).
+   */
   private block(text: string): void {
     const firstLine = this.lines + 1;
+    const carried = this.carried;
+    const nl = text.indexOf('\n');
+    const piece = nl === -1 && text.length > MAX_LINE_CHARS;
+    if (piece && carried === 0) {
+      if (this.long.count === 0) this.long.first = firstLine;
+      this.long.count++;
+    }
+    if (carried > 0 || piece) {
+      // A piece of a long line, or what ends one: scanned as text; its rows start after it.
+      const found: Found[] = [];
+      this.text.all(text, found);
+      const rest = nl === -1 ? text.length : nl + 1;
+      if (this.csv !== undefined && this.csv.header !== undefined) this.csv.rows(text, firstLine + 1, found, rest);
+      else if (this.ndjson !== undefined) this.ndjson.rows(text, firstLine + 1, found, rest);
+      this.out.place(text, firstLine, found, carried);
+      this.count(text);
+      return;
+    }
     const csv = this.csv;
     let body = text;
     let bodyLine = firstLine;
@@ -230,8 +266,15 @@ class FileState {
     else if (this.ndjson !== undefined) this.ndjson.rows(body, bodyLine, found);
     else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
     this.out.place(body, bodyLine, found);
+    this.count(text);
+  }
+
+  /** Counts the lines `text` ends; a last line without its newline is carried (counted at the end). */
+  private count(text: string): void {
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-    this.lines += n + (text.endsWith('\n') ? 0 : 1);
+    this.lines += n;
+    const tail = text.length - (text.lastIndexOf('\n') + 1);
+    this.carried = n > 0 ? tail : this.carried + tail;
   }
 }
