@@ -169,7 +169,10 @@ class FileState {
     } catch {
       if (!this.utf8Reported) {
         this.utf8Reported = true;
-        this.problem('scan.invalid_encoding', `invalid UTF-8 after line ${this.lines + 1}; invalid bytes were scanned as U+FFFD`);
+        const at = firstInvalidUtf8(bytes);
+        let line = this.lines + 1;
+        for (let i = at === -1 ? -1 : bytes.indexOf(10); i !== -1 && i < at; i = bytes.indexOf(10, i + 1)) line++;
+        this.problem('scan.invalid_encoding', `invalid UTF-8 ${at === -1 ? `after line ${line}` : `at line ${line}`}; invalid bytes were scanned as U+FFFD`);
       }
       this.decoder = new TextDecoder('utf-8', { fatal: false });
       text = this.decoder.decode(bytes, { stream: true });
@@ -277,4 +280,32 @@ class FileState {
     const tail = text.length - (text.lastIndexOf('\n') + 1);
     this.carried = n > 0 ? tail : this.carried + tail;
   }
+}
+
+/**
+ * The offset of the first byte that cannot begin or continue a UTF-8 sequence (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), or -1 when there is none in `b` (a
+ * sequence cut at its end is not counted: the next chunk may complete it).
+ */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0) return i;
+    // The second byte's range depends on the first (overlongs, surrogates, past U+10FFFF).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      if (i + k >= b.length) return -1;
+      const x = b[i + k]!;
+      if (k === 1 ? x < lo || x > hi : (x & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
 }
