@@ -201,6 +201,10 @@ describe("the demo's global store against the demo policy", () => {
     assert.equal(api.findings.violationCount, 9);
     assert.equal(api.overview.openViolations, 9);
     assert.equal(api.findings.findingCount, inProcess.findings.length);
+    assert.deepEqual(api.findings.summary, inProcess.summary);
+    // The planted rows' columns are summed with the seeded ones: every ROW user's device id, and the leaks.
+    const line = (table: string, column: string) => inProcess.summary.find((c) => c.target === `global/${table}` && c.column === column);
+    assert.equal(line('ds_comments', 'body')?.count, 4);
   });
 
   test('cordon scan store:global gives the same answer, exit 1, and prints no value', async () => {

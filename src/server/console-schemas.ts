@@ -211,13 +211,14 @@ export const CONSOLE_SCHEMAS = {
       200: {
         description: 'Findings, violations, column verdicts',
         type: 'object',
-        required: ['target', 'complete', 'rows', 'findingCount', 'violationCount', 'findings', 'violations', 'columns', 'problems'],
+        required: ['target', 'complete', 'rows', 'findingCount', 'violationCount', 'summary', 'findings', 'violations', 'columns', 'problems'],
         properties: {
           target: { type: 'string' },
           complete: { type: 'boolean' },
           rows: { type: 'integer' },
           findingCount: { type: 'integer', description: 'all findings (the list holds at most 500)' },
           violationCount: { type: 'integer', description: 'all violations (the list holds at most 500)' },
+          summary: objects('per table, column and detector: count, rows, share, first positions (as cordon scan --json gives it)'),
           findings: objects('findings, as cordon scan --json gives them'),
           violations: objects('findings where the class forbids the place'),
           columns: objects('the verdict of each column'),

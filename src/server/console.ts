@@ -457,6 +457,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       rows: r.rows,
       findingCount: r.findings.length,
       violationCount: r.violations.length,
+      summary: r.summary,
       findings: r.findings.slice(0, 500),
       violations: r.violations.slice(0, 500),
       columns: r.columns,

@@ -8,6 +8,7 @@ interface Findings {
   rows: number;
   findingCount: number;
   violationCount: number;
+  summary: { target: string; column?: string; detector: string; count: number; rows: number; of: number; share: number; examples: string[] }[];
   findings: { detector: string; category: string; confidence: number; where: Record<string, unknown>; sample: string }[];
   violations: { message?: string; category?: string }[];
 }
@@ -44,6 +45,33 @@ export function FindingsPage({ session }: PageProps) {
             {f.target}: {f.rows} rows sampled, {f.findingCount} finding(s), <span data-testid="findings-violations">{f.violationCount}</span> violation(s)
             {f.complete ? '' : ' (incomplete)'}
           </p>
+          <table aria-label="Summary by column">
+            <thead>
+              <tr>
+                <th>Table and column</th>
+                <th>Detector</th>
+                <th>Findings</th>
+                <th>Rows</th>
+                <th>First at</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.summary.map((c) => (
+                <tr key={`${c.target} ${c.column ?? ''} ${c.detector}`}>
+                  <td>
+                    {c.target}
+                    {c.column === undefined ? '' : `.${c.column}`}
+                  </td>
+                  <td>{c.detector}</td>
+                  <td>{c.count}</td>
+                  <td>
+                    {c.rows} of {c.of} ({(c.share * 100).toFixed(1)}%)
+                  </td>
+                  <td>{c.examples.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           <table aria-label="Findings">
             <thead>
               <tr>
