@@ -13,6 +13,8 @@ import type { RecordJurisdictions } from './record-jurisdiction.js';
 
 /** Rows read per table unless `full`. */
 export const DEFAULT_SAMPLE_ROWS = 1000;
+/** Subject rows whose jurisdiction a store scan keeps while it reads them. */
+const MAX_REMEMBERED = 200_000;
 /** Keys tried, in order, as the row key a finding names. */
 const KEY_COLUMNS = ['key', 'id', 'uid', 'uuid'];
 
@@ -177,8 +179,9 @@ class SubjectJurisdictions {
     private readonly records: RecordJurisdictions | undefined,
   ) {}
 
+  /** Keeps what a scanned row told, up to MAX_REMEMBERED rows (a full scan of millions looks the rest up). */
   remember(table: string, key: string, jurisdiction: string | null): void {
-    this.known.set(`${table}\u0000${key}`, jurisdiction);
+    if (this.known.size < MAX_REMEMBERED) this.known.set(`${table}\u0000${key}`, jurisdiction);
   }
 
   async resolve(wanted: readonly { table: string; key: string }[]): Promise<Map<string, string | null>> {
