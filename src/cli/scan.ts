@@ -3,15 +3,16 @@
 // when a target could not be read or reached (the scan is incomplete), 2 on bad usage or when a
 // target could not be scanned as what it is (binary, corrupt, unsupported); 0 when complete and clean.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { KeyFileError, openFileKeyService, openStore, type Store } from '../store/index.js';
 import { keyReleaseRecord } from '../log/index.js';
-import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
+import { DEFAULT_MIN_CONFIDENCE, DEFAULT_SAMPLE_ROWS, expandPaths, fingerprintEnclave, formatText, scan, toSarif, type Fingerprints } from '../scan/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, mustRead, networkFailure, printJson } from './output.js';
 import { storeOverrides, storeUrls } from './stores.js';
 import { dataPaths, openRuntime } from '../server/runtime.js';
+import { createProgress } from './progress.js';
 
 interface ScanCliOptions {
   policy?: string;
@@ -129,7 +130,8 @@ export function scanCommand(): Command {
           }
         }
 
-        const progress = process.stderr.isTTY ? createProgress() : undefined;
+        // On a terminal only, and not with --json; with file targets only, the total is known.
+        const progress = process.stderr.isTTY && !opts.json ? createProgress(process.stderr, stores.length > 0 ? 0 : totalBytes(paths)) : undefined;
         const result = await scan(
           { paths, stores },
           {
@@ -228,22 +230,15 @@ async function enclaveFingerprints(policy: Policy, name: string, overrides: Read
   }
 }
 
-/** A one-line progress display (bytes and bytes/s) for terminals only. */
-function createProgress(): { add: (n: number) => void; done: () => void } {
-  const started = Date.now();
-  let bytes = 0;
-  let last = 0;
-  return {
-    add(n) {
-      bytes += n;
-      const now = Date.now();
-      if (now - last < 250) return;
-      last = now;
-      const secs = Math.max(0.001, (now - started) / 1000);
-      process.stderr.write(`\rscanning: ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / 1e6 / secs).toFixed(1)} MB/s   `);
-    },
-    done() {
-      if (last > 0) process.stderr.write('\r\x1b[K');
-    },
-  };
+/** The bytes of every file under the paths (what is unreadable counts nothing; the scan reports it). */
+function totalBytes(paths: readonly string[]): number {
+  let n = 0;
+  for (const f of expandPaths(paths, [])) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      // Reported by the scan.
+    }
+  }
+  return n;
 }

@@ -56,10 +56,18 @@ function placeOf(policy: Policy, f: Finding, options: AssessOptions): { enclave?
   return options.place ? { country: options.place } : {};
 }
 
-/** The jurisdictions a finding's subject may belong to. */
+/**
+ * The jurisdictions a finding's subject may belong to: an enclave copy's, else the record's own (a
+ * row that cannot tell counts as every jurisdiction's: unclassified means protected), else the
+ * phone number's country, else the subjects the scan was told of, else anyone's.
+ */
 function jurisdictionsOf(policy: Policy, f: Finding, options: AssessOptions): string[] {
   const d = policy.deployment;
   if (f.enclave) return [...(d.enclaves.get(f.enclave)?.jurisdictions ?? [])];
+  if (f.where.kind === 'store' && f.where.jurisdiction !== undefined) {
+    const j = f.where.jurisdiction;
+    return j !== null && d.jurisdictions.has(j) ? [j] : [...d.jurisdictions.keys()];
+  }
   if (f.country) {
     const j = d.countryJurisdiction.get(f.country) ?? d.defaultJurisdiction;
     if (j) return [j];
@@ -87,12 +95,18 @@ export function assess(policy: Policy, findings: readonly Finding[], profiles: r
     }
     if (outside.length === 0) continue;
     const where = place.enclave !== undefined ? `enclave ${place.enclave}` : (place.country ?? 'an unknown place');
+    const whose =
+      f.where.kind !== 'store' || f.where.jurisdiction === undefined
+        ? ''
+        : f.where.jurisdiction === null
+          ? " (the record's jurisdiction cannot be told, so every jurisdiction's rules apply)"
+          : ` (the record's jurisdiction)`;
     violations.push({
       finding: f,
       jurisdictions: outside,
       enclaves,
       place: place.enclave ?? place.country ?? 'unknown',
-      reason: `${f.category} is protected for ${outside.join(', ')} and must stay in ${enclaves.length ? `enclave ${[...new Set(enclaves)].join(', ')}` : 'its enclave'}; found in ${where}`,
+      reason: `${f.category} is protected for ${outside.join(', ')}${whose} and must stay in ${enclaves.length ? `enclave ${[...new Set(enclaves)].join(', ')}` : 'its enclave'}; found in ${where}`,
     });
   }
 

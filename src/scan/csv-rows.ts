@@ -26,9 +26,9 @@ export class CsvRows {
   }
 
   /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
-  rows(body: string, firstLine: number, found: Found[]): void {
+  rows(body: string, firstLine: number, found: Found[], from = 0): void {
     const width = this.header?.length ?? 0;
-    let pos = 0;
+    let pos = from;
     let line = firstLine;
     let quote = body.indexOf('"');
     if (quote === -1) quote = body.length;

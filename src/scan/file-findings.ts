@@ -5,12 +5,15 @@ import { maskSample, type Finding } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import type { CsvRows } from './csv-rows.js';
 import type { Found } from './text-scan.js';
+import { ColumnTally } from './summary.js';
 
 /** The findings kept for one file, and the count of those dropped past `max`. */
 export class FileFindings {
   readonly findings: Finding[] = [];
   /** Findings beyond `max`, counted but not kept. */
   dropped = 0;
+  /** Every finding, kept or not, by column and detector. */
+  readonly tally: ColumnTally;
 
   constructor(
     private readonly file: string,
@@ -20,10 +23,16 @@ export class FileFindings {
     private readonly csv: CsvRows | undefined,
     /** For JSON and NDJSON files: a finding's field is the key before it. */
     private readonly json: boolean,
-  ) {}
+  ) {
+    this.tally = new ColumnTally(file);
+  }
 
-  /** Turns detections (offsets in `body`) into findings with line, column and field. */
-  place(body: string, firstLine: number, found: Found[]): void {
+  /**
+   * Turns detections (offsets in `body`) into findings with line, column and field. `carried` is
+   * the length of the first line's part already placed (a line too long to scan whole): that part
+   * of a line has columns after it and no field.
+   */
+  place(body: string, firstLine: number, found: Found[], carried = 0): void {
     if (found.length === 0) return;
     // A hinted detection and a plain one at the same place: keep the more confident.
     found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
@@ -33,20 +42,22 @@ export class FileFindings {
     for (const f of found) {
       if (f.d.start < lastEnd) continue;
       lastEnd = f.d.end;
-      // Past the cap a finding is only counted: no need to place it.
-      if (this.findings.length >= this.max) {
-        this.dropped++;
-        continue;
-      }
       for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
         line++;
         lineStart = nl + 1;
       }
+      const split = carried > 0 && line === firstLine;
       let field = f.field;
-      if (field === undefined && this.csv !== undefined) field = this.csv.fieldAt(body, lineStart, f.offset);
-      if (field === undefined && this.json) field = jsonKeyBefore(body, lineStart, f.offset);
+      if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.offset);
+      if (field === undefined && this.json && !split) field = jsonKeyBefore(body, lineStart, f.offset);
       const d = this.fingerprints?.match(f.d) ?? f.d;
-      const column = f.offset - lineStart + 1;
+      const column = f.offset - lineStart + 1 + (split ? carried : 0);
+      // Past the cap a finding is only counted, in the summary too.
+      this.tally.add(field, d.detector, d.category, line, `${line}:${column}`);
+      if (this.findings.length >= this.max) {
+        this.dropped++;
+        continue;
+      }
       this.findings.push({
         detector: d.detector,
         category: d.category,

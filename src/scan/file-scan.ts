@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isAscii } from 'node:buffer';
 import type { DetectOptions } from './detect.js';
-import type { Finding, ScanProblem } from './types.js';
+import type { ColumnSummary, Finding, ScanProblem } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import { TextScan, type Found } from './text-scan.js';
 import { CsvRows } from './csv-rows.js';
@@ -40,6 +40,8 @@ export interface FileScanResult {
   /** Findings beyond maxFindingsPerFile, counted but not kept. */
   readonly dropped: number;
   readonly problems: ScanProblem[];
+  /** Every finding counted by column and detector. */
+  readonly summary: ColumnSummary[];
 }
 
 export function formatOf(file: string): FileFormat {
@@ -82,7 +84,15 @@ export async function scanFile(file: string, options: FileScanOptions = {}): Pro
     }
     state.end();
   }
-  return { file, format, bytes, findings: state.out.findings, dropped: state.out.dropped, problems: state.problems };
+  return {
+    file,
+    format,
+    bytes,
+    findings: state.out.findings,
+    dropped: state.out.dropped,
+    problems: state.problems,
+    summary: state.out.tally.summary(state.dataLines()),
+  };
 }
 
 /**
@@ -98,6 +108,10 @@ class FileState {
   private ascii = true;
   private started = false;
   private carry = '';
+  /** Characters of the line under way already scanned (a line longer than MAX_LINE_CHARS is scanned in pieces). */
+  private carried = 0;
+  /** Lines longer than MAX_LINE_CHARS: how many, and the first. */
+  private long = { count: 0, first: 0 };
   private readonly text: TextScan;
   /** Set for CSV and TSV files. */
   private readonly csv: CsvRows | undefined;
@@ -121,6 +135,11 @@ class FileState {
       this.csv,
       format === 'json' || format === 'ndjson',
     );
+  }
+
+  /** Lines that hold data: every line, less a CSV header. */
+  dataLines(): number {
+    return Math.max(0, this.lines - (this.csv?.header !== undefined ? 1 : 0));
   }
 
   problem(code: ScanProblem['code'], message: string): void {
@@ -150,7 +169,10 @@ class FileState {
     } catch {
       if (!this.utf8Reported) {
         this.utf8Reported = true;
-        this.problem('scan.invalid_encoding', `invalid UTF-8 after line ${this.lines + 1}; invalid bytes were scanned as U+FFFD`);
+        const at = firstInvalidUtf8(bytes);
+        let line = this.lines + 1;
+        for (let i = at === -1 ? -1 : bytes.indexOf(10); i !== -1 && i < at; i = bytes.indexOf(10, i + 1)) line++;
+        this.problem('scan.invalid_encoding', `invalid UTF-8 ${at === -1 ? `after line ${line}` : `at line ${line}`}; invalid bytes were scanned as U+FFFD`);
       }
       this.decoder = new TextDecoder('utf-8', { fatal: false });
       text = this.decoder.decode(bytes, { stream: true });
@@ -169,6 +191,17 @@ class FileState {
       this.block(this.carry);
       this.carry = '';
     }
+    // The last line, without its newline.
+    if (this.carried > 0) {
+      this.lines++;
+      this.carried = 0;
+    }
+    if (this.long.count > 0)
+      this.problem(
+        'scan.malformed',
+        `${this.long.count} line(s) longer than ${MAX_LINE_CHARS / (1 << 20)} MiB (first at line ${this.long.first}); scanned as text in pieces of that size` +
+          (this.csv !== undefined ? ', without their CSV fields' : this.ndjson !== undefined ? ', without their JSON members' : ''),
+      );
     if (this.csv !== undefined) for (const m of this.csv.end(this.lines)) this.problem('scan.malformed', m);
     if (this.ndjson !== undefined) for (const m of this.ndjson.end()) this.problem('scan.malformed', m);
   }
@@ -197,9 +230,30 @@ class FileState {
     this.carry = text.slice(cut + 1);
   }
 
-  /** Scans complete lines (the last may lack its newline at the end of the file). */
+  /**
+   * Scans lines: whole ones, but the first may be the rest of a line begun in earlier blocks and the
+   * last may lack its newline (at the end of the file, or a piece of a line too long to scan whole).
+   */
   private block(text: string): void {
     const firstLine = this.lines + 1;
+    const carried = this.carried;
+    const nl = text.indexOf('\n');
+    const piece = nl === -1 && text.length > MAX_LINE_CHARS;
+    if (piece && carried === 0) {
+      if (this.long.count === 0) this.long.first = firstLine;
+      this.long.count++;
+    }
+    if (carried > 0 || piece) {
+      // A piece of a long line, or what ends one: scanned as text; its rows start after it.
+      const found: Found[] = [];
+      this.text.all(text, found);
+      const rest = nl === -1 ? text.length : nl + 1;
+      if (this.csv !== undefined && this.csv.header !== undefined) this.csv.rows(text, firstLine + 1, found, rest);
+      else if (this.ndjson !== undefined) this.ndjson.rows(text, firstLine + 1, found, rest);
+      this.out.place(text, firstLine, found, carried);
+      this.count(text);
+      return;
+    }
     const csv = this.csv;
     let body = text;
     let bodyLine = firstLine;
@@ -215,8 +269,43 @@ class FileState {
     else if (this.ndjson !== undefined) this.ndjson.rows(body, bodyLine, found);
     else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
     this.out.place(body, bodyLine, found);
+    this.count(text);
+  }
+
+  /** Counts the lines `text` ends; a last line without its newline is carried (counted at the end). */
+  private count(text: string): void {
     let n = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-    this.lines += n + (text.endsWith('\n') ? 0 : 1);
+    this.lines += n;
+    const tail = text.length - (text.lastIndexOf('\n') + 1);
+    this.carried = n > 0 ? tail : this.carried + tail;
   }
+}
+
+/**
+ * The offset of the first byte that cannot begin or continue a UTF-8 sequence (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), or -1 when there is none in `b` (a
+ * sequence cut at its end is not counted: the next chunk may complete it).
+ */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0) return i;
+    // The second byte's range depends on the first (overlongs, surrogates, past U+10FFFF).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      if (i + k >= b.length) return -1;
+      const x = b[i + k]!;
+      if (k === 1 ? x < lo || x > hi : (x & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
 }

@@ -26,5 +26,7 @@ export {
   type FingerprintEntry,
   type FingerprintOptions,
 } from './fingerprints.js';
+export { recordJurisdictions, type RecordJurisdictions, type RecordSpec } from './record-jurisdiction.js';
 export { scan, expandPaths, type ScanOptions, type ScanResultV1 } from './scan.js';
-export { formatText, toSarif, whereText } from './report.js';
+export { formatText, formatSummary, toSarif, whereText, TEXT_FINDINGS } from './report.js';
+export { ColumnTally, MAX_EXAMPLES } from './summary.js';

@@ -19,8 +19,8 @@ export class NdjsonRows {
   constructor(private readonly text: TextScan) {}
 
   /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
-  rows(body: string, firstLine: number, found: Found[]): void {
-    let pos = 0;
+  rows(body: string, firstLine: number, found: Found[], from = 0): void {
+    let pos = from;
     let line = firstLine;
     const members = this.members;
     const sink = (ks: number, ke: number, vs: number, ve: number, isString: boolean): void => {

@@ -2,7 +2,7 @@
 // result itself.) Only masked samples appear: a report never holds a clear value.
 
 import type { ScanResultV1 } from './scan.js';
-import type { Finding, Location } from './types.js';
+import type { ColumnSummary, Finding, Location } from './types.js';
 import { DETECTOR_CATEGORY, DETECTOR_IDS } from './types.js';
 import { sarifLog } from '../shared/sarif.js';
 
@@ -16,11 +16,48 @@ function findingText(f: Finding): string {
   return `${whereText(f.where)}  ${f.detector} ${f.category} ${f.sample} (confidence ${f.confidence.toFixed(2)}${f.country ? `, ${f.country}` : ''}${f.enclave ? `, copy of an enclave ${f.enclave} record` : ''})`;
 }
 
-export function formatText(r: ScanResultV1): string {
-  const out: string[] = [];
+/** Findings listed one per line in text, after the summary (violations first); --json has every kept one. */
+export const TEXT_FINDINGS = 100;
+
+/** The summary entry a finding counts in: its target, column and detector. */
+function columnKey(f: Finding): string {
+  const w = f.where;
+  return w.kind === 'file' ? `${w.file}\u0000${w.field ?? ''}\u0000${f.detector}` : `${w.store}/${w.table}\u0000${w.column}\u0000${f.detector}`;
+}
+
+function summaryKey(c: ColumnSummary): string {
+  return `${c.target}\u0000${c.column ?? ''}\u0000${c.detector}`;
+}
+
+const int = (n: number): string => n.toLocaleString('en-US');
+
+/** One line per target, column and detector: counts and positions, never values. */
+export function formatSummary(r: Pick<ScanResultV1, 'summary' | 'violations' | 'findings'>): string[] {
+  if (r.summary.length === 0) return [];
+  const violations = new Map<string, number>();
+  for (const v of r.violations) violations.set(columnKey(v.finding), (violations.get(columnKey(v.finding)) ?? 0) + 1);
+  const kept = new Map<string, number>();
+  for (const f of r.findings) kept.set(columnKey(f), (kept.get(columnKey(f)) ?? 0) + 1);
+  const out = ['SUMMARY (per file or table, column and detector; positions, never values)'];
+  for (const c of r.summary) {
+    const v = violations.get(summaryKey(c)) ?? 0;
+    const k = kept.get(summaryKey(c)) ?? 0;
+    out.push(
+      `  ${c.target}${c.column !== undefined ? ` [${c.column}]` : ''}  ${c.detector}: ${int(c.count)} in ${int(c.rows)} of ${int(c.of)} rows ` +
+        `(${(c.share * 100).toFixed(1)}%)${v ? `, ${int(v)} violation(s)${k < c.count ? ` among ${int(k)} kept` : ''}` : ''}; e.g. ${c.examples.join(', ')}`,
+    );
+  }
+  return out;
+}
+
+export function formatText(r: ScanResultV1, maxFindings = TEXT_FINDINGS): string {
+  const out: string[] = formatSummary(r);
   const violating = new Set(r.violations.map((v) => v.finding));
-  for (const v of r.violations) out.push(`VIOLATION ${findingText(v.finding)}\n  ${v.reason}`);
-  for (const f of r.findings) if (!violating.has(f)) out.push(`finding   ${findingText(f)}`);
+  let listed = 0;
+  for (const v of r.violations) if (listed++ < maxFindings) out.push(`VIOLATION ${findingText(v.finding)}\n  ${v.reason}`);
+  for (const f of r.findings) if (!violating.has(f) && listed++ < maxFindings) out.push(`finding   ${findingText(f)}`);
+  if (listed > maxFindings)
+    out.push(`… ${int(listed - maxFindings)} more kept finding(s) not listed here (--json lists every kept finding; the summary counts all)`);
   for (const c of r.columns) {
     out.push(
       c.verdict === 'unclassified'
@@ -38,27 +75,53 @@ export function formatText(r: ScanResultV1): string {
   return `${out.join('\n')}\n`;
 }
 
-/** SARIF 2.1.0: one rule per detector; violations are errors, other findings notes. */
+/**
+ * SARIF 2.1.0: one rule per detector and one result per target, column and detector, with the
+ * count; an error when a kept finding there is a violation (its reason quoted), else a note.
+ */
 export function toSarif(r: ScanResultV1): unknown {
-  const violation = new Map(r.violations.map((v) => [v.finding, v]));
+  const firstViolation = new Map<string, { reason: string; count: number }>();
+  for (const v of r.violations) {
+    const k = columnKey(v.finding);
+    const e = firstViolation.get(k);
+    if (e) e.count++;
+    else firstViolation.set(k, { reason: v.reason, count: 1 });
+  }
+  const firstFinding = new Map<string, Finding>();
+  for (const f of r.findings) if (!firstFinding.has(columnKey(f))) firstFinding.set(columnKey(f), f);
   return sarifLog(
     DETECTOR_IDS.map((id) => ({ id, shortDescription: { text: `${id} (${DETECTOR_CATEGORY[id]})` } })),
-    r.findings.map((f) => {
-      const v = violation.get(f);
+    r.summary.map((c) => {
+      const k = summaryKey(c);
+      const v = firstViolation.get(k);
+      const f = firstFinding.get(k);
+      const at = `${c.target}${c.column !== undefined ? ` [${c.column}]` : ''}`;
+      const text =
+        `${int(c.count)} ${c.category} finding(s) in ${int(c.rows)} of ${int(c.of)} rows of ${at}; e.g. ${c.examples.join(', ')}` +
+        (v ? `. ${int(v.count)} kept one(s) are violations: ${v.reason}` : '');
       return {
-        ruleId: f.detector,
+        ruleId: c.detector,
         level: v ? 'error' : 'note',
-        message: { text: v ? v.reason : `${f.category} ${f.sample}` },
-        properties: { category: f.category, confidence: f.confidence, sample: f.sample },
+        message: { text },
+        properties: {
+          category: c.category,
+          count: c.count,
+          rows: c.rows,
+          of: c.of,
+          share: c.share,
+          examples: c.examples,
+          violations: v?.count ?? 0,
+          ...(c.column !== undefined ? { column: c.column } : {}),
+        },
         locations: [
-          f.where.kind === 'file'
+          f?.where.kind === 'file'
             ? {
                 physicalLocation: {
                   artifactLocation: { uri: f.where.file },
                   region: { startLine: f.where.line, startColumn: f.where.column, endColumn: f.where.column + (f.span[1] - f.span[0]) },
                 },
               }
-            : { logicalLocations: [{ fullyQualifiedName: `${f.where.store}/${f.where.table}.${f.where.column}[${f.where.row}]`, kind: 'member' }] },
+            : { logicalLocations: [{ fullyQualifiedName: `${c.target}${c.column !== undefined ? `.${c.column}` : ''}`, kind: 'member' }] },
         ],
       };
     }),

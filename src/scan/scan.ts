@@ -8,9 +8,10 @@ import type { Store } from '../store/index.js';
 import { scanFiles, type PoolOptions } from './pool.js';
 import { scanStore, type ColumnProfile, type StoreScanOptions } from './store-scan.js';
 import { assess, type AssessOptions, type ColumnVerdict, type Violation } from './assess.js';
-import type { Finding, ScanProblem } from './types.js';
+import type { ColumnSummary, Finding, ScanProblem } from './types.js';
+import { recordJurisdictions } from './record-jurisdiction.js';
 
-export interface ScanOptions extends PoolOptions, Omit<StoreScanOptions, 'fingerprints'>, AssessOptions {
+export interface ScanOptions extends PoolOptions, Omit<StoreScanOptions, 'fingerprints' | 'records'>, AssessOptions {
   /** Without a policy, findings are listed but nothing is a violation. */
   readonly policy?: Policy;
 }
@@ -22,6 +23,8 @@ export interface ScanResultV1 {
   readonly bytes: number;
   readonly stores: number;
   readonly rows: number;
+  /** Per file or table, column and detector: every finding counted (positions, never values). */
+  readonly summary: ColumnSummary[];
   readonly findings: Finding[];
   readonly violations: Violation[];
   readonly columns: ColumnVerdict[];
@@ -67,6 +70,7 @@ export async function scan(
 ): Promise<ScanResultV1> {
   const problems: ScanProblem[] = [];
   const findings: Finding[] = [];
+  const summary: ColumnSummary[] = [];
   const profiles: ColumnProfile[] = [];
   let bytes = 0;
   let rows = 0;
@@ -75,13 +79,17 @@ export async function scan(
   for (const r of await scanFiles(files, options)) {
     bytes += r.bytes;
     findings.push(...r.findings);
+    summary.push(...r.summary);
     problems.push(...r.problems);
     dropped += r.dropped;
   }
+  // With a policy, each catalog row's findings carry the row's own jurisdiction.
+  const records = options.policy ? recordJurisdictions(options.policy) : undefined;
   for (const store of targets.stores ?? []) {
-    const r = await scanStore(store, options);
+    const r = await scanStore(store, { ...options, ...(records ? { records } : {}) });
     rows += r.rows;
     findings.push(...r.findings);
+    summary.push(...r.summary);
     profiles.push(...r.columns);
     problems.push(...r.problems);
     dropped += r.dropped;
@@ -94,6 +102,7 @@ export async function scan(
     bytes,
     stores: targets.stores?.length ?? 0,
     rows,
+    summary,
     findings,
     violations: assessed.violations,
     columns: assessed.columns,

@@ -57,6 +57,12 @@ export interface StoreLocation {
   readonly column: string;
   /** The row's key (its `key`, `id` or first column), as text. */
   readonly row: string;
+  /**
+   * For a table of a catalog dataset scanned with a policy: the record's own jurisdiction, as the
+   * gateway tells it (its jurisdiction field, or its subject's); null when the row cannot tell
+   * (missing, malformed or sealed field, subject not found), which counts as every jurisdiction.
+   */
+  readonly jurisdiction?: string | null;
 }
 
 export type Location = FileLocation | StoreLocation;
@@ -73,6 +79,26 @@ export interface Finding {
   readonly span: readonly [number, number];
   readonly country?: string;
   readonly enclave?: string;
+}
+
+/** Per file or table, column and detector: every finding counted (kept or past the cap), never a value. */
+export interface ColumnSummary {
+  /** The file, or `store/table`. */
+  readonly target: string;
+  /** The CSV column, JSON member or table column; absent for text outside any field. */
+  readonly column?: string;
+  readonly detector: DetectorId;
+  readonly category: string;
+  /** Findings, those not kept included. */
+  readonly count: number;
+  /** Rows (lines of a file, rows of a table) holding at least one. */
+  readonly rows: number;
+  /** Rows the target has (data lines of a file, rows read of a table). */
+  readonly of: number;
+  /** rows / of, to four places. */
+  readonly share: number;
+  /** The first few positions: `LINE:COLUMN` in a file, `row KEY` in a table. */
+  readonly examples: readonly string[];
 }
 
 /** A target or part of one that could not be (fully) scanned; the scan went on with the rest. */

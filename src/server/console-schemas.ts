@@ -143,7 +143,7 @@ export const CONSOLE_SCHEMAS = {
       200: {
         description: 'Overview',
         type: 'object',
-        required: ['principal', 'enclaves', 'stores', 'checkpoint', 'decisions', 'openRequests', 'openViolations'],
+        required: ['principal', 'enclaves', 'stores', 'checkpoint', 'decisions', 'openRequests', 'openViolations', 'unreviewedBreakGlass'],
         properties: {
           principal: { type: 'string' },
           enclaves: objects('each enclave: name, jurisdictions, store, allowed countries'),
@@ -151,7 +151,8 @@ export const CONSOLE_SCHEMAS = {
           checkpoint: open('the latest checkpoint: origin, size, root, cosigners, log health'),
           decisions: open('counts of the last 24 hours by disclosure, country and outcome'),
           openRequests: { type: 'integer' },
-          openViolations: { type: 'integer' },
+          openViolations: { type: 'integer', description: 'violations in the latest scan of the global store (as the findings route gives them)' },
+          unreviewedBreakGlass: { type: 'integer', description: 'break-glass grants past their review window or unjustified' },
         },
       },
       ...problems(...AUTH_PROBLEMS),
@@ -204,17 +205,20 @@ export const CONSOLE_SCHEMAS = {
   findings: {
     operationId: 'getConsoleFindings',
     tags: ['console'],
-    summary: 'Scanner findings in a sample of the global store (approvers and auditors)',
+    summary: 'Scanner findings in the global store, sampled as cordon scan samples it by default (approvers and auditors)',
     security: BEARER,
     response: {
       200: {
         description: 'Findings, violations, column verdicts',
         type: 'object',
-        required: ['target', 'complete', 'rows', 'findings', 'violations', 'columns', 'problems'],
+        required: ['target', 'complete', 'rows', 'findingCount', 'violationCount', 'summary', 'findings', 'violations', 'columns', 'problems'],
         properties: {
           target: { type: 'string' },
           complete: { type: 'boolean' },
           rows: { type: 'integer' },
+          findingCount: { type: 'integer', description: 'all findings (the list holds at most 500)' },
+          violationCount: { type: 'integer', description: 'all violations (the list holds at most 500)' },
+          summary: objects('per table, column and detector: count, rows, share, first positions (as cordon scan --json gives it)'),
           findings: objects('findings, as cordon scan --json gives them'),
           violations: objects('findings where the class forbids the place'),
           columns: objects('the verdict of each column'),

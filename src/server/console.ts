@@ -13,7 +13,7 @@ import type { Store } from '../store/index.js';
 import type { AccessLog } from '../log/index.js';
 import type { AccessBroker } from '../access/index.js';
 import type { AccessRecordV2, Caller } from '../gateway/index.js';
-import { scan } from '../scan/index.js';
+import { DEFAULT_SAMPLE_ROWS, scan, type ScanResultV1 } from '../scan/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { openLogSigner } from '../log/index.js';
 import { buildReport, reportHtml, signReport } from './report.js';
@@ -22,6 +22,11 @@ import { isLoopbackHost } from './location.js';
 import { CONSOLE_SCHEMAS as S } from './console-schemas.js';
 
 /** The built console (Vite output), next to the compiled server: dist/console. */
+/** How long the Overview counts the violations of the latest scan of the global store before scanning anew. */
+export const FINDINGS_FRESH_MS = 60_000;
+/** `at` of a scan still under way. */
+const RUNNING = Number.POSITIVE_INFINITY;
+
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 const HOUR = 3_600_000;
 /** The global store's log of the policy versions this deployment has run. */
@@ -286,8 +291,33 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       );
     return { personas: options.personas };
   });
+  // One scan of the global store serves the Findings page and the Overview's count, so the two
+  // agree; it reads what `cordon scan store:NAME --policy DIR` reads by default (the same sample of
+  // rows per table, judged the same way). The Findings page scans anew (or joins a scan under way);
+  // the Overview takes the latest scan while it is under FINDINGS_FRESH_MS old.
+  let latest: { at: number; result: Promise<ScanResultV1> } | undefined;
+  const globalFindings = (fresh: boolean): Promise<ScanResultV1> => {
+    const now = Date.now();
+    const running = latest !== undefined && latest.at === RUNNING;
+    if (latest && (running || (!fresh && now - latest.at < FINDINGS_FRESH_MS))) return latest.result;
+    const entry: { at: number; result: Promise<ScanResultV1> } = {
+      at: RUNNING,
+      result: scan({ stores: [options.globalStore] }, { policy, sample: DEFAULT_SAMPLE_ROWS }),
+    };
+    latest = entry;
+    entry.result.then(
+      () => {
+        entry.at = Date.now();
+      },
+      () => {
+        if (latest === entry) latest = undefined;
+      },
+    );
+    return entry.result;
+  };
   app.get('/v1/console/overview', { schema: S.overview }, async (req) => {
     const caller = await options.identify(req);
+    const findings = await globalFindings(false);
     const stores = await Promise.all(
       [...options.stores.values()].map(async (s) => ({
         store: s.name,
@@ -314,7 +344,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       checkpoint: { origin: log.origin, size: cp.size, root: cp.root.toString('base64'), cosignedBy: cosignatures, health: log.health() },
       decisions: options.stats.last24h(),
       openRequests: broker.listRequests(caller, { state: 'pending' }).length,
-      openViolations: grantFlags.filter((f) => f.kind === 'break_glass_unreviewed' || f.kind === 'break_glass_unjustified').length,
+      openViolations: findings.violations.length,
+      unreviewedBreakGlass: grantFlags.filter((f) => f.kind === 'break_glass_unreviewed' || f.kind === 'break_glass_unjustified').length,
     };
   });
   // Each policy version the server has run is remembered with its classes, so the console can show
@@ -419,11 +450,14 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   );
   app.get('/v1/console/findings', { schema: S.findings }, async (req) => {
     auditorOrApprover(await options.identify(req));
-    const r = await scan({ stores: [options.globalStore] }, { policy, sample: 200 });
+    const r = await globalFindings(true);
     return {
       target: `store:${options.globalStore.name}`,
       complete: r.complete,
       rows: r.rows,
+      findingCount: r.findings.length,
+      violationCount: r.violations.length,
+      summary: r.summary,
       findings: r.findings.slice(0, 500),
       violations: r.violations.slice(0, 500),
       columns: r.columns,

@@ -224,9 +224,14 @@ export const ERROR_CODES = {
   'scan.malformed': {
     status: 422,
     severity: 'warning',
-    message: 'A CSV file has ragged rows or bad quoting, or an NDJSON line is not JSON; those rows were scanned as text, without column names.',
+    message:
+      'A CSV file has ragged rows or bad quoting, an NDJSON line is not JSON, or a line is longer than 4 MiB; those rows were scanned as text, without column names (a long line in 4 MiB pieces). The message names the first such line and how many there were.',
   },
-  'scan.invalid_encoding': { status: 422, severity: 'warning', message: 'A file is not valid UTF-8; invalid bytes were scanned as U+FFFD.' },
+  'scan.invalid_encoding': {
+    status: 422,
+    severity: 'warning',
+    message: 'A file is not valid UTF-8; invalid bytes were scanned as U+FFFD. The message names the line of the first invalid byte.',
+  },
   'scan.store_unavailable': {
     status: 503,
     severity: 'warning',

@@ -6,6 +6,9 @@ interface Findings {
   target: string;
   complete: boolean;
   rows: number;
+  findingCount: number;
+  violationCount: number;
+  summary: { target: string; column?: string; detector: string; count: number; rows: number; of: number; share: number; examples: string[] }[];
   findings: { detector: string; category: string; confidence: number; where: Record<string, unknown>; sample: string }[];
   violations: { message?: string; category?: string }[];
 }
@@ -28,7 +31,10 @@ export function FindingsPage({ session }: PageProps) {
   return (
     <section aria-labelledby="findings-title">
       <h2 id="findings-title">Scanner findings</h2>
-      <p>Scans a sample of the global store for protected data that must not be there (approvers and auditors).</p>
+      <p>
+        Scans the global store as <code>cordon scan store:global</code> does by default, for protected data that the policy keeps elsewhere (approvers and
+        auditors).
+      </p>
       <button type="button" onClick={() => void run()} disabled={busy}>
         {busy ? 'Scanning…' : 'Scan the global store'}
       </button>
@@ -36,8 +42,36 @@ export function FindingsPage({ session }: PageProps) {
       {f && (
         <>
           <p>
-            {f.target}: {f.rows} rows sampled, {f.findings.length} finding(s), {f.violations.length} violation(s){f.complete ? '' : ' (incomplete)'}
+            {f.target}: {f.rows} rows sampled, {f.findingCount} finding(s), <span data-testid="findings-violations">{f.violationCount}</span> violation(s)
+            {f.complete ? '' : ' (incomplete)'}
           </p>
+          <table aria-label="Summary by column">
+            <thead>
+              <tr>
+                <th>Table and column</th>
+                <th>Detector</th>
+                <th>Findings</th>
+                <th>Rows</th>
+                <th>First at</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.summary.map((c) => (
+                <tr key={`${c.target} ${c.column ?? ''} ${c.detector}`}>
+                  <td>
+                    {c.target}
+                    {c.column === undefined ? '' : `.${c.column}`}
+                  </td>
+                  <td>{c.detector}</td>
+                  <td>{c.count}</td>
+                  <td>
+                    {c.rows} of {c.of} ({(c.share * 100).toFixed(1)}%)
+                  </td>
+                  <td>{c.examples.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           <table aria-label="Findings">
             <thead>
               <tr>

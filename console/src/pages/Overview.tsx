@@ -9,6 +9,7 @@ interface OverviewData {
   decisions: { byDisclosure: Record<string, number>; byCountry: Record<string, number>; byOutcome: Record<string, number> };
   openRequests: number;
   openViolations: number;
+  unreviewedBreakGlass: number;
 }
 
 function Bars({ title, data }: { title: string; data: Record<string, number> }) {
@@ -57,6 +58,13 @@ export function Overview({ session }: PageProps) {
           <div className="muted">Open violations</div>
           <div className={`big ${data.openViolations ? 'bad' : 'ok'}`} data-testid="open-violations">
             {data.openViolations}
+          </div>
+          <div className="muted">in the latest scan of the global store</div>
+        </div>
+        <div className="card">
+          <div className="muted">Break-glass to review</div>
+          <div className={`big ${data.unreviewedBreakGlass ? 'bad' : 'ok'}`} data-testid="unreviewed-break-glass">
+            {data.unreviewedBreakGlass}
           </div>
         </div>
         <div className="card">
