@@ -26,6 +26,7 @@ import { createPhoneParser } from '../src/scan/phone.js';
 import { scanJsonText } from '../src/scan/json-line.js';
 import { mulberry32 } from '../src/shared/random.js';
 import { DEMO_POLICY, FIXTURES } from './helpers/paths.js';
+import { hashOf } from './helpers/hidden.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 
 const FOLDER = join(FIXTURES, 'scan/folder');
@@ -395,5 +396,27 @@ describe('stores', () => {
       ['scan.store_unavailable legacy_sg/ds_users stopped after 0 rows: connection terminated'],
     );
     assert.equal(r.findings.length, 6);
+  });
+
+  test('a legacy table keyed by email or phone number: rows are named by position, never by the key', async () => {
+    const sql = postgres(server.url, { onnotice: () => {} });
+    try {
+      await sql`CREATE TABLE legacy_contacts (contact text PRIMARY KEY, plan text, ip text)`;
+      await sql`INSERT INTO legacy_contacts VALUES ('ann@example.org', 'gold', '203.0.113.9'), ('+1 415 555 2671', 'free', '198.51.100.4'), ('acct-77', 'free', '192.0.2.8')`;
+      const r = await scanStore(store, { tables: ['legacy_contacts'] });
+      assert.deepEqual(r.findings.map(brief), [
+        // In the table's key order, as the store reads it.
+        'legacy_contacts.contact##1 phone …71',
+        'legacy_contacts.ip##1 ipv4 ….4',
+        'legacy_contacts.ip#acct-77 ipv4 ….8',
+        'legacy_contacts.contact##3 email …rg',
+        'legacy_contacts.ip##3 ipv4 ….9',
+      ]);
+      const text = JSON.stringify(r);
+      for (const key of ['ann@example.org', '+1 415 555 2671']) assert.ok(!text.includes(key), `a key (sha ${hashOf(key)}) is in the result`);
+    } finally {
+      await sql`DROP TABLE IF EXISTS legacy_contacts`;
+      await sql.end();
+    }
   });
 });

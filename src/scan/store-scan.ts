@@ -89,8 +89,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
         if (n >= limit) break;
         n++;
         const names = Object.keys(row);
-        const keyColumn = KEY_COLUMNS.find((k) => k in row) ?? names[0];
-        const rowKey = keyColumn === undefined ? String(n) : unjson(row[keyColumn] ?? String(n));
+        const rowKey = rowKeyOf(row, names, n);
         let jurisdiction: string | null | undefined;
         let subjectKey: string | undefined;
         if (spec?.kind === 'field') {
@@ -244,6 +243,19 @@ class SubjectJurisdictions {
 }
 
 /** cordon's jsonb columns come back as JSON text: `"+1 202…"` is the string inside. */
+/**
+ * The name a finding gives its row: the first of KEY_COLUMNS the row has, else its first column —
+ * unless that value is itself something a detector finds (a legacy table keyed by email or phone
+ * number), which is never printed: the row is then named by its position in the scan (`#n`).
+ */
+function rowKeyOf(row: Record<string, string | null>, names: readonly string[], n: number): string {
+  const keyColumn = KEY_COLUMNS.find((k) => k in row) ?? names[0];
+  const raw = keyColumn === undefined ? null : row[keyColumn];
+  if (raw === null || raw === undefined || raw === '') return `#${n}`;
+  const key = unjson(raw);
+  return detect(key, { hint: keyColumn }).length > 0 ? `#${n}` : key;
+}
+
 function unjson(raw: string): string {
   if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) {
     try {
