@@ -25,12 +25,20 @@ export class FileFindings {
   /** Turns detections (offsets in `body`) into findings with line, column and field. */
   place(body: string, firstLine: number, found: Found[]): void {
     if (found.length === 0) return;
-    // A hinted detection and a plain one at the same place: keep the more confident.
-    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
+    // A hinted detection and a plain one at the same place: keep the more confident. Covers (values
+    // of fields named for another kind) sort first at their offset.
+    found.sort((a, b) => a.offset - b.offset || (a.d === undefined ? -1 : b.d === undefined ? 1 : b.d.confidence - a.d.confidence));
     let line = firstLine;
     let lineStart = 0;
     let lastEnd = -1;
+    let coverEnd = -1;
     for (const f of found) {
+      if (f.d === undefined) {
+        coverEnd = Math.max(coverEnd, f.end);
+        continue;
+      }
+      // Found without the field's name inside a value whose name says it is something else.
+      if (f.field === undefined && f.offset < coverEnd) continue;
       if (f.d.start < lastEnd) continue;
       lastEnd = f.d.end;
       // Past the cap a finding is only counted: no need to place it.
@@ -56,6 +64,7 @@ export class FileFindings {
         span: [column - 1, column - 1 + (d.end - d.start)],
         ...(d.country ? { country: d.country } : {}),
         ...(d.enclave ? { enclave: d.enclave } : {}),
+        ...(d.reasons ? { reasons: d.reasons } : {}),
       });
     }
   }

@@ -37,6 +37,8 @@ export interface Detection {
   readonly country?: string;
   /** For enclave matches: the enclave whose record this value copies. */
   readonly enclave?: string;
+  /** Why it scored what it did, e.g. `["valid:US", "shape:national-punctuated", "context:+call"]`; never the value. */
+  readonly reasons?: readonly string[];
 }
 
 export interface FileLocation {
@@ -73,6 +75,8 @@ export interface Finding {
   readonly span: readonly [number, number];
   readonly country?: string;
   readonly enclave?: string;
+  /** Why the detection scored what it did (Detection.reasons); never the value. */
+  readonly reasons?: readonly string[];
 }
 
 /** A target or part of one that could not be (fully) scanned; the scan went on with the rest. */
