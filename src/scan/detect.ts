@@ -77,13 +77,10 @@ function hintMask(name: string): number {
   return mask;
 }
 
-/**
- * True when a field or column name is context for some detector (`phone`, `dob`, `client_ip`…) or
- * names values of another kind (`order_id`, `amount`, `app_version`…): its values are scanned with
- * the name as context, and that judgement replaces the one made without it.
- */
+/** True when a field or column name is context for some detector (`phone`, `dob`, `client_ip`…): its values are scanned with the name as context. */
 export function isHint(name: string): boolean {
-  return hintMask(name) !== 0;
+  const m = hintMask(name);
+  return m !== 0 && m !== OTHER_BIT;
 }
 
 /** True when a field name says its values are of another kind (`order_id`, `amount`…). */

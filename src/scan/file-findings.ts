@@ -5,6 +5,11 @@ import { maskSample, type Finding } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import type { CsvRows } from './csv-rows.js';
 import type { Found } from './text-scan.js';
+import { isOtherField } from './detect.js';
+import type { DetectorId } from './types.js';
+
+/** Detectors of digit strings, which a field named for another kind (`order_id`) rules out. */
+const DIGIT_RUN_DETECTORS: ReadonlySet<DetectorId> = new Set(['phone', 'payment_card', 'us_ssn', 'ipv4', 'ipv6', 'imei']);
 
 /** The findings kept for one file, and the count of those dropped past `max`. */
 export class FileFindings {
@@ -25,27 +30,13 @@ export class FileFindings {
   /** Turns detections (offsets in `body`) into findings with line, column and field. */
   place(body: string, firstLine: number, found: Found[]): void {
     if (found.length === 0) return;
-    // A hinted detection and a plain one at the same place: keep the more confident. Covers (values
-    // of fields named for another kind) sort first at their offset.
-    found.sort((a, b) => a.offset - b.offset || (a.d === undefined ? -1 : b.d === undefined ? 1 : b.d.confidence - a.d.confidence));
+    // A hinted detection and a plain one at the same place: keep the more confident.
+    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
     let line = firstLine;
     let lineStart = 0;
     let lastEnd = -1;
-    let coverEnd = -1;
     for (const f of found) {
-      if (f.d === undefined) {
-        coverEnd = Math.max(coverEnd, f.end);
-        continue;
-      }
-      // Found without the field's name inside a value whose name says it is something else.
-      if (f.field === undefined && f.offset < coverEnd) continue;
       if (f.d.start < lastEnd) continue;
-      lastEnd = f.d.end;
-      // Past the cap a finding is only counted: no need to place it.
-      if (this.findings.length >= this.max) {
-        this.dropped++;
-        continue;
-      }
       for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
         line++;
         lineStart = nl + 1;
@@ -53,6 +44,15 @@ export class FileFindings {
       let field = f.field;
       if (field === undefined && this.csv !== undefined) field = this.csv.fieldAt(body, lineStart, f.offset);
       if (field === undefined && this.json) field = jsonKeyBefore(body, lineStart, f.offset);
+      // A digit string found without its field's name, in a field named for values of another kind
+      // (`order_id`, `amount`, `app_version`): an identifier, amount or version, not a number of ours.
+      if (f.field === undefined && field !== undefined && DIGIT_RUN_DETECTORS.has(f.d.detector) && isOtherField(field)) continue;
+      lastEnd = f.d.end;
+      // Past the cap a finding is only counted: no need to place it.
+      if (this.findings.length >= this.max) {
+        this.dropped++;
+        continue;
+      }
       const d = this.fingerprints?.match(f.d) ?? f.d;
       const column = f.offset - lineStart + 1;
       this.findings.push({

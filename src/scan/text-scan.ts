@@ -1,17 +1,15 @@
 // Scanning a file's text with the detectors: a whole block, one value with its field name as
 // context, and the regex fallback that finds `"key": value` members in text that is not valid JSON.
 
-import { detect, isHint, isOtherField, type DetectOptions } from './detect.js';
+import { detect, isHint, type DetectOptions } from './detect.js';
 import type { Detection } from './types.js';
 
-/**
- * A detection in a block of a file: `offset` in the block, `field` when it was scanned as that
- * field's value. Without `d`, a cover: body[offset, end) is the value of a field named for values
- * of another kind (`order_id`), judged with that name; what the scan without it found there is dropped.
- */
-export type Found =
-  | { readonly d: Detection; readonly offset: number; readonly field?: string }
-  | { readonly d: undefined; readonly offset: number; readonly end: number; readonly field: string };
+/** A detection in a block of a file: `offset` in the block, `field` when it was scanned as that field's value. */
+export interface Found {
+  readonly d: Detection;
+  readonly offset: number;
+  readonly field?: string;
+}
 
 /** The detectors run over one file's text, with the file's detect options. */
 export class TextScan {
@@ -36,7 +34,6 @@ export class TextScan {
 
   /** Scans `value` (found at `at` in the body) with the field name as context. */
   hintedValue(value: string, at: number, field: string, found: Found[]): void {
-    if (isOtherField(field)) found.push({ d: undefined, offset: at, end: at + value.length, field });
     for (const d of detect(value, this.hintOptions(field))) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field });
   }
 
