@@ -103,10 +103,7 @@ const CUES: Readonly<Record<'phone' | 'card' | 'ssn' | 'ip', RegExp>> = {
     'gi',
   ),
   ssn: new RegExp(String.raw`(?<pos>\b(?:ssn|social\s*security(?:\s*(?:no|number))?|taxpayer|tin|ss#)(?:\b|(?<=#)))|(?<neg>\b(?:${ID_WORDS})\b|[$€£¥])`, 'gi'),
-  ip: new RegExp(
-    String.raw`(?<neg>\b(?:version|ver|v|build|release|rev|revision|firmware|updated?\s+to|upgraded?\s+to|oid|chrome|firefox|safari|edge|os|android|ios|windows\s+nt|sdk|api)\b)|(?<pos>\b(?:ip|ips|ip\s*addr(?:ess)?|ipv4|ipv6|address|addr|host|client|remote|src|dst|source|from|login|logged\s+in|peer|forwarded|via|connection|signin|sign-in)\b)`,
-    'gi',
-  ),
+  ip: /(?<neg>\b(?:version|ver|v|build|release|rev|revision|firmware|updated?\s+to|upgraded?\s+to|oid|chrome|firefox|safari|edge|os|android|ios|windows\s+nt|sdk|api)\b)|(?<pos>\b(?:ip|ips|ip\s*addr(?:ess)?|ipv4|ipv6|address|addr|host|client|remote|src|dst|source|from|login|logged\s+in|peer|forwarded|via|connection|signin|sign-in)\b)/gi,
 };
 
 /** What context says of a candidate: +1 (what we look for), -1 (something else), 0 (nothing), and why. */
