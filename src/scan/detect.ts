@@ -116,13 +116,16 @@ const FIELD_POS: Judgement = { sign: 1, reason: 'field:+name' };
 const FIELD_NEG: Judgement = { sign: -1, reason: 'field:-other-kind' };
 const judgementCache = new Map<string, Judgement>();
 
+const SPACES = /\s+/g;
+
+/** The judgement of a cue as matched (its few spellings are cached as written, before normalising). */
 function judgement(sign: 1 | -1, word: string): Judgement {
-  const w = word.toLowerCase().replace(/\s+/g, '-');
-  const key = `${sign}${w}`;
+  const key = sign > 0 ? `+${word}` : `-${word}`;
   let j = judgementCache.get(key);
   if (j === undefined) {
-    j = { sign, reason: `context:${sign > 0 ? '+' : '-'}${w}` };
-    if (judgementCache.size < 1024) judgementCache.set(key, j);
+    j = { sign, reason: `context:${sign > 0 ? '+' : '-'}${word.toLowerCase().replace(SPACES, '-')}` };
+    if (judgementCache.size >= 4096) judgementCache.clear();
+    judgementCache.set(key, j);
   }
   return j;
 }
@@ -192,6 +195,8 @@ function withContext(base: number, j: Judgement): number {
   return j.sign > 0 ? base + CONTEXT_BONUS : j.sign < 0 ? base - CONTEXT_PENALTY : base;
 }
 
+const isString = (r: string | undefined): r is string => r !== undefined;
+
 function push(
   s: Scanner,
   detector: DetectorId,
@@ -210,7 +215,7 @@ function push(
     start,
     end,
     value,
-    reasons: reasons.filter((r): r is string => r !== undefined),
+    reasons: reasons.indexOf(undefined) === -1 ? (reasons as readonly string[]) : reasons.filter(isString),
     ...extra,
   });
 }
