@@ -99,7 +99,7 @@ const CUES: Readonly<Record<'phone' | 'card' | 'ssn' | 'ip', RegExp>> = {
     'gi',
   ),
   card: new RegExp(
-    String.raw`(?<pos>\b(?:card|credit|debit|visa|mastercard|master\s*card|amex|cc|pan|payment\s+card|charged\s+to|expir\w*)\b)|(?<neg>\b(?:${ID_WORDS})\b|[$€£¥])`,
+    String.raw`(?<pos>\b(?:card|credit|debit|visa|mastercard|master\s*card|amex|cc|pan|payment\s+card|charged\s+to|paid\s+with|pay\s+with|paying\s+with|expir\w*)\b)|(?<neg>\b(?:${ID_WORDS})\b|[$€£¥])`,
     'gi',
   ),
   ssn: new RegExp(String.raw`(?<pos>\b(?:ssn|social\s*security(?:\s*(?:no|number))?|taxpayer|tin|ss#)(?:\b|(?<=#)))|(?<neg>\b(?:${ID_WORDS})\b|[$€£¥])`, 'gi'),
@@ -148,6 +148,9 @@ function windowOf(s: Scanner, start: number, end: number): { before: string; aft
   return { before: s.text.slice(Math.max(lineStart, start - CONTEXT_BEFORE), start), after: s.text.slice(end, Math.min(lineEnd, end + CONTEXT_AFTER)) };
 }
 
+/** Where the clause after a candidate ends: a quote, a field separator, a bracket. */
+const CLAUSE_END = /["',;|[\]{}<>]/;
+
 /** For kinds with words on both sides (phone, card, SSN, IP): the field name, else the nearest word. */
 function judge(s: Scanner, kind: 'phone' | 'card' | 'ssn' | 'ip', start: number, end: number): Judgement {
   if ((s.hintKinds & (1 << CONTEXT_KINDS.indexOf(kind))) !== 0) return FIELD_POS;
@@ -158,8 +161,10 @@ function judge(s: Scanner, kind: 'phone' | 'card' | 'ssn' | 'ip', start: number,
   re.lastIndex = 0;
   for (let m = re.exec(before); m !== null; m = re.exec(before)) last = m;
   if (last === null) {
+    // After the candidate, only its own clause: `203.0.113.7 - - "GET /api/…"` says nothing of the address.
+    const cut = after.search(CLAUSE_END);
     re.lastIndex = 0;
-    last = re.exec(after);
+    last = re.exec(cut === -1 ? after : after.slice(0, cut));
   }
   // Alone on its line under a label (`Phone:` then the number on the next line): the label is its context.
   if (last === null && before.trim() === '') {
@@ -497,9 +502,20 @@ function classifyPhone(s: Scanner, run: string, digits: string, separated: boole
   const base = punctuated ? 0.6 : spaced ? 0.5 : 0.35;
   // The best this candidate could reach (national grouping adds 0.1); skip the (slow) validation when it could not reach the floor.
   if (withContext(base, j) + (spaced && j.sign === 0 ? 0.1 : 0) < s.min) return;
-  const p = phones.firstValid(run, digits, s.countries);
+  let p = phones.firstValid(run, digits, s.countries);
   if (p === undefined) return;
-  const grouped = spaced && j.sign === 0 && groupedAsNational(run, p.number);
+  let grouped = false;
+  if (spaced && j.sign === 0) {
+    // Valid in several regions (`06 13 79 89 23` is a Mainz number too): the region whose grouping it is written in.
+    grouped = groupedAsNational(run, p.number);
+    for (let i = 0; !grouped && i < s.countries.length; i++) {
+      const q = phones.national(run, digits, s.countries[i]!);
+      if (q.valid && q.number !== p.number && groupedAsNational(run, q.number)) {
+        p = q;
+        grouped = true;
+      }
+    }
+  }
   const shape = punctuated ? 'shape:national-punctuated' : grouped ? 'shape:national-grouping' : spaced ? 'shape:national-spaced' : 'shape:digits';
   push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], { country: p.country! });
 }
