@@ -158,15 +158,15 @@ test('reasons name checks and words, never a part of the value', () => {
   assert.equal(n, texts.length);
 });
 
-test('a CSV column named for another kind: its digit strings are not findings, its emails are', async () => {
+test('a CSV column named for another kind: its digit strings are not findings, its emails are; free text about orders is scanned', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-context-'));
   try {
     const file = join(dir, 'export.csv');
-    writeFileSync(file, 'order_id,home_phone,account,notes\n415-555-2671,415-555-2672,ann.lee@example.com,call 415-555-2673\n');
+    writeFileSync(file, 'order_id,home_phone,account,order_notes\n415-555-2671,415-555-2672,ann.lee@example.com,call 415-555-2673\n');
     const r = await scanFile(file);
     assert.deepEqual(
       r.findings.map((f) => `${f.detector} ${f.where.kind === 'file' ? f.where.field : ''} ${f.span.join('-')}`),
-      ['phone home_phone 13-25', 'email account 26-45', 'phone notes 51-63'],
+      ['phone home_phone 13-25', 'email account 26-45', 'phone order_notes 51-63'],
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

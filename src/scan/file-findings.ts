@@ -5,7 +5,7 @@ import { maskSample, type Finding } from './types.js';
 import type { Fingerprints } from './fingerprints.js';
 import type { CsvRows } from './csv-rows.js';
 import type { Found } from './text-scan.js';
-import { isOtherField } from './detect.js';
+import { isOtherField } from './context.js';
 import type { DetectorId } from './types.js';
 
 /** Detectors of digit strings, which a field named for another kind (`order_id`) rules out. */
