@@ -1,7 +1,10 @@
 // Benchmark: the scanner's throughput on a generated CSV/NDJSON corpus (ids, amounts, timestamps,
-// free text, and protected values among them), beside a plain regex pass over the same bytes in the
-// same run (read, decode, one alternation of email/phone/card/IP patterns, count matches). Prints a
-// table, then one JSON line.
+// free text, and protected values among them), beside, in the same run and over the same bytes, a
+// plain single-pass regex (read, decode, one alternation of email/phone/card/IP patterns, count
+// matches) and a peer PII scanner from npm (@redactpii/node, regex-based, offline: redact() over the
+// same chunks). MB per CPU-second is the per-core rate. Then F2 of each on both labelled eval sets
+// (Presidio's held-out half and test/fixtures/scan-eval). Prints a table, then one JSON line with
+// ratioVsRegex and ratioVsPeer (cordon's per-core rate over theirs).
 //
 //   npm run bench -- scan [--mb 1024] [--files N] [--threads N] [--keep]
 
@@ -9,7 +12,20 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, createReadStream } from '
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { scanFiles } from '../src/scan/index.js';
+import { Redactor } from '@redactpii/node';
+import { detect, scanFiles } from '../src/scan/index.js';
+import {
+  CORE_ENTITIES,
+  ENTITY_OF_DETECTOR,
+  cordonOnRealistic,
+  evaluate,
+  presidioDocs,
+  realisticDocs,
+  score,
+  total,
+  type Doc,
+  type Span,
+} from './scan-eval-sets.js';
 import { mulberry32 } from '../test/helpers/differential.js';
 
 const { values: opts } = parseArgs({
@@ -88,6 +104,70 @@ function generate(dir: string): string[] {
 
 /** The baseline: the same bytes through one regex alternation, counting matches, no validation. */
 const PLAIN = /[\w.+-]+@[\w-]+\.[\w.]+|\(?\d{3}\)?[ -.]?\d{3}[ -.]\d{4}|\b\d{13,19}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
+/** The same alternation, its branches named by entity (for scoring it on the eval sets). */
+const PLAIN_NAMED =
+  /(?<email>[\w.+-]+@[\w-]+\.[\w.]+)|(?<phone>\(?\d{3}\)?[ -.]?\d{3}[ -.]\d{4})|(?<payment_card>\b\d{13,19}\b)|(?<ip_address>\b\d{1,3}(?:\.\d{1,3}){3}\b)/g;
+
+function regexSpans(text: string): Span[] {
+  const out: Span[] = [];
+  PLAIN_NAMED.lastIndex = 0;
+  for (let m = PLAIN_NAMED.exec(text); m !== null; m = PLAIN_NAMED.exec(text)) {
+    const entity = Object.entries(m.groups!).find(([, v]) => v !== undefined)![0];
+    out.push({ entity, start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+/** The peer, one redactor per entity it covers (it has no IP rule); each redacts to a sentinel whose places are its spans. */
+const SENTINEL = '\u{E000}';
+const PEER_RULES: readonly [string, 'PHONE' | 'EMAIL' | 'CREDIT_CARD' | 'SSN'][] = [
+  ['phone', 'PHONE'],
+  ['email', 'EMAIL'],
+  ['payment_card', 'CREDIT_CARD'],
+  ['us_ssn', 'SSN'],
+];
+const peerByEntity = PEER_RULES.map(
+  ([entity, rule]) =>
+    [
+      entity,
+      new Redactor({ rules: { PHONE: false, EMAIL: false, CREDIT_CARD: false, SSN: false, NAME: false, [rule]: true }, globalReplaceWith: SENTINEL }),
+    ] as const,
+);
+
+function peerSpans(text: string): Span[] {
+  const out: Span[] = [];
+  for (const [entity, r] of peerByEntity) {
+    const parts = r.redact(text).split(SENTINEL);
+    // Text between sentinels is unchanged: each sentinel stands for what lies between its neighbours.
+    let at = parts[0]!.length;
+    for (let i = 1; i < parts.length; i++) {
+      const next = parts[i]!;
+      const found = next === '' ? (i === parts.length - 1 ? text.length : at + 1) : text.indexOf(next, at + 1);
+      if (found < 0) break;
+      out.push({ entity, start: at, end: found });
+      at = found + next.length;
+    }
+  }
+  return out;
+}
+
+async function peerPass(files: readonly string[]): Promise<number> {
+  const redactor = new Redactor();
+  let changed = 0;
+  for (const f of files) {
+    let carry = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) {
+      const text = carry + decoder.decode(chunk as Buffer, { stream: true });
+      const cut = text.lastIndexOf('\n') + 1;
+      carry = text.slice(cut);
+      const body = text.slice(0, cut);
+      if (redactor.redact(body).length !== body.length) changed++;
+    }
+  }
+  return changed;
+}
+
 async function regexPass(files: readonly string[]): Promise<number> {
   let hits = 0;
   for (const f of files) {
@@ -121,6 +201,12 @@ try {
   const regexCpuS = cpuS(process.cpuUsage(cRegex));
   const regexS = (performance.now() - tRegex) / 1000;
 
+  const tPeer = performance.now();
+  const cPeer = process.cpuUsage();
+  const peerChunks = await peerPass(files);
+  const peerCpuS = cpuS(process.cpuUsage(cPeer));
+  const peerS = (performance.now() - tPeer) / 1000;
+
   const t1 = performance.now();
   const c1 = process.cpuUsage();
   const single = await scanFiles(files, { threads: 1 });
@@ -144,6 +230,42 @@ try {
   const singleCpuMbs = mbs(singleCpuS);
   const multiCpuMbs = mbs(multiCpuS);
   const ratioCpu = Math.round((singleCpuMbs / regexCpuMbs) * 100) / 100;
+  const peerMbs = mbs(peerS);
+  const peerCpuMbs = mbs(peerCpuS);
+  // Per core: MB per CPU-second of cordon on one thread against each single-threaded pass.
+  const ratioVsRegex = ratioCpu;
+  const ratioVsPeer = Math.round((singleCpuMbs / peerCpuMbs) * 100) / 100;
+
+  // F2 of each on the eval sets, over the entities the issue's targets name (phone, email, card, SSN, IP).
+  const presidio = presidioDocs(true);
+  const realistic = realisticDocs().docs;
+  const f2 = (docs: readonly Doc[], preds: readonly (readonly Span[])[]): number => score(total(evaluate(docs, preds, CORE_ENTITIES).counts)).f2;
+  const cordonPresidio = presidio.map((d) =>
+    detect(d.text).flatMap((x) => (ENTITY_OF_DETECTOR[x.detector] ? [{ entity: ENTITY_OF_DETECTOR[x.detector]!, start: x.start, end: x.end }] : [])),
+  );
+  const quality = {
+    cordon: { presidio: f2(presidio, cordonPresidio), realistic: f2(realistic, (await cordonOnRealistic(realistic)).preds) },
+    regex: {
+      presidio: f2(
+        presidio,
+        presidio.map((d) => regexSpans(d.text)),
+      ),
+      realistic: f2(
+        realistic,
+        realistic.map((d) => regexSpans(d.text)),
+      ),
+    },
+    peer: {
+      presidio: f2(
+        presidio,
+        presidio.map((d) => peerSpans(d.text)),
+      ),
+      realistic: f2(
+        realistic,
+        realistic.map((d) => peerSpans(d.text)),
+      ),
+    },
+  };
   const line = (a: string, b: string, c: string, d: string, e = ''): string =>
     `${a.padEnd(34)} ${b.padStart(10)} ${c.padStart(10)} ${d.padStart(12)} ${e.padStart(14)}`;
   process.stdout.write(
@@ -151,13 +273,21 @@ try {
   );
   process.stdout.write(`${line('pass', 'seconds', 'MB/s', 'matches', 'MB/CPU-second')}\n`);
   process.stdout.write(`${line('plain regex (1 thread, no checks)', regexS.toFixed(2), regexMbs.toFixed(1), String(hits), regexCpuMbs.toFixed(1))}\n`);
+  process.stdout.write(`${line('@redactpii/node 1.0.17 (1 thread)', peerS.toFixed(2), peerMbs.toFixed(1), `${peerChunks} chunks`, peerCpuMbs.toFixed(1))}\n`);
   process.stdout.write(`${line('cordon scan, 1 thread', singleS.toFixed(2), singleMbs.toFixed(1), String(count(single)), singleCpuMbs.toFixed(1))}\n`);
   process.stdout.write(`${line(`cordon scan, ${THREADS} threads`, multiS.toFixed(2), multiMbs.toFixed(1), String(count(multi)), multiCpuMbs.toFixed(1))}\n`);
   process.stdout.write(
-    `\ncordon per core: ${perCore} MB/s wall, ${multiCpuMbs} MB per CPU-second (goal >= 100); cordon 1 thread / plain regex: ${ratio}x wall, ${ratioCpu}x CPU\n`,
+    `\ncordon per core: ${perCore} MB/s wall, ${multiCpuMbs} MB per CPU-second; per core, cordon / plain regex: ${ratioVsRegex}x (goal >= 1.0), cordon / @redactpii/node: ${ratioVsPeer}x (goal >= 5)\n`,
   );
+  process.stdout.write(`\nF2 over phone, email, card, SSN and IP, default settings   ${'Presidio held-out'.padStart(18)} ${'realistic'.padStart(10)}\n`);
+  for (const [name, q] of [
+    ['cordon', quality.cordon],
+    ['plain regex', quality.regex],
+    ['@redactpii/node (no IP rule)', quality.peer],
+  ] as const)
+    process.stdout.write(`${name.padEnd(58)} ${q.presidio.toFixed(3).padStart(18)} ${q.realistic.toFixed(3).padStart(10)}\n`);
   process.stdout.write(
-    `${JSON.stringify({ bench: 'scan', mb: Math.round(bytes / 1e5) / 10, files: files.length, threads: THREADS, regexMBps: regexMbs, cordonMBps1: singleMbs, cordonMBps: multiMbs, cordonMBpsPerCore: perCore, ratioVsRegex: ratio, regexMBpsCpu: regexCpuMbs, cordonMBpsCpu1: singleCpuMbs, cordonMBpsPerCpuSecond: multiCpuMbs, ratioVsRegexCpu: ratioCpu, findings: count(multi), goalMBpsPerCore: 100 })}\n`,
+    `${JSON.stringify({ bench: 'scan', mb: Math.round(bytes / 1e5) / 10, files: files.length, threads: THREADS, regexMBps: regexMbs, cordonMBps1: singleMbs, cordonMBps: multiMbs, cordonMBpsPerCore: perCore, ratioVsRegexWall: ratio, regexMBpsCpu: regexCpuMbs, peer: '@redactpii/node@1.0.17', peerMBps: peerMbs, peerMBpsCpu: peerCpuMbs, cordonMBpsCpu1: singleCpuMbs, cordonMBpsPerCpuSecond: multiCpuMbs, ratioVsRegex, ratioVsPeer, f2: quality, findings: count(multi) })}\n`,
   );
 } finally {
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });

@@ -56,7 +56,7 @@ export function scanCommand(): Command {
     .option('--sample <n>', 'rows read per table', String(DEFAULT_SAMPLE_ROWS))
     .option('--full', 'read every row of every table')
     .option('--threads <n>', 'threads (the calling one included) for files (default: one per core)')
-    .option('--min-confidence <x>', 'drop detections below this confidence (0..1)', String(DEFAULT_MIN_CONFIDENCE))
+    .option('--min-confidence <x>', 'report detections at or above this confidence (0..1; each finding lists its reasons)', String(DEFAULT_MIN_CONFIDENCE))
     .option(
       '--match-enclave <name>',
       "also find exact copies of this enclave's records (keyed hashes; needs --policy; each data key used is logged as a key.release)",
@@ -72,7 +72,8 @@ export function scanCommand(): Command {
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const sample = positiveInt('--sample', opts.sample);
       const minConfidence = Number(opts.minConfidence);
-      if (!(minConfidence >= 0 && minConfidence <= 1))
+      // Number('') and Number(' ') are 0: an empty value is bad usage, not "report everything".
+      if (opts.minConfidence.trim() === '' || !(minConfidence >= 0 && minConfidence <= 1))
         throw new UsageError(`--min-confidence must be between 0 and 1, got ${JSON.stringify(opts.minConfidence)}`);
       const threads = opts.threads === undefined ? undefined : positiveInt('--threads', opts.threads);
       const place = opts.place === undefined ? undefined : country('--place', opts.place);

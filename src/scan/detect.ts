@@ -3,22 +3,26 @@
 // score it with context words near it or in the field's name. Nothing here leaves the process.
 
 import { isIP } from 'node:net';
-import type { CountryCode } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { DETECTOR_CATEGORY, type Detection, type DetectorId } from './types.js';
 import { cardScheme, isImei, isLuhn, isValidSsn } from './validators.js';
 import { findDates } from './dates.js';
 import { createPhoneParser } from './phone.js';
+import { DOB_HINT, FIELD, hasContext, hintMask, judge, withContext, type ContextSubject } from './context.js';
+
+export { CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BONUS, CONTEXT_PENALTY, isHint, isOtherField } from './context.js';
 
 const phones = createPhoneParser();
 
 /** Regions a phone number without a country code is tried in, in order. */
 export const DEFAULT_PHONE_COUNTRIES: readonly CountryCode[] = ['US', 'GB', 'CA', 'AU', 'DE', 'FR', 'IE', 'NL', 'IT', 'ES', 'BR', 'IN', 'CN', 'JP', 'SG'];
-/** Detections below this confidence are dropped. */
-export const DEFAULT_MIN_CONFIDENCE = 0.5;
-/** How far (UTF-16 units) before and after a candidate context words are looked for. */
-export const CONTEXT_BEFORE = 48;
-export const CONTEXT_AFTER = 24;
-
+/**
+ * Detections below this confidence are not reported (README: "The scanner"). At 0.6, without any
+ * context a phone number is reported only when written in full as numbers are written (international,
+ * or national in its country's grouping or with punctuation); anything weaker needs a phone word or a
+ * phone column.
+ */
+export const DEFAULT_MIN_CONFIDENCE = 0.6;
 export interface DetectOptions {
   readonly phoneCountries?: readonly CountryCode[];
   readonly minConfidence?: number;
@@ -28,69 +32,36 @@ export interface DetectOptions {
   readonly detectors?: ReadonlySet<DetectorId>;
 }
 
-const CONTEXT: Readonly<Record<'phone' | 'card' | 'ssn' | 'ip' | 'dob' | 'device' | 'imei', RegExp>> = {
-  phone:
-    /phone|\btel\b|tel[:.]|mobile|\bcell|\bcall|\bfax|contact|\bsms|whatsapp|\bdial|\boffice\b|\bdesk|landline|\bnumber|\breach|\btext|messag|answer|\bmsisdn/i,
-  card: /card|credit|debit|\bvisa|master|\bamex|\bcc\b|\bpan\b|payment|\bpay\b|expir/i,
-  ssn: /\bssn|social\s*sec|taxpayer|\btin\b|\bss#/i,
-  ip: /\bip\b|ip[_ -]?addr|\bipv[46]|\bhost|client|remote|\bsrc|\bdst|source|address|\bfrom\b|login/i,
-  dob: /birth|\bdob\b|\bborn|\bb-?day|d\.o\.b/i,
-  device: /\bidfa|\bgaid|\baaid|\badid|advertis|\bad[_ -]?id|device|\bmaid\b|\bifa\b/i,
-  imei: /\bimei|device|handset/i,
-};
-
-type ContextKind = keyof typeof CONTEXT;
-
-const CONTEXT_KINDS = Object.keys(CONTEXT) as ContextKind[];
-/** The hint bit of `dob` context. */
-const DOB_HINT = 1 << CONTEXT_KINDS.indexOf('dob');
-/** Field names seen, with the context kinds each is (a file repeats its few names on every line). */
-const hintMasks = new Map<string, number>();
-const HINT_CACHE_ENTRIES = 4096;
-
-function hintMask(name: string): number {
-  let mask = hintMasks.get(name);
-  if (mask === undefined) {
-    mask = 0;
-    CONTEXT_KINDS.forEach((k, i) => {
-      if (CONTEXT[k].test(name)) mask! |= 1 << i;
-    });
-    if (hintMasks.size >= HINT_CACHE_ENTRIES) hintMasks.clear();
-    hintMasks.set(name, mask);
-  }
-  return mask;
-}
-
-/** True when a field or column name is context for some detector (`phone`, `dob`, `client_ip`…). */
-export function isHint(name: string): boolean {
-  return hintMask(name) !== 0;
-}
-
-interface Scanner {
-  readonly text: string;
-  /** The context kinds the hint is (bit i: CONTEXT_KINDS[i]). */
-  readonly hintKinds: number;
+interface Scanner extends ContextSubject {
   readonly min: number;
   readonly countries: readonly CountryCode[];
   readonly want: (d: DetectorId) => boolean;
   readonly out: Detection[];
 }
 
-function hasContext(s: Scanner, kind: ContextKind, start: number, end: number): boolean {
-  if ((s.hintKinds & (1 << CONTEXT_KINDS.indexOf(kind))) !== 0) return true;
-  const re = CONTEXT[kind];
-  // Context is looked for on the candidate's own line only: a log line says nothing of the next.
-  const lineStart = s.text.lastIndexOf('\n', start - 1) + 1;
-  let lineEnd = s.text.indexOf('\n', end);
-  if (lineEnd === -1) lineEnd = s.text.length;
-  const before = s.text.slice(Math.max(lineStart, start - CONTEXT_BEFORE), start);
-  const after = s.text.slice(end, Math.min(lineEnd, end + CONTEXT_AFTER));
-  return re.test(before) || re.test(after);
-}
+const isString = (r: string | undefined): r is string => r !== undefined;
 
-function push(s: Scanner, detector: DetectorId, confidence: number, start: number, end: number, value: string, extra: { country?: string } = {}): void {
+function push(
+  s: Scanner,
+  detector: DetectorId,
+  confidence: number,
+  start: number,
+  end: number,
+  value: string,
+  reasons: readonly (string | undefined)[],
+  extra: { country?: string } = {},
+): void {
   if (confidence < s.min) return;
-  s.out.push({ detector, category: DETECTOR_CATEGORY[detector], confidence: Math.min(1, Math.round(confidence * 100) / 100), start, end, value, ...extra });
+  s.out.push({
+    detector,
+    category: DETECTOR_CATEGORY[detector],
+    confidence: Math.max(0, Math.min(1, Math.round(confidence * 100) / 100)),
+    start,
+    end,
+    value,
+    reasons: reasons.indexOf(undefined) === -1 ? (reasons as readonly string[]) : reasons.filter(isString),
+    ...extra,
+  });
 }
 
 /** Every detection in `text`, ordered by start offset; overlapping candidates keep the most confident. */
@@ -156,6 +127,8 @@ function isWordAt(t: string, i: number): boolean {
   return i >= 0 && i < t.length && isIn(WORD_CHAR, t.charCodeAt(i));
 }
 
+const EMAIL_REASONS = ['shape:email'];
+
 function scanEmails(s: Scanner): void {
   const t = s.text;
   for (let at = t.indexOf('@'); at !== -1; at = t.indexOf('@', at + 1)) {
@@ -172,7 +145,7 @@ function scanEmails(s: Scanner): void {
     if (labels.length < 2 || !TLD.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
     const local = t.slice(a, at);
     if (local.includes('..')) continue;
-    push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`);
+    push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`, EMAIL_REASONS);
   }
 }
 
@@ -191,7 +164,7 @@ const EXTENSION = /^ ?(?:x|ext\.?|#) ?\d{1,6}/;
 const TLD = /^[A-Za-z]{2,24}$/;
 const IPV4_LEADING_ZERO = /\.0\d/;
 /** Private, loopback and link-local IPv4 prefixes. */
-const IPV4_INTERNAL = /^(?:(?:10|127|0)\.|192\.168\.|169\.254\.)/;
+const IPV4_INTERNAL = /^(?:(?:10|127|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
 const NON_DIGITS = /\D/g;
 const CARD_CHARS = /^[\d -]+$/;
 const CARD_GROUP_SEPARATOR = /[ -]/;
@@ -255,12 +228,17 @@ function scanDigitRuns(s: Scanner): void {
 
 function classifyRun(s: Scanner, run: string, start: number, end: number): void {
   const t = s.text;
+  // Right after a word and a `/` or `#` (`Chrome/120.0.0.0`, `/orders/4155552671`, `#48213`): a path
+  // segment, a version or a reference, not a number of ours.
+  const glued = (t[start - 1] === '/' || t[start - 1] === '#') && (isWordAt(t, start - 2) || t[start - 1] === '#');
   if (run.length <= 15 && run.indexOf('.') > 0 && IPV4_SHAPE.test(run)) {
-    if (s.want('ipv4') && isIP(run) === 4 && !IPV4_LEADING_ZERO.test(run) && run.charCodeAt(0) !== 48) {
-      const internal = IPV4_INTERNAL.test(run);
-      const ctx = hasContext(s, 'ip', start, end);
-      // Private, loopback and link-local addresses name hosts of a network, not a user's connection.
-      push(s, 'ipv4', internal ? 0.3 : 0.6 + (ctx ? 0.3 : 0), start, end, run);
+    if (s.want('ipv4') && !glued && isIP(run) === 4 && !IPV4_LEADING_ZERO.test(run) && run.charCodeAt(0) !== 48) {
+      // Private, loopback, shared (CGNAT) and link-local addresses name hosts of a network, not a user's connection.
+      if (IPV4_INTERNAL.test(run)) push(s, 'ipv4', 0.3, start, end, run, ['valid:ipv4', 'internal']);
+      else {
+        const j = judge(s, 'ip', start, end);
+        push(s, 'ipv4', withContext(0.6, j) + (j.sign > 0 ? 0.05 : 0), start, end, run, ['valid:ipv4', j.reason]);
+      }
     }
     return;
   }
@@ -273,28 +251,35 @@ function classifyRun(s: Scanner, run: string, start: number, end: number): void 
 
   if (digits.length === 9 && s.want('us_ssn') && (SSN_SHAPE.test(run) || !separated)) {
     const shaped = separated;
-    const ctx = hasContext(s, 'ssn', start, end);
-    if (isValidSsn(digits) && (shaped || ctx)) push(s, 'us_ssn', (shaped ? 0.6 : 0.5) + (ctx ? 0.3 : 0), start, end, digits);
+    const j = judge(s, 'ssn', start, end);
+    if (isValidSsn(digits) && (shaped || j.sign > 0)) {
+      push(s, 'us_ssn', withContext(shaped ? 0.65 : 0.5, j) + (j.sign > 0 ? 0.05 : 0), start, end, digits, [
+        'valid:ssn',
+        shaped ? 'shape:3-2-4' : 'shape:bare',
+        j.reason,
+      ]);
+    }
     // Written as an SSN (3-2-4) but not a valid one: not a phone number either.
-    if (shaped || ctx) return;
+    if (shaped || j.sign > 0) return;
   }
   if (digits.length >= 12 && s.want('payment_card') && CARD_CHARS.test(run) && consistentGroups(run)) {
-    const ctx = hasContext(s, 'card', start, end);
-    if (cardScheme(digits) !== undefined) {
-      push(s, 'payment_card', (digits.length >= 15 ? 0.7 : 0.55) + (ctx ? 0.25 : 0), start, end, digits);
+    const j = judge(s, 'card', start, end);
+    const scheme = cardScheme(digits);
+    if (scheme !== undefined) {
+      push(s, 'payment_card', withContext(digits.length >= 15 ? 0.7 : 0.6, j), start, end, digits, [`valid:${scheme}`, j.reason]);
       return;
     }
     // Outside the known issuer ranges (private-label and new ranges), Luhn and the word "card" still say card.
-    if (ctx && isLuhn(digits)) {
-      push(s, 'payment_card', 0.7, start, end, digits);
+    if (j.sign > 0 && isLuhn(digits)) {
+      push(s, 'payment_card', 0.7, start, end, digits, ['valid:luhn', j.reason]);
       return;
     }
   }
   if (digits.length === 15 && s.want('imei') && isImei(digits) && hasContext(s, 'imei', start, end)) {
-    push(s, 'imei', 0.85, start, end, digits);
+    push(s, 'imei', 0.85, start, end, digits, ['valid:imei', 'context:+imei']);
     return;
   }
-  if (s.want('phone') && digits.length <= 15) {
+  if (s.want('phone') && digits.length <= 15 && !glued && !notPhoneShape(run)) {
     let phoneEnd = end;
     // An extension starts with a space, `x`, `ext` or `#` (most runs end at a comma or a quote).
     const next = t.charCodeAt(end);
@@ -302,6 +287,17 @@ function classifyRun(s: Scanner, run: string, start: number, end: number): void 
     if (ext) phoneEnd = end + ext[0].length;
     classifyPhone(s, run, digits, separated, start, phoneEnd);
   }
+}
+
+const DECIMAL = /^\d+\.\d+$/;
+const ZIP_PLUS_4 = /^\d{5}-\d{4}$/;
+/** A group of one digit after the first (`978-0-306-40615-7`, `1.3.6.1.4`): an ISBN, an OID, not a phone. */
+const INNER_ONE_DIGIT_GROUP = /[-. /]\d(?=[-. /]|$)/;
+
+/** Shapes of digit strings that are never phone numbers: decimals (amounts, coordinates), ZIP+4, ISBN-like groups. */
+function notPhoneShape(run: string): boolean {
+  if (run.charCodeAt(0) === 43) return false; // `+`: an international number is judged by its country code
+  return DECIMAL.test(run) || ZIP_PLUS_4.test(run) || INNER_ONE_DIGIT_GROUP.test(run);
 }
 
 /** False when `run` cannot match DATE_SHAPE or DATE_PREFIX: both start with a digit and have a `-/.` after 1, 2 or 4 digits. */
@@ -324,34 +320,66 @@ function consistentGroups(run: string): boolean {
 }
 
 function classifyPhone(s: Scanner, run: string, digits: string, separated: boolean, start: number, end: number): void {
-  const ctx = hasContext(s, 'phone', start, end);
+  const j = judge(s, 'phone', start, end);
   const international = run.startsWith('+') || INTERNATIONAL_PREFIX.test(digits);
-  const formatted = separated;
-  // The best each path could reach; skip the (slow) validation when it could not reach the floor.
-  const bonus = ctx ? 0.25 : 0;
   if (international) {
     const e164 = run.startsWith('+') ? run : `+${digits.replace(INTERNATIONAL_PREFIX_DIGITS, '')}`;
     const p = phones.international(e164.replace(TRUNK_ZERO, ''));
-    if (p.valid) {
-      push(s, 'phone', 0.75 + bonus, start, end, p.number, { country: p.country ?? '' });
-      return;
-    }
-    if (ctx && p.possible) push(s, 'phone', 0.55, start, end, p.number, p.country ? { country: p.country } : {});
+    // With its country code written, a number libphonenumber calls invalid there is no phone number,
+    // whatever the words around it say.
+    if (p.valid)
+      push(s, 'phone', withContext(0.8, j), start, end, p.number, [`valid:${p.country ?? 'intl'}`, 'shape:international', j.reason], {
+        country: p.country ?? '',
+      });
     return;
   }
   // Short national numbers (local numbers, postcodes, house numbers) and numbers split only by
-  // spaces into few digits need context; a full national number written with separators does not.
-  // The run's separators are its non-digits (a leading `+` is not among these).
-  const base = formatted && digits.length >= 9 && PHONE_PUNCTUATION.test(run) ? 0.6 : formatted && digits.length >= 9 ? 0.5 : 0.35;
-  if (base + bonus >= s.min) {
-    const p = phones.firstValid(run, digits, s.countries);
-    if (p !== undefined) {
-      push(s, 'phone', base + bonus, start, end, p.number, { country: p.country! });
-      return;
+  // spaces into few digits need context; a full national number written with punctuation, or grouped
+  // as its country groups numbers, does not. The run's separators are its non-digits.
+  const punctuated = separated && digits.length >= 9 && PHONE_PUNCTUATION.test(run);
+  const spaced = separated && digits.length >= 9 && !punctuated;
+  const base = punctuated ? 0.6 : spaced ? 0.5 : 0.35;
+  // The best this candidate could reach (national grouping adds 0.1); skip the (slow) validation when it could not reach the floor.
+  if (withContext(base, j) + (spaced && j.sign === 0 ? 0.1 : 0) < s.min) return;
+  let p = phones.firstValid(run, digits, s.countries);
+  if (p === undefined) return;
+  let grouped = false;
+  if (spaced && j.sign === 0) {
+    // Valid in several regions (`06 13 79 89 23` is a Mainz number too): the region whose grouping it is written in.
+    grouped = groupedAsNational(run, p.number);
+    for (let i = 0; !grouped && i < s.countries.length; i++) {
+      const q = phones.national(run, digits, s.countries[i]!);
+      if (q.valid && q.number !== p.number && groupedAsNational(run, q.number)) {
+        p = q;
+        grouped = true;
+      }
     }
   }
-  // Not valid in the default regions, but written as a phone number and called one.
-  if (ctx && formatted && digits.length >= 7 && digits.length <= 13 && 0.5 >= s.min) push(s, 'phone', 0.5, start, end, digits);
+  const shape = punctuated ? 'shape:national-punctuated' : grouped ? 'shape:national-grouping' : spaced ? 'shape:national-spaced' : 'shape:digits';
+  push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], { country: p.country! });
+}
+
+const NON_DIGIT_RUNS = /\D+/;
+const nationalGroups = new Map<string, string>();
+
+/** True when `run` groups its digits as libphonenumber formats the number nationally (`07400 123456`, `415 555 2671`). */
+function groupedAsNational(run: string, e164: string): boolean {
+  let groups = nationalGroups.get(e164);
+  if (groups === undefined) {
+    const p = parsePhoneNumberFromString(e164);
+    groups = p ? groupLengths(p.formatNational()) : '';
+    if (nationalGroups.size >= 4096) nationalGroups.clear();
+    nationalGroups.set(e164, groups);
+  }
+  return groups !== '' && groups === groupLengths(run);
+}
+
+function groupLengths(text: string): string {
+  return text
+    .split(NON_DIGIT_RUNS)
+    .filter((g) => g !== '')
+    .map((g) => g.length)
+    .join(',');
 }
 
 // ---- IPv6 ----
@@ -387,8 +415,9 @@ function scanIpv6(s: Scanner): void {
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
     const cand = t.slice(a, b);
     if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
-      const ctx = hasContext(s, 'ip', a, b);
-      push(s, 'ipv6', (cand.startsWith('::') || LINK_LOCAL_IPV6.test(cand) ? 0.45 : 0.7) + (ctx ? 0.2 : 0), a, b, cand.toLowerCase());
+      const j = judge(s, 'ip', a, b);
+      const local = cand.startsWith('::') || LINK_LOCAL_IPV6.test(cand);
+      push(s, 'ipv6', withContext(local ? 0.45 : 0.7, j), a, b, cand.toLowerCase(), ['valid:ipv6', local ? 'internal' : undefined, j.reason]);
     }
   }
 }
@@ -408,7 +437,7 @@ function scanUuids(s: Scanner): void {
     if (a < 0 || !UUID.test(cand) || isWordAt(t, a - 1) || isWordAt(t, b)) continue;
     // The all-zero id is what a device sends when the user opted out of tracking.
     if (OPTED_OUT_ID.test(cand)) continue;
-    if (hasContext(s, 'device', a, b)) push(s, 'advertising_id', 0.8, a, b, cand.toLowerCase());
+    if (hasContext(s, 'device', a, b)) push(s, 'advertising_id', 0.8, a, b, cand.toLowerCase(), ['shape:uuid', 'context:+device']);
   }
 }
 
@@ -416,9 +445,9 @@ function scanUuids(s: Scanner): void {
 
 function scanBirthDates(s: Scanner): void {
   const hinted = (s.hintKinds & DOB_HINT) !== 0;
-  if (!hinted && !CONTEXT.dob.test(s.text)) return;
+  if (!hinted && !FIELD.dob.test(s.text)) return;
   for (const d of findDates(s.text)) {
     if (d.kind !== 'date') continue;
-    if (hinted || hasContext(s, 'dob', d.start, d.end)) push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso);
+    if (hinted || hasContext(s, 'dob', d.start, d.end)) push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
   }
 }

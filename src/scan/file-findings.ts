@@ -6,6 +6,11 @@ import type { Fingerprints } from './fingerprints.js';
 import type { CsvRows } from './csv-rows.js';
 import type { Found } from './text-scan.js';
 import { ColumnTally } from './summary.js';
+import { isOtherField } from './context.js';
+import type { DetectorId } from './types.js';
+
+/** Detectors of digit strings, which a field named for another kind (`order_id`) rules out. */
+const DIGIT_RUN_DETECTORS: ReadonlySet<DetectorId> = new Set(['phone', 'payment_card', 'us_ssn', 'ipv4', 'ipv6', 'imei']);
 
 /** The findings kept for one file, and the count of those dropped past `max`. */
 export class FileFindings {
@@ -41,7 +46,6 @@ export class FileFindings {
     let lastEnd = -1;
     for (const f of found) {
       if (f.d.start < lastEnd) continue;
-      lastEnd = f.d.end;
       for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
         line++;
         lineStart = nl + 1;
@@ -50,6 +54,10 @@ export class FileFindings {
       let field = f.field;
       if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.offset);
       if (field === undefined && this.json && !split) field = jsonKeyBefore(body, lineStart, f.offset);
+      // A digit string found without its field's name, in a field named for values of another kind
+      // (`order_id`, `amount`, `app_version`): an identifier, amount or version, not a number of ours.
+      if (f.field === undefined && field !== undefined && DIGIT_RUN_DETECTORS.has(f.d.detector) && isOtherField(field)) continue;
+      lastEnd = f.d.end;
       const d = this.fingerprints?.match(f.d) ?? f.d;
       const column = f.offset - lineStart + 1 + (split ? carried : 0);
       // Past the cap a finding is only counted, in the summary too.
@@ -67,6 +75,7 @@ export class FileFindings {
         span: [column - 1, column - 1 + (d.end - d.start)],
         ...(d.country ? { country: d.country } : {}),
         ...(d.enclave ? { enclave: d.enclave } : {}),
+        ...(d.reasons ? { reasons: d.reasons } : {}),
       });
     }
   }

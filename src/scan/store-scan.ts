@@ -140,6 +140,7 @@ export async function scanStore(store: Store, options: StoreScanOptions = {}): P
               span: [d.start, d.end],
               ...(d.country ? { country: d.country } : {}),
               ...(d.enclave ? { enclave: d.enclave } : {}),
+              ...(d.reasons ? { reasons: d.reasons } : {}),
             });
           }
         }

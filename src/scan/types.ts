@@ -37,6 +37,8 @@ export interface Detection {
   readonly country?: string;
   /** For enclave matches: the enclave whose record this value copies. */
   readonly enclave?: string;
+  /** Why it scored what it did, e.g. `["valid:US", "shape:national-punctuated", "context:+call"]`; never the value. */
+  readonly reasons?: readonly string[];
 }
 
 export interface FileLocation {
@@ -79,6 +81,8 @@ export interface Finding {
   readonly span: readonly [number, number];
   readonly country?: string;
   readonly enclave?: string;
+  /** Why the detection scored what it did (Detection.reasons); never the value. */
+  readonly reasons?: readonly string[];
 }
 
 /** Per file or table, column and detector: every finding counted (kept or past the cap), never a value. */
