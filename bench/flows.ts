@@ -45,7 +45,7 @@ const CATEGORIES = [
 
 function benchPolicy(base: Policy): Policy {
   const places: FlowPlace[] = COUNTRIES.map((country, i) => ({ namespace: `postgres://db-${i}:5432`, country, region: undefined, holds: i < 3 ? ['US'] : [] }));
-  return { ...base, deployment: { ...base.deployment, flows: { lineage: [], inventory: [], places, datasets: new Map(), producers: [] } } };
+  return { ...base, deployment: { ...base.deployment, flows: { lineage: [], inventory: [], places, datasets: new Map(), stores: [], producers: [] } } };
 }
 
 function generate(rand: () => number): { graph: FlowGraph; inventory: Inventory; categories: Map<string, string[]>; seeds: number[] } {
