@@ -41,7 +41,8 @@ function labelOf(id: string): string {
     const hash = body.lastIndexOf('#');
     const ds = body.slice(0, hash);
     const ns = ds.slice(0, ds.indexOf('/', ds.indexOf('://') + 3));
-    return `${ds.slice(ns.length + 1)} · ${body.slice(hash + 1)}\n${ns}`;
+    // The table and field first, then the source without its scheme: short lines a graph can wrap.
+    return `${ds.slice(ns.length + 1)} · ${body.slice(hash + 1)}\n${ns.replace(/^[a-z0-9+.-]+:\/\//i, '')}`;
   }
   if (id === UNMAPPED) return 'unmapped place';
   if (id.startsWith('place:')) return body.replace('/', ' · ');
