@@ -187,6 +187,12 @@ test('the Spark → Singapore phone leak is reported with its full path and run 
   const stats = a['stats'] as { runs: number; columnEdges: number };
   assert.equal(stats.runs, 5, 'three demo runs, the Airflow run and the Spark run (three events folded into one)');
   const graph = (await call('GET', '/v1/flows/graph')).body;
+  // Unknown facets are kept as posted (Airflow's own run facet), and change no analysis.
+  const stored = (await call('GET', '/v1/flows/events')).body as { events: { index: number; event: Json }[]; next: number | null };
+  assert.equal(stored.events.length, 5);
+  assert.equal(stored.next, null);
+  assert.deepEqual(stored.events[0]!.event, AIRFLOW[0]);
+  assert.deepEqual(Object.keys((stored.events[0]!.event['run'] as { facets: Json }).facets).sort(), ['airflow', 'processing_engine']);
 
   // Every event again: one by one, as a batch, and a batch that repeats itself.
   for (const e of ALL) assert.deepEqual((await call('POST', '/api/v1/lineage', e)).body, { stored: 0, duplicates: 1 });
