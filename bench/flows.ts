@@ -45,7 +45,7 @@ const CATEGORIES = [
 
 function benchPolicy(base: Policy): Policy {
   const places: FlowPlace[] = COUNTRIES.map((country, i) => ({ namespace: `postgres://db-${i}:5432`, country, region: undefined, holds: i < 3 ? ['US'] : [] }));
-  return { ...base, deployment: { ...base.deployment, flows: { lineage: [], inventory: [], places, datasets: new Map(), producers: [] } } };
+  return { ...base, deployment: { ...base.deployment, flows: { lineage: [], inventory: [], places, datasets: new Map(), stores: [], producers: [] } } };
 }
 
 function generate(rand: () => number): { graph: FlowGraph; inventory: Inventory; categories: Map<string, string[]>; seeds: number[] } {
@@ -55,7 +55,8 @@ function generate(rand: () => number): { graph: FlowGraph; inventory: Inventory;
   g.sources.push('generated');
   const n = g.columnIds.length;
   // Mostly forward edges (a pipeline), some backwards (cycles); 80% direct, 15% indirect, 5% masked.
-  for (let e = 0; e < EDGES; e++) {
+  // The graph keeps one edge per (from, to, kind): draw until EDGES distinct ones are kept.
+  for (let e = 0; g.edgeCount < EDGES; e++) {
     const from = Math.floor(rand() * n);
     const to = rand() < 0.9 ? Math.min(n - 1, from + 1 + Math.floor(rand() * 2000)) : Math.floor(rand() * n);
     const r = rand();

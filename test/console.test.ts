@@ -201,6 +201,56 @@ test('a leak path is highlighted on the flow map', async () => {
   const pathLength = await leak.locator('li').count();
   assert.equal(highlighted, pathLength - 1, 'every step of the chosen path is drawn in red');
   assert.equal(await page.locator('.graph').getAttribute('data-highlighted'), id);
+
+  // Team, tool and place nodes, places with their country, readable labels, and a legend for each kind.
+  const drawn = await page.evaluate(() => {
+    const g = (window as unknown as { cordonFlowGraph: { nodes(): { map<T>(f: (n: { data(k: string): string; style(k: string): string }) => T): T[] } } })
+      .cordonFlowGraph;
+    return g.nodes().map((n) => ({ type: n.data('type'), label: n.data('label'), country: n.data('country'), fontSize: n.style('font-size') }));
+  });
+  const types = new Set(drawn.map((n) => n.type));
+  for (const t of ['column', 'tool', 'export', 'team', 'place']) assert.ok(types.has(t), `a ${t} node is drawn`);
+  assert.deepEqual(
+    drawn
+      .filter((n) => n.type === 'place')
+      .map((n) => `${n.label}:${n.country}`)
+      .sort(),
+    ['SG · ap-southeast-1:SG', 'SG:SG', 'US · us-east-1:US', 'US:US'],
+  );
+  for (const n of drawn) {
+    assert.ok(!n.label.startsWith('…'), `label ${n.label} is not cut at the start`);
+    assert.equal(n.fontSize, '12px', `label ${n.label} is 12 px`);
+  }
+  assert.ok(drawn.some((n) => n.type === 'team' && n.label === 'platform-admins'));
+  for (const kind of ['column', 'tool', 'export', 'team', 'place', 'edge-direct', 'edge-reads', 'edge-uses', 'edge-at', 'edge-highlight'])
+    assert.equal(await page.locator(`[aria-label="Legend"] [data-legend="${kind}"]`).count(), 1, `the legend explains ${kind}`);
+
+  // A click on the edge where phone numbers leave for Singapore opens its evidence: job, run id, time, producer.
+  await page.locator('.graph').scrollIntoViewIfNeeded();
+  const target = await page.evaluate(() => {
+    const g = (
+      window as unknown as {
+        cordonFlowGraph: {
+          edges(): { filter(f: (e: { data(k: string): string }) => boolean): { first(): { id(): string; renderedMidpoint(): { x: number; y: number } } } };
+        };
+      }
+    ).cordonFlowGraph;
+    const e = g
+      .edges()
+      .filter((x) => x.data('target') === 'column:s3://partner-exports-sg/contacts/daily.csv#phone')
+      .first();
+    return { id: e.id(), ...e.renderedMidpoint() };
+  });
+  const box = (await page.locator('.graph').boundingBox())!;
+  await page.mouse.click(box.x + target.x, box.y + target.y);
+  const evidence = page.locator('section[aria-label="Evidence"]');
+  await page.waitForFunction((id) => document.querySelector('section[aria-label="Evidence"]')?.getAttribute('data-edge') === id, target.id);
+  const text = (await evidence.textContent())!;
+  assert.match(
+    text,
+    /evidence: job cordon-demo\/exports\.partner_contacts, run 0198a3b2-7c4d-7e5f-8a9b-000000000002, COMPLETE at 2026-11-20T02:00:00\.000Z, producer https:\/\/github\.com\/cordon\/demo \(flows\/lineage\.ndjson:2\)/,
+  );
+  assert.match(text, /run: 0198a3b2-7c4d-7e5f-8a9b-000000000002/);
   await page.screenshot({ path: join(ARTIFACTS, 'flows-leak.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();

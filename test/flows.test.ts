@@ -43,7 +43,10 @@ test('cordon flows leaks --policy policies/demo lists its leaks with their paths
   assert.match(r.stdout, /LEAK 2: user\.contact\.email \(US\) reaches tool admin-panel in US to a team the rules do not allow/);
   assert.match(r.stdout, /no rule lets platform-admins, who use tool admin-panel, see it in clear even with a grant from US/);
   assert.match(r.stdout, /LEAK 6: user\.device\.device_id \(US\) reaches tool growth-dashboard in SG outside the enclave and to a team the rules do not allow/);
-  assert.match(r.stdout, /-> tool:growth-dashboard {2}\[reads postgres:\/\/enclave-us-db\.internal:5432\/app\.user_devices\] {2}\(flows\/inventory\.yaml:10\)/);
+  assert.match(
+    r.stdout,
+    /-> tool:growth-dashboard {2}\[reads postgres:\/\/enclave-us-db\.internal:5432\/app\.public\.user_devices\] {2}\(flows\/inventory\.yaml:10\)/,
+  );
   assert.match(r.stdout, /UNDOCUMENTED tool admin-panel: no owner, no purpose \(flows\/inventory\.yaml:24\)/);
   const dir = mkdtempSync(join(tmpdir(), 'cordon-flows-'));
   try {
@@ -56,7 +59,7 @@ test('cordon flows leaks --policy policies/demo lists its leaks with their paths
     );
     assert.deepEqual(
       a.leaks[0]!.path.map((s) => s.node),
-      [`column:${ENC}/app.users#phone_number`, 'column:s3://partner-exports-sg/contacts/daily.csv#phone'],
+      [`column:${ENC}/app.public.users#phone_number`, 'column:s3://partner-exports-sg/contacts/daily.csv#phone'],
     );
     assert.deepEqual(
       a.leaks[1]!.reasons.map((x) => x.kind),
@@ -224,8 +227,15 @@ before(async () => {
 });
 after(async () => server.close());
 
-/** A request as `as` (default: the demo's lineage producer, the only one who may post lineage). */
-async function call(method: 'GET' | 'POST', url: string, payload?: unknown, as = 'lineage-collector', to: CordonServer = server, from: DemoIssuer = issuer) {
+/** A request as `as` (default: the monitor, an auditor, to read; the demo's lineage producer, the only one who may post lineage, to post). */
+async function call(
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+  as = method === 'GET' ? 'monitor' : 'lineage-collector',
+  to: CordonServer = server,
+  from: DemoIssuer = issuer,
+) {
   const r = await to.app.inject({
     method,
     url,
@@ -279,7 +289,7 @@ test("the server's API gives the CLI's answer; intake validates, stores and chan
   assert.equal(hood.status, 200);
   const nodes = hood.body['nodes'] as { id: string; onLeakPath: boolean }[];
   assert.ok(
-    nodes.some((n) => n.id === `column:${ENC}/app.users#device_id` && n.onLeakPath),
+    nodes.some((n) => n.id === `column:${ENC}/app.public.users#device_id` && n.onLeakPath),
     'three steps back reach the origin column, on the leak path',
   );
   assert.equal((await call('GET', '/v1/flows/nodes/tool:nope')).body['code'], 'flows.not_found');
@@ -325,9 +335,9 @@ test('lineage intake is for producers only: beijing-engineer, recsys-service and
   assert.deepEqual((await call('GET', '/v1/flows/leaks', undefined, 'monitor')).body, before, 'the flow graph is unchanged');
 
   const stored = await call('POST', '/api/v1/lineage', planted, 'lineage-collector');
-  assert.deepEqual([stored.status, stored.body], [201, { stored: 1 }]);
+  assert.deepEqual([stored.status, stored.body], [201, { stored: 1, duplicates: 0 }]);
   assert.equal(await storedLineage(server), rowsBefore + 1);
-  const after = (await call('GET', '/v1/flows/leaks', undefined, 'beijing-engineer')).body['leaks'] as Leak[];
+  const after = (await call('GET', '/v1/flows/leaks', undefined, 'austin-approver-a')).body['leaks'] as Leak[];
   assert.deepEqual(
     after.map((l) => l.id).filter((id) => !(before['leaks'] as Leak[]).some((l) => l.id === id)),
     [leakId],

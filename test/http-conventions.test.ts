@@ -296,7 +296,7 @@ test('gzip bodies are inflated: the write and the lineage event store what the p
     payload: gzipSync(JSON.stringify([event])),
   });
   assert.equal(lineage.statusCode, 201);
-  assert.deepEqual(lineage.json(), { stored: 1 });
+  assert.deepEqual(lineage.json(), { stored: 1, duplicates: 0 });
   const plainEvent = lineageEvent('s3://plain-bucket');
   assert.equal((await ask('POST', '/api/v1/lineage', { as: 'lineage-collector', headers: JSON_TYPE, payload: JSON.stringify(plainEvent) })).statusCode, 201);
   const after = await rows();

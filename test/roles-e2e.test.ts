@@ -80,7 +80,7 @@ test("lineage: beijing-engineer, recsys-service and monitor posting a valid even
     assert.equal(cli.status, 1, cli.stdout + cli.stderr);
     assert.match(cli.stderr, new RegExp(`^cordon: flows\\.not_producer: ${persona} may not post lineage: .* \\(after 0 events were stored\\)\\n$`));
   }
-  assert.deepEqual(await leakIds(tokens['beijing-engineer']!), before, 'the flow graph is unchanged');
+  assert.deepEqual(await leakIds(tokens['austin-approver-a']!), before, 'the flow graph is unchanged');
 
   const ok = await runReadmeLine(line, up, dataDir);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
@@ -95,6 +95,40 @@ test("lineage: beijing-engineer, recsys-service and monitor posting a valid even
   });
   assert.equal(r.status, 201);
   assert.deepEqual(await leakIds(tokens['monitor']!), [...before, planted].sort(), "the collector's event is in the graph");
+});
+
+test("the README's `cordon flows leaks --url` gives /v1/flows/leaks exactly after the demo's lineage and a Spark job's events are posted; other personas exit 1 with the 403", async () => {
+  const tokens = up.tokens();
+  const ingest = await runReadmeLine(
+    `npx cordon flows ingest test/fixtures/openlineage/integrations --url http://127.0.0.1:7070 --token "${tokens['lineage-collector']}"`,
+    up,
+    dataDir,
+  );
+  assert.equal(ingest.status, 0, ingest.stderr);
+  assert.equal(ingest.stdout, '5 event(s) valid, 5 stored\n');
+  const again = await runReadmeLine(
+    `npx cordon flows ingest test/fixtures/openlineage/integrations --url http://127.0.0.1:7070 --token "${tokens['lineage-collector']}"`,
+    up,
+    dataDir,
+  );
+  assert.equal(again.stdout, '5 event(s) valid, 0 stored, 5 already stored\n');
+
+  const line = readmeLine('npx cordon flows leaks --url ');
+  assert.match(line, /\['monitor'\]/);
+  const cli = await runReadmeLine(line, up, dataDir);
+  assert.equal(cli.status, 1, cli.stderr);
+  const r = await fetch(`${up.base}/v1/flows/leaks`, { headers: { authorization: `Bearer ${tokens['monitor']}` } });
+  assert.equal(r.status, 200);
+  const served = (await r.json()) as { leaks: { id: string }[] };
+  assert.deepEqual(JSON.parse(cli.stdout), served, 'the CLI prints what the route answers');
+  assert.ok(served.leaks.some((l) => l.id === 'dataset:s3://partner-exports-sg/contacts_sg|user.contact.phone_number|US'));
+
+  for (const persona of ['beijing-engineer', 'lineage-collector']) {
+    const refused = await runReadmeLine(line.replace("['monitor']", `['${persona}']`), up, dataDir);
+    assert.equal(refused.status, 1, persona);
+    const problem = JSON.parse(refused.stdout) as { code: string; status: number };
+    assert.deepEqual([problem.code, problem.status], ['flows.forbidden', 403], persona);
+  }
 });
 
 test('on loopback the demo hands out personas and believes X-Forwarded-For from this host', async () => {

@@ -4,8 +4,29 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
-import { EXIT_FINDING, EXIT_OK, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
+import {
+  checkEvents,
+  compareLeaks,
+  flowImpact,
+  flowMap,
+  flowMapJson,
+  formatLeaks,
+  hasFindings,
+  leaksSarif,
+  leaksUnder,
+  leakTitle,
+  loadFlowSources,
+  readEvents,
+  type FlowAnalysis,
+  type FlowImpact,
+  type Leak,
+  type PossiblyProtected,
+  type SourcedEvent,
+  type Unconventional,
+} from '../flows/index.js';
+import { call, Refused, type ServerOpts } from './access.js';
+import { DEFAULT_DATA_DIR } from './defaults.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
 
 const BATCH = 500;
 
@@ -16,40 +37,96 @@ function policyAt(dir: string): Policy {
   return policy;
 }
 
+/** Runs the server calls; a refusal (403: not an auditor or approver) is printed and exits 1 (400: 2), and gives undefined. */
+async function fromServer<T>(opts: ServerOpts, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    if (opts.json) printJson(err.body);
+    else process.stderr.write(`cordon: ${String(err.body['code'] ?? 'error')}: ${err.message}\n`);
+    process.exitCode = err.status === 400 ? EXIT_USAGE : EXIT_FINDING;
+    return undefined;
+  }
+}
+
 export function flowsCommand(): Command {
   const cmd = new Command('flows').description('the flow map: lineage intake, leak paths of protected data, and the impact of a policy change');
 
   cmd
     .command('leaks')
-    .description('every path by which protected data leaves its enclave or reaches a team the rules do not allow (exit 1 when any)')
-    .requiredOption('--policy <dir>', 'policy directory (its cordon.yaml flows: names the lineage and inventory files)')
+    .description(
+      'every path by which protected data leaves its enclave or reaches a team the rules do not allow, and columns that may be protected but map to no catalog dataset (exit 1 when any)',
+    )
+    .option('--policy <dir>', 'policy directory (its cordon.yaml flows: names the lineage and inventory files)')
+    .option('--url <url>', "a running server's flow map instead: its policy's files and every event posted to it (for auditors and approvers)")
+    .option('--token <jwt>', 'bearer token for --url (default: $CORDON_TOKEN)')
+    .option('--as <persona>', 'demo: act as this persona (with --url)')
+    .option('--data-dir <dir>', 'demo data directory (with --as)', DEFAULT_DATA_DIR)
+    .option('--forwarded-for <address>', 'send X-Forwarded-For (with --url)')
     .option('--json', 'print the analysis as JSON')
     .option('--sarif <file>', 'also write the leaks as SARIF 2.1.0')
-    .action((o: { policy: string; json?: boolean; sarif?: string }) => {
-      const policy = policyAt(o.policy);
-      const sources = loadFlowSources(policy);
-      const analysis = analyzeFlows(policy, buildGraph(sources.events), sources.inventory);
-      if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis), null, 2)}\n`);
-      if (o.json)
-        printJson({
-          leaks: analysis.leaks,
-          undocumented: analysis.undocumented,
-          unknownPlaces: analysis.unknownPlaces,
-          dangling: analysis.dangling,
-          stats: analysis.stats,
-        });
-      else process.stdout.write(`${formatLeaks(analysis)}\n`);
-      process.exitCode = analysis.leaks.length > 0 ? EXIT_FINDING : EXIT_OK;
+    .action(async (o: Partial<ServerOpts> & { policy?: string; json?: boolean; sarif?: string; dataDir: string }) => {
+      if ((o.policy === undefined) === (o.url === undefined)) throw new UsageError('give --policy DIR (offline) or --url URL (a running server)');
+      let json: Record<string, unknown>;
+      let text: string;
+      let findings: boolean;
+      if (o.policy !== undefined) {
+        const policy = policyAt(o.policy);
+        const sources = loadFlowSources(policy);
+        const map = flowMap(policy, sources.events, sources.inventory);
+        json = flowMapJson(map);
+        text = formatLeaks(map.analysis, { possiblyProtected: map.possiblyProtected, unconventional: map.unconventional, runs: map.graph.runs.size });
+        findings = hasFindings(map);
+      } else {
+        const fetched = await fromServer(o as ServerOpts, () => call(o as ServerOpts, 'GET', '/v1/flows/leaks'));
+        if (!fetched) return;
+        json = fetched;
+        const a = fetched as unknown as FlowAnalysis & { possiblyProtected: PossiblyProtected[]; unconventional: Unconventional[]; stats: { runs?: number } };
+        text = formatLeaks(a, { possiblyProtected: a.possiblyProtected, unconventional: a.unconventional, runs: a.stats.runs });
+        findings = a.leaks.length > 0 || a.possiblyProtected.length > 0;
+      }
+      if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(json as unknown as FlowAnalysis), null, 2)}\n`);
+      if (o.json) printJson(json);
+      else process.stdout.write(`${text}\n`);
+      process.exitCode = findings ? EXIT_FINDING : EXIT_OK;
     });
 
   cmd
     .command('impact')
     .description('leak paths that appear and disappear under a new policy (exit 1 when any appear)')
-    .requiredOption('--policy <dir>', 'the current policy')
+    .option('--policy <dir>', 'the current policy')
+    .option(
+      '--url <url>',
+      "a running server instead: its flow map now, against the new policy's files plus every event posted to it (for auditors and approvers)",
+    )
+    .option('--token <jwt>', 'bearer token for --url (default: $CORDON_TOKEN)')
+    .option('--as <persona>', 'demo: act as this persona (with --url)')
+    .option('--data-dir <dir>', 'demo data directory (with --as)', DEFAULT_DATA_DIR)
+    .option('--forwarded-for <address>', 'send X-Forwarded-For (with --url)')
     .requiredOption('--new-policy <dir>', 'the proposed policy')
     .option('--json', 'print as JSON')
-    .action((o: { policy: string; newPolicy: string; json?: boolean }) => {
-      const impact = flowImpact(policyAt(o.policy), policyAt(o.newPolicy));
+    .action(async (o: Partial<ServerOpts> & { policy?: string; newPolicy: string; json?: boolean; dataDir: string }) => {
+      if ((o.policy === undefined) === (o.url === undefined)) throw new UsageError('give --policy DIR (offline) or --url URL (a running server)');
+      const newPolicy = policyAt(o.newPolicy);
+      let impact: FlowImpact;
+      if (o.policy !== undefined) impact = flowImpact(policyAt(o.policy), newPolicy);
+      else {
+        const so = o as ServerOpts;
+        const fetched = await fromServer(so, async () => {
+          const now = await call(so, 'GET', '/v1/flows/leaks');
+          const posted: SourcedEvent[] = [];
+          for (let after = 0; ; ) {
+            const page = await call(so, 'GET', `/v1/flows/events?after=${after}&limit=5000`);
+            for (const e of page['events'] as { index: number; event: unknown }[]) posted.push({ source: `api#${e.index}`, event: e.event });
+            if (page['next'] === null) break;
+            after = page['next'] as number;
+          }
+          return { now, posted };
+        });
+        if (!fetched) return;
+        impact = compareLeaks((fetched.now['leaks'] as Leak[]) ?? [], leaksUnder(newPolicy, fetched.posted));
+      }
       if (o.json) printJson(impact);
       else {
         const lines = [...impact.appear.map((l) => `+ ${leakTitle(l)}`), ...impact.disappear.map((l) => `- ${leakTitle(l)}`)];
@@ -72,6 +149,7 @@ export function flowsCommand(): Command {
       const events = readEvents(paths);
       checkEvents(events);
       let sent = 0;
+      let stored = 0;
       const tty = process.stderr.isTTY && !o.json;
       const started = Date.now();
       if (!o.check) {
@@ -92,13 +170,18 @@ export function flowsCommand(): Command {
             process.exitCode = EXIT_FINDING;
             return;
           }
+          const answer = (await res.json().catch(() => ({}))) as { stored?: number; duplicates?: number };
           sent += batch.length;
+          stored += answer.stored ?? batch.length;
           if (tty) process.stderr.write(`\ringested ${sent}/${events.length} events (${Math.round(sent / Math.max(0.001, (Date.now() - started) / 1000))}/s)`);
         }
         if (tty) process.stderr.write('\n');
       }
-      if (o.json) printJson({ events: events.length, valid: events.length, sent });
-      else process.stdout.write(`${events.length} event(s) valid${o.check ? '' : `, ${sent} stored`}\n`);
+      if (o.json) printJson({ events: events.length, valid: events.length, sent, stored });
+      else
+        process.stdout.write(
+          `${events.length} event(s) valid${o.check ? '' : `, ${stored} stored${sent > stored ? `, ${sent - stored} already stored` : ''}`}\n`,
+        );
       process.exitCode = EXIT_OK;
     });
   return cmd;

@@ -18,6 +18,8 @@ export interface GraphDataset {
     }[];
   }[];
   readonly datasetTags: readonly string[];
+  /** Why its namespace or name follows no OpenLineage naming convention (kept as given). */
+  readonly namingProblem?: string;
 }
 
 export interface GraphEvent {
@@ -25,8 +27,37 @@ export interface GraphEvent {
   readonly source: string;
   readonly job: { readonly namespace: string; readonly name: string } | undefined;
   readonly runId: string | undefined;
+  readonly eventType?: string | undefined;
+  readonly eventTime?: string | undefined;
+  readonly producer?: string | undefined;
+  /** The job's `ownership` facet (owner names) and `documentation` facet (description). */
+  readonly jobOwners?: readonly string[] | undefined;
+  readonly jobDescription?: string | undefined;
   readonly inputs: readonly GraphDataset[];
   readonly outputs: readonly GraphDataset[];
+}
+
+/** One run, folded from all its events (START, RUNNING, COMPLETE, FAIL, ABORT, in any order). */
+export interface RunNode {
+  readonly runId: string;
+  readonly job: string;
+  /** Event types seen, in the order first seen. */
+  readonly eventTypes: string[];
+  firstTime: string;
+  lastTime: string;
+  readonly producers: string[];
+}
+
+/** What an event says about itself, for evidence: job, run id, event type and time, producer, and where it was read. */
+export function describeEvent(e: GraphEvent): string {
+  const parts: string[] = [];
+  if (e.job) parts.push(`job ${e.job.namespace}/${e.job.name}`);
+  if (e.runId) parts.push(`run ${e.runId}`);
+  if (e.eventTime) parts.push(`${e.eventType ?? 'event'} at ${e.eventTime}`);
+  if (e.producer) parts.push(`producer ${e.producer}`);
+  // A posted event's store index says nothing to a reader; a file's line does.
+  const where = e.source.startsWith('api#') ? 'posted' : e.source;
+  return parts.length === 0 ? where : `${parts.join(', ')} (${where})`;
 }
 
 export type ColumnEdgeKind = 0 | 1 | 2;
@@ -54,9 +85,15 @@ export interface JobNode {
   readonly inputs: Set<string>;
   readonly outputs: Set<string>;
   readonly evidence: string[];
+  /** From the `ownership` and `documentation` job facets. */
+  readonly owners: string[];
+  description: string | undefined;
+  readonly runs: Set<string>;
 }
 
 const MAX_EVIDENCE = 5;
+/** Column edges are kept once per (from, to, kind): a key is from * COLUMN_KEY + to. */
+const COLUMN_KEY = 2 ** 26;
 
 export const datasetId = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -77,7 +114,15 @@ export class FlowGraph {
   /** Job of the edge's event, index into `edgeJobs`. */
   edgeJob: Int32Array = new Int32Array(1024);
   edgeCount = 0;
+  /** Evidence of each event (`describeEvent`), by index. */
   readonly sources: string[] = [];
+  /** Run id of each event, by index. */
+  readonly sourceRuns: (string | undefined)[] = [];
+  readonly runs = new Map<string, RunNode>();
+  /** Dataset id -> why its name follows no OpenLineage naming convention. */
+  readonly namingProblems = new Map<string, string>();
+  /** (from, to) -> bit set of the kinds of column edge already kept between them. */
+  private readonly edgeKinds = new Map<number, number>();
   readonly edgeJobs: string[] = [];
   private readonly edgeJobIndex = new Map<string, number>();
   /** References to datasets or fields no event declared (tolerated, reported). */
@@ -122,7 +167,13 @@ export class FlowGraph {
     return j;
   }
 
+  /** Adds a column edge unless one of the same kind joins the same columns (the first statement is its evidence). */
   addColumnEdge(from: number, to: number, kind: ColumnEdgeKind, source: number, job: string): void {
+    if (from >= COLUMN_KEY || to >= COLUMN_KEY) throw new Error(`the flow graph holds at most ${COLUMN_KEY} columns`);
+    const key = from * COLUMN_KEY + to;
+    const kinds = this.edgeKinds.get(key) ?? 0;
+    if (kinds & (1 << kind)) return;
+    this.edgeKinds.set(key, kinds | (1 << kind));
     if (this.edgeCount === this.edgeFrom.length) {
       const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
         const b = make(a.length * 2);
@@ -143,23 +194,55 @@ export class FlowGraph {
     this.edgeJob[e] = this.jobIndex(job);
   }
 
-  /** Adds one event's datasets, job and column lineage. */
+  /**
+   * Adds one event's datasets, job and column lineage. Events fold: every event of a run adds to
+   * what the run's earlier events said and never takes anything away (a later COMPLETE with fewer
+   * outputs, or a facet marked `_deleted`, removes no edge), and an event stated twice adds nothing.
+   */
   addEvent(event: GraphEvent): void {
     const source = this.sources.length;
-    this.sources.push(event.source);
+    const evidence = describeEvent(event);
+    this.sources.push(evidence);
+    this.sourceRuns.push(event.runId);
     const jobId = event.job ? datasetId(event.job.namespace, event.job.name) : '';
     let job: JobNode | undefined;
     if (event.job) {
       job = this.jobs.get(jobId);
       if (!job) {
-        job = { id: jobId, namespace: event.job.namespace, name: event.job.name, inputs: new Set(), outputs: new Set(), evidence: [] };
+        job = {
+          id: jobId,
+          namespace: event.job.namespace,
+          name: event.job.name,
+          inputs: new Set(),
+          outputs: new Set(),
+          evidence: [],
+          owners: [],
+          description: undefined,
+          runs: new Set(),
+        };
         this.jobs.set(jobId, job);
       }
-      if (job.evidence.length < MAX_EVIDENCE) job.evidence.push(event.source);
+      pushEvidence(job.evidence, evidence);
+      for (const o of event.jobOwners ?? []) if (!job.owners.includes(o)) job.owners.push(o);
+      job.description ??= event.jobDescription;
+      if (event.runId) job.runs.add(event.runId);
+    }
+    if (event.runId) {
+      let run = this.runs.get(event.runId);
+      const time = event.eventTime ?? '';
+      if (!run) {
+        run = { runId: event.runId, job: jobId, eventTypes: [], firstTime: time, lastTime: time, producers: [] };
+        this.runs.set(event.runId, run);
+      }
+      if (event.eventType && !run.eventTypes.includes(event.eventType)) run.eventTypes.push(event.eventType);
+      if (event.producer && !run.producers.includes(event.producer)) run.producers.push(event.producer);
+      if (time < run.firstTime) run.firstTime = time;
+      if (time > run.lastTime) run.lastTime = time;
     }
     const declare = (ds: GraphDataset, role: 'input' | 'output') => {
       const d = this.dataset(ds.namespace, ds.name);
-      if (d.evidence.length < MAX_EVIDENCE) d.evidence.push(event.source);
+      pushEvidence(d.evidence, evidence);
+      if (ds.namingProblem !== undefined) this.namingProblems.set(d.id, ds.namingProblem);
       this.declared.add(d.id);
       for (const t of ds.datasetTags) d.tags.add(t);
       for (const f of ds.fields) {
@@ -195,6 +278,10 @@ export class FlowGraph {
       if (!this.declared.has(id)) this.dangling.add(this.declared.has(id.slice(0, id.lastIndexOf('#'))) ? id : id.slice(0, id.lastIndexOf('#')));
     }
   }
+}
+
+function pushEvidence(list: string[], evidence: string): void {
+  if (list.length < MAX_EVIDENCE && !list.includes(evidence)) list.push(evidence);
 }
 
 /** No transformations (older producers) counts as direct; any direct unmasked path makes it direct. */

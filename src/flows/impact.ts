@@ -2,8 +2,9 @@
 // same lineage and inventory are judged by a new policy (e.g. UIDs becoming protected).
 
 import type { Policy } from '../policy/index.js';
-import { analyzeFlows, type Leak } from './leaks.js';
-import { buildGraph, loadFlowSources } from './load.js';
+import { flowMap } from './flow-map.js';
+import type { Leak } from './leaks.js';
+import { loadFlowSources, type SourcedEvent } from './load.js';
 
 export interface FlowImpact {
   readonly appear: readonly Leak[];
@@ -11,14 +12,19 @@ export interface FlowImpact {
   readonly unchanged: number;
 }
 
+/** The leak paths of a policy's own lineage and inventory files, and of `posted` events after them. */
+export function leaksUnder(policy: Policy, posted: readonly SourcedEvent[] = []): readonly Leak[] {
+  const sources = loadFlowSources(policy);
+  return flowMap(policy, [...sources.events, ...posted], sources.inventory).analysis.leaks;
+}
+
 /** Each policy is judged with its own flows config (lineage, inventory, places). */
 export function flowImpact(oldPolicy: Policy, newPolicy: Policy): FlowImpact {
-  const judge = (p: Policy) => {
-    const sources = loadFlowSources(p);
-    return analyzeFlows(p, buildGraph(sources.events), sources.inventory).leaks;
-  };
-  const before = judge(oldPolicy);
-  const after = judge(newPolicy);
+  return compareLeaks(leaksUnder(oldPolicy), leaksUnder(newPolicy));
+}
+
+/** The leak paths that appear and disappear from `before` to `after` (by leak id). */
+export function compareLeaks(before: readonly Leak[], after: readonly Leak[]): FlowImpact {
   const beforeIds = new Set(before.map((l) => l.id));
   const afterIds = new Set(after.map((l) => l.id));
   return {

@@ -7,6 +7,8 @@
 import { classOf, createDecider, type Decider, type FlowPlace, type GrantInfo, type Policy } from '../policy/index.js';
 import { DIRECT, INDIRECT, MASKED, type FlowGraph } from './graph.js';
 import type { Inventory } from './inventory.js';
+import { datasetResolver } from './resolve.js';
+import { canonicalDatasetUri, canonicalNamespace } from '../shared/openlineage-naming.js';
 
 export type LeakKind = 'outside_enclave' | 'unknown_place' | 'team_not_allowed';
 
@@ -16,6 +18,8 @@ export interface PathStep {
   /** How the step was reached: `origin`, `direct`, `indirect` (column lineage, with the job), `reads`, `exports`. */
   readonly via: string;
   readonly evidence: string | undefined;
+  /** The run whose event stated the step (column lineage from a run event). */
+  readonly runId?: string;
 }
 
 export interface Leak {
@@ -60,9 +64,9 @@ interface Label {
   readonly jurisdiction: string;
 }
 
-/** The place of a namespace: the longest mapped prefix (a namespace, or namespace + `/…`). */
+/** The place of a (canonical) namespace: the longest mapped prefix (a namespace, or namespace + `/…`), places compared in canonical form. */
 export function placeResolver(places: readonly FlowPlace[]): (namespace: string) => FlowPlace | undefined {
-  const sorted = [...places].sort((a, b) => b.namespace.length - a.namespace.length);
+  const sorted = places.map((p) => ({ ...p, namespace: canonicalNamespace(p.namespace) })).sort((a, b) => b.namespace.length - a.namespace.length);
   const cache = new Map<string, FlowPlace | undefined>();
   return (ns) => {
     if (cache.has(ns)) return cache.get(ns);
@@ -90,6 +94,7 @@ export interface AnalyzeOptions {
 export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Inventory, options: AnalyzeOptions = {}): FlowAnalysis {
   const flows = policy.deployment.flows;
   const placeOf = placeResolver(flows.places);
+  const resolve = datasetResolver(policy);
   const jurisdictions = [...policy.deployment.jurisdictions.keys()];
   const allowed = (j: string) => policy.deployment.enclaves.get(policy.deployment.jurisdictions.get(j)!.enclave)!.allowedCountries;
 
@@ -115,8 +120,9 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
     const datasetKey = graph.columnDataset[c]!;
     const field = graph.columnIds[c]!.slice(datasetKey.length + 1);
     const cats = new Set<string>();
-    const catalogName = flows.datasets.get(datasetKey);
-    const cf = catalogName === undefined ? undefined : policy.datasets.get(catalogName)?.fields.get(field);
+    const ds = graph.datasets.get(datasetKey)!;
+    const resolved = resolve(ds.namespace, ds.name);
+    const cf = resolved.catalog === undefined ? undefined : policy.datasets.get(resolved.catalog)?.fields.get(field);
     if (cf) {
       cats.add(cf.category);
       for (const cond of cf.conditions) cats.add(cond.category);
@@ -124,8 +130,8 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
     for (const t of graph.columnTags[c]!) for (const k of tagCategories(policy, t)) cats.add(k);
     for (const k of options.columnCategories?.get(graph.columnIds[c]!) ?? []) cats.add(k);
     if (cats.size === 0) continue;
-    const ds = graph.datasets.get(datasetKey)!;
-    const holds = placeOf(ds.namespace)?.holds ?? [];
+    const placeHolds = placeOf(ds.namespace)?.holds ?? [];
+    const holds = placeHolds.length > 0 ? placeHolds : resolved.holds;
     for (const j of holds.length > 0 ? holds : jurisdictions) {
       for (const cat of cats) {
         const l = labelOf(cat, j);
@@ -201,10 +207,12 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
         break;
       }
       const kind = graph.edgeKind[e] === INDIRECT ? 'indirect' : 'direct';
+      const runId = graph.sourceRuns[graph.edgeSource[e]!];
       steps.push({
         node: `column:${graph.columnIds[cur]!}`,
         via: `${kind} (job ${graph.edgeJobs[graph.edgeJob[e]!] || '?'})`,
         evidence: graph.sources[graph.edgeSource[e]!],
+        ...(runId === undefined ? {} : { runId }),
       });
       const from = graph.edgeFrom[e]!;
       // An indirect label came from a direct or an indirect one upstream.
@@ -278,7 +286,7 @@ export function analyzeFlows(policy: Policy, graph: FlowGraph, inventory: Invent
   for (const tool of inventory.tools) {
     const reached = new Map<number, { mode: 'direct' | 'indirect'; path: PathStep[] }>();
     for (const read of tool.reads) {
-      const ds = graph.datasets.get(read);
+      const ds = graph.datasets.get(canonicalDatasetUri(read));
       for (const c of ds?.columns ?? []) {
         for (let l = 0; l < L; l++) {
           const mode = has(direct, c, l) ? 'direct' : has(indirect, c, l) ? 'indirect' : undefined;

@@ -51,6 +51,12 @@ export interface ParsedLineageEvent {
   readonly eventTime: string;
   readonly runId?: string;
   readonly job?: { readonly namespace: string; readonly name: string };
+  /** The event's `producer` URI. */
+  readonly producer?: string;
+  /** Owner names of the job's `ownership` facet (Airflow: the DAG's owners). */
+  readonly jobOwners?: string[];
+  /** The job's `documentation` facet description. */
+  readonly jobDescription?: string;
   readonly inputs: LineageDataset[];
   readonly outputs: LineageDataset[];
   /** The dataset of a DatasetEvent. */
@@ -190,6 +196,9 @@ export function parseLineageEvent(event: unknown): ParsedLineageEvent {
     eventTime: string;
     runId?: string;
     job?: { namespace: string; name: string };
+    producer?: string;
+    jobOwners?: string[];
+    jobDescription?: string;
     inputs: LineageDataset[];
     outputs: LineageDataset[];
     dataset?: LineageDataset;
@@ -199,6 +208,17 @@ export function parseLineageEvent(event: unknown): ParsedLineageEvent {
   const runId = isRecord(event.run) ? str(event.run.runId) : undefined;
   if (runId !== undefined) parsed.runId = runId;
   if (job) parsed.job = job;
+  const producer = str(event.producer);
+  if (producer !== undefined) parsed.producer = producer;
+  const jobFacets = isRecord(event.job) ? event.job.facets : undefined;
+  const ownership = facetOf(jobFacets, 'ownership');
+  if (ownership) {
+    const owners: string[] = [];
+    for (const o of Array.isArray(ownership.owners) ? ownership.owners : []) if (isRecord(o)) pushUnique(owners, str(o.name)?.trim() || undefined);
+    if (owners.length > 0) parsed.jobOwners = owners;
+  }
+  const description = str(facetOf(jobFacets, 'documentation')?.description)?.trim();
+  if (description) parsed.jobDescription = description;
   if (kind === 'DatasetEvent') parsed.dataset = parseDataset(event.dataset, 'dataset');
   return parsed;
 }

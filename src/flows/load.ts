@@ -1,15 +1,17 @@
 // Reading what the flow map is built from: OpenLineage events from JSON and NDJSON files (or folders
 // of them), each validated before any is used, and the tool inventory; and building the graph.
 
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Policy } from '../policy/index.js';
 import { CordonError } from '../shared/errors.js';
 import { didYouMean } from '../shared/suggest.js';
-import { FlowGraph, type GraphEvent } from './graph.js';
+import { canonicalDataset } from '../shared/openlineage-naming.js';
+import { FlowGraph, type GraphDataset, type GraphEvent } from './graph.js';
 import { parseInventory, type Inventory } from './inventory.js';
-import { parseLineageEvent } from './lineage-event.js';
-import { createLineageValidator, type LineageValidator } from './openlineage.js';
+import { parseLineageEvent, type LineageDataset } from './lineage-event.js';
+import { createLineageValidator, isRecord, type LineageValidator } from './openlineage.js';
 
 export interface SourcedEvent {
   /** `file:line` (NDJSON), `file#index` (a JSON array), `file` (one JSON object), or `api#n`. */
@@ -90,14 +92,74 @@ export function checkEvents(events: readonly SourcedEvent[]): void {
     );
 }
 
-export function toGraphEvent(e: SourcedEvent): GraphEvent {
-  const p = parseLineageEvent(e.event);
-  return { source: e.source, job: p.job, runId: p.runId, inputs: p.inputs, outputs: p.dataset ? [...p.outputs, p.dataset] : p.outputs };
+/** A dataset with its namespace and name, and those its column lineage names, in canonical form (OpenLineage naming). */
+function canonical(ds: LineageDataset): GraphDataset {
+  const c = canonicalDataset(ds.namespace, ds.name);
+  const columnLineage = ds.columnLineage.map((cl) => ({
+    field: cl.field,
+    inputs: cl.inputs.map((i) => {
+      const ci = canonicalDataset(i.namespace, i.name);
+      return { ...i, namespace: ci.namespace, name: ci.name };
+    }),
+  }));
+  return {
+    namespace: c.namespace,
+    name: c.name,
+    fields: ds.fields,
+    columnLineage,
+    datasetTags: ds.datasetTags,
+    ...(c.problem === undefined ? {} : { namingProblem: c.problem }),
+  };
 }
 
+export function toGraphEvent(e: SourcedEvent): GraphEvent {
+  const p = parseLineageEvent(e.event);
+  const outputs = p.dataset ? [...p.outputs, p.dataset] : p.outputs;
+  return {
+    source: e.source,
+    job: p.job,
+    runId: p.runId,
+    eventType: p.eventType ?? (p.kind === 'RunEvent' ? undefined : p.kind),
+    eventTime: p.eventTime,
+    producer: p.producer,
+    jobOwners: p.jobOwners,
+    jobDescription: p.jobDescription,
+    inputs: p.inputs.map(canonical),
+    outputs: outputs.map(canonical),
+  };
+}
+
+/**
+ * What makes two events the same: the run id and event type, and the SHA-256 of the event's JSON
+ * with its keys sorted. The same event posted twice (a transport's retry, a replayed file) counts
+ * once; two different events of one run with one type both count, and fold (FlowGraph.addEvent).
+ */
+export function eventKey(event: unknown): string {
+  const run = isRecord(event) && isRecord(event.run) && typeof event.run.runId === 'string' ? event.run.runId : '-';
+  const type = isRecord(event) && typeof event.eventType === 'string' ? event.eventType : '-';
+  return `${run}|${type}|${createHash('sha256').update(sortedJson(event)).digest('hex')}`;
+}
+
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (isRecord(value))
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${sortedJson(value[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The graph of the events, each distinct event (`eventKey`) once, in the order given. */
 export function buildGraph(events: readonly SourcedEvent[]): FlowGraph {
   const g = new FlowGraph();
-  for (const e of events) g.addEvent(toGraphEvent(e));
+  const seen = new Set<string>();
+  for (const e of events) {
+    const key = eventKey(e.event);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    g.addEvent(toGraphEvent(e));
+  }
   g.finish();
   return g;
 }

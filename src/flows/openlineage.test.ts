@@ -411,6 +411,7 @@ test('parse: tags, ownership, nested fields, transformations, dataset-wide linea
     eventType: 'COMPLETE',
     eventTime: '2024-01-01T00:00:00Z',
     runId: '0190b9a4-7a8e-7c36-9d0c-2f6f6c1e0a01',
+    producer: 'https://example.com/producer',
     job: { namespace: 'etl', name: 'export_users' },
     inputs: [
       {

@@ -8,8 +8,11 @@ import type { Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import type { FlowGraph } from './graph.js';
-import { analyzeFlows, type FlowAnalysis } from './leaks.js';
-import { buildGraph, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
+import type { FlowAnalysis } from './leaks.js';
+import { eventKey, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
+import { flowMap, flowMapJson, type FlowMap } from './flow-map.js';
+import { overviewGraph } from './overview.js';
+import { canonicalDatasetUri } from '../shared/openlineage-naming.js';
 import { FLOW_SCHEMAS as S } from './schemas.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 
@@ -26,6 +29,11 @@ export interface FlowRoutesOptions {
   /** Identifies the caller (any directory principal may read the map). */
   identify(request: FastifyRequest): Promise<unknown>;
   /**
+   * Identifies the caller and MUST throw (403 flows.forbidden) unless it may read the flow map
+   * (auditors and approvers): the map names every place protected data goes, and how.
+   */
+  authorizeReader(request: FastifyRequest): Promise<void>;
+  /**
    * Identifies the caller and MUST throw (403 flows.not_producer) unless the policy names it as a
    * lineage producer: posted events plant or hide leak paths. Called before the body is read.
    */
@@ -35,7 +43,7 @@ export interface FlowRoutesOptions {
 }
 
 interface Snapshot {
-  readonly graph: FlowGraph;
+  readonly map: FlowMap;
   readonly analysis: FlowAnalysis;
   readonly adjacency: Map<string, { to: string; kind: string }[]>;
 }
@@ -54,27 +62,35 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   });
 
   const files = loadFlowSources(policy);
-  let posted: SourcedEvent[] | undefined;
+  // Posted events live in the global store's LINEAGE_LOG (durable: a restart reads them back),
+  // each distinct event (eventKey) once.
+  let posted: { events: SourcedEvent[]; keys: Set<string> } | undefined;
   let snapshot: Snapshot | undefined;
-  const postedEvents = async (): Promise<SourcedEvent[]> => {
+  const postedEvents = async (): Promise<{ events: SourcedEvent[]; keys: Set<string> }> => {
     if (!posted) {
-      posted = [];
+      const loaded = { events: [] as SourcedEvent[], keys: new Set<string>() };
       for (let after = 0; ; ) {
         const page = await store.readLog(LINEAGE_LOG, after, 5000);
-        for (const row of page) posted.push({ source: `api#${row.index}`, event: row.entry });
+        for (const row of page) {
+          loaded.events.push({ source: `api#${row.index}`, event: row.entry });
+          loaded.keys.add(eventKey(row.entry));
+        }
         if (page.length < 5000) break;
         after = page[page.length - 1]!.index;
       }
+      posted = loaded;
     }
     return posted;
   };
   const current = async (): Promise<Snapshot> => {
     if (!snapshot) {
-      const graph = buildGraph([...files.events, ...(await postedEvents())]);
-      snapshot = { graph, analysis: analyzeFlows(policy, graph, files.inventory), adjacency: adjacencyOf(graph, files.inventory.tools) };
+      const map = flowMap(policy, [...files.events, ...(await postedEvents()).events], files.inventory);
+      snapshot = { map, analysis: map.analysis, adjacency: adjacencyOf(map.graph, map.inventory.tools) };
     }
     return snapshot;
   };
+  // One intake at a time, so that an event posted twice at once is stored once.
+  let intake: Promise<unknown> = Promise.resolve();
 
   // Who posts is decided on the request's headers, before its body is parsed: a caller who may not
   // post gets 403 whatever it sent (even a body over the limit), and nothing is stored.
@@ -105,27 +121,60 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
           { invalid: bad },
         );
       }
-      const indexes = await store.appendMany(LINEAGE_LOG, events);
-      if (posted) for (const [i, index] of indexes.entries()) posted.push({ source: `api#${index}`, event: events[i] });
-      snapshot = undefined;
-      return reply.status(201).send({ stored: events.length });
+      const run = intake.then(async () => {
+        const p = await postedEvents();
+        const fresh: unknown[] = [];
+        const freshKeys: string[] = [];
+        for (const e of events) {
+          const key = eventKey(e);
+          if (p.keys.has(key) || freshKeys.includes(key)) continue;
+          fresh.push(e);
+          freshKeys.push(key);
+        }
+        if (fresh.length > 0) {
+          const indexes = await store.appendMany(LINEAGE_LOG, fresh);
+          for (const [i, index] of indexes.entries()) {
+            p.events.push({ source: `api#${index}`, event: fresh[i] });
+            p.keys.add(freshKeys[i]!);
+          }
+          snapshot = undefined;
+        }
+        return fresh.length;
+      });
+      intake = run.catch(() => undefined);
+      const stored = await run;
+      return reply.status(201).send({ stored, duplicates: events.length - stored });
     },
   );
 
   app.get('/v1/flows/leaks', { schema: S.leaks }, async (req) => {
-    await options.identify(req);
-    const a = (await current()).analysis;
-    return { leaks: a.leaks, undocumented: a.undocumented, unknownPlaces: a.unknownPlaces, dangling: a.dangling, stats: a.stats };
+    await options.authorizeReader(req);
+    return flowMapJson((await current()).map);
   });
   app.get('/v1/flows/undocumented', { schema: S.undocumented }, async (req) => {
-    await options.identify(req);
+    await options.authorizeReader(req);
     return { undocumented: (await current()).analysis.undocumented };
+  });
+  app.get<{ Querystring: { after?: number; limit?: number } }>(
+    '/v1/flows/events',
+    { schema: S.events, config: { invalidCode: 'usage.invalid_argument' } },
+    async (req) => {
+      await options.authorizeReader(req);
+      const after = req.query.after ?? 0;
+      const limit = req.query.limit ?? 1000;
+      const page = await store.readLog(LINEAGE_LOG, after, limit);
+      return { events: page.map((r) => ({ index: r.index, event: r.entry })), next: page.length < limit ? null : page[page.length - 1]!.index };
+    },
+  );
+  app.get('/v1/flows/graph', { schema: S.graph }, async (req) => {
+    await options.authorizeReader(req);
+    return overviewGraph(policy, (await current()).map);
   });
   app.get<{ Params: { id: string }; Querystring: { depth?: number } }>(
     '/v1/flows/nodes/:id',
     { schema: S.node, config: { invalidCode: 'usage.invalid_argument' } },
     async (req) => {
-      await options.identify(req);
+      await options.authorizeReader(req);
       // A whole number from 0 to MAX_DEPTH (the route's schema).
       const depth = Math.min(req.query.depth ?? 1, MAX_DEPTH);
       const s = await current();
@@ -191,7 +240,7 @@ function adjacencyOf(graph: FlowGraph, tools: readonly { name: string; reads: re
     );
   for (const t of tools) {
     adj.set(`tool:${t.name}`, adj.get(`tool:${t.name}`) ?? []);
-    for (const r of t.reads) link(`tool:${t.name}`, `dataset:${r}`, 'reads');
+    for (const r of t.reads) link(`tool:${t.name}`, `dataset:${canonicalDatasetUri(r)}`, 'reads');
   }
   return adj;
 }

@@ -22,7 +22,12 @@ export const FLOW_SCHEMAS = {
       maxItems: 1000,
     },
     response: {
-      201: { description: 'How many events were stored', type: 'object', required: ['stored'], properties: { stored: { type: 'integer' } } },
+      201: {
+        description: 'How many events were stored, and how many were already stored (the same run id, event type and content: kept once)',
+        type: 'object',
+        required: ['stored', 'duplicates'],
+        properties: { stored: { type: 'integer' }, duplicates: { type: 'integer' } },
+      },
       ...problems(...AUTH_PROBLEMS, 'flows.not_producer', 'flows.invalid_event', 'flows.event_too_large', 'gateway.invalid_body'),
     },
   },
@@ -35,16 +40,64 @@ export const FLOW_SCHEMAS = {
       200: {
         description: 'The analysis',
         type: 'object',
-        required: ['leaks', 'undocumented', 'unknownPlaces', 'dangling', 'stats'],
+        required: ['leaks', 'undocumented', 'unknownPlaces', 'dangling', 'possiblyProtected', 'unconventional', 'stats'],
         properties: {
-          leaks: list('each leak path: the path node by node, its evidence and the rules it breaks'),
+          leaks: list('each leak path: the path node by node, its evidence (job, run id, event time, producer) and the rules it breaks'),
           undocumented,
           unknownPlaces: { type: 'array', items: { type: 'string' }, description: 'namespaces that map to no place' },
           dangling: { type: 'array', items: { type: 'string' }, description: 'references to nodes that do not exist' },
+          possiblyProtected: list('columns of datasets no catalog dataset maps, named like a protected catalog field, that no protected category reached'),
+          unconventional: list('datasets whose namespace or name follows no OpenLineage naming convention (kept as given)'),
           stats: open('counts of the graph'),
         },
+        additionalProperties: true,
       },
-      ...problems(...AUTH_PROBLEMS),
+      ...problems(...AUTH_PROBLEMS, 'flows.forbidden'),
+    },
+  },
+  events: {
+    operationId: 'getPostedLineage',
+    tags: ['flows'],
+    summary: 'The OpenLineage events posted to this server, as stored (each distinct event once), in pages',
+    security: BEARER,
+    querystring: {
+      type: 'object',
+      properties: { after: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 } },
+      additionalProperties: false,
+    },
+    response: {
+      200: {
+        description: 'Events after the index given; `next` is the index to ask after, or null at the end',
+        type: 'object',
+        required: ['events', 'next'],
+        properties: {
+          events: {
+            type: 'array',
+            items: { type: 'object', required: ['index', 'event'], properties: { index: { type: 'integer' }, event: open('the event') } },
+          },
+          next: { type: ['integer', 'null'] },
+        },
+      },
+      ...problems(...AUTH_PROBLEMS, 'flows.forbidden', 'usage.invalid_argument'),
+    },
+  },
+  graph: {
+    operationId: 'getFlowGraph',
+    tags: ['flows'],
+    summary:
+      'The leak paths as a graph for people: columns, tools, exports, the teams that use and own the tools, the places (with countries) where each is; edges with evidence',
+    security: BEARER,
+    response: {
+      200: {
+        description: 'Nodes and edges',
+        type: 'object',
+        required: ['nodes', 'edges'],
+        properties: {
+          nodes: list('id, type (column, tool, export, team, place), label, country of places, onLeakPath'),
+          edges: list('id, from, to, kind (direct, indirect, reads, exports, uses, owns, at), via, evidence, runId, leaks'),
+        },
+      },
+      ...problems(...AUTH_PROBLEMS, 'flows.forbidden'),
     },
   },
   undocumented: {
@@ -54,7 +107,7 @@ export const FLOW_SCHEMAS = {
     security: BEARER,
     response: {
       200: { description: 'The list', type: 'object', required: ['undocumented'], properties: { undocumented } },
-      ...problems(...AUTH_PROBLEMS),
+      ...problems(...AUTH_PROBLEMS, 'flows.forbidden'),
     },
   },
   node: {
@@ -106,7 +159,7 @@ export const FLOW_SCHEMAS = {
           },
         },
       },
-      ...problems(...AUTH_PROBLEMS, 'usage.invalid_argument', 'flows.not_found'),
+      ...problems(...AUTH_PROBLEMS, 'flows.forbidden', 'usage.invalid_argument', 'flows.not_found'),
     },
   },
 } as const;

@@ -210,7 +210,7 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   }
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
-  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory);
+  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory, stores);
   const identity = readIdentityConfig(f, top.get('identity')?.value, issues, directory);
 
   if (issues.errorCount > before) return undefined;

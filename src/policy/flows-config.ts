@@ -2,13 +2,14 @@
 // namespace is (country, region, whose data it holds), which catalog dataset a lineage dataset is,
 // and who may post lineage (producers).
 
-import type { Directory, FlowPlace, FlowsConfig } from './model.js';
+import type { Directory, FlowPlace, FlowsConfig, StoreAlias } from './model.js';
 import { type IssueList, type YamlFile, readList, readMap, readString, readStringList, type Node } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
+import { canonicalDataset, splitDatasetUri, tableParts } from '../shared/openlineage-naming.js';
 
 const COUNTRY = /^[A-Z]{2}$/;
 
-export const NO_FLOWS: FlowsConfig = { lineage: [], inventory: [], places: [], datasets: new Map(), producers: [] };
+export const NO_FLOWS: FlowsConfig = { lineage: [], inventory: [], places: [], datasets: new Map(), stores: [], producers: [] };
 
 export function readFlowsConfig(
   f: YamlFile,
@@ -17,9 +18,11 @@ export function readFlowsConfig(
   jurisdictions: ReadonlyMap<string, unknown>,
   /** When it loaded: producers must name its teams or principals. */
   directory?: Directory,
+  /** The deployment's stores: `flows.stores` must name them. */
+  stores?: ReadonlyMap<string, unknown>,
 ): FlowsConfig {
   if (node === undefined) return NO_FLOWS;
-  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'producers', 'description'] });
+  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'stores', 'producers', 'description'] });
   if (!spec) return NO_FLOWS;
   const paths = (key: string) =>
     (spec.has(key) ? (readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? []) : []).map((p) => {
@@ -57,6 +60,20 @@ export function readFlowsConfig(
     const d = readString(f, e.value, issues, `catalog dataset of ${e.key}`);
     if (d !== undefined) datasets.set(e.key, d);
   }
+  const storeAliases: StoreAlias[] = [];
+  for (const e of (spec.has('stores') && readMap(f, spec.get('stores')!.value, issues, `flows.stores`)?.values()) || []) {
+    if (stores && !stores.has(e.key))
+      issues.error(
+        f.pos(e.keyNode),
+        'policy.invalid_value',
+        `flows.stores names store ${JSON.stringify(e.key)}, which cordon.yaml stores does not define${didYouMean(e.key, stores.keys())}`,
+      );
+    for (const a of readStringList(f, e.value, issues, `flows.stores.${e.key}`) ?? []) {
+      const alias = storeAlias(e.key, a.value);
+      if (typeof alias === 'string') issues.error(f.pos(a.node), 'policy.invalid_value', `flows.stores.${e.key}: ${alias}`);
+      else storeAliases.push(alias);
+    }
+  }
   const producers = spec.has('producers') ? (readStringList(f, spec.get('producers')!.value, issues, `flows.producers`) ?? []) : [];
   for (const p of directory ? producers : []) {
     if (!directory!.teams.has(p.value) && !directory!.principals.has(p.value)) {
@@ -67,5 +84,20 @@ export function readFlowsConfig(
       );
     }
   }
-  return { lineage: paths('lineage'), inventory: paths('inventory'), places, datasets, producers: producers.map((p) => p.value) };
+  return { lineage: paths('lineage'), inventory: paths('inventory'), places, datasets, stores: storeAliases, producers: producers.map((p) => p.value) };
+}
+
+/**
+ * A store's tables as lineage names them: the URI of a table with its last part left out
+ * (`postgres://enclave-us-db:5432/app.public` for PostgreSQL's database.schema.table), or why it is
+ * not one.
+ */
+function storeAlias(store: string, uri: string): StoreAlias | string {
+  const { namespace, name } = splitDatasetUri(uri);
+  const c = canonicalDataset(namespace, `${name}.t`);
+  const parts = tableParts(c.convention);
+  if (!parts || name === '')
+    return `${JSON.stringify(uri)} must name where a store's tables are, as an OpenLineage namespace and the name's leading parts (postgres://host:port/database.schema, mysql://host:port/database, bigquery/project.dataset, snowflake://org-account/database.schema)`;
+  if (c.problem) return `${JSON.stringify(uri)}: ${c.problem.replace(/; .*$/, '')}; give every part but the table (${parts.slice(0, -1).join('.')})`;
+  return { store, namespace: c.namespace, prefix: name };
 }

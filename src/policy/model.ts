@@ -139,10 +139,24 @@ export interface FlowsConfig {
   /** `namespace/name` of a lineage dataset -> the catalog dataset whose categories its columns carry. */
   readonly datasets: ReadonlyMap<string, string>;
   /**
+   * Where each store's tables are in lineage (cordon.yaml flows.stores): a lineage dataset in an
+   * alias's namespace whose name is the alias's prefix plus one part (the table) is that catalog
+   * dataset, held in that store.
+   */
+  readonly stores: readonly StoreAlias[];
+  /**
    * Principals and teams (with their sub-teams) that may post OpenLineage events. Empty: nobody may
    * (lineage plants and hides leak paths, so intake fails closed).
    */
   readonly producers: readonly string[];
+}
+
+export interface StoreAlias {
+  readonly store: string;
+  /** Canonical OpenLineage namespace (`postgres://enclave-us-db:5432`). */
+  readonly namespace: string;
+  /** Every part of a table's name but the last (`app.public`). */
+  readonly prefix: string;
 }
 
 export interface FlowPlace {

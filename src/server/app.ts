@@ -298,6 +298,11 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
         );
       }
     },
+    authorizeReader: async (req) => {
+      const p = (await identify(req)).principal;
+      if (!isAuditor(policy, p) && !isApprover(policy, p))
+        throw new HttpProblem('flows.forbidden', `the flow map is for auditors and approvers; ${p.id} is neither`);
+    },
     errorHandler: problemHandler,
     maxEventBytes: options.maxLineageEventBytes,
   });

@@ -209,6 +209,11 @@ export const ERROR_CODES = {
     severity: 'error',
     message: 'Only principals and teams that cordon.yaml names under flows.producers may post OpenLineage events (none named: nobody may); nothing was stored.',
   },
+  'flows.forbidden': {
+    status: 403,
+    severity: 'error',
+    message: 'The flow map (leak paths, the graph, posted lineage) is for auditors (cordon.yaml access_log.auditors) and approvers.',
+  },
   'flows.not_found': { status: 404, severity: 'error', message: 'No node of the flow graph has this id.' },
   'scan.unreadable': {
     status: 422,
