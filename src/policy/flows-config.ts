@@ -19,7 +19,7 @@ export function readFlowsConfig(
   directory?: Directory,
 ): FlowsConfig {
   if (node === undefined) return NO_FLOWS;
-  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'producers', 'description'] });
+  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'producers', 'description', 'audit'] });
   if (!spec) return NO_FLOWS;
   const paths = (key: string) =>
     (spec.has(key) ? (readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? []) : []).map((p) => {
