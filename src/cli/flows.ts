@@ -2,10 +2,13 @@
 // policy's lineage and inventory, and compare the leak paths of two policies.
 
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
-import { EXIT_FINDING, EXIT_OK, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
+import { BackdoorFinder, formatBackdoors } from '../flows/audit/index.js';
+import { storeOverrides } from './stores.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
 
 const BATCH = 500;
 
@@ -14,6 +17,27 @@ function policyAt(dir: string): Policy {
   const { policy, issues } = checkPolicy(dir);
   if (!policy) throw new UsageError(`policy ${dir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
   return policy;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** One poll of every audited store's trail (cordon.yaml flows.audit, or --audit-log); undefined when none is configured. */
+async function findBackdoorsOnce(policy: Policy, auditLogs: readonly string[], stores: readonly string[]) {
+  const csvlogs = new Map<string, string>();
+  for (const kv of auditLogs) {
+    const eq = kv.indexOf('=');
+    const store = kv.slice(0, eq);
+    const enclaveStores = [...policy.deployment.enclaves.values()].map((e) => e.store);
+    if (eq <= 0 || eq === kv.length - 1 || !enclaveStores.includes(store))
+      throw new UsageError(
+        `--audit-log must be STORE=CSVLOG with STORE an enclave store of cordon.yaml (${enclaveStores.join(', ')}), got ${JSON.stringify(kv)}`,
+      );
+    csvlogs.set(store, resolve(kv.slice(eq + 1)));
+  }
+  const finder = new BackdoorFinder(policy, { storeUrls: new Map(Object.entries(storeOverrides(policy, stores))), csvlogs });
+  if (!finder.configured) return undefined;
+  await finder.poll();
+  return { backdoors: finder.backdoors(), health: finder.health() };
 }
 
 export function flowsCommand(): Command {
@@ -25,10 +49,18 @@ export function flowsCommand(): Command {
     .requiredOption('--policy <dir>', 'policy directory (its cordon.yaml flows: names the lineage and inventory files)')
     .option('--json', 'print the analysis as JSON')
     .option('--sarif <file>', 'also write the leaks as SARIF 2.1.0')
-    .action((o: { policy: string; json?: boolean; sarif?: string }) => {
+    .option(
+      '--audit-log <store=csvlog>',
+      "read this PostgreSQL csvlog (with pgaudit's lines) as the store's audit trail, instead of cordon.yaml flows.audit (repeatable)",
+      collect,
+      [],
+    )
+    .option('--store <name=url>', "where a store really is (its URL's user is cordon's own role there; repeatable)", collect, [])
+    .action(async (o: { policy: string; json?: boolean; sarif?: string; auditLog: string[]; store: string[] }) => {
       const policy = policyAt(o.policy);
       const sources = loadFlowSources(policy);
       const analysis = analyzeFlows(policy, buildGraph(sources.events), sources.inventory);
+      const audit = await findBackdoorsOnce(policy, o.auditLog, o.store);
       if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(analysis), null, 2)}\n`);
       if (o.json)
         printJson({
@@ -37,9 +69,11 @@ export function flowsCommand(): Command {
           unknownPlaces: analysis.unknownPlaces,
           dangling: analysis.dangling,
           stats: analysis.stats,
+          ...(audit ? { backdoors: audit.backdoors, audit: audit.health } : {}),
         });
-      else process.stdout.write(`${formatLeaks(analysis)}\n`);
-      process.exitCode = analysis.leaks.length > 0 ? EXIT_FINDING : EXIT_OK;
+      else process.stdout.write(`${formatLeaks(analysis)}\n${audit ? `${formatBackdoors(audit.backdoors, audit.health)}\n` : ''}`);
+      const found = analysis.leaks.length > 0 || (audit?.backdoors.length ?? 0) > 0;
+      process.exitCode = found ? EXIT_FINDING : audit && !audit.health.ok ? EXIT_UNAVAILABLE : EXIT_OK;
     });
 
   cmd

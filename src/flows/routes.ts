@@ -11,6 +11,7 @@ import type { FlowGraph } from './graph.js';
 import { analyzeFlows, type FlowAnalysis } from './leaks.js';
 import { buildGraph, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
 import { FLOW_SCHEMAS as S } from './schemas.js';
+import type { BackdoorFinder } from './audit/finder.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 
 export const LINEAGE_LOG = 'lineage_events';
@@ -32,6 +33,8 @@ export interface FlowRoutesOptions {
   authorizeProducer(request: FastifyRequest): Promise<void>;
   readonly errorHandler: (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
   readonly maxEventBytes?: number;
+  /** The backdoor finder: its findings and health join the leak analysis when it reads any audit trail. */
+  readonly backdoors?: BackdoorFinder;
 }
 
 interface Snapshot {
@@ -115,7 +118,15 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   app.get('/v1/flows/leaks', { schema: S.leaks }, async (req) => {
     await options.identify(req);
     const a = (await current()).analysis;
-    return { leaks: a.leaks, undocumented: a.undocumented, unknownPlaces: a.unknownPlaces, dangling: a.dangling, stats: a.stats };
+    const finder = options.backdoors?.configured ? options.backdoors : undefined;
+    return {
+      leaks: a.leaks,
+      undocumented: a.undocumented,
+      unknownPlaces: a.unknownPlaces,
+      dangling: a.dangling,
+      stats: a.stats,
+      ...(finder ? { backdoors: finder.backdoors(), audit: finder.health() } : {}),
+    };
   });
   app.get('/v1/flows/undocumented', { schema: S.undocumented }, async (req) => {
     await options.identify(req);

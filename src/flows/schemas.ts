@@ -42,6 +42,10 @@ export const FLOW_SCHEMAS = {
           unknownPlaces: { type: 'array', items: { type: 'string' }, description: 'namespaces that map to no place' },
           dangling: { type: 'array', items: { type: 'string' }, description: 'references to nodes that do not exist' },
           stats: open('counts of the graph'),
+          backdoors: list(
+            "reads of enclave tables by database roles other than cordon's own, from the stores' audit trails (cordon.yaml flows.audit): role, store, table, columns, protected columns, client, time, statement without literals, evidence",
+          ),
+          audit: open("the backdoor finder's health: ok, stale, and each audit trail's counts and unparsed lines"),
         },
       },
       ...problems(...AUTH_PROBLEMS),

@@ -211,7 +211,10 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   }
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
-  const flows = { ...readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory), audit: readFlowAudit(f, top.get('flows')?.value, issues, stores, enclaves) };
+  const flows = {
+    ...readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory),
+    audit: readFlowAudit(f, top.get('flows')?.value, issues, stores, enclaves),
+  };
   const identity = readIdentityConfig(f, top.get('identity')?.value, issues, directory);
 
   if (issues.errorCount > before) return undefined;

@@ -24,11 +24,20 @@ export function readFlowAudit(
     const csvlog = spec.has('csvlog') ? readString(f, spec.get('csvlog')!.value, issues, `csvlog of flows.audit ${store ?? '?'}`) : undefined;
     const roles = spec.has('roles') ? (readStringList(f, spec.get('roles')!.value, issues, `roles of flows.audit ${store ?? '?'}`) ?? []) : [];
     if (store !== undefined && !stores.has(store)) {
-      issues.error(f.pos(storeNode), 'policy.unknown_store', `flows.audit names store ${JSON.stringify(store)}, which stores does not define${didYouMean(store, stores.keys())}`);
+      issues.error(
+        f.pos(storeNode),
+        'policy.unknown_store',
+        `flows.audit names store ${JSON.stringify(store)}, which stores does not define${didYouMean(store, stores.keys())}`,
+      );
     } else if (store !== undefined && !enclaveStores.has(store)) {
-      issues.error(f.pos(storeNode), 'policy.invalid_value', `flows.audit names store ${JSON.stringify(store)}, which is no enclave's store: only enclave stores are audited`);
+      issues.error(
+        f.pos(storeNode),
+        'policy.invalid_value',
+        `flows.audit names store ${JSON.stringify(store)}, which is no enclave's store: only enclave stores are audited`,
+      );
     }
-    if (store !== undefined && out.some((s) => s.store === store)) issues.error(f.pos(storeNode), 'policy.duplicate_key', `flows.audit names store ${store} twice`);
+    if (store !== undefined && out.some((s) => s.store === store))
+      issues.error(f.pos(storeNode), 'policy.duplicate_key', `flows.audit names store ${store} twice`);
     if (store !== undefined && csvlog !== undefined) out.push({ store, csvlog, roles: roles.map((r) => r.value) });
   }
   return out;

@@ -131,7 +131,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, database], dataDir);
     if (options.pgaudit) {
       const psql = join(bin, 'psql');
-      await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', database, '-c', 'CREATE EXTENSION pgaudit'], dataDir);
+      await run(
+        psql,
+        ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', database, '-c', 'CREATE EXTENSION pgaudit'],
+        dataDir,
+      );
     }
 
     let stopped: Promise<void> | undefined;

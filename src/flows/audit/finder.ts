@@ -11,6 +11,8 @@ import type { PathStep } from '../leaks.js';
 import { type ColumnsHow, columnsRead, loadSqlParser, redact } from './columns.js';
 import { type AuditEntry, logTime, parseRecord, splitObjectName, splitRecords } from './csvlog.js';
 
+/** How often `cordon up` polls each audit trail, unless told otherwise. */
+export const DEFAULT_AUDIT_POLL_MS = 10_000;
 /** Tables cordon keeps a dataset in (sql-store.ts TABLE_PREFIX), in the schema it uses. */
 const TABLE_PREFIX = 'ds_';
 const SCHEMA = 'public';
@@ -93,7 +95,8 @@ interface Source {
 export class BackdoorFinder {
   private readonly sources: Source[];
   private readonly found = new Map<string, Backdoor>();
-  private readonly tables = new Map<string, { dataset: string; columns: string[] }>();
+  /** Table -> its dataset, its columns, and the catalog field each column holds (`key` holds the key field). */
+  private readonly tables = new Map<string, { dataset: string; columns: string[]; fieldOf: Map<string, string> }>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -121,7 +124,10 @@ export class BackdoorFinder {
         health: { store, csvlog, ok: true, lastPoll: undefined, lastRead: undefined, records: 0, auditEntries: 0, unparsed: 0, unparsedLines: [] },
       };
     });
-    for (const d of policy.datasets.values()) this.tables.set(`${TABLE_PREFIX}${d.name}`, { dataset: d.name, columns: ['key', ...d.fields.keys()] });
+    for (const d of policy.datasets.values()) {
+      const fieldOf = new Map<string, string>([['key', d.key], ...[...d.fields.keys()].filter((f) => f !== d.key).map((f) => [f, f] as [string, string])]);
+      this.tables.set(`${TABLE_PREFIX}${d.name}`, { dataset: d.name, columns: [...fieldOf.keys()], fieldOf });
+    }
   }
 
   /** Whether any store's audit trail is configured. */
@@ -242,7 +248,7 @@ export class BackdoorFinder {
       this.found.set(id, {
         ...old,
         reads: old.reads + 1,
-        firstSeen: time < old.firstSeen ? time : old.firstSeen,
+        firstSeen: later || time >= old.firstSeen ? old.firstSeen : time,
         lastSeen: later ? time : old.lastSeen,
         client: later ? e.client : old.client,
         evidence: later ? evidence : old.evidence,
@@ -253,7 +259,8 @@ export class BackdoorFinder {
     const prot: Backdoor['protected'][number][] = [];
     const fields = table ? this.policy.datasets.get(table.dataset)?.fields : undefined;
     for (const column of read.columns) {
-      const f = fields?.get(column);
+      const field = table?.fieldOf.get(column);
+      const f = field === undefined ? undefined : fields?.get(field);
       if (!f) continue;
       for (const category of new Set([f.category, ...f.conditions.map((c) => c.category)])) {
         for (const j of s.jurisdictions) {

@@ -17,7 +17,13 @@ export function formatBackdoors(backdoors: readonly Backdoor[], health: FinderHe
     lines.push(`  evidence   ${b.evidence}`);
   }
   for (const s of health.sources) {
-    const unparsed = s.unparsed > 0 ? `, ${s.unparsed} not parsed (${s.unparsedLines.slice(0, 3).map((u) => `line ${u.line}: ${u.why}`).join('; ')})` : '';
+    const unparsed =
+      s.unparsed > 0
+        ? `, ${s.unparsed} not parsed (${s.unparsedLines
+            .slice(0, 3)
+            .map((u) => `line ${u.line}: ${u.why}`)
+            .join('; ')})`
+        : '';
     lines.push(
       s.ok
         ? `audit trail of ${s.store}: ${s.records} log record(s), ${s.auditEntries} pgaudit entr${s.auditEntries === 1 ? 'y' : 'ies'}${unparsed}`
