@@ -31,7 +31,8 @@ export interface StartPostgresOptions {
   readonly database?: string;
   /**
    * Load pgaudit (shared_preload_libraries, from the Debian package postgresql-15-pgaudit, which
-   * .ci/run installs) with session logging of reads (`pgaudit.log = 'read'`, one line per relation),
+   * .ci/run installs) with session logging of reads and function calls (`pgaudit.log = 'read, function'`,
+   * one line per relation),
    * create the extension in the database, and write the server log as csvlog to `csvLog`.
    */
   readonly pgaudit?: boolean;
@@ -185,7 +186,7 @@ function pgauditSettings(): string {
     );
   return [
     "shared_preload_libraries = 'pgaudit'",
-    "pgaudit.log = 'read'",
+    "pgaudit.log = 'read, function'",
     'pgaudit.log_relation = on',
     'pgaudit.log_parameter = off',
     "log_destination = 'csvlog'",

@@ -17,9 +17,11 @@ export function loadSqlParser(): Promise<void> {
  * - `all`: it reads whole rows (`*`, `t.*`, `t` as a value, `COPY t TO` without a column list);
  * - `indirect`: the server logged a read of the table that the statement does not name (a view, a
  *   rule or a function read it): every column is assumed read;
- * - `unparsed`: the statement did not parse (cut short, another dialect): every column is assumed read.
+ * - `unparsed`: the statement did not parse (cut short, another dialect): every column is assumed read;
+ * - `function`: the role called a function of the enclave database (pgaudit's FUNCTION class); what a
+ *   SECURITY DEFINER function reads is not in the trail, so no column is named.
  */
-export type ColumnsHow = 'named' | 'all' | 'indirect' | 'unparsed';
+export type ColumnsHow = 'named' | 'all' | 'indirect' | 'unparsed' | 'function';
 
 export interface ColumnsRead {
   readonly columns: readonly string[];

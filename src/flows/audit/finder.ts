@@ -8,7 +8,7 @@ import { open, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { classOf, type Policy } from '../../policy/index.js';
 import type { PathStep } from '../leaks.js';
-import { type ColumnsHow, columnsRead, loadSqlParser, redact } from './columns.js';
+import { type ColumnsHow, type ColumnsRead, columnsRead, loadSqlParser, redact } from './columns.js';
 import { type AuditEntry, logTime, parseRecord, splitObjectName, splitRecords } from './csvlog.js';
 
 /** How often `cordon up` polls each audit trail, unless told otherwise. */
@@ -29,7 +29,7 @@ export interface Backdoor {
   readonly role: string;
   readonly store: string;
   readonly database: string;
-  /** `schema.relation`. */
+  /** `schema.relation` read, or `schema.function` called (columnsHow `function`). */
   readonly table: string;
   /** The catalog dataset the table holds, when it is one of cordon's. */
   readonly dataset: string | undefined;
@@ -220,7 +220,8 @@ export class BackdoorFinder {
     }
     s.health.auditEntries++;
     const e = r.entry;
-    if (e.auditClass !== 'READ' || e.objectName === '') return;
+    const call = e.auditClass === 'FUNCTION' && e.command === 'EXECUTE' && e.objectType === 'FUNCTION';
+    if ((e.auditClass !== 'READ' && !call) || e.objectName === '') return;
     if (s.ownRoles.has(e.role)) return;
     if (s.database !== undefined && e.database !== s.database) return;
     const name = splitObjectName(e.objectName);
@@ -230,12 +231,13 @@ export class BackdoorFinder {
       return;
     }
     if (SYSTEM_SCHEMAS.has(name.schema)) return;
-    this.record(s, e, name);
+    this.record(s, e, name, call);
   }
 
-  private record(s: Source, e: AuditEntry, name: { schema: string; relation: string }): void {
-    const table = name.schema === SCHEMA ? this.tables.get(name.relation) : undefined;
-    const read = columnsRead(e.statement, name.schema, name.relation, table?.columns ?? []);
+  private record(s: Source, e: AuditEntry, name: { schema: string; relation: string }, call: boolean): void {
+    const table = name.schema === SCHEMA && !call ? this.tables.get(name.relation) : undefined;
+    // A function's reads are not in the trail when it runs as its owner (SECURITY DEFINER): the call is the evidence.
+    const read: ColumnsRead = call ? { columns: [], how: 'function' } : columnsRead(e.statement, name.schema, name.relation, table?.columns ?? []);
     const statement = redact(e.statement);
     const address = clientAddress(e.client);
     const tableName = `${name.schema}.${name.relation}`;
@@ -270,10 +272,15 @@ export class BackdoorFinder {
     }
     const columnNode = (c: string) => `column:${lineageDataset(this.policy, table?.dataset) ?? `store:${s.store}/${tableName}`}#${c}`;
     const roleNode = `role:${s.store}/${e.role}`;
-    const path: PathStep[] = (read.columns.length > 0 ? read.columns : ['*']).flatMap((c) => [
-      { node: columnNode(c), via: 'origin', evidence: undefined },
-      { node: roleNode, via: 'reads directly (around the gateway)', evidence },
-    ]);
+    const path: PathStep[] = call
+      ? [
+          { node: `function:${s.store}/${tableName}`, via: 'origin', evidence: undefined },
+          { node: roleNode, via: 'calls directly (around the gateway)', evidence },
+        ]
+      : (read.columns.length > 0 ? read.columns : ['*']).flatMap((c) => [
+          { node: columnNode(c), via: 'origin', evidence: undefined },
+          { node: roleNode, via: 'reads directly (around the gateway)', evidence },
+        ]);
     this.found.set(id, {
       id,
       role: e.role,

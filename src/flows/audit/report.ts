@@ -7,8 +7,15 @@ import type { Backdoor, FinderHealth } from './finder.js';
 export function formatBackdoors(backdoors: readonly Backdoor[], health: FinderHealth): string {
   const lines: string[] = [];
   for (const b of backdoors) {
-    const cols = b.columns.length === 0 ? 'no column' : `${b.columns.join(', ')}${b.columnsHow === 'named' ? '' : ` (${howText(b.columnsHow)})`}`;
-    lines.push(`backdoor: role ${JSON.stringify(b.role)} read ${b.store} ${b.table}${b.dataset ? ` (dataset ${b.dataset})` : ''} around the gateway`);
+    const cols =
+      b.columnsHow === 'function'
+        ? 'not in the audit trail (what a function running as its owner reads is not logged)'
+        : b.columns.length === 0
+          ? 'no column'
+          : `${b.columns.join(', ')}${b.columnsHow === 'named' ? '' : ` (${howText(b.columnsHow)})`}`;
+    const what =
+      b.columnsHow === 'function' ? `called function ${b.store} ${b.table}` : `read ${b.store} ${b.table}${b.dataset ? ` (dataset ${b.dataset})` : ''}`;
+    lines.push(`backdoor: role ${JSON.stringify(b.role)} ${what} around the gateway`);
     lines.push(`  columns    ${cols}`);
     if (b.protected.length > 0) lines.push(`  protected  ${b.protected.map((p) => `${p.column} (${p.category} in ${p.jurisdiction})`).join(', ')}`);
     lines.push(`  client     ${b.client || '(none logged)'}${b.application ? ` (application ${JSON.stringify(b.application)})` : ''}`);
