@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import cytoscape, { type Core } from 'cytoscape';
 import { api } from '../api';
 import type { PageProps } from '../App';
+import { type AuditHealth, type Backdoor, Backdoors } from './Backdoors';
 
 interface Step {
   node: string;
@@ -21,6 +22,8 @@ interface Analysis {
   leaks: Leak[];
   undocumented: { type: string; id: string; missing: string[]; where?: string }[];
   unknownPlaces: string[];
+  backdoors?: Backdoor[];
+  audit?: AuditHealth;
 }
 
 declare global {
@@ -158,6 +161,7 @@ export function FlowsPage({ session }: PageProps) {
           </ol>
         </div>
       ))}
+      <Backdoors backdoors={analysis.backdoors} audit={analysis.audit} />
       <h3>Undocumented</h3>
       <ul>
         {analysis.undocumented.map((u) => (
