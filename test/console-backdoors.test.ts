@@ -54,7 +54,7 @@ test('the flow page lists the backdoor and says the view is stale while a trail 
   await item.first().waitFor();
   assert.equal(await item.count(), 1);
   assert.equal(await item.getAttribute('data-backdoor'), 'legacy_dashboard');
-  const text = (await item.innerText()).replace(/\s+/g, ' ');
+  const text = ((await item.textContent()) ?? '').replace(/\s+/g, ' ');
   assert.match(
     text,
     /^role "legacy_dashboard" read enclave_us public\.ds_users \(key, phone_number\) from 10\.20\.0\.7:33138 at 2026-12-03T13:47:21\.119Z — protected: phone_number \(US\)/,
@@ -63,7 +63,10 @@ test('the flow page lists the backdoor and says the view is stale while a trail 
   assert.ok(!text.includes("'u-1'"), 'the literal is not shown');
   const stale = page.locator('[data-backdoors-stale]');
   assert.equal(await stale.getAttribute('role'), 'alert');
-  assert.equal((await stale.innerText()).replace(/, last read never\)$/, ')'), `The backdoor view is stale: enclave_eu (cannot read ${missing}: ENOENT)`);
+  assert.equal(
+    ((await stale.textContent()) ?? '').replace(/, last read never\)$/, ')'),
+    `The backdoor view is stale: enclave_eu (cannot read ${missing}: ENOENT)`,
+  );
   assert.deepEqual(errors, []);
   await page.close();
 });
