@@ -5,8 +5,19 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
-import { analyzeFlows, buildGraph, checkEvents, formatLeaks, flowImpact, leaksSarif, leakTitle, loadFlowSources, readEvents } from '../flows/index.js';
-import { BackdoorFinder, formatBackdoors } from '../flows/audit/index.js';
+import {
+  analyzeFlows,
+  BackdoorFinder,
+  buildGraph,
+  formatBackdoors,
+  checkEvents,
+  formatLeaks,
+  flowImpact,
+  leaksSarif,
+  leakTitle,
+  loadFlowSources,
+  readEvents,
+} from '../flows/index.js';
 import { storeOverrides } from './stores.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
 

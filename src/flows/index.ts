@@ -9,3 +9,4 @@ export { formatLeaks, leaksSarif, leakTitle } from './report.js';
 export { readEvents, readEventFile, checkEvents, buildGraph, loadFlowSources, lineageValidator, type SourcedEvent, type FlowSources } from './load.js';
 export { flowImpact, type FlowImpact } from './impact.js';
 export { flowRoutes, type FlowRoutesOptions } from './routes.js';
+export { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, formatBackdoors, type Backdoor, type FinderHealth, type AuditSourceHealth } from './audit/index.js';

@@ -6,8 +6,7 @@ import { createDecider, createPlacementRules, type Decider, type GrantInfo, type
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller, type RecordKeys } from '../gateway/index.js';
-import { flowRoutes } from '../flows/index.js';
-import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS } from '../flows/audit/finder.js';
+import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
