@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { loadPolicy, type Policy } from '../src/policy/index.js';
 import { BackdoorFinder, type Backdoor } from '../src/flows/audit/index.js';
+import { openStore } from '../src/store/index.js';
 import { createCordonServer, createDemoIssuer, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { cordonAsync } from './helpers/cli.js';
 import { DEMO_POLICY } from './helpers/paths.js';
@@ -41,6 +42,9 @@ async function logged(role: string, n: number): Promise<void> {
   }
   throw new Error(`the csvlog never held ${n} lines of role ${JSON.stringify(role)}`);
 }
+
+const client2 = (server: PostgresServer, user: string) =>
+  postgres({ host: '127.0.0.1', port: server.port, user, database: 'cordon_test', max: 1, onnotice: () => {} });
 
 const summary = (b: readonly Backdoor[]) => b.map((x) => `${JSON.stringify(x.role)} ${x.table} [${x.columns.join(',')}] ${x.columnsHow}`).sort();
 
@@ -265,4 +269,77 @@ test('bad input: an unparsable line is counted and reported, an unreadable log m
   } finally {
     renameSync(`${pg.csvLog}.gone`, pg.csvLog!);
   }
+});
+
+test('where pgaudit is absent, pg_stat_statements: the same read is a backdoor (no client, the poll’s time), cordon’s is not', async () => {
+  const pg2 = await startPostgres({ pgStatStatements: true });
+  try {
+    const dir = tempDir('cordon-backdoor-pgss-');
+    cpSync(DEMO_POLICY, dir, { recursive: true });
+    const yaml = join(dir, 'cordon.yaml');
+    const text = readFileSync(yaml, 'utf8').replace('enclave_us: { url: "pglite://stores/enclave_us" }', `enclave_us: { url: "${pg2.url}" }`);
+    writeFileSync(yaml, `${text}  audit:\n    - { store: enclave_us, pg_stat_statements: true }\n`);
+    const loaded = loadPolicy(dir);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+    const store = await openStore('enclave_us', pg2.url);
+    try {
+      await store.ensureTable({ name: 'users', fields: [...loaded.policy.datasets.get('users')!.fields.keys()].filter((f) => f !== 'uid') });
+      await store.upsert('users', 'u-1', { phone_number: PHONE });
+      await store.get('users', 'u-1');
+    } finally {
+      await store.close();
+    }
+    const admin = client2(pg2, 'cordon');
+    await admin.unsafe('CREATE ROLE legacy_dashboard LOGIN; GRANT SELECT ON ds_users TO legacy_dashboard');
+    await admin.end();
+    const finder = new BackdoorFinder(loaded.policy, { storeUrls: new Map() });
+    await finder.poll();
+    assert.deepEqual(finder.backdoors(), []);
+    const dash = client2(pg2, 'legacy_dashboard');
+    await dash.unsafe(`select phone_number from ds_users where key = 'u-1'`);
+    await finder.poll();
+    const found = finder.backdoors();
+    assert.deepEqual(summary(found), ['"legacy_dashboard" public.ds_users [key,phone_number] named'], JSON.stringify(finder.health()));
+    assert.deepEqual([found[0]!.client, found[0]!.statement, found[0]!.reads], ['', 'select phone_number from ds_users where key = $1', 1]);
+    assert.match(found[0]!.evidence, /^pg_stat_statements queryid -?\d+$/);
+    // Counted by calls since the last poll, not once a poll.
+    await finder.poll();
+    assert.equal(finder.backdoors()[0]!.reads, 1);
+    await dash.unsafe(`select phone_number from ds_users where key = 'u-2'`);
+    await dash.end();
+    await finder.poll();
+    assert.equal(finder.backdoors()[0]!.reads, 2);
+    assert.deepEqual(
+      finder.health().sources.map((s) => [s.csvlog, s.ok, s.unparsed]),
+      [['pg_stat_statements', true, 0]],
+    );
+    // A store that cannot be reached: unhealthy, never fatal.
+    await pg2.pause();
+    await finder.poll();
+    assert.deepEqual([finder.health().ok, finder.health().sources[0]!.error], [false, 'cannot read pg_stat_statements of enclave_us: ECONNREFUSED']);
+    assert.equal(finder.backdoors().length, 1);
+  } finally {
+    await pg2.stop();
+  }
+});
+
+test('flows.audit reads a csvlog or pg_stat_statements, exactly one, of an enclave store', () => {
+  const dir = tempDir('cordon-backdoor-config-');
+  cpSync(DEMO_POLICY, dir, { recursive: true });
+  const yaml = join(dir, 'cordon.yaml');
+  const text = readFileSync(yaml, 'utf8');
+  writeFileSync(
+    yaml,
+    `${text}  audit:\n    - { store: enclave_us, csvlog: /x.csv, pg_stat_statements: true }\n    - { store: enclave_eu }\n    - { store: nowhere, csvlog: /y.csv }\n`,
+  );
+  const loaded = loadPolicy(dir);
+  assert.equal(loaded.ok, false);
+  assert.deepEqual(
+    loaded.issues.map((i) => `${i.line}:${i.code} ${i.message}`),
+    [
+      `${text.split('\n').length + 1}:policy.invalid_value an item of flows.audit reads either a csvlog (csvlog: PATH, with pgaudit) or pg_stat_statements (pg_stat_statements: true, where pgaudit is absent): give exactly one`,
+      `${text.split('\n').length + 2}:policy.invalid_value an item of flows.audit reads either a csvlog (csvlog: PATH, with pgaudit) or pg_stat_statements (pg_stat_statements: true, where pgaudit is absent): give exactly one`,
+      `${text.split('\n').length + 3}:policy.unknown_store flows.audit names store "nowhere", which stores does not define`,
+    ],
+  );
 });

@@ -3,7 +3,7 @@
 // role's read of an enclave table is a backdoor).
 
 import type { Enclave, FlowAuditSource, StoreConfig } from './model.js';
-import { type IssueList, type Node, type YamlFile, isMap, readList, readMap, readString, readStringList } from './yaml-source.js';
+import { type IssueList, type Node, type YamlFile, isMap, readBoolean, readList, readMap, readString, readStringList } from './yaml-source.js';
 import { didYouMean } from '../shared/suggest.js';
 
 export function readFlowAudit(
@@ -17,8 +17,20 @@ export function readFlowAudit(
   const out: FlowAuditSource[] = [];
   const enclaveStores = new Set([...enclaves.values()].map((e) => e.store));
   for (const item of readList(f, flowsNode.get('audit', true) as Node | null, issues, 'flows.audit') ?? []) {
-    const spec = readMap(f, item, issues, 'an item of flows.audit', { required: ['store', 'csvlog'], optional: ['roles', 'description'] });
+    const spec = readMap(f, item, issues, 'an item of flows.audit', {
+      required: ['store'],
+      optional: ['csvlog', 'pg_stat_statements', 'roles', 'description'],
+    });
     if (!spec) continue;
+    const statements = spec.has('pg_stat_statements')
+      ? readBoolean(f, spec.get('pg_stat_statements')!.value, issues, 'pg_stat_statements of flows.audit')
+      : undefined;
+    if (spec.has('csvlog') === (statements === true))
+      issues.error(
+        f.pos(item),
+        'policy.invalid_value',
+        'an item of flows.audit reads either a csvlog (csvlog: PATH, with pgaudit) or pg_stat_statements (pg_stat_statements: true, where pgaudit is absent): give exactly one',
+      );
     const storeNode = spec.get('store')?.value ?? null;
     const store = spec.has('store') ? readString(f, storeNode, issues, 'store of flows.audit') : undefined;
     const csvlog = spec.has('csvlog') ? readString(f, spec.get('csvlog')!.value, issues, `csvlog of flows.audit ${store ?? '?'}`) : undefined;
@@ -38,7 +50,8 @@ export function readFlowAudit(
     }
     if (store !== undefined && out.some((s) => s.store === store))
       issues.error(f.pos(storeNode), 'policy.duplicate_key', `flows.audit names store ${store} twice`);
-    if (store !== undefined && csvlog !== undefined) out.push({ store, csvlog, roles: roles.map((r) => r.value) });
+    if (store !== undefined && (csvlog !== undefined || statements === true))
+      out.push({ store, ...(csvlog !== undefined ? { csvlog } : { pgStatStatements: true as const }), roles: roles.map((r) => r.value) });
   }
   return out;
 }

@@ -36,6 +36,8 @@ export interface StartPostgresOptions {
    * create the extension in the database, and write the server log as csvlog to `csvLog`.
    */
   readonly pgaudit?: boolean;
+  /** Load pg_stat_statements (in PostgreSQL's contrib, part of postgresql-15) and create the extension. */
+  readonly pgStatStatements?: boolean;
 }
 
 /** The role initdb creates as superuser; it is the user in every URL. */
@@ -114,7 +116,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     let port = 0;
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      appendFileSync(join(dataDir, 'postgresql.conf'), serverSettings(port, dataDir) + (options.pgaudit ? pgauditSettings() : ''));
+      appendFileSync(join(dataDir, 'postgresql.conf'), serverSettings(port, dataDir) + preload(options) + (options.pgaudit ? pgauditSettings() : ''));
       try {
         live.running = true; // from here on, the exit handler tries to stop it
         await server('pg_ctl', ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
@@ -130,13 +132,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
     // createdb is a client; it connects over TCP as the superuser role, so it runs as us.
     await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, database], dataDir);
-    if (options.pgaudit) {
+    for (const extension of [...(options.pgaudit ? ['pgaudit'] : []), ...(options.pgStatStatements ? ['pg_stat_statements'] : [])]) {
       const psql = join(bin, 'psql');
-      await run(
-        psql,
-        ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', database, '-c', 'CREATE EXTENSION pgaudit'],
-        dataDir,
-      );
+      const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', database];
+      await run(psql, [...args, '-c', `CREATE EXTENSION ${extension}`], dataDir);
     }
 
     let stopped: Promise<void> | undefined;
@@ -177,6 +176,12 @@ function serverSettings(port: number, dir: string): string {
   ].join('\n');
 }
 
+/** shared_preload_libraries for the options. */
+function preload(options: StartPostgresOptions): string {
+  const libs = [...(options.pgaudit ? ['pgaudit'] : []), ...(options.pgStatStatements ? ['pg_stat_statements'] : [])];
+  return libs.length === 0 ? '' : `shared_preload_libraries = '${libs.join(',')}'\n`;
+}
+
 /** pgaudit, and the csvlog it writes to (DATADIR/log/postgresql.csv; the collector names it by log_filename). */
 function pgauditSettings(): string {
   if (!existsSync(join(pgBin(), '..', 'lib', 'pgaudit.so')))
@@ -185,7 +190,6 @@ function pgauditSettings(): string {
         "(CI's .ci/run installs it when missing: DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15-pgaudit).",
     );
   return [
-    "shared_preload_libraries = 'pgaudit'",
     "pgaudit.log = 'read, function'",
     'pgaudit.log_relation = on',
     'pgaudit.log_parameter = off',

@@ -115,3 +115,29 @@ export function redact(statement: string, max = 300): string | undefined {
   s = s.replace(/\s+/g, ' ').trim();
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+/** The tables a statement names (unqualified ones in `public`, where cordon keeps its tables); undefined when it does not parse. */
+export function relationsNamed(statement: string): { schema: string; relation: string }[] | undefined {
+  let tree: unknown;
+  try {
+    tree = parseSync(statement);
+  } catch {
+    return undefined;
+  }
+  const out = new Map<string, { schema: string; relation: string }>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Json;
+    if (typeof o['relname'] === 'string') {
+      const schema = typeof o['schemaname'] === 'string' ? o['schemaname'] : 'public';
+      out.set(`${schema}.${o['relname']}`, { schema, relation: o['relname'] });
+    }
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(tree);
+  return [...out.values()];
+}

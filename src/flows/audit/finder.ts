@@ -8,9 +8,12 @@ import { open, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { classOf, type Policy } from '../../policy/index.js';
 import type { PathStep } from '../leaks.js';
-import { type ColumnsHow, type ColumnsRead, columnsRead, loadSqlParser, redact } from './columns.js';
+import postgres from 'postgres';
+import { type ColumnsHow, type ColumnsRead, columnsRead, loadSqlParser, redact, relationsNamed } from './columns.js';
 import { type AuditEntry, logTime, parseRecord, splitObjectName, splitRecords } from './csvlog.js';
 
+/** The `csvlog` of a source that reads pg_stat_statements instead. */
+const STATEMENTS = 'pg_stat_statements';
 /** How often `cordon up` polls each audit trail, unless told otherwise. */
 export const DEFAULT_AUDIT_POLL_MS = 10_000;
 /** Tables cordon keeps a dataset in (sql-store.ts TABLE_PREFIX), in the schema it uses. */
@@ -82,7 +85,12 @@ export interface FinderOptions {
 
 interface Source {
   readonly store: string;
+  /** The csvlog's path; for pg_stat_statements, `pg_stat_statements`. */
   readonly csvlog: string;
+  /** Set when the source is the store's pg_stat_statements, read over this URL. */
+  readonly statementsUrl: string | undefined;
+  /** pg_stat_statements: calls seen so far per role and query id. */
+  readonly calls: Map<string, number>;
   readonly database: string | undefined;
   readonly ownRoles: ReadonlySet<string>;
   readonly jurisdictions: readonly string[];
@@ -105,7 +113,7 @@ export class BackdoorFinder {
     options: FinderOptions,
   ) {
     const configured = policy.deployment.flows.audit ?? [];
-    const logs = new Map(configured.map((a) => [a.store, isAbsolute(a.csvlog) ? a.csvlog : join(policy.dir, a.csvlog)]));
+    const logs = new Map(configured.map((a) => [a.store, a.csvlog === undefined ? STATEMENTS : isAbsolute(a.csvlog) ? a.csvlog : join(policy.dir, a.csvlog)]));
     for (const [store, path] of options.csvlogs ?? []) logs.set(store, path);
     this.sources = [...logs].map(([store, csvlog]) => {
       const url = options.storeUrls.get(store) ?? policy.deployment.stores.get(store)?.url ?? '';
@@ -115,6 +123,8 @@ export class BackdoorFinder {
       return {
         store,
         csvlog,
+        statementsUrl: csvlog === STATEMENTS ? url : undefined,
+        calls: new Map(),
         database,
         ownRoles: new Set([...roles, ...(user === undefined ? [] : [user])]),
         jurisdictions: enclave?.jurisdictions ?? [],
@@ -140,7 +150,7 @@ export class BackdoorFinder {
     this.polling ??= (async () => {
       try {
         await loadSqlParser();
-        for (const s of this.sources) await this.pollSource(s);
+        for (const s of this.sources) await (s.statementsUrl === undefined ? this.pollSource(s) : this.pollStatements(s, s.statementsUrl));
       } finally {
         this.polling = undefined;
       }
@@ -209,6 +219,61 @@ export class BackdoorFinder {
     }
   }
 
+  /**
+   * pg_stat_statements, where pgaudit is absent: each normalized statement of a role other than
+   * cordon's, with its calls since the last poll. It has no client and no time of a read (the time
+   * is the poll's that saw the calls grow), and names no table a view or function read.
+   */
+  private async pollStatements(s: Source, url: string): Promise<void> {
+    const now = new Date().toISOString();
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5, idle_timeout: 1 });
+    try {
+      const rows = await sql.unsafe<{ role: string; query: string | null; calls: string; queryid: string | null; database: string }[]>(
+        'SELECT r.rolname AS role, s.query, s.calls::text AS calls, s.queryid::text AS queryid, d.datname AS database ' +
+          'FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()',
+      );
+      for (const row of rows) {
+        s.health.records++;
+        if (s.ownRoles.has(row.role)) continue;
+        const key = `${row.role}\u0000${row.queryid ?? row.query}`;
+        const calls = Number(row.calls);
+        const grew = calls - (s.calls.get(key) ?? 0);
+        s.calls.set(key, calls);
+        if (grew <= 0) continue;
+        s.health.auditEntries++;
+        const query = row.query ?? '';
+        const relations = relationsNamed(query);
+        if (relations === undefined) {
+          s.health.unparsed++;
+          const why = query.startsWith('<insufficient privilege>')
+            ? "the query text is hidden from cordon's role: grant it pg_read_all_stats"
+            : 'the query does not parse';
+          if (s.health.unparsedLines.length < KEEP_UNPARSED) s.health.unparsedLines.push({ line: 0, why: `queryid ${row.queryid ?? '?'}: ${why}` });
+          continue;
+        }
+        // Only cordon's own tables: a name in a statement may be a CTE or another schema's table.
+        for (const name of relations) {
+          if (name.schema !== SCHEMA || !this.tables.has(name.relation)) continue;
+          this.record(
+            s,
+            { role: row.role, database: row.database, client: '', application: '', statement: query },
+            name,
+            false,
+            now,
+            `pg_stat_statements queryid ${row.queryid ?? '?'}`,
+            grew,
+          );
+        }
+      }
+      s.health = { ...s.health, ok: true, error: undefined, lastPoll: now, lastRead: now };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      s.health = { ...s.health, ok: false, error: `cannot read pg_stat_statements of ${s.store}: ${code ?? 'error'}`, lastPoll: now };
+    } finally {
+      await sql.end({ timeout: 1 }).catch(() => {});
+    }
+  }
+
   private take(s: Source, text: string, line: number): void {
     s.health.records++;
     const r = parseRecord(text, line);
@@ -231,10 +296,18 @@ export class BackdoorFinder {
       return;
     }
     if (SYSTEM_SCHEMAS.has(name.schema)) return;
-    this.record(s, e, name, call);
+    this.record(s, e, name, call, new Date(logTime(e.time)).toISOString(), `${s.csvlog}:${e.line}`, 1);
   }
 
-  private record(s: Source, e: AuditEntry, name: { schema: string; relation: string }, call: boolean): void {
+  private record(
+    s: Source,
+    e: Pick<AuditEntry, 'role' | 'database' | 'client' | 'application' | 'statement'>,
+    name: { schema: string; relation: string },
+    call: boolean,
+    time: string,
+    evidence: string,
+    reads: number,
+  ): void {
     const table = name.schema === SCHEMA && !call ? this.tables.get(name.relation) : undefined;
     // A function's reads are not in the trail when it runs as its owner (SECURITY DEFINER): the call is the evidence.
     const read: ColumnsRead = call ? { columns: [], how: 'function' } : columnsRead(e.statement, name.schema, name.relation, table?.columns ?? []);
@@ -242,14 +315,12 @@ export class BackdoorFinder {
     const address = clientAddress(e.client);
     const tableName = `${name.schema}.${name.relation}`;
     const id = JSON.stringify([s.store, e.role, tableName, read.columns, read.how, statement ?? null, address]);
-    const evidence = `${s.csvlog}:${e.line}`;
-    const time = new Date(logTime(e.time)).toISOString();
     const old = this.found.get(id);
     if (old) {
       const later = time >= old.lastSeen;
       this.found.set(id, {
         ...old,
-        reads: old.reads + 1,
+        reads: old.reads + reads,
         firstSeen: later || time >= old.firstSeen ? old.firstSeen : time,
         lastSeen: later ? time : old.lastSeen,
         client: later ? e.client : old.client,
@@ -296,7 +367,7 @@ export class BackdoorFinder {
       statement,
       firstSeen: time,
       lastSeen: time,
-      reads: 1,
+      reads,
       evidence,
       path,
     });
