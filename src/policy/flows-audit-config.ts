@@ -16,7 +16,7 @@ export function readFlowAudit(
   if (!isMap(flowsNode) || !flowsNode.has('audit')) return [];
   const out: FlowAuditSource[] = [];
   const enclaveStores = new Set([...enclaves.values()].map((e) => e.store));
-  for (const item of readList(f, flowsNode.get('audit', true) as Node | null, issues, 'flows.audit') ?? []) {
+  for (const item of readList(f, flowsNode.get('audit', true) as Node | null, issues, `flows.audit`) ?? []) {
     const spec = readMap(f, item, issues, 'an item of flows.audit', {
       required: ['store'],
       optional: ['csvlog', 'pg_stat_statements', 'roles', 'description'],

@@ -338,7 +338,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       status: ok ? 'ready' : 'unavailable',
       stores: results,
       log: health.ok ? { ok: true, size: log.size() } : health,
-      ...(backdoorFinder.configured ? { backdoors: backdoorFinder.health() } : {}),
+      ...(backdoorFinder.configured ? { backdoors: backdoorFinder.readiness() } : {}),
     };
   });
   app.get('/openapi.json', { schema: OPERATIONS_SCHEMAS.openapi }, async () => app.swagger());

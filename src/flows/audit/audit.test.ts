@@ -38,11 +38,11 @@ test('records end at a newline outside quotes; a record still being written is l
 
 test('what cannot be parsed says why, by line, without the content', () => {
   assert.deepEqual(parseRecord('a,b', 3), { kind: 'unparsed', line: 3, why: '2 fields, a csvlog record has at least 23' });
-  assert.deepEqual(parseRecord(record('r', 'AUDIT: SESSION,1'), 4), { kind: 'unparsed', line: 4, why: 'the AUDIT message has 2 fields and type "SESSION"' });
+  assert.deepEqual(parseRecord(record('r', 'AUDIT: SESSION,1'), 4), { kind: 'unparsed', line: 4, why: 'the AUDIT message has 2 field(s)' });
   assert.deepEqual(parseRecord(record('r', 'AUDIT: +15550001234,1,1,READ,SELECT,TABLE,public.t,x,y'), 5), {
     kind: 'unparsed',
     line: 5,
-    why: 'the AUDIT message has 9 fields and type "+155500012"',
+    why: 'the AUDIT message has 9 field(s), and its type is neither SESSION nor OBJECT',
   });
   assert.deepEqual(parseRecord(record('r', audit('select 1')).replace('2026-12-03 13:47:21.119 UTC', 'yesterday'), 6), {
     kind: 'unparsed',

@@ -97,7 +97,12 @@ export function parseRecord(text: string, line: number): CsvlogRecord {
   }
   const [auditType, , , auditClass, command, objectType, objectName, statement] = audit;
   if (audit.length < 9 || (auditType !== 'SESSION' && auditType !== 'OBJECT'))
-    return { kind: 'unparsed', line, why: `the AUDIT message has ${audit.length} fields and type ${JSON.stringify((auditType ?? '').slice(0, 10))}` };
+    // Never any of the line's content in why: it may hold a protected value.
+    return {
+      kind: 'unparsed',
+      line,
+      why: `the AUDIT message has ${audit.length} field(s)${auditType === 'SESSION' || auditType === 'OBJECT' ? '' : ', and its type is neither SESSION nor OBJECT'}`,
+    };
   const time = fields[LOG_TIME]!;
   if (Number.isNaN(logTime(time))) return { kind: 'unparsed', line, why: 'log_time is not a time' };
   return {

@@ -178,6 +178,30 @@ export class BackdoorFinder {
     );
   }
 
+  /**
+   * For the public /readyz: whether each trail could be read, its counts and the error's code, but
+   * not where the trail is nor which lines failed (the leaks API, for directory principals, has those).
+   */
+  readiness(): {
+    ok: boolean;
+    stale: boolean;
+    sources: { store: string; ok: boolean; error?: string; lastRead?: string; records: number; unparsed: number }[];
+  } {
+    const h = this.health();
+    return {
+      ok: h.ok,
+      stale: h.stale,
+      sources: h.sources.map((s) => ({
+        store: s.store,
+        ok: s.ok,
+        ...(s.error === undefined ? {} : { error: s.error.slice(s.error.lastIndexOf(': ') + 2) }),
+        ...(s.lastRead === undefined ? {} : { lastRead: s.lastRead }),
+        records: s.records,
+        unparsed: s.unparsed,
+      })),
+    };
+  }
+
   health(): FinderHealth {
     const sources = this.sources.map((s) => ({ ...s.health, unparsedLines: [...s.health.unparsedLines] }));
     const ok = sources.every((s) => s.ok);
