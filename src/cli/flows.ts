@@ -2,6 +2,7 @@
 // policy's lineage and inventory, and compare the leak paths of two policies.
 
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
 import {
@@ -10,6 +11,8 @@ import {
   flowImpact,
   flowMap,
   flowMapJson,
+  BackdoorFinder,
+  formatBackdoors,
   formatLeaks,
   hasFindings,
   leaksSarif,
@@ -17,6 +20,8 @@ import {
   leakTitle,
   loadFlowSources,
   readEvents,
+  type Backdoor,
+  type FinderHealth,
   type FlowAnalysis,
   type FlowImpact,
   type Leak,
@@ -26,7 +31,8 @@ import {
 } from '../flows/index.js';
 import { call, Refused, type ServerOpts } from './access.js';
 import { DEFAULT_DATA_DIR } from './defaults.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
+import { storeOverrides } from './stores.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, fetchOrUnreachable, mustRead, printJson, throwIfUnavailable } from './output.js';
 
 const BATCH = 500;
 
@@ -50,6 +56,27 @@ async function fromServer<T>(opts: ServerOpts, fn: () => Promise<T>): Promise<T 
   }
 }
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** One poll of every audited store's trail (cordon.yaml flows.audit, or --audit-log); undefined when none is configured. */
+async function findBackdoorsOnce(policy: Policy, auditLogs: readonly string[], stores: readonly string[]) {
+  const csvlogs = new Map<string, string>();
+  for (const kv of auditLogs) {
+    const eq = kv.indexOf('=');
+    const store = kv.slice(0, eq);
+    const enclaveStores = [...policy.deployment.enclaves.values()].map((e) => e.store);
+    if (eq <= 0 || eq === kv.length - 1 || !enclaveStores.includes(store))
+      throw new UsageError(
+        `--audit-log must be STORE=CSVLOG with STORE an enclave store of cordon.yaml (${enclaveStores.join(', ')}), got ${JSON.stringify(kv)}`,
+      );
+    csvlogs.set(store, resolve(kv.slice(eq + 1)));
+  }
+  const finder = new BackdoorFinder(policy, { storeUrls: new Map(Object.entries(storeOverrides(policy, stores))), csvlogs });
+  if (!finder.configured) return undefined;
+  await finder.poll();
+  return { backdoors: finder.backdoors(), health: finder.health() };
+}
+
 export function flowsCommand(): Command {
   const cmd = new Command('flows').description('the flow map: lineage intake, leak paths of protected data, and the impact of a policy change');
 
@@ -66,30 +93,49 @@ export function flowsCommand(): Command {
     .option('--forwarded-for <address>', 'send X-Forwarded-For (with --url)')
     .option('--json', 'print the analysis as JSON')
     .option('--sarif <file>', 'also write the leaks as SARIF 2.1.0')
-    .action(async (o: Partial<ServerOpts> & { policy?: string; json?: boolean; sarif?: string; dataDir: string }) => {
+    .option(
+      '--audit-log <store=csvlog>',
+      "read this PostgreSQL csvlog (with pgaudit's lines) as the store's audit trail, instead of cordon.yaml flows.audit (repeatable; with --policy)",
+      collect,
+      [],
+    )
+    .option('--store <name=url>', "where a store really is (its URL's user is cordon's own role there; repeatable; with --policy)", collect, [])
+    .action(async (o: Partial<ServerOpts> & { policy?: string; json?: boolean; sarif?: string; dataDir: string; auditLog: string[]; store: string[] }) => {
       if ((o.policy === undefined) === (o.url === undefined)) throw new UsageError('give --policy DIR (offline) or --url URL (a running server)');
+      if (o.url !== undefined && (o.auditLog.length > 0 || o.store.length > 0))
+        throw new UsageError('--audit-log and --store go with --policy; a server reads the audit trails cordon.yaml names');
       let json: Record<string, unknown>;
       let text: string;
       let findings: boolean;
+      let audit: { backdoors: readonly Backdoor[]; health: FinderHealth } | undefined;
       if (o.policy !== undefined) {
         const policy = policyAt(o.policy);
         const sources = loadFlowSources(policy);
         const map = flowMap(policy, sources.events, sources.inventory);
-        json = flowMapJson(map);
+        audit = await findBackdoorsOnce(policy, o.auditLog, o.store);
+        json = { ...flowMapJson(map), ...(audit ? { backdoors: audit.backdoors, audit: audit.health } : {}) };
         text = formatLeaks(map.analysis, { possiblyProtected: map.possiblyProtected, unconventional: map.unconventional, runs: map.graph.runs.size });
         findings = hasFindings(map);
       } else {
         const fetched = await fromServer(o as ServerOpts, () => call(o as ServerOpts, 'GET', '/v1/flows/leaks'));
         if (!fetched) return;
         json = fetched;
-        const a = fetched as unknown as FlowAnalysis & { possiblyProtected: PossiblyProtected[]; unconventional: Unconventional[]; stats: { runs?: number } };
+        const a = fetched as unknown as FlowAnalysis & {
+          possiblyProtected: PossiblyProtected[];
+          unconventional: Unconventional[];
+          stats: { runs?: number };
+          backdoors?: Backdoor[];
+          audit?: FinderHealth;
+        };
         text = formatLeaks(a, { possiblyProtected: a.possiblyProtected, unconventional: a.unconventional, runs: a.stats.runs });
         findings = a.leaks.length > 0 || a.possiblyProtected.length > 0;
+        if (a.backdoors !== undefined && a.audit !== undefined) audit = { backdoors: a.backdoors, health: a.audit };
       }
+      if (audit) text += `\n${formatBackdoors(audit.backdoors, audit.health)}`;
       if (o.sarif) writeFileSync(o.sarif, `${JSON.stringify(leaksSarif(json as unknown as FlowAnalysis), null, 2)}\n`);
       if (o.json) printJson(json);
       else process.stdout.write(`${text}\n`);
-      process.exitCode = findings ? EXIT_FINDING : EXIT_OK;
+      process.exitCode = findings || (audit?.backdoors.length ?? 0) > 0 ? EXIT_FINDING : audit && !audit.health.ok ? EXIT_UNAVAILABLE : EXIT_OK;
     });
 
   cmd

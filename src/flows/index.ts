@@ -23,3 +23,4 @@ export { flowMap, flowMapJson, hasFindings, withJobFacets, type FlowMap, type Po
 export { datasetResolver, type DatasetResolution } from './resolve.js';
 export { overviewGraph, type OverviewNode, type OverviewEdge } from './overview.js';
 export { flowRoutes, type FlowRoutesOptions } from './routes.js';
+export { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, formatBackdoors, type Backdoor, type FinderHealth, type AuditSourceHealth } from './audit/index.js';

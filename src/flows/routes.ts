@@ -14,6 +14,7 @@ import { flowMap, flowMapJson, type FlowMap } from './flow-map.js';
 import { overviewGraph } from './overview.js';
 import { canonicalDatasetUri } from '../shared/openlineage-naming.js';
 import { FLOW_SCHEMAS as S } from './schemas.js';
+import type { BackdoorFinder } from './audit/finder.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 
 export const LINEAGE_LOG = 'lineage_events';
@@ -40,6 +41,8 @@ export interface FlowRoutesOptions {
   authorizeProducer(request: FastifyRequest): Promise<void>;
   readonly errorHandler: (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
   readonly maxEventBytes?: number;
+  /** The backdoor finder: its findings and health join the leak analysis when it reads any audit trail. */
+  readonly backdoors?: BackdoorFinder;
 }
 
 interface Snapshot {
@@ -149,7 +152,8 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
 
   app.get('/v1/flows/leaks', { schema: S.leaks }, async (req) => {
     await options.authorizeReader(req);
-    return flowMapJson((await current()).map);
+    const finder = options.backdoors?.configured ? options.backdoors : undefined;
+    return { ...flowMapJson((await current()).map), ...(finder ? { backdoors: finder.backdoors(), audit: finder.health() } : {}) };
   });
   app.get('/v1/flows/undocumented', { schema: S.undocumented }, async (req) => {
     await options.authorizeReader(req);

@@ -49,6 +49,10 @@ export const FLOW_SCHEMAS = {
           possiblyProtected: list('columns of datasets no catalog dataset maps, named like a protected catalog field, that no protected category reached'),
           unconventional: list('datasets whose namespace or name follows no OpenLineage naming convention (kept as given)'),
           stats: open('counts of the graph'),
+          backdoors: list(
+            "reads of enclave tables by database roles other than cordon's own, from the stores' audit trails (cordon.yaml flows.audit): role, store, table, columns, protected columns, client, time, statement without literals, evidence",
+          ),
+          audit: open("the backdoor finder's health: ok, stale, and each audit trail's counts and unparsed lines"),
         },
         additionalProperties: true,
       },

@@ -6,6 +6,7 @@ import { type IssueList, type YamlFile, readBoolean, readList, readMap, readStri
 import { didYouMean } from '../shared/suggest.js';
 import { readAccessConfig } from './access-config.js';
 import { readFlowsConfig } from './flows-config.js';
+import { readFlowAudit } from './flows-audit-config.js';
 import { readIdentityConfig } from './identity-config.js';
 
 export const DEPLOYMENT_FILE = 'cordon.yaml';
@@ -210,7 +211,10 @@ export function readDeployment(f: YamlFile, issues: IssueList, directory?: Direc
   }
   const auditors = auditorItems.map((a) => a.value);
   const access = readAccessConfig(f, top.get('access')?.value, issues, enclaves, directory);
-  const flows = readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory, stores);
+  const flows = {
+    ...readFlowsConfig(f, top.get('flows')?.value, issues, jurisdictions, directory, stores),
+    audit: readFlowAudit(f, top.get('flows')?.value, issues, stores, enclaves),
+  };
   const identity = readIdentityConfig(f, top.get('identity')?.value, issues, directory);
 
   if (issues.errorCount > before) return undefined;

@@ -22,7 +22,7 @@ export function readFlowsConfig(
   stores?: ReadonlyMap<string, unknown>,
 ): FlowsConfig {
   if (node === undefined) return NO_FLOWS;
-  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'stores', 'producers', 'description'] });
+  const spec = readMap(f, node, issues, 'flows', { optional: ['lineage', 'inventory', 'places', 'datasets', 'stores', 'producers', 'description', 'audit'] });
   if (!spec) return NO_FLOWS;
   const paths = (key: string) =>
     (spec.has(key) ? (readStringList(f, spec.get(key)!.value, issues, `flows.${key}`) ?? []) : []).map((p) => {

@@ -149,6 +149,19 @@ export interface FlowsConfig {
    * (lineage plants and hides leak paths, so intake fails closed).
    */
   readonly producers: readonly string[];
+  /** The enclave stores' own audit trails that the backdoor finder reads (`flows.audit`). */
+  readonly audit?: readonly FlowAuditSource[];
+}
+
+/** cordon.yaml `flows.audit` item: a PostgreSQL store's csvlog with pgaudit's lines, or its pg_stat_statements. */
+export interface FlowAuditSource {
+  readonly store: string;
+  /** The server's csvlog file (absolute, or relative to the policy directory). */
+  readonly csvlog?: string;
+  /** Read the store's pg_stat_statements view instead (where pgaudit is absent). */
+  readonly pgStatStatements?: true;
+  /** cordon's own database roles, besides the user of the store's URL. */
+  readonly roles: readonly string[];
 }
 
 export interface StoreAlias {

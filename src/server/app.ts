@@ -6,7 +6,7 @@ import { createDecider, createPlacementRules, type Decider, type GrantInfo, type
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller, type RecordKeys } from '../gateway/index.js';
-import { flowRoutes } from '../flows/index.js';
+import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
@@ -19,7 +19,7 @@ import { consoleRoutes, createDecisionStats, type ConsoleRoutesOptions } from '.
 import { createMetrics } from './metrics.js';
 import { badInputIn } from './input-guard.js';
 import { frameworkErrors, httpConventions, MAX_PARAM_CHARS } from './http-conventions.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { openRuntime, resolveStoreUrls, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -56,6 +56,8 @@ export interface ServerOptions {
   readonly witnesses?: readonly { readonly url: string; readonly vkey: string }[];
   /** Access-log tuning (tests and benchmarks). */
   readonly log?: { readonly checkpointEveryMs?: number; readonly maxBatch?: number };
+  /** How often the backdoor finder polls the audit trails of cordon.yaml flows.audit (default 10 s). */
+  readonly auditPollMs?: number;
   /** Protected fields encrypted at rest under per-subject data keys (default true). */
   readonly encryptAtRest?: boolean;
 }
@@ -284,9 +286,14 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       return { ...standing, grantFlags, flags, ok: flags.length === 0 };
     },
   });
+  // The backdoor finder reads the enclave stores' own audit trails (cordon.yaml flows.audit).
+  const backdoorFinder = new BackdoorFinder(policy, { storeUrls: resolveStoreUrls(policy, runtime.paths.root, options.storeUrls) });
+  backdoorFinder.start(options.auditPollMs ?? DEFAULT_AUDIT_POLL_MS);
+  closer.add('the backdoor finder', () => backdoorFinder.stop());
   await app.register(flowRoutes, {
     policy,
     store: globalStore,
+    backdoors: backdoorFinder,
     identify,
     authorizeProducer: async (req) => {
       const p = (await identify(req)).principal;
@@ -332,7 +339,12 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     const health = log.health();
     const ok = results.every((r) => r.ok) && health.ok;
     void reply.status(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'unavailable', stores: results, log: health.ok ? { ok: true, size: log.size() } : health };
+    return {
+      status: ok ? 'ready' : 'unavailable',
+      stores: results,
+      log: health.ok ? { ok: true, size: log.size() } : health,
+      ...(backdoorFinder.configured ? { backdoors: backdoorFinder.readiness() } : {}),
+    };
   });
   app.get('/openapi.json', { schema: OPERATIONS_SCHEMAS.openapi }, async () => app.swagger());
   app.get('/metrics', { schema: OPERATIONS_SCHEMAS.metrics }, async (_req, reply) => {

@@ -107,5 +107,11 @@ export const READINESS_SCHEMA = {
       required: ['ok'],
       properties: { ok: { type: 'boolean' }, size: { type: 'integer' }, reason: { type: 'string' } },
     },
+    backdoors: {
+      type: 'object',
+      description:
+        "the backdoor finder's health, when cordon.yaml flows.audit names audit trails: ok, stale (a trail could not be read at the last poll) and each trail's store, ok, error code, last read and counts (where the trail is, and which lines failed, are in GET /v1/flows/leaks). It does not change the status: the gateway serves without it.",
+      additionalProperties: true,
+    },
   },
 } as const;

@@ -16,6 +16,11 @@ export interface PostgresServer {
   readonly dataDir: string;
   /** Stops the server (fast shutdown) and removes the data directory. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * With `pgaudit: true`: the server's csvlog (one CSV record per log message, pgaudit's AUDIT lines
+   * among them). Written by the server's logging collector, so it may lag a statement by a moment.
+   */
+  readonly csvLog: string | undefined;
   /** Stops the server but keeps its data (an outage); resume() starts it again on the same port. */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -24,6 +29,15 @@ export interface PostgresServer {
 export interface StartPostgresOptions {
   /** Database to create and put in the URL (default `cordon_test`). */
   readonly database?: string;
+  /**
+   * Load pgaudit (shared_preload_libraries, from the Debian package postgresql-15-pgaudit, which
+   * .ci/run installs) with session logging of reads and function calls (`pgaudit.log = 'read, function'`,
+   * one line per relation),
+   * create the extension in the database, and write the server log as csvlog to `csvLog`.
+   */
+  readonly pgaudit?: boolean;
+  /** Load pg_stat_statements (in PostgreSQL's contrib, part of postgresql-15) and create the extension. */
+  readonly pgStatStatements?: boolean;
 }
 
 /** The role initdb creates as superuser; it is the user in every URL. */
@@ -102,7 +116,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     let port = 0;
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      appendFileSync(join(dataDir, 'postgresql.conf'), serverSettings(port, dataDir));
+      appendFileSync(join(dataDir, 'postgresql.conf'), serverSettings(port, dataDir) + preload(options) + (options.pgaudit ? pgauditSettings() : ''));
       try {
         live.running = true; // from here on, the exit handler tries to stop it
         await server('pg_ctl', ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-w', '-t', '60', 'start']);
@@ -118,12 +132,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
     // createdb is a client; it connects over TCP as the superuser role, so it runs as us.
     await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, database], dataDir);
+    for (const extension of [...(options.pgaudit ? ['pgaudit'] : []), ...(options.pgStatStatements ? ['pg_stat_statements'] : [])]) {
+      const psql = join(bin, 'psql');
+      const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', database];
+      await run(psql, [...args, '-c', `CREATE EXTENSION ${extension}`], dataDir);
+    }
 
     let stopped: Promise<void> | undefined;
     return {
       url: `postgres://${PG_USER}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
       port,
       dataDir,
+      csvLog: options.pgaudit ? join(dataDir, 'log', 'postgresql.csv') : undefined,
       stop: () => (stopped ??= stopLive(live, server)),
       pause: async () => {
         await server('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
@@ -152,6 +172,34 @@ function serverSettings(port: number, dir: string): string {
     'fsync = off',
     'synchronous_commit = off',
     'full_page_writes = off',
+    '',
+  ].join('\n');
+}
+
+/** shared_preload_libraries for the options. */
+function preload(options: StartPostgresOptions): string {
+  const libs = [...(options.pgaudit ? ['pgaudit'] : []), ...(options.pgStatStatements ? ['pg_stat_statements'] : [])];
+  return libs.length === 0 ? '' : `shared_preload_libraries = '${libs.join(',')}'\n`;
+}
+
+/** pgaudit, and the csvlog it writes to (DATADIR/log/postgresql.csv; the collector names it by log_filename). */
+function pgauditSettings(): string {
+  if (!existsSync(join(pgBin(), '..', 'lib', 'pgaudit.so')))
+    throw new Error(
+      `pgaudit is not installed next to ${pgBin()}: install the Debian package postgresql-15-pgaudit ` +
+        "(CI's .ci/run installs it when missing: DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql-15-pgaudit).",
+    );
+  return [
+    "pgaudit.log = 'read, function'",
+    'pgaudit.log_relation = on',
+    'pgaudit.log_parameter = off',
+    "log_destination = 'csvlog'",
+    'logging_collector = on',
+    "log_directory = 'log'",
+    "log_filename = 'postgresql.log'",
+    'log_rotation_age = 0',
+    'log_rotation_size = 0',
+    "log_file_mode = '0644'",
     '',
   ].join('\n');
 }

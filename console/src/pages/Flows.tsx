@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import cytoscape, { type Core } from 'cytoscape';
 import { api } from '../api';
 import type { PageProps } from '../App';
+import { type AuditHealth, type Backdoor, Backdoors } from './Backdoors';
 
 interface Step {
   node: string;
@@ -22,6 +23,8 @@ interface Analysis {
   undocumented: { type: string; id: string; missing: string[]; where?: string }[];
   unknownPlaces: string[];
   possiblyProtected?: { dataset: string; column: string; like: string[]; categories: string[]; evidence?: string }[];
+  backdoors?: Backdoor[];
+  audit?: AuditHealth;
 }
 interface GraphNode {
   id: string;
@@ -244,6 +247,7 @@ export function FlowsPage({ session }: PageProps) {
           </ul>
         </>
       )}
+      <Backdoors backdoors={analysis.backdoors} audit={analysis.audit} />
       <h3>Undocumented</h3>
       <ul>
         {analysis.undocumented.map((u) => (
