@@ -298,7 +298,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   // name it decoded itself, so a token the server refuses shows nobody.
   app.get('/v1/console/whoami', { schema: S.whoami }, async (req) => {
     const caller = await options.identify(req);
-    return { principal: caller.principal.id, team: caller.principal.team, country: caller.country, site: caller.site };
+    const p = caller.principal;
+    // Its own roles only, so pages can leave out what the caller may not read (not a permission: each route checks).
+    return { principal: p.id, team: p.team, country: caller.country, site: caller.site, auditor: isAuditor(policy, p), approver: isApprover(policy, p) };
   });
   app.get('/v1/demo/personas', { schema: S.personas }, async () => {
     if (!personasServed())

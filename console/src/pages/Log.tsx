@@ -83,7 +83,14 @@ export function LogPage({ session, info }: PageProps) {
   const [opened, setOpened] = useState<Opened>();
   const [verified, setVerified] = useState<Verified>();
   const [error, setError] = useState<string>();
+  const [auditor, setAuditor] = useState<boolean>();
   const cursor = cursors.at(-1);
+  useEffect(() => {
+    api<{ auditor: boolean }>(session, 'GET', '/v1/console/whoami').then(
+      (w) => setAuditor(w.auditor),
+      (e: Error) => setError(e.message),
+    );
+  }, [session]);
 
   const load = useCallback(async () => {
     setError(undefined);
@@ -95,8 +102,8 @@ export function LogPage({ session, info }: PageProps) {
     setNext(page.next);
   }, [session, filters, cursor]);
   useEffect(() => {
-    load().catch((e: Error) => setError(e.message));
-  }, [load]);
+    if (auditor) load().catch((e: Error) => setError(e.message));
+  }, [load, auditor]);
 
   const apply = (f: Filters) => {
     const clean: Filters = {};
@@ -140,6 +147,16 @@ export function LogPage({ session, info }: PageProps) {
   const set = (k: keyof Filters, v: string) => setDraft({ ...draft, [k]: v || undefined });
   const active = Object.entries(filters).filter(([, v]) => v);
 
+  if (auditor === false)
+    return (
+      <section aria-labelledby="log-title">
+        <h2 id="log-title">Access log</h2>
+        <p data-testid="not-auditor">
+          The access log's records are for its auditors (cordon.yaml access_log.auditors), and {session.principal} is not one. Anyone may check the log itself:
+          its signed checkpoint is public at <a href="/log/checkpoint">/log/checkpoint</a>, with its tiles and proofs.
+        </p>
+      </section>
+    );
   return (
     <section aria-labelledby="log-title">
       <h2 id="log-title">Access log</h2>
