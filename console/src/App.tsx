@@ -194,7 +194,7 @@ function StatusBar() {
   const cp = status.checkpoint;
   const ageNow = cp.ageSeconds === null ? null : cp.ageSeconds + Math.floor((now - at) / 1000);
   return (
-    <div className="status" aria-label="Policy and checkpoint" data-testid="status">
+    <section className="status" aria-label="Policy and checkpoint" data-testid="status">
       <span title={status.policyVersion}>
         policy <code data-testid="policy-version">{status.policyVersion.slice(0, 12)}</code>
       </span>
@@ -209,7 +209,7 @@ function StatusBar() {
       <span data-testid="cosigners" className={cp.cosignedBy.length ? 'ok' : 'bad'}>
         {cp.cosignedBy.length ? `cosigned by ${cp.cosignedBy.join(', ')}` : 'no witness cosignature'}
       </span>
-    </div>
+    </section>
   );
 }
 

@@ -58,6 +58,7 @@ export const CONSOLE_SCHEMAS = {
           },
         },
       },
+      ...problems(),
     },
   },
   info: {

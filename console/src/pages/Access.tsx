@@ -62,12 +62,12 @@ function Timeline({ grants }: { grants: Grant[] }) {
   const hi = Math.max(now, ...spans.map((s) => s.end));
   const x = (t: number) => `${((t - lo) / Math.max(1, hi - lo)) * 100}%`;
   return (
-    <div className="timeline" role="list" aria-label="Grants timeline">
-      <div className="muted">
+    <figure className="timeline" aria-label="Grants timeline">
+      <figcaption className="muted">
         {new Date(lo).toLocaleString()} → {new Date(hi).toLocaleString()}
-      </div>
+      </figcaption>
       {spans.map(({ g, start, end }) => (
-        <div className="lane" role="listitem" key={g.id} data-timeline={g.id}>
+        <div className="lane" key={g.id} data-timeline={g.id}>
           <span>
             {g.principal} · {g.id}
           </span>
@@ -80,7 +80,7 @@ function Timeline({ grants }: { grants: Grant[] }) {
           </span>
         </div>
       ))}
-    </div>
+    </figure>
   );
 }
 
