@@ -11,7 +11,7 @@ import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
-import { disclose, TOKEN_PREFIX } from './disclose.js';
+import { disclose, releasedInClear, TOKEN_PREFIX } from './disclose.js';
 import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV2, type WriteEffect } from './recorder.js';
 import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
@@ -43,14 +43,6 @@ export interface GatewayOptions {
 }
 
 type Json = Record<string, unknown>;
-
-/** A field sent in clear, and why: the rules that permitted it and the caller's grant that released it (null: no grant was needed). */
-export interface ReleasedField {
-  readonly rules: readonly string[];
-  readonly category?: string;
-  readonly class?: string;
-  readonly grant: { readonly id: string; readonly reason: string; readonly ticket: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
-}
 
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
   const { policy, decider, placement, keys, recorder } = options;
@@ -92,36 +84,6 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       app.log.error({ err }, 'access recorder failed');
       throw new HttpProblem('log.unavailable', 'the decision could not be recorded, so nothing was released');
     }
-  };
-
-  /**
-   * Why each field sent in clear was: the permitting rules, and the grant that released it. The
-   * decision was made with the caller's own grants only (grantsOf(caller)), so a caller learns of no
-   * grant but its own (W1); the grant is described as the access record names it.
-   */
-  const releasedInClear = (decision: Decision, sent: Readonly<Record<string, unknown>>, caller: Caller): Record<string, ReleasedField> => {
-    const out: Record<string, ReleasedField> = {};
-    const mine = decision.fields.some((f) => f.grant !== undefined) ? (options.grantsOf?.(caller.principal.id) ?? []) : [];
-    for (const f of decision.fields) {
-      if (f.disclosure !== 'clear' || !(f.field in sent)) continue;
-      const g = f.grant === undefined ? undefined : mine.find((x) => x.id === f.grant);
-      out[f.field] = {
-        rules: f.rules,
-        ...(f.category === undefined ? {} : { category: f.category }),
-        ...(f.class === undefined ? {} : { class: f.class }),
-        grant:
-          f.grant === undefined
-            ? null
-            : {
-                id: f.grant,
-                reason: g?.reason ?? '',
-                ticket: g?.ticket ?? '',
-                expiresAt: g ? new Date(g.expiresAt).toISOString() : '',
-                breakGlass: g?.breakGlass ?? false,
-              },
-      };
-    }
-    return out;
   };
 
   const context = (caller: Caller, subjectJurisdiction: string | undefined, forSubject = false) => ({
@@ -197,12 +159,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
-    return {
-      key: recordKeys.out(caller, req.params.dataset, k.key, r.decision),
-      jurisdiction: r.decision.jurisdiction,
-      ...r.out,
-      released: releasedInClear(r.decision, r.out.fields, caller),
-    };
+    const released = releasedInClear(r.decision, r.out.fields, options.grantsOf?.(caller.principal.id) ?? []);
+    return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out, released };
   });
 
   /**
