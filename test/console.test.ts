@@ -307,6 +307,7 @@ test('every Overview chart label equals the API value, legible beside its bar, a
           const label = li.querySelector('.label')!;
           const n = li.querySelector('.n') as HTMLElement;
           const track = li.querySelector('.track')!.getBoundingClientRect();
+          const fill = li.querySelector('.fill')!.getBoundingClientRect();
           const box = n.getBoundingClientRect();
           const fig = li.closest('figure')!.getBoundingClientRect();
           return {
@@ -318,6 +319,8 @@ test('every Overview chart label equals the API value, legible beside its bar, a
             inside: box.left >= fig.left && box.right <= fig.right && box.right <= window.innerWidth,
             unclipped: n.scrollWidth <= n.clientWidth + 1 && box.width > 0,
             labelInside: label.getBoundingClientRect().left >= fig.left,
+            // The bar is drawn, as long as its share of the longest.
+            share: fill.width / track.width,
           };
         }),
       );
@@ -326,8 +329,13 @@ test('every Overview chart label equals the API value, legible beside its bar, a
         api[key],
         `${chart} (${tag}): the labels and numbers on screen are the API's`,
       );
+      const max = Math.max(...shown.map((s) => Number(s.count)));
       for (const s of shown) {
         assert.equal(s.key, s.label);
+        assert.ok(
+          Math.abs(s.share - Number(s.count) / max) < 0.05,
+          `${chart} ${s.key} (${tag}): the bar is ${s.share.toFixed(2)} of the longest, its count ${s.count}/${max}`,
+        );
         assert.deepEqual([s.beside, s.inside, s.unclipped, s.labelInside], [true, true, true, true], `${chart} ${s.key} (${tag}) is legible`);
       }
     }

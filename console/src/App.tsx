@@ -192,7 +192,7 @@ function StatusBar() {
   }, []);
   if (!status) return <div className="status muted">checkpoint…</div>;
   const cp = status.checkpoint;
-  const ageNow = cp.ageSeconds === null ? null : cp.ageSeconds + Math.floor((now - at) / 1000);
+  const ageNow = cp.ageSeconds === null ? null : cp.ageSeconds + Math.max(0, Math.floor((now - at) / 1000));
   return (
     <section className="status" aria-label="Policy and checkpoint" data-testid="status">
       <span title={status.policyVersion}>
