@@ -148,6 +148,9 @@ test('cordon report: the signed JSON and the self-contained HTML for a period', 
       access: { total: number; byTeam: Record<string, number> };
       grants: { reason: string; review: string }[];
       refused: { brokerActs: Record<string, number> };
+      standing: { kind: string; principal: string | null; message: string }[];
+      writes: unknown[];
+      log: { checkpointSize: number; recordsInPeriod: number; range: { first: number | null; last: number | null } };
     };
     sha256: string;
     signature: string;
@@ -158,10 +161,24 @@ test('cordon report: the signed JSON and the self-contained HTML for a period', 
     'the demo grant and the ones made above',
   );
   assert.ok((signed.report.refused.brokerActs['access.duplicate_approval'] ?? 0) >= 1, 'the replayed approval above');
+  // The standing-access review's flags are in the report: legacy-admin's, as the review gives them.
+  const review = await run('monitor', ['access', 'review', '--json']);
+  const reviewed = (JSON.parse(review.stdout) as { flags: { kind: string; principal?: string }[] }).flags;
+  const kindsOf = (flags: { kind: string; principal?: string | null }[]) => flags.filter((f) => f.principal === 'legacy-admin').map((f) => f.kind);
+  assert.ok(kindsOf(reviewed).length >= 3, `the review flags legacy-admin: ${kindsOf(reviewed).join(', ')}`);
+  assert.deepEqual(kindsOf(signed.report.standing), kindsOf(reviewed), "the report carries legacy-admin's flags as the review gives them");
+  // Every count carries the log range behind it: from 0 (the period starts in 2020) to an entry of the checkpoint.
+  const { range, checkpointSize, recordsInPeriod } = signed.report.log;
+  assert.equal(range.first, 0);
+  assert.ok(range.last !== null && range.last < checkpointSize && range.last - range.first + 1 === recordsInPeriod, JSON.stringify(signed.report.log.range));
+  assert.deepEqual(signed.report.writes, [], 'no write in this demo moved or declassified a field');
   const html = await run('monitor', ['report', '--from', '2020-01-01']);
   assert.equal(html.status, 0, html.stderr);
   assert.match(html.stdout, /^<!doctype html>/);
   assert.match(html.stdout, /<svg role="img" aria-label="By reason"/);
+  assert.match(html.stdout, /<h2>Standing access<\/h2>[\s\S]*legacy-admin/);
+  assert.match(html.stdout, /Every count below is of the access-log entries 0–\d+/);
+  assert.match(html.stdout, /<h2>Transfers and declassifications<\/h2>/);
   assert.doesNotMatch(html.stdout, /<script|<link|src="http/, 'self-contained: no scripts, no external resources');
   const forbidden = await run('us-analyst', ['report']);
   assert.equal(forbidden.status, 1);

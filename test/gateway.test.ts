@@ -563,3 +563,44 @@ test('reads answered together (one store statement for many requests) give each 
   }
   assert.ok(alone.some((x) => x.startsWith('200')));
 });
+
+test("a field in clear says why: its rules and the grant that released it, and only ever the caller's own grant", async () => {
+  type Released = Record<string, { rules: string[]; category?: string; class?: string; grant: Record<string, unknown> | null }>;
+  const e = (await as('austin-engineer', 'GET', '/v1/data/users/demo-us-1')).json() as { released: Released; transformed: Record<string, unknown> };
+  assert.deepEqual(e.released['phone_number'], {
+    rules: ['enclave-grant-clear'],
+    category: 'user.contact.phone_number',
+    class: 'protected',
+    grant: { id: 'g-1', reason: 'USER_SUPPORT', ticket: '', expiresAt: new Date(GRANT.expiresAt).toISOString(), breakGlass: false },
+  });
+  assert.equal(e.released['username']?.grant, null, 'a public field needs no grant');
+  assert.ok(!('birthday' in e.released), 'a masked field is explained under transformed, not released');
+  // The same principal, a subject the grant does not cover: no grant is named.
+  const otherRead = await as('austin-engineer', 'GET', `/v1/data/users/${tok('austin-engineer', 'demo-eu-1')}`);
+  assert.equal(otherRead.statusCode, 200);
+  const other = otherRead.json() as { released: Released };
+  assert.ok(Object.keys(other.released).length > 0);
+  assert.deepEqual(
+    Object.values(other.released).filter((r) => r.grant !== null),
+    [],
+  );
+  // The attack: every other principal reads the record austin-engineer's grant covers, from its own
+  // site, by the key it may use; none learns that the grant exists (its id, reason or expiry).
+  for (const persona of ['beijing-engineer', 'us-analyst', 'legacy-admin', 'recsys-service', 'austin-approver-a']) {
+    for (const key of ['demo-us-1', tok(persona, 'demo-us-1')]) {
+      const r = await as(persona, 'GET', `/v1/data/users/${encodeURIComponent(key)}`);
+      assert.ok(
+        !r.body.includes('g-1') && !r.body.includes(new Date(GRANT.expiresAt).toISOString()),
+        `${persona} (status ${r.statusCode}) learnt of another's grant`,
+      );
+      if (r.statusCode === 200) {
+        const released = (r.json() as { released: Released }).released;
+        assert.deepEqual(
+          Object.values(released).filter((x) => x.grant !== null),
+          [],
+          persona,
+        );
+      }
+    }
+  }
+});

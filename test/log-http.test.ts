@@ -135,3 +135,101 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
     await server.close();
   }
 });
+
+test('records page newest first (before=) and filter server-side by time, principal, dataset, country, outcome, disclosure and kind; bad filters are 400 naming them', async () => {
+  const loaded = loadPolicy(join(ROOT, 'policies', 'demo'));
+  assert.ok(loaded.ok);
+  const issuer = await createDemoIssuer();
+  const server = await createCordonServer({
+    policy: loaded.policy,
+    dataDir: tempDir('cordon-log-filter-'),
+    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+    storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
+    trustedProxies: ['127.0.0.1/32'],
+    encryptAtRest: false,
+  });
+  try {
+    await seedDemoWorld(server.placement, { users: 0 });
+    const get = (url: string, token: string, from: string) =>
+      server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': from } });
+    const beijing = await issuer.sign('beijing-engineer');
+    const analyst = await issuer.sign('us-analyst');
+    const path = async (p: string) => `/v1/data/users/${encodeURIComponent((await server.keyAs(p, 'users', 'demo-us-1'))!)}`;
+    // 0..29: beijing-engineer (released, CN); 30..39: us-analyst (released, US); 40: a read of a missing key is not logged.
+    for (let i = 0; i < 30; i++) assert.equal((await get(await path('beijing-engineer'), beijing, '10.80.0.5')).statusCode, 200);
+    for (let i = 0; i < 10; i++) assert.equal((await get(await path('us-analyst'), analyst, '10.21.0.9')).statusCode, 200);
+    const size = server.log.size();
+    assert.equal(size, 40);
+    const monitor = await issuer.sign('monitor');
+    const read = async (q: string) => {
+      const r = await get(`/v1/log/records?${q}`, monitor, '10.21.0.9');
+      assert.equal(r.statusCode, 200, `${q}: ${r.body}`);
+      return r.json() as { records: { index: number; record: Record<string, unknown> }[]; next: number | null };
+    };
+
+    // Newest first, through the whole of the first 40 records, without gaps or repeats.
+    const seen: number[] = [];
+    let before: number | null = 40;
+    while (before !== null) {
+      const page = await read(`before=${before}&limit=7`);
+      seen.push(...page.records.map((r) => r.index));
+      before = page.next;
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 40 }, (_, i) => 39 - i),
+    );
+    // Filters: the reads above appended audit_read records (40 onwards); each filter finds exactly its own.
+    const indexes = async (q: string) => (await read(q)).records.map((r) => r.index);
+    assert.deepEqual(await indexes('principal=us-analyst&limit=100'), [30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
+    assert.deepEqual(await indexes('principal=us-analyst&before=36&limit=3'), [35, 34, 33]);
+    assert.equal((await indexes('country=CN&kind=access_record&limit=100')).length, 30);
+    assert.equal((await indexes('outcome=released&dataset=users&limit=100')).length, 40);
+    assert.deepEqual(await indexes('outcome=refused'), []);
+    assert.equal((await indexes('disclosure=tokenized&limit=100')).length, 40, 'every read got the uid as a token');
+    assert.deepEqual(await indexes('disclosure=masked&principal=beijing-engineer'), []);
+    const audits = await indexes('kind=audit_read&limit=100');
+    assert.ok(audits.length > 0 && audits.every((i) => i >= 40));
+    assert.deepEqual(await indexes('kind=break_glass'), []);
+    assert.deepEqual(await indexes('kind=transfer'), []);
+    // Time: until is exclusive, since inclusive, on each record's own `at`.
+    const analystRecords = (await read('principal=us-analyst&limit=100')).records;
+    const at = analystRecords[5]!.record['at'] as string;
+    const expectUntil = analystRecords.filter((r) => Date.parse(r.record['at'] as string) < Date.parse(at)).map((r) => r.index);
+    assert.ok(expectUntil.length >= 1 && expectUntil.length <= 5);
+    assert.deepEqual(await indexes(`principal=us-analyst&until=${encodeURIComponent(at)}&limit=100`), expectUntil);
+    assert.deepEqual(
+      await indexes(`principal=us-analyst&since=${encodeURIComponent(at)}&limit=100`),
+      analystRecords.map((r) => r.index).filter((i) => !expectUntil.includes(i)),
+    );
+    assert.deepEqual(await indexes('since=2000-01-01&until=2000-01-02'), []);
+
+    // Bad filters: 400 usage.invalid_argument naming the parameter; nothing is read or logged.
+    const before400 = server.log.size();
+    for (const [q, name] of [
+      ['outcome=leaked', 'outcome'],
+      ['disclosure=plain', 'disclosure'],
+      ['kind=gossip', 'kind'],
+      ['since=yesterday', 'since'],
+      ['until=2026-13-45', 'until'],
+      ['since=2026-02-01&until=2026-01-01', 'since'],
+      ['after=3&before=9', 'before'],
+      ['before=-2', 'before'],
+      ['principal=', 'principal'],
+      ['colour=red', 'colour'],
+    ] as const) {
+      const r = await get(`/v1/log/records?${q}`, monitor, '10.21.0.9');
+      assert.equal(r.statusCode, 400, `${q}: ${r.body}`);
+      const body = r.json() as { code: string; detail: string };
+      assert.equal(body.code, 'usage.invalid_argument', q);
+      assert.match(body.detail, new RegExp(name), q);
+    }
+    assert.equal(server.log.size(), before400, 'refused queries append no audit_read');
+    // The route's roles hold with filters: a non-auditor reads nothing, whatever it filters on.
+    const refused = await get('/v1/log/records?principal=beijing-engineer', beijing, '10.80.0.5');
+    assert.equal(refused.statusCode, 403);
+    assert.equal((refused.json() as { code: string }).code, 'log.not_auditor');
+  } finally {
+    await server.close();
+  }
+});

@@ -1,7 +1,7 @@
 // The console: a persona picker (demo), a sign-in at the OpenID provider, or a bearer token, and one page per task. Pages are chosen
 // by the URL's hash (#/data, #/access, …) so links and the back button work without a server router.
 import { useEffect, useState } from 'react';
-import { api, type Info, type Persona, type Session } from './api';
+import { age, api, type Info, type Persona, type Session, type Status } from './api';
 import { finishSignIn, malformedToken, sessionFor, signOut, startSignIn, storedToken, type OidcSettings } from './signin';
 import { Overview } from './pages/Overview';
 import { DataPage } from './pages/Data';
@@ -23,7 +23,7 @@ const PAGES = [
 type Page = (typeof PAGES)[number][0];
 
 function pageFromHash(): Page {
-  const h = window.location.hash.replace(/^#\/?/, '');
+  const h = window.location.hash.replace(/^#\/?/, '').split('?')[0];
   return (PAGES.find(([id]) => id === h)?.[0] ?? 'overview') as Page;
 }
 
@@ -143,6 +143,7 @@ export function App() {
           )}
         </div>
       </header>
+      {info && <StatusBar />}
       <nav aria-label="Pages">
         {PAGES.map(([id, label]) => (
           <a key={id} href={`#/${id}`} aria-current={page === id ? 'page' : undefined}>
@@ -161,6 +162,54 @@ export function App() {
         )}
       </main>
     </div>
+  );
+}
+
+/** Every page's header: which policy version and which checkpoint the page reflects, and who witnessed it. */
+function StatusBar() {
+  const [status, setStatus] = useState<Status>();
+  const [at, setAt] = useState(Date.now());
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api<Status>(undefined, 'GET', '/v1/console/status').then(
+        (s) => {
+          if (!live) return;
+          setStatus(s);
+          setAt(Date.now());
+        },
+        () => undefined,
+      );
+    void load();
+    const poll = setInterval(load, 10_000);
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      live = false;
+      clearInterval(poll);
+      clearInterval(tick);
+    };
+  }, []);
+  if (!status) return <div className="status muted">checkpoint…</div>;
+  const cp = status.checkpoint;
+  const ageNow = cp.ageSeconds === null ? null : cp.ageSeconds + Math.max(0, Math.floor((now - at) / 1000));
+  return (
+    <section className="status" aria-label="Policy and checkpoint" data-testid="status">
+      <span title={status.policyVersion}>
+        policy <code data-testid="policy-version">{status.policyVersion.slice(0, 12)}</code>
+      </span>
+      <span>
+        checkpoint <strong data-testid="checkpoint-size">{cp.size}</strong> entries
+        {ageNow !== null && (
+          <>
+            , signed <span data-testid="checkpoint-age">{age(ageNow)}</span> ago
+          </>
+        )}
+      </span>
+      <span data-testid="cosigners" className={cp.cosignedBy.length ? 'ok' : 'bad'}>
+        {cp.cosignedBy.length ? `cosigned by ${cp.cosignedBy.join(', ')}` : 'no witness cosignature'}
+      </span>
+    </section>
   );
 }
 

@@ -58,3 +58,28 @@ export interface Info {
   readonly reasons: { code: string; maxSeconds: number }[];
   readonly demo: boolean;
 }
+
+export interface Status {
+  readonly policyVersion: string;
+  readonly checkpoint: { origin: string; size: number; signedAt: string | null; ageSeconds: number | null; cosignedBy: string[] };
+}
+
+/** The query of the page's hash (#/log?principal=x&outcome=refused): how pages link to each other's filtered views. */
+export function hashQuery(): URLSearchParams {
+  const h = window.location.hash;
+  const q = h.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : h.slice(q + 1));
+}
+
+/** A link to the Log page filtered so (drill-down from a count to the records behind it). */
+export function logLink(filters: Record<string, string>): string {
+  return `#/log?${new URLSearchParams(filters).toString()}`;
+}
+
+/** Seconds as a short age: 42s, 3m 05s, 2h 10m, 3d 4h. */
+export function age(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
+}

@@ -2,7 +2,7 @@
 // gateway can open again (tokens.ts: stable for one audience, unlinkable across audiences), masked
 // values per category, and withheld fields listed with their reason, never silently dropped.
 
-import { applyMask, type Decision, type FieldDecision } from '../policy/index.js';
+import { applyMask, type Decision, type FieldDecision, type GrantInfo } from '../policy/index.js';
 import type { KeyService } from '../store/index.js';
 import { tokenize } from './tokens.js';
 
@@ -87,4 +87,41 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
     }
   }
   return { dataset: decision.dataset, fields, transformed, withheld };
+}
+
+/** A field sent in clear, and why: the rules that permitted it and the caller's grant that released it (null: no grant was needed). */
+export interface ReleasedField {
+  readonly rules: readonly string[];
+  readonly category?: string;
+  readonly class?: string;
+  readonly grant: { readonly id: string; readonly reason: string; readonly ticket: string; readonly expiresAt: string; readonly breakGlass: boolean } | null;
+}
+
+/**
+ * Why each field sent in clear was: the permitting rules, and the grant that released it, described
+ * as the access record names it. `grants` MUST be the caller's own (the ones the decision was made
+ * with), so a caller learns of no grant but its own (W1).
+ */
+export function releasedInClear(decision: Decision, sent: Readonly<Record<string, unknown>>, grants: readonly GrantInfo[]): Record<string, ReleasedField> {
+  const out: Record<string, ReleasedField> = {};
+  for (const f of decision.fields) {
+    if (f.disclosure !== 'clear' || !(f.field in sent)) continue;
+    const g = f.grant === undefined ? undefined : grants.find((x) => x.id === f.grant);
+    out[f.field] = {
+      rules: f.rules,
+      ...(f.category === undefined ? {} : { category: f.category }),
+      ...(f.class === undefined ? {} : { class: f.class }),
+      grant:
+        f.grant === undefined
+          ? null
+          : {
+              id: f.grant,
+              reason: g?.reason ?? '',
+              ticket: g?.ticket ?? '',
+              expiresAt: g ? new Date(g.expiresAt).toISOString() : '',
+              breakGlass: g?.breakGlass ?? false,
+            },
+    };
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
-import { disclose, TOKEN_PREFIX } from './disclose.js';
+import { disclose, releasedInClear, TOKEN_PREFIX } from './disclose.js';
 import { createRecordKeys, type KeyIn } from './record-keys.js';
 import { accessRecord, type AccessRecorder, type AccessRecordV2, type WriteEffect } from './recorder.js';
 import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
@@ -159,7 +159,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
     const index = await record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
     void reply.header(LOG_INDEX_HEADER, String(index));
-    return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out };
+    const released = releasedInClear(r.decision, r.out.fields, options.grantsOf?.(caller.principal.id) ?? []);
+    return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out, released };
   });
 
   /**

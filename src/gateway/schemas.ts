@@ -66,6 +66,29 @@ const transformedItem = {
   },
 } as const;
 
+const releasedItem = {
+  type: 'object',
+  required: ['rules', 'grant'],
+  additionalProperties: false,
+  properties: {
+    rules: strings,
+    category: { type: 'string' },
+    class: { type: 'string' },
+    grant: {
+      type: ['object', 'null'],
+      required: ['id', 'reason', 'ticket', 'expiresAt', 'breakGlass'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string' },
+        reason: { type: 'string' },
+        ticket: { type: 'string' },
+        expiresAt: { type: 'string', description: 'ISO 8601' },
+        breakGlass: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
 /**
  * The record as the caller may see it. Its top level and the transformed and withheld entries are
  * closed: anything else a handler put there would be dropped on the way out. `fields` is open on
@@ -85,6 +108,12 @@ const disclosedProperties = {
   },
   transformed: { type: 'object', description: 'Fields whose value is a token or a mask, and why', additionalProperties: transformedItem },
   withheld: { type: 'array', description: 'Fields not released, each with its reason and rules', items: withheldItem },
+  released: {
+    type: 'object',
+    description:
+      "Single reads only: each field sent in clear, and why (the permitting rules, and the caller's own grant that released it, or null). Only the caller's grants are ever named.",
+    additionalProperties: releasedItem,
+  },
 } as const;
 export const DISCLOSED_RECORD_SCHEMA = {
   $id: 'DisclosedRecord',

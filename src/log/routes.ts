@@ -3,7 +3,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
-import type { AccessLog } from './access-log.js';
+import type { AccessLog, StoredRecord } from './access-log.js';
+import { isLogRecordKind, recordKind } from './records.js';
 import { parseTilePath, TILE_WIDTH, TilePathError } from './tiles.js';
 import { formatTlogProof } from './checkpoint.js';
 import { commitment } from './commitment.js';
@@ -36,6 +37,129 @@ function index(value: unknown, what: string): number {
     throw new HttpProblem('usage.invalid_argument', `${what} must be a non-negative integer, got ${JSON.stringify(String(value ?? '')).slice(0, 40)}`);
   }
   return Number(value);
+}
+
+/** How many records one request reads at most while filtering (it answers with `next` to go on from). */
+export const MAX_RECORDS_SCAN = 20_000;
+const SCAN_CHUNK = 1_000;
+const OUTCOMES = ['released', 'refused', 'permitted', 'failed'];
+const DISCLOSURES = ['clear', 'tokenized', 'masked', 'withheld'];
+/** Kinds that are not a record's own kind but what it did: a write's effects, and break-glass (a grant or a read under one). */
+export const DERIVED_KINDS = ['transfer', 'declassify', 'break_glass'] as const;
+
+type Rec = Record<string, unknown>;
+
+const text = (q: Record<string, unknown>, name: string): string | undefined => {
+  const v = q[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new HttpProblem('usage.invalid_argument', `${name} must be 1 to 200 characters`);
+  return v;
+};
+const oneOf = (q: Record<string, unknown>, name: string, allowed: readonly string[]): string | undefined => {
+  const v = text(q, name);
+  if (v !== undefined && !allowed.includes(v))
+    throw new HttpProblem('usage.invalid_argument', `${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v.slice(0, 40))}`);
+  return v;
+};
+const time = (q: Record<string, unknown>, name: string): number | undefined => {
+  const v = text(q, name);
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v) || Number.isNaN(t))
+    throw new HttpProblem(
+      'usage.invalid_argument',
+      `${name} must be an ISO 8601 date or UTC time (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(v.slice(0, 40))}`,
+    );
+  return t;
+};
+
+/** True when a record is breaking the glass: a break-glass grant, or data released under one. */
+export function isBreakGlass(r: Rec): boolean {
+  if (r['type'] === 'broker.break_glass') return true;
+  const g = r['grant'];
+  return typeof g === 'object' && g !== null && (g as Rec)['breakGlass'] === true;
+}
+
+function hasEffect(r: Rec, action: string): boolean {
+  const e = r['effects'];
+  return Array.isArray(e) && e.some((x) => typeof x === 'object' && x !== null && (x as Rec)['action'] === action);
+}
+
+/** The records filter of a query (each member validated; a bad one is a 400 naming it), as a predicate. */
+export function recordFilter(q: Record<string, unknown>): ((r: Rec) => boolean) | undefined {
+  const since = time(q, 'since');
+  const until = time(q, 'until');
+  if (since !== undefined && until !== undefined && since >= until) throw new HttpProblem('usage.invalid_argument', 'since must be before until');
+  const principal = text(q, 'principal');
+  const dataset = text(q, 'dataset');
+  const country = text(q, 'country');
+  const outcome = oneOf(q, 'outcome', OUTCOMES);
+  const disclosure = oneOf(q, 'disclosure', DISCLOSURES);
+  const kind = text(q, 'kind');
+  if (kind !== undefined && !isLogRecordKind(kind) && !(DERIVED_KINDS as readonly string[]).includes(kind))
+    throw new HttpProblem(
+      'usage.invalid_argument',
+      `kind must be a record kind of docs/log-records.md or one of ${DERIVED_KINDS.join(', ')}, got ${JSON.stringify(kind.slice(0, 40))}`,
+    );
+  const tests: ((r: Rec) => boolean)[] = [];
+  if (since !== undefined || until !== undefined) {
+    tests.push((r) => {
+      const at = typeof r['at'] === 'string' ? Date.parse(r['at']) : Number.NaN;
+      return !Number.isNaN(at) && (since === undefined || at >= since) && (until === undefined || at < until);
+    });
+  }
+  if (principal !== undefined) tests.push((r) => r['principal'] === principal);
+  if (dataset !== undefined) tests.push((r) => r['dataset'] === dataset || (Array.isArray(r['datasets']) && r['datasets'].includes(dataset)));
+  if (country !== undefined) tests.push((r) => r['country'] === country);
+  if (outcome !== undefined) tests.push((r) => r['outcome'] === outcome);
+  if (disclosure !== undefined)
+    tests.push((r) => Array.isArray(r['fields']) && r['fields'].some((f) => typeof f === 'object' && f !== null && (f as Rec)['disclosure'] === disclosure));
+  if (kind === 'break_glass') tests.push(isBreakGlass);
+  else if (kind === 'transfer' || kind === 'declassify') tests.push((r) => hasEffect(r, kind));
+  else if (kind !== undefined) tests.push((r) => recordKind(r) === kind);
+  return tests.length === 0 ? undefined : (r) => tests.every((t) => t(r));
+}
+
+/**
+ * A page of records: after `after` oldest first, or before `before` newest first; with a filter,
+ * only matching ones, reading at most MAX_RECORDS_SCAN records. `next` is where to go on from
+ * (after= or before=), null when the log has no more.
+ */
+async function scan(
+  log: AccessLog,
+  o: { after: number; before: number | undefined; limit: number; filter: ((r: Rec) => boolean) | undefined },
+): Promise<{ records: StoredRecord[]; next: number | null }> {
+  const out: StoredRecord[] = [];
+  let scanned = 0;
+  if (o.before === undefined) {
+    let cursor = o.after;
+    for (;;) {
+      const chunk = await log.records(cursor, o.filter ? SCAN_CHUNK : o.limit - out.length);
+      for (const r of chunk) {
+        cursor = r.index;
+        scanned++;
+        if (!o.filter || o.filter(r.record as Rec)) out.push(r);
+        if (out.length === o.limit) return { records: out, next: r.index };
+      }
+      if (chunk.length === 0 || !o.filter) return { records: out, next: chunk.length === 0 ? null : cursor };
+      if (scanned >= MAX_RECORDS_SCAN) return { records: out, next: cursor };
+    }
+  }
+  await log.catchUp();
+  let cursor = Math.min(o.before, log.size());
+  while (cursor > 0) {
+    const from = Math.max(0, cursor - (o.filter ? SCAN_CHUNK : o.limit - out.length));
+    const chunk = (await log.records(from - 1, cursor - from)).filter((r) => r.index < cursor).reverse();
+    if (chunk.length === 0) break;
+    for (const r of chunk) {
+      cursor = r.index;
+      scanned++;
+      if (!o.filter || o.filter(r.record as Rec)) out.push(r);
+      if (out.length === o.limit) return { records: out, next: r.index > 0 ? r.index : null };
+    }
+    if (scanned >= MAX_RECORDS_SCAN) return { records: out, next: cursor > 0 ? cursor : null };
+  }
+  return { records: out, next: null };
 }
 
 export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions): Promise<void> {
@@ -111,14 +235,19 @@ export async function logRoutes(app: FastifyInstance, options: LogRoutesOptions)
   app.get('/v1/log/records', { schema: S.records, config: { invalidCode }, exposeHeadRoute: false }, async (req) => {
     const auditor = await options.authorizeAuditor(req);
     const q = req.query as Record<string, unknown>;
+    if (q['after'] !== undefined && q['before'] !== undefined)
+      throw new HttpProblem('usage.invalid_argument', 'give after (oldest first) or before (newest first), not both');
     const after = q['after'] === undefined || q['after'] === '-1' ? -1 : index(q['after'], 'after');
+    const before = q['before'] === undefined ? undefined : index(q['before'], 'before');
     const limit = q['limit'] === undefined ? 100 : index(q['limit'], 'limit');
     if (limit < 1 || limit > MAX_RECORDS_PAGE) throw new HttpProblem('usage.invalid_argument', `limit must be 1..${MAX_RECORDS_PAGE}, got ${limit}`);
-    const records = await log.records(after, limit);
+    const filter = recordFilter(q);
+    const { records, next } = await scan(log, { after, before, limit, filter });
     if (records.length > 0) {
-      await logAuditRead(auditor, records[0]!.index, records.at(-1)!.index);
+      const indexes = records.map((r) => r.index);
+      await logAuditRead(auditor, Math.min(...indexes), Math.max(...indexes));
     }
-    return { records, next: records.length === limit ? records.at(-1)!.index : null };
+    return { records, next };
   });
 
   app.get('/v1/log/records/:index', { schema: S.record, config: { invalidCode }, exposeHeadRoute: false }, async (req) => {

@@ -78,14 +78,29 @@ export const LOG_SCHEMAS = {
     querystring: {
       type: 'object',
       properties: {
-        after: { type: 'string', pattern: '^(-1|0|[1-9][0-9]{0,15})$', description: 'the index after which to start (-1: from the first)' },
+        after: { type: 'string', pattern: '^(-1|0|[1-9][0-9]{0,15})$', description: 'the index after which to start, oldest first (-1: from the first)' },
+        before: index('newest first: start with the record before this index (not with after)'),
         limit: { ...index('at most this many records, 1 to 1000'), default: '100' },
+        since: { type: 'string', maxLength: 40, description: 'only records made at or after this time (ISO 8601)' },
+        until: { type: 'string', maxLength: 40, description: 'only records made before this time (ISO 8601)' },
+        principal: { type: 'string', maxLength: 200, description: 'only records of this principal' },
+        dataset: { type: 'string', maxLength: 200, description: 'only records about this dataset' },
+        country: { type: 'string', maxLength: 200, description: 'only records made from this country' },
+        outcome: { enum: ['released', 'refused', 'permitted', 'failed'], description: 'only gateway decisions with this outcome' },
+        disclosure: { enum: ['clear', 'tokenized', 'masked', 'withheld'], description: 'only gateway decisions that disclosed some field so' },
+        kind: {
+          type: 'string',
+          maxLength: 64,
+          description:
+            'only records of this kind (docs/log-records.md), or transfer, declassify (writes with that effect) or break_glass (break-glass grants and reads under them)',
+        },
       },
       additionalProperties: false,
     },
     response: {
       200: {
-        description: 'A page of records, and the index to resume after (null at the end)',
+        description:
+          'A page of records, and the index to go on from (after= oldest first, before= newest first; null at the end). With filters, one request reads at most 20000 records: a page may hold fewer than limit and still have a next.',
         type: 'object',
         required: ['records', 'next'],
         properties: { records: { type: 'array', items: record }, next: { type: ['integer', 'null'] } },

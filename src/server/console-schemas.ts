@@ -33,6 +33,34 @@ export const CONSOLE_SCHEMAS = {
       ...problems('gateway.not_found'),
     },
   },
+  status: {
+    operationId: 'getConsoleStatus',
+    tags: ['console'],
+    summary: "What every console page's header shows: the policy version, and the latest checkpoint's size, age and witness cosignatures (all public)",
+    security: PUBLIC,
+    response: {
+      200: {
+        description: 'Status',
+        type: 'object',
+        required: ['policyVersion', 'checkpoint'],
+        properties: {
+          policyVersion: { type: 'string' },
+          checkpoint: {
+            type: 'object',
+            required: ['origin', 'size', 'signedAt', 'ageSeconds', 'cosignedBy'],
+            properties: {
+              origin: { type: 'string' },
+              size: { type: 'integer' },
+              signedAt: { type: ['string', 'null'], description: 'when this process signed it or found it current (ISO 8601); null before the first' },
+              ageSeconds: { type: ['integer', 'null'] },
+              cosignedBy: { ...strings, description: 'the witnesses whose cosignatures the checkpoint carries' },
+            },
+          },
+        },
+      },
+      ...problems(),
+    },
+  },
   info: {
     operationId: 'getConsoleInfo',
     tags: ['console'],
@@ -128,7 +156,14 @@ export const CONSOLE_SCHEMAS = {
         description: 'The caller',
         type: 'object',
         required: ['principal', 'team', 'country', 'site'],
-        properties: { principal: { type: 'string' }, team: { type: 'string' }, country: { type: 'string' }, site: { type: 'string' } },
+        properties: {
+          principal: { type: 'string' },
+          team: { type: 'string' },
+          country: { type: 'string' },
+          site: { type: 'string' },
+          auditor: { type: 'boolean', description: 'may read the access log records (cordon.yaml access_log.auditors)' },
+          approver: { type: 'boolean', description: 'belongs to an approver group' },
+        },
       },
       ...problems(...AUTH_PROBLEMS),
     },
@@ -171,6 +206,24 @@ export const CONSOLE_SCHEMAS = {
         properties: {
           previous: { anyOf: [open('the version before, and the classes that changed since'), { type: 'null' }] },
           version: { type: 'string' },
+          breakGlass: {
+            anyOf: [
+              {
+                type: 'object',
+                required: ['allowed', 'maxSeconds', 'reviewers', 'reviewWithinSeconds', 'alerts'],
+                additionalProperties: false,
+                description: 'who may break the glass (teams and principals), for how long at most, which approver group reviews it and within how long',
+                properties: {
+                  allowed: strings,
+                  maxSeconds: { type: 'number' },
+                  reviewers: { type: 'string' },
+                  reviewWithinSeconds: { type: 'number' },
+                  alerts: { type: 'string' },
+                },
+              },
+              { type: 'null' },
+            ],
+          },
           jurisdictions: objects('each jurisdiction: its enclave and its categories by class'),
           rules: objects('each rule: id, effect, file, line, text, and whether it is standing (inert)'),
         },

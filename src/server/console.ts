@@ -274,6 +274,28 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
     reasons: [...policy.deployment.access.reasons.entries()].map(([code, ms]) => ({ code, maxSeconds: ms / 1000 })),
     demo: personasServed(),
   }));
+  // What every page's header shows: the policy version and the latest checkpoint (its size, how
+  // long ago it was signed, its witnesses). All of it is public already (info, /log/checkpoint).
+  app.get('/v1/console/status', { schema: S.status }, async (_req, reply) => {
+    await log.catchUp();
+    const cp = log.checkpoint();
+    const at = log.stats().checkpointAt;
+    const cosignedBy = cp.note
+      .split('\n')
+      .filter((l) => l.startsWith('— ') && !l.startsWith(`— ${log.origin} `))
+      .map((l) => l.split(' ')[1] ?? '');
+    void reply.header('cache-control', 'no-store');
+    return {
+      policyVersion: policy.versionHash,
+      checkpoint: {
+        origin: log.origin,
+        size: cp.size,
+        signedAt: at === undefined ? null : new Date(at).toISOString(),
+        ageSeconds: at === undefined ? null : Math.max(0, Math.round((Date.now() - at) / 1000)),
+        cosignedBy,
+      },
+    };
+  });
   // Public by nature (a provider's discovery document says as much): what the console needs to
   // start a sign-in. No secret: the console is a public client and proves itself with PKCE.
   app.get('/v1/console/oidc', { schema: S.oidc }, async () => (signIn ? { enabled: true, ...signIn } : { enabled: false }));
@@ -281,7 +303,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
   // name it decoded itself, so a token the server refuses shows nobody.
   app.get('/v1/console/whoami', { schema: S.whoami }, async (req) => {
     const caller = await options.identify(req);
-    return { principal: caller.principal.id, team: caller.principal.team, country: caller.country, site: caller.site };
+    const p = caller.principal;
+    // Its own roles only, so pages can leave out what the caller may not read (not a permission: each route checks).
+    return { principal: p.id, team: p.team, country: caller.country, site: caller.site, auditor: isAuditor(policy, p), approver: isApprover(policy, p) };
   });
   app.get('/v1/demo/personas', { schema: S.personas }, async () => {
     if (!personasServed())
@@ -374,11 +398,22 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       }
     }
   }
+  const breakGlassConfig = policy.deployment.access.breakGlass;
   app.get('/v1/console/policy', { schema: S.policy }, async (req) => {
     await options.identify(req);
     return {
       previous: previous ? { version: previous.version, at: previous.at, changes } : null,
       version: policy.versionHash,
+      // Who may break the glass, for how long, and who reviews it by when (the webhook's URL is not shown).
+      breakGlass: breakGlassConfig
+        ? {
+            allowed: breakGlassConfig.allowed,
+            maxSeconds: breakGlassConfig.maxDurationMs / 1000,
+            reviewers: breakGlassConfig.reviewers,
+            reviewWithinSeconds: breakGlassConfig.reviewWithinMs / 1000,
+            alerts: breakGlassConfig.webhook === undefined ? 'log' : 'log and webhook',
+          }
+        : null,
       jurisdictions: [...policy.deployment.jurisdictions.values()].map((j) => ({
         name: j.name,
         enclave: j.enclave,

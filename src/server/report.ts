@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Policy } from '../policy/index.js';
 import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
-import type { AccessBroker, Actor } from '../access/index.js';
+import { standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
 
 type Counts = Record<string, number>;
 
@@ -39,6 +39,10 @@ export interface OversightReport {
   }[];
   readonly refused: { readonly reads: number; readonly brokerActs: Counts };
   readonly statements: readonly { index: number; type: string; at: string }[];
+  /** The standing-access review's flags (who can reach protected data without a grant) and the broker's grant flags, as of the report. */
+  readonly standing: readonly { kind: string; principal: string | null; message: string }[];
+  /** Writes that moved a field to another jurisdiction or subject (transfer) or declassified it, each with its log index. */
+  readonly writes: readonly WriteInReport[];
   readonly log: {
     readonly origin: string;
     readonly checkpointSize: number;
@@ -46,7 +50,21 @@ export interface OversightReport {
     readonly checkpoint: string;
     readonly healthy: boolean;
     readonly recordsInPeriod: number;
+    /** The log entries behind every count of the period: the first and last index of a record in it (null: none). */
+    readonly range: { readonly first: number | null; readonly last: number | null };
   };
+}
+
+export interface WriteInReport {
+  readonly index: number;
+  readonly at: string;
+  readonly action: 'transfer' | 'declassify';
+  readonly principal: string;
+  readonly dataset: string;
+  readonly field: string;
+  readonly from: string;
+  readonly to: string;
+  readonly allowed: boolean;
 }
 
 const bump = (c: Counts, k: string) => {
@@ -67,6 +85,9 @@ export async function buildReport(
   const statements: { index: number; type: string; at: string }[] = [];
   const cp = log.checkpoint();
   let inPeriod = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  const writes: WriteInReport[] = [];
   for (let after = -1; after < cp.size - 1; ) {
     const page = await log.records(after, 5000);
     if (page.length === 0) break;
@@ -77,6 +98,22 @@ export async function buildReport(
       const at = Date.parse(String(r['at'] ?? ''));
       if (!(at >= from.getTime() && at < to.getTime())) continue;
       inPeriod++;
+      first ??= s.index;
+      last = s.index;
+      for (const e of Array.isArray(r['effects']) ? (r['effects'] as Record<string, unknown>[]) : []) {
+        if (e['action'] !== 'transfer' && e['action'] !== 'declassify') continue;
+        writes.push({
+          index: s.index,
+          at: String(r['at']),
+          action: e['action'],
+          principal: String(r['principal']),
+          dataset: String(e['dataset']),
+          field: String(e['field']),
+          from: String(e['from']),
+          to: String(e['to']),
+          allowed: e['allowed'] === true,
+        });
+      }
       const type = typeof r['type'] === 'string' ? r['type'] : undefined;
       if (type === undefined && typeof r['action'] === 'string' && r['action'] !== 'audit_read') {
         access.total++;
@@ -128,6 +165,11 @@ export async function buildReport(
     grants,
     refused,
     statements,
+    standing: [
+      ...standingAccessReview(policy).flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null, message: f.message })),
+      ...broker.grantFlags().map((f) => ({ kind: f.kind, principal: f.principal, message: f.message })),
+    ],
+    writes,
     log: {
       origin: log.origin,
       checkpointSize: cp.size,
@@ -135,6 +177,7 @@ export async function buildReport(
       checkpoint: cp.note,
       healthy: log.health().ok,
       recordsInPeriod: inPeriod,
+      range: { first, last },
     },
   };
 }
@@ -160,6 +203,7 @@ function bars(title: string, counts: Counts): string {
 
 export function reportHtml(signed: ReturnType<typeof signReport>): string {
   const r = signed.report;
+  const range = r.log.range.first === null ? '(none in the period)' : `${r.log.range.first}–${r.log.range.last}`;
   const table = (head: string[], rows: unknown[][]) =>
     `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${head.length}">none</td></tr>`}</tbody></table>`;
   return `<!doctype html>
@@ -168,6 +212,19 @@ export function reportHtml(signed: ReturnType<typeof signReport>): string {
 <body>
 <h1>Oversight report: ${esc(r.deployment)}</h1>
 <p>Period ${esc(r.from)} to ${esc(r.to)}; generated ${esc(r.generatedAt)} for ${esc(r.generatedFor)}; policy ${esc(r.policyVersion.slice(0, 16))}….</p>
+<p>Every count below is of the access-log entries ${range} (checkpoint of ${r.log.checkpointSize} entries); <code>cordon log verify --records</code> checks them.</p>
+<h2>Standing access</h2>
+<p>${r.standing.length} flag${r.standing.length === 1 ? '' : 's'} of the standing-access review and the broker, as of the report.</p>
+${table(
+  ['Kind', 'Principal', 'Flag'],
+  r.standing.map((f) => [f.kind, f.principal ?? '—', f.message]),
+)}
+<h2>Transfers and declassifications</h2>
+<p>${r.writes.filter((w) => w.action === 'transfer').length} transfers and ${r.writes.filter((w) => w.action === 'declassify').length} declassifications (entries ${range}).</p>
+${table(
+  ['Log index', 'At', 'What', 'Principal', 'Field', 'From', 'To', 'Permitted'],
+  r.writes.map((w) => [w.index, w.at, w.action, w.principal, `${w.dataset}.${w.field}`, w.from, w.to, w.allowed ? 'yes' : 'no (refused)']),
+)}
 <h2>Access</h2>
 <p>${r.access.total} decisions; ${r.access.protectedInClear} released protected data in clear; ${r.refused.reads} refused.</p>
 <div class="charts">${bars('By reason', r.access.byReason)}${bars('By outcome', r.access.byOutcome)}${bars('By country', r.access.byCountry)}${bars('By team', r.access.byTeam)}</div>

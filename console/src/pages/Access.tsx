@@ -20,9 +20,72 @@ interface Grant {
   reason: string;
   breakGlass: boolean;
   secondsLeft: number;
-  review: { by: string } | null;
+  review: { by: string; verdict?: string } | null;
   reviewBy: string | null;
   justification: string | null;
+  notBefore: string | null;
+  expiresAt: string | null;
+  revokedAt?: string | null;
+  ticket?: string;
+}
+interface BreakGlassRules {
+  allowed: string[];
+  maxSeconds: number;
+  reviewers: string;
+  reviewWithinSeconds: number;
+  alerts: string;
+}
+
+/** A row saying a table is empty, across all its columns. */
+function Empty({ cols, children }: { cols: number; children: string }) {
+  return (
+    <tr>
+      <td colSpan={cols} className="empty">
+        {children}
+      </td>
+    </tr>
+  );
+}
+
+/** Each grant as a bar from its start to its end (or revocation), on one axis with now marked. */
+function Timeline({ grants }: { grants: Grant[] }) {
+  const spans = grants
+    .filter((g) => g.expiresAt)
+    .map((g) => {
+      const start = Date.parse(g.notBefore ?? g.expiresAt!) || Date.parse(g.expiresAt!);
+      const end = g.revokedAt ? Date.parse(g.revokedAt) : Date.parse(g.expiresAt!);
+      return { g, start, end };
+    });
+  if (spans.length === 0) return <p className="muted">No grants to draw.</p>;
+  const now = Date.now();
+  const lo = Math.min(now, ...spans.map((s) => s.start));
+  const hi = Math.max(now, ...spans.map((s) => s.end));
+  const x = (t: number) => `${((t - lo) / Math.max(1, hi - lo)) * 100}%`;
+  return (
+    <figure className="timeline" aria-label="Grants timeline">
+      <figcaption className="muted">
+        {new Date(lo).toLocaleString()} → {new Date(hi).toLocaleString()}
+      </figcaption>
+      {spans.map(({ g, start, end }) => (
+        <div className="lane" key={g.id} data-timeline={g.id}>
+          <span>
+            {g.principal} · {g.id}
+          </span>
+          <span className="span" title={`${new Date(start).toLocaleString()} – ${new Date(end).toLocaleString()} (${g.state})`}>
+            <i
+              className={`${g.breakGlass ? 'break_glass' : ''} ${g.state === 'active' ? '' : 'ended'}`}
+              style={{ left: x(start), width: `calc(${x(end)} - ${x(start)} + 2px)` }}
+            />
+            <span className="now" style={{ left: x(now) }} aria-hidden="true" />
+          </span>
+        </div>
+      ))}
+    </figure>
+  );
+}
+
+function duration(s: number): string {
+  return s >= 3600 && s % 3600 === 0 ? `${s / 3600}h` : s >= 60 ? `${Math.round(s / 60)} min` : `${s}s`;
 }
 
 function Countdown({ seconds }: { seconds: number }) {
@@ -55,6 +118,7 @@ export function AccessPage({ session, info }: PageProps) {
     duration: '1h',
   });
   const [comment, setComment] = useState('');
+  const [breakGlass, setBreakGlass] = useState<BreakGlassRules | null>();
 
   const load = useCallback(async () => {
     const [m, all, g] = await Promise.all([
@@ -66,6 +130,13 @@ export function AccessPage({ session, info }: PageProps) {
     setToDecide(all.requests.filter((r) => r.principal !== session.principal));
     setGrants(g.grants);
   }, [session]);
+  useEffect(() => {
+    api<{ breakGlass: BreakGlassRules | null }>(session, 'GET', '/v1/console/policy').then(
+      (p) => setBreakGlass(p.breakGlass),
+      () => setBreakGlass(null),
+    );
+  }, [session]);
+  const openReviews = grants.filter((g) => g.breakGlass && !g.review);
   useEffect(() => {
     load().catch((e: Error) => setMessage(e.message));
   }, [load]);
@@ -135,148 +206,209 @@ export function AccessPage({ session, info }: PageProps) {
         <button type="submit">Request</button>
       </form>
       <h3>My requests</h3>
-      <table aria-label="My requests">
-        <thead>
-          <tr>
-            <th>Request</th>
-            <th>State</th>
-            <th>Scope</th>
-            <th>Reason</th>
-            <th>Approvals</th>
-          </tr>
-        </thead>
-        <tbody>
-          {mine.map((r) => (
-            <tr key={r.id} data-request={r.id}>
-              <td>{r.id}</td>
-              <td>{r.state}</td>
-              <td>
-                {r.scope.datasets.join(', ')} · {r.scope.categories.join(', ')} · {r.scope.subjects?.join(', ') ?? r.scope.jurisdictions.join(', ')}
-              </td>
-              <td>
-                {r.reason} ({r.ticket})
-              </td>
-              <td>{r.approvals.map((a) => a.by).join(', ') || 'none'}</td>
+      <div className="scroll">
+        <table aria-label="My requests">
+          <thead>
+            <tr>
+              <th>Request</th>
+              <th>State</th>
+              <th>Scope</th>
+              <th>Reason</th>
+              <th>Approvals</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {mine.length === 0 && <Empty cols={5}>You have made no access request.</Empty>}
+            {mine.map((r) => (
+              <tr key={r.id} data-request={r.id}>
+                <td>{r.id}</td>
+                <td>{r.state}</td>
+                <td>
+                  {r.scope.datasets.join(', ')} · {r.scope.categories.join(', ')} · {r.scope.subjects?.join(', ') ?? r.scope.jurisdictions.join(', ')}
+                </td>
+                <td>
+                  {r.reason} ({r.ticket})
+                </td>
+                <td>{r.approvals.map((a) => a.by).join(', ') || 'none'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <h3>Requests to decide</h3>
       <label>
         Comment for a decision
         <input aria-label="Decision comment" value={comment} onChange={(e) => setComment(e.target.value)} />
       </label>
-      <table aria-label="Requests to decide">
-        <thead>
-          <tr>
-            <th>Request</th>
-            <th>From</th>
-            <th>Scope</th>
-            <th>Reason</th>
-            <th>Approvals</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          {toDecide.map((r) => (
-            <tr key={r.id} data-request={r.id}>
-              <td>{r.id}</td>
-              <td>{r.principal}</td>
-              <td>
-                {r.scope.datasets.join(', ')} · {r.scope.categories.join(', ')} · {r.scope.subjects?.join(', ') ?? r.scope.jurisdictions.join(', ')}
-              </td>
-              <td>
-                {r.reason} ({r.ticket}), {r.durationS}s
-              </td>
-              <td>{r.approvals.map((a) => a.by).join(', ') || 'none'}</td>
-              <td className="row">
-                <button
-                  type="button"
-                  onClick={() => void act(() => api(session, 'POST', `/v1/access/requests/${r.id}/approve`, comment ? { comment } : {}), `approved ${r.id}`)}
-                >
-                  Approve
-                </button>
-                <button
-                  type="button"
-                  className="secondary"
-                  onClick={() =>
-                    void act(() => api(session, 'POST', `/v1/access/requests/${r.id}/deny`, { comment: comment || 'denied in the console' }), `denied ${r.id}`)
-                  }
-                >
-                  Deny
-                </button>
-              </td>
+      <div className="scroll">
+        <table aria-label="Requests to decide">
+          <thead>
+            <tr>
+              <th>Request</th>
+              <th>From</th>
+              <th>Scope</th>
+              <th>Reason</th>
+              <th>Approvals</th>
+              <th></th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      <h3>Grants</h3>
-      <table aria-label="Grants">
-        <thead>
-          <tr>
-            <th>Grant</th>
-            <th>Principal</th>
-            <th>State</th>
-            <th>Reason</th>
-            <th>Expires in</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          {grants.map((g) => (
-            <tr key={g.id} data-grant={g.id}>
-              <td>
-                {g.id}
-                {g.breakGlass ? ' (break-glass)' : ''}
-              </td>
-              <td>{g.principal}</td>
-              <td>{g.state}</td>
-              <td>{g.reason}</td>
-              <td>{g.state === 'active' ? <Countdown seconds={g.secondsLeft} /> : '—'}</td>
-              <td className="row">
-                {g.breakGlass && !g.review && g.principal !== session.principal && (
-                  <>
+          </thead>
+          <tbody>
+            {toDecide.length === 0 && <Empty cols={6}>No request is waiting for a decision.</Empty>}
+            {toDecide.map((r) => (
+              <tr key={r.id} data-request={r.id}>
+                <td>{r.id}</td>
+                <td>{r.principal}</td>
+                <td>
+                  {r.scope.datasets.join(', ')} · {r.scope.categories.join(', ')} · {r.scope.subjects?.join(', ') ?? r.scope.jurisdictions.join(', ')}
+                </td>
+                <td>
+                  {r.reason} ({r.ticket}), {r.durationS}s
+                </td>
+                <td>{r.approvals.map((a) => a.by).join(', ') || 'none'}</td>
+                <td>
+                  <div className="row">
                     <button
                       type="button"
                       onClick={() =>
-                        void act(
-                          () =>
-                            api(session, 'POST', `/v1/access/grants/${g.id}/review`, { verdict: 'justified', comment: comment || 'reviewed in the console' }),
-                          `reviewed ${g.id}`,
-                        )
+                        void act(() => api(session, 'POST', `/v1/access/requests/${r.id}/approve`, comment ? { comment } : {}), `approved ${r.id}`)
                       }
                     >
-                      Justified
+                      Approve
                     </button>
                     <button
                       type="button"
                       className="secondary"
                       onClick={() =>
                         void act(
-                          () =>
-                            api(session, 'POST', `/v1/access/grants/${g.id}/review`, { verdict: 'unjustified', comment: comment || 'reviewed in the console' }),
-                          `reviewed ${g.id}`,
+                          () => api(session, 'POST', `/v1/access/requests/${r.id}/deny`, { comment: comment || 'denied in the console' }),
+                          `denied ${r.id}`,
                         )
                       }
                     >
-                      Unjustified
+                      Deny
                     </button>
-                  </>
-                )}
-                {g.state === 'active' && (
-                  <button
-                    type="button"
-                    className="secondary"
-                    onClick={() => void act(() => api(session, 'POST', `/v1/access/grants/${g.id}/revoke`, {}), `revoked ${g.id}`)}
-                  >
-                    Revoke
-                  </button>
-                )}
-              </td>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <section className="panel" aria-labelledby="break-glass-title" data-testid="break-glass">
+        <h3 id="break-glass-title">Break-glass</h3>
+        {breakGlass === undefined ? (
+          <p>Loading…</p>
+        ) : breakGlass === null ? (
+          <p>This deployment allows no break-glass access (cordon.yaml access.break_glass).</p>
+        ) : (
+          <>
+            <p>
+              <strong>Who may:</strong> {breakGlass.allowed.join(', ') || 'nobody'} (teams include their sub-teams), for at most{' '}
+              {duration(breakGlass.maxSeconds)}, with a reason and a written justification.
+            </p>
+            <p>
+              <strong>What it costs:</strong> the grant is written to the access log and alerted ({breakGlass.alerts}) at once; approvers of{' '}
+              <strong>{breakGlass.reviewers}</strong> must review it within {duration(breakGlass.reviewWithinSeconds)}; until then, or if judged unjustified, it
+              counts as an open violation on the Overview and in the report.
+            </p>
+          </>
+        )}
+        <h4>Open reviews</h4>
+        {openReviews.length === 0 ? (
+          <p className="muted" data-testid="no-open-reviews">
+            No break-glass grant is waiting for review.
+          </p>
+        ) : (
+          <ul aria-label="Open break-glass reviews">
+            {openReviews.map((g) => (
+              <li key={g.id} data-review={g.id}>
+                {g.id} by {g.principal} ({g.reason}){g.reviewBy ? `, review due ${new Date(g.reviewBy).toLocaleString()}` : ''}
+                {g.justification ? ` — “${g.justification}”` : ''}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <h3>Grants timeline</h3>
+      <Timeline grants={grants} />
+      <h3>Grants</h3>
+      <div className="scroll">
+        <table aria-label="Grants">
+          <thead>
+            <tr>
+              <th>Grant</th>
+              <th>Principal</th>
+              <th>State</th>
+              <th>Reason</th>
+              <th>Expires in</th>
+              <th></th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {grants.length === 0 && <Empty cols={6}>No grant you may see.</Empty>}
+            {grants.map((g) => (
+              <tr key={g.id} data-grant={g.id}>
+                <td>
+                  {g.id}
+                  {g.breakGlass ? ' (break-glass)' : ''}
+                </td>
+                <td>{g.principal}</td>
+                <td>{g.state}</td>
+                <td>{g.reason}</td>
+                <td>{g.state === 'active' ? <Countdown seconds={g.secondsLeft} /> : '—'}</td>
+                <td>
+                  <div className="row">
+                    {g.breakGlass && !g.review && g.principal !== session.principal && (
+                      <>
+                        <button
+                          type="button"
+                          onClick={() =>
+                            void act(
+                              () =>
+                                api(session, 'POST', `/v1/access/grants/${g.id}/review`, {
+                                  verdict: 'justified',
+                                  comment: comment || 'reviewed in the console',
+                                }),
+                              `reviewed ${g.id}`,
+                            )
+                          }
+                        >
+                          Justified
+                        </button>
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() =>
+                            void act(
+                              () =>
+                                api(session, 'POST', `/v1/access/grants/${g.id}/review`, {
+                                  verdict: 'unjustified',
+                                  comment: comment || 'reviewed in the console',
+                                }),
+                              `reviewed ${g.id}`,
+                            )
+                          }
+                        >
+                          Unjustified
+                        </button>
+                      </>
+                    )}
+                    {g.state === 'active' && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() => void act(() => api(session, 'POST', `/v1/access/grants/${g.id}/revoke`, {}), `revoked ${g.id}`)}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

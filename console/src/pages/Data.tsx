@@ -8,6 +8,37 @@ interface Disclosed {
   fields: Record<string, unknown>;
   transformed: Record<string, { disclosure: string; mask?: string; rules: string[]; category?: string; class?: string }>;
   withheld: { field: string; reason: string; rules: string[]; category?: string; class?: string }[];
+  /** Each field sent in clear and why: its rules and the caller's own grant that released it (null: none needed). */
+  released?: Record<string, { rules: string[]; category?: string; class?: string; grant: GrantRef | null }>;
+}
+interface GrantRef {
+  id: string;
+  reason: string;
+  ticket: string;
+  expiresAt: string;
+  breakGlass: boolean;
+}
+
+const REASONS: Record<string, string> = {
+  forbidden: 'a forbid rule blocks it',
+  not_permitted: 'no rule permits it',
+  unclassified: 'the field has no data category (treated as protected)',
+  mask_failed: 'its value could not be masked',
+  unreadable: 'its stored value cannot be read (its key was shredded, or it does not authenticate)',
+};
+
+function Value({ value }: { value: unknown }) {
+  if (value === null || value === undefined) return <span className="null">null</span>;
+  return <>{typeof value === 'string' ? value : JSON.stringify(value)}</>;
+}
+
+function Grant({ g }: { g: GrantRef }) {
+  return (
+    <span data-grant={g.id}>
+      released by {g.breakGlass ? <strong className="break_glass">break-glass </strong> : ''}grant <code>{g.id}</code> (reason {g.reason || '?'}, ticket{' '}
+      {g.ticket || 'none'}, expires {g.expiresAt ? new Date(g.expiresAt).toLocaleString() : '?'})
+    </span>
+  );
 }
 
 export function DataPage({ session, info }: PageProps) {
@@ -112,42 +143,55 @@ export function DataPage({ session, info }: PageProps) {
       )}
       {error && <p role="alert">{error}</p>}
       {record && (
-        <table aria-label="Record fields">
-          <thead>
-            <tr>
-              <th>Field</th>
-              <th>Disclosure</th>
-              <th>Value</th>
-              <th>Why</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[keyField, ...fields]
-              .filter((f): f is string => f !== undefined)
-              .filter((f, i, all) => all.indexOf(f) === i)
-              .map((f) => {
-                const w = record.withheld.find((x) => x.field === f);
-                const t = record.transformed[f];
-                const disclosure = w ? 'withheld' : t ? t.disclosure : f in record.fields ? 'clear' : 'absent';
-                return (
-                  <tr key={f} data-field={f} data-disclosure={disclosure}>
-                    <th scope="row">{f}</th>
-                    <td>
-                      <span className={`tag ${disclosure}`}>{disclosure}</span>
-                    </td>
-                    <td>{w ? '—' : String((record.fields as Json)[f] ?? '')}</td>
-                    <td>
-                      {w
-                        ? `${w.reason}; rules: ${w.rules.join(', ') || 'none permits'}; class ${w.class ?? '?'}; category ${w.category ?? 'unclassified'}`
-                        : t
-                          ? `${t.disclosure}${t.mask ? ` (${t.mask})` : ''} is the most the rules permit: ${t.rules.join(', ')}; class ${t.class ?? '?'}; category ${t.category ?? '?'}`
-                          : ''}
-                    </td>
-                  </tr>
-                );
-              })}
-          </tbody>
-        </table>
+        <div className="scroll">
+          <table aria-label="Record fields">
+            <thead>
+              <tr>
+                <th>Field</th>
+                <th>Disclosure</th>
+                <th>Value</th>
+                <th>Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[keyField, ...fields]
+                .filter((f): f is string => f !== undefined)
+                .filter((f, i, all) => all.indexOf(f) === i)
+                .map((f) => {
+                  const w = record.withheld.find((x) => x.field === f);
+                  const t = record.transformed[f];
+                  const disclosure = w ? 'withheld' : t ? t.disclosure : f in record.fields ? 'clear' : 'absent';
+                  const c = record.released?.[f];
+                  const value = (record.fields as Json)[f];
+                  return (
+                    <tr key={f} data-field={f} data-disclosure={disclosure} data-null={String(!w && f in record.fields && value === null)}>
+                      <th scope="row">{f}</th>
+                      <td>
+                        <span className={`tag ${disclosure}`}>{disclosure}</span>
+                      </td>
+                      <td>{w ? '—' : f in record.fields ? <Value value={value} /> : <span className="null">absent</span>}</td>
+                      <td>
+                        {w ? (
+                          `${REASONS[w.reason] ?? w.reason} (${w.reason}); rules: ${w.rules.join(', ') || 'none permits'}; class ${w.class ?? '?'}; category ${w.category ?? 'unclassified'}`
+                        ) : t ? (
+                          `${t.disclosure}${t.mask ? ` (${t.mask})` : ''} is the most the rules permit: ${t.rules.join(', ')}; class ${t.class ?? '?'}; category ${t.category ?? '?'}`
+                        ) : c ? (
+                          <>
+                            clear by rule{c.rules.length === 1 ? '' : 's'} {c.rules.join(', ') || '?'}; class {c.class ?? '?'}; category {c.category ?? '?'};{' '}
+                            {c.grant ? <Grant g={c.grant} /> : 'no grant needed'}
+                          </>
+                        ) : f in record.fields ? (
+                          'clear'
+                        ) : (
+                          'the record has no such field'
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
