@@ -90,7 +90,16 @@ export function FlowsPage({ session }: PageProps) {
   const box = useRef<HTMLDivElement>(null);
   const cy = useRef<Core | undefined>(undefined);
 
+  // The flow map is for auditors and approvers: others are told so, not sent to be refused.
+  const [reader, setReader] = useState<boolean>();
   useEffect(() => {
+    api<{ auditor: boolean; approver: boolean }>(session, 'GET', '/v1/console/whoami').then(
+      (w) => setReader(w.auditor || w.approver),
+      (e: Error) => setError(e.message),
+    );
+  }, [session]);
+  useEffect(() => {
+    if (!reader) return;
     Promise.all([api<Analysis>(session, 'GET', '/v1/flows/leaks'), api<Overview>(session, 'GET', '/v1/flows/graph')]).then(
       ([a, o]) => {
         setAnalysis(a);
@@ -98,7 +107,7 @@ export function FlowsPage({ session }: PageProps) {
       },
       (e: Error) => setError(e.message),
     );
-  }, [session]);
+  }, [session, reader]);
 
   useEffect(() => {
     if (!overview || !box.current) return;
@@ -169,6 +178,15 @@ export function FlowsPage({ session }: PageProps) {
   }, [selected, overview]);
 
   if (error) return <p role="alert">{error}</p>;
+  if (reader === false)
+    return (
+      <section aria-labelledby="flows-title">
+        <h2 id="flows-title">Flows</h2>
+        <p data-testid="not-flow-reader">
+          The flow map (where protected data goes, and the backdoors around the gateway) is for auditors and approvers, and {session.principal} is neither.
+        </p>
+      </section>
+    );
   if (!analysis || !overview) return <p>Loading…</p>;
   return (
     <section aria-labelledby="flows-title">
