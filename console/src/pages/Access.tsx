@@ -150,6 +150,9 @@ export function AccessPage({ session, info }: PageProps) {
       setMessage((e as Error).message);
     }
   };
+  /** A break-glass grant's review, as its approvers give it. */
+  const review = (grant: string, verdict: 'justified' | 'unjustified') =>
+    void act(() => api(session, 'POST', `/v1/access/grants/${grant}/review`, { verdict, comment: comment || 'reviewed in the console' }), `reviewed ${grant}`);
 
   return (
     <section aria-labelledby="access-title">
@@ -360,35 +363,10 @@ export function AccessPage({ session, info }: PageProps) {
                   <div className="row">
                     {g.breakGlass && !g.review && g.principal !== session.principal && (
                       <>
-                        <button
-                          type="button"
-                          onClick={() =>
-                            void act(
-                              () =>
-                                api(session, 'POST', `/v1/access/grants/${g.id}/review`, {
-                                  verdict: 'justified',
-                                  comment: comment || 'reviewed in the console',
-                                }),
-                              `reviewed ${g.id}`,
-                            )
-                          }
-                        >
+                        <button type="button" onClick={() => review(g.id, 'justified')}>
                           Justified
                         </button>
-                        <button
-                          type="button"
-                          className="secondary"
-                          onClick={() =>
-                            void act(
-                              () =>
-                                api(session, 'POST', `/v1/access/grants/${g.id}/review`, {
-                                  verdict: 'unjustified',
-                                  comment: comment || 'reviewed in the console',
-                                }),
-                              `reviewed ${g.id}`,
-                            )
-                          }
-                        >
+                        <button type="button" className="secondary" onClick={() => review(g.id, 'unjustified')}>
                           Unjustified
                         </button>
                       </>
