@@ -179,6 +179,21 @@ test('records page newest first (before=) and filter server-side by time, princi
       seen,
       Array.from({ length: 40 }, (_, i) => 39 - i),
     );
+    // Oldest first to the end, as a monitor pages it: each page appends its audit_read record, and
+    // still the walk ends at the first page short of its limit (next: null), and never repeats.
+    const walked: number[] = [];
+    let pages = 0;
+    for (let after: number | null = -1; after !== null && pages < 50; pages++) {
+      const page = await read(`after=${after}&limit=16`);
+      walked.push(...page.records.map((r) => r.index));
+      after = page.next;
+    }
+    assert.ok(pages < 50, `the walk to the log's end did not end (${pages} pages)`);
+    assert.equal(new Set(walked).size, walked.length, 'no record twice');
+    assert.deepEqual(
+      walked.slice(0, 40),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     // Filters: the reads above appended audit_read records (40 onwards); each filter finds exactly its own.
     const indexes = async (q: string) => (await read(q)).records.map((r) => r.index);
     assert.deepEqual(await indexes('principal=us-analyst&limit=100'), [30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);

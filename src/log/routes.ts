@@ -134,14 +134,17 @@ async function scan(
   if (o.before === undefined) {
     let cursor = o.after;
     for (;;) {
-      const chunk = await log.records(cursor, o.filter ? SCAN_CHUNK : o.limit - out.length);
+      const want = o.filter ? SCAN_CHUNK : o.limit - out.length;
+      const chunk = await log.records(cursor, want);
       for (const r of chunk) {
         cursor = r.index;
         scanned++;
         if (!o.filter || o.filter(r.record as Rec)) out.push(r);
         if (out.length === o.limit) return { records: out, next: r.index };
       }
-      if (chunk.length === 0 || !o.filter) return { records: out, next: chunk.length === 0 ? null : cursor };
+      // A short chunk is the log's end: `next` is null there, or a reader paging to the end would
+      // never get there (each page it reads appends its audit_read record after the last).
+      if (chunk.length < want) return { records: out, next: null };
       if (scanned >= MAX_RECORDS_SCAN) return { records: out, next: cursor };
     }
   }
