@@ -72,7 +72,11 @@ const batches = [
 let status = 0;
 for (const [batch, n] of batches) {
   if (batch.length === 0) continue;
-  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...passOn, ...batch], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${n}`, ...(passOn.some((a) => a.startsWith('--test-reporter')) ? [] : ['--test-reporter=spec']), ...passOn, ...batch],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) status = r.status ?? 1;
 }
 process.exit(status);

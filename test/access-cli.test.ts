@@ -2,7 +2,7 @@
 // copy without the legacy admin rule), and request/approve/list against `cordon up --demo`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cordon, cordonAsync } from './helpers/cli.js';
@@ -155,7 +155,7 @@ test('cordon report: the signed JSON and the self-contained HTML for a period', 
     sha256: string;
     signature: string;
   };
-  assert.match(signed.signature, /^cordon oversight report v1\ndemo\.cordon\.invalid\/access\n/);
+  assert.match(signed.signature, /^cordon oversight report v2\ndemo\.cordon\.invalid\/access\n/);
   assert.ok(
     signed.report.grants.some((g) => g.reason === 'USER_SUPPORT' && g.review === 'approved request'),
     'the demo grant and the ones made above',
@@ -177,10 +177,129 @@ test('cordon report: the signed JSON and the self-contained HTML for a period', 
   assert.match(html.stdout, /^<!doctype html>/);
   assert.match(html.stdout, /<svg role="img" aria-label="By reason"/);
   assert.match(html.stdout, /<h2>Standing access<\/h2>[\s\S]*legacy-admin/);
-  assert.match(html.stdout, /Every count below is of the access-log entries 0–\d+/);
+  assert.match(html.stdout, /Every count of the period is of the access-log entries 0–\d+/);
+  assert.match(html.stdout, /<h2>Leak paths<\/h2>/);
+  assert.match(html.stdout, /<h2>Scanner violations<\/h2>/);
+  assert.match(html.stdout, /<h2>Figures and the log entries behind them<\/h2>/);
   assert.match(html.stdout, /<h2>Transfers and declassifications<\/h2>/);
   assert.doesNotMatch(html.stdout, /<script|<link|src="http/, 'self-contained: no scripts, no external resources');
   const forbidden = await run('us-analyst', ['report']);
   assert.equal(forbidden.status, 1);
   assert.match(forbidden.stderr, /access\.forbidden/);
+});
+
+test("cordon report on the demo: legacy-admin's flags, the flow map's leak paths, the global store's violations; --verify recomputes every figure from the log", async () => {
+  const vkeyFile = join(dataDir, 'demo', 'log.vkey');
+  const out = join(dataDir, 'report.json');
+  const saved = await run('monitor', ['report', '--from', '2020-01-01', '--format', 'json', '--out', out]);
+  assert.equal(saved.status, 0, saved.stderr);
+  interface Fig {
+    name: string;
+    value: number;
+    first: number | null;
+    last: number | null;
+  }
+  interface Rep {
+    access: { total: number; byReason: Record<string, number> };
+    figures: Fig[];
+    leaks: { id: string }[];
+    violations: { count: number };
+    standing: { principal: string | null }[];
+    teams: Record<string, string>;
+    grants: { review: string }[];
+    log: { checkpointSize: number };
+  }
+  const signed = JSON.parse(readFileSync(out, 'utf8')) as { report: Rep; sha256: string; signature: string };
+  const r = signed.report;
+  // The leak paths are the flow map's, as the server's own flow map API gives them.
+  const res = await fetch(`${up.base}/v1/flows/leaks`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.9' } });
+  const served = (await res.json()) as { leaks: { id: string }[] };
+  assert.ok(served.leaks.length > 0, 'the demo has leak paths');
+  assert.deepEqual(
+    r.leaks.map((l) => l.id),
+    served.leaks.map((l) => l.id),
+  );
+  // The violations are the console's scan of the global store (what the Overview counts).
+  const findings = (await (
+    await fetch(`${up.base}/v1/console/findings`, { headers: { authorization: `Bearer ${up.tokens()['monitor']}`, 'x-forwarded-for': '10.20.0.9' } })
+  ).json()) as { violationCount: number };
+  assert.equal(r.violations.count, findings.violationCount);
+  assert.ok(r.standing.some((f) => f.principal === 'legacy-admin'));
+  // Every figure names its log range; the figures agree with the counts shown.
+  const fig = (name: string) => r.figures.find((f) => f.name === name);
+  assert.equal(fig('decisions.total')?.value, r.access.total);
+  assert.equal(fig('grants')?.value, r.grants.length);
+  for (const [k, n] of Object.entries(r.access.byReason)) assert.equal(fig(`decisions.byReason:${k}`)?.value, n, k);
+  for (const f of r.figures)
+    assert.ok(f.value === 0 ? f.first === null : f.first !== null && f.last !== null && f.first <= f.last && f.last < r.log.checkpointSize, JSON.stringify(f));
+
+  // As an auditor: the saved report, and one fetched now, recompute from the verified log.
+  const ok = await run('monitor', ['report', '--verify', out, '--vkey', vkeyFile]);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(
+    ok.stdout,
+    new RegExp(`^report verified: ${r.figures.length} figures recomputed from the log \\(entries 0–\\d+ of a checkpoint of ${r.log.checkpointSize};`),
+  );
+  const fresh = await run('monitor', ['report', '--verify', '--from', '2020-01-01', '--vkey', vkeyFile, '--json']);
+  assert.equal(fresh.status, 0, fresh.stdout + fresh.stderr);
+  assert.deepEqual((JSON.parse(fresh.stdout) as { ok: boolean; problems: string[] }).problems, []);
+
+  // The operator holds the log key, so a doctored report can carry a valid signature: --verify
+  // must still catch it, from the log.
+  const { signReport } = await import('../src/server/report.js');
+  const skey = readFileSync(join(dataDir, 'keys', 'log.key'), 'utf8').trim();
+  const doctored = async (what: string, change: (rep: Rep) => void) => {
+    const rep = JSON.parse(JSON.stringify(r)) as Rep;
+    change(rep);
+    const file = join(dataDir, `doctored-${what}.json`);
+    writeFileSync(file, JSON.stringify(signReport(rep as never, skey)));
+    const v = await run('monitor', ['report', '--verify', file, '--vkey', vkeyFile]);
+    assert.equal(v.status, 1, `${what}: ${v.stdout}${v.stderr}`);
+    assert.match(v.stdout, /^report NOT verified/, what);
+    return v.stdout;
+  };
+  // A grant hidden, with its count lowered to match.
+  assert.match(
+    await doctored('hidden-grant', (rep) => {
+      rep.grants = rep.grants.slice(1);
+      rep.figures.find((x) => x.name === 'grants')!.value -= 1;
+    }),
+    /grants: the report says \d+ \(entries \d+\.\.\d+\), the log says \d+ \(entries \d+\.\.\d+\)/,
+  );
+  // A figure dropped.
+  assert.match(
+    await doctored('no-clear', (rep) => {
+      rep.figures = rep.figures.filter((x) => x.name !== 'decisions.protectedInClear');
+    }),
+    /decisions\.protectedInClear: the report leaves it out, the log says/,
+  );
+  // A leak path hidden, and a violation: the report's own log record committed to them.
+  assert.match(
+    await doctored('hidden-leak', (rep) => {
+      rep.leaks = rep.leaks.slice(1);
+    }),
+    /log entry \d+ \(the report's own record\): snapshot is "[0-9a-f]{64}", the report implies "[0-9a-f]{64}"/,
+  );
+  // Another team for a principal, to move counts between teams.
+  await doctored('team', (rep) => {
+    const [p] = Object.keys(rep.teams);
+    rep.teams[p!] = 'somebody-else';
+  });
+  // A grant's review made up.
+  await doctored('review', (rep) => {
+    rep.grants[0]!.review = 'justified by austin-approver-a';
+  });
+
+  // Bad usage changes nothing and exits 2; a caller who may not read the records is refused.
+  const noKey = await run('monitor', ['report', '--verify', out]);
+  assert.equal(noKey.status, 2);
+  assert.match(noKey.stderr, /--verify needs --vkey/);
+  const notJson = join(dataDir, 'not.json');
+  writeFileSync(notJson, 'nope');
+  const bad = await run('monitor', ['report', '--verify', notJson, '--vkey', vkeyFile]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--verify .*not\.json: not JSON/);
+  const stranger = await run('us-analyst', ['report', '--verify', out, '--vkey', vkeyFile]);
+  assert.equal(stranger.status, 1, stranger.stdout + stranger.stderr);
+  assert.match(stranger.stderr, /reading the log's records was refused/);
 });

@@ -138,7 +138,7 @@ test('report: 0 verified against a key file, 1 tampered or another key, 2 bad --
     cordonAsync(['report', '--format', 'json', '--url', closedUrl, ...as]),
   ]);
   exits(good, 0, 'a report checked against the key file log verify takes');
-  assert.match((JSON.parse(good.stdout) as { signature: string }).signature, /^cordon oversight report v1\n/);
+  assert.match((JSON.parse(good.stdout) as { signature: string }).signature, /^cordon oversight report v2\n/);
   exits(wrongKey, 1, 'another key', /log\.untrusted_note/);
   exits(badFormat, 2, 'a bad --format', /--format must be json or html/);
   exits(closed, 3, 'a closed port', new RegExp(`cannot reach ${closedUrl}/v1/report: ECONNREFUSED`));
@@ -146,8 +146,25 @@ test('report: 0 verified against a key file, 1 tampered or another key, 2 bad --
   const tampered = await cordonAsync(['report', '--format', 'json', '--vkey', vkeyFile, '--url', proxyUrl, ...as]);
   exits(tampered, 1, 'a report changed after signing', /the report does not verify against --vkey: the signature does not cover this report/);
   assert.equal(tampered.stdout, '', 'a report that does not verify is not printed');
+  // --verify: a saved report against a log whose entries were changed in transit is 1; no log to
+  // read is 3; bad usage 2.
+  const saved = join(dataDir, 'exit-report.json');
+  writeFileSync(saved, good.stdout);
+  const verifyAt = (url: string) => cordonAsync(['report', '--verify', saved, '--vkey', vkeyFile, '--url', url, ...as]);
+  exits(await verifyAt(up.base), 0, 'a saved report the log backs');
+  const changedLog = await verifyAt(proxyUrl);
+  exits(changedLog, 1, 'a log changed in transit');
+  assert.match(changedLog.stdout, /^report NOT verified: 1 problem\n {2}the log does not verify: root: /);
+  exits(await verifyAt(closedUrl), 3, 'a closed port', new RegExp(`cannot verify the report against ${closedUrl}: .*ECONNREFUSED`));
+  exits(
+    await cordonAsync(['report', '--verify', saved, '--from', '2020-01-01', '--vkey', vkeyFile, '--url', up.base, ...as]),
+    2,
+    '--from with a file',
+    /leave out --from and --to/,
+  );
   mode = 'unavailable';
   exits(await cordonAsync(['report', '--url', proxyUrl, ...as]), 3, 'a server answering 503', /answered HTTP 503/);
+  exits(await verifyAt(proxyUrl), 3, 'a log answering 503', /cannot verify the report against .*503/);
   mode = 'pass';
 });
 

@@ -115,7 +115,11 @@ describe("the demo's global store against the demo policy", () => {
   let policy: Policy;
   let server: CordonServer | undefined;
   let demoUsers: Map<string, unknown>;
-  let api: { findings: ScanResultV1 & { violationCount: number; findingCount: number }; overview: { openViolations: number } };
+  let api: {
+    findings: ScanResultV1 & { violationCount: number; findingCount: number };
+    overview: { openViolations: number };
+    report: { report: { violations: { count: number; complete: boolean; listed: { table: string; column: string; row: string; jurisdictions: string[] }[] } } };
+  };
   let inProcess: ScanResultV1;
 
   before(async () => {
@@ -143,7 +147,11 @@ describe("the demo's global store against the demo policy", () => {
       assert.equal(res.statusCode, 200, `${url}: ${res.statusCode}`);
       return res.json();
     };
-    api = { findings: await get('/v1/console/findings'), overview: await get('/v1/console/overview') };
+    api = {
+      findings: await get('/v1/console/findings'),
+      overview: await get('/v1/console/overview'),
+      report: await get('/v1/report?from=2020-01-01&format=json'),
+    };
     inProcess = await scan({ stores: [global] }, { policy });
     await server.close();
     server = undefined;
@@ -205,6 +213,13 @@ describe("the demo's global store against the demo policy", () => {
     // The planted rows' columns are summed with the seeded ones: every ROW user's device id, and the leaks.
     const line = (table: string, column: string) => inProcess.summary.find((c) => c.target === `global/${table}` && c.column === column);
     assert.equal(line('ds_comments', 'body')?.count, 4);
+  });
+
+  test('the oversight report lists the same violations, by place', () => {
+    const v = api.report.report.violations;
+    assert.equal(v.count, 9);
+    assert.equal(v.complete, true);
+    assert.deepEqual(v.listed.map((x) => `${x.table}.${x.column}#${x.row} ${x.jurisdictions.join(',')}`).sort(), expected(demoUsers));
   });
 
   test('cordon scan store:global gives the same answer, exit 1, and prints no value', async () => {

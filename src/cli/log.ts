@@ -119,7 +119,7 @@ function printVerify(result: VerifyResult, records: Awaited<ReturnType<typeof ch
  * no checkpoint at all) is exit 3, since nothing was verified; a bad state file is input (2); every
  * other problem is evidence against the log (1).
  */
-function exitOfProblem(p: VerifyProblem): number {
+export function exitOfProblem(p: VerifyProblem): number {
   if (p.kind === 'state') return EXIT_USAGE;
   if (p.kind !== 'fetch') return EXIT_FINDING;
   const status = p.evidence['status'];

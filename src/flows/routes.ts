@@ -8,7 +8,7 @@ import type { Store } from '../store/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import type { FlowGraph } from './graph.js';
-import type { FlowAnalysis } from './leaks.js';
+import type { FlowAnalysis, Leak } from './leaks.js';
 import { eventKey, lineageValidator, loadFlowSources, type SourcedEvent } from './load.js';
 import { flowMap, flowMapJson, type FlowMap } from './flow-map.js';
 import { overviewGraph } from './overview.js';
@@ -43,6 +43,8 @@ export interface FlowRoutesOptions {
   readonly maxEventBytes?: number;
   /** The backdoor finder: its findings and health join the leak analysis when it reads any audit trail. */
   readonly backdoors?: BackdoorFinder;
+  /** Given, once the routes are made, what reads the map's current leak paths (the oversight report lists them). */
+  readonly expose?: (leaks: () => Promise<readonly Leak[]>) => void;
 }
 
 interface Snapshot {
@@ -92,6 +94,7 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     }
     return snapshot;
   };
+  options.expose?.(async () => (await current()).analysis.leaks);
   // One intake at a time, so that an event posted twice at once is stored once.
   let intake: Promise<unknown> = Promise.resolve();
 

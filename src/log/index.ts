@@ -72,3 +72,14 @@ export {
   type WitnessCosignerOptions,
   type CosignHook,
 } from './witness.js';
+export {
+  tallyPeriod,
+  figureDifferences,
+  figuresSha256,
+  snapshotSha256,
+  type Figure,
+  type PeriodTally,
+  type TallyOptions,
+  type GrantInReport,
+  type WriteInReport,
+} from './report-figures.js';

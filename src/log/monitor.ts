@@ -132,6 +132,8 @@ export interface CheckRecordsOptions {
   readonly entries: readonly Buffer[];
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
   readonly pageSize?: number;
+  /** Called with each record read (index below the entries' count), in order, whether it checks or not. */
+  readonly onRecord?: (index: number, record: unknown) => void;
 }
 
 export async function checkRecords(options: CheckRecordsOptions): Promise<RecordCheck> {
@@ -150,6 +152,7 @@ export async function checkRecords(options: CheckRecordsOptions): Promise<Record
       after = rec.index;
       if (rec.index >= options.entries.length) break;
       checked++;
+      options.onRecord?.(rec.index, rec.record);
       const found = checkRecord(rec.index, rec.record, Buffer.from(typeof rec.salt === 'string' ? rec.salt : '', 'base64'), options.entries[rec.index]!);
       if (found.mismatch !== undefined) mismatches.push({ index: rec.index, message: found.mismatch });
       anomalies.push(...found.anomalies);

@@ -324,6 +324,22 @@ export const REPORT_V1 = record('report', 1, 'An oversight report was made for a
   to: time('End of the period.'),
 });
 
+export const REPORT_V2 = record('report', 2, 'An oversight report was made for a period; the record commits to what the report states.', {
+  ...actor,
+  from: time('Start of the period.'),
+  to: time('End of the period.'),
+  policyVersion,
+  checkpointSize: count('The checkpoint the report counts: records at or past this index are not in its figures.'),
+  figures: str("SHA-256 (hex) of the canonical JSON of the report's figures, each count with the log range behind it.", { pattern: '^[0-9a-f]{64}$' }),
+  snapshot: str(
+    'SHA-256 (hex) of the canonical JSON of what the report states beyond the log as of its making: standing-access flags, leak paths, scanner violations and the teams counted by.',
+    { pattern: '^[0-9a-f]{64}$' },
+  ),
+  standing: count('Standing-access and grant flags the report lists.'),
+  leaks: count('Leak paths of the flow map the report lists.'),
+  violations: count('Scanner violations the report counts.'),
+});
+
 // ---- The access broker (written as broker.*; e1b4790 wrote the same shapes as access.*).
 
 const scope = object('What the grant or request covers.', {

@@ -222,6 +222,17 @@ export interface ReportRecordV1 {
   readonly to: string;
 }
 
+export interface ReportRecordV2 extends Omit<ReportRecordV1, 'v'> {
+  readonly v: 2;
+  readonly policyVersion: string;
+  readonly checkpointSize: number;
+  readonly figures: string;
+  readonly snapshot: string;
+  readonly standing: number;
+  readonly leaks: number;
+  readonly violations: number;
+}
+
 // ---- The access broker.
 
 /** A grant's or request's scope, subjects as keyed hashes per dataset (null: every subject of the jurisdictions). */
@@ -367,6 +378,7 @@ export type LogRecord =
   | MigratePurgeRecordV1
   | MigrateShredRecordV1
   | ReportRecordV1
+  | ReportRecordV2
   | BrokerEventRecord
   | BrokerFailedRecordV1
   | BrokerRefusedRecordV1

@@ -135,7 +135,23 @@ const SAMPLES: { readonly [K in LogRecordKind]: readonly RecordOf<K>[] } = {
     { v: 1, at: AT, type: 'migrate.shred', scope: 'kek', kek: 'enclave_us#1', store: 'enclave_us', rewrapped: 10, policyVersion: 'pv', statement: 'note' },
     { v: 1, at: AT, type: 'migrate.shred', scope: 'subjects', store: 'enclave_us', subjects: [H], destroyed: 1, policyVersion: 'pv', statement: 'note' },
   ],
-  report: [{ v: 1, at: AT, type: 'report', ...actor, from: '2026-11-01T00:00:00.000Z', to: AT }],
+  report: [
+    {
+      v: 2,
+      at: AT,
+      type: 'report',
+      ...actor,
+      from: '2026-11-01T00:00:00.000Z',
+      to: AT,
+      policyVersion: 'pv',
+      checkpointSize: 40,
+      figures: 'a'.repeat(64),
+      snapshot: 'b'.repeat(64),
+      standing: 3,
+      leaks: 2,
+      violations: 0,
+    },
+  ],
   'broker.request': [
     {
       v: 1,
@@ -255,6 +271,11 @@ const HISTORY: readonly { note: string; record: unknown; appendable: boolean }[]
     appendable: false,
   },
   { note: 'access_record v1: one member per field (before v2 grouped them)', record: accessV1, appendable: false },
+  {
+    note: 'report v1: before the report committed to its figures and snapshot',
+    record: { v: 1, at: AT, type: 'report', ...actor, from: '2026-11-01T00:00:00.000Z', to: AT },
+    appendable: false,
+  },
   { note: 'access_record v1: a write', record: { ...accessV1, action: 'write', outcome: 'permitted', grant: null }, appendable: false },
   { note: 'f8a54b4: migrate.verify before legacyPurged', record: { ...SAMPLES['migrate.verify'][0], legacyPurged: undefined }, appendable: true },
   { note: 'f8a54b4: migrate.purge before verifiedLeft', record: { ...SAMPLES['migrate.purge'][0], verifiedLeft: undefined }, appendable: true },

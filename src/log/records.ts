@@ -19,6 +19,7 @@ import {
   MIGRATE_SHRED_V1,
   MIGRATE_VERIFY_V1,
   REPORT_V1,
+  REPORT_V2,
   type JsonSchema,
 } from './record-schemas.js';
 
@@ -183,11 +184,11 @@ export const LOG_RECORDS: Readonly<Record<string, LogRecordKindInfo>> = Object.f
   [
     'report',
     {
-      summary: String(REPORT_V1['description']),
-      current: 1,
-      versions: { 1: REPORT_V1 },
-      writers: ['server: src/server/console.ts (GET /v1/report)'],
-      readers: [],
+      summary: String(REPORT_V2['description']),
+      current: 2,
+      versions: { 1: REPORT_V1, 2: REPORT_V2 },
+      writers: ['server: src/server/report.ts (buildReport, for GET /v1/report)'],
+      readers: ['cli: src/cli/report.ts (cordon report --verify)'],
       checks: BASIC,
     },
   ],

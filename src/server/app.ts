@@ -7,6 +7,7 @@ import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../st
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller, type RecordKeys } from '../gateway/index.js';
 import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
+import type { Leak } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
@@ -290,8 +291,12 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   const backdoorFinder = new BackdoorFinder(policy, { storeUrls: resolveStoreUrls(policy, runtime.paths.root, options.storeUrls) });
   backdoorFinder.start(options.auditPollMs ?? DEFAULT_AUDIT_POLL_MS);
   closer.add('the backdoor finder', () => backdoorFinder.stop());
+  let flowLeaks: (() => Promise<readonly Leak[]>) | undefined;
   await app.register(flowRoutes, {
     policy,
+    expose: (leaks) => {
+      flowLeaks = leaks;
+    },
     store: globalStore,
     backdoors: backdoorFinder,
     identify,
@@ -324,6 +329,10 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     personas: options.personas,
     signIn: options.consoleSignIn,
     logKeyFile: runtime.paths.logKey,
+    flowLeaks: async () => {
+      if (flowLeaks === undefined) throw new Error('the flow map routes did not start');
+      return flowLeaks();
+    },
   });
   app.get('/healthz', { schema: OPERATIONS_SCHEMAS.healthz }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: OPERATIONS_SCHEMAS.readyz }, async (_req, reply) => {

@@ -17,6 +17,7 @@ import { DEFAULT_SAMPLE_ROWS, scan, type ScanResultV1 } from '../scan/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { openLogSigner } from '../log/index.js';
 import { buildReport, reportHtml, signReport } from './report.js';
+import type { Leak } from '../flows/index.js';
 import { isApprover, isAuditor } from './roles.js';
 import { isLoopbackHost } from './location.js';
 import { CONSOLE_SCHEMAS as S } from './console-schemas.js';
@@ -206,6 +207,8 @@ export interface ConsoleRoutesOptions {
   readonly signIn?: ConsoleSignIn;
   /** The log's signing key file: reports are signed with it. */
   readonly logKeyFile: string;
+  /** The flow map's leak paths now (the report lists them). */
+  flowLeaks(): Promise<readonly Leak[]>;
 }
 
 export interface ConsoleSignIn {
@@ -463,17 +466,16 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutes
       if (from >= to) throw new HttpProblem('usage.invalid_argument', 'from must be before to');
       const format = q['format'] ?? 'json';
       if (format !== 'json' && format !== 'html') throw new HttpProblem('usage.invalid_argument', 'format must be json or html');
-      const report = await buildReport(policy, log, broker, caller, from, to, now);
-      await log.append({
-        v: 1,
-        at: now.toISOString(),
-        type: 'report',
-        principal: caller.principal.id,
-        country: caller.country,
-        site: caller.site,
-        from: report.from,
-        to: report.to,
-      });
+      const report = await buildReport(
+        policy,
+        log,
+        broker,
+        caller,
+        { leaks: () => options.flowLeaks(), violations: () => globalFindings(false) },
+        from,
+        to,
+        now,
+      );
       const signed = signReport(report, openLogSigner(options.logKeyFile, log.origin).skey);
       if (format === 'html')
         return reply

@@ -5,44 +5,53 @@
 
 import { createHash } from 'node:crypto';
 import type { Policy } from '../policy/index.js';
-import { canonicalJson, parseSignerKey, signNote, type AccessLog } from '../log/index.js';
+import {
+  canonicalJson,
+  figuresSha256,
+  parseSignerKey,
+  signNote,
+  snapshotSha256,
+  tallyPeriod,
+  type AccessLog,
+  type Figure,
+  type PeriodTally,
+} from '../log/index.js';
 import { standingAccessReview, type AccessBroker, type Actor } from '../access/index.js';
+import type { Leak } from '../flows/index.js';
+import type { ScanResultV1 } from '../scan/index.js';
 
 type Counts = Record<string, number>;
 
 export interface OversightReport {
-  readonly v: 1;
+  readonly v: 2;
   readonly deployment: string;
   readonly policyVersion: string;
   readonly from: string;
   readonly to: string;
   readonly generatedAt: string;
   readonly generatedFor: string;
-  readonly access: {
-    readonly total: number;
-    readonly byReason: Counts;
-    readonly byOutcome: Counts;
-    readonly byCountry: Counts;
-    readonly byTeam: Counts;
-    readonly protectedInClear: number;
-  };
-  readonly grants: readonly {
-    id: string;
-    principal: string;
-    reason: string;
-    ticket: string;
-    breakGlass: boolean;
-    state: string;
-    notBefore: string;
-    expiresAt: string;
-    review: string;
-  }[];
-  readonly refused: { readonly reads: number; readonly brokerActs: Counts };
-  readonly statements: readonly { index: number; type: string; at: string }[];
+  readonly access: PeriodTally['access'];
+  readonly grants: PeriodTally['grants'];
+  readonly refused: PeriodTally['refused'];
+  readonly statements: PeriodTally['statements'];
+  /** Writes that moved a field to another jurisdiction or subject (transfer) or declassified it, each with its log index. */
+  readonly writes: PeriodTally['writes'];
+  /** Every count above, with the first and last log index of the records it counts: `cordon report --verify` recomputes each. */
+  readonly figures: readonly Figure[];
+  /** The team of each principal the access counts name, from the policy's directory (what `access.byTeam` is counted by). */
+  readonly teams: Readonly<Record<string, string>>;
   /** The standing-access review's flags (who can reach protected data without a grant) and the broker's grant flags, as of the report. */
   readonly standing: readonly { kind: string; principal: string | null; message: string }[];
-  /** Writes that moved a field to another jurisdiction or subject (transfer) or declassified it, each with its log index. */
-  readonly writes: readonly WriteInReport[];
+  /** The flow map's leak paths as of the report: where a protected category flows out of its enclave, and how. */
+  readonly leaks: readonly LeakInReport[];
+  /** The scanner's violations in the global store as of the report (the console's scan): places, never values. */
+  readonly violations: { readonly complete: boolean; readonly count: number; readonly listed: readonly ViolationInReport[] };
+  /**
+   * What is not in the log but the report states as of its making (standing flags, leak paths,
+   * violations): the report's own log record (`type: report`, at `record`) commits to their
+   * SHA-256, so the report an overseer holds is the one the operator was bound to when it was made.
+   */
+  readonly snapshot: { readonly record: number; readonly sha256: string };
   readonly log: {
     readonly origin: string;
     readonly checkpointSize: number;
@@ -55,129 +64,154 @@ export interface OversightReport {
   };
 }
 
-export interface WriteInReport {
-  readonly index: number;
-  readonly at: string;
-  readonly action: 'transfer' | 'declassify';
-  readonly principal: string;
-  readonly dataset: string;
-  readonly field: string;
-  readonly from: string;
-  readonly to: string;
-  readonly allowed: boolean;
+export interface LeakInReport {
+  readonly id: string;
+  readonly category: string;
+  readonly jurisdiction: string;
+  readonly mode: 'direct' | 'indirect';
+  readonly sink: { readonly type: string; readonly id: string; readonly country: string | null };
+  readonly rules: readonly string[];
+  readonly path: readonly string[];
 }
 
-const bump = (c: Counts, k: string) => {
-  c[k] = (c[k] ?? 0) + 1;
-};
+export interface ViolationInReport {
+  readonly store: string;
+  readonly table: string;
+  readonly column: string;
+  readonly row: string;
+  readonly category: string;
+  readonly jurisdictions: readonly string[];
+  readonly place: string;
+  readonly reason: string;
+}
 
+/** At most this many violations are listed (all are counted). */
+export const MAX_VIOLATIONS_LISTED = 1000;
+
+export function leaksInReport(leaks: readonly Leak[]): LeakInReport[] {
+  return leaks.map((l) => ({
+    id: l.id,
+    category: l.category,
+    jurisdiction: l.jurisdiction,
+    mode: l.mode,
+    sink: { type: l.sink.type, id: l.sink.id, country: l.sink.country ?? null },
+    rules: [...new Set(l.reasons.map((r) => r.rule))],
+    path: l.path.map((p) => p.node),
+  }));
+}
+
+export function violationsInReport(scan: Pick<ScanResultV1, 'complete' | 'violations'>): OversightReport['violations'] {
+  const listed: ViolationInReport[] = [];
+  for (const v of scan.violations.slice(0, MAX_VIOLATIONS_LISTED)) {
+    const w = v.finding.where;
+    listed.push({
+      store: w.kind === 'store' ? w.store : w.file,
+      table: w.kind === 'store' ? w.table : '',
+      column: w.kind === 'store' ? w.column : (w.field ?? ''),
+      row: w.kind === 'store' ? w.row : `line ${w.line}`,
+      category: v.finding.category,
+      jurisdictions: v.jurisdictions,
+      place: v.place,
+      reason: v.reason,
+    });
+  }
+  return { complete: scan.complete, count: scan.violations.length, listed };
+}
+
+export interface ReportSources {
+  /** The flow map's leak paths now. */
+  leaks(): Promise<readonly Leak[]>;
+  /** The scanner's result for the global store (the console's latest scan). */
+  violations(): Promise<Pick<ScanResultV1, 'complete' | 'violations'>>;
+}
+
+/**
+ * Builds the report from the log's records up to its current checkpoint, appends the report's own
+ * record (which commits to the figures and to what the log does not hold), and publishes a
+ * checkpoint that covers it, so that `cordon report --verify` finds it.
+ */
 export async function buildReport(
   policy: Policy,
   log: AccessLog,
   broker: AccessBroker,
   actor: Actor,
+  sources: ReportSources,
   from: Date,
   to: Date,
   now: Date,
 ): Promise<OversightReport> {
-  const access = { total: 0, byReason: {} as Counts, byOutcome: {} as Counts, byCountry: {} as Counts, byTeam: {} as Counts, protectedInClear: 0 };
-  const refused = { reads: 0, brokerActs: {} as Counts };
-  const statements: { index: number; type: string; at: string }[] = [];
   const cp = log.checkpoint();
-  let inPeriod = 0;
-  let first: number | null = null;
-  let last: number | null = null;
-  const writes: WriteInReport[] = [];
+  const records: { index: number; record: unknown }[] = [];
   for (let after = -1; after < cp.size - 1; ) {
     const page = await log.records(after, 5000);
     if (page.length === 0) break;
     for (const s of page) {
       after = s.index;
-      if (s.index >= cp.size) break;
-      const r = (s.record ?? {}) as Record<string, unknown>;
-      const at = Date.parse(String(r['at'] ?? ''));
-      if (!(at >= from.getTime() && at < to.getTime())) continue;
-      inPeriod++;
-      first ??= s.index;
-      last = s.index;
-      for (const e of Array.isArray(r['effects']) ? (r['effects'] as Record<string, unknown>[]) : []) {
-        if (e['action'] !== 'transfer' && e['action'] !== 'declassify') continue;
-        writes.push({
-          index: s.index,
-          at: String(r['at']),
-          action: e['action'],
-          principal: String(r['principal']),
-          dataset: String(e['dataset']),
-          field: String(e['field']),
-          from: String(e['from']),
-          to: String(e['to']),
-          allowed: e['allowed'] === true,
-        });
-      }
-      const type = typeof r['type'] === 'string' ? r['type'] : undefined;
-      if (type === undefined && typeof r['action'] === 'string' && r['action'] !== 'audit_read') {
-        access.total++;
-        const grant = r['grant'] as { reason?: string } | null;
-        bump(access.byReason, grant?.reason || 'no grant');
-        bump(access.byOutcome, String(r['outcome'] ?? 'unknown'));
-        bump(access.byCountry, String(r['country'] ?? 'unknown'));
-        bump(access.byTeam, policy.directory.principals.get(String(r['principal']))?.team ?? 'unknown');
-        // v1 lists fields, v2 groups them: both say class and disclosure on each member.
-        const fields = (r['fields'] as { class: string | null; disclosure: string }[] | undefined) ?? [];
-        if (fields.some((f) => f.class === 'protected' && f.disclosure === 'clear')) access.protectedInClear++;
-        if (r['outcome'] === 'refused') refused.reads++;
-      } else if (type === 'broker.refused') {
-        bump(refused.brokerActs, String(r['code']));
-      } else if (type !== undefined && /^(migrate|shred|purge)/.test(type)) {
-        statements.push({ index: s.index, type, at: String(r['at']) });
-      }
+      if (s.index < cp.size) records.push({ index: s.index, record: s.record });
     }
   }
-  const grants = broker
-    .listGrants(actor, {})
-    .filter((g) => g.notBefore >= from.getTime() && g.notBefore < to.getTime())
-    .map((g) => ({
-      id: g.id,
-      principal: g.principal,
-      reason: g.reason,
-      ticket: g.ticket,
-      breakGlass: g.breakGlass,
-      state: g.state,
-      notBefore: new Date(g.notBefore).toISOString(),
-      expiresAt: new Date(g.expiresAt).toISOString(),
-      review: g.breakGlass
-        ? g.review
-          ? `${g.review.decision} by ${g.review.by}`
-          : g.reviewBy !== undefined && g.reviewBy <= now.getTime()
-            ? 'OVERDUE: not reviewed'
-            : 'pending review'
-        : 'approved request',
-    }));
+  const teamOf = (p: string) => policy.directory.principals.get(p)?.team;
+  const tally = tallyPeriod(records, { from, to, size: cp.size, now, teamOf });
+  const teams: Record<string, string> = {};
+  for (const { record } of records) {
+    const r = record as { principal?: unknown; at?: unknown } | null;
+    const at = Date.parse(String(r?.at ?? ''));
+    if (typeof r?.principal === 'string' && at >= from.getTime() && at < to.getTime() && !(r.principal in teams))
+      teams[r.principal] = teamOf(r.principal) ?? 'unknown';
+  }
+  const [leaks, scan] = await Promise.all([sources.leaks(), sources.violations()]);
+  const partial = {
+    standing: [
+      ...standingAccessReview(policy).flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null, message: f.message })),
+      ...broker.grantFlags().map((f) => ({ kind: f.kind, principal: f.principal, message: f.message })),
+    ],
+    leaks: leaksInReport(leaks),
+    violations: violationsInReport(scan),
+    teams: Object.fromEntries(Object.entries(teams).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  const sha256 = snapshotSha256(partial);
+  const { index } = await log.append({
+    v: 2,
+    at: now.toISOString(),
+    type: 'report',
+    principal: actor.principal.id,
+    country: actor.country,
+    site: actor.site,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    policyVersion: policy.versionHash,
+    checkpointSize: cp.size,
+    figures: figuresSha256(tally.figures),
+    snapshot: sha256,
+    standing: partial.standing.length,
+    leaks: partial.leaks.length,
+    violations: partial.violations.count,
+  });
+  await log.publish();
   return {
-    v: 1,
+    v: 2,
     deployment: policy.deployment.name,
     policyVersion: policy.versionHash,
     from: from.toISOString(),
     to: to.toISOString(),
     generatedAt: now.toISOString(),
     generatedFor: actor.principal.id,
-    access,
-    grants,
-    refused,
-    statements,
-    standing: [
-      ...standingAccessReview(policy).flags.map((f) => ({ kind: f.kind, principal: f.principal ?? null, message: f.message })),
-      ...broker.grantFlags().map((f) => ({ kind: f.kind, principal: f.principal, message: f.message })),
-    ],
-    writes,
+    access: tally.access,
+    grants: tally.grants,
+    refused: tally.refused,
+    statements: tally.statements,
+    writes: tally.writes,
+    figures: tally.figures,
+    ...partial,
+    snapshot: { record: index, sha256 },
     log: {
       origin: log.origin,
       checkpointSize: cp.size,
       root: cp.root.toString('base64'),
       checkpoint: cp.note,
       healthy: log.health().ok,
-      recordsInPeriod: inPeriod,
-      range: { first, last },
+      recordsInPeriod: tally.recordsInPeriod,
+      range: tally.range,
     },
   };
 }
@@ -185,7 +219,7 @@ export async function buildReport(
 /** The report with a signed note over the SHA-256 of its canonical JSON, by the log's key. */
 export function signReport(report: OversightReport, logSignerKey: string): { report: OversightReport; sha256: string; signature: string } {
   const sha256 = createHash('sha256').update(canonicalJson(report)).digest('hex');
-  const text = `cordon oversight report v1\n${report.log.origin}\n${report.from} ${report.to}\nsha256 ${sha256}\n`;
+  const text = `cordon oversight report v${report.v}\n${report.log.origin}\n${report.from} ${report.to}\nsha256 ${sha256}\n`;
   return { report, sha256, signature: signNote(text, [parseSignerKey(logSignerKey)]) };
 }
 
@@ -206,21 +240,36 @@ export function reportHtml(signed: ReturnType<typeof signReport>): string {
   const range = r.log.range.first === null ? '(none in the period)' : `${r.log.range.first}–${r.log.range.last}`;
   const table = (head: string[], rows: unknown[][]) =>
     `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${head.length}">none</td></tr>`}</tbody></table>`;
+  const entries = (f: Figure) => (f.first === null ? 'none' : f.first === f.last ? `${f.first}` : `${f.first}–${f.last}`);
+  const transfers = r.writes.filter((w) => w.action === 'transfer').length;
+  const snapshot = `log entry ${r.snapshot.record}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cordon oversight report ${esc(r.from)} – ${esc(r.to)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:960px;margin:24px auto;padding:0 16px;color:#1b1f24}table{border-collapse:collapse;width:100%;margin:8px 0 16px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}pre{background:#f3f4f6;padding:8px;overflow:auto;font-size:12px}.bad{color:#b91c1c}</style></head>
 <body>
 <h1>Oversight report: ${esc(r.deployment)}</h1>
 <p>Period ${esc(r.from)} to ${esc(r.to)}; generated ${esc(r.generatedAt)} for ${esc(r.generatedFor)}; policy ${esc(r.policyVersion.slice(0, 16))}….</p>
-<p>Every count below is of the access-log entries ${range} (checkpoint of ${r.log.checkpointSize} entries); <code>cordon log verify --records</code> checks them.</p>
+<p>Every count of the period is of the access-log entries ${range} (checkpoint of ${r.log.checkpointSize} entries); the table of figures gives the entries behind each, and <code>cordon report --verify</code> recomputes every one from the log. What the log does not hold (standing flags, leak paths, violations) is stated as of the report, and ${snapshot}, the report's own record, commits to it (SHA-256 <code>${esc(r.snapshot.sha256.slice(0, 16))}…</code>).</p>
 <h2>Standing access</h2>
-<p>${r.standing.length} flag${r.standing.length === 1 ? '' : 's'} of the standing-access review and the broker, as of the report.</p>
+<p>${r.standing.length} flag${r.standing.length === 1 ? '' : 's'} of the standing-access review and the broker, as of the report (${snapshot}).</p>
 ${table(
   ['Kind', 'Principal', 'Flag'],
   r.standing.map((f) => [f.kind, f.principal ?? '—', f.message]),
 )}
+<h2>Leak paths</h2>
+<p>${r.leaks.length} path${r.leaks.length === 1 ? '' : 's'} of the flow map by which a protected category leaves its enclave, as of the report (${snapshot}).</p>
+${table(
+  ['Category', 'Jurisdiction', 'To', 'Country', 'How', 'Path', 'Rules'],
+  r.leaks.map((l) => [l.category, l.jurisdiction, `${l.sink.type} ${l.sink.id}`, l.sink.country ?? 'unknown', l.mode, l.path.join(' → '), l.rules.join(', ')]),
+)}
+<h2>Scanner violations</h2>
+<p>${r.violations.count} protected value${r.violations.count === 1 ? '' : 's'} found outside ${r.violations.count === 1 ? 'its' : 'their'} enclave by the scan of the global store${r.violations.complete ? '' : ' <span class="bad">(the scan did not finish: there may be more)</span>'}, as of the report (${snapshot})${r.violations.listed.length < r.violations.count ? `; the first ${r.violations.listed.length} are listed` : ''}. Places only, never values.</p>
+${table(
+  ['Store', 'Table', 'Row', 'Column', 'Category', 'Protected for', 'Found in'],
+  r.violations.listed.map((v) => [v.store, v.table, v.row, v.column, v.category, v.jurisdictions.join(', '), v.place]),
+)}
 <h2>Transfers and declassifications</h2>
-<p>${r.writes.filter((w) => w.action === 'transfer').length} transfers and ${r.writes.filter((w) => w.action === 'declassify').length} declassifications (entries ${range}).</p>
+<p>${transfers} transfer${transfers === 1 ? '' : 's'} and ${r.writes.length - transfers} declassification${r.writes.length - transfers === 1 ? '' : 's'} (entries ${range}).</p>
 ${table(
   ['Log index', 'At', 'What', 'Principal', 'Field', 'From', 'To', 'Permitted'],
   r.writes.map((w) => [w.index, w.at, w.action, w.principal, `${w.dataset}.${w.field}`, w.from, w.to, w.allowed ? 'yes' : 'no (refused)']),
@@ -230,8 +279,8 @@ ${table(
 <div class="charts">${bars('By reason', r.access.byReason)}${bars('By outcome', r.access.byOutcome)}${bars('By country', r.access.byCountry)}${bars('By team', r.access.byTeam)}</div>
 <h2>Grants and break-glass</h2>
 ${table(
-  ['Grant', 'Principal', 'Reason', 'Ticket', 'Break-glass', 'State', 'From', 'Until', 'Review'],
-  r.grants.map((g) => [g.id, g.principal, g.reason, g.ticket, g.breakGlass ? 'yes' : 'no', g.state, g.notBefore, g.expiresAt, g.review]),
+  ['Grant', 'Log index', 'Principal', 'Reason', 'Ticket', 'Break-glass', 'State', 'From', 'Until', 'Review'],
+  r.grants.map((g) => [g.id, g.index, g.principal, g.reason, g.ticket, g.breakGlass ? 'yes' : 'no', g.state, g.notBefore, g.expiresAt, g.review]),
 )}
 <h2>Refused attempts at the broker</h2>
 ${table(['Code', 'Count'], Object.entries(r.refused.brokerActs))}
@@ -240,8 +289,13 @@ ${table(
   ['Log index', 'Statement', 'At'],
   r.statements.map((s) => [s.index, s.type, s.at]),
 )}
+<h2>Figures and the log entries behind them</h2>
+${table(
+  ['Figure', 'Value', 'Log entries'],
+  r.figures.map((f) => [f.name, f.value, entries(f)]),
+)}
 <h2>The access log</h2>
-<p>${esc(r.log.origin)}: checkpoint of ${r.log.checkpointSize} entries, root ${esc(r.log.root)}; ${r.log.healthy ? 'healthy' : '<span class="bad">UNHEALTHY</span>'}; ${r.log.recordsInPeriod} records in the period. Check it yourself with <code>cordon log verify</code>.</p>
+<p>${esc(r.log.origin)}: checkpoint of ${r.log.checkpointSize} entries, root ${esc(r.log.root)}; ${r.log.healthy ? 'healthy' : '<span class="bad">UNHEALTHY</span>'}; ${r.log.recordsInPeriod} records in the period. Check it yourself with <code>cordon log verify</code>, and this report with <code>cordon report --verify</code>.</p>
 <pre>${esc(r.log.checkpoint)}</pre>
 <h2>Signature</h2>
 <p>SHA-256 of the report's canonical JSON: <code>${signed.sha256}</code>, signed with the log's key:</p>
