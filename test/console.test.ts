@@ -4,82 +4,28 @@
 // approved by two approvers through the UI; every Overview chart label equals the API's number and
 // links to the records behind it; the Log page filters to one principal and opens a record in
 // place with its inclusion proof verified in the browser; a leak path is highlighted on the flow
-// map; the header shows the policy version and checkpoint; no console errors for any persona on
-// any page. Every page is captured for every persona at 1366 px and 390 px under
-// test-artifacts/console/.
+// map; the header shows the policy version and checkpoint. No console errors for any persona on
+// any page, with every page captured for every persona at 1366 px and 390 px under
+// test-artifacts/console/, is test/console-pages.slow.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startUp, type RunningUp } from './helpers/up.js';
-import { ROOT } from './helpers/paths.js';
+import type { Page } from 'playwright-core';
+import type { RunningUp } from './helpers/up.js';
+import { ARTIFACTS, WIDTHS, as, go, startConsole, type ConsoleRun } from './helpers/console-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
-const PAGES = ['overview', 'data', 'access', 'log', 'flows', 'policy', 'findings'];
-const WIDTHS = [
-  [1366, 900, 'wide'],
-  [390, 844, 'narrow'],
-] as const;
-
-interface Persona {
-  id: string;
-  token: string;
-  forwardedFor?: string;
-}
-let personas: Persona[];
-
-/** The API as `persona` (from its own site unless `from` says otherwise). */
-async function apiAs<T>(persona: string, path: string, from?: string): Promise<{ status: number; body: T }> {
-  const p = personas.find((x) => x.id === persona)!;
-  const headers: Record<string, string> = { authorization: `Bearer ${p.token}` };
-  const xff = from ?? p.forwardedFor;
-  if (xff) headers['x-forwarded-for'] = xff;
-  const r = await fetch(`${up.base}${path}`, { headers });
-  return { status: r.status, body: (await r.json()) as T };
-}
-
+let run: ConsoleRun;
 let up: RunningUp;
-let dataDir: string;
-let browser: Browser;
+const apiAs = <T>(persona: string, path: string, from?: string) => run.apiAs<T>(persona, path, from);
+const openConsole = (width?: number, height?: number) => run.openConsole(width, height);
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
-  mkdirSync(join(ARTIFACTS, 'pages'), { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'cordon-console-'));
-  up = await startUp(dataDir);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  personas = ((await (await fetch(`${up.base}/v1/demo/personas`)).json()) as { personas: Persona[] }).personas;
+  run = await startConsole();
+  ({ up } = run);
 });
 after(async () => {
-  await browser?.close();
-  up?.child.kill('SIGINT');
-  await up?.exited;
-  rmSync(dataDir, { recursive: true, force: true });
+  await run?.close();
 });
-
-/** A page whose console errors and uncaught exceptions are collected (each test asserts none). */
-async function openConsole(width = 1366, height = 900): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${up.base}/`);
-  return { page, errors };
-}
-
-async function as(page: Page, persona: string): Promise<void> {
-  await page.getByLabel('Persona').selectOption(persona);
-}
-
-async function go(page: Page, name: string): Promise<void> {
-  await page.getByRole('link', { name: name[0]!.toUpperCase() + name.slice(1), exact: true }).click();
-  await page.waitForFunction((h) => window.location.hash === `#/${h}`, name);
-}
 
 /**
  * demo-us-1 as `persona` sees it: opened by its key in clear, or, for a persona that may not see the
@@ -487,27 +433,4 @@ test('the header shows the policy version, the checkpoint size and age and its w
   await page.screenshot({ path: join(ARTIFACTS, 'overview-dark.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
-});
-
-test('every page renders for every persona without console errors at 1366 and 390 px, and is keyboard-reachable', async () => {
-  assert.ok(personas.length >= 8, `the demo's personas: ${personas.map((p) => p.id).join(', ')}`);
-  for (const [width, height, tag] of WIDTHS) {
-    const { page, errors } = await openConsole(width, height);
-    for (const persona of personas) {
-      await as(page, persona.id);
-      for (const name of PAGES) {
-        await go(page, name);
-        await page.locator('main h2').first().waitFor();
-        // Loaded: the page's own requests answered (nothing says Loading… any more).
-        await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
-        await page.screenshot({ path: join(ARTIFACTS, 'pages', `${persona.id}-${name}-${tag}.jpg`), fullPage: true, type: 'jpeg', quality: 70 });
-      }
-      assert.deepEqual(errors, [], `${persona.id} (${tag}): ${errors.join('; ')}`);
-    }
-    // Keyboard: Tab reaches the page links.
-    await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => document.activeElement?.tagName);
-    assert.ok(['SELECT', 'A', 'BUTTON', 'INPUT'].includes(focused ?? ''), `Tab focuses a control, got ${focused}`);
-    await page.close();
-  }
 });

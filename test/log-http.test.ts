@@ -10,21 +10,27 @@ import { decodeEntryBundle, hashLeaf, MerkleTree, openCheckpoint, verifyInclusio
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 
-test('tiles, bundles, proofs and records over HTTP; bad input gets a clear problem and changes nothing', async () => {
+/** A server on the demo policy in memory, seeded with the demo's fixed users, that trusts this host's X-Forwarded-For. */
+async function demoServer(prefix: string) {
   const loaded = loadPolicy(join(ROOT, 'policies', 'demo'));
   assert.ok(loaded.ok);
   const issuer = await createDemoIssuer();
   const server = await createCordonServer({
     policy: loaded.policy,
-    dataDir: tempDir('cordon-log-http-'),
+    dataDir: tempDir(prefix),
     tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
     storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
     trustedProxies: ['127.0.0.1/32'],
     // Only reads in this log: no data-key releases between them (encryption at rest is tested with the migration).
     encryptAtRest: false,
   });
+  await seedDemoWorld(server.placement, { users: 0 });
+  return { issuer, server };
+}
+
+test('tiles, bundles, proofs and records over HTTP; bad input gets a clear problem and changes nothing', async () => {
+  const { issuer, server } = await demoServer('cordon-log-http-');
   try {
-    await seedDemoWorld(server.placement, { users: 0 });
     const engineer = await issuer.sign('beijing-engineer');
     const get = (url: string, token?: string) =>
       server.app.inject({ method: 'GET', url, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-forwarded-for': '10.80.0.5' } });
@@ -137,19 +143,8 @@ test('tiles, bundles, proofs and records over HTTP; bad input gets a clear probl
 });
 
 test('records page newest first (before=) and filter server-side by time, principal, dataset, country, outcome, disclosure and kind; bad filters are 400 naming them', async () => {
-  const loaded = loadPolicy(join(ROOT, 'policies', 'demo'));
-  assert.ok(loaded.ok);
-  const issuer = await createDemoIssuer();
-  const server = await createCordonServer({
-    policy: loaded.policy,
-    dataDir: tempDir('cordon-log-filter-'),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...loaded.policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    encryptAtRest: false,
-  });
+  const { issuer, server } = await demoServer('cordon-log-filter-');
   try {
-    await seedDemoWorld(server.placement, { users: 0 });
     const get = (url: string, token: string, from: string) =>
       server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': from } });
     const beijing = await issuer.sign('beijing-engineer');

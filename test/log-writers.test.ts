@@ -35,6 +35,27 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
   }
 }
 
+/** A registered record (report) carrying `principal`, for appends whose content does not matter. */
+function reportRecord(principal: string) {
+  return {
+    v: 2 as const,
+    at: new Date().toISOString(),
+    type: 'report' as const,
+    principal,
+    country: 'US',
+    site: 'austin',
+    from: '2026-11-01T00:00:00.000Z',
+    to: '2026-12-01T00:00:00.000Z',
+    policyVersion: 'pv',
+    checkpointSize: 0,
+    figures: '0'.repeat(64),
+    snapshot: '0'.repeat(64),
+    standing: 0,
+    leaks: 0,
+    violations: 0,
+  };
+}
+
 test('two processes append to one log on PostgreSQL: every record lands once, none is refused, both sign the same tree', async () => {
   const url = await databaseUrl('cordon_writers');
   // Two stores (two connection pools), as two processes would have.
@@ -57,18 +78,7 @@ test('two processes append to one log on PostgreSQL: every record lands once, no
         const id = `${writer}-${wave}-${i}`;
         sent.push(id);
         // A registered record (report) carrying the id where its principal goes.
-        calls.push(
-          log.append({
-            v: 1,
-            at: new Date().toISOString(),
-            type: 'report',
-            principal: id,
-            country: 'US',
-            site: 'austin',
-            from: '2026-11-01T00:00:00.000Z',
-            to: '2026-12-01T00:00:00.000Z',
-          }),
-        );
+        calls.push(log.append(reportRecord(id)));
       }
       for (const r of await Promise.all(calls)) indexes.push(r.index);
     };
@@ -129,16 +139,7 @@ test("two processes serving one log: a client asking them in turn never sees it 
     const seed = Number(process.env.SERVING_SEED ?? 20261203);
     console.log(`# SERVING_SEED=${seed}`);
     const rand = mulberry32(seed);
-    const report = (principal: string) => ({
-      v: 1 as const,
-      at: new Date().toISOString(),
-      type: 'report' as const,
-      principal,
-      country: 'US',
-      site: 'austin',
-      from: '2026-11-01T00:00:00.000Z',
-      to: '2026-12-01T00:00:00.000Z',
-    });
+    const report = reportRecord;
     let seen = 0;
     for (let round = 0; round < 30; round++) {
       // One process appends and signs; the client then asks either of them.
@@ -185,16 +186,7 @@ test('a checkpoint stored late (after its witnesses answered) never replaces a l
       },
     });
     const b = await openAccessLog({ store: storeB, signerKey: skey });
-    const report = (principal: string) => ({
-      v: 1 as const,
-      at: new Date().toISOString(),
-      type: 'report' as const,
-      principal,
-      country: 'US',
-      site: 'austin',
-      from: '2026-11-01T00:00:00.000Z',
-      to: '2026-12-01T00:00:00.000Z',
-    });
+    const report = reportRecord;
     await Promise.all(Array.from({ length: 5 }, (_, i) => a.append(report(`a${i}`))));
     slow = true;
     const signingA = a.publish();

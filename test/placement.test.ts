@@ -1,4 +1,4 @@
-// Placement over the demo policy: 2,000 mixed writes (test/helpers/placement-writes.ts; 10,000 in
+// Placement over the demo policy: 500 mixed writes (test/helpers/placement-writes.ts; 10,000 in
 // test/placement.slow.test.ts), then reads, moves and refusals one by one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ after(async () => {
   for (const s of stores.values()) await s.close();
 });
 
-mixedWritesTest(2_000);
+mixedWritesTest(500);
 
 test('a record is read back whole, joined from its two parts', async () => {
   await placement.write('users', 'join-1', { username: 'j', country: 'US', phone_number: '+15550000001', email: 'j@example.com', bio: 'b' }, 'create');

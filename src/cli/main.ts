@@ -11,7 +11,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_FINDING, EXIT_UNAVAILABLE, EXIT_USAGE, UsageError, Unreachable, fileFailure, networkFailure } from './output.js';
 import { CordonError } from '../shared/errors.js';
-import { MerkleProofError, NoteError } from '../log/index.js';
 
 /**
  * Every command, loaded when asked for: `cordon policy check` loads the policy core, not the
@@ -74,8 +73,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cordon: ${e.message}\n`);
       return EXIT_UNAVAILABLE;
     }
-    // Before the CordonError rule below: these are CordonErrors too, but mostly findings.
-    if (e instanceof NoteError || e instanceof MerkleProofError) {
+    // Before the CordonError rule below: these are CordonErrors too, but mostly findings. Known by
+    // their names (log/note.ts NoteError, log/merkle.ts MerkleProofError): importing the log module
+    // here would load it, the store and PGlite for every command.
+    if (e instanceof CordonError && (e.name === 'NoteError' || e.name === 'MerkleProofError')) {
       // A key the user gave that is malformed is input; a note or proof that does not verify is a finding.
       process.stderr.write(`cordon: ${e.code}: ${e.message}\n`);
       return e.code === 'log.bad_key' ? EXIT_USAGE : EXIT_FINDING;

@@ -128,8 +128,8 @@ async function verifyReport(o: ServerOpts, report: OversightReport, vkey: string
     ['grants', report.grants, tally.grants],
     ['writes', report.writes, tally.writes],
     ['statements', report.statements, tally.statements],
-    ['log.range', report.log.range, tally.range],
-    ['log.recordsInPeriod', report.log.recordsInPeriod, tally.recordsInPeriod],
+    ['the log range of the period', report.log.range, tally.range],
+    ['the records in the period', report.log.recordsInPeriod, tally.recordsInPeriod],
   ];
   for (const [name, stated, found] of parts) if (!same(stated, found)) problems.push(`${name}: the report's differs from what the log's records give`);
   const own = records.get(report.snapshot.record) as Record<string, unknown> | undefined;

@@ -245,7 +245,7 @@ export function reportHtml(signed: ReturnType<typeof signReport>): string {
   const snapshot = `log entry ${r.snapshot.record}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cordon oversight report ${esc(r.from)} – ${esc(r.to)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:24px auto;padding:0 16px;color:#1b1f24}table{border-collapse:collapse;width:100%;margin:8px 0 16px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}pre{background:#f3f4f6;padding:8px;overflow:auto;font-size:12px}.bad{color:#b91c1c}</style></head>
+<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:24px auto;padding:0 16px;color:#1b1f24}table{border-collapse:collapse;width:100%;margin:8px 0 16px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;overflow-wrap:anywhere;vertical-align:top}.charts{display:flex;flex-wrap:wrap;gap:16px}pre{background:#f3f4f6;padding:8px;overflow:auto;font-size:12px}.bad{color:#b91c1c}</style></head>
 <body>
 <h1>Oversight report: ${esc(r.deployment)}</h1>
 <p>Period ${esc(r.from)} to ${esc(r.to)}; generated ${esc(r.generatedAt)} for ${esc(r.generatedFor)}; policy ${esc(r.policyVersion.slice(0, 16))}….</p>
