@@ -51,6 +51,8 @@ export interface ReadOneOptions {
 
 export interface GatewayReader {
   readonly policy: Policy;
+  /** Where lists run (their filters are on fields that live there). */
+  readonly globalStore: Store;
   readonly recordKeys: RecordKeys;
   /** The dataset, or HttpProblem decide.unknown_dataset. */
   datasetOf(name: string): Dataset;
@@ -212,7 +214,20 @@ export function createGatewayReader(options: GatewayReaderOptions): GatewayReade
   const refusedForPlace = (caller: Caller, decision: Decision): boolean =>
     !caller.knownPlace && decision.fields.some((f) => f.class === 'protected' || f.class === undefined);
 
-  return { policy, recordKeys, datasetOf, enclaveCountries, context, inputsOf, record, readOne, filterable, filterValue, refusedForPlace };
+  return {
+    policy,
+    globalStore: options.globalStore,
+    recordKeys,
+    datasetOf,
+    enclaveCountries,
+    context,
+    inputsOf,
+    record,
+    readOne,
+    filterable,
+    filterValue,
+    refusedForPlace,
+  };
 }
 
 /** The values of `fields` that the record holds (a field it lacks stays absent, as in a whole read). */
