@@ -3,6 +3,8 @@
 // a PROXY v2 relay — each persona getting exactly the cells GET /v1/data/users/{key} gives it, and
 // the access log holding one record per row, naming the columns asked for.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,6 +13,7 @@ import { startUp } from './helpers/up.js';
 import { tempDir } from './helpers/temp.js';
 import { assertSameHidden, hashOf } from './helpers/hidden.js';
 import { proxyRelay } from './helpers/pg-raw.js';
+import { ROOT } from './helpers/paths.js';
 
 const run = promisify(execFile);
 type Json = Record<string, unknown>;
@@ -36,6 +39,15 @@ test('psql and postgres.js get, persona by persona, the cells the HTTP gateway g
       lines.map((m) => m[3]),
       ['beijing-engineer', 'us-analyst', 'austin-engineer'],
     );
+    // The README shows beijing-engineer's line as the demo prints it on its default port and data dir.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('PGPASSWORD=') && l.includes("['beijing-engineer']"));
+    const asInReadme = lines[0]![1]!
+      .replace(`-p ${pgPort} `, '-p 5433 ')
+      .replace(`require('${dataDir}/`, "require('./.cordon/")
+      .replace(/'tok_[A-Za-z0-9_-]+'/, "'tok_…'");
+    assert.equal(asInReadme, readme, 'the README shows the line the demo prints');
     for (const [, line, from, persona] of lines) {
       const key = /WHERE uid = '([^']+)'/.exec(line!)![1]!;
       const httpRead = await http(persona!, from!, `/v1/data/users/${key}`);
