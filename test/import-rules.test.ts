@@ -18,8 +18,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   flows: ['shared', 'policy', 'store'],
   scan: ['shared', 'policy', 'store'],
   migrate: ['shared', 'policy', 'store', 'log'],
-  server: ['shared', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate'],
-  cli: ['shared', 'server', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate'],
+  /** The PostgreSQL wire gateway: reads through the gateway's read path; the server wires its identity and place. */
+  pgwire: ['shared', 'policy', 'store', 'gateway'],
+  server: ['shared', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'pgwire'],
+  cli: ['shared', 'server', 'policy', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'pgwire'],
   /** src/index.ts, the package's root export: the policy core and the errors. */
   'index.ts': ['shared', 'policy'],
 };

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Policy } from '../policy/index.js';
 
 export const DEFAULT_PORT = 7070;
+/** The demo's PostgreSQL wire port (5432 is left to a PostgreSQL of the machine). */
+export const DEFAULT_PG_PORT = 5433;
 export const DEFAULT_DATA_DIR = '.cordon';
 /** The demo policy shipped with cordon. Compiled to dist/src/cli/: the repo root is three levels up. */
 export const DEMO_POLICY_DIR = fileURLToPath(new URL('../../../policies/demo', import.meta.url));

@@ -26,8 +26,9 @@ import {
   type LogLevel,
   type ServerOptions,
 } from '../server/index.js';
+import { FORWARDED_FOR_OPTION } from '../pgwire/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
-import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
+import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PG_PORT, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { readKeyArg } from './log.js';
 import { checkWorkers, parseWorkers, prepareDataDir, runPrimary, workerNumber } from './workers.js';
 
@@ -48,15 +49,16 @@ interface UpOptions {
   breakGlassWebhook?: string;
   logLevel: string;
   workers: string;
+  pgPort?: string;
 }
 
 /** Fails (exit 3) when `host:port` cannot be bound, before the stores are opened. Port 0 is always free. */
-async function portIsFree(host: string, port: number): Promise<void> {
+async function portIsFree(host: string, port: number, flag = '--port'): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((done, fail) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'EADDRINUSE' ? ' (another process listens there: stop it, or give --port)' : '';
+      const hint = err.code === 'EADDRINUSE' ? ` (another process listens there: stop it, or give ${flag})` : '';
       fail(new RuntimeError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}${hint}`, 3));
     });
     probe.listen({ port, host, exclusive: true }, () => probe.close(() => done()));
@@ -172,6 +174,10 @@ export function upCommand(): Command {
     .option('--witness <url=vkey>', 'a witness that cosigns the access log: its base URL and verifier key (repeatable)', collect, [])
     .option('--break-glass-webhook <url>', 'POST break-glass alerts here (overrides cordon.yaml access.break_glass.webhook)')
     .option('--log-level <level>', `operational log on stderr, JSON lines (${LOG_LEVELS.join(', ')})`, 'info')
+    .option(
+      '--pg-port <n>',
+      `also serve the PostgreSQL wire protocol here (password: the bearer token); with --demo ${DEFAULT_PG_PORT} by default (0, any free port, when --port is 0)`,
+    )
     .option('--workers <n>', 'gateway processes sharing the port (auto: one per core); more than 1 needs every store on PostgreSQL', '1')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
@@ -192,11 +198,16 @@ export function upCommand(): Command {
       if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}`);
       checkIdentityFlags(opts);
+      const pgPort = opts.pgPort !== undefined ? Number(opts.pgPort) : opts.demo ? (port === 0 ? 0 : DEFAULT_PG_PORT) : undefined;
+      if (pgPort !== undefined && (!Number.isInteger(pgPort) || pgPort < 0 || pgPort > 65535))
+        throw new UsageError(`--pg-port must be a port number, got ${JSON.stringify(opts.pgPort)}`);
       const workers = parseWorkers(opts.workers);
+      if (pgPort !== undefined && opts.pgPort !== undefined && workers > 1) throw new UsageError('--pg-port goes with --workers 1 for now');
       // A worker of `--workers N`: the primary checked all of this, and holds the shared port.
       const worker = workerNumber();
       // A busy port is found before anything is opened or written (the stores take seconds).
       if (worker === undefined) await portIsFree(opts.host, port);
+      if (worker === undefined && pgPort !== undefined) await portIsFree(opts.host, pgPort, '--pg-port');
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
       process.stdout.on('error', () => {});
       const { policy, issues } = checkPolicy(policyDir);
@@ -261,6 +272,7 @@ export function upCommand(): Command {
           personas: demo && loopback ? personas : undefined,
           consoleSignIn: provider?.signIn,
           logger: { level: opts.logLevel as LogLevel },
+          pgWire: pgPort !== undefined && workers === 1,
         });
       } catch (err) {
         if (err instanceof RuntimeError) throw err;
@@ -307,10 +319,12 @@ export function upCommand(): Command {
           writeFileSync(paths.demoVkey, `${server.log.vkey}\n`);
         }
         await server.app.listen({ port, host: opts.host });
+        await server.pg?.listen(pgPort ?? 0, opts.host);
       } catch (err) {
         await server.close().catch(() => undefined);
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new RuntimeError(`cannot listen on ${opts.host}:${port}: ${code}`, 3);
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+          throw new RuntimeError(`cannot listen on ${opts.host}:${server.app.server.listening ? pgPort : port}: ${code}`, 3);
         throw new RuntimeError(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 3);
       }
       seedRest?.();
@@ -331,6 +345,8 @@ export function upCommand(): Command {
         `  health     ${base}/readyz`,
         `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`,
       ];
+      const wire = server.pg?.address();
+      if (wire) out.push(`  PostgreSQL ${opts.host}:${wire.port} (wire protocol: user = principal, password = its bearer token)`);
       out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
       for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
       if (provider) {
@@ -349,6 +365,7 @@ export function upCommand(): Command {
             'Each persona asks for the same record, demo-us-1, from its own site (the demo trusts this host as a proxy);',
             'a persona that may not see the uid in clear names it by its own token:',
           );
+        const psql: string[] = [];
         for (const persona of loopback ? ['beijing-engineer', 'us-analyst', 'austin-engineer'] : []) {
           const p = policy.directory.principals.get(persona);
           const address = p && addressOfSite(policy, p.site);
@@ -358,7 +375,12 @@ export function upCommand(): Command {
           out.push(
             `  curl -s -H "Authorization: Bearer $(node -p "require('${file}')['${persona}']")" -H 'X-Forwarded-For: ${address}' ${base}/v1/data/users/${key}`,
           );
+          psql.push(
+            `  PGPASSWORD="$(node -p "require('${file}')['${persona}']")" PGOPTIONS='-c ${FORWARDED_FOR_OPTION}=${address}' psql -h ${opts.host} -p ${wire?.port} -U ${persona} -d cordon -c "SELECT uid, username, phone_number FROM users WHERE uid = '${key}'"`,
+          );
         }
+        if (wire && psql.length > 0)
+          out.push('', 'The same over the PostgreSQL wire protocol (the place rides in the startup options, as X-Forwarded-For):', ...psql);
       }
       const vkeyFile = opts.demo ? join(opts.dataDir, 'demo', 'log.vkey') : join(opts.dataDir, 'keys', 'log.vkey');
       out.push('', 'Anyone can check the access log:', `  npx cordon log verify --url ${base} --vkey ${vkeyFile} --state log-state.json`);

@@ -11,17 +11,16 @@ import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
-import { disclose, releasedInClear, TOKEN_PREFIX } from './disclose.js';
-import { createRecordKeys, type KeyIn } from './record-keys.js';
-import { accessRecord, type AccessRecorder, type AccessRecordV2, type WriteEffect } from './recorder.js';
+import { releasedInClear, TOKEN_PREFIX } from './disclose.js';
+import type { KeyIn } from './record-keys.js';
+import type { AccessRecorder, AccessRecordV2, WriteEffect } from './recorder.js';
+import { createGatewayReader, type GatewayReader, type ReadOne as ReaderReadOne } from './reader.js';
 import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
 /** A caller that acts for a data subject (the platform's backend for a user) names the subject here. */
 export const ON_BEHALF_HEADER = 'X-Cordon-On-Behalf-Of';
 const NOTHING: ReadonlySet<string> = new Set();
-/** A JSON number (RFC 8259 §6), as a number filter's value is written. */
-const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
@@ -40,101 +39,27 @@ export interface GatewayOptions {
   /** Called with every decision made (for metrics). */
   onDecision?(decision: Decision): void;
   now?(): number;
+  /** The shared read path, when the server made one (the wire gateway reads through it too); made here otherwise. */
+  readonly reader?: GatewayReader;
 }
 
 type Json = Record<string, unknown>;
 
 export async function gatewayRoutes(app: FastifyInstance, options: GatewayOptions): Promise<void> {
-  const { policy, decider, placement, keys, recorder } = options;
-  const now = options.now ?? Date.now;
+  const { policy, decider, placement, keys } = options;
   app.setErrorHandler(problemHandler);
   ensureSchemas(app, DISCLOSED_RECORD_SCHEMA);
-  // Keys in and out as the caller may see the key field (W6): clear, or the caller's token.
-  const recordKeys = createRecordKeys({ policy, decider, keys, grantsOf: options.grantsOf, now });
-
-  const datasetOf = (name: string) => {
-    const d = policy.datasets.get(name);
-    if (!d) throw new HttpProblem('decide.unknown_dataset', `unknown dataset ${JSON.stringify(name)}`);
-    return d;
-  };
-
-  const enclaveCountries = (jurisdiction: string): readonly string[] => {
-    const enclave = policy.deployment.jurisdictions.get(jurisdiction)?.enclave;
-    return (enclave !== undefined && policy.deployment.enclaves.get(enclave)?.allowedCountries) || [];
-  };
-
-  const record = async (
-    decision: Decision,
-    action: AccessRecordV2['action'],
-    caller: Caller,
-    subject: string | undefined,
-    outcome: AccessRecordV2['outcome'],
-    extra: { effects?: readonly WriteEffect[]; follows?: number } = {},
-  ): Promise<number> => {
-    options.onDecision?.(decision);
-    try {
-      // The grants are looked up again only when one released a field (the record names its expiry).
-      const granted = decision.fields.some((f) => f.grant !== undefined);
-      const context = { grants: granted ? (options.grantsOf?.(caller.principal.id) ?? []) : [], enclaveCountries };
-      const r = accessRecord(decision, action, caller, subjectHash(keys, decision.dataset, subject), outcome, new Date(now()), context);
-      const effects = extra.effects !== undefined && extra.effects.length > 0 ? { effects: extra.effects } : {};
-      const follows = extra.follows === undefined ? {} : { follows: extra.follows };
-      return (await recorder.record({ ...r, ...effects, ...follows })).index;
-    } catch (err) {
-      app.log.error({ err }, 'access recorder failed');
-      throw new HttpProblem('log.unavailable', 'the decision could not be recorded, so nothing was released');
-    }
-  };
-
-  const context = (caller: Caller, subjectJurisdiction: string | undefined, forSubject = false) => ({
-    country: caller.country,
-    site: caller.site,
-    grants: options.grantsOf?.(caller.principal.id) ?? [],
-    now: now(),
-    subjectJurisdiction,
-    forSubject,
-  });
-
-  // What a decision reads of a record besides field names: the jurisdiction field and the fields
-  // that row conditions test. Only these are decrypted before deciding.
-  const decisionInputs = new Map<string, ReadonlySet<string>>();
-  const inputsOf = (dataset: string): ReadonlySet<string> => {
-    let inputs = decisionInputs.get(dataset);
-    if (!inputs) {
-      const d = datasetOf(dataset);
-      inputs = new Set([
-        ...(d.jurisdictionField === undefined ? [] : [d.jurisdictionField]),
-        ...[...d.fields.values()].flatMap((f) => f.conditions.map((c) => c.field)),
-      ]);
-      decisionInputs.set(dataset, inputs);
-    }
-    return inputs;
-  };
-
-  /**
-   * Decide, then decrypt: a protected field is decrypted (and its subject's data key released) only
-   * when the decision discloses it in some form; withheld fields are never decrypted. A key sent in
-   * clear (`clearKey`) finds nothing unless the decision shows the key field in clear.
-   */
-  const readOne = async (caller: Caller, dataset: string, key: string, clearKey = false) => {
-    const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
-    if (!found) return undefined;
-    const decision = decider.decide({
-      principal: caller.principal,
-      action: 'read',
-      dataset,
-      record: found.values,
-      context: context(caller, found.jurisdiction),
+  // The read path (decide, decrypt what is disclosed, disclose, record) is shared with the wire gateway.
+  const reader =
+    options.reader ??
+    createGatewayReader({
+      ...options,
+      onRecordError: (err) => app.log.error({ err }, 'access recorder failed'),
     });
-    if (clearKey && !recordKeys.shown(dataset, decision)) return undefined;
-    const sealed = found.sealed;
-    const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
-    const opened = disclosed.length > 0 && found.open ? await found.open(disclosed) : found;
-    const out = disclose(decision, opened.values, { keys, audience: caller.audience, unreadable: opened.unreadable });
-    const released = Object.keys(out.fields).length > 0;
-    return { decision, out, released, subject: decision.subject };
-  };
-  type ReadOne = NonNullable<Awaited<ReturnType<typeof readOne>>>;
+  const { datasetOf, record, context, inputsOf, readOne, filterValue } = reader;
+  // Keys in and out as the caller may see the key field (W6): clear, or the caller's token.
+  const recordKeys = reader.recordKeys;
+  type ReadOne = ReaderReadOne;
 
   // Reads are decided, released and logged; HEAD would log a release of what it does not send (W5).
   // So the data API's and the egress feed's GET routes take no HEAD: it is 405 with Allow, decided
@@ -145,9 +70,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, req.params.dataset, req.params.key);
-    const r = k && (await readOne(caller, req.params.dataset, k.key, k.clear));
+    const r = k && (await readOne(caller, req.params.dataset, k.key, { clearKey: k.clear }));
     if (!k || !r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
-    if (!caller.knownPlace && r.decision.fields.some((f) => f.class === 'protected' || f.class === undefined)) {
+    if (reader.refusedForPlace(caller, r.decision)) {
       await record(r.decision, 'read', caller, r.subject, 'refused');
       throw new HttpProblem(
         'gateway.unknown_location',
@@ -162,25 +87,6 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const released = releasedInClear(r.decision, r.out.fields, options.grantsOf?.(caller.principal.id) ?? []);
     return { key: recordKeys.out(caller, req.params.dataset, k.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out, released };
   });
-
-  /**
-   * A filter's value as the field's declared type (catalog `type`): a number or a boolean is compared
-   * as one, as stored. A value that is not of that type is bad input (400, nothing read or logged: W7).
-   */
-  const filterValue = (d: Dataset, field: string, param: string, v: string): FieldValue => {
-    const type = d.fields.get(field)!.type;
-    if (type === 'number') {
-      if (!NUMBER.test(v) || !Number.isFinite(Number(v)))
-        throw new HttpProblem('gateway.invalid_query', `${param} must be a number (${d.name}.${field} is declared type number), such as 3 or -1.5`);
-      return Number(v);
-    }
-    if (type === 'boolean') {
-      if (v !== 'true' && v !== 'false')
-        throw new HttpProblem('gateway.invalid_query', `${param} must be true or false (${d.name}.${field} is declared type boolean)`);
-      return v === 'true';
-    }
-    return v;
-  };
 
   /** Lists and the egress feed answer only a placed request: from an unknown place, nothing is read. */
   const requireKnownPlace = (caller: Caller) => {
@@ -205,27 +111,9 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const field = k.slice('filter.'.length);
       if (!d.fields.has(field)) throw new HttpProblem('gateway.invalid_query', `${d.name} has no field ${JSON.stringify(field)}`);
       // Refused before its value is even read: no oracle on fields the caller may not see in clear (W1).
-      if (!filterable(field)) throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
+      if (!reader.filterable(caller, d, field))
+        throw new HttpProblem('gateway.filter_refused', `${d.name}.${field} cannot be a filter for ${caller.principal.id}`);
       where[field] = filterValue(d, field, k, v);
-    }
-    function filterable(field: string): boolean {
-      const f = d.fields.get(field)!;
-      const categories = fieldCategories(f);
-      for (const j of policy.deployment.jurisdictions.keys()) {
-        for (const category of categories) {
-          const fd = decider.decideField({
-            principal: caller.principal,
-            action: 'read',
-            dataset: d.name,
-            field,
-            category,
-            jurisdiction: j,
-            context: { country: caller.country, site: caller.site, now: now() },
-          });
-          if (fd.disclosure !== 'clear' || fd.class === 'protected') return false;
-        }
-      }
-      return true;
     }
     const after = q['after'] === undefined ? undefined : recordKeys.cursor(caller, d.name, q['after']);
     if (q['after'] !== undefined && after === undefined) throw new HttpProblem('gateway.invalid_query', 'after must be the next cursor of an earlier page');

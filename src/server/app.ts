@@ -5,7 +5,17 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createDecider, createPlacementRules, type Decider, type GrantInfo, type Policy, type Principal } from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
-import { createRecordKeys, encodeAccessRecord, gatewayRoutes, problemHandler, type AccessRecorder, type Caller, type RecordKeys } from '../gateway/index.js';
+import {
+  createGatewayReader,
+  createRecordKeys,
+  encodeAccessRecord,
+  gatewayRoutes,
+  problemHandler,
+  type AccessRecorder,
+  type Caller,
+  type RecordKeys,
+} from '../gateway/index.js';
+import { createPgGateway, type PgGateway } from '../pgwire/index.js';
 import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
 import type { Leak } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
@@ -61,6 +71,8 @@ export interface ServerOptions {
   readonly auditPollMs?: number;
   /** Protected fields encrypted at rest under per-subject data keys (default true). */
   readonly encryptAtRest?: boolean;
+  /** Make the PostgreSQL wire gateway (CordonServer.pg), reading through the same path as the HTTP one; it listens when told. */
+  readonly pgWire?: boolean;
 }
 
 export interface CordonServer {
@@ -79,6 +91,8 @@ export interface CordonServer {
    * Undefined when there is no such record. For the demo's curl lines.
    */
   keyAs(principal: string, dataset: string, key: string): Promise<string | undefined>;
+  /** The PostgreSQL wire gateway, with `pgWire`: not yet listening. */
+  readonly pg: PgGateway | undefined;
   close(): Promise<void>;
 }
 
@@ -211,13 +225,12 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     return token;
   };
 
-  const identify = async (req: FastifyRequest): Promise<Caller> => {
+  /** Who asks (the bearer token) and from where (the peer, and what a trusted proxy says of its client). */
+  const callerFrom = async (authorization: string | undefined, remoteAddress: string, forwardedFor: string | undefined): Promise<Caller> => {
     try {
-      const token = await verify(req.headers.authorization);
+      const token = await verify(authorization);
       const principal = principalFromToken(token, policy.directory, identity.principals);
-      notePrincipal(req, principal.id);
-      const forwarded = req.headers['x-forwarded-for'];
-      const network = locations.resolve(req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
+      const network = locations.resolve(remoteAddress, forwardedFor);
       const where = locations.reconcile(network, token.location);
       return {
         principal,
@@ -228,11 +241,53 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       };
     } catch (err) {
       if (err instanceof AuthError) metrics.tokenRefused(err.code as `auth.${string}`);
+      throw err;
+    }
+  };
+
+  const identify = async (req: FastifyRequest): Promise<Caller> => {
+    try {
+      const forwarded = req.headers['x-forwarded-for'];
+      const caller = await callerFrom(req.headers.authorization, req.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
+      notePrincipal(req, caller.principal.id);
+      return caller;
+    } catch (err) {
       // problemHandler adds the 401's WWW-Authenticate challenge (RFC 6750 §3).
       if (err instanceof CordonError) throw new HttpProblem(err.code, err.message);
       throw err;
     }
   };
+
+  // The read path both gateways share: the wire gateway decides, discloses and records as the HTTP one does.
+  const grantsOf = options.grantsOf ?? broker.grantsOf;
+  const reader = createGatewayReader({
+    policy,
+    decider,
+    placement,
+    globalStore,
+    keys,
+    recorder,
+    grantsOf,
+    onDecision: (d) => {
+      metrics.decided(d);
+      for (const f of d.fields) if (f.grant !== undefined) broker.used(f.grant);
+    },
+    onRecordError: (err) => app.log.error({ err }, 'access recorder failed'),
+    now: options.now,
+  });
+  let pg: PgGateway | undefined;
+  if (options.pgWire) {
+    pg = await createPgGateway({
+      reader,
+      // The password is the bearer token (as RDS IAM authentication takes one).
+      authenticate: (a) => callerFrom(`Bearer ${a.password}`, a.remoteAddress, a.forwardedFor),
+      isTrustedProxy: (address) => locations.isTrustedProxy(address),
+      maxMessageBytes: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      onError: (err) => app.log.error({ err }, 'wire gateway failed'),
+    });
+    const wire = pg;
+    closer.add('the wire gateway', () => wire.close());
+  }
 
   await app.register(gatewayRoutes, {
     policy,
@@ -242,12 +297,9 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     keys,
     recorder,
     identify,
-    grantsOf: options.grantsOf ?? broker.grantsOf,
-    onDecision: (d) => {
-      metrics.decided(d);
-      for (const f of d.fields) if (f.grant !== undefined) broker.used(f.grant);
-    },
+    grantsOf,
     now: options.now,
+    reader,
   });
   await app.register(logRoutes, {
     log,
@@ -383,6 +435,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
       };
       return recordKeys.out(caller, dataset, key, recordKeys.shownIn(caller, dataset, found));
     },
+    pg,
     close: () => runtime.close(),
   };
 }

@@ -29,6 +29,8 @@ export interface LocationResolverOptions {
 export interface LocationResolver {
   resolve(remoteAddress: string, forwardedFor: string | undefined): ResolvedLocation | undefined;
   reconcile(resolved: ResolvedLocation | undefined, tokenLocation: { country?: string; site?: string } | undefined): RequestLocation;
+  /** Whether `address` is a trusted proxy (what it says of its client is believed: X-Forwarded-For, a PROXY protocol header). */
+  isTrustedProxy(address: string): boolean;
 }
 
 interface Cidr {
@@ -161,6 +163,10 @@ export function createLocationResolver(locations: readonly NetworkLocation[], op
       return answer;
     },
     reconcile,
+    isTrustedProxy(address) {
+      const a = normalizeAddress(address);
+      return a !== undefined && trusted(a);
+    },
   };
 }
 
