@@ -216,6 +216,17 @@ test('extended protocol: parameters are values, never SQL; an error skips to Syn
   assert.ok(!wrong.some((m) => m.type === 'D'));
   assert.equal(wrong.at(-1)?.type, 'Z');
   assert.equal((await run(sql, ['lonestar_lens'])).filter((m) => m.type === 'D').length, 1, 'usable after the error');
+  // A row limit on Execute (a cursor's fetch size) would log rows as released that may never be
+  // fetched (W5): refused before anything is read, nothing logged, the connection usable.
+  const size = server.log.size();
+  c.send(Buffer.concat([parseMessage(sql), bindMessage(['lonestar_lens']), describePortal(), executeMessage('', 1), syncMessage()]));
+  const limited = await c.until('Z');
+  assert.equal(errorOf(limited)?.['C'], '0A000');
+  assert.match(errorOf(limited)?.['M'] ?? '', /row limit \(1\)/);
+  assert.ok(!limited.some((m) => m.type === 'D'));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.log.size(), size, 'nothing logged');
+  assert.equal((await run(sql, ['lonestar_lens'])).filter((m) => m.type === 'D').length, 1, 'usable after the refusal');
   c.end();
 });
 

@@ -29,7 +29,6 @@ import {
   parameterStatus,
   parseComplete,
   PgError,
-  portalSuspended,
   PROTOCOL_3_0,
   readyForQuery,
   rowDescription,
@@ -71,9 +70,6 @@ interface Statement {
 interface Portal {
   readonly statement: Statement;
   readonly params: readonly (string | null)[];
-  /** Rows decided, recorded and not yet sent (an Execute with a row limit). */
-  pending?: (string | null)[][];
-  tag?: string;
 }
 
 type Phase = 'proxy' | 'startup' | 'password' | 'ready' | 'closed';
@@ -375,7 +371,6 @@ export class Session {
   private async run(plan: Plan, params: readonly (string | null)[], maxRows: number, portal: Portal | undefined, describe: boolean): Promise<void> {
     if (this.tx === 'E' && !(plan.kind === 'transaction' && plan.tag !== 'BEGIN'))
       throw new PgError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
-    if (portal?.pending) return this.sendPending(portal, maxRows);
     let described = !describe;
     const header = (): Buffer[] => {
       if (described) return [];
@@ -406,35 +401,24 @@ export class Session {
         return;
       }
       case 'select': {
-        const buffered: (string | null)[][] = [];
+        // A row limit (a cursor's fetch size) would have rows decided and logged as released that the
+        // client may never fetch (W5: a record says released only for what was), so it is refused
+        // before anything is read.
+        if (maxRows > 0)
+          throw new PgError(
+            '0A000',
+            `an Execute with a row limit (${maxRows}) on a dataset is not supported: every row cordon decides is logged as released, so it sends them all; execute with no limit (0), or use LIMIT`,
+          );
         const result = await runSelect(this.options.reader, this.caller!, plan, params, {
           send: async (rows) => {
-            if (maxRows > 0) {
-              buffered.push(...rows.map((r) => [...r]));
-              return;
-            }
             await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
           },
         });
         const notice = result.notice ? [noticeResponse(result.notice)] : [];
-        if (maxRows > 0) {
-          portal!.pending = buffered;
-          portal!.tag = `SELECT ${result.count}`;
-          await this.write(Buffer.concat(notice));
-          return this.sendPending(portal!, maxRows);
-        }
         await this.write(Buffer.concat([...header(), ...notice, commandComplete(`SELECT ${result.count}`)]));
         return;
       }
     }
-  }
-
-  /** Sends up to `maxRows` of a portal's recorded rows; PortalSuspended while more remain. */
-  private async sendPending(portal: Portal, maxRows: number): Promise<void> {
-    const rows = portal.pending ?? [];
-    const now = maxRows > 0 ? rows.splice(0, maxRows) : rows.splice(0);
-    const done = rows.length === 0;
-    await this.write(Buffer.concat([...now.map(dataRow), done ? commandComplete(portal.tag ?? 'SELECT 0') : portalSuspended()]));
   }
 }
 
