@@ -257,7 +257,7 @@ export class Session {
     try {
       const stmts = parseStatements(sql, this.options.reader.policy);
       if (stmts.length === 0) await this.write(emptyQueryResponse());
-      for (const s of stmts) await this.run(s.plan, [], 0, undefined, true);
+      for (const s of stmts) await this.run(s.plan, [], 0, true);
     } catch (err) {
       if (err instanceof FrameError || !(err instanceof PgError)) throw err;
       if (this.tx === 'T') this.tx = 'E';
@@ -327,7 +327,7 @@ export class Session {
           await this.write(emptyQueryResponse());
           return;
         }
-        await this.run(p.statement.parsed.plan, p.params, maxRows, p, false);
+        await this.run(p.statement.parsed.plan, p.params, maxRows, false);
         return;
       }
       case 'C': {
@@ -368,7 +368,7 @@ export class Session {
   }
 
   /** Runs one statement; `describe` (simple protocol) sends the RowDescription before the first row. */
-  private async run(plan: Plan, params: readonly (string | null)[], maxRows: number, portal: Portal | undefined, describe: boolean): Promise<void> {
+  private async run(plan: Plan, params: readonly (string | null)[], maxRows: number, describe: boolean): Promise<void> {
     if (this.tx === 'E' && !(plan.kind === 'transaction' && plan.tag !== 'BEGIN'))
       throw new PgError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
     let described = !describe;
