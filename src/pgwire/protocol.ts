@@ -3,6 +3,8 @@
 // fields with bounds checks, and writing the backend messages the gateway sends.
 // Reference: https://www.postgresql.org/docs/current/protocol-message-formats.html
 
+import { CordonError } from '../shared/errors.js';
+
 /** Protocol 3.0 in a StartupMessage. */
 export const PROTOCOL_3_0 = 196608;
 export const SSL_REQUEST = 80877103;
@@ -13,13 +15,13 @@ export const MAX_STARTUP_BYTES = 10_000;
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** An error the client is told as an ErrorResponse with its SQLSTATE; the connection stays usable. */
-export class PgError extends Error {
+export class PgError extends CordonError {
   constructor(
     readonly sqlstate: string,
     message: string,
     readonly detail?: string,
   ) {
-    super(message);
+    super('pgwire.refused', message);
     this.name = 'PgError';
   }
 }

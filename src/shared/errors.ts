@@ -215,6 +215,12 @@ export const ERROR_CODES = {
     message: 'The flow map (leak paths, the graph, posted lineage) is for auditors (cordon.yaml access_log.auditors) and approvers.',
   },
   'flows.not_found': { status: 404, severity: 'error', message: 'No node of the flow graph has this id.' },
+  'pgwire.refused': {
+    status: 400,
+    severity: 'error',
+    message:
+      'The PostgreSQL wire gateway refused a message or statement: the client gets an ErrorResponse with the SQLSTATE PostgreSQL would give (42501 a column the caller may not filter on, 0A000 what is not supported, 08P01 a malformed message, 28000/28P01 a login), not this code.',
+  },
   'scan.unreadable': {
     status: 422,
     severity: 'warning',
