@@ -8,7 +8,8 @@ import { DETECTOR_CATEGORY, type Detection, type DetectorId } from './types.js';
 import { cardScheme, isImei, isLuhn, isValidSsn } from './validators.js';
 import { findDates } from './dates.js';
 import { createPhoneParser } from './phone.js';
-import { DOB_HINT, FIELD, hasContext, hintMask, judge, withContext, type ContextSubject } from './context.js';
+import { findCandidates, type Candidates } from './candidates.js';
+import { DOB_HINT, hasContext, hintMask, judge, withContext, type ContextSubject } from './context.js';
 
 export { CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BONUS, CONTEXT_PENALTY, isHint, isOtherField } from './context.js';
 
@@ -78,10 +79,12 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
   // Each scanner below needs a character some texts (a field's value) lack: such a text is not
   // given to it. An IPv6 address has colons, a UUID dashes, and every birth context word a `b`.
   if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s);
-  scanDigitRuns(s);
-  if (s.want('ipv6') && text.indexOf(':') !== -1) scanIpv6(s);
-  if (s.want('advertising_id') && text.indexOf('-') !== -1) scanUuids(s);
-  if (s.want('date_of_birth') && ((s.hintKinds & DOB_HINT) !== 0 || text.indexOf('b') !== -1 || text.indexOf('B') !== -1)) scanBirthDates(s);
+  // One pass finds every place the scanners below could match (candidates.ts).
+  const c = findCandidates(text);
+  scanDigitRuns(s, c);
+  if (s.want('ipv6') && c.colonCount > 0) scanIpv6(s, c);
+  if (s.want('advertising_id') && c.dashCount > 0) scanUuids(s, c);
+  if (s.want('date_of_birth') && ((s.hintKinds & DOB_HINT) !== 0 || hasBirthWord(text))) scanBirthDates(s);
   return resolveOverlaps(s.out);
 }
 
@@ -115,8 +118,6 @@ const LOCAL_CHAR = codeTable(`${ALNUM}._%+-'`);
 const DOMAIN_CHAR = codeTable(`${ALNUM}.-`);
 const WORD_CHAR = codeTable(`${ALNUM}_`);
 const HEX_COLON = codeTable('0123456789ABCDEFabcdef:.');
-/** Characters digit runs are written with: digits and `-. ()/`. */
-const RUN_CHAR = codeTable('0123456789-. ()/');
 
 function isIn(table: Uint8Array, code: number): boolean {
   return code < 128 && table[code] === 1;
@@ -151,9 +152,6 @@ function scanEmails(s: Scanner): void {
 
 // ---- digit runs: IPv4, SSN, cards, IMEI, phone numbers ----
 
-// A digit, then digits and the separators numbers are written with, ending in a digit. Irregexp
-// gets from one candidate to the next about twice as fast as a loop over char codes.
-const DIGIT_RUN = /\d[\d\-. ()/]{4,}\d/g;
 const DATE_SHAPE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 const DATE_PREFIX = /^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})[ T]/;
 const IPV4_SHAPE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -177,40 +175,18 @@ const IPV6_PUNCTUATION = /[:.]/g;
 const LINK_LOCAL_IPV6 = /^fe80/i;
 const OPTED_OUT_ID = /^[0-]+$/;
 
-function scanDigitRuns(s: Scanner): void {
+/** The digit runs findCandidates kept (7 digits or more, or an IPv4 address's three dots), classified. */
+function scanDigitRuns(s: Scanner, c: Candidates): void {
   const t = s.text;
-  DIGIT_RUN.lastIndex = 0;
-  let prevEnd = 0;
-  // test() rather than exec(): most runs (ids, amounts, dates) are dropped on their digit count,
-  // and no match array or string is made for them. A match starts at the first digit of its run
-  // of digits and separators (after the previous match) and ends at the run's last digit.
-  while (DIGIT_RUN.test(t)) {
-    const end = DIGIT_RUN.lastIndex;
-    let first = end - 1;
-    let digits = 0;
-    let dots = 0;
-    let runDots = 0;
-    for (let k = end - 1; k >= prevEnd; k--) {
-      const c = t.charCodeAt(k);
-      if (c >= 48 && c <= 57) {
-        digits++;
-        first = k;
-        runDots = dots;
-      } else if (c === 46) {
-        dots++;
-      } else if (!isIn(RUN_CHAR, c)) {
-        break;
-      }
-    }
-    prevEnd = end;
-    // Too few digits for anything but an IPv4 address (which has three dots): nothing to look at.
-    if (digits < 7 && runDots !== 3) continue;
-    let start = first;
+  const runs = c.runs;
+  for (let r = 0; r < c.runCount * 4; r += 4) {
+    let start = runs[r]!;
+    const end = runs[r + 1]!;
     // Glued to letters (an identifier, a hash, a UUID): not a number of ours.
     if (isWordAt(t, start - 1)) continue;
     if (isWordAt(t, end)) {
-      const c = t.charCodeAt(end) | 0x20;
-      if (c !== 120 && c !== 101) continue; // x, e
+      const x = t.charCodeAt(end) | 0x20;
+      if (x !== 120 && x !== 101) continue; // x, e
     }
     let run = t.slice(start, end);
     // A run that swallowed an opening parenthesis or a trailing one keeps them balanced.
@@ -384,16 +360,14 @@ function groupLengths(text: string): string {
 
 // ---- IPv6 ----
 
-// A colon with a hex digit, colon or dot beside it: the only colons whose candidate can hold two
-// colons (JSON members' `":"` cannot, and irregexp skips them faster than a loop would). The
-// lookbehind also sees the character before lastIndex, as the scan from indexOf(':', b + 1) did.
-const COLON_NEAR_HEX = /:(?:(?<=[0-9A-Fa-f.:]:)|(?=[0-9A-Fa-f.:]))/g;
-
-function scanIpv6(s: Scanner): void {
+/** IPv6 addresses around the colons findCandidates kept (a colon with a hex digit, colon or dot beside it). */
+function scanIpv6(s: Scanner, found: Candidates): void {
   const t = s.text;
-  COLON_NEAR_HEX.lastIndex = 0;
-  while (COLON_NEAR_HEX.test(t)) {
-    const c = COLON_NEAR_HEX.lastIndex - 1;
+  // The next colon looked at is after the last candidate and the character after it.
+  let from = 0;
+  for (let i = 0; i < found.colonCount; i++) {
+    const c = found.colons[i]!;
+    if (c < from) continue;
     let a = c;
     // Most remaining colons (clock times, `key: value`) have too few colons around them for an
     // address: rejected before any string is made.
@@ -410,8 +384,7 @@ function scanIpv6(s: Scanner): void {
       }
     }
     // An IPv6 address has 7 colons, or 6 before an IPv4 tail, or a `::`.
-    // The next colon looked at is after b (t[b] itself is skipped, as indexOf(':', b + 1) did).
-    COLON_NEAR_HEX.lastIndex = b + 1;
+    from = b + 1;
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
     const cand = t.slice(a, b);
     if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
@@ -424,14 +397,17 @@ function scanIpv6(s: Scanner): void {
 
 // ---- advertising ids (UUIDs with context) ----
 
-const UUID_MIDDLE = /-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-/g;
 const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
-function scanUuids(s: Scanner): void {
+/** UUIDs around the dashes findCandidates kept (`-hhhh-hhhh-hhhh-`, taken left to right without overlap). */
+function scanUuids(s: Scanner, found: Candidates): void {
   const t = s.text;
-  UUID_MIDDLE.lastIndex = 0;
-  for (let m = UUID_MIDDLE.exec(t); m !== null; m = UUID_MIDDLE.exec(t)) {
-    const a = m.index - 8;
+  let from = 0;
+  for (let i = 0; i < found.dashCount; i++) {
+    const dash = found.dashes[i]!;
+    if (dash < from) continue;
+    from = dash + 16;
+    const a = dash - 8;
     const b = a + 36;
     const cand = t.slice(Math.max(0, a), b);
     if (a < 0 || !UUID.test(cand) || isWordAt(t, a - 1) || isWordAt(t, b)) continue;
@@ -443,9 +419,38 @@ function scanUuids(s: Scanner): void {
 
 // ---- dates of birth ----
 
+/** Lower-cased ASCII letter at t[i] (NaN past either end): /i without the u flag folds only ASCII letters to these. */
+function lowerAt(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/**
+ * FIELD.dob.test(t) (/birth|\bdob\b|\bborn|\bb-?day|d\.o\.b/i), found from the text's `b`s with
+ * indexOf rather than by running the regex over all of it: every spelling holds a `b` at a known place.
+ */
+export function hasBirthWord(t: string): boolean {
+  for (const b of ['b', 'B']) {
+    for (let p = t.indexOf(b); p !== -1; p = t.indexOf(b, p + 1)) {
+      // birth
+      if (lowerAt(t, p + 1) === 105 && lowerAt(t, p + 2) === 114 && lowerAt(t, p + 3) === 116 && lowerAt(t, p + 4) === 104) return true;
+      // d.o.b
+      if (p >= 4 && t.charCodeAt(p - 1) === 46 && lowerAt(t, p - 2) === 111 && t.charCodeAt(p - 3) === 46 && lowerAt(t, p - 4) === 100) return true;
+      // \bdob\b
+      if (p >= 2 && lowerAt(t, p - 1) === 111 && lowerAt(t, p - 2) === 100 && !isWordAt(t, p - 3) && !isWordAt(t, p + 1)) return true;
+      if (isWordAt(t, p - 1)) continue;
+      // \bborn
+      if (lowerAt(t, p + 1) === 111 && lowerAt(t, p + 2) === 114 && lowerAt(t, p + 3) === 110) return true;
+      // \bb-?day
+      const d = t.charCodeAt(p + 1) === 45 ? p + 2 : p + 1;
+      if (lowerAt(t, d) === 100 && lowerAt(t, d + 1) === 97 && lowerAt(t, d + 2) === 121) return true;
+    }
+  }
+  return false;
+}
+
 function scanBirthDates(s: Scanner): void {
   const hinted = (s.hintKinds & DOB_HINT) !== 0;
-  if (!hinted && !FIELD.dob.test(s.text)) return;
   for (const d of findDates(s.text)) {
     if (d.kind !== 'date') continue;
     if (hinted || hasContext(s, 'dob', d.start, d.end)) push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
