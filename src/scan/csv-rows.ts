@@ -3,13 +3,14 @@
 // names are context scanned with the name as hint.
 
 import { isHint } from './detect.js';
+import { hintMask } from './context.js';
 import type { Found, TextScan } from './text-scan.js';
 
 /** The CSV state of one file being scanned. */
 export class CsvRows {
   /** The names of the columns, from the file's first line (readHeader). */
   header: string[] | undefined;
-  private hinted: { index: number; name: string }[] = [];
+  private hinted: { index: number; name: string; mask: number }[] = [];
   private inQuote = false;
   private ragged = { count: 0, first: 0 };
   private badQuote = { count: 0, first: 0 };
@@ -22,10 +23,14 @@ export class CsvRows {
   /** Reads the header from the file's first line (without its newline). */
   readHeader(line: string): void {
     this.header = splitCsvLine(line.replace(/\r$/, ''), this.sep).fields;
-    this.hinted = this.header.map((name, index) => ({ index, name })).filter((h) => isHint(h.name));
+    this.hinted = this.header.map((name, index) => ({ index, name, mask: hintMask(name) })).filter((h) => isHint(h.name));
   }
 
-  /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
+  /**
+   * Checks CSV rows against the header and has the columns whose names are context (`phone`,
+   * `dob`…) scanned with their names: a row without quotes adds them to the TextScan's fields (the
+   * block is scanned after), a row with quotes has their unquoted values scanned here.
+   */
   rows(body: string, firstLine: number, found: Found[], from = 0): void {
     const width = this.header?.length ?? 0;
     let pos = from;
@@ -83,7 +88,7 @@ export class CsvRows {
       const hint = hinted[h];
       if (hint !== undefined && hint.index === field) {
         h++;
-        if (sep > fieldStart) this.text.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
+        if (sep > fieldStart) this.text.fields.add(fieldStart, sep, hint.name, hint.mask);
       }
       field++;
       if (sep === end) break;

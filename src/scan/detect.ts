@@ -33,7 +33,49 @@ export interface DetectOptions {
   readonly detectors?: ReadonlySet<DetectorId>;
 }
 
+/**
+ * Fields of a file's rows inside the scanned text (CSV columns, JSON members) whose names are
+ * context: a candidate wholly inside one is judged with the field's name as its hint (as if the
+ * field's value had been scanned alone with that hint) and its detection names the field. Ordered
+ * by start, not overlapping. Filled by the file scanner's row readers; reused across blocks.
+ */
+export class FieldRanges {
+  count = 0;
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly masks: number[] = [];
+  readonly names: string[] = [];
+  /** Whether some field is a birth-date field (dates are then looked for in the whole text). */
+  dob = false;
+
+  clear(): void {
+    this.count = 0;
+    this.dob = false;
+  }
+
+  /** Adds the field `name` (hint mask `mask`, see isHint) at [start, end), after every field added since clear(). */
+  add(start: number, end: number, name: string, mask: number): void {
+    const i = this.count++;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.masks[i] = mask;
+    this.names[i] = name;
+    if ((mask & DOB_HINT) !== 0) this.dob = true;
+  }
+}
+
+/** A detection made inside one of the FieldRanges, with that field's name. */
+export interface FieldDetection extends Detection {
+  readonly field?: string;
+}
+
 interface Scanner extends ContextSubject {
+  /** The hint mask of the candidate being judged: the field's it lies in, else `baseHint`. */
+  hintKinds: number;
+  readonly baseHint: number;
+  readonly fields: FieldRanges | undefined;
+  /** The name of the field the candidate being judged lies in. */
+  field: string | undefined;
   readonly min: number;
   readonly countries: readonly CountryCode[];
   readonly want: (d: DetectorId) => boolean;
@@ -50,10 +92,10 @@ function push(
   end: number,
   value: string,
   reasons: readonly (string | undefined)[],
-  extra: { country?: string } = {},
+  country?: string,
 ): void {
   if (confidence < s.min) return;
-  s.out.push({
+  const d: { -readonly [K in keyof FieldDetection]: FieldDetection[K] } = {
     detector,
     category: DETECTOR_CATEGORY[detector],
     confidence: Math.max(0, Math.min(1, Math.round(confidence * 100) / 100)),
@@ -61,16 +103,55 @@ function push(
     end,
     value,
     reasons: reasons.indexOf(undefined) === -1 ? (reasons as readonly string[]) : reasons.filter(isString),
-    ...extra,
-  });
+  };
+  if (country !== undefined) d.country = country;
+  if (s.field !== undefined) d.field = s.field;
+  s.out.push(d);
+}
+
+/** Sets the hint and field of a candidate at [start, end): those of the field it lies wholly in, if any. */
+function enter(s: Scanner, start: number, end: number): void {
+  const f = s.fields;
+  if (f === undefined) return;
+  let lo = 0;
+  let hi = f.count - 1;
+  let k = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (f.starts[mid]! <= start) {
+      k = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (k !== -1 && end <= f.ends[k]!) {
+    s.hintKinds = f.masks[k]!;
+    s.field = f.names[k];
+  } else {
+    s.hintKinds = s.baseHint;
+    s.field = undefined;
+  }
 }
 
 /** Every detection in `text`, ordered by start offset; overlapping candidates keep the most confident. */
 export function detect(text: string, options: DetectOptions = {}): Detection[] {
+  return detectIn(text, options, undefined);
+}
+
+/**
+ * detect(), with the candidates inside `fields` judged with their field's name as hint (see
+ * FieldRanges); their detections carry `field`.
+ */
+export function detectIn(text: string, options: DetectOptions, fields: FieldRanges | undefined): FieldDetection[] {
   const hint = options.hint ?? '';
+  const baseHint = hint === '' ? 0 : hintMask(hint);
   const s: Scanner = {
     text,
-    hintKinds: hint === '' ? 0 : hintMask(hint),
+    hintKinds: baseHint,
+    baseHint,
+    fields: fields !== undefined && fields.count > 0 ? fields : undefined,
+    field: undefined,
     min: options.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     countries: options.phoneCountries ?? DEFAULT_PHONE_COUNTRIES,
     want: options.detectors ? (d) => options.detectors!.has(d) : ALL,
@@ -84,7 +165,7 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
   scanDigitRuns(s, c);
   if (s.want('ipv6') && c.colonCount > 0) scanIpv6(s, c);
   if (s.want('advertising_id') && c.dashCount > 0) scanUuids(s, c);
-  if (s.want('date_of_birth') && ((s.hintKinds & DOB_HINT) !== 0 || hasBirthWord(text))) scanBirthDates(s);
+  if (s.want('date_of_birth') && ((baseHint & DOB_HINT) !== 0 || s.fields?.dob === true || hasBirthWord(text))) scanBirthDates(s);
   return resolveOverlaps(s.out);
 }
 
@@ -146,6 +227,7 @@ function scanEmails(s: Scanner): void {
     if (labels.length < 2 || !TLD.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
     const local = t.slice(a, at);
     if (local.includes('..')) continue;
+    enter(s, a, b);
     push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`, EMAIL_REASONS);
   }
 }
@@ -204,6 +286,7 @@ function scanDigitRuns(s: Scanner, c: Candidates): void {
 
 function classifyRun(s: Scanner, run: string, start: number, end: number): void {
   const t = s.text;
+  enter(s, start, end);
   // Right after a word and a `/` or `#` (`Chrome/120.0.0.0`, `/orders/4155552671`, `#48213`): a path
   // segment, a version or a reference, not a number of ours.
   const glued = (t[start - 1] === '/' || t[start - 1] === '#') && (isWordAt(t, start - 2) || t[start - 1] === '#');
@@ -304,9 +387,7 @@ function classifyPhone(s: Scanner, run: string, digits: string, separated: boole
     // With its country code written, a number libphonenumber calls invalid there is no phone number,
     // whatever the words around it say.
     if (p.valid)
-      push(s, 'phone', withContext(0.8, j), start, end, p.number, [`valid:${p.country ?? 'intl'}`, 'shape:international', j.reason], {
-        country: p.country ?? '',
-      });
+      push(s, 'phone', withContext(0.8, j), start, end, p.number, [`valid:${p.country ?? 'intl'}`, 'shape:international', j.reason], p.country ?? '');
     return;
   }
   // Short national numbers (local numbers, postcodes, house numbers) and numbers split only by
@@ -332,7 +413,7 @@ function classifyPhone(s: Scanner, run: string, digits: string, separated: boole
     }
   }
   const shape = punctuated ? 'shape:national-punctuated' : grouped ? 'shape:national-grouping' : spaced ? 'shape:national-spaced' : 'shape:digits';
-  push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], { country: p.country! });
+  push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], p.country!);
 }
 
 const NON_DIGIT_RUNS = /\D+/;
@@ -387,6 +468,7 @@ function scanIpv6(s: Scanner, found: Candidates): void {
     from = b + 1;
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
     const cand = t.slice(a, b);
+    enter(s, a, b);
     if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
       const j = judge(s, 'ip', a, b);
       const local = cand.startsWith('::') || LINK_LOCAL_IPV6.test(cand);
@@ -413,6 +495,7 @@ function scanUuids(s: Scanner, found: Candidates): void {
     if (a < 0 || !UUID.test(cand) || isWordAt(t, a - 1) || isWordAt(t, b)) continue;
     // The all-zero id is what a device sends when the user opted out of tracking.
     if (OPTED_OUT_ID.test(cand)) continue;
+    enter(s, a, b);
     if (hasContext(s, 'device', a, b)) push(s, 'advertising_id', 0.8, a, b, cand.toLowerCase(), ['shape:uuid', 'context:+device']);
   }
 }
@@ -450,9 +533,10 @@ export function hasBirthWord(t: string): boolean {
 }
 
 function scanBirthDates(s: Scanner): void {
-  const hinted = (s.hintKinds & DOB_HINT) !== 0;
   for (const d of findDates(s.text)) {
     if (d.kind !== 'date') continue;
-    if (hinted || hasContext(s, 'dob', d.start, d.end)) push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
+    enter(s, d.start, d.end);
+    if ((s.hintKinds & DOB_HINT) !== 0 || hasContext(s, 'dob', d.start, d.end))
+      push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
   }
 }

@@ -251,10 +251,11 @@ class FileState {
     if (carried > 0 || piece) {
       // A piece of a long line, or what ends one: scanned as text; its rows start after it.
       const found: Found[] = [];
-      this.text.all(text, found);
       const rest = nl === -1 ? text.length : nl + 1;
+      // Rows first: they name the fields all() judges with their names.
       if (this.csv !== undefined && this.csv.header !== undefined) this.csv.rows(text, firstLine + 1, found, rest);
       else if (this.ndjson !== undefined) this.ndjson.rows(text, firstLine + 1, found, rest);
+      this.text.all(text, found);
       this.out.place(text, firstLine, found, carried);
       this.count(text);
       return;
@@ -269,10 +270,11 @@ class FileState {
       bodyLine = firstLine + 1;
     }
     const found: Found[] = [];
-    this.text.all(body, found);
+    // Rows first: they name the fields all() judges with their names.
     if (csv !== undefined) csv.rows(body, bodyLine, found);
     else if (this.ndjson !== undefined) this.ndjson.rows(body, bodyLine, found);
-    else if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
+    this.text.all(body, found);
+    if (this.format === 'json') this.text.jsonHints(body, 0, body.length, found);
     this.out.place(body, bodyLine, found);
     this.count(text);
   }
