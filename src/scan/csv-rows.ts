@@ -47,7 +47,7 @@ export class CsvRows {
       }
       if (!this.inQuote && quote >= end && end > pos) {
         // No quotes: the fields are what lies between separators (splitCsvLine's answer, without its arrays).
-        this.plainRow(body, pos, end, line, width, found);
+        this.plainRow(body, pos, end, line, width);
         pos = nl + 1;
         line++;
         continue;
@@ -76,8 +76,8 @@ export class CsvRows {
     }
   }
 
-  /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
-  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: Found[]): void {
+  /** A CSV row without quotes at body[pos, end): checks its width and adds its hinted fields to the TextScan's fields. */
+  private plainRow(body: string, pos: number, end: number, line: number, width: number): void {
     const hinted = this.hinted;
     let h = 0;
     let field = 0;
