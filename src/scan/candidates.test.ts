@@ -119,6 +119,9 @@ const PIECES = [
   'd',
   'unborn ',
   'bDAY',
+  '\ud800',
+  '\udc00',
+  '\u{1F600}',
 ];
 const SHAPES: readonly ((r: () => number) => string)[] = [
   (r) => digits(r, 1 + Math.floor(r() * 19)),
