@@ -17,13 +17,15 @@ import { FileFindings } from './file-findings.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'ndjson' | 'json' | 'text';
 
+/** Bytes read per chunk (each read costs a trip through libuv's thread pool: not too few bytes). */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
 /**
- * Bytes read per chunk. 64 KiB: the decoded string of a chunk then stays in V8's young generation;
- * a 1 MiB chunk's string goes to large-object space and costs a major GC's work to free (without
- * detectors, reading, decoding and parsing rows ran at ~120 MB per CPU-second with 1 MiB chunks and
- * ~200 with 64 KiB on the bench corpus).
+ * Bytes decoded into one string: a chunk is decoded and scanned in pieces of this size, whose
+ * strings stay in V8's young generation (a 1 MiB string goes to large-object space and costs a
+ * major GC's work to free). Without detectors, reading, decoding and parsing rows of the bench
+ * corpus ran at ~120 MB per CPU-second decoding 1 MiB at a time, ~200 decoding 64 KiB.
  */
-export const DEFAULT_CHUNK_BYTES = 1 << 16;
+export const DECODE_BYTES = 1 << 16;
 /** A line longer than this is scanned in pieces (a file with no newlines must not fill memory). */
 export const MAX_LINE_CHARS = 4 << 20;
 /** Findings kept per file; the count goes on past it. */
@@ -73,8 +75,12 @@ export async function scanFile(file: string, options: FileScanOptions = {}): Pro
     });
     source = gz ? raw.pipe(createGunzip()) : raw;
     if (gz) raw.on('error', (e) => source.destroy(e));
+    let more = true;
     for await (const chunk of source) {
-      if (!state.feed(chunk as Buffer)) {
+      const b = chunk as Buffer;
+      for (let at = 0; more && at < b.length; at += DECODE_BYTES)
+        more = state.feed(at === 0 && b.length <= DECODE_BYTES ? b : b.subarray(at, at + DECODE_BYTES));
+      if (!more) {
         source.destroy();
         break;
       }
