@@ -211,6 +211,36 @@ function isWordAt(t: string, i: number): boolean {
 
 const EMAIL_REASONS = ['shape:email'];
 
+/** True when t[from, to) holds `..`. */
+function hasDoubleDot(t: string, from: number, to: number): boolean {
+  for (let k = from; k < to - 1; k++) if (t.charCodeAt(k) === 46 && t.charCodeAt(k + 1) === 46) return true;
+  return false;
+}
+
+/**
+ * True when t[from, to) (domain characters only) is two or more labels split by dots, none empty
+ * or starting or ending with `-`, the last of 2 to 24 letters (read in place: no string is made
+ * for the many `@`s that are no address).
+ */
+function isDomain(t: string, from: number, to: number): boolean {
+  let labelStart = from;
+  let dots = 0;
+  for (let k = from; k <= to; k++) {
+    if (k < to && t.charCodeAt(k) !== 46) continue;
+    if (k === labelStart || t.charCodeAt(labelStart) === 45 || t.charCodeAt(k - 1) === 45) return false;
+    if (k < to) {
+      dots++;
+      labelStart = k + 1;
+    }
+  }
+  if (dots === 0 || to - labelStart < 2 || to - labelStart > 24) return false;
+  for (let k = labelStart; k < to; k++) {
+    const c = t.charCodeAt(k) | 0x20;
+    if (c < 97 || c > 122) return false;
+  }
+  return true;
+}
+
 function scanEmails(s: Scanner): void {
   const t = s.text;
   for (let at = t.indexOf('@'); at !== -1; at = t.indexOf('@', at + 1)) {
@@ -220,15 +250,9 @@ function scanEmails(s: Scanner): void {
     let b = at + 1;
     while (b < t.length && b < at + 254 && isIn(DOMAIN_CHAR, t.charCodeAt(b))) b++;
     while (b > at + 1 && (t[b - 1] === '.' || t[b - 1] === '-')) b--;
-    if (a === at || b <= at + 3) continue;
-    const domain = t.slice(at + 1, b);
-    const labels = domain.split('.');
-    const tld = labels[labels.length - 1]!;
-    if (labels.length < 2 || !TLD.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
-    const local = t.slice(a, at);
-    if (local.includes('..')) continue;
+    if (a === at || b <= at + 3 || !isDomain(t, at + 1, b) || hasDoubleDot(t, a, at)) continue;
     enter(s, a, b);
-    push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`, EMAIL_REASONS);
+    push(s, 'email', 0.9, a, b, `${t.slice(a, at)}@${t.slice(at + 1, b).toLowerCase()}`, EMAIL_REASONS);
   }
 }
 
@@ -241,7 +265,6 @@ const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
 const EXTENSION = /^ ?(?:x|ext\.?|#) ?\d{1,6}/;
 // The patterns below are module constants, not literals in the functions that use them: a literal
 // makes a new RegExp object each time it is evaluated, and these run for every candidate.
-const TLD = /^[A-Za-z]{2,24}$/;
 const IPV4_LEADING_ZERO = /\.0\d/;
 /** Private, loopback and link-local IPv4 prefixes. */
 const IPV4_INTERNAL = /^(?:(?:10|127|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
