@@ -11,6 +11,8 @@ export class CsvRows {
   /** The names of the columns, from the file's first line (readHeader). */
   header: string[] | undefined;
   private hinted: { index: number; name: string; mask: number }[] = [];
+  /** The hinted columns and those named for values of another kind (`order_id`: isOtherField), for TextScan's fields. */
+  private ranged: { index: number; name: string; mask: number }[] = [];
   private inQuote = false;
   private ragged = { count: 0, first: 0 };
   private badQuote = { count: 0, first: 0 };
@@ -23,7 +25,8 @@ export class CsvRows {
   /** Reads the header from the file's first line (without its newline). */
   readHeader(line: string): void {
     this.header = splitCsvLine(line.replace(/\r$/, ''), this.sep).fields;
-    this.hinted = this.header.map((name, index) => ({ index, name, mask: hintMask(name) })).filter((h) => isHint(h.name));
+    this.ranged = this.header.map((name, index) => ({ index, name, mask: hintMask(name) })).filter((h) => h.mask !== 0);
+    this.hinted = this.ranged.filter((h) => isHint(h.name));
   }
 
   /**
@@ -78,7 +81,7 @@ export class CsvRows {
 
   /** A CSV row without quotes at body[pos, end): checks its width and adds its hinted fields to the TextScan's fields. */
   private plainRow(body: string, pos: number, end: number, line: number, width: number): void {
-    const hinted = this.hinted;
+    const hinted = this.ranged;
     let h = 0;
     let field = 0;
     let fieldStart = pos;

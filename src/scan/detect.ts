@@ -9,7 +9,7 @@ import { cardScheme, isImei, isLuhn, isValidSsn } from './validators.js';
 import { findDates } from './dates.js';
 import { createPhoneParser } from './phone.js';
 import { findCandidates, type Candidates } from './candidates.js';
-import { DOB_HINT, hasContext, hintMask, judge, withContext, type ContextSubject } from './context.js';
+import { DOB_HINT, hasContext, hintMask, judge, OTHER_HINT, withContext, type ContextSubject } from './context.js';
 
 export { CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BONUS, CONTEXT_PENALTY, isHint, isOtherField } from './context.js';
 
@@ -34,10 +34,12 @@ export interface DetectOptions {
 }
 
 /**
- * Fields of a file's rows inside the scanned text (CSV columns, JSON members) whose names are
- * context: a candidate wholly inside one is judged with the field's name as its hint (as if the
- * field's value had been scanned alone with that hint) and its detection names the field. Ordered
- * by start, not overlapping. Filled by the file scanner's row readers; reused across blocks.
+ * Fields of a file's rows inside the scanned text (CSV columns, JSON members) whose names say
+ * what their values are: a candidate wholly inside one is judged with the field's name as its hint
+ * (as if the field's value had been scanned alone with that hint) and its detection names the
+ * field; in a field named for values of another kind (OTHER_HINT: `order_id`, `amount`) digit
+ * strings are not classified at all. Ordered by start, not overlapping. Filled by the file
+ * scanner's row readers; reused across blocks.
  */
 export class FieldRanges {
   count = 0;
@@ -310,6 +312,9 @@ function scanDigitRuns(s: Scanner, c: Candidates): void {
 function classifyRun(s: Scanner, run: string, start: number, end: number): void {
   const t = s.text;
   enter(s, start, end);
+  // In a field named for values of another kind (`order_id`, `amount`): an identifier, amount or
+  // version (the file scanner would drop any detection there; FileFindings.place).
+  if (s.hintKinds === OTHER_HINT && s.field !== undefined) return;
   // Right after a word and a `/` or `#` (`Chrome/120.0.0.0`, `/orders/4155552671`, `#48213`): a path
   // segment, a version or a reference, not a number of ours.
   const glued = (t[start - 1] === '/' || t[start - 1] === '#') && (isWordAt(t, start - 2) || t[start - 1] === '#');
@@ -490,8 +495,9 @@ function scanIpv6(s: Scanner, found: Candidates): void {
     // An IPv6 address has 7 colons, or 6 before an IPv4 tail, or a `::`.
     from = b + 1;
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
-    const cand = t.slice(a, b);
     enter(s, a, b);
+    if (s.hintKinds === OTHER_HINT && s.field !== undefined) continue;
+    const cand = t.slice(a, b);
     if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
       const j = judge(s, 'ip', a, b);
       const local = cand.startsWith('::') || LINK_LOCAL_IPV6.test(cand);

@@ -3,7 +3,7 @@
 // scanned by the regex fallback (TextScan.jsonHints).
 
 import { isHint } from './detect.js';
-import { hintMask } from './context.js';
+import { hintMask, OTHER_HINT } from './context.js';
 import { scanJsonText } from './json-line.js';
 import type { Found, TextScan } from './text-scan.js';
 
@@ -68,7 +68,7 @@ export class NdjsonRows {
       for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
       key = body.slice(ks, ke);
       hint = isHint(key);
-      mask = hint ? hintMask(key) : 0;
+      mask = hintMask(key);
       if (ordinal < MAX_LINE_KEYS) {
         this.lineKeys[ordinal] = key;
         this.lineHints[ordinal] = hint;
@@ -77,6 +77,11 @@ export class NdjsonRows {
     } else {
       hint = this.lineHints[ordinal]!;
       mask = this.lineMasks[ordinal]!;
+    }
+    if (mask === OTHER_HINT) {
+      // A member named for values of another kind (`order_id`): its digit strings are none of ours.
+      this.text.fields.add(vs, ve, key, mask);
+      return;
     }
     if (!hint) return;
     if (isString) {
