@@ -15,9 +15,10 @@ export interface Found {
 export class TextScan {
   private readonly optionsByHint = new Map<string, DetectOptions>();
   /**
-   * The fields of the block's rows whose names are context, added by the row readers before all()
-   * scans the block: their values are scanned once, with the rest of the block, and judged with
-   * their names (rather than scanned again alone).
+   * The fields of the block's rows whose names say what their values are (context, or another
+   * kind: isOtherField), added by the row readers before all() scans the block: their values are
+   * scanned once, with the rest of the block, and judged by their names (rather than scanned again
+   * alone).
    */
   readonly fields = new FieldRanges();
 
