@@ -1,6 +1,6 @@
 // The detector core as it was before the one-pass prefilter (candidates.ts): three regex passes over
 // the text for digit runs, IPv6 colons and UUID dashes. Kept only as the oracle of the differential
-// test in src/scan/candidates.test.ts: the current detect() MUST find exactly what this finds.
+// test in test/scan-prefilter.test.ts: the current detect() MUST find exactly what this finds.
 
 import { isIP } from 'node:net';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';

@@ -5,12 +5,12 @@
 // and detections by hash, never by value.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../shared/random.js';
-import { assertSameHidden, hashOf } from '../../test/helpers/hidden.js';
-import { detect as detectBefore } from '../../test/helpers/detect-before-prefilter.js';
-import { findCandidates } from './candidates.js';
-import { detect, hasBirthWord, type DetectOptions } from './detect.js';
-import { FIELD } from './context.js';
+import { mulberry32 } from '../src/shared/random.js';
+import { assertSameHidden, hashOf } from './helpers/hidden.js';
+import { detect as detectBefore } from './helpers/detect-before-prefilter.js';
+import { findCandidates } from '../src/scan/candidates.js';
+import { detect, hasBirthWord, type DetectOptions } from '../src/scan/detect.js';
+import { FIELD } from '../src/scan/context.js';
 
 /** The regexes the prefilter replaced, with the filter the digit-run loop applied after each match. */
 function reference(text: string): { runs: number[]; colons: number[]; dashes: number[] } {
