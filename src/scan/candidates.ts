@@ -9,6 +9,8 @@
  * dots between the first and last digit.
  */
 export interface Candidates {
+  /** The text's UTF-16 code units, from index 0 to its length (past it: garbage). */
+  units: Uint16Array;
   runs: Int32Array;
   runCount: number;
   /** Colons with a hex digit, a dot or a colon beside them. */
@@ -24,7 +26,15 @@ let scratch = Buffer.allocUnsafeSlow(1 << 18);
 const BIG_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
 let units = new Uint16Array(scratch.buffer, scratch.byteOffset, scratch.length >> 1);
 
-const found: Candidates = { runs: new Int32Array(4 * 256), runCount: 0, colons: new Int32Array(256), colonCount: 0, dashes: new Int32Array(64), dashCount: 0 };
+const found: Candidates = {
+  units,
+  runs: new Int32Array(4 * 256),
+  runCount: 0,
+  colons: new Int32Array(256),
+  colonCount: 0,
+  dashes: new Int32Array(64),
+  dashCount: 0,
+};
 
 function grow(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2);
@@ -90,6 +100,7 @@ export function findCandidates(source: string): Candidates {
     units = new Uint16Array(scratch.buffer, scratch.byteOffset, scratch.length >> 1);
   }
   scratch.write(source, 0, 'utf16le');
+  found.units = units;
   if (BIG_ENDIAN) scratch.subarray(0, n * 2).swap16();
   const text = units;
   // The run under way: its first and last digit, its digits, and the dots between them.

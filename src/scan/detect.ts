@@ -161,9 +161,9 @@ export function detectIn(text: string, options: DetectOptions, fields: FieldRang
   };
   // Each scanner below needs a character some texts (a field's value) lack: such a text is not
   // given to it. An IPv6 address has colons, a UUID dashes, and every birth context word a `b`.
-  if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s);
   // One pass finds every place the scanners below could match (candidates.ts).
   const c = findCandidates(text);
+  if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s, c.units);
   scanDigitRuns(s, c);
   if (s.want('ipv6') && c.colonCount > 0) scanIpv6(s, c);
   if (s.want('advertising_id') && c.dashCount > 0) scanUuids(s, c);
@@ -214,8 +214,8 @@ function isWordAt(t: string, i: number): boolean {
 const EMAIL_REASONS = ['shape:email'];
 
 /** True when t[from, to) holds `..`. */
-function hasDoubleDot(t: string, from: number, to: number): boolean {
-  for (let k = from; k < to - 1; k++) if (t.charCodeAt(k) === 46 && t.charCodeAt(k + 1) === 46) return true;
+function hasDoubleDot(u: Uint16Array, from: number, to: number): boolean {
+  for (let k = from; k < to - 1; k++) if (u[k] === 46 && u[k + 1] === 46) return true;
   return false;
 }
 
@@ -224,12 +224,12 @@ function hasDoubleDot(t: string, from: number, to: number): boolean {
  * or starting or ending with `-`, the last of 2 to 24 letters (read in place: no string is made
  * for the many `@`s that are no address).
  */
-function isDomain(t: string, from: number, to: number): boolean {
+function isDomain(u: Uint16Array, from: number, to: number): boolean {
   let labelStart = from;
   let dots = 0;
   for (let k = from; k <= to; k++) {
-    if (k < to && t.charCodeAt(k) !== 46) continue;
-    if (k === labelStart || t.charCodeAt(labelStart) === 45 || t.charCodeAt(k - 1) === 45) return false;
+    if (k < to && u[k] !== 46) continue;
+    if (k === labelStart || u[labelStart] === 45 || u[k - 1] === 45) return false;
     if (k < to) {
       dots++;
       labelStart = k + 1;
@@ -237,22 +237,23 @@ function isDomain(t: string, from: number, to: number): boolean {
   }
   if (dots === 0 || to - labelStart < 2 || to - labelStart > 24) return false;
   for (let k = labelStart; k < to; k++) {
-    const c = t.charCodeAt(k) | 0x20;
+    const c = u[k]! | 0x20;
     if (c < 97 || c > 122) return false;
   }
   return true;
 }
 
-function scanEmails(s: Scanner): void {
+/** Emails around the text's `@`s; `u` holds the text's code units (findCandidates), read rather than charCodeAt. */
+function scanEmails(s: Scanner, u: Uint16Array): void {
   const t = s.text;
   for (let at = t.indexOf('@'); at !== -1; at = t.indexOf('@', at + 1)) {
     let a = at;
-    while (a > 0 && a > at - 64 && isIn(LOCAL_CHAR, t.charCodeAt(a - 1))) a--;
-    while (a < at && (t[a] === '.' || t[a] === '-' || t[a] === "'")) a++;
+    while (a > 0 && a > at - 64 && isIn(LOCAL_CHAR, u[a - 1]!)) a--;
+    while (a < at && (u[a] === 46 || u[a] === 45 || u[a] === 39)) a++;
     let b = at + 1;
-    while (b < t.length && b < at + 254 && isIn(DOMAIN_CHAR, t.charCodeAt(b))) b++;
-    while (b > at + 1 && (t[b - 1] === '.' || t[b - 1] === '-')) b--;
-    if (a === at || b <= at + 3 || !isDomain(t, at + 1, b) || hasDoubleDot(t, a, at)) continue;
+    while (b < t.length && b < at + 254 && isIn(DOMAIN_CHAR, u[b]!)) b++;
+    while (b > at + 1 && (u[b - 1] === 46 || u[b - 1] === 45)) b--;
+    if (a === at || b <= at + 3 || !isDomain(u, at + 1, b) || hasDoubleDot(u, a, at)) continue;
     enter(s, a, b);
     push(s, 'email', 0.9, a, b, `${t.slice(a, at)}@${t.slice(at + 1, b).toLowerCase()}`, EMAIL_REASONS);
   }
@@ -472,6 +473,8 @@ function groupLengths(text: string): string {
 /** IPv6 addresses around the colons findCandidates kept (a colon with a hex digit, colon or dot beside it). */
 function scanIpv6(s: Scanner, found: Candidates): void {
   const t = s.text;
+  const u = found.units;
+  const n = t.length;
   // The next colon looked at is after the last candidate and the character after it.
   let from = 0;
   for (let i = 0; i < found.colonCount; i++) {
@@ -480,16 +483,16 @@ function scanIpv6(s: Scanner, found: Candidates): void {
     let a = c;
     // Most remaining colons (clock times, `key: value`) have too few colons around them for an
     // address: rejected before any string is made.
-    while (a > 0 && c - a < 40 && isIn(HEX_COLON, t.charCodeAt(a - 1))) a--;
+    while (a > 0 && c - a < 40 && isIn(HEX_COLON, u[a - 1]!)) a--;
     let b = c + 1;
-    while (b < t.length && b - a < 46 && isIn(HEX_COLON, t.charCodeAt(b))) b++;
-    while (b > c && t[b - 1] === '.') b--;
+    while (b < n && b - a < 46 && isIn(HEX_COLON, u[b]!)) b++;
+    while (b > c && u[b - 1] === 46) b--;
     let colons = 0;
     let doubleColon = false;
     for (let k = a; k < b; k++) {
-      if (t.charCodeAt(k) === 58) {
+      if (u[k] === 58) {
         colons++;
-        if (t.charCodeAt(k + 1) === 58) doubleColon = true;
+        if (k + 1 < n && u[k + 1] === 58) doubleColon = true;
       }
     }
     // An IPv6 address has 7 colons, or 6 before an IPv4 tail, or a `::`.
