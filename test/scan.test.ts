@@ -113,6 +113,40 @@ describe('fast paths agree with what they stand in for', () => {
     assert.ok(valid > 2000, `${valid} valid`);
   });
 
+  test('the first default region a phone run is valid in is the one libphonenumber-js names, across regions sharing a calling code', () => {
+    const rand = mulberry32(20261203);
+    const examples = (JSON.parse(readFileSync(join(FIXTURES, 'pii/phone/libphonenumber-example-numbers.json'), 'utf8')) as { examples: { e164: string }[] })
+      .examples;
+    const parser = createPhoneParser();
+    const diffs: string[] = [];
+    let valid = 0;
+    for (let i = 0; i < 4000; i++) {
+      // Half the cases from +1 countries (US, CA, JM… share one plan group), the rest from any.
+      const pool = rand() < 0.5 ? examples.filter((e) => e.e164.startsWith('+1')) : examples;
+      const example = parsePhoneNumberFromString(pool[Math.floor(rand() * pool.length)]!.e164);
+      if (!example) continue;
+      const keep = example.nationalNumber.length - Math.floor(rand() * 5);
+      let national = example.nationalNumber.slice(0, keep);
+      while (national.length < example.nationalNumber.length) national += String(Math.floor(rand() * 10));
+      const digits = ['', '', '0', example.countryCallingCode][Math.floor(rand() * 4)]! + national;
+      const run = rand() < 0.5 ? digits.replace(/^(\d{3})(\d{3})/, '($1) $2-') : digits;
+      const got = parser.firstValid(run, run.replace(/\D/g, ''), DEFAULT_PHONE_COUNTRIES);
+      let want: { number: string; country: string } | undefined;
+      for (const region of DEFAULT_PHONE_COUNTRIES) {
+        const p = parsePhoneNumberFromString(run, region);
+        if (p?.isValid()) {
+          want = { number: p.number, country: p.country ?? region };
+          break;
+        }
+      }
+      if (want) valid++;
+      const same = got === undefined ? want === undefined : want !== undefined && got.number === want.number && got.country === want.country;
+      if (!same) diffs.push(`case ${i}, ${run.length} characters: fast ${got?.country}, libphonenumber ${want?.country}`);
+    }
+    assert.deepEqual(diffs.slice(0, 5), []);
+    assert.ok(valid > 1000, `${valid} valid`);
+  });
+
   test('an NDJSON line is JSON exactly when JSON.parse says so', () => {
     const rand = mulberry32(7);
     const atoms = [

@@ -38,6 +38,8 @@ type ContextKind = keyof typeof FIELD;
 const CONTEXT_KINDS = Object.keys(FIELD) as ContextKind[];
 /** The bit of a hint mask that says the field is named for something else (OTHER_FIELD). */
 const OTHER_BIT = 1 << CONTEXT_KINDS.length;
+/** The hint mask of a field named for values of another kind (`order_id`, `amount`): isOtherField. */
+export const OTHER_HINT = OTHER_BIT;
 /** The hint bit of `dob` context. */
 export const DOB_HINT = 1 << CONTEXT_KINDS.indexOf('dob');
 /** Field names seen, with the context kinds each is (a file repeats its few names on every line). */

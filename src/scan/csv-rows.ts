@@ -3,13 +3,16 @@
 // names are context scanned with the name as hint.
 
 import { isHint } from './detect.js';
+import { hintMask } from './context.js';
 import type { Found, TextScan } from './text-scan.js';
 
 /** The CSV state of one file being scanned. */
 export class CsvRows {
   /** The names of the columns, from the file's first line (readHeader). */
   header: string[] | undefined;
-  private hinted: { index: number; name: string }[] = [];
+  private hinted: { index: number; name: string; mask: number }[] = [];
+  /** The hinted columns and those named for values of another kind (`order_id`: isOtherField), for TextScan's fields. */
+  private ranged: { index: number; name: string; mask: number }[] = [];
   private inQuote = false;
   private ragged = { count: 0, first: 0 };
   private badQuote = { count: 0, first: 0 };
@@ -22,10 +25,15 @@ export class CsvRows {
   /** Reads the header from the file's first line (without its newline). */
   readHeader(line: string): void {
     this.header = splitCsvLine(line.replace(/\r$/, ''), this.sep).fields;
-    this.hinted = this.header.map((name, index) => ({ index, name })).filter((h) => isHint(h.name));
+    this.ranged = this.header.map((name, index) => ({ index, name, mask: hintMask(name) })).filter((h) => h.mask !== 0);
+    this.hinted = this.ranged.filter((h) => isHint(h.name));
   }
 
-  /** Checks CSV rows against the header and scans the columns whose names are context (`phone`, `dob`…). */
+  /**
+   * Checks CSV rows against the header and has the columns whose names are context (`phone`,
+   * `dob`…) scanned with their names: a row without quotes adds them to the TextScan's fields (the
+   * block is scanned after), a row with quotes has their unquoted values scanned here.
+   */
   rows(body: string, firstLine: number, found: Found[], from = 0): void {
     const width = this.header?.length ?? 0;
     let pos = from;
@@ -42,7 +50,7 @@ export class CsvRows {
       }
       if (!this.inQuote && quote >= end && end > pos) {
         // No quotes: the fields are what lies between separators (splitCsvLine's answer, without its arrays).
-        this.plainRow(body, pos, end, line, width, found);
+        this.plainRow(body, pos, end, line, width);
         pos = nl + 1;
         line++;
         continue;
@@ -71,9 +79,9 @@ export class CsvRows {
     }
   }
 
-  /** A CSV row without quotes at body[pos, end): checks its width and scans its hinted fields. */
-  private plainRow(body: string, pos: number, end: number, line: number, width: number, found: Found[]): void {
-    const hinted = this.hinted;
+  /** A CSV row without quotes at body[pos, end): checks its width and adds its hinted fields to the TextScan's fields. */
+  private plainRow(body: string, pos: number, end: number, line: number, width: number): void {
+    const hinted = this.ranged;
     let h = 0;
     let field = 0;
     let fieldStart = pos;
@@ -83,7 +91,7 @@ export class CsvRows {
       const hint = hinted[h];
       if (hint !== undefined && hint.index === field) {
         h++;
-        if (sep > fieldStart) this.text.hintedValue(body.slice(fieldStart, sep), fieldStart, hint.name, found);
+        if (sep > fieldStart) this.text.fields.add(fieldStart, sep, hint.name, hint.mask);
       }
       field++;
       if (sep === end) break;

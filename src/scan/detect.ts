@@ -8,7 +8,8 @@ import { DETECTOR_CATEGORY, type Detection, type DetectorId } from './types.js';
 import { cardScheme, isImei, isLuhn, isValidSsn } from './validators.js';
 import { findDates } from './dates.js';
 import { createPhoneParser } from './phone.js';
-import { DOB_HINT, FIELD, hasContext, hintMask, judge, withContext, type ContextSubject } from './context.js';
+import { findCandidates, type Candidates } from './candidates.js';
+import { DOB_HINT, hasContext, hintMask, judge, OTHER_HINT, withContext, type ContextSubject } from './context.js';
 
 export { CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BONUS, CONTEXT_PENALTY, isHint, isOtherField } from './context.js';
 
@@ -32,7 +33,51 @@ export interface DetectOptions {
   readonly detectors?: ReadonlySet<DetectorId>;
 }
 
+/**
+ * Fields of a file's rows inside the scanned text (CSV columns, JSON members) whose names say
+ * what their values are: a candidate wholly inside one is judged with the field's name as its hint
+ * (as if the field's value had been scanned alone with that hint) and its detection names the
+ * field; in a field named for values of another kind (OTHER_HINT: `order_id`, `amount`) digit
+ * strings are not classified at all. Ordered by start, not overlapping. Filled by the file
+ * scanner's row readers; reused across blocks.
+ */
+export class FieldRanges {
+  count = 0;
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly masks: number[] = [];
+  readonly names: string[] = [];
+  /** Whether some field is a birth-date field (dates are then looked for in the whole text). */
+  dob = false;
+
+  clear(): void {
+    this.count = 0;
+    this.dob = false;
+  }
+
+  /** Adds the field `name` (hint mask `mask`, see isHint) at [start, end), after every field added since clear(). */
+  add(start: number, end: number, name: string, mask: number): void {
+    const i = this.count++;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.masks[i] = mask;
+    this.names[i] = name;
+    if ((mask & DOB_HINT) !== 0) this.dob = true;
+  }
+}
+
+/** A detection made inside one of the FieldRanges, with that field's name. */
+export interface FieldDetection extends Detection {
+  readonly field?: string;
+}
+
 interface Scanner extends ContextSubject {
+  /** The hint mask of the candidate being judged: the field's it lies in, else `baseHint`. */
+  hintKinds: number;
+  readonly baseHint: number;
+  readonly fields: FieldRanges | undefined;
+  /** The name of the field the candidate being judged lies in. */
+  field: string | undefined;
   readonly min: number;
   readonly countries: readonly CountryCode[];
   readonly want: (d: DetectorId) => boolean;
@@ -49,10 +94,10 @@ function push(
   end: number,
   value: string,
   reasons: readonly (string | undefined)[],
-  extra: { country?: string } = {},
+  country?: string,
 ): void {
   if (confidence < s.min) return;
-  s.out.push({
+  const d: { -readonly [K in keyof FieldDetection]: FieldDetection[K] } = {
     detector,
     category: DETECTOR_CATEGORY[detector],
     confidence: Math.max(0, Math.min(1, Math.round(confidence * 100) / 100)),
@@ -60,16 +105,55 @@ function push(
     end,
     value,
     reasons: reasons.indexOf(undefined) === -1 ? (reasons as readonly string[]) : reasons.filter(isString),
-    ...extra,
-  });
+  };
+  if (country !== undefined) d.country = country;
+  if (s.field !== undefined) d.field = s.field;
+  s.out.push(d);
+}
+
+/** Sets the hint and field of a candidate at [start, end): those of the field it lies wholly in, if any. */
+function enter(s: Scanner, start: number, end: number): void {
+  const f = s.fields;
+  if (f === undefined) return;
+  let lo = 0;
+  let hi = f.count - 1;
+  let k = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (f.starts[mid]! <= start) {
+      k = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (k !== -1 && end <= f.ends[k]!) {
+    s.hintKinds = f.masks[k]!;
+    s.field = f.names[k];
+  } else {
+    s.hintKinds = s.baseHint;
+    s.field = undefined;
+  }
 }
 
 /** Every detection in `text`, ordered by start offset; overlapping candidates keep the most confident. */
 export function detect(text: string, options: DetectOptions = {}): Detection[] {
+  return detectIn(text, options, undefined);
+}
+
+/**
+ * detect(), with the candidates inside `fields` judged with their field's name as hint (see
+ * FieldRanges); their detections carry `field`.
+ */
+export function detectIn(text: string, options: DetectOptions, fields: FieldRanges | undefined): FieldDetection[] {
   const hint = options.hint ?? '';
+  const baseHint = hint === '' ? 0 : hintMask(hint);
   const s: Scanner = {
     text,
-    hintKinds: hint === '' ? 0 : hintMask(hint),
+    hintKinds: baseHint,
+    baseHint,
+    fields: fields !== undefined && fields.count > 0 ? fields : undefined,
+    field: undefined,
     min: options.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     countries: options.phoneCountries ?? DEFAULT_PHONE_COUNTRIES,
     want: options.detectors ? (d) => options.detectors!.has(d) : ALL,
@@ -77,11 +161,13 @@ export function detect(text: string, options: DetectOptions = {}): Detection[] {
   };
   // Each scanner below needs a character some texts (a field's value) lack: such a text is not
   // given to it. An IPv6 address has colons, a UUID dashes, and every birth context word a `b`.
-  if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s);
-  scanDigitRuns(s);
-  if (s.want('ipv6') && text.indexOf(':') !== -1) scanIpv6(s);
-  if (s.want('advertising_id') && text.indexOf('-') !== -1) scanUuids(s);
-  if (s.want('date_of_birth') && ((s.hintKinds & DOB_HINT) !== 0 || text.indexOf('b') !== -1 || text.indexOf('B') !== -1)) scanBirthDates(s);
+  // One pass finds every place the scanners below could match (candidates.ts).
+  const c = findCandidates(text);
+  if (s.want('email') && text.indexOf('@') !== -1) scanEmails(s, c.units);
+  scanDigitRuns(s, c);
+  if (s.want('ipv6') && c.colonCount > 0) scanIpv6(s, c);
+  if (s.want('advertising_id') && c.dashCount > 0) scanUuids(s, c);
+  if (s.want('date_of_birth') && ((baseHint & DOB_HINT) !== 0 || s.fields?.dob === true || hasBirthWord(text))) scanBirthDates(s);
   return resolveOverlaps(s.out);
 }
 
@@ -115,8 +201,6 @@ const LOCAL_CHAR = codeTable(`${ALNUM}._%+-'`);
 const DOMAIN_CHAR = codeTable(`${ALNUM}.-`);
 const WORD_CHAR = codeTable(`${ALNUM}_`);
 const HEX_COLON = codeTable('0123456789ABCDEFabcdef:.');
-/** Characters digit runs are written with: digits and `-. ()/`. */
-const RUN_CHAR = codeTable('0123456789-. ()/');
 
 function isIn(table: Uint8Array, code: number): boolean {
   return code < 128 && table[code] === 1;
@@ -129,31 +213,54 @@ function isWordAt(t: string, i: number): boolean {
 
 const EMAIL_REASONS = ['shape:email'];
 
-function scanEmails(s: Scanner): void {
+/** True when t[from, to) holds `..`. */
+function hasDoubleDot(u: Uint16Array, from: number, to: number): boolean {
+  for (let k = from; k < to - 1; k++) if (u[k] === 46 && u[k + 1] === 46) return true;
+  return false;
+}
+
+/**
+ * True when t[from, to) (domain characters only) is two or more labels split by dots, none empty
+ * or starting or ending with `-`, the last of 2 to 24 letters (read in place: no string is made
+ * for the many `@`s that are no address).
+ */
+function isDomain(u: Uint16Array, from: number, to: number): boolean {
+  let labelStart = from;
+  let dots = 0;
+  for (let k = from; k <= to; k++) {
+    if (k < to && u[k] !== 46) continue;
+    if (k === labelStart || u[labelStart] === 45 || u[k - 1] === 45) return false;
+    if (k < to) {
+      dots++;
+      labelStart = k + 1;
+    }
+  }
+  if (dots === 0 || to - labelStart < 2 || to - labelStart > 24) return false;
+  for (let k = labelStart; k < to; k++) {
+    const c = u[k]! | 0x20;
+    if (c < 97 || c > 122) return false;
+  }
+  return true;
+}
+
+/** Emails around the text's `@`s; `u` holds the text's code units (findCandidates), read rather than charCodeAt. */
+function scanEmails(s: Scanner, u: Uint16Array): void {
   const t = s.text;
   for (let at = t.indexOf('@'); at !== -1; at = t.indexOf('@', at + 1)) {
     let a = at;
-    while (a > 0 && a > at - 64 && isIn(LOCAL_CHAR, t.charCodeAt(a - 1))) a--;
-    while (a < at && (t[a] === '.' || t[a] === '-' || t[a] === "'")) a++;
+    while (a > 0 && a > at - 64 && isIn(LOCAL_CHAR, u[a - 1]!)) a--;
+    while (a < at && (u[a] === 46 || u[a] === 45 || u[a] === 39)) a++;
     let b = at + 1;
-    while (b < t.length && b < at + 254 && isIn(DOMAIN_CHAR, t.charCodeAt(b))) b++;
-    while (b > at + 1 && (t[b - 1] === '.' || t[b - 1] === '-')) b--;
-    if (a === at || b <= at + 3) continue;
-    const domain = t.slice(at + 1, b);
-    const labels = domain.split('.');
-    const tld = labels[labels.length - 1]!;
-    if (labels.length < 2 || !TLD.test(tld) || labels.some((l) => l === '' || l.startsWith('-') || l.endsWith('-'))) continue;
-    const local = t.slice(a, at);
-    if (local.includes('..')) continue;
-    push(s, 'email', 0.9, a, b, `${local}@${domain.toLowerCase()}`, EMAIL_REASONS);
+    while (b < t.length && b < at + 254 && isIn(DOMAIN_CHAR, u[b]!)) b++;
+    while (b > at + 1 && (u[b - 1] === 46 || u[b - 1] === 45)) b--;
+    if (a === at || b <= at + 3 || !isDomain(u, at + 1, b) || hasDoubleDot(u, a, at)) continue;
+    enter(s, a, b);
+    push(s, 'email', 0.9, a, b, `${t.slice(a, at)}@${t.slice(at + 1, b).toLowerCase()}`, EMAIL_REASONS);
   }
 }
 
 // ---- digit runs: IPv4, SSN, cards, IMEI, phone numbers ----
 
-// A digit, then digits and the separators numbers are written with, ending in a digit. Irregexp
-// gets from one candidate to the next about twice as fast as a loop over char codes.
-const DIGIT_RUN = /\d[\d\-. ()/]{4,}\d/g;
 const DATE_SHAPE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 const DATE_PREFIX = /^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})[ T]/;
 const IPV4_SHAPE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -161,7 +268,6 @@ const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
 const EXTENSION = /^ ?(?:x|ext\.?|#) ?\d{1,6}/;
 // The patterns below are module constants, not literals in the functions that use them: a literal
 // makes a new RegExp object each time it is evaluated, and these run for every candidate.
-const TLD = /^[A-Za-z]{2,24}$/;
 const IPV4_LEADING_ZERO = /\.0\d/;
 /** Private, loopback and link-local IPv4 prefixes. */
 const IPV4_INTERNAL = /^(?:(?:10|127|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
@@ -177,40 +283,18 @@ const IPV6_PUNCTUATION = /[:.]/g;
 const LINK_LOCAL_IPV6 = /^fe80/i;
 const OPTED_OUT_ID = /^[0-]+$/;
 
-function scanDigitRuns(s: Scanner): void {
+/** The digit runs findCandidates kept (7 digits or more, or an IPv4 address's three dots), classified. */
+function scanDigitRuns(s: Scanner, c: Candidates): void {
   const t = s.text;
-  DIGIT_RUN.lastIndex = 0;
-  let prevEnd = 0;
-  // test() rather than exec(): most runs (ids, amounts, dates) are dropped on their digit count,
-  // and no match array or string is made for them. A match starts at the first digit of its run
-  // of digits and separators (after the previous match) and ends at the run's last digit.
-  while (DIGIT_RUN.test(t)) {
-    const end = DIGIT_RUN.lastIndex;
-    let first = end - 1;
-    let digits = 0;
-    let dots = 0;
-    let runDots = 0;
-    for (let k = end - 1; k >= prevEnd; k--) {
-      const c = t.charCodeAt(k);
-      if (c >= 48 && c <= 57) {
-        digits++;
-        first = k;
-        runDots = dots;
-      } else if (c === 46) {
-        dots++;
-      } else if (!isIn(RUN_CHAR, c)) {
-        break;
-      }
-    }
-    prevEnd = end;
-    // Too few digits for anything but an IPv4 address (which has three dots): nothing to look at.
-    if (digits < 7 && runDots !== 3) continue;
-    let start = first;
+  const runs = c.runs;
+  for (let r = 0; r < c.runCount * 4; r += 4) {
+    let start = runs[r]!;
+    const end = runs[r + 1]!;
     // Glued to letters (an identifier, a hash, a UUID): not a number of ours.
     if (isWordAt(t, start - 1)) continue;
     if (isWordAt(t, end)) {
-      const c = t.charCodeAt(end) | 0x20;
-      if (c !== 120 && c !== 101) continue; // x, e
+      const x = t.charCodeAt(end) | 0x20;
+      if (x !== 120 && x !== 101) continue; // x, e
     }
     let run = t.slice(start, end);
     // A run that swallowed an opening parenthesis or a trailing one keeps them balanced.
@@ -228,6 +312,10 @@ function scanDigitRuns(s: Scanner): void {
 
 function classifyRun(s: Scanner, run: string, start: number, end: number): void {
   const t = s.text;
+  enter(s, start, end);
+  // In a field named for values of another kind (`order_id`, `amount`): an identifier, amount or
+  // version (the file scanner would drop any detection there; FileFindings.place).
+  if (s.hintKinds === OTHER_HINT && s.field !== undefined) return;
   // Right after a word and a `/` or `#` (`Chrome/120.0.0.0`, `/orders/4155552671`, `#48213`): a path
   // segment, a version or a reference, not a number of ours.
   const glued = (t[start - 1] === '/' || t[start - 1] === '#') && (isWordAt(t, start - 2) || t[start - 1] === '#');
@@ -328,9 +416,7 @@ function classifyPhone(s: Scanner, run: string, digits: string, separated: boole
     // With its country code written, a number libphonenumber calls invalid there is no phone number,
     // whatever the words around it say.
     if (p.valid)
-      push(s, 'phone', withContext(0.8, j), start, end, p.number, [`valid:${p.country ?? 'intl'}`, 'shape:international', j.reason], {
-        country: p.country ?? '',
-      });
+      push(s, 'phone', withContext(0.8, j), start, end, p.number, [`valid:${p.country ?? 'intl'}`, 'shape:international', j.reason], p.country ?? '');
     return;
   }
   // Short national numbers (local numbers, postcodes, house numbers) and numbers split only by
@@ -356,7 +442,7 @@ function classifyPhone(s: Scanner, run: string, digits: string, separated: boole
     }
   }
   const shape = punctuated ? 'shape:national-punctuated' : grouped ? 'shape:national-grouping' : spaced ? 'shape:national-spaced' : 'shape:digits';
-  push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], { country: p.country! });
+  push(s, 'phone', withContext(base + (grouped ? 0.1 : 0), j), start, end, p.number, [`valid:${p.country}`, shape, j.reason], p.country!);
 }
 
 const NON_DIGIT_RUNS = /\D+/;
@@ -384,35 +470,36 @@ function groupLengths(text: string): string {
 
 // ---- IPv6 ----
 
-// A colon with a hex digit, colon or dot beside it: the only colons whose candidate can hold two
-// colons (JSON members' `":"` cannot, and irregexp skips them faster than a loop would). The
-// lookbehind also sees the character before lastIndex, as the scan from indexOf(':', b + 1) did.
-const COLON_NEAR_HEX = /:(?:(?<=[0-9A-Fa-f.:]:)|(?=[0-9A-Fa-f.:]))/g;
-
-function scanIpv6(s: Scanner): void {
+/** IPv6 addresses around the colons findCandidates kept (a colon with a hex digit, colon or dot beside it). */
+function scanIpv6(s: Scanner, found: Candidates): void {
   const t = s.text;
-  COLON_NEAR_HEX.lastIndex = 0;
-  while (COLON_NEAR_HEX.test(t)) {
-    const c = COLON_NEAR_HEX.lastIndex - 1;
+  const u = found.units;
+  const n = t.length;
+  // The next colon looked at is after the last candidate and the character after it.
+  let from = 0;
+  for (let i = 0; i < found.colonCount; i++) {
+    const c = found.colons[i]!;
+    if (c < from) continue;
     let a = c;
     // Most remaining colons (clock times, `key: value`) have too few colons around them for an
     // address: rejected before any string is made.
-    while (a > 0 && c - a < 40 && isIn(HEX_COLON, t.charCodeAt(a - 1))) a--;
+    while (a > 0 && c - a < 40 && isIn(HEX_COLON, u[a - 1]!)) a--;
     let b = c + 1;
-    while (b < t.length && b - a < 46 && isIn(HEX_COLON, t.charCodeAt(b))) b++;
-    while (b > c && t[b - 1] === '.') b--;
+    while (b < n && b - a < 46 && isIn(HEX_COLON, u[b]!)) b++;
+    while (b > c && u[b - 1] === 46) b--;
     let colons = 0;
     let doubleColon = false;
     for (let k = a; k < b; k++) {
-      if (t.charCodeAt(k) === 58) {
+      if (u[k] === 58) {
         colons++;
-        if (t.charCodeAt(k + 1) === 58) doubleColon = true;
+        if (k + 1 < n && u[k + 1] === 58) doubleColon = true;
       }
     }
     // An IPv6 address has 7 colons, or 6 before an IPv4 tail, or a `::`.
-    // The next colon looked at is after b (t[b] itself is skipped, as indexOf(':', b + 1) did).
-    COLON_NEAR_HEX.lastIndex = b + 1;
+    from = b + 1;
     if (isWordAt(t, a - 1) || isWordAt(t, b) || colons < 2 || (!doubleColon && colons < 6)) continue;
+    enter(s, a, b);
+    if (s.hintKinds === OTHER_HINT && s.field !== undefined) continue;
     const cand = t.slice(a, b);
     if (isIP(cand) === 6 && cand.replace(IPV6_PUNCTUATION, '').length >= 6) {
       const j = judge(s, 'ip', a, b);
@@ -424,30 +511,64 @@ function scanIpv6(s: Scanner): void {
 
 // ---- advertising ids (UUIDs with context) ----
 
-const UUID_MIDDLE = /-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-/g;
 const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
-function scanUuids(s: Scanner): void {
+/** UUIDs around the dashes findCandidates kept (`-hhhh-hhhh-hhhh-`, taken left to right without overlap). */
+function scanUuids(s: Scanner, found: Candidates): void {
   const t = s.text;
-  UUID_MIDDLE.lastIndex = 0;
-  for (let m = UUID_MIDDLE.exec(t); m !== null; m = UUID_MIDDLE.exec(t)) {
-    const a = m.index - 8;
+  let from = 0;
+  for (let i = 0; i < found.dashCount; i++) {
+    const dash = found.dashes[i]!;
+    if (dash < from) continue;
+    from = dash + 16;
+    const a = dash - 8;
     const b = a + 36;
     const cand = t.slice(Math.max(0, a), b);
     if (a < 0 || !UUID.test(cand) || isWordAt(t, a - 1) || isWordAt(t, b)) continue;
     // The all-zero id is what a device sends when the user opted out of tracking.
     if (OPTED_OUT_ID.test(cand)) continue;
+    enter(s, a, b);
     if (hasContext(s, 'device', a, b)) push(s, 'advertising_id', 0.8, a, b, cand.toLowerCase(), ['shape:uuid', 'context:+device']);
   }
 }
 
 // ---- dates of birth ----
 
+/** Lower-cased ASCII letter at t[i] (NaN past either end): /i without the u flag folds only ASCII letters to these. */
+function lowerAt(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/**
+ * FIELD.dob.test(t) (/birth|\bdob\b|\bborn|\bb-?day|d\.o\.b/i), found from the text's `b`s with
+ * indexOf rather than by running the regex over all of it: every spelling holds a `b` at a known place.
+ */
+export function hasBirthWord(t: string): boolean {
+  for (const b of ['b', 'B']) {
+    for (let p = t.indexOf(b); p !== -1; p = t.indexOf(b, p + 1)) {
+      // birth
+      if (lowerAt(t, p + 1) === 105 && lowerAt(t, p + 2) === 114 && lowerAt(t, p + 3) === 116 && lowerAt(t, p + 4) === 104) return true;
+      // d.o.b
+      if (p >= 4 && t.charCodeAt(p - 1) === 46 && lowerAt(t, p - 2) === 111 && t.charCodeAt(p - 3) === 46 && lowerAt(t, p - 4) === 100) return true;
+      // \bdob\b
+      if (p >= 2 && lowerAt(t, p - 1) === 111 && lowerAt(t, p - 2) === 100 && !isWordAt(t, p - 3) && !isWordAt(t, p + 1)) return true;
+      if (isWordAt(t, p - 1)) continue;
+      // \bborn
+      if (lowerAt(t, p + 1) === 111 && lowerAt(t, p + 2) === 114 && lowerAt(t, p + 3) === 110) return true;
+      // \bb-?day
+      const d = t.charCodeAt(p + 1) === 45 ? p + 2 : p + 1;
+      if (lowerAt(t, d) === 100 && lowerAt(t, d + 1) === 97 && lowerAt(t, d + 2) === 121) return true;
+    }
+  }
+  return false;
+}
+
 function scanBirthDates(s: Scanner): void {
-  const hinted = (s.hintKinds & DOB_HINT) !== 0;
-  if (!hinted && !FIELD.dob.test(s.text)) return;
   for (const d of findDates(s.text)) {
     if (d.kind !== 'date') continue;
-    if (hinted || hasContext(s, 'dob', d.start, d.end)) push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
+    enter(s, d.start, d.end);
+    if ((s.hintKinds & DOB_HINT) !== 0 || hasContext(s, 'dob', d.start, d.end))
+      push(s, 'date_of_birth', 0.8, d.start, d.end, d.iso, ['valid:date', 'context:+birth']);
   }
 }

@@ -32,6 +32,26 @@ export class FileFindings {
     this.tally = new ColumnTally(file);
   }
 
+  /** Keys found by jsonKeyBefore, most recent last. */
+  private readonly recentKeys: string[] = [];
+
+  /** The key of the JSON member before `offset` on its line (from `lineStart`). */
+  private jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
+    const colon = body.lastIndexOf('":', offset);
+    if (colon < lineStart) return undefined;
+    const open = body.lastIndexOf('"', colon - 1);
+    if (open < lineStart) return undefined;
+    const keys = this.recentKeys;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i]!;
+      if (k.length === colon - open - 1 && body.startsWith(k, open + 1)) return k;
+    }
+    const key = body.slice(open + 1, colon);
+    if (keys.length >= RECENT_KEYS) keys.shift();
+    keys.push(key);
+    return key;
+  }
+
   /**
    * Turns detections (offsets in `body`) into findings with line, column and field. `carried` is
    * the length of the first line's part already placed (a line too long to scan whole): that part
@@ -53,7 +73,7 @@ export class FileFindings {
       const split = carried > 0 && line === firstLine;
       let field = f.field;
       if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.offset);
-      if (field === undefined && this.json && !split) field = jsonKeyBefore(body, lineStart, f.offset);
+      if (field === undefined && this.json && !split) field = this.jsonKeyBefore(body, lineStart, f.offset);
       // A digit string found without its field's name, in a field named for values of another kind
       // (`order_id`, `amount`, `app_version`): an identifier, amount or version, not a number of ours.
       if (f.field === undefined && field !== undefined && DIGIT_RUN_DETECTORS.has(f.d.detector) && isOtherField(field)) continue;
@@ -61,7 +81,7 @@ export class FileFindings {
       const d = this.fingerprints?.match(f.d) ?? f.d;
       const column = f.offset - lineStart + 1 + (split ? carried : 0);
       // Past the cap a finding is only counted, in the summary too.
-      this.tally.add(field, d.detector, d.category, line, `${line}:${column}`);
+      this.tally.addAt(field, d.detector, d.category, line, column);
       if (this.findings.length >= this.max) {
         this.dropped++;
         continue;
@@ -81,9 +101,5 @@ export class FileFindings {
   }
 }
 
-function jsonKeyBefore(body: string, lineStart: number, offset: number): string | undefined {
-  const colon = body.lastIndexOf('":', offset);
-  if (colon < lineStart) return undefined;
-  const open = body.lastIndexOf('"', colon - 1);
-  return open < lineStart ? undefined : body.slice(open + 1, colon);
-}
+/** Keys jsonKeyBefore() remembers (the lines of a file repeat a few keys). */
+const RECENT_KEYS = 16;

@@ -3,6 +3,7 @@
 // scanned by the regex fallback (TextScan.jsonHints).
 
 import { isHint } from './detect.js';
+import { hintMask, OTHER_HINT } from './context.js';
 import { scanJsonText } from './json-line.js';
 import type { Found, TextScan } from './text-scan.js';
 
@@ -15,10 +16,16 @@ export class NdjsonRows {
   private readonly lineKeys: string[] = [];
   /** Whether each of those keys is context for some detector (isHint). */
   private readonly lineHints: boolean[] = [];
+  /** Their hint masks (hintMask). */
+  private readonly lineMasks: number[] = [];
 
   constructor(private readonly text: TextScan) {}
 
-  /** Checks each line is JSON and scans the members whose key is context, in one pass per line. */
+  /**
+   * Checks each line is JSON and has the members whose key is context scanned with the key as hint:
+   * added to the TextScan's fields (the block is scanned after), or for a line that is not JSON,
+   * scanned here.
+   */
   rows(body: string, firstLine: number, found: Found[], from = 0): void {
     let pos = from;
     let line = firstLine;
@@ -37,7 +44,7 @@ export class NdjsonRows {
       if (a < b) {
         members.length = 0;
         if (scanJsonText(body, a, b, sink)) {
-          for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!, found);
+          for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!);
         } else {
           this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
           this.text.jsonHints(body, pos, nl, found);
@@ -49,23 +56,32 @@ export class NdjsonRows {
   }
 
   /** A member of a valid JSON line; scanned as JSON_MEMBER would have matched it. */
-  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number, found: Found[]): void {
+  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number): void {
     const isString = veCode >= 0;
     let ve = isString ? veCode : -1 - veCode;
     if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
     // Lines of a file mostly repeat the previous line's keys: compare in place before making a string.
     let key = this.lineKeys[ordinal];
     let hint: boolean;
+    let mask: number;
     if (key === undefined || key.length !== ke - ks || !body.startsWith(key, ks)) {
       for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
       key = body.slice(ks, ke);
       hint = isHint(key);
+      mask = hintMask(key);
       if (ordinal < MAX_LINE_KEYS) {
         this.lineKeys[ordinal] = key;
         this.lineHints[ordinal] = hint;
+        this.lineMasks[ordinal] = mask;
       }
     } else {
       hint = this.lineHints[ordinal]!;
+      mask = this.lineMasks[ordinal]!;
+    }
+    if (mask === OTHER_HINT) {
+      // A member named for values of another kind (`order_id`): its digit strings are none of ours.
+      this.text.fields.add(vs, ve, key, mask);
+      return;
     }
     if (!hint) return;
     if (isString) {
@@ -78,7 +94,8 @@ export class NdjsonRows {
     } else {
       ve = Math.min(ve, vs + (body.charCodeAt(vs) === 45 ? 42 : 41));
     }
-    this.text.hintedValue(body.slice(vs, ve), vs, key, found);
+    // Scanned with the rest of the block, judged with the key as hint (TextScan.fields).
+    this.text.fields.add(vs, ve, key, mask);
   }
 
   /** The problems of a file's lines, once all of them are scanned. */

@@ -38,13 +38,25 @@ interface CountryPlan {
   /** undefined when the plan has no types (then the general pattern decides). */
   readonly types: readonly PlanType[] | undefined;
   readonly leadingDigits: RegExp | undefined;
+  /**
+   * The last national number isValidIn() judged here, and its answer: a candidate is tried in
+   * several regions, and regions that share a calling code (US, CA) judge it in the same countries.
+   */
+  memoNsn: string;
+  memoValid: boolean;
+}
+/** The countries sharing a calling code, in libphonenumber's order (main country first), one object per calling code. */
+interface CallingGroup {
+  readonly countries: readonly CountryPlan[];
+  /** The last digits countryIn() placed in this group, and where (null: none of its countries). */
+  memoDigits: string;
+  memoCountry: CountryPlan | null;
 }
 interface RegionPlan {
   readonly callingCode: string;
   readonly idd: RegExp | undefined;
   readonly nationalPrefix: RegExp | undefined;
-  /** The countries sharing the calling code, in libphonenumber's order (main country first). */
-  readonly group: readonly CountryPlan[];
+  readonly group: CallingGroup;
 }
 
 // The parts of libphonenumber-js's Metadata class this file reads (its .d.ts declares fewer).
@@ -83,33 +95,43 @@ function countryPlan(meta: LpnMetadata, country: string): CountryPlan {
     }
   }
   const ld = plan.leadingDigits();
-  return { country, general: anchored(plan.nationalNumberPattern()), types, leadingDigits: ld ? prefix(ld) : undefined };
+  return { country, general: anchored(plan.nationalNumberPattern()), types, leadingDigits: ld ? prefix(ld) : undefined, memoNsn: '', memoValid: false };
 }
 
-function regionPlan(meta: LpnMetadata, region: string): RegionPlan {
+function regionPlan(meta: LpnMetadata, region: string, groups: Map<string, CallingGroup>): RegionPlan {
   meta.selectNumberingPlan(region);
   const plan = meta.numberingPlan;
   const callingCode = plan.callingCode();
   const idd = plan.IDDPrefix();
   const npp = plan.nationalPrefixForParsing();
   const countries = meta.getCountryCodesForCallingCode(callingCode) ?? [region];
-  return {
-    callingCode,
-    idd: idd ? prefix(idd) : undefined,
-    nationalPrefix: npp ? prefix(npp) : undefined,
-    group: countries.map((c) => countryPlan(meta, c)),
-  };
+  const key = `${callingCode}:${countries.join(',')}`;
+  let group = groups.get(key);
+  if (group === undefined) {
+    group = { countries: countries.map((c) => countryPlan(meta, c)), memoDigits: '', memoCountry: null };
+    groups.set(key, group);
+  }
+  return { callingCode, idd: idd ? prefix(idd) : undefined, nationalPrefix: npp ? prefix(npp) : undefined, group };
 }
 
 /** libphonenumber-js isValid() for a national significant number in one country. */
 function isValidIn(nsn: string, c: CountryPlan): boolean {
-  if (!c.general.test(nsn)) return false;
-  if (c.types === undefined) return true;
-  for (const t of c.types) {
-    if (t.lengths !== undefined && !t.lengths.includes(nsn.length)) continue;
-    if (t.re.test(nsn)) return true;
+  if (c.memoNsn === nsn) return c.memoValid;
+  let valid = false;
+  if (c.general.test(nsn)) {
+    if (c.types === undefined) valid = true;
+    else
+      for (const t of c.types) {
+        if (t.lengths !== undefined && !t.lengths.includes(nsn.length)) continue;
+        if (t.re.test(nsn)) {
+          valid = true;
+          break;
+        }
+      }
   }
-  return false;
+  c.memoNsn = nsn;
+  c.memoValid = valid;
+  return valid;
 }
 
 export interface PhoneParser {
@@ -132,6 +154,7 @@ export const PHONE_RUN_CACHE_ENTRIES = 8192;
 export function createPhoneParser(): PhoneParser {
   const meta = new (Metadata as unknown as new () => LpnMetadata)();
   const plans = new Map<string, RegionPlan>();
+  const groups = new Map<string, CallingGroup>();
   const cache = new Map<string, PhoneParse>();
   const slow = (key: string, text: string, region?: CountryCode): PhoneParse => {
     const hit = cache.get(key);
@@ -146,16 +169,26 @@ export function createPhoneParser(): PhoneParser {
   const planOf = (region: CountryCode): RegionPlan => {
     let plan = plans.get(region);
     if (plan === undefined) {
-      plan = regionPlan(meta, region);
+      plan = regionPlan(meta, region, groups);
       plans.set(region, plan);
     }
     return plan;
   };
   /** The country of a region's calling-code group the digits belong to (libphonenumber's getCountryByCallingCode). */
   const countryIn = (plan: RegionPlan, digits: string): CountryPlan | undefined => {
-    if (plan.group.length === 1) return plan.group[0];
-    for (const c of plan.group) if (c.leadingDigits !== undefined ? c.leadingDigits.test(digits) : isValidIn(digits, c)) return c;
-    return undefined;
+    const g = plan.group;
+    if (g.countries.length === 1) return g.countries[0];
+    if (g.memoDigits !== digits) {
+      let found: CountryPlan | null = null;
+      for (const c of g.countries)
+        if (c.leadingDigits !== undefined ? c.leadingDigits.test(digits) : isValidIn(digits, c)) {
+          found = c;
+          break;
+        }
+      g.memoDigits = digits;
+      g.memoCountry = found;
+    }
+    return g.memoCountry ?? undefined;
   };
   /**
    * `national`'s answer, except undefined for a number decided here to be invalid (no answer
@@ -175,7 +208,7 @@ export function createPhoneParser(): PhoneParser {
       !(plan.nationalPrefix?.test(digits) ?? false);
     if (!simple) return slow(`${region}\u0000${run}`, run, region);
     const country = countryIn(plan, digits);
-    if (!isValidIn(digits, country ?? plan.group.find((c) => c.country === region)!)) return undefined;
+    if (!isValidIn(digits, country ?? plan.group.countries.find((c) => c.country === region)!)) return undefined;
     // `possible` is only read for international numbers; national ones report it as unknown (false).
     return { valid: true, possible: false, number: `+${plan.callingCode}${digits}`, country: country?.country ?? region };
   };

@@ -1,7 +1,7 @@
 // Scanning a file's text with the detectors: a whole block, one value with its field name as
 // context, and the regex fallback that finds `"key": value` members in text that is not valid JSON.
 
-import { detect, isHint, type DetectOptions } from './detect.js';
+import { detect, detectIn, FieldRanges, isHint, type DetectOptions } from './detect.js';
 import type { Detection } from './types.js';
 
 /** A detection in a block of a file: `offset` in the block, `field` when it was scanned as that field's value. */
@@ -14,12 +14,21 @@ export interface Found {
 /** The detectors run over one file's text, with the file's detect options. */
 export class TextScan {
   private readonly optionsByHint = new Map<string, DetectOptions>();
+  /**
+   * The fields of the block's rows whose names say what their values are (context, or another
+   * kind: isOtherField), added by the row readers before all() scans the block: their values are
+   * scanned once, with the rest of the block, and judged by their names (rather than scanned again
+   * alone).
+   */
+  readonly fields = new FieldRanges();
 
   constructor(private readonly options: DetectOptions) {}
 
-  /** Scans all of `body`, without context. */
+  /** Scans all of `body`: without context, but for the candidates inside `fields` (which it then clears). */
   all(body: string, found: Found[]): void {
-    for (const d of detect(body, this.options)) found.push({ d, offset: d.start });
+    for (const d of detectIn(body, this.options, this.fields))
+      found.push(d.field !== undefined ? { d, offset: d.start, field: d.field } : { d, offset: d.start });
+    this.fields.clear();
   }
 
   /** The detect options for values of a field named `hint` (made once per name, not per value). */
