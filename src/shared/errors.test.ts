@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, isErrorCode } from './errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth', 'server', 'cli'];
+const AREAS = ['usage', 'policy', 'decide', 'internal', 'store', 'log', 'access', 'gateway', 'flows', 'scan', 'migrate', 'auth', 'server', 'cli', 'pgwire'];
 
 test('docs/errors.md lists exactly the registry, with the same status and severity', () => {
   const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
