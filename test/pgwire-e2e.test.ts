@@ -13,7 +13,8 @@ import { startUp } from './helpers/up.js';
 import { tempDir } from './helpers/temp.js';
 import { assertSameHidden, hashOf } from './helpers/hidden.js';
 import { proxyRelay } from './helpers/pg-raw.js';
-import { ROOT } from './helpers/paths.js';
+import { DEMO_POLICY, ROOT } from './helpers/paths.js';
+import { loadPolicy } from '../src/policy/index.js';
 
 const run = promisify(execFile);
 type Json = Record<string, unknown>;
@@ -67,6 +68,34 @@ test('psql and postgres.js get, persona by persona, the cells the HTTP gateway g
         assert.equal(clear.stdout.trim(), '', `${persona}: no row for a clear key`);
       }
     }
+
+    // psql's \dt, \d users and \l: the catalog's datasets as tables of schema public, the fields as columns with their types.
+    const loaded = loadPolicy(DEMO_POLICY);
+    assert.ok(loaded.ok);
+    const catalog = loaded.policy.datasets;
+    const sqlType = { string: 'text', number: 'double precision', boolean: 'boolean' } as const;
+    const meta = async (command: string) => {
+      const line = lines[1]![1]!.replace(/ -c ".*"$/, ` -c '${command}'`);
+      const r = await run('bash', ['-c', `${line} -X -A -t -F '|'`], { env: { ...process.env, PSQLRC: '/dev/null' } });
+      assert.equal(r.stderr, '', `psql ${command}: no error`);
+      return r.stdout.trim().split('\n');
+    };
+    assert.deepEqual(
+      await meta('\\dt'),
+      [...catalog.keys()].sort().map((d) => `public|${d}|table|cordon`),
+      'psql \\dt lists the datasets',
+    );
+    const users = catalog.get('users')!;
+    assert.deepEqual(
+      await meta('\\d users'),
+      [...users.fields.values()].map((f) => `${f.name}|${sqlType[f.type]}||${f.name === users.key ? 'not null' : ''}|`),
+      'psql \\d users lists its fields, the key not null',
+    );
+    assert.deepEqual(
+      await meta('\\d videos'),
+      [...catalog.get('videos')!.fields.values()].map((f) => `${f.name}|${sqlType[f.type]}||${f.name === 'id' ? 'not null' : ''}|`),
+    );
+    assert.deepEqual(await meta('\\l'), ['cordon|cordon|UTF8|C|C||libc|'], 'psql \\l lists one database');
 
     // postgres.js, extended protocol with parameters, through a trusted proxy that names the client in a PROXY v2 header.
     const relay = await proxyRelay(pgPort, '10.21.0.5');

@@ -375,7 +375,8 @@ export class Session {
       const types = this.typesOf(plan);
       return rowDescription(plan.columns.map((c, i) => ({ name: c.name, typeOid: types[i]!.oid, typlen: types[i]!.typlen })));
     }
-    const cols = plan?.kind === 'values' || plan?.kind === 'empty' ? plan.columns.map((c) => c.name) : plan?.kind === 'show' ? [plan.name] : undefined;
+    if (plan?.kind === 'rows') return rowDescription(plan.columns);
+    const cols = plan?.kind === 'values' ? plan.columns.map((c) => c.name) : plan?.kind === 'show' ? [plan.name] : undefined;
     return cols ? rowDescription(cols.map((name) => ({ name, typeOid: TEXT_OID }))) : noData();
   }
 
@@ -404,8 +405,8 @@ export class Session {
       case 'show':
         await this.write(Buffer.concat([...header(), dataRow([this.settings.show(plan.name)]), commandComplete('SHOW')]));
         return;
-      case 'empty':
-        await this.write(Buffer.concat([...header(), commandComplete('SELECT 0')]));
+      case 'rows':
+        await this.write(Buffer.concat([...header(), ...plan.rows.map(dataRow), commandComplete(`SELECT ${plan.rows.length}`)]));
         return;
       case 'values': {
         const row = plan.columns.map((col) => this.settings.value(col.value, this.user));
