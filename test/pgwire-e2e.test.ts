@@ -1,7 +1,8 @@
 // End to end: `cordon up --demo` as a child process, real PostgreSQL clients against its wire port —
-// Debian's psql running the banner's lines, postgres.js with parameters (extended protocol) through
-// a PROXY v2 relay — each persona getting exactly the cells GET /v1/data/users/{key} gives it, and
-// the access log holding one record per row, naming the columns asked for.
+// Debian's psql running the banner's lines and \dt, \d users, \l; postgres.js and node-postgres
+// with parameters (extended protocol) through a PROXY v2 relay — each persona getting exactly the
+// cells GET /v1/data/users/{key} gives it, and the access log holding one record per row, naming the
+// columns asked for.
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import pg from 'pg';
 import { startUp } from './helpers/up.js';
 import { tempDir } from './helpers/temp.js';
 import { assertSameHidden, hashOf } from './helpers/hidden.js';
@@ -20,7 +22,7 @@ const run = promisify(execFile);
 type Json = Record<string, unknown>;
 const COLUMNS = ['uid', 'username', 'phone_number'] as const;
 
-test('psql and postgres.js get, persona by persona, the cells the HTTP gateway gives, and the log holds the records', async () => {
+test('psql, postgres.js and node-postgres get, persona by persona, the cells the HTTP gateway gives, and the log holds the records', async () => {
   const dataDir = tempDir('cordon-pgwire-e2e-');
   const up = await startUp(dataDir, ['--demo', '--demo-users', '0']);
   try {
@@ -132,6 +134,43 @@ test('psql and postgres.js get, persona by persona, the cells the HTTP gateway g
     } finally {
       await sql.end();
       await relay.close();
+    }
+
+    // node-postgres, a parameterized query (Parse/Bind/Describe/Execute/Sync) through the trusted proxy, as austin-engineer.
+    const austinRelay = await proxyRelay(pgPort, '10.20.0.5');
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: austinRelay.port,
+      user: 'austin-engineer',
+      database: 'cordon',
+      password: tokens['austin-engineer'],
+    });
+    const pgNotices: string[] = [];
+    client.on('notice', (n) => pgNotices.push(n.message));
+    try {
+      await client.connect();
+      const key = /WHERE uid = '([^']+)'/.exec(lines[2]![1]!)![1]!;
+      const r = await client.query('SELECT uid, username, phone_number FROM users WHERE uid = $1', [key]);
+      const httpRead = await http('austin-engineer', '10.20.0.5', `/v1/data/users/${key}`);
+      assert.equal(httpRead.status, 200);
+      const fields = httpRead.body['fields'] as Json;
+      assert.deepEqual(
+        r.fields.map((f) => [f.name, f.dataTypeID]),
+        COLUMNS.map((c) => [c, 25]),
+      );
+      assertSameHidden(
+        r.rows.map((row) => ({ ...row })),
+        [Object.fromEntries(COLUMNS.map((c) => [c, fields[c] ?? null]))],
+        'node-postgres gets the HTTP cells',
+      );
+      const withheld = (httpRead.body['withheld'] as { field: string }[]).map((w) => w.field).filter((f) => (COLUMNS as readonly string[]).includes(f));
+      assert.deepEqual(pgNotices, withheld.length > 0 ? [`cordon withheld ${withheld.join(', ')}: NULL where the rules do not disclose the value`] : []);
+      console.log(`pgwire e2e: node-postgres as austin-engineer: cells ${COLUMNS.map((c) => hashOf(String(fields[c] ?? '<NULL>'))).join(' ')} (sha256/12)`);
+      await assert.rejects(client.query('SELECT uid FROM users WHERE phone_number = $1', ['x']), (e: Error & { code?: string }) => e.code === '42501');
+      assert.equal((await client.query('SELECT uid FROM users WHERE uid = $1', [`${key}' OR '1'='1`])).rows.length, 0, 'a parameter is a value');
+    } finally {
+      await client.end();
+      await austinRelay.close();
     }
 
     // The records: one per row read, naming exactly the columns decided (the projection and the key).
