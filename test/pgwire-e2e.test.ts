@@ -1,7 +1,8 @@
 // End to end: `cordon up --demo` as a child process, real PostgreSQL clients against its wire port —
-// Debian's psql running the banner's lines, postgres.js with parameters (extended protocol) through
-// a PROXY v2 relay — each persona getting exactly the cells GET /v1/data/users/{key} gives it, and
-// the access log holding one record per row, naming the columns asked for.
+// Debian's psql running the banner's lines and \dt, \d users, \l; postgres.js and node-postgres
+// with parameters (extended protocol) through a PROXY v2 relay — each persona getting exactly the
+// cells GET /v1/data/users/{key} gives it, and the access log holding one record per row, naming the
+// columns asked for.
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,17 +10,19 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import pg from 'pg';
 import { startUp } from './helpers/up.js';
 import { tempDir } from './helpers/temp.js';
 import { assertSameHidden, hashOf } from './helpers/hidden.js';
 import { proxyRelay } from './helpers/pg-raw.js';
-import { ROOT } from './helpers/paths.js';
+import { DEMO_POLICY, ROOT } from './helpers/paths.js';
+import { loadPolicy } from '../src/policy/index.js';
 
 const run = promisify(execFile);
 type Json = Record<string, unknown>;
 const COLUMNS = ['uid', 'username', 'phone_number'] as const;
 
-test('psql and postgres.js get, persona by persona, the cells the HTTP gateway gives, and the log holds the records', async () => {
+test('psql, postgres.js and node-postgres get, persona by persona, the cells the HTTP gateway gives, and the log holds the records', async () => {
   const dataDir = tempDir('cordon-pgwire-e2e-');
   const up = await startUp(dataDir, ['--demo', '--demo-users', '0']);
   try {
@@ -68,6 +71,34 @@ test('psql and postgres.js get, persona by persona, the cells the HTTP gateway g
       }
     }
 
+    // psql's \dt, \d users and \l: the catalog's datasets as tables of schema public, the fields as columns with their types.
+    const loaded = loadPolicy(DEMO_POLICY);
+    assert.ok(loaded.ok);
+    const catalog = loaded.policy.datasets;
+    const sqlType = { string: 'text', number: 'double precision', boolean: 'boolean' } as const;
+    const meta = async (command: string) => {
+      const line = lines[1]![1]!.replace(/ -c ".*"$/, ` -c '${command}'`);
+      const r = await run('bash', ['-c', `${line} -X -A -t -F '|'`], { env: { ...process.env, PSQLRC: '/dev/null' } });
+      assert.equal(r.stderr, '', `psql ${command}: no error`);
+      return r.stdout.trim().split('\n');
+    };
+    assert.deepEqual(
+      await meta('\\dt'),
+      [...catalog.keys()].sort().map((d) => `public|${d}|table|cordon`),
+      'psql \\dt lists the datasets',
+    );
+    const users = catalog.get('users')!;
+    assert.deepEqual(
+      await meta('\\d users'),
+      [...users.fields.values()].map((f) => `${f.name}|${sqlType[f.type]}||${f.name === users.key ? 'not null' : ''}|`),
+      'psql \\d users lists its fields, the key not null',
+    );
+    assert.deepEqual(
+      await meta('\\d videos'),
+      [...catalog.get('videos')!.fields.values()].map((f) => `${f.name}|${sqlType[f.type]}||${f.name === 'id' ? 'not null' : ''}|`),
+    );
+    assert.deepEqual(await meta('\\l'), ['cordon|cordon|UTF8|C|C||libc|'], 'psql \\l lists one database');
+
     // postgres.js, extended protocol with parameters, through a trusted proxy that names the client in a PROXY v2 header.
     const relay = await proxyRelay(pgPort, '10.21.0.5');
     const notices: string[] = [];
@@ -103,6 +134,43 @@ test('psql and postgres.js get, persona by persona, the cells the HTTP gateway g
     } finally {
       await sql.end();
       await relay.close();
+    }
+
+    // node-postgres, a parameterized query (Parse/Bind/Describe/Execute/Sync) through the trusted proxy, as austin-engineer.
+    const austinRelay = await proxyRelay(pgPort, '10.20.0.5');
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: austinRelay.port,
+      user: 'austin-engineer',
+      database: 'cordon',
+      password: tokens['austin-engineer'],
+    });
+    const pgNotices: string[] = [];
+    client.on('notice', (n) => pgNotices.push(n.message));
+    try {
+      await client.connect();
+      const key = /WHERE uid = '([^']+)'/.exec(lines[2]![1]!)![1]!;
+      const r = await client.query('SELECT uid, username, phone_number FROM users WHERE uid = $1', [key]);
+      const httpRead = await http('austin-engineer', '10.20.0.5', `/v1/data/users/${key}`);
+      assert.equal(httpRead.status, 200);
+      const fields = httpRead.body['fields'] as Json;
+      assert.deepEqual(
+        r.fields.map((f) => [f.name, f.dataTypeID]),
+        COLUMNS.map((c) => [c, 25]),
+      );
+      assertSameHidden(
+        r.rows.map((row) => ({ ...row })),
+        [Object.fromEntries(COLUMNS.map((c) => [c, fields[c] ?? null]))],
+        'node-postgres gets the HTTP cells',
+      );
+      const withheld = (httpRead.body['withheld'] as { field: string }[]).map((w) => w.field).filter((f) => (COLUMNS as readonly string[]).includes(f));
+      assert.deepEqual(pgNotices, withheld.length > 0 ? [`cordon withheld ${withheld.join(', ')}: NULL where the rules do not disclose the value`] : []);
+      console.log(`pgwire e2e: node-postgres as austin-engineer: cells ${COLUMNS.map((c) => hashOf(String(fields[c] ?? '<NULL>'))).join(' ')} (sha256/12)`);
+      await assert.rejects(client.query('SELECT uid FROM users WHERE phone_number = $1', ['x']), (e: Error & { code?: string }) => e.code === '42501');
+      assert.equal((await client.query('SELECT uid FROM users WHERE uid = $1', [`${key}' OR '1'='1`])).rows.length, 0, 'a parameter is a value');
+    } finally {
+      await client.end();
+      await austinRelay.close();
     }
 
     // The records: one per row read, naming exactly the columns decided (the projection and the key).

@@ -87,6 +87,11 @@ export interface GatewayReader {
   readOne(caller: Caller, dataset: string, key: string, options?: ReadOneOptions): Promise<ReadOne | undefined>;
   /** Whether `caller` may filter `dataset` on `field`: only where it sees that field in clear, and unprotected, in every jurisdiction (no oracle, W1). */
   filterable(caller: Caller, dataset: Dataset, field: string): boolean;
+  /**
+   * Whether every cell of `field` that `caller` can get is the stored value or nothing (never a token
+   * or a mask), in every jurisdiction and category: then a cell is a value of the field's declared type.
+   */
+  untransformed(caller: Caller, dataset: Dataset, field: string): boolean;
   /** A filter's value as the field's declared type; HttpProblem gateway.invalid_query when it is not of that type (W7). */
   filterValue(d: Dataset, field: string, param: string, v: string): FieldValue;
   /** Whether a read decided from an unknown place must be refused: it would disclose protected or unclassified fields. */
@@ -196,6 +201,27 @@ export function createGatewayReader(options: GatewayReaderOptions): GatewayReade
     return true;
   };
 
+  const untransformed: GatewayReader['untransformed'] = (caller, d, field) => {
+    const f = d.fields.get(field);
+    if (!f) return false;
+    const ctx = context(caller, undefined);
+    for (const j of policy.deployment.jurisdictions.keys()) {
+      for (const category of fieldCategories(f)) {
+        const fd = decider.decideField({
+          principal: caller.principal,
+          action: 'read',
+          dataset: d.name,
+          field,
+          category,
+          jurisdiction: j,
+          context: { country: ctx.country, site: ctx.site, now: ctx.now, grants: ctx.grants },
+        });
+        if (fd.disclosure !== 'clear' && fd.disclosure !== 'withheld') return false;
+      }
+    }
+    return true;
+  };
+
   const filterValue: GatewayReader['filterValue'] = (d, field, param, v) => {
     const type = d.fields.get(field)!.type;
     if (type === 'number') {
@@ -225,6 +251,7 @@ export function createGatewayReader(options: GatewayReaderOptions): GatewayReade
     record,
     readOne,
     filterable,
+    untransformed,
     filterValue,
     refusedForPlace,
   };

@@ -9,6 +9,7 @@ import type { FieldValue } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { PgError, type Report } from './protocol.js';
 import type { SelectPlan, Value } from './sql.js';
+import { cellText, fits, type WireType } from './types.js';
 
 /** Where rows go: `send` resolves when the socket has taken them (backpressure for long results). */
 export interface RowSink {
@@ -36,9 +37,6 @@ export function pgErrorOf(err: unknown): unknown {
   return code === undefined ? err : new PgError(code, err.detail);
 }
 
-const textOf = (v: unknown): string | null =>
-  v === null || v === undefined ? null : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-
 /** A bound value's text: the literal, or parameter $n as the client sent it (null: SQL NULL). */
 function textOfValue(v: Value, params: readonly (string | null)[]): string | null {
   if ('literal' in v) return v.literal;
@@ -55,17 +53,25 @@ export async function runSelect(
   reader: GatewayReader,
   caller: Caller,
   plan: SelectPlan,
+  types: readonly WireType[],
   params: readonly (string | null)[],
   sink: RowSink,
 ): Promise<SelectResult> {
   try {
-    return await run(reader, caller, plan, params, sink);
+    return await run(reader, caller, plan, types, params, sink);
   } catch (err) {
     throw pgErrorOf(err);
   }
 }
 
-async function run(reader: GatewayReader, caller: Caller, plan: SelectPlan, params: readonly (string | null)[], sink: RowSink): Promise<SelectResult> {
+async function run(
+  reader: GatewayReader,
+  caller: Caller,
+  plan: SelectPlan,
+  types: readonly WireType[],
+  params: readonly (string | null)[],
+  sink: RowSink,
+): Promise<SelectResult> {
   const d = plan.dataset;
   if (plan.unknownColumns.length > 0) throw new PgError('42703', `column "${plan.unknownColumns[0]}" does not exist`);
   const addressed = plan.where.filter((c) => c.column === d.key);
@@ -111,7 +117,16 @@ async function run(reader: GatewayReader, caller: Caller, plan: SelectPlan, para
       e.reasons.add(w.reason);
       for (const rule of w.rules) e.rules.add(rule);
     }
-    return plan.columns.map((c) => (Object.hasOwn(r.out.fields, c.field) ? textOf(r.out.fields[c.field]) : null));
+    return plan.columns.map((c, i) => (Object.hasOwn(r.out.fields, c.field) ? cellText(types[i]!, r.out.fields[c.field]) : null));
+  };
+  // The RowDescription promised each column's type; a read whose cells would break that (a grant that
+  // came or went since) is refused before it is recorded.
+  const checkTypes = (rs: readonly ReadOne[]) => {
+    for (const r of rs)
+      plan.columns.forEach((c, i) => {
+        if (!fits(types[i]!, r.out.fields[c.field]) || (types[i]!.type !== undefined && c.field in r.out.transformed))
+          throw new PgError('40001', `the disclosure of ${d.name}.${c.field} changed while the query ran; run it again`, 'nothing was sent of it');
+      });
   };
   // A filter is on a column the caller sees in clear, unprotected, everywhere: its disclosed value is the stored one.
   const matches = (r: ReadOne) => Object.entries(where).every(([f, v]) => r.out.fields[f] === v);
@@ -124,6 +139,7 @@ async function run(reader: GatewayReader, caller: Caller, plan: SelectPlan, para
     const r = k && (await reader.readOne(caller, d.name, k.key, { clearKey: k.clear, fields }));
     // As a path naming no record (or a clear key the caller may not use): no row, nothing recorded.
     if (!k || !r || !matches(r)) return empty;
+    checkTypes([r]);
     if (reader.refusedForPlace(caller, r.decision)) {
       await reader.record(r.decision, 'read', caller, r.subject, 'refused');
       throw new PgError(
@@ -149,6 +165,7 @@ async function run(reader: GatewayReader, caller: Caller, plan: SelectPlan, para
       const read = (await Promise.all(page.rows.map((row) => reader.readOne(caller, d.name, row.key, { fields })))).filter(
         (r): r is ReadOne => r !== undefined,
       );
+      checkTypes(read);
       indexes.push(...(await Promise.all(read.map((r) => reader.record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused')))));
       if (read.length > 0) await sink.send(read.map(cells));
       count += read.length;

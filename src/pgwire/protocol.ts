@@ -183,19 +183,21 @@ export const parameterDescription = (oids: readonly number[]): Buffer => message
 export interface ColumnDescription {
   readonly name: string;
   readonly typeOid: number;
+  /** The type's length in bytes (-1: variable, the default). */
+  readonly typlen?: number;
 }
-/** The text type: every cell goes out as text (a token or a mask is text whatever the field's type). */
+/** The text type (types.ts decides when a column is another). */
 export const TEXT_OID = 25;
 
 export function rowDescription(columns: readonly ColumnDescription[]): Buffer {
   const parts: Buffer[] = [int16(columns.length)];
   for (const c of columns) {
     const meta = Buffer.alloc(18);
-    // table oid 0, attribute 0, type oid, typlen -1 (variable), typmod -1, format 0 (text)
+    // table oid 0, attribute 0, type oid, typlen, typmod -1, format 0 (text)
     meta.writeInt32BE(0, 0);
     meta.writeInt16BE(0, 4);
     meta.writeInt32BE(c.typeOid, 6);
-    meta.writeInt16BE(-1, 10);
+    meta.writeInt16BE(c.typlen ?? -1, 10);
     meta.writeInt32BE(-1, 12);
     meta.writeInt16BE(0, 16);
     parts.push(cstr(c.name), meta);

@@ -39,7 +39,8 @@ import {
 } from './protocol.js';
 import { parseProxyV2 } from './proxy-header.js';
 import { SessionSettings } from './settings.js';
-import { parseStatements, type Parsed, type Plan } from './sql.js';
+import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
+import { wireType, type WireType } from './types.js';
 
 export interface AuthenticateInput {
   readonly user: string;
@@ -84,6 +85,7 @@ export class Session {
   private skipToSync = false;
   private readonly statements = new Map<string, Statement>();
   private readonly portals = new Map<string, Portal>();
+  private readonly types = new WeakMap<SelectPlan, readonly WireType[]>();
   private readonly settings = new SessionSettings();
   private queue: Promise<void> = Promise.resolve();
 
@@ -355,15 +357,26 @@ export class Session {
     return p;
   }
 
-  private columnsOf(plan: Plan | undefined): string[] | undefined {
-    if (!plan) return undefined;
-    if (plan.kind === 'select' || plan.kind === 'values' || plan.kind === 'empty') return plan.columns.map((c) => c.name);
-    if (plan.kind === 'show') return [plan.name];
-    return undefined;
+  /**
+   * A select's column types for this caller, decided once per plan: the Describe of a prepared
+   * statement and its Executes send the same types (a read that would break them is refused, execute.ts).
+   */
+  private typesOf(plan: SelectPlan): readonly WireType[] {
+    let types = this.types.get(plan);
+    if (!types) {
+      types = plan.columns.map((c) => wireType(this.options.reader, this.caller!, plan.dataset, c.field));
+      this.types.set(plan, types);
+    }
+    return types;
   }
 
   private describe(plan: Plan | undefined): Buffer {
-    const cols = this.columnsOf(plan);
+    if (plan?.kind === 'select') {
+      const types = this.typesOf(plan);
+      return rowDescription(plan.columns.map((c, i) => ({ name: c.name, typeOid: types[i]!.oid, typlen: types[i]!.typlen })));
+    }
+    if (plan?.kind === 'rows') return rowDescription(plan.columns);
+    const cols = plan?.kind === 'values' ? plan.columns.map((c) => c.name) : plan?.kind === 'show' ? [plan.name] : undefined;
     return cols ? rowDescription(cols.map((name) => ({ name, typeOid: TEXT_OID }))) : noData();
   }
 
@@ -392,8 +405,8 @@ export class Session {
       case 'show':
         await this.write(Buffer.concat([...header(), dataRow([this.settings.show(plan.name)]), commandComplete('SHOW')]));
         return;
-      case 'empty':
-        await this.write(Buffer.concat([...header(), commandComplete('SELECT 0')]));
+      case 'rows':
+        await this.write(Buffer.concat([...header(), ...plan.rows.map(dataRow), commandComplete(`SELECT ${plan.rows.length}`)]));
         return;
       case 'values': {
         const row = plan.columns.map((col) => this.settings.value(col.value, this.user));
@@ -409,7 +422,7 @@ export class Session {
             '0A000',
             `an Execute with a row limit (${maxRows}) on a dataset is not supported: every row cordon decides is logged as released, so it sends them all; execute with no limit (0), or use LIMIT`,
           );
-        const result = await runSelect(this.options.reader, this.caller!, plan, params, {
+        const result = await runSelect(this.options.reader, this.caller!, plan, this.typesOf(plan), params, {
           send: async (rows) => {
             await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
           },

@@ -6,6 +6,8 @@
 
 import { loadModule, parseSync } from 'libpg-query';
 import type { Dataset, Policy } from '../policy/index.js';
+import { child, constText, isNode, list, sval, type Node } from './ast.js';
+import { isCatalogRelation, planCatalog, relationsIn, type RowsPlan } from './catalog.js';
 import { PgError } from './protocol.js';
 
 /** A value in a condition or LIMIT: a literal from the SQL text, or parameter $n (1-based), bound later as a value. */
@@ -40,8 +42,8 @@ export interface SelectPlan {
 export type Plan =
   | SelectPlan
   | { readonly kind: 'values'; readonly columns: readonly { readonly name: string; readonly value: ConstValue }[] }
-  /** A query of the type catalog (drivers ask it for array types at connect): no rows, as every cell goes out as text. */
-  | { readonly kind: 'empty'; readonly columns: readonly { readonly name: string }[] }
+  /** A query of the system catalog, answered from the policy's catalog (catalog.ts). */
+  | RowsPlan
   | { readonly kind: 'set'; readonly name: string | undefined; readonly value: string | undefined }
   | { readonly kind: 'show'; readonly name: string }
   | { readonly kind: 'transaction'; readonly tag: 'BEGIN' | 'COMMIT' | 'ROLLBACK' };
@@ -64,20 +66,6 @@ export function loadParser(): Promise<void> {
   return loaded;
 }
 
-type Node = Record<string, unknown>;
-const isNode = (x: unknown): x is Node => typeof x === 'object' && x !== null && !Array.isArray(x);
-const child = (n: Node | undefined, k: string): Node | undefined => {
-  const v = n?.[k];
-  return isNode(v) ? v : undefined;
-};
-const list = (n: Node | undefined, k: string): Node[] => {
-  const v = n?.[k];
-  return Array.isArray(v) ? v.filter(isNode) : [];
-};
-const sval = (n: Node | undefined): string | undefined => {
-  const s = child(n, 'String')?.['sval'];
-  return typeof s === 'string' ? s : undefined;
-};
 const unsupported = (what: string) => new PgError('0A000', `${what} is not supported by the cordon wire gateway`);
 
 /** The statements of `sql`, planned against the policy's catalog. Throws PgError 42601 when it does not parse, 0A000/42P01 when not answerable. */
@@ -133,46 +121,19 @@ function unsupportedPlan(what: string): never {
   throw unsupported(what);
 }
 
-/** The text of an A_Const; null for NULL. */
-function constText(c: Node | undefined): string | null {
-  if (!c) return null;
-  if (c['isnull'] === true) return null;
-  const s = child(c, 'sval');
-  if (s) return String(s['sval'] ?? '');
-  const i = child(c, 'ival');
-  if (i) return String(i['ival'] ?? 0);
-  const f = child(c, 'fval');
-  if (f) return String(f['fval'] ?? '0');
-  const b = child(c, 'boolval');
-  if (b) return b['boolval'] === true ? 'true' : 'false';
-  const x = child(c, 'bsval');
-  if (x) return String(x['bsval'] ?? '');
-  return null;
-}
-
-/** The relations a FROM clause names, through joins. */
-function relationsOf(nodes: Node[]): Node[] {
-  return nodes.flatMap((n) => {
-    const rv = child(n, 'RangeVar');
-    if (rv) return [rv];
-    const j = child(n, 'JoinExpr');
-    if (j) return relationsOf([child(j, 'larg') ?? {}, child(j, 'rarg') ?? {}]);
-    return [{}];
-  });
-}
-
 function planSelect(sel: Node, policy: Policy, params: { max: number }): Plan {
-  const rels = relationsOf(list(sel, 'fromClause'));
-  if (rels.length > 0 && rels.every((r) => r['relname'] === 'pg_type' && (r['schemaname'] === undefined || r['schemaname'] === 'pg_catalog'))) {
-    const columns = list(sel, 'targetList').map((t) => {
-      const rt = child(t, 'ResTarget');
-      const named = rt?.['name'];
-      const last = list(child(child(rt, 'val'), 'ColumnRef'), 'fields')
-        .map(sval)
-        .pop();
-      return { name: typeof named === 'string' ? named : (last ?? '?column?') };
-    });
-    return { kind: 'empty', columns };
+  const rels = relationsIn(sel);
+  if (rels.length > 0 && rels.every(isCatalogRelation)) {
+    const count = (n: unknown): void => {
+      if (Array.isArray(n)) for (const x of n) count(x);
+      else if (isNode(n))
+        for (const [k, v] of Object.entries(n)) {
+          if (k === 'ParamRef' && isNode(v)) params.max = Math.max(params.max, Number(v['number'] ?? 0));
+          else count(v);
+        }
+    };
+    count(sel);
+    return planCatalog(sel, policy);
   }
   const clauses: [string, string][] = [
     ['withClause', 'WITH'],
