@@ -2,7 +2,7 @@
 // then decrypt only what the decision discloses, disclose, and record the decision before anything
 // is sent. One path, so a persona gets the same cells for the same record whichever door it uses.
 
-import type { Dataset, Decider, Decision, GrantInfo, Policy } from '../policy/index.js';
+import type { Dataset, Decider, Decision, GrantInfo, Policy, RequestContext } from '../policy/index.js';
 import { fieldCategories } from '../policy/index.js';
 import { subjectHash, type FieldValue, type KeyService, type Placement, type Store } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
@@ -180,46 +180,29 @@ export function createGatewayReader(options: GatewayReaderOptions): GatewayReade
     return { decision, out, released, subject: decision.subject };
   };
 
-  const filterable: GatewayReader['filterable'] = (caller, d, field) => {
+  /** Whether `ok` holds for the caller's decision on `field` in every jurisdiction and for every category the field may have. */
+  const everyCase = (caller: Caller, d: Dataset, field: string, context: RequestContext, ok: (fd: ReturnType<Decider['decideField']>) => boolean): boolean => {
     const f = d.fields.get(field);
     if (!f) return false;
-    const categories = fieldCategories(f);
-    for (const j of policy.deployment.jurisdictions.keys()) {
-      for (const category of categories) {
-        const fd = decider.decideField({
-          principal: caller.principal,
-          action: 'read',
-          dataset: d.name,
-          field,
-          category,
-          jurisdiction: j,
-          context: { country: caller.country, site: caller.site, now: now() },
-        });
-        if (fd.disclosure !== 'clear' || fd.class === 'protected') return false;
-      }
-    }
+    for (const jurisdiction of policy.deployment.jurisdictions.keys())
+      for (const category of fieldCategories(f))
+        if (!ok(decider.decideField({ principal: caller.principal, action: 'read', dataset: d.name, field, category, jurisdiction, context }))) return false;
     return true;
   };
 
+  // As the list's filter rule has it: decided without the caller's grants.
+  const filterable: GatewayReader['filterable'] = (caller, d, field) =>
+    everyCase(caller, d, field, { country: caller.country, site: caller.site, now: now() }, (fd) => fd.disclosure === 'clear' && fd.class !== 'protected');
+
   const untransformed: GatewayReader['untransformed'] = (caller, d, field) => {
-    const f = d.fields.get(field);
-    if (!f) return false;
     const ctx = context(caller, undefined);
-    for (const j of policy.deployment.jurisdictions.keys()) {
-      for (const category of fieldCategories(f)) {
-        const fd = decider.decideField({
-          principal: caller.principal,
-          action: 'read',
-          dataset: d.name,
-          field,
-          category,
-          jurisdiction: j,
-          context: { country: ctx.country, site: ctx.site, now: ctx.now, grants: ctx.grants },
-        });
-        if (fd.disclosure !== 'clear' && fd.disclosure !== 'withheld') return false;
-      }
-    }
-    return true;
+    return everyCase(
+      caller,
+      d,
+      field,
+      { country: ctx.country, site: ctx.site, now: ctx.now, grants: ctx.grants },
+      (fd) => fd.disclosure === 'clear' || fd.disclosure === 'withheld',
+    );
   };
 
   const filterValue: GatewayReader['filterValue'] = (d, field, param, v) => {

@@ -4,17 +4,17 @@
 // decision is recorded before the response is sent, and if it cannot be, nothing is released.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Dataset, Decider, Decision, FieldDecision, GrantInfo, Policy } from '../policy/index.js';
+import type { Dataset, Decision, FieldDecision } from '../policy/index.js';
 import { createPlacementRules, fieldCategories } from '../policy/index.js';
-import { subjectHash, type FieldValue, type KeyService, type Placement, type PlacedRecord, type Row, type Store } from '../store/index.js';
+import { subjectHash, type FieldValue, type PlacedRecord, type Row } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
 import { releasedInClear, TOKEN_PREFIX } from './disclose.js';
 import type { KeyIn } from './record-keys.js';
-import type { AccessRecorder, AccessRecordV2, WriteEffect } from './recorder.js';
-import { createGatewayReader, type GatewayReader, type ReadOne as ReaderReadOne } from './reader.js';
+import type { AccessRecordV2, WriteEffect } from './recorder.js';
+import { createGatewayReader, type GatewayReader, type GatewayReaderOptions, type ReadOne as ReaderReadOne } from './reader.js';
 import { DISCLOSED_RECORD_SCHEMA, GATEWAY_SCHEMAS as S } from './schemas.js';
 
 export const LOG_INDEX_HEADER = 'X-Cordon-Log-Index';
@@ -24,21 +24,10 @@ const NOTHING: ReadonlySet<string> = new Set();
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
-export interface GatewayOptions {
-  readonly policy: Policy;
-  readonly decider: Decider;
-  readonly placement: Placement;
-  /** The global store, for lists (filters run on fields that live there). */
-  readonly globalStore: Store;
-  readonly keys: KeyService;
-  readonly recorder: AccessRecorder;
+/** What the read path needs (reader.ts), and who is asking. */
+export interface GatewayOptions extends Omit<GatewayReaderOptions, 'onRecordError'> {
   /** Identifies the caller; throws HttpProblem (401/403) when it cannot. */
   identify(request: FastifyRequest): Promise<Caller>;
-  /** The caller's active grants, from the access broker (none when absent). */
-  grantsOf?(principal: string): readonly GrantInfo[];
-  /** Called with every decision made (for metrics). */
-  onDecision?(decision: Decision): void;
-  now?(): number;
   /** The shared read path, when the server made one (the wire gateway reads through it too); made here otherwise. */
   readonly reader?: GatewayReader;
 }
