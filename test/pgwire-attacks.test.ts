@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
@@ -33,6 +33,7 @@ const FROM: Record<string, string> = { 'beijing-engineer': '10.80.0.5', 'us-anal
 let server: CordonServer;
 let issuer: DemoIssuer;
 let port: number;
+let users: number;
 
 before(async () => {
   issuer = await createDemoIssuer();
@@ -45,7 +46,8 @@ before(async () => {
     log: { checkpointEveryMs: 50 },
     pgWire: true,
   });
-  for (const u of DEMO_FIXED_USERS) await server.placement.write('users', u['uid']!, u, 'upsert');
+  // The fixed users and enough others for a list of three pages (500 rows a page).
+  users = (await seedDemoWorld(server.placement, { users: 1300, videosPerUser: 0.01, commentsPerVideo: 0 })).users;
   port = (await server.pg!.listen(0, '127.0.0.1')).port;
 });
 after(async () => server.close());
@@ -244,5 +246,39 @@ test('from a place the network map does not know (the token names another): list
   assert.equal(errorOf(one)?.['C'], '42501');
   assert.ok(!one.some((m) => m.type === 'D'));
   assert.equal(server.log.size(), size + 1, 'the refusal is recorded, as the HTTP gateway records it');
+  // Only columns that are not protected: the whole record is decided as GET decides it, and GET
+  // refuses a record with any protected field to a place it does not know.
+  const publicOnly = await query(c, `SELECT uid, username, country, bio FROM users WHERE uid = '${key}'`);
+  assert.equal(errorOf(publicOnly)?.['C'], '42501');
+  assert.ok(!publicOnly.some((m) => m.type === 'D'));
+  assert.equal(server.log.size(), size + 2, 'refused and recorded as refused');
   c.end();
+});
+
+test('a NUL byte in a value is 22021 before any store is asked; nothing logged; the connection goes on', async () => {
+  const c = await session('beijing-engineer');
+  const size = server.log.size();
+  for (const sql of ['SELECT uid FROM users WHERE username = $1', 'SELECT id FROM videos WHERE id = $1']) {
+    c.send(Buffer.concat([parseMessage(sql), bindMessage(['x\u0000']), describePortal(), executeMessage(), syncMessage()]));
+    const msgs = await c.until('Z');
+    assert.equal(errorOf(msgs)?.['C'], '22021', sql);
+    assert.equal(errorOf(msgs)?.['S'], 'ERROR', 'not FATAL: the connection stays');
+  }
+  assert.equal(server.log.size(), size);
+  assert.equal(errorOf(await query(c, 'SELECT 1')), undefined, 'usable after');
+  c.end();
+});
+
+test('a client that goes away mid-list: the server stops reading and recording (W5: no record of a release that cannot happen)', async () => {
+  const size = server.log.size();
+  const c = await session('austin-engineer');
+  c.send(queryMessage('SELECT uid FROM users'));
+  // The first row, then gone.
+  await c.until('D');
+  c.socket.destroy();
+  await new Promise((r) => setTimeout(r, 1500));
+  const grew = server.log.size() - size;
+  console.log(`# ${users} users; records after the client left mid-list: ${grew}`);
+  assert.ok(users > 1200, `enough users for more than two pages: ${users}`);
+  assert.ok(grew <= 1000, `at most the pages read before the close was seen (500 each), not all ${users}: ${grew}`);
 });

@@ -103,19 +103,72 @@ function conditions(where: Node | undefined): { column: string; op: string; valu
   return [{ ...o, op }];
 }
 
-/** Whether `value` passes the condition (a regular expression as psql writes its patterns). */
+/** The longest name pattern taken (psql's are a name or two with wildcards). */
+const MAX_PATTERN = 512;
+
+/**
+ * A name pattern as psql writes it (processSQLNamePattern for `\d NAME`, `^pg_toast` in `\dt`):
+ * literal characters, `.*` for `*`, `.` for `?`, backslash escapes, and `^`/`$` anchors around an
+ * optional group. Matched in linear time
+ * by wildcard matching, never handed to a backtracking regular expression engine (a pattern of
+ * nested `.*` from any caller would hold the whole process). Other regular expression syntax is
+ * refused (0A000).
+ */
+export function namePattern(pattern: string): (name: string) => boolean {
+  if (pattern.length > MAX_PATTERN) throw new PgError('54000', `a name pattern is at most ${MAX_PATTERN} characters`);
+  // Anchors as psql writes them: `^(name)$` for a name, `^pg_toast` for a prefix; a side without its
+  // anchor matches any run there.
+  let p = pattern;
+  const start = p.startsWith('^');
+  if (start) p = p.slice(1);
+  const end = p.endsWith('$') && !p.endsWith('\\$');
+  if (end) p = p.slice(0, -1);
+  if (p.startsWith('(') && p.endsWith(')')) p = p.slice(1, -1);
+  // Tokens: a literal character, ANY (one character) or STAR (any run).
+  const tokens: (string | 0 | 1)[] = start ? [] : [1];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      if (i + 1 >= p.length) throw new PgError('2201B', 'invalid regular expression: a trailing backslash');
+      tokens.push(p[++i]!);
+    } else if (c === '.' && p[i + 1] === '*') {
+      if (tokens.at(-1) !== 1) tokens.push(1);
+      i++;
+    } else if (c === '.') tokens.push(0);
+    else if ('()|[]{}+?*^$'.includes(c))
+      throw new PgError('0A000', `the cordon wire gateway takes name patterns as psql writes them; ${JSON.stringify(c)} is other regular expression syntax`);
+    else tokens.push(c);
+  }
+  if (!end && tokens.at(-1) !== 1) tokens.push(1);
+  return (name) => {
+    // Wildcard matching with one star to return to: O(name × pattern) at worst, no backtracking blow-up.
+    let n = 0;
+    let t = 0;
+    let star = -1;
+    let mark = 0;
+    while (n < name.length) {
+      const tok = tokens[t];
+      if (t < tokens.length && (tok === 0 || tok === name[n])) {
+        n++;
+        t++;
+      } else if (tok === 1) {
+        star = t++;
+        mark = n;
+      } else if (star >= 0) {
+        t = star + 1;
+        n = ++mark;
+      } else return false;
+    }
+    while (tokens[t] === 1) t++;
+    return t === tokens.length;
+  };
+}
+
+/** Whether `value` passes the condition (`~` takes a name pattern as psql writes it). */
 function passes(value: string, op: string, values: string[]): boolean {
   if (op === '=' || op === 'in') return values.includes(value);
   if (op === '<>' || op === '!=') return !values.includes(value);
-  if (op === '~' || op === '!~') {
-    let re: RegExp;
-    try {
-      re = new RegExp(values[0]!, 'u');
-    } catch {
-      throw new PgError('2201B', `invalid regular expression: ${JSON.stringify(values[0]!.slice(0, 60))}`);
-    }
-    return re.test(value) === (op === '~');
-  }
+  if (op === '~' || op === '!~') return namePattern(values[0]!)(value) === (op === '~');
   return true;
 }
 

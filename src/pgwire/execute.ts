@@ -14,6 +14,8 @@ import { cellText, fits, type WireType } from './types.js';
 /** Where rows go: `send` resolves when the socket has taken them (backpressure for long results). */
 export interface RowSink {
   send(rows: readonly (readonly (string | null)[])[]): Promise<void>;
+  /** True once the client is gone: nothing more is read or recorded (W5: no record of a release that cannot happen). */
+  closed(): boolean;
 }
 
 export interface SelectResult {
@@ -85,9 +87,15 @@ async function run(
   if (addressed.length > 1) throw new PgError('0A000', `more than one condition on the key ${d.key} is not supported by the cordon wire gateway`);
 
   const empty: SelectResult = { count: 0, notice: undefined };
+  // A text value cannot hold a NUL byte (PostgreSQL: 22021); refused before any store is asked.
+  const textOf = (v: Parameters<typeof textOfValue>[0]): string | null => {
+    const t = textOfValue(v, params);
+    if (t?.includes('\0')) throw new PgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00 (a value holds a NUL byte)', 'nothing was read');
+    return t;
+  };
   let limit = Number.POSITIVE_INFINITY;
   if (plan.limit) {
-    const t = textOfValue(plan.limit, params);
+    const t = textOf(plan.limit);
     if (t !== null) {
       if (!/^[0-9]{1,15}$/.test(t)) throw new PgError('22P02', `LIMIT must be a whole number, not ${JSON.stringify(t.slice(0, 40))}`);
       limit = Number(t);
@@ -96,7 +104,7 @@ async function run(
   const where: Record<string, FieldValue> = {};
   for (const c of plan.where) {
     if (c.column === d.key && addressed.length > 0) continue;
-    const t = textOfValue(c.value, params);
+    const t = textOf(c.value);
     // `column = NULL` is never true: nothing is read.
     if (t === null) return empty;
     const v = reader.filterValue(d, c.column, c.column, t);
@@ -133,10 +141,12 @@ async function run(
   let count = 0;
 
   if (addressed.length === 1) {
-    const sent = textOfValue(addressed[0]!.value, params);
+    const sent = textOf(addressed[0]!.value);
     if (sent === null) return empty;
     const k = reader.recordKeys.in(caller, d.name, sent);
-    const r = k && (await reader.readOne(caller, d.name, k.key, { clearKey: k.clear, fields }));
+    // From a place the network map does not know, the whole record is decided, as GET decides it: a
+    // record with any protected field is refused, whichever columns were asked for.
+    const r = k && (await reader.readOne(caller, d.name, k.key, { clearKey: k.clear, ...(caller.knownPlace ? { fields } : {}) }));
     // As a path naming no record (or a clear key the caller may not use): no row, nothing recorded.
     if (!k || !r || !matches(r)) return empty;
     checkTypes([r]);
@@ -147,6 +157,7 @@ async function run(
         'the connection comes from a place the network map does not know (or the token names another place); protected data is not released to it',
       );
     }
+    if (sink.closed()) return empty;
     indexes.push(await reader.record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused'));
     const row = cells(r);
     await sink.send([row]);
@@ -159,13 +170,14 @@ async function run(
         'nothing was read',
       );
     let after: string | undefined;
-    while (count < limit) {
+    while (count < limit && !sink.closed()) {
       const page = await reader.globalStore.list(d.name, { limit: Math.min(MAX_PAGE_SIZE, limit - count), after, where });
       // As the HTTP list: every decision of the page is made before the first is recorded, then they are recorded at once.
       const read = (await Promise.all(page.rows.map((row) => reader.readOne(caller, d.name, row.key, { fields })))).filter(
         (r): r is ReadOne => r !== undefined,
       );
       checkTypes(read);
+      if (sink.closed()) break;
       indexes.push(...(await Promise.all(read.map((r) => reader.record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused')))));
       if (read.length > 0) await sink.send(read.map(cells));
       count += read.length;

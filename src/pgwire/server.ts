@@ -2,15 +2,23 @@
 // new connections and ends the open ones (their statements in flight finish or fail first).
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { errorResponse } from './protocol.js';
 import { Session, type SessionOptions } from './session.js';
 import { loadParser } from './sql.js';
 
-export type PgGatewayOptions = SessionOptions;
+export interface PgGatewayOptions extends SessionOptions {
+  /** Connections open at once, logged in or not (PostgreSQL's max_connections); one more is told 53300 and closed. Default 256. */
+  readonly maxConnections?: number;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface PgGateway {
   listen(port: number, host: string): Promise<AddressInfo>;
   /** The address it listens on, once listening. */
   address(): AddressInfo | undefined;
+  /** Connections open now, logged in or not. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -18,7 +26,15 @@ export interface PgGateway {
 export async function createPgGateway(options: PgGatewayOptions): Promise<PgGateway> {
   await loadParser();
   const sockets = new Set<Socket>();
+  const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const server: Server = createServer((socket) => {
+    if (sockets.size >= max) {
+      socket.end(errorResponse({ severity: 'FATAL', code: '53300', message: `sorry, too many clients already (${max} connections are open)` }), () =>
+        socket.destroy(),
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
@@ -34,6 +50,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
         });
       }),
     address: () => (server.listening ? (server.address() as AddressInfo) : undefined),
+    connections: () => sockets.size,
     close: () =>
       new Promise((done) => {
         if (!server.listening) return done();

@@ -58,8 +58,12 @@ export interface SessionOptions {
   /** Whether `address` is a proxy whose PROXY header is believed. */
   isTrustedProxy(address: string): boolean;
   readonly maxMessageBytes?: number;
+  /** A connection not logged in after this long is ended (PostgreSQL's authentication_timeout; default 60 s). */
+  readonly authenticationTimeoutMs?: number;
   onError?(err: unknown): void;
 }
+
+export const DEFAULT_AUTHENTICATION_TIMEOUT_MS = 60_000;
 
 /** The startup option that names the client's address, believed only from a trusted proxy (as X-Forwarded-For). */
 export const FORWARDED_FOR_OPTION = 'cordon.forwarded_for';
@@ -94,6 +98,11 @@ export class Session {
     private readonly options: SessionOptions,
   ) {
     this.framer = new Framer(options.maxMessageBytes);
+    // A peer that never logs in must not hold a connection (and a file handle the HTTP side shares) for ever.
+    const login = setTimeout(() => {
+      if (this.phase !== 'ready' && this.phase !== 'closed') this.fatal(new PgError('08006', 'authentication timeout: the connection did not log in in time'));
+    }, options.authenticationTimeoutMs ?? DEFAULT_AUTHENTICATION_TIMEOUT_MS);
+    login.unref();
     socket.on('data', (chunk: Buffer) => {
       this.framer.push(chunk);
       // Handled in order, one message at a time; a client that sends faster waits.
@@ -109,6 +118,7 @@ export class Session {
     });
     socket.on('error', () => this.close());
     socket.on('close', () => {
+      clearTimeout(login);
       this.phase = 'closed';
     });
   }
@@ -128,7 +138,11 @@ export class Session {
     if (this.phase === 'closed') return;
     const pg = err instanceof PgError ? err : undefined;
     if (!pg) this.options.onError?.(err);
-    this.socket.end(errorResponse({ severity: 'FATAL', code: pg?.sqlstate ?? 'XX000', message: pg?.message ?? 'internal error' }));
+    // Ended once the error is written, or at once when it cannot be: a paused socket half-closed by
+    // end() alone stayed open, and kept the process from shutting down.
+    const socket = this.socket;
+    socket.end(errorResponse({ severity: 'FATAL', code: pg?.sqlstate ?? 'XX000', message: pg?.message ?? 'internal error' }), () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
     this.phase = 'closed';
   }
 
@@ -423,6 +437,7 @@ export class Session {
             `an Execute with a row limit (${maxRows}) on a dataset is not supported: every row cordon decides is logged as released, so it sends them all; execute with no limit (0), or use LIMIT`,
           );
         const result = await runSelect(this.options.reader, this.caller!, plan, this.typesOf(plan), params, {
+          closed: () => this.phase === 'closed' || this.socket.destroyed,
           send: async (rows) => {
             await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
           },
