@@ -242,6 +242,11 @@ export function upCommand(): Command {
           `cordon: warning: --demo-public: the demo listens on ${opts.host}, reachable from other hosts. It is a demo (a local token issuer, generated users), not a deployment. /v1/demo/personas is off (the console asks for a token), and X-Forwarded-For from this host is not believed${opts.trustedProxy.length > 0 ? ` (only from --trusted-proxy ${opts.trustedProxy.join(', ')})` : ''}.\n`,
         );
       }
+      if (pgPort !== undefined && workers === 1 && !loopback) {
+        process.stderr.write(
+          `cordon: warning: the PostgreSQL wire gateway listens on ${opts.host} without TLS: its passwords are bearer tokens and cross the network in clear. Put it behind a TLS-terminating proxy that sends PROXY protocol v2 (--trusted-proxy), or bind it to a loopback --host.\n`,
+        );
+      }
       const tty = process.stderr.isTTY;
       // Demo tokens carry each persona's place; the console's persona picker sends the site's address.
       const signed: Record<string, string> = {};

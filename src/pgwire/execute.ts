@@ -51,20 +51,10 @@ function textOfValue(v: Value, params: readonly (string | null)[]): string | nul
  * column the caller may not filter on in WHERE or ORDER BY (42501, the HTTP list's rule: no oracle
  * on protected data), unsupported constructs (0A000), an unknown place for a list (42501).
  */
-export async function runSelect(
-  reader: GatewayReader,
-  caller: Caller,
-  plan: SelectPlan,
-  types: readonly WireType[],
-  params: readonly (string | null)[],
-  sink: RowSink,
-): Promise<SelectResult> {
-  try {
-    return await run(reader, caller, plan, types, params, sink);
-  } catch (err) {
+export const runSelect = (...args: Parameters<typeof run>): Promise<SelectResult> =>
+  run(...args).catch((err: unknown) => {
     throw pgErrorOf(err);
-  }
-}
+  });
 
 async function run(
   reader: GatewayReader,
