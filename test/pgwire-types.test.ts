@@ -4,6 +4,7 @@
 // caller who gets it as a token is text, typed so before the first row; a string column is text.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -66,7 +67,9 @@ test('postgres.js gets numbers and booleans as JS types where the caller sees th
       const types = Object.fromEntries(rows.columns.map((c) => [c.name, c.type]));
       assert.equal(rows.length, 1, persona);
       const r = rows[0]!;
-      console.log(`pgwire types: ${persona}: ${JSON.stringify(types)} karma ${JSON.stringify(r['karma'])}`);
+      console.log(
+        `pgwire types: ${persona}: ${JSON.stringify(types)} karma ${r['karma'] === null ? 'NULL' : `sha256/12 ${createHash('sha256').update(String(r['karma'])).digest('hex').slice(0, 12)}`}`,
+      );
       // Operations data: clear for both, typed.
       assert.equal(types['verified'], 16);
       assert.equal(r['verified'], true);
