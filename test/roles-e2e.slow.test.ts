@@ -174,10 +174,10 @@ test('cordon up --demo --host 0.0.0.0 --demo-public (as the README shows it) war
       err,
       /^cordon: warning: --demo-public: the demo listens on 0\.0\.0\.0, reachable from other hosts\. .*\/v1\/demo\/personas is off .*X-Forwarded-For from this host is not believed\.\n/,
     );
-    // The demo's wire gateway listens there too, and has no TLS yet: said, not hidden.
+    // The demo's wire gateway listens there too, without a certificate: other hosts are refused before they send a token, and that is said.
     assert.match(
       err,
-      /\ncordon: warning: the PostgreSQL wire gateway listens on 0\.0\.0\.0 without TLS: its passwords are bearer tokens and cross the network in clear\./,
+      /\ncordon: warning: the PostgreSQL wire gateway listens on 0\.0\.0\.0 without TLS \(no --pg-tls-cert, no pg-tls\.crt in the data dir\): clients on other hosts are refused \(28000\) before they send their password, a bearer token,/,
     );
     assert.doesNotMatch(out, /X-Forwarded-For: 10\./, 'no curl line that relies on X-Forwarded-For');
     const tokens = pub.tokens();

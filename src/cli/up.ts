@@ -30,6 +30,7 @@ import { FORWARDED_FOR_OPTION } from '../pgwire/index.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError } from './output.js';
 import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PG_PORT, DEFAULT_PORT, DEMO_POLICY_DIR } from './defaults.js';
 import { readKeyArg } from './log.js';
+import { loadPgTls, PG_TLS_CERT_FILE, PG_TLS_KEY_FILE } from './pg-tls.js';
 import { checkWorkers, parseWorkers, prepareDataDir, runPrimary, workerNumber } from './workers.js';
 
 interface UpOptions {
@@ -50,6 +51,9 @@ interface UpOptions {
   logLevel: string;
   workers: string;
   pgPort?: string;
+  pgTlsCert?: string;
+  pgTlsKey?: string;
+  pgAllowCleartext?: boolean;
 }
 
 /** Fails (exit 3) when `host:port` cannot be bound, before the stores are opened. Port 0 is always free. */
@@ -178,6 +182,15 @@ export function upCommand(): Command {
       '--pg-port <n>',
       `also serve the PostgreSQL wire protocol here (password: the bearer token); with --demo ${DEFAULT_PG_PORT} by default (0, any free port, when --port is 0)`,
     )
+    .option(
+      '--pg-tls-cert <file>',
+      `the wire gateway's certificate (PEM, with its chain): clients may then use TLS (default: ${PG_TLS_CERT_FILE} in the data dir, if there)`,
+    )
+    .option('--pg-tls-key <file>', `its private key (PEM, readable by its owner only; default: ${PG_TLS_KEY_FILE} in the data dir)`)
+    .option(
+      '--pg-allow-cleartext',
+      'let wire clients on other hosts log in without TLS (their token then crosses the network in clear); without it they are refused before they send it',
+    )
     .option('--workers <n>', 'gateway processes sharing the port (auto: one per core); more than 1 needs every store on PostgreSQL', '1')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
@@ -203,6 +216,9 @@ export function upCommand(): Command {
         throw new UsageError(`--pg-port must be a port number, got ${JSON.stringify(opts.pgPort)}`);
       const workers = parseWorkers(opts.workers);
       if (pgPort !== undefined && opts.pgPort !== undefined && workers > 1) throw new UsageError('--pg-port goes with --workers 1 for now');
+      if (pgPort === undefined && (opts.pgTlsCert !== undefined || opts.pgTlsKey !== undefined || opts.pgAllowCleartext))
+        throw new UsageError('--pg-tls-cert, --pg-tls-key and --pg-allow-cleartext go with --pg-port (or --demo)');
+      const pgTls = pgPort === undefined ? undefined : loadPgTls(opts.pgTlsCert, opts.pgTlsKey, dataPaths(opts.dataDir).root);
       // A worker of `--workers N`: the primary checked all of this, and holds the shared port.
       const worker = workerNumber();
       // A busy port is found before anything is opened or written (the stores take seconds).
@@ -243,10 +259,20 @@ export function upCommand(): Command {
         );
       }
       if (pgPort !== undefined && workers === 1 && !loopback) {
-        process.stderr.write(
-          `cordon: warning: the PostgreSQL wire gateway listens on ${opts.host} without TLS: its passwords are bearer tokens and cross the network in clear. Put it behind a TLS-terminating proxy that sends PROXY protocol v2 (--trusted-proxy), or bind it to a loopback --host.\n`,
-        );
+        // Its passwords are bearer tokens: in clear, anyone on the path could replay them, here and on the HTTP API.
+        if (opts.pgAllowCleartext)
+          process.stderr.write(
+            `cordon: warning: the PostgreSQL wire gateway listens on ${opts.host} and, with --pg-allow-cleartext, lets clients log in without TLS: their passwords are bearer tokens and then cross the network in clear.\n`,
+          );
+        else if (!pgTls)
+          process.stderr.write(
+            `cordon: warning: the PostgreSQL wire gateway listens on ${opts.host} without TLS (no --pg-tls-cert, no ${PG_TLS_CERT_FILE} in the data dir): clients on other hosts are refused (28000) before they send their password, a bearer token, unless they come through a --trusted-proxy that sends PROXY protocol v2. Give it a certificate (--pg-tls-cert and --pg-tls-key), or put it behind a TLS-terminating proxy that sends PROXY v2.\n`,
+          );
       }
+      if (pgTls && pgTls.validTo.getTime() < Date.now())
+        process.stderr.write(
+          `cordon: warning: the wire gateway's certificate ${pgTls.certFile} expired on ${pgTls.validTo.toISOString()}: clients that verify it will refuse it.\n`,
+        );
       const tty = process.stderr.isTTY;
       // Demo tokens carry each persona's place; the console's persona picker sends the site's address.
       const signed: Record<string, string> = {};
@@ -277,7 +303,7 @@ export function upCommand(): Command {
           personas: demo && loopback ? personas : undefined,
           consoleSignIn: provider?.signIn,
           logger: { level: opts.logLevel as LogLevel },
-          pgWire: pgPort !== undefined && workers === 1,
+          pgWire: pgPort !== undefined && workers === 1 && { ...(pgTls ? { tls: pgTls } : {}), allowCleartext: opts.pgAllowCleartext === true },
         });
       } catch (err) {
         if (err instanceof RuntimeError) throw err;
@@ -351,7 +377,10 @@ export function upCommand(): Command {
         `  access log ${base}/log/checkpoint (verifier key: ${server.log.vkey})`,
       ];
       const wire = server.pg?.address();
-      if (wire) out.push(`  PostgreSQL ${opts.host}:${wire.port} (wire protocol: user = principal, password = its bearer token)`);
+      if (wire)
+        out.push(
+          `  PostgreSQL ${opts.host}:${wire.port} (wire protocol: user = principal, password = its bearer token; ${pgTls ? `TLS with ${pgTls.certFile}, ${pgTls.subject}, until ${pgTls.validTo.toISOString().slice(0, 10)}` : loopback || opts.pgAllowCleartext ? 'no TLS' : 'no TLS: other hosts only through a trusted proxy'})`,
+        );
       out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
       for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
       if (provider) {

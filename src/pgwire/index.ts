@@ -1,6 +1,6 @@
 // The PostgreSQL wire-protocol gateway's public API (issue 24): psql, BI tools and drivers connect
 // as to PostgreSQL and get exactly what the HTTP gateway gives the same caller, through its read path.
-export { createPgGateway, type PgGateway, type PgGatewayOptions } from './server.js';
+export { createPgGateway, type PgGateway, type PgGatewayOptions, type PgTlsOptions } from './server.js';
 export { FORWARDED_FOR_OPTION, optionValue, type AuthenticateInput } from './session.js';
 export { PgError } from './protocol.js';
 export { proxyV2Header, parseProxyV2, PROXY_V2_SIGNATURE } from './proxy-header.js';

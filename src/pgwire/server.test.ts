@@ -35,6 +35,7 @@ test('connections that never log in are ended after the timeout; past the cap on
       throw new Error('no login in this test');
     },
     isTrustedProxy: () => false,
+    cleartextAllowed: () => true,
     authenticationTimeoutMs: 300,
     maxConnections: 2,
   });

@@ -2,13 +2,22 @@
 // new connections and ends the open ones (their statements in flight finish or fail first).
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { errorResponse } from './protocol.js';
 import { Session, type SessionOptions } from './session.js';
 import { loadParser } from './sql.js';
 
+/** The gateway's certificate (chain) and private key, PEM. */
+export interface PgTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
 export interface PgGatewayOptions extends SessionOptions {
   /** Connections open at once, logged in or not (PostgreSQL's max_connections); one more is told 53300 and closed. Default 256. */
   readonly maxConnections?: number;
+  /** With a certificate, an SSLRequest is answered 'S' and the connection goes on in TLS (1.2 or later). */
+  readonly tls?: PgTlsOptions;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 256;
@@ -22,10 +31,15 @@ export interface PgGateway {
   close(): Promise<void>;
 }
 
-/** A wire gateway over `options.reader` (the HTTP gateway's read path). Loads the SQL parser before it resolves. */
+/**
+ * A wire gateway over `options.reader` (the HTTP gateway's read path). Loads the SQL parser before it
+ * resolves. Throws when `options.tls` is not a certificate and its key (unreadable PEM, a key that
+ * is not the certificate's).
+ */
 export async function createPgGateway(options: PgGatewayOptions): Promise<PgGateway> {
+  const secureContext = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
   await loadParser();
-  const sockets = new Set<Socket>();
+  const sockets = new Map<Socket, Session>();
   const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const server: Server = createServer((socket) => {
     if (sockets.size >= max) {
@@ -35,10 +49,9 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
-    new Session(socket, options);
+    sockets.set(socket, new Session(socket, options, { secureContext }));
   });
   return {
     listen: (port, host) =>
@@ -55,7 +68,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
       new Promise((done) => {
         if (!server.listening) return done();
         server.close(() => done());
-        for (const s of sockets) s.end();
+        for (const s of sockets.values()) s.end();
       }),
   };
 }

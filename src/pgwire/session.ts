@@ -1,11 +1,13 @@
 // One client connection of the wire gateway: an optional PROXY v2 header from a trusted proxy, the
-// startup (SSLRequest answered 'N'), cleartext-password authentication where the password is the
+// startup (SSLRequest answered 'S' and the socket upgraded to TLS when the gateway has a
+// certificate, 'N' otherwise), cleartext-password authentication where the password is the
 // caller's bearer token, then the simple and extended query protocols. Messages are handled one at
 // a time, in order; an error in the extended protocol skips to the next Sync, as PostgreSQL does.
 
 import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
 import { runSelect } from './execute.js';
 import {
@@ -57,6 +59,12 @@ export interface SessionOptions {
   authenticate(input: AuthenticateInput): Promise<Caller>;
   /** Whether `address` is a proxy whose PROXY header is believed. */
   isTrustedProxy(address: string): boolean;
+  /**
+   * Whether a client at `peer` (the TCP peer: no PROXY header came first) may send its password
+   * without TLS. Where not, a cleartext startup is refused (28000) before any password is asked
+   * for. A connection that came through a trusted proxy's PROXY header is the proxy's to encrypt.
+   */
+  cleartextAllowed(peer: string): boolean;
   readonly maxMessageBytes?: number;
   /** A connection not logged in after this long is ended (PostgreSQL's authentication_timeout; default 60 s). */
   readonly authenticationTimeoutMs?: number;
@@ -64,6 +72,12 @@ export interface SessionOptions {
 }
 
 export const DEFAULT_AUTHENTICATION_TIMEOUT_MS = 60_000;
+
+/** What a session gets from its gateway rather than from the caller's options. */
+export interface SessionContext {
+  /** The gateway's certificate: an SSLRequest is answered 'S' and the connection goes on in TLS. */
+  readonly secureContext: SecureContext | undefined;
+}
 
 /** The startup option that names the client's address, believed only from a trusted proxy (as X-Forwarded-For). */
 export const FORWARDED_FOR_OPTION = 'cordon.forwarded_for';
@@ -82,6 +96,14 @@ type Phase = 'proxy' | 'startup' | 'password' | 'ready' | 'closed';
 export class Session {
   private readonly framer: Framer;
   private phase: Phase = 'proxy';
+  /** The socket messages are read from and written to: the TCP one, or the TLS one over it once upgraded. */
+  private socket: Socket;
+  private encrypted = false;
+  /** A PROXY header from a trusted proxy opened the connection. */
+  private viaProxy = false;
+  /** Each of SSLRequest and GSSENCRequest is answered at most once, as PostgreSQL answers them. */
+  private sslAsked = false;
+  private gssAsked = false;
   private forwardedFor: string | undefined;
   private user = '';
   private caller: Caller | undefined;
@@ -93,34 +115,46 @@ export class Session {
   private readonly settings = new SessionSettings();
   private queue: Promise<void> = Promise.resolve();
 
+  private readonly login: NodeJS.Timeout;
+
   constructor(
-    private readonly socket: Socket,
+    private readonly raw: Socket,
     private readonly options: SessionOptions,
+    private readonly context: SessionContext,
   ) {
+    this.socket = raw;
     this.framer = new Framer(options.maxMessageBytes);
-    // A peer that never logs in must not hold a connection (and a file handle the HTTP side shares) for ever.
-    const login = setTimeout(() => {
+    // A peer that never logs in must not hold a connection (and a file handle the HTTP side shares) for
+    // ever; a TLS handshake that never ends is inside this time too.
+    this.login = setTimeout(() => {
       if (this.phase !== 'ready' && this.phase !== 'closed') this.fatal(new PgError('08006', 'authentication timeout: the connection did not log in in time'));
     }, options.authenticationTimeoutMs ?? DEFAULT_AUTHENTICATION_TIMEOUT_MS);
-    login.unref();
-    socket.on('data', (chunk: Buffer) => {
-      this.framer.push(chunk);
-      // Handled in order, one message at a time; a client that sends faster waits.
-      socket.pause();
-      this.queue = this.queue
-        .then(() => this.drain())
-        .then(
-          () => {
-            if (this.phase !== 'closed') socket.resume();
-          },
-          (err: unknown) => this.fatal(err),
-        );
-    });
-    socket.on('error', () => this.close());
-    socket.on('close', () => {
-      clearTimeout(login);
+    this.login.unref();
+    raw.on('data', this.onData);
+    raw.on('error', () => this.close());
+    raw.on('close', () => {
+      clearTimeout(this.login);
       this.phase = 'closed';
     });
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.framer.push(chunk);
+    // Handled in order, one message at a time; a client that sends faster waits.
+    this.socket.pause();
+    this.queue = this.queue
+      .then(() => this.drain())
+      .then(
+        () => {
+          if (this.phase !== 'closed') this.socket.resume();
+        },
+        (err: unknown) => this.fatal(err),
+      );
+  };
+
+  /** Ends the connection as the gateway closes: what is in flight finishes first. */
+  end(): void {
+    this.socket.end();
   }
 
   private write(buf: Buffer): Promise<void> | undefined {
@@ -131,6 +165,7 @@ export class Session {
   private close(): void {
     this.phase = 'closed';
     this.socket.destroy();
+    this.raw.destroy();
   }
 
   /** A FATAL error ends the connection; anything but a PgError is reported as an internal error, without its message. */
@@ -141,8 +176,14 @@ export class Session {
     // Ended once the error is written, or at once when it cannot be: a paused socket half-closed by
     // end() alone stayed open, and kept the process from shutting down.
     const socket = this.socket;
-    socket.end(errorResponse({ severity: 'FATAL', code: pg?.sqlstate ?? 'XX000', message: pg?.message ?? 'internal error' }), () => socket.destroy());
-    setTimeout(() => socket.destroy(), 1000).unref();
+    const raw = this.raw;
+    socket.end(errorResponse({ severity: 'FATAL', code: pg?.sqlstate ?? 'XX000', message: pg?.message ?? 'internal error', detail: pg?.detail }), () =>
+      socket.destroy(),
+    );
+    setTimeout(() => {
+      socket.destroy();
+      raw.destroy();
+    }, 1000).unref();
     this.phase = 'closed';
   }
 
@@ -169,7 +210,7 @@ export class Session {
   /** A PROXY v2 header opens the stream only from a trusted proxy; a startup packet opens with a zero byte, a header with 0x0D. */
   private proxyHeader(): boolean {
     if (this.framer.pending === 0) return false;
-    const peer = this.socket.remoteAddress ?? '';
+    const peer = this.raw.remoteAddress ?? '';
     if (this.framer.peek(1)[0] !== 0x0d) {
       this.phase = 'startup';
       return true;
@@ -179,6 +220,7 @@ export class Session {
     if (h === undefined) return false;
     if (h instanceof Error) throw new FrameError('08P01', h.message);
     this.framer.take(h.bytes);
+    this.viaProxy = true;
     if (h.kind === 'proxy') this.forwardedFor = h.source;
     this.phase = 'startup';
     return true;
@@ -187,14 +229,36 @@ export class Session {
   private async startup(body: Buffer): Promise<void> {
     const c = new Cursor(body, 'startup');
     const code = c.int32();
-    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-      // No TLS yet: the client goes on in the clear or gives up, as it is configured to.
+    if (code === SSL_REQUEST) {
       c.end();
+      if (this.sslAsked || this.encrypted) throw new FrameError('08P01', 'SSLRequest sent twice, or inside an encrypted connection');
+      this.sslAsked = true;
+      if (!this.context.secureContext) {
+        // No certificate: the client goes on in the clear (and is refused if it may not) or gives up, as it is configured to.
+        await this.write(Buffer.from('N'));
+        return;
+      }
+      this.upgrade(this.context.secureContext);
+      return;
+    }
+    if (code === GSSENC_REQUEST) {
+      // No GSSAPI encryption: libpq then asks for TLS, or goes on in the clear.
+      c.end();
+      if (this.gssAsked || this.encrypted) throw new FrameError('08P01', 'GSSENCRequest sent twice, or inside an encrypted connection');
+      this.gssAsked = true;
       await this.write(Buffer.from('N'));
       return;
     }
     if (code === CANCEL_REQUEST) return this.close();
     if (code !== PROTOCOL_3_0) throw new FrameError('0A000', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: the server supports 3.0`);
+    // The password is a bearer token: from where it would cross a network in clear, none is asked for.
+    if (!this.encrypted && !this.viaProxy && !this.options.cleartextAllowed(this.raw.remoteAddress ?? ''))
+      throw new FrameError(
+        '28000',
+        this.context.secureContext
+          ? 'the connection is not encrypted: cordon takes a password (a bearer token) from another host only over TLS; connect with sslmode=require (or verify-full)'
+          : 'the connection is not encrypted and this server has no TLS certificate: cordon takes a password (a bearer token) from another host only over TLS; connect through the TLS-terminating proxy in front of it, or from this host',
+      );
     const params = new Map<string, string>();
     for (;;) {
       const name = c.cstring();
@@ -213,6 +277,28 @@ export class Session {
     await this.write(authenticationCleartextPassword());
   }
 
+  /**
+   * Answers 'S' and goes on in TLS. Bytes the client sent after its SSLRequest, before the handshake,
+   * were not encrypted: they could have been put there by anyone on the path, so the connection ends
+   * (as PostgreSQL ends it since CVE-2021-23214) rather than read them as the client's.
+   */
+  private upgrade(secureContext: SecureContext): void {
+    if (this.framer.pending > 0)
+      throw new FrameError(
+        '08P01',
+        'received unencrypted data after SSL request: either a client bug or an attempt to inject data into the connection (man in the middle)',
+      );
+    this.raw.write(Buffer.from('S'));
+    this.raw.off('data', this.onData);
+    const tls = new TLSSocket(this.raw, { isServer: true, secureContext });
+    tls.on('data', this.onData);
+    // A failed handshake (garbage, a client that does not trust the certificate) just ends the connection.
+    tls.on('error', () => this.close());
+    tls.on('close', () => this.close());
+    this.socket = tls;
+    this.encrypted = true;
+  }
+
   private async password(m: FrontendMessage): Promise<void> {
     if (m.type !== 'p') throw new FrameError('08P01', `expected a password message, got message type ${JSON.stringify(m.type)}`);
     const c = new Cursor(m.body, 'password');
@@ -223,7 +309,7 @@ export class Session {
       caller = await this.options.authenticate({
         user: this.user,
         password,
-        remoteAddress: this.socket.remoteAddress ?? '',
+        remoteAddress: this.raw.remoteAddress ?? '',
         forwardedFor: this.forwardedFor,
       });
     } catch (err) {

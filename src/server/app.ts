@@ -15,14 +15,14 @@ import {
   type Caller,
   type RecordKeys,
 } from '../gateway/index.js';
-import { createPgGateway, type PgGateway } from '../pgwire/index.js';
+import { createPgGateway, type PgGateway, type PgTlsOptions } from '../pgwire/index.js';
 import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
 import type { Leak } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
-import { createLocationResolver, UNKNOWN_PLACE } from './location.js';
+import { createLocationResolver, isLoopbackHost, UNKNOWN_PLACE } from './location.js';
 import { OPERATIONS_SCHEMAS, registerOpenApi } from './openapi.js';
 import { createValidatorCompiler } from '../shared/api-schema.js';
 import { isApprover, isAuditor, isProducer } from './roles.js';
@@ -72,7 +72,17 @@ export interface ServerOptions {
   /** Protected fields encrypted at rest under per-subject data keys (default true). */
   readonly encryptAtRest?: boolean;
   /** Make the PostgreSQL wire gateway (CordonServer.pg), reading through the same path as the HTTP one; it listens when told. */
-  readonly pgWire?: boolean;
+  readonly pgWire?: boolean | PgWireOptions;
+}
+
+export interface PgWireOptions {
+  /** Its certificate: clients may ask for TLS. */
+  readonly tls?: PgTlsOptions;
+  /**
+   * Let clients on other hosts send their password (a bearer token) without TLS. Off by default:
+   * without TLS, only this host and connections through a trusted proxy's PROXY header may log in.
+   */
+  readonly allowCleartext?: boolean;
 }
 
 export interface CordonServer {
@@ -277,8 +287,11 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   });
   let pg: PgGateway | undefined;
   if (options.pgWire) {
+    const wireOptions: PgWireOptions = options.pgWire === true ? {} : options.pgWire;
     pg = await createPgGateway({
       reader,
+      ...(wireOptions.tls ? { tls: wireOptions.tls } : {}),
+      cleartextAllowed: (peer) => wireOptions.allowCleartext === true || isLoopbackHost(peer),
       // The password is the bearer token (as RDS IAM authentication takes one).
       authenticate: (a) => callerFrom(`Bearer ${a.password}`, a.remoteAddress, a.forwardedFor),
       isTrustedProxy: (address) => locations.isTrustedProxy(address),

@@ -26,6 +26,13 @@ export function startupMessage(params: Record<string, string>): Buffer {
   const body = Buffer.concat([int32(196608), ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]), Buffer.alloc(1)]);
   return Buffer.concat([int32(body.length + 4), body]);
 }
+/** A startup-phase request of 8 bytes (SSLRequest 80877103, GSSENCRequest 80877104), or a CancelRequest with its pid and secret. */
+export function startupRequest(code: number, ...rest: number[]): Buffer {
+  return Buffer.concat([int32(8 + 4 * rest.length), int32(code), ...rest.map(int32)]);
+}
+export const SSL_REQUEST = 80877103;
+export const GSSENC_REQUEST = 80877104;
+export const CANCEL_REQUEST = 80877102;
 export const passwordMessage = (p: string) => frontend('p', cstr(p));
 export const queryMessage = (sql: string) => frontend('Q', cstr(sql));
 export const parseMessage = (sql: string, name = '') => frontend('P', Buffer.concat([cstr(name), cstr(sql), int16(0)]));
@@ -82,6 +89,11 @@ export class RawPg {
     };
     socket.on('close', end);
     socket.on('error', end);
+  }
+
+  /** A client over a socket already open (a TLS socket after the SSLRequest). */
+  static over(socket: Socket): RawPg {
+    return new RawPg(socket);
   }
 
   static connect(port: number, preamble?: Buffer): Promise<RawPg> {

@@ -6,6 +6,10 @@ declare module 'pg' {
     user?: string;
     password?: string;
     database?: string;
+    /** The startup packet's options (`-c name=value`). */
+    options?: string;
+    /** TLS: the server's CA and the name its certificate must carry (node:tls connect options). */
+    ssl?: boolean | { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
   }
   export interface FieldDef {
     name: string;
