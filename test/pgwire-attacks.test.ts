@@ -9,17 +9,22 @@ import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer,
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
+import { spawn } from 'node:child_process';
+import postgres from 'postgres';
 import {
   bindMessage,
+  CANCEL_REQUEST,
   cellsOf,
   describePortal,
   executeMessage,
   fieldsOf,
   frontend,
   parseMessage,
+  proxyRelay,
   queryMessage,
   RawPg,
   startupMessage,
+  startupRequest,
   syncMessage,
   type BackendMessage,
 } from './helpers/pg-raw.js';
@@ -281,4 +286,154 @@ test('a client that goes away mid-list: the server stops reading and recording (
   console.log(`# ${users} users; records after the client left mid-list: ${grew}`);
   assert.ok(users > 1200, `enough users for more than two pages: ${users}`);
   assert.ok(grew <= 1000, `at most the pages read before the close was seen (500 each), not all ${users}: ${grew}`);
+});
+
+/** The global store's list, held at its `n`th call from now until released: a query is caught before a page is read. */
+function holdList(n: number): { held: Promise<void>; release(): void } {
+  const store = server.stores.get(policy.deployment.globalStore)!;
+  const list = store.list;
+  let calls = 0;
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let reached!: () => void;
+  const held = new Promise<void>((r) => (reached = r));
+  store.list = async (...args) => {
+    if (++calls === n) {
+      reached();
+      await gate;
+    }
+    return list.apply(store, args);
+  };
+  return {
+    held,
+    release: () => {
+      store.list = list;
+      open();
+    },
+  };
+}
+
+/** A CancelRequest on a new connection; what the server answers (PostgreSQL answers nothing, and closes). */
+async function sendCancel(pid: number, secret: number): Promise<Buffer | undefined> {
+  const c = await RawPg.connect(port);
+  c.send(startupRequest(CANCEL_REQUEST, pid, secret));
+  return c.raw(1);
+}
+const keyOf = (msgs: readonly BackendMessage[]) => {
+  const k = msgs.find((m) => m.type === 'K');
+  assert.ok(k, 'BackendKeyData at login');
+  return { pid: k.body.readInt32BE(0), secret: k.body.readInt32BE(4) };
+};
+async function until(what: string, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(done(), what);
+}
+
+test("cancel: a CancelRequest with the session's key stops its list between pages (57014), nothing more read or recorded; a wrong key, another principal's, or one between queries does nothing and is told nothing", {
+  timeout: 30_000,
+}, async () => {
+  const a = await RawPg.connect(port, fromProxy('us-analyst'));
+  const key = keyOf(await a.login('us-analyst', await issuer.sign('us-analyst')));
+  const b = await RawPg.connect(port, fromProxy('beijing-engineer'));
+  const other = keyOf(await b.login('beijing-engineer', await issuer.sign('beijing-engineer')));
+  assert.notEqual(key.pid, other.pid);
+
+  // Held before its first page: every wrong key, then the query runs to its end.
+  let hold = holdList(1);
+  let size = server.log.size();
+  a.send(queryMessage('SELECT uid FROM users LIMIT 2'));
+  await hold.held;
+  for (const [note, pid, secret] of [
+    ['the secret off by one bit', key.pid, key.secret ^ 1],
+    ["another principal's secret with this pid", key.pid, other.secret],
+    ["another principal's own key (its session is idle)", other.pid, other.secret],
+    ['an id no session has', key.pid === 1 ? 2 : 1, key.secret],
+  ] as const) {
+    assert.equal(await sendCancel(pid, secret), undefined, `${note}: closed without a byte`);
+  }
+  hold.release();
+  const whole = await a.until('Z');
+  assert.equal(errorOf(whole), undefined, 'not cancelled');
+  assert.equal(whole.filter((m) => m.type === 'D').length, 2);
+  assert.equal(server.log.size(), size + 2);
+
+  // The right key while the second page is held: the first page's 500 rows were sent and recorded, nothing after.
+  hold = holdList(2);
+  size = server.log.size();
+  a.send(queryMessage('SELECT uid FROM users LIMIT 501'));
+  await hold.held;
+  assert.equal(server.log.size(), size + 500, 'the first page recorded before the second is read');
+  assert.equal(await sendCancel(key.pid, key.secret), undefined, 'a cancel is answered with nothing, as PostgreSQL answers it');
+  hold.release();
+  const cut = await a.until('Z');
+  assert.deepEqual({ ...errorOf(cut), V: undefined }, { S: 'ERROR', C: '57014', M: 'canceling statement due to user request', V: undefined });
+  assert.equal(cut.filter((m) => m.type === 'D').length, 500);
+  assert.ok(!cut.some((m) => m.type === 'C'), 'no CommandComplete');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(server.log.size(), size + 500, 'the held page was neither decided into the log nor sent');
+
+  // The session goes on; a cancel between queries changes nothing for the next one.
+  assert.equal(await sendCancel(key.pid, key.secret), undefined);
+  assert.deepEqual((await query(a, 'SELECT 1 AS one')).filter((m) => m.type === 'D').map(cellsOf), [['1']]);
+  a.end();
+  // Once the session is gone its key cancels nothing, and b never noticed any of this.
+  assert.equal(await sendCancel(key.pid, key.secret), undefined);
+  assert.deepEqual((await query(b, 'SELECT 1 AS one')).filter((m) => m.type === 'D').map(cellsOf), [['1']]);
+  b.end();
+  // A cancel packet of the wrong length is closed without a word too.
+  const bad = await RawPg.connect(port);
+  bad.send(startupRequest(CANCEL_REQUEST, key.pid));
+  assert.equal(await bad.raw(1), undefined);
+});
+
+test("cancel from real clients: postgres.js's query.cancel() and psql's Ctrl-C stop a held list with 57014, nothing read or recorded", {
+  timeout: 30_000,
+}, async () => {
+  const relay = await proxyRelay(port, FROM['us-analyst']!);
+  const token = await issuer.sign('us-analyst');
+  const sql = postgres({ host: '127.0.0.1', port: relay.port, user: 'us-analyst', database: 'cordon', password: token, max: 1 });
+  let hold = { held: Promise.resolve(), release: () => {} };
+  try {
+    await sql`SELECT 1`;
+    hold = holdList(1);
+    let size = server.log.size();
+    const q = sql`SELECT uid FROM users LIMIT 2`.execute();
+    const settled = q.then(
+      () => 'finished',
+      (e: { code?: string }) => e.code,
+    );
+    await hold.held;
+    let closed = relay.closed();
+    q.cancel();
+    await until('the cancel connection came and went', () => relay.closed() > closed);
+    hold.release();
+    assert.equal(await settled, '57014');
+    assert.equal(server.log.size(), size, 'nothing recorded');
+    assert.deepEqual([...(await sql`SELECT 1 AS one`)], [{ one: '1' }], 'the connection goes on');
+
+    hold = holdList(1);
+    size = server.log.size();
+    const psql = spawn('psql', [`host=127.0.0.1 port=${relay.port} user=us-analyst dbname=cordon`, '-X', '-c', 'SELECT uid FROM users LIMIT 2'], {
+      env: { ...process.env, PSQLRC: '/dev/null', PGPASSWORD: token },
+    });
+    try {
+      let stderr = '';
+      psql.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((done) => psql.on('exit', done));
+      await hold.held;
+      closed = relay.closed();
+      psql.kill('SIGINT');
+      await until("psql's cancel connection came and went", () => relay.closed() > closed);
+      hold.release();
+      assert.equal(await exited, 1);
+      assert.match(stderr, /ERROR: {2}canceling statement due to user request/);
+      assert.equal(server.log.size(), size, 'nothing recorded');
+    } finally {
+      psql.kill('SIGKILL');
+    }
+  } finally {
+    hold.release();
+    await sql.end();
+    await relay.close();
+  }
 });

@@ -3,6 +3,7 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
+import { CancelKeys } from './cancel.js';
 import { errorResponse } from './protocol.js';
 import { Session, type SessionOptions } from './session.js';
 import { loadParser } from './sql.js';
@@ -40,6 +41,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
   const secureContext = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
   await loadParser();
   const sockets = new Map<Socket, Session>();
+  const cancelKeys = new CancelKeys();
   const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const server: Server = createServer((socket) => {
     if (sockets.size >= max) {
@@ -51,7 +53,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
     }
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
-    sockets.set(socket, new Session(socket, options, { secureContext }));
+    sockets.set(socket, new Session(socket, options, { secureContext, cancelKeys }));
   });
   return {
     listen: (port, host) =>

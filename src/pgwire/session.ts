@@ -5,10 +5,10 @@
 // a time, in order; an error in the extended protocol skips to the next Sync, as PostgreSQL does.
 
 import { once } from 'node:events';
-import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
+import type { CancelKeys } from './cancel.js';
 import { runSelect } from './execute.js';
 import {
   authenticationCleartextPassword,
@@ -77,6 +77,8 @@ export const DEFAULT_AUTHENTICATION_TIMEOUT_MS = 60_000;
 export interface SessionContext {
   /** The gateway's certificate: an SSLRequest is answered 'S' and the connection goes on in TLS. */
   readonly secureContext: SecureContext | undefined;
+  /** The gateway's cancel keys: this session's, and the way to cancel another's. */
+  readonly cancelKeys: CancelKeys;
 }
 
 /** The startup option that names the client's address, believed only from a trusted proxy (as X-Forwarded-For). */
@@ -105,6 +107,11 @@ export class Session {
   private sslAsked = false;
   private gssAsked = false;
   private forwardedFor: string | undefined;
+  /** This session's cancel key's process id, once logged in. */
+  private pid: number | undefined;
+  /** A query (a Query message, or an Execute) is being run: a cancel stops it. */
+  private running = false;
+  private cancelled = false;
   private user = '';
   private caller: Caller | undefined;
   private tx: TransactionStatus = 'I';
@@ -135,6 +142,7 @@ export class Session {
     raw.on('close', () => {
       clearTimeout(this.login);
       this.phase = 'closed';
+      if (this.pid !== undefined) this.context.cancelKeys.release(this.pid);
     });
   }
 
@@ -151,6 +159,14 @@ export class Session {
         (err: unknown) => this.fatal(err),
       );
   };
+
+  /**
+   * A CancelRequest with this session's key: the query running now stops before its next page is
+   * read, with 57014; rows already sent stay sent (and recorded). Between queries it does nothing.
+   */
+  cancel(): void {
+    if (this.running) this.cancelled = true;
+  }
 
   /** Ends the connection as the gateway closes: what is in flight finishes first. */
   end(): void {
@@ -249,7 +265,11 @@ export class Session {
       await this.write(Buffer.from('N'));
       return;
     }
-    if (code === CANCEL_REQUEST) return this.close();
+    if (code === CANCEL_REQUEST) {
+      // As PostgreSQL: no answer either way (a wrong key learns nothing), and the connection ends.
+      if (body.length === 12) this.context.cancelKeys.cancel(c.int32(), c.int32());
+      return this.close();
+    }
     if (code !== PROTOCOL_3_0) throw new FrameError('0A000', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: the server supports 3.0`);
     // The password is a bearer token: from where it would cross a network in clear, none is asked for.
     if (!this.encrypted && !this.viaProxy && !this.options.cleartextAllowed(this.raw.remoteAddress ?? ''))
@@ -321,12 +341,17 @@ export class Session {
       }
       throw err;
     }
+    // Gone while the token was being verified: no session, no cancel key.
+    if (this.raw.destroyed) return;
     if (caller.principal.id !== this.user)
       throw new FrameError('28000', `the token names principal "${caller.principal.id}", not the user "${this.user}" of the connection`);
     this.caller = caller;
     this.phase = 'ready';
     const out = [authenticationOk(), ...this.settings.reported().map(([k, v]) => parameterStatus(k, v))];
-    out.push(backendKeyData(randomInt(1, 2 ** 31 - 1), randomInt(0, 2 ** 31 - 1)), readyForQuery('I'));
+    // Released when the socket closes (the close comes after this, since the socket is not destroyed yet).
+    const key = this.context.cancelKeys.issue(this);
+    this.pid = key.pid;
+    out.push(backendKeyData(key.pid, key.secret), readyForQuery('I'));
     await this.write(Buffer.concat(out));
   }
 
@@ -357,6 +382,8 @@ export class Session {
     const sql = c.cstring();
     c.end();
     try {
+      this.running = true;
+      this.cancelled = false;
       const stmts = parseStatements(sql, this.options.reader.policy);
       if (stmts.length === 0) await this.write(emptyQueryResponse());
       for (const s of stmts) await this.run(s.plan, [], 0, true);
@@ -364,6 +391,8 @@ export class Session {
       if (err instanceof FrameError || !(err instanceof PgError)) throw err;
       if (this.tx === 'T') this.tx = 'E';
       await this.write(errorResponse({ severity: 'ERROR', code: err.sqlstate, message: err.message, detail: err.detail }));
+    } finally {
+      this.running = false;
     }
     await this.write(readyForQuery(this.tx));
   }
@@ -429,7 +458,13 @@ export class Session {
           await this.write(emptyQueryResponse());
           return;
         }
-        await this.run(p.statement.parsed.plan, p.params, maxRows, false);
+        this.running = true;
+        this.cancelled = false;
+        try {
+          await this.run(p.statement.parsed.plan, p.params, maxRows, false);
+        } finally {
+          this.running = false;
+        }
         return;
       }
       case 'C': {
@@ -522,12 +557,15 @@ export class Session {
             '0A000',
             `an Execute with a row limit (${maxRows}) on a dataset is not supported: every row cordon decides is logged as released, so it sends them all; execute with no limit (0), or use LIMIT`,
           );
+        if (this.cancelled) throw canceled();
         const result = await runSelect(this.options.reader, this.caller!, plan, this.typesOf(plan), params, {
-          closed: () => this.phase === 'closed' || this.socket.destroyed,
+          // A cancel is a client that wants no more: nothing further is read or recorded (W5).
+          closed: () => this.phase === 'closed' || this.socket.destroyed || this.cancelled,
           send: async (rows) => {
             await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
           },
         });
+        if (this.cancelled) throw canceled();
         const notice = result.notice ? [noticeResponse(result.notice)] : [];
         await this.write(Buffer.concat([...header(), ...notice, commandComplete(`SELECT ${result.count}`)]));
         return;
@@ -535,6 +573,8 @@ export class Session {
     }
   }
 }
+
+const canceled = () => new PgError('57014', 'canceling statement due to user request');
 
 /** The value of `-c name=value` (or `--name=value`) in a startup `options` string (backslash escapes spaces). */
 export function optionValue(options: string, name: string): string | undefined {

@@ -165,9 +165,11 @@ export class RawPg {
 }
 
 /** A TCP relay that opens each connection with a PROXY v2 header naming `source` as the client: a trusted proxy in front of the wire gateway. */
-export async function proxyRelay(targetPort: number, source: string): Promise<{ port: number; close(): Promise<void> }> {
+export async function proxyRelay(targetPort: number, source: string): Promise<{ port: number; close(): Promise<void>; closed(): number }> {
   const sockets = new Set<Socket>();
+  let closedClients = 0;
   const server: Server = createServer((client) => {
+    client.on('close', () => closedClients++);
     const upstream = connect({ port: targetPort, host: '127.0.0.1' }, () => {
       upstream.write(proxyV2Header(source, 40000, '127.0.0.1', targetPort));
       client.pipe(upstream);
@@ -189,6 +191,8 @@ export async function proxyRelay(targetPort: number, source: string): Promise<{ 
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     port: (server.address() as AddressInfo).port,
+    /** Client connections that have closed (a cancel request's connection closes once the server has read it). */
+    closed: () => closedClients,
     close: () =>
       new Promise((done) => {
         for (const s of sockets) s.destroy();
