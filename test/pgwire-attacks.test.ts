@@ -10,19 +10,24 @@ import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import postgres from 'postgres';
 import {
+  bindFormats,
   bindMessage,
   CANCEL_REQUEST,
   cellsOf,
+  columnsOf,
   describePortal,
   executeMessage,
   fieldsOf,
   frontend,
   parseMessage,
+  parseTyped,
   proxyRelay,
   queryMessage,
   RawPg,
+  rawCellsOf,
   startupMessage,
   startupRequest,
   syncMessage,
@@ -434,6 +439,163 @@ test("cancel from real clients: postgres.js's query.cancel() and psql's Ctrl-C s
   } finally {
     hold.release();
     await sql.end();
+    await relay.close();
+  }
+});
+
+test('binary: parameters of the common types mean what their text means; results in binary where asked; bad binary input is an error before anything is read, the connection goes on', {
+  timeout: 30_000,
+}, async () => {
+  const c = await session('us-analyst');
+  const ext = async (
+    sql: string,
+    types: readonly number[],
+    params: readonly (Buffer | null)[],
+    formats: readonly number[],
+    results: readonly number[] = [],
+  ) => {
+    c.send(Buffer.concat([parseTyped(sql, types), bindFormats(params, formats, results), describePortal(), executeMessage(), syncMessage()]));
+    return c.until('Z');
+  };
+  const rows = (msgs: readonly BackendMessage[]) => {
+    assert.equal(errorOf(msgs), undefined, JSON.stringify(errorOf(msgs)));
+    return msgs.filter((m) => m.type === 'D').map(cellsOf);
+  };
+  const be = (size: number, write: (b: Buffer) => void) => {
+    const b = Buffer.alloc(size);
+    write(b);
+    return b;
+  };
+  // A video's view count, read with a text parameter: the baseline.
+  const [video] = rows(await query(c, 'SELECT id, view_count FROM videos ORDER BY id LIMIT 1'));
+  const [id, count] = [video![0]!, Number(video![1])];
+  assert.ok(Number.isInteger(count), 'the demo counts views in whole numbers');
+  const byCount = 'SELECT id, view_count FROM videos WHERE view_count = $1 ORDER BY id LIMIT $2';
+  const text = rows(await ext(byCount, [0, 0], [Buffer.from(String(count)), Buffer.from('2')], [0]));
+  assert.ok(text.some((r) => r[0] === id));
+  for (const [note, oid, value] of [
+    ['int8', 20, be(8, (b) => b.writeBigInt64BE(BigInt(count)))],
+    ['int4', 23, be(4, (b) => b.writeInt32BE(count))],
+    ['float8', 701, be(8, (b) => b.writeDoubleBE(count))],
+  ] as const) {
+    assert.deepEqual(
+      rows(await ext(byCount, [oid, 20], [value, be(8, (b) => b.writeBigInt64BE(2n))], [1])),
+      text,
+      `a binary ${note} finds what its text finds`,
+    );
+  }
+  // Text types in binary are their UTF-8 bytes; unspecified (0) is text, as ParameterDescription says.
+  for (const oid of [1043, 0]) {
+    assert.deepEqual(rows(await ext('SELECT username FROM users WHERE username = $1', [oid], [Buffer.from('lonestar_lens')], [1])), [['lonestar_lens']]);
+  }
+  assert.deepEqual(rows(await ext('SELECT username FROM users WHERE username = $1', [25], [Buffer.from("lonestar_lens' OR '1'='1")], [1])), [], 'a value');
+
+  // Results in binary where asked: the RowDescription says so, float8 is 8 bytes, text its bytes; per column too.
+  const bin = await ext('SELECT id, view_count FROM videos WHERE id = $1', [0], [Buffer.from(id)], [0], [1]);
+  assert.equal(errorOf(bin), undefined);
+  assert.deepEqual(columnsOf(bin.find((m) => m.type === 'T')!), [
+    { name: 'id', oid: 25, format: 1 },
+    { name: 'view_count', oid: 701, format: 1 },
+  ]);
+  const [cells] = bin.filter((m) => m.type === 'D').map(rawCellsOf);
+  assert.equal(cells![0]!.toString(), id);
+  assert.equal(cells![1]!.length, 8);
+  assert.equal(cells![1]!.readDoubleBE(0), count);
+  const mixed = await ext('SELECT id, view_count FROM videos WHERE id = $1', [0], [Buffer.from(id)], [0], [0, 1]);
+  assert.deepEqual(
+    columnsOf(mixed.find((m) => m.type === 'T')!).map((x) => x.format),
+    [0, 1],
+  );
+  assert.equal(rawCellsOf(mixed.find((m) => m.type === 'D')!)[1]!.readDoubleBE(0), count);
+  // The catalog's oid and bool columns in binary (psql's \d asks for them in text; a driver may not).
+  const cat = await ext(
+    "SELECT c.oid, c.relname, c.relhasindex FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname OPERATOR(pg_catalog.~) '^(users)$' AND n.nspname OPERATOR(pg_catalog.~) '^(public)$'",
+    [],
+    [],
+    [],
+    [1],
+  );
+  assert.equal(errorOf(cat), undefined, JSON.stringify(errorOf(cat)));
+  assert.deepEqual(
+    columnsOf(cat.find((m) => m.type === 'T')!).map((x) => [x.oid, x.format]),
+    [
+      [26, 1],
+      [25, 1],
+      [16, 1],
+    ],
+  );
+  const [oidCell, nameCell, boolCell] = rawCellsOf(cat.find((m) => m.type === 'D')!);
+  assert.ok(oidCell!.readUInt32BE(0) >= 16384);
+  assert.equal(nameCell!.toString(), 'users');
+  assert.equal(boolCell!.length, 1);
+
+  // Bad binary input: the SQLSTATE PostgreSQL gives, nothing read or logged, the connection usable.
+  const size = server.log.size();
+  for (const [note, msgs, state, message] of [
+    [
+      'an int4 of 3 bytes',
+      await ext(byCount, [23, 20], [Buffer.from([0, 0, 1]), be(8, (b) => b.writeBigInt64BE(3n))], [1]),
+      '22P03',
+      /incorrect binary data format in bind parameter 1/,
+    ],
+    [
+      'a numeric in binary',
+      await ext(byCount, [1700, 0], [Buffer.from([0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), Buffer.from('1')], [1, 0]),
+      '0A000',
+      /parameter \$1 of type numeric/,
+    ],
+    ['format code 7', await ext(byCount, [0, 0], [Buffer.from('1'), Buffer.from('1')], [7]), '22023', /unsupported format code: 7/],
+    [
+      'three format codes for two parameters',
+      await ext(byCount, [0, 0], [Buffer.from('1'), Buffer.from('1')], [0, 0, 0]),
+      '08P01',
+      /3 parameter formats but 2 parameters/,
+    ],
+    [
+      'three result formats for two columns',
+      await ext(byCount, [0, 0], [Buffer.from('1'), Buffer.from('1')], [0], [1, 1, 1]),
+      '08P01',
+      /3 result formats but query has 2 columns/,
+    ],
+    ['text that is not UTF-8', await ext('SELECT username FROM users WHERE username = $1', [25], [Buffer.from([0xc3, 0x28])], [1]), '22021', /UTF8/],
+    ['a NUL inside binary text', await ext('SELECT username FROM users WHERE username = $1', [25], [Buffer.from('a\0b')], [1]), '22021', /NUL/],
+    // The format changes nothing of who may filter on what: a protected column is still no oracle (W1).
+    [
+      'a protected column filtered by a binary value',
+      await ext('SELECT uid FROM users WHERE phone_number = $1', [25], [Buffer.from('+15125550100')], [1]),
+      '42501',
+      /cannot be a filter/,
+    ],
+  ] as const) {
+    assert.equal(errorOf(msgs)?.['C'], state, `${note}: ${JSON.stringify(errorOf(msgs))}`);
+    assert.equal(errorOf(msgs)?.['S'], 'ERROR', note);
+    assert.match(errorOf(msgs)?.['M'] ?? '', message, note);
+    assert.ok(!msgs.some((m) => m.type === 'D'), `${note}: no row`);
+    assert.equal(msgs.at(-1)?.type, 'Z', `${note}: ready again`);
+  }
+  assert.equal(server.log.size(), size, 'nothing logged');
+  assert.deepEqual(rows(await query(c, 'SELECT 1 AS one')), [['1']]);
+  c.end();
+
+  // node-postgres asks for every result in binary, and sends a Buffer as a binary parameter: the same values as in text.
+  const relay = await proxyRelay(port, FROM['us-analyst']!);
+  const clients = [true, false].map(
+    (binary) => new pg.Client({ host: '127.0.0.1', port: relay.port, user: 'us-analyst', database: 'cordon', password: '', binary }),
+  );
+  try {
+    const token = await issuer.sign('us-analyst');
+    const got: unknown[] = [];
+    for (const client of clients) {
+      Object.assign(client, { password: token });
+      await client.connect();
+      const r = await client.query('SELECT id, view_count FROM videos WHERE id = $1', [id]);
+      const u = await client.query('SELECT username FROM users WHERE username = $1', [Buffer.from('lonestar_lens')]);
+      got.push([r.rows, u.rows]);
+    }
+    assert.deepEqual(got[0], [[{ id, view_count: count }], [{ username: 'lonestar_lens' }]], 'binary results parse to the values');
+    assert.deepEqual(got[0], got[1], 'binary and text agree');
+  } finally {
+    for (const client of clients) await client.end().catch(() => undefined);
     await relay.close();
   }
 });

@@ -185,6 +185,8 @@ export interface ColumnDescription {
   readonly typeOid: number;
   /** The type's length in bytes (-1: variable, the default). */
   readonly typlen?: number;
+  /** The format its cells are sent in: 0 text (the default), 1 binary. */
+  readonly format?: 0 | 1;
 }
 /** The text type (types.ts decides when a column is another). */
 export const TEXT_OID = 25;
@@ -193,28 +195,29 @@ export function rowDescription(columns: readonly ColumnDescription[]): Buffer {
   const parts: Buffer[] = [int16(columns.length)];
   for (const c of columns) {
     const meta = Buffer.alloc(18);
-    // table oid 0, attribute 0, type oid, typlen, typmod -1, format 0 (text)
+    // table oid 0, attribute 0, type oid, typlen, typmod -1, format
     meta.writeInt32BE(0, 0);
     meta.writeInt16BE(0, 4);
     meta.writeInt32BE(c.typeOid, 6);
     meta.writeInt16BE(c.typlen ?? -1, 10);
     meta.writeInt32BE(-1, 12);
-    meta.writeInt16BE(0, 16);
+    meta.writeInt16BE(c.format ?? 0, 16);
     parts.push(cstr(c.name), meta);
   }
   return message('T', Buffer.concat(parts));
 }
 
-/** A row of text cells; null is SQL NULL. */
-export function dataRow(cells: readonly (string | null)[]): Buffer {
+/** A row of cells given as text; null is SQL NULL. A column with an encoder is sent as what it makes of the text (binary format). */
+export function dataRow(cells: readonly (string | null)[], encoders?: readonly (((text: string) => Buffer) | undefined)[]): Buffer {
   const parts: Buffer[] = [int16(cells.length)];
-  for (const c of cells) {
+  cells.forEach((c, i) => {
     if (c === null) parts.push(int32(-1));
     else {
-      const b = Buffer.from(c, 'utf8');
+      const encode = encoders?.[i];
+      const b = encode ? encode(c) : Buffer.from(c, 'utf8');
       parts.push(int32(b.length), b);
     }
-  }
+  });
   return message('D', Buffer.concat(parts));
 }
 

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
+import { binaryCell, paramText, sendsBinary, typeName } from './binary.js';
 import type { CancelKeys } from './cancel.js';
 import { runSelect } from './execute.js';
 import {
@@ -36,6 +37,7 @@ import {
   rowDescription,
   SSL_REQUEST,
   TEXT_OID,
+  type ColumnDescription,
   type FrontendMessage,
   type TransactionStatus,
 } from './protocol.js';
@@ -91,6 +93,8 @@ interface Statement {
 interface Portal {
   readonly statement: Statement;
   readonly params: readonly (string | null)[];
+  /** Each result column's format: 0 text, 1 binary. */
+  readonly resultFormats: readonly (0 | 1)[];
 }
 
 type Phase = 'proxy' | 'startup' | 'password' | 'ready' | 'closed';
@@ -417,22 +421,36 @@ export class Session {
         const statement = this.statementNamed(c.cstring());
         const formats = Array.from({ length: Math.max(0, c.int16()) }, () => c.int16());
         const n = c.int16();
-        const params: (string | null)[] = [];
+        if (formats.length > 1 && formats.length !== n) throw new PgError('08P01', `bind message has ${formats.length} parameter formats but ${n} parameters`);
+        const raw: (Buffer | null)[] = [];
         for (let i = 0; i < n; i++) {
           const len = c.int32();
           if (len < -1) throw new FrameError('08P01', `invalid length ${len} of parameter $${i + 1}`);
-          const format = formats.length === 1 ? formats[0] : formats[i];
-          if (format !== undefined && format !== 0)
-            throw new PgError('0A000', `binary parameters ($${i + 1}) are not supported by the cordon wire gateway yet`);
-          params.push(len === -1 ? null : c.bytes(len).toString('utf8'));
+          raw.push(len === -1 ? null : c.bytes(len));
         }
         const results = Array.from({ length: Math.max(0, c.int16()) }, () => c.int16());
         c.end();
-        if (results.some((f) => f !== 0)) throw new PgError('0A000', 'binary results are not supported by the cordon wire gateway yet');
         const wanted = Math.max(statement.parsed?.params ?? 0, statement.paramTypes.length);
-        if (params.length !== wanted)
-          throw new PgError('08P01', `bind message supplies ${params.length} parameters, but prepared statement requires ${wanted}`);
-        this.portals.set(portal, { statement, params });
+        if (n !== wanted) throw new PgError('08P01', `bind message supplies ${n} parameters, but prepared statement requires ${wanted}`);
+        // Binary values become the text PostgreSQL would write for them: the executor takes values as text.
+        const params = raw.map((b, i) => {
+          const format = formatCode(formats.length === 1 ? formats[0]! : (formats[i] ?? 0));
+          if (b === null) return null;
+          return format === 0 ? b.toString('utf8') : paramText(statement.paramTypes[i] ?? 0, b, i + 1);
+        });
+        const columns = this.columnsOf(statement.parsed?.plan) ?? [];
+        if (results.length > 1 && results.length !== columns.length)
+          throw new PgError('08P01', `bind message has ${results.length} result formats but query has ${columns.length} columns`);
+        const resultFormats = columns.map((col, i) => {
+          const format = formatCode(results.length === 1 ? results[0]! : (results[i] ?? 0));
+          if (format === 1 && !sendsBinary(col.typeOid))
+            throw new PgError(
+              '0A000',
+              `binary format for result column "${col.name}" of type ${typeName(col.typeOid)} is not supported by the cordon wire gateway`,
+            );
+          return format;
+        });
+        this.portals.set(portal, { statement, params, resultFormats });
         await this.write(bindComplete());
         return;
       }
@@ -445,8 +463,10 @@ export class Session {
           const n = Math.max(s.parsed?.params ?? 0, s.paramTypes.length);
           const oids = Array.from({ length: n }, (_, i) => s.paramTypes[i] || TEXT_OID);
           await this.write(Buffer.concat([parameterDescription(oids), this.describe(s.parsed?.plan)]));
-        } else if (kind === 'P') await this.write(this.describe(this.portalNamed(name).statement.parsed?.plan));
-        else throw new FrameError('08P01', `invalid Describe message subtype ${JSON.stringify(kind)}`);
+        } else if (kind === 'P') {
+          const p = this.portalNamed(name);
+          await this.write(this.describe(p.statement.parsed?.plan, p.resultFormats));
+        } else throw new FrameError('08P01', `invalid Describe message subtype ${JSON.stringify(kind)}`);
         return;
       }
       case 'E': {
@@ -461,7 +481,7 @@ export class Session {
         this.running = true;
         this.cancelled = false;
         try {
-          await this.run(p.statement.parsed.plan, p.params, maxRows, false);
+          await this.run(p.statement.parsed.plan, p.params, maxRows, false, p.resultFormats);
         } finally {
           this.running = false;
         }
@@ -505,18 +525,31 @@ export class Session {
     return types;
   }
 
-  private describe(plan: Plan | undefined): Buffer {
+  /** The columns `plan` returns (names and type OIDs), or undefined for a statement that returns no rows. */
+  private columnsOf(plan: Plan | undefined): ColumnDescription[] | undefined {
     if (plan?.kind === 'select') {
       const types = this.typesOf(plan);
-      return rowDescription(plan.columns.map((c, i) => ({ name: c.name, typeOid: types[i]!.oid, typlen: types[i]!.typlen })));
+      return plan.columns.map((c, i) => ({ name: c.name, typeOid: types[i]!.oid, typlen: types[i]!.typlen }));
     }
-    if (plan?.kind === 'rows') return rowDescription(plan.columns);
+    if (plan?.kind === 'rows') return [...plan.columns];
     const cols = plan?.kind === 'values' ? plan.columns.map((c) => c.name) : plan?.kind === 'show' ? [plan.name] : undefined;
-    return cols ? rowDescription(cols.map((name) => ({ name, typeOid: TEXT_OID }))) : noData();
+    return cols?.map((name) => ({ name, typeOid: TEXT_OID }));
   }
 
-  /** Runs one statement; `describe` (simple protocol) sends the RowDescription before the first row. */
-  private async run(plan: Plan, params: readonly (string | null)[], maxRows: number, describe: boolean): Promise<void> {
+  /** The RowDescription of `plan`'s columns in `formats` (a portal's; text where absent), or NoData. */
+  private describe(plan: Plan | undefined, formats: readonly (0 | 1)[] = []): Buffer {
+    const cols = this.columnsOf(plan);
+    return cols ? rowDescription(cols.map((c, i) => ({ ...c, format: formats[i] ?? 0 }))) : noData();
+  }
+
+  /**
+   * Runs one statement; `describe` (simple protocol) sends the RowDescription before the first row.
+   * Cells go out in `formats` (a portal's result formats; text where absent).
+   */
+  private async run(plan: Plan, params: readonly (string | null)[], maxRows: number, describe: boolean, formats: readonly (0 | 1)[] = []): Promise<void> {
+    const columns = formats.includes(1) ? this.columnsOf(plan) : undefined;
+    const encoders = columns?.map((c, i) => (formats[i] === 1 ? (text: string) => binaryCell(c.typeOid, text) : undefined));
+    const row = (cells: readonly (string | null)[]) => dataRow(cells, encoders);
     if (this.tx === 'E' && !(plan.kind === 'transaction' && plan.tag !== 'BEGIN'))
       throw new PgError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
     let described = !describe;
@@ -538,14 +571,14 @@ export class Session {
         return;
       }
       case 'show':
-        await this.write(Buffer.concat([...header(), dataRow([this.settings.show(plan.name)]), commandComplete('SHOW')]));
+        await this.write(Buffer.concat([...header(), row([this.settings.show(plan.name)]), commandComplete('SHOW')]));
         return;
       case 'rows':
-        await this.write(Buffer.concat([...header(), ...plan.rows.map(dataRow), commandComplete(`SELECT ${plan.rows.length}`)]));
+        await this.write(Buffer.concat([...header(), ...plan.rows.map(row), commandComplete(`SELECT ${plan.rows.length}`)]));
         return;
       case 'values': {
-        const row = plan.columns.map((col) => this.settings.value(col.value, this.user));
-        await this.write(Buffer.concat([...header(), dataRow(row), commandComplete('SELECT 1')]));
+        const cells = plan.columns.map((col) => this.settings.value(col.value, this.user));
+        await this.write(Buffer.concat([...header(), row(cells), commandComplete('SELECT 1')]));
         return;
       }
       case 'select': {
@@ -562,7 +595,7 @@ export class Session {
           // A cancel is a client that wants no more: nothing further is read or recorded (W5).
           closed: () => this.phase === 'closed' || this.socket.destroyed || this.cancelled,
           send: async (rows) => {
-            await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
+            await this.write(Buffer.concat([...header(), ...rows.map(row)]));
           },
         });
         if (this.cancelled) throw canceled();
@@ -575,6 +608,12 @@ export class Session {
 }
 
 const canceled = () => new PgError('57014', 'canceling statement due to user request');
+
+/** A format code of Bind: 0 text, 1 binary; anything else is refused as PostgreSQL refuses it. */
+function formatCode(code: number): 0 | 1 {
+  if (code !== 0 && code !== 1) throw new PgError('22023', `unsupported format code: ${code}`);
+  return code;
+}
 
 /** The value of `-c name=value` (or `--name=value`) in a startup `options` string (backslash escapes spaces). */
 export function optionValue(options: string, name: string): string | undefined {

@@ -40,6 +40,53 @@ export function bindMessage(params: readonly (string | null)[], statement = '', 
   const values = params.flatMap((p) => (p === null ? [int32(-1)] : [int32(Buffer.byteLength(p)), Buffer.from(p)]));
   return frontend('B', Buffer.concat([cstr(portal), cstr(statement), int16(0), int16(params.length), ...values, int16(0)]));
 }
+/** A Parse naming its parameters' type OIDs (0: unspecified). */
+export const parseTyped = (sql: string, types: readonly number[], name = '') =>
+  frontend('P', Buffer.concat([cstr(name), cstr(sql), int16(types.length), ...types.map(int32)]));
+/** A Bind with raw parameter values (binary or text, as `formats` says) and result format codes. */
+export function bindFormats(params: readonly (Buffer | null)[], formats: readonly number[], results: readonly number[], statement = '', portal = ''): Buffer {
+  const values = params.flatMap((p) => (p === null ? [int32(-1)] : [int32(p.length), p]));
+  return frontend(
+    'B',
+    Buffer.concat([
+      cstr(portal),
+      cstr(statement),
+      int16(formats.length),
+      ...formats.map(int16),
+      int16(params.length),
+      ...values,
+      int16(results.length),
+      ...results.map(int16),
+    ]),
+  );
+}
+/** The raw values of a DataRow (null for NULL): binary cells as sent. */
+export function rawCellsOf(m: BackendMessage): (Buffer | null)[] {
+  const n = m.body.readInt16BE(0);
+  const out: (Buffer | null)[] = [];
+  let at = 2;
+  for (let i = 0; i < n; i++) {
+    const len = m.body.readInt32BE(at);
+    at += 4;
+    out.push(len < 0 ? null : m.body.subarray(at, at + len));
+    if (len > 0) at += len;
+  }
+  return out;
+}
+/** A RowDescription's columns: name, type OID and format code. */
+export function columnsOf(m: BackendMessage): { name: string; oid: number; format: number }[] {
+  const n = m.body.readInt16BE(0);
+  const out: { name: string; oid: number; format: number }[] = [];
+  let at = 2;
+  for (let i = 0; i < n; i++) {
+    const end = m.body.indexOf(0, at);
+    const name = m.body.toString('utf8', at, end);
+    at = end + 1;
+    out.push({ name, oid: m.body.readInt32BE(at + 6), format: m.body.readInt16BE(at + 16) });
+    at += 18;
+  }
+  return out;
+}
 export const describePortal = (portal = '') => frontend('D', Buffer.concat([Buffer.from('P'), cstr(portal)]));
 export const executeMessage = (portal = '', maxRows = 0) => frontend('E', Buffer.concat([cstr(portal), int32(maxRows)]));
 export const syncMessage = () => frontend('S', Buffer.alloc(0));

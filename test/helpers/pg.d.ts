@@ -6,6 +6,8 @@ declare module 'pg' {
     user?: string;
     password?: string;
     database?: string;
+    /** Ask for every result in binary format. */
+    binary?: boolean;
     /** The startup packet's options (`-c name=value`). */
     options?: string;
     /** TLS: the server's CA and the name its certificate must carry (node:tls connect options). */
