@@ -3,7 +3,7 @@
 // give, so a value means the same in either format), and text cells become binary result values.
 // Reference: PostgreSQL's src/backend/utils/adt/*.c, functions *recv and *send.
 
-import { PgError } from './protocol.js';
+import { PgError, type ColumnDescription } from './protocol.js';
 
 /** Type OIDs (pg_type.oid) the wire gateway reads or writes in binary. */
 export const OID = {
@@ -236,4 +236,42 @@ export function binaryCell(oid: number, text: string): Buffer {
     default:
       throw new Error(`binaryCell: no binary form for type ${typeName(oid)}`);
   }
+}
+
+/** A format code of Bind: 0 text, 1 binary; anything else is refused as PostgreSQL refuses it. */
+function formatCode(code: number): 0 | 1 {
+  if (code !== 0 && code !== 1) throw new PgError('22023', `unsupported format code: ${code}`);
+  return code;
+}
+
+/** The format of item `i` of `n` by Bind's rule: no codes, all text; one code, for all; else one each. */
+function formatOf(codes: readonly number[], i: number): 0 | 1 {
+  return formatCode(codes.length === 1 ? codes[0]! : (codes[i] ?? 0));
+}
+
+/**
+ * A Bind's parameter values as the text the executor takes: text ones as sent, binary ones as
+ * `paramText` reads them for their type from Parse (`types`). Throws 08P01 when there are format
+ * codes for neither one nor every value, and what `paramText` throws.
+ */
+export function bindParams(values: readonly (Buffer | null)[], formats: readonly number[], types: readonly number[]): (string | null)[] {
+  if (formats.length > 1 && formats.length !== values.length)
+    throw new PgError('08P01', `bind message has ${formats.length} parameter formats but ${values.length} parameters`);
+  return values.map((b, i) => {
+    const format = formatOf(formats, i);
+    if (b === null) return null;
+    return format === 0 ? b.toString('utf8') : paramText(types[i] ?? 0, b, i + 1);
+  });
+}
+
+/** Each result column's format by a Bind's result format codes; 0A000 for a binary column of a type `binaryCell` cannot write. */
+export function bindResultFormats(columns: readonly ColumnDescription[], results: readonly number[]): (0 | 1)[] {
+  if (results.length > 1 && results.length !== columns.length)
+    throw new PgError('08P01', `bind message has ${results.length} result formats but query has ${columns.length} columns`);
+  return columns.map((col, i) => {
+    const format = formatOf(results, i);
+    if (format === 1 && !sendsBinary(col.typeOid))
+      throw new PgError('0A000', `binary format for result column "${col.name}" of type ${typeName(col.typeOid)} is not supported by the cordon wire gateway`);
+    return format;
+  });
 }

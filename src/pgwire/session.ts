@@ -1,14 +1,16 @@
 // One client connection of the wire gateway: an optional PROXY v2 header from a trusted proxy, the
 // startup (SSLRequest answered 'S' and the socket upgraded to TLS when the gateway has a
-// certificate, 'N' otherwise), cleartext-password authentication where the password is the
-// caller's bearer token, then the simple and extended query protocols. Messages are handled one at
-// a time, in order; an error in the extended protocol skips to the next Sync, as PostgreSQL does.
+// certificate, 'N' otherwise; a CancelRequest with another session's key), cleartext-password
+// authentication where the password is the caller's bearer token (refused before it is asked for
+// where it would cross a network in clear), then the simple and extended query protocols, with
+// parameters and results in text or binary. Messages are handled one at a time, in order; an error
+// in the extended protocol skips to the next Sync, as PostgreSQL does.
 
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
-import { binaryCell, paramText, sendsBinary, typeName } from './binary.js';
+import { binaryCell, bindParams, bindResultFormats } from './binary.js';
 import type { CancelKeys } from './cancel.js';
 import { runSelect } from './execute.js';
 import {
@@ -43,6 +45,7 @@ import {
 } from './protocol.js';
 import { parseProxyV2 } from './proxy-header.js';
 import { SessionSettings } from './settings.js';
+import { cleartextRefused, startTls } from './tls.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
 import { wireType, type WireType } from './types.js';
 
@@ -277,12 +280,7 @@ export class Session {
     if (code !== PROTOCOL_3_0) throw new FrameError('0A000', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}: the server supports 3.0`);
     // The password is a bearer token: from where it would cross a network in clear, none is asked for.
     if (!this.encrypted && !this.viaProxy && !this.options.cleartextAllowed(this.raw.remoteAddress ?? ''))
-      throw new FrameError(
-        '28000',
-        this.context.secureContext
-          ? 'the connection is not encrypted: cordon takes a password (a bearer token) from another host only over TLS; connect with sslmode=require (or verify-full)'
-          : 'the connection is not encrypted and this server has no TLS certificate: cordon takes a password (a bearer token) from another host only over TLS; connect through the TLS-terminating proxy in front of it, or from this host',
-      );
+      throw cleartextRefused(this.context.secureContext !== undefined);
     const params = new Map<string, string>();
     for (;;) {
       const name = c.cstring();
@@ -301,25 +299,9 @@ export class Session {
     await this.write(authenticationCleartextPassword());
   }
 
-  /**
-   * Answers 'S' and goes on in TLS. Bytes the client sent after its SSLRequest, before the handshake,
-   * were not encrypted: they could have been put there by anyone on the path, so the connection ends
-   * (as PostgreSQL ends it since CVE-2021-23214) rather than read them as the client's.
-   */
+  /** Answers 'S' and goes on in TLS (tls.ts says what is refused on the way). */
   private upgrade(secureContext: SecureContext): void {
-    if (this.framer.pending > 0)
-      throw new FrameError(
-        '08P01',
-        'received unencrypted data after SSL request: either a client bug or an attempt to inject data into the connection (man in the middle)',
-      );
-    this.raw.write(Buffer.from('S'));
-    this.raw.off('data', this.onData);
-    const tls = new TLSSocket(this.raw, { isServer: true, secureContext });
-    tls.on('data', this.onData);
-    // A failed handshake (garbage, a client that does not trust the certificate) just ends the connection.
-    tls.on('error', () => this.close());
-    tls.on('close', () => this.close());
-    this.socket = tls;
+    this.socket = startTls(this.raw, this.framer, secureContext, this.onData, () => this.close());
     this.encrypted = true;
   }
 
@@ -421,7 +403,6 @@ export class Session {
         const statement = this.statementNamed(c.cstring());
         const formats = Array.from({ length: Math.max(0, c.int16()) }, () => c.int16());
         const n = c.int16();
-        if (formats.length > 1 && formats.length !== n) throw new PgError('08P01', `bind message has ${formats.length} parameter formats but ${n} parameters`);
         const raw: (Buffer | null)[] = [];
         for (let i = 0; i < n; i++) {
           const len = c.int32();
@@ -432,24 +413,8 @@ export class Session {
         c.end();
         const wanted = Math.max(statement.parsed?.params ?? 0, statement.paramTypes.length);
         if (n !== wanted) throw new PgError('08P01', `bind message supplies ${n} parameters, but prepared statement requires ${wanted}`);
-        // Binary values become the text PostgreSQL would write for them: the executor takes values as text.
-        const params = raw.map((b, i) => {
-          const format = formatCode(formats.length === 1 ? formats[0]! : (formats[i] ?? 0));
-          if (b === null) return null;
-          return format === 0 ? b.toString('utf8') : paramText(statement.paramTypes[i] ?? 0, b, i + 1);
-        });
-        const columns = this.columnsOf(statement.parsed?.plan) ?? [];
-        if (results.length > 1 && results.length !== columns.length)
-          throw new PgError('08P01', `bind message has ${results.length} result formats but query has ${columns.length} columns`);
-        const resultFormats = columns.map((col, i) => {
-          const format = formatCode(results.length === 1 ? results[0]! : (results[i] ?? 0));
-          if (format === 1 && !sendsBinary(col.typeOid))
-            throw new PgError(
-              '0A000',
-              `binary format for result column "${col.name}" of type ${typeName(col.typeOid)} is not supported by the cordon wire gateway`,
-            );
-          return format;
-        });
+        const params = bindParams(raw, formats, statement.paramTypes);
+        const resultFormats = bindResultFormats(this.columnsOf(statement.parsed?.plan) ?? [], results);
         this.portals.set(portal, { statement, params, resultFormats });
         await this.write(bindComplete());
         return;
@@ -608,12 +573,6 @@ export class Session {
 }
 
 const canceled = () => new PgError('57014', 'canceling statement due to user request');
-
-/** A format code of Bind: 0 text, 1 binary; anything else is refused as PostgreSQL refuses it. */
-function formatCode(code: number): 0 | 1 {
-  if (code !== 0 && code !== 1) throw new PgError('22023', `unsupported format code: ${code}`);
-  return code;
-}
 
 /** The value of `-c name=value` (or `--name=value`) in a startup `options` string (backslash escapes spaces). */
 export function optionValue(options: string, name: string): string | undefined {

@@ -26,7 +26,7 @@ export {
   type ResolvedLocation,
   type RequestLocation,
 } from './location.js';
-export { createCordonServer, DEFAULT_BODY_LIMIT, type CordonServer, type ServerOptions } from './app.js';
+export { createCordonServer, DEFAULT_BODY_LIMIT, type CordonServer, type PgWireOptions, type ServerOptions } from './app.js';
 export { API_VERSION, OPENAPI_VERSION, registerOpenApi } from './openapi.js';
 export {
   DEMO_FIXED_USERS,
