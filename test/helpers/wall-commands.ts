@@ -1,8 +1,8 @@
 // The commands of the wall's model-based test (fast-check's model-based testing): reads, lists,
 // egress pages, creates, patches (visibility flips, country moves, owner re-pointing, protected
 // fields, with and without X-Cordon-On-Behalf-Of), deletes, grant requests, approvals, denials,
-// revocations, break-glass, clock advances, the broker's and the log's read routes, and bad input,
-// each by any persona from any place. After every step the server is checked against the model:
+// revocations, break-glass, clock advances, the broker's and the log's read routes, SELECTs through
+// the PostgreSQL wire gateway, and bad input, each by any persona from any place. After every step the server is checked against the model:
 // W1 on the response, W5/W7 on the log records the step appended, W2/W3 on every table of every
 // store. Commands carry only choices (who, where, which record by index, what kind of change); the
 // protected values they write are drawn fresh at run time, so a printed sequence holds none.
@@ -87,6 +87,25 @@ export class Real {
       this.violations.push({
         invariant: 'W7',
         message: `${method} ${printable(path)} by ${persona} from ${place.id} answered ${answer.status} (${codeOf(answer)})`,
+      });
+    return { sent, answer, recs };
+  }
+
+  /** Runs one SQL statement through the wire gateway and checks its answer as `call` does (W1; a server-side failure is W7). */
+  async callSql(m: WallModel, persona: string, place: Place, text: string, params?: readonly (string | null)[]) {
+    await this.logRecords();
+    const t = Date.now();
+    const { sent, answer } = await this.world.sql(persona, place, text, params);
+    this.ms.requests += Date.now() - t;
+    this.requests++;
+    const recs = await this.logRecords();
+    const w1 = checkConfidentiality(m, persona, place, sent, answer);
+    this.insiderClear += w1.insiders;
+    this.violations.push(...w1.violations);
+    if (answer.status >= 500)
+      this.violations.push({
+        invariant: 'W7',
+        message: `SQL by ${persona} from ${place.id} failed on the server: ${answer.error?.code} ${answer.error?.message}`,
       });
     return { sent, answer, recs };
   }
@@ -535,7 +554,23 @@ export type Spec =
   | { kind: 'glass'; who: string; where: Where; datasets: DatasetName[]; categories: string[]; subjects: number[] | 'filter'; duration: string }
   | { kind: 'advance'; ms: number }
   | { kind: 'access'; who: string; where: Where; what: 'requests' | 'grants' }
-  | { kind: 'records'; who: string; where: Where; back: number };
+  | { kind: 'records'; who: string; where: Where; back: number }
+  | {
+      kind: 'sql';
+      who: string;
+      where: Where;
+      dataset: DatasetName;
+      /** key: WHERE key = …; list: ORDER BY key LIMIT; filter: WHERE field = … (a list filter); nul / bad-limit: bad input in a parameter. */
+      shape: 'key' | 'list' | 'filter' | 'nul' | 'bad-limit';
+      /** Which fields the select list names (bit i: the dataset's i-th field); 0 is `*`. */
+      cols: number;
+      ref: number;
+      addr: Addr;
+      filter: string;
+      limit: number;
+      /** The extended protocol with the values as parameters, or the simple one with them as literals. */
+      params: boolean;
+    };
 
 const DURATIONS: Readonly<Record<string, number>> = { '30m': 1_800_000, '1h': 3_600_000, '2h': 7_200_000, '8h': 28_800_000, '9h': 32_400_000 };
 
@@ -613,6 +648,9 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         this.did = `GET ${path} ${answer.status}`;
         break;
       }
+      case 'sql':
+        await this.sql(m, r, s);
+        break;
       case 'records': {
         const after = Math.max(-1, r.logCursor - s.back);
         const path = `/v1/log/records?after=${after}&limit=5`;
@@ -727,6 +765,102 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         });
       }
     }
+  }
+
+  /**
+   * A SELECT through the wire gateway. W1 on everything it answered (rows, notices, errors); W5: each
+   * row that carries a value has its own record, released, naming at least the columns it carries,
+   * before the row, and no record says released for a row that was not sent; W6 on the key column;
+   * W7 for bad parameters (an error, nothing logged); no oracle through a filter on a protected value.
+   */
+  private async sql(m: WallModel, r: Real, s: Extract<Spec, { kind: 'sql' }>): Promise<void> {
+    const place = r.place(s.who, s.where);
+    const all = r.pv.fields(s.dataset);
+    const picked = all.filter((_, i) => (s.cols >> i) & 1);
+    const keyField = r.pv.keyField(s.dataset);
+    const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    const values: string[] = [];
+    const value = (v: string) => {
+      values.push(v);
+      return s.params ? `$${values.length}` : quote(v);
+    };
+    let where = '';
+    let limit = ` LIMIT ${s.limit}`;
+    let filterOf: { key: string; field: string; value: string } | undefined;
+    const rec = m.pick(s.dataset, s.ref);
+    if (s.shape === 'key' || s.shape === 'nul') {
+      const segment = rec ? this.address(m, s.who, s.dataset, rec.key, s.addr) : 'no-such-record';
+      where = ` WHERE ${keyField} = ${s.shape === 'nul' ? '$1' : value(segment)}`;
+      if (s.shape === 'nul') values.push(`${segment}${NUL}x`);
+      limit = '';
+    } else if (s.shape === 'filter') {
+      const [field, how] = s.filter.split(':') as [string, string];
+      let v: string | undefined = how.startsWith('=') ? how.slice(1) : undefined;
+      const stored = rec?.values[field];
+      if (v === undefined && rec && stored !== null && stored !== undefined) {
+        v = String(stored);
+        filterOf = { key: rec.key, field, value: v };
+      }
+      if (v !== undefined) where = ` WHERE ${field} = ${value(v)}`;
+    } else if (s.shape === 'bad-limit') {
+      limit = ' LIMIT $1';
+      values.push('six');
+    }
+    const order = s.shape === 'key' || s.shape === 'nul' ? '' : ` ORDER BY ${keyField}`;
+    const text = `SELECT ${picked.length === 0 ? '*' : picked.join(', ')} FROM ${s.dataset}${where}${order}${limit}`;
+    const bad = s.shape === 'nul' || s.shape === 'bad-limit';
+    const { answer, recs } = await r.callSql(m, s.who, place, text, s.params || bad ? values : undefined);
+    const shown = text.replace(/'(?:[^']|'')*'/g, "'…'");
+    this.did = `SQL ${shown} ${answer.error ? answer.error.code : `${answer.rows.length} rows`}`;
+    const what = `${s.who} from ${place.id}: ${shown}`;
+    if (bad) {
+      if (!answer.error) r.violations.push({ invariant: 'W7', message: `${what}: bad input (${s.shape}) answered with ${answer.rows.length} rows` });
+      else if (recs.length > 0)
+        r.violations.push({ invariant: 'W7', message: `${what}: bad input (${answer.error.code}) appended ${recs.length} log record(s)` });
+      return;
+    }
+    // No oracle: a filter on a value the caller may not have is refused, not answered.
+    if (filterOf && !answer.error) {
+      const secret = m.secrets().find((x) => x.dataset === s.dataset && x.key === filterOf!.key && x.field === filterOf!.field && x.value === filterOf!.value);
+      if (secret && !m.mayBeInsider(s.who, place, secret))
+        r.violations.push({
+          invariant: 'W1',
+          message: `${what}: filtered on ${filterOf.field} (protected for ${s.dataset}/${filterOf.key}) with its value and got ${answer.rows.length} rows: an oracle (value sha256:${hashOf(filterOf.value)})`,
+        });
+    }
+    if (answer.error) return;
+    // W5, row by row: the read records this statement appended, in order, one per row.
+    const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === s.dataset);
+    const fields = new Set(all);
+    const used = new Set<number>();
+    const columns = answer.columns;
+    for (const [i, row] of answer.rows.entries()) {
+      const carried = columns.filter((_, c) => row[c] !== null);
+      if (carried.length === 0) continue;
+      const found = reads.findIndex((x, at) => {
+        if (used.has(at) || x.record.outcome !== 'released') return false;
+        const named = recorded(x.record, fields);
+        return carried.every((c) => named.has(c));
+      });
+      if (found < 0) {
+        r.violations.push({
+          invariant: 'W5',
+          message: `${what}: row ${i} carried ${carried.join(', ')} with no released log record of this statement naming them`,
+        });
+        return;
+      }
+      used.add(found);
+    }
+    const released = reads.filter((x) => x.record.outcome === 'released').length;
+    if (released > answer.rows.length)
+      r.violations.push({ invariant: 'W5', message: `${what}: ${released} records say released, for ${answer.rows.length} rows sent` });
+    const k = columns.indexOf(keyField);
+    const items = answer.rows.map((row) => ({
+      ...(k >= 0 ? { key: row[k] } : {}),
+      fields: Object.fromEntries(columns.map((c, i) => [c, row[i]]).filter(([, v]) => v !== null)),
+    }));
+    this.learn(m, s.who, s.dataset, items);
+    checkKeys(r, m, s.who, place, s.dataset, items, undefined);
   }
 
   private async egress(m: WallModel, r: Real, s: Extract<Spec, { kind: 'egress' }>): Promise<void> {
@@ -1099,7 +1233,7 @@ export function wallCommands(
   // Without bad input (NUL bytes, out-of-range numbers, wrong types), to look past W7 at the rest.
   const bad = options.badInput ?? true;
   const keep = <T extends string>(...xs: T[]): T[] =>
-    bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|null-country|key-change|unknown-subject/.test(x));
+    bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|bad-limit|null-country|key-change|unknown-subject/.test(x));
   const who = fc.constantFrom(...actors);
   const where = fc.oneof({ weight: 2, arbitrary: fc.constant('home') }, { weight: 3, arbitrary: fc.constantFrom(...world.places.map((p) => p.id)) });
   const dataset = fc.constantFrom<DatasetName>('users', 'videos', 'comments');
@@ -1283,6 +1417,26 @@ export function wallCommands(
   });
   const access = fc.record({ kind: fc.constant('access' as const), who, where, what: fc.constantFrom<'requests' | 'grants'>('requests', 'grants') });
   const records = fc.record({ kind: fc.constant('records' as const), who, where, back: fc.nat({ max: 20 }) });
+  const sql = dataset.chain((d) =>
+    fc.record({
+      kind: fc.constant('sql' as const),
+      who,
+      where,
+      dataset: fc.constant(d),
+      shape: fc.constantFrom<Extract<Spec, { kind: 'sql' }>['shape']>(
+        ...keep<Extract<Spec, { kind: 'sql' }>['shape']>('key', 'key', 'key', 'list', 'filter', 'filter', 'nul', 'bad-limit'),
+      ),
+      cols: fc.oneof(
+        { weight: 1, arbitrary: fc.constant(0) },
+        { weight: 4, arbitrary: fc.nat({ max: 2 ** new PolicyView(world.policy).fields(d).length - 1 }) },
+      ),
+      ref,
+      addr,
+      filter: fc.constantFrom(...listFilters[d].filter((f) => f !== 'none' && !f.endsWith(':nul'))),
+      limit: fc.integer({ min: 1, max: 6 }),
+      params: fc.boolean(),
+    }),
+  );
 
   // fc.commands picks uniformly among these: an arbitrary listed n times is n times as likely.
   const times = (n: number, spec: fc.Arbitrary<Spec>) => Array.from({ length: n }, () => cmd(spec));
@@ -1301,5 +1455,6 @@ export function wallCommands(
     ...times(1, advance),
     ...times(1, access),
     ...times(1, records),
+    ...times(3, sql),
   ];
 }
