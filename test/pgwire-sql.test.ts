@@ -411,7 +411,7 @@ test('joins on a reference, INNER and LEFT: each row is the listed record and th
   }
 });
 
-test('a protected column anywhere (OR, NOT, IN, LIKE, CASE, a function, a cast, ORDER BY, GROUP BY, count(col), a join ON) is 42501 before anything is read: nothing logged', async () => {
+test('a protected column anywhere (OR, NOT, IN, LIKE, CASE, a function, a cast, ORDER BY, GROUP BY, count(col), a join ON) is 42501 before anything is read: nothing logged; so is an aggregate or a join from an unknown place', async () => {
   const attacks = [
     "SELECT username FROM users WHERE username = 'x' OR phone_number = '+15125550101'",
     "SELECT username FROM users WHERE NOT (email LIKE '%@example.com')",
@@ -445,15 +445,38 @@ test('a protected column anywhere (OR, NOT, IN, LIKE, CASE, a function, a cast, 
     'SELECT v.id FROM videos v JOIN users u ON v.owner_uid = u.uid ORDER BY v.owner_uid',
   ];
   for (const persona of ['beijing-engineer', 'us-analyst']) {
-    const size = server.log.size();
+    const before = server.log.size();
     for (const sql of attacks) {
       const a = await ask(persona, sql, sql.includes('$1') ? ['x'] : undefined);
       assert.equal(a.error?.['C'], '42501', `${persona}: ${sql}: ${JSON.stringify(a.error)}`);
       assert.equal(a.rows.length, 0, sql);
       assert.equal(a.logged, 0, `${sql}: nothing read, nothing logged`);
+      assert.equal(a.decided.size, 0, `${sql}: nothing decided`);
     }
-    assert.equal(server.log.size(), size);
+    assert.equal(server.log.size(), before);
   }
+  // From a place the network map does not know (127.0.0.1 straight, a token naming Beijing), an
+  // aggregate or a join is refused as a list is, unread.
+  const nowhere = await RawPg.connect(port);
+  assert.equal(
+    (await nowhere.login('beijing-engineer', await issuer.sign('beijing-engineer', { location: { country: 'CN', site: 'beijing' } }))).at(-1)?.type,
+    'Z',
+  );
+  const size = server.log.size();
+  for (const sql of [
+    "SELECT count(*) FROM users WHERE country = 'US'",
+    'SELECT country, count(*) FROM users GROUP BY country',
+    'SELECT v.id, u.username FROM videos v JOIN users u ON v.owner_uid = u.uid',
+    "SELECT username FROM users WHERE country = 'US' OR country = 'DE' ORDER BY username",
+  ]) {
+    nowhere.send(queryMessage(sql));
+    const msgs = await nowhere.until('Z');
+    assert.equal(errorOf(msgs)?.['C'], '42501', sql);
+    assert.match(errorOf(msgs)?.['M'] ?? '', /place the network map does not know/);
+    assert.ok(!msgs.some((m) => m.type === 'D'), sql);
+  }
+  nowhere.end();
+  assert.equal(server.log.size(), size, 'nothing read or logged');
   // The enclave engineer may filter on nothing more: protected and excepted columns are filters for nobody (no oracle, whoever asks).
   for (const sql of attacks.slice(0, 5)) assert.equal((await ask('austin-engineer', sql, sql.includes('$1') ? ['x'] : undefined)).error?.['C'], '42501', sql);
 });
