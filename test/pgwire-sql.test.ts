@@ -377,6 +377,29 @@ test('joins on a reference, INNER and LEFT: each row is the listed record and th
         ['users', 'uid,username'],
       ],
     );
+    // RIGHT JOIN written the other way round is the same LEFT JOIN, its columns in FROM's order.
+    same(
+      await ask(persona, 'SELECT u.uid, u.username, c.id FROM users u RIGHT JOIN comments c ON c.author_uid = u.uid'),
+      left.map(([id, name, uid]) => [uid!, name!, id!]),
+      `${persona}: users RIGHT JOIN comments`,
+      [
+        ['comments', 'author_uid,id'],
+        ['users', 'uid,username'],
+      ],
+    );
+    // More conditions in a LEFT JOIN's ON: the referenced record joins only where they hold (and only then is it recorded).
+    const usOnly = await ask(persona, "SELECT c.id, u.username FROM comments c LEFT JOIN users u ON c.author_uid = u.uid AND u.country = 'US'");
+    const us: (string | null)[][] = [];
+    let joined = 0;
+    for (const cm of [...comments].sort(by(f('id')))) {
+      const u = await httpRead(persona, 'users', cm.fields['author_uid']);
+      if (u?.['country'] === 'US') joined++;
+      us.push([cell(cm.fields['id']), u?.['country'] === 'US' ? cell(u['username']) : null]);
+    }
+    assert.ok(joined > 0 && joined < comments.length, `${persona}: some comments by US users, not all (${joined})`);
+    assert.deepEqual(hashed(usOnly.rows), hashed(us), `${persona}: LEFT JOIN … ON … AND`);
+    assert.equal(usOnly.records.filter(([d]) => d === 'comments').length, comments.length);
+    assert.equal(usOnly.records.filter(([d]) => d === 'users').length, joined, 'a record joined is recorded, one left NULL is not');
     const onVideo: (string | null)[][] = [];
     for (const cm of [...comments].sort(by(f('id')))) {
       const v = await httpRead(persona, 'videos', cm.fields['video_id']);

@@ -104,6 +104,10 @@ interface Candidate {
   readonly right?: Row | undefined;
 }
 
+/** What the log needs of a record read. */
+type Recordable = Pick<ReadOne, 'decision' | 'subject' | 'released'>;
+const recordable = (r: ReadOne): Recordable => ({ decision: r.decision, subject: r.subject, released: r.released });
+
 /** A row decided: the listed record, and the record it joins (undefined: none, the other side NULL). */
 interface Decided {
   readonly left: ReadOne;
@@ -347,9 +351,9 @@ async function run(
     });
   };
   const indexes: number[] = [];
-  const recordOf = (r: ReadOne) => reader.record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
+  const recordOf = (r: Recordable) => reader.record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused');
   /** Records the rows' decisions (each side of each row), all durable before it resolves. */
-  const record = async (rows: readonly Decided[]) => {
+  const record = async (rows: readonly { readonly left: Recordable; readonly right: Recordable | undefined }[]) => {
     const out = await Promise.all(rows.flatMap((row) => [recordOf(row.left), ...(row.right ? [recordOf(row.right)] : [])]));
     indexes.push(...out);
   };
@@ -459,11 +463,12 @@ async function run(
     type Group = { readonly values: readonly Cell[]; readonly counts: number[] };
     const groups = new Map<string, Group>();
     const counted = plan.columns.map((c) => c.item).concat(plan.orderBy.map((o) => o.item));
-    const decided: Decided[] = [];
+    // What each row counted needs to be recorded (not its cells: an aggregate holds up to MAX_SORTED_ROWS of them).
+    const decided: { readonly left: Recordable; readonly right: Recordable | undefined }[] = [];
     for (let i = 0; i < found.length; i += MAX_PAGE_SIZE) {
       if (sink.closed()) return 0;
       for (const row of await decide(found.slice(i, i + MAX_PAGE_SIZE))) {
-        decided.push(row);
+        decided.push({ left: recordable(row.left), right: row.right && recordable(row.right) });
         const env = decidedEnv(row);
         const values = plan.groupBy.map((g) => env(g) ?? null);
         const id = JSON.stringify(values);
