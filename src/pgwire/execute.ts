@@ -440,7 +440,7 @@ async function run(
         all.push({ c: { key: c.key, clear: c.clear, values: undefined }, by: keys.map((k) => (k.col ? env(k.col) : null)) });
       }
       if (keep !== undefined && all.length > Math.max(2 * keep, 1000)) all = all.sort(order).slice(0, keep);
-      if (keep === undefined && all.length > MAX_SORTED_ROWS) throw tooMany('ORDER BY other than the key');
+      if (keep === undefined && all.length > MAX_SORTED_ROWS) throw tooMany('sort');
     }
     all.sort(order);
     if (!join) all = all.slice(offset, offset + limit);
@@ -458,7 +458,7 @@ async function run(
       for await (const page of candidates(MAX_LIST_LIMIT)) {
         if (sink.closed()) return 0;
         for (const c of page) found.push({ key: c.key, clear: c.clear, values: undefined });
-        if (found.length > MAX_SORTED_ROWS) throw tooMany('count() and GROUP BY');
+        if (found.length > MAX_SORTED_ROWS) throw tooMany('aggregate');
       }
     type Group = { readonly values: readonly Cell[]; readonly counts: number[] };
     const groups = new Map<string, Group>();
@@ -512,10 +512,12 @@ async function run(
   }
 }
 
-function tooMany(what: string): PgError {
+function tooMany(what: 'sort' | 'aggregate'): PgError {
   return new PgError(
     '54000',
-    `${what} is done in memory over at most ${MAX_SORTED_ROWS} rows, and more rows match; narrow it with WHERE, or order by the key (which streams)`,
+    what === 'sort'
+      ? `ORDER BY other than the key sorts in memory, over at most ${MAX_SORTED_ROWS} rows, and more rows match: narrow them with WHERE, add a LIMIT (only OFFSET + LIMIT rows are kept), or order by the key (which streams)`
+      : `count() and GROUP BY are computed in memory, over at most ${MAX_SORTED_ROWS} rows, and more rows match: narrow them with WHERE`,
     'nothing was decided or recorded',
   );
 }
