@@ -125,12 +125,16 @@ export function bind(e: Expr | undefined, ctx: BindContext): Predicate {
       };
     }
     case 'in': {
+      // A set of the values (of the column's type, so `===` is their equality): a long list costs one look-up a row.
       const values = e.values.map((v) => typedOrNull(e.col, v, ctx));
+      const set = new Set(values.filter((v) => !isNull(v)));
+      const hasNull = values.some(isNull);
+      const type = ctx.typeOf(e.col);
       return (env) => {
         const x = env(e.col);
-        let acc: boolean | null = false;
-        for (const v of values) acc = or3(acc, equal(x, v));
-        return acc;
+        // NULL, or a stored value of another type than the column's: unknown, as a comparison of it is.
+        if (isNull(x) || typeof x !== type) return null;
+        return set.has(x) ? true : hasNull ? null : false;
       };
     }
     case 'cmp': {
@@ -168,11 +172,6 @@ function typedOrNull(c: ColRef, v: Value, ctx: BindContext): Cell {
 }
 
 const isNull = (v: Cell): boolean => v === null || v === undefined;
-
-function equal(a: Cell, b: Cell): boolean | null {
-  const c = compareCells(a, b);
-  return c === undefined ? null : c === 0;
-}
 
 function compareBy(op: CmpOp, a: Cell, b: Cell): boolean | null {
   const c = compareCells(a, b);
@@ -258,8 +257,12 @@ export function likeMatcher(pattern: string, escapeChar: string, ci: boolean): (
     } else if (c === '_') tokens.push({ one: true });
     else tokens.push({ text: c });
   }
+  // A value shorter than the characters the pattern needs cannot match: so a pattern is walked only
+  // against values at least about half its length, and matching costs at most (value length)² steps.
+  const needs = tokens.filter((t) => !('any' in t)).length;
   return (value) => {
     const v = [...(ci ? value.toLowerCase() : value)];
+    if (v.length < needs) return false;
     // Greedy with one resume point (the last %): each % moves the resume point forward for good.
     let p = 0;
     let s = 0;
