@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Caller, GatewayReader } from '../gateway/index.js';
-import { runSelect } from './execute.js';
+import { runSelect, selectTypes } from './execute.js';
 import {
   authenticationCleartextPassword,
   authenticationOk,
@@ -40,7 +40,7 @@ import {
 import { parseProxyV2 } from './proxy-header.js';
 import { SessionSettings } from './settings.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
-import { wireType, type WireType } from './types.js';
+import type { WireType } from './types.js';
 
 export interface AuthenticateInput {
   readonly user: string;
@@ -378,7 +378,7 @@ export class Session {
   private typesOf(plan: SelectPlan): readonly WireType[] {
     let types = this.types.get(plan);
     if (!types) {
-      types = plan.columns.map((c) => wireType(this.options.reader, this.caller!, plan.dataset, c.field));
+      types = selectTypes(this.options.reader, this.caller!, plan);
       this.types.set(plan, types);
     }
     return types;
