@@ -560,10 +560,18 @@ export type Spec =
       who: string;
       where: Where;
       dataset: DatasetName;
-      /** key: WHERE key = …; list: ORDER BY key LIMIT; filter: WHERE field = … (a list filter); nul / bad-limit: bad input in a parameter. */
-      shape: 'key' | 'list' | 'filter' | 'nul' | 'bad-limit';
+      /**
+       * key: WHERE key = …; list: ORDER BY key LIMIT; filter / count: WHERE on `filter` in the form
+       * `form` (of the rows, or counted); order: ORDER BY `filter`'s field; group: GROUP BY it; join:
+       * the dataset (videos for users) joined with users by its reference (LEFT with form `or`);
+       * nul / bad-limit: bad input in a parameter.
+       */
+      shape: 'key' | 'list' | 'filter' | 'count' | 'order' | 'group' | 'join' | 'nul' | 'bad-limit';
+      form: 'eq' | 'in' | 'like' | 'not' | 'or';
       /** Which fields the select list names (bit i: the dataset's i-th field); 0 is `*`. */
       cols: number;
+      /** A join's users columns (bit i: the i-th field of users; 0: username). */
+      userCols: number;
       ref: number;
       addr: Addr;
       filter: string;
@@ -768,10 +776,13 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
   }
 
   /**
-   * A SELECT through the wire gateway. W1 on everything it answered (rows, notices, errors); W5: each
-   * row that carries a value has its own record, released, naming at least the columns it carries,
-   * before the row, and no record says released for a row that was not sent; W6 on the key column;
-   * W7 for bad parameters (an error, nothing logged); no oracle through a filter on a protected value.
+   * A SELECT through the wire gateway: by key, a list, a filter in one of several forms (=, IN, LIKE,
+   * NOT, OR), an ORDER BY, count(*), GROUP BY, or a join of a dataset with the users its reference
+   * names. W1 on everything it answered (rows, notices, errors); no oracle: a query that tests a
+   * column holding a value the caller may not have (in WHERE, ORDER BY, GROUP BY) is refused, not
+   * answered; W5: each row that carries a value has, per dataset, its own record, released, naming
+   * at least the columns it carries, and no more records say released than rows were sent; W6 on key
+   * columns; W7 for bad parameters (an error, nothing logged).
    */
   private async sql(m: WallModel, r: Real, s: Extract<Spec, { kind: 'sql' }>): Promise<void> {
     const place = r.place(s.who, s.where);
@@ -784,30 +795,68 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
       values.push(v);
       return s.params ? `$${values.length}` : quote(v);
     };
-    let where = '';
-    let limit = ` LIMIT ${s.limit}`;
-    let filterOf: { key: string; field: string; value: string } | undefined;
+    const [field, how] = s.filter.split(':') as [string, string];
     const rec = m.pick(s.dataset, s.ref);
+    let select = picked.length === 0 ? '*' : picked.join(', ');
+    let from: string = s.dataset;
+    let where = '';
+    let order = ` ORDER BY ${keyField}`;
+    let limit = ` LIMIT ${s.limit}`;
+    /** The column the query tests besides the key, whose values the caller must be able to have. */
+    let tested: string | undefined;
+    /** Join: the dataset of each output column, by its alias (dataset__field). */
+    let joined = false;
     if (s.shape === 'key' || s.shape === 'nul') {
       const segment = rec ? this.address(m, s.who, s.dataset, rec.key, s.addr) : 'no-such-record';
       where = ` WHERE ${keyField} = ${s.shape === 'nul' ? '$1' : value(segment)}`;
       if (s.shape === 'nul') values.push(`${segment}${NUL}x`);
+      order = '';
       limit = '';
-    } else if (s.shape === 'filter') {
-      const [field, how] = s.filter.split(':') as [string, string];
+    } else if (s.shape === 'filter' || s.shape === 'count') {
       let v: string | undefined = how.startsWith('=') ? how.slice(1) : undefined;
       const stored = rec?.values[field];
-      if (v === undefined && rec && stored !== null && stored !== undefined) {
-        v = String(stored);
-        filterOf = { key: rec.key, field, value: v };
+      if (v === undefined && stored !== null && stored !== undefined) v = String(stored);
+      if (v !== undefined) {
+        tested = field;
+        const cond = {
+          eq: () => `${field} = ${value(v!)}`,
+          in: () => `${field} IN (${value(v!)}, ${value('zz-none')})`,
+          like: () => `${field} LIKE ${value(`${v!.slice(0, 3)}%`)}`,
+          not: () => `NOT (${field} = ${value(v!)})`,
+          or: () => `(${field} = ${value(v!)} OR ${keyField} = ${value('no-such-record')})`,
+        }[s.form]();
+        where = ` WHERE ${cond}`;
       }
-      if (v !== undefined) where = ` WHERE ${field} = ${value(v)}`;
+      if (s.shape === 'count') {
+        select = 'count(*)';
+        order = '';
+        limit = '';
+      }
+    } else if (s.shape === 'order') {
+      tested = field;
+      order = ` ORDER BY ${field} DESC, ${keyField}`;
+    } else if (s.shape === 'group') {
+      tested = field;
+      select = `${field}, count(*)`;
+      order = ' GROUP BY 1 ORDER BY 1';
+    } else if (s.shape === 'join') {
+      joined = true;
+      const side = s.dataset === 'users' ? 'videos' : s.dataset;
+      const ref = side === 'comments' ? 'author_uid' : 'owner_uid';
+      const sideFields = r.pv.fields(side).filter((_, i) => (s.cols >> i) & 1);
+      const userFields = r.pv.fields('users').filter((_, i) => (s.userCols >> i) & 1);
+      const cols = [
+        ...(sideFields.length > 0 ? sideFields : [r.pv.keyField(side)]).map((f) => `a.${f} AS ${side}__${f}`),
+        ...(userFields.length > 0 ? userFields : ['username']).map((f) => `u.${f} AS users__${f}`),
+      ];
+      select = cols.join(', ');
+      from = `${side} a ${s.form === 'or' ? 'LEFT ' : ''}JOIN users u ON a.${ref} = u.uid`;
+      order = ` ORDER BY a.${r.pv.keyField(side)}`;
     } else if (s.shape === 'bad-limit') {
       limit = ' LIMIT $1';
       values.push('six');
     }
-    const order = s.shape === 'key' || s.shape === 'nul' ? '' : ` ORDER BY ${keyField}`;
-    const text = `SELECT ${picked.length === 0 ? '*' : picked.join(', ')} FROM ${s.dataset}${where}${order}${limit}`;
+    const text = `SELECT ${select} FROM ${from}${where}${order}${limit}`;
     const bad = s.shape === 'nul' || s.shape === 'bad-limit';
     const { answer, recs } = await r.callSql(m, s.who, place, text, s.params || bad ? values : undefined);
     const shown = text.replace(/'(?:[^']|'')*'/g, "'…'");
@@ -819,48 +868,55 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         r.violations.push({ invariant: 'W7', message: `${what}: bad input (${answer.error.code}) appended ${recs.length} log record(s)` });
       return;
     }
-    // No oracle: a filter on a value the caller may not have is refused, not answered.
-    if (filterOf && !answer.error) {
-      const secret = m.secrets().find((x) => x.dataset === s.dataset && x.key === filterOf!.key && x.field === filterOf!.field && x.value === filterOf!.value);
-      if (secret && !m.mayBeInsider(s.who, place, secret))
+    // No oracle: a query whose answer depends on a column holding a value the caller may not have is refused.
+    if (tested !== undefined && !answer.error) {
+      const secret = m.secrets().find((x) => x.dataset === s.dataset && x.field === tested && !m.mayBeInsider(s.who, place, x));
+      if (secret)
         r.violations.push({
           invariant: 'W1',
-          message: `${what}: filtered on ${filterOf.field} (protected for ${s.dataset}/${filterOf.key}) with its value and got ${answer.rows.length} rows: an oracle (value sha256:${hashOf(filterOf.value)})`,
+          message: `${what}: tested ${s.dataset}.${tested}, which holds values the caller may not have (${s.dataset}/${secret.key}: sha256:${hashOf(secret.value)}), and was answered (${answer.rows.length} rows): an oracle`,
         });
     }
-    if (answer.error) return;
-    // W5, row by row: the read records this statement appended, in order, one per row.
-    const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === s.dataset);
-    const fields = new Set(all);
-    const used = new Set<number>();
-    const columns = answer.columns;
-    for (const [i, row] of answer.rows.entries()) {
-      const carried = columns.filter((_, c) => row[c] !== null);
-      if (carried.length === 0) continue;
-      const found = reads.findIndex((x, at) => {
-        if (used.has(at) || x.record.outcome !== 'released') return false;
-        const named = recorded(x.record, fields);
-        return carried.every((c) => named.has(c));
-      });
-      if (found < 0) {
+    if (answer.error || s.shape === 'count' || s.shape === 'group') return;
+    // W5, row by row and dataset by dataset: the read records this statement appended.
+    const columns = answer.columns.map((c) => {
+      const [d, f] = joined ? (c.split('__') as [string, string]) : [s.dataset, c];
+      return { dataset: d, field: f };
+    });
+    const datasets = [...new Set(columns.map((c) => c.dataset))];
+    for (const d of datasets) {
+      const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === d);
+      const fields = new Set(r.pv.fields(d));
+      const used = new Set<number>();
+      let sent = 0;
+      for (const [i, row] of answer.rows.entries()) {
+        const carried = columns.filter((c, at) => c.dataset === d && row[at] !== null).map((c) => c.field);
+        if (columns.some((c, at) => c.dataset === d && row[at] !== null)) sent++;
+        if (carried.length === 0) continue;
+        const found = reads.findIndex((x, at) => !used.has(at) && x.record.outcome === 'released' && carried.every((c) => recorded(x.record, fields).has(c)));
+        if (found < 0) {
+          r.violations.push({
+            invariant: 'W5',
+            message: `${what}: row ${i} carried ${d}.${carried.join(', ')} with no released log record of this statement naming them`,
+          });
+          return;
+        }
+        used.add(found);
+      }
+      const released = reads.filter((x) => x.record.outcome === 'released').length;
+      if (released > answer.rows.length)
         r.violations.push({
           invariant: 'W5',
-          message: `${what}: row ${i} carried ${carried.join(', ')} with no released log record of this statement naming them`,
+          message: `${what}: ${released} ${d} records say released, for ${answer.rows.length} rows sent (${sent} with a ${d} value)`,
         });
-        return;
-      }
-      used.add(found);
+      const k = columns.findIndex((c) => c.dataset === d && c.field === r.pv.keyField(d));
+      const items = answer.rows.map((row) => ({
+        ...(k >= 0 ? { key: row[k] } : {}),
+        fields: Object.fromEntries(columns.flatMap((c, at) => (c.dataset === d && row[at] !== null ? [[c.field, row[at]]] : []))),
+      }));
+      this.learn(m, s.who, d, items);
+      checkKeys(r, m, s.who, place, d as DatasetName, items, undefined);
     }
-    const released = reads.filter((x) => x.record.outcome === 'released').length;
-    if (released > answer.rows.length)
-      r.violations.push({ invariant: 'W5', message: `${what}: ${released} records say released, for ${answer.rows.length} rows sent` });
-    const k = columns.indexOf(keyField);
-    const items = answer.rows.map((row) => ({
-      ...(k >= 0 ? { key: row[k] } : {}),
-      fields: Object.fromEntries(columns.map((c, i) => [c, row[i]]).filter(([, v]) => v !== null)),
-    }));
-    this.learn(m, s.who, s.dataset, items);
-    checkKeys(r, m, s.who, place, s.dataset, items, undefined);
   }
 
   private async egress(m: WallModel, r: Real, s: Extract<Spec, { kind: 'egress' }>): Promise<void> {
@@ -1417,6 +1473,12 @@ export function wallCommands(
   });
   const access = fc.record({ kind: fc.constant('access' as const), who, where, what: fc.constantFrom<'requests' | 'grants'>('requests', 'grants') });
   const records = fc.record({ kind: fc.constant('records' as const), who, where, back: fc.nat({ max: 20 }) });
+  // The SQL conditions test these columns: the operational ones any caller may filter on, and ones a caller never may.
+  const sqlFilters: Record<DatasetName, string[]> = {
+    users: ['country:=US', 'country:ref', 'username:ref', 'bio:ref', 'created_at:ref', 'phone_number:ref', 'email:ref', 'birthday:ref'],
+    videos: ['visibility:=public', 'visibility:=private', 'view_count:ref', 'created_at:ref', 'id:ref', 'owner_uid:ref', 'caption:ref', 'draft_body:ref'],
+    comments: ['video_id:ref', 'created_at:ref', 'id:ref', 'author_uid:ref', 'body:ref'],
+  };
   const sql = dataset.chain((d) =>
     fc.record({
       kind: fc.constant('sql' as const),
@@ -1424,15 +1486,32 @@ export function wallCommands(
       where,
       dataset: fc.constant(d),
       shape: fc.constantFrom<Extract<Spec, { kind: 'sql' }>['shape']>(
-        ...keep<Extract<Spec, { kind: 'sql' }>['shape']>('key', 'key', 'key', 'list', 'filter', 'filter', 'nul', 'bad-limit'),
+        ...keep<Extract<Spec, { kind: 'sql' }>['shape']>(
+          'key',
+          'key',
+          'key',
+          'list',
+          'filter',
+          'filter',
+          'filter',
+          'count',
+          'order',
+          'group',
+          'join',
+          'join',
+          'nul',
+          'bad-limit',
+        ),
       ),
+      form: fc.constantFrom<Extract<Spec, { kind: 'sql' }>['form']>('eq', 'in', 'like', 'not', 'or'),
       cols: fc.oneof(
         { weight: 1, arbitrary: fc.constant(0) },
         { weight: 4, arbitrary: fc.nat({ max: 2 ** new PolicyView(world.policy).fields(d).length - 1 }) },
       ),
+      userCols: fc.nat({ max: 2 ** new PolicyView(world.policy).fields('users').length - 1 }),
       ref,
       addr,
-      filter: fc.constantFrom(...listFilters[d].filter((f) => f !== 'none' && !f.endsWith(':nul'))),
+      filter: fc.constantFrom(...sqlFilters[d]),
       limit: fc.integer({ min: 1, max: 6 }),
       params: fc.boolean(),
     }),
