@@ -12,7 +12,7 @@ import type { SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
 import { binaryCell, bindParams, bindResultFormats } from './binary.js';
 import type { CancelKeys } from './cancel.js';
-import { runSelect } from './execute.js';
+import { runSelect, selectTypes } from './execute.js';
 import {
   authenticationCleartextPassword,
   authenticationOk,
@@ -47,7 +47,7 @@ import { parseProxyV2 } from './proxy-header.js';
 import { SessionSettings } from './settings.js';
 import { cleartextRefused, startTls } from './tls.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
-import { wireType, type WireType } from './types.js';
+import type { WireType } from './types.js';
 
 export interface AuthenticateInput {
   readonly user: string;
@@ -484,7 +484,7 @@ export class Session {
   private typesOf(plan: SelectPlan): readonly WireType[] {
     let types = this.types.get(plan);
     if (!types) {
-      types = plan.columns.map((c) => wireType(this.options.reader, this.caller!, plan.dataset, c.field));
+      types = selectTypes(this.options.reader, this.caller!, plan);
       this.types.set(plan, types);
     }
     return types;

@@ -1,8 +1,8 @@
 // The commands of the wall's model-based test (fast-check's model-based testing): reads, lists,
 // egress pages, creates, patches (visibility flips, country moves, owner re-pointing, protected
 // fields, with and without X-Cordon-On-Behalf-Of), deletes, grant requests, approvals, denials,
-// revocations, break-glass, clock advances, the broker's and the log's read routes, and bad input,
-// each by any persona from any place. After every step the server is checked against the model:
+// revocations, break-glass, clock advances, the broker's and the log's read routes, SELECTs through
+// the PostgreSQL wire gateway, and bad input, each by any persona from any place. After every step the server is checked against the model:
 // W1 on the response, W5/W7 on the log records the step appended, W2/W3 on every table of every
 // store. Commands carry only choices (who, where, which record by index, what kind of change); the
 // protected values they write are drawn fresh at run time, so a printed sequence holds none.
@@ -87,6 +87,25 @@ export class Real {
       this.violations.push({
         invariant: 'W7',
         message: `${method} ${printable(path)} by ${persona} from ${place.id} answered ${answer.status} (${codeOf(answer)})`,
+      });
+    return { sent, answer, recs };
+  }
+
+  /** Runs one SQL statement through the wire gateway and checks its answer as `call` does (W1; a server-side failure is W7). */
+  async callSql(m: WallModel, persona: string, place: Place, text: string, params?: readonly (string | null)[]) {
+    await this.logRecords();
+    const t = Date.now();
+    const { sent, answer } = await this.world.sql(persona, place, text, params);
+    this.ms.requests += Date.now() - t;
+    this.requests++;
+    const recs = await this.logRecords();
+    const w1 = checkConfidentiality(m, persona, place, sent, answer);
+    this.insiderClear += w1.insiders;
+    this.violations.push(...w1.violations);
+    if (answer.status >= 500)
+      this.violations.push({
+        invariant: 'W7',
+        message: `SQL by ${persona} from ${place.id} failed on the server: ${answer.error?.code} ${answer.error?.message}`,
       });
     return { sent, answer, recs };
   }
@@ -535,7 +554,31 @@ export type Spec =
   | { kind: 'glass'; who: string; where: Where; datasets: DatasetName[]; categories: string[]; subjects: number[] | 'filter'; duration: string }
   | { kind: 'advance'; ms: number }
   | { kind: 'access'; who: string; where: Where; what: 'requests' | 'grants' }
-  | { kind: 'records'; who: string; where: Where; back: number };
+  | { kind: 'records'; who: string; where: Where; back: number }
+  | {
+      kind: 'sql';
+      who: string;
+      where: Where;
+      dataset: DatasetName;
+      /**
+       * key: WHERE key = …; list: ORDER BY key LIMIT; filter / count: WHERE on `filter` in the form
+       * `form` (of the rows, or counted); order: ORDER BY `filter`'s field; group: GROUP BY it; join:
+       * the dataset (videos for users) joined with users by its reference (LEFT with form `or`);
+       * nul / bad-limit: bad input in a parameter.
+       */
+      shape: 'key' | 'list' | 'filter' | 'count' | 'order' | 'group' | 'join' | 'nul' | 'bad-limit';
+      form: 'eq' | 'in' | 'like' | 'not' | 'or';
+      /** Which fields the select list names (bit i: the dataset's i-th field); 0 is `*`. */
+      cols: number;
+      /** A join's users columns (bit i: the i-th field of users; 0: username). */
+      userCols: number;
+      ref: number;
+      addr: Addr;
+      filter: string;
+      limit: number;
+      /** The extended protocol with the values as parameters, or the simple one with them as literals. */
+      params: boolean;
+    };
 
 const DURATIONS: Readonly<Record<string, number>> = { '30m': 1_800_000, '1h': 3_600_000, '2h': 7_200_000, '8h': 28_800_000, '9h': 32_400_000 };
 
@@ -613,6 +656,9 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
         this.did = `GET ${path} ${answer.status}`;
         break;
       }
+      case 'sql':
+        await this.sql(m, r, s);
+        break;
       case 'records': {
         const after = Math.max(-1, r.logCursor - s.back);
         const path = `/v1/log/records?after=${after}&limit=5`;
@@ -726,6 +772,150 @@ export class WallCommand implements fc.AsyncCommand<WallModel, Real> {
           message: `${s.who} from ${place.id} filtered ${s.dataset} on ${filterOf.field} (protected for ${filterOf.dataset}/${filterOf.key}) with its value and got ${answer.status} with ${items.length} items: an oracle (value sha256:${hashOf(filterSecret)})`,
         });
       }
+    }
+  }
+
+  /**
+   * A SELECT through the wire gateway: by key, a list, a filter in one of several forms (=, IN, LIKE,
+   * NOT, OR), an ORDER BY, count(*), GROUP BY, or a join of a dataset with the users its reference
+   * names. W1 on everything it answered (rows, notices, errors); no oracle: a query that tests a
+   * column holding a value the caller may not have (in WHERE, ORDER BY, GROUP BY) is refused, not
+   * answered; W5: each row that carries a value has, per dataset, its own record, released, naming
+   * at least the columns it carries, and no more records say released than rows were sent; W6 on key
+   * columns; W7 for bad parameters (an error, nothing logged).
+   */
+  private async sql(m: WallModel, r: Real, s: Extract<Spec, { kind: 'sql' }>): Promise<void> {
+    const place = r.place(s.who, s.where);
+    const all = r.pv.fields(s.dataset);
+    const picked = all.filter((_, i) => (s.cols >> i) & 1);
+    const keyField = r.pv.keyField(s.dataset);
+    const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    const values: string[] = [];
+    const value = (v: string) => {
+      values.push(v);
+      return s.params ? `$${values.length}` : quote(v);
+    };
+    const [field, how] = s.filter.split(':') as [string, string];
+    const rec = m.pick(s.dataset, s.ref);
+    let select = picked.length === 0 ? '*' : picked.join(', ');
+    let from: string = s.dataset;
+    let where = '';
+    let order = ` ORDER BY ${keyField}`;
+    let limit = ` LIMIT ${s.limit}`;
+    /** The column the query tests besides the key, whose values the caller must be able to have. */
+    let tested: string | undefined;
+    /** Join: the dataset of each output column, by its alias (dataset__field). */
+    let joined = false;
+    if (s.shape === 'key' || s.shape === 'nul') {
+      const segment = rec ? this.address(m, s.who, s.dataset, rec.key, s.addr) : 'no-such-record';
+      where = ` WHERE ${keyField} = ${s.shape === 'nul' ? '$1' : value(segment)}`;
+      if (s.shape === 'nul') values.push(`${segment}${NUL}x`);
+      order = '';
+      limit = '';
+    } else if (s.shape === 'filter' || s.shape === 'count') {
+      let v: string | undefined = how.startsWith('=') ? how.slice(1) : undefined;
+      const stored = rec?.values[field];
+      if (v === undefined && stored !== null && stored !== undefined) v = String(stored);
+      if (v !== undefined) {
+        tested = field;
+        const cond = {
+          eq: () => `${field} = ${value(v!)}`,
+          in: () => `${field} IN (${value(v!)}, ${value('zz-none')})`,
+          like: () => `${field} LIKE ${value(`${v!.slice(0, 3)}%`)}`,
+          not: () => `NOT (${field} = ${value(v!)})`,
+          or: () => `(${field} = ${value(v!)} OR ${keyField} = ${value('no-such-record')})`,
+        }[s.form]();
+        where = ` WHERE ${cond}`;
+      }
+      if (s.shape === 'count') {
+        select = 'count(*)';
+        order = '';
+        limit = '';
+      }
+    } else if (s.shape === 'order') {
+      tested = field;
+      order = ` ORDER BY ${field} DESC, ${keyField}`;
+    } else if (s.shape === 'group') {
+      tested = field;
+      select = `${field}, count(*)`;
+      order = ' GROUP BY 1 ORDER BY 1';
+    } else if (s.shape === 'join') {
+      joined = true;
+      const side = s.dataset === 'users' ? 'videos' : s.dataset;
+      const ref = side === 'comments' ? 'author_uid' : 'owner_uid';
+      const sideFields = r.pv.fields(side).filter((_, i) => (s.cols >> i) & 1);
+      const userFields = r.pv.fields('users').filter((_, i) => (s.userCols >> i) & 1);
+      const cols = [
+        ...(sideFields.length > 0 ? sideFields : [r.pv.keyField(side)]).map((f) => `a.${f} AS ${side}__${f}`),
+        ...(userFields.length > 0 ? userFields : ['username']).map((f) => `u.${f} AS users__${f}`),
+      ];
+      select = cols.join(', ');
+      from = `${side} a ${s.form === 'or' ? 'LEFT ' : ''}JOIN users u ON a.${ref} = u.uid`;
+      order = ` ORDER BY a.${r.pv.keyField(side)}`;
+    } else if (s.shape === 'bad-limit') {
+      limit = ' LIMIT $1';
+      values.push('six');
+    }
+    const text = `SELECT ${select} FROM ${from}${where}${order}${limit}`;
+    const bad = s.shape === 'nul' || s.shape === 'bad-limit';
+    const { answer, recs } = await r.callSql(m, s.who, place, text, s.params || bad ? values : undefined);
+    const shown = text.replace(/'(?:[^']|'')*'/g, "'…'");
+    this.did = `SQL ${shown} ${answer.error ? answer.error.code : `${answer.rows.length} rows`}`;
+    const what = `${s.who} from ${place.id}: ${shown}`;
+    if (bad) {
+      if (!answer.error) r.violations.push({ invariant: 'W7', message: `${what}: bad input (${s.shape}) answered with ${answer.rows.length} rows` });
+      else if (recs.length > 0)
+        r.violations.push({ invariant: 'W7', message: `${what}: bad input (${answer.error.code}) appended ${recs.length} log record(s)` });
+      return;
+    }
+    // No oracle: a query whose answer depends on a column holding a value the caller may not have is refused.
+    if (tested !== undefined && !answer.error) {
+      const secret = m.secrets().find((x) => x.dataset === s.dataset && x.field === tested && !m.mayBeInsider(s.who, place, x));
+      if (secret)
+        r.violations.push({
+          invariant: 'W1',
+          message: `${what}: tested ${s.dataset}.${tested}, which holds values the caller may not have (${s.dataset}/${secret.key}: sha256:${hashOf(secret.value)}), and was answered (${answer.rows.length} rows): an oracle`,
+        });
+    }
+    if (answer.error || s.shape === 'count' || s.shape === 'group') return;
+    // W5, row by row and dataset by dataset: the read records this statement appended.
+    const columns = answer.columns.map((c) => {
+      const [d, f] = joined ? (c.split('__') as [string, string]) : [s.dataset, c];
+      return { dataset: d, field: f };
+    });
+    const datasets = [...new Set(columns.map((c) => c.dataset))];
+    for (const d of datasets) {
+      const reads = recs.filter((x) => x.record.action === 'read' && x.record.dataset === d);
+      const fields = new Set(r.pv.fields(d));
+      const used = new Set<number>();
+      let sent = 0;
+      for (const [i, row] of answer.rows.entries()) {
+        const carried = columns.filter((c, at) => c.dataset === d && row[at] !== null).map((c) => c.field);
+        if (columns.some((c, at) => c.dataset === d && row[at] !== null)) sent++;
+        if (carried.length === 0) continue;
+        const found = reads.findIndex((x, at) => !used.has(at) && x.record.outcome === 'released' && carried.every((c) => recorded(x.record, fields).has(c)));
+        if (found < 0) {
+          r.violations.push({
+            invariant: 'W5',
+            message: `${what}: row ${i} carried ${d}.${carried.join(', ')} with no released log record of this statement naming them`,
+          });
+          return;
+        }
+        used.add(found);
+      }
+      const released = reads.filter((x) => x.record.outcome === 'released').length;
+      if (released > answer.rows.length)
+        r.violations.push({
+          invariant: 'W5',
+          message: `${what}: ${released} ${d} records say released, for ${answer.rows.length} rows sent (${sent} with a ${d} value)`,
+        });
+      const k = columns.findIndex((c) => c.dataset === d && c.field === r.pv.keyField(d));
+      const items = answer.rows.map((row) => ({
+        ...(k >= 0 ? { key: row[k] } : {}),
+        fields: Object.fromEntries(columns.flatMap((c, at) => (c.dataset === d && row[at] !== null ? [[c.field, row[at]]] : []))),
+      }));
+      this.learn(m, s.who, d, items);
+      checkKeys(r, m, s.who, place, d as DatasetName, items, undefined);
     }
   }
 
@@ -1099,7 +1289,7 @@ export function wallCommands(
   // Without bad input (NUL bytes, out-of-range numbers, wrong types), to look past W7 at the rest.
   const bad = options.badInput ?? true;
   const keep = <T extends string>(...xs: T[]): T[] =>
-    bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|null-country|key-change|unknown-subject/.test(x));
+    bad ? xs : xs.filter((x) => !/nul|huge|float|negative|fraction|bad-type|bad-limit|null-country|key-change|unknown-subject/.test(x));
   const who = fc.constantFrom(...actors);
   const where = fc.oneof({ weight: 2, arbitrary: fc.constant('home') }, { weight: 3, arbitrary: fc.constantFrom(...world.places.map((p) => p.id)) });
   const dataset = fc.constantFrom<DatasetName>('users', 'videos', 'comments');
@@ -1283,6 +1473,49 @@ export function wallCommands(
   });
   const access = fc.record({ kind: fc.constant('access' as const), who, where, what: fc.constantFrom<'requests' | 'grants'>('requests', 'grants') });
   const records = fc.record({ kind: fc.constant('records' as const), who, where, back: fc.nat({ max: 20 }) });
+  // The SQL conditions test these columns: the operational ones any caller may filter on, and ones a caller never may.
+  const sqlFilters: Record<DatasetName, string[]> = {
+    users: ['country:=US', 'country:ref', 'username:ref', 'bio:ref', 'created_at:ref', 'phone_number:ref', 'email:ref', 'birthday:ref'],
+    videos: ['visibility:=public', 'visibility:=private', 'view_count:ref', 'created_at:ref', 'id:ref', 'owner_uid:ref', 'caption:ref', 'draft_body:ref'],
+    comments: ['video_id:ref', 'created_at:ref', 'id:ref', 'author_uid:ref', 'body:ref'],
+  };
+  const sql = dataset.chain((d) =>
+    fc.record({
+      kind: fc.constant('sql' as const),
+      who,
+      where,
+      dataset: fc.constant(d),
+      shape: fc.constantFrom<Extract<Spec, { kind: 'sql' }>['shape']>(
+        ...keep<Extract<Spec, { kind: 'sql' }>['shape']>(
+          'key',
+          'key',
+          'key',
+          'list',
+          'filter',
+          'filter',
+          'filter',
+          'count',
+          'order',
+          'group',
+          'join',
+          'join',
+          'nul',
+          'bad-limit',
+        ),
+      ),
+      form: fc.constantFrom<Extract<Spec, { kind: 'sql' }>['form']>('eq', 'in', 'like', 'not', 'or'),
+      cols: fc.oneof(
+        { weight: 1, arbitrary: fc.constant(0) },
+        { weight: 4, arbitrary: fc.nat({ max: 2 ** new PolicyView(world.policy).fields(d).length - 1 }) },
+      ),
+      userCols: fc.nat({ max: 2 ** new PolicyView(world.policy).fields('users').length - 1 }),
+      ref,
+      addr,
+      filter: fc.constantFrom(...sqlFilters[d]),
+      limit: fc.integer({ min: 1, max: 6 }),
+      params: fc.boolean(),
+    }),
+  );
 
   // fc.commands picks uniformly among these: an arbitrary listed n times is n times as likely.
   const times = (n: number, spec: fc.Arbitrary<Spec>) => Array.from({ length: n }, () => cmd(spec));
@@ -1301,5 +1534,6 @@ export function wallCommands(
     ...times(1, advance),
     ...times(1, access),
     ...times(1, records),
+    ...times(3, sql),
   ];
 }

@@ -1,6 +1,6 @@
 // The wall, proven by a model-based adversarial test (PRODUCT.md §7a): random
 // sequences of reads, lists, egress pages, creates, patches, deletes, grant requests, approvals,
-// revocations, break-glass and clock advances, by every persona of the demo directory from every
+// revocations, break-glass, clock advances and SELECTs through the PostgreSQL wire gateway, by every persona of the demo directory from every
 // place of the network map (and an unknown one, and a token whose place disagrees), against a
 // running server on PGlite and on a real PostgreSQL. After every step: W1 (no protected value to an
 // outsider, in any response body or header), W2 (stored values equal the model's), W3 (no protected

@@ -9,6 +9,18 @@ import { createDatabases } from '../fixtures/migrate/legacy.js';
 import { DEMO_POLICY } from './paths.js';
 import { startPostgres, type PostgresServer } from './postgres.js';
 import { tempDir } from './temp.js';
+import {
+  bindMessage,
+  cellsOf,
+  describePortal,
+  executeMessage,
+  fieldsOf,
+  parseMessage,
+  queryMessage,
+  RawPg,
+  syncMessage,
+  type BackendMessage,
+} from './pg-raw.js';
 
 export type Driver = 'pglite' | 'postgres';
 
@@ -28,6 +40,14 @@ export interface Answer {
   readonly json: unknown;
 }
 
+/** What the wire gateway answered a statement: its rows' cells, and its error's SQLSTATE (none when it ran). */
+export interface SqlAnswer extends Answer {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly (string | null)[])[];
+  readonly error: { readonly code: string; readonly message: string } | undefined;
+  readonly notices: number;
+}
+
 export interface Sent {
   readonly method: string;
   readonly path: string;
@@ -44,6 +64,13 @@ export interface World {
   /** The server's clock (epoch ms); only the test moves it. */
   now: number;
   send(persona: string, place: Place, method: string, path: string, body?: string, headers?: Record<string, string>): Promise<{ sent: Sent; answer: Answer }>;
+  /**
+   * Runs one SQL statement through the wire gateway as `persona` from `place` (a fresh connection,
+   * the place given as a trusted proxy's cordon.forwarded_for): the simple protocol without `params`,
+   * the extended one (Parse/Bind/Describe/Execute/Sync) with them. `answer.text` holds everything the
+   * server sent after the password (rows, notices, errors), for the same W1 check as HTTP's.
+   */
+  sql(persona: string, place: Place, text: string, params?: readonly (string | null)[]): Promise<{ sent: Sent; answer: SqlAnswer }>;
   close(): Promise<void>;
 }
 
@@ -102,12 +129,14 @@ export async function startWorld(driver: Driver, clockStart: number): Promise<Wo
       trustedProxies: ['127.0.0.1/32', '::1/128'],
       now: () => clock.now,
       log: { checkpointEveryMs: 200 },
+      pgWire: true,
     });
   } catch (err) {
     await pg?.stop();
     throw err;
   }
   await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const pgPort = (await server.pg!.listen(0, '127.0.0.1')).port;
   const addr = server.app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const personas = [...policy.directory.principals.keys()].sort();
@@ -149,6 +178,51 @@ export async function startWorld(driver: Driver, clockStart: number): Promise<Wo
         json = undefined;
       }
       return { sent: { method, path, body, headers }, answer: { status: res.status, headers: out, text, json } };
+    },
+    async sql(persona, place, text, params) {
+      const token = tokens.get(place.claim ? `${persona}\u0000${place.id}` : persona)!;
+      const sent: Sent = { method: 'SQL', path: text, body: params?.map((p) => p ?? 'NULL').join('\n'), headers: {} };
+      const pg = await RawPg.connect(pgPort);
+      try {
+        const login = await pg.login(persona, token, { options: `-c cordon.forwarded_for=${place.address}` });
+        let messages: BackendMessage[] = login.filter((m) => m.type === 'E');
+        if (login.at(-1)?.type === 'Z') {
+          if (params === undefined) pg.send(queryMessage(text));
+          else pg.send(Buffer.concat([parseMessage(text), bindMessage(params), describePortal(), executeMessage(), syncMessage()]));
+          messages = await pg.until('Z');
+        }
+        const columns: string[] = [];
+        const rows: (string | null)[][] = [];
+        const lines: string[] = [];
+        let error: { code: string; message: string } | undefined;
+        let notices = 0;
+        for (const m of messages) {
+          if (m.type === 'D') {
+            const cells = cellsOf(m);
+            rows.push(cells);
+            lines.push(cells.map((c) => c ?? 'NULL').join('\t'));
+          } else if (m.type === 'E' || m.type === 'N') {
+            const f = fieldsOf(m);
+            if (m.type === 'E') error ??= { code: f['C'] ?? '', message: f['M'] ?? '' };
+            else notices++;
+            lines.push(Object.values(f).join('\n'));
+          } else if (m.type === 'T') {
+            // RowDescription: the column names, each a C string after a 16-bit count (and 18 bytes of attributes).
+            let at = 2;
+            for (let i = 0; i < m.body.readInt16BE(0); i++) {
+              const end = m.body.indexOf(0, at);
+              columns.push(m.body.toString('utf8', at, end));
+              at = end + 19;
+            }
+            lines.push(columns.join('\t'));
+          } else if (m.type === 'C') lines.push(m.body.toString('utf8', 0, m.body.length - 1));
+        }
+        // As HTTP statuses for the shared checks: a server-side failure (classes XX and 58) is a 500, any other error a 400.
+        const status = error === undefined ? 200 : /^(XX|58)/.test(error.code) ? 500 : 400;
+        return { sent, answer: { status, headers: {}, text: lines.join('\n'), json: undefined, columns, rows, error, notices } };
+      } finally {
+        pg.end();
+      }
     },
     async close() {
       await server.close();
