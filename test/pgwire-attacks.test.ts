@@ -377,6 +377,18 @@ test("cancel: a CancelRequest with the session's key stops its list between page
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(server.log.size(), size + 500, 'the held page was neither decided into the log nor sent');
 
+  // An aggregate held before its scan: cancelled, it counts and records nothing.
+  hold = holdList(1);
+  size = server.log.size();
+  a.send(queryMessage('SELECT count(*) FROM users'));
+  await hold.held;
+  assert.equal(await sendCancel(key.pid, key.secret), undefined);
+  hold.release();
+  const counted = await a.until('Z');
+  assert.equal(errorOf(counted)?.['C'], '57014');
+  assert.ok(!counted.some((m) => m.type === 'D'), 'no count');
+  assert.equal(server.log.size(), size, 'nothing recorded');
+
   // The session goes on; a cancel between queries changes nothing for the next one.
   assert.equal(await sendCancel(key.pid, key.secret), undefined);
   assert.deepEqual((await query(a, 'SELECT 1 AS one')).filter((m) => m.type === 'D').map(cellsOf), [['1']]);
