@@ -2,7 +2,8 @@
 // processes behind one port. Reads are answered by both (each connection anew); a grant approved
 // through the API reaches every worker's decisions within the broker's bound, and so does its
 // revocation; checkpoints asked of either never go back and `cordon log verify` accepts the log; a
-// worker killed with SIGKILL is replaced while reads go on; SIGTERM stops both cleanly.
+// worker killed with SIGKILL is replaced while reads go on; SIGTERM stops both cleanly. The wire
+// gateway shares its port the same way, and a cancel reaches a session of the other worker.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +19,8 @@ import { createDatabases } from './fixtures/migrate/legacy.js';
 import { cordonAsync } from './helpers/cli.js';
 import { CLI, DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
+import { hashOf } from './helpers/hidden.js';
+import { cellsOf, fieldsOf, queryMessage, RawPg } from './helpers/pg-raw.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -89,7 +92,8 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
   // The data dir and the demo's fixed records, written once by a server in this process.
   const dataDir = tempDir('cordon-workers-data-');
   const seeder = await createCordonServer({ policy, dataDir, tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks } });
-  await seedDemoWorld(seeder.placement, { users: 0 });
+  // Enough users that a list of them takes a while: a cancel sent just after it lands mid-list.
+  await seedDemoWorld(seeder.placement, { users: 2000, videosPerUser: 0, commentsPerVideo: 0 });
   await seeder.close();
 
   // Refused before anything starts: too many workers for an embedded store, or a bad count.
@@ -135,6 +139,8 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
       dataDir,
       '--workers',
       '2',
+      '--pg-port',
+      '0',
       '--trusted-proxy',
       '127.0.0.1/32',
       '--log-level',
@@ -162,6 +168,51 @@ test('cordon up --workers 2 on PostgreSQL: both workers serve, grants and revoca
   const base = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
   const pids = /pids (\d+), (\d+)/.exec(err)!.slice(1).map(Number);
   assert.equal((out.match(/cordon is serving/g) ?? []).length, 1, 'one banner');
+
+  // The wire gateway on the workers' shared port: each connection is the next worker's (round robin),
+  // and each gets the cells the HTTP gateway gives.
+  const pgPort = Number(/PostgreSQL 127\.0\.0\.1:(\d+) /.exec(out)?.[1]);
+  assert.ok(pgPort > 0, 'the banner names the wire port');
+  const wireLogin = async () => {
+    const t = await tokenOf('austin-engineer');
+    const c = await RawPg.connect(pgPort);
+    const msgs = await c.login('austin-engineer', t.authorization.slice('Bearer '.length), { options: `-c cordon.forwarded_for=${t['x-forwarded-for']}` });
+    assert.equal(msgs.at(-1)?.type, 'Z', `logged in: ${msgs.map((m) => m.type).join('')}`);
+    const key = msgs.find((m) => m.type === 'K')!.body;
+    return { c, pid: key.readInt32BE(0), secret: key.readInt32BE(4) };
+  };
+  const http = (await get(`${base}/v1/data/users/demo-us-1`, await tokenOf('austin-engineer'))).json as { fields: Record<string, unknown> };
+  for (let i = 0; i < 4; i++) {
+    const { c } = await wireLogin();
+    c.send(queryMessage("SELECT uid, username, phone_number FROM users WHERE uid = 'demo-us-1'"));
+    const rows = (await c.until('Z')).filter((m) => m.type === 'D').map(cellsOf);
+    c.end();
+    assert.deepEqual(
+      rows.map((r) => r.map((x) => (x === null ? null : hashOf(x)))),
+      [['uid', 'username', 'phone_number'].map((f) => (http.fields[f] === undefined ? null : hashOf(String(http.fields[f]))))],
+      `connection ${i}: the HTTP gateway's cells (by hash)`,
+    );
+  }
+  // A cancel names a session of the other worker (the next connection is the other worker's): the
+  // primary hands it on, and the list stops at a page's end with 57014, twice in a row.
+  for (let round = 0; round < 2; round++) {
+    const { c, pid, secret } = await wireLogin();
+    c.send(queryMessage('SELECT * FROM users'));
+    const cancel = await RawPg.connect(pgPort);
+    const body = Buffer.alloc(16);
+    body.writeInt32BE(16, 0);
+    body.writeInt32BE(80877102, 4);
+    body.writeInt32BE(pid, 8);
+    body.writeInt32BE(secret, 12);
+    cancel.send(body);
+    const answer = await c.until('Z');
+    c.end();
+    cancel.end();
+    const error = answer.find((m) => m.type === 'E');
+    const rows = answer.filter((m) => m.type === 'D').length;
+    assert.equal(error && fieldsOf(error)['C'], '57014', `round ${round}: the list was cancelled (${rows} rows came first)`);
+    assert.ok(rows < 2000, `round ${round}: the list stopped early (${rows} rows)`);
+  }
 
   const engineer = await tokenOf('austin-engineer');
   const phone = async () => {

@@ -215,7 +215,6 @@ export function upCommand(): Command {
       if (pgPort !== undefined && (!Number.isInteger(pgPort) || pgPort < 0 || pgPort > 65535))
         throw new UsageError(`--pg-port must be a port number, got ${JSON.stringify(opts.pgPort)}`);
       const workers = parseWorkers(opts.workers);
-      if (pgPort !== undefined && opts.pgPort !== undefined && workers > 1) throw new UsageError('--pg-port goes with --workers 1 for now');
       if (pgPort === undefined && (opts.pgTlsCert !== undefined || opts.pgTlsKey !== undefined || opts.pgAllowCleartext))
         throw new UsageError('--pg-tls-cert, --pg-tls-key and --pg-allow-cleartext go with --pg-port (or --demo)');
       const pgTls = pgPort === undefined ? undefined : loadPgTls(opts.pgTlsCert, opts.pgTlsKey, dataPaths(opts.dataDir).root);
@@ -258,7 +257,7 @@ export function upCommand(): Command {
           `cordon: warning: --demo-public: the demo listens on ${opts.host}, reachable from other hosts. It is a demo (a local token issuer, generated users), not a deployment. /v1/demo/personas is off (the console asks for a token), and X-Forwarded-For from this host is not believed${opts.trustedProxy.length > 0 ? ` (only from --trusted-proxy ${opts.trustedProxy.join(', ')})` : ''}.\n`,
         );
       }
-      if (pgPort !== undefined && workers === 1 && !loopback) {
+      if (pgPort !== undefined && worker === undefined && !loopback) {
         // Its passwords are bearer tokens: in clear, anyone on the path could replay them, here and on the HTTP API.
         if (opts.pgAllowCleartext)
           process.stderr.write(
@@ -303,7 +302,7 @@ export function upCommand(): Command {
           personas: demo && loopback ? personas : undefined,
           consoleSignIn: provider?.signIn,
           logger: { level: opts.logLevel as LogLevel },
-          pgWire: pgPort !== undefined && workers === 1 && { ...(pgTls ? { tls: pgTls } : {}), allowCleartext: opts.pgAllowCleartext === true },
+          pgWire: pgPort !== undefined && { ...(pgTls ? { tls: pgTls } : {}), allowCleartext: opts.pgAllowCleartext === true },
         });
       } catch (err) {
         if (err instanceof RuntimeError) throw err;

@@ -12,6 +12,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Policy } from '../policy/index.js';
 import { openFileKeyService } from '../store/index.js';
+import { isPgCancelRelay } from '../pgwire/index.js';
 import { openLogSigner } from '../log/index.js';
 import { dataPaths, ensureDataDir, RuntimeError } from '../server/index.js';
 import { UsageError } from './output.js';
@@ -74,6 +75,11 @@ export function runPrimary(workers: number, say: (line: string) => void): Promis
     const fork = (n: number) => {
       const w = cluster.fork({ [WORKER_ENV]: String(n) });
       running.set(n, w);
+      // A wire gateway's cancel for a session the worker does not have: every other worker is asked.
+      w.on('message', (m: unknown) => {
+        if (!isPgCancelRelay(m)) return;
+        for (const other of running.values()) if (other !== w && other.isConnected()) other.send(m);
+      });
       w.on('listening', () => {
         listening.add(n);
         if (started) say(`cordon: worker ${n} (pid ${w.process.pid}) serving`);

@@ -19,6 +19,13 @@ export class CancelKeys {
   private readonly sessions = new Map<number, { readonly secret: Buffer; readonly target: Cancellable }>();
 
   /**
+   * `relay` is told a cancel whose process id no session here has: with `cordon up --workers N` the
+   * session may be another worker's (the kernel hands each connection to any of them), which then
+   * judges it with `cancelHere`.
+   */
+  constructor(private readonly relay?: (pid: number, secret: number) => void) {}
+
+  /**
    * A new key for `target`: a process id no other open session has (random, so one session's id says
    * nothing of another's) and a random 32-bit secret. The session MUST `release` it when it ends.
    */
@@ -37,12 +44,18 @@ export class CancelKeys {
 
   /** Cancels the session with `pid` when `secret` is its secret; otherwise nothing, and nothing said. */
   cancel(pid: number, secret: number): void {
+    if (!this.cancelHere(pid, secret) && !this.sessions.has(pid)) this.relay?.(pid, secret);
+  }
+
+  /** `cancel` among this process's sessions only; true when it cancelled one. */
+  cancelHere(pid: number, secret: number): boolean {
     const s = this.sessions.get(pid);
     const given = Buffer.alloc(4);
     given.writeInt32BE(secret | 0);
     // Compared even for an unknown pid, so the time taken does not tell which ids are open.
     const ok = timingSafeEqual(given, s?.secret ?? DUMMY);
     if (s && ok) s.target.cancel();
+    return s !== undefined && ok;
   }
 
   /** Sessions holding a key (open and logged in). */
@@ -52,3 +65,17 @@ export class CancelKeys {
 }
 
 const DUMMY = randomBytes(4);
+
+/** The message a worker of `cordon up --workers N` sends its primary, which hands it to every other worker: a cancel for a session this worker does not have. */
+export interface PgCancelRelay {
+  readonly cordon: 'pgwire.cancel';
+  readonly pid: number;
+  readonly secret: number;
+}
+
+export const isPgCancelRelay = (m: unknown): m is PgCancelRelay =>
+  typeof m === 'object' &&
+  m !== null &&
+  (m as PgCancelRelay).cordon === 'pgwire.cancel' &&
+  Number.isInteger((m as PgCancelRelay).pid) &&
+  Number.isInteger((m as PgCancelRelay).secret);

@@ -3,5 +3,6 @@
 export { createPgGateway, type PgGateway, type PgGatewayOptions, type PgTlsOptions } from './server.js';
 export { FORWARDED_FOR_OPTION, optionValue, type AuthenticateInput } from './session.js';
 export { PgError } from './protocol.js';
+export { isPgCancelRelay, type PgCancelRelay } from './cancel.js';
 export { proxyV2Header, parseProxyV2, PROXY_V2_SIGNATURE } from './proxy-header.js';
 export { SERVER_VERSION } from './settings.js';

@@ -1,9 +1,10 @@
 // The wire gateway's listener: a TCP server whose every connection is a Session. Closing it stops
 // new connections and ends the open ones (their statements in flight finish or fail first).
 
+import cluster from 'node:cluster';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { CancelKeys } from './cancel.js';
+import { CancelKeys, isPgCancelRelay, type PgCancelRelay } from './cancel.js';
 import { errorResponse } from './protocol.js';
 import { Session, type SessionOptions } from './session.js';
 import { loadParser } from './sql.js';
@@ -41,7 +42,13 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
   const secureContext = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
   await loadParser();
   const sockets = new Map<Socket, Session>();
-  const cancelKeys = new CancelKeys();
+  // In a worker of several, a cancel may name another worker's session: it goes round through the primary.
+  const worker = cluster.isWorker && process.send !== undefined;
+  const cancelKeys = new CancelKeys(worker ? (pid, secret) => process.send!({ cordon: 'pgwire.cancel', pid, secret } satisfies PgCancelRelay) : undefined);
+  const relayed = (m: unknown) => {
+    if (isPgCancelRelay(m)) cancelKeys.cancelHere(m.pid, m.secret);
+  };
+  if (worker) process.on('message', relayed);
   const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const server: Server = createServer((socket) => {
     if (sockets.size >= max) {
@@ -59,7 +66,8 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
     listen: (port, host) =>
       new Promise((done, fail) => {
         server.once('error', fail);
-        server.listen({ port, host, exclusive: true }, () => {
+        // Not exclusive: the workers of `cordon up --workers N` share the port, as they share the HTTP one.
+        server.listen({ port, host }, () => {
           server.off('error', fail);
           done(server.address() as AddressInfo);
         });
@@ -68,6 +76,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
     connections: () => sockets.size,
     close: () =>
       new Promise((done) => {
+        process.off('message', relayed);
         if (!server.listening) return done();
         server.close(() => done());
         for (const s of sockets.values()) s.end();
