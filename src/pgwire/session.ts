@@ -38,7 +38,7 @@ import {
   type TransactionStatus,
 } from './protocol.js';
 import { parseProxyV2 } from './proxy-header.js';
-import { SessionSettings } from './settings.js';
+import { SessionSettings, transactionStep } from './settings.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
 import { wireType, type WireType } from './types.js';
 
@@ -91,6 +91,7 @@ export class Session {
   private readonly portals = new Map<string, Portal>();
   private readonly types = new WeakMap<SelectPlan, readonly WireType[]>();
   private readonly settings = new SessionSettings();
+  private readonly savepoints: string[] = [];
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -406,9 +407,9 @@ export class Session {
     };
     switch (plan.kind) {
       case 'transaction': {
-        const tag = plan.tag === 'COMMIT' && this.tx === 'E' ? 'ROLLBACK' : plan.tag;
-        this.tx = plan.tag === 'BEGIN' ? 'T' : 'I';
-        await this.write(commandComplete(tag));
+        const step = transactionStep(plan, this.tx, this.savepoints);
+        this.tx = step.tx;
+        await this.write(commandComplete(step.tag));
         return;
       }
       case 'set': {
@@ -419,9 +420,12 @@ export class Session {
       case 'show':
         await this.write(Buffer.concat([...header(), dataRow([this.settings.show(plan.name)]), commandComplete('SHOW')]));
         return;
-      case 'rows':
-        await this.write(Buffer.concat([...header(), ...plan.rows.map(dataRow), commandComplete(`SELECT ${plan.rows.length}`)]));
+      case 'rows': {
+        // A catalog query's rows are made for this session and these parameters (catalog.ts).
+        const rows = plan.rows({ user: this.user, settings: this.settings }, params);
+        await this.write(Buffer.concat([...header(), ...rows.map(dataRow), commandComplete(`SELECT ${rows.length}`)]));
         return;
+      }
       case 'values': {
         const row = plan.columns.map((col) => this.settings.value(col.value, this.user));
         await this.write(Buffer.concat([...header(), dataRow(row), commandComplete('SELECT 1')]));

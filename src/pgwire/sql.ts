@@ -9,6 +9,7 @@ import type { Dataset, Policy } from '../policy/index.js';
 import { child, constText, isNode, list, sval, type Node } from './ast.js';
 import { isCatalogRelation, planCatalog, relationsIn, type RowsPlan } from './catalog.js';
 import { PgError } from './protocol.js';
+import { planSessionStatement, type SessionPlan } from './settings.js';
 
 /** A value in a condition or LIMIT: a literal from the SQL text, or parameter $n (1-based), bound later as a value. */
 export type Value = { readonly literal: string } | { readonly param: number };
@@ -44,9 +45,8 @@ export type Plan =
   | { readonly kind: 'values'; readonly columns: readonly { readonly name: string; readonly value: ConstValue }[] }
   /** A query of the system catalog, answered from the policy's catalog (catalog.ts). */
   | RowsPlan
-  | { readonly kind: 'set'; readonly name: string | undefined; readonly value: string | undefined }
-  | { readonly kind: 'show'; readonly name: string }
-  | { readonly kind: 'transaction'; readonly tag: 'BEGIN' | 'COMMIT' | 'ROLLBACK' };
+  /** SET, SHOW and transaction statements (settings.ts). */
+  | SessionPlan;
 
 /** A constant select-list item: a literal, or a session function answered when the plan runs. */
 export type ConstValue =
@@ -89,24 +89,10 @@ function planStatement(stmt: Node, policy: Policy, params: { max: number }): Pla
   switch (kind) {
     case 'SelectStmt':
       return planSelect(body!, policy, params);
-    case 'VariableSetStmt': {
-      const k = body?.['kind'];
-      if (k === 'VAR_RESET_ALL') return { kind: 'set', name: undefined, value: undefined };
-      const name = typeof body?.['name'] === 'string' ? (body['name'] as string) : '';
-      if (k === 'VAR_RESET' || k === 'VAR_SET_DEFAULT') return { kind: 'set', name, value: undefined };
-      if (k !== 'VAR_SET_VALUE') return unsupportedPlan(`SET of this form`);
-      const values = list(body, 'args').map((a) => constText(child(a, 'A_Const')));
-      return { kind: 'set', name, value: values.map((v) => v ?? '').join(', ') };
-    }
+    case 'VariableSetStmt':
     case 'VariableShowStmt':
-      return { kind: 'show', name: String(body?.['name'] ?? '') };
-    case 'TransactionStmt': {
-      const k = String(body?.['kind'] ?? '');
-      if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') return { kind: 'transaction', tag: 'BEGIN' };
-      if (k === 'TRANS_STMT_COMMIT') return { kind: 'transaction', tag: 'COMMIT' };
-      if (k === 'TRANS_STMT_ROLLBACK') return { kind: 'transaction', tag: 'ROLLBACK' };
-      throw unsupported(k.replace('TRANS_STMT_', '').replace(/_/g, ' '));
-    }
+    case 'TransactionStmt':
+      return planSessionStatement(kind, body);
     case 'InsertStmt':
     case 'UpdateStmt':
     case 'DeleteStmt':
@@ -117,13 +103,10 @@ function planStatement(stmt: Node, policy: Policy, params: { max: number }): Pla
   }
 }
 
-function unsupportedPlan(what: string): never {
-  throw unsupported(what);
-}
-
 function planSelect(sel: Node, policy: Policy, params: { max: number }): Plan {
   const rels = relationsIn(sel);
-  if (rels.length > 0 && rels.every(isCatalogRelation)) {
+  // The system catalog, and SELECTs of no relation (version(), current_setting(), 1): catalog.ts.
+  if (rels.every(isCatalogRelation)) {
     const count = (n: unknown): void => {
       if (Array.isArray(n)) for (const x of n) count(x);
       else if (isNode(n))
