@@ -5,6 +5,7 @@
 // gives the persona (compared by SHA-256, never printed), the metadata calls list the policy's
 // datasets and columns, the log holds one record per row. And the catalog attacked: its answers are
 // the same whoever asks, from wherever, and whatever the stores hold (a second demo with 300 users).
+// And the catalog's SQL checked against PostgreSQL 15 itself, over the same tables.
 // The client programs are test/fixtures/pgwire-clients/; the Java one is compiled into a temp dir.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import pg from 'pg';
 import { loadPolicy } from '../src/policy/index.js';
 import { assertSameHidden } from './helpers/hidden.js';
 import { DEMO_POLICY, FIXTURES } from './helpers/paths.js';
+import { startPostgres } from './helpers/postgres.js';
 import { tempDir } from './helpers/temp.js';
 import { startUp, type RunningUp } from './helpers/up.js';
 
@@ -380,5 +382,72 @@ test('attack: catalog answers tell nothing of the data — the same for every pe
   } finally {
     full.child.kill('SIGTERM');
     await full.exited;
+  }
+});
+
+/**
+ * Queries over the catalog and constants whose answer the gateway must give as PostgreSQL does
+ * (names, type OIDs and values) when its tables are the policy's datasets: the clients' metadata
+ * queries are built of these. OIDs and what PostgreSQL holds besides the datasets are left out.
+ */
+const AS_POSTGRES = [
+  `SELECT 1, 'a', NULL, true, 1.5, -2, 7/2, 7 % 3, 2^3, 'a' || 'b', 'x' || 1`,
+  `SELECT lower('AbC'), upper('abc'), length('héllo'), substring('abcdef' from 2 for 3), substring('abcdef' for 2), replace('aXbX', 'X', '-')`,
+  `SELECT ARRAY[1,2,3], ARRAY['a', 'b c', NULL, ''], '{1,2}'::int[], array_to_string(ARRAY['a','b',NULL], ','), array_length(ARRAY[1,2],1), array_upper(ARRAY[]::int[], 1)`,
+  `SELECT NULL::bool OR true, NULL::bool AND false, NOT NULL::bool, 1 = NULL, NULL IS NULL, 1 IS DISTINCT FROM NULL, NULL IS NOT DISTINCT FROM NULL`,
+  `SELECT 1 IN (1, 2), 3 IN (1, NULL), 3 NOT IN (1, 2), 1 = ANY(ARRAY[1,2]), 1 = ALL(ARRAY[1,2]), 5 BETWEEN 1 AND 10`,
+  `SELECT coalesce(NULL, 2, 3), nullif(1, 1), nullif(1, 2), greatest(1, 5, 3), least('b', 'a')`,
+  `SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END, CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' ELSE 'many' END, CASE WHEN true THEN '' ELSE 23::regtype::text END`,
+  `SELECT 'abc' LIKE 'a%', 'abc' LIKE 'a_c', 'ABC' ILIKE 'a%', 'abc' NOT LIKE '%d', 'a_c' LIKE 'a\\_c', 'pg_toast' ~ '^pg_', 'Public' ~* '^public$'`,
+  `SELECT 23::regtype, 'int4'::regtype, 'text[]'::regtype::oid, 1009::regtype, 'pg_class'::regclass::oid, format_type(701, NULL), format_type(1043, -1)`,
+  `SELECT true::text, 1::text, 't'::bool, '12'::int + 1, 3.7::int, '{a,b}'::text[], 'ab'::"char", 2.5::int4`,
+  `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attnum, a.attlen, a.attbyval, a.attalign, a.attstorage, a.attcollation
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = 'public' AND a.attnum > 0 ORDER BY 1, a.attnum`,
+  `SELECT table_name, column_name, ordinal_position, is_nullable, data_type, character_octet_length, numeric_precision, numeric_precision_radix, udt_name, dtd_identifier
+     FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 3`,
+  `SELECT table_catalog, table_schema, table_name, table_type, is_typed FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 3`,
+  `SELECT relname, relkind, relpersistence, relnatts, relhasindex, relam, relchecks, relreplident, relispartition FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`,
+  `SELECT typname, typlen, typbyval, typtype, typcategory, typelem, typarray, typinput, typoutput, typalign, typstorage, typcollation FROM pg_type WHERE oid IN (16, 19, 20, 23, 25, 26, 701, 1009, 1043, 2205) ORDER BY oid`,
+  `SELECT relname, count(*), string_agg(attname, ',' ORDER BY attnum DESC), max(attnum), array_agg(attnum ORDER BY attnum)
+     FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.relnamespace = 2200 AND attnum > 0 GROUP BY relname HAVING count(*) > 5 ORDER BY 2 DESC`,
+  `SELECT attname, row_number() OVER (PARTITION BY attrelid ORDER BY attnum DESC), rank() OVER (ORDER BY atttypid) FROM pg_attribute WHERE attrelid = 'videos'::regclass AND attnum > 0 ORDER BY attnum`,
+  `SELECT DISTINCT atttypid FROM pg_attribute WHERE attrelid = 'videos'::regclass AND attnum > 0 ORDER BY 1`,
+  `SELECT x, n FROM information_schema._pg_expandarray(ARRAY['a','b'])`,
+  `SELECT * FROM generate_series(1, 5, 2) AS g(v) ORDER BY v DESC LIMIT 2 OFFSET 1`,
+  `SELECT s, o FROM unnest(ARRAY['x','y']) WITH ORDINALITY AS u(s, o)`,
+  `SELECT relname FROM pg_class WHERE relnamespace = 2200 UNION ALL SELECT 'users' ORDER BY 1`,
+  `SELECT relname FROM pg_class WHERE relnamespace = 2200 INTERSECT SELECT 'users'`,
+  `SELECT relname FROM pg_class WHERE relnamespace = 2200 EXCEPT SELECT 'users' ORDER BY 1`,
+  `WITH t AS (SELECT relname, relnatts FROM pg_class WHERE relnamespace = 2200) SELECT relname FROM t WHERE relnatts = (SELECT max(relnatts) FROM t)`,
+  `SELECT c.relname, (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0) AS n FROM pg_class c
+     WHERE c.relnamespace = 2200 AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'created_at') ORDER BY n`,
+  `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 2200 AND c.oid IN (SELECT attrelid FROM pg_attribute WHERE attname = 'id') ORDER BY 1`,
+  `SELECT count(*) FROM pg_attribute a JOIN pg_attribute b USING (attrelid, attnum) WHERE a.attrelid = 'users'::regclass AND a.attnum > 0`,
+  `SELECT n.nspname, c.relname FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'users' WHERE n.nspname IN ('public', 'information_schema') ORDER BY 1`,
+  `SELECT current_schemas(true), current_schemas(false), current_schema(), current_database(), (current_schemas(true))[2]`,
+  `SELECT pg_size_pretty(0::bigint), pg_size_pretty(10239::bigint), pg_size_pretty(10240::bigint), pg_size_pretty(12345678::bigint), pg_size_pretty(123456789012::bigint)`,
+  `SELECT quote_ident('users'), quote_ident('Users'), quote_ident('a b'), quote_literal('it''s'), split_part('a.b.c', '.', 2), left('abc', 2), right('abc', 2), btrim('  x  '), position('b' in 'abc')`,
+  `SELECT has_table_privilege('users', 'SELECT'), has_schema_privilege('public', 'USAGE'), pg_table_is_visible('users'::regclass), pg_encoding_to_char(6), pg_get_userbyid(10)`,
+];
+
+test('the catalog answers as PostgreSQL 15 does over the same tables: names, types and values', async () => {
+  const real = await startPostgres({ database: 'cordon' });
+  const theirs = new pg.Client({ host: '127.0.0.1', port: real.port, user: 'cordon', database: 'cordon' });
+  const ours = new pg.Client(clientConfig(pgPort, 'us-analyst', tokens['us-analyst']!, '10.21.0.5'));
+  try {
+    await Promise.all([theirs.connect(), ours.connect()]);
+    // The policy's datasets as tables, owned by the role `cordon` as the gateway says they are.
+    for (const d of policy.datasets.values())
+      await theirs.query(
+        `CREATE TABLE ${d.name} (${[...d.fields.values()].map((f) => `${f.name} ${sqlType[f.type]}${f.name === d.key ? ' NOT NULL' : ''}`).join(', ')})`,
+      );
+    const answer = async (c: InstanceType<typeof pg.Client>, q: string) => {
+      const r = await c.query(q);
+      return [r.fields.map((f) => [f.name, f.dataTypeID]), r.rows.map((row) => r.fields.map((f) => row[f.name]))];
+    };
+    for (const q of AS_POSTGRES) assert.deepEqual(await answer(ours, q), await answer(theirs, q), q);
+  } finally {
+    await Promise.allSettled([theirs.end(), ours.end()]);
+    await real.stop();
   }
 });

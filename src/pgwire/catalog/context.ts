@@ -36,6 +36,8 @@ export interface Typed {
   readonly srf?: boolean;
   /** A column of this level's FROM (a hash join reads it). */
   readonly col?: { readonly src: number; readonly type: number };
+  /** A composite's fields and their types (a field selection takes its type from here). */
+  readonly fields?: readonly Column[];
 }
 export interface Src {
   readonly alias: string;
@@ -97,53 +99,68 @@ export function funcName(f: Node | undefined): string {
 
 /** The name PostgreSQL gives a select-list item without an alias (FigureColname). */
 export function figureName(n: Node | undefined): string {
+  return figure(n)[0];
+}
+
+/** A name and how strongly the expression gives it: 2 a name of its own, 1 a cast's type (an outer cast's wins), 0 none. */
+function figure(n: Node | undefined): [string, number] {
+  const none: [string, number] = ['?column?', 0];
   const [k, v] = Object.entries(n ?? {})[0] ?? ['', undefined];
   const b = isNode(v) ? v : undefined;
   switch (k) {
     case 'ColumnRef': {
-      const last = list(b, 'fields').at(-1);
-      return sval(last) ?? '?column?';
+      const last = sval(list(b, 'fields').at(-1));
+      return last === undefined ? none : [last, 2];
     }
     case 'A_Indirection': {
       const s = list(b, 'indirection')
         .map(sval)
         .filter((x) => x !== undefined)
         .pop();
-      return s ?? figureName(child(b, 'arg'));
+      return s === undefined ? figure(child(b, 'arg')) : [s, 2];
     }
-    case 'FuncCall':
-      return list(b, 'funcname').map(sval).pop() ?? '?column?';
+    case 'FuncCall': {
+      const f = list(b, 'funcname').map(sval).pop();
+      return f === undefined ? none : [f, 2];
+    }
     case 'A_Expr':
-      return b?.['kind'] === 'AEXPR_NULLIF' ? 'nullif' : '?column?';
+      return b?.['kind'] === 'AEXPR_NULLIF' ? ['nullif', 2] : none;
     case 'TypeCast': {
-      const inner = figureName(child(b, 'arg'));
-      return inner === '?column?' ? (list(child(b, 'typeName'), 'names').map(sval).pop() ?? inner) : inner;
+      const inner = figure(child(b, 'arg'));
+      const type = list(child(b, 'typeName'), 'names').map(sval).pop();
+      return inner[1] <= 1 && type !== undefined ? [type, 1] : inner;
     }
     case 'CollateClause':
-      return figureName(child(b, 'arg'));
-    case 'CaseExpr':
-      return 'case';
+      return figure(child(b, 'arg'));
+    case 'CaseExpr': {
+      // Named by its ELSE where that has a name of its own.
+      const d = figure(child(b, 'defresult'));
+      return d[1] === 2 ? d : ['case', 1];
+    }
     case 'A_ArrayExpr':
-      return 'array';
+      return ['array', 2];
     case 'CoalesceExpr':
-      return 'coalesce';
+      return ['coalesce', 2];
     case 'MinMaxExpr':
-      return b?.['op'] === 'IS_LEAST' ? 'least' : 'greatest';
+      return [b?.['op'] === 'IS_LEAST' ? 'least' : 'greatest', 2];
     case 'SQLValueFunction':
-      return String(b?.['op'] ?? '')
-        .replace('SVFOP_', '')
-        .toLowerCase();
+      return [
+        String(b?.['op'] ?? '')
+          .replace('SVFOP_', '')
+          .toLowerCase(),
+        2,
+      ];
     case 'SubLink': {
       const t = b?.['subLinkType'];
-      if (t === 'EXISTS_SUBLINK') return 'exists';
-      if (t === 'ARRAY_SUBLINK') return 'array';
+      if (t === 'EXISTS_SUBLINK') return ['exists', 2];
+      if (t === 'ARRAY_SUBLINK') return ['array', 2];
       if (t === 'EXPR_SUBLINK') {
         const target = child(list(child(child(b, 'subselect'), 'SelectStmt'), 'targetList')[0], 'ResTarget');
-        return typeof target?.['name'] === 'string' ? (target['name'] as string) : figureName(child(target, 'val'));
+        return [typeof target?.['name'] === 'string' ? (target['name'] as string) : figure(child(target, 'val'))[0], 2];
       }
-      return '?column?';
+      return none;
     }
     default:
-      return '?column?';
+      return none;
   }
 }

@@ -123,6 +123,8 @@ export function operator(op: string, integers = false): ((a: V, b: V, r: Run) =>
         const q = toNumber(a) / d;
         return integers ? Math.trunc(q) : q;
       };
+    case '^':
+      return (a, b) => toNumber(a) ** toNumber(b);
     case '%':
       return (a, b) => {
         const d = toNumber(b);
@@ -156,6 +158,7 @@ export const BOOL_OPS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '~', '!~
 export function opType(op: string, l: Typed, r: Typed): number {
   if (BOOL_OPS.has(op)) return T.bool;
   if (op === '||') return isArrayType(l.type) ? l.type : isArrayType(r.type) ? r.type : T.text;
+  if (op === '^') return T.float8;
   if ([l.type, r.type].some((t) => t === T.float8 || t === T.float4)) return T.float8;
   if ([l.type, r.type].includes(T.numeric)) return T.numeric;
   if ([l.type, r.type].includes(T.int8)) return T.int8;
@@ -368,7 +371,7 @@ export function exprOf(n: Node | undefined, s: Scope, o: Opts): Typed {
       const ops = list(b, 'indirection').map((ind): { field: string } | { index: Ex } => {
         const f = sval(ind);
         if (f !== undefined) {
-          type = T.text;
+          type = a.fields?.find((c) => c.name === f)?.type ?? T.text;
           return { field: f };
         }
         const idx = child(ind, 'A_Indices');

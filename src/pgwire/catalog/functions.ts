@@ -100,7 +100,7 @@ export const PURE: Record<string, { type: number | ((args: readonly Typed[]) => 
     lenient: true,
     fn: ([a, b]) => [...(a === null ? [] : toArray(a!)), ...(b === null ? [] : toArray(b!))],
   },
-  format_type: { type: T.text, fn: ([oid]) => formatType(toNumber(oid!)) },
+  format_type: { type: T.text, lenient: true, fn: ([oid]) => (oid === null || oid === undefined ? null : formatType(toNumber(oid))) },
   abs: { type: (a) => a[0]?.type ?? T.numeric, fn: ([x]) => Math.abs(toNumber(x!)) },
   pg_size_pretty: { type: T.text, fn: ([x]) => sizePretty(toNumber(x!)) },
 };
@@ -250,6 +250,10 @@ export function setReturning(fn: string, args: readonly Typed[]): Omit<Typed, 'n
           return arr.map((x, i) => new Rec(['x', 'n'], [x, i + 1]));
         },
         type: T.record,
+        fields: [
+          { name: 'x', type: isArrayType(args[0]!.type) ? elemOf(args[0]!.type) : T.text },
+          { name: 'n', type: T.int4 },
+        ],
         srf: true,
       };
     default:
@@ -324,7 +328,9 @@ export function aggregate(fn: string, b: Node, s: Scope, o: Opts, name: string):
                 ? arg!.type === T.int4 || arg!.type === T.int2
                   ? T.int8
                   : arg!.type
-                : arg!.type;
+                : arg!.type === T.name
+                  ? T.text
+                  : arg!.type;
   return {
     ex: (e) => {
       const rows = e.g ?? [];

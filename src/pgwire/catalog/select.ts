@@ -37,7 +37,6 @@ import {
   type Src,
   type Typed,
   type WinSlot,
-  funcName,
   spend,
 } from './context.js';
 import { constant, expr } from './expr.js';
@@ -145,14 +144,9 @@ export function fromItem(n: Node, s: Scope, schema: Schema, depth: { n: number }
     const outerScope: Scope = { srcs: [], using: new Map(), up: s.up, ctes: s.ctes };
     const f = expr(call, outerScope, { schema, agg: false, wins: undefined, depth });
     const alias = aliasOf(rf);
-    const fname = funcName(child(call, 'FuncCall'));
-    const expand = fname === 'information_schema._pg_expandarray';
-    const base: Column[] = expand
-      ? [
-          { name: 'x', type: T.text },
-          { name: 'n', type: T.int4 },
-        ]
-      : [{ name: alias.name ?? f.name, type: f.type }];
+    // A function of composite rows gives a column per field; another, one column named by the alias or the function.
+    const expand = f.fields !== undefined;
+    const base: Column[] = f.fields ? [...f.fields] : [{ name: alias.name ?? f.name, type: f.type }];
     const ordinality = rf['ordinality'] === true;
     const columns = renamed(ordinality ? [...base, { name: 'ordinality', type: T.int8 }] : base, alias.columns);
     add({ alias: alias.name ?? f.name, columns, loose: false });
