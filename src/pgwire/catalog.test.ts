@@ -297,8 +297,50 @@ test('attack: whatever SQL a caller writes over the catalog, the gateway stays r
   ];
   console.log(`# refusals answered in ${ms.map((m) => m.toFixed(0)).join(', ')} ms`);
   assert.ok(Math.max(...ms) < 2000, `each refusal within 2 s (${ms.join(', ')})`);
+  // A parse tree deep enough to exhaust the stack of a recursive walk is refused before any walk,
+  // catalog query or dataset query alike (a RangeError would have ended the connection as an internal error).
+  for (const sql of [
+    `SELECT ${'NOT '.repeat(3000)}true`,
+    `SELECT uid FROM users WHERE ${'NOT '.repeat(3000)}true`,
+    `SELECT ${'(SELECT '.repeat(1000)}1${')'.repeat(1000)}`,
+  ])
+    assert.throws(() => parseStatements(sql, policy), refused('54001'), sql.slice(0, 40));
   // The budget is per query: the same session answers the next one.
   assert.deepEqual(rowsOf(`SELECT 1`), [['1']]);
+});
+
+test("over a policy of 6,000 fields, the clients' query shapes stay far under the budget: equalities look rows up and hash-join, an empty relation empties the join", () => {
+  const datasets = new Map(
+    Array.from({ length: 200 }, (_, i) => {
+      const fields = new Map(Array.from({ length: 30 }, (_, j) => [`f${j}`, { name: `f${j}`, type: j % 3 ? 'string' : 'number' }] as const));
+      return [`t${i}`, { name: `t${i}`, key: 'f0', fields }] as const;
+    }),
+  );
+  const big = { datasets } as unknown as typeof policy;
+  const run = (sql: string) => {
+    const [p] = parseStatements(sql, big);
+    assert.ok(p?.plan.kind === 'rows');
+    return p.plan.rows(session(), []);
+  };
+  // psql's \dp: per table, a subquery over its columns (200 × 6,000 rows if scanned).
+  const dp =
+    run(`SELECT c.relname, array_to_string(ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum < 3 ORDER BY a.attnum), ',')
+    FROM pg_class c ORDER BY 1 LIMIT 1`);
+  assert.deepEqual(dp, [['t0', 'f0,f1']]);
+  // pgJDBC's getColumnPrivileges: four relations joined in WHERE (7.2 million rows if crossed).
+  assert.deepEqual(
+    run(
+      `SELECT count(*) FROM pg_namespace n, pg_class c, pg_roles r, pg_attribute a WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND a.attrelid = c.oid`,
+    ),
+    [['6000']],
+  );
+  // pgJDBC's getImportedKeys: two copies of the tables and their columns, and the (empty) constraints.
+  assert.deepEqual(
+    run(`SELECT count(*) FROM pg_namespace pkn, pg_class pkc, pg_attribute pka, pg_namespace fkn, pg_class fkc, pg_attribute fka, pg_constraint con
+      WHERE pkn.oid = pkc.relnamespace AND pkc.oid = pka.attrelid AND fkn.oid = fkc.relnamespace AND fkc.oid = fka.attrelid AND con.conrelid = fkc.oid`),
+    [['0']],
+  );
+  assert.deepEqual(run(`SELECT relname FROM pg_class c WHERE c.oid = '16390'`), [['t6']], 'by OID, looked up');
 });
 
 test('name patterns as psql writes them match as its regular expressions would, in linear time: a pattern of nested .* from any caller cannot hold the process', () => {

@@ -11,6 +11,7 @@ import { likeTokens, matcher, regexTokens } from './catalog/patterns.js';
 import { CATALOG_SCHEMA, CatalogWorld, type CatalogContext } from './catalog/rows.js';
 import { compileSelect, runQuery } from './catalog/select.js';
 import { T, typeInfo } from './catalog/values.js';
+import { PgError } from './protocol.js';
 
 export type { CatalogContext } from './catalog/rows.js';
 
@@ -24,22 +25,31 @@ export interface RowsPlan {
 
 const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
 
-/** Every relation the statement reads, anywhere in it (subqueries, joins, set operations), but the WITH queries it names. */
+/** The deepest parse tree taken (in JSON levels; a level of SQL nesting is two to four): deeper is 54001. */
+export const MAX_TREE_DEPTH = 600;
+
+/**
+ * Every relation the statement reads, anywhere in it (subqueries, joins, set operations), but the
+ * WITH queries it names. Walked without recursion, and refused (54001) past MAX_TREE_DEPTH, so
+ * that the planners' recursive walks after it never meet a tree deep enough to exhaust the stack.
+ */
 export function relationsIn(n: unknown): Node[] {
   const ctes = new Set<string>();
   const all: Node[] = [];
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) for (const y of x) walk(y);
+  const stack: [unknown, number][] = [[n, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (depth > MAX_TREE_DEPTH) throw new PgError('54001', 'statement is too deeply nested for the cordon wire gateway');
+    if (Array.isArray(x)) for (const y of x) stack.push([y, depth + 1]);
     else if (isNode(x))
       for (const [k, v] of Object.entries(x)) {
         if (k === 'RangeVar' && isNode(v)) all.push(v);
         else {
           if (k === 'CommonTableExpr' && isNode(v) && typeof v['ctename'] === 'string') ctes.add(v['ctename']);
-          walk(v);
+          stack.push([v, depth + 1]);
         }
       }
-  };
-  walk(n);
+  }
   return all.filter((rv) => rv['schemaname'] !== undefined || !ctes.has(String(rv['relname'] ?? '')));
 }
 

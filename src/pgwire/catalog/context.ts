@@ -15,6 +15,8 @@ export interface Run {
   readonly params: readonly (string | null)[];
   left: number;
   readonly patterns: Map<string, (s: string) => boolean>;
+  /** Indexes of relations' rows by a column, built once per run (plan.ts). */
+  readonly indexes: Map<string, Map<string, (readonly V[])[]>>;
 }
 export interface Env {
   readonly t: (readonly V[] | null)[];
@@ -35,7 +37,7 @@ export interface Typed {
   /** A set-returning function: ex returns the array of its rows' values. */
   readonly srf?: boolean;
   /** A column of this level's FROM (a hash join reads it). */
-  readonly col?: { readonly src: number; readonly type: number };
+  readonly col?: { readonly src: number; readonly index: number; readonly type: number };
   /** A composite's fields and their types (a field selection takes its type from here). */
   readonly fields?: readonly Column[];
 }

@@ -222,7 +222,7 @@ export function exprOf(n: Node | undefined, s: Scope, o: Opts): Typed {
               for (let d = 0; d < depth; d++) x = x?.up;
               return x?.t[src]?.[col] ?? null;
             };
-      return { ex, type, name, ...(depth === 0 ? { col: { src, type } } : {}) };
+      return { ex, type, name, ...(depth === 0 ? { col: { src, index: col, type } } : {}) };
     }
     case 'ParamRef': {
       const i = Number(b?.['number'] ?? 0);

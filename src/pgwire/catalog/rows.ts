@@ -138,11 +138,17 @@ const PROC_NAMES: ReadonlySet<string> = new Set([
   'bthandler',
 ]);
 
+/** The relations whose rows depend on the session (who asks, its settings): made for each run. */
+const SESSION_RELATIONS = new Set(['pg_catalog.pg_roles', 'pg_catalog.pg_user', 'pg_catalog.pg_settings', 'information_schema.enabled_roles']);
+/** The other relations' rows, per policy and database name: a policy is immutable, so are they (a new policy is a new object). */
+const SHARED_ROWS = new WeakMap<Policy, Map<string, readonly (readonly V[])[]>>();
+
 /** A catalog for one run of a query: the policy's datasets and the session, as catalog rows. */
 export class CatalogWorld implements World {
   private readonly cache = new Map<string, readonly (readonly V[])[]>();
   private readonly datasets: readonly { d: Dataset; oid: number }[];
   private readonly database: string;
+  private readonly shared: Map<string, readonly (readonly V[])[]>;
 
   constructor(
     policy: Policy,
@@ -150,6 +156,12 @@ export class CatalogWorld implements World {
   ) {
     this.datasets = [...policy.datasets.values()].map((d, i) => ({ d, oid: FIRST_OID + i }));
     this.database = String(ctx.settings.value({ fn: 'current_database' }, ctx.user) ?? DATABASE) || DATABASE;
+    let shared = SHARED_ROWS.get(policy);
+    if (!shared) {
+      shared = new Map();
+      SHARED_ROWS.set(policy, shared);
+    }
+    this.shared = shared;
   }
 
   columns(schema: string | undefined, name: string): readonly Column[] | undefined {
@@ -163,11 +175,14 @@ export class CatalogWorld implements World {
   rows(schema: string | undefined, name: string): readonly (readonly V[])[] {
     const key = relationKey(schema, name);
     if (!key) throw new PgError('42P01', `relation "${name}" does not exist`);
-    let rows = this.cache.get(key);
+    // The rows of a relation that only the policy and the database's name decide are made once per policy.
+    const shared = SESSION_RELATIONS.has(key) ? undefined : `${this.database}\u0000${key}`;
+    let rows = this.cache.get(key) ?? (shared === undefined ? undefined : this.shared.get(shared));
     if (!rows) {
       const cols = COLUMNS.get(key)!;
-      rows = this.entities(key).map((e) => cols.map((c) => e[c.name] ?? null));
+      rows = this.entities(key).map((e) => Object.freeze(cols.map((c) => e[c.name] ?? null)));
       this.cache.set(key, rows);
+      if (shared !== undefined) this.shared.set(shared, rows);
     }
     return rows;
   }

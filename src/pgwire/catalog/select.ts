@@ -7,24 +7,7 @@
 
 import { child, list, sval, type Node } from '../ast.js';
 import { PgError } from '../protocol.js';
-import {
-  type Column,
-  NUMERIC_TYPES,
-  REG_TYPES,
-  Rec,
-  type Schema,
-  T,
-  type V,
-  type World,
-  cmp,
-  distinctBy,
-  keyOf,
-  out,
-  toBool,
-  toNumber,
-  unsupported,
-  wireTypeOf,
-} from './values.js';
+import { type Column, Rec, type Schema, T, type V, type World, cmp, distinctBy, keyOf, out, toBool, toNumber, unsupported, wireTypeOf } from './values.js';
 import {
   type Cte,
   DEFAULT_CATALOG_BUDGET,
@@ -41,6 +24,7 @@ import {
 } from './context.js';
 import { constant, expr } from './expr.js';
 import { hasAggregate, sortCompare, sortKeys } from './functions.js';
+import { equalities, joinItems, lookUp, probeOf, sameKind } from './plan.js';
 
 // ---------------------------------------------------------------------------------------------
 // FROM
@@ -50,6 +34,8 @@ export interface FromItem {
   readonly srcs: readonly Src[];
   /** The rows of this item: one tuple per entry, in place in an array as long as the select's entries. */
   run(outer: Env | undefined, r: Run, width: number): (readonly V[] | null)[][];
+  /** The catalog relation this item is, read whole by run() (plan.ts may look its rows up instead). */
+  readonly relation?: { readonly schema: string | undefined; readonly name: string };
 }
 
 export interface FromBuild {
@@ -106,6 +92,7 @@ export function fromItem(n: Node, s: Scope, schema: Schema, depth: { n: number }
     return {
       start,
       srcs: build.srcs.slice(start),
+      relation: { schema: schemaName, name: rel },
       run: (_outer, r, width) => {
         const rows = r.world.rows(schemaName, rel);
         spend(r, rows.length);
@@ -262,18 +249,6 @@ export function fromItem(n: Node, s: Scope, schema: Schema, depth: { n: number }
   throw unsupported(`${Object.keys(n)[0] ?? 'this'} in FROM`);
 }
 
-export function sameKind(a: number, b: number): boolean {
-  const kind = (t: number) =>
-    NUMERIC_TYPES.has(t) || (REG_TYPES.has(t) && REG_TYPES.get(t) !== 'regproc')
-      ? 'n'
-      : [T.name, T.text, T.varchar, T.char, 1042].includes(t as 19)
-        ? 's'
-        : t === T.bool
-          ? 'b'
-          : `x${t}`;
-  return kind(a) === kind(b) && !kind(a).startsWith('x');
-}
-
 export function merge(l: (readonly V[] | null)[] | null, r: (readonly V[] | null)[] | null, start: number, mid: number, end: number): (readonly V[] | null)[] {
   const row = (l ?? r)!.slice();
   for (let i = start; i < mid; i++) row[i] = l?.[i] ?? null;
@@ -323,6 +298,10 @@ export function compileSelectOf(sel: Node, up: Scope | undefined, schema: Schema
   const scope: Scope = { srcs: build.srcs, using: build.using, up, ctes };
   const plain: Opts = { schema, agg: false, wins: undefined, depth };
   const where = child(sel, 'whereClause') ? expr(child(sel, 'whereClause'), scope, plain).ex : undefined;
+  // WHERE's equalities look relations up and hash-join the items (plan.ts); WHERE is still applied whole after.
+  const eqs = equalities(child(sel, 'whereClause'), scope, plain);
+  const probes = items.map((item) => (item.relation ? probeOf(item.start, eqs) : undefined));
+  const spans = items.map((item) => ({ start: item.start, end: item.start + item.srcs.length }));
 
   const targets = list(sel, 'targetList').map((t) => child(t, 'ResTarget') ?? {});
   const groupNodes = list(sel, 'groupClause');
@@ -396,21 +375,20 @@ export function compileSelectOf(sel: Node, up: Scope | undefined, schema: Schema
   return {
     columns,
     run(outer, r) {
-      // FROM: the cross product of its items (one empty row without FROM).
-      let rows: (readonly V[] | null)[][] = [[]];
-      for (const item of items) {
-        const got = item.run(outer, r, width);
-        const next: (readonly V[] | null)[][] = [];
-        // Counted before it is formed: a product past the budget is refused at once.
-        spend(r, rows.length * got.length);
-        for (const a of rows)
-          for (const b of got) {
-            const row = a.length === 0 ? b.slice() : a.slice();
-            for (let i = item.start; i < item.start + item.srcs.length; i++) row[i] = b[i] ?? null;
-            next.push(row);
-          }
-        rows = next;
-      }
+      // FROM: the join of its items (one empty row without FROM), a relation looked up where an equality allows.
+      const itemRows = items.map((item, k) => {
+        const p = probes[k];
+        if (!p || !item.relation) return item.run(outer, r, width);
+        const { schema: s, name } = item.relation;
+        const found = lookUp(`${s}.${name}`, r.world.rows(s, name), p, outer, r);
+        spend(r, found.length);
+        return found.map((row) => {
+          const t: (readonly V[] | null)[] = new Array(width).fill(null);
+          t[item.start] = row;
+          return t;
+        });
+      });
+      const rows = joinItems(spans, itemRows, eqs, outer, r, width);
       let envs: Env[] = rows.map((t) => ({ t, up: outer, r }));
       if (where)
         envs = envs.filter((e) => {
@@ -566,6 +544,6 @@ export function values(sel: Node, up: Scope | undefined, schema: Schema, depth: 
 
 /** Runs a compiled query: its rows as wire text. */
 export function runQuery(q: Query, world: World, params: readonly (string | null)[], budget = DEFAULT_CATALOG_BUDGET): (string | null)[][] {
-  const r: Run = { world, params, left: budget, patterns: new Map() };
+  const r: Run = { world, params, left: budget, patterns: new Map(), indexes: new Map() };
   return q.run(undefined, r).map((row) => row.map(out));
 }
