@@ -426,7 +426,8 @@ test("cancel from real clients: postgres.js's query.cancel() and psql's Ctrl-C s
     hold.release();
     assert.equal(await settled, '57014');
     assert.equal(server.log.size(), size, 'nothing recorded');
-    assert.deepEqual([...(await sql`SELECT 1 AS one`)], [{ one: '1' }], 'the connection goes on');
+    // A constant is an integer, as PostgreSQL types it (the catalog's evaluator answers it).
+    assert.deepEqual([...(await sql`SELECT 1 AS one`)], [{ one: 1 }], 'the connection goes on');
 
     hold = holdList(1);
     size = server.log.size();
@@ -524,7 +525,7 @@ test('binary: parameters of the common types mean what their text means; results
   const countBin = await ext('SELECT count(*) FROM videos WHERE view_count >= $1', [0], [Buffer.from('0')], [0], [1]);
   assert.deepEqual(columnsOf(countBin.find((m) => m.type === 'T')!), [{ name: 'count', oid: 20, format: 1 }]);
   assert.equal(String(rawCellsOf(countBin.find((m) => m.type === 'D')!)[0]!.readBigInt64BE(0)), counted);
-  // The catalog's oid and bool columns in binary (psql's \d asks for them in text; a driver may not).
+  // The catalog's oid, name and bool columns in binary (psql's \d asks for them in text; a driver may not).
   const cat = await ext(
     "SELECT c.oid, c.relname, c.relhasindex FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname OPERATOR(pg_catalog.~) '^(users)$' AND n.nspname OPERATOR(pg_catalog.~) '^(public)$'",
     [],
@@ -537,7 +538,7 @@ test('binary: parameters of the common types mean what their text means; results
     columnsOf(cat.find((m) => m.type === 'T')!).map((x) => [x.oid, x.format]),
     [
       [26, 1],
-      [25, 1],
+      [19, 1],
       [16, 1],
     ],
   );

@@ -44,7 +44,7 @@ import {
   type TransactionStatus,
 } from './protocol.js';
 import { parseProxyV2 } from './proxy-header.js';
-import { SessionSettings } from './settings.js';
+import { SessionSettings, transactionStep } from './settings.js';
 import { cleartextRefused, startTls } from './tls.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
 import type { WireType } from './types.js';
@@ -127,6 +127,7 @@ export class Session {
   private readonly portals = new Map<string, Portal>();
   private readonly types = new WeakMap<SelectPlan, readonly WireType[]>();
   private readonly settings = new SessionSettings();
+  private readonly savepoints: string[] = [];
   private queue: Promise<void> = Promise.resolve();
 
   private readonly login: NodeJS.Timeout;
@@ -525,9 +526,9 @@ export class Session {
     };
     switch (plan.kind) {
       case 'transaction': {
-        const tag = plan.tag === 'COMMIT' && this.tx === 'E' ? 'ROLLBACK' : plan.tag;
-        this.tx = plan.tag === 'BEGIN' ? 'T' : 'I';
-        await this.write(commandComplete(tag));
+        const step = transactionStep(plan, this.tx, this.savepoints);
+        this.tx = step.tx;
+        await this.write(commandComplete(step.tag));
         return;
       }
       case 'set': {
@@ -538,9 +539,12 @@ export class Session {
       case 'show':
         await this.write(Buffer.concat([...header(), row([this.settings.show(plan.name)]), commandComplete('SHOW')]));
         return;
-      case 'rows':
-        await this.write(Buffer.concat([...header(), ...plan.rows.map(row), commandComplete(`SELECT ${plan.rows.length}`)]));
+      case 'rows': {
+        // A catalog query's rows are made for this session and these parameters (catalog.ts).
+        const rows = plan.rows({ user: this.user, settings: this.settings }, params);
+        await this.write(Buffer.concat([...header(), ...rows.map(row), commandComplete(`SELECT ${rows.length}`)]));
         return;
+      }
       case 'values': {
         const cells = plan.columns.map((col) => this.settings.value(col.value, this.user));
         await this.write(Buffer.concat([...header(), row(cells), commandComplete('SELECT 1')]));

@@ -10,6 +10,7 @@ import { child, constText, isNode, list, sval, type Node } from './ast.js';
 import { isCatalogRelation, planCatalog, relationsIn, type RowsPlan } from './catalog.js';
 import { PgError } from './protocol.js';
 import { planSelect, unsupported, UNSUPPORTED_CLAUSES, type SelectPlan } from './select.js';
+import { planSessionStatement, type SessionPlan } from './settings.js';
 
 export type { ColRef, Expr, Value } from './expr.js';
 export type { Item, JoinPlan, OutputColumn, Relation, SelectPlan, SortKey } from './select.js';
@@ -19,9 +20,8 @@ export type Plan =
   | { readonly kind: 'values'; readonly columns: readonly { readonly name: string; readonly value: ConstValue }[] }
   /** A query of the system catalog, answered from the policy's catalog (catalog.ts). */
   | RowsPlan
-  | { readonly kind: 'set'; readonly name: string | undefined; readonly value: string | undefined }
-  | { readonly kind: 'show'; readonly name: string }
-  | { readonly kind: 'transaction'; readonly tag: 'BEGIN' | 'COMMIT' | 'ROLLBACK' };
+  /** SET, SHOW and transaction statements (settings.ts). */
+  | SessionPlan;
 
 /** A constant select-list item: a literal, or a session function answered when the plan runs. */
 export type ConstValue =
@@ -62,24 +62,10 @@ function planStatement(stmt: Node, policy: Policy, params: { max: number }): Pla
   switch (kind) {
     case 'SelectStmt':
       return planSelectStatement(body!, policy, params);
-    case 'VariableSetStmt': {
-      const k = body?.['kind'];
-      if (k === 'VAR_RESET_ALL') return { kind: 'set', name: undefined, value: undefined };
-      const name = typeof body?.['name'] === 'string' ? (body['name'] as string) : '';
-      if (k === 'VAR_RESET' || k === 'VAR_SET_DEFAULT') return { kind: 'set', name, value: undefined };
-      if (k !== 'VAR_SET_VALUE') return unsupportedPlan(`SET of this form`);
-      const values = list(body, 'args').map((a) => constText(child(a, 'A_Const')));
-      return { kind: 'set', name, value: values.map((v) => v ?? '').join(', ') };
-    }
+    case 'VariableSetStmt':
     case 'VariableShowStmt':
-      return { kind: 'show', name: String(body?.['name'] ?? '') };
-    case 'TransactionStmt': {
-      const k = String(body?.['kind'] ?? '');
-      if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') return { kind: 'transaction', tag: 'BEGIN' };
-      if (k === 'TRANS_STMT_COMMIT') return { kind: 'transaction', tag: 'COMMIT' };
-      if (k === 'TRANS_STMT_ROLLBACK') return { kind: 'transaction', tag: 'ROLLBACK' };
-      throw unsupported(k.replace('TRANS_STMT_', '').replace(/_/g, ' '));
-    }
+    case 'TransactionStmt':
+      return planSessionStatement(kind, body);
     case 'InsertStmt':
     case 'UpdateStmt':
     case 'DeleteStmt':
@@ -88,10 +74,6 @@ function planStatement(stmt: Node, policy: Policy, params: { max: number }): Pla
     default:
       throw unsupported(`the statement ${kind.replace(/Stmt$/, '') || 'given'}`);
   }
-}
-
-function unsupportedPlan(what: string): never {
-  throw unsupported(what);
 }
 
 function planSelectStatement(sel: Node, policy: Policy, params: { max: number }): Plan {
@@ -105,7 +87,8 @@ function planSelectStatement(sel: Node, policy: Policy, params: { max: number })
       }
   };
   countParams(sel);
-  if (rels.length > 0 && rels.every(isCatalogRelation)) return planCatalog(sel, policy);
+  // The system catalog, and SELECTs of no relation (version(), current_setting(), 1): catalog.ts.
+  if (rels.every(isCatalogRelation)) return planCatalog(sel, policy);
   if (sel['op'] !== undefined && sel['op'] !== 'SETOP_NONE') throw unsupported(String(sel['op']).replace('SETOP_', ''));
   const from = list(sel, 'fromClause');
   const targets = list(sel, 'targetList').map((t) => child(t, 'ResTarget') ?? {});
