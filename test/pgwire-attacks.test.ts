@@ -5,10 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
-import { tempDir } from './helpers/temp.js';
+import { startWireServer } from './helpers/pgwire-server.js';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -46,19 +46,9 @@ let port: number;
 let users: number;
 
 before(async () => {
-  issuer = await createDemoIssuer();
-  server = await createCordonServer({
-    policy,
-    dataDir: tempDir('cordon-pgwire-'),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    log: { checkpointEveryMs: 50 },
-    pgWire: true,
-  });
+  ({ server, issuer, port } = await startWireServer(policy, 'cordon-pgwire-'));
   // The fixed users and enough others for a list of three pages (500 rows a page).
   users = (await seedDemoWorld(server.placement, { users: 1300, videosPerUser: 0.01, commentsPerVideo: 0 })).users;
-  port = (await server.pg!.listen(0, '127.0.0.1')).port;
 });
 after(async () => server.close());
 

@@ -6,11 +6,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import type { StoredRow } from '../src/store/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
-import { tempDir } from './helpers/temp.js';
+import { startWireServer } from './helpers/pgwire-server.js';
 import { cellsOf, fieldsOf, queryMessage, RawPg, type BackendMessage } from './helpers/pg-raw.js';
 
 const loaded = loadPolicy(DEMO_POLICY);
@@ -20,20 +20,12 @@ const EXTRA = 100_001;
 
 let server: CordonServer;
 let issuer: DemoIssuer;
+let port: number;
 let c: RawPg;
 let decisions = 0;
 
 before(async () => {
-  issuer = await createDemoIssuer();
-  server = await createCordonServer({
-    policy,
-    dataDir: tempDir('cordon-pgwire-sql-slow-'),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    log: { checkpointEveryMs: 50 },
-    pgWire: true,
-  });
+  ({ server, issuer, port } = await startWireServer(policy, 'cordon-pgwire-sql-slow-'));
   await seedDemoWorld(server.placement, { users: 5, videosPerUser: 1, commentsPerVideo: 0 });
   // demo-br-1 lives in the rest of the world, whose enclave store is the global store: its videos are whole there.
   const global = server.stores.get(policy.deployment.globalStore)!;
@@ -63,7 +55,6 @@ before(async () => {
     decisions++;
     return decide(req);
   };
-  const port = (await server.pg!.listen(0, '127.0.0.1')).port;
   c = await RawPg.connect(port, proxyV2Header('10.21.0.5', 40000, '127.0.0.1', port));
   assert.equal((await c.login('us-analyst', await issuer.sign('us-analyst'))).at(-1)?.type, 'Z');
 });

@@ -8,10 +8,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
-import { tempDir } from './helpers/temp.js';
+import { startWireServer } from './helpers/pgwire-server.js';
 import {
   bindMessage,
   cellsOf,
@@ -79,23 +79,13 @@ async function httpRead(persona: string, dataset: string, shown: unknown): Promi
 }
 
 before(async () => {
-  issuer = await createDemoIssuer();
-  server = await createCordonServer({
-    policy,
-    dataDir: tempDir('cordon-pgwire-sql-'),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    log: { checkpointEveryMs: 50 },
-    pgWire: true,
-  });
+  ({ server, issuer, port } = await startWireServer(policy, 'cordon-pgwire-sql-'));
   await seedDemoWorld(server.placement, { users: 30, videosPerUser: 2, commentsPerVideo: 0.5 });
   const decide = server.decider.decide.bind(server.decider);
   (server.decider as { decide: typeof decide }).decide = (req) => {
     decisions.push(req.dataset);
     return decide(req);
   };
-  port = (await server.pg!.listen(0, '127.0.0.1')).port;
   for (const p of PERSONAS) {
     lists.set(p, new Map(await Promise.all(['users', 'videos', 'comments'].map(async (d) => [d, await httpList(p, d)] as const))));
     const c = await RawPg.connect(port, proxyV2Header(FROM[p]!, 40000, '127.0.0.1', port));

@@ -9,9 +9,10 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { loadPolicy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
+import { DEMO_FIXED_USERS, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
+import { startWireServer } from './helpers/pgwire-server.js';
 import { proxyRelay } from './helpers/pg-raw.js';
 
 const FROM: Record<string, string> = { 'beijing-engineer': '10.80.0.5', 'us-analyst': '10.21.0.5', 'austin-engineer': '10.20.0.5' };
@@ -34,19 +35,9 @@ let port: number;
 const relays: { close(): Promise<void> }[] = [];
 
 before(async () => {
-  issuer = await createDemoIssuer();
-  server = await createCordonServer({
-    policy,
-    dataDir: tempDir('cordon-pgwire-types-'),
-    tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-    storeUrls: Object.fromEntries([...policy.deployment.stores.keys()].map((s) => [s, 'pglite://memory'])),
-    trustedProxies: ['127.0.0.1/32'],
-    log: { checkpointEveryMs: 50 },
-    pgWire: true,
-  });
+  ({ server, issuer, port } = await startWireServer(policy, 'cordon-pgwire-types-'));
   for (const [i, u] of DEMO_FIXED_USERS.entries())
     await server.placement.write('users', u['uid']!, { ...u, score: 1.5 + i, verified: i % 2 === 0, followers: 1e21 * (i + 1), karma: 7 }, 'upsert');
-  port = (await server.pg!.listen(0, '127.0.0.1')).port;
 });
 after(async () => {
   for (const r of relays) await r.close();
