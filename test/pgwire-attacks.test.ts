@@ -8,7 +8,7 @@ import { loadPolicy } from '../src/policy/index.js';
 import { seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
-import { startWireServer } from './helpers/pgwire-server.js';
+import { FROM, startWireServer } from './helpers/pgwire-server.js';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -37,8 +37,6 @@ import {
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
 const policy = loaded.policy;
-/** Where each persona works (addresses inside cordon.yaml's locations); the PROXY header names them. */
-const FROM: Record<string, string> = { 'beijing-engineer': '10.80.0.5', 'us-analyst': '10.21.0.5', 'austin-engineer': '10.20.0.5' };
 
 let server: CordonServer;
 let issuer: DemoIssuer;

@@ -11,7 +11,7 @@ import { loadPolicy } from '../src/policy/index.js';
 import { seedDemoWorld, type CordonServer, type DemoIssuer } from '../src/server/index.js';
 import { proxyV2Header } from '../src/pgwire/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
-import { startWireServer } from './helpers/pgwire-server.js';
+import { FROM, startWireServer } from './helpers/pgwire-server.js';
 import {
   bindMessage,
   cellsOf,
@@ -28,7 +28,6 @@ import {
 const loaded = loadPolicy(DEMO_POLICY);
 assert.ok(loaded.ok);
 const policy = loaded.policy;
-const FROM: Record<string, string> = { 'beijing-engineer': '10.80.0.5', 'us-analyst': '10.21.0.5', 'austin-engineer': '10.20.0.5' };
 const PERSONAS = Object.keys(FROM);
 
 type Json = Record<string, unknown>;

@@ -5,6 +5,9 @@ import { createCordonServer, createDemoIssuer, type CordonServer, type DemoIssue
 import type { Policy } from '../../src/policy/index.js';
 import { tempDir } from './temp.js';
 
+/** Where three personas work (addresses inside the demo's cordon.yaml locations): a PROXY header or cordon.forwarded_for names them. */
+export const FROM: Readonly<Record<string, string>> = { 'beijing-engineer': '10.80.0.5', 'us-analyst': '10.21.0.5', 'austin-engineer': '10.20.0.5' };
+
 export interface WireServer {
   readonly server: CordonServer;
   readonly issuer: DemoIssuer;
