@@ -1,7 +1,8 @@
 // The phone parser's compiled plans (src/scan/phone.ts) against libphonenumber-js itself, on random
 // numbers drawn near the metadata's example numbers: every length from far too short to too long
-// (the plans build one test per country and length), and many numbers of calling codes several
-// countries share (+1, +44, +7…), which the plans place by leading digits in runs of countries.
+// (the plans build one test per country and length), written after a calling code without its `+`
+// too, and many numbers of calling codes several countries share (+1, +44, +7…), which the plans
+// place by leading digits in runs of countries.
 // Random cases print their seed; SEED=… replays one. A difference names the case by hash, never the number.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,11 +44,14 @@ test('compiled phone plans decide national numbers of every length as libphonenu
   for (let i = 0; i < 6000; i++) {
     const pool = r() < 0.4 ? SHARED : r() < 0.8 ? NEAR : EXAMPLES;
     const example = pool[Math.floor(r() * pool.length)]!;
-    const national = near(r, example.nationalNumber);
+    const region: CountryCode = DEFAULT_PHONE_COUNTRIES[Math.floor(r() * DEFAULT_PHONE_COUNTRIES.length)]!;
+    // Written bare, or after the example's or the region's calling code without its `+` (which
+    // libphonenumber-js reads as international when the rest fits the region better).
+    const x = r();
+    const national = (x < 0.2 ? example.countryCallingCode : x < 0.4 ? getCountryCallingCode(region) : '') + near(r, example.nationalNumber);
     lengths.add(national.length);
     const run = r() < 0.3 && national.length >= 7 ? national.replace(/^(\d{3})(\d{3})/, '($1) $2-') : national;
     const digits = run.replace(/\D/g, '');
-    const region: CountryCode = DEFAULT_PHONE_COUNTRIES[Math.floor(r() * DEFAULT_PHONE_COUNTRIES.length)]!;
     const got = parser.national(run, digits, region);
     const want = parsePhoneNumberFromString(run, region);
     const wantValid = want?.isValid() ?? false;
@@ -72,7 +76,7 @@ test('the first default region a run is valid in is the one libphonenumber-js na
   const countries = new Set<string>();
   for (let i = 0; i < 1500; i++) {
     const example = SHARED[Math.floor(r() * SHARED.length)]!;
-    const national = near(r, example.nationalNumber);
+    const national = (r() < 0.25 ? example.countryCallingCode : '') + near(r, example.nationalNumber);
     const got = parser.firstValid(national, national, DEFAULT_PHONE_COUNTRIES);
     let want: { number: string; country: string } | undefined;
     for (const region of DEFAULT_PHONE_COUNTRIES) {

@@ -74,6 +74,12 @@ interface RegionPlan {
   readonly idd: RegExp | undefined;
   readonly nationalPrefix: RegExp | undefined;
   readonly group: CallingGroup;
+  /** The region's own country in its group, and whether it is the group's main one (its calling code selects it). */
+  readonly own: CountryPlan;
+  readonly main: boolean;
+  /** The region's general pattern, anchored (libphonenumber-js matchesEntirely), and its possible lengths. */
+  readonly general: RegExp;
+  readonly lengths: readonly number[] | undefined;
 }
 
 // The parts of libphonenumber-js's Metadata class this file reads (its .d.ts declares fewer).
@@ -86,6 +92,7 @@ interface LpnPlan {
   IDDPrefix(): string | undefined;
   nationalPrefixForParsing(): string | undefined;
   nationalNumberPattern(): string;
+  possibleLengths(): number[] | undefined;
   leadingDigits(): string | undefined;
   hasTypes(): boolean;
   type(t: string): LpnType | undefined;
@@ -147,6 +154,8 @@ function regionPlan(meta: LpnMetadata, region: string, groups: Map<string, Calli
   const callingCode = plan.callingCode();
   const idd = plan.IDDPrefix();
   const npp = plan.nationalPrefixForParsing();
+  const general = anchored(plan.nationalNumberPattern());
+  const lengths = plan.possibleLengths();
   const countries = meta.getCountryCodesForCallingCode(callingCode) ?? [region];
   const key = `${callingCode}:${countries.join(',')}`;
   let group = groups.get(key);
@@ -155,7 +164,25 @@ function regionPlan(meta: LpnMetadata, region: string, groups: Map<string, Calli
     group = { countries: plans, steps: groupSteps(plans), memoDigits: '', memoCountry: null };
     groups.set(key, group);
   }
-  return { callingCode, idd: idd ? prefix(idd) : undefined, nationalPrefix: npp ? prefix(npp) : undefined, group };
+  const own = group.countries.find((c) => c.country === region)!;
+  return {
+    callingCode,
+    idd: idd ? prefix(idd) : undefined,
+    nationalPrefix: npp ? prefix(npp) : undefined,
+    group,
+    own,
+    main: group.countries[0] === own,
+    general,
+    lengths,
+  };
+}
+
+/** libphonenumber-js checkNumberLength(number, undefined, metadata) === 'TOO_LONG', for a plan's possible lengths. */
+function tooLong(lengths: readonly number[] | undefined, length: number): boolean {
+  if (lengths === undefined || lengths.length === 0) return false;
+  const min = lengths[0]!;
+  if (min === length || min > length) return false;
+  return lengths[lengths.length - 1]! < length;
 }
 
 /**
@@ -249,18 +276,34 @@ export function createPhoneParser(): PhoneParser {
    */
   const decide = (run: string, digits: string, region: CountryCode, plain: boolean): PhoneParse | undefined => {
     const plan = planOf(region);
-    // Only the case where the national significant number is the digits as written is decided
-    // here; an IDD prefix, a national prefix or a leading calling code go to libphonenumber.
-    const simple =
-      plain &&
-      digits.length >= 2 &&
-      digits.length <= 17 &&
-      !(plan.idd?.test(digits) ?? false) &&
-      !digits.startsWith(plan.callingCode) &&
-      !(plan.nationalPrefix?.test(digits) ?? false);
-    if (!simple) return slow(`${region}\u0000${run}`, run, region);
+    // Decided here: a run of digits and punctuation with no IDD prefix and no national prefix. The
+    // national significant number is then the digits as written, or, when they start with the
+    // region's calling code, what libphonenumber-js makes of that (below). Anything else (an IDD or
+    // national prefix, letters, a region sharing its calling code with a main one) goes to it.
+    if (
+      !plain ||
+      digits.length < 2 ||
+      digits.length > 17 ||
+      (plan.idd?.test(digits) ?? false) ||
+      (plan.nationalPrefix?.test(digits) ?? false) ||
+      (digits.startsWith(plan.callingCode) && !plan.main)
+    )
+      return slow(`${region}\u0000${run}`, run, region);
+    if (digits.startsWith(plan.callingCode)) {
+      // extractCountryCallingCodeFromInternationalNumberWithoutPlusSign: the number is read as
+      // international without its `+` when it does not match the region's general pattern and
+      // would without the calling code, or is too long for the region; the calling code then
+      // names the country (none: its main one judges), as for `+…`.
+      const shorter = digits.slice(plan.callingCode.length);
+      if (shorter.length < 2 || (plan.nationalPrefix?.test(shorter) ?? false)) return slow(`${region}\u0000${run}`, run, region);
+      if ((!plan.general.test(digits) && plan.general.test(shorter)) || tooLong(plan.lengths, digits.length)) {
+        const country = countryIn(plan, shorter);
+        if (!isValidIn(shorter, country ?? plan.own)) return undefined;
+        return { valid: true, possible: false, number: `+${plan.callingCode}${shorter}`, country: country?.country };
+      }
+    }
     const country = countryIn(plan, digits);
-    if (!isValidIn(digits, country ?? plan.group.countries.find((c) => c.country === region)!)) return undefined;
+    if (!isValidIn(digits, country ?? plan.own)) return undefined;
     // `possible` is only read for international numbers; national ones report it as unknown (false).
     return { valid: true, possible: false, number: `+${plan.callingCode}${digits}`, country: country?.country ?? region };
   };
