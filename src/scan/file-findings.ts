@@ -63,12 +63,15 @@ export class FileFindings {
     found.sort(byStartThenConfidence);
     let line = firstLine;
     let lineStart = 0;
+    // The newline ending the line at lineStart (-1: none), searched once per line.
+    let lineEnd = body.indexOf('\n');
     let lastEnd = -1;
     for (const f of found) {
       if (f.start < lastEnd) continue;
-      for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.start; nl = body.indexOf('\n', lineStart)) {
+      while (lineEnd !== -1 && lineEnd < f.start) {
         line++;
-        lineStart = nl + 1;
+        lineStart = lineEnd + 1;
+        lineEnd = body.indexOf('\n', lineStart);
       }
       const split = carried > 0 && line === firstLine;
       let field = f.field;
