@@ -286,27 +286,33 @@ const OPTED_OUT_ID = /^[0-]+$/;
 /** The digit runs findCandidates kept (7 digits or more, or an IPv4 address's three dots), classified. */
 function scanDigitRuns(s: Scanner, c: Candidates): void {
   const t = s.text;
+  const u = c.units;
+  const n = t.length;
   const runs = c.runs;
   for (let r = 0; r < c.runCount * 4; r += 4) {
     let start = runs[r]!;
     const end = runs[r + 1]!;
-    // Glued to letters (an identifier, a hash, a UUID): not a number of ours.
-    if (isWordAt(t, start - 1)) continue;
-    if (isWordAt(t, end)) {
-      const x = t.charCodeAt(end) | 0x20;
+    // Glued to letters (an identifier, a hash, a UUID): not a number of ours (read from the
+    // prefilter's copy of the code units, as isWordAt would).
+    if (start > 0 && isIn(WORD_CHAR, u[start - 1]!)) continue;
+    if (end < n && isIn(WORD_CHAR, u[end]!)) {
+      const x = u[end]! | 0x20;
       if (x !== 120 && x !== 101) continue; // x, e
     }
-    let run = t.slice(start, end);
-    // A run that swallowed an opening parenthesis or a trailing one keeps them balanced.
-    if (t[start - 1] === '(' && run.indexOf(')') > 0 && run.indexOf(')') < 5) {
-      start--;
-      run = `(${run}`;
+    // A run that swallowed an opening parenthesis or a trailing one keeps them balanced: `(`
+    // before it, and its first `)` at its index 1 to 4. Then a `+` before it. The run is then one
+    // slice of the text (not a concatenation).
+    if (start > 0 && u[start - 1] === 40) {
+      let close = -1;
+      for (let k = start + 1; k < end && k < start + 5; k++)
+        if (u[k] === 41) {
+          close = k;
+          break;
+        }
+      if (close !== -1) start--;
     }
-    if (t[start - 1] === '+') {
-      start--;
-      run = `+${run}`;
-    }
-    classifyRun(s, run, start, end);
+    if (start > 0 && u[start - 1] === 43) start--;
+    classifyRun(s, t.slice(start, end), start, end);
   }
 }
 

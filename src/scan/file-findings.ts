@@ -60,26 +60,29 @@ export class FileFindings {
   place(body: string, firstLine: number, found: Found[], carried = 0): void {
     if (found.length === 0) return;
     // A hinted detection and a plain one at the same place: keep the more confident.
-    found.sort((a, b) => a.offset - b.offset || b.d.confidence - a.d.confidence);
+    found.sort(byStartThenConfidence);
     let line = firstLine;
     let lineStart = 0;
+    // The newline ending the line at lineStart (-1: none), searched once per line.
+    let lineEnd = body.indexOf('\n');
     let lastEnd = -1;
     for (const f of found) {
-      if (f.d.start < lastEnd) continue;
-      for (let nl = body.indexOf('\n', lineStart); nl !== -1 && nl < f.offset; nl = body.indexOf('\n', lineStart)) {
+      if (f.start < lastEnd) continue;
+      while (lineEnd !== -1 && lineEnd < f.start) {
         line++;
-        lineStart = nl + 1;
+        lineStart = lineEnd + 1;
+        lineEnd = body.indexOf('\n', lineStart);
       }
       const split = carried > 0 && line === firstLine;
       let field = f.field;
-      if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.offset);
-      if (field === undefined && this.json && !split) field = this.jsonKeyBefore(body, lineStart, f.offset);
+      if (field === undefined && this.csv !== undefined && !split) field = this.csv.fieldAt(body, lineStart, f.start);
+      if (field === undefined && this.json && !split) field = this.jsonKeyBefore(body, lineStart, f.start);
       // A digit string found without its field's name, in a field named for values of another kind
       // (`order_id`, `amount`, `app_version`): an identifier, amount or version, not a number of ours.
-      if (f.field === undefined && field !== undefined && DIGIT_RUN_DETECTORS.has(f.d.detector) && isOtherField(field)) continue;
-      lastEnd = f.d.end;
-      const d = this.fingerprints?.match(f.d) ?? f.d;
-      const column = f.offset - lineStart + 1 + (split ? carried : 0);
+      if (f.field === undefined && field !== undefined && DIGIT_RUN_DETECTORS.has(f.detector) && isOtherField(field)) continue;
+      lastEnd = f.end;
+      const d = this.fingerprints?.match(f) ?? f;
+      const column = f.start - lineStart + 1 + (split ? carried : 0);
       // Past the cap a finding is only counted, in the summary too.
       this.tally.addAt(field, d.detector, d.category, line, column);
       if (this.findings.length >= this.max) {
@@ -99,6 +102,11 @@ export class FileFindings {
       });
     }
   }
+}
+
+/** Detections by offset; at one offset the most confident first (a hinted and a plain detection of the same value). */
+function byStartThenConfidence(a: Found, b: Found): number {
+  return a.start - b.start || b.confidence - a.confidence;
 }
 
 /** Keys jsonKeyBefore() remembers (the lines of a file repeat a few keys). */

@@ -1,17 +1,15 @@
 // NDJSON rows, the fast path: each line is checked to be JSON and its members read in one pass
-// (scanJsonText), and only the values whose key is context are scanned; a line that is not JSON is
-// scanned by the regex fallback (TextScan.jsonHints).
+// (scanJsonUnits, on the block's code units), and only the values whose key is context are
+// scanned; a line that is not JSON is scanned by the regex fallback (TextScan.jsonHints).
 
 import { isHint } from './detect.js';
 import { hintMask, OTHER_HINT } from './context.js';
-import { scanJsonText } from './json-line.js';
+import { jsonMembers, scanJsonUnits } from './json-line.js';
 import type { Found, TextScan } from './text-scan.js';
 
 /** The NDJSON state of one file being scanned. */
 export class NdjsonRows {
   private badJson = { count: 0, first: 0 };
-  /** Members of the NDJSON line being scanned: key start, key end, value start, value end (as -1 - end for a number). */
-  private readonly members: number[] = [];
   /** The keys of the previous NDJSON line's members, by position. */
   private readonly lineKeys: string[] = [];
   /** Whether each of those keys is context for some detector (isHint). */
@@ -27,24 +25,22 @@ export class NdjsonRows {
    * scanned here.
    */
   rows(body: string, firstLine: number, found: Found[], from = 0): void {
+    const u = unitsOf(body);
     let pos = from;
     let line = firstLine;
-    const members = this.members;
-    const sink = (ks: number, ke: number, vs: number, ve: number, isString: boolean): void => {
-      members.push(ks, ke, vs, isString ? ve : -1 - ve);
-    };
     while (pos < body.length) {
       let nl = body.indexOf('\n', pos);
       if (nl === -1) nl = body.length;
       // The line without what String.prototype.trim() removes, as JSON.parse(line.trim()) saw it.
       let a = pos;
       let b = nl;
-      while (a < b && isTrimmed(body.charCodeAt(a))) a++;
-      while (b > a && isTrimmed(body.charCodeAt(b - 1))) b--;
+      while (a < b && isTrimmed(u[a]!)) a++;
+      while (b > a && isTrimmed(u[b - 1]!)) b--;
       if (a < b) {
-        members.length = 0;
-        if (scanJsonText(body, a, b, sink)) {
-          for (let k = 0; k < members.length; k += 4) this.jsonMember(body, k >> 2, members[k]!, members[k + 1]!, members[k + 2]!, members[k + 3]!);
+        if (scanJsonUnits(u, a, b)) {
+          const m = jsonMembers();
+          const l = m.list;
+          for (let k = 0; k < m.count * 4; k += 4) this.jsonMember(body, u, k >> 2, l[k]!, l[k + 1]!, l[k + 2]!, l[k + 3]!);
         } else {
           this.badJson = { count: this.badJson.count + 1, first: this.badJson.first || line };
           this.text.jsonHints(body, pos, nl, found);
@@ -55,8 +51,8 @@ export class NdjsonRows {
     }
   }
 
-  /** A member of a valid JSON line; scanned as JSON_MEMBER would have matched it. */
-  private jsonMember(body: string, ordinal: number, ks: number, ke: number, vs: number, veCode: number): void {
+  /** A member of a valid JSON line (`u`: the body's code units); scanned as JSON_MEMBER would have matched it. */
+  private jsonMember(body: string, u: Uint16Array, ordinal: number, ks: number, ke: number, vs: number, veCode: number): void {
     const isString = veCode >= 0;
     let ve = isString ? veCode : -1 - veCode;
     if (ve === vs || ke - ks < 1 || ke - ks > 64) return;
@@ -64,8 +60,8 @@ export class NdjsonRows {
     let key = this.lineKeys[ordinal];
     let hint: boolean;
     let mask: number;
-    if (key === undefined || key.length !== ke - ks || !body.startsWith(key, ks)) {
-      for (let k = ks; k < ke; k++) if (!isKeyCode(body.charCodeAt(k))) return;
+    if (key === undefined || !sameKey(u, ks, ke, key)) {
+      for (let k = ks; k < ke; k++) if (!isKeyCode(u[k]!)) return;
       key = body.slice(ks, ke);
       hint = isHint(key);
       mask = hintMask(key);
@@ -88,11 +84,11 @@ export class NdjsonRows {
       // JSON_MEMBER reads at most 512 characters (an escape counting as one) of a string value.
       if (ve - vs > 512) {
         let units = 0;
-        for (let k = vs; k < ve; k++, units++) if (body.charCodeAt(k) === 92) k++;
+        for (let k = vs; k < ve; k++, units++) if (u[k] === 92) k++;
         if (units > 512) return;
       }
     } else {
-      ve = Math.min(ve, vs + (body.charCodeAt(vs) === 45 ? 42 : 41));
+      ve = Math.min(ve, vs + (u[vs] === 45 ? 42 : 41));
     }
     // Scanned with the rest of the block, judged with the key as hint (TextScan.fields).
     this.text.fields.add(vs, ve, key, mask);
@@ -102,6 +98,25 @@ export class NdjsonRows {
   end(): string[] {
     return this.badJson.count > 0 ? [`${this.badJson.count} line(s) that are not JSON (first at line ${this.badJson.first}); scanned as text`] : [];
   }
+}
+
+/** The code units of the block NdjsonRows.rows reads (its own copy: a detector run between its lines, on a line that is not JSON, copies into the prefilter's). */
+let scratch = Buffer.allocUnsafeSlow(1 << 18);
+const BIG_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
+
+/** `text`'s UTF-16 code units in a reused array (valid until the next call; past the text's length: garbage). */
+function unitsOf(text: string): Uint16Array {
+  if (scratch.length < text.length * 2) scratch = Buffer.allocUnsafeSlow(Math.max(text.length * 2, scratch.length * 2));
+  scratch.write(text, 0, 'utf16le');
+  if (BIG_ENDIAN) scratch.subarray(0, text.length * 2).swap16();
+  return new Uint16Array(scratch.buffer, scratch.byteOffset, text.length);
+}
+
+/** True when `u[ks, ke)` holds exactly the code units of `key`. */
+function sameKey(u: Uint16Array, ks: number, ke: number, key: string): boolean {
+  if (key.length !== ke - ks) return false;
+  for (let k = 0; k < key.length; k++) if (u[ks + k] !== key.charCodeAt(k)) return false;
+  return true;
 }
 
 /** Member keys remembered per NDJSON line (see NdjsonRows.jsonMember). */

@@ -1,15 +1,10 @@
 // Scanning a file's text with the detectors: a whole block, one value with its field name as
 // context, and the regex fallback that finds `"key": value` members in text that is not valid JSON.
 
-import { detect, detectIn, FieldRanges, isHint, type DetectOptions } from './detect.js';
-import type { Detection } from './types.js';
+import { detect, detectIn, FieldRanges, isHint, type DetectOptions, type FieldDetection } from './detect.js';
 
-/** A detection in a block of a file: `offset` in the block, `field` when it was scanned as that field's value. */
-export interface Found {
-  readonly d: Detection;
-  readonly offset: number;
-  readonly field?: string;
-}
+/** A detection in a block of a file (offsets in the block), with `field` when it was judged as that field's value. */
+export type Found = FieldDetection;
 
 /** The detectors run over one file's text, with the file's detect options. */
 export class TextScan {
@@ -26,8 +21,7 @@ export class TextScan {
 
   /** Scans all of `body`: without context, but for the candidates inside `fields` (which it then clears). */
   all(body: string, found: Found[]): void {
-    for (const d of detectIn(body, this.options, this.fields))
-      found.push(d.field !== undefined ? { d, offset: d.start, field: d.field } : { d, offset: d.start });
+    for (const d of detectIn(body, this.options, this.fields)) found.push(d);
     this.fields.clear();
   }
 
@@ -43,7 +37,7 @@ export class TextScan {
 
   /** Scans `value` (found at `at` in the body) with the field name as context. */
   hintedValue(value: string, at: number, field: string, found: Found[]): void {
-    for (const d of detect(value, this.hintOptions(field))) found.push({ d: { ...d, start: d.start + at, end: d.end + at }, offset: at + d.start, field });
+    for (const d of detect(value, this.hintOptions(field))) found.push({ ...d, start: d.start + at, end: d.end + at, field });
   }
 
   /** JSON members whose key is context (`"phone": "…"`) in `body[from, to)`: their values are scanned with the key as hint. */
