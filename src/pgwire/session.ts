@@ -92,6 +92,8 @@ export class Session {
   private readonly types = new WeakMap<SelectPlan, readonly WireType[]>();
   private readonly settings = new SessionSettings();
   private queue: Promise<void> = Promise.resolve();
+  /** Replies are being held (the socket is corked): see drain(). */
+  private holding = false;
 
   constructor(
     private readonly socket: Socket,
@@ -125,11 +127,44 @@ export class Session {
 
   private write(buf: Buffer): Promise<void> | undefined {
     if (this.phase === 'closed' || this.socket.destroyed) return undefined;
-    return this.socket.write(buf) ? undefined : once(this.socket, 'drain').then(() => undefined);
+    if (this.socket.write(buf)) return undefined;
+    // Held bytes never drain: they go out now, and holding resumes once the client has taken them.
+    const held = this.holding;
+    this.release();
+    return once(this.socket, 'drain').then(() => {
+      if (held) this.hold();
+    });
+  }
+
+  private hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    this.socket.cork();
+  }
+
+  /** Sends what is held, in one write. */
+  private release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.socket.uncork();
+  }
+
+  /**
+   * Sends what is held once this turn of the event loop is done: a long result's rows go out page by
+   * page while the next page is read, and a query by key still ends in one write (its last row,
+   * CommandComplete and ReadyForQuery are written in the same turn).
+   */
+  private sendSoon(): void {
+    process.nextTick(() => {
+      if (!this.holding) return;
+      this.release();
+      this.hold();
+    });
   }
 
   private close(): void {
     this.phase = 'closed';
+    if (!this.socket.destroyed) this.release();
     this.socket.destroy();
   }
 
@@ -146,7 +181,22 @@ export class Session {
     this.phase = 'closed';
   }
 
+  /**
+   * Handles the whole messages received. Once logged in, replies are held meanwhile and sent in one
+   * write when the client waits for them (at Sync, Flush, the end of a simple query, or once no whole
+   * message is left), as PostgreSQL buffers its output until then: a query by key is one write, not
+   * four (its BindComplete, DataRow, CommandComplete and ReadyForQuery). Holding only delays what is
+   * sent: nothing is written before its decisions are durable in the log, held or not.
+   */
   private async drain(): Promise<void> {
+    try {
+      await this.handle();
+    } finally {
+      this.release();
+    }
+  }
+
+  private async handle(): Promise<void> {
     for (;;) {
       if (this.phase === 'closed') return;
       if (this.phase === 'proxy') {
@@ -161,8 +211,13 @@ export class Session {
       }
       const m = this.framer.next();
       if (!m) return;
-      if (this.phase === 'password') await this.password(m);
-      else await this.message(m);
+      if (this.phase === 'password') {
+        await this.password(m);
+        continue;
+      }
+      this.hold();
+      await this.message(m);
+      if (m.type === 'S' || m.type === 'H' || m.type === 'Q') this.release();
     }
   }
 
@@ -440,6 +495,7 @@ export class Session {
           closed: () => this.phase === 'closed' || this.socket.destroyed,
           send: async (rows) => {
             await this.write(Buffer.concat([...header(), ...rows.map(dataRow)]));
+            this.sendSoon();
           },
         });
         const notice = result.notice ? [noticeResponse(result.notice)] : [];
