@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cursor, FrameError, Framer, dataRow, errorResponse } from './protocol.js';
 import { parseProxyV2, proxyV2Header } from './proxy-header.js';
-import { optionValue } from './session.js';
+import { optionValue } from './settings.js';
 
 const message = (type: string, body: string) => {
   const b = Buffer.from(`${body}\u0000`);

@@ -6,7 +6,6 @@
 // parameters and results in text or binary. Messages are handled one at a time, in order; an error
 // in the extended protocol skips to the next Sync, as PostgreSQL does.
 
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Caller, GatewayReader } from '../gateway/index.js';
@@ -44,7 +43,8 @@ import {
   type TransactionStatus,
 } from './protocol.js';
 import { parseProxyV2 } from './proxy-header.js';
-import { SessionSettings, transactionStep } from './settings.js';
+import { Replies } from './replies.js';
+import { FORWARDED_FOR_OPTION, optionValue, SessionSettings, transactionStep } from './settings.js';
 import { cleartextRefused, startTls } from './tls.js';
 import { parseStatements, type Parsed, type Plan, type SelectPlan } from './sql.js';
 import type { WireType } from './types.js';
@@ -86,9 +86,6 @@ export interface SessionContext {
   readonly cancelKeys: CancelKeys;
 }
 
-/** The startup option that names the client's address, believed only from a trusted proxy (as X-Forwarded-For). */
-export const FORWARDED_FOR_OPTION = 'cordon.forwarded_for';
-
 interface Statement {
   readonly parsed: Parsed | undefined;
   readonly paramTypes: readonly number[];
@@ -129,6 +126,8 @@ export class Session {
   private readonly settings = new SessionSettings();
   private readonly savepoints: string[] = [];
   private queue: Promise<void> = Promise.resolve();
+  /** Replies are held while the messages received are handled: see drain(). */
+  private readonly replies = new Replies(() => this.socket);
 
   private readonly login: NodeJS.Timeout;
 
@@ -182,12 +181,12 @@ export class Session {
   }
 
   private write(buf: Buffer): Promise<void> | undefined {
-    if (this.phase === 'closed' || this.socket.destroyed) return undefined;
-    return this.socket.write(buf) ? undefined : once(this.socket, 'drain').then(() => undefined);
+    return this.phase === 'closed' ? undefined : this.replies.write(buf);
   }
 
   private close(): void {
     this.phase = 'closed';
+    if (!this.socket.destroyed) this.replies.release();
     this.socket.destroy();
     this.raw.destroy();
   }
@@ -211,7 +210,22 @@ export class Session {
     this.phase = 'closed';
   }
 
+  /**
+   * Handles the whole messages received. Once logged in, replies are held meanwhile and sent in one
+   * write when the client waits for them (at Sync, Flush, the end of a simple query, or once no whole
+   * message is left), as PostgreSQL buffers its output until then: a query by key is one write, not
+   * four (its BindComplete, DataRow, CommandComplete and ReadyForQuery). Holding only delays what is
+   * sent: nothing is written before its decisions are durable in the log, held or not.
+   */
   private async drain(): Promise<void> {
+    try {
+      await this.handle();
+    } finally {
+      this.replies.release();
+    }
+  }
+
+  private async handle(): Promise<void> {
     for (;;) {
       if (this.phase === 'closed') return;
       if (this.phase === 'proxy') {
@@ -226,8 +240,13 @@ export class Session {
       }
       const m = this.framer.next();
       if (!m) return;
-      if (this.phase === 'password') await this.password(m);
-      else await this.message(m);
+      if (this.phase === 'password') {
+        await this.password(m);
+        continue;
+      }
+      this.replies.hold();
+      await this.message(m);
+      if (m.type === 'S' || m.type === 'H' || m.type === 'Q') this.replies.release();
     }
   }
 
@@ -565,6 +584,7 @@ export class Session {
           closed: () => this.phase === 'closed' || this.socket.destroyed || this.cancelled,
           send: async (rows) => {
             await this.write(Buffer.concat([...header(), ...rows.map(row)]));
+            this.replies.sendSoon();
           },
         });
         if (this.cancelled) throw canceled();
@@ -577,15 +597,3 @@ export class Session {
 }
 
 const canceled = () => new PgError('57014', 'canceling statement due to user request');
-
-/** The value of `-c name=value` (or `--name=value`) in a startup `options` string (backslash escapes spaces). */
-export function optionValue(options: string, name: string): string | undefined {
-  const words = options.match(/(?:\\.|\S)+/g)?.map((w) => w.replace(/\\(.)/g, '$1')) ?? [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    const setting = w === '-c' ? words[++i] : w.startsWith('-c') ? w.slice(2) : w.startsWith('--') ? w.slice(2) : undefined;
-    const at = setting?.indexOf('=') ?? -1;
-    if (setting !== undefined && at > 0 && setting.slice(0, at) === name) return setting.slice(at + 1);
-  }
-  return undefined;
-}

@@ -259,3 +259,18 @@ export function transactionStep(plan: TransactionPlan, tx: TransactionStatus, sa
     }
   }
 }
+
+/** The startup option that names the client's address, believed only from a trusted proxy (as X-Forwarded-For). */
+export const FORWARDED_FOR_OPTION = 'cordon.forwarded_for';
+
+/** The value of `-c name=value` (or `--name=value`) in a startup `options` string (backslash escapes spaces). */
+export function optionValue(options: string, name: string): string | undefined {
+  const words = options.match(/(?:\\.|\S)+/g)?.map((w) => w.replace(/\\(.)/g, '$1')) ?? [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const setting = w === '-c' ? words[++i] : w.startsWith('-c') ? w.slice(2) : w.startsWith('--') ? w.slice(2) : undefined;
+    const at = setting?.indexOf('=') ?? -1;
+    if (setting !== undefined && at > 0 && setting.slice(0, at) === name) return setting.slice(at + 1);
+  }
+  return undefined;
+}
