@@ -68,7 +68,7 @@ const DUMMY = randomBytes(4);
 
 /** The message a worker of `cordon up --workers N` sends its primary, which hands it to every other worker: a cancel for a session this worker does not have. */
 export interface PgCancelRelay {
-  readonly cordon: 'pgwire.cancel';
+  readonly cordon: 'pg-cancel';
   readonly pid: number;
   readonly secret: number;
 }
@@ -76,6 +76,6 @@ export interface PgCancelRelay {
 export const isPgCancelRelay = (m: unknown): m is PgCancelRelay =>
   typeof m === 'object' &&
   m !== null &&
-  (m as PgCancelRelay).cordon === 'pgwire.cancel' &&
+  (m as PgCancelRelay).cordon === 'pg-cancel' &&
   Number.isInteger((m as PgCancelRelay).pid) &&
   Number.isInteger((m as PgCancelRelay).secret);

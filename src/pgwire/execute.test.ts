@@ -4,7 +4,7 @@
 // even for a caller who may filter on everything (a policy where user ids are protected in the EU).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,8 +93,9 @@ function untouchable(policy: Policy): GatewayReader {
 const caller = { principal: { id: 'tester' }, country: 'US', site: 'austin', audience: 'team', knownPlace: true } as unknown as Caller;
 const sink = { send: async () => assert.fail('a row was sent'), closed: () => false };
 
-test('a join on a column protected in some jurisdiction is 42501 before anything is read, whoever asks', async () => {
+test('a join on a column protected in some jurisdiction is 42501 before anything is read, whoever asks', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-pgwire-join-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(DEMO, dir, { recursive: true });
   const classes = join(dir, 'classes.yaml');
   // User ids become protected in the EU (as policy diff shows for the US): a join through them would follow protected data.

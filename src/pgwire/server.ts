@@ -44,7 +44,7 @@ export async function createPgGateway(options: PgGatewayOptions): Promise<PgGate
   const sockets = new Map<Socket, Session>();
   // In a worker of several, a cancel may name another worker's session: it goes round through the primary.
   const worker = cluster.isWorker && process.send !== undefined;
-  const cancelKeys = new CancelKeys(worker ? (pid, secret) => process.send!({ cordon: 'pgwire.cancel', pid, secret } satisfies PgCancelRelay) : undefined);
+  const cancelKeys = new CancelKeys(worker ? (pid, secret) => process.send!({ cordon: 'pg-cancel', pid, secret } satisfies PgCancelRelay) : undefined);
   const relayed = (m: unknown) => {
     if (isPgCancelRelay(m)) cancelKeys.cancelHere(m.pid, m.secret);
   };
