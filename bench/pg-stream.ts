@@ -52,7 +52,7 @@ await sql`SELECT 1 AS one`;
 const marks = [...spec.marks].sort((a, b) => a - b);
 let rows = 0;
 let waiting: Promise<void> | undefined;
-/** Time spent stopped at marks, left out of the rate. */
+/** Time spent stopped at pauseAt, left out of the rate. */
 let pausedMs = 0;
 const t0 = performance.now();
 const query = sql.unsafe(spec.query);

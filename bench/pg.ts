@@ -196,7 +196,16 @@ try {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    const out = { peaks: [] as { rows: number; mb: number }[], live: [] as { rows: number; mb: number }[], loggedInPause: Number.NaN, stalled: false, stallS: Number.NaN, rows: 0, ms: 0, rps: 0 };
+    const out = {
+      peaks: [] as { rows: number; mb: number }[],
+      live: [] as { rows: number; mb: number }[],
+      loggedInPause: Number.NaN,
+      stalled: false,
+      stallS: Number.NaN,
+      rows: 0,
+      ms: 0,
+      rps: 0,
+    };
     let ended = false;
     resetPeak();
     for await (const line of createInterface({ input: child.stdout })) {
