@@ -1,11 +1,11 @@
 // A streaming PostgreSQL client for `bench pg`: runs one SELECT through postgres.js and reads its rows
 // as they arrive (forEach keeps none), so that its own memory stays flat and what is measured is the
-// server's. At each mark (a row count) it prints a JSON line and waits for a line on stdin before it
-// reads on, so that the server's memory can be sampled at exactly that many rows; the socket's
-// buffers fill meanwhile and the server must wait for them (backpressure). Last, one JSON line: rows,
-// milliseconds from the query to its last row (the stops left out), and rows/s.
+// server's. At each mark (a row count) it prints a JSON line, so that the server's memory can be
+// sampled at that many rows. At `pauseAt` (a mark) it also stops reading until a line comes on stdin:
+// the socket's buffers fill meanwhile and the server must wait for them (backpressure). Last, one JSON
+// line: rows, milliseconds from the query to its last row (the stop left out), and rows/s.
 //
-//   node dist/bench/pg-stream.js '{"host":"127.0.0.1","port":5433,"user":"…","password":"…","query":"SELECT * FROM users","marks":[10000]}'
+//   node dist/bench/pg-stream.js '{"host":"127.0.0.1","port":5433,"user":"…","password":"…","query":"SELECT * FROM users","marks":[10000,50000],"pauseAt":10000}'
 
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,7 @@ interface Spec {
   readonly connection?: Record<string, string>;
   readonly query: string;
   readonly marks: readonly number[];
+  readonly pauseAt?: number;
 }
 
 if (process.argv[2] === undefined) {
@@ -51,7 +52,7 @@ await sql`SELECT 1 AS one`;
 const marks = [...spec.marks].sort((a, b) => a - b);
 let rows = 0;
 let waiting: Promise<void> | undefined;
-/** Time spent stopped at marks, left out of the rate. */
+/** Time spent stopped at pauseAt, left out of the rate. */
 let pausedMs = 0;
 const t0 = performance.now();
 const query = sql.unsafe(spec.query);
@@ -59,8 +60,10 @@ await query.forEach(() => {
   rows++;
   if (rows === marks[0]) {
     marks.shift();
-    process.stdout.write(`${JSON.stringify({ mark: rows, ms: performance.now() - t0 })}\n`);
-    // The connection stops reading until the parent has sampled: rows pile up in the socket, not here.
+    const pause = rows === spec.pauseAt;
+    process.stdout.write(`${JSON.stringify({ mark: rows, ms: performance.now() - t0, pause })}\n`);
+    if (!pause) return;
+    // The connection stops reading until the parent says so: rows pile up in the socket, not here.
     socket!.pause();
     const pausedAt = performance.now();
     waiting = lines.next().then(() => {

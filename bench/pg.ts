@@ -46,6 +46,9 @@ const ROWS = Number(opts.rows);
 const KEYS = Number(opts.keys);
 /** Where the stream is sampled first (the second sample is at its last row): 10,000 rows, or half of fewer. */
 const MARK = Math.min(10_000, Math.ceil(ROWS / 2));
+/** The other marks: half the rows, and nine tenths. */
+const HALF = Math.ceil(ROWS / 2);
+const LATE = Math.ceil(ROWS * 0.9);
 /** The streaming client stops reading at the mark until the server has logged nothing for STALL_MS, or for MAX_PAUSE_MS at most. */
 const STALL_MS = 1000;
 const MAX_PAUSE_MS = 30_000;
@@ -73,6 +76,12 @@ const gc = runInNewContext('gc') as () => void;
 const liveHeapMb = () => {
   gc();
   return process.memoryUsage().heapUsed / 2 ** 20;
+};
+/** What the process keeps after a full collection: the live heap and the memory outside it that JS objects hold (buffers, the Merkle tree's among them). */
+const liveMb = () => {
+  gc();
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external) / 2 ** 20;
 };
 const statusMb = (field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 function resetPeak(): boolean {
@@ -176,25 +185,42 @@ try {
   const ratio = load.wire.rps / load.http.rps;
 
   /**
-   * Streams ALL to a client in another process. At `mark` rows (if given) it samples this process's
-   * peak memory, then keeps the client from reading until the server has stopped too (its log has
-   * not grown for STALL_MS): the server decides and logs rows only as far as the socket takes them.
+   * Streams ALL to a client in another process, and takes this process's peak memory over each part of
+   * the stream: up to MARK rows, up to HALF, and up to the last row (the kernel's peak, reset at each
+   * mark). With `pause`, the client stops reading at MARK until the server has stopped too (its log
+   * has not grown for STALL_MS): the server decides and logs rows only as far as the socket takes them.
    */
-  const streamAll = async (mark: number | undefined) => {
-    const child = spawn(process.execPath, [STREAM, JSON.stringify({ ...wire, query: ALL, marks: mark === undefined ? [] : [mark] })], {
+  const streamAll = async (pause: boolean) => {
+    const marks = [...new Set([MARK, HALF, LATE])].filter((m) => m < ROWS);
+    const child = spawn(process.execPath, [STREAM, JSON.stringify({ ...wire, query: ALL, marks, pauseAt: pause ? MARK : undefined })], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    const out = { peakAtMark: Number.NaN, loggedInPause: Number.NaN, stalled: false, stallS: Number.NaN, rows: 0, ms: 0, rps: 0 };
+    const out = {
+      peaks: [] as { rows: number; mb: number }[],
+      live: [] as { rows: number; mb: number }[],
+      loggedInPause: Number.NaN,
+      stalled: false,
+      stallS: Number.NaN,
+      rows: 0,
+      ms: 0,
+      rps: 0,
+    };
     let ended = false;
+    resetPeak();
     for await (const line of createInterface({ input: child.stdout })) {
-      const m = JSON.parse(line) as { mark?: number; rows?: number; ms: number; rps?: number };
+      const m = JSON.parse(line) as { mark?: number; pause?: boolean; rows?: number; ms: number; rps?: number };
       if (m.mark === undefined) {
         Object.assign(out, { rows: m.rows, ms: m.ms, rps: m.rps });
+        out.peaks.push({ rows: m.rows!, mb: statusMb('VmHWM') });
         ended = true;
         continue;
       }
-      out.peakAtMark = statusMb('VmHWM');
+      // The peak of the part just streamed; then what the server keeps now, mid-stream.
+      out.peaks.push({ rows: m.mark, mb: statusMb('VmHWM') });
+      out.live.push({ rows: m.mark, mb: liveMb() });
+      resetPeak();
+      if (!m.pause) continue;
       const pauseStart = performance.now();
       const atMark = server.log.size();
       let last = atMark;
@@ -220,17 +246,20 @@ try {
   const peakReset = resetPeak();
   const rssBefore = statusMb('VmRSS');
   const logBefore = server.log.size();
-  const stream = await streamAll(MARK);
-  const peakAtEnd = statusMb('VmHWM');
+  const stream = await streamAll(true);
   const logged = server.log.size() - logBefore;
   const liveFirst = liveHeapMb();
   say(`streaming ${ROWS} rows again …`);
   const againFrom = server.log.size();
-  const again = await streamAll(undefined);
+  const again = await streamAll(false);
   const loggedAgain = server.log.size() - againFrom;
-  const peakAgain = statusMb('VmHWM');
   const liveAgain = liveHeapMb();
 
+  /** What the log's Merkle tree keeps of 100,000 rows' records (MerkleTree: 64 B per leaf). */
+  const merkleMb = ((64 * loggedAgain) / again.rows) * (100_000 / 2 ** 20);
+  const liveText = (live: readonly { rows: number; mb: number }[]) => live.map((p) => `${p.mb.toFixed(0)} MB at ${p.rows} rows`).join(', ');
+  const peaksText = (peaks: readonly { rows: number; mb: number }[]) =>
+    peaks.map((p, i) => `${p.mb.toFixed(0)} MB up to ${p.rows} rows${i === 0 ? '' : ` (from ${peaks[i - 1]!.rows})`}`).join(', ');
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-').padStart(9);
   const lines = [
     `pg — one record by key (${keys.length} US users in turn, austin-engineer), concurrency ${CONCURRENCY}, ${SECONDS} s per door in ${SLICES} alternating slices; load from a separate process`,
@@ -246,11 +275,12 @@ try {
     `pg — ${ALL} of ${ROWS} users (seeded in ${seedS.toFixed(0)} s) through the wire gateway, one streaming client`,
     '',
     `rows ${stream.rows} in ${(stream.ms / 1000).toFixed(1)} s: ${stream.rps.toFixed(0)} rows/s; ${logged} log records (one per row, and one per data key released)`,
-    `server resident memory: ${rssBefore.toFixed(0)} MB when the query starts, peak ${stream.peakAtMark.toFixed(0)} MB at ${MARK} rows, peak ${peakAtEnd.toFixed(0)} MB at ${stream.rows} rows${peakReset ? '' : ' (peaks since the process started: clear_refs could not be written)'}`,
+    `server resident memory: ${rssBefore.toFixed(0)} MB when the query starts; its peak ${peaksText(stream.peaks)}${peakReset ? '' : ' (peaks since the process started: clear_refs could not be written)'}`,
     stream.stalled
       ? `the client stopped reading at ${MARK} rows: the server stopped too, ${stream.loggedInPause} log records later (rows and the data keys they released, in ${stream.stallS.toFixed(1)} s)`
       : `the client stopped reading at ${MARK} rows: the server had not stopped ${MAX_PAUSE_MS / 1000} s later (${stream.loggedInPause} log records)`,
-    `the same query again: ${again.rows} rows in ${(again.ms / 1000).toFixed(1)} s, ${again.rps.toFixed(0)} rows/s; ${loggedAgain} log records; peak ${peakAgain.toFixed(0)} MB`,
+    `the same query again: ${again.rows} rows in ${(again.ms / 1000).toFixed(1)} s, ${again.rps.toFixed(0)} rows/s; ${loggedAgain} log records; peak ${peaksText(again.peaks)}`,
+    `what the server keeps mid-stream (live heap and buffers after a full collection): ${liveText(stream.live)}; the query again: ${liveText(again.live)}; the log's Merkle tree keeps ${merkleMb.toFixed(1)} MB of 100,000 rows' records (64 B each)`,
     `live heap after a full collection: ${liveSeeded.toFixed(0)} MB once seeded, ${liveFirst.toFixed(0)} MB after the query, ${liveAgain.toFixed(0)} MB after it again`,
   );
   process.stdout.write(`${lines.join('\n')}\n\n`);
@@ -271,9 +301,11 @@ try {
     liveHeapMbSeeded: Number(liveSeeded.toFixed(1)),
     liveHeapMbFirst: Number(liveFirst.toFixed(1)),
     liveHeapMbAgain: Number(liveAgain.toFixed(1)),
-    peakRssMb10k: Number(stream.peakAtMark.toFixed(1)),
-    peakRssMb100k: Number(peakAtEnd.toFixed(1)),
-    peakRssMbAgain: Number(peakAgain.toFixed(1)),
+    liveMb: stream.live.map((p) => ({ rows: p.rows, mb: Number(p.mb.toFixed(1)) })),
+    liveMbAgain: again.live.map((p) => ({ rows: p.rows, mb: Number(p.mb.toFixed(1)) })),
+    merkleMbPer100kRows: Number(merkleMb.toFixed(1)),
+    peakRssMb: stream.peaks.map((p) => ({ rows: p.rows, mb: Number(p.mb.toFixed(1)) })),
+    peakRssMbAgain: again.peaks.map((p) => ({ rows: p.rows, mb: Number(p.mb.toFixed(1)) })),
     loggedInPause: stream.loggedInPause,
     stalled: stream.stalled,
     errors: load.wire.errors + load.http.errors,

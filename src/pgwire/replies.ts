@@ -3,7 +3,6 @@
 // left, as PostgreSQL buffers its output; a long result's rows go out page by page. Holding only
 // delays: the session writes nothing before its decisions are durable in the log, held or not.
 
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
 export class Replies {
@@ -23,14 +22,21 @@ export class Replies {
     // Held bytes never drain: they go out now, and holding resumes once the client has taken them.
     const held = this.holding;
     this.release();
-    // A socket that closes while full never drains: its close ends the wait too (the session then reads no more).
+    // A socket that closes while full never drains: its close ends the wait too (the session then reads
+    // no more). Both listeners go when either fires: a race of two events.once would leave the loser's
+    // listeners (and an 'error' one) on the socket for its life, two more for every wait of a long result.
     const socket = this.socket;
-    return Promise.race([once(socket, 'drain'), once(socket, 'close')]).then(
-      () => {
-        if (held && !socket.destroyed) this.hold();
-      },
-      () => undefined,
-    );
+    return new Promise<void>((done) => {
+      const end = () => {
+        socket.off('drain', end);
+        socket.off('close', end);
+        done();
+      };
+      socket.on('drain', end);
+      socket.on('close', end);
+    }).then(() => {
+      if (held && !socket.destroyed) this.hold();
+    });
   }
 
   hold(): void {

@@ -9,6 +9,7 @@ import { categoryForRow } from './catalog.js';
 import { createCompiledEvaluator, type CompiledEvaluator } from './compile.js';
 import { maskKindOf, type MaskKind } from './mask.js';
 import { LADDER, type CedarAction, type DataClass, type Dataset, type Disclosure, type Ladder, type MoveAction, type Policy, type Principal } from './model.js';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import { createReferenceEvaluator } from './reference.js';
 import { contextRecord, fieldEntity, principalEntity, teamEntities, type AuthzAnswer, type EntityData, type EvalRequest, type Evaluator } from './request.js';
 import { standingRules, type StandingRule } from './standing.js';
@@ -241,13 +242,12 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
 
   // Request contexts repeat (same place, reason and ticket, with the same grant or none): each is
   // built once and kept (bounded), keyed by everything it holds.
-  const contexts = new Map<string, CedarRecord>();
+  const contexts = new BoundedCache<string, CedarRecord>(MAX_CACHED_CONTEXTS);
   const contextOf = (ctx: RequestContext, g?: GrantInfo): CedarRecord => {
     const place = `${ctx.country}\u0000${ctx.site ?? ''}\u0000${ctx.reason ?? ''}\u0000${ctx.ticket ?? ''}\u0000${ctx.forSubject === true}`;
     const key = g ? `${place}\u0000${g.id}\u0000${g.reason}\u0000${g.breakGlass ?? false}` : place;
     let c = contexts.get(key);
     if (!c) {
-      if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
       const grant = g
         ? { active: true, id: g.id, reason: g.reason, breakGlass: g.breakGlass ?? false }
         : { active: false, id: '', reason: '', breakGlass: false };
@@ -446,7 +446,8 @@ export function createDecider(policy: Policy, options: DeciderOptions = {}): Dec
 }
 
 const NONE_GRANTS: readonly GrantInfo[] = Object.freeze([]);
-const MAX_CACHED_CONTEXTS = 4096;
+/** At most twice this many request contexts are kept (BoundedCache). */
+const MAX_CACHED_CONTEXTS = 2048;
 /** A ladder as the decider walks it: (Cedar action, disclosure if permitted, needs a mask), in order. */
 type Steps = readonly (readonly [CedarAction, Disclosure, boolean])[];
 const ONE_STEP: Readonly<Record<'write' | MoveAction, Steps>> = {

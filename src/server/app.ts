@@ -19,6 +19,7 @@ import { createPgGateway, type PgGateway, type PgTlsOptions } from '../pgwire/in
 import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/index.js';
 import type { Leak } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import { CordonError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
@@ -34,7 +35,8 @@ import { openRuntime, resolveStoreUrls, type Runtime } from './runtime.js';
 import { fastifyLogging, notePrincipal, requestLogging, type LoggingOptions } from './logging.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-const MAX_CACHED_TOKENS = 10_000;
+/** At most twice this many verified tokens are kept (BoundedCache). */
+const MAX_CACHED_TOKENS = 5_000;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const TOKEN_CACHE_MS = 60_000;
 
@@ -221,7 +223,7 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
 
   // Verified tokens are kept until they expire (bounded), so a signature is checked once per token,
   // not once per request. Location is still resolved per request.
-  const verified = new Map<string, { token: Awaited<ReturnType<typeof verifier.verify>>; until: number }>();
+  const verified = new BoundedCache<string, { token: Awaited<ReturnType<typeof verifier.verify>>; until: number }>(MAX_CACHED_TOKENS);
   const verify = async (header: string | undefined) => {
     const now = (options.now ?? Date.now)();
     const hit = header === undefined ? undefined : verified.get(header);
@@ -229,7 +231,6 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
     const token = await verifier.verify(header);
     const exp = typeof token.claims.exp === 'number' ? token.claims.exp * 1000 : now;
     if (header !== undefined && exp > now) {
-      if (verified.size >= MAX_CACHED_TOKENS) verified.clear();
       verified.set(header, { token, until: Math.min(exp, now + TOKEN_CACHE_MS) });
     }
     return token;

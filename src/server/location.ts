@@ -3,6 +3,7 @@
 // locations. A token may carry a location too; it never places a request, it can only disagree,
 // and a disagreement makes the place unknown.
 import { BlockList, isIP, isIPv4 } from 'node:net';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import type { NetworkLocation } from '../policy/index.js';
 
 export interface ResolvedLocation {
@@ -118,7 +119,8 @@ export function isLoopbackHost(host: string): boolean {
   return address !== undefined && contains(LOOPBACK, address);
 }
 
-const MAX_CACHED_ANSWERS = 10_000;
+/** At most twice this many answers are kept (BoundedCache). */
+const MAX_CACHED_ANSWERS = 5_000;
 
 export function createLocationResolver(locations: readonly NetworkLocation[], options: LocationResolverOptions = {}): LocationResolver {
   // Most specific first: the first location whose CIDR holds the address is the answer.
@@ -149,8 +151,8 @@ export function createLocationResolver(locations: readonly NetworkLocation[], op
   }
 
   // The map is fixed for the resolver's life, so an answer is kept per (peer, X-Forwarded-For)
-  // pair: clients keep their addresses across requests. Bounded: cleared when full.
-  const answers = new Map<string, ResolvedLocation | undefined>();
+  // pair: clients keep their addresses across requests. Bounded.
+  const answers = new BoundedCache<string, ResolvedLocation | undefined>(MAX_CACHED_ANSWERS);
   return {
     resolve(remoteAddress, forwardedFor) {
       const cacheKey = forwardedFor === undefined ? remoteAddress : `${remoteAddress}\u0000${forwardedFor}`;
@@ -158,7 +160,6 @@ export function createLocationResolver(locations: readonly NetworkLocation[], op
       const address = clientAddress(remoteAddress, forwardedFor);
       const hit = address === undefined ? undefined : entries.find((e) => contains(e.list, address));
       const answer = hit && address !== undefined ? Object.freeze({ country: hit.loc.country, site: hit.loc.site, address }) : undefined;
-      if (answers.size >= MAX_CACHED_ANSWERS) answers.clear();
       answers.set(cacheKey, answer);
       return answer;
     },

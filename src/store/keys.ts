@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import { CordonError } from '../shared/errors.js';
 
 export type KeyPurpose = 'tokenize' | 'migrate';
@@ -128,20 +129,20 @@ export function subjectHash(keys: KeyService, dataset: string, subject: string |
   // every access record. The cache holds record keys and their hashes, no field values.
   let cache = subjectHashes.get(keys);
   if (!cache) {
-    cache = new Map();
+    cache = new BoundedCache(MAX_CACHED_SUBJECT_HASHES);
     subjectHashes.set(keys, cache);
   }
   const id = `${dataset}\u0000${subject}`;
   let h = cache.get(id);
   if (h === undefined) {
     h = createHmac('sha256', keys.key('tokenize', 'access-log-subjects')).update(id).digest('base64url');
-    if (cache.size >= MAX_CACHED_SUBJECT_HASHES) cache.clear();
     cache.set(id, h);
   }
   return h;
 }
-const subjectHashes = new WeakMap<KeyService, Map<string, string>>();
-const MAX_CACHED_SUBJECT_HASHES = 50_000;
+const subjectHashes = new WeakMap<KeyService, BoundedCache<string, string>>();
+/** At most twice this many subjects' hashes are kept (BoundedCache). */
+const MAX_CACHED_SUBJECT_HASHES = 10_000;
 
 /** The KEK keyring beside the master key file (default name). */
 export const KEYRING_FILE = 'kek-ring.json';

@@ -13,6 +13,7 @@
 // once per subject per `releaseEveryMs` per process; unwrapped keys are cached for `cacheMs`, so a
 // key shredded by another process stops decrypting here within that time.
 
+import { BoundedCache } from '../shared/bounded-cache.js';
 import { CordonError } from '../shared/errors.js';
 import { createDataKeys, isCiphertext, encryptField, decryptField, type DataKeys, type KeyUnavailable } from './at-rest.js';
 import type { KeyService } from './keys.js';
@@ -23,7 +24,8 @@ import { MAX_LIST_LIMIT, type FieldValue, type Row, type Store } from './types.j
 export const DEFAULT_KEY_RELEASE_EVERY_MS = 5 * 60_000;
 /** Unwrapped data keys are kept in memory this long. */
 export const DEFAULT_KEY_CACHE_MS = 60_000;
-const MAX_CACHED_KEYS = 50_000;
+/** Subjects whose unwrapped data key, and whose last release, are kept: at most twice this many (BoundedCache). */
+const MAX_CACHED_KEYS = 10_000;
 /** The reason given for releases when the caller names none. */
 export const DEFAULT_RELEASE_REASON = 'read through the gateway, disclosed per field by policy';
 
@@ -175,8 +177,8 @@ export function createPlacement(
     return k;
   };
   const now = enc?.now ?? Date.now;
-  const cache = new Map<string, { key: Buffer; until: number }>();
-  const released = new Map<string, number>();
+  const cache = new BoundedCache<string, { key: Buffer; until: number }>(MAX_CACHED_KEYS);
+  const released = new BoundedCache<string, number>(MAX_CACHED_KEYS);
   /** Release records being written, by store and subject. */
   const releasing = new Map<string, Promise<void>>();
   /**
@@ -195,7 +197,6 @@ export function createPlacement(
         cache.delete(id);
         return k;
       }
-      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
       cache.set(id, { key: k, until: t + (enc!.cacheMs ?? DEFAULT_KEY_CACHE_MS) });
     }
     if (reason !== undefined && enc!.onKeyRelease && (released.get(id) ?? -Infinity) + (enc!.releaseEveryMs ?? DEFAULT_KEY_RELEASE_EVERY_MS) <= t) {
@@ -204,7 +205,6 @@ export function createPlacement(
       let logging = releasing.get(id);
       if (!logging) {
         logging = enc!.onKeyRelease(subject, dataset, reason).then(() => {
-          if (released.size >= MAX_CACHED_KEYS) released.clear();
           released.set(id, t);
         });
         releasing.set(id, logging);

@@ -111,6 +111,8 @@ export function runReadmeCommand(command: string, extra: readonly string[] = [])
       loggedInPause: number;
       liveHeapMbFirst: number;
       liveHeapMbAgain: number;
+      liveMbAgain: { rows: number; mb: number }[];
+      merkleMbPer100kRows: number;
     }>();
     assert.equal(out.bench, 'pg');
     assert.ok(out.wire.rps > 0 && out.http.rps > 0, 'both doors served');
@@ -123,12 +125,24 @@ export function runReadmeCommand(command: string, extra: readonly string[] = [])
     // buffers hold some 20,000 rows on loopback (each row's record and its data key's release are logged).
     if (rows >= 100_000) assert.ok(out.loggedInPause < rows - 10_000, `the server ran ${out.loggedInPause} records ahead of a client that did not read`);
     // What the server's heap keeps of a query once it has ended does not add up: the same query again
-    // leaves it about where the first did (caches of at most 50,000 subjects fill and empty: 48 to 67 MB
-    // over repeated queries of 100,000 rows). Keeping 240 B of each of 100,000 rows would not fit.
+    // leaves it about where the first did (caches of at most 20,000 subjects each: 45 to 52 MB over
+    // repeated queries of 100,000 rows). Keeping 240 B of each of 100,000 rows would not fit.
     assert.ok(
       Math.abs(out.liveHeapMbAgain - out.liveHeapMbFirst) < 24,
       `live heap ${out.liveHeapMbFirst} MB after the query, ${out.liveHeapMbAgain} MB after it again`,
     );
+    // Flat while it streams: what the server keeps mid-stream (after a full collection) at 90,000 rows
+    // is what it kept at 10,000, plus the log's Merkle tree (64 B per record, about 9 MB for 80,000
+    // rows) and noise (measured: 202, 218 and 223 MB at 10,000, 50,000 and 90,000 rows). A server made
+    // to keep the cells of every row it sent failed this: 269, 310 and 336 MB (67 MB more).
+    if (rows >= 100_000) {
+      const at = out.liveMbAgain;
+      const grew = at.at(-1)!.mb - at[0]!.mb;
+      assert.ok(
+        grew < out.merkleMbPer100kRows + 40,
+        `what the server keeps grew ${grew.toFixed(1)} MB from ${at[0]!.rows} to ${at.at(-1)!.rows} rows streamed`,
+      );
+    }
   }
   if (command === 'npm run bench -- log') {
     assert.equal(last<{ bench: string }>().bench, 'log');
