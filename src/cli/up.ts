@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { checkPolicy, formatIssue, type Policy } from '../policy/index.js';
+import { checkPolicy, formatIssue, regionalPolicy, type Policy } from '../policy/index.js';
 import type { AccessBroker, Actor } from '../access/index.js';
 import {
   createCordonServer,
@@ -32,6 +32,7 @@ import { addressOfSite, DEFAULT_DATA_DIR, DEFAULT_PG_PORT, DEFAULT_PORT, DEMO_PO
 import { readKeyArg } from './log.js';
 import { loadPgTls, PG_TLS_CERT_FILE, PG_TLS_KEY_FILE } from './pg-tls.js';
 import { checkWorkers, parseWorkers, prepareDataDir, runPrimary, workerNumber } from './workers.js';
+import { regionSetup } from './region.js';
 
 interface UpOptions {
   policy?: string;
@@ -54,6 +55,9 @@ interface UpOptions {
   pgTlsCert?: string;
   pgTlsKey?: string;
   pgAllowCleartext?: boolean;
+  region?: string;
+  peer: string[];
+  store: string[];
 }
 
 /** Fails (exit 3) when `host:port` cannot be bound, before the stores are opened. Port 0 is always free. */
@@ -191,6 +195,12 @@ export function upCommand(): Command {
       '--pg-allow-cleartext',
       'let wire clients on other hosts log in without TLS (their token then crosses the network in clear); without it they are refused before they send it',
     )
+    .option(
+      '--region <name>',
+      "serve one region (an enclave of cordon.yaml) on its own hosts: only the global store and that enclave's, its own access log; another region's records are redirected to its --peer",
+    )
+    .option('--peer <region=url>', "another region's gateway (its load balancer), where its records are redirected (repeatable)", collect, [])
+    .option('--store <name=url>', 'where a store of cordon.yaml is on this host (repeatable; e.g. enclave_us=postgres://cordon@127.0.0.1/cordon)', collect, [])
     .option('--workers <n>', 'gateway processes sharing the port (auto: one per core); more than 1 needs every store on PostgreSQL', '1')
     .action(async (opts: UpOptions) => {
       const policyDir = opts.policy ?? (opts.demo ? DEMO_POLICY_DIR : undefined);
@@ -225,11 +235,15 @@ export function upCommand(): Command {
       if (worker === undefined && pgPort !== undefined) await portIsFree(opts.host, pgPort, '--pg-port');
       // A closed pipe on stdout (`cordon up | head`) must not crash the server.
       process.stdout.on('error', () => {});
-      const { policy, issues } = checkPolicy(policyDir);
-      if (!policy) throw new UsageError(`policy ${policyDir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
+      const { policy: given, issues } = checkPolicy(policyDir);
+      if (!given) throw new UsageError(`policy ${policyDir} is invalid:\n${issues.map(formatIssue).join('\n')}`);
       const paths = dataPaths(opts.dataDir);
+      const { region, storeUrls } = regionSetup(opts, given);
+      // A region's gateway works on the policy as its region sees it (its own log and origin).
+      const policy = region ? regionalPolicy(given, region.name) : given;
       // Where each store lives, by the data dir rule (relative pglite paths are inside it): checked and printed before anything opens.
-      const urls = resolveStoreUrls(policy, paths.root);
+      const allUrls = resolveStoreUrls(policy, paths.root, storeUrls);
+      const urls = region ? new Map([...allUrls].filter(([name]) => region.stores.includes(name))) : allUrls;
 
       const provider = await providerTokens(opts, policy);
       let tokens: ServerOptions['tokens'];
@@ -295,6 +309,8 @@ export function upCommand(): Command {
         server = await createCordonServer({
           policy,
           dataDir: paths.root,
+          ...(storeUrls ? { storeUrls } : {}),
+          ...(region ? { region: { name: region.name, peers: region.peers } } : {}),
           tokens,
           trustedProxies: trusted,
           witnesses,
@@ -381,6 +397,10 @@ export function upCommand(): Command {
           `  PostgreSQL ${opts.host}:${wire.port} (wire protocol: user = principal, password = its bearer token; ${pgTls ? `TLS with ${pgTls.certFile}, ${pgTls.subject}, until ${pgTls.validTo.toISOString().slice(0, 10)}` : loopback || opts.pgAllowCleartext ? 'no TLS' : 'no TLS: other hosts only through a trusted proxy'})`,
         );
       out.push(`  data dir   ${paths.root} (pid ${process.pid}; embedded stores are locked while it runs)`);
+      if (region) {
+        out.push(`  region     ${region.name} (access log ${policy.deployment.accessLog.origin}; another region's records are redirected)`);
+        for (const [peer, url] of Object.entries(region.peers)) out.push(`  peer       ${peer}: ${url}`);
+      }
       for (const [name, url] of urls) out.push(`  store      ${name}: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
       if (provider) {
         out.push(

@@ -41,6 +41,8 @@ export interface DiscloseOptions {
   readonly audience: string;
   /** Fields whose stored value cannot be read (its data key was shredded, or it does not authenticate): withheld, whatever the rules permit. */
   readonly unreadable?: Readonly<Record<string, string>>;
+  /** A regional gateway's region: its tokens name it (tokens.ts). */
+  readonly region?: string | undefined;
 }
 
 /** Applies `decision` to `record`. Fields the decision does not cover are withheld as unclassified. */
@@ -68,7 +70,7 @@ export function disclose(decision: Decision, record: Readonly<Record<string, unk
         fields[name] = value;
         break;
       case 'tokenized':
-        fields[name] = value === null || value === undefined ? null : tokenize(options.keys, options.audience, d.category ?? '', value);
+        fields[name] = value === null || value === undefined ? null : tokenize(options.keys, options.audience, d.category ?? '', value, options.region);
         transformed[name] = { disclosure: 'tokenized', rules: d.rules, category: d.category, class: d.class };
         break;
       case 'masked': {

@@ -1,7 +1,7 @@
 // The servers' error handler: every refusal leaves as an RFC 9457 problem document, and nothing that
 // was not made to be shown (a stack, a store's message, a value) is echoed.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { CordonError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CordonError, ERROR_CODES, OtherRegionError, type ErrorCode } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { validationProblem } from '../shared/api-schema.js';
 
@@ -20,6 +20,43 @@ export function bearerChallenge(code: ErrorCode): string {
   return `Bearer realm="${AUTH_REALM}", error="invalid_token", error_description="${description}"`;
 }
 
+/** A regional gateway's peers (cordon up --region R --peer NAME=URL): where another region's records are served. */
+export interface RegionRouting {
+  readonly region: string;
+  /** Region (enclave name) -> base URL of its gateways (their load balancer), without a trailing slash. */
+  readonly peers: ReadonlyMap<string, string>;
+}
+
+const ROUTING = 'cordonRegionRouting';
+
+/** The response header naming the region whose gateway answered (regional gateways only). */
+export const REGION_HEADER = 'X-Cordon-Region';
+
+/** Makes `app` (and every plugin inside it) answer a record of another region with a redirect to that region's gateway. */
+export function setRegionRouting(app: FastifyInstance, routing: RegionRouting): void {
+  app.decorate(ROUTING, routing);
+}
+
+/**
+ * Another region's record: 307 to the same path at that region's gateway, which decides, logs and
+ * answers (method and body are kept by a 307). Redirected, not forwarded: protected values released
+ * to the caller go from that region to the caller directly, never through this region's hosts, and
+ * that region places the caller by its own peer address, trusting no other region's word for it.
+ */
+function otherRegion(error: OtherRegionError, request: FastifyRequest, reply: FastifyReply): HttpProblem {
+  const routing = (request.server as unknown as Record<string, RegionRouting | undefined>)[ROUTING];
+  const base = routing?.peers.get(error.region);
+  if (base === undefined)
+    return new HttpProblem('gateway.region_unknown', `the record is served by region ${error.region}, and this gateway knows no gateway of it`, {
+      region: error.region,
+    });
+  void reply.header('location', `${base}${request.url}`);
+  return new HttpProblem('gateway.other_region', `the record is served by region ${error.region}: repeat the request at its gateway`, {
+    region: error.region,
+    location: `${base}${request.url}`,
+  });
+}
+
 /** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */
 export function problemHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let problem: HttpProblem;
@@ -27,6 +64,7 @@ export function problemHandler(error: FastifyError | Error, request: FastifyRequ
   // Input that fails the route's schema: 400 naming the part and path, before the handler ran.
   const invalid = validationProblem(error, request.routeOptions.config);
   if (invalid) problem = invalid;
+  else if (error instanceof OtherRegionError) problem = otherRegion(error, request, reply);
   else if (error instanceof HttpProblem) problem = error;
   // A 500 code is a failure inside cordon (a key service that fails): logged below, never echoed.
   else if (error instanceof CordonError && error.status !== 500) {

@@ -175,7 +175,7 @@ export function createGatewayReader(options: GatewayReaderOptions): GatewayReade
     const disclosed = sealed ? decision.fields.filter((f) => f.disclosure !== 'withheld' && sealed.has(f.field)).map((f) => f.field) : [];
     const opened = disclosed.length > 0 && found.open ? await found.open(disclosed) : found;
     const values = opts.fields === undefined ? opened.values : pick(opened.values, opts.fields);
-    const out = disclose(decision, values, { keys, audience: caller.audience, unreadable: opened.unreadable });
+    const out = disclose(decision, values, { keys, audience: caller.audience, unreadable: opened.unreadable, region: policy.deployment.region });
     const released = Object.keys(out.fields).length > 0;
     return { decision, out, released, subject: decision.subject };
   };

@@ -6,7 +6,13 @@
 import { fieldCategories, type Decider, type Decision, type GrantInfo, type Policy, type RequestContext } from '../policy/index.js';
 import type { KeyService } from '../store/index.js';
 import type { Caller } from './caller.js';
-import { openToken, tokenize } from './tokens.js';
+import { openToken, tokenize, type TokenRegion } from './tokens.js';
+
+/** A regional gateway's token region (tokens.ts), from the policy as its region sees it. */
+export function tokenRegionOf(policy: Policy): TokenRegion | undefined {
+  const own = policy.deployment.region;
+  return own === undefined ? undefined : { own, known: new Set(policy.deployment.enclaves.keys()) };
+}
 
 export interface RecordKeysOptions {
   readonly policy: Policy;
@@ -81,9 +87,10 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
     return { every, some };
   };
 
+  const region = tokenRegionOf(policy);
   const open = (caller: Caller, dataset: string, sent: string): string | undefined => {
     for (const category of keyFieldOf(dataset).categories) {
-      const v = openToken(keys, caller.audience, category, sent);
+      const v = openToken(keys, caller.audience, category, sent, region);
       if (typeof v === 'string') return v;
     }
     return undefined;
@@ -100,7 +107,7 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
       const clear = typeof decision === 'boolean' ? decision : decision ? shown(dataset, decision) : clearIn(caller, dataset).every;
       if (clear) return key;
       const category = (typeof decision === 'object' ? decision.fields.find((f) => f.field === k.name)?.category : undefined) ?? k.categories[0] ?? '';
-      return tokenize(keys, caller.audience, category, key);
+      return tokenize(keys, caller.audience, category, key, region?.own);
     },
     in(caller, dataset, sent) {
       const opened = open(caller, dataset, sent);

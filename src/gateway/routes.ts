@@ -5,9 +5,10 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Dataset, Decision, FieldDecision } from '../policy/index.js';
-import { createPlacementRules, fieldCategories } from '../policy/index.js';
+import { createPlacementRules, fieldCategories, regionOfJurisdiction } from '../policy/index.js';
 import { subjectHash, type FieldValue, type PlacedRecord, type Row } from '../store/index.js';
 import { HttpProblem } from '../shared/problem.js';
+import { OtherRegionError } from '../shared/errors.js';
 import { ensureSchemas } from '../shared/api-schema.js';
 import type { Caller } from './caller.js';
 import { problemHandler } from './problem-handler.js';
@@ -54,6 +55,21 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   // So the data API's and the egress feed's GET routes take no HEAD: it is 405 with Allow, decided
   // on the request line alone, before anything is read, decided or logged.
   const GET_ONLY = { exposeHeadRoute: false } as const;
+
+  /**
+   * A page's read on a regional gateway (cordon up --region): a record of another region is not read
+   * here (placement refused before touching any of its stores) and is counted under its region
+   * instead of listed; that region's gateway lists it. Anything else fails the page as before.
+   */
+  const here = async <T>(elsewhere: Map<string, number>, reading: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await reading;
+    } catch (err) {
+      if (!(err instanceof OtherRegionError)) throw err;
+      elsewhere.set(err.region, (elsewhere.get(err.region) ?? 0) + 1);
+      return undefined;
+    }
+  };
 
   app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
@@ -110,14 +126,15 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     // Every decision of the page (and the cursor's) is made before the first is recorded: a decision
     // that fails (503) leaves no record saying that a row was read. The page's records are read at
     // once, and its decisions recorded at once, in page order (so they share the log's batched writes).
-    const read = (await Promise.all(page.rows.map(async (row) => ({ key: row.key, r: await readOne(caller, d.name, row.key) })))).filter(
+    const elsewhere = new Map<string, number>();
+    const read = (await Promise.all(page.rows.map(async (row) => ({ key: row.key, r: await here(elsewhere, readOne(caller, d.name, row.key)) })))).filter(
       (x): x is { key: string; r: ReadOne } => x.r !== undefined,
     );
     const next = page.next === undefined ? null : recordKeys.out(caller, d.name, page.next);
     const indexes = await Promise.all(read.map(({ r }) => record(r.decision, 'read', caller, r.subject, r.released ? 'released' : 'refused')));
     const items: Json[] = read.map(({ key, r }) => ({ key: recordKeys.out(caller, d.name, key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out }));
     if (indexes.length > 0) void reply.header(LOG_INDEX_HEADER, String(Math.max(...indexes)));
-    return { items, next };
+    return elsewhere.size > 0 ? { items, next, elsewhere: Object.fromEntries(elsewhere) } : { items, next };
   });
 
   /**
@@ -235,6 +252,18 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       throw new HttpProblem('gateway.unknown_jurisdiction', `the stored ${d.name} record's jurisdiction cannot be told, so it cannot be written (fail closed)`);
     const jBefore = before?.jurisdiction;
     const jAfter = mode === 'delete' ? jBefore : await placement.jurisdictionOf(d.name, after);
+    // A regional gateway writes only its own region's records (their stores and keys are all it
+    // holds): decided here, before anything is judged, logged or stored.
+    const region = policy.deployment.region;
+    const regionAfter = jAfter === undefined ? undefined : regionOfJurisdiction(policy, jAfter);
+    if (region !== undefined && regionAfter !== undefined && regionAfter !== region) {
+      if (before)
+        throw new HttpProblem(
+          'gateway.cross_region_move',
+          `the write moves the ${d.name} record to jurisdiction ${jAfter}, served by region ${regionAfter}; this gateway serves region ${region}`,
+        );
+      throw new OtherRegionError(regionAfter, jAfter!);
+    }
     if (jAfter === undefined) {
       if (d.jurisdictionField === undefined && d.subjectDataset !== undefined) {
         throw new HttpProblem('gateway.unknown_subject', `${d.name}.${d.subjectField} must name a ${d.subjectDataset} record that exists`);
@@ -424,8 +453,15 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       const changes = await placement.changes(d.name, after, limit);
       // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
       const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
+      const elsewhere = new Map<string, number>();
       for (const c of changes) {
-        const r = c.op === 'delete' ? undefined : await readOne(caller, d.name, c.key);
+        const away = new Map<string, number>();
+        const r = c.op === 'delete' ? undefined : await here(away, readOne(caller, d.name, c.key));
+        // Another region's change is that region's to disclose: counted, not listed (its key neither).
+        if (away.size > 0) {
+          for (const [region, n] of away) elsewhere.set(region, (elsewhere.get(region) ?? 0) + n);
+          continue;
+        }
         read.push({ c, r, deletedKey: r ? undefined : recordKeys.out(caller, d.name, c.key) });
       }
       const items: Json[] = [];
@@ -439,7 +475,8 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
         items.push({ seq: c.index, key: recordKeys.out(caller, d.name, c.key, r.decision), jurisdiction: r.decision.jurisdiction, ...r.out });
       }
       if (last !== undefined) void reply.header(LOG_INDEX_HEADER, String(last));
-      return { items, next: changes.length > 0 ? changes[changes.length - 1]!.index : after };
+      const next = changes.length > 0 ? changes[changes.length - 1]!.index : after;
+      return elsewhere.size > 0 ? { items, next, elsewhere: Object.fromEntries(elsewhere) } : { items, next };
     },
   );
 

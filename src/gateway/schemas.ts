@@ -128,6 +128,13 @@ const written = {
   properties: { key: { type: 'string', description: 'the key as the caller may see it' }, written: { ...strings, description: 'the fields written' } },
 } as const;
 
+/** A regional gateway's page: records of the page held by other regions (not listed here), counted by region. */
+const ELSEWHERE = {
+  type: 'object',
+  description: "On a regional gateway (cordon up --region): how many records of this page belong to each other region; list them at that region's gateway",
+  additionalProperties: { type: 'integer', minimum: 1 },
+} as const;
+
 const reads: readonly ErrorCode[] = [
   ...AUTH_PROBLEMS,
   'usage.invalid_argument',
@@ -135,6 +142,8 @@ const reads: readonly ErrorCode[] = [
   'decide.evaluation_failed',
   'log.unavailable',
   'gateway.unknown_location',
+  'gateway.other_region',
+  'gateway.region_unknown',
 ];
 const writes: readonly ErrorCode[] = [
   ...reads,
@@ -143,6 +152,7 @@ const writes: readonly ErrorCode[] = [
   'gateway.payload_too_large',
   'gateway.unknown_field',
   'gateway.unknown_subject',
+  'gateway.cross_region_move',
   'gateway.unknown_jurisdiction',
   'gateway.write_refused',
   'gateway.write_failed',
@@ -188,7 +198,7 @@ export const GATEWAY_SCHEMAS = {
         headers: logIndex,
         type: 'object',
         required: ['items', 'next'],
-        properties: { items: { type: 'array', items: { $ref: 'DisclosedRecord#' } }, next: nullableString },
+        properties: { items: { type: 'array', items: { $ref: 'DisclosedRecord#' } }, next: nullableString, elsewhere: ELSEWHERE },
       },
       ...problems(...reads, 'gateway.invalid_query', 'gateway.filter_refused'),
     },
@@ -253,6 +263,7 @@ export const GATEWAY_SCHEMAS = {
             },
           },
           next: { type: 'integer' },
+          elsewhere: ELSEWHERE,
         },
       },
       ...problems(...reads, 'gateway.invalid_query'),

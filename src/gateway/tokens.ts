@@ -21,6 +21,7 @@
 
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import type { KeyService } from '../store/index.js';
+import { OtherRegionError } from '../shared/errors.js';
 
 export const TOKEN_PREFIX = 'tok_';
 const BLOCK = 16;
@@ -70,13 +71,24 @@ function ctr(key: Buffer, iv: Buffer, data: Buffer, decrypt: boolean): Buffer {
  * The token of `value` (any JSON value but undefined) of `category` for `audience`: equal values give
  * equal tokens for one audience and category, and unrelated ones otherwise.
  */
-export function tokenize(keys: KeyService, audience: string, category: string, value: unknown): string {
+/**
+ * A regional gateway's tokens (cordon up --region) name the region whose keys made them, in clear:
+ * `tok_<region>.<base64url>`. A token of another region is then that region's to open (a redirect),
+ * not an unknown key: which region holds a record is told by its public parts anyway.
+ */
+export interface TokenRegion {
+  readonly own: string;
+  /** Every region of the deployment: a token naming one of the others is that region's. */
+  readonly known: ReadonlySet<string>;
+}
+
+export function tokenize(keys: KeyService, audience: string, category: string, value: unknown, region?: string): string {
   const json = JSON.stringify(value) as string | undefined;
   if (json === undefined) throw new TypeError('tokenize: the value must be JSON (not undefined, a function or a symbol)');
   const k = tokenKeys(keys, audience, category);
   const padded = pad(Buffer.from(json, 'utf8'));
   const iv = syntheticIv(k, category, padded);
-  return TOKEN_PREFIX + Buffer.concat([iv, ctr(k.enc, iv, padded, false)]).toString('base64url');
+  return TOKEN_PREFIX + (region === undefined ? '' : `${region}.`) + Buffer.concat([iv, ctr(k.enc, iv, padded, false)]).toString('base64url');
 }
 
 /**
@@ -85,9 +97,19 @@ export function tokenize(keys: KeyService, audience: string, category: string, v
  * token at all). MUST be the only way a token is turned back into a value: it is what keeps one
  * audience from using another's tokens.
  */
-export function openToken(keys: KeyService, audience: string, category: string, token: string): unknown {
+export function openToken(keys: KeyService, audience: string, category: string, token: string, region?: TokenRegion): unknown {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > MAX_TOKEN_CHARS) return undefined;
-  const body = token.slice(TOKEN_PREFIX.length);
+  let body = token.slice(TOKEN_PREFIX.length);
+  const dot = body.indexOf('.');
+  if (region !== undefined) {
+    // Only this region's tokens open here; another known region's is redirected there (OtherRegionError).
+    const named = dot < 0 ? undefined : body.slice(0, dot);
+    if (named !== region.own) {
+      if (named !== undefined && region.known.has(named)) throw new OtherRegionError(named);
+      return undefined;
+    }
+    body = body.slice(dot + 1);
+  } else if (dot >= 0) return undefined;
   if (!BASE64URL.test(body)) return undefined;
   const raw = Buffer.from(body, 'base64url');
   // Node's decoder forgives stray bits: only the canonical spelling of a token is that token.

@@ -25,4 +25,5 @@ export { maskKindOf, applyMask, type MaskKind } from './mask.js';
 export { explain, classSource, type Explanation, type ExplainRequest } from './explain.js';
 export { diffPolicies, type PolicyDiff, type Flip, type ClassChange, type DiffOptions } from './diff.js';
 export { createPlacementRules } from './placement-rules.js';
+export { regionalPolicy, regionEnclave, regionStores, regionOfJurisdiction, RegionConfigError } from './region.js';
 export { parseDuration, formatDuration, DEFAULT_REASONS, BREAK_GLASS_MAX_MS } from './access-config.js';

@@ -113,6 +113,8 @@ export interface Deployment {
   readonly access: AccessConfig;
   readonly flows: FlowsConfig;
   readonly identity: IdentityConfig;
+  /** Set for one region's gateway (cordon up --region; policy/region.ts): the enclave it serves, the only one whose store it opens. */
+  readonly region?: string;
 }
 
 /** cordon.yaml `identity`: how a verified token names a principal of the directory, and for whom it must be. */

@@ -5,10 +5,14 @@
 import { categoryForRow } from './catalog.js';
 import { classOf } from './classes.js';
 import type { DataClass, Policy } from './model.js';
+import { OtherRegionError } from '../shared/errors.js';
 
 export function createPlacementRules(policy: Policy) {
   const { deployment } = policy;
-  const enclaveStores = [...new Set([...deployment.enclaves.values()].map((e) => e.store))];
+  // A regional gateway (policy/region.ts) holds its own enclave's store only: another region's
+  // jurisdiction is that region's (OtherRegionError), before any store of it would be touched.
+  const own = deployment.region === undefined ? undefined : deployment.enclaves.get(deployment.region);
+  const enclaveStores = own ? [own.store] : [...new Set([...deployment.enclaves.values()].map((e) => e.store))];
   return {
     globalStore: deployment.globalStore,
     enclaveStores,
@@ -31,6 +35,7 @@ export function createPlacementRules(policy: Policy) {
       const j = deployment.jurisdictions.get(jurisdiction);
       const e = j && deployment.enclaves.get(j.enclave);
       if (!e) throw new Error(`jurisdiction ${jurisdiction} has no enclave`);
+      if (own && e.name !== own.name) throw new OtherRegionError(e.name, jurisdiction);
       return e.store;
     },
     classOf(dataset: string, field: string, row: Readonly<Record<string, unknown>>, jurisdiction: string): DataClass | undefined {

@@ -2,7 +2,16 @@
 // routes, health and the OpenAPI document, on one Fastify instance.
 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createDecider, createPlacementRules, type Decider, type GrantInfo, type Policy, type Principal } from '../policy/index.js';
+import {
+  createDecider,
+  createPlacementRules,
+  regionalPolicy,
+  regionStores,
+  type Decider,
+  type GrantInfo,
+  type Policy,
+  type Principal,
+} from '../policy/index.js';
 import { createPlacement, DEFAULT_KEY_RELEASE_EVERY_MS, type Store } from '../store/index.js';
 import { createWitnessCosigner, keyReleaseRecord, logRoutes, type AccessLog } from '../log/index.js';
 import {
@@ -11,6 +20,8 @@ import {
   encodeAccessRecord,
   gatewayRoutes,
   problemHandler,
+  setRegionRouting,
+  REGION_HEADER,
   type AccessRecorder,
   type Caller,
   type RecordKeys,
@@ -73,6 +84,12 @@ export interface ServerOptions {
   readonly auditPollMs?: number;
   /** Protected fields encrypted at rest under per-subject data keys (default true). */
   readonly encryptAtRest?: boolean;
+  /**
+   * Serve one region (an enclave of cordon.yaml) on its own hosts: open the global store and that
+   * enclave's store only, keep the region's own access log (origin `<access_log.origin>/<region>`),
+   * and answer a record of another region with a redirect to `peers[region]` (policy/region.ts).
+   */
+  readonly region?: { readonly name: string; readonly peers?: Readonly<Record<string, string>> };
   /** Make the PostgreSQL wire gateway (CordonServer.pg), reading through the same path as the HTTP one; it listens when told. */
   readonly pgWire?: boolean | PgWireOptions;
 }
@@ -111,7 +128,9 @@ export interface CordonServer {
 /** The audience a principal's tokens are made for: its team (tokens are stable within a team, unlinkable across teams). */
 const audienceOf = (p: Principal): string => p.team;
 
-export async function createCordonServer(options: ServerOptions): Promise<CordonServer> {
+export async function createCordonServer(given: ServerOptions): Promise<CordonServer> {
+  // A regional gateway works on the policy as its region sees it: its log in its own enclave's store.
+  const options = given.region ? { ...given, policy: regionalPolicy(given.policy, given.region.name) } : given;
   const { policy } = options;
   const now = options.now ?? Date.now;
   // Stores (each embedded one locked for this process), keys, the access log, the broker: opened in
@@ -120,6 +139,7 @@ export async function createCordonServer(options: ServerOptions): Promise<Cordon
     policy,
     dataDir: options.dataDir,
     storeUrls: options.storeUrls,
+    ...(options.region ? { stores: regionStores(policy, options.region.name) } : {}),
     keys: 'create',
     log: { ...options.log, ...(options.witnesses && options.witnesses.length > 0 ? { cosign: createWitnessCosigner(options.witnesses) } : {}) },
     broker: { now, webhook: options.breakGlassWebhook },
@@ -202,6 +222,15 @@ async function serve(options: ServerOptions, runtime: Runtime): Promise<CordonSe
   // Closed first: in-flight requests finish (and are logged) before the log and stores close.
   closer.add('the HTTP server', () => app.close());
   app.setErrorHandler(problemHandler);
+  if (options.region) {
+    const region = options.region.name;
+    const peers = new Map(Object.entries(options.region.peers ?? {}).map(([name, url]) => [name, url.replace(/\/+$/, '')]));
+    setRegionRouting(app, { region, peers });
+    // Every answer names the region that gave it (a redirected request's final answer names the region that decided).
+    app.addHook('onSend', async (_req, reply) => {
+      void reply.header(REGION_HEADER, region);
+    });
+  }
   await registerOpenApi(app);
   if (logging) requestLogging(app);
   // 405/404 for requests no route takes, 415 for bodies that are not JSON, gzip bodies inflated,

@@ -40,6 +40,11 @@ export const PROBLEM_SCHEMA = {
         properties: { in: { type: 'string' }, path: { type: 'string' }, message: { type: 'string' } },
       },
     },
+    region: {
+      type: 'string',
+      description: 'gateway.other_region, gateway.region_unknown: the region (an enclave of cordon.yaml) whose gateway serves the record',
+    },
+    location: { type: 'string', description: "gateway.other_region: that region's URL for the request (also the Location header)" },
     withheld: {
       type: 'array',
       description: 'gateway.unknown_location: the fields that were withheld',

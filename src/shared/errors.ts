@@ -112,6 +112,24 @@ export const ERROR_CODES = {
     message: 'The path, query or body holds a NUL byte or another value that can never be valid (the message says where); nothing was logged or stored.',
   },
   'gateway.unknown_field': { status: 400, severity: 'error', message: 'A write names a field the dataset does not define; nothing was written.' },
+  'gateway.other_region': {
+    status: 307,
+    severity: 'warning',
+    message:
+      "The record's subject belongs to another region, whose gateway decides, logs and answers: repeat the request (method, body and Authorization) at the Location given.",
+  },
+  'gateway.region_unknown': {
+    status: 503,
+    severity: 'error',
+    message:
+      "The record's subject belongs to another region, and this gateway knows no gateway of it (cordon up --peer REGION=URL); nothing was read or written.",
+  },
+  'gateway.cross_region_move': {
+    status: 409,
+    severity: 'error',
+    message:
+      "The write would move the record's subject to a jurisdiction of another region; a regional gateway holds only its own region's stores and keys, so nothing was written (move it with cordon migrate).",
+  },
   'gateway.duplicate_key': { status: 409, severity: 'error', message: 'A create names a key that a record of the dataset already has; nothing was written.' },
   'gateway.unknown_subject': {
     status: 422,
@@ -462,5 +480,20 @@ export class CordonError extends Error {
     this.name = 'CordonError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
+  }
+}
+
+/**
+ * Thrown where a regional gateway (cordon up --region) would touch a store of another region: the
+ * record's subject is of a jurisdiction whose enclave is `region`. Nothing was read from or written
+ * to any store of that region (this gateway holds none of its credentials or keys).
+ */
+export class OtherRegionError extends CordonError {
+  constructor(
+    readonly region: string,
+    readonly jurisdiction?: string,
+  ) {
+    super('gateway.other_region', `the record is served by region ${region}${jurisdiction === undefined ? '' : ` (jurisdiction ${jurisdiction})`}`);
+    this.name = 'OtherRegionError';
   }
 }

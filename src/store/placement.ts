@@ -14,7 +14,7 @@
 // key shredded by another process stops decrypting here within that time.
 
 import { BoundedCache } from '../shared/bounded-cache.js';
-import { CordonError } from '../shared/errors.js';
+import { CordonError, OtherRegionError } from '../shared/errors.js';
 import { createDataKeys, isCiphertext, encryptField, decryptField, type DataKeys, type KeyUnavailable } from './at-rest.js';
 import type { KeyService } from './keys.js';
 import { createBatchedGet } from './batched-gets.js';
@@ -292,7 +292,9 @@ export function createPlacement(
     let store: string;
     try {
       store = rules.enclaveStoreOf(jurisdiction);
-    } catch {
+    } catch (err) {
+      // Another region's record (a regional gateway): that region reads it; no store here is read for it.
+      if (err instanceof OtherRegionError) throw err;
       return everyEnclave;
     }
     return store === rules.globalStore ? [] : [store];
