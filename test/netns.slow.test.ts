@@ -321,6 +321,7 @@ test('pause() and resume() of a PostgreSQL: clients fail while it is down, succe
   if (pgUs.pid() !== undefined) spawnedPids.push(pgUs.pid()!);
   assert.equal(await pgConnect('us', pgUs.url()), 'ok');
   assert.equal((await pgUs.psql('SELECT v FROM kept')).trim(), '7');
+  assert.match(await pgUs.dump(), /^COPY public\.kept \(v\) FROM stdin;\n7\n\\\.$/m);
   await pgUs.kill();
   assert.equal(await pgConnect('us', pgUs.url()), 'ECONNREFUSED');
   await pgUs.resume();

@@ -62,6 +62,7 @@ export function haproxyConfig(options: HaproxyOptions, adminSocket: string): str
     '  maxconn 2000',
     `  stats socket ${adminSocket} mode 600 level admin`,
     '  log stderr format raw local0 info',
+    '  hard-stop-after 2s',
     '',
     'defaults',
     '  mode http',

@@ -42,6 +42,8 @@ export interface HostPostgres {
   url(address?: string, database?: string): string;
   /** Runs SQL as the superuser over the unix socket (psql -X -A -t -q, ON_ERROR_STOP); resolves with stdout, rejects with psql's stderr. */
   psql(sql: string, database?: string): Promise<string>;
+  /** Every row of every table of `database` as pg_dump --data-only text (COPY blocks), for scanning what a region stores. */
+  dump(database?: string): Promise<string>;
   /** The postmaster's pid while it runs. */
   pid(): number | undefined;
   /** Fast shutdown, then the data directory is removed. Safe to call twice. */
@@ -173,6 +175,8 @@ export async function startPostgresIn(net: NetHosts, host: string, options: Host
     url: (address = defaultAddress, database = options.databases[0]!) =>
       `postgres://${encodeURIComponent(role)}:${encodeURIComponent(password)}@${address}:${port}/${encodeURIComponent(database)}`,
     psql,
+    dump: (database = options.databases[0]!) =>
+      runChecked(join(bin, 'pg_dump'), ['--data-only', '--no-owner', '-h', dataDir, '-p', String(port), '-U', SUPERUSER, '-d', database], dataDir),
     pid: () => (exited === undefined ? child?.pid : undefined),
     stop: async () => {
       if (stopped) return;

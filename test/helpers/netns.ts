@@ -13,6 +13,13 @@
 // Names: a run prefix `cg` + 4 random base36 characters (interface names have at most 15 characters);
 // namespaces `${prefix}-${host}`, the bridge `${prefix}br`, veths `${prefix}${i}a` (root side, on the
 // bridge) and `${prefix}${i}b` (renamed `eth0` inside the host).
+//
+//   const net = await createHosts({ hosts: { us: '10.90.1.2', eu: '10.41.1.2', austin: '10.20.0.2' } });
+//   const pg = await startPostgresIn(net, 'us', { listen: ['127.0.0.1', '10.90.1.2'], allow: ['10.90.1.2/32'], databases: ['cordon'] });
+//   const gw = net.spawn('us', process.execPath, ['bin/cordon.js', 'up', ...], { cwd: ROOT, env: { ...childEnv(), DATABASE_URL: pg.url() } });
+//   const lb = await startHaproxyIn(net, 'us', { bind: '10.90.1.2:8080', backends: ['10.90.1.2:8443', ...] });
+//   net.partition('eu'); ...; await net.heal('eu');
+//   await net.remove(); // also on exit, crash or signal
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
