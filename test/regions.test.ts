@@ -10,7 +10,7 @@ import { cpSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { loadPolicy, type Policy } from '../src/policy/index.js';
+import { loadPolicy, regionalPolicy, type Policy } from '../src/policy/index.js';
 import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, DEMO_FIXED_VIDEOS, type CordonServer } from '../src/server/index.js';
 import { addressOfSite } from '../src/cli/defaults.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
@@ -283,4 +283,12 @@ test('cordon up --region: a region, peer or store that does not fit is exit 2 na
       assert.equal(existsSync(dataDir), false, `nothing created: ${args.join(' ')}`);
     }),
   );
+});
+
+test('the policy as a region sees it is made once: asking again for the same region changes nothing, another region is refused', () => {
+  const us = regionalPolicy(policy, 'us');
+  assert.equal(us.deployment.accessLog.origin, 'demo.cordon.invalid/access/us');
+  assert.equal(us.deployment.accessLog.store, 'enclave_us');
+  assert.equal(regionalPolicy(us, 'us'), us);
+  assert.throws(() => regionalPolicy(us, 'eu'), /the policy is region us's, not eu's/);
 });

@@ -29,6 +29,9 @@ export function regionEnclave(policy: Policy, region: string): Enclave {
 export function regionalPolicy(policy: Policy, region: string): Policy {
   const enclave = regionEnclave(policy, region);
   const { deployment } = policy;
+  // Already this region's (cordon up makes it, and the server is given it): unchanged.
+  if (deployment.region === enclave.name) return policy;
+  if (deployment.region !== undefined) throw new RegionConfigError(`the policy is region ${deployment.region}'s, not ${enclave.name}'s`);
   return {
     ...policy,
     deployment: {
