@@ -10,7 +10,21 @@
 // unrecoverable, while the other generations and the tokenize keys keep working.
 
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BoundedCache } from '../shared/bounded-cache.js';
 import { CordonError } from '../shared/errors.js';
@@ -99,8 +113,18 @@ export function openFileKeyService(path: string, options: { create?: boolean; ke
   if (!existsSync(path)) {
     if (!options.create) throw new KeyFileError(`key file ${path} does not exist`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(path, 0o600);
+    // Written whole under another name, then linked into place: a process that makes the same data
+    // dir's key at the same moment either wins or reads the winner's, never half a file.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(tmp, 0o600);
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) throw new KeyFileError(`key file ${path} has mode ${mode.toString(8)}; it must be 600 (readable by its owner only)`);
@@ -146,6 +170,18 @@ const MAX_CACHED_SUBJECT_HASHES = 10_000;
 
 /** The KEK keyring beside the master key file (default name). */
 export const KEYRING_FILE = 'kek-ring.json';
+/** How long a keyring change waits for another process's (a change takes milliseconds). */
+const LOCK_WAIT_MS = 10_000;
+const LOCK_SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 const KEK_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -211,6 +247,44 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
     decoded.clear();
     state = next;
   };
+  /**
+   * Runs a read-modify-write of the keyring with its lock file held (`kek-ring.json.lock`, made
+   * exclusively, with the holder's pid): processes sharing a data dir (workers, several gateways of a
+   * region) must not both add a generation #1 and have the last rename win, leaving the other's data
+   * keys unreadable. A lock whose process is gone is taken over.
+   */
+  const locked = <T>(fn: () => T): T => {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const lock = `${path}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const fd = openSync(lock, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        let holder = 0;
+        try {
+          holder = Number(readFileSync(lock, 'utf8'));
+        } catch {
+          continue; // released between the two calls
+        }
+        if (holder > 0 && !processAlive(holder)) {
+          rmSync(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw new KeyServiceError('unavailable', `keyring ${path} is locked by process ${holder} (${lock})`);
+        Atomics.wait(LOCK_SLEEP, 0, 0, 2);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  };
   const idOf = (scope: string, generation: number) => `${scope}#${generation}`;
   const parseId = (kek: string): { scope: string; generation: number } => {
     const i = kek.lastIndexOf('#');
@@ -235,19 +309,27 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
     }
     return k;
   };
-  const rotate = (scope: string): KekGeneration => {
+  /** Adds a generation; the caller holds the lock. */
+  const addGeneration = (scope: string): KekGeneration => {
     const ring = current(true);
     const generation = Math.max(0, ...ring.keks.filter((k) => k.scope === scope).map((k) => k.generation)) + 1;
     const entry = { scope, generation, key: randomBytes(KEK_BYTES).toString('base64'), createdAt: new Date().toISOString(), destroyedAt: null };
     save({ v: 1, keks: [...ring.keks, entry] });
     return { kek: idOf(scope, generation), scope, generation, createdAt: entry.createdAt, destroyedAt: null, active: true };
   };
+  const rotate = (scope: string): KekGeneration => locked(() => addGeneration(scope));
+  const newestLive = (ring: KeyringFile, scope: string) =>
+    ring.keks.filter((k) => k.scope === scope && k.key !== null).sort((a, b) => b.generation - a.generation)[0];
   const active = (scope: string) => {
-    const live = current().keks.filter((k) => k.scope === scope && k.key !== null);
-    const newest = live.sort((a, b) => b.generation - a.generation)[0];
+    const newest = newestLive(current(), scope);
     if (newest) return newest;
-    rotate(scope);
-    return current().keks.find((k) => k.scope === scope && k.key !== null)!;
+    // The first KEK of a scope: made once, under the lock, unless another process made it first.
+    return locked(() => {
+      const made = newestLive(current(true), scope);
+      if (made) return made;
+      addGeneration(scope);
+      return newestLive(current(), scope)!;
+    });
   };
   const aad = (kek: string, context: string) => Buffer.from(`cordon-dek-v1\u0000${kek}\u0000${context}`);
   const wrapWith = (kek: string, key: Buffer, iv: Buffer, dataKey: Buffer, context: string): WrappedKey => {
@@ -332,12 +414,14 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
     async destroy(kek) {
       find(kek);
       const { scope, generation } = parseId(kek);
-      const ring = current(true);
-      save({
-        v: 1,
-        keks: ring.keks.map((k) =>
-          k.scope === scope && k.generation === generation && k.key !== null ? { ...k, key: null, destroyedAt: new Date().toISOString() } : k,
-        ),
+      locked(() => {
+        const ring = current(true);
+        save({
+          v: 1,
+          keks: ring.keks.map((k) =>
+            k.scope === scope && k.generation === generation && k.key !== null ? { ...k, key: null, destroyedAt: new Date().toISOString() } : k,
+          ),
+        });
       });
     },
     async ping() {
