@@ -268,6 +268,8 @@ test('regions on hosts: a mixed workload from every site, residency in each Post
   for (const [persona, host] of [
     ['us-analyst', 'sanjose'],
     ['beijing-engineer', 'beijing'],
+    ['legacy-admin', 'sanjose'],
+    ['recsys-service', 'us'],
   ] as const) {
     const reqs = REGIONS.map((r, i) => ({ id: `${persona}-list-${i}`, method: 'GET', url: `${lb(r)}/v1/data/users?limit=500`, token: '' }));
     for (const r of reqs) r.token = await token(persona);
@@ -289,7 +291,7 @@ test('regions on hosts: a mixed workload from every site, residency in each Post
   }
   assert.ok(redirected > 100, `reads redirected to their region: ${redirected}`);
   // Lists: each region lists its own 40 users, and counts the others.
-  for (const persona of ['us-analyst', 'beijing-engineer']) {
+  for (const persona of ['us-analyst', 'beijing-engineer', 'legacy-admin', 'recsys-service']) {
     const lists = results.find((r) => r.persona === persona)!.outcomes.sort((a, b) => a.id.localeCompare(b.id));
     assert.deepEqual(
       lists.map((o) => [o.region, o.items, o.elsewhere]),
@@ -303,8 +305,13 @@ test('regions on hosts: a mixed workload from every site, residency in each Post
   // No protected value of a US or EU user reached an outsider, in any form but a mask; enclave staff got theirs masked too (no grant).
   // (Rest-of-world users' device fields are excepted there, so enclave staff see those in clear.)
   const clearHashes = new Set(users.filter((u) => u.region !== 'global').flatMap((u) => PROTECTED.map((f) => hashOf16(u.values[f]))));
+  // (legacy-admin, the old "master admin", whom the rules permit everything: no grant, so nothing in clear, W4.)
   for (const { persona, outcomes } of results)
-    for (const o of outcomes) for (const [f, h] of Object.entries(o.fields ?? {})) assert.ok(!clearHashes.has(h), `${persona} got ${f} in clear (${h})`);
+    for (const o of outcomes) {
+      for (const [f, h] of Object.entries(o.fields ?? {})) assert.ok(!clearHashes.has(h), `${persona} got ${f} in clear (${h})`);
+      for (const h of o.itemHashes ?? []) assert.ok(!clearHashes.has(h), `${persona} got a protected value in clear in a list (${h})`);
+    }
+  assert.ok(results.flatMap((r) => r.outcomes).reduce((n, o) => n + (o.itemHashes?.length ?? 0), 0) > 1000, 'the lists disclosed fields to check');
 
   // Residency: where each subject's protected fields are stored, from every table of every region's PostgreSQL.
   const holders = async (r: Region, db: string) =>

@@ -39,6 +39,8 @@ export interface Outcome {
   readonly fields?: Readonly<Record<string, string>>;
   readonly transformed?: readonly string[];
   readonly items?: number;
+  /** Lists: the hash of every field value of every item (what a page disclosed, as hashes). */
+  readonly itemHashes?: readonly string[];
   readonly elsewhere?: Readonly<Record<string, number>>;
   readonly error?: string;
   readonly kept?: Readonly<Record<string, unknown>>;
@@ -92,7 +94,12 @@ async function send(r: PlannedRequest, timeoutMs: number): Promise<Outcome> {
       ...(index === null ? {} : { logIndex: Number(index) }),
       ...(fields ? { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, hash(v)])) } : {}),
       ...(transformed ? { transformed: Object.keys(transformed) } : {}),
-      ...(Array.isArray(json['items']) ? { items: json['items'].length } : {}),
+      ...(Array.isArray(json['items'])
+        ? {
+            items: json['items'].length,
+            itemHashes: (json['items'] as { fields?: Record<string, unknown> }[]).flatMap((it) => Object.values(it.fields ?? {}).map(hash)),
+          }
+        : {}),
       ...(json['elsewhere'] ? { elsewhere: json['elsewhere'] as Record<string, number> } : {}),
       ...(r.keep ? { kept: Object.fromEntries(r.keep.map((k) => [k, json[k]])) } : {}),
       at: started,
