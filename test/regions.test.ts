@@ -292,3 +292,51 @@ test('the policy as a region sees it is made once: asking again for the same reg
   assert.equal(regionalPolicy(us, 'us'), us);
   assert.throws(() => regionalPolicy(us, 'eu'), /the policy is region us's, not eu's/);
 });
+
+test('cordon log verify takes every region’s log at once: each verified and named by its origin; a key of another region’s log fails that log alone', async () => {
+  const args = REGIONS.flatMap((r) => ['--url', bases[r], '--vkey', servers[r].log.vkey]);
+  const ok = await cordonAsync(['log', 'verify', ...args]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual(
+    ok.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('verified '))
+      .map((l) => l.replace(/: \d+ entries, root .*/, '')),
+    REGIONS.map((r) => `verified demo.cordon.invalid/access/${r}`),
+  );
+  const json = await cordonAsync(['log', 'verify', ...args, '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  const out = JSON.parse(json.stdout) as { ok: boolean; logs: { url: string; origin: string; size: number }[] };
+  assert.equal(out.ok, true);
+  assert.deepEqual(
+    out.logs.map((l) => [l.url, l.origin]),
+    REGIONS.map((r) => [bases[r], `demo.cordon.invalid/access/${r}`]),
+  );
+  // The EU log's key given for the US log: that log fails (exit 1), the others still verify.
+  const swapped = await cordonAsync([
+    'log',
+    'verify',
+    '--url',
+    bases.us,
+    '--vkey',
+    servers.eu.log.vkey,
+    '--url',
+    bases.eu,
+    '--vkey',
+    servers.eu.log.vkey,
+    '--json',
+  ]);
+  assert.equal(swapped.status, 1, swapped.stderr);
+  const bad = JSON.parse(swapped.stdout) as { ok: boolean; logs: { ok: boolean; url: string }[] };
+  assert.equal(bad.ok, false);
+  assert.deepEqual(
+    bad.logs.map((l) => [l.url, l.ok]),
+    [
+      [bases.us, false],
+      [bases.eu, true],
+    ],
+  );
+  const unpaired = await cordonAsync(['log', 'verify', '--url', bases.us, '--url', bases.eu, '--vkey', servers.us.log.vkey]);
+  assert.equal(unpaired.status, 2);
+  assert.match(unpaired.stderr, /give one --vkey for each --url, in the same order \(2 --url, 1 --vkey\)/);
+});

@@ -32,8 +32,8 @@ import {
   throwIfUnavailable,
 } from './output.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const KEY_FORM = /^[^+\s]+\+[0-9a-f]{8}\+\S+$/;
@@ -84,9 +84,9 @@ function baseUrl(url: string): string {
 }
 
 interface VerifyOpts {
-  url: string;
-  vkey: string;
-  state?: string;
+  url: string[];
+  vkey: string[];
+  state: string[];
   witness: string[];
   minCosignatures?: string;
   records?: boolean;
@@ -134,70 +134,94 @@ async function fetchLog(url: string, init?: RequestInit): Promise<Response> {
   return res;
 }
 
+/** One log of `cordon log verify`: checked, printed as text (unless --json), and its JSON and exit code. */
+async function verifyOne(
+  log: { url: string; vkey: string; state: string | undefined },
+  o: { witnesses: string[]; min: number | undefined; token: string | undefined; records?: boolean; json?: boolean; several: boolean },
+): Promise<{ exit: number; json: Record<string, unknown> }> {
+  const { url, vkey } = log;
+  const tty = process.stderr.isTTY && !o.json;
+  const result = await verifyLog({
+    url,
+    vkey,
+    statePath: log.state,
+    witnesses: o.witnesses,
+    minCosignatures: o.min,
+    onProgress: tty ? (done, total) => process.stderr.write(`\rverifying${o.several ? ` ${displayUrl(url)}` : ''}: ${done}/${total} entries`) : undefined,
+  });
+  if (tty) process.stderr.write('\n');
+  const failed = result.problems.find((p) => exitOfProblem(p) !== EXIT_FINDING);
+  if (failed) {
+    process.stderr.write(
+      `cordon: ${exitOfProblem(failed) === EXIT_USAGE ? `--state ${log.state ?? ''}: ` : `cannot verify ${displayUrl(url)}: `}${failed.message}\n`,
+    );
+    return { exit: exitOfProblem(failed), json: { ok: false, ...(o.several ? { url: displayUrl(url) } : {}), problems: result.problems } };
+  }
+  let records: Awaited<ReturnType<typeof checkRecords>> | undefined;
+  try {
+    records = result.ok && o.records ? await checkRecords({ url, token: o.token!, entries: result.entries ?? [], fetch: fetchLog }) : undefined;
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    process.stderr.write(`cordon: reading the records was refused: ${String(err.body['code'] ?? `HTTP ${err.status}`)}: ${err.message}\n`);
+    return { exit: EXIT_FINDING, json: { ok: false, ...(o.several ? { url: displayUrl(url) } : {}), problems: result.problems } };
+  }
+  const ok = result.ok && (!records || (records.mismatches.length === 0 && records.anomalies.length === 0));
+  if (!o.json) {
+    if (o.several && !result.ok) process.stdout.write(`${displayUrl(url)}:\n`);
+    printVerify(result, records);
+  }
+  return {
+    exit: ok ? EXIT_OK : EXIT_FINDING,
+    json: {
+      ok,
+      ...(o.several ? { url: displayUrl(url) } : {}),
+      origin: result.origin,
+      size: result.size,
+      root: result.root,
+      previous: result.previous,
+      cosignatures: result.cosignatures,
+      problems: result.problems,
+      records,
+    },
+  };
+}
+
 export function logCommand(): Command {
   const cmd = new Command('log').description('check the verifiable access log from outside, and fetch inclusion proofs');
 
   cmd
     .command('verify')
     .description('fetch the checkpoint and every tile, check signatures, recompute the tree, check consistency with the last checkpoint seen')
-    .requiredOption('--url <url>', 'base URL of the log (the server serving /log/checkpoint)')
-    .requiredOption('--vkey <key>', "the log's verifier key, or a file holding it (e.g. .cordon/demo/log.vkey)")
-    .option('--state <file>', 'remember the verified checkpoint here and require the next one to extend it')
+    .requiredOption(
+      '--url <url>',
+      'base URL of the log (the server serving /log/checkpoint); repeat it, each with its --vkey, to verify several logs (one per region)',
+      collect,
+    )
+    .requiredOption('--vkey <key>', "the log's verifier key, or a file holding it (e.g. .cordon/demo/log.vkey); one per --url, in order", collect)
+    .option('--state <file>', 'remember the verified checkpoint here and require the next one to extend it (one per --url, in order)', collect, [])
     .option('--witness <vkey>', 'a witness verifier key (repeatable)', collect, [])
     .option('--min-cosignatures <k>', 'require at least K valid witness cosignatures')
     .option('--records', 'also fetch the full records (as an auditor) and check each against its entry and for anomalies')
     .option('--token <jwt>', 'bearer token of an auditor (for --records; default: $CORDON_TOKEN)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: VerifyOpts) => {
-      const url = baseUrl(opts.url);
-      const vkey = readKeyArg(opts.vkey, '--vkey');
+      if (opts.vkey.length !== opts.url.length)
+        throw new UsageError(`give one --vkey for each --url, in the same order (${opts.url.length} --url, ${opts.vkey.length} --vkey)`);
+      if (opts.state.length > 0 && opts.state.length !== opts.url.length)
+        throw new UsageError(`give one --state for each --url, in the same order, or none (${opts.url.length} --url, ${opts.state.length} --state)`);
+      const logs = opts.url.map((u, i) => ({ url: baseUrl(u), vkey: readKeyArg(opts.vkey[i]!, '--vkey'), state: opts.state[i] }));
       const witnesses = opts.witness.map((w) => readKeyArg(w, '--witness'));
       const min = nonNegative(opts.minCosignatures, '--min-cosignatures');
       if (min !== undefined && min > witnesses.length) throw new UsageError(`--min-cosignatures ${min} needs at least ${min} --witness keys`);
       const token = opts.token ?? process.env['CORDON_TOKEN'];
       if (opts.records && !token) throw new UsageError('--records needs an auditor token: --token JWT or CORDON_TOKEN');
-      const tty = process.stderr.isTTY && !opts.json;
-      const result = await verifyLog({
-        url,
-        vkey,
-        statePath: opts.state,
-        witnesses,
-        minCosignatures: min,
-        onProgress: tty ? (done, total) => process.stderr.write(`\rverifying: ${done}/${total} entries`) : undefined,
-      });
-      if (tty) process.stderr.write('\n');
-      const failed = result.problems.find((p) => exitOfProblem(p) !== EXIT_FINDING);
-      if (failed) {
-        if (opts.json) printJson({ ok: false, problems: result.problems });
-        process.stderr.write(
-          `cordon: ${exitOfProblem(failed) === EXIT_USAGE ? `--state ${opts.state ?? ''}: ` : `cannot verify ${displayUrl(url)}: `}${failed.message}\n`,
-        );
-        process.exitCode = exitOfProblem(failed);
-        return;
+      const results: { exit: number; json: Record<string, unknown> }[] = [];
+      for (const log of logs) {
+        results.push(await verifyOne(log, { ...opts, witnesses, min, token, several: logs.length > 1 }));
       }
-      let records: Awaited<ReturnType<typeof checkRecords>> | undefined;
-      try {
-        records = result.ok && opts.records ? await checkRecords({ url, token: token!, entries: result.entries ?? [], fetch: fetchLog }) : undefined;
-      } catch (err) {
-        if (!(err instanceof Refused)) throw err;
-        process.stderr.write(`cordon: reading the records was refused: ${String(err.body['code'] ?? `HTTP ${err.status}`)}: ${err.message}\n`);
-        process.exitCode = EXIT_FINDING;
-        return;
-      }
-      const ok = result.ok && (!records || (records.mismatches.length === 0 && records.anomalies.length === 0));
-      if (opts.json) {
-        printJson({
-          ok,
-          origin: result.origin,
-          size: result.size,
-          root: result.root,
-          previous: result.previous,
-          cosignatures: result.cosignatures,
-          problems: result.problems,
-          records,
-        });
-      } else printVerify(result, records);
-      process.exitCode = ok ? EXIT_OK : EXIT_FINDING;
+      if (opts.json) printJson(logs.length === 1 ? results[0]!.json : { ok: results.every((r) => r.exit === EXIT_OK), logs: results.map((r) => r.json) });
+      // The worst outcome decides: unreachable (3) over bad usage (2) over evidence against a log (1).
+      process.exitCode = Math.max(...results.map((r) => r.exit));
     });
 
   cmd
