@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { CordonError } from '../shared/errors.js';
 import { textTable } from '../shared/text-table.js';
+import { CONNECTION_CODES } from '../shared/connection-codes.js';
 
 export const EXIT_OK = 0;
 /** A finding: tampering, a leak, a violation, a refusal, a signature that does not verify. */
@@ -34,29 +35,15 @@ export class Unreachable extends CordonError {
 }
 
 /** Error codes of a connection that failed: Node's and undici's for sockets and DNS, postgres.js's own. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  ...CONNECTION_CODES,
   'EAI_FAIL',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EPIPE',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_DESTROYED',
-  'CONNECTION_ENDED',
 ]);
 
 /** File errors that mean "missing or unreadable" (as opposed to a bug). */

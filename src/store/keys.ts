@@ -10,6 +10,7 @@
 // unrecoverable, while the other generations and the tokenize keys keep working.
 
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { alive } from './lock.js';
 import {
   chmodSync,
   closeSync,
@@ -174,14 +175,6 @@ export const KEYRING_FILE = 'kek-ring.json';
 const LOCK_WAIT_MS = 10_000;
 const LOCK_SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 const KEK_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -271,7 +264,7 @@ function openKeyring(path: string): Pick<KeyService, 'wrap' | 'unwrap' | 'wrapMa
         } catch {
           continue; // released between the two calls
         }
-        if (holder > 0 && !processAlive(holder)) {
+        if (holder > 0 && !alive(holder)) {
           rmSync(lock, { force: true });
           continue;
         }

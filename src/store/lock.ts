@@ -45,7 +45,7 @@ export interface StoreLock {
 }
 
 /** Is `pid` a running process on this host? (EPERM: it runs as another user.) */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

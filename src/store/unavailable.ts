@@ -2,24 +2,7 @@
 // refusing connections, a network cut), as opposed to a bug or bad input: the request is refused
 // as unavailable (503), and may be retried.
 
-/** Node's socket errors and postgres.js's own connection errors. */
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_DESTROYED',
-  'CONNECTION_ENDED',
-]);
+import { CONNECTION_CODES } from '../shared/connection-codes.js';
 
 /**
  * PostgreSQL's SQLSTATEs for the same: class 08 (connection exception) and 57P01–57P03 (the server

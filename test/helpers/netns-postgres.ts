@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NetHosts, childEnv, sleep } from './netns.js';
-import { pgBin } from './postgres.js';
+import { pgBin, postgresOsUser } from './postgres.js';
 
 export interface HostPostgresOptions {
   /** listen_addresses, e.g. ['127.0.0.1', '10.90.1.2']. */
@@ -251,15 +251,4 @@ function runChecked(program: string, args: readonly string[], cwd: string): Prom
       }
     });
   });
-}
-
-function postgresOsUser(): { uid: number; gid: number } {
-  const r = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' });
-  const fields = r.status === 0 ? r.stdout.trim().split(':') : [];
-  const uid = Number(fields[2]);
-  const gid = Number(fields[3]);
-  if (fields.length < 4 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new Error("PostgreSQL runs as the OS user postgres, which does not exist: install postgresql-15 (CI's .ci/run does)");
-  }
-  return { uid, gid };
 }

@@ -297,7 +297,8 @@ function run(program: string, args: readonly string[], cwd: string): Promise<str
   });
 }
 
-function postgresOsUser(): { uid: number; gid: number } {
+/** The OS user `postgres` the server programs run as when the tests run as root. */
+export function postgresOsUser(): { uid: number; gid: number } {
   const r = spawnSync('getent', ['passwd', 'postgres'], { encoding: 'utf8' });
   const fields = r.status === 0 ? r.stdout.trim().split(':') : [];
   const uid = Number(fields[2]);
