@@ -221,6 +221,21 @@ before(async () => {
 });
 
 after(async () => {
+  // To watch it: CORDON_REGIONS_HOLD=1 keeps the hosts up after the tests, prints how to reach them,
+  // and removes everything on Ctrl-C.
+  if (process.env['CORDON_REGIONS_HOLD'] === '1' && net) {
+    const dir = net.tempDir('cordon-regions-tokens-');
+    for (const p of ['austin-engineer', 'dublin-engineer', 'beijing-engineer', 'us-analyst']) writeFileSync(join(dir, p), await token(p));
+    const lines = [
+      'the regions are up (Ctrl-C removes them):',
+      ...Object.entries(net.hosts).map(([name, h]) => `  ${name.padEnd(8)} ${h.address.padEnd(10)} ip netns exec ${h.netns} …`),
+      ...REGIONS.map((r) => `  ${r} balancer ${lb(r)}, log verifier key ${join(dataDirs[r], 'keys', 'log.vkey')}`),
+      `  ip netns exec ${net.hosts['beijing']!.netns} curl -s -L --location-trusted -H "Authorization: Bearer $(cat ${join(dir, 'beijing-engineer')})" ${lb('global')}/v1/data/users?limit=3`,
+      `  ip netns exec ${net.hosts['austin']!.netns} curl -si -H "Authorization: Bearer $(cat ${join(dir, 'austin-engineer')})" ${lb('eu')}/v1/data/users/h-us-0001`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    await new Promise<void>((done) => process.once('SIGINT', () => done()));
+  }
   await net?.remove();
 });
 
