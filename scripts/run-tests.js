@@ -62,7 +62,12 @@ if (!/^[1-9]\d*$/.test(concurrency)) {
 }
 // The kill and fault tests run one at a time after the rest: when a process dies is part of what
 // they test, and a second file beside them would move it.
-const ONE_AT_A_TIME = ['dist/test/migrate-kill.slow.test.js', 'dist/test/log-faults.slow.test.js', 'dist/test/service-e2e.slow.test.js'];
+const ONE_AT_A_TIME = [
+  'dist/test/migrate-kill.slow.test.js',
+  'dist/test/log-faults.slow.test.js',
+  'dist/test/service-e2e.slow.test.js',
+  'dist/test/regions-hosts.slow.test.js',
+];
 // What measures time (the benchmarks as written, start-up) runs last and alone, so that its figures
 // are the machine's, not shared with another test file.
 const ALONE = ['dist/test/readme.slow.test.js', 'dist/test/startup.slow.test.js'];

@@ -94,9 +94,9 @@ const lb = (r: Region) => `http://${HOSTS[r]}:${LB_PORT}`;
 const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
 
 /** Runs a plan on a client host; resolves with every outcome. */
-async function runOn(host: keyof typeof HOSTS, requests: readonly PlannedRequest[], concurrency = 4, timeoutMs = 5000): Promise<Outcome[]> {
+async function runOn(host: keyof typeof HOSTS, requests: readonly PlannedRequest[], concurrency = 4, timeoutMs = 5000, forMs?: number): Promise<Outcome[]> {
   const file = join(net.tempDir('cordon-plan-'), 'plan.json');
-  const plan: Plan = { requests, concurrency, timeoutMs };
+  const plan: Plan = { requests, concurrency, timeoutMs, ...(forMs === undefined ? {} : { forMs }) };
   writeFileSync(file, JSON.stringify(plan));
   const r = await net.run(host, process.execPath, [CLIENT, file], { timeoutMs: 600_000 });
   assert.equal(r.code, 0, `client on ${host}: ${r.stderr.slice(0, 2000)}`);
@@ -445,3 +445,124 @@ async function raceGrant(): Promise<void> {
     assert.deepEqual([...new Set(await reads())], ['masked'], `round ${round}: neither gateway releases after the revocation`);
   }
 }
+
+test('faults under load: a gateway killed, a PostgreSQL stopped for 30 s and started, a region cut off from the global store; protected data is refused, never served unlogged, and no log entry is lost', async () => {
+  const LOAD_MS = Number(process.env['CORDON_REGIONS_LOAD_MS'] ?? 75_000);
+  const OUTAGE_MS = 30_000;
+  const readsOf = async (persona: string, regions: readonly Region[]): Promise<PlannedRequest[]> => {
+    const mine = users.filter((u) => regions.includes(u.region));
+    const t = await token(persona);
+    return Array.from({ length: 90 }, (_, i) => ({
+      id: `${persona}-${i}`,
+      method: 'GET',
+      url: `${lb(pick(REGIONS, i))}/v1/data/users/${pick(mine, i * 7).uid}`,
+      token: t,
+    }));
+  };
+  const started = Date.now();
+  const load = Promise.all([
+    runOn('austin', await readsOf('austin-engineer', ['us', 'global']), 4, 5000, LOAD_MS),
+    runOn('dublin', await readsOf('dublin-engineer', ['eu', 'global']), 4, 5000, LOAD_MS),
+  ]);
+  const at = (ms: number) => sleep(Math.max(0, started + ms - Date.now()));
+  const faults: string[] = [];
+
+  // 1. One US gateway killed (SIGKILL) mid-load: the balancer retries on the other.
+  await at(4000);
+  const victim = gateways.find((g) => g.region === 'us' && g.port === GW_PORTS[0])!;
+  victim.child.kill('SIGKILL');
+  faults.push('1 gateway killed');
+  await lbs.us.waitStatus('s1', 'DOWN', 15_000);
+
+  // 2. The US PostgreSQL stopped for 30 s, then started again.
+  await at(10_000);
+  await pgs.us.pause();
+  const pgDownAt = Date.now();
+  await sleep(OUTAGE_MS);
+  await pgs.us.resume();
+  const pgUpAt = Date.now();
+  faults.push('1 PostgreSQL restart');
+
+  // 3. The EU region cut off from the global store for 10 s (an unreachable route on the EU host: its packets to the global store's host fail as an ICMP host-unreachable would make them).
+  await sleep(3000);
+  const cut = await net.run('eu', 'ip', ['route', 'add', 'unreachable', `${HOSTS.global}/32`]);
+  assert.equal(cut.code, 0, cut.stderr);
+  const cutAt = Date.now();
+  await sleep(10_000);
+  const healed = await net.run('eu', 'ip', ['route', 'del', 'unreachable', `${HOSTS.global}/32`]);
+  assert.equal(healed.code, 0, healed.stderr);
+  const healedAt = Date.now();
+  faults.push('1 partition');
+
+  const [austin, dublin] = await load;
+  const all = [...austin!, ...dublin!];
+  const byStatus = new Map<number, number>();
+  for (const o of all) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
+
+  // Nothing served unlogged: every answer that carried fields names its region and log entry, one entry per answer.
+  const carried = all.filter((o) => o.fields !== undefined && Object.keys(o.fields).length > 0);
+  const unlogged = carried.filter((o) => o.status !== 200 || o.region === undefined || o.logIndex === undefined);
+  assert.deepEqual(
+    unlogged.map((o) => o.id),
+    [],
+    'answers with data but no log entry',
+  );
+  for (const r of REGIONS) {
+    const idx = carried.filter((o) => o.region === r).map((o) => o.logIndex!);
+    assert.equal(new Set(idx).size, idx.length, `${r}: each answer has its own log entry`);
+  }
+  // While the US store was down (a second of slack each side), no US answer carried data.
+  const usWhileDown = all.filter((o) => o.region === 'us' && o.at > pgDownAt + 1000 && o.at + o.ms < pgUpAt - 1000);
+  assert.ok(usWhileDown.length > 0, 'US requests were answered while its store was down');
+  assert.deepEqual(
+    usWhileDown.filter((o) => o.status === 200).map((o) => o.id),
+    [],
+    'US data served while its store was down',
+  );
+  const euWhileCut = all.filter((o) => o.region === 'eu' && o.at > cutAt + 1000 && o.at + o.ms < healedAt - 1000);
+  assert.deepEqual(
+    euWhileCut.filter((o) => o.status === 200).map((o) => o.id),
+    [],
+    'EU data served while cut off from the global store',
+  );
+  // Every failure is a refusal (503) or a request cut short by the fault (no answer); nothing else.
+  const odd = all.filter((o) => o.status !== 200 && o.status !== 503 && o.status !== 0);
+  const why = gateways
+    .flatMap((g) => g.out().split('\n'))
+    .filter((l) => l.includes('unexpected error'))
+    .slice(0, 3)
+    .join('\n');
+  assert.deepEqual(
+    odd.map((o) => `${o.id}: ${o.status} ${o.code ?? ''}`),
+    [],
+    `only 200, 503 or no answer; the gateways said:\n${why}`,
+  );
+
+  // Recovered on their own: after the faults, every read from both hosts is answered.
+  const after = await Promise.all([
+    runOn('austin', (await readsOf('austin-engineer', ['us', 'global'])).slice(0, 30)),
+    runOn('dublin', (await readsOf('dublin-engineer', ['eu', 'global'])).slice(0, 30)),
+  ]);
+  const notAnswered = after.flat().filter((o) => o.status !== 200);
+  assert.deepEqual(
+    notAnswered.map((o) => `${o.id}: ${o.status} ${o.code ?? o.error ?? ''}`),
+    [],
+    'every read after the faults is answered',
+  );
+
+  // No log entry lost: each region's log verifies and holds every entry an answer named.
+  let lost = 0;
+  for (const r of REGIONS) {
+    const vkey = readFileSync(join(dataDirs[r], 'keys', 'log.vkey'), 'utf8').trim();
+    const v = await cordonAsync(['log', 'verify', '--url', lb(r), '--vkey', vkey, '--json']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const size = (JSON.parse(v.stdout) as { size: number }).size;
+    lost += [...carried, ...after.flat()].filter((o) => o.region === r && o.logIndex !== undefined && o.logIndex >= size).length;
+  }
+  assert.equal(lost, 0, 'log entries lost');
+  process.stdout.write(
+    `regions: ${REGIONS.length} regions, ${gateways.length} gateways, ${all.length} requests (${[...byStatus].map(([s, n]) => `${n}×${s}`).join(', ')}), ${faults.join(', ')}, ` +
+      `${unlogged.length} protected values served unlogged, ${lost} log entries lost; ` +
+      `US store down ${Math.round((pgUpAt - pgDownAt) / 1000)} s (${usWhileDown.length} US answers then, all refusals), EU cut from global ${Math.round((healedAt - cutAt) / 1000)} s (${euWhileCut.length} EU answers then, all refusals)\n`,
+  );
+});

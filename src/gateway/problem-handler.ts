@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { CordonError, ERROR_CODES, OtherRegionError, type ErrorCode } from '../shared/errors.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.js';
 import { validationProblem } from '../shared/api-schema.js';
+import { isStoreUnavailable } from '../store/index.js';
 
 /** The realm every 401's challenge names (RFC 6750 §3). */
 export const AUTH_REALM = 'cordon';
@@ -71,6 +72,10 @@ export function problemHandler(error: FastifyError | Error, request: FastifyRequ
     // Other 5xx (decide.evaluation_failed) refuse the whole request; logged with the cause, which is not echoed.
     if (error.status >= 500) request.log.error({ err: error }, 'request refused');
     problem = new HttpProblem(error.code, error.message);
+  } else if (isStoreUnavailable(error)) {
+    // A store that went away (stopped, restarting, cut off) refuses the request as unavailable: fail closed, retry later.
+    request.log.warn({ err: error }, 'store unavailable');
+    problem = new HttpProblem('store.unavailable', 'a store cannot be reached; nothing was released or written');
   } else if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') problem = new HttpProblem('gateway.payload_too_large', 'the request body is over the limit');
   // Content types the conventions hook lets through but Fastify cannot read (a malformed header).
   else if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')

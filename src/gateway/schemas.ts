@@ -141,6 +141,7 @@ const reads: readonly ErrorCode[] = [
   'decide.unknown_dataset',
   'decide.evaluation_failed',
   'log.unavailable',
+  'store.unavailable',
   'gateway.unknown_location',
   'gateway.other_region',
   'gateway.region_unknown',

@@ -361,6 +361,11 @@ export const ERROR_CODES = {
   },
   'store.duplicate_key': { status: 409, severity: 'error', message: 'A record with this key exists.' },
   'store.not_found': { status: 404, severity: 'error', message: 'No record has this key.' },
+  'store.unavailable': {
+    status: 503,
+    severity: 'error',
+    message: 'A store cannot be reached or went away (stopped, restarting, cut off); the request is refused and nothing was released. Retry later.',
+  },
   'store.locked': {
     status: 503,
     severity: 'error',

@@ -5,6 +5,7 @@ export { openPgliteStore } from './pglite.js';
 export { lockStore, StoreLockedError, type StoreLock, type LockHolder } from './lock.js';
 export { openPostgresStore, DEFAULT_POOL_SIZE } from './postgres.js';
 export { quoteIdent, TABLE_PREFIX } from './sql-store.js';
+export { isStoreUnavailable } from './unavailable.js';
 export {
   createPlacement,
   changeLog,

@@ -22,6 +22,8 @@ export interface Plan {
   readonly concurrency?: number;
   /** Per attempt (default 5000 ms). */
   readonly timeoutMs?: number;
+  /** Go round the requests again and again until this many ms have passed (ids get `#round`); default: once. */
+  readonly forMs?: number;
 }
 
 export interface Outcome {
@@ -40,6 +42,8 @@ export interface Outcome {
   readonly elsewhere?: Readonly<Record<string, number>>;
   readonly error?: string;
   readonly kept?: Readonly<Record<string, unknown>>;
+  /** When it was sent (ms since the epoch) and how long it took. */
+  readonly at: number;
   readonly ms: number;
 }
 
@@ -61,7 +65,7 @@ async function send(r: PlannedRequest, timeoutMs: number): Promise<Outcome> {
         ...(r.body === undefined ? {} : { body: JSON.stringify(r.body) }),
       });
     } catch (err) {
-      return { id: r.id, status: 0, hops, error: (err as Error).name, ms: Date.now() - started };
+      return { id: r.id, status: 0, hops, error: (err as Error).name, at: started, ms: Date.now() - started };
     }
     const text = await res.text().catch(() => '');
     const location = res.headers.get('location');
@@ -91,16 +95,25 @@ async function send(r: PlannedRequest, timeoutMs: number): Promise<Outcome> {
       ...(Array.isArray(json['items']) ? { items: json['items'].length } : {}),
       ...(json['elsewhere'] ? { elsewhere: json['elsewhere'] as Record<string, number> } : {}),
       ...(r.keep ? { kept: Object.fromEntries(r.keep.map((k) => [k, json[k]])) } : {}),
+      at: started,
       ms: Date.now() - started,
     };
   }
-  return { id: r.id, status: 0, hops, error: 'too many redirects', ms: Date.now() - started };
+  return { id: r.id, status: 0, hops, error: 'too many redirects', at: started, ms: Date.now() - started };
 }
 
 export async function runPlan(plan: Plan, onOutcome: (o: Outcome) => void): Promise<void> {
-  const queue = [...plan.requests];
+  const end = plan.forMs === undefined ? undefined : Date.now() + plan.forMs;
+  let next = 0;
+  const take = (): PlannedRequest | undefined => {
+    const n = next++;
+    if (end === undefined) return plan.requests[n];
+    if (Date.now() >= end || plan.requests.length === 0) return undefined;
+    const r = plan.requests[n % plan.requests.length]!;
+    return { ...r, id: `${r.id}#${Math.floor(n / plan.requests.length)}` };
+  };
   const workers = Array.from({ length: Math.max(1, plan.concurrency ?? 4) }, async () => {
-    for (let r = queue.shift(); r !== undefined; r = queue.shift()) onOutcome(await send(r, plan.timeoutMs ?? 5000));
+    for (let r = take(); r !== undefined; r = take()) onOutcome(await send(r, plan.timeoutMs ?? 5000));
   });
   await Promise.all(workers);
 }
