@@ -17,6 +17,8 @@ import { createDatabases } from './fixtures/migrate/legacy.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 import { cordonAsync } from './helpers/cli.js';
+import { regionSetup, type RegionFlags } from '../src/cli/region.js';
+import { UsageError } from '../src/cli/output.js';
 
 const REGIONS = ['us', 'eu', 'global'] as const;
 type Region = (typeof REGIONS)[number];
@@ -235,6 +237,13 @@ test("the broker: a subject of another region named in clear is no oracle, and a
   assert.equal(none.status, 400);
   assert.equal(eu.status, none.status, `${eu.status} ${eu.headers.get('location') ?? ''}`);
   assert.deepEqual(eu.json, none.json);
+  // legacy-admin sees every uid in clear: a scope of a US and an EU subject asked at either region was
+  // sent to the other one, which sent it back. Each region grants on its own subjects only.
+  for (const region of ['us', 'eu'] as const) {
+    const both = await call(bases[region], '/v1/access/requests', 'legacy-admin', { method: 'POST', body: request(['demo-us-1', 'demo-eu-1']) });
+    assert.equal(both.status, 400, `${region}: ${both.status} ${both.headers.get('location') ?? ''}`);
+    assert.equal(both.json['code'], none.json['code']);
+  }
   assert.equal(await snapshot(), before, 'nothing was written or logged');
 });
 
@@ -262,12 +271,17 @@ test('Location is the peer and the request path: no other host, no header inject
       ?.slice('location:'.length)
       .trim();
   // Absolute-form request targets name another host: never echoed as the redirect's host.
-  for (const target of ['http://evil.example/v1/data/users/demo-us-1', '//evil.example/v1/data/users/demo-us-1']) {
+  for (const target of ['http://evil.example/v1/data/users/demo-us-1', 'HTTP://a@evil.example:1/v1/data/users/demo-us-1']) {
     const res = await raw(target);
     const location = locationOf(res);
-    if (location !== undefined) assert.ok(location.startsWith(`${bases.us}/`), `${target}: Location ${location}`);
-    if (location !== undefined) assert.equal(new URL(location).host, new URL(bases.us).host, `${target}: Location ${location}`);
+    assert.match(headOf(res)[0]!, /^HTTP\/1\.1 307 /, target);
+    assert.ok(location?.startsWith(`${bases.us}/`), `${target}: Location ${location}`);
+    assert.equal(new URL(location!).host, new URL(bases.us).host, `${target}: Location ${location}`);
   }
+  // A path that begins with two slashes names no route here (and would stay on the peer's host).
+  const slashes = await raw('//evil.example/v1/data/users/demo-us-1');
+  const slashed = locationOf(slashes);
+  if (slashed !== undefined) assert.equal(new URL(slashed).host, new URL(bases.us).host, slashed);
   // Encoded CR LF, quotes and angle brackets in the path and query stay encoded in one Location line.
   const target = '/v1/data/users/demo-us-1?x=%0d%0aSet-Cookie:%20a=b&y=%22%3Cscript%3E';
   const res = await raw(target);
@@ -341,24 +355,43 @@ test('a create redirected to another region writes and logs nothing here, and a 
   assert.equal(await snapshot(), before, 'nothing was written or logged');
 });
 
-test('cordon up --region: more bad peers and regions are exit 2 naming them, and nothing is created', async () => {
-  const idp = ['--issuer', 'http://127.0.0.1:9', '--audience', 'https://cordon.example.com', '--port', '0'];
-  const cases: [string[], RegExp][] = [
-    [['--region', ''], /^cordon: --region "" is not an enclave/],
-    [['--region', 'us', '--peer', 'eu=http://a', '--peer', 'eu=http://b'], /^cordon: --peer eu is given twice/],
-    [['--region', 'us', '--peer', '=http://10.0.0.1'], /^cordon: --peer must be REGION=URL/],
-    [['--region', 'us', '--peer', 'eu='], /^cordon: --peer must be REGION=URL/],
-    [['--region', 'us', '--peer', 'eu=http://a\r\nSet-Cookie: x'], /^cordon: --peer must be REGION=URL/],
-    [['--region', 'us', '--peer', '__proto__=http://a'], /^cordon: --peer __proto__: not an enclave/],
-    [['--region', 'us', '--store', 'mars=postgres://a@127.0.0.1:1/x'], /^cordon: --store/],
+test('cordon up --region: more bad peers and regions are usage errors naming them, and nothing is created', async () => {
+  const cases: [Partial<RegionFlags>, RegExp][] = [
+    [{ region: '' }, /^--region "" is not an enclave/],
+    [{ region: 'us', peer: ['eu=http://a', 'eu=http://b'] }, /^--peer eu is given twice/],
+    [{ region: 'us', peer: ['=http://10.0.0.1'] }, /^--peer must be REGION=URL/],
+    [{ region: 'us', peer: ['eu='] }, /^--peer must be REGION=URL/],
+    [{ region: 'us', peer: ['eu=http://a\r\nSet-Cookie: x'] }, /^--peer must be REGION=URL/],
+    [{ region: 'us', peer: ['eu=http://a b'] }, /^--peer must be REGION=URL/],
+    [{ region: 'us', peer: ['__proto__=http://a'] }, /^--peer __proto__: not an enclave/],
+    [{ region: 'us', peer: ['toString=http://a'] }, /^--peer toString: not an enclave/],
+    [{ region: 'us', store: ['mars=postgres://a@127.0.0.1:1/x'] }, /mars/],
   ];
-  await Promise.all(
-    cases.map(async ([args, stderr]) => {
-      const dataDir = join(tempDir('cordon-attack-flags-'), 'data');
-      const r = await cordonAsync(['up', '--policy', DEMO_POLICY, '--data-dir', dataDir, ...idp, ...args]);
-      assert.match(r.stderr, stderr, JSON.stringify(args));
-      assert.equal(r.status, 2, JSON.stringify(args));
-      assert.equal(existsSync(dataDir), false, `nothing created: ${JSON.stringify(args)}`);
-    }),
-  );
+  for (const [flags, message] of cases) {
+    assert.throws(
+      () => regionSetup({ peer: [], store: [], ...flags }, policy),
+      (err: unknown) => err instanceof UsageError && message.test(err.message),
+      JSON.stringify(flags),
+    );
+  }
+  // And through the command: exit 2, the message on stderr, no data directory.
+  const dataDir = join(tempDir('cordon-attack-flags-'), 'data');
+  const idp = ['--issuer', 'http://127.0.0.1:9', '--audience', 'https://cordon.example.com', '--port', '0'];
+  const r = await cordonAsync([
+    'up',
+    '--policy',
+    DEMO_POLICY,
+    '--data-dir',
+    dataDir,
+    ...idp,
+    '--region',
+    'us',
+    '--peer',
+    'eu=http://a',
+    '--peer',
+    'eu=http://b',
+  ]);
+  assert.equal(r.stderr, 'cordon: --peer eu is given twice\n');
+  assert.equal(r.status, 2);
+  assert.equal(existsSync(dataDir), false);
 });
