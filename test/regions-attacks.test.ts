@@ -182,6 +182,18 @@ test("a gateway's own token that opens to another region's key (a list cursor) i
   assert.equal(r.status, 404);
   const back = await call(bases.eu, `/v1/data/users/${next}`, 'austin-engineer');
   assert.equal(back.headers.get('location'), `${bases.us}/v1/data/users/${next}`, 'the EU sends a tok_us token to the US');
+  // As a reference in a write (a video's owner): the US opened it to the EU's key and sent the create
+  // to the EU, which cannot open tok_us and sent it back. It names no subject the US may use.
+  const before = await snapshot();
+  const v = await call(bases.us, '/v1/data/videos', 'austin-engineer', {
+    method: 'POST',
+    body: { id: 'atk-v-new-3', owner_uid: next, visibility: 'public', caption: 'c' },
+  });
+  assert.equal(v.status, 422, `${v.status} ${v.headers.get('location') ?? ''}`);
+  assert.equal(v.json['code'], 'gateway.unknown_subject');
+  const p = await call(bases.us, '/v1/data/videos/atk-v-us-1', 'austin-engineer', { method: 'PATCH', body: { owner_uid: next } });
+  assert.equal(p.status, 422, `${p.status} ${p.headers.get('location') ?? ''}`);
+  assert.equal(await snapshot(), before, 'nothing was written or logged');
   // As the cursor it is, it still pages on at the US gateway.
   const more = await call(bases.us, `/v1/data/users?limit=50&after=${next}`, 'austin-engineer');
   assert.equal(more.status, 200);
