@@ -226,6 +226,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     if (k.clear) {
       const found = await orAway(caller, d.subjectDataset, k, placement.read(d.subjectDataset, k.key, { decrypt: inputsOf(d.subjectDataset) }));
       if (!found || !recordKeys.shownIn(caller, d.subjectDataset, found)) throw unknown();
+    } else if (policy.deployment.region !== undefined) {
+      // This gateway's token of another region's subject (a list cursor) opens at no other region:
+      // a create redirected there would come straight back. It names no subject here.
+      if (!(await orAway(caller, d.subjectDataset, k, placement.read(d.subjectDataset, k.key, { decrypt: NOTHING })))) throw unknown();
     }
     return { ...values, [d.subjectField]: k.key };
   };
