@@ -407,3 +407,26 @@ test('cordon up --region: more bad peers and regions are usage errors naming the
   assert.equal(r.status, 2);
   assert.equal(existsSync(dataDir), false);
 });
+
+test("the broker's lists: a request whose subject has since become another region's (deleted, then made again there) still lists here", async () => {
+  const user = (country: string) => ({ uid: 'atk-mv-1', username: 'atk_mv_1', bio: 'b', country, created_at: '2024-05-01T00:00:00Z' });
+  await servers.us.placement.write('users', 'atk-mv-1', user('US'), 'create');
+  const made = await call(bases.us, '/v1/access/requests', 'austin-engineer', {
+    method: 'POST',
+    body: { datasets: ['users'], categories: ['user.contact'], subjects: ['atk-mv-1'], reason: 'USER_SUPPORT', ticket: 'SUP-2', duration: '1h' },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  // The subject is deleted in the US and a record of that key is made in the EU.
+  assert.ok(await servers.us.placement.remove('users', 'atk-mv-1'));
+  await servers.eu.placement.write('users', 'atk-mv-1', user('FR'), 'create');
+  // The US broker's lists sent everyone to the EU (which has no such request) from then on.
+  for (const path of ['/v1/access/requests', `/v1/access/requests/${String(made.json['id'])}`]) {
+    const r = await call(bases.us, path, 'austin-engineer');
+    assert.equal(r.status, 200, `${path}: ${r.status} ${r.headers.get('location') ?? ''}`);
+  }
+  const one = await call(bases.us, `/v1/access/requests/${String(made.json['id'])}`, 'austin-engineer');
+  const subjects = (one.json['scope'] as { subjects: string[] }).subjects;
+  // No longer a US record: its key goes out as the caller's token (it sees EU keys only so).
+  assert.equal(subjects.length, 1);
+  assert.match(subjects[0]!, /^tok_us\./);
+});
