@@ -430,3 +430,39 @@ test("the broker's lists: a request whose subject has since become another regio
   assert.equal(subjects.length, 1);
   assert.match(subjects[0]!, /^tok_us\./);
 });
+
+test("the egress feed: another region's deletes are counted under it, not listed with this region's token of their key", async () => {
+  const feedAt = async (region: Region, after: number) => {
+    const r = await call(bases[region], `/v1/egress/users?limit=500&after=${after}`, 'austin-engineer');
+    assert.equal(r.status, 200);
+    return {
+      items: r.json['items'] as { seq: number; key: string; deleted?: boolean }[],
+      elsewhere: (r.json['elsewhere'] as Record<string, number> | undefined) ?? {},
+      next: r.json['next'] as number,
+    };
+  };
+  const start = async (region: Region) => {
+    let after = 0;
+    for (;;) {
+      const page = await feedAt(region, after);
+      if (page.next === after) return after;
+      after = page.next;
+    }
+  };
+  const [usFrom, euFrom] = [await start('us'), await start('eu')];
+  const user = { uid: 'atk-del-eu-1', username: 'atk_del_eu_1', bio: 'b', country: 'NL', created_at: '2024-05-01T00:00:00Z' };
+  await servers.eu.placement.write('users', 'atk-del-eu-1', user, 'create');
+  assert.ok(await servers.eu.placement.remove('users', 'atk-del-eu-1'));
+  // The EU's feed lists both changes (the record is gone: both as deleted, by the EU's token).
+  const eu = await feedAt('eu', euFrom);
+  assert.equal(eu.items.length, 2);
+  assert.ok(eu.items.every((i) => i.deleted === true && i.key.startsWith('tok_eu.')));
+  // The US's lists neither: they are the EU's to disclose, counted under it.
+  const us = await feedAt('us', usFrom);
+  assert.deepEqual(
+    us.items.map((i) => i.key.slice(0, 7)),
+    [],
+    'the US feed lists the EU record, by a US token of its key',
+  );
+  assert.deepEqual(us.elsewhere, { eu: 2 });
+});
