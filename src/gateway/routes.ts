@@ -491,7 +491,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
       const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
       const elsewhere = new Map<string, number>();
+      const region = policy.deployment.region;
       for (const c of changes) {
+        // Made by another region's gateway (the change names it): that region's to disclose, even when
+        // the record is gone and nothing else would tell whose it was.
+        if (region !== undefined && c.region !== undefined && c.region !== region) {
+          elsewhere.set(c.region, (elsewhere.get(c.region) ?? 0) + 1);
+          continue;
+        }
         const away = new Map<string, number>();
         const r = c.op === 'delete' ? undefined : await here(away, readOne(caller, d.name, c.key));
         // Another region's change is that region's to disclose: counted, not listed (its key neither).
