@@ -249,7 +249,7 @@ test("the broker: a subject of another region named in clear is no oracle, and a
   assert.equal(none.status, 400);
   assert.equal(eu.status, none.status, `${eu.status} ${eu.headers.get('location') ?? ''}`);
   assert.deepEqual(eu.json, none.json);
-  // legacy-admin sees every uid in clear: a scope of a US and an EU subject asked at either region was
+  // A scope of a US and an EU subject (legacy-admin names both in clear) asked at either region was
   // sent to the other one, which sent it back. Each region grants on its own subjects only.
   for (const region of ['us', 'eu'] as const) {
     const both = await call(bases[region], '/v1/access/requests', 'legacy-admin', { method: 'POST', body: request(['demo-us-1', 'demo-eu-1']) });
