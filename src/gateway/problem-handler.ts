@@ -51,11 +51,23 @@ function otherRegion(error: OtherRegionError, request: FastifyRequest, reply: Fa
     return new HttpProblem('gateway.region_unknown', `the record is served by region ${error.region}, and this gateway knows no gateway of it`, {
       region: error.region,
     });
-  void reply.header('location', `${base}${request.url}`);
+  // The path and query only: an absolute-form request target (GET http://host/v1/...) names a host
+  // that is not the peer's, and is not echoed after it.
+  const target = request.url.startsWith('/') ? request.url : pathAndQuery(request.url);
+  if (target === undefined) return new HttpProblem('gateway.invalid_input', 'the request target is neither a path nor an absolute URL');
+  void reply.header('location', `${base}${target}`);
   return new HttpProblem('gateway.other_region', `the record is served by region ${error.region}: repeat the request at its gateway`, {
     region: error.region,
-    location: `${base}${request.url}`,
+    location: `${base}${target}`,
   });
+}
+
+/** The path and query of an absolute URL, as sent (not normalised); undefined when it is none. */
+function pathAndQuery(url: string): string | undefined {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([/?][^#]*)?/.exec(url);
+  if (!m) return undefined;
+  const rest = m[1] ?? '/';
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** Sends problems as application/problem+json; maps Fastify's own errors; never echoes unknown ones. */

@@ -47,6 +47,12 @@ export interface RecordKeys {
   cursor(caller: Caller, dataset: string, sent: string): string | undefined;
   /** Whether `decision` (a read decision) shows the key field in clear. */
   shown(dataset: string, decision: Decision): boolean;
+  /**
+   * Whether `caller` sees the key field in clear in `jurisdiction` whatever the record (every
+   * category the key field can have): a record of another region (cordon up --region) is redirected
+   * there only then; a clear key from anyone else is answered as a key no record has.
+   */
+  clearInJurisdiction(caller: Caller, dataset: string, jurisdiction: string): boolean;
   /** Whether `caller` may see the key field of this stored record in clear. */
   shownIn(caller: Caller, dataset: string, record: { readonly values: Readonly<Record<string, unknown>>; readonly jurisdiction: string | undefined }): boolean;
 }
@@ -118,6 +124,18 @@ export function createRecordKeys(options: RecordKeysOptions): RecordKeys {
       return open(caller, dataset, sent) ?? (clearIn(caller, dataset).every ? sent : undefined);
     },
     shown,
+    clearInJurisdiction(caller, dataset, jurisdiction) {
+      const k = keyFieldOf(dataset);
+      const ctx = context(caller);
+      return (
+        k.categories.length > 0 &&
+        k.categories.every(
+          (category) =>
+            decider.decideField({ principal: caller.principal, action: 'read', dataset, field: k.name, category, jurisdiction, context: ctx }).disclosure ===
+            'clear',
+        )
+      );
+    },
     shownIn(caller, dataset, record) {
       const d = decider.decideField({
         principal: caller.principal,

@@ -71,11 +71,28 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     }
   };
 
+  /**
+   * A read of the record `k` names that placement found to be another region's (OtherRegionError): a
+   * redirect only where that region can answer the caller. A key sent in clear by a caller who does
+   * not see that jurisdiction's keys in clear is a key no record has (no oracle, W1/W6: as on one
+   * gateway); this gateway's own token (a list cursor of another region's key) opens at no other
+   * region, so it is not found here either (a redirect would come straight back).
+   */
+  const orAway = async <T>(caller: Caller, dataset: string, k: KeyIn, reading: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await reading;
+    } catch (err) {
+      if (!(err instanceof OtherRegionError)) throw err;
+      if (k.clear && err.jurisdiction !== undefined && recordKeys.clearInJurisdiction(caller, dataset, err.jurisdiction)) throw err;
+      return undefined;
+    }
+  };
+
   app.get<{ Params: { dataset: string; key: string } }>('/v1/data/:dataset/:key', { schema: S.read, ...GET_ONLY }, async (req, reply) => {
     const caller = await options.identify(req);
     datasetOf(req.params.dataset);
     const k = recordKeys.in(caller, req.params.dataset, req.params.key);
-    const r = k && (await readOne(caller, req.params.dataset, k.key, { clearKey: k.clear }));
+    const r = k && (await orAway(caller, req.params.dataset, k, readOne(caller, req.params.dataset, k.key, { clearKey: k.clear })));
     if (!k || !r) throw new HttpProblem('gateway.not_found', `no ${req.params.dataset} record has this key`);
     if (reader.refusedForPlace(caller, r.decision)) {
       await record(r.decision, 'read', caller, r.subject, 'refused');
@@ -144,10 +161,10 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
   const currentOf = async (caller: Caller, dataset: string, k: KeyIn | undefined) => {
     if (!k) return undefined;
     if (k.clear) {
-      const found = await placement.read(dataset, k.key, { decrypt: inputsOf(dataset) });
+      const found = await orAway(caller, dataset, k, placement.read(dataset, k.key, { decrypt: inputsOf(dataset) }));
       if (!found || !recordKeys.shownIn(caller, dataset, found)) return undefined;
     }
-    return placement.read(dataset, k.key);
+    return orAway(caller, dataset, k, placement.read(dataset, k.key));
   };
 
   // A write's body is an object of scalar field values: its route schema refused anything else.
@@ -207,8 +224,12 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     const k = recordKeys.in(caller, d.subjectDataset, v);
     if (!k) throw unknown();
     if (k.clear) {
-      const found = await placement.read(d.subjectDataset, k.key, { decrypt: inputsOf(d.subjectDataset) });
+      const found = await orAway(caller, d.subjectDataset, k, placement.read(d.subjectDataset, k.key, { decrypt: inputsOf(d.subjectDataset) }));
       if (!found || !recordKeys.shownIn(caller, d.subjectDataset, found)) throw unknown();
+    } else if (policy.deployment.region !== undefined) {
+      // This gateway's token of another region's subject (a list cursor) opens at no other region:
+      // a create redirected there would come straight back. It names no subject here.
+      if (!(await orAway(caller, d.subjectDataset, k, placement.read(d.subjectDataset, k.key, { decrypt: NOTHING })))) throw unknown();
     }
     return { ...values, [d.subjectField]: k.key };
   };
@@ -279,7 +300,13 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     // The subject acted for is named as the caller was given it: its own token, or the clear key
     // where it may see keys in clear.
     const onBehalf = req.headers[ON_BEHALF_HEADER.toLowerCase()];
-    const actedFor = typeof onBehalf === 'string' ? recordKeys.in(caller, d.subjectDataset ?? d.name, onBehalf)?.key : undefined;
+    let actedFor: string | undefined;
+    try {
+      actedFor = typeof onBehalf === 'string' ? recordKeys.in(caller, d.subjectDataset ?? d.name, onBehalf)?.key : undefined;
+    } catch (err) {
+      // Another region's token names no subject of this region's record: the write is for nobody (not a redirect).
+      if (!(err instanceof OtherRegionError)) throw err;
+    }
     const forSubject = actedFor !== undefined && subject !== undefined && actedFor === subject;
     const ctxBefore = context(caller, jBefore, forSubject);
     const ctxAfter = context(caller, jAfter, forSubject);
@@ -418,7 +445,17 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
     checkWriteFields(d, values);
     const current = await currentOf(caller, d.name, k);
     if (!k || !current) throw new HttpProblem('gateway.not_found', `no ${d.name} record has this key`);
-    const opened = await openReferences(caller, d, values);
+    let opened: Row;
+    try {
+      opened = await openReferences(caller, d, values);
+    } catch (err) {
+      // The record is this region's (it was read here); a subject of another region would move it there.
+      if (!(err instanceof OtherRegionError)) throw err;
+      throw new HttpProblem(
+        'gateway.cross_region_move',
+        `the write gives the ${d.name} record a ${d.subjectDataset} subject served by region ${err.region}; this gateway serves region ${policy.deployment.region}`,
+      );
+    }
     const j = await judgeWrite(caller, req, d, opened, current, 'update');
     await enforce(caller, j, 'write');
     const index = await commit(caller, j, 'write', () => placement.write(d.name, k.key, opened, 'update'));
@@ -454,7 +491,14 @@ export async function gatewayRoutes(app: FastifyInstance, options: GatewayOption
       // As for lists: every decision (a deleted record's key asks the rules too) is made before the first is recorded.
       const read: { c: (typeof changes)[number]; r: ReadOne | undefined; deletedKey: string | undefined }[] = [];
       const elsewhere = new Map<string, number>();
+      const region = policy.deployment.region;
       for (const c of changes) {
+        // Made by another region's gateway (the change names it): that region's to disclose, even when
+        // the record is gone and nothing else would tell whose it was.
+        if (region !== undefined && c.region !== undefined && c.region !== region) {
+          elsewhere.set(c.region, (elsewhere.get(c.region) ?? 0) + 1);
+          continue;
+        }
         const away = new Map<string, number>();
         const r = c.op === 'delete' ? undefined : await here(away, readOne(caller, d.name, c.key));
         // Another region's change is that region's to disclose: counted, not listed (its key neither).

@@ -16,6 +16,7 @@ export function createPlacementRules(policy: Policy) {
   return {
     globalStore: deployment.globalStore,
     enclaveStores,
+    ...(deployment.region === undefined ? {} : { region: deployment.region }),
     dataset(name: string) {
       const d = policy.datasets.get(name);
       if (!d) return undefined;

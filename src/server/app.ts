@@ -31,7 +31,7 @@ import { BackdoorFinder, DEFAULT_AUDIT_POLL_MS, flowRoutes } from '../flows/inde
 import type { Leak } from '../flows/index.js';
 import { accessRoutes, standingAccessReview, type AccessBroker, type Actor, type SubjectKeys } from '../access/index.js';
 import { BoundedCache } from '../shared/bounded-cache.js';
-import { CordonError } from '../shared/errors.js';
+import { CordonError, OtherRegionError } from '../shared/errors.js';
 import { HttpProblem } from '../shared/problem.js';
 import { AuthError, createTokenVerifier, principalFromToken, type JSONWebKeySet } from './identity.js';
 import { createLocationResolver, isLoopbackHost, UNKNOWN_PLACE } from './location.js';
@@ -507,8 +507,19 @@ function subjectKeys(policy: Policy, placement: ReturnType<typeof createPlacemen
     return set;
   };
   /** Whether `caller` sees the key of the record `key` of `dataset` in clear; undefined when there is none. */
+  // A regional gateway's broker grants on its own region's subjects only: another region's subject
+  // (OtherRegionError) is no subject here, whoever names it and however (no oracle, and no redirect
+  // that a scope naming subjects of two regions would send round for ever).
+  const hereOnly = async <T>(reading: () => T | Promise<T>): Promise<T | undefined> => {
+    try {
+      return await reading();
+    } catch (err) {
+      if (err instanceof OtherRegionError) return undefined;
+      throw err;
+    }
+  };
   const shown = async (caller: Caller, dataset: string, key: string): Promise<boolean | undefined> => {
-    const found = await placement.read(dataset, key, { decrypt: inputsOf(dataset) });
+    const found = await hereOnly(() => placement.read(dataset, key, { decrypt: inputsOf(dataset) }));
     return found ? recordKeys.shownIn(caller, dataset, found) : undefined;
   };
   return {
@@ -518,7 +529,7 @@ function subjectKeys(policy: Policy, placement: ReturnType<typeof createPlacemen
       const opened = await Promise.all(
         sent.map(async (s) => {
           for (const sd of sds) {
-            const k = recordKeys.in(caller, sd, s);
+            const k = await hereOnly(() => recordKeys.in(caller, sd, s));
             if (!k) continue;
             // A clear key is taken only for a record whose key the caller sees in clear, as data routes take it.
             if (!k.clear || (await shown(caller, sd, k.key)) === true) return k.key;

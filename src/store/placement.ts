@@ -64,6 +64,8 @@ export interface PlacementRules {
   jurisdictionOfCountry(country: unknown): string | undefined;
   /** The store of the enclave bound to the jurisdiction. */
   enclaveStoreOf(jurisdiction: string): string;
+  /** The region this process serves (cordon up --region), named in the change log's entries; undefined otherwise. */
+  readonly region?: string;
   /** The field's class for this row; undefined when its category cannot be told (treated as protected). */
   classOf(dataset: string, field: string, row: Readonly<Record<string, unknown>>, jurisdiction: string): PlacementClass | undefined;
 }
@@ -125,7 +127,11 @@ export interface Placement {
   read(dataset: string, key: string, options?: ReadOptions): Promise<PlacedRecord | undefined>;
   remove(dataset: string, key: string): Promise<boolean>;
   /** Changes of a dataset after `after` (keys written or deleted, oldest first), for the egress feed. */
-  changes(dataset: string, after: number, limit: number): Promise<{ readonly index: number; readonly key: string; readonly op: 'write' | 'delete' }[]>;
+  changes(
+    dataset: string,
+    after: number,
+    limit: number,
+  ): Promise<{ readonly index: number; readonly key: string; readonly op: 'write' | 'delete'; readonly region?: string }[]>;
   /** The jurisdiction of a (merged) record of `dataset`, reading the subject's record if needed. */
   jurisdictionOf(dataset: string, record: Readonly<Record<string, unknown>>): Promise<string | undefined>;
 }
@@ -162,6 +168,8 @@ export function createPlacement(
     return d;
   };
   const allStores = [...new Set([rules.globalStore, ...rules.enclaveStores])];
+  // A regional gateway's changes name its region (the change log is in the global store, which every region shares).
+  const regionOfChange = rules.region === undefined ? {} : { region: rules.region };
   // Reads go out coalesced: those asked for in one turn, one statement per store and dataset.
   const batchedGet = createBatchedGet();
   const getPart = (store: string, dataset: string, key: string) => batchedGet(storeOf(store), dataset, key);
@@ -541,7 +549,7 @@ export function createPlacement(
           for (const k of await keysWhere(dep.name, dep.subjectField, key)) await api.write(dep.name, k, {}, 'update');
         }
       }
-      await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'write' });
+      await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'write', ...regionOfChange });
       return { jurisdiction, values: all, enclave: protectedFields, global: openFields };
     },
 
@@ -549,8 +557,8 @@ export function createPlacement(
       specOf(dataset);
       const entries = await storeOf(rules.globalStore).readLog(changeLog(dataset), after, limit);
       return entries.map((e) => {
-        const c = e.entry as { key: string; op: 'write' | 'delete' };
-        return { index: e.index, key: c.key, op: c.op };
+        const c = e.entry as { key: string; op: 'write' | 'delete'; region?: string };
+        return typeof c.region === 'string' ? { index: e.index, key: c.key, op: c.op, region: c.region } : { index: e.index, key: c.key, op: c.op };
       });
     },
 
@@ -558,7 +566,7 @@ export function createPlacement(
       specOf(dataset);
       const results = await Promise.all(allStores.map((s) => storeOf(s).delete(dataset, key)));
       const removed = results.some(Boolean);
-      if (removed) await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'delete' });
+      if (removed) await storeOf(rules.globalStore).append(changeLog(dataset), { key, op: 'delete', ...regionOfChange });
       return removed;
     },
   };
