@@ -120,7 +120,7 @@ function startGateway(region: Region, port: number): { child: ChildProcess; out:
   const stores =
     region === 'global'
       ? ['--store', `global=${pgs.global.url(HOSTS.global, 'global')}`]
-      : ['--store', `global=${pgs.global.url(HOSTS.global, 'global')}`, '--store', `enclave_${region}=${pgs[region].url(HOSTS[region], `enclave_${region}`)}`];
+      : ['--store', `global=${pgs.global.url(HOSTS.global, 'global')}`, '--store', `enclave_${region}=${pgs[region].url('127.0.0.1', `enclave_${region}`)}`];
   const args = [
     CLI,
     'up',
@@ -192,8 +192,9 @@ before(async () => {
 
   // Each region's PostgreSQL: the enclaves let in their own host only; the global store, the three regions' hosts.
   const [us, eu, global] = await Promise.all([
-    startPostgresIn(net, 'us', { listen: ['127.0.0.1', HOSTS.us], allow: [`${HOSTS.us}/32`], databases: ['enclave_us'] }),
-    startPostgresIn(net, 'eu', { listen: ['127.0.0.1', HOSTS.eu], allow: [`${HOSTS.eu}/32`], databases: ['enclave_eu'] }),
+    // An enclave's PostgreSQL listens on its host's loopback only (its gateways run there), and lets in only that.
+    startPostgresIn(net, 'us', { listen: ['127.0.0.1'], allow: ['127.0.0.1/32'], databases: ['enclave_us'] }),
+    startPostgresIn(net, 'eu', { listen: ['127.0.0.1'], allow: ['127.0.0.1/32'], databases: ['enclave_eu'] }),
     startPostgresIn(net, 'global', {
       listen: ['127.0.0.1', HOSTS.global],
       allow: [`${HOSTS.us}/32`, `${HOSTS.eu}/32`, `${HOSTS.global}/32`],
@@ -350,11 +351,16 @@ test('regions on hosts: a mixed workload from every site, residency in each Post
       for (const f of protectedIn(u)) assert.ok(!dump.includes(u.values[f]!), `${f} of ${u.uid} (${hashOf(u.values[f])}) in clear in ${r}`);
   }
 
-  // The EU gateway host cannot open a connection to the US PostgreSQL, even with its password.
-  const probe = await net.run('eu', process.execPath, [PG_PROBE, pgs.us.url(HOSTS.us, 'enclave_us')], { timeoutMs: 30_000, cwd: ROOT });
-  assert.equal(probe.stdout.trim(), 'refused 28000', probe.stderr);
-  const fromUs = await net.run('us', process.execPath, [PG_PROBE, pgs.us.url(HOSTS.us, 'enclave_us')], { timeoutMs: 30_000, cwd: ROOT });
-  assert.equal(fromUs.stdout.trim(), 'connected', fromUs.stderr);
+  // The EU gateway host cannot open a connection to the US PostgreSQL at all, even with its password:
+  // nothing listens for it. The US host's own gateways get in; the global store lets in the regions'
+  // hosts and refuses a client host (pg_hba, 28000).
+  const probe = async (host: keyof typeof HOSTS, url: string) =>
+    (await net.run(host, process.execPath, [PG_PROBE, url], { timeoutMs: 30_000, cwd: ROOT })).stdout.trim();
+  assert.equal(await probe('eu', pgs.us.url(HOSTS.us, 'enclave_us')), 'ECONNREFUSED');
+  assert.equal(await probe('us', pgs.us.url('127.0.0.1', 'enclave_us')), 'connected');
+  assert.equal(await probe('us', pgs.eu.url(HOSTS.eu, 'enclave_eu')), 'ECONNREFUSED');
+  assert.equal(await probe('eu', pgs.global.url(HOSTS.global, 'global')), 'connected');
+  assert.equal(await probe('beijing', pgs.global.url(HOSTS.global, 'global')), 'refused 28000');
 
   // Two US gateways, one grant: requested through one, approved through both at once, read through both.
   await raceGrant();
@@ -373,8 +379,67 @@ test('regions on hosts: a mixed workload from every site, residency in each Post
       .map((o) => o.logIndex!);
     assert.ok(Math.max(...indexes) < size, `${r}: every answer's log entry is in the verified log (max ${Math.max(...indexes)}, size ${size})`);
   }
+  // The platform's backend updates public fields of users of every region from the US data centre. It
+  // may not see uids in clear, so it names users by the tokens a list gave it (each naming its region),
+  // and sends each update through another region's balancer: the token's region takes it.
+  const backend = await token('app-backend');
+  const pages = await runOn(
+    'us',
+    REGIONS.map((r) => ({ id: r, method: 'GET', url: `${lb(r)}/v1/data/users?limit=500`, token: backend })),
+  );
+  const named = pages.flatMap((p) => (p.itemKeys ?? []).slice(0, 5).map((k) => ({ region: p.id as Region, key: k })));
+  assert.equal(named.length, 15, 'five users of each region listed by the backend');
+  assert.ok(
+    named.every((n) => n.key.startsWith(`tok_${n.region}.`)),
+    'the backend gets tokens, each naming its region',
+  );
+  const updates = await runOn(
+    'us',
+    named.map((n, j) => ({
+      id: `bio-${n.region}-${j}`,
+      method: 'PATCH',
+      url: `${lb(REGIONS[(REGIONS.indexOf(n.region) + 1) % REGIONS.length]!)}/v1/data/users/${n.key}`,
+      token: backend,
+      body: { bio: `updated ${j}` },
+    })),
+  );
+  assert.deepEqual(
+    updates.map((o) => [o.status, o.hops.length]),
+    named.map(() => [200, 2]),
+    'every update redirected once to its region and answered',
+  );
+  assert.deepEqual(
+    updates.filter((o) => o.status !== 200).map((o) => `${o.id}: ${o.status} ${o.code ?? ''}`),
+    [],
+    'every update answered',
+  );
+  // The monitor, from Austin, verifies every region's log in one run and reads every record as an auditor.
+  const monitor = await net.run(
+    'austin',
+    process.execPath,
+    [
+      CLI,
+      'log',
+      'verify',
+      ...REGIONS.flatMap((r) => ['--url', lb(r), '--vkey', readFileSync(join(dataDirs[r], 'keys', 'log.vkey'), 'utf8').trim()]),
+      '--records',
+      '--token',
+      await token('monitor'),
+      '--json',
+    ],
+    { timeoutMs: 120_000, cwd: ROOT },
+  );
+  assert.equal(monitor.code, 0, monitor.stdout.slice(0, 2000) + monitor.stderr.slice(0, 2000));
+  const monitored = JSON.parse(monitor.stdout) as {
+    ok: boolean;
+    logs: { origin: string; size: number; records: { checked: number; mismatches: unknown[]; anomalies: unknown[] } }[];
+  };
+  assert.deepEqual(
+    monitored.logs.map((l) => [l.origin, l.records.checked > 0, l.records.mismatches.length, l.records.anomalies.length]),
+    REGIONS.map((r) => [`demo.cordon.invalid/access/${r}`, true, 0, 0]),
+  );
   process.stdout.write(
-    `regions: ${REGIONS.length} regions, ${gateways.length} gateways, ${users.length} users written, ${results.reduce((n, r) => n + r.outcomes.length, 0)} reads (${redirected} redirected)\n`,
+    `regions: ${REGIONS.length} regions, ${gateways.length} gateways, ${users.length} users written, ${results.reduce((n, r) => n + r.outcomes.length, 0)} reads (${redirected} redirected), ${updates.length} updates by the backend, ${monitored.logs.map((l) => `${l.origin} ${l.records.checked} records`).join(', ')} checked by the monitor\n`,
   );
 });
 

@@ -39,6 +39,8 @@ export interface Outcome {
   readonly fields?: Readonly<Record<string, string>>;
   readonly transformed?: readonly string[];
   readonly items?: number;
+  /** Lists: each item's key as the caller got it (its token where it may not see keys in clear). */
+  readonly itemKeys?: readonly string[];
   /** Lists: the hash of every field value of every item (what a page disclosed, as hashes). */
   readonly itemHashes?: readonly string[];
   readonly elsewhere?: Readonly<Record<string, number>>;
@@ -97,6 +99,7 @@ async function send(r: PlannedRequest, timeoutMs: number): Promise<Outcome> {
       ...(Array.isArray(json['items'])
         ? {
             items: json['items'].length,
+            itemKeys: (json['items'] as { key?: unknown }[]).map((it) => String(it.key)),
             itemHashes: (json['items'] as { fields?: Record<string, unknown> }[]).flatMap((it) => Object.values(it.fields ?? {}).map(hash)),
           }
         : {}),
