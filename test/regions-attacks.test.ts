@@ -5,78 +5,31 @@
 // regional gateways in one process on one PostgreSQL (the setup of test/regions.test.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { loadPolicy, type Policy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, DEMO_FIXED_VIDEOS, type CordonServer } from '../src/server/index.js';
-import { addressOfSite } from '../src/cli/defaults.js';
-import { startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { createDatabases } from './fixtures/migrate/legacy.js';
+import type { Policy } from '../src/policy/index.js';
+import type { CordonServer } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
+import { REGIONS, startRegions, type Region, type Regions } from './helpers/regions.js';
 import { tempDir } from './helpers/temp.js';
 import { cordonAsync } from './helpers/cli.js';
 import { regionSetup, type RegionFlags } from '../src/cli/region.js';
 import { UsageError } from '../src/cli/output.js';
 
-const REGIONS = ['us', 'eu', 'global'] as const;
-type Region = (typeof REGIONS)[number];
-
-let pg: PostgresServer;
+let regions: Regions;
 let policy: Policy;
-let urls: Record<string, string>;
-const servers = {} as Record<Region, CordonServer>;
-const bases = {} as Record<Region, string>;
+let urls: Readonly<Record<string, string>>;
+let servers: Readonly<Record<Region, CordonServer>>;
+let bases: Readonly<Record<Region, string>>;
 /** Headers for `id`: its bearer token and X-Forwarded-For of its site, or of `place` (a site of the network map). */
-let sign: (id: string, place?: string) => Promise<Record<string, string>>;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+let sign: Regions['sign'];
+let call: Regions['call'];
 
 before(async () => {
-  pg = await startPostgres({ database: 'cordon_regions_attacks' });
-  const [us, eu, global] = await createDatabases(pg.url, ['a_enclave_us', 'a_enclave_eu', 'a_global']);
-  urls = { enclave_us: us!, enclave_eu: eu!, global: global! };
-  const policyDir = tempDir('cordon-attacks-policy-');
-  cpSync(DEMO_POLICY, policyDir, { recursive: true });
-  const loaded = loadPolicy(policyDir);
-  assert.ok(loaded.ok);
-  policy = loaded.policy;
-  const issuer = await createDemoIssuer();
-  sign = async (id, place) => {
-    const site = place ?? policy.directory.principals.get(id)!.site;
-    const where = policy.deployment.locations.find((l) => l.site === site)!;
-    return {
-      authorization: `Bearer ${await issuer.sign(id, { location: { country: where.country, site: where.site } })}`,
-      'x-forwarded-for': addressOfSite(policy, site)!,
-    };
-  };
-  const ports = { us: await freePort(), eu: await freePort(), global: await freePort() };
-  for (const r of REGIONS) bases[r] = `http://127.0.0.1:${ports[r]}`;
-  await Promise.all(
-    REGIONS.map(async (r) => {
-      const peers = Object.fromEntries(REGIONS.filter((p) => p !== r).map((p) => [p, bases[p]]));
-      const stores = r === 'global' ? { global: urls['global']! } : { global: urls['global']!, [`enclave_${r}`]: urls[`enclave_${r}`]! };
-      servers[r] = await createCordonServer({
-        policy,
-        dataDir: tempDir(`cordon-attacks-${r}-`),
-        storeUrls: stores,
-        region: { name: r, peers },
-        tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-        trustedProxies: ['127.0.0.1/32'],
-      });
-      await servers[r].app.listen({ port: ports[r], host: '127.0.0.1' });
-    }),
-  );
-  const regionOf: Record<string, Region> = { 'demo-us-1': 'us', 'demo-eu-1': 'eu', 'demo-br-1': 'global' };
-  for (const u of DEMO_FIXED_USERS) await servers[regionOf[u['uid']!]!].placement.write('users', u['uid']!, u, 'create');
-  for (const v of DEMO_FIXED_VIDEOS) await servers.us.placement.write('videos', String(v['id']), v, 'create');
+  regions = await startRegions('a');
+  ({ policy, urls, servers, bases, sign, call } = regions);
   // A user of each region made for these attacks (public fields only), and a video of the EU one.
   const user = (uid: string, country: string) => ({ uid, username: uid.replace(/-/g, '_'), bio: 'b', country, created_at: '2024-05-01T00:00:00Z' });
   await servers.us.placement.write('users', 'atk-us-1', user('atk-us-1', 'US'), 'create');
@@ -85,32 +38,7 @@ before(async () => {
   await servers.us.placement.write('videos', 'atk-v-us-1', { id: 'atk-v-us-1', owner_uid: 'atk-us-1', visibility: 'public', caption: 'c' }, 'create');
 });
 
-after(async () => {
-  for (const r of REGIONS) await servers[r]?.close().catch(() => undefined);
-  await pg?.stop();
-});
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  json: Record<string, unknown>;
-}
-
-async function call(
-  base: string,
-  path: string,
-  as: string,
-  init: { method?: string; body?: unknown; place?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    redirect: 'manual',
-    headers: { ...(await sign(as, init.place)), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-}
+after(async () => regions?.close());
 
 /** Every log's size and every row of every store, to show that a request changed nothing anywhere. */
 async function snapshot(): Promise<string> {

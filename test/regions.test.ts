@@ -6,99 +6,32 @@
 // faults) is test/regions-hosts.slow.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { loadPolicy, regionalPolicy, type Policy } from '../src/policy/index.js';
-import { createCordonServer, createDemoIssuer, DEMO_FIXED_USERS, DEMO_FIXED_VIDEOS, type CordonServer } from '../src/server/index.js';
-import { addressOfSite } from '../src/cli/defaults.js';
-import { startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { createDatabases } from './fixtures/migrate/legacy.js';
+import { regionalPolicy, type Policy } from '../src/policy/index.js';
+import { createCordonServer, DEMO_FIXED_USERS, type CordonServer } from '../src/server/index.js';
 import { DEMO_POLICY } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 import { cordonAsync } from './helpers/cli.js';
 import { hashOf } from './helpers/hidden.js';
+import { REGIONS, startRegions, type Region, type Regions } from './helpers/regions.js';
 
-const REGIONS = ['us', 'eu', 'global'] as const;
-type Region = (typeof REGIONS)[number];
-
-let pg: PostgresServer;
+let regions: Regions;
 let policy: Policy;
-let urls: Record<string, string>;
-const servers = {} as Record<Region, CordonServer>;
-const bases = {} as Record<Region, string>;
-let sign: (id: string) => Promise<Record<string, string>>;
-let tokens: { issuer: string; audience: string; jwks: Awaited<ReturnType<typeof createDemoIssuer>>['jwks'] };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+let urls: Readonly<Record<string, string>>;
+let servers: Readonly<Record<Region, CordonServer>>;
+let bases: Readonly<Record<Region, string>>;
+let sign: Regions['sign'];
+let call: Regions['call'];
+let tokens: Regions['tokens'];
 
 before(async () => {
-  pg = await startPostgres({ database: 'cordon_regions' });
-  const [us, eu, global] = await createDatabases(pg.url, ['r_enclave_us', 'r_enclave_eu', 'r_global']);
-  urls = { enclave_us: us!, enclave_eu: eu!, global: global! };
-  const policyDir = tempDir('cordon-regions-policy-');
-  cpSync(DEMO_POLICY, policyDir, { recursive: true });
-  const loaded = loadPolicy(policyDir);
-  assert.ok(loaded.ok);
-  policy = loaded.policy;
-  const issuer = await createDemoIssuer();
-  tokens = { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks };
-  sign = async (id) => {
-    const p = policy.directory.principals.get(id)!;
-    const place = policy.deployment.locations.find((l) => l.site === p.site)!;
-    return {
-      authorization: `Bearer ${await issuer.sign(id, { location: { country: place.country, site: place.site } })}`,
-      'x-forwarded-for': addressOfSite(policy, p.site)!,
-    };
-  };
-  const ports = { us: await freePort(), eu: await freePort(), global: await freePort() };
-  for (const r of REGIONS) bases[r] = `http://127.0.0.1:${ports[r]}`;
-  for (const r of REGIONS) {
-    const peers = Object.fromEntries(REGIONS.filter((p) => p !== r).map((p) => [p, bases[p]]));
-    const stores = r === 'global' ? { global: urls['global']! } : { global: urls['global']!, [`enclave_${r}`]: urls[`enclave_${r}`]! };
-    servers[r] = await createCordonServer({
-      policy,
-      dataDir: tempDir(`cordon-regions-${r}-`),
-      storeUrls: stores,
-      region: { name: r, peers },
-      tokens: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
-      trustedProxies: ['127.0.0.1/32'],
-    });
-    await servers[r].app.listen({ port: ports[r], host: '127.0.0.1' });
-  }
-  // Each region writes its own subjects (placement refuses another region's: see below).
-  const regionOf: Record<string, Region> = { 'demo-us-1': 'us', 'demo-eu-1': 'eu', 'demo-br-1': 'global' };
-  for (const u of DEMO_FIXED_USERS) await servers[regionOf[u['uid']!]!].placement.write('users', u['uid']!, u, 'create');
-  for (const v of DEMO_FIXED_VIDEOS) await servers.us.placement.write('videos', String(v['id']), v, 'create');
+  regions = await startRegions('r');
+  ({ policy, urls, servers, bases, sign, call, tokens } = regions);
 });
 
-after(async () => {
-  for (const r of REGIONS) await servers[r]?.close().catch(() => undefined);
-  await pg?.stop();
-});
-
-async function call(
-  base: string,
-  path: string,
-  as: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    redirect: 'manual',
-    headers: { ...(await sign(as)), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-}
+after(async () => regions?.close());
 
 async function tableRows(db: string, table: string): Promise<Record<string, unknown>[]> {
   const sql = postgres(urls[db]!, { max: 1, onnotice: () => {} });
